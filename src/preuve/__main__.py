@@ -1,0 +1,5 @@
+"""`python -m preuve`."""
+
+from preuve.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""What a record means: one module per artifact under ios/ and android/."""

@@ -1,0 +1,118 @@
+"""The artifact contract: declared device paths, typed records, per-file fault isolation.
+
+An artifact is a class in a module under ``artifacts/ios`` or
+``artifacts/android``. It declares the device paths (globs) it reads and
+yields typed records from :meth:`Artifact.parse`, one evidence file at a
+time. Discovery finds it by being there: adding an artifact touches its own
+module, its test and perhaps a fixture builder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from preuve.evidence.fs import DeviceFS
+from preuve.evidence.limits import Limits
+from preuve.model import Locator, Record
+
+
+@dataclass(slots=True)
+class ArtifactContext:
+    """What an artifact gets while it parses: the evidence, bounds, and a place for problems."""
+
+    fs: DeviceFS
+    limits: Limits
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _on_warning: Callable[[str], None] | None = None
+
+    def warn(self, message: str) -> None:
+        """Something odd but not fatal (a row skipped, a value that could not be decoded)."""
+        if len(self.warnings) < 1000:
+            self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    def error(self, path: str, reason: str) -> None:
+        """Part of the artifact could not be read: the analysis is incomplete."""
+        self.errors.append(f"{path}: {reason}")
+
+    def locator(self, path: str, **where: str | int | None) -> Locator:
+        return Locator(path, self.fs.sha256(path), **where)  # type: ignore[arg-type]
+
+
+class Artifact(ABC):
+    """Base of every artifact."""
+
+    name: ClassVar[str]
+    platform: ClassVar[str]
+    title: ClassVar[str]
+    paths: ClassVar[tuple[str, ...]]
+    description: ClassVar[str] = ""
+
+    def locate(self, fs: DeviceFS) -> list[str]:
+        """The evidence files this artifact will read (regular files matching its paths)."""
+        found: set[str] = set()
+        for pattern in self.paths:
+            for path in fs.glob(pattern):
+                if fs.is_file(path):
+                    found.add(path)
+        return sorted(found)
+
+    @abstractmethod
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        """Records of one evidence file. Raise EvidenceError when the file cannot be read."""
+
+
+class SqliteArtifact(Artifact):
+    """An artifact over one SQLite database per located file."""
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        with ctx.fs.sqlite(path) as conn:
+            sha = ctx.fs.sha256(path)
+            yield from self.parse_db(ctx, conn, path, sha)
+
+    @abstractmethod
+    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
+        """Records from an open, read-only database."""
+
+
+class PlistArtifact(Artifact):
+    """An artifact over one property list per located file."""
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        value = ctx.fs.plist(path)
+        yield from self.parse_plist(ctx, value, path, ctx.fs.sha256(path))
+
+    @abstractmethod
+    def parse_plist(self, ctx: ArtifactContext, value: object, path: str, sha256: str) -> Iterator[Record]:
+        """Records from a decoded plist."""
+
+
+def discover_artifacts(platform: str | None = None) -> list[Artifact]:
+    """One instance of every artifact shipped for `platform` (or all), sorted by name."""
+    from preuve.artifacts import android, ios
+
+    packages = {"ios": ios, "android": android}
+    chosen = [packages[platform]] if platform else list(packages.values())
+    found: dict[str, Artifact] = {}
+    for package in chosen:
+        for module_info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+            for _, obj in inspect.getmembers(module, inspect.isclass):
+                if (
+                    issubclass(obj, Artifact)
+                    and obj.__module__ == module.__name__
+                    and not inspect.isabstract(obj)
+                ):
+                    if obj.name in found:
+                        raise RuntimeError(f"two artifacts are named {obj.name!r}")
+                    found[obj.name] = obj()
+    return [found[name] for name in sorted(found)]

@@ -1,0 +1,178 @@
+"""DataUsage.sqlite: which processes used the network, including ones since deleted.
+
+Amnesty's Pegasus methodology found implant processes (``bh``, ``roleaboutd``,
+``msgacntd``…) in this database, and traces of their removal: usage rows in
+``ZLIVEUSAGE`` that point to a ``ZPROCESS`` row no longer there, and gaps in
+the process ids. The artifact yields the processes, those orphaned usage rows
+and the gaps as records of their own, so rules can judge each one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.timeconv import from_cocoa
+from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+_MAX_GAP_RECORDS = 10_000
+
+
+def process_observables(name: str | None, bundle: str | None) -> Iterator[Observable]:
+    """A process name as seen, each part of a ``proc/bundle`` name, and the bundle id."""
+    if name:
+        yield Observable(Kind.PROCESS, name)
+        if "/" in name:
+            for part in name.split("/"):
+                if part and part != name:
+                    yield Observable(Kind.PROCESS, part)
+    if bundle:
+        yield Observable(Kind.APP_ID, bundle)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkProcess(Record):
+    """A process (or app) that used the network, as the usage database recorded it."""
+
+    record_type: ClassVar[str] = "ios:datausage:process"
+    process_id: int
+    process_name: str | None
+    bundle_id: str | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    wifi_in: float | None
+    wifi_out: float | None
+    wwan_in: float | None
+    wwan_out: float | None
+
+    def observables(self) -> Iterator[Observable]:
+        return process_observables(self.process_name, self.bundle_id)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.first_seen is not None:
+            yield Timestamp(self.first_seen, "First network use")
+        if self.last_seen is not None:
+            yield Timestamp(self.last_seen, "Last network use")
+
+    def summary(self) -> str:
+        return f"Network use by {self.process_name or '?'} ({self.bundle_id or 'no bundle'})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrphanedUsage(Record):
+    """A usage row whose process row was deleted."""
+
+    record_type: ClassVar[str] = "ios:datausage:orphaned_usage"
+    missing_process_id: int
+    when: datetime | None
+    wifi_in: float | None
+    wwan_in: float | None
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.when is not None:
+            yield Timestamp(self.when, "Network use by a deleted process")
+
+    def summary(self) -> str:
+        return f"Network use by deleted process #{self.missing_process_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessIdGap(Record):
+    """Process ids missing between two rows: rows were deleted there."""
+
+    record_type: ClassVar[str] = "ios:datausage:process_gap"
+    first_missing: int
+    last_missing: int
+    before: str | None
+    after: str | None
+
+    def summary(self) -> str:
+        return f"Process ids {self.first_missing}-{self.last_missing} missing (after {self.before}, before {self.after})"
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+class DataUsage(SqliteArtifact):
+    name = "datausage"
+    platform = "ios"
+    title = "Network data usage (DataUsage.sqlite)"
+    paths: ClassVar[tuple[str, ...]] = ("/private/var/wireless/Library/Databases/DataUsage.sqlite",)
+
+    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
+        process_cols = table_columns(conn, "ZPROCESS")
+        if not process_cols or "Z_PK" not in process_cols:
+            ctx.error(path, "no ZPROCESS table")
+            return
+        live_cols = table_columns(conn, "ZLIVEUSAGE")
+
+        def col(table_cols: set[str], name: str, alias: str) -> str:
+            return f"{alias}.{name}" if name in table_cols else "NULL"
+
+        sums = ("ZWIFIIN", "ZWIFIOUT", "ZWWANIN", "ZWWANOUT")
+        if "ZHASPROCESS" in live_cols and set(sums) <= live_cols:
+            # One grouped pass over ZLIVEUSAGE joined once, not a subquery per process.
+            usage_select = ", u.wifi_in, u.wifi_out, u.wwan_in, u.wwan_out"
+            usage_join = (
+                " LEFT JOIN (SELECT ZHASPROCESS AS pid, SUM(ZWIFIIN) AS wifi_in, SUM(ZWIFIOUT) AS wifi_out, "
+                "SUM(ZWWANIN) AS wwan_in, SUM(ZWWANOUT) AS wwan_out FROM ZLIVEUSAGE GROUP BY ZHASPROCESS) u "
+                "ON u.pid = p.Z_PK"
+            )
+        else:
+            usage_select, usage_join = ", NULL, NULL, NULL, NULL", ""
+        sql = (
+            f"SELECT p.Z_PK, {col(process_cols, 'ZPROCNAME', 'p')}, {col(process_cols, 'ZBUNDLENAME', 'p')}, "  # noqa: S608
+            f"{col(process_cols, 'ZFIRSTTIMESTAMP', 'p')}, {col(process_cols, 'ZTIMESTAMP', 'p')}{usage_select} "
+            f"FROM ZPROCESS p{usage_join} ORDER BY p.Z_PK"
+        )
+        previous_pk: int | None = None
+        previous_name: str | None = None
+        gaps = 0
+        for pk, name, bundle, first, last, wifi_in, wifi_out, wwan_in, wwan_out in iter_rows(conn, sql):
+            if not isinstance(pk, int):
+                ctx.warn(f"{path}: ZPROCESS row with non-integer Z_PK {pk!r} skipped")
+                continue
+            name_text = name if isinstance(name, str) else None
+            if previous_pk is not None and pk > previous_pk + 1 and gaps < _MAX_GAP_RECORDS:
+                gaps += 1
+                yield ProcessIdGap(
+                    locator=Locator(path, sha256, "ZPROCESS", pk, key_path=f"Z_PK {previous_pk + 1}-{pk - 1}"),
+                    first_missing=previous_pk + 1,
+                    last_missing=pk - 1,
+                    before=previous_name,
+                    after=name_text,
+                )
+            previous_pk, previous_name = pk, name_text
+            yield NetworkProcess(
+                locator=Locator(path, sha256, "ZPROCESS", pk),
+                process_id=pk,
+                process_name=name_text,
+                bundle_id=bundle if isinstance(bundle, str) and bundle else None,
+                first_seen=from_cocoa(first),
+                last_seen=from_cocoa(last),
+                wifi_in=_num(wifi_in),
+                wifi_out=_num(wifi_out),
+                wwan_in=_num(wwan_in),
+                wwan_out=_num(wwan_out),
+            )
+        if {"Z_PK", "ZHASPROCESS"} <= live_cols:
+            sql = (
+                f"SELECT u.Z_PK, u.ZHASPROCESS, {col(live_cols, 'ZTIMESTAMP', 'u')}, "  # noqa: S608
+                f"{col(live_cols, 'ZWIFIIN', 'u')}, {col(live_cols, 'ZWWANIN', 'u')} FROM ZLIVEUSAGE u "
+                "WHERE u.ZHASPROCESS IS NOT NULL AND u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
+                "ORDER BY u.Z_PK"
+            )
+            for pk, process_pk, when, wifi_in, wwan_in in iter_rows(conn, sql):
+                yield OrphanedUsage(
+                    locator=Locator(path, sha256, "ZLIVEUSAGE", pk if isinstance(pk, int) else None),
+                    missing_process_id=int(process_pk) if isinstance(process_pk, int) else -1,
+                    when=from_cocoa(when),
+                    wifi_in=_num(wifi_in),
+                    wwan_in=_num(wwan_in),
+                )

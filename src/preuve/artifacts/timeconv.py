@@ -1,0 +1,74 @@
+"""Converting the timestamps phones store into UTC datetimes, defensively.
+
+Evidence holds NaN, negative and absurd values; each converter returns None
+rather than raising or inventing a date.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+COCOA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN = datetime(1990, 1, 1, tzinfo=UTC)
+_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bounded(epoch: datetime, seconds: float) -> datetime | None:
+    try:
+        when = epoch + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+    return when if _MIN <= when < _MAX else None
+
+
+def from_cocoa(value: object) -> datetime | None:
+    """Seconds (or, from iOS 11 on in Messages, nanoseconds) since 2001-01-01 UTC. Zero means unset."""
+    number = _number(value)
+    if number is None or number == 0:
+        return None
+    if abs(number) > 1e11:  # nanoseconds
+        number /= 1e9
+    return _bounded(COCOA_EPOCH, number)
+
+
+def from_unix(value: object) -> datetime | None:
+    """Seconds, milliseconds or microseconds since 1970-01-01 UTC (by magnitude). Zero means unset."""
+    number = _number(value)
+    if number is None or number == 0:
+        return None
+    if abs(number) > 1e14:
+        number /= 1e6
+    elif abs(number) > 1e11:
+        number /= 1e3
+    return _bounded(UNIX_EPOCH, number)
+
+
+def from_webkit(value: object) -> datetime | None:
+    """Microseconds since 1601-01-01 UTC (Chrome)."""
+    number = _number(value)
+    if number is None or number == 0:
+        return None
+    return _bounded(datetime(1601, 1, 1, tzinfo=UTC), number / 1e6)
+
+
+def to_iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")

@@ -1,0 +1,1 @@
+"""Turning records into findings: indicator matching and heuristic rules."""

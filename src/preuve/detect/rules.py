@@ -1,0 +1,81 @@
+"""Heuristic rules: one module each, stating severity, reason and the published source.
+
+A rule subscribes to record types and looks at one record at a time
+(:meth:`Rule.check`). Rules that need to see many records (a burst, a gap)
+use records that their artifact derives for that purpose, so rules stay
+stateless and a run stays streaming.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import ClassVar
+
+from preuve.model import Finding, Observable, Record, Severity
+
+
+class Rule(ABC):
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    record_types: ClassVar[tuple[type[Record], ...]]
+    reason: ClassVar[str]  # why this matters, in plain words
+    reference: ClassVar[str]  # who published the technique
+
+    @abstractmethod
+    def check(self, record: Record, artifact: str) -> Iterator[Finding]:
+        """Findings for one record (usually none)."""
+
+    def finding(
+        self,
+        record: Record,
+        artifact: str,
+        explanation: str,
+        *,
+        observable: Observable | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        first = next(record.timestamps(), None)
+        return Finding(
+            severity=self.severity if severity is None else severity,
+            artifact=artifact,
+            explanation=explanation,
+            locator=record.locator,
+            rule=self.name,
+            observable=observable,
+            timestamp=first.when if first else None,
+            record_sha256=record.content_sha256(),
+        )
+
+
+def discover_rules() -> list[Rule]:
+    """One instance of every rule in :mod:`preuve.detect.heuristics`, sorted by name."""
+    from preuve.detect import heuristics
+
+    found: dict[str, Rule] = {}
+    for module_info in pkgutil.iter_modules(heuristics.__path__):
+        module = importlib.import_module(f"{heuristics.__name__}.{module_info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Rule) and obj.__module__ == module.__name__ and not inspect.isabstract(obj):
+                if obj.name in found:
+                    raise RuntimeError(f"two rules are named {obj.name!r}")
+                found[obj.name] = obj()
+    return [found[name] for name in sorted(found)]
+
+
+class RuleSet:
+    """Rules dispatched by record type (exact class), built once per run."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self._by_type: dict[type[Record], list[Rule]] = {}
+        for rule in rules:
+            for record_type in rule.record_types:
+                self._by_type.setdefault(record_type, []).append(rule)
+
+    def check(self, record: Record, artifact: str) -> Iterator[Finding]:
+        for rule in self._by_type.get(type(record), ()):
+            yield from rule.check(record, artifact)

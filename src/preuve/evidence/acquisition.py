@@ -1,0 +1,101 @@
+"""Acquisition kinds: how preuve recognises and opens what the analyst brings.
+
+Each kind is a class in a module of :mod:`preuve.evidence.kinds`; it answers
+:meth:`AcquisitionKind.detect` and :meth:`AcquisitionKind.open`. Adding a
+kind is adding one module there. When several kinds recognise a path, the one
+with the highest ``specificity`` wins (a backup folder is also a folder).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.fs import DeviceFS
+from preuve.evidence.ledger import HashLedger
+from preuve.evidence.limits import Limits
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """What the analyst gave to open protected acquisitions (never written to any output)."""
+
+    password: str | None = field(default=None, repr=False)
+    key: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class OpenContext:
+    ledger: HashLedger
+    limits: Limits
+    workdir: Path
+    secrets: Secrets = field(default_factory=Secrets)
+    warn: Callable[[str], None] = lambda message: None
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An opened acquisition: its kind, the platform, where it is, and its DeviceFS."""
+
+    kind: str
+    platform: str
+    path: Path
+    fs: DeviceFS
+
+
+class AcquisitionKind(ABC):
+    name: ClassVar[str]
+    platform: ClassVar[str]
+    specificity: ClassVar[int] = 10
+    description: ClassVar[str] = ""
+
+    @classmethod
+    @abstractmethod
+    def detect(cls, path: Path) -> bool:
+        """Cheaply tell whether `path` is this kind of acquisition (reads a few bytes at most)."""
+
+    @classmethod
+    @abstractmethod
+    def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        """Open the acquisition read-only, or raise AcquisitionError saying why not."""
+
+
+def acquisition_kinds() -> list[type[AcquisitionKind]]:
+    """Every acquisition kind shipped in :mod:`preuve.evidence.kinds`, most specific first."""
+    from preuve.evidence import kinds
+
+    found: list[type[AcquisitionKind]] = []
+    for module_info in pkgutil.iter_modules(kinds.__path__):
+        module = importlib.import_module(f"{kinds.__name__}.{module_info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, AcquisitionKind) and obj.__module__ == module.__name__ and not inspect.isabstract(obj):
+                found.append(obj)
+    return sorted(found, key=lambda k: (-k.specificity, k.name))
+
+
+def detect_kind(path: Path) -> type[AcquisitionKind]:
+    """The kind of acquisition at `path`, or AcquisitionError explaining what was expected."""
+    if not path.exists():
+        raise AcquisitionError(f"{path}: no such file or folder")
+    kinds = acquisition_kinds()
+    for kind in kinds:
+        try:
+            if kind.detect(path):
+                return kind
+        except OSError as exc:
+            raise AcquisitionError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    expected = ", ".join(k.description or k.name for k in kinds)
+    raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
+
+
+def open_acquisition(path: Path, ctx: OpenContext) -> Opened:
+    kind = detect_kind(path)
+    fs = kind.open(path, ctx)
+    return Opened(kind.name, kind.platform, path, fs)

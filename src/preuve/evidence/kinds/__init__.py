@@ -1,0 +1,1 @@
+"""One module per acquisition kind; see :mod:`preuve.evidence.acquisition`."""

@@ -1,0 +1,195 @@
+"""iTunes / Finder / libimobiledevice backups of an iPhone (plain; encrypted ones are recognised).
+
+A backup folder holds ``Manifest.db`` (one row per file: fileID, domain,
+relativePath, flags, and an archived MBFile), the files themselves at
+``<fileID[:2]>/<fileID>``, and ``Info.plist``, ``Manifest.plist`` and
+``Status.plist``. Manifest.db is often left in WAL mode by the tool that made
+the backup; its WAL is replayed on a private copy so its rows are not lost.
+"""
+
+from __future__ import annotations
+
+import re
+import stat as statmod
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo, open_regular_file
+from preuve.evidence.ios_domains import device_path
+from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
+from preuve.evidence.limits import Limits
+from preuve.evidence.plists import load_plist
+from preuve.evidence.sqlite import iter_rows, open_readonly
+
+BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
+_FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
+_META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
+_FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
+
+
+def _is_backup_folder(path: Path) -> bool:
+    return path.is_dir() and ((path / "Manifest.db").is_file() or (path / "Manifest.plist").is_file())
+
+
+def _backup_root(path: Path) -> Path | None:
+    """The backup at `path`, or the single backup inside it."""
+    if _is_backup_folder(path):
+        return path
+    if path.is_dir():
+        inner = [child for child in sorted(path.iterdir()) if _is_backup_folder(child)]
+        if len(inner) == 1:
+            return inner[0]
+        if len(inner) > 1:
+            names = ", ".join(c.name for c in inner)
+            raise AcquisitionError(f"{path}: holds {len(inner)} backups ({names}); give one of them")
+    return None
+
+
+def is_encrypted(root: Path, limits: Limits) -> bool:
+    manifest = root / "Manifest.plist"
+    if not manifest.is_file():
+        return False
+    try:
+        value = load_plist(manifest.read_bytes()[: limits.max_plist_bytes + 1], str(manifest), limits)
+    except EvidenceError:
+        return False
+    return isinstance(value, dict) and bool(value.get("IsEncrypted"))
+
+
+class BackupFS(DeviceFS):
+    kind = "ios_backup"
+
+    def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path) -> None:
+        super().__init__(source, ledger, limits, workdir)
+        self._file_ids: dict[str, str] = {}
+        self.skipped: list[str] = []
+
+    def _meta_path(self, device: str) -> Path | None:
+        if device.startswith(BACKUP_PREFIX + "/"):
+            name = device[len(BACKUP_PREFIX) + 1 :]
+            if name in _META_FILES:
+                return self.source / name
+        return None
+
+    def _iter_entries(self) -> Iterable[FileInfo]:
+        for name in _META_FILES:
+            meta = self.source / name
+            try:
+                st = meta.lstat()
+            except OSError:
+                continue
+            if statmod.S_ISREG(st.st_mode):
+                yield FileInfo(f"{BACKUP_PREFIX}/{name}", st.st_size, st.st_mtime, st.st_mode)
+        manifest = self.source / "Manifest.db"
+        if not manifest.is_file():
+            return
+        journals = {}
+        self._hash_meta("Manifest.db")
+        wal = self.source / "Manifest.db-wal"
+        if wal.is_file() and not wal.is_symlink():
+            journals["-wal"] = wal
+            self._hash_meta("Manifest.db-wal")
+        with open_readonly(manifest, journals, self.limits, self.workdir) as conn:
+            sql = "SELECT fileID, domain, relativePath, flags FROM Files"
+            for file_id, domain, relative, flags in iter_rows(conn, sql):
+                device = device_path(str(domain or ""), str(relative or ""))
+                if device is None:
+                    self.skipped.append(f"{domain}/{relative}: path would leave the device root")
+                    continue
+                if flags == _FLAG_DIR:
+                    yield FileInfo(device, 0, is_dir=True)
+                elif flags == _FLAG_LINK:
+                    yield FileInfo(device, 0, is_link=True)
+                else:
+                    fid = str(file_id or "").lower()
+                    if not _FILE_ID.match(fid):
+                        self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                        continue
+                    self._file_ids[device] = fid
+                    yield FileInfo(device, -1)
+
+    def _hash_meta(self, name: str) -> None:
+        with open_regular_file(self.source / name, f"{BACKUP_PREFIX}/{name}") as stream:
+            digest, size = sha256_stream(stream, self.limits.max_file_bytes)
+        self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
+
+    def _complete(self, entry: FileInfo) -> FileInfo:
+        local = self._blob_path(entry.device_path)
+        try:
+            st = local.lstat()
+        except OSError:
+            return FileInfo(entry.device_path, 0, None, None, is_link=True)  # listed, absent: unreadable
+        if not statmod.S_ISREG(st.st_mode):
+            return FileInfo(entry.device_path, 0, st.st_mtime, st.st_mode, is_link=True)
+        return FileInfo(entry.device_path, st.st_size, st.st_mtime, st.st_mode)
+
+    def _blob_path(self, device: str) -> Path:
+        meta = self._meta_path(device)
+        if meta is not None:
+            return meta
+        fid = self._file_ids.get(device)
+        if fid is None:
+            raise EvidenceError(device, "not a file of this backup")
+        return self.source / fid[:2] / fid
+
+    def file_id(self, device: str) -> str | None:
+        self._load()
+        return self._file_ids.get(device)
+
+    def _local_file(self, device_path: str) -> Path | None:
+        return self._blob_path(device_path)
+
+    def _open_raw(self, device_path: str) -> BinaryIO:
+        return open_regular_file(self._blob_path(device_path), device_path)
+
+    def _source_name(self, device_path: str) -> str:
+        meta = self._meta_path(device_path)
+        if meta is not None:
+            return meta.name
+        fid = self._file_ids.get(device_path, "")
+        return f"{fid[:2]}/{fid}"
+
+
+class IosBackup(AcquisitionKind):
+    name = "ios_backup"
+    platform = "ios"
+    specificity = 50
+    description = "an iOS backup folder (iTunes, Finder, libimobiledevice)"
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        return _backup_root(path) is not None
+
+    @classmethod
+    def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        root = _backup_root(path)
+        if root is None:
+            raise AcquisitionError(f"{path}: not an iOS backup")
+        if is_encrypted(root, ctx.limits):
+            return cls.open_encrypted(root, ctx)
+        if not (root / "Manifest.db").is_file():
+            if (root / "Manifest.mbdb").is_file():
+                raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
+            raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
+        fs = BackupFS(root, ctx.ledger, ctx.limits, ctx.workdir)
+        try:
+            fs.paths()
+        except EvidenceError as exc:
+            raise AcquisitionError(f"{root / 'Manifest.db'}: {exc.reason}") from exc
+        except Exception as exc:  # sqlite3 errors on a damaged Manifest.db
+            raise AcquisitionError(f"{root / 'Manifest.db'}: cannot be read ({exc})") from exc
+        for message in fs.skipped[:50]:
+            ctx.warn(f"{root / 'Manifest.db'}: {message}")
+        return fs
+
+    @classmethod
+    def open_encrypted(cls, root: Path, ctx: OpenContext) -> DeviceFS:
+        raise AcquisitionError(
+            f"{root}: this backup is encrypted; preuve cannot decrypt backups yet. "
+            "Make an unencrypted copy, or wait for encrypted-backup support."
+        )
+
+

@@ -1,0 +1,28 @@
+"""Safety bounds applied to everything read from evidence.
+
+Evidence comes from a phone an attacker may have controlled: every parser is
+bounded in size, depth and time. The defaults suit real acquisitions (a
+multi-gigabyte sms.db is plausible, a 2 GiB plist is not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_file_bytes: int = 8 * 1024**3  # largest evidence file preuve will hash or copy
+    max_read_bytes: int = 256 * 1024**2  # largest file read whole into memory (plists, text)
+    max_plist_bytes: int = 64 * 1024**2
+    max_plist_depth: int = 200
+    max_plist_objects: int = 5_000_000
+    max_sqlite_cell_bytes: int = 64 * 1024**2
+    sqlite_seconds: float = 600.0  # one artifact's queries on one database
+    max_text_line_bytes: int = 1024**2
+    max_archive_entries: int = 2_000_000
+    max_decompression_ratio: int = 200
+    max_path_depth: int = 64
+
+
+DEFAULT_LIMITS = Limits()

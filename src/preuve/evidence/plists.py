@@ -1,0 +1,113 @@
+"""Bounded property-list decoding.
+
+The standard library's plistlib does the decoding (XML and binary); around it
+preuve bounds the input size, refuses entity declarations (plistlib does),
+turns recursion blow-ups into a clean error, and walks the result once to
+bound its depth and its expanded size, because a binary plist can reference
+one object many times (a few KiB expanding to gigabytes when traversed) or
+nest itself deeper than any consumer can follow.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import plistlib
+from typing import Any
+
+from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.limits import Limits
+
+PlistValue = Any  # plist values are dynamically typed; callers narrow with isinstance
+
+
+def _check_shape(value: PlistValue, path: str, limits: Limits) -> None:
+    stack: list[tuple[PlistValue, int]] = [(value, 0)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > limits.max_plist_objects:
+            raise LimitExceeded(path, f"plist expands to more than {limits.max_plist_objects} objects")
+        if depth > limits.max_plist_depth:
+            raise LimitExceeded(path, f"plist nests deeper than {limits.max_plist_depth} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def load_plist(data: bytes, path: str, limits: Limits) -> PlistValue:
+    """Decode a plist read from `path`, or raise EvidenceError naming it."""
+    if len(data) > limits.max_plist_bytes:
+        raise LimitExceeded(path, f"plist of {len(data)} bytes exceeds {limits.max_plist_bytes}")
+    try:
+        value = plistlib.loads(data)
+    except RecursionError as exc:
+        raise LimitExceeded(path, "plist nests too deeply to decode") from exc
+    except (plistlib.InvalidFileException, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise EvidenceError(path, f"not a valid plist ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - expat and struct raise their own types
+        raise EvidenceError(path, f"not a valid plist ({type(exc).__name__}: {exc})") from exc
+    _check_shape(value, path, limits)
+    return value
+
+
+def plist_datetime(value: PlistValue) -> _dt.datetime | None:
+    """A plist date as an aware UTC datetime (plistlib gives naive UTC)."""
+    if isinstance(value, _dt.datetime):
+        return value.replace(tzinfo=_dt.UTC) if value.tzinfo is None else value.astimezone(_dt.UTC)
+    return None
+
+
+def resolve_keyed_archive(value: PlistValue, path: str, limits: Limits) -> PlistValue:
+    """Resolve an NSKeyedArchiver plist (``$objects`` + UIDs) into plain values.
+
+    Only the generic object graph is resolved (dicts, arrays, strings, numbers,
+    data); class names are kept under ``$class``. Cycles and repeated
+    references are bounded by `limits`.
+    """
+    if not isinstance(value, dict) or "$objects" not in value:
+        raise EvidenceError(path, "not an NSKeyedArchiver plist")
+    objects = value["$objects"]
+    if not isinstance(objects, list):
+        raise EvidenceError(path, "NSKeyedArchiver $objects is not an array")
+    budget = [limits.max_plist_objects]
+
+    def resolve(item: PlistValue, depth: int) -> PlistValue:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise LimitExceeded(path, "NSKeyedArchiver graph expands too far")
+        if depth > limits.max_plist_depth:
+            raise LimitExceeded(path, "NSKeyedArchiver graph nests too deeply")
+        if isinstance(item, plistlib.UID):
+            if item.data >= len(objects):
+                raise EvidenceError(path, f"NSKeyedArchiver reference {item.data} out of range")
+            return resolve(objects[item.data], depth + 1)
+        if isinstance(item, dict):
+            if "NS.keys" in item and "NS.objects" in item:
+                keys = [resolve(k, depth + 1) for k in item["NS.keys"]]
+                vals = [resolve(v, depth + 1) for v in item["NS.objects"]]
+                return {str(k): v for k, v in zip(keys, vals, strict=False)}
+            if "NS.objects" in item:
+                return [resolve(v, depth + 1) for v in item["NS.objects"]]
+            if "NS.string" in item:
+                return item["NS.string"]
+            if "NS.bytes" in item:
+                return item["NS.bytes"]
+            if "NS.time" in item:
+                return _dt.datetime(2001, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(seconds=float(item["NS.time"]))
+            out: dict[str, PlistValue] = {}
+            for key, sub in item.items():
+                if key == "$class":
+                    cls = resolve(sub, depth + 1)
+                    out["$class"] = cls.get("$classname") if isinstance(cls, dict) else cls
+                else:
+                    out[key] = resolve(sub, depth + 1)
+            return out
+        if item == "$null":
+            return None
+        return item
+
+    top = value.get("$top", {})
+    root = top.get("root", plistlib.UID(1)) if isinstance(top, dict) else plistlib.UID(1)
+    return resolve(root, 0)

@@ -1,0 +1,151 @@
+"""Read-only, bounded access to SQLite databases from evidence.
+
+A database with no journal beside it is opened in place with
+``mode=ro&immutable=1``: SQLite then never writes, locks or creates files.
+A database with a ``-wal`` or ``-journal`` beside it is copied with its
+journal into a private temporary folder and opened there, so that rows still
+in the WAL are read (and a hot journal rolled back) without touching the
+evidence. Either way the connection is hardened: ``trusted_schema`` off, an
+authorizer that allows reads only, a cap on the size of any value, and a
+deadline enforced by a progress handler.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from preuve.evidence.limits import Limits
+
+# Authorizer action codes (sqlite3 exposes them as module constants).
+_ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
+}
+_SCHEMA_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info"}
+_VALUE_PRAGMAS = {"user_version", "page_count", "journal_mode"}
+_ALLOWED_FUNCTIONS = {
+    "count", "max", "min", "sum", "total", "avg", "coalesce", "ifnull", "length", "lower", "upper",
+    "substr", "substring", "cast", "typeof", "instr", "trim", "ltrim", "rtrim", "replace", "abs",
+    "round", "group_concat", "hex", "printf", "json_extract", "nullif", "iif", "datetime", "unixepoch",
+}
+
+
+def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action in _ALLOWED_ACTIONS:
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() not in _ALLOWED_FUNCTIONS:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and arg1 in ("sqlite_master", "sqlite_schema"):
+        # SQLite reports reading the schema for pragma_table_info() this way; no write can
+        # happen anyway (query_only is on and the file is opened read-only).
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        if name in _SCHEMA_PRAGMAS or (name in _VALUE_PRAGMAS and arg2 is None):
+            return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def _harden(conn: sqlite3.Connection, limits: Limits) -> None:
+    conn.execute("PRAGMA trusted_schema=OFF")
+    conn.execute("PRAGMA query_only=ON")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_sqlite_cell_bytes)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 1_000_000)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_EXPR_DEPTH, 200)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    deadline = time.monotonic() + limits.sqlite_seconds
+
+    def _progress() -> int:
+        return 1 if time.monotonic() > deadline else 0
+
+    conn.set_progress_handler(_progress, 10_000)
+    conn.set_authorizer(_authorizer)
+
+
+def _decode_text(raw: bytes) -> str:
+    # Evidence text is not always valid UTF-8: keep every byte visible (as \xNN) rather than fail the query.
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _uri(path: Path, params: str) -> str:
+    return "file:" + urllib.parse.quote(str(path.absolute()), safe="/") + "?" + params
+
+
+@contextmanager
+def open_readonly(
+    database: Path, journals: dict[str, Path], limits: Limits, workdir: Path
+) -> Iterator[sqlite3.Connection]:
+    """Open `database` without any possibility of changing it.
+
+    `journals` maps a suffix (``-wal``, ``-journal``, ``-shm``) to the file that
+    holds it; `workdir` is a private folder (never inside the evidence) used for
+    the copy when a journal must be replayed.
+    """
+    live = {k: v for k, v in journals.items() if k in ("-wal", "-journal") and v.stat().st_size > 0}
+    private: Path | None = None
+    try:
+        if live:
+            private = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
+            copy = private / "db"
+            shutil.copyfile(database, copy)
+            for suffix, source in live.items():
+                shutil.copyfile(source, private / ("db" + suffix))
+            # Opened read-write on our own copy: SQLite must be able to build the
+            # WAL index or roll back the hot journal; the evidence is not involved.
+            conn = sqlite3.connect(_uri(copy, "mode=rw"), uri=True, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(_uri(database, "mode=ro&immutable=1"), uri=True, check_same_thread=False)
+        try:
+            _harden(conn, limits)
+            yield conn
+        finally:
+            conn.close()
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """The columns a table has, or an empty set when the table does not exist."""
+    rows = conn.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def iter_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> Iterator[sqlite3.Row]:
+    """Stream the rows of a query, surviving text that is not valid UTF-8.
+
+    The default text decoding is the fast C path. If a row carries invalid
+    UTF-8 the query is run again with a lenient decoder (every byte kept as
+    ``\\xNN``), skipping the rows already given, so nothing is lost or repeated.
+    """
+    conn.row_factory = sqlite3.Row
+    given = 0
+    try:
+        for row in conn.execute(sql, params):
+            yield row
+            given += 1
+        return
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc).lower():
+            raise
+    conn.text_factory = _decode_text
+    try:
+        for index, row in enumerate(conn.execute(sql, params)):
+            if index >= given:
+                yield row
+    finally:
+        conn.text_factory = str

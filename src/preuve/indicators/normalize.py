@@ -1,0 +1,115 @@
+"""Normalisation shared by indicators and observables, so both sides compare alike."""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+import urllib.parse
+
+_DEFANG = (("[.]", "."), ("(.)", "."), ("[:]", ":"), ("hxxp", "http"), ("[at]", "@"), ("[@]", "@"))
+
+
+def refang(value: str) -> str:
+    for old, new in _DEFANG:
+        value = value.replace(old, new)
+    return value
+
+
+def normalize_ip(value: str) -> str | None:
+    text = value.strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def normalize_domain(value: str) -> str:
+    """Lower case, no trailing dot, IDNA (punycode) form when it can be encoded."""
+    text = refang(value).strip().strip(".").lower()
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    if text.startswith("[") and text.endswith("]"):
+        return text[1:-1]
+    if not text.isascii():
+        try:
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+    return text
+
+
+def strip_www(host: str) -> str:
+    """Remove a leading ``www.`` label (a prefix, not a set of characters as lstrip would)."""
+    return host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
+
+
+def split_url(value: str) -> tuple[str, str] | None:
+    """(host, normalised URL) of a URL, or None when it has no host.
+
+    The normalised form: scheme and host in lower case, IDNA host, ``www.``
+    removed as a prefix, default port and fragment removed, an empty path as
+    ``/``. Path and query keep their case.
+    """
+    text = refang(value.strip())
+    if "://" not in text[:32]:
+        text = "http://" + text
+    try:
+        parts = urllib.parse.urlsplit(text)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = normalize_domain(host)
+    scheme = parts.scheme.lower()
+    netloc = strip_www(host)
+    if port is not None and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
+        netloc = f"{netloc}:{port}"
+    path = parts.path or "/"
+    query = f"?{parts.query}" if parts.query else ""
+    scheme_out = "http" if scheme in ("http", "https") else scheme
+    return host, f"{scheme_out}://{netloc}{path}{query}"
+
+
+def domain_suffixes(domain: str) -> list[str]:
+    """The domain and each parent at label boundaries: a.b.example.net, b.example.net, example.net, net."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
+
+
+_URL_RE = re.compile(
+    r"""(?ix)
+    (?:\b[a-z][a-z0-9+.\-]{1,20}://[^\s<>"'`\\]+)           # scheme://...
+    | (?:\bwww\.[^\s<>"'`\\]+)                             # www.host...
+    | (?:\b(?:[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?\.)+[a-z]{2,24}/[^\s<>"'`\\]*)  # host.tld/path
+    """
+)
+_TRAILING = ".,;:!?)]}'\"»›”’"
+
+
+def extract_urls(text: str, limit: int = 1000) -> list[str]:
+    """Links in free text, however they are written (with or without scheme)."""
+    out: list[str] = []
+    if not text:
+        return out
+    for match in _URL_RE.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        if url and url not in out:
+            out.append(url)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def normalize_path(path: str) -> str:
+    """iOS paths without the /private prefix (/private/var and /var are the same place)."""
+    text = posixpath.normpath(path.strip()) if path.strip() else ""
+    if text.startswith("/private/"):
+        text = text[len("/private") :]
+    return text
+
+
+def normalize_hash(value: str) -> str:
+    return value.strip().replace(":", "").replace(" ", "").lower()

@@ -1,0 +1,1 @@
+"""Outputs: views over records and findings."""

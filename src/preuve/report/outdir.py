@@ -1,0 +1,140 @@
+"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl, timeline.csv, run.json."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import orjson
+
+from preuve.artifacts.base import Artifact
+from preuve.artifacts.timeconv import to_iso
+from preuve.evidence.acquisition import Opened
+from preuve.evidence.errors import PreuveError
+from preuve.indicators.index import IndicatorIndex
+from preuve.model import Finding, Record
+from preuve.report.findings import findings_document
+from preuve.report.jsonio import _default, dumps
+
+if TYPE_CHECKING:
+    from preuve.check import ArtifactReport, CheckResult
+
+TIMELINE_COLUMNS = (
+    "datetime", "timestamp_desc", "message", "artifact", "severity", "record_type", "device_path", "locator",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_JSONL_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell that spreadsheets show as text, never evaluate as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def record_line(record: Record) -> bytes:
+    body = orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)
+    return b'{"record_type":' + orjson.dumps(record.record_type) + b"," + body[1:]
+
+
+def ensure_outside(out: Path, evidence: Path) -> None:
+    """Refuse an output folder inside the evidence (nothing is ever written there)."""
+    try:
+        out.resolve().relative_to(evidence.resolve())
+    except ValueError:
+        return
+    raise PreuveError(f"{out}: the output folder must not be inside the evidence ({evidence})")
+
+
+def locator_text(record: Record) -> str:
+    loc = record.locator
+    parts = [f"{k}={v}" for k, v in loc.as_dict().items() if k not in ("device_path", "sha256")]
+    return ";".join(parts)
+
+
+class OutputFolder:
+    """A Sink that writes the output contract as the run goes."""
+
+    def __init__(self, out: Path, evidence: Path) -> None:
+        ensure_outside(out, evidence)
+        self.out = out
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "artifacts").mkdir(exist_ok=True)
+        self._jsonl: IO[bytes] | None = None
+        self._timeline_file = open(self.out / "timeline.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._timeline = csv.writer(self._timeline_file)
+        self._timeline.writerow(TIMELINE_COLUMNS)
+
+    def begin(self, opened: Opened, index: IndicatorIndex) -> None:
+        pass
+
+    def artifact_started(self, artifact: Artifact) -> None:
+        self._jsonl = open(self.out / "artifacts" / f"{artifact.name}.jsonl", "wb")  # noqa: SIM115
+
+    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
+        assert self._jsonl is not None
+        self._jsonl.write(record_line(record))
+        stamps = list(record.timestamps())
+        if stamps:
+            severity = max(f.severity for f in findings).label if findings else ""
+            message = safe_cell(record.summary())
+            where = locator_text(record)
+            for stamp in stamps:
+                self._timeline.writerow(
+                    (
+                        to_iso(stamp.when), safe_cell(stamp.description), message, artifact.name, severity,
+                        record.record_type, safe_cell(record.locator.device_path), where,
+                    )
+                )
+
+    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+
+    def finish(self, result: CheckResult) -> None:
+        self._timeline_file.close()
+        (self.out / "findings.json").write_bytes(dumps(findings_document(result), indent=True) + b"\n")
+        (self.out / "run.json").write_bytes(dumps(run_document(result), indent=True) + b"\n")
+
+    def close(self) -> None:
+        if self._jsonl is not None:
+            self._jsonl.close()
+        if not self._timeline_file.closed:
+            self._timeline_file.close()
+
+
+def run_document(result: CheckResult) -> dict[str, object]:
+    from preuve.check import environment
+
+    return {
+        "tool": environment(),
+        "evidence": str(result.evidence_path),
+        "acquisition": {"kind": result.acquisition_kind, "platform": result.platform},
+        "options": result.options.describe(),
+        "started": to_iso(result.started),
+        "finished": to_iso(result.finished),
+        "seconds": round((result.finished - result.started).total_seconds(), 3),
+        "evidence_files": [
+            {"device_path": e.device_path, "source": e.source, "size": e.size, "sha256": e.sha256}
+            for e in result.evidence_files
+        ],
+        "feeds": [
+            {
+                "name": f.name, "path": f.path, "sha256": f.sha256, "indicators": f.indicators,
+                "skipped": f.skipped, "malware": list(f.malware), "source": f.source,
+            }
+            for f in result.feeds
+        ],
+        "artifacts": [
+            {
+                "name": r.name, "title": r.title, "status": str(r.status), "files": r.files,
+                "records": r.records, "findings": r.findings, "errors": r.errors,
+                "warnings": r.warnings[:100], "seconds": round(r.seconds, 3),
+            }
+            for r in result.artifacts
+        ],
+        "warnings": result.warnings[:1000],
+        "exit_code": int(result.exit_code),
+    }

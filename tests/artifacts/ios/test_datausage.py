@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from preuve.artifacts.ios.datausage import NetworkProcess, OrphanedUsage, ProcessIdGap
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.builders.ios_dbs import LiveUsage, Process, fill_datausage
+from preuve.model import Severity
+from tests.builders import check, feed, records
+
+T1 = datetime(2023, 4, 1, tzinfo=UTC)
+T2 = datetime(2023, 5, 1, tzinfo=UTC)
+
+
+def _backup(tmp_path: Path) -> Path:
+    processes = [
+        Process(1, "MobileSafari", "com.apple.mobilesafari", T1, T2, wifi_in=10.0),
+        Process(2, "bh", None, T1, T2, wifi_in=5.0),
+        Process(5, "com.apple.WebKit.Networking/com.apple.mobilesafari", None, T1, T2),
+    ]
+    live = [
+        LiveUsage(1, 1, T2, 10.0),
+        LiveUsage(2, 1, T2, 2.5),
+        LiveUsage(3, 2, T2, 5.0),
+        LiveUsage(4, 4, T2, 99.0),  # process 4 was deleted
+    ]
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite",
+                       lambda c: fill_datausage(c, processes, live))
+    return builder.finish()
+
+
+def test_records(tmp_path: Path) -> None:
+    got = records(_backup(tmp_path), "datausage")
+    assert [type(r) for r in got] == [NetworkProcess, NetworkProcess, ProcessIdGap, NetworkProcess, OrphanedUsage]
+    first = got[0]
+    assert (first.process_id, first.process_name, first.bundle_id, first.first_seen, first.last_seen) == (
+        1, "MobileSafari", "com.apple.mobilesafari", T1, T2,
+    )
+    assert first.wifi_in == 12.5
+    assert (got[2].first_missing, got[2].last_missing, got[2].before) == (3, 4, "bh")
+    assert got[2].locator.rowid == 5
+    assert (got[4].missing_process_id, got[4].locator.table, got[4].locator.rowid) == (4, "ZLIVEUSAGE", 4)
+    assert [o.value for o in got[3].observables()] == [
+        "com.apple.WebKit.Networking/com.apple.mobilesafari", "com.apple.WebKit.Networking", "com.apple.mobilesafari",
+    ]
+
+
+def test_findings(tmp_path: Path) -> None:
+    stix = feed(tmp_path / "i" / "p.stix2", ("[process:name='bh']", "Pegasus"))
+    result = check(_backup(tmp_path), stix)
+    got = [(f.rule or f.indicator.malware, f.severity, f.locator.table, f.locator.rowid)  # type: ignore[union-attr]
+           for f in result.findings]
+    assert got == [
+        ("Pegasus", Severity.CRITICAL, "ZPROCESS", 2),
+        ("datausage_deleted_process", Severity.MEDIUM, "ZLIVEUSAGE", 4),
+        ("datausage_process_gap", Severity.LOW, "ZPROCESS", 5),
+        ("datausage_unbundled_process", Severity.INFO, "ZPROCESS", 2),
+    ]

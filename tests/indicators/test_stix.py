@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from preuve.indicators.index import load_index
+from preuve.indicators.stix import FeedError, load_feed
+
+
+def test_bad_indicator_skipped_not_file(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.stix2"
+    objects = [
+        {"type": "malware", "id": "malware--1", "name": "Spy"},
+        {"type": "indicator", "id": "indicator--1", "pattern": "[domain-name:value='ok.example']", "pattern_type": "stix"},
+        {"type": "indicator", "id": "indicator--2", "pattern": "[domain-name:value='broken", "pattern_type": "stix"},
+        {"type": "indicator", "id": "indicator--3", "pattern": "[url:value='https://x.example/?a=b']",
+         "pattern_type": "stix"},
+        {"type": "indicator", "id": "indicator--4", "pattern": "rule x {}", "pattern_type": "yara"},
+        {"type": "indicator", "id": "indicator--5", "pattern": "[process:name='gone']", "pattern_type": "stix",
+         "revoked": True},
+        {"type": "relationship", "relationship_type": "indicates", "source_ref": "indicator--1",
+         "target_ref": "malware--1"},
+    ]
+    path.write_text(json.dumps({"type": "bundle", "objects": objects}))
+    warnings: list[str] = []
+    info, indicators = load_feed(path, warnings.append)
+    assert [(i.kind.value, i.value, i.malware) for i in indicators] == [
+        ("domain", "ok.example", "Spy"),
+        ("url", "http://x.example/?a=b", "Spy"),
+    ]
+    assert info.indicators == 2
+    assert info.skipped == 3
+    assert len(warnings) == 2
+    assert "indicator--2" in warnings[0] and str(path) in warnings[0]
+    assert "yara" in warnings[1]
+
+
+def test_not_a_bundle(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(FeedError, match="not a STIX bundle"):
+        load_feed(path, lambda m: None)
+    path.write_text("{nope")
+    with pytest.raises(FeedError, match="not valid JSON"):
+        load_feed(path, lambda m: None)
+
+
+def test_all_public_feeds_load(shared_iocs: Path) -> None:
+    warnings: list[str] = []
+    index = load_index([shared_iocs], warnings.append)
+    assert warnings == []
+    assert len(index.feeds) == 16
+    assert len(index) == 5713
+    names = {f.name: f.malware for f in index.feeds}
+    assert names["2021-07-18_nso/pegasus.stix2"] == ("Pegasus",)
+    assert names["2023-04-11_quadream/kingspawn.stix2"] == ("KingSpawn",)

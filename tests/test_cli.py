@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from preuve.builders.demo import build_demo_backup
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.builders.ios_dbs import Message, fill_sms
+from preuve.cli import cli
+from tests.builders import feed, snapshot
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    code, output = _run("demo", "-o", str(tmp_path / "demo"))
+    assert code == 2, output
+    assert "Pegasus" in output
+    doc = json.loads((tmp_path / "demo" / "results" / "findings.json").read_text())
+    malware = {f["indicator"]["malware"] for f in doc["findings"] if f["indicator"]}
+    assert malware == {"Pegasus"}
+    assert doc["summary"]["findings_by_severity"]["critical"] == 1
+    assert doc["summary"]["findings_by_severity"]["high"] == 4
+
+
+def test_check_outputs_contract(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    before = snapshot(backup)
+    out = tmp_path / "out"
+    code, output = _run("check", str(backup), "--iocs", str(pegasus_feed), "-o", str(out), "-q")
+    assert code == 2, output
+    assert snapshot(backup) == before
+    doc = json.loads((out / "findings.json").read_text())
+    first = doc["findings"][0]
+    assert set(first) == {
+        "id", "severity", "artifact", "rule", "indicator", "observable", "locator", "timestamp", "explanation",
+        "record_sha256",
+    }
+    assert first["severity"] == "critical"
+    assert first["indicator"]["kind"] == "process"
+    assert first["indicator"]["malware"] == "Pegasus"
+    assert first["indicator"]["feed"] == "2021-07-18_nso/pegasus.stix2"
+    assert first["locator"] == {
+        "device_path": "/private/var/wireless/Library/Databases/DataUsage.sqlite",
+        "sha256": first["locator"]["sha256"],
+        "table": "ZPROCESS",
+        "rowid": 8,
+    }
+    run = json.loads((out / "run.json").read_text())
+    paths = {e["device_path"] for e in run["evidence_files"]}
+    assert "/private/var/mobile/Library/SMS/sms.db" in paths
+    assert "/.acquisition/backup/Manifest.db" in paths
+    assert run["feeds"][0]["indicators"] == 1549
+    statuses = {a["name"]: a["status"] for a in run["artifacts"]}
+    assert statuses["sms"] == "ok" and statuses["netusage"] == "missing"
+    lines = (out / "artifacts" / "sms.jsonl").read_text().splitlines()
+    assert len(lines) == 64
+    assert json.loads(lines[0])["record_type"] == "ios:sms:message"
+    with open(out / "timeline.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:3] == ["datetime", "timestamp_desc", "message"]
+    assert any(r["severity"] == "critical" for r in rows)
+
+
+def test_deterministic_findings(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    for name in ("a", "b"):
+        _run("check", str(backup), "--iocs", str(pegasus_feed), "-o", str(tmp_path / name), "-q")
+    assert (tmp_path / "a" / "findings.json").read_bytes() == (tmp_path / "b" / "findings.json").read_bytes()
+
+
+def test_clean_backup_exit_zero(tmp_path: Path, pegasus_feed: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db", lambda c: fill_sms(c, [Message(text="hi")]))
+    code, output = _run("check", str(builder.finish()), "--iocs", str(pegasus_feed), "-o", str(tmp_path / "o"))
+    assert code == 0, output
+
+
+def test_no_iocs_warns_loudly(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    code, output = _run("check", str(builder.finish()), "-o", str(tmp_path / "o"))
+    assert code == 0
+    assert "only heuristics" in output
+
+
+def test_incomplete_exit_three(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "Library/SMS/sms.db", b"this is not a database" * 100)
+    code, output = _run("check", str(builder.finish()), "-o", str(tmp_path / "o"))
+    assert code == 3, output
+    assert "sms.db" in output and "Traceback" not in output
+
+
+def test_not_an_acquisition_exit_one(tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
+    code, output = _run("check", str(tmp_path / "nothing"), "-o", str(tmp_path / "o"))
+    assert code == 1
+    assert "not an acquisition" in output and "Traceback" not in output
+
+
+def test_bad_feed_exit_one(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    bad = tmp_path / "bad.stix2"
+    bad.write_text("{")
+    code, output = _run("check", str(builder.finish()), "--iocs", str(bad), "-o", str(tmp_path / "o"))
+    assert code == 1
+    assert "bad.stix2" in output
+
+
+def test_output_inside_evidence_refused(tmp_path: Path) -> None:
+    root = BackupBuilder(tmp_path / "b").finish()
+    before = snapshot(root)
+    code, output = _run("check", str(root), "-o", str(root / "out"))
+    assert code == 1
+    assert "must not be inside the evidence" in output
+    assert snapshot(root) == before
+
+
+def test_feed_folder(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db",
+                       lambda c: fill_sms(c, [Message(text="go to https://x.bad.example/")]))
+    feed(tmp_path / "iocs" / "one" / "a.stix2", ("[domain-name:value='bad.example']", "A"))
+    feed(tmp_path / "iocs" / "two" / "b.stix2", ("[domain-name:value='other.example']", "B"))
+    (tmp_path / "iocs" / "notes.json").write_text("[]")
+    code, output = _run("check", str(builder.finish()), "--iocs", str(tmp_path / "iocs"), "-o", str(tmp_path / "o"))
+    assert code == 2, output
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert [f["name"] for f in run["feeds"]] == ["one/a.stix2", "two/b.stix2"]
