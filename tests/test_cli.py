@@ -9,12 +9,12 @@ from click.testing import CliRunner
 from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.cli import cli
+from preuve.cli import build_cli
 from tests.builders import feed, snapshot
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
+    result = CliRunner().invoke(build_cli(), list(args))
     return result.exit_code, " ".join(result.output.split())
 
 

@@ -1,0 +1,196 @@
+"""`preuve check` and `preuve demo`, with the progress and summary people see."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from preuve.artifacts.base import Artifact
+from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, run_check
+from preuve.evidence.acquisition import Opened
+from preuve.evidence.errors import PreuveError
+from preuve.report.outdir import OutputFolder
+
+_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+class RichObserver:
+    """Progress on stderr while a check runs."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[records]} records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=quiet,
+        )
+        self._task: object | None = None
+        self._records = 0
+        self.warnings = 0
+
+    def __enter__(self) -> RichObserver:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def acquisition_opened(self, opened: Opened) -> None:
+        if not self.quiet:
+            self.console.print(f"[bold]{escape(str(opened.path))}[/]: {opened.kind.replace('_', ' ')} ({opened.platform})")
+
+    def artifact_started(self, artifact: Artifact, files: int) -> None:
+        self._records = 0
+        self._task = self.progress.add_task(artifact.title, total=None, records=0)
+
+    def records_parsed(self, count: int) -> None:
+        self._records += count
+        if self._task is not None:
+            self.progress.update(self._task, records=self._records)  # type: ignore[arg-type]
+
+    def artifact_finished(self, report: ArtifactReport) -> None:
+        if self._task is not None:
+            self.progress.remove_task(self._task)  # type: ignore[arg-type]
+            self._task = None
+
+    def warning(self, message: str) -> None:
+        self.warnings += 1
+        if not self.quiet:
+            self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def print_summary(console: Console, result: CheckResult, out: Path, top: int = 10) -> None:
+    counts = result.severity_counts()
+    table = Table(title="Findings by severity", show_header=True)
+    for label in counts:
+        table.add_column(label, justify="right", style=_STYLE.get(label, ""))
+    table.add_row(*[str(v) for v in counts.values()])
+    console.print(table)
+
+    status = Table(title="Artifacts", show_header=True)
+    status.add_column("artifact")
+    status.add_column("status")
+    status.add_column("records", justify="right")
+    status.add_column("findings", justify="right")
+    for report in result.artifacts:
+        colour = {"failed": "red", "missing": "dim", "empty": "dim"}.get(str(report.status), "")
+        status.add_row(
+            report.name,
+            f"[{colour}]{report.status}[/]" if colour else str(report.status),
+            str(report.records),
+            str(report.findings),
+        )
+    console.print(status)
+    by_status: dict[str, int] = {}
+    for report in result.artifacts:
+        by_status[str(report.status)] = by_status.get(str(report.status), 0) + 1
+    console.print("Artifacts: " + ", ".join(f"{v} {k}" for k, v in sorted(by_status.items())))
+    for report in result.artifacts:
+        for error in report.errors[:20]:
+            console.print(f"  [red]{report.name} could not be read:[/] {escape(error)}", highlight=False)
+
+    if result.findings:
+        console.print(f"\n[bold]Top findings[/] ({len(result.findings)} in all):")
+        for finding in result.findings[:top]:
+            label = finding.severity.label
+            what = finding.indicator.malware if finding.indicator else finding.rule
+            where = finding.locator.device_path
+            if finding.locator.table is not None:
+                where += f" [{finding.locator.table} row {finding.locator.rowid}]"
+            console.print(
+                f"  [{_STYLE[label]}]{label.upper():8}[/] {escape(str(what))}: {escape(finding.explanation)}",
+                highlight=False,
+            )
+            console.print(f"           [dim]{escape(where)}[/]", highlight=False)
+    if result.indicator_count == 0:
+        console.print("[bold yellow]No indicators were loaded: only heuristics ran.[/]")
+    if result.incomplete:
+        console.print("[bold yellow]The analysis is incomplete: some artifacts could not be read (see above).[/]")
+    console.print(f"\nResults in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, artifacts/, run.json)")
+
+
+def _run(
+    evidence: Path, iocs: Sequence[Path], out: Path, quiet: bool, heuristics: bool, only: Sequence[str]
+) -> int:
+    console = Console(stderr=True)
+    options = CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only))
+    if not iocs and not quiet:
+        console.print(
+            "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
+            "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
+        )
+    try:
+        sink = OutputFolder(out, evidence)
+        with RichObserver(console, quiet) as observer:
+            try:
+                result = run_check(evidence, options, sinks=[sink], observer=observer)
+            finally:
+                sink.close()
+    except PreuveError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return int(ExitCode.FATAL)
+    except OSError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return int(ExitCode.FATAL)
+    if not quiet:
+        print_summary(Console(), result, out)
+    return int(result.exit_code)
+
+
+@click.command()
+@click.argument("evidence", type=click.Path(path_type=Path))
+@click.option("--iocs", multiple=True, type=click.Path(path_type=Path), help="STIX 2.1 file or folder (repeatable).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output folder (default: ./preuve-<name>).")
+@click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
+@click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
+          quiet: bool) -> None:
+    """Check an acquisition (iOS backup, …) against indicators and heuristics.
+
+    Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
+    """
+    out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only))
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Folder for the demo backup and results.")
+@click.option("--seed", default=2021, show_default=True, help="Seed of the synthetic phone.")
+def demo(output: Path | None, seed: int) -> None:
+    """Build a synthetic infected iPhone backup and check it against the bundled Pegasus indicators.
+
+    The indicators are Amnesty International's (Forensic Methodology Report, 2021; CC-BY 2.0).
+    """
+    from preuve.builders.demo import DEMO_FEED, build_demo_backup
+
+    base = output or Path(tempfile.mkdtemp(prefix="preuve-demo-"))
+    base.mkdir(parents=True, exist_ok=True)
+    backup = build_demo_backup(base / "backup", seed=seed)
+    feed = resources.files("preuve") / "data" / DEMO_FEED
+    console = Console(stderr=True)
+    console.print(
+        f"Demo backup written to [bold]{escape(str(backup))}[/]; indicators: Pegasus, Amnesty International "
+        "(Forensic Methodology Report, CC-BY 2.0)."
+    )
+    with resources.as_file(feed) as feed_path:
+        code = _run(backup, [feed_path], base / "results", False, True, ())
+    sys.exit(code)
+
+
+COMMANDS = (check, demo)
