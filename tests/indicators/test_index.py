@@ -9,8 +9,7 @@ from preuve.model import Kind, Observable
 from tests.builders import feed
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> IndicatorIndex:
+def build_index(tmp_path: Path) -> IndicatorIndex:
     path = feed(
         tmp_path / "f.stix2",
         ("[domain-name:value='a.example.net']", "Spy"),
@@ -30,9 +29,12 @@ def index(tmp_path: Path) -> IndicatorIndex:
     return load_index([path], lambda m: None)
 
 
-@pytest.mark.parametrize(
-    ("kind", "value", "hits"),
-    [
+@pytest.fixture
+def index(tmp_path: Path) -> IndicatorIndex:
+    return build_index(tmp_path)
+
+
+MATCH_CASES = [
         (Kind.DOMAIN, "a.example.net", 1),
         (Kind.DOMAIN, "x.y.a.example.net", 1),
         (Kind.DOMAIN, "bada.example.net", 0),
@@ -60,8 +62,10 @@ def index(tmp_path: Path) -> IndicatorIndex:
         (Kind.SHA256, "abcd", 1),
         (Kind.EMAIL, "bad@example.org", 1),
         (Kind.PROFILE_ID, "76DAB334-7E17", 1),
-    ],
-)
+]
+
+
+@pytest.mark.parametrize(("kind", "value", "hits"), MATCH_CASES)
 def test_matching(index: IndicatorIndex, kind: Kind, value: str, hits: int) -> None:
     assert len(index.match(Observable(kind, value))) == hits
 

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from preuve.artifacts.base import Artifact
-from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, run_check
+from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.report.outdir import OutputFolder
@@ -125,7 +125,13 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
 
 
 def _run(
-    evidence: Path, iocs: Sequence[Path], out: Path, quiet: bool, heuristics: bool, only: Sequence[str]
+    evidence: Path,
+    iocs: Sequence[Path],
+    out: Path,
+    quiet: bool,
+    heuristics: bool,
+    only: Sequence[str],
+    case: Path | None = None,
 ) -> int:
     console = Console(stderr=True)
     options = CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only))
@@ -134,11 +140,24 @@ def _run(
             "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
             "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
         )
+    store = None
     try:
         sink = OutputFolder(out, evidence)
+        sinks: list[Sink] = [sink]
+        case_sink = None
+        if case is not None:
+            from preuve.store.case import CaseStore
+
+            store = CaseStore(case, write=True)
+            case_sink = store.sink(evidence)
+            sinks.append(case_sink)
         with RichObserver(console, quiet) as observer:
             try:
-                result = run_check(evidence, options, sinks=[sink], observer=observer)
+                result = run_check(evidence, options, sinks=sinks, observer=observer)
+            except BaseException:
+                if case_sink is not None:
+                    case_sink.abort()
+                raise
             finally:
                 sink.close()
     except PreuveError as exc:
@@ -147,6 +166,9 @@ def _run(
     except OSError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return int(ExitCode.FATAL)
+    finally:
+        if store is not None:
+            store.close()
     if not quiet:
         print_summary(Console(), result, out)
     return int(result.exit_code)
@@ -159,14 +181,15 @@ def _run(
 @click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
 @click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+@click.option("--case", type=click.Path(path_type=Path), help="Also store the run in this case (SQLite).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool) -> None:
+          quiet: bool, case: Path | None) -> None:
     """Check an acquisition (iOS backup, …) against indicators and heuristics.
 
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, case))
 
 
 @click.command()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Kind, Observable, Record, Severity
+from preuve.indicators.stix import Indicator
+from preuve.model import Finding, Kind, Locator, Observable, Record, Severity
 
 # Traces that only the implant itself leaves are critical; contact with an
 # infrastructure domain (a link received, a page visited) is high: it shows
@@ -40,6 +42,28 @@ def _explain(observable: Observable, malware: str, feed: str, title: str) -> str
     return f"{title} contains {what}, a published indicator of {malware} ({feed})."
 
 
+def finding_for(
+    indicator: Indicator,
+    observable: Observable,
+    artifact: str,
+    title: str,
+    locator: Locator,
+    timestamp: datetime | None,
+    record_sha256: str | None,
+) -> Finding:
+    """The finding an indicator match makes (the same whether found by `check` or by a retro-hunt)."""
+    return Finding(
+        severity=Severity.CRITICAL if indicator.kind in _CRITICAL_KINDS else Severity.HIGH,
+        artifact=artifact,
+        explanation=_explain(observable, indicator.malware, indicator.feed, title),
+        locator=locator,
+        indicator=indicator.ref(),
+        observable=observable,
+        timestamp=timestamp,
+        record_sha256=record_sha256,
+    )
+
+
 class Matcher:
     def __init__(self, index: IndicatorIndex) -> None:
         self.index = index
@@ -56,13 +80,4 @@ class Matcher:
                     content_hash = record.content_sha256()
                     stamp = next(record.timestamps(), None)
                     first = stamp.when if stamp else None
-                yield Finding(
-                    severity=Severity.CRITICAL if indicator.kind in _CRITICAL_KINDS else Severity.HIGH,
-                    artifact=artifact,
-                    explanation=_explain(observable, indicator.malware, indicator.feed, title),
-                    locator=record.locator,
-                    indicator=indicator.ref(),
-                    observable=observable,
-                    timestamp=first,
-                    record_sha256=content_hash,
-                )
+                yield finding_for(indicator, observable, artifact, title, record.locator, first, content_hash)
