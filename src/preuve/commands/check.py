@@ -18,6 +18,7 @@ from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
+from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
 
 _STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -138,7 +139,7 @@ def _run(
         sink = OutputFolder(out, evidence)
         with RichObserver(console, quiet) as observer:
             try:
-                result = run_check(evidence, options, sinks=[sink], observer=observer)
+                result = run_check(evidence, options, sinks=[sink, HtmlReport(out / "report.html")], observer=observer)
             finally:
                 sink.close()
     except PreuveError as exc:
