@@ -109,3 +109,38 @@ def test_timeline_bins_by_day_week_month() -> None:
     unit, bins = timeline_bins(Counter({date(2015, 3, 9): 1, date(2023, 2, 2): 4}), [])
     assert unit == "month" and len(bins) == 96 and bins[-1].key == "2023-02-01" and bins[-1].records == 4
     assert timeline_bins(Counter(), [_finding(None)]) == ("day", [])
+
+
+def test_device_facts_from_backup_info_records(tmp_path: Path, pegasus_feed: Path) -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from preuve.check import CheckOptions, run_check
+    from preuve.model import Record
+    from preuve.report.html import HtmlReport
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Info(Record):
+        record_type: ClassVar[str] = "ios:backup_info:device"
+        product_type: str
+        product_version: str
+        last_backup: datetime
+        blob: bytes
+
+    class BackupInfo:
+        name = "backup_info"
+
+    backup = build_demo_backup(tmp_path / "backup")
+    report = HtmlReport(tmp_path / "report.html")
+    record = Info(locator=Locator("/.acquisition/backup/Info.plist", "a" * 64), product_type="iPhone14,2",
+                  product_version="<b>16.5</b>", last_backup=datetime(2023, 6, 1, 12, tzinfo=UTC), blob=b"x")
+    report.record(BackupInfo(), record, [])  # type: ignore[arg-type]
+    run_check(backup, CheckOptions(iocs=(pegasus_feed,)), sinks=[report])
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Device facts from the device's own records." in page
+    assert "<tr><th>product type</th><td class=\"wrap\">iPhone14,2</td></tr>" in page
+    assert "<tr><th>product version</th><td class=\"wrap\">&lt;b&gt;16.5&lt;/b&gt;</td></tr>" in page
+    assert "<tr><th>last backup</th><td class=\"wrap\">2023-06-01T12:00:00Z</td></tr>" in page
+    assert "blob" not in page
+    # the demo's day count: one dated bar per day of the run of records, 2023-03-01 .. 2023-05-24
+    assert page.count('<g id="t-') == 85

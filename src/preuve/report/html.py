@@ -108,6 +108,11 @@ def coverage_gaps(result: CheckResult) -> list[str]:
     return gaps
 
 
+def utc_day(when: datetime) -> date:
+    """The UTC calendar day of a moment (a naive datetime is taken as UTC, never as local time)."""
+    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)).date()
+
+
 def _week(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -134,7 +139,7 @@ class Bin:
 def timeline_bins(per_day: Counter[date], findings: Iterable[Finding]) -> tuple[str, list[Bin]]:
     """Records per day (or week, or month when the span is long), with the findings of each bin."""
     dated = [f for f in findings if f.timestamp is not None]
-    days = set(per_day) | {f.timestamp.astimezone(UTC).date() for f in dated if f.timestamp is not None}
+    days = set(per_day) | {utc_day(f.timestamp) for f in dated if f.timestamp is not None}
     if not days:
         return "day", []
     first, last = min(days), max(days)
@@ -151,7 +156,7 @@ def timeline_bins(per_day: Counter[date], findings: Iterable[Finding]) -> tuple[
     marks: dict[date, list[Finding]] = {}
     for finding in dated:
         assert finding.timestamp is not None
-        marks.setdefault(floor(finding.timestamp.astimezone(UTC).date()), []).append(finding)
+        marks.setdefault(floor(utc_day(finding.timestamp)), []).append(finding)
     bins: list[Bin] = []
     cursor = floor(first)
     while cursor <= last:
@@ -163,7 +168,7 @@ def timeline_bins(per_day: Counter[date], findings: Iterable[Finding]) -> tuple[
 def bin_key_for(finding: Finding, unit: str) -> str | None:
     if finding.timestamp is None:
         return None
-    day = finding.timestamp.astimezone(UTC).date()
+    day = utc_day(finding.timestamp)
     floor = {"day": lambda d: d, "week": _week, "month": _month}[unit]
     return floor(day).isoformat()
 
@@ -355,7 +360,7 @@ class HtmlReport:
     def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
         stamp = next(record.timestamps(), None)
         if stamp is not None:
-            self.per_day[stamp.when.astimezone(UTC).date()] += 1
+            self.per_day[utc_day(stamp.when)] += 1
         if artifact.name in DEVICE_INFO_ARTIFACTS and len(self.device_facts) < MAX_FACTS:
             for name, value in record.fields().items():
                 if isinstance(value, (str, int, float, datetime)) and not isinstance(value, bool) and value != "":
