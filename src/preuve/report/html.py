@@ -238,7 +238,9 @@ tr.finding:target{outline:3px solid #000}
 svg.timeline{width:100%;height:auto;background:#fff;border:1px solid #ddd}
 g.bin:target rect{fill:#000}
 .filters{margin:.6rem 0;display:flex;gap:1rem;flex-wrap:wrap;align-items:center}
-code{font-size:.85rem}
+code{font-size:.85rem}.gaps h2{margin-top:.2rem}
+#findings{table-layout:fixed}#findings th:nth-child(1){width:8%}#findings th:nth-child(2){width:10%}#findings th:nth-child(3){width:27%}
+#findings th:nth-child(4){width:26%}#findings th:nth-child(5){width:10%}#findings th:nth-child(6){width:20%}
 """
 
 _JS = """
@@ -398,7 +400,7 @@ class HtmlReport:
             '<p class="counts">' + "".join(f"<span>{esc(k)}: <b>{v}</b></span>" for k, v in counts.items())
             + "</p>",
             f'<p class="muted">{esc(result.acquisition_kind)} ({esc(result.platform)}) at '
-            f"<code>{esc(result.evidence_path)}</code>, checked {esc(to_iso(result.finished))} with preuve "
+            f"<code>{esc(result.evidence_path)}</code>, checked {esc(result.finished.strftime('%Y-%m-%d %H:%M:%S UTC'))} with preuve "
             f"{esc(__version__)} against {result.indicator_count} indicator(s).</p></section>",
         ]
         if result.incomplete:
