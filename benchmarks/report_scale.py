@@ -76,8 +76,10 @@ def main() -> None:
         for html in ("0", "1"):
             child = subprocess.run(
                 [sys.executable, __file__, "--child", str(backup), str(Path(tmp) / f"out{html}"), html],
-                check=True, capture_output=True, text=True,
+                capture_output=True, text=True,
             )
+            if child.returncode != 0:
+                sys.exit(child.stderr)
             print(child.stdout.strip())
 
 
