@@ -197,3 +197,17 @@ indicators:
         parse_index(b"indicators: {")
     with pytest.raises(FeedError):
         parse_index(b"- a list")
+
+
+def test_update_refuses_other_schemes_and_unreachable_index(tmp_path: Path) -> None:
+    with pytest.raises(FeedError, match="only http and https"):
+        update_feeds(tmp_path / "d", index_url=(tmp_path / "x.yaml").as_uri(), base_url="http://127.0.0.1:9")
+    result = CliRunner().invoke(build_cli(), ["iocs", "update", "--index-url", "http://127.0.0.1:9/indicators.yaml"])
+    assert result.exit_code == 1
+    assert "cannot be fetched" in result.output and "Traceback" not in result.output
+    assert list_feeds() == []
+
+
+def test_list_when_nothing_installed() -> None:
+    result = CliRunner().invoke(build_cli(), ["iocs", "list"])
+    assert result.exit_code == 0 and "No feed installed" in result.output
