@@ -22,3 +22,13 @@ def shared_iocs() -> Path:
     if not SHARED_IOCS.is_dir():
         pytest.skip("../shared/iocs is not beside this checkout")
     return SHARED_IOCS
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test sees its own empty preuve data folder (no feeds installed by the user leak in)."""
+    folder = tmp_path_factory.mktemp("preuve-data")
+    monkeypatch.setenv("PREUVE_DATA_DIR", str(folder))
+    for name in ("PREUVE_IOCS_INDEX_URL", "PREUVE_IOCS_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return folder

@@ -144,6 +144,7 @@ class IndicatorRef:
     feed_sha256: str
     stix_id: str
     published: str | None = None
+    valid_until: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

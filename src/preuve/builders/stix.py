@@ -18,6 +18,7 @@ class IndicatorSpec:
     malware: str
     valid_from: str = _STAMP
     revoked: bool = False
+    valid_until: str | None = None
 
 
 def _id(kind: str, *parts: str) -> str:
@@ -49,6 +50,8 @@ def bundle(indicators: Sequence[IndicatorSpec], name: str = "test") -> dict[str,
             "indicator_types": ["malicious-activity"], "pattern": spec.pattern, "pattern_type": "stix",
             "pattern_version": "2.1", "valid_from": spec.valid_from,
         }
+        if spec.valid_until is not None:
+            indicator["valid_until"] = spec.valid_until
         if spec.revoked:
             indicator["revoked"] = True
         objects.append(indicator)

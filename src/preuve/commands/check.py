@@ -18,6 +18,7 @@ from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
+from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
 
 _STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -74,7 +75,15 @@ class RichObserver:
             self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
+_VERDICT_STYLE = {"spyware": "bold white on red", "suspicious": "bold black on yellow", "nothing": "bold"}
+
+
 def print_summary(console: Console, result: CheckResult, out: Path, top: int = 10) -> None:
+    from preuve.report.html import verdict_for
+
+    verdict = verdict_for(result)
+    console.print(f"\n[{_VERDICT_STYLE[verdict.key]}] {escape(verdict.headline)} [/]")
+    console.print(escape(verdict.detail), highlight=False)
     counts = result.severity_counts()
     table = Table(title="Findings by severity", show_header=True)
     for label in counts:
@@ -121,7 +130,27 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
         console.print("[bold yellow]No indicators were loaded: only heuristics ran.[/]")
     if result.incomplete:
         console.print("[bold yellow]The analysis is incomplete: some artifacts could not be read (see above).[/]")
-    console.print(f"\nResults in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, artifacts/, run.json)")
+    console.print(f"\nReport: [bold]{escape(str(out / 'report.html'))}[/] (open it in a browser; it works offline)")
+    console.print(
+        f"Results in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, timeline.jsonl, artifacts/, run.json)"
+    )
+
+
+def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:
+    """What `check --json` prints: the deterministic summary, the verdict, where the outputs are."""
+    from preuve.report.findings import finding_to_dict, summary_dict
+    from preuve.report.html import verdict_for
+
+    verdict = verdict_for(result)
+    return {
+        "verdict": {"key": verdict.key, "text": verdict.headline},
+        "summary": summary_dict(result),
+        "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators, "source": f.source}
+                  for f in result.feeds],
+        "top_findings": [finding_to_dict(f) for f in result.findings[:top]],
+        "output": str(out),
+        "report": str(out / "report.html"),
+    }
 
 
 def _run(
@@ -131,19 +160,39 @@ def _run(
     quiet: bool,
     heuristics: bool,
     only: Sequence[str],
+    as_json: bool = False,
     case: Path | None = None,
 ) -> int:
-    console = Console(stderr=True)
+    from preuve.indicators.feeds import installed_index
+    from preuve.indicators.index import IndicatorIndex
+    from preuve.report.jsonio import dumps
+
+    console = Console(stderr=True, quiet=quiet or as_json)
     options = CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only))
-    if not iocs and not quiet:
-        console.print(
-            "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
-            "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
-        )
+
+    def fail(message: str) -> int:
+        if as_json:
+            click.echo(dumps({"error": message}).decode())
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        return int(ExitCode.FATAL)
+
+    index: IndicatorIndex | None = None
     store = None
     try:
+        if not iocs:
+            index = installed_index(lambda message: console.print(f"[yellow]warning:[/] {escape(message)}"))
+            if index is not None:
+                console.print(
+                    f"Using {len(index.feeds)} installed indicator feed(s) ({len(index)} indicators); "
+                    "`preuve iocs list` shows them."
+                )
+            else:
+                console.print(
+                    "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
+                    "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
+                )
         sink = OutputFolder(out, evidence)
-        sinks: list[Sink] = [sink]
+        sinks: list[Sink] = [sink, HtmlReport(out / "report.html")]
         case_sink = None
         if case is not None:
             from preuve.store.case import CaseStore
@@ -151,25 +200,23 @@ def _run(
             store = CaseStore(case, write=True)
             case_sink = store.sink(evidence)
             sinks.append(case_sink)
-        with RichObserver(console, quiet) as observer:
+        with RichObserver(console, quiet or as_json) as observer:
             try:
-                result = run_check(evidence, options, sinks=sinks, observer=observer)
+                result = run_check(evidence, options, sinks=sinks, observer=observer, index=index)
             except BaseException:
                 if case_sink is not None:
                     case_sink.abort()
                 raise
             finally:
                 sink.close()
-    except PreuveError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        return int(ExitCode.FATAL)
-    except OSError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        return int(ExitCode.FATAL)
+    except (PreuveError, OSError) as exc:
+        return fail(str(exc))
     finally:
         if store is not None:
             store.close()
-    if not quiet:
+    if as_json:
+        click.echo(dumps(json_summary(result, out), indent=True).decode())
+    elif not quiet:
         print_summary(Console(), result, out)
     return int(result.exit_code)
 
@@ -181,15 +228,18 @@ def _run(
 @click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
 @click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout, nothing else.")
 @click.option("--case", type=click.Path(path_type=Path), help="Also store the run in this case (SQLite).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool, case: Path | None) -> None:
+          quiet: bool, as_json: bool, case: Path | None) -> None:
     """Check an acquisition (iOS backup, …) against indicators and heuristics.
+
+    Without --iocs, the feeds installed by `preuve iocs update` or `preuve iocs import` are used.
 
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, case))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case))
 
 
 @click.command()

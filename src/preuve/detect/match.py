@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.stix import Indicator
@@ -42,6 +42,41 @@ def _explain(observable: Observable, malware: str, feed: str, title: str) -> str
     return f"{title} contains {what}, a published indicator of {malware} ({feed})."
 
 
+def parse_stix_time(text: str | None) -> datetime | None:
+    """A STIX timestamp (RFC 3339, 'Z' or offset) as an aware UTC datetime; None when absent or malformed."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def lifecycle(severity: Severity, valid_until: str | None, seen: datetime | None) -> tuple[Severity, str]:
+    """What an indicator's valid_until means for a trace found on a phone.
+
+    Evidence is historical: an indicator that has since expired (its domain
+    re-registered by someone else, its server retired) still proves what it
+    proved at the time. So a trace dated before valid_until keeps its
+    severity and only says that the indicator has expired since. A trace dated
+    after it, or with no date, is still reported, one severity step lower,
+    because the value may have changed hands by then; the finding says so.
+    """
+    until = parse_stix_time(valid_until)
+    if until is None:
+        return severity, ""
+    day = until.date().isoformat()
+    if seen is not None and seen.astimezone(UTC) <= until:
+        return severity, f" The indicator was valid until {day}; this trace dates from before that."
+    lowered = Severity(max(int(severity) - 1, int(Severity.LOW)))
+    when = "this trace has no date" if seen is None else f"this trace dates from {seen.date().isoformat()}"
+    return lowered, (
+        f" The indicator expired on {day} and {when}: the value may have changed hands, so the finding is "
+        "reported one level lower."
+    )
+
+
 def finding_for(
     indicator: Indicator,
     observable: Observable,
@@ -52,10 +87,12 @@ def finding_for(
     record_sha256: str | None,
 ) -> Finding:
     """The finding an indicator match makes (the same whether found by `check` or by a retro-hunt)."""
+    severity = Severity.CRITICAL if indicator.kind in _CRITICAL_KINDS else Severity.HIGH
+    severity, note = lifecycle(severity, indicator.valid_until, timestamp)
     return Finding(
-        severity=Severity.CRITICAL if indicator.kind in _CRITICAL_KINDS else Severity.HIGH,
+        severity=severity,
         artifact=artifact,
-        explanation=_explain(observable, indicator.malware, indicator.feed, title),
+        explanation=_explain(observable, indicator.malware, indicator.feed, title) + note,
         locator=locator,
         indicator=indicator.ref(),
         observable=observable,

@@ -64,6 +64,7 @@ class Indicator:
             feed_sha256=self.feed_sha256,
             stix_id=self.stix_id,
             published=self.published,
+            valid_until=self.valid_until,
         )
 
 

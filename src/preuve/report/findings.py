@@ -28,6 +28,7 @@ def finding_to_dict(finding: Finding) -> dict[str, object]:
             "feed_sha256": indicator.feed_sha256,
             "stix_id": indicator.stix_id,
             "published": indicator.published,
+            "valid_until": indicator.valid_until,
         },
         "observable": None
         if finding.observable is None

@@ -1,9 +1,11 @@
-"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl, timeline.csv, run.json."""
+"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl,
+timeline.csv and timeline.jsonl (Timesketch), run.json."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from preuve.artifacts.timeconv import to_iso
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record
+from preuve.model import Finding, Record, Timestamp
 from preuve.report.findings import findings_document
 from preuve.report.jsonio import _default, dumps
 
@@ -53,6 +55,25 @@ def locator_text(record: Record) -> str:
     return ";".join(parts)
 
 
+def timesketch_line(record: Record, stamp: Timestamp, artifact: str, severity: str, where: str) -> bytes:
+    """One Timesketch JSONL event: its required message, datetime, timestamp_desc (and timestamp in
+    microseconds), then our own fields. Plain values, no formula escaping: JSON is not a spreadsheet."""
+    when = stamp.when if stamp.when.tzinfo is not None else stamp.when.replace(tzinfo=UTC)
+    event = {
+        "message": record.summary(),
+        "datetime": to_iso(when),
+        "timestamp": int(when.timestamp() * 1_000_000),
+        "timestamp_desc": stamp.description,
+        "artifact": artifact,
+        "severity": severity,
+        "record_type": record.record_type,
+        "device_path": record.locator.device_path,
+        "file_sha256": record.locator.sha256,
+        "locator": where,
+    }
+    return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
+
+
 class OutputFolder:
     """A Sink that writes the output contract as the run goes."""
 
@@ -65,6 +86,7 @@ class OutputFolder:
         self._timeline_file = open(self.out / "timeline.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._timeline = csv.writer(self._timeline_file)
         self._timeline.writerow(TIMELINE_COLUMNS)
+        self._timeline_jsonl = open(self.out / "timeline.jsonl", "wb")  # noqa: SIM115
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None:
         pass
@@ -87,6 +109,7 @@ class OutputFolder:
                         record.record_type, safe_cell(record.locator.device_path), where,
                     )
                 )
+                self._timeline_jsonl.write(timesketch_line(record, stamp, artifact.name, severity, where))
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         if self._jsonl is not None:
@@ -95,6 +118,7 @@ class OutputFolder:
 
     def finish(self, result: CheckResult) -> None:
         self._timeline_file.close()
+        self._timeline_jsonl.close()
         (self.out / "findings.json").write_bytes(dumps(findings_document(result), indent=True) + b"\n")
         (self.out / "run.json").write_bytes(dumps(run_document(result), indent=True) + b"\n")
 
@@ -103,6 +127,8 @@ class OutputFolder:
             self._jsonl.close()
         if not self._timeline_file.closed:
             self._timeline_file.close()
+        if not self._timeline_jsonl.closed:
+            self._timeline_jsonl.close()
 
 
 def run_document(result: CheckResult) -> dict[str, object]:

@@ -1,0 +1,138 @@
+"""timeline.jsonl (Timesketch), export-stix (STIX 2.1 sightings, MISP event), check --json and -q."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from preuve.builders.demo import build_demo_backup
+from preuve.cli import build_cli
+from preuve.report.share import finding_from_dict, load_output
+from tests.builders import snapshot
+
+
+@pytest.fixture
+def demo_out(tmp_path: Path, pegasus_feed: Path) -> Path:
+    backup = build_demo_backup(tmp_path / "backup")
+    before = snapshot(backup)
+    result = CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(pegasus_feed),
+                                              "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert snapshot(backup) == before
+    return tmp_path / "out"
+
+
+def test_timeline_jsonl_is_timesketch(demo_out: Path) -> None:
+    events = [json.loads(line) for line in (demo_out / "timeline.jsonl").read_text().splitlines()]
+    with open(demo_out / "timeline.csv", newline="") as handle:
+        csv_rows = list(csv.DictReader(handle))
+    assert len(events) == len(csv_rows) == 83
+    first = events[0]
+    assert list(first)[:4] == ["message", "datetime", "timestamp", "timestamp_desc"]
+    assert first["timestamp"] == 1677657600000000 and first["datetime"] == "2023-03-01T08:00:00Z"
+    assert first["message"] == "Network use by MobileSafari (com.apple.mobilesafari)"
+    assert Counter(e["severity"] for e in events)["critical"] == 2  # first and last use of fservernetd
+    assert {e["artifact"] for e in events} == {"datausage", "sms"}
+    assert all(len(e["file_sha256"]) == 64 for e in events)
+
+
+def test_findings_round_trip(demo_out: Path) -> None:
+    doc = json.loads((demo_out / "findings.json").read_text())
+    for item in doc["findings"]:
+        assert finding_from_dict(item).id == item["id"]  # the id is recomputed from the content
+    facts, findings = load_output(demo_out)
+    assert len(findings) == 12 and facts.acquisition == "ios_backup"
+
+
+def test_export_stix_sightings(demo_out: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_cli(), ["export-stix", str(demo_out)])
+    assert result.exit_code == 0, result.output
+    bundle = json.loads((demo_out / "sightings.stix2").read_text())
+    objects = {o["id"]: o for o in bundle["objects"]}
+    kinds = Counter(o["type"] for o in bundle["objects"])
+    assert kinds["sighting"] == 4 and kinds["note"] == 8 and kinds["observed-data"] == 12 and kinds["identity"] == 1
+    published = {
+        o["id"] for o in json.loads(Path("src/preuve/data/2021-07-18_nso/pegasus.stix2").read_text())["objects"]
+    }
+    for sighting in (o for o in bundle["objects"] if o["type"] == "sighting"):
+        assert sighting["sighting_of_ref"] in published
+        assert objects[sighting["where_sighted_refs"][0]]["identity_class"] == "system"
+        observed = objects[sighting["observed_data_refs"][0]]
+        assert observed["type"] == "observed-data"
+        assert all(ref in objects for ref in observed["object_refs"])
+    urls = sorted(o["value"] for o in bundle["objects"] if o["type"] == "url")
+    assert urls == ["http://newenvelope.net/d/77c0", "https://tookcheckout.com/r/8a1f2c"]
+    # same folder, same bytes
+    again = tmp_path / "again.stix2"
+    assert CliRunner().invoke(build_cli(), ["export-stix", str(demo_out), "-o", str(again)]).exit_code == 0
+    assert again.read_bytes() == (demo_out / "sightings.stix2").read_bytes()
+
+
+def test_export_stix_validates(demo_out: Path) -> None:
+    validator = pytest.importorskip("stix2validator", reason="stix2-validator is not installed")
+    target = demo_out / "sightings.stix2"
+    assert CliRunner().invoke(build_cli(), ["export-stix", str(demo_out)]).exit_code == 0
+    results = validator.validate_file(str(target), validator.ValidationOptions(strict=False))
+    errors = [str(e) for o in results.object_results for e in o.errors]
+    assert results.is_valid, errors
+
+
+def test_export_misp(demo_out: Path) -> None:
+    result = CliRunner().invoke(build_cli(), ["export-stix", str(demo_out), "--misp"])
+    assert result.exit_code == 0, result.output
+    event = json.loads((demo_out / "misp-event.json").read_text())["Event"]
+    assert event["distribution"] == "0" and {"name": "tlp:red"} in event["Tag"]
+    assert event["info"].endswith("Pegasus found on a device (ios, ios_backup)")
+    assert event["threat_level_id"] == "1"
+    types = Counter(a["type"] for a in event["Attribute"])
+    assert types == {"text": 6, "url": 2, "email-src": 1}
+    assert all(a["to_ids"] is False for a in event["Attribute"])
+    assert len({a["uuid"] for a in event["Attribute"]}) == 9
+
+
+def test_export_not_an_output_folder(tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_cli(), ["export-stix", str(tmp_path)])
+    assert result.exit_code == 1 and "findings.json" in result.output
+
+
+def test_check_json_only_json_on_stdout(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    result = CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(pegasus_feed),
+                                              "-o", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 2
+    assert result.stderr == ""
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == {"key": "spyware", "text": "Traces of known spyware found"}
+    assert doc["summary"]["findings_by_severity"] == {"critical": 1, "high": 4, "medium": 1, "low": 1, "info": 5}
+    assert len(doc["top_findings"]) == 12 and doc["top_findings"][0]["severity"] == "critical"
+    assert doc["report"] == str(tmp_path / "out" / "report.html")
+    assert doc["feeds"][0]["indicators"] == 1549
+
+
+def test_check_json_fatal_error(tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
+    result = CliRunner().invoke(build_cli(), ["check", str(tmp_path / "nothing"), "-o", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 1
+    assert "not an acquisition" in json.loads(result.stdout)["error"]
+
+
+def test_quiet_prints_nothing(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    result = CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(pegasus_feed),
+                                              "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2 and result.output == ""
+
+
+def test_summary_names_verdict_and_report(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    result = CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(pegasus_feed),
+                                              "-o", str(tmp_path / "out")])
+    text = " ".join(result.stdout.split())
+    assert "Traces of known spyware found" in text
+    assert "Top findings (12 in all)" in text
+    assert "report.html" in text
