@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from preuve.artifacts.ios.tcc import TccAccess
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.builders.ios_plists import TccEntry, fill_tcc
+from preuve.model import Kind, Observable, Severity
+from tests.builders import check, feed, records, snapshot
+
+T = datetime(2023, 5, 2, 8, 0, tzinfo=UTC)
+ENTRIES = [
+    TccEntry("kTCCServiceMicrophone", "net.whatsapp.WhatsApp"),
+    TccEntry("kTCCServiceCamera", "com.evil.spy", allowed=False, auth_reason=3),
+    TccEntry("kTCCServicePhotos", "net.whatsapp.WhatsApp", limited=True),
+    TccEntry("kTCCServiceMicrophone", "/private/var/tmp/roleaboutd", client_type=1),
+    TccEntry("kTCCServiceSomethingNew", "com.example.app"),
+]
+
+
+def _backup(tmp_path: Path, ios_major: int) -> Path:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", lambda c: fill_tcc(c, ENTRIES, ios_major))
+    return builder.finish()
+
+
+def test_records_ios16(tmp_path: Path) -> None:
+    got = records(_backup(tmp_path, 16), "tcc")
+    assert all(isinstance(r, TccAccess) for r in got)
+    assert [(r.service_name, r.client, r.client_type, r.allowed, r.auth_value, r.auth_reason) for r in got] == [
+        ("microphone", "net.whatsapp.WhatsApp", "bundle_id", True, "allowed", "user consent"),
+        ("camera", "com.evil.spy", "bundle_id", False, "denied", "user set"),
+        ("photos", "net.whatsapp.WhatsApp", "bundle_id", True, "limited", "user consent"),
+        ("microphone", "/private/var/tmp/roleaboutd", "path", True, "allowed", "user consent"),
+        ("SomethingNew", "com.example.app", "bundle_id", True, "allowed", "user consent"),
+    ]
+    assert [r.last_modified for r in got] == [T] * 5
+    assert [r.prompt_count for r in got] == [None] * 5
+    assert [(r.locator.table, r.locator.rowid) for r in got] == [("access", i) for i in range(1, 6)]
+    assert list(got[3].observables()) == [
+        Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd"), Observable(Kind.PROCESS, "roleaboutd"),
+    ]
+    assert list(got[1].observables()) == [Observable(Kind.APP_ID, "com.evil.spy")]
+
+
+@pytest.mark.parametrize(("ios_major", "stamp"), [(13, T), (11, None)])
+def test_records_before_ios14(tmp_path: Path, ios_major: int, stamp: datetime | None) -> None:
+    got = records(_backup(tmp_path, ios_major), "tcc")
+    assert [(r.service, r.allowed, r.auth_value, r.auth_reason, r.prompt_count, r.last_modified) for r in got] == [
+        ("kTCCServiceMicrophone", True, None, None, 1, stamp),
+        ("kTCCServiceCamera", False, None, None, 1, stamp),
+        ("kTCCServicePhotos", True, None, None, 1, stamp),
+        ("kTCCServiceMicrophone", True, None, None, 1, stamp),
+        ("kTCCServiceSomethingNew", True, None, None, 1, stamp),
+    ]
+
+
+def test_findings(tmp_path: Path) -> None:
+    backup = _backup(tmp_path, 17)
+    before = snapshot(backup)
+    stix = feed(tmp_path / "i" / "t.stix2", ("[app:id='com.evil.spy']", "Stalker"),
+                ("[process:name='roleaboutd']", "Pegasus"))
+    result = check(backup, stix)
+    got = [(f.rule or f.indicator.malware, f.severity, f.locator.rowid, f.observable)  # type: ignore[union-attr]
+           for f in result.findings]
+    assert got == [
+        ("Stalker", Severity.CRITICAL, 2, Observable(Kind.APP_ID, "com.evil.spy")),
+        ("Pegasus", Severity.CRITICAL, 4, Observable(Kind.PROCESS, "roleaboutd")),
+        ("tcc_path_client", Severity.LOW, 4, Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd")),
+    ]
+    assert snapshot(backup) == before
+
+
+def test_missing_table_is_an_error(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", lambda c: c.execute("CREATE TABLE other (x)"))
+    result = check(builder.finish(), only=("tcc",))
+    (report,) = [a for a in result.artifacts if a.name == "tcc"]
+    assert report.errors == ["/private/var/mobile/Library/TCC/TCC.db: no access table with service and client columns"]
