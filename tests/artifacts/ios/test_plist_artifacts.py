@@ -220,3 +220,36 @@ def test_global_preferences_odd_value(tmp_path: Path) -> None:
                                                                           "AppleLanguages": "fr"})
     (record,) = records(builder.finish(), "global_preferences")
     assert (record.lockdown_mode, record.locale, record.languages) == (None, None, ())
+
+
+# -- the published Pegasus indicators, end to end ------------------------------------------------
+
+
+def test_pegasus_feed_end_to_end(tmp_path: Path, pegasus_feed: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_plist("HomeDomain", PREFS + "com.apple.identityservices.idstatuscache.plist", idstatuscache([
+        IdLookup("mailto:bogaardlisa803@gmail.com", when=T1), IdLookup("mailto:friend@example.org", when=T2),
+    ]))
+    builder.add_plist("HomeDomain", PREFS + "com.apple.osanalytics.addaily.plist", osanalytics_addaily([
+        Baseline("msgacntd", T1, 1.0), Baseline("MobileSafari", T2, 2.0),
+    ]))
+    builder.add_plist("RootDomain", "Library/Caches/locationd/clients.plist", locationd_clients([
+        LocationClient("/usr/libexec/roleaboutd", executable="/usr/libexec/roleaboutd"),
+        LocationClient("com.apple.Maps", bundle_id="com.apple.Maps"),
+    ]))
+    builder.add_plist("HomeDomain", PREFS + ".GlobalPreferences.plist", global_preferences(None))
+    backup = builder.finish()
+    before = snapshot(backup)
+    result = check(backup, pegasus_feed)
+    assert [(f.artifact, f.rule or f.indicator.malware, f.severity, f.locator.key_path, f.observable)
+            for f in result.findings] == [
+        ("locationd_clients", "Pegasus", Severity.CRITICAL, "/~1usr~1libexec~1roleaboutd",
+         Observable(Kind.PROCESS, "roleaboutd")),
+        ("osanalytics_addaily", "Pegasus", Severity.CRITICAL, "/netUsageBaseline/msgacntd",
+         Observable(Kind.PROCESS, "msgacntd")),
+        ("idstatuscache", "Pegasus", Severity.HIGH, "/com.apple.madrid/mailto:bogaardlisa803@gmail.com",
+         Observable(Kind.EMAIL, "bogaardlisa803@gmail.com")),
+        ("global_preferences", "lockdown_mode", Severity.INFO, "/LDMGlobalEnabled", None),
+    ]
+    assert result.incomplete is False
+    assert snapshot(backup) == before

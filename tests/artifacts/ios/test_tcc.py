@@ -18,6 +18,8 @@ ENTRIES = [
     TccEntry("kTCCServicePhotos", "net.whatsapp.WhatsApp", limited=True),
     TccEntry("kTCCServiceMicrophone", "/private/var/tmp/roleaboutd", client_type=1),
     TccEntry("kTCCServiceSomethingNew", "com.example.app"),
+    TccEntry("kTCCServiceMotion", "/usr/libexec/motiond", client_type=1),  # not sensitive: no rule finding
+    TccEntry("kTCCServiceCamera", "/usr/libexec/camerad", client_type=1, allowed=False),  # refused: none either
 ]
 
 
@@ -36,10 +38,12 @@ def test_records_ios16(tmp_path: Path) -> None:
         ("photos", "net.whatsapp.WhatsApp", "bundle_id", True, "limited", "user consent"),
         ("microphone", "/private/var/tmp/roleaboutd", "path", True, "allowed", "user consent"),
         ("SomethingNew", "com.example.app", "bundle_id", True, "allowed", "user consent"),
+        ("motion and fitness", "/usr/libexec/motiond", "path", True, "allowed", "user consent"),
+        ("camera", "/usr/libexec/camerad", "path", False, "denied", "user consent"),
     ]
-    assert [r.last_modified for r in got] == [T] * 5
-    assert [r.prompt_count for r in got] == [None] * 5
-    assert [(r.locator.table, r.locator.rowid) for r in got] == [("access", i) for i in range(1, 6)]
+    assert [r.last_modified for r in got] == [T] * 7
+    assert [r.prompt_count for r in got] == [None] * 7
+    assert [(r.locator.table, r.locator.rowid) for r in got] == [("access", i) for i in range(1, 8)]
     assert list(got[3].observables()) == [
         Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd"), Observable(Kind.PROCESS, "roleaboutd"),
     ]
@@ -55,6 +59,8 @@ def test_records_before_ios14(tmp_path: Path, ios_major: int, stamp: datetime | 
         ("kTCCServicePhotos", True, None, None, 1, stamp),
         ("kTCCServiceMicrophone", True, None, None, 1, stamp),
         ("kTCCServiceSomethingNew", True, None, None, 1, stamp),
+        ("kTCCServiceMotion", True, None, None, 1, stamp),
+        ("kTCCServiceCamera", False, None, None, 1, stamp),
     ]
 
 
