@@ -86,3 +86,16 @@ def test_missing_table_is_an_error(tmp_path: Path) -> None:
     result = check(builder.finish(), only=("tcc",))
     (report,) = [a for a in result.artifacts if a.name == "tcc"]
     assert report.errors == ["/private/var/mobile/Library/TCC/TCC.db: no access table with service and client columns"]
+
+
+def test_corrupt_database_does_not_stop_other_artifacts(tmp_path: Path) -> None:
+    from preuve.builders.ios_plists import global_preferences
+
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "Library/TCC/TCC.db", b"SQLite format 3\x00" + b"\xff" * 200)
+    builder.add_plist("HomeDomain", "Library/Preferences/.GlobalPreferences.plist", global_preferences(True))
+    result = check(builder.finish(), only=("tcc", "global_preferences"))
+    status = {a.name: (a.status.value, a.records, len(a.errors)) for a in result.artifacts}
+    assert status == {"global_preferences": ("ok", 1, 0), "tcc": ("failed", 0, 1)}
+    assert result.incomplete is True
+    assert [f.rule for f in result.findings] == ["lockdown_mode"]

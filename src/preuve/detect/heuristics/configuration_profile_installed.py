@@ -36,7 +36,7 @@ class ConfigurationProfileInstalled(Rule):
         name = record.display_name or record.identifier or record.uuid or "without a name"
         who = f" from {record.organization}" if record.organization else ""
         types = record.payload_types
-        kinds = sorted({payload_words(t) for t in types})
+        kinds = list(dict.fromkeys(payload_words(t) for t in types))
         does = f" It installs {', '.join(kinds)}." if kinds else ""
         risky = any(t in INTERCEPTING for t in types)
         signed = "" if record.signers else " It is not signed."
