@@ -185,6 +185,8 @@ def test_locationd_findings(tmp_path: Path) -> None:
     assert _findings(result) == [
         ("Test", Severity.CRITICAL, "/com.apple.Maps", Observable(Kind.APP_ID, "com.apple.Maps")),
         ("Pegasus", Severity.CRITICAL, key, Observable(Kind.PROCESS, "roleaboutd")),
+        ("locationd_writable_path", Severity.MEDIUM, key,
+         Observable(Kind.FILE_PATH, "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd")),
     ]
     (report,) = result.artifacts
     assert report.warnings == ["/private/var/root/Library/Caches/locationd/clients.plist: /garbage is a int, "

@@ -20,6 +20,7 @@ ENTRIES = [
     TccEntry("kTCCServiceSomethingNew", "com.example.app"),
     TccEntry("kTCCServiceMotion", "/usr/libexec/motiond", client_type=1),  # not sensitive: no rule finding
     TccEntry("kTCCServiceCamera", "/usr/libexec/camerad", client_type=1, allowed=False),  # refused: none either
+    TccEntry("kTCCServiceMicrophone", "/usr/libexec/assistantd", client_type=1),  # system volume: low
 ]
 
 
@@ -40,10 +41,11 @@ def test_records_ios16(tmp_path: Path) -> None:
         ("SomethingNew", "com.example.app", "bundle_id", True, "allowed", "user consent"),
         ("motion and fitness", "/usr/libexec/motiond", "path", True, "allowed", "user consent"),
         ("camera", "/usr/libexec/camerad", "path", False, "denied", "user consent"),
+        ("microphone", "/usr/libexec/assistantd", "path", True, "allowed", "user consent"),
     ]
-    assert [r.last_modified for r in got] == [T] * 7
-    assert [r.prompt_count for r in got] == [None] * 7
-    assert [(r.locator.table, r.locator.rowid) for r in got] == [("access", i) for i in range(1, 8)]
+    assert [r.last_modified for r in got] == [T] * 8
+    assert [r.prompt_count for r in got] == [None] * 8
+    assert [(r.locator.table, r.locator.rowid) for r in got] == [("access", i) for i in range(1, 9)]
     assert list(got[3].observables()) == [
         Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd"), Observable(Kind.PROCESS, "roleaboutd"),
     ]
@@ -61,6 +63,7 @@ def test_records_before_ios14(tmp_path: Path, ios_major: int, stamp: datetime | 
         ("kTCCServiceSomethingNew", True, None, None, 1, stamp),
         ("kTCCServiceMotion", True, None, None, 1, stamp),
         ("kTCCServiceCamera", False, None, None, 1, stamp),
+        ("kTCCServiceMicrophone", True, None, None, 1, stamp),
     ]
 
 
@@ -75,7 +78,15 @@ def test_findings(tmp_path: Path) -> None:
     assert got == [
         ("Stalker", Severity.CRITICAL, 2, Observable(Kind.APP_ID, "com.evil.spy")),
         ("Pegasus", Severity.CRITICAL, 4, Observable(Kind.PROCESS, "roleaboutd")),
-        ("tcc_path_client", Severity.LOW, 4, Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd")),
+        ("tcc_path_client", Severity.MEDIUM, 4, Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd")),
+        ("tcc_path_client", Severity.LOW, 8, Observable(Kind.FILE_PATH, "/usr/libexec/assistantd")),
+    ]
+    explanations = [f.explanation for f in result.findings if f.rule]
+    assert explanations == [
+        "The program /private/var/tmp/roleaboutd was allowed to use the microphone; it is not an installed app "
+        "and runs from the phone's writable storage, where spyware has run from.",
+        "The program /usr/libexec/assistantd (not an installed app) was allowed to use the microphone; listed for "
+        "review, since spyware running outside any app would show up like this.",
     ]
     assert snapshot(backup) == before
 
