@@ -130,7 +130,7 @@ def test_profile_findings(tmp_path: Path, shared_iocs: Path) -> None:
     by_rule = {f.locator.device_path.rsplit("/", 1)[1]: f.explanation for f in result.findings if f.rule}
     assert by_rule["profile-0a1b2c.stub"] == (
         "The configuration profile 'Network settings' from Example Corp is installed. It installs a VPN, a trusted "
-        "root certificate. Such a profile can watch or redirect the phone's traffic: if the owner or their "
+        "root certificate. Such a profile can watch or redirect the phone's traffic. If the owner or their "
         "employer did not install it, treat it as suspicious."
     )
     assert by_rule["profile-9f8e7d.stub"] == (
@@ -196,3 +196,17 @@ def test_profile_odd_values(tmp_path: Path) -> None:
     assert [(f.rule, f.severity, f.observable) for f in result.findings] == [
         ("configuration_profile_installed", Severity.MEDIUM, None),
     ]
+
+
+def test_notification_profile_is_rated_high(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    profile = Profile("66666666-6666-4666-8666-666666666666", "x.notify", "Notifications", payloads=[
+        Payload("com.apple.notificationsettings", "x.notify.1", "77777777-7777-4777-8777-777777777777")])
+    builder.add_plist(DOMAIN, FOLDER + "profile-n.stub", profile_stub(profile))
+    result = check(builder.finish(), only=("configuration_profiles",))
+    assert [(f.rule, f.severity, f.explanation) for f in result.findings] == [(
+        "configuration_profile_installed", Severity.HIGH,
+        "The configuration profile 'Notifications' is installed. It installs notification settings. It is not "
+        "signed. Such a profile can silence notifications, hiding what an app does. If the owner or their employer "
+        "did not install it, treat it as suspicious.",
+    )]

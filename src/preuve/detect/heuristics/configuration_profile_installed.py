@@ -15,6 +15,8 @@ INTERCEPTING = frozenset({
     "com.apple.proxy.http.global", "com.apple.dnsSettings.managed", "com.apple.dnsProxy.managed",
     "com.apple.webcontent-filter", "com.apple.mdm", "com.apple.relay.managed",
 })
+# Payloads that can silence an app's notifications (MVT flags these as a way to hide an intrusion).
+HIDING = frozenset({"com.apple.notificationsettings"})
 
 
 class ConfigurationProfileInstalled(Rule):
@@ -38,13 +40,14 @@ class ConfigurationProfileInstalled(Rule):
         types = record.payload_types
         kinds = list(dict.fromkeys(payload_words(t) for t in types))
         does = f" It installs {', '.join(kinds)}." if kinds else ""
-        risky = any(t in INTERCEPTING for t in types)
+        intercepts = any(t in INTERCEPTING for t in types)
+        hides = any(t in HIDING for t in types)
+        risky = intercepts or hides
         signed = "" if record.signers else " It is not signed."
-        advice = (
-            " Such a profile can watch or redirect the phone's traffic: if the owner or their employer did not "
-            "install it, treat it as suspicious." if risky else
-            " If the owner or their employer did not install it, treat it as suspicious."
-        )
+        can = [what for flag, what in ((intercepts, "watch or redirect the phone's traffic"),
+                                       (hides, "silence notifications, hiding what an app does")) if flag]
+        advice = f" Such a profile can {' and '.join(can)}." if can else ""
+        advice += " If the owner or their employer did not install it, treat it as suspicious."
         yield self.finding(
             record,
             artifact,
