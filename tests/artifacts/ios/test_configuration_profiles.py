@@ -210,3 +210,16 @@ def test_notification_profile_is_rated_high(tmp_path: Path) -> None:
         "signed. Such a profile can silence notifications, hiding what an app does. If the owner or their employer "
         "did not install it, treat it as suspicious.",
     )]
+
+
+def test_legacy_profile_folder(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_plist("HomeDomain", "Library/ConfigurationProfiles/profile-old.stub", profile_stub(WIFI))
+    builder.add_plist("HomeDomain", "Library/ConfigurationProfiles/MCProfileEvents.plist",
+                      profile_events([Event(WIFI.uuid, when=T2)]))
+    backup = builder.finish()
+    (profile,) = records(backup, "configuration_profiles")
+    assert (profile.uuid, profile.locator.device_path) == (
+        WIFI.uuid, "/private/var/mobile/Library/ConfigurationProfiles/profile-old.stub")
+    (event,) = records(backup, "profile_events")
+    assert (event.profile_id, event.operation, event.when) == (WIFI.uuid, "install", T2)

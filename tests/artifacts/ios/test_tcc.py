@@ -110,3 +110,13 @@ def test_corrupt_database_does_not_stop_other_artifacts(tmp_path: Path) -> None:
     assert status == {"global_preferences": ("ok", 1, 0), "tcc": ("failed", 0, 1)}
     assert result.incomplete is True
     assert [f.rule for f in result.findings] == ["lockdown_mode"]
+
+
+def test_rows_only_in_the_wal_are_read(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", lambda c: fill_tcc(c, ENTRIES[:2], 16), wal=True)
+    backup = builder.finish()
+    before = snapshot(backup)
+    got = records(backup, "tcc")
+    assert [(r.client, r.allowed) for r in got] == [("net.whatsapp.WhatsApp", True), ("com.evil.spy", False)]
+    assert snapshot(backup) == before
