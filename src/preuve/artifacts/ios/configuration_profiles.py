@@ -163,7 +163,7 @@ def _signer(der: bytes) -> ProfileSigner:
     try:
         cert = x509.load_der_x509_certificate(der)
         return ProfileSigner(digest, cert.subject.rfc4514_string(), cert.issuer.rfc4514_string())
-    except ValueError:
+    except Exception:  # noqa: BLE001 - a hostile certificate may only cost its names, never the profile
         return ProfileSigner(digest, None, None)
 
 
