@@ -120,3 +120,30 @@ def test_rows_only_in_the_wal_are_read(tmp_path: Path) -> None:
     got = records(backup, "tcc")
     assert [(r.client, r.allowed) for r in got] == [("net.whatsapp.WhatsApp", True), ("com.evil.spy", False)]
     assert snapshot(backup) == before
+
+
+def test_hostile_cell_types(tmp_path: Path) -> None:
+    def fill(conn) -> None:  # noqa: ANN001
+        conn.execute("CREATE TABLE access (service, client, client_type, auth_value, auth_reason, last_modified)")
+        conn.executemany("INSERT INTO access VALUES (?, ?, ?, ?, ?, ?)", [
+            (b"\xff\xfe", "com.a", 0, 2, 2, 0),  # service as a blob: skipped
+            ("kTCCServiceCamera", 42, 0, 2, 2, 0),  # client as a number: skipped
+            ("kTCCServiceCamera", "/tmp/x", "one", "2", 99, "yesterday"),  # odd types: kept, narrowed
+            ("kTCCServiceMicrophone", "com.b", 7, 9, None, 1e300),  # unknown codes and an absurd date
+        ])
+
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", fill)
+    backup = builder.finish()
+    got = records(backup, "tcc")
+    assert [(r.locator.rowid, r.client, r.client_type, r.allowed, r.auth_value, r.auth_reason, r.last_modified)
+            for r in got] == [
+        (3, "/tmp/x", None, None, None, "reason 99", None),
+        (4, "com.b", None, None, "value 9", None, None),
+    ]
+    assert [o.kind for o in got[0].observables()] == [Kind.FILE_PATH, Kind.PROCESS]
+    (report,) = check(backup, only=("tcc",)).artifacts
+    assert report.warnings == [
+        "/private/var/mobile/Library/TCC/TCC.db: access row 1 without a service or client, skipped",
+        "/private/var/mobile/Library/TCC/TCC.db: access row 2 without a service or client, skipped",
+    ]
