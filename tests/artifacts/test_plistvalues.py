@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from preuve.artifacts.plistvalues import (
+    boolean,
+    cocoa_date,
+    integer,
+    key_path,
+    number,
+    text,
+    unix_date,
+    walk_strings,
+)
+
+
+def test_key_path_escapes_slashes_and_tildes() -> None:
+    assert key_path("netUsageBaseline", "bh") == "/netUsageBaseline/bh"
+    assert key_path("/usr/libexec/x", 3) == "/~1usr~1libexec~1x/3"
+    assert key_path("a~b") == "/a~0b"
+
+
+def test_narrowing() -> None:
+    assert (text(" x\x00y "), text(5), text(""), text("abcdef", 3)) == ("xy", None, None, "abc")
+    assert (integer(True), integer(7), integer(2.0), integer(2.5), integer("7")) == (1, 7, 2, None, None)
+    assert (number(1), number(float("nan")), number(True), number("1")) == (1.0, None, None, None)
+    assert [boolean(v) for v in (True, 0, 1, 2, "YES", "false", "maybe", None)] == [
+        True, False, True, None, True, False, None, None]
+
+
+def test_dates() -> None:
+    assert cocoa_date(0.0) is None
+    assert cocoa_date(704_800_000) == datetime(2023, 5, 3, 9, 46, 40, tzinfo=UTC)
+    assert cocoa_date(datetime(2023, 5, 1)) == datetime(2023, 5, 1, tzinfo=UTC)
+    assert cocoa_date(datetime(1900, 1, 1)) is None
+    assert cocoa_date(1e300) is None
+    assert cocoa_date("704800000") is None
+    assert unix_date(1_682_932_000) == datetime(2023, 5, 1, 9, 6, 40, tzinfo=UTC)
+
+
+def test_walk_strings_is_bounded_and_ordered() -> None:
+    value = {"a": ["x", {"b": "y"}], "c": 1, "d": "z"}
+    assert list(walk_strings(value)) == [(("a", 0), "a", "x"), (("a", 1, "b"), "b", "y"), (("d",), "d", "z")]
+    assert len(list(walk_strings(["s"] * 100, max_items=10))) == 9
