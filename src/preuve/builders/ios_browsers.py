@@ -94,3 +94,87 @@ def fill_chrome_favicons(conn: sqlite3.Connection, icons: Sequence[Favicon]) -> 
                 (icon_id, webkit_micros(icon.updated), size, size),
             )
         conn.execute("INSERT INTO icon_mapping(page_url, icon_id) VALUES (?, ?)", (icon.page_url, icon_id))
+
+
+# -- Firefox -----------------------------------------------------------------------------------
+
+FIREFOX_GROUP = "group.org.mozilla.ios.Firefox"
+
+
+def fill_firefox_places(conn: sqlite3.Connection, visits: Sequence[Visit]) -> None:
+    """The Mozilla places store (places.db / places.sqlite)."""
+    conn.executescript(
+        """
+        CREATE TABLE moz_places(id INTEGER PRIMARY KEY, url LONGVARCHAR NOT NULL, title LONGVARCHAR,
+            visit_count INTEGER DEFAULT 0, hidden INTEGER DEFAULT 0 NOT NULL, typed INTEGER DEFAULT 0 NOT NULL,
+            frecency INTEGER DEFAULT -1 NOT NULL, last_visit_date INTEGER, guid TEXT NOT NULL UNIQUE);
+        CREATE TABLE moz_historyvisits(id INTEGER PRIMARY KEY, from_visit INTEGER, place_id INTEGER NOT NULL,
+            visit_date INTEGER NOT NULL, visit_type INTEGER NOT NULL, is_local INTEGER NOT NULL DEFAULT 0);
+        """
+    )
+    ids: dict[str, int] = {}
+    for n, visit in enumerate(visits, 1):
+        if visit.url not in ids:
+            ids[visit.url] = int(conn.execute(
+                "INSERT INTO moz_places(url, title, visit_count, last_visit_date, guid) VALUES (?, ?, 1, ?, ?)",
+                (visit.url, visit.title, unix_micros(visit.when), f"guid{n:08d}"),
+            ).lastrowid or 0)
+        conn.execute(
+            "INSERT INTO moz_historyvisits(from_visit, place_id, visit_date, visit_type, is_local) VALUES (?, ?, ?, 1, 1)",
+            (visit.from_visit or 0, ids[visit.url], unix_micros(visit.when)),
+        )
+
+
+def fill_firefox_browser_db(conn: sqlite3.Connection, visits: Sequence[Visit], icons: Sequence[Favicon] = ()) -> None:
+    """Firefox for iOS's older browser.db: history, visits, favicons, favicon_sites."""
+    conn.executescript(
+        """
+        CREATE TABLE history(id INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT NOT NULL UNIQUE, url TEXT UNIQUE,
+            title TEXT NOT NULL, server_modified INTEGER, local_modified INTEGER, is_deleted TINYINT NOT NULL,
+            should_upload TINYINT NOT NULL, domain_id INTEGER);
+        CREATE TABLE visits(id INTEGER PRIMARY KEY AUTOINCREMENT, siteID INTEGER NOT NULL, date REAL NOT NULL,
+            type INTEGER NOT NULL, is_local TINYINT NOT NULL);
+        CREATE TABLE favicons(id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL UNIQUE, width INTEGER,
+            height INTEGER, type INTEGER NOT NULL, date REAL NOT NULL);
+        CREATE TABLE favicon_sites(id INTEGER PRIMARY KEY AUTOINCREMENT, siteID INTEGER NOT NULL,
+            faviconID INTEGER NOT NULL);
+        """
+    )
+    ids: dict[str, int] = {}
+
+    def site(url: str, title: str) -> int:
+        if url not in ids:
+            ids[url] = int(conn.execute(
+                "INSERT INTO history(guid, url, title, is_deleted, should_upload) VALUES (?, ?, ?, 0, 0)",
+                (f"g{len(ids):07d}", url, title),
+            ).lastrowid or 0)
+        return ids[url]
+
+    for visit in visits:
+        conn.execute("INSERT INTO visits(siteID, date, type, is_local) VALUES (?, ?, 1, 1)",
+                     (site(visit.url, visit.title), unix_micros(visit.when)))
+    for icon in icons:
+        fid = conn.execute("INSERT INTO favicons(url, width, height, type, date) VALUES (?, 32, 32, 1, ?)",
+                           (icon.icon_url, unix_seconds(icon.updated))).lastrowid
+        conn.execute("INSERT INTO favicon_sites(siteID, faviconID) VALUES (?, ?)", (site(icon.page_url, ""), fid))
+
+
+def fill_firefox_favicons(conn: sqlite3.Connection, icons: Sequence[Favicon]) -> None:
+    """favicons.sqlite of the places store."""
+    conn.executescript(
+        """
+        CREATE TABLE moz_icons(id INTEGER PRIMARY KEY, icon_url TEXT NOT NULL, fixed_icon_url_hash INTEGER NOT NULL,
+            width INTEGER NOT NULL DEFAULT 0, root INTEGER NOT NULL DEFAULT 0, color INTEGER,
+            expire_at INTEGER NOT NULL DEFAULT 0, data BLOB);
+        CREATE TABLE moz_pages_w_icons(id INTEGER PRIMARY KEY, page_url TEXT NOT NULL, page_url_hash INTEGER NOT NULL);
+        CREATE TABLE moz_icons_to_pages(page_id INTEGER NOT NULL, icon_id INTEGER NOT NULL, expire_at INTEGER NOT NULL
+            DEFAULT 0, PRIMARY KEY (page_id, icon_id)) WITHOUT ROWID;
+        """
+    )
+    for icon in icons:
+        iid = conn.execute("INSERT INTO moz_icons(icon_url, fixed_icon_url_hash, width) VALUES (?, 0, 32)",
+                           (icon.icon_url,)).lastrowid
+        pid = conn.execute("INSERT INTO moz_pages_w_icons(page_url, page_url_hash) VALUES (?, 0)",
+                           (icon.page_url,)).lastrowid
+        conn.execute("INSERT INTO moz_icons_to_pages(page_id, icon_id, expire_at) VALUES (?, ?, ?)",
+                     (pid, iid, unix_micros(icon.updated) // 1000))
