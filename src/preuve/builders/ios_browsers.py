@@ -178,3 +178,72 @@ def fill_firefox_favicons(conn: sqlite3.Connection, icons: Sequence[Favicon]) ->
                            (icon.page_url,)).lastrowid
         conn.execute("INSERT INTO moz_icons_to_pages(page_id, icon_id, expire_at) VALUES (?, ?, ?)",
                      (pid, iid, unix_micros(icon.updated) // 1000))
+
+
+# -- WebKit ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Observed:
+    domain: str
+    last_seen: datetime
+    interacted: datetime | None = None
+
+
+def fill_observations(
+    conn: sqlite3.Connection, domains: Sequence[Observed], redirects: Sequence[tuple[str, str]] = ()
+) -> None:
+    """WebKit's observations.db: ObservedDomains and the top-frame redirect table (source, destination)."""
+    conn.executescript(
+        """
+        CREATE TABLE ObservedDomains (domainID INTEGER PRIMARY KEY, registrableDomain TEXT NOT NULL UNIQUE ON CONFLICT
+            FAIL, lastSeen REAL NOT NULL, hadUserInteraction INTEGER NOT NULL, mostRecentUserInteractionTime REAL NOT
+            NULL, grandfathered INTEGER NOT NULL, isPrevalent INTEGER NOT NULL, isVeryPrevalent INTEGER NOT NULL,
+            dataRecordsRemoved INTEGER NOT NULL, timesAccessedAsFirstPartyDueToUserInteraction INTEGER NOT NULL,
+            timesAccessedAsFirstPartyDueToStorageAccessAPI INTEGER NOT NULL);
+        CREATE TABLE TopFrameUniqueRedirectsTo (sourceDomainID INTEGER NOT NULL, toDomainID INTEGER NOT NULL,
+            FOREIGN KEY(sourceDomainID) REFERENCES ObservedDomains(domainID) ON DELETE CASCADE,
+            FOREIGN KEY(toDomainID) REFERENCES ObservedDomains(domainID) ON DELETE CASCADE);
+        """
+    )
+    ids: dict[str, int] = {}
+    for item in domains:
+        ids[item.domain] = int(conn.execute(
+            "INSERT INTO ObservedDomains(registrableDomain, lastSeen, hadUserInteraction, mostRecentUserInteractionTime,"
+            " grandfathered, isPrevalent, isVeryPrevalent, dataRecordsRemoved,"
+            " timesAccessedAsFirstPartyDueToUserInteraction, timesAccessedAsFirstPartyDueToStorageAccessAPI)"
+            " VALUES (?, ?, ?, ?, 0, 0, 0, 0, 0, 0)",
+            (item.domain, unix_seconds(item.last_seen), int(item.interacted is not None),
+             unix_seconds(item.interacted) if item.interacted else 0),
+        ).lastrowid or 0)
+    for source, destination in redirects:
+        conn.execute("INSERT INTO TopFrameUniqueRedirectsTo VALUES (?, ?)", (ids[source], ids[destination]))
+
+
+@dataclass
+class SessionEntry:
+    origin: str
+    last_seen: datetime
+    redirected_from: Sequence[str] = ()
+    redirected_to: Sequence[str] = ()
+    subresources: Sequence[str] = ()
+
+
+def session_resource_log(entries: Sequence[SessionEntry]) -> dict[str, object]:
+    """The plist of full_browsing_session_resourceLog.plist (redirect lists as {'origin': …} items)."""
+    return {
+        "browsingStatistics": [
+            {
+                "PrevalentResourceOrigin": e.origin,
+                "topFrameUniqueRedirectsFrom": [{"origin": d} for d in e.redirected_from],
+                "topFrameUniqueRedirectsTo": [{"origin": d} for d in e.redirected_to],
+                "subframeUnderTopFrameOrigins": [],
+                "subresourceUnderTopFrameOrigins": [{"domain": d} for d in e.subresources],
+                "hadUserInteraction": False,
+                "mostRecentUserInteraction": datetime(2001, 1, 1),  # noqa: DTZ001 - plists hold naive UTC dates
+                "lastSeen": e.last_seen.astimezone(UTC).replace(tzinfo=None),
+            }
+            for e in entries
+        ],
+        "version": 1,
+    }
