@@ -1,0 +1,90 @@
+"""Databases of apps and system services on iOS (WhatsApp, CoreDuet interactions, Shortcuts)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+COCOA = datetime(2001, 1, 1, tzinfo=UTC)
+WHATSAPP_GROUP = "group.net.whatsapp.WhatsApp.shared"
+
+
+def cocoa_seconds(when: datetime) -> float:
+    return (when - COCOA).total_seconds()
+
+
+# -- WhatsApp ----------------------------------------------------------------------------------
+
+
+@dataclass
+class WaMessage:
+    text: str | None
+    chat: str = "41790000001@s.whatsapp.net"
+    is_from_me: bool = False
+    date: datetime = field(default_factory=lambda: datetime(2023, 5, 1, 9, 30, tzinfo=UTC))
+    media_url: str | None = None
+    preview: str | None = None  # a link preview's matched text
+
+
+def fill_whatsapp_chats(conn: sqlite3.Connection, messages: Sequence[WaMessage]) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE ZWACHATSESSION (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZCONTACTJID VARCHAR,
+            ZPARTNERNAME VARCHAR, ZLASTMESSAGEDATE TIMESTAMP);
+        CREATE TABLE ZWAMESSAGE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZISFROMME INTEGER,
+            ZMESSAGESTATUS INTEGER, ZMESSAGETYPE INTEGER, ZCHATSESSION INTEGER, ZMEDIAITEM INTEGER,
+            ZMESSAGEDATE TIMESTAMP, ZSENTDATE TIMESTAMP, ZFROMJID VARCHAR, ZTOJID VARCHAR, ZPUSHNAME VARCHAR,
+            ZSTANZAID VARCHAR, ZTEXT VARCHAR);
+        CREATE TABLE ZWAMEDIAITEM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZMESSAGE INTEGER,
+            ZMEDIALOCALPATH VARCHAR, ZMEDIAURL VARCHAR, ZTITLE VARCHAR, ZAUTHORNAME VARCHAR);
+        CREATE TABLE ZWAMESSAGEDATAITEM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZMESSAGE INTEGER,
+            ZCONTENT1 VARCHAR, ZCONTENT2 VARCHAR, ZMATCHEDTEXT VARCHAR, ZSUMMARY VARCHAR, ZTITLE VARCHAR);
+        CREATE INDEX ZWAMEDIAITEM_ZMESSAGE_INDEX ON ZWAMEDIAITEM (ZMESSAGE);
+        CREATE INDEX ZWAMESSAGEDATAITEM_ZMESSAGE_INDEX ON ZWAMESSAGEDATAITEM (ZMESSAGE);
+        """
+    )
+    sessions: dict[str, int] = {}
+    for n, msg in enumerate(messages, 1):
+        if msg.chat not in sessions:
+            sessions[msg.chat] = int(conn.execute(
+                "INSERT INTO ZWACHATSESSION (Z_ENT, Z_OPT, ZCONTACTJID) VALUES (4, 1, ?)", (msg.chat,)
+            ).lastrowid or 0)
+        me = "41790009999@s.whatsapp.net"
+        conn.execute(
+            "INSERT INTO ZWAMESSAGE (Z_ENT, Z_OPT, ZISFROMME, ZMESSAGETYPE, ZCHATSESSION, ZMESSAGEDATE, ZSENTDATE,"
+            " ZFROMJID, ZTOJID, ZSTANZAID, ZTEXT) VALUES (9, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (int(msg.is_from_me), 1 if msg.media_url else 0, sessions[msg.chat], cocoa_seconds(msg.date),
+             cocoa_seconds(msg.date), None if msg.is_from_me else msg.chat, msg.chat if msg.is_from_me else me,
+             f"3EB0{n:016X}", msg.text),
+        )
+        if msg.media_url:
+            conn.execute("INSERT INTO ZWAMEDIAITEM (Z_ENT, Z_OPT, ZMESSAGE, ZMEDIAURL) VALUES (7, 1, ?, ?)",
+                         (n, msg.media_url))
+        if msg.preview:
+            conn.execute("INSERT INTO ZWAMESSAGEDATAITEM (Z_ENT, Z_OPT, ZMESSAGE, ZMATCHEDTEXT, ZTITLE)"
+                         " VALUES (8, 1, ?, ?, 'Preview')", (n, msg.preview))
+
+
+@dataclass
+class WaContact:
+    whatsapp_id: str
+    full_name: str
+    about: str | None = None
+    updated: datetime | None = None
+
+
+def fill_whatsapp_contacts(conn: sqlite3.Connection, contacts: Sequence[WaContact]) -> None:
+    conn.execute(
+        "CREATE TABLE ZWAADDRESSBOOKCONTACT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,"
+        " ZLASTUPDATED TIMESTAMP, ZABOUTTEXT VARCHAR, ZFULLNAME VARCHAR, ZGIVENNAME VARCHAR, ZPHONENUMBER VARCHAR,"
+        " ZWHATSAPPID VARCHAR)"
+    )
+    for c in contacts:
+        conn.execute(
+            "INSERT INTO ZWAADDRESSBOOKCONTACT (Z_ENT, Z_OPT, ZLASTUPDATED, ZABOUTTEXT, ZFULLNAME, ZPHONENUMBER,"
+            " ZWHATSAPPID) VALUES (1, 1, ?, ?, ?, ?, ?)",
+            (cocoa_seconds(c.updated) if c.updated else None, c.about, c.full_name,
+             "+" + c.whatsapp_id.split("@")[0], c.whatsapp_id),
+        )
