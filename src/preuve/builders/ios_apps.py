@@ -88,3 +88,55 @@ def fill_whatsapp_contacts(conn: sqlite3.Connection, contacts: Sequence[WaContac
             (cocoa_seconds(c.updated) if c.updated else None, c.about, c.full_name,
              "+" + c.whatsapp_id.split("@")[0], c.whatsapp_id),
         )
+
+
+# -- CoreDuet interactionC ---------------------------------------------------------------------
+
+
+@dataclass
+class InteractionRow:
+    bundle_id: str
+    start: datetime
+    account: str | None = None
+    sender: str | None = None  # identifier of a ZCONTACTS row (created as needed)
+    sender_name: str | None = None
+    target_bundle_id: str | None = None
+    content_url: str | None = None
+
+
+def fill_interactionc(conn: sqlite3.Connection, rows: Sequence[InteractionRow]) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE ZCONTACTS (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZINCOMINGRECIPIENTCOUNT
+            INTEGER, ZINCOMINGSENDERCOUNT INTEGER, ZOUTGOINGRECIPIENTCOUNT INTEGER, ZPERSONIDTYPE INTEGER,
+            ZTYPE INTEGER, ZCREATIONDATE TIMESTAMP, ZFIRSTINCOMINGRECIPIENTDATE TIMESTAMP,
+            ZFIRSTINCOMINGSENDERDATE TIMESTAMP, ZFIRSTOUTGOINGRECIPIENTDATE TIMESTAMP,
+            ZLASTINCOMINGSENDERDATE TIMESTAMP, ZLASTINCOMINGRECIPIENTDATE TIMESTAMP,
+            ZLASTOUTGOINGRECIPIENTDATE TIMESTAMP, ZCUSTOMIDENTIFIER VARCHAR, ZDISPLAYNAME VARCHAR,
+            ZIDENTIFIER VARCHAR, ZPERSONID VARCHAR);
+        CREATE TABLE ZINTERACTIONS (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZDIRECTION INTEGER,
+            ZISRESPONSE INTEGER, ZMECHANISM INTEGER, ZRECIPIENTCOUNT INTEGER, ZSENDER INTEGER,
+            ZCREATIONDATE TIMESTAMP, ZENDDATE TIMESTAMP, ZSTARTDATE TIMESTAMP, ZACCOUNT VARCHAR, ZBUNDLEID VARCHAR,
+            ZCONTENTURL VARCHAR, ZDERIVEDINTENTIDENTIFIER VARCHAR, ZDOMAINIDENTIFIER VARCHAR, ZGROUPNAME VARCHAR,
+            ZTARGETBUNDLEID VARCHAR, ZUUID BLOB);
+        """
+    )
+    contacts: dict[str, int] = {}
+    for row in rows:
+        sender_pk = None
+        if row.sender:
+            if row.sender not in contacts:
+                contacts[row.sender] = int(conn.execute(
+                    "INSERT INTO ZCONTACTS (Z_ENT, Z_OPT, ZCREATIONDATE, ZFIRSTINCOMINGSENDERDATE,"
+                    " ZLASTINCOMINGSENDERDATE, ZDISPLAYNAME, ZIDENTIFIER) VALUES (2, 1, ?, ?, ?, ?, ?)",
+                    (cocoa_seconds(row.start), cocoa_seconds(row.start), cocoa_seconds(row.start), row.sender_name,
+                     row.sender),
+                ).lastrowid or 0)
+            sender_pk = contacts[row.sender]
+        conn.execute(
+            "INSERT INTO ZINTERACTIONS (Z_ENT, Z_OPT, ZDIRECTION, ZMECHANISM, ZRECIPIENTCOUNT, ZSENDER, ZCREATIONDATE,"
+            " ZENDDATE, ZSTARTDATE, ZACCOUNT, ZBUNDLEID, ZCONTENTURL, ZTARGETBUNDLEID)"
+            " VALUES (1, 1, 1, 4, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sender_pk, cocoa_seconds(row.start), cocoa_seconds(row.start), cocoa_seconds(row.start), row.account,
+             row.bundle_id, row.content_url, row.target_bundle_id),
+        )
