@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import plistlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -140,3 +141,41 @@ def fill_interactionc(conn: sqlite3.Connection, rows: Sequence[InteractionRow]) 
             (sender_pk, cocoa_seconds(row.start), cocoa_seconds(row.start), cocoa_seconds(row.start), row.account,
              row.bundle_id, row.content_url, row.target_bundle_id),
         )
+
+
+# -- Shortcuts ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ShortcutRow:
+    name: str
+    created: datetime
+    actions: Sequence[tuple[str, dict[str, object]]]  # (identifier, parameters)
+    raw_data: bytes | None = None  # ZDATA as given (to write a damaged blob)
+
+
+def fill_shortcuts(conn: sqlite3.Connection, shortcuts: Sequence[ShortcutRow]) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE ZSHORTCUT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZACTIONCOUNT INTEGER,
+            ZHIDDEN INTEGER, ZCREATIONDATE TIMESTAMP, ZMODIFICATIONDATE TIMESTAMP, ZACTIONSDESCRIPTION VARCHAR,
+            ZNAME VARCHAR, ZWORKFLOWID VARCHAR);
+        CREATE TABLE ZSHORTCUTACTIONS (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZSHORTCUT INTEGER,
+            ZDATA BLOB);
+        """
+    )
+    for n, shortcut in enumerate(shortcuts, 1):
+        conn.execute(
+            "INSERT INTO ZSHORTCUT (Z_ENT, Z_OPT, ZACTIONCOUNT, ZHIDDEN, ZCREATIONDATE, ZMODIFICATIONDATE, ZNAME,"
+            " ZWORKFLOWID) VALUES (1, 1, ?, 0, ?, ?, ?, ?)",
+            (len(shortcut.actions), cocoa_seconds(shortcut.created), cocoa_seconds(shortcut.created), shortcut.name,
+             f"WF-{n:04d}"),
+        )
+        data = shortcut.raw_data
+        if data is None:
+            data = plistlib.dumps(
+                [{"WFWorkflowActionIdentifier": ident, "WFWorkflowActionParameters": params}
+                 for ident, params in shortcut.actions],
+                fmt=plistlib.FMT_BINARY,
+            )
+        conn.execute("INSERT INTO ZSHORTCUTACTIONS (Z_ENT, Z_OPT, ZSHORTCUT, ZDATA) VALUES (2, 1, ?, ?)", (n, data))
