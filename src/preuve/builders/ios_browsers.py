@@ -247,3 +247,39 @@ def session_resource_log(entries: Sequence[SessionEntry]) -> dict[str, object]:
         ],
         "version": 1,
     }
+
+
+# -- Filesystem-only caches ------------------------------------------------------------------
+
+
+def fill_cache_db(conn: sqlite3.Connection, entries: Sequence[tuple[str, datetime]]) -> None:
+    """CFNetwork's Cache.db with cfurl_cache_response rows (url, time)."""
+    conn.execute(
+        "CREATE TABLE cfurl_cache_response(entry_ID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, version INTEGER,"
+        " hash_value INTEGER, storage_policy INTEGER, request_key TEXT UNIQUE, time_stamp NOT NULL DEFAULT"
+        " CURRENT_TIMESTAMP, partition TEXT)"
+    )
+    for url, when in entries:
+        conn.execute(
+            "INSERT INTO cfurl_cache_response(version, hash_value, storage_policy, request_key, time_stamp)"
+            " VALUES (0, 0, 0, ?, ?)", (url, when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")),
+        )
+
+
+def fill_safari_favicons(conn: sqlite3.Connection, icons: Sequence[Favicon], rejected: Sequence[Favicon] = ()) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE page_url (uuid TEXT NOT NULL, url TEXT NOT NULL UNIQUE);
+        CREATE TABLE icon_info (uuid TEXT NOT NULL UNIQUE, url TEXT NOT NULL, timestamp REAL, width REAL,
+            height REAL, has_generated_representations INTEGER);
+        CREATE TABLE rejected_resources (page_url TEXT NOT NULL, icon_url TEXT NOT NULL, timestamp REAL);
+        """
+    )
+    for n, icon in enumerate(icons):
+        uuid = f"00000000-0000-4000-8000-{n:012d}"
+        conn.execute("INSERT INTO page_url VALUES (?, ?)", (uuid, icon.page_url))
+        conn.execute("INSERT INTO icon_info VALUES (?, ?, ?, 32, 32, 0)",
+                     (uuid, icon.icon_url, cocoa_seconds(icon.updated)))
+    for icon in rejected:
+        conn.execute("INSERT INTO rejected_resources VALUES (?, ?, ?)",
+                     (icon.page_url, icon.icon_url, cocoa_seconds(icon.updated)))

@@ -1,0 +1,137 @@
+"""Artifacts that only filesystem dumps hold, run on a folder laid out at device paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.ios.cache_db import CacheDb, CachedUrl
+from preuve.artifacts.ios.safari_favicons import SafariFavicon, SafariFavicons
+from preuve.artifacts.ios.version_history import IosVersion, VersionHistory
+from preuve.artifacts.ios.webkit_origins import WebkitOrigins, WebOrigin, parse_origin
+from preuve.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
+from preuve.detect.match import Matcher
+from preuve.evidence.fs import LocalFolderFS
+from preuve.evidence.ledger import HashLedger
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.indicators.index import load_index
+from preuve.model import Record, Severity
+from tests.builders import feed, snapshot
+
+T1 = datetime(2023, 2, 1, 8, 0, tzinfo=UTC)
+APP = "/private/var/mobile/Containers/Data/Application/0F1E2D3C-AAAA-4BBB-8CCC-000000000001"
+SVS = f"{APP}/SystemData/com.apple.SafariViewService/Library/WebKit/WebsiteData"
+
+
+def _db(root: Path, device_path: str, fill: Callable[[sqlite3.Connection], None]) -> None:
+    target = root / device_path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(target)
+    fill(conn)
+    conn.commit()
+    conn.close()
+
+
+def _dump(tmp_path: Path) -> Path:
+    root = tmp_path / "dump"
+    _db(root, f"{APP}/Library/Caches/com.example.app/Cache.db",
+        lambda c: fill_cache_db(c, [("https://api.example.com/v1", T1), ("https://c2.evil.example.net/beacon", T1)]))
+    _db(root, "/private/var/mobile/Library/Image Cache/Favicons/Favicons.db",
+        lambda c: fill_safari_favicons(c, [Favicon("https://news.example.com/", "https://news.example.com/f.ico", T1)],
+                                       [Favicon("https://x.evil.example.net/", "https://x.evil.example.net/f.ico", T1)]))
+    for folder in (f"{APP}/Library/WebKit/WebsiteData/IndexedDB/https_stage.evil.example.net_0",
+                   f"{SVS}/https_www.example.org_0", f"{SVS}/ResourceLoadStatistics"):
+        (root / folder.lstrip("/")).mkdir(parents=True)
+    storage = root / f"{APP}/Library/WebKit/WebsiteData/LocalStorage/http_localhost_8080.localstorage".lstrip("/")
+    storage.parent.mkdir(parents=True)
+    storage.write_bytes(b"SQLite format 3\x00")
+    journals = root / "private/var/db/analyticsd"
+    journals.mkdir(parents=True)
+    header = {"timestamp": "2022-03-05 10:11:12.00 +0100", "os_version": "iPhone OS 15.3.1 (19D52)"}
+    (journals / "Analytics-Journal-1.ips").write_text(json.dumps(header) + "\n{\"name\": \"x\"}\n")
+    (journals / "Analytics-Journal-2.ips").write_text("not json\n")
+    os.utime(root / SVS.lstrip("/") / "https_www.example.org_0", (T1.timestamp(), T1.timestamp()))
+    return root
+
+
+def _run(root: Path, tmp_path: Path, artifact: Artifact) -> tuple[list[Record], ArtifactContext]:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    fs = LocalFolderFS(root, HashLedger(), DEFAULT_LIMITS, work)
+    ctx = ArtifactContext(fs=fs, limits=DEFAULT_LIMITS)
+    out: list[Record] = []
+    for path in artifact.locate(fs):
+        out.extend(artifact.parse(ctx, path))
+    return out, ctx
+
+
+def test_cache_db(tmp_path: Path) -> None:
+    root = _dump(tmp_path)
+    before = snapshot(root)
+    got, ctx = _run(root, tmp_path, CacheDb())
+    assert snapshot(root) == before
+    assert [(r.locator.rowid, r.owner, r.url, r.when) for r in got if isinstance(r, CachedUrl)] == [
+        (1, "0F1E2D3C-AAAA-4BBB-8CCC-000000000001", "https://api.example.com/v1", T1),
+        (2, "0F1E2D3C-AAAA-4BBB-8CCC-000000000001", "https://c2.evil.example.net/beacon", T1),
+    ]
+    assert (got[0].locator.table, ctx.errors) == ("cfurl_cache_response", [])
+
+
+def test_safari_favicons(tmp_path: Path) -> None:
+    got, _ = _run(_dump(tmp_path), tmp_path, SafariFavicons())
+    assert [(r.locator.table, r.locator.rowid, r.page_url, r.icon_url, r.when, r.rejected)
+            for r in got if isinstance(r, SafariFavicon)] == [
+        ("page_url", 1, "https://news.example.com/", "https://news.example.com/f.ico", T1, False),
+        ("rejected_resources", 1, "https://x.evil.example.net/", "https://x.evil.example.net/f.ico", T1, True),
+    ]
+
+
+def test_webkit_origins(tmp_path: Path) -> None:
+    root = _dump(tmp_path)
+    before = snapshot(root)
+    got, ctx = _run(root, tmp_path, WebkitOrigins())
+    assert snapshot(root) == before
+    rows = [(r.store, r.scheme, r.host, r.port, r.locator.sha256 == "") for r in got if isinstance(r, WebOrigin)]
+    assert rows == [
+        ("IndexedDB", "https", "stage.evil.example.net", 0, True),
+        ("LocalStorage", "http", "localhost", 8080, False),
+        ("SafariViewService", "https", "www.example.org", 0, True),
+    ]
+    assert got[2].modified == T1  # type: ignore[attr-defined]
+    assert len(got[1].locator.sha256) == 64
+    assert parse_origin("https_example.com_0") == ("https", "example.com", 0)
+    assert parse_origin("ResourceLoadStatistics") is None
+    assert ctx.errors == []
+
+
+def test_version_history(tmp_path: Path) -> None:
+    got, ctx = _run(_dump(tmp_path), tmp_path, VersionHistory())
+    assert got == [
+        IosVersion(locator=got[0].locator, os_version="iPhone OS 15.3.1 (19D52)",
+                   when=datetime(2022, 3, 5, 9, 11, 12, tzinfo=UTC)),
+    ]
+    assert got[0].locator.line == 1
+    assert ctx.errors == ["/private/var/db/analyticsd/Analytics-Journal-2.ips: first line is not JSON"]
+
+
+def test_filesystem_only_findings(tmp_path: Path) -> None:
+    root = _dump(tmp_path)
+    stix = feed(tmp_path / "i" / "f.stix2", ("[domain-name:value='evil.example.net']", "Predator"))
+    matcher = Matcher(load_index([stix], lambda _m: None))
+    found = []
+    for artifact in (CacheDb(), SafariFavicons(), WebkitOrigins()):
+        records, _ = _run(root, tmp_path, artifact)
+        for record in records:
+            found.extend(matcher.match(record, artifact.name, artifact.title))
+    assert [(f.artifact, f.severity, f.locator.table, f.locator.rowid, f.observable.value)  # type: ignore[union-attr]
+            for f in found] == [
+        ("cache_db", Severity.HIGH, "cfurl_cache_response", 2, "https://c2.evil.example.net/beacon"),
+        ("safari_favicons", Severity.HIGH, "rejected_resources", 1, "https://x.evil.example.net/"),
+        ("safari_favicons", Severity.HIGH, "rejected_resources", 1, "https://x.evil.example.net/f.ico"),
+        ("webkit_origins", Severity.HIGH, None, None, "stage.evil.example.net"),
+    ]
