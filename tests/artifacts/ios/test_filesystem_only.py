@@ -135,3 +135,37 @@ def test_filesystem_only_findings(tmp_path: Path) -> None:
         ("safari_favicons", Severity.HIGH, "rejected_resources", 1, "https://x.evil.example.net/f.ico"),
         ("webkit_origins", Severity.HIGH, None, None, "stage.evil.example.net"),
     ]
+
+
+def test_analytics(tmp_path: Path) -> None:
+    import plistlib
+
+    from preuve.artifacts.ios.analytics import Analytics, AnalyticsEvent
+    from preuve.model import Kind, Observable
+
+    root = tmp_path / "dump"
+
+    def fill(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE hard_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB)")
+        conn.execute("CREATE TABLE soft_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB)")
+        event = {"process": "bh", "domain": "c2.evil.example.net", "count": 3, "note": "two words"}
+        conn.execute("INSERT INTO hard_failures (timestamp, data) VALUES (?, ?)",
+                     ((T1 - datetime(2001, 1, 1, tzinfo=UTC)).total_seconds(), plistlib.dumps(event)))
+        conn.execute("INSERT INTO soft_failures (timestamp, data) VALUES (0, ?)", (b"not a plist",))
+
+    _db(root, "/private/var/Keychains/Analytics/trust_analytics.db", fill)
+    got, ctx = _run(root, tmp_path, Analytics())
+    assert [(r.locator.table, r.locator.rowid, r.when, r.strings) for r in got if isinstance(r, AnalyticsEvent)] == [
+        ("hard_failures", 1, T1, (("domain", "c2.evil.example.net"), ("note", "two words"), ("process", "bh"))),
+        ("soft_failures", 1, None, ()),
+    ]
+    assert list(got[0].observables()) == [
+        Observable(Kind.PROCESS, "c2.evil.example.net"), Observable(Kind.DOMAIN, "c2.evil.example.net"),
+        Observable(Kind.PROCESS, "bh"),
+    ]
+    assert len(ctx.warnings) == 1 and ctx.errors == []
+    stix = feed(tmp_path / "i" / "a.stix2", ("[process:name='bh']", "Pegasus"))
+    matcher = Matcher(load_index([stix], lambda _m: None))
+    assert [(f.severity, f.locator.table, f.observable.value) for f in matcher.match(got[0], "analytics", "A")] == [  # type: ignore[union-attr]
+        (Severity.CRITICAL, "hard_failures", "bh"),
+    ]
