@@ -113,8 +113,11 @@ class Calendar(SqliteArtifact):
             a_email = "a.email" if "email" in participants else "NULL"
             a_addr = f"coalesce({a_email}, ai.address)" if has_identity else a_email
             a_join = "LEFT JOIN Identity ai ON ai.ROWID = a.identity_id " if has_identity else ""
-            attendees = (f"(SELECT group_concat({a_addr}, ' ') FROM Participant a {a_join}"  # noqa: S608
-                         "WHERE a.owner_id = c.ROWID)")
+            # Grouped once and joined (SQLite indexes the grouped rows itself): a correlated subquery per
+            # event is quadratic when, as in a hostile or rebuilt file, Participant has no owner_id index.
+            attendees = "att.addresses"
+            join += (f"LEFT JOIN (SELECT a.owner_id AS oid, group_concat({a_addr}, ' ') AS addresses "  # noqa: S608
+                     f"FROM Participant a {a_join}GROUP BY a.owner_id) att ON att.oid = c.ROWID ")
         else:
             attendees = "NULL"
         sql = (f"SELECT c.ROWID AS rid, {pick(items, 'c', _ITEM)}, {organizer}, {attendees} AS attendees "  # noqa: S608

@@ -4,8 +4,8 @@ Spyware operators have sent infection links over WhatsApp as well as SMS.
 Links are taken from the text (``ZWAMESSAGE.ZTEXT``), from the media item's
 ``ZMEDIAURL``, and from link previews (``ZWAMESSAGEDATAITEM``: matched text,
 content and summary), so a link still shows when its text was edited away.
-Media and preview rows are folded into their message by one grouped
-subquery each, never a row per join.
+Media and preview rows are grouped once per table and joined to their
+message (no correlated subquery, which is quadratic on a file without indexes).
 """
 
 from __future__ import annotations
@@ -77,18 +77,20 @@ class WhatsAppMessages(SqliteArtifact):
             return
         media = table_columns(conn, "ZWAMEDIAITEM")
         if {"ZMESSAGE", "ZMEDIAURL"} <= media:
-            media_sql = (f"(SELECT group_concat(i.ZMEDIAURL, '{_SEP}') FROM ZWAMEDIAITEM i "  # noqa: S608
-                         "WHERE i.ZMESSAGE = m.Z_PK AND i.ZMEDIAURL IS NOT NULL)")
+            media_sql = "mi.urls"
+            media_join = (f"LEFT JOIN (SELECT i.ZMESSAGE AS mid, group_concat(i.ZMEDIAURL, '{_SEP}') AS urls "  # noqa: S608
+                          "FROM ZWAMEDIAITEM i WHERE i.ZMEDIAURL IS NOT NULL GROUP BY i.ZMESSAGE) mi ON mi.mid = m.Z_PK ")
         else:
-            media_sql = "NULL"
+            media_sql, media_join = "NULL", ""
         data = table_columns(conn, "ZWAMESSAGEDATAITEM")
         preview_cols = [c for c in ("ZMATCHEDTEXT", "ZCONTENT1", "ZCONTENT2", "ZSUMMARY") if c in data]
         if "ZMESSAGE" in data and preview_cols:
             parts = " || '\n' || ".join(f"coalesce(d.{c}, '')" for c in preview_cols)
-            preview_sql = (f"(SELECT group_concat({parts}, '{_SEP}') FROM ZWAMESSAGEDATAITEM d "  # noqa: S608
-                           "WHERE d.ZMESSAGE = m.Z_PK)")
+            preview_sql = "di.texts"
+            preview_join = (f"LEFT JOIN (SELECT d.ZMESSAGE AS mid, group_concat({parts}, '{_SEP}') AS texts "  # noqa: S608
+                            "FROM ZWAMESSAGEDATAITEM d GROUP BY d.ZMESSAGE) di ON di.mid = m.Z_PK ")
         else:
-            preview_sql = "NULL"
+            preview_sql, preview_join = "NULL", ""
         sessions = table_columns(conn, "ZWACHATSESSION")
         if {"Z_PK", "ZCONTACTJID"} <= sessions and "ZCHATSESSION" in columns:
             chat_sql, chat_join = "s.ZCONTACTJID", "LEFT JOIN ZWACHATSESSION s ON s.Z_PK = m.ZCHATSESSION "
@@ -96,7 +98,8 @@ class WhatsAppMessages(SqliteArtifact):
             chat_sql, chat_join = "NULL", ""
         sql = (
             f"SELECT m.Z_PK AS pk, {pick(columns, 'm', _MESSAGE_COLUMNS)}, {chat_sql} AS chat, "  # noqa: S608
-            f"{media_sql} AS media, {preview_sql} AS previews FROM ZWAMESSAGE m {chat_join}ORDER BY m.Z_PK"
+            f"{media_sql} AS media, {preview_sql} AS previews FROM ZWAMESSAGE m {chat_join}{media_join}{preview_join}"
+            "ORDER BY m.Z_PK"
         )
         for row in iter_rows(conn, sql):
             body = text(row["ZTEXT"])
