@@ -86,11 +86,15 @@ class Shortcuts(SqliteArtifact):
             ctx.error(path, "no ZSHORTCUT table")
             return
         actions = table_columns(conn, "ZSHORTCUTACTIONS")
-        if {"ZSHORTCUT", "ZDATA"} <= actions:
-            data_sql = "(SELECT a.ZDATA FROM ZSHORTCUTACTIONS a WHERE a.ZSHORTCUT = s.Z_PK LIMIT 1)"
+        if {"Z_PK", "ZSHORTCUT", "ZDATA"} <= actions:
+            # The first actions row of each shortcut, found by one grouped pass (not a subquery per shortcut).
+            data_sql = "a.ZDATA"
+            join = ("LEFT JOIN (SELECT ZSHORTCUT AS sid, MIN(Z_PK) AS apk FROM ZSHORTCUTACTIONS GROUP BY ZSHORTCUT) f "
+                    "ON f.sid = s.Z_PK LEFT JOIN ZSHORTCUTACTIONS a ON a.Z_PK = f.apk ")
         else:
-            data_sql = "NULL"
-        sql = f"SELECT s.Z_PK AS pk, {pick(columns, 's', _SHORTCUT)}, {data_sql} AS data FROM ZSHORTCUT s ORDER BY s.Z_PK"  # noqa: S608
+            data_sql, join = "NULL", ""
+        sql = (f"SELECT s.Z_PK AS pk, {pick(columns, 's', _SHORTCUT)}, {data_sql} AS data FROM ZSHORTCUT s "  # noqa: S608
+               f"{join}ORDER BY s.Z_PK")
         for row in iter_rows(conn, sql):
             pk = integer(row["pk"])
             action_ids: list[str] = []
