@@ -87,5 +87,6 @@ class FirefoxFavicons(SqliteArtifact):
                     when=from_unix(row["date"]),
                 )
             return
-        if not path.endswith("/browser.db"):
-            ctx.warn(f"{path}: no Firefox favicon tables")
+        if path.endswith("/browser.db") and table_columns(conn, "history"):
+            return  # a browser.db with history but no icons
+        ctx.error(path, "no Firefox favicon tables")
