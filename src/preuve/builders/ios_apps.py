@@ -103,6 +103,7 @@ class InteractionRow:
     sender_name: str | None = None
     target_bundle_id: str | None = None
     content_url: str | None = None
+    recipients: Sequence[str] = ()  # identifiers of ZCONTACTS rows the interaction went to
 
 
 def fill_interactionc(conn: sqlite3.Connection, rows: Sequence[InteractionRow]) -> None:
@@ -120,27 +121,32 @@ def fill_interactionc(conn: sqlite3.Connection, rows: Sequence[InteractionRow]) 
             ZCREATIONDATE TIMESTAMP, ZENDDATE TIMESTAMP, ZSTARTDATE TIMESTAMP, ZACCOUNT VARCHAR, ZBUNDLEID VARCHAR,
             ZCONTENTURL VARCHAR, ZDERIVEDINTENTIDENTIFIER VARCHAR, ZDOMAINIDENTIFIER VARCHAR, ZGROUPNAME VARCHAR,
             ZTARGETBUNDLEID VARCHAR, ZUUID BLOB);
+        CREATE TABLE Z_2INTERACTIONRECIPIENT (Z_2RECIPIENTS INTEGER, Z_3INTERACTIONRECIPIENT INTEGER,
+            PRIMARY KEY (Z_2RECIPIENTS, Z_3INTERACTIONRECIPIENT));
         """
     )
     contacts: dict[str, int] = {}
+
+    def contact(identifier: str, name: str | None, when: datetime) -> int:
+        if identifier not in contacts:
+            contacts[identifier] = int(conn.execute(
+                "INSERT INTO ZCONTACTS (Z_ENT, Z_OPT, ZCREATIONDATE, ZFIRSTINCOMINGSENDERDATE,"
+                " ZLASTINCOMINGSENDERDATE, ZDISPLAYNAME, ZIDENTIFIER) VALUES (2, 1, ?, ?, ?, ?, ?)",
+                (cocoa_seconds(when), cocoa_seconds(when), cocoa_seconds(when), name, identifier),
+            ).lastrowid or 0)
+        return contacts[identifier]
+
     for row in rows:
-        sender_pk = None
-        if row.sender:
-            if row.sender not in contacts:
-                contacts[row.sender] = int(conn.execute(
-                    "INSERT INTO ZCONTACTS (Z_ENT, Z_OPT, ZCREATIONDATE, ZFIRSTINCOMINGSENDERDATE,"
-                    " ZLASTINCOMINGSENDERDATE, ZDISPLAYNAME, ZIDENTIFIER) VALUES (2, 1, ?, ?, ?, ?, ?)",
-                    (cocoa_seconds(row.start), cocoa_seconds(row.start), cocoa_seconds(row.start), row.sender_name,
-                     row.sender),
-                ).lastrowid or 0)
-            sender_pk = contacts[row.sender]
-        conn.execute(
+        sender_pk = contact(row.sender, row.sender_name, row.start) if row.sender else None
+        pk = conn.execute(
             "INSERT INTO ZINTERACTIONS (Z_ENT, Z_OPT, ZDIRECTION, ZMECHANISM, ZRECIPIENTCOUNT, ZSENDER, ZCREATIONDATE,"
             " ZENDDATE, ZSTARTDATE, ZACCOUNT, ZBUNDLEID, ZCONTENTURL, ZTARGETBUNDLEID)"
             " VALUES (1, 1, 1, 4, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sender_pk, cocoa_seconds(row.start), cocoa_seconds(row.start), cocoa_seconds(row.start), row.account,
              row.bundle_id, row.content_url, row.target_bundle_id),
-        )
+        ).lastrowid
+        for recipient in row.recipients:
+            conn.execute("INSERT INTO Z_2INTERACTIONRECIPIENT VALUES (?, ?)", (contact(recipient, None, row.start), pk))
 
 
 # -- Shortcuts ---------------------------------------------------------------------------------

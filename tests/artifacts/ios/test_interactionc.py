@@ -18,7 +18,7 @@ def _backup(tmp_path: Path) -> Path:
         InteractionRow("com.apple.MobileSMS", WHEN, account="e:owner@icloud.com", sender="mailto:bogaardlisa803@gmail.com",
                        sender_name=""),
         InteractionRow("com.apple.mobilesafari", WHEN, target_bundle_id="com.apple.UIKit.activity.CopyToPasteboard",
-                       content_url="https://share.example.org/p"),
+                       content_url="https://share.example.org/p", recipients=["+41790000002", "friend@example.org"]),
     ]
     builder.add_sqlite("HomeDomain", "Library/CoreDuet/People/interactionC.db", lambda c: fill_interactionc(c, rows))
     return builder.finish()
@@ -29,8 +29,9 @@ def test_interactions_and_contacts(tmp_path: Path) -> None:
     before = snapshot(root)
     got = records(root, "interactionc")
     assert snapshot(root) == before
-    assert [type(r) for r in got] == [Interaction, Interaction, InteractionContact]
-    first, second, contact = got
+    assert [type(r) for r in got] == [Interaction, Interaction, InteractionContact, InteractionContact,
+                                      InteractionContact]
+    first, second, contact = got[:3]
     assert isinstance(first, Interaction) and isinstance(second, Interaction)
     assert isinstance(contact, InteractionContact)
     assert (first.start, first.bundle_id, first.account, first.sender, first.sender_name) == (
@@ -44,8 +45,10 @@ def test_interactions_and_contacts(tmp_path: Path) -> None:
     assert list(second.observables()) == [
         Observable(Kind.APP_ID, "com.apple.mobilesafari"),
         Observable(Kind.APP_ID, "com.apple.UIKit.activity.CopyToPasteboard"),
+        Observable(Kind.EMAIL, "friend@example.org"),
         Observable(Kind.URL, "https://share.example.org/p"),
     ]
+    assert (first.recipients, second.recipients) == ((), ("+41790000002", "friend@example.org"))
     assert (contact.identifier, contact.created, contact.first_incoming, contact.locator.table,
             contact.locator.rowid) == ("mailto:bogaardlisa803@gmail.com", WHEN, WHEN, "ZCONTACTS", 1)
     assert first.locator.device_path == "/private/var/mobile/Library/CoreDuet/People/interactionC.db"

@@ -10,6 +10,7 @@ the first and last time each was seen.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,12 +20,18 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.rows import integer, pick, text
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.evidence.sqlite import iter_rows, table_columns, tables
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _INTERACTION = ("ZSTARTDATE", "ZENDDATE", "ZCREATIONDATE", "ZBUNDLEID", "ZTARGETBUNDLEID", "ZACCOUNT",
                 "ZDIRECTION", "ZMECHANISM", "ZDOMAINIDENTIFIER", "ZCONTENTURL", "ZGROUPNAME",
                 "ZDERIVEDINTENTIDENTIFIER", "ZRECIPIENTCOUNT", "ZSENDER")
+# Core Data names the interaction-recipient join table and its columns after entity numbers
+# (Z_2INTERACTIONRECIPIENT: Z_2RECIPIENTS -> ZCONTACTS, Z_3INTERACTIONRECIPIENT -> ZINTERACTIONS);
+# the numbers can change with the model version, so they are found by shape.
+_RECIPIENT_TABLE = re.compile(r"^Z_\d+INTERACTIONRECIPIENT$")
+_RECIPIENT_CONTACT = re.compile(r"^Z_\d+RECIPIENTS$")
+_RECIPIENT_INTERACTION = re.compile(r"^Z_\d+INTERACTIONRECIPIENT$")
 _CONTACT = ("ZIDENTIFIER", "ZDISPLAYNAME", "ZPERSONID", "ZCUSTOMIDENTIFIER", "ZCREATIONDATE",
             "ZFIRSTINCOMINGSENDERDATE", "ZLASTINCOMINGSENDERDATE", "ZLASTOUTGOINGRECIPIENTDATE")
 
@@ -50,6 +57,7 @@ class Interaction(Record):
     group_name: str | None
     sender: str | None
     sender_name: str | None
+    recipients: tuple[str, ...]
     recipient_count: int | None
 
     def observables(self) -> Iterator[Observable]:
@@ -58,6 +66,8 @@ class Interaction(Record):
                 yield Observable(Kind.APP_ID, app)
         yield from _account_observables(self.account)
         yield from _account_observables(self.sender)
+        for recipient in self.recipients:
+            yield from _account_observables(recipient)
         if self.content_url and "://" in self.content_url and not self.content_url.startswith("file:"):
             yield Observable(Kind.URL, self.content_url)
 
@@ -112,8 +122,21 @@ class InteractionC(SqliteArtifact):
             sender, join = f"c.ZIDENTIFIER AS sender, {name} AS sender_name", "LEFT JOIN ZCONTACTS c ON c.Z_PK = i.ZSENDER "
         else:
             sender, join = "NULL AS sender, NULL AS sender_name", ""
-        sql = (f"SELECT i.Z_PK AS pk, {pick(interactions, 'i', _INTERACTION)}, {sender} "  # noqa: S608
-               f"FROM ZINTERACTIONS i {join}ORDER BY i.Z_PK")
+        recipients = "NULL"
+        if {"Z_PK", "ZIDENTIFIER"} <= contacts:
+            for table in sorted(t for t in tables(conn) if _RECIPIENT_TABLE.match(t)):
+                cols = table_columns(conn, table)
+                contact_col = next((c for c in sorted(cols) if _RECIPIENT_CONTACT.match(c)), None)
+                interaction_col = next((c for c in sorted(cols) if _RECIPIENT_INTERACTION.match(c)), None)
+                if contact_col and interaction_col:
+                    # Grouped once and joined, not a subquery per interaction.
+                    recipients = "rcp.ids"
+                    join += (f"LEFT JOIN (SELECT r.{interaction_col} AS iid, group_concat(rc.ZIDENTIFIER, ' ') AS ids "  # noqa: S608
+                             f"FROM {table} r JOIN ZCONTACTS rc ON rc.Z_PK = r.{contact_col} "
+                             f"GROUP BY r.{interaction_col}) rcp ON rcp.iid = i.Z_PK ")
+                    break
+        sql = (f"SELECT i.Z_PK AS pk, {pick(interactions, 'i', _INTERACTION)}, {sender}, "  # noqa: S608
+               f"{recipients} AS recipients FROM ZINTERACTIONS i {join}ORDER BY i.Z_PK")
         for row in iter_rows(conn, sql):
             yield Interaction(
                 locator=Locator(path, sha256, "ZINTERACTIONS", integer(row["pk"])),
@@ -129,6 +152,7 @@ class InteractionC(SqliteArtifact):
                 group_name=text(row["ZGROUPNAME"]),
                 sender=text(row["sender"]),
                 sender_name=text(row["sender_name"]),
+                recipients=tuple(r for r in (text(row["recipients"]) or "").split(" ") if r),
                 recipient_count=integer(row["ZRECIPIENTCOUNT"]),
             )
         if "Z_PK" not in contacts:
