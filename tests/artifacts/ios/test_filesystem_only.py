@@ -50,6 +50,9 @@ def _dump(tmp_path: Path) -> Path:
     storage = root / f"{APP}/Library/WebKit/WebsiteData/LocalStorage/http_localhost_8080.localstorage".lstrip("/")
     storage.parent.mkdir(parents=True)
     storage.write_bytes(b"SQLite format 3\x00")
+    modern = root / f"{APP}/Library/WebKit/WebsiteData/Default/AbC123/dEf456".lstrip("/")
+    modern.mkdir(parents=True)
+    (modern / "origin").write_bytes(persistence_origin(("https", "news.example.com"), ("https", "frame.evil.example.net")))
     journals = root / "private/var/db/analyticsd"
     journals.mkdir(parents=True)
     header = {"timestamp": "2022-03-05 10:11:12.00 +0100", "os_version": "iPhone OS 15.3.1 (19D52)"}
@@ -57,6 +60,16 @@ def _dump(tmp_path: Path) -> Path:
     (journals / "Analytics-Journal-2.ips").write_text("not json\n")
     os.utime(root / SVS.lstrip("/") / "https_www.example.org_0", (T1.timestamp(), T1.timestamp()))
     return root
+
+
+def persistence_origin(top: tuple[str, str], frame: tuple[str, str]) -> bytes:
+    """An ``origin`` file as WebKit writes it: each string as u32 length, u8 is-8-bit, bytes; u16 ports."""
+    out = b""
+    for scheme, host in (top, frame):
+        for text in (scheme, host):
+            out += len(text).to_bytes(4, "little") + b"\x01" + text.encode()
+        out += b"\x00\x00\x00"  # no port
+    return out
 
 
 def _run(root: Path, tmp_path: Path, artifact: Artifact) -> tuple[list[Record], ArtifactContext]:
@@ -98,12 +111,15 @@ def test_webkit_origins(tmp_path: Path) -> None:
     assert snapshot(root) == before
     rows = [(r.store, r.scheme, r.host, r.port, r.locator.sha256 == "") for r in got if isinstance(r, WebOrigin)]
     assert rows == [
+        ("Default", "https", "news.example.com", 0, False),
+        ("Default", "https", "frame.evil.example.net", 0, False),
         ("IndexedDB", "https", "stage.evil.example.net", 0, True),
         ("LocalStorage", "http", "localhost", 8080, False),
         ("SafariViewService", "https", "www.example.org", 0, True),
     ]
-    assert got[2].modified == T1  # type: ignore[attr-defined]
-    assert len(got[1].locator.sha256) == 64
+    assert [r.locator.key_path for r in got[:2]] == ["string[1]", "string[3]"]
+    assert got[4].modified == T1  # type: ignore[attr-defined]
+    assert len(got[3].locator.sha256) == 64
     assert parse_origin("https_example.com_0") == ("https", "example.com", 0)
     assert parse_origin("ResourceLoadStatistics") is None
     assert ctx.errors == []
@@ -133,6 +149,7 @@ def test_filesystem_only_findings(tmp_path: Path) -> None:
         ("cache_db", Severity.HIGH, "cfurl_cache_response", 2, "https://c2.evil.example.net/beacon"),
         ("safari_favicons", Severity.HIGH, "rejected_resources", 1, "https://x.evil.example.net/"),
         ("safari_favicons", Severity.HIGH, "rejected_resources", 1, "https://x.evil.example.net/f.ico"),
+        ("webkit_origins", Severity.HIGH, None, None, "frame.evil.example.net"),
         ("webkit_origins", Severity.HIGH, None, None, "stage.evil.example.net"),
     ]
 
@@ -169,3 +186,13 @@ def test_analytics(tmp_path: Path) -> None:
     assert [(f.severity, f.locator.table, f.observable.value) for f in matcher.match(got[0], "analytics", "A")] == [  # type: ignore[union-attr]
         (Severity.CRITICAL, "hard_failures", "bh"),
     ]
+
+
+def test_persistence_strings_on_hostile_bytes() -> None:
+    from preuve.artifacts.ios.webkit_origins import persistence_strings
+
+    assert persistence_strings(b"\xff" * 100) == []
+    assert persistence_strings(b"\x10\x00\x00\x00\x01abc") == []  # length beyond the end
+    assert persistence_strings(b"\x03\x00\x00\x00\x01a\x00c") == []  # not printable
+    assert persistence_strings(b"\x00" * 3 + b"\x02\x00\x00\x00\x00h\x00i\x00") == ["hi"]  # UTF-16
+    assert len(persistence_strings(b"\x01\x00\x00\x00\x01a" * 500)) == 64  # bounded
