@@ -27,6 +27,7 @@ class WaMessage:
     date: datetime = field(default_factory=lambda: datetime(2023, 5, 1, 9, 30, tzinfo=UTC))
     media_url: str | None = None
     preview: str | None = None  # a link preview's matched text
+    member: str | None = None  # in a group chat (chat ends in @g.us), the member who wrote
 
 
 def fill_whatsapp_chats(conn: sqlite3.Connection, messages: Sequence[WaMessage]) -> None:
@@ -35,13 +36,15 @@ def fill_whatsapp_chats(conn: sqlite3.Connection, messages: Sequence[WaMessage])
         CREATE TABLE ZWACHATSESSION (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZCONTACTJID VARCHAR,
             ZPARTNERNAME VARCHAR, ZLASTMESSAGEDATE TIMESTAMP);
         CREATE TABLE ZWAMESSAGE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZISFROMME INTEGER,
-            ZMESSAGESTATUS INTEGER, ZMESSAGETYPE INTEGER, ZCHATSESSION INTEGER, ZMEDIAITEM INTEGER,
+            ZMESSAGESTATUS INTEGER, ZMESSAGETYPE INTEGER, ZCHATSESSION INTEGER, ZGROUPMEMBER INTEGER, ZMEDIAITEM INTEGER,
             ZMESSAGEDATE TIMESTAMP, ZSENTDATE TIMESTAMP, ZFROMJID VARCHAR, ZTOJID VARCHAR, ZPUSHNAME VARCHAR,
             ZSTANZAID VARCHAR, ZTEXT VARCHAR);
         CREATE TABLE ZWAMEDIAITEM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZMESSAGE INTEGER,
             ZMEDIALOCALPATH VARCHAR, ZMEDIAURL VARCHAR, ZTITLE VARCHAR, ZAUTHORNAME VARCHAR);
         CREATE TABLE ZWAMESSAGEDATAITEM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZMESSAGE INTEGER,
             ZCONTENT1 VARCHAR, ZCONTENT2 VARCHAR, ZMATCHEDTEXT VARCHAR, ZSUMMARY VARCHAR, ZTITLE VARCHAR);
+        CREATE TABLE ZWAGROUPMEMBER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZCHATSESSION INTEGER,
+            ZMEMBERJID VARCHAR, ZCONTACTNAME VARCHAR);
         CREATE INDEX ZWAMEDIAITEM_ZMESSAGE_INDEX ON ZWAMEDIAITEM (ZMESSAGE);
         CREATE INDEX ZWAMESSAGEDATAITEM_ZMESSAGE_INDEX ON ZWAMESSAGEDATAITEM (ZMESSAGE);
         """
@@ -53,10 +56,14 @@ def fill_whatsapp_chats(conn: sqlite3.Connection, messages: Sequence[WaMessage])
                 "INSERT INTO ZWACHATSESSION (Z_ENT, Z_OPT, ZCONTACTJID) VALUES (4, 1, ?)", (msg.chat,)
             ).lastrowid or 0)
         me = "41790009999@s.whatsapp.net"
+        member_pk = None
+        if msg.member:
+            member_pk = conn.execute("INSERT INTO ZWAGROUPMEMBER (Z_ENT, Z_OPT, ZCHATSESSION, ZMEMBERJID)"
+                                     " VALUES (5, 1, ?, ?)", (sessions[msg.chat], msg.member)).lastrowid
         conn.execute(
-            "INSERT INTO ZWAMESSAGE (Z_ENT, Z_OPT, ZISFROMME, ZMESSAGETYPE, ZCHATSESSION, ZMESSAGEDATE, ZSENTDATE,"
-            " ZFROMJID, ZTOJID, ZSTANZAID, ZTEXT) VALUES (9, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (int(msg.is_from_me), 1 if msg.media_url else 0, sessions[msg.chat], cocoa_seconds(msg.date),
+            "INSERT INTO ZWAMESSAGE (Z_ENT, Z_OPT, ZISFROMME, ZMESSAGETYPE, ZCHATSESSION, ZGROUPMEMBER, ZMESSAGEDATE,"
+            " ZSENTDATE, ZFROMJID, ZTOJID, ZSTANZAID, ZTEXT) VALUES (9, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (int(msg.is_from_me), 1 if msg.media_url else 0, sessions[msg.chat], member_pk, cocoa_seconds(msg.date),
              cocoa_seconds(msg.date), None if msg.is_from_me else msg.chat, msg.chat if msg.is_from_me else me,
              f"3EB0{n:016X}", msg.text),
         )

@@ -29,6 +29,7 @@ def _backup(tmp_path: Path) -> Path:
         WaMessage("Read this: https://news.evil.example.net/a?b=1.", date=WHEN),
         WaMessage(None, date=WHEN, media_url=MEDIA),
         WaMessage("ok", is_from_me=True, date=WHEN, preview="https://preview.example.org/x"),
+        WaMessage("in the group", chat="1203630@g.us", member="41790000005@s.whatsapp.net", date=WHEN),
     ]
     builder.add_sqlite(domain, "ChatStorage.sqlite", lambda c: fill_whatsapp_chats(c, messages))
     contacts = [WaContact(CHAT, "Alice", about="see evil.example.net/profile", updated=WHEN), WaContact("1@s", "Bob")]
@@ -47,7 +48,10 @@ def test_whatsapp_messages(tmp_path: Path) -> None:
          ("https://news.evil.example.net/a?b=1",)),
         (2, CHAT, CHAT, False, WHEN, None, (MEDIA,), ()),
         (3, CHAT, None, True, WHEN, "ok", (), ("https://preview.example.org/x",)),
+        (4, "1203630@g.us", "1203630@g.us", False, WHEN, "in the group", (), ()),
     ]
+    assert [r.group_member for r in got] == [None, None, None, "41790000005@s.whatsapp.net"]
+    assert got[3].summary() == "WhatsApp from 41790000005@s.whatsapp.net: in the group"
     assert got[0].locator.device_path == f"{GROUP_DIR}/ChatStorage.sqlite"
     assert got[0].locator.table == "ZWAMESSAGE"
     assert got[0].stanza_id == "3EB00000000000000001"

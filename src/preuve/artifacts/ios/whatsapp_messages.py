@@ -24,7 +24,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 WHATSAPP_GROUPS = "/private/var/mobile/Containers/Shared/AppGroup/*"
 _MESSAGE_COLUMNS = ("ZSTANZAID", "ZISFROMME", "ZMESSAGEDATE", "ZSENTDATE", "ZFROMJID", "ZTOJID", "ZPUSHNAME",
-                    "ZTEXT", "ZMESSAGETYPE", "ZCHATSESSION")
+                    "ZTEXT", "ZMESSAGETYPE", "ZCHATSESSION", "ZGROUPMEMBER")
 _SEP = "\n"
 
 
@@ -36,6 +36,7 @@ class WhatsAppMessage(Record):
     stanza_id: str | None
     chat: str | None
     from_jid: str | None
+    group_member: str | None  # in a group chat, the member who wrote (from_jid is then the group)
     to_jid: str | None
     push_name: str | None
     is_from_me: bool | None
@@ -54,7 +55,8 @@ class WhatsAppMessage(Record):
             yield Timestamp(self.date, "WhatsApp message sent" if self.is_from_me else "WhatsApp message received")
 
     def summary(self) -> str:
-        who = ("to " + (self.to_jid or self.chat or "?")) if self.is_from_me else ("from " + (self.from_jid or "?"))
+        sender = self.group_member or self.from_jid or "?"
+        who = ("to " + (self.to_jid or self.chat or "?")) if self.is_from_me else ("from " + sender)
         body = (self.text or "").replace("\n", " ")
         return f"WhatsApp {who}: {body[:157] + '...' if len(body) > 160 else body}"
 
@@ -96,8 +98,15 @@ class WhatsAppMessages(SqliteArtifact):
             chat_sql, chat_join = "s.ZCONTACTJID", "LEFT JOIN ZWACHATSESSION s ON s.Z_PK = m.ZCHATSESSION "
         else:
             chat_sql, chat_join = "NULL", ""
+        members = table_columns(conn, "ZWAGROUPMEMBER")
+        if {"Z_PK", "ZMEMBERJID"} <= members and "ZGROUPMEMBER" in columns:
+            member_sql = "gm.ZMEMBERJID"
+            chat_join += "LEFT JOIN ZWAGROUPMEMBER gm ON gm.Z_PK = m.ZGROUPMEMBER "
+        else:
+            member_sql = "NULL"
         sql = (
             f"SELECT m.Z_PK AS pk, {pick(columns, 'm', _MESSAGE_COLUMNS)}, {chat_sql} AS chat, "  # noqa: S608
+            f"{member_sql} AS member, "
             f"{media_sql} AS media, {preview_sql} AS previews FROM ZWAMESSAGE m {chat_join}{media_join}{preview_join}"
             "ORDER BY m.Z_PK"
         )
@@ -110,6 +119,7 @@ class WhatsAppMessages(SqliteArtifact):
                 stanza_id=text(row["ZSTANZAID"]),
                 chat=text(row["chat"]),
                 from_jid=text(row["ZFROMJID"]),
+                group_member=text(row["member"]),
                 to_jid=text(row["ZTOJID"]),
                 push_name=text(row["ZPUSHNAME"]),
                 is_from_me=flag(row["ZISFROMME"]),
