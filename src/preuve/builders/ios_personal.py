@@ -81,6 +81,7 @@ class Event:
     description: str | None = None
     organizer: str | None = None  # an address: the event is an invitation from it
     organizer_name: str | None = None
+    organizer_is_self: bool = False  # the owner organised it (Participant.is_self)
     attendees: Sequence[str] = ()
 
 
@@ -123,7 +124,8 @@ def fill_calendar(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
                 " VALUES (7, 1, 0, ?, ?, ?, ?, ?)", (role, identity, item, address, is_self),
             ).lastrowid or 0)
 
-        organizer_id = participant(event.organizer, event.organizer_name, 0, 0) if event.organizer else None
+        organizer_id = (participant(event.organizer, event.organizer_name, 0, int(event.organizer_is_self))
+                        if event.organizer else None)
         self_id = None
         for address in event.attendees:
             pid = participant(address, None, 1, int(address.startswith("owner@")))

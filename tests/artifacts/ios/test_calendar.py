@@ -21,6 +21,8 @@ EVENTS = [
     Event("Lunch", PAST, PAST_END, RECEIVED, organizer="op2@icloud.example", attendees=["owner@example.org"]),
     Event("Review", FUTURE, FUTURE, RECEIVED, organizer="boss@example.org", organizer_name="Boss",
           attendees=["owner@example.org", "colleague@example.org"]),
+    Event("Meeting", PAST, PAST_END, RECEIVED, description="Notes", organizer="owner@example.org",
+          organizer_is_self=True),
 ]
 
 
@@ -42,7 +44,9 @@ def test_calendar_records(tmp_path: Path) -> None:
         (2, "Meeting", "op1@icloud.example", None, ("owner@example.org",), True, True),
         (3, "Lunch", "op2@icloud.example", None, ("owner@example.org",), True, True),
         (4, "Review", "boss@example.org", "Boss", ("owner@example.org", "colleague@example.org"), True, False),
+        (5, "Meeting", "owner@example.org", None, (), False, True),  # organised by the owner: not an invitation
     ]
+    assert {r.calendar for r in got} == {"Home"}
     assert (got[1].start, got[1].end, got[1].created, got[1].uuid) == (PAST, PAST_END, RECEIVED, "EVENT-0002")
     assert list(got[0].observables()) == [Observable(Kind.URL, "https://dentist.example.org/a")]
     assert list(got[1].observables()) == [

@@ -46,6 +46,7 @@ class CalendarEvent(Record):
     organizer: str | None
     organizer_name: str | None
     organizer_is_self: bool
+    calendar: str | None
     attendees: tuple[str, ...]
     invitation_status: int | None
     hidden: bool | None
@@ -107,8 +108,14 @@ class Calendar(SqliteArtifact):
             organizer, org_join = f"{p_email} AS organizer, NULL AS organizer_name", ""
         if "organizer_id" in items and participants:
             join = f"LEFT JOIN Participant p ON p.ROWID = c.organizer_id {org_join}"
+            organizer += ", p.is_self AS organizer_self" if "is_self" in participants else ", NULL AS organizer_self"
         else:
-            organizer, join = "NULL AS organizer, NULL AS organizer_name", ""
+            organizer, join = "NULL AS organizer, NULL AS organizer_name, NULL AS organizer_self", ""
+        if "calendar_id" in items and {"ROWID", "title"} <= table_columns(conn, "Calendar"):
+            organizer += ", cal.title AS calendar_title"
+            join += "LEFT JOIN Calendar cal ON cal.ROWID = c.calendar_id "
+        else:
+            organizer += ", NULL AS calendar_title"
         if "owner_id" in participants and ("email" in participants or has_identity):
             a_email = "a.email" if "email" in participants else "NULL"
             a_addr = f"coalesce({a_email}, ai.address)" if has_identity else a_email
@@ -142,7 +149,9 @@ class Calendar(SqliteArtifact):
                 modified=from_cocoa(row["last_modified"]),
                 organizer=organizer_address,
                 organizer_name=text(row["organizer_name"]),
-                organizer_is_self=bool(organizer_id and self_id and organizer_id == self_id),
+                organizer_is_self=bool(organizer_id and self_id and organizer_id == self_id)
+                or flag(row["organizer_self"]) is True,
+                calendar=text(row["calendar_title"]),
                 attendees=attendee_list,
                 invitation_status=integer(row["invitation_status"]),
                 hidden=flag(row["hidden"]),
