@@ -45,6 +45,17 @@ CASES = [
      "CREATE TABLE CalendarItem (ROWID INTEGER PRIMARY KEY)", "INSERT INTO CalendarItem DEFAULT VALUES"),
     ("shortcuts", "HomeDomain", "Library/Shortcuts/Shortcuts.sqlite",
      "CREATE TABLE ZSHORTCUT (Z_PK INTEGER PRIMARY KEY)", "INSERT INTO ZSHORTCUT DEFAULT VALUES"),
+    ("firefox_favicons", "AppDomainGroup-group.org.mozilla.ios.Firefox", "profile.profile/favicons.sqlite",
+     "CREATE TABLE moz_pages_w_icons (id INTEGER PRIMARY KEY, page_url TEXT); "
+     "CREATE TABLE moz_icons_to_pages (page_id INTEGER, icon_id INTEGER); "
+     "CREATE TABLE moz_icons (id INTEGER PRIMARY KEY, icon_url TEXT)",
+     "INSERT INTO moz_pages_w_icons (page_url) VALUES ('https://a.example/'); "
+     "INSERT INTO moz_icons_to_pages VALUES (1, 1)"),
+    ("safari_favicons", "HomeDomain", "Library/Image Cache/Favicons/Favicons.db",
+     "CREATE TABLE page_url (uuid TEXT, url TEXT)", "INSERT INTO page_url VALUES ('u', 'https://a.example/')"),
+    ("cache_db", "HomeDomain", "Library/Caches/com.apple.example/Cache.db",
+     "CREATE TABLE cfurl_cache_response (request_key TEXT)",
+     "INSERT INTO cfurl_cache_response VALUES ('https://a.example/')"),
 ]
 
 
@@ -52,7 +63,7 @@ CASES = [
 def test_minimal_schema_gives_a_record(tmp_path: Path, name: str, domain: str, relative: str, ddl: str,
                                        insert: str) -> None:
     builder = BackupBuilder(tmp_path / "b")
-    builder.add_sqlite(domain, relative, lambda c: (c.executescript(ddl), c.execute(insert)))
+    builder.add_sqlite(domain, relative, lambda c: (c.executescript(ddl), c.executescript(insert)))
     root = builder.finish()
     before = snapshot(root)
     result = check(root, only=(name,))
