@@ -1,0 +1,108 @@
+"""Contacts (``AddressBook.sqlitedb``: ``ABPerson`` with its ``ABMultiValue`` rows).
+
+Each person is one record holding its phone numbers, e-mail addresses
+(e-mail observables: attacker accounts are published as indicators) and
+URLs. Multi-values are read in the same ordered pass as their person
+(a join grouped by person) rather than one query per person.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.rows import integer, pick, text, unique
+from preuve.artifacts.timeconv import from_cocoa
+from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+# ABMultiValue.property values (AddressBook framework property ids).
+_PHONE, _EMAIL, _URL = 3, 4, 22
+_PERSON = ("First", "Middle", "Last", "Organization", "Note", "CreationDate", "ModificationDate")
+_MAX_VALUES = 10_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact(Record):
+    record_type: ClassVar[str] = "ios:contacts:person"
+    name: str | None
+    organization: str | None
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    urls: tuple[str, ...]
+    created: datetime | None
+    modified: datetime | None
+
+    def observables(self) -> Iterator[Observable]:
+        for email in self.emails:
+            yield Observable(Kind.EMAIL, email)
+        for url in self.urls:
+            yield Observable(Kind.URL, url)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.created is not None:
+            yield Timestamp(self.created, "Contact created")
+        if self.modified is not None:
+            yield Timestamp(self.modified, "Contact modified")
+
+    def summary(self) -> str:
+        return f"Contact {self.name or self.organization or '?'} ({', '.join(self.phones + self.emails) or 'no address'})"
+
+
+class Contacts(SqliteArtifact):
+    name = "contacts"
+    platform = "ios"
+    title = "Contacts (address book)"
+    paths = ("/private/var/mobile/Library/AddressBook/AddressBook.sqlitedb",)
+
+    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
+        people = table_columns(conn, "ABPerson")
+        if "ROWID" not in people and not people:
+            ctx.error(path, "no ABPerson table")
+            return
+        values = table_columns(conn, "ABMultiValue")
+        if {"record_id", "property", "value"} <= values:
+            order = "mv.UID" if "UID" in values else "mv.rowid"
+            mv_select, mv_join = "mv.property AS property, mv.value AS value", (
+                f"LEFT JOIN ABMultiValue mv ON mv.record_id = p.ROWID ORDER BY p.ROWID, {order}"
+            )
+        else:
+            mv_select, mv_join = "NULL AS property, NULL AS value", "ORDER BY p.ROWID"
+        sql = f"SELECT p.ROWID AS pid, {pick(people, 'p', _PERSON)}, {mv_select} FROM ABPerson p {mv_join}"  # noqa: S608
+        current: sqlite3.Row | None = None
+        found: dict[int, list[str]] = {}
+
+        def emit() -> Contact:
+            assert current is not None
+            name = " ".join(n for n in (text(current["First"]), text(current["Middle"]), text(current["Last"])) if n)
+            return Contact(
+                locator=Locator(path, sha256, "ABPerson", integer(current["pid"])),
+                name=name or None,
+                organization=text(current["Organization"]),
+                phones=unique(found.get(_PHONE, ())),
+                emails=unique(found.get(_EMAIL, ())),
+                urls=unique(found.get(_URL, ())),
+                created=from_cocoa(current["CreationDate"]),
+                modified=from_cocoa(current["ModificationDate"]),
+            )
+
+        for row in iter_rows(conn, sql):
+            if current is None or row["pid"] != current["pid"]:
+                if current is not None:
+                    yield emit()
+                current, found = row, {}
+            value = text(row["value"])
+            prop = integer(row["property"])
+            if value is None or prop is None:
+                continue
+            if prop not in (_PHONE, _EMAIL, _URL):
+                prop = _EMAIL if "@" in value and " " not in value.strip() else -1
+            bucket = found.setdefault(prop, [])
+            if prop != -1 and len(bucket) < _MAX_VALUES:
+                bucket.append(value.strip())
+        if current is not None:
+            yield emit()
