@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,7 +18,24 @@ from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
+from preuve.report.bundle import BundleSink
 from preuve.report.outdir import OutputFolder
+
+
+def escape(text: str) -> str:
+    """Evidence text made inert for the terminal: no rich markup, and no control characters (an ANSI
+    escape in a message or file name could otherwise rewrite the screen or forge output lines)."""
+    return _markup_escape(terminal_safe(text))
+
+
+def terminal_safe(text: str) -> str:
+    return "".join(ch if ch.isprintable() else _code(ch) for ch in text)
+
+
+def _code(char: str) -> str:
+    number = ord(char)
+    return f"\\x{number:02x}" if number < 0x100 else f"\\u{number:04x}"
+
 
 _STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -90,7 +107,7 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     for report in result.artifacts:
         colour = {"failed": "red", "missing": "dim", "empty": "dim"}.get(str(report.status), "")
         status.add_row(
-            report.name,
+            escape(report.name),
             f"[{colour}]{report.status}[/]" if colour else str(report.status),
             str(report.records),
             str(report.findings),
@@ -121,7 +138,7 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
         console.print("[bold yellow]No indicators were loaded: only heuristics ran.[/]")
     if result.incomplete:
         console.print("[bold yellow]The analysis is incomplete: some artifacts could not be read (see above).[/]")
-    console.print(f"\nResults in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, artifacts/, run.json)")
+    console.print(f"\nResults in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, artifacts/, run.json, bundle.json)")
 
 
 def _run(
@@ -138,7 +155,7 @@ def _run(
         sink = OutputFolder(out, evidence)
         with RichObserver(console, quiet) as observer:
             try:
-                result = run_check(evidence, options, sinks=[sink], observer=observer)
+                result = run_check(evidence, options, sinks=[sink, BundleSink(out)], observer=observer)
             finally:
                 sink.close()
     except PreuveError as exc:

@@ -13,7 +13,7 @@ they are a prefix of.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +56,12 @@ class IndicatorIndex:
             for length in _TRUNCATED_PROCESS_LENGTHS:
                 if len(indicator.value) > length:
                     self._process_prefix.setdefault(indicator.value[:length], []).append(indicator)
+
+    def indicators(self) -> Iterator[Indicator]:
+        """Every indicator once, in insertion order of its value."""
+        for table in self._exact.values():
+            for bucket in table.values():
+                yield from bucket
 
     def kinds(self) -> set[Kind]:
         return set(self._exact)
