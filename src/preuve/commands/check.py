@@ -117,6 +117,12 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     for report in result.artifacts:
         by_status[str(report.status)] = by_status.get(str(report.status), 0) + 1
     console.print("Artifacts: " + ", ".join(f"{v} {k}" for k, v in sorted(by_status.items())))
+    integrity = [f for f in result.findings if f.artifact == "acquisition_integrity"]
+    if integrity:
+        console.print(
+            f"[bold yellow]Acquisition integrity: {len(integrity)} problem(s)[/] (files missing, resized or added "
+            "against the acquisition's own manifest; see the findings).", highlight=False,
+        )
     for report in result.artifacts:
         for error in report.errors[:20]:
             console.print(f"  [red]{report.name} could not be read:[/] {escape(error)}", highlight=False)
