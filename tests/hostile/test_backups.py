@@ -352,3 +352,20 @@ def test_terminal_and_spreadsheet_output_inert(tmp_path: Path) -> None:
             assert not cell.startswith(("=", "+", "-", "@")), cell
     messages = [row[2] for row in rows[1:]]
     assert any("'=HYPERLINK" in m or "=HYPERLINK" in m for m in messages)
+
+
+def test_schema_with_invalid_utf8_names(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+
+    def fill(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, guid TEXT, text TEXT)")
+        conn.execute("CREATE TABLE other (a)")
+        conn.commit()
+        conn.execute("PRAGMA writable_schema=ON")
+        conn.execute("UPDATE sqlite_master SET name = CAST(X'6f7468ff1b5b326a' AS TEXT) WHERE name = 'other'")
+
+    builder.add_sqlite(*SMS, fill)
+    _with_datausage(builder)
+    outcome = check_hostile(builder.finish(), tmp_path / "o")
+    _assert_damaged(outcome.text, outcome.code, tmp_path / "o")
+    assert "malformed database schema (oth\\xff\\x1b[2j)" in outcome.text.lower()

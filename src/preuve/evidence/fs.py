@@ -300,6 +300,10 @@ class DeviceFS(ABC):
                 yield conn
         except sqlite3.DatabaseError as exc:
             raise EvidenceError(device_path, f"SQLite error: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            # SQLite's own message quoted invalid UTF-8 from a damaged schema; Python failed to decode it.
+            message = exc.object.decode("utf-8", "backslashreplace") if isinstance(exc.object, bytes) else str(exc)
+            raise EvidenceError(device_path, f"SQLite error: {message}") from exc
 
 
 class LocalFolderFS(DeviceFS):
