@@ -42,7 +42,7 @@ import orjson
 from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
 from preuve.check import CheckOptions, private_workdir
 from preuve.detect.match import Matcher
-from preuve.detect.rules import discover_rules
+from preuve.detect.rules import Rule, discover_rules
 from preuve.evidence.acquisition import OpenContext, open_acquisition
 from preuve.evidence.bounded import load_json, zip_entry_count
 from preuve.evidence.errors import EvidenceError, PreuveError
@@ -394,8 +394,8 @@ def _published_in(index: IndicatorIndex, ref: IndicatorRef) -> bool:
 def _check_one(
     finding: BundleFinding,
     located: Located | None,
-    bundle: Bundle,
-    index: IndicatorIndex,
+    matcher: Matcher,
+    rules: dict[str, Rule],
     feeds_given: bool,
     titles: dict[str, str],
 ) -> FindingCheck:
@@ -424,14 +424,14 @@ def _check_one(
     title = titles.get(finding.artifact, finding.artifact)
     if finding.indicator is not None:
         ref = finding.indicator
-        if feeds_given and not _published_in(index, ref):
+        if feeds_given and not _published_in(matcher.index, ref):
             problems.append(f"indicator absent from the given feeds: {ref.stix_id} ({ref.value})")
         else:
-            fired = Matcher(index).match(record, finding.artifact, title)
+            fired = matcher.match(record, finding.artifact, title)
             if not any(_same_indicator(f, finding) for f in fired):
                 problems.append(f"indicator {ref.stix_id} ({ref.value}) no longer matches the record")
     elif finding.rule is not None:
-        rule = {r.name: r for r in discover_rules()}.get(finding.rule)
+        rule = rules.get(finding.rule)
         if rule is None:
             problems.append(f"this version of preuve has no rule {finding.rule!r}")
         elif not any(
@@ -478,8 +478,10 @@ def verify(
     else:
         with records_from_evidence(bundle, evidence, options) as (found, kind):
             source = f"evidence ({kind.replace('_', ' ')})"
+    matcher = Matcher(index)
+    rules = {r.name: r for r in discover_rules()}
     checks = [
-        _check_one(f, found.get(locator_key(f.locator)), bundle, index, bool(iocs), titles) for f in bundle.findings
+        _check_one(f, found.get(locator_key(f.locator)), matcher, rules, bool(iocs), titles) for f in bundle.findings
     ]
     return VerifyResult(source, checks, notes)
 
