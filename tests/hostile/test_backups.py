@@ -19,7 +19,7 @@ from pathlib import Path
 
 from preuve.builders.ios_backup import BackupBuilder, file_id, mbfile_blob
 from preuve.builders.ios_dbs import Message, Process, fill_datausage, fill_sms, sms_schema
-from tests.builders import feed
+from tests.builders import feed, snapshot
 from tests.hostile.harness import check_hostile, run_python
 
 SMS = ("HomeDomain", "Library/SMS/sms.db")
@@ -369,3 +369,34 @@ def test_schema_with_invalid_utf8_names(tmp_path: Path) -> None:
     outcome = check_hostile(builder.finish(), tmp_path / "o")
     _assert_damaged(outcome.text, outcome.code, tmp_path / "o")
     assert "malformed database schema (oth\\xff\\x1b[2j)" in outcome.text.lower()
+
+
+def test_manifest_files_view_that_never_ends(tmp_path: Path) -> None:
+    root = BackupBuilder(tmp_path / "b").finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("DROP TABLE Files")
+    conn.execute(
+        "CREATE VIEW Files AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+        "SELECT printf('%040d', n) AS fileID, 'HomeDomain' AS domain, 'f' || n AS relativePath, 1 AS flags, "
+        "NULL AS file FROM r"
+    )
+    conn.commit()
+    conn.close()
+    before = snapshot(root)
+    outcome = run_python(
+        f"""
+        import sys
+        from pathlib import Path
+        from preuve.check import CheckOptions, run_check
+        from preuve.evidence.errors import PreuveError
+        from preuve.evidence.limits import Limits
+        try:
+            run_check(Path({str(root)!r}), CheckOptions(limits=Limits(max_archive_entries=50_000)))
+        except PreuveError as exc:
+            print("error:", exc)
+            sys.exit(1)
+        """
+    )
+    assert snapshot(root) == before
+    assert outcome.code == 1, outcome.text
+    assert "Manifest.db" in outcome.text and "more than 50000 entries" in outcome.text

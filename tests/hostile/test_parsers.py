@@ -196,3 +196,26 @@ def test_folder_links_and_fifos_never_followed(tmp_path: Path) -> None:
         "READ /sub/plain.txt b'plain'",
     ]
     assert "TOP-SECRET" not in outcome.text
+
+
+def test_folder_with_more_entries_than_the_limit(tmp_path: Path) -> None:
+    root = tmp_path / "evidence"
+    root.mkdir()
+    for index in range(1500):
+        (root / f"f{index}").write_bytes(b"")
+    outcome = run_python(
+        f"""
+        import tempfile
+        from pathlib import Path
+        from preuve.evidence.errors import EvidenceError
+        from preuve.evidence.fs import LocalFolderFS
+        from preuve.evidence.ledger import HashLedger
+        from preuve.evidence.limits import Limits
+        fs = LocalFolderFS(Path({str(root)!r}), HashLedger(), Limits(max_archive_entries=1000), Path(tempfile.mkdtemp()))
+        try:
+            fs.paths()
+        except EvidenceError as exc:
+            print(type(exc).__name__, exc.reason)
+        """
+    )
+    assert outcome.stdout.strip() == "LimitExceeded more than 1000 entries"

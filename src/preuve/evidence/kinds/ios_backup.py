@@ -106,7 +106,10 @@ class BackupFS(DeviceFS):
             self._hash_meta("Manifest.db-wal")
         with open_readonly(manifest, journals, self.limits, self.workdir) as conn:
             sql = "SELECT fileID, domain, relativePath, flags FROM Files"
-            for file_id, domain, relative, flags in iter_rows(conn, sql):
+            for count, (file_id, domain, relative, flags) in enumerate(iter_rows(conn, sql), 1):
+                if count > self.limits.max_archive_entries:
+                    # A Files view can yield rows for ever; the listing must stay bounded in memory.
+                    raise LimitExceeded("Manifest.db", f"more than {self.limits.max_archive_entries} entries")
                 device = device_path(str(domain or ""), str(relative or ""))
                 if device is None:
                     self.skipped.append(f"{domain}/{relative}: path would leave the device root")
