@@ -198,3 +198,17 @@ def test_verify_rejects_non_bundle(tmp_path: Path) -> None:
     bogus.write_text('{"format": "something else"}')
     code, output = _cli("verify", str(bogus), str(backup))
     assert code == 1 and "not a preuve verification bundle" in output and "Traceback" not in output
+
+
+def test_forged_finding_is_not_confirmed(tmp_path: Path) -> None:
+    backup, _, out = _scenario(tmp_path)
+    doc = json.loads((out / "bundle.json").read_text())
+    doc["findings"][0]["indicator"]["value"] = "other.example"
+    doc["findings"][0]["observable"]["value"] = "https://other.example/"
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(doc))
+    check = verify(forged, backup).checks[0]
+    assert check.status == Status.DIFFERS
+    assert check.problems == (
+        f"indicator {doc['findings'][0]['indicator']['stix_id']} (other.example) no longer matches the record",
+    )
