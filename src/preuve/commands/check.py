@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,8 +18,25 @@ from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
+from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
+
+
+def escape(text: str) -> str:
+    """Evidence text made inert for the terminal: no rich markup, and no control characters (an ANSI
+    escape in a message or file name could otherwise rewrite the screen or forge output lines)."""
+    return _markup_escape(terminal_safe(text))
+
+
+def terminal_safe(text: str) -> str:
+    return "".join(ch if ch.isprintable() else _code(ch) for ch in text)
+
+
+def _code(char: str) -> str:
+    number = ord(char)
+    return f"\\x{number:02x}" if number < 0x100 else f"\\u{number:04x}"
+
 
 _STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -99,7 +116,7 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     for report in result.artifacts:
         colour = {"failed": "red", "missing": "dim", "empty": "dim"}.get(str(report.status), "")
         status.add_row(
-            report.name,
+            escape(report.name),
             f"[{colour}]{report.status}[/]" if colour else str(report.status),
             str(report.records),
             str(report.findings),
@@ -109,6 +126,12 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     for report in result.artifacts:
         by_status[str(report.status)] = by_status.get(str(report.status), 0) + 1
     console.print("Artifacts: " + ", ".join(f"{v} {k}" for k, v in sorted(by_status.items())))
+    integrity = [f for f in result.findings if f.artifact == "acquisition_integrity"]
+    if integrity:
+        console.print(
+            f"[bold yellow]Acquisition integrity: {len(integrity)} problem(s)[/] (files missing, resized or added "
+            "against the acquisition's own manifest; see the findings).", highlight=False,
+        )
     for report in result.artifacts:
         for error in report.errors[:20]:
             console.print(f"  [red]{report.name} could not be read:[/] {escape(error)}", highlight=False)
@@ -132,7 +155,7 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
         console.print("[bold yellow]The analysis is incomplete: some artifacts could not be read (see above).[/]")
     console.print(f"\nReport: [bold]{escape(str(out / 'report.html'))}[/] (open it in a browser; it works offline)")
     console.print(
-        f"Results in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, timeline.jsonl, artifacts/, run.json)"
+        f"Results in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, timeline.jsonl, artifacts/, run.json, bundle.json)"
     )
 
 
@@ -192,7 +215,7 @@ def _run(
                     "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
                 )
         sink = OutputFolder(out, evidence)
-        sinks: list[Sink] = [sink, HtmlReport(out / "report.html")]
+        sinks: list[Sink] = [sink, HtmlReport(out / "report.html"), BundleSink(out)]
         case_sink = None
         if case is not None:
             from preuve.store.case import CaseStore

@@ -300,6 +300,10 @@ class DeviceFS(ABC):
                 yield conn
         except sqlite3.DatabaseError as exc:
             raise EvidenceError(device_path, f"SQLite error: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            # SQLite's own message quoted invalid UTF-8 from a damaged schema; Python failed to decode it.
+            message = exc.object.decode("utf-8", "backslashreplace") if isinstance(exc.object, bytes) else str(exc)
+            raise EvidenceError(device_path, f"SQLite error: {message}") from exc
 
 
 class LocalFolderFS(DeviceFS):
@@ -323,6 +327,7 @@ class LocalFolderFS(DeviceFS):
     def _iter_entries(self) -> Iterable[FileInfo]:
         root = self.source
         stack: list[tuple[Path, str, int]] = [(root, "", 0)]
+        listed = 0
         while stack:
             folder, relative, depth = stack.pop()
             if depth > self.limits.max_path_depth:
@@ -332,6 +337,9 @@ class LocalFolderFS(DeviceFS):
             except OSError:
                 continue
             for child in children:
+                listed += 1
+                if listed > self.limits.max_archive_entries:
+                    raise LimitExceeded(str(root), f"more than {self.limits.max_archive_entries} entries")
                 rel = f"{relative}/{child.name}" if relative else child.name
                 try:
                     st = child.lstat()

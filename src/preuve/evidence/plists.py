@@ -21,19 +21,29 @@ PlistValue = Any  # plist values are dynamically typed; callers narrow with isin
 
 
 def _check_shape(value: PlistValue, path: str, limits: Limits) -> None:
-    stack: list[tuple[PlistValue, int]] = [(value, 0)]
+    # Depth-first with the containers of the current path tracked: a container met again on its own
+    # path is a cycle (a binary plist may reference an ancestor); met elsewhere it is a shared
+    # reference, legal but counted once per use, so amplification is bounded by max_plist_objects.
+    stack: list[tuple[PlistValue, int, bool]] = [(value, 0, False)]
+    on_path: set[int] = set()
     seen = 0
     while stack:
-        item, depth = stack.pop()
+        item, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(item))
+            continue
         seen += 1
         if seen > limits.max_plist_objects:
             raise LimitExceeded(path, f"plist expands to more than {limits.max_plist_objects} objects")
         if depth > limits.max_plist_depth:
             raise LimitExceeded(path, f"plist nests deeper than {limits.max_plist_depth} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        if isinstance(item, (dict, list)):
+            if id(item) in on_path:
+                raise EvidenceError(path, "plist contains a reference cycle")
+            on_path.add(id(item))
+            stack.append((item, depth, True))
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((v, depth + 1, False) for v in children)
 
 
 def load_plist(data: bytes, path: str, limits: Limits) -> PlistValue:

@@ -114,14 +114,24 @@ def open_readonly(
             shutil.rmtree(private, ignore_errors=True)
 
 
+def _schema_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    # Names in a hostile schema need not be valid UTF-8; decode them leniently (these queries are small).
+    previous = conn.text_factory
+    conn.text_factory = _decode_text
+    try:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.text_factory = previous
+
+
 def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
     """The columns a table has, or an empty set when the table does not exist."""
-    rows = conn.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+    rows = _schema_rows(conn, "SELECT name FROM pragma_table_info(?)", (table,))
     return {str(r[0]) for r in rows}
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+    rows = _schema_rows(conn, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
     return {str(r[0]) for r in rows}
 
 
@@ -139,6 +149,8 @@ def iter_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = (
             yield row
             given += 1
         return
+    except UnicodeDecodeError:
+        pass
     except sqlite3.OperationalError as exc:
         if "decode" not in str(exc).lower():
             raise

@@ -59,6 +59,7 @@ def summary_dict(result: CheckResult) -> dict[str, object]:
         },
         "artifacts_by_status": dict(sorted(statuses.items())),
         "complete": not result.incomplete,
+        "acquisition_integrity_problems": sum(1 for f in result.findings if f.artifact == "acquisition_integrity"),
         "indicators": result.indicator_count,
         "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators} for f in result.feeds],
         "heuristics_only": result.indicator_count == 0,

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 import stat as statmod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo, open_regular_file
 from preuve.evidence.ios_domains import device_path
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
@@ -26,6 +27,7 @@ from preuve.evidence.sqlite import iter_rows, open_readonly
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
+_SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
 
@@ -57,6 +59,16 @@ def is_encrypted(root: Path, limits: Limits) -> bool:
     except EvidenceError:
         return False
     return isinstance(value, dict) and bool(value.get("IsEncrypted"))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file found in a backup folder's two-character shard folders."""
+
+    relative: str  # "ab/ab12…" inside the backup folder
+    name: str  # the file name, lower-cased (a file id when the backup is sound)
+    size: int
+    regular: bool
 
 
 class BackupFS(DeviceFS):
@@ -94,7 +106,10 @@ class BackupFS(DeviceFS):
             self._hash_meta("Manifest.db-wal")
         with open_readonly(manifest, journals, self.limits, self.workdir) as conn:
             sql = "SELECT fileID, domain, relativePath, flags FROM Files"
-            for file_id, domain, relative, flags in iter_rows(conn, sql):
+            for count, (file_id, domain, relative, flags) in enumerate(iter_rows(conn, sql), 1):
+                if count > self.limits.max_archive_entries:
+                    # A Files view can yield rows for ever; the listing must stay bounded in memory.
+                    raise LimitExceeded("Manifest.db", f"more than {self.limits.max_archive_entries} entries")
                 device = device_path(str(domain or ""), str(relative or ""))
                 if device is None:
                     self.skipped.append(f"{domain}/{relative}: path would leave the device root")
@@ -134,6 +149,35 @@ class BackupFS(DeviceFS):
         if fid is None:
             raise EvidenceError(device, "not a file of this backup")
         return self.source / fid[:2] / fid
+
+    def stored_files(self) -> Iterator[StoredFile]:
+        """What actually lies in the backup's hashed-name folders (``ab/ab12…``), for integrity checks.
+
+        Never follows a link and never opens a file; bounded by the archive-entry limit.
+        """
+        count = 0
+        try:
+            folders = sorted(self.source.iterdir())
+        except OSError:
+            return
+        for folder in folders:
+            if not _SHARD.match(folder.name) or folder.is_symlink() or not folder.is_dir():
+                continue
+            try:
+                children = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                count += 1
+                if count > self.limits.max_archive_entries:
+                    raise LimitExceeded(str(self.source), f"more than {self.limits.max_archive_entries} stored files")
+                try:
+                    st = child.lstat()
+                except OSError:
+                    continue
+                regular = statmod.S_ISREG(st.st_mode)
+                yield StoredFile(f"{folder.name}/{child.name}", child.name.lower(), st.st_size if regular else 0,
+                                 regular)
 
     def file_id(self, device: str) -> str | None:
         self._load()

@@ -1,0 +1,139 @@
+"""Integrity of an iOS backup: does the folder hold exactly the files its Manifest.db lists?
+
+Manifest.db has one row per backed-up file (fileID, domain, relativePath,
+flags, and an archived MBFile whose ``Size`` is the file's size on the
+phone). A sound backup stores each file at ``<fileID[:2]>/<fileID>`` with
+that size. A file listed but absent (an interrupted or pruned backup), a size
+that differs (a file replaced after the backup was made) or a file stored
+but not listed (something added to the folder) all weaken what the analysis
+can prove, and an analyst must know before trusting "nothing found".
+
+The artifact reads Manifest.db through DeviceFS like any other database, and
+the folder's inventory through the acquisition's ``stored_files()`` (only
+backup folders have one; elsewhere there is nothing to compare and no record).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.plists import load_plist, resolve_keyed_archive
+from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.model import Locator, Record
+
+MANIFEST_DB = "/.acquisition/backup/Manifest.db"
+MANIFEST_PLIST = "/.acquisition/backup/Manifest.plist"
+_FLAG_FILE = 1
+_MAX_MBFILE_BYTES = 64 * 1024
+_AES_BLOCK = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackupFileIssue(Record):
+    """A disagreement between a backup's Manifest.db and the files in its folder."""
+
+    record_type: ClassVar[str] = "ios:backup:integrity"
+    issue: str  # "missing", "size_mismatch", "not_regular", "extra"
+    file_id: str
+    domain: str | None
+    relative_path: str | None
+    expected_size: int | None
+    actual_size: int | None
+
+    def summary(self) -> str:
+        where = f"{self.domain}/{self.relative_path}" if self.domain is not None else self.file_id
+        if self.issue == "missing":
+            return f"Backup file listed in Manifest.db but absent: {where}"
+        if self.issue == "size_mismatch":
+            return f"Backup file {where} is {self.actual_size} bytes; Manifest.db says {self.expected_size}"
+        if self.issue == "not_regular":
+            return f"Backup file {where} is not a regular file (link, FIFO or device)"
+        return f"File {self.file_id} lies in the backup folder but Manifest.db does not list it"
+
+
+def _mbfile_size(blob: object, path: str, ctx: ArtifactContext) -> int | None:
+    if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) > _MAX_MBFILE_BYTES:
+        return None
+    try:
+        value = resolve_keyed_archive(load_plist(bytes(blob), path, ctx.limits), path, ctx.limits)
+    except EvidenceError:
+        return None
+    size = value.get("Size") if isinstance(value, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
+def _size_agrees(expected: int, actual: int, encrypted: bool) -> bool:
+    if actual == expected:
+        return True
+    # Encrypted backups store AES-CBC ciphertext: the plaintext size padded to the next 16-byte block.
+    return encrypted and actual == (expected // _AES_BLOCK + 1) * _AES_BLOCK
+
+
+class AcquisitionIntegrity(SqliteArtifact):
+    name = "acquisition_integrity"
+    platform = "ios"
+    title = "Backup integrity (Manifest.db against the files present)"
+    paths: ClassVar[tuple[str, ...]] = (MANIFEST_DB,)
+
+    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
+        inventory = getattr(ctx.fs, "stored_files", None)
+        if inventory is None:
+            return
+        stored = {item.name: item for item in inventory()}
+        encrypted = False
+        if ctx.fs.is_file(MANIFEST_PLIST):
+            try:
+                manifest = ctx.fs.plist(MANIFEST_PLIST)
+                encrypted = isinstance(manifest, dict) and manifest.get("IsEncrypted") is True
+            except EvidenceError as exc:
+                ctx.warn(f"{MANIFEST_PLIST}: {exc.reason}")
+        columns = table_columns(conn, "Files")
+        if not {"fileID", "flags"} <= columns:
+            ctx.error(path, "no Files table with fileID and flags")
+            return
+        optional = [c if c in columns else "NULL" for c in ("domain", "relativePath", "file")]
+        sql = f"SELECT rowid, fileID, flags, {', '.join(optional)} FROM Files ORDER BY rowid"  # noqa: S608
+        listed: set[str] = set()
+        for rowid, file_id, flags, domain, relative, blob in iter_rows(conn, sql):
+            if flags != _FLAG_FILE or not isinstance(file_id, str):
+                continue
+            fid = file_id.lower()
+            listed.add(fid)
+            expected = _mbfile_size(blob, path, ctx)
+            found = stored.get(fid)
+            issue: str | None = None
+            actual: int | None = None
+            if found is None:
+                issue = "missing"
+            elif not found.regular:
+                issue = "not_regular"
+            else:
+                actual = found.size
+                if expected is not None and not _size_agrees(expected, actual, encrypted):
+                    issue = "size_mismatch"
+            if issue is not None:
+                yield BackupFileIssue(
+                    locator=Locator(path, sha256, "Files", rowid if isinstance(rowid, int) else None),
+                    issue=issue,
+                    file_id=fid,
+                    domain=domain if isinstance(domain, str) else None,
+                    relative_path=relative if isinstance(relative, str) else None,
+                    expected_size=expected,
+                    actual_size=actual,
+                )
+        for name in sorted(set(stored) - listed):
+            item = stored[name]
+            yield BackupFileIssue(
+                locator=Locator(path, sha256, key_path=f"folder:{item.relative}"),
+                issue="extra",
+                file_id=name,
+                domain=None,
+                relative_path=None,
+                expected_size=None,
+                actual_size=item.size,
+            )

@@ -1,0 +1,544 @@
+"""`preuve verify` and `preuve export`: re-derive every finding of a bundle, from evidence or a proof package.
+
+How a located record is read again: the artifact that produced it is run
+again over just the located file, and the record with the same locator (and
+record type) is picked. This is generic — every artifact, present and future,
+supports it without writing a per-artifact fetch — and it is correct by
+construction: the record is produced by exactly the code path that produced
+it during `check`, including derived records (a process-id gap) that no
+single row holds. The cost is one parse of the located files, not of the
+whole acquisition.
+
+Then the record's hash is recomputed, and the indicator (matched by STIX id
+and value, in the feeds given or, without feeds, in the bundle's own copy of
+the indicator) or the rule is applied to it again. A finding is *confirmed*
+only when the file hash, the record hash and the match all agree.
+
+A proof package (`export`) holds the bundle and only the located records'
+values; verifying from it rebuilds each typed record from those values,
+recomputes its hash and re-applies the indicator or rule. File hashes then
+come from the bundle: the package cannot prove them, and the result says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import io
+import shutil
+import types
+import typing
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
+from preuve.check import CheckOptions, private_workdir
+from preuve.detect.match import Matcher
+from preuve.detect.rules import Rule, discover_rules
+from preuve.evidence.acquisition import OpenContext, open_acquisition
+from preuve.evidence.bounded import load_json, zip_entry_count
+from preuve.evidence.errors import EvidenceError, PreuveError
+from preuve.evidence.ledger import HashLedger
+from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.indicators.index import IndicatorIndex, load_index
+from preuve.indicators.stix import Indicator, normalize_indicator_value
+from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
+from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
+from preuve.report.jsonio import canonical_bytes, dumps
+
+PACKAGE_FORMAT = "preuve-proof/1"
+_RECORDS_NAME = "records.jsonl"
+_MANIFEST_NAME = "proof.json"
+_MAX_BUNDLE_BYTES = 256 * 1024**2
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class VerifyError(PreuveError):
+    """The bundle or proof package cannot be used (the message says why)."""
+
+
+class Status(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    DIFFERS = "differs"
+
+
+LocatorKey = tuple[str, str | None, int | None, str | None, int | None, int | None]
+
+
+def locator_key(loc: Locator) -> LocatorKey:
+    """Where a record lives, without the file hash (which is checked on its own)."""
+    return (loc.device_path, loc.table, loc.rowid, loc.key_path, loc.line, loc.offset)
+
+
+@dataclass(frozen=True, slots=True)
+class BundleFinding:
+    id: str
+    severity: Severity
+    artifact: str
+    explanation: str
+    locator: Locator
+    record_type: str | None
+    record_sha256: str | None
+    rule: str | None
+    indicator: IndicatorRef | None
+    observable: Observable | None
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    raw: bytes
+    tool_version: str
+    platform: str
+    heuristics: bool
+    findings: tuple[BundleFinding, ...]
+    file_hashes: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingCheck:
+    finding: BundleFinding
+    status: Status
+    problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    source: str  # "evidence" or "proof package"
+    checks: list[FindingCheck]
+    notes: list[str]
+
+    @property
+    def confirmed(self) -> bool:
+        return all(c.status == Status.CONFIRMED for c in self.checks)
+
+
+# -- reading the bundle --------------------------------------------------------------------------
+
+def _locator(value: Any) -> Locator:
+    if not isinstance(value, dict) or not isinstance(value.get("device_path"), str):
+        raise VerifyError("a finding's locator is malformed")
+
+    def opt_int(name: str) -> int | None:
+        item = value.get(name)
+        return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+    def opt_str(name: str) -> str | None:
+        item = value.get(name)
+        return item if isinstance(item, str) else None
+
+    return Locator(
+        value["device_path"], str(value.get("sha256", "")), opt_str("table"), opt_int("rowid"),
+        opt_str("key_path"), opt_int("line"), opt_int("offset"),
+    )
+
+
+def parse_bundle(raw: bytes, name: str = BUNDLE_NAME) -> Bundle:
+    try:
+        doc = load_json(raw, name, Limits(max_read_bytes=_MAX_BUNDLE_BYTES))
+    except EvidenceError as exc:
+        raise VerifyError(str(exc)) from exc
+    if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
+        raise VerifyError(f"{name}: not a preuve verification bundle ({BUNDLE_FORMAT})")
+    findings = []
+    try:
+        for item in doc["findings"]:
+            ind = item.get("indicator")
+            obs = item.get("observable")
+            findings.append(
+                BundleFinding(
+                    id=str(item["id"]),
+                    severity=Severity.parse(str(item["severity"])),
+                    artifact=str(item["artifact"]),
+                    explanation=str(item.get("explanation", "")),
+                    locator=_locator(item["locator"]),
+                    record_type=item.get("record_type"),
+                    record_sha256=item.get("record_sha256"),
+                    rule=item.get("rule"),
+                    indicator=None
+                    if not ind
+                    else IndicatorRef(
+                        Kind(ind["kind"]), str(ind["value"]), str(ind["malware"]), str(ind["feed"]),
+                        str(ind["feed_sha256"]), str(ind["stix_id"]), ind.get("published"),
+                    ),
+                    observable=None if not obs else Observable(Kind(obs["kind"]), str(obs["value"])),
+                )
+            )
+        hashes = {str(e["device_path"]): str(e["sha256"]) for e in doc.get("evidence_files", [])}
+        options = doc.get("options", {})
+        return Bundle(
+            raw=raw,
+            tool_version=str(doc["tool"]["version"]),
+            platform=str(doc["acquisition"]["platform"]),
+            heuristics=bool(options.get("heuristics", True)),
+            findings=tuple(findings),
+            file_hashes=hashes,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise VerifyError(f"{name}: malformed bundle ({type(exc).__name__}: {exc})") from exc
+
+
+def read_bundle(path: Path) -> Bundle:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_MAX_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        raise VerifyError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    return parse_bundle(raw, str(path))
+
+
+# -- records again: from the evidence, or from a proof package ----------------------------------
+
+@dataclass(slots=True)
+class Located:
+    """What was found again at one locator."""
+
+    records: list[Record] = field(default_factory=list)
+    error: str | None = None
+    file_sha256: str | None = None  # as hashed now; None when taken from the bundle
+    file_missing: bool = False
+
+
+def _artifacts_by_name(platform: str | None) -> dict[str, Artifact]:
+    return {a.name: a for a in discover_artifacts(platform or None)}
+
+
+@contextmanager
+def records_from_evidence(
+    bundle: Bundle, evidence: Path, options: CheckOptions
+) -> Iterator[tuple[dict[LocatorKey, Located], str]]:
+    """Open the evidence and read again, per located file, the records the findings name
+    (with the acquisition's kind); the acquisition is closed when the block ends."""
+    artifacts = _artifacts_by_name(bundle.platform)
+    wanted: dict[tuple[str, str], set[LocatorKey]] = {}
+    for finding in bundle.findings:
+        wanted.setdefault((finding.artifact, finding.locator.device_path), set()).add(locator_key(finding.locator))
+    workdir = private_workdir(evidence)
+    opened = None
+    found: dict[LocatorKey, Located] = {}
+    try:
+        ctx_open = OpenContext(
+            ledger=HashLedger(), limits=options.limits, workdir=workdir, secrets=options.secrets,
+        )
+        opened = open_acquisition(evidence, ctx_open)
+        fs = opened.fs
+        for (artifact_name, device_path), keys in sorted(wanted.items()):
+            slots = {key: found.setdefault(key, Located()) for key in keys}
+            artifact = artifacts.get(artifact_name)
+            if artifact is None:
+                for slot in slots.values():
+                    slot.error = f"this version of preuve has no artifact {artifact_name!r}"
+                continue
+            info = fs.stat(device_path) if fs.exists(device_path) else None
+            if info is None or info.is_dir or info.is_link:
+                for slot in slots.values():
+                    slot.file_missing = True
+                continue
+            try:
+                sha = fs.sha256(device_path)
+                for slot in slots.values():
+                    slot.file_sha256 = sha
+                ctx = ArtifactContext(fs=fs, limits=options.limits)
+                for record in artifact.parse(ctx, device_path):
+                    target = slots.get(locator_key(record.locator))
+                    if target is not None:
+                        target.records.append(record)
+                problem = "; ".join(ctx.errors) or None
+            except EvidenceError as exc:
+                problem = exc.reason
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, MemoryError,
+                    UnicodeError, OSError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - sqlite3 and parser errors: the finding cannot be confirmed
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem:
+                for slot in slots.values():
+                    slot.error = f"{device_path} could not be read again: {problem}"
+        yield found, opened.kind
+    finally:
+        if opened is not None:
+            opened.fs.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def record_classes() -> dict[str, type[Record]]:
+    """Every record type shipped, by its ``record_type`` name."""
+    discover_artifacts()  # imports every artifact module, hence every record class
+    out: dict[str, type[Record]] = {}
+    stack: list[type[Record]] = [Record]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            if "record_type" in sub.__dict__:
+                out[sub.record_type] = sub
+    return out
+
+
+def _decode_value(hint: Any, value: Any) -> Any:
+    """A field value from its canonical JSON form, guided by the field's type."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if isinstance(value, str) and datetime in options:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dict) and set(value) == {"base64"} and (bytes in options):
+        return base64.b64decode(value["base64"])
+    if isinstance(value, list):
+        for option in options:
+            if typing.get_origin(option) is tuple:
+                args = typing.get_args(option)
+                inner = args[0] if args else Any
+                return tuple(_decode_value(inner, v) for v in value)
+        return [_decode_value(Any, v) for v in value]
+    return value
+
+
+def rebuild_record(cls: type[Record], values: dict[str, Any], locator: Locator) -> Record:
+    """A typed record from its values as the proof package holds them (raises ValueError when they do not fit)."""
+    hints = typing.get_type_hints(cls)
+    # Record.fields() (what the hash covers) also carries the class-level record_type.
+    names = [n for n in cls.__dataclass_fields__ if n != "locator"]
+    if set(values) != set(names):
+        raise ValueError(f"fields {sorted(values)} do not match {cls.record_type} ({sorted(names)})")
+    if values.get("record_type", cls.record_type) != cls.record_type:
+        raise ValueError(f"record_type {values.get('record_type')!r} is not {cls.record_type}")
+    kwargs = {
+        f.name: _decode_value(hints.get(f.name, Any), values[f.name])
+        for f in dataclasses.fields(cls)
+        if f.init and f.name != "locator"
+    }
+    return cls(locator=locator, **kwargs)
+
+
+def _package_zip(path: Path) -> zipfile.ZipFile | None:
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return None
+    with open(path, "rb") as handle:
+        if zip_entry_count(handle, str(path)) > 16:
+            return None
+    archive = zipfile.ZipFile(path)
+    if _MANIFEST_NAME not in archive.namelist():
+        archive.close()
+        return None
+    return archive
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int = _MAX_BUNDLE_BYTES) -> bytes:
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise VerifyError(f"the proof package has no {name}") from None
+    if info.file_size > limit:
+        raise VerifyError(f"{name} in the proof package is larger than {limit} bytes")
+    with archive.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise VerifyError(f"{name} in the proof package is larger than {limit} bytes")
+    return data
+
+
+def records_from_package(archive: zipfile.ZipFile, bundle: Bundle) -> dict[LocatorKey, Located]:
+    classes = record_classes()
+    found: dict[LocatorKey, Located] = {}
+    data = _read_member(archive, _RECORDS_NAME)
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = load_json(line, f"{_RECORDS_NAME} line {number}", DEFAULT_LIMITS)
+            locator = _locator(item["locator"])
+            slot = found.setdefault(locator_key(locator), Located())
+            cls = classes.get(str(item["record_type"]))
+            if cls is None:
+                slot.error = f"unknown record type {item['record_type']!r}"
+                continue
+            slot.records.append(rebuild_record(cls, item["record"], locator))
+        except (EvidenceError, VerifyError, KeyError, TypeError, ValueError) as exc:
+            raise VerifyError(f"{_RECORDS_NAME} line {number} is malformed ({exc})") from exc
+    return found
+
+
+# -- re-applying the indicator or the rule --------------------------------------------------------
+
+def embedded_index(bundle: Bundle) -> IndicatorIndex:
+    """An index of the indicators the bundle's findings cite, as the bundle records them."""
+    indicators = []
+    for finding in bundle.findings:
+        ref = finding.indicator
+        if ref is None:
+            continue
+        normal = normalize_indicator_value(ref.kind, ref.value)
+        if normal is None:
+            continue
+        kind, value = normal
+        indicators.append(
+            Indicator(kind, value, ref.value, ref.malware, ref.feed, ref.feed_sha256, ref.stix_id, "", ref.published)
+        )
+    return IndicatorIndex.build([], indicators)
+
+
+def _published_in(index: IndicatorIndex, ref: IndicatorRef) -> bool:
+    return any(i.stix_id == ref.stix_id and i.raw_value == ref.value for i in index.indicators())
+
+
+def _check_one(
+    finding: BundleFinding,
+    located: Located | None,
+    matcher: Matcher,
+    rules: dict[str, Rule],
+    feeds_given: bool,
+    titles: dict[str, str],
+) -> FindingCheck:
+    problems: list[str] = []
+    notes: list[str] = []
+    expected_file = finding.locator.sha256
+    if located is None or located.file_missing:
+        return FindingCheck(
+            finding, Status.DIFFERS, (f"file missing (or no longer a regular file): {finding.locator.device_path}",)
+        )
+    if located.file_sha256 is not None and located.file_sha256 != expected_file:
+        problems.append(f"file hash changed: {expected_file} in the bundle, {located.file_sha256} now")
+    if located.error:
+        problems.append(located.error)
+        return FindingCheck(finding, Status.DIFFERS, tuple(problems), tuple(notes))
+    candidates = [r for r in located.records if finding.record_type in (None, r.record_type)]
+    if not candidates:
+        problems.append("record missing: nothing at this location any more (row deleted?)")
+        return FindingCheck(finding, Status.DIFFERS, tuple(problems), tuple(notes))
+    record = next((r for r in candidates if r.content_sha256() == finding.record_sha256), None)
+    if record is None:
+        record = candidates[0]
+        problems.append(
+            f"value changed: the record hashes to {record.content_sha256()}, the bundle says {finding.record_sha256}"
+        )
+    title = titles.get(finding.artifact, finding.artifact)
+    if finding.indicator is not None:
+        ref = finding.indicator
+        if feeds_given and not _published_in(matcher.index, ref):
+            problems.append(f"indicator absent from the given feeds: {ref.stix_id} ({ref.value})")
+        else:
+            fired = matcher.match(record, finding.artifact, title)
+            if not any(_same_indicator(f, finding) for f in fired):
+                problems.append(f"indicator {ref.stix_id} ({ref.value}) no longer matches the record")
+    elif finding.rule is not None:
+        rule = rules.get(finding.rule)
+        if rule is None:
+            problems.append(f"this version of preuve has no rule {finding.rule!r}")
+        elif not any(
+            f.rule == finding.rule and f.observable == finding.observable
+            and locator_key(f.locator) == locator_key(finding.locator)
+            for f in rule.check(record, finding.artifact)
+        ):
+            problems.append(f"rule {finding.rule} no longer fires on the record")
+    status = Status.DIFFERS if problems else Status.CONFIRMED
+    return FindingCheck(finding, status, tuple(problems), tuple(notes))
+
+
+def _same_indicator(fired: Finding, finding: BundleFinding) -> bool:
+    ref = fired.indicator
+    want = finding.indicator
+    return (
+        ref is not None and want is not None and ref.stix_id == want.stix_id and ref.value == want.value
+        and fired.observable == finding.observable
+    )
+
+
+def verify(
+    bundle_path: Path, evidence: Path, iocs: Sequence[Path] = (), options: CheckOptions | None = None
+) -> VerifyResult:
+    """Re-derive every finding of a bundle from the evidence (or from a proof package made by `export`)."""
+    options = options or CheckOptions()
+    bundle = read_bundle(bundle_path)
+    notes: list[str] = []
+    if iocs:
+        index = load_index(list(iocs), notes.append)
+    else:
+        index = embedded_index(bundle)
+        notes.append("no --iocs given: indicators were re-applied as the bundle records them")
+    titles = {a.name: a.title for a in discover_artifacts()}
+    archive = _package_zip(evidence)
+    if archive is not None:
+        with archive:
+            inner = parse_bundle(_read_member(archive, BUNDLE_NAME), f"{evidence}:{BUNDLE_NAME}")
+            if inner.raw != bundle.raw:
+                raise VerifyError(f"{evidence}: this proof package was made from another bundle")
+            found = records_from_package(archive, bundle)
+        notes.append("file hashes are taken from the bundle: a proof package holds records, not whole files")
+        source = "proof package"
+    else:
+        with records_from_evidence(bundle, evidence, options) as (found, kind):
+            source = f"evidence ({kind.replace('_', ' ')})"
+    matcher = Matcher(index)
+    rules = {r.name: r for r in discover_rules()}
+    checks = [
+        _check_one(f, found.get(locator_key(f.locator)), matcher, rules, bool(iocs), titles) for f in bundle.findings
+    ]
+    return VerifyResult(source, checks, notes)
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+def export_proof(bundle_path: Path, evidence: Path, out: Path, options: CheckOptions | None = None) -> int:
+    """Write a proof package holding the bundle and only the located records; returns the record count.
+
+    Raises VerifyError when a located record cannot be found as the bundle describes it.
+    """
+    options = options or CheckOptions()
+    bundle = read_bundle(bundle_path)
+    try:
+        out.resolve().relative_to(evidence.resolve())
+    except ValueError:
+        pass
+    else:
+        raise VerifyError(f"{out}: the proof package must not be written inside the evidence")
+    lines: dict[tuple[LocatorKey, str], bytes] = {}
+    missing: list[str] = []
+    with records_from_evidence(bundle, evidence, options) as (found, _):
+        for finding in bundle.findings:
+            slot = found.get(locator_key(finding.locator))
+            record = None
+            if slot is not None:
+                record = next((r for r in slot.records if r.content_sha256() == finding.record_sha256), None)
+            if record is None:
+                missing.append(finding.id)
+                continue
+            key = (locator_key(record.locator), record.record_type)
+            if key not in lines:
+                entry = {
+                    "record_type": record.record_type,
+                    "locator": finding.locator.as_dict(),
+                    "record_sha256": record.content_sha256(),
+                    "record": orjson.loads(canonical_bytes(record.fields())),
+                }
+                lines[key] = dumps(entry) + b"\n"
+    if missing:
+        raise VerifyError(
+            f"{len(missing)} finding(s) no longer match the evidence (first: {missing[0]}); run `preuve verify`"
+        )
+    manifest = {
+        "format": PACKAGE_FORMAT,
+        "records": len(lines),
+        "findings": len(bundle.findings),
+        "note": "Only the records that findings cite, with their hashes. File hashes are those of the bundle.",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in (
+            (_MANIFEST_NAME, dumps(manifest, indent=True) + b"\n"),
+            (BUNDLE_NAME, bundle.raw),
+            (_RECORDS_NAME, b"".join(lines[k] for k in sorted(lines, key=repr))),
+        ):
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), data, compress_type=zipfile.ZIP_DEFLATED)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(buffer.getvalue())
+    return len(lines)

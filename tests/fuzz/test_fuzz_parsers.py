@@ -1,0 +1,157 @@
+"""Property-based fuzzing of each parser family, brief enough for CI (derandomised, small budgets).
+
+Each target states what any input may produce: a value of the documented type, or preuve's own
+named error. Any other exception (or a hang, caught by the SQLite deadline) is a bug.
+"""
+
+from __future__ import annotations
+
+import plistlib
+import sqlite3
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from preuve.artifacts.typedstream import printable_runs, typedstream_text
+from preuve.builders.typedstream import attributed_body
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import LocalFolderFS
+from preuve.evidence.ledger import HashLedger
+from preuve.evidence.limits import Limits
+from preuve.evidence.plists import load_plist
+from preuve.evidence.sqlite import iter_rows, table_columns, tables
+from preuve.indicators.normalize import extract_urls, split_url
+from preuve.indicators.patterns import PatternError, parse_pattern
+from preuve.model import Kind
+
+BRIEF = settings(max_examples=60, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+LIMITS = Limits(sqlite_seconds=5.0)
+
+_plist_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20)  # what XML plists can hold
+_plist_values = st.recursive(
+    st.one_of(_plist_text, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.binary(max_size=20),
+              st.floats(allow_nan=False), st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1))),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_plist_text, inner, max_size=5)),
+    max_leaves=20,
+)
+
+
+def _mutate(data: bytes, flips: list[tuple[int, int]], cut: int | None) -> bytes:
+    buf = bytearray(data)
+    for position, value in flips:
+        if buf:
+            buf[position % len(buf)] = value
+    return bytes(buf[:cut] if cut is not None else buf)
+
+
+def _load_or_evidence_error(data: bytes) -> None:
+    try:
+        load_plist(data, "fuzz.plist", Limits())
+    except EvidenceError:
+        pass
+
+
+@BRIEF
+@given(st.binary(max_size=400))
+def test_plist_loader_arbitrary_bytes(data: bytes) -> None:
+    _load_or_evidence_error(data)
+    _load_or_evidence_error(b"bplist00" + data)
+    _load_or_evidence_error(b'<?xml version="1.0"?><plist version="1.0">' + data)
+
+
+@BRIEF
+@given(_plist_values, st.sampled_from([plistlib.FMT_BINARY, plistlib.FMT_XML]),
+       st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6), st.none() | st.integers(0, 400))
+def test_plist_loader_mutated(value: object, fmt: plistlib.PlistFormat, flips: list[tuple[int, int]],
+                              cut: int | None) -> None:
+    data = plistlib.dumps({"root": value}, fmt=fmt)
+    assert load_plist(data, "sound.plist", Limits()) is not None
+    _load_or_evidence_error(_mutate(data, flips, cut))
+
+
+_pattern_pieces = st.sampled_from([
+    "[", "]", "(", ")", " AND ", " OR ", " = ", " IN ", "'", "\\'", "domain-name:value", "url:value",
+    "file:hashes.'SHA-256'", "process:name", "email-addr:value", "x", "evil.example", "FOLLOWEDBY", " ", ",",
+])
+
+
+@BRIEF
+@given(st.one_of(st.text(max_size=80), st.lists(_pattern_pieces, max_size=14).map("".join)))
+def test_stix_pattern_parser(pattern: str) -> None:
+    try:
+        pairs = parse_pattern(pattern)
+    except PatternError:
+        return
+    assert pairs
+    for kind, value in pairs:
+        assert isinstance(kind, Kind) and isinstance(value, str)
+
+
+@BRIEF
+@given(st.text(max_size=200), st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+       st.none() | st.integers(0, 300))
+def test_typedstream(text: str, flips: list[tuple[int, int]], cut: int | None) -> None:
+    blob = attributed_body(text)
+    assert typedstream_text(blob) == text
+    damaged = _mutate(blob, flips, cut)
+    result = typedstream_text(damaged)
+    assert result is None or isinstance(result, str)
+    assert all(isinstance(run, str) for run in printable_runs(damaged))
+
+
+def _small_database() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "db"
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY, text TEXT, date REAL, body BLOB)")
+        conn.execute("CREATE INDEX m_date ON message(date)")
+        conn.execute("CREATE VIEW v AS SELECT text FROM message WHERE date > 0")
+        conn.executemany("INSERT INTO message (text, date, body) VALUES (?, ?, ?)",
+                         [(f"row {i} https://x{i}.example/", i * 1.5, bytes([i]) * 50) for i in range(60)])
+        conn.commit()
+        conn.close()
+        return path.read_bytes()
+
+
+_DATABASE = _small_database()
+
+
+@BRIEF
+@given(st.lists(st.tuples(st.integers(0, len(_DATABASE) - 1), st.integers(0, 255)), min_size=1, max_size=12),
+       st.none() | st.integers(0, len(_DATABASE)))
+def test_sqlite_opener(flips: list[tuple[int, int]], cut: int | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "evidence"
+        root.mkdir()
+        (root / "db").write_bytes(_mutate(_DATABASE, flips, cut))
+        work = Path(tmp) / "work"
+        work.mkdir()
+        fs = LocalFolderFS(root, HashLedger(), LIMITS, work)
+        try:
+            with fs.sqlite("/db") as conn:
+                for name in sorted(tables(conn)):
+                    table_columns(conn, name)
+                    for row in iter_rows(conn, f'SELECT * FROM "{name}"'):  # noqa: S608 - names from the schema
+                        assert len(row) >= 0
+        except (EvidenceError, sqlite3.DatabaseError):
+            pass
+        assert (root / "db").read_bytes() == _mutate(_DATABASE, flips, cut)
+        assert sorted(p.name for p in root.iterdir()) == ["db"]
+
+
+@BRIEF
+@given(st.text(max_size=300), st.lists(st.sampled_from(["https://", "hxxp://", "www.", "evil.example/", ".", "/",
+                                                        "[.]", "?", "#", "\u200b", "@", ":", "%", " "]), max_size=10))
+def test_url_extraction(text: str, pieces: list[str]) -> None:
+    sample = text + "".join(pieces) + text[:10]
+    found = extract_urls(sample)
+    assert len(found) == len(set(found))
+    for url in found:
+        assert url and url in sample
+        parts = split_url(url)
+        assert parts is None or (isinstance(parts[0], str) and isinstance(parts[1], str))
+
