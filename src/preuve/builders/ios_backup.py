@@ -26,8 +26,8 @@ def file_id(domain: str, relative_path: str) -> str:
     return hashlib.sha1(f"{domain}-{relative_path}".encode()).hexdigest()  # noqa: S324 - Apple's naming
 
 
-def mbfile_blob(relative_path: str, size: int, mtime: int, mode: int, flags: int) -> bytes:
-    """The NSKeyedArchiver'd MBFile that Manifest.db keeps per file."""
+def mbfile_blob(relative_path: str, size: int, mtime: int, mode: int, flags: int, target: str | None = None) -> bytes:
+    """The NSKeyedArchiver'd MBFile that Manifest.db keeps per file (a link keeps its target)."""
     uid = plistlib.UID
     top = {
         "$class": uid(3),
@@ -43,12 +43,13 @@ def mbfile_blob(relative_path: str, size: int, mtime: int, mode: int, flags: int
         "Size": size,
         "UserID": 501,
     }
-    archive = {
-        "$version": 100000,
-        "$archiver": "NSKeyedArchiver",
-        "$top": {"root": uid(1)},
-        "$objects": ["$null", top, relative_path, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]}],
-    }
+    objects: list[object] = [
+        "$null", top, relative_path, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]},
+    ]
+    if target is not None:
+        top["Target"] = uid(4)
+        objects.append(target)
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": uid(1)}, "$objects": objects}
     return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
 
 
@@ -73,6 +74,8 @@ class _Entry:
     size: int
     mtime: int
     mode: int
+    target: str | None = None
+    blob: bytes | None = None  # a raw MBFile value instead of the one built (damaged backups)
 
 
 class BackupBuilder:
@@ -104,6 +107,15 @@ class BackupBuilder:
     def add_entry_only(self, domain: str, relative_path: str, flags: int = 1, size: int = 0) -> None:
         """A Manifest row whose file is absent from the folder (as in damaged backups)."""
         self._entries[(domain, relative_path)] = _Entry(domain, relative_path, flags, size, self._mtime, 0o100644)
+
+    def add_link(self, domain: str, relative_path: str, target: str) -> None:
+        """A symbolic link: a Manifest row (flags 4) whose MBFile names its target; no file in the folder."""
+        self._ensure_dirs(domain, relative_path)
+        self._entries[(domain, relative_path)] = _Entry(domain, relative_path, 4, 0, self._mtime, 0o120755, target)
+
+    def set_mbfile(self, domain: str, relative_path: str, blob: bytes) -> None:
+        """Replace the archived MBFile of an entry already added (to write a damaged one)."""
+        self._entries[(domain, relative_path)].blob = blob
 
     def add_plist(self, domain: str, relative_path: str, value: Any, binary: bool = True) -> Path:
         fmt = plistlib.FMT_BINARY if binary else plistlib.FMT_XML
@@ -193,7 +205,7 @@ class BackupBuilder:
                 e.domain,
                 e.relative_path,
                 e.flags,
-                mbfile_blob(e.relative_path, e.size, e.mtime, e.mode, e.flags),
+                e.blob if e.blob is not None else mbfile_blob(e.relative_path, e.size, e.mtime, e.mode, e.flags, e.target),
             )
             for e in sorted(self._entries.values(), key=lambda e: (e.domain, e.relative_path))
         ]
