@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import plistlib
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,19 @@ def test_rows(tmp_path: Path) -> None:
     assert report.status == "ok"
     assert len(report.warnings) == 1
     assert "MBFile not decoded" in report.warnings[0]
+
+
+def test_mbfile_of_another_shape_goes_through_the_general_resolver(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "odd", b"1234567")
+    uid = plistlib.UID
+    archive = {"$archiver": "NSKeyedArchiver", "$top": {}, "$objects": [
+        "$null", {"$class": uid(2), "Size": 7, "Mode": 0o100600, "Target": uid(3)},
+        {"$classname": "MBFile"}, "/somewhere",
+    ]}
+    builder.set_mbfile("HomeDomain", "odd", plistlib.dumps(archive, fmt=plistlib.FMT_BINARY))
+    [row] = [r for r in records(builder.finish(), "manifest") if r.relative_path == "odd"]
+    assert (row.size, row.mode, row.link_target, row.modified) == (7, "100600", "/somewhere", None)
 
 
 def test_web_domains() -> None:

@@ -26,7 +26,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import load_plist, resolve_keyed_archive
+from preuve.evidence.plists import PlistValue, load_plist, resolve_keyed_archive
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
@@ -98,26 +98,53 @@ def web_domains(relative_path: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _archived_root(value: PlistValue) -> tuple[dict[str, PlistValue], list[PlistValue]] | None:
+    """The root object and object table of an NSKeyedArchiver plist, when it has the usual shape."""
+    if not isinstance(value, dict):
+        return None
+    objects, top = value.get("$objects"), value.get("$top")
+    root = top.get("root") if isinstance(top, dict) else None
+    if not isinstance(objects, list) or not isinstance(root, plistlib.UID) or root.data >= len(objects):
+        return None
+    obj = objects[root.data]
+    return (obj, objects) if isinstance(obj, dict) else None
+
+
 def decode_mbfile(blob: bytes, where: str, limits: Limits) -> FileMeta:
-    """Size, mode, times and link target from an archived MBFile."""
+    """Size, mode, times and link target from an archived MBFile.
+
+    The MBFile's fields are read straight from its root object (a flat
+    dictionary of numbers and one reference for the link target), which
+    spares resolving the whole archive for each of possibly 500k rows; an
+    archive of another shape goes through the general resolver.
+    """
     if len(blob) > _MAX_MBFILE_BYTES:
         raise EvidenceError(where, f"MBFile of {len(blob)} bytes is too large")
-    value = resolve_keyed_archive(load_plist(blob, where, limits), where, limits)
-    if not isinstance(value, dict):
-        raise EvidenceError(where, "MBFile is not a dictionary")
+    value = load_plist(blob, where, limits)
+    shaped = _archived_root(value)
+    if shaped is not None:
+        fields, objects = shaped
+        target_ref = fields.get("Target")
+        target: PlistValue = None
+        if isinstance(target_ref, plistlib.UID) and 0 < target_ref.data < len(objects):
+            target = objects[target_ref.data]
+    else:
+        fields = resolve_keyed_archive(value, where, limits)
+        if not isinstance(fields, dict):
+            raise EvidenceError(where, "MBFile is not a dictionary")
+        target = fields.get("Target")
 
     def number(key: str) -> int | None:
-        item = value.get(key)
+        item = fields.get(key)
         return item if isinstance(item, int) and not isinstance(item, bool) else None
 
-    target = value.get("Target")
     return FileMeta(
         size=number("Size"),
         mode=number("Mode"),
         modified=from_unix(number("LastModified")),
         changed=from_unix(number("LastStatusChange")),
         birth=from_unix(number("Birth")),
-        target=target if isinstance(target, str) else None,
+        target=target if isinstance(target, str) and target != "$null" else None,
     )
 
 
