@@ -48,7 +48,7 @@ def test_visits_and_redirects(tmp_path: Path) -> None:
     assert (second.url, second.title, second.visit_time, second.load_successful) == (
         "http://plain.example.com/page", "Plain", T + timedelta(minutes=1), True,
     )
-    assert (second.redirect_source, second.redirect_destination) == (None, 3)
+    assert (second.redirect_source, second.redirect_destination, second.origin) == (None, 3, 0)
     assert (visits[2].redirect_source, visits[2].load_successful, visits[2].title) == (2, False, None)
     assert visits[2].visit_time_raw == (T + timedelta(minutes=1, milliseconds=250) - datetime(2001, 1, 1, tzinfo=UTC)
                                         ).total_seconds()
@@ -67,8 +67,8 @@ def test_schema_drift_without_redirect_columns(tmp_path: Path) -> None:
     got = records(root, "safari_history")
     assert len(got) == 10
     assert all(isinstance(r, SafariVisit) for r in got)
-    assert (got[1].url, got[1].load_successful, got[1].redirect_destination) == (
-        "http://plain.example.com/page", None, None,
+    assert (got[1].url, got[1].load_successful, got[1].redirect_destination, got[1].origin) == (
+        "http://plain.example.com/page", None, None, None,
     )
 
 

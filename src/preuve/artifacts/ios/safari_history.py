@@ -54,6 +54,7 @@ class SafariVisit(Record):
     load_successful: bool | None
     redirect_source: int | None
     redirect_destination: int | None
+    origin: int | None  # 0: visited on this device; 1: synced from another device through iCloud
 
     def observables(self) -> Iterator[Observable]:
         if self.url:
@@ -126,7 +127,7 @@ class SafariHistory(SqliteArtifact):
         select.append("i.url" if has_items else "NULL")
         join = " LEFT JOIN history_items i ON i.id = v.history_item" if has_items else ""
         sql = f"SELECT {', '.join(select)} FROM history_visits v{join} ORDER BY v.id"  # noqa: S608 - names from schema
-        for vid, when, title, loaded, source, destination, _origin, url in iter_rows(conn, sql):
+        for vid, when, title, loaded, source, destination, origin, url in iter_rows(conn, sql):
             visit_id = _int(vid)
             if visit_id is None:
                 ctx.warn(f"{path}: history_visits row with id {vid!r} skipped")
@@ -142,6 +143,7 @@ class SafariHistory(SqliteArtifact):
                 load_successful=None if _int(loaded) is None else bool(loaded),
                 redirect_source=_int(source),
                 redirect_destination=_int(destination),
+                origin=_int(origin),
             )
         if has_items and "redirect_destination" in visit_cols:
             yield from self._redirects(conn, path, sha256)
