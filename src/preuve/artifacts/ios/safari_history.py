@@ -54,7 +54,7 @@ class SafariVisit(Record):
     load_successful: bool | None
     redirect_source: int | None
     redirect_destination: int | None
-    origin: int | None  # 0: visited on this device; 1: synced from another device through iCloud
+    origin: int | None  # as stored; 0 on visits made on the device itself (other values: reportedly synced visits)
 
     def observables(self) -> Iterator[Observable]:
         if self.url:
