@@ -109,3 +109,25 @@ def test_findings(tmp_path: Path) -> None:
         (Severity.HIGH, "evil.example.net"),
     ]
     assert all(f.locator.device_path == "/.acquisition/backup/Manifest.db" for f in result.findings)
+
+
+CORUNA = "2026-03-03_coruna_cryptowaters/coruna.stix2"
+PEGASUS = "2021-07-18_nso/pegasus.stix2"
+
+
+def test_public_feeds_match_file_names_and_paths(tmp_path: Path, shared_iocs: Path, pegasus_feed: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "Library/Preferences/com.apple.photolibraryd.plist", b"x")  # Coruna: path + name
+    builder.add_file("RootDomain", "Library/Preferences/roleaccountd.plist", b"x")  # Pegasus: name
+    builder.add_file(SAFARI, "Library/WebKit/WebsiteData/LocalStorage/https_weather4free.com_0.localstorage", b"x")
+    root = builder.finish()
+    coruna = shared_iocs / "mvt-indicators" / "2026-03-03_coruna_cryptowaters" / "coruna.stix2"
+    result = check(root, coruna, pegasus_feed, only=("manifest",))
+    got = [(f.severity, f.indicator.kind.value, f.indicator.value, f.indicator.feed)  # type: ignore[union-attr]
+           for f in result.findings]
+    assert sorted(got) == sorted([
+        (Severity.CRITICAL, "file_path", "/private/var/mobile/Library/Preferences/com.apple.photolibraryd.plist", CORUNA),
+        (Severity.CRITICAL, "file_name", "com.apple.photolibraryd.plist", CORUNA),
+        (Severity.CRITICAL, "file_name", "roleaccountd.plist", PEGASUS),
+        (Severity.HIGH, "domain", "weather4free.com", PEGASUS),
+    ])
