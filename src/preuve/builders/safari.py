@@ -37,7 +37,16 @@ class Visit:
     redirects_to: int | None = None  # index (in the visit list) of the visit this one redirected to
 
 
-def fill_history(conn: sqlite3.Connection, visits: Sequence[Visit], old_schema: bool = False) -> None:
+@dataclass
+class Deletion:
+    start: datetime
+    end: datetime
+    url: str | None = None
+
+
+def fill_history(
+    conn: sqlite3.Connection, visits: Sequence[Visit], old_schema: bool = False, deletions: Sequence[Deletion] = ()
+) -> None:
     """History.db; with `old_schema`, history_visits lacks load_successful and the redirect columns
     (as very old Safari databases, or ones a tool has trimmed)."""
     for statement in HISTORY_SCHEMA:
@@ -69,6 +78,11 @@ def fill_history(conn: sqlite3.Connection, visits: Sequence[Visit], old_schema: 
                 "VALUES (?, ?, ?, ?, ?)",
                 (number, items[visit.url], cocoa_seconds(visit.when), visit.title, int(visit.load_successful)),
             )
+    for deletion in deletions:
+        conn.execute(
+            "INSERT INTO history_tombstones (start_time, end_time, url) VALUES (?, ?, ?)",
+            (cocoa_seconds(deletion.start), cocoa_seconds(deletion.end), deletion.url),
+        )
     if not old_schema:
         for number, visit in enumerate(visits, start=1):
             if visit.redirects_to is not None:

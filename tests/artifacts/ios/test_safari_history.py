@@ -3,9 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from preuve.artifacts.ios.safari_history import SafariRedirect, SafariVisit, different_sites
+from preuve.artifacts.ios.safari_history import (
+    SafariHistoryDeletion,
+    SafariRedirect,
+    SafariVisit,
+    different_sites,
+)
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.safari import Visit, fill_history
+from preuve.builders.safari import Deletion, Visit, fill_history
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, feed, records, snapshot
 
@@ -21,6 +26,10 @@ VISITS = [
     Visit("https://slow.example.org/", T + timedelta(minutes=4), redirects_to=8),
     Visit("https://other.example.com/", T + timedelta(minutes=5)),  # a minute later: a person
 ]
+DELETIONS = [
+    Deletion(T - timedelta(hours=1), T - timedelta(minutes=30)),
+    Deletion(T - timedelta(days=1), T - timedelta(days=1), "https://gone.example.net/x"),
+]
 SAFARI = "/private/var/mobile/Containers/Data/Application/com.apple.mobilesafari/Library/Safari/History.db"
 PROFILE = "/private/var/mobile/Library/Safari/Profiles/0F3C7E1A-1111-4222-8333-444455556666/History.db"
 
@@ -28,7 +37,7 @@ PROFILE = "/private/var/mobile/Library/Safari/Profiles/0F3C7E1A-1111-4222-8333-4
 def _backup(tmp_path: Path, old_schema: bool = False) -> Path:
     builder = BackupBuilder(tmp_path / "b")
     builder.add_sqlite("AppDomain-com.apple.mobilesafari", "Library/Safari/History.db",
-                       lambda c: fill_history(c, VISITS, old_schema=old_schema))
+                       lambda c: fill_history(c, VISITS, old_schema=old_schema, deletions=DELETIONS))
     builder.add_sqlite("HomeDomain", "Library/Safari/Profiles/0F3C7E1A-1111-4222-8333-444455556666/History.db",
                        lambda c: fill_history(c, [Visit("https://work.example.org/", T)]))
     return builder.finish()
@@ -41,7 +50,13 @@ def test_visits_and_redirects(tmp_path: Path) -> None:
     assert snapshot(root) == before
     visits = [r for r in got if isinstance(r, SafariVisit)]
     redirects = [r for r in got if isinstance(r, SafariRedirect)]
-    assert len(got) == 12
+    deletions = [r for r in got if isinstance(r, SafariHistoryDeletion)]
+    assert len(got) == 14
+    assert [(d.locator.rowid, d.start_time, d.end_time, d.url) for d in deletions] == [
+        (1, T - timedelta(hours=1), T - timedelta(minutes=30), None),
+        (2, T - timedelta(days=1), T - timedelta(days=1), "https://gone.example.net/x"),
+    ]
+    assert list(deletions[1].observables()) == [Observable(Kind.URL, "https://gone.example.net/x")]
     assert [v.locator.device_path for v in visits] == [SAFARI] * 9 + [PROFILE]
     assert [v.visit_id for v in visits] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 1]
     second = visits[1]
@@ -64,7 +79,7 @@ def test_visits_and_redirects(tmp_path: Path) -> None:
 
 def test_schema_drift_without_redirect_columns(tmp_path: Path) -> None:
     root = _backup(tmp_path, old_schema=True)
-    got = records(root, "safari_history")
+    got = [r for r in records(root, "safari_history") if not isinstance(r, SafariHistoryDeletion)]
     assert len(got) == 10
     assert all(isinstance(r, SafariVisit) for r in got)
     assert (got[1].url, got[1].load_successful, got[1].redirect_destination, got[1].origin) == (
@@ -89,16 +104,19 @@ def test_different_sites() -> None:
 
 
 def test_findings(tmp_path: Path) -> None:
-    stix = feed(tmp_path / "i" / "p.stix2", ("[domain-name:value='exploit.example.net']", "Pegasus"))
+    stix = feed(tmp_path / "i" / "p.stix2", ("[domain-name:value='exploit.example.net']", "Pegasus"),
+                ("[domain-name:value='gone.example.net']", "Pegasus"))
     result = check(_backup(tmp_path), stix)
     got = [(f.rule or f.indicator.malware, f.severity, f.locator.rowid, f.locator.key_path)  # type: ignore[union-attr]
            for f in result.findings]
     assert got == [
+        ("Pegasus", Severity.HIGH, 2, None),  # history_tombstones row 2 (tables sort before history_visits)
         ("Pegasus", Severity.HIGH, 3, None),
         ("safari_fast_redirect", Severity.MEDIUM, 2, "redirect_destination=3"),
         ("safari_fast_redirect", Severity.LOW, 4, "redirect_destination=5"),
     ]
-    assert result.findings[0].timestamp == T + timedelta(minutes=1, milliseconds=250)
-    assert result.findings[1].explanation.startswith(
+    assert [f.locator.table for f in result.findings[:2]] == ["history_tombstones", "history_visits"]
+    assert result.findings[1].timestamp == T + timedelta(minutes=1, milliseconds=250)
+    assert result.findings[2].explanation.startswith(
         "Safari was sent from a plain http:// page, as in network injection (http://plain.example.com/page)"
     )

@@ -6,7 +6,8 @@ page redirected, to the visit it came from and the one it went to
 methodology found network-injection attacks as a visit redirected within a
 second to an exploit domain; this artifact yields, besides the visits, a
 derived record for each redirect to another domain made within a few seconds,
-for the rule ``safari_fast_redirect`` to judge.
+for the rule ``safari_fast_redirect`` to judge, and the tombstones Safari keeps
+of deleted history (when, and which page if one was removed alone).
 """
 
 from __future__ import annotations
@@ -90,6 +91,30 @@ class SafariRedirect(Record):
         return f"Safari redirected {self.source_url} to {self.destination_url} after {self.elapsed_seconds:.3f} s"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SafariHistoryDeletion(Record):
+    """History the user (or something) deleted: a time range, and the URL when one page was removed."""
+
+    record_type: ClassVar[str] = "ios:safari_history:deletion"
+    start_time: datetime | None
+    end_time: datetime | None
+    url: str | None
+
+    def observables(self) -> Iterator[Observable]:
+        if self.url:
+            yield Observable(Kind.URL, self.url)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.start_time is not None:
+            yield Timestamp(self.start_time, "Start of deleted Safari history")
+        if self.end_time is not None:
+            yield Timestamp(self.end_time, "End of deleted Safari history")
+
+    def summary(self) -> str:
+        what = self.url or "all pages"
+        return f"Safari history deleted ({what}) between {self.start_time} and {self.end_time}"
+
+
 def _host(url: str) -> str | None:
     parts = split_url(url)
     return strip_www(parts[0]) if parts else None
@@ -147,6 +172,24 @@ class SafariHistory(SqliteArtifact):
             )
         if has_items and "redirect_destination" in visit_cols:
             yield from self._redirects(conn, path, sha256)
+        yield from self._tombstones(conn, path, sha256)
+
+    def _tombstones(self, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[SafariHistoryDeletion]:
+        # Safari keeps a tombstone for each deletion (to sync it): it survives the visits it removed.
+        columns = table_columns(conn, "history_tombstones")
+        if "id" not in columns:
+            return
+        select = ", ".join(c if c in columns else "NULL" for c in ("id", "start_time", "end_time", "url"))
+        sql = f"SELECT {select} FROM history_tombstones ORDER BY id"  # noqa: S608 - names from schema
+        for tid, start, end, url in iter_rows(conn, sql):
+            if _int(tid) is None:
+                continue
+            yield SafariHistoryDeletion(
+                locator=Locator(path, sha256, "history_tombstones", tid),
+                start_time=from_cocoa(start),
+                end_time=from_cocoa(end),
+                url=_text(url),
+            )
 
     def _redirects(self, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[SafariRedirect]:
         # One self-join in SQLite: each redirecting visit with the visit it led to, streamed.
