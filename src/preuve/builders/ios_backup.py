@@ -26,8 +26,8 @@ def file_id(domain: str, relative_path: str) -> str:
     return hashlib.sha1(f"{domain}-{relative_path}".encode()).hexdigest()  # noqa: S324 - Apple's naming
 
 
-def mbfile_blob(relative_path: str, size: int, mtime: int, mode: int, flags: int) -> bytes:
-    """The NSKeyedArchiver'd MBFile that Manifest.db keeps per file."""
+def mbfile_blob(relative_path: str, size: int, mtime: int, mode: int, flags: int, target: str | None = None) -> bytes:
+    """The NSKeyedArchiver'd MBFile that Manifest.db keeps per file (a link keeps its target)."""
     uid = plistlib.UID
     top = {
         "$class": uid(3),
@@ -43,13 +43,58 @@ def mbfile_blob(relative_path: str, size: int, mtime: int, mode: int, flags: int
         "Size": size,
         "UserID": 501,
     }
-    archive = {
-        "$version": 100000,
-        "$archiver": "NSKeyedArchiver",
-        "$top": {"root": uid(1)},
-        "$objects": ["$null", top, relative_path, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]}],
-    }
+    objects: list[object] = [
+        "$null", top, relative_path, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]},
+    ]
+    if target is not None:
+        top["Target"] = uid(4)
+        objects.append(target)
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": uid(1)}, "$objects": objects}
     return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+
+
+@dataclass(frozen=True)
+class AppFacts:
+    """An app installed by the user, as the backup's Info.plist and Manifest.plist describe it."""
+
+    bundle_id: str
+    name: str
+    version: str = "1.0"
+    bundle_version: str = "1"
+    artist: str = "Example Developer"
+    item_id: int = 310633997
+    source_app: str | None = "com.apple.AppStore"  # None: no iTunesMetadata (sideloaded, enterprise)
+    apple_id: str | None = "owner@example.org"
+    purchase_date: str = "2023-01-15T10:00:00Z"
+    metadata_bytes: bytes | None = None  # a raw iTunesMetadata value (damaged on purpose)
+
+    def itunes_metadata(self) -> bytes | None:
+        """iTunesMetadata as the backup keeps it: an XML plist in a data value."""
+        if self.metadata_bytes is not None:
+            return self.metadata_bytes
+        if self.source_app is None:
+            return None
+        value: dict[str, object] = {
+            "artistName": self.artist,
+            "bundleShortVersionString": self.version,
+            "bundleVersion": self.bundle_version,
+            "com.apple.iTunesStore.downloadInfo": {
+                "accountInfo": {"AppleID": self.apple_id or "", "DSPersonID": 1234567890},
+                "purchaseDate": self.purchase_date,
+            },
+            "genre": "Social Networking",
+            "itemId": self.item_id,
+            "itemName": self.name,
+            "kind": "software",
+            "purchaseDate": self.purchase_date,
+            "softwareVersionBundleId": self.bundle_id,
+            "sourceApp": self.source_app,
+        }
+        return plistlib.dumps(value, fmt=plistlib.FMT_XML)
+
+
+def _default_apps() -> tuple[AppFacts, ...]:
+    return (AppFacts("net.whatsapp.WhatsApp", "WhatsApp Messenger", "23.10.77", "23.10.77.75"),)
 
 
 @dataclass
@@ -63,6 +108,10 @@ class DeviceFacts:
     phone_number: str = "+41 79 000 00 00"
     last_backup: datetime = field(default_factory=lambda: datetime(2023, 6, 1, 12, 0, tzinfo=UTC))
     installed_apps: tuple[str, ...] = ("com.apple.mobilesafari", "net.whatsapp.WhatsApp")
+    apps: tuple[AppFacts, ...] = field(default_factory=_default_apps)
+    imei: str = "356789100000001"
+    meid: str = "35678910000000"
+    iccid: str = "8941000000000000001"
 
 
 @dataclass
@@ -73,6 +122,13 @@ class _Entry:
     size: int
     mtime: int
     mode: int
+    target: str | None = None
+    blob: bytes | None = None  # a raw MBFile value instead of the one built (damaged backups)
+
+
+def _app_uuid(bundle_id: str) -> str:
+    digest = hashlib.sha1(bundle_id.encode()).hexdigest().upper()  # noqa: S324 - a stable fake UUID
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
 class BackupBuilder:
@@ -104,6 +160,15 @@ class BackupBuilder:
     def add_entry_only(self, domain: str, relative_path: str, flags: int = 1, size: int = 0) -> None:
         """A Manifest row whose file is absent from the folder (as in damaged backups)."""
         self._entries[(domain, relative_path)] = _Entry(domain, relative_path, flags, size, self._mtime, 0o100644)
+
+    def add_link(self, domain: str, relative_path: str, target: str) -> None:
+        """A symbolic link: a Manifest row (flags 4) whose MBFile names its target; no file in the folder."""
+        self._ensure_dirs(domain, relative_path)
+        self._entries[(domain, relative_path)] = _Entry(domain, relative_path, 4, 0, self._mtime, 0o120755, target)
+
+    def set_mbfile(self, domain: str, relative_path: str, blob: bytes) -> None:
+        """Replace the archived MBFile of an entry already added (to write a damaged one)."""
+        self._entries[(domain, relative_path)].blob = blob
 
     def add_plist(self, domain: str, relative_path: str, value: Any, binary: bool = True) -> Path:
         fmt = plistlib.FMT_BINARY if binary else plistlib.FMT_XML
@@ -138,7 +203,22 @@ class BackupBuilder:
             "Device Name": f.device_name,
             "Display Name": f.device_name,
             "GUID": hashlib.md5(f.udid.encode()).hexdigest().upper(),  # noqa: S324
+            "Applications": {
+                app.bundle_id: {
+                    key: value
+                    for key, value in (
+                        ("ApplicationSINF", b"sinf" + app.bundle_id.encode()),
+                        ("PlaceholderIcon", b"\x89PNG\r\n\x1a\n"),
+                        ("iTunesMetadata", app.itunes_metadata()),
+                    )
+                    if value is not None
+                }
+                for app in f.apps
+            },
+            "ICCID": f.iccid,
+            "IMEI": f.imei,
             "Installed Applications": list(f.installed_apps),
+            "MEID": f.meid,
             "Last Backup Date": f.last_backup.replace(tzinfo=None),
             "Phone Number": f.phone_number,
             "Product Name": "iPhone",
@@ -171,7 +251,15 @@ class BackupBuilder:
                 "SerialNumber": f.serial_number,
                 "DeviceName": f.device_name,
             },
-            "Applications": {app: {"CFBundleIdentifier": app} for app in f.installed_apps},
+            "Applications": {
+                app: {
+                    "CFBundleIdentifier": app,
+                    "CFBundleVersion": "1",
+                    "ContainerContentClass": "Data/Application",
+                    "Path": f"/private/var/containers/Bundle/Application/{_app_uuid(app)}/{app.rsplit('.', 1)[-1]}.app",
+                }
+                for app in dict.fromkeys([*f.installed_apps, *(a.bundle_id for a in f.apps)])
+            },
         }
         (self.root / "Manifest.plist").write_bytes(plistlib.dumps(manifest_plist, fmt=plistlib.FMT_BINARY))
         status = {
@@ -193,7 +281,7 @@ class BackupBuilder:
                 e.domain,
                 e.relative_path,
                 e.flags,
-                mbfile_blob(e.relative_path, e.size, e.mtime, e.mode, e.flags),
+                e.blob if e.blob is not None else mbfile_blob(e.relative_path, e.size, e.mtime, e.mode, e.flags, e.target),
             )
             for e in sorted(self._entries.values(), key=lambda e: (e.domain, e.relative_path))
         ]

@@ -1,0 +1,193 @@
+"""Apps the user installed, from the backup's Info.plist and Manifest.plist.
+
+Info.plist lists them twice: ``Applications`` (bundle id -> the app's
+``iTunesMetadata``, which says who published it, which version, which Apple ID
+bought it and which app installed it) and ``Installed Applications`` (bundle
+ids only); Manifest.plist's ``Applications`` adds where the app bundle lies.
+The three are merged into one record per bundle id, located at the richest
+source, so an app indicator fires once. ``sourceApp`` names the installer:
+the App Store, TestFlight, an MDM agent, or an alternative marketplace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
+from preuve.evidence.plists import PlistValue, load_plist, plist_datetime
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+INFO_PATH = ACQUISITION_PREFIX + "/backup/Info.plist"
+MANIFEST_PLIST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.plist"
+_MAX_APPS = 100_000
+_MAX_METADATA_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstalledApp(Record):
+    """An app installed on the device, with what its store metadata says."""
+
+    record_type: ClassVar[str] = "ios:applications:app"
+    bundle_id: str
+    name: str | None
+    version: str | None
+    bundle_version: str | None
+    artist: str | None
+    item_id: int | None
+    source_app: str | None  # the installer (com.apple.AppStore, com.apple.TestFlight, a marketplace…)
+    apple_id: str | None
+    purchase_date: datetime | None
+    install_path: str | None
+    has_store_metadata: bool
+    listed_in: tuple[str, ...]
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.bundle_id)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.purchase_date is not None:
+            yield Timestamp(self.purchase_date, "App purchased or downloaded")
+
+    def summary(self) -> str:
+        source = f" from {self.source_app}" if self.source_app else ""
+        return f"App {self.name or self.bundle_id} ({self.bundle_id}) {self.version or ''}{source}".replace("  ", " ")
+
+
+@dataclass(slots=True)
+class _App:
+    key_path: str
+    path: str
+    listed_in: list[str] = field(default_factory=list)
+    metadata: dict[str, PlistValue] = field(default_factory=dict)
+    has_metadata: bool = False
+    install_path: str | None = None
+    bundle_version: str | None = None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _date(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return plist_datetime(value)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return plist_datetime(parsed) if parsed.tzinfo is None else parsed
+    return None
+
+
+class Applications(Artifact):
+    name = "applications"
+    platform = "ios"
+    title = "Installed apps"
+    paths: ClassVar[tuple[str, ...]] = (INFO_PATH, MANIFEST_PLIST_PATH)
+
+    def locate(self, fs: DeviceFS) -> list[str]:
+        # Both plists are read by one parse, so that each app gives one record.
+        found = super().locate(fs)
+        return found[:1] if INFO_PATH not in found else [INFO_PATH]
+
+    def _load(self, ctx: ArtifactContext, path: str) -> dict[str, PlistValue] | None:
+        if not ctx.fs.is_file(path):
+            return None
+        try:
+            value = ctx.fs.plist(path)
+        except EvidenceError as exc:
+            ctx.error(exc.path, exc.reason)
+            return None
+        if not isinstance(value, dict):
+            ctx.error(path, "not a dictionary")
+            return None
+        return value
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        apps: dict[str, _App] = {}
+
+        def app(bundle_id: object, key_path: str, where: str) -> _App | None:
+            if not isinstance(bundle_id, str) or not bundle_id or len(bundle_id) > 1024:
+                return None
+            entry = apps.get(bundle_id)
+            if entry is None:
+                if len(apps) >= _MAX_APPS:
+                    return None
+                entry = apps[bundle_id] = _App(key_path, where)
+            return entry
+
+        info = self._load(ctx, INFO_PATH)
+        if info is not None:
+            listed = info.get("Applications")
+            if isinstance(listed, dict):
+                for bundle_id, details in listed.items():
+                    entry = app(bundle_id, f"Applications/{bundle_id}", INFO_PATH)
+                    if entry is None:
+                        continue
+                    entry.listed_in.append("Info.plist:Applications")
+                    blob = details.get("iTunesMetadata") if isinstance(details, dict) else None
+                    if isinstance(blob, bytes) and blob:
+                        self._metadata(ctx, entry, blob, bundle_id)
+            installed = info.get("Installed Applications")
+            if isinstance(installed, list):
+                for index, bundle_id in enumerate(installed):
+                    entry = app(bundle_id, f"Installed Applications/{index}", INFO_PATH)
+                    if entry is not None:
+                        entry.listed_in.append("Info.plist:Installed Applications")
+        manifest = self._load(ctx, MANIFEST_PLIST_PATH)
+        if manifest is not None and isinstance(manifest.get("Applications"), dict):
+            for bundle_id, details in manifest["Applications"].items():
+                entry = app(bundle_id, f"Applications/{bundle_id}", MANIFEST_PLIST_PATH)
+                if entry is None:
+                    continue
+                entry.listed_in.append("Manifest.plist:Applications")
+                if isinstance(details, dict):
+                    entry.install_path = _text(details.get("Path"))
+                    entry.bundle_version = _text(details.get("CFBundleVersion"))
+        for bundle_id in sorted(apps):
+            entry = apps[bundle_id]
+            meta = entry.metadata
+            download = meta.get("com.apple.iTunesStore.downloadInfo")
+            download = download if isinstance(download, dict) else {}
+            account = download.get("accountInfo")
+            account = account if isinstance(account, dict) else {}
+            item_id = meta.get("itemId")
+            yield InstalledApp(
+                locator=Locator(entry.path, ctx.fs.sha256(entry.path), key_path=entry.key_path),
+                bundle_id=bundle_id,
+                name=_text(meta.get("itemName")) or _text(meta.get("bundleDisplayName")),
+                version=_text(meta.get("bundleShortVersionString")),
+                bundle_version=_text(meta.get("bundleVersion")) or entry.bundle_version,
+                artist=_text(meta.get("artistName")),
+                item_id=item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None,
+                source_app=_text(meta.get("sourceApp")),
+                apple_id=_text(account.get("AppleID")),
+                purchase_date=_date(download.get("purchaseDate")) or _date(meta.get("purchaseDate")),
+                install_path=entry.install_path,
+                has_store_metadata=entry.has_metadata,
+                listed_in=tuple(entry.listed_in),
+            )
+
+    def _metadata(self, ctx: ArtifactContext, entry: _App, blob: bytes, bundle_id: str) -> None:
+        where = f"{INFO_PATH} (Applications/{bundle_id}/iTunesMetadata)"
+        try:
+            if len(blob) > _MAX_METADATA_BYTES:
+                raise EvidenceError(where, f"{len(blob)} bytes is too large")
+            value = load_plist(blob, where, ctx.limits)
+        except EvidenceError as exc:
+            ctx.warn(f"{INFO_PATH}: iTunesMetadata of {bundle_id} not decoded ({exc.reason})")
+            return
+        if isinstance(value, dict):
+            entry.metadata = value
+            entry.has_metadata = True
+

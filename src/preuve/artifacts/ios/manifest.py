@@ -1,0 +1,196 @@
+"""The backup's own file list (Manifest.db): every file the phone handed over, with its metadata.
+
+One record per row of ``Files``: domain, relative path, the device path it
+stands for, the kind (file, folder, link) and the size, times and mode decoded
+from the archived ``MBFile``. File-path and file-name indicators match the
+device path; domains that web storage puts in file and folder names
+(``https_<domain>_0.localstorage``, ``IndexedDB/v1/https_<domain>_0``…) are
+offered as domains, so a site visited in any app's web view is matched even
+when no history of it is kept. A Manifest can list half a million files: rows
+are streamed, never collected.
+"""
+
+from __future__ import annotations
+
+import plistlib
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.timeconv import from_unix
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import ACQUISITION_PREFIX
+from preuve.evidence.ios_domains import device_path as to_device_path
+from preuve.evidence.limits import Limits
+from preuve.evidence.plists import PlistValue, load_plist, resolve_keyed_archive
+from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+MANIFEST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.db"
+_KINDS = {1: "file", 2: "directory", 4: "symlink"}
+_MAX_MBFILE_BYTES = 64 * 1024  # an MBFile archive is a few hundred bytes
+# WebKit names web storage after the origin: scheme_host_port (port 0 when default).
+_ORIGIN_NAME = re.compile(r"(?:https?|wss?|file)_([A-Za-z0-9.\-\[\]:]+?)_\d+(?:\.localstorage(?:-wal|-shm)?)?\Z")
+_BARE_LOCALSTORAGE = re.compile(r"([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\.localstorage\Z")
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62})(?:\.[a-z0-9\-]{1,63})+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class FileMeta:
+    size: int | None = None
+    mode: int | None = None
+    modified: datetime | None = None
+    changed: datetime | None = None
+    birth: datetime | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackupFile(Record):
+    """One file, folder or link listed in the backup's Manifest.db."""
+
+    record_type: ClassVar[str] = "ios:manifest:file"
+    file_id: str | None
+    domain: str | None
+    relative_path: str | None
+    device_path: str | None  # None when the entry would leave the device root
+    flags: int | None
+    kind: str
+    size: int | None
+    mode: str | None  # octal, as ls shows it
+    modified: datetime | None
+    changed: datetime | None
+    birth: datetime | None
+    link_target: str | None
+    web_domains: tuple[str, ...]
+
+    def observables(self) -> Iterator[Observable]:
+        if self.device_path:
+            yield Observable(Kind.FILE_PATH, self.device_path)
+        for domain in self.web_domains:
+            yield Observable(Kind.DOMAIN, domain)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.birth is not None:
+            yield Timestamp(self.birth, "File created")
+        if self.modified is not None:
+            yield Timestamp(self.modified, "File modified")
+
+    def summary(self) -> str:
+        return f"Backup {self.kind} {self.domain}/{self.relative_path}"
+
+
+def web_domains(relative_path: str) -> tuple[str, ...]:
+    """Domains WebKit wrote into the names of the path's components (web storage of an origin)."""
+    found: dict[str, None] = {}
+    for part in relative_path.split("/"):
+        if "_" not in part and not part.endswith(".localstorage"):
+            continue
+        match = _ORIGIN_NAME.match(part) or _BARE_LOCALSTORAGE.match(part)
+        if match:
+            host = match.group(1).lower().strip("[]")
+            if _HOST.match(host) or ":" in host:
+                found.setdefault(host, None)
+    return tuple(found)
+
+
+def _archived_root(value: PlistValue) -> tuple[dict[str, PlistValue], list[PlistValue]] | None:
+    """The root object and object table of an NSKeyedArchiver plist, when it has the usual shape."""
+    if not isinstance(value, dict):
+        return None
+    objects, top = value.get("$objects"), value.get("$top")
+    root = top.get("root") if isinstance(top, dict) else None
+    if not isinstance(objects, list) or not isinstance(root, plistlib.UID) or root.data >= len(objects):
+        return None
+    obj = objects[root.data]
+    return (obj, objects) if isinstance(obj, dict) else None
+
+
+def decode_mbfile(blob: bytes, where: str, limits: Limits) -> FileMeta:
+    """Size, mode, times and link target from an archived MBFile.
+
+    The MBFile's fields are read straight from its root object (a flat
+    dictionary of numbers and one reference for the link target), which
+    spares resolving the whole archive for each of possibly 500k rows; an
+    archive of another shape goes through the general resolver.
+    """
+    if len(blob) > _MAX_MBFILE_BYTES:
+        raise EvidenceError(where, f"MBFile of {len(blob)} bytes is too large")
+    value = load_plist(blob, where, limits)
+    shaped = _archived_root(value)
+    if shaped is not None:
+        fields, objects = shaped
+        target_ref = fields.get("Target")
+        target: PlistValue = None
+        if isinstance(target_ref, plistlib.UID) and 0 < target_ref.data < len(objects):
+            target = objects[target_ref.data]
+    else:
+        fields = resolve_keyed_archive(value, where, limits)
+        if not isinstance(fields, dict):
+            raise EvidenceError(where, "MBFile is not a dictionary")
+        target = fields.get("Target")
+
+    def number(key: str) -> int | None:
+        item = fields.get(key)
+        return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+    return FileMeta(
+        size=number("Size"),
+        mode=number("Mode"),
+        modified=from_unix(number("LastModified")),
+        changed=from_unix(number("LastStatusChange")),
+        birth=from_unix(number("Birth")),
+        target=target if isinstance(target, str) and target != "$null" else None,
+    )
+
+
+class Manifest(SqliteArtifact):
+    name = "manifest"
+    platform = "ios"
+    title = "Backup file list (Manifest.db)"
+    paths: ClassVar[tuple[str, ...]] = (MANIFEST_PATH,)
+
+    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
+        columns = table_columns(conn, "Files")
+        if not {"domain", "relativePath"} <= columns:
+            ctx.error(path, "no 'Files' table with domain and relativePath")
+            return
+        optional = ("fileID", "flags", "file")
+        select = ["rowid", "domain", "relativePath"] + [c if c in columns else "NULL" for c in optional]
+        sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
+        bad_blobs = 0
+        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql):
+            domain_text = domain if isinstance(domain, str) else None
+            relative_text = relative if isinstance(relative, str) else None
+            device = to_device_path(domain_text or "", relative_text or "") if domain_text is not None else None
+            meta = FileMeta()
+            if isinstance(blob, bytes) and blob:
+                try:
+                    meta = decode_mbfile(blob, f"{path} (Files rowid {rowid})", ctx.limits)
+                except (EvidenceError, plistlib.InvalidFileException, ValueError) as exc:
+                    bad_blobs += 1
+                    if bad_blobs <= 20:
+                        ctx.warn(f"{path}: Files rowid {rowid}: MBFile not decoded ({exc})")
+            flag = flags if isinstance(flags, int) and not isinstance(flags, bool) else None
+            yield BackupFile(
+                locator=Locator(path, sha256, "Files", rowid if isinstance(rowid, int) else None),
+                file_id=fid if isinstance(fid, str) else None,
+                domain=domain_text,
+                relative_path=relative_text,
+                device_path=device,
+                flags=flag,
+                kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
+                size=meta.size,
+                mode=None if meta.mode is None else f"{meta.mode:o}",
+                modified=meta.modified,
+                changed=meta.changed,
+                birth=meta.birth,
+                link_target=meta.target,
+                web_domains=web_domains(relative_text or ""),
+            )
+        if bad_blobs > 20:
+            ctx.warn(f"{path}: {bad_blobs} MBFile values in all could not be decoded")

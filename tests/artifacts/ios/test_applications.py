@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import plistlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from preuve.artifacts.ios.applications import InstalledApp
+from preuve.builders.ios_backup import AppFacts, BackupBuilder, DeviceFacts
+from preuve.model import Kind, Observable, Severity
+from tests.builders import check, feed, records, snapshot
+
+APPS = (
+    AppFacts("net.whatsapp.WhatsApp", "WhatsApp Messenger", "23.10.77", "23.10.77.75"),
+    AppFacts("com.example.beta", "Beta", source_app="com.apple.TestFlight"),
+    AppFacts("com.spy.tracker", "System Service", "2.1", artist="Tracker Ltd", source_app="com.market.alt",
+             apple_id=None, purchase_date="2023-03-01T08:00:00Z"),
+    AppFacts("com.example.enterprise", "Enterprise", source_app=None),
+    AppFacts("com.example.broken", "Broken", metadata_bytes=b"<plist"),
+)
+FACTS = DeviceFacts(apps=APPS, installed_apps=("com.apple.mobilesafari", "net.whatsapp.WhatsApp", "com.only.listed"))
+
+
+def _backup(tmp_path: Path) -> Path:
+    return BackupBuilder(tmp_path / "b", FACTS).finish()
+
+
+def test_one_record_per_app(tmp_path: Path) -> None:
+    root = _backup(tmp_path)
+    before = snapshot(root)
+    result = check(root, only=("applications",))
+    got = records(root, "applications")
+    assert snapshot(root) == before
+    assert all(isinstance(r, InstalledApp) for r in got)
+    assert [r.bundle_id for r in got] == [
+        "com.apple.mobilesafari", "com.example.beta", "com.example.broken", "com.example.enterprise",
+        "com.only.listed", "com.spy.tracker", "net.whatsapp.WhatsApp",
+    ]
+    by_id = {r.bundle_id: r for r in got}
+    whatsapp = by_id["net.whatsapp.WhatsApp"]
+    assert (whatsapp.name, whatsapp.version, whatsapp.bundle_version, whatsapp.artist, whatsapp.source_app) == (
+        "WhatsApp Messenger", "23.10.77", "23.10.77.75", "Example Developer", "com.apple.AppStore",
+    )
+    assert (whatsapp.apple_id, whatsapp.item_id, whatsapp.purchase_date) == (
+        "owner@example.org", 310633997, datetime(2023, 1, 15, 10, 0, tzinfo=UTC),
+    )
+    assert whatsapp.listed_in == (
+        "Info.plist:Applications", "Info.plist:Installed Applications", "Manifest.plist:Applications",
+    )
+    assert whatsapp.install_path is not None and whatsapp.install_path.endswith("/WhatsApp.app")
+    assert (whatsapp.locator.device_path, whatsapp.locator.key_path) == (
+        "/.acquisition/backup/Info.plist", "Applications/net.whatsapp.WhatsApp",
+    )
+    assert list(whatsapp.observables()) == [Observable(Kind.APP_ID, "net.whatsapp.WhatsApp")]
+    spy = by_id["com.spy.tracker"]
+    assert (spy.source_app, spy.apple_id, spy.artist, spy.has_store_metadata) == (
+        "com.market.alt", None, "Tracker Ltd", True,
+    )
+    enterprise = by_id["com.example.enterprise"]
+    assert (enterprise.has_store_metadata, enterprise.name, enterprise.source_app) == (False, None, None)
+    listed = by_id["com.only.listed"]
+    assert (listed.locator.key_path, listed.listed_in) == (
+        "Installed Applications/2", ("Info.plist:Installed Applications", "Manifest.plist:Applications"),
+    )
+    assert by_id["com.example.broken"].has_store_metadata is False
+    [report] = result.artifacts
+    assert report.status == "ok"
+    assert len(report.warnings) == 1
+    assert report.warnings[0].startswith("/.acquisition/backup/Info.plist: iTunesMetadata of com.example.broken")
+
+
+def test_only_manifest_plist(tmp_path: Path) -> None:
+    root = _backup(tmp_path)
+    (root / "Info.plist").unlink()
+    got = records(root, "applications")
+    assert len(got) == 7
+    assert {r.locator.device_path for r in got} == {"/.acquisition/backup/Manifest.plist"}
+    assert all(r.name is None and r.listed_in == ("Manifest.plist:Applications",) for r in got)
+
+
+def test_damaged_info_plist_still_reads_manifest(tmp_path: Path) -> None:
+    root = _backup(tmp_path)
+    (root / "Info.plist").write_bytes(plistlib.dumps({"Applications": ["not", "a", "dict"]}))
+    got = records(root, "applications")
+    assert len(got) == 7
+
+
+def test_findings(tmp_path: Path) -> None:
+    stix = feed(tmp_path / "i" / "p.stix2", ("[app:id='com.spy.tracker']", "Stalkerware X"))
+    result = check(_backup(tmp_path), stix)
+    got = [(f.rule or f.indicator.malware, f.severity, f.locator.key_path)  # type: ignore[union-attr]
+           for f in result.findings]
+    assert got == [
+        ("Stalkerware X", Severity.CRITICAL, "Applications/com.spy.tracker"),
+        ("app_unusual_installer", Severity.MEDIUM, "Applications/com.spy.tracker"),
+        ("app_unusual_installer", Severity.LOW, "Applications/com.example.beta"),
+    ]
+    assert result.findings[1].explanation == (
+        "The app System Service (com.spy.tracker) was installed by 'com.market.alt', not the App Store; "
+        "check that the owner knows and wants it."
+    )
+    assert result.findings[0].timestamp == datetime(2023, 3, 1, 8, 0, tzinfo=UTC)

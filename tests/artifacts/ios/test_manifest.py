@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import plistlib
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from preuve.artifacts.ios.manifest import BackupFile, web_domains
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.model import Kind, Observable, Severity
+from tests.builders import check, feed, records, snapshot
+
+WHEN = datetime(2023, 6, 1, 12, 0, tzinfo=UTC)
+SAFARI = "AppDomain-com.apple.mobilesafari"
+LOCAL = "Library/WebKit/WebsiteData/LocalStorage/https_evil.example.net_0.localstorage"
+IDB = "Library/WebKit/WebsiteData/IndexedDB/v1/https_cdn.example.org_0/IndexedDB.sqlite3"
+
+
+def _backup(tmp_path: Path) -> Path:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "Library/Preferences/com.apple.x.plist", b"abc")
+    builder.add_file(SAFARI, LOCAL, b"0123456789")
+    builder.add_file(SAFARI, IDB, b"idb")
+    builder.add_file("RootDomain", "Library/Preferences/roleaccountd.plist", b"x")
+    builder.add_link("HomeDomain", "Library/Caches/link", "/private/var/tmp/target")
+    builder.add_file("HomeDomain", "Library/damaged.bin", b"zz")
+    builder.set_mbfile("HomeDomain", "Library/damaged.bin", b"not a plist")
+    return builder.finish()
+
+
+def test_rows(tmp_path: Path) -> None:
+    root = _backup(tmp_path)
+    before = snapshot(root)
+    result = check(root, only=("manifest",))
+    got = records(root, "manifest")
+    assert snapshot(root) == before
+    assert all(isinstance(r, BackupFile) for r in got)
+    by_path = {r.relative_path: r for r in got}
+    assert len(got) == 18  # 6 entries and 12 parent folders
+    local = by_path[LOCAL]
+    assert (local.domain, local.kind, local.flags, local.size, local.mode, local.modified, local.birth) == (
+        SAFARI, "file", 1, 10, "100644", WHEN, WHEN,
+    )
+    assert local.device_path == f"/private/var/mobile/Containers/Data/Application/com.apple.mobilesafari/{LOCAL}"
+    assert local.web_domains == ("evil.example.net",)
+    assert local.file_id is not None and len(local.file_id) == 40
+    assert list(local.observables()) == [
+        Observable(Kind.FILE_PATH, local.device_path),
+        Observable(Kind.DOMAIN, "evil.example.net"),
+    ]
+    assert by_path[IDB].web_domains == ("cdn.example.org",)
+    assert by_path["Library/WebKit/WebsiteData/IndexedDB/v1/https_cdn.example.org_0"].kind == "directory"
+    link = by_path["Library/Caches/link"]
+    assert (link.kind, link.link_target, link.mode) == ("symlink", "/private/var/tmp/target", "120755")
+    damaged = by_path["Library/damaged.bin"]
+    assert (damaged.kind, damaged.size, damaged.modified) == ("file", None, None)
+    assert damaged.locator.table == "Files" and isinstance(damaged.locator.rowid, int)
+    [report] = result.artifacts
+    assert report.status == "ok"
+    assert len(report.warnings) == 1
+    assert "MBFile not decoded" in report.warnings[0]
+
+
+def test_mbfile_of_another_shape_goes_through_the_general_resolver(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "odd", b"1234567")
+    uid = plistlib.UID
+    archive = {"$archiver": "NSKeyedArchiver", "$top": {}, "$objects": [
+        "$null", {"$class": uid(2), "Size": 7, "Mode": 0o100600, "Target": uid(3)},
+        {"$classname": "MBFile"}, "/somewhere",
+    ]}
+    builder.set_mbfile("HomeDomain", "odd", plistlib.dumps(archive, fmt=plistlib.FMT_BINARY))
+    [row] = [r for r in records(builder.finish(), "manifest") if r.relative_path == "odd"]
+    assert (row.size, row.mode, row.link_target, row.modified) == (7, "100600", "/somewhere", None)
+
+
+def test_web_domains() -> None:
+    assert web_domains("a/https_www.Example.com_0.localstorage") == ("www.example.com",)
+    assert web_domains("a/http_example.com_8080/x") == ("example.com",)
+    assert web_domains("LocalStorage/news.example.org.localstorage") == ("news.example.org",)
+    assert web_domains("a/StorageTracker.db") == ()
+    assert web_domains("a/my_file_1") == ()
+    assert web_domains("https_evil.example.net_0/https_evil.example.net_0") == ("evil.example.net",)
+
+
+def test_schema_drift_without_file_column(tmp_path: Path) -> None:
+    root = tmp_path / "b"
+    BackupBuilder(root).finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("DROP TABLE Files")
+    conn.execute("CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER)")
+    conn.execute("INSERT INTO Files VALUES ('" + "a" * 40 + "', 'HomeDomain', 'Library/x', 1)")
+    conn.commit()
+    conn.close()
+    [row] = records(root, "manifest")
+    assert (row.device_path, row.kind, row.size, row.mode) == ("/private/var/mobile/Library/x", "file", None, None)
+
+
+def test_findings(tmp_path: Path) -> None:
+    stix = feed(
+        tmp_path / "i" / "p.stix2",
+        ("[domain-name:value='evil.example.net']", "Pegasus"),
+        ("[file:name='roleaccountd.plist']", "Pegasus"),
+    )
+    result = check(_backup(tmp_path), stix, only=("manifest",))
+    got = [(f.severity, f.observable.value if f.observable else None) for f in result.findings]
+    assert got == [
+        (Severity.CRITICAL, "/private/var/root/Library/Preferences/roleaccountd.plist"),
+        (Severity.HIGH, "evil.example.net"),
+    ]
+    assert all(f.locator.device_path == "/.acquisition/backup/Manifest.db" for f in result.findings)
+
+
+CORUNA = "2026-03-03_coruna_cryptowaters/coruna.stix2"
+PEGASUS = "2021-07-18_nso/pegasus.stix2"
+
+
+def test_public_feeds_match_file_names_and_paths(tmp_path: Path, shared_iocs: Path, pegasus_feed: Path) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "Library/Preferences/com.apple.photolibraryd.plist", b"x")  # Coruna: path + name
+    builder.add_file("RootDomain", "Library/Preferences/roleaccountd.plist", b"x")  # Pegasus: name
+    builder.add_file(SAFARI, "Library/WebKit/WebsiteData/LocalStorage/https_weather4free.com_0.localstorage", b"x")
+    root = builder.finish()
+    coruna = shared_iocs / "mvt-indicators" / "2026-03-03_coruna_cryptowaters" / "coruna.stix2"
+    result = check(root, coruna, pegasus_feed, only=("manifest",))
+    got = [(f.severity, f.indicator.kind.value, f.indicator.value, f.indicator.feed)  # type: ignore[union-attr]
+           for f in result.findings]
+    assert sorted(got) == sorted([
+        (Severity.CRITICAL, "file_path", "/private/var/mobile/Library/Preferences/com.apple.photolibraryd.plist", CORUNA),
+        (Severity.CRITICAL, "file_name", "com.apple.photolibraryd.plist", CORUNA),
+        (Severity.CRITICAL, "file_name", "roleaccountd.plist", PEGASUS),
+        (Severity.HIGH, "domain", "weather4free.com", PEGASUS),
+    ])
