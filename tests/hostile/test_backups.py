@@ -322,8 +322,12 @@ def test_manifest_plist_with_entity_declarations(tmp_path: Path) -> None:
         "<string>&a9;</string></dict></plist>"
     )
     outcome = check_hostile(root, tmp_path / "o")
-    assert outcome.code == 0, outcome.text
-    assert _statuses(tmp_path / "o")["sms"] == "ok"
+    # the artifact that reads Manifest.plist is named as damaged; every other artifact still runs
+    assert outcome.code == 3, outcome.text
+    assert "Manifest.plist: not a valid plist (XML entity declarations are not supported" in outcome.text
+    statuses = _statuses(tmp_path / "o")
+    assert statuses["applications"] == "failed"
+    assert statuses["sms"] == "ok"
 
 
 def test_terminal_and_spreadsheet_output_inert(tmp_path: Path) -> None:

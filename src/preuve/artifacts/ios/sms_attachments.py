@@ -92,7 +92,8 @@ class SmsAttachments(SqliteArtifact):
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
         columns = table_columns(conn, "attachment")
         if "ROWID" not in columns:
-            ctx.error(path, "no 'attachment' table")
+            # A Messages database without attachments (or a stripped copy): nothing lost, nothing to read.
+            ctx.warn(f"{path}: no 'attachment' table")
             return
         select = ["a.ROWID"] + [f"a.{c}" if c in columns else "NULL" for c in _ATTACHMENT_COLUMNS]
         joins = ""
