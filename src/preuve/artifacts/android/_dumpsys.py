@@ -1,0 +1,228 @@
+"""Parsing ``dumpsys`` output once into the records the Android rules look at.
+
+``dumpsys`` prints one section per service, each opened by ``DUMP OF SERVICE
+[CRITICAL|HIGH] <name>:``. AndroidQF keeps it in dumpsys.txt; a bugreport's
+dumpstate text holds the same sections inside its ``------ DUMPSYS …``
+blocks. :class:`DumpsysReader` takes lines one at a time (a single pass over
+a file, whichever artifact reads it) and yields records from the services it
+understands: accessibility (enabled services), device_policy (active device
+admins), package (receivers of SMS and call broadcasts), appops (who may
+install packages) and adb (keys of trusted computers). Formats vary across
+Android versions, so every parser keys on stable phrases and ignores the
+rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from preuve.model import Kind, Locator, Observable, Record
+
+_SERVICE = re.compile(r"^DUMP OF SERVICE (?:CRITICAL |HIGH |NORMAL )?(?P<name>[\w.\-/]+):")
+_COMPONENT = re.compile(r"(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)/(?P<cls>[\w.$]+)")
+_ACTION = re.compile(r"^\s+(?P<action>[\w.]+):\s*$")
+_RECEIVER = re.compile(r"^\s+[0-9a-f]+ (?P<pkg>[\w.]+)/(?P<cls>[\w.$]+)")
+_APPOPS_PACKAGE = re.compile(r"^\s*Package (?P<pkg>[\w.]+):\s*$")
+_APPOP = re.compile(r"^\s+(?P<op>[A-Z][A-Z_]{2,}) \((?P<mode>\w+)")
+_ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>\S+))?")
+
+WATCHED_ACTIONS = {
+    "android.provider.Telephony.SMS_RECEIVED": "receive SMS",
+    "android.provider.Telephony.SMS_DELIVER": "receive SMS (as the default SMS app)",
+    "android.provider.Telephony.WAP_PUSH_RECEIVED": "receive MMS",
+    "android.intent.action.DATA_SMS_RECEIVED": "receive data SMS",
+    "android.intent.action.NEW_OUTGOING_CALL": "see outgoing calls",
+    "android.intent.action.PHONE_STATE": "see calls",
+}
+WATCHED_OPS = {"REQUEST_INSTALL_PACKAGES"}
+
+
+def _full_class(package: str, cls: str) -> str:
+    return package + cls if cls.startswith(".") else cls
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessibilityService(Record):
+    record_type: ClassVar[str] = "android:dumpsys:accessibility_service"
+    package: str
+    component: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"Accessibility service enabled: {self.component}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceAdmin(Record):
+    record_type: ClassVar[str] = "android:dumpsys:device_admin"
+    package: str
+    component: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"Device admin: {self.component}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BroadcastReceiver(Record):
+    record_type: ClassVar[str] = "android:dumpsys:receiver"
+    action: str
+    package: str
+    component: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"{self.component} receives {self.action}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppOp(Record):
+    record_type: ClassVar[str] = "android:dumpsys:appop"
+    package: str
+    op: str
+    mode: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"{self.package}: {self.op} ({self.mode})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdbKey(Record):
+    record_type: ClassVar[str] = "android:dumpsys:adb_key"
+    fingerprint: str  # MD5 of the key, as ``adb`` and Android's dialog show it
+    comment: str | None
+
+    def summary(self) -> str:
+        return f"Trusted ADB key {self.fingerprint} ({self.comment or 'no name'})"
+
+
+def adb_key(line: str) -> tuple[str, str | None] | None:
+    match = _ADB_KEY.search(line)
+    if match is None:
+        return None
+    try:
+        raw = base64.b64decode(match["key"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    digest = hashlib.md5(raw).hexdigest()  # noqa: S324 - the fingerprint format Android shows
+    return ":".join(digest[i : i + 2] for i in range(0, 32, 2)).upper(), match["comment"]
+
+
+LocatorFor = Callable[[int], Locator]
+
+
+class DumpsysReader:
+    """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
+
+    def __init__(self, locator: LocatorFor) -> None:
+        self.locator = locator
+        self.service: str | None = None
+        self._state = ""
+        self._package: str | None = None
+        self._action: str | None = None
+        self._seen: set[tuple[str, str]] = set()
+
+    def end_section(self) -> None:
+        self.service = None
+        self._state = ""
+
+    def line(self, number: int, text: str) -> Iterator[Record]:
+        match = _SERVICE.match(text)
+        if match is not None:
+            self.service = match["name"]
+            self._state = ""
+            self._package = None
+            self._action = None
+            return
+        if self.service == "accessibility":
+            yield from self._accessibility(number, text)
+        elif self.service == "device_policy":
+            yield from self._device_policy(number, text)
+        elif self.service == "package":
+            yield from self._package_section(number, text)
+        elif self.service == "appops":
+            yield from self._appops(number, text)
+        elif self.service == "adb":
+            yield from self._adb(number, text)
+
+    def _once(self, kind: str, value: str) -> bool:
+        key = (kind, value)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def _accessibility(self, number: int, text: str) -> Iterator[Record]:
+        if "enabled services" not in text.lower():
+            return
+        for match in _COMPONENT.finditer(text.split(":", 1)[-1]):
+            component = f"{match['pkg']}/{_full_class(match['pkg'], match['cls'])}"
+            if self._once("a11y", component):
+                yield AccessibilityService(locator=self.locator(number), package=match["pkg"], component=component)
+
+    def _device_policy(self, number: int, text: str) -> Iterator[Record]:
+        stripped = text.strip()
+        if stripped.lower().startswith("enabled device admins"):
+            self._state = "admins"
+            return
+        if self._state != "admins":
+            return
+        indent = len(text) - len(text.lstrip())
+        match = _COMPONENT.match(stripped)
+        if match is not None and stripped.endswith(":") and indent <= 6:
+            component = f"{match['pkg']}/{_full_class(match['pkg'], match['cls'])}"
+            if self._once("admin", component):
+                yield DeviceAdmin(locator=self.locator(number), package=match["pkg"], component=component)
+        elif stripped and indent <= 2:
+            self._state = ""
+
+    def _package_section(self, number: int, text: str) -> Iterator[Record]:
+        if text.startswith("Receiver Resolver Table:"):
+            self._state = "receivers"
+            return
+        if self._state != "receivers":
+            return
+        if text and not text[0].isspace():
+            self._state = ""
+            return
+        action = _ACTION.match(text)
+        if action is not None:
+            self._action = action["action"]
+            return
+        receiver = _RECEIVER.match(text)
+        if receiver is not None and self._action in WATCHED_ACTIONS:
+            component = f"{receiver['pkg']}/{_full_class(receiver['pkg'], receiver['cls'])}"
+            if self._once("rx:" + self._action, component):
+                yield BroadcastReceiver(
+                    locator=self.locator(number), action=self._action, package=receiver["pkg"], component=component
+                )
+
+    def _appops(self, number: int, text: str) -> Iterator[Record]:
+        package = _APPOPS_PACKAGE.match(text)
+        if package is not None:
+            self._package = package["pkg"]
+            return
+        op = _APPOP.match(text)
+        if op is not None and self._package and op["op"] in WATCHED_OPS:
+            if self._once("op:" + op["op"], self._package):
+                yield AppOp(locator=self.locator(number), package=self._package, op=op["op"], mode=op["mode"])
+
+    def _adb(self, number: int, text: str) -> Iterator[Record]:
+        found = adb_key(text)
+        if found is not None and self._once("adb", found[0]):
+            yield AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1])

@@ -1,0 +1,67 @@
+"""Running processes as ``ps -A`` printed them (AndroidQF processes.txt)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from preuve.artifacts.android._common import AQF
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.model import Kind, Observable, Record
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AndroidProcess(Record):
+    record_type: ClassVar[str] = "android:processes:process"
+    user: str
+    pid: int
+    ppid: int | None
+    name: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.PROCESS, self.name)
+        base = self.name.split(":", 1)[0]
+        if "." in base and "/" not in base:  # an app process: com.app or com.app:service
+            yield Observable(Kind.APP_ID, base)
+        if "/" in self.name:
+            yield Observable(Kind.PROCESS, self.name.rsplit("/", 1)[-1])
+
+    def summary(self) -> str:
+        return f"Process {self.name} (pid {self.pid}, user {self.user})"
+
+
+class Processes(Artifact):
+    name = "android_processes"
+    platform = "android"
+    title = "Running processes (ps)"
+    paths: ClassVar[tuple[str, ...]] = (f"{AQF}/processes.txt", f"{AQF}/ps.txt")
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        columns: list[str] | None = None
+        for number, line in ctx.fs.read_text_lines(path):
+            parts = line.split()
+            if not parts:
+                continue
+            if columns is None:
+                if "PID" in parts:
+                    columns = parts
+                continue
+            if len(parts) < len(columns) - 1:
+                ctx.warn(f"{path}:{number}: short line skipped")
+                continue
+            row = dict(zip(columns, parts, strict=False))
+            # NAME is last and may hold spaces; the state column S may be missing on old ps.
+            name = " ".join(parts[len(columns) - 1 :]) if len(parts) >= len(columns) else parts[-1]
+            pid = row.get("PID", "")
+            if not pid.isdigit():
+                ctx.warn(f"{path}:{number}: no process id, skipped")
+                continue
+            ppid = row.get("PPID", "")
+            yield AndroidProcess(
+                locator=ctx.locator(path, line=number),
+                user=row.get("USER", ""),
+                pid=int(pid),
+                ppid=int(ppid) if ppid.isdigit() else None,
+                name=name,
+            )

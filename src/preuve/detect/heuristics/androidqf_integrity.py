@@ -1,0 +1,37 @@
+"""A file of an AndroidQF acquisition is missing or differs from the hash AndroidQF recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from preuve.artifacts.android.androidqf_integrity import IntegrityEntry
+from preuve.detect.rules import Rule
+from preuve.model import Finding, Record, Severity
+
+
+class AndroidQFIntegrityRule(Rule):
+    name = "androidqf_integrity"
+    severity = Severity.HIGH
+    record_types: ClassVar[tuple[type[Record], ...]] = (IntegrityEntry,)
+    reason = (
+        "AndroidQF writes the SHA-256 of every file it collects; a file that differs or is missing was "
+        "changed or lost after collection, so conclusions about it may not hold."
+    )
+    reference = "mvt-project/androidqf, docs/acquisition-archives.md (hashes.csv)"
+
+    def check(self, record: Record, artifact: str) -> Iterator[Finding]:
+        assert isinstance(record, IntegrityEntry)
+        if record.status == "mismatch":
+            yield self.finding(
+                record, artifact,
+                f"{record.member} does not match the SHA-256 AndroidQF recorded "
+                f"({record.expected_sha256[:16]}…, now {(record.actual_sha256 or '')[:16]}…): "
+                "it was changed after the acquisition.",
+            )
+        elif record.status in ("missing", "unreadable"):
+            yield self.finding(
+                record, artifact,
+                f"{record.member}, listed in hashes.csv, is {record.status}: the acquisition is incomplete.",
+                severity=Severity.MEDIUM,
+            )
