@@ -133,7 +133,7 @@ def convert(data: object, created: datetime) -> tuple[dict[str, object], Convers
                 "source_ref": indicator_id, "target_ref": malware_id,
             })
             indicators += 1
-    bundle = {"type": "bundle", "id": _id("bundle", "stalkerware", stamp), "objects": objects}
+    bundle: dict[str, object] = {"type": "bundle", "id": _id("bundle", "stalkerware", stamp), "objects": objects}
     return bundle, ConversionStats(families, indicators, skipped)
 
 
