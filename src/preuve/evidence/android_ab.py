@@ -150,6 +150,10 @@ def master_key(header: AbHeader, password: str, label: str) -> tuple[bytes, byte
     return key, iv
 
 
+class TruncatedStream(Exception):
+    """The backup stream ends early or is damaged; what came before it is kept."""
+
+
 def _decrypted(stream: BinaryIO, key: bytes, iv: bytes) -> Iterator[bytes]:
     from cryptography.hazmat.primitives import padding
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -161,7 +165,10 @@ def _decrypted(stream: BinaryIO, key: bytes, iv: bytes) -> Iterator[bytes]:
         if not chunk:
             break
         yield unpadder.update(decryptor.update(chunk))
-    yield unpadder.update(decryptor.finalize()) + unpadder.finalize()
+    try:
+        yield unpadder.update(decryptor.finalize()) + unpadder.finalize()
+    except ValueError as exc:
+        raise TruncatedStream(f"the encrypted stream ends early or is damaged ({exc})") from exc
 
 
 def _raw(stream: BinaryIO) -> Iterator[bytes]:
@@ -172,8 +179,15 @@ def _raw(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def unpack_to_tar(stream: BinaryIO, target: Path, limits: Limits, label: str, password: str | None) -> AbHeader:
-    """Decrypt and inflate a backup stream into a tar file at `target` (in the workdir)."""
+def unpack_to_tar(
+    stream: BinaryIO, target: Path, limits: Limits, label: str, password: str | None
+) -> tuple[AbHeader, str | None]:
+    """Decrypt and inflate a backup stream into a tar file at `target` (in the workdir).
+
+    Returns the header and, when the stream was cut or damaged, what went wrong
+    (the content before the damage is kept: an interrupted ``adb backup`` is
+    common and what it holds is still evidence).
+    """
     header = read_header(stream, label)
     if header.encryption == "AES-256":
         if password is None:
@@ -187,6 +201,7 @@ def unpack_to_tar(stream: BinaryIO, target: Path, limits: Limits, label: str, pa
     inflater = zlib.decompressobj() if header.compressed else None
     written = 0
     consumed = 0
+    problem: str | None = None
     with open(target, "wb") as out:
         try:
             for chunk in chunks:
@@ -210,10 +225,12 @@ def unpack_to_tar(stream: BinaryIO, target: Path, limits: Limits, label: str, pa
                 if written > _CHUNK * 8 and written > limits.max_decompression_ratio * max(consumed, 1):
                     raise LimitExceeded(label, f"decompression ratio above {limits.max_decompression_ratio}")
         except zlib.error as exc:
-            raise AcquisitionError(f"{label}: the backup's compressed stream is damaged ({exc})") from exc
-        except ValueError as exc:  # bad padding: damaged ciphertext
-            raise AcquisitionError(f"{label}: the backup's encrypted stream is damaged ({exc})") from exc
-    return header
+            problem = f"the compressed stream is damaged ({exc}); only the content before the damage is read"
+        except TruncatedStream as exc:
+            problem = f"{exc}; only the content before it is read"
+    if problem is None and inflater is not None and not inflater.eof:
+        problem = "the compressed stream ends early (an interrupted backup?); only the content present is read"
+    return header, problem
 
 
 def device_path(member: str, prefix: str = "") -> str:

@@ -100,8 +100,14 @@ def mount_backup(
     folder = workdir / f"backup-{len(fs.sources)}"
     folder.mkdir()
     target = folder / "backup.tar"
-    with stream_opener() as stream:  # type: ignore[attr-defined]
-        unpack_to_tar(stream, target, limits, label, password)
+    try:
+        with stream_opener() as stream:  # type: ignore[attr-defined]
+            _, problem = unpack_to_tar(stream, target, limits, label, password)
+    except EvidenceError as exc:  # a bound was exceeded: refuse the backup rather than fill the disk
+        target.unlink(missing_ok=True)
+        raise AcquisitionError(f"{label}: {exc.reason}") from exc
+    if problem is not None:
+        fs.notes.append(f"{label}: {problem}")
     fs.mount(TarSource(target, backup_mapper, limits, label))
 
 
