@@ -62,7 +62,6 @@ class AbHeader:
     rounds: int = 0
     user_iv: bytes = b""
     master_blob: bytes = b""
-    payload_offset: int = 0
 
 
 def _line(stream: BinaryIO, label: str) -> str:
@@ -94,7 +93,7 @@ def read_header(stream: BinaryIO, label: str) -> AbHeader:
         raise AcquisitionError(f"{label}: unknown Android backup version {version}")
     encryption = _line(stream, label)
     if encryption == "none":
-        return AbHeader(version, compressed, encryption, payload_offset=stream.tell())
+        return AbHeader(version, compressed, encryption)
     if encryption != "AES-256":
         raise AcquisitionError(f"{label}: unsupported backup encryption {encryption!r}")
     user_salt = _hex(_line(stream, label), label)
@@ -107,7 +106,7 @@ def read_header(stream: BinaryIO, label: str) -> AbHeader:
         raise AcquisitionError(f"{label}: implausible PBKDF2 round count {rounds}")
     user_iv = _hex(_line(stream, label), label)
     blob = _hex(_line(stream, label), label)
-    return AbHeader(version, compressed, encryption, user_salt, checksum_salt, rounds, user_iv, blob, stream.tell())
+    return AbHeader(version, compressed, encryption, user_salt, checksum_salt, rounds, user_iv, blob)
 
 
 def _java_chars_utf8(key: bytes) -> bytes:
