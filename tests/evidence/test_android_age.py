@@ -1,0 +1,43 @@
+"""AndroidQF's age-encrypted acquisitions (<UUID>.zip.age), opened with the analyst's identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from preuve.builders.android import AndroidQFBuilder, PackageSpec
+from preuve.check import CheckOptions, run_check
+from preuve.evidence.acquisition import Secrets, detect_kind
+from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.kinds.android_qf import AndroidQF
+from tests.builders import snapshot
+
+pyrage = pytest.importorskip("pyrage")
+
+
+def test_age_encrypted_zip(tmp_path: Path) -> None:
+    identity = pyrage.x25519.Identity.generate()
+    b = AndroidQFBuilder()
+    b.packages.append(PackageSpec("com.spy.app", installer="com.android.chrome"))
+    plain = b.zip(tmp_path / "plain.zip")
+    age = tmp_path / "evidence" / "6b1e4d2c.zip.age"
+    age.parent.mkdir()
+    age.write_bytes(pyrage.encrypt(plain.read_bytes(), [identity.to_public()]))
+    key = f"# created: 2024-01-01\n# public key: {identity.to_public()}\n{identity}\n".encode()
+    before = snapshot(age.parent)
+    assert detect_kind(age) is AndroidQF
+    result = run_check(age, CheckOptions(secrets=Secrets(key=key)))
+    assert snapshot(age.parent) == before
+    assert result.acquisition_kind == "androidqf"
+    assert {a.name: a.records for a in result.artifacts}["android_packages"] == 3
+    assert [(f.rule, f.locator.key_path) for f in result.findings if f.rule == "android_package_installer"] == [
+        ("android_package_installer", "[2]")
+    ]
+    with pytest.raises(AcquisitionError, match="give the private key file"):
+        run_check(age, CheckOptions())
+    other = pyrage.x25519.Identity.generate()
+    with pytest.raises(AcquisitionError, match="cannot be decrypted with this key"):
+        run_check(age, CheckOptions(secrets=Secrets(key=str(other).encode())))
+    with pytest.raises(AcquisitionError, match="no AGE-SECRET-KEY"):
+        run_check(age, CheckOptions(secrets=Secrets(key=b"not a key")))
