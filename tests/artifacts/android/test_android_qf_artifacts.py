@@ -125,11 +125,15 @@ def test_integrity_mismatch_and_missing(tmp_path: Path) -> None:
     root = _builder().folder(tmp_path / "aqf")
     (root / "processes.txt").write_text("USER PID PPID VSZ RSS WCHAN ADDR S NAME\nroot 1 0 1 1 0 0 S init\n")
     (root / "mounts.json").unlink()
+    (root / "added.txt").write_text("planted")
+    (root / "logs").mkdir()
+    (root / "logs" / "link").symlink_to("/etc/passwd")
     result = check(root, only=("androidqf_integrity",))
     found = [(f.rule, f.severity.label, f.locator.line, f.explanation.split(" ")[0]) for f in result.findings]
     assert found == [
         ("androidqf_integrity", "high", 4, "processes.txt"),
         ("androidqf_integrity", "medium", 7, "mounts.json,"),
+        ("androidqf_integrity", "low", None, "added.txt"),
     ]
 
 

@@ -27,7 +27,7 @@ class IntegrityEntry(Record):
     member: str
     expected_sha256: str
     actual_sha256: str | None
-    status: str  # "ok", "mismatch", "missing", "unreadable"
+    status: str  # "ok", "mismatch", "missing", "unreadable", "unlisted"
 
     def summary(self) -> str:
         return f"{self.member}: {self.status}"
@@ -40,6 +40,18 @@ class AndroidQFIntegrity(Artifact):
     paths: ClassVar[tuple[str, ...]] = (f"{AQF}/hashes.csv",)
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        listed: set[str] = set()
+        yield from self._listed(ctx, path, listed)
+        # Files of the acquisition that hashes.csv does not name were added after it was written.
+        for device in ctx.fs.glob(f"{AQF}/**"):
+            if device == path or device in listed or not ctx.fs.is_file(device):
+                continue
+            yield IntegrityEntry(
+                locator=ctx.locator(path, key_path=device[len(AQF) + 1 :]), member=device[len(AQF) + 1 :],
+                expected_sha256="", actual_sha256=None, status="unlisted",
+            )
+
+    def _listed(self, ctx: ArtifactContext, path: str, listed: set[str]) -> Iterator[Record]:
         lines = (line for _, line in ctx.fs.read_text_lines(path))
         for number, row in enumerate(csv.reader(lines), start=1):
             if not row or not row[0].strip():
@@ -55,6 +67,8 @@ class AndroidQFIntegrity(Artifact):
             safe = safe_member_name(name)
             locator = ctx.locator(path, line=number)
             device = f"{AQF}/{safe}" if safe else None
+            if device is not None:
+                listed.add(device)
             if device is None or not ctx.fs.exists(device):
                 yield IntegrityEntry(locator=locator, member=name, expected_sha256=expected, actual_sha256=None,
                                      status="missing")

@@ -11,7 +11,7 @@ from preuve.artifacts.android._common import AQF, integer, load_json, text
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.timeconv import from_unix
 from preuve.evidence.errors import EvidenceError
-from preuve.model import Kind, Observable, Record, Timestamp
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +51,7 @@ class Files(Artifact):
     paths: ClassVar[tuple[str, ...]] = (f"{AQF}/files.json",)
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        sha = ctx.fs.sha256(path)
         data = load_json(ctx, path)
         if not isinstance(data, list):
             raise EvidenceError(path, "expected a JSON list of files")
@@ -58,7 +59,7 @@ class Files(Artifact):
             if not isinstance(item, dict) or not text(item.get("path")):
                 continue
             yield AndroidFile(
-                locator=ctx.locator(path, key_path=f"[{index}]"),
+                locator=Locator(path, sha, key_path=f"[{index}]"),
                 path=str(text(item.get("path"))),
                 size=integer(item.get("size")),
                 mode=text(item.get("mode")),

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.model import Kind, Observable, Record
+from preuve.model import Kind, Locator, Observable, Record
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +38,7 @@ class Processes(Artifact):
     paths: ClassVar[tuple[str, ...]] = (f"{AQF}/processes.txt", f"{AQF}/ps.txt")
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        sha = ctx.fs.sha256(path)
         columns: list[str] | None = None
         for number, line in ctx.fs.read_text_lines(path):
             parts = line.split()
@@ -59,7 +60,7 @@ class Processes(Artifact):
                 continue
             ppid = row.get("PPID", "")
             yield AndroidProcess(
-                locator=ctx.locator(path, line=number),
+                locator=Locator(path, sha, line=number),
                 user=row.get("USER", ""),
                 pid=int(pid),
                 ppid=int(ppid) if ppid.isdigit() else None,

@@ -35,3 +35,10 @@ class AndroidQFIntegrityRule(Rule):
                 f"{record.member}, listed in hashes.csv, is {record.status}: the acquisition is incomplete.",
                 severity=Severity.MEDIUM,
             )
+        elif record.status == "unlisted":
+            yield self.finding(
+                record, artifact,
+                f"{record.member} is in the acquisition but not in hashes.csv: it was added afterwards "
+                "(or by an AndroidQF version that did not hash it).",
+                severity=Severity.LOW,
+            )
