@@ -24,10 +24,10 @@ def test_age_encrypted_zip(tmp_path: Path) -> None:
     age = tmp_path / "evidence" / "6b1e4d2c.zip.age"
     age.parent.mkdir()
     age.write_bytes(pyrage.encrypt(plain.read_bytes(), [identity.to_public()]))
-    key = f"# created: 2024-01-01\n# public key: {identity.to_public()}\n{identity}\n".encode()
+    key = f"# created: 2024-01-01\n# public key: {identity.to_public()}\n{identity}\n"
     before = snapshot(age.parent)
     assert detect_kind(age) is AndroidQF
-    result = run_check(age, CheckOptions(secrets=Secrets(key=key)))
+    result = run_check(age, CheckOptions(secrets=Secrets(age_identity=key)))
     assert snapshot(age.parent) == before
     assert result.acquisition_kind == "androidqf"
     assert {a.name: a.records for a in result.artifacts}["android_packages"] == 3
@@ -38,6 +38,6 @@ def test_age_encrypted_zip(tmp_path: Path) -> None:
         run_check(age, CheckOptions())
     other = pyrage.x25519.Identity.generate()
     with pytest.raises(AcquisitionError, match="cannot be decrypted with this key"):
-        run_check(age, CheckOptions(secrets=Secrets(key=str(other).encode())))
+        run_check(age, CheckOptions(secrets=Secrets(age_identity=str(other))))
     with pytest.raises(AcquisitionError, match="no AGE-SECRET-KEY"):
-        run_check(age, CheckOptions(secrets=Secrets(key=b"not a key")))
+        run_check(age, CheckOptions(secrets=Secrets(age_identity="not a key")))

@@ -131,3 +131,21 @@ def test_damaged_and_bombed_backups(tmp_path: Path) -> None:
     header.write_bytes(b"ANDROID BACKUP\n99\n1\nnone\n")
     with pytest.raises(AcquisitionError, match="unknown Android backup version 99"):
         _records(header)
+
+
+def test_cli_password_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from preuve.cli import build_cli
+
+    ab = tmp_path / "backup.ab"
+    ab.write_bytes(android_backup_bytes(sms_backup_members(SMS), password="pass word"))
+    secret = tmp_path / "pw.txt"
+    secret.write_text("pass word\n")
+    runner = CliRunner()
+    ok = runner.invoke(build_cli(), ["check", str(ab), "-o", str(tmp_path / "out"), "-q", "--password-file",
+                                     str(secret)])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "out" / "findings.json").is_file()
+    missing = runner.invoke(build_cli(), ["check", str(ab), "-o", str(tmp_path / "out2"), "-q"])
+    assert missing.exit_code == 1

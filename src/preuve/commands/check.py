@@ -16,7 +16,7 @@ from rich.table import Table
 
 from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, run_check
-from preuve.evidence.acquisition import Opened
+from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.report.outdir import OutputFolder
 
@@ -125,10 +125,13 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
 
 
 def _run(
-    evidence: Path, iocs: Sequence[Path], out: Path, quiet: bool, heuristics: bool, only: Sequence[str]
+    evidence: Path, iocs: Sequence[Path], out: Path, quiet: bool, heuristics: bool, only: Sequence[str],
+    secrets: Secrets | None = None,
 ) -> int:
     console = Console(stderr=True)
-    options = CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only))
+    options = CheckOptions(
+        iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only), secrets=secrets or Secrets()
+    )
     if not iocs and not quiet:
         console.print(
             "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
@@ -159,14 +162,23 @@ def _run(
 @click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
 @click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Encrypted backup (Android .ab): file whose first line is the password.")
+@click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool) -> None:
+          quiet: bool, password_file: Path | None, age_key: Path | None) -> None:
     """Check an acquisition (iOS backup, …) against indicators and heuristics.
 
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only))
+    secrets = Secrets(
+        password=password_file.read_bytes()[:4096].decode("utf-8", "replace").splitlines()[0]
+        if password_file is not None and password_file.stat().st_size else None,
+        age_identity=age_key.read_bytes()[:65536].decode("utf-8", "replace") if age_key is not None else None,
+    )
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, secrets))
 
 
 @click.command()

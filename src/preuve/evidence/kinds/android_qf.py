@@ -93,16 +93,19 @@ class AndroidQF(AcquisitionKind):
     @classmethod
     def _decrypt_age(cls, path: Path, ctx: OpenContext) -> Path:
         """The zip inside an age file, decrypted into the workdir with the analyst's identity."""
-        if ctx.secrets.key is None:
+        key_text = ctx.secrets.age_identity
+        if key_text is None and ctx.secrets.key is not None:
+            key_text = ctx.secrets.key.decode("utf-8", "replace")
+        if key_text is None:
             raise AcquisitionError(
-                f"{path}: this AndroidQF acquisition is encrypted with age; give the private key file (--key)"
+                f"{path}: this AndroidQF acquisition is encrypted with age; give the private key file (--age-key)"
             )
         try:
             import pyrage
         except ImportError as exc:  # pragma: no cover - declared dependency
             raise AcquisitionError(f"{path}: pyrage is needed to decrypt age files") from exc
         identities = []
-        for line in ctx.secrets.key.decode("utf-8", "replace").splitlines():
+        for line in key_text.splitlines():
             line = line.strip()
             if line.startswith("AGE-SECRET-KEY-"):
                 try:
