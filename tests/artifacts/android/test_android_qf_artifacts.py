@@ -170,3 +170,24 @@ def test_malformed_only_is_exit_3(tmp_path: Path) -> None:
     result = check(root)
     assert [f for f in result.findings if f.severity >= 3] == []
     assert result.exit_code == ExitCode.INCOMPLETE
+
+
+def test_processes_json_of_the_collector(tmp_path: Path) -> None:
+    import json
+
+    b = AndroidQFBuilder(hashes=False)
+    root = b.folder(tmp_path / "aqf")
+    (root / "processes.txt").unlink()
+    (root / "processes.json").write_text(json.dumps([
+        {"pid": 1, "uid": 0, "ppid": 0, "filename": "(init)", "command_line": ["/system/bin/init", "second_stage"],
+         "context": "u:r:init:s0"},
+        {"pid": 4321, "uid": 10200, "ppid": 700, "filename": "(bh)", "command_line": None, "context": ""},
+        {"uid": 3},
+    ]))
+    found = records(root, "android_processes")
+    assert [(p.user, p.pid, p.ppid, p.name, p.context, p.locator.key_path) for p in found] == [
+        ("0", 1, 0, "/system/bin/init", "u:r:init:s0", "[0]"),
+        ("10200", 4321, 700, "bh", None, "[1]"),
+    ]
+    assert list(found[0].observables()) == [Observable(Kind.PROCESS, "/system/bin/init"),
+                                            Observable(Kind.PROCESS, "init")]

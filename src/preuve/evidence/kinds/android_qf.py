@@ -80,9 +80,8 @@ class AndroidQF(AcquisitionKind):
             if strip is None:
                 raise AcquisitionError(f"{path}: a zip without AndroidQF files (packages.json, getprop.txt…)")
             fs.mount(ZipSource(archive, aqf_mapper(strip), ctx.limits, path.name))
-        password = ctx.secrets.password
-        mount_nested(fs, ctx.limits, ctx.workdir, password, ctx.warn)
         try:
+            mount_nested(fs, ctx.limits, ctx.workdir, ctx.secrets.password, ctx.warn)
             fs.paths()
         except EvidenceError as exc:
             raise AcquisitionError(f"{path}: {exc.reason}") from exc
