@@ -10,6 +10,7 @@ import pytest
 
 from preuve.artifacts.android._dumpsys import AccessibilityService, AppOp, BroadcastReceiver, DeviceAdmin
 from preuve.artifacts.android.getprop import AndroidProperty, SecurityPatch
+from preuve.artifacts.android.packages import AndroidPackage
 from preuve.artifacts.android.tombstones import Tombstone
 from preuve.builders.android import (
     AndroidQFBuilder,
@@ -35,7 +36,9 @@ PROPS = {"ro.product.model": "Pixel 4a", "ro.build.version.security_patch": "202
 def _bugreport_members() -> dict[str, bytes]:
     return bugreport_members(
         PROPS,
-        DumpsysSpec(accessibility=["com.spy.app/.A11y"], device_admins=["com.spy.app/.Admin"]).text(),
+        DumpsysSpec(accessibility=["com.spy.app/.A11y"], device_admins=["com.spy.app/.Admin"],
+                    packages=[("com.android.phone", None, True, False), ("com.spy.app", "com.android.chrome", False, False),
+                              ("com.android.vending", None, True, True)]).text(),
         {"tombstone_00": tombstone_text("/system/bin/mediaserver", 1013),
          "tombstone_01": tombstone_text("com.example.game", 10200),
          "tombstone_01.pb": "binary"},
@@ -49,8 +52,14 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
     state = records(path, "android_dumpstate")
     # The UPTIME section's property-like line is not a property: sections are honoured.
     assert [type(r) for r in state] == [AndroidProperty, AndroidProperty, SecurityPatch, AccessibilityService,
-                                        AppOp, DeviceAdmin, BroadcastReceiver]
-    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 50]
+                                        AppOp, DeviceAdmin, BroadcastReceiver] + [AndroidPackage] * 4
+    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 50, 60, 68, 76, 84]
+    assert [(p.name, p.installer, p.system, p.disabled, p.uid) for p in state[7:]] == [
+        ("com.android.phone", None, True, False, 10100),
+        ("com.spy.app", "com.android.chrome", False, False, 10101),
+        ("com.android.vending", None, True, True, 10102),
+        ("com.no.installer.line", None, False, None, 10999),
+    ]
     patch = state[2]
     assert isinstance(patch, SecurityPatch)
     assert (patch.acquired, patch.acquired_from, patch.age_days) == (
@@ -68,6 +77,8 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
         ("android_accessibility_service", MAIN, 17),
         ("android_device_admin", MAIN, 37),
         ("android_old_security_patch", MAIN, 8),
+        ("android_package_installer", MAIN, 68),
+        ("android_security_package_disabled", MAIN, 76),
         ("android_tombstone_privileged", "/data/tombstones/tombstone_00", None),
     ]
 
@@ -88,7 +99,7 @@ def test_androidqf_with_nested_bugreport_and_backup(tmp_path: Path) -> None:
         result = run_check(evidence, CheckOptions(iocs=(feed,), secrets=Secrets(password="pw")))
         assert result.acquisition_kind == "androidqf"
         by_artifact = {a.name: (a.status.value, a.records) for a in result.artifacts}
-        assert by_artifact["android_dumpstate"] == ("ok", 7)
+        assert by_artifact["android_dumpstate"] == ("ok", 11)
         assert by_artifact["android_tombstones"] == ("ok", 2)
         assert by_artifact["android_backup_sms"] == ("ok", 1)
         assert by_artifact["androidqf_integrity"] == ("ok", 13)

@@ -90,6 +90,8 @@ class DumpsysSpec:
     sms_receivers: Sequence[str] = ()
     install_allowed: Sequence[str] = ()
     adb_keys: Sequence[str] = ()  # comments of keys
+    # (name, installer or None for "installerPackageName=null", system, disabled)
+    packages: Sequence[tuple[str, str | None, bool, bool]] = ()
 
     def text(self) -> str:
         out = ["-------------------------------------------------------------------------------",
@@ -143,7 +145,19 @@ class DumpsysSpec:
                 "  Non-Data Actions:",
                 "      android.intent.action.SMS_RECEIVED_FAKE:",
                 "        777777 com.example.notreceiver/.Svc filter 888888",
-                ]
+                "",
+                "Packages:"]
+        for index, (name, installer, system, disabled) in enumerate(self.packages):
+            flags = "[ SYSTEM HAS_CODE ALLOW_CLEAR_USER_DATA ]" if system else "[ HAS_CODE ALLOW_CLEAR_USER_DATA ]"
+            out += [f"  Package [{name}] ({index + 0xABC000:x}):", f"    userId={10100 + index}",
+                    f"    pkg=Package{{{index:x} {name}}}", f"    codePath=/data/app/~~a{index}==/{name}-b==",
+                    "    versionCode=1 minSdk=24 targetSdk=33", f"    flags={flags}",
+                    f"    installerPackageName={installer if installer is not None else 'null'}",
+                    f"    User 0: ceDataInode=1 installed=true hidden=false suspended=false enabled={2 if disabled else 0}"]
+        out += ["  Package [com.no.installer.line] (fff):", "    userId=10999", "    flags=[ HAS_CODE ]",
+                "",
+                "Shared users:",
+                "  SharedUser [android.uid.system] (1a):"]
         return "\n".join(out) + "\n"
 
 

@@ -94,9 +94,13 @@ def test_dumpsys_records(aqf: Path) -> None:
     summary = [(type(r).__name__, r.locator.line) for r in found]
     assert summary == [
         ("AccessibilityService", 7), ("AdbKey", 16), ("AppOp", 23), ("AppOp", 25), ("DeviceAdmin", 29),
-        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43),
+        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43), ("AndroidPackage", 53),
     ]
-    a11y, key, op, quiet, admin, messaging, spy = found
+    a11y, key, op, quiet, admin, messaging, spy, package = found
+    # dumpsys omits the installer line of this package: unknown, not "installed over adb".
+    assert isinstance(package, AndroidPackage)
+    assert (package.name, package.installer, package.installer_recorded, package.uid, package.system) == (
+        "com.no.installer.line", None, False, 10999, False)
     assert isinstance(a11y, AccessibilityService) and a11y.component == "com.spy.app/com.spy.app.A11y"
     assert isinstance(key, AdbKey) and key.comment == "user@laptop" and len(key.fingerprint) == 47
     assert isinstance(op, AppOp) and (op.package, op.op, op.mode) == ("com.spy.app", "REQUEST_INSTALL_PACKAGES", "allow")

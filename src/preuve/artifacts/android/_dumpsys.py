@@ -6,7 +6,8 @@ dumpstate text holds the same sections inside its ``------ DUMPSYS …``
 blocks. :class:`DumpsysReader` takes lines one at a time (a single pass over
 a file, whichever artifact reads it) and yields records from the services it
 understands: accessibility (enabled services), device_policy (active device
-admins), package (receivers of SMS and call broadcasts), appops (who may
+admins), package (installed packages and their installer; receivers of SMS and
+call broadcasts), appops (who may
 install packages) and adb (keys of trusted computers). Formats vary across
 Android versions, so every parser keys on stable phrases and ignores the
 rest.
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from preuve.artifacts.android.packages import AndroidPackage
 from preuve.model import Kind, Locator, Observable, Record
 
 _SERVICE = re.compile(r"^DUMP OF SERVICE (?:CRITICAL |HIGH |NORMAL )?(?P<name>[\w.\-/]+):")
@@ -30,6 +32,9 @@ _ACTION = re.compile(r"^\s+(?P<action>[\w.]+):\s*$")
 _RECEIVER = re.compile(r"^\s+[0-9a-f]+ (?P<pkg>[\w.]+)/(?P<cls>[\w.$]+)")
 _APPOPS_PACKAGE = re.compile(r"^\s*Package (?P<pkg>[\w.]+):\s*$")
 _APPOP = re.compile(r"^\s+(?P<op>[A-Z][A-Z_]{2,}) \((?P<mode>\w+)")
+_PKG_HEADER = re.compile(r"^  Package \[(?P<pkg>[^\]\s]+)\] \(")
+_PKG_FIELD = re.compile(r"^\s+(?P<key>userId|appId|installerPackageName|pkgFlags|flags)=(?P<value>.*)$")
+_PKG_USER0 = re.compile(r"^\s+User 0: .*\benabled=(?P<enabled>\d)")
 _ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>\S+))?")
 
 WATCHED_ACTIONS = {
@@ -126,6 +131,17 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
 LocatorFor = Callable[[int], Locator]
 
 
+@dataclass(slots=True)
+class _PendingPackage:
+    name: str
+    line: int
+    uid: int | None = None
+    installer: str | None = None
+    installer_seen: bool = False
+    system: bool = False
+    disabled: bool | None = None
+
+
 class DumpsysReader:
     """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
 
@@ -136,14 +152,28 @@ class DumpsysReader:
         self._package: str | None = None
         self._action: str | None = None
         self._seen: set[tuple[str, str]] = set()
+        self._pending: _PendingPackage | None = None
 
-    def end_section(self) -> None:
+    def end_section(self) -> Iterator[Record]:
+        """Call at the end of a dumpstate section (and of the file): yields what was still open."""
+        yield from self._flush()
         self.service = None
         self._state = ""
+
+    def _flush(self) -> Iterator[Record]:
+        pending, self._pending = self._pending, None
+        if pending is None or not self._once("pkg", pending.name):
+            return
+        yield AndroidPackage(
+            locator=self.locator(pending.line), name=pending.name, installer=pending.installer, uid=pending.uid,
+            system=pending.system, disabled=pending.disabled, third_party=not pending.system, files=(),
+            installer_recorded=pending.installer_seen,
+        )
 
     def line(self, number: int, text: str) -> Iterator[Record]:
         match = _SERVICE.match(text)
         if match is not None:
+            yield from self._flush()
             self.service = match["name"]
             self._state = ""
             self._package = None
@@ -192,8 +222,17 @@ class DumpsysReader:
             self._state = ""
 
     def _package_section(self, number: int, text: str) -> Iterator[Record]:
+        if text and not text[0].isspace():
+            yield from self._flush()
+            self._state = ""
         if text.startswith("Receiver Resolver Table:"):
             self._state = "receivers"
+            return
+        if text.startswith("Packages:"):
+            self._state = "packages"
+            return
+        if self._state == "packages":
+            yield from self._package_block(number, text)
             return
         if self._state != "receivers":
             return
@@ -211,6 +250,31 @@ class DumpsysReader:
                 yield BroadcastReceiver(
                     locator=self.locator(number), action=self._action, package=receiver["pkg"], component=component
                 )
+
+    def _package_block(self, number: int, text: str) -> Iterator[Record]:
+        header = _PKG_HEADER.match(text)
+        if header is not None:
+            yield from self._flush()
+            self._pending = _PendingPackage(header["pkg"], number)
+            return
+        pending = self._pending
+        if pending is None:
+            return
+        field_match = _PKG_FIELD.match(text)
+        if field_match is not None:
+            key, value = field_match["key"], field_match["value"].strip()
+            if key in ("userId", "appId") and value.isdigit() and pending.uid is None:
+                pending.uid = int(value)
+            elif key == "installerPackageName":
+                pending.installer_seen = True
+                pending.installer = None if value in ("", "null") else value
+            elif key in ("pkgFlags", "flags") and " SYSTEM " in f" {value.strip('[] ')} ":
+                pending.system = True
+            return
+        user0 = _PKG_USER0.match(text)
+        if user0 is not None:
+            # COMPONENT_ENABLED_STATE_DISABLED (2), _DISABLED_USER (3), _DISABLED_UNTIL_USED (4)
+            pending.disabled = user0["enabled"] in ("2", "3", "4")
 
     def _appops(self, number: int, text: str) -> Iterator[Record]:
         package = _APPOPS_PACKAGE.match(text)

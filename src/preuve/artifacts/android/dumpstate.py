@@ -51,7 +51,7 @@ class Dumpstate(Artifact):
                 match = _SECTION.match(line)
                 if match is not None:
                     section = match["title"]
-                    reader.end_section()
+                    yield from reader.end_section()
                     continue
             if acquired is None and line.startswith("== dumpstate:"):
                 header = _HEADER.match(line)
@@ -69,3 +69,4 @@ class Dumpstate(Artifact):
                         yield patch
             elif section.startswith("DUMPSYS"):
                 yield from reader.line(number, line)
+        yield from reader.end_section()

@@ -22,3 +22,4 @@ class Dumpsys(Artifact):
         reader = DumpsysReader(lambda number: Locator(path, sha, line=number))
         for number, line in ctx.fs.read_text_lines(path):
             yield from reader.line(number, line)
+        yield from reader.end_section()

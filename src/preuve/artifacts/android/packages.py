@@ -38,6 +38,7 @@ class AndroidPackage(Record):
     disabled: bool | None
     third_party: bool | None
     files: tuple[PackageFile, ...]
+    installer_recorded: bool = True  # False when the source does not say (dumpsys omits a missing installer)
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.APP_ID, self.name)

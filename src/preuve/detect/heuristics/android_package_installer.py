@@ -27,6 +27,8 @@ class AndroidPackageInstaller(Rule):
             return
         installer = record.installer
         app = Observable(Kind.APP_ID, record.name)
+        if installer is None and not record.installer_recorded:
+            return
         if installer is None:
             yield self.finding(
                 record, artifact,
