@@ -94,13 +94,9 @@ def test_dumpsys_records(aqf: Path) -> None:
     summary = [(type(r).__name__, r.locator.line) for r in found]
     assert summary == [
         ("AccessibilityService", 7), ("AdbKey", 16), ("AppOp", 23), ("AppOp", 25), ("DeviceAdmin", 29),
-        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43), ("AndroidPackage", 53),
+        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43),
     ]
-    a11y, key, op, quiet, admin, messaging, spy, package = found
-    # dumpsys omits the installer line of this package: unknown, not "installed over adb".
-    assert isinstance(package, AndroidPackage)
-    assert (package.name, package.installer, package.installer_recorded, package.uid, package.system) == (
-        "com.no.installer.line", None, False, 10999, False)
+    a11y, key, op, quiet, admin, messaging, spy = found
     assert isinstance(a11y, AccessibilityService) and a11y.component == "com.spy.app/com.spy.app.A11y"
     assert isinstance(key, AdbKey) and key.comment == "user@laptop" and len(key.fingerprint) == 47
     assert isinstance(op, AppOp) and (op.package, op.op, op.mode) == ("com.spy.app", "REQUEST_INSTALL_PACKAGES", "allow")
@@ -195,3 +191,16 @@ def test_processes_json_of_the_collector(tmp_path: Path) -> None:
     ]
     assert list(found[0].observables()) == [Observable(Kind.PROCESS, "/system/bin/init"),
                                             Observable(Kind.PROCESS, "init")]
+
+
+def test_dumpsys_packages_only_without_packages_json(tmp_path: Path) -> None:
+    root = _builder().folder(tmp_path / "aqf")
+    (root / "packages.json").unlink()
+    found = [r for r in records(root, "android_dumpsys") if isinstance(r, AndroidPackage)]
+    assert len(found) == 1
+    package = found[0]
+    # dumpsys omits the installer line of this package: unknown, not "installed over adb".
+    assert (package.name, package.installer, package.installer_recorded, package.uid, package.locator.line) == (
+        "com.no.installer.line", None, False, 10999, 53)
+    assert [f.rule for f in check(root, only=("android_dumpsys",)).findings
+            if f.rule == "android_package_installer"] == []

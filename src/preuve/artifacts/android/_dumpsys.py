@@ -145,8 +145,10 @@ class _PendingPackage:
 class DumpsysReader:
     """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
 
-    def __init__(self, locator: LocatorFor) -> None:
+    def __init__(self, locator: LocatorFor, packages: bool = True) -> None:
+        """`packages`: also yield installed packages (off when packages.json already lists them)."""
         self.locator = locator
+        self.packages = packages
         self.service: str | None = None
         self._state = ""
         self._package: str | None = None
@@ -228,7 +230,7 @@ class DumpsysReader:
         if text.startswith("Receiver Resolver Table:"):
             self._state = "receivers"
             return
-        if text.startswith("Packages:"):
+        if text.startswith("Packages:") and self.packages:
             self._state = "packages"
             return
         if self._state == "packages":

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import parse_date, parse_property_line
+from preuve.artifacts.android._common import AQF, parse_date, parse_property_line
 from preuve.artifacts.android._dumpsys import DumpsysReader
 from preuve.artifacts.android.getprop import AndroidProperty, security_patch
 from preuve.artifacts.base import Artifact, ArtifactContext
@@ -41,7 +41,9 @@ class Dumpstate(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
-        reader = DumpsysReader(lambda number: Locator(path, sha, line=number))
+        # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
+        reader = DumpsysReader(lambda number: Locator(path, sha, line=number),
+                               packages=not ctx.fs.is_file(f"{AQF}/packages.json"))
         acquired: tuple[datetime, str] | None = None
         section = ""
         for number, line in ctx.fs.read_text_lines(path):

@@ -19,7 +19,9 @@ class Dumpsys(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
-        reader = DumpsysReader(lambda number: Locator(path, sha, line=number))
+        # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
+        reader = DumpsysReader(lambda number: Locator(path, sha, line=number),
+                               packages=not ctx.fs.is_file(f"{AQF}/packages.json"))
         for number, line in ctx.fs.read_text_lines(path):
             yield from reader.line(number, line)
         yield from reader.end_section()
