@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,22 @@ def test_age_encrypted_zip(tmp_path: Path) -> None:
         run_check(age, CheckOptions(secrets=Secrets(age_identity=str(other))))
     with pytest.raises(AcquisitionError, match="no AGE-SECRET-KEY"):
         run_check(age, CheckOptions(secrets=Secrets(age_identity="not a key")))
+
+
+def test_cli_age_key(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from preuve.cli import build_cli
+
+    identity = pyrage.x25519.Identity.generate()
+    plain = AndroidQFBuilder().zip(tmp_path / "plain.zip")
+    age = tmp_path / "a.zip.age"
+    age.write_bytes(pyrage.encrypt(plain.read_bytes(), [identity.to_public()]))
+    key = tmp_path / "key.txt"
+    key.write_text(f"{identity}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(build_cli(), ["check", str(age), "-o", str(out), "-q", "--age-key", str(key)])
+    assert result.exit_code == 0, result.output
+    run = (out / "run.json").read_text()
+    assert json.loads(run)["options"]["age_identity_given"] is True
+    assert str(identity) not in run
