@@ -88,3 +88,16 @@ def test_real_feed_detects_app_and_certificate(tmp_path: Path, shared_iocs: Path
     ]
     assert all(f.severity.label == "critical" for f in check_result.findings if f.indicator is not None)
     assert check_result.indicator_count == 2610
+
+
+def test_uninstalled_stalkerware_still_found_in_battery_history(tmp_path: Path, shared_iocs: Path) -> None:
+    from preuve.builders.android import DumpsysSpec
+
+    out = tmp_path / "stalkerware.stix2"
+    convert_file(shared_iocs / "stalkerware-indicators" / "ioc.yaml", out)
+    b = AndroidQFBuilder()
+    b.dumpsys = DumpsysSpec(uninstalled=["com.thetruth"])
+    result = check(b.folder(tmp_path / "aqf"), out)
+    hits = [(f.indicator.malware, f.observable.value if f.observable else "", f.locator.line)
+            for f in result.findings if f.indicator]
+    assert hits == [("TheTruthSpy", "com.thetruth", 57)]

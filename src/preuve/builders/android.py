@@ -92,6 +92,7 @@ class DumpsysSpec:
     adb_keys: Sequence[str] = ()  # comments of keys
     # (name, installer or None for "installerPackageName=null", system, disabled)
     packages: Sequence[tuple[str, str | None, bool, bool]] = ()
+    uninstalled: Sequence[str] = ()  # packages the battery history saw removed
 
     def text(self) -> str:
         out = ["-------------------------------------------------------------------------------",
@@ -157,7 +158,13 @@ class DumpsysSpec:
         out += ["  Package [com.no.installer.line] (fff):", "    userId=10999", "    flags=[ HAS_CODE ]",
                 "",
                 "Shared users:",
-                "  SharedUser [android.uid.system] (1a):"]
+                "  SharedUser [android.uid.system] (1a):",
+                "DUMP OF SERVICE batterystats:",
+                "Battery History (2% used, 4096 used of 4MB, 120 strings using 8000):",
+                "                    0 (15) RESET:TIME: 2023-11-01-09-00-00",
+                "     +1h02m03s004ms (2) 095 c0900020 status=discharging pkginst=10150:\"com.example.game\""]
+        out += [f"     +2h{i:02d}m00s000ms (2) 090 c0900020 pkgunin={10200 + i}:\"{p}\""
+                for i, p in enumerate(self.uninstalled)]
         return "\n".join(out) + "\n"
 
 

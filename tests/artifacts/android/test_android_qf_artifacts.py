@@ -13,6 +13,7 @@ from preuve.artifacts.android._dumpsys import (
     AppOp,
     BroadcastReceiver,
     DeviceAdmin,
+    PackageEvent,
 )
 from preuve.artifacts.android.androidqf_integrity import IntegrityEntry
 from preuve.artifacts.android.files import AndroidFile
@@ -94,9 +95,11 @@ def test_dumpsys_records(aqf: Path) -> None:
     summary = [(type(r).__name__, r.locator.line) for r in found]
     assert summary == [
         ("AccessibilityService", 7), ("AdbKey", 16), ("AppOp", 23), ("AppOp", 25), ("DeviceAdmin", 29),
-        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43),
+        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43), ("PackageEvent", 62),
     ]
-    a11y, key, op, quiet, admin, messaging, spy = found
+    a11y, key, op, quiet, admin, messaging, spy, event = found
+    assert isinstance(event, PackageEvent)
+    assert (event.event, event.uid, event.package) == ("installed", 10150, "com.example.game")
     assert isinstance(a11y, AccessibilityService) and a11y.component == "com.spy.app/com.spy.app.A11y"
     assert isinstance(key, AdbKey) and key.comment == "user@laptop" and len(key.fingerprint) == 47
     assert isinstance(op, AppOp) and (op.package, op.op, op.mode) == ("com.spy.app", "REQUEST_INSTALL_PACKAGES", "allow")

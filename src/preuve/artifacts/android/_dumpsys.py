@@ -7,7 +7,8 @@ blocks. :class:`DumpsysReader` takes lines one at a time (a single pass over
 a file, whichever artifact reads it) and yields records from the services it
 understands: accessibility (enabled services), device_policy (active device
 admins), package (installed packages and their installer; receivers of SMS and
-call broadcasts), appops (who may
+call broadcasts), batterystats (apps installed and removed, even
+long gone), appops (who may
 install packages) and adb (keys of trusted computers). Formats vary across
 Android versions, so every parser keys on stable phrases and ignores the
 rest.
@@ -35,6 +36,7 @@ _APPOP = re.compile(r"^\s+(?P<op>[A-Z][A-Z_]{2,}) \((?P<mode>\w+)")
 _PKG_HEADER = re.compile(r"^  Package \[(?P<pkg>[^\]\s]+)\] \(")
 _PKG_FIELD = re.compile(r"^\s+(?P<key>userId|appId|installerPackageName|pkgFlags|flags)=(?P<value>.*)$")
 _PKG_USER0 = re.compile(r"^\s+User 0: .*\benabled=(?P<enabled>\d)")
+_PKG_EVENT = re.compile(r'\b(?P<event>pkginst|pkgunin)=(?P<uid>\d+):"(?P<pkg>[^"\s]{1,256})"')
 _ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>\S+))?")
 
 WATCHED_ACTIONS = {
@@ -104,6 +106,22 @@ class AppOp(Record):
 
     def summary(self) -> str:
         return f"{self.package}: {self.op} ({self.mode})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageEvent(Record):
+    """A package installed or removed, as the battery history remembers it (it survives uninstalls)."""
+
+    record_type: ClassVar[str] = "android:dumpsys:package_event"
+    event: str  # "installed" or "uninstalled"
+    uid: int
+    package: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"{self.package} {self.event} (uid {self.uid})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +209,8 @@ class DumpsysReader:
             yield from self._appops(number, text)
         elif self.service == "adb":
             yield from self._adb(number, text)
+        elif self.service == "batterystats" and "pkg" in text:
+            yield from self._battery(number, text)
 
     def _once(self, kind: str, value: str) -> bool:
         key = (kind, value)
@@ -287,6 +307,13 @@ class DumpsysReader:
         if op is not None and self._package and op["op"] in WATCHED_OPS:
             if self._once("op:" + op["op"], self._package):
                 yield AppOp(locator=self.locator(number), package=self._package, op=op["op"], mode=op["mode"])
+
+    def _battery(self, number: int, text: str) -> Iterator[Record]:
+        for match in _PKG_EVENT.finditer(text):
+            event = "installed" if match["event"] == "pkginst" else "uninstalled"
+            if self._once("pkgevent:" + event, match["pkg"]):
+                yield PackageEvent(locator=self.locator(number), event=event, uid=int(match["uid"]),
+                                   package=match["pkg"])
 
     def _adb(self, number: int, text: str) -> Iterator[Record]:
         found = adb_key(text)
