@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from preuve.artifacts.base import ArtifactContext
@@ -31,6 +33,82 @@ def load_json(ctx: ArtifactContext, path: str) -> object:
         if not items:
             raise EvidenceError(path, f"malformed JSON ({exc})") from None
         return items
+
+
+_WS = " \t\r\n"
+_CHUNK = 1024 * 1024
+
+
+def iter_json_items(ctx: ArtifactContext, path: str) -> Iterator[tuple[int, object]]:
+    """(index, item) of a JSON array, or of JSON lines, streamed: memory stays flat however long the list.
+
+    The standard library parses each item (``raw_decode``); only the cutting of
+    the stream into items is written here, because json.load would hold a
+    files.json of a million entries in memory at once. One item larger than the
+    read limit, or a malformed item, raises EvidenceError after the items before
+    it were yielded.
+    """
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+    limit = ctx.limits.max_read_bytes
+    buf = ""
+    pos = 0
+    index = 0
+    mode: str | None = None  # "array" or "lines"
+    eof = False
+    with ctx.fs.open(path) as stream:
+
+        def fill() -> bool:
+            nonlocal buf, pos, eof
+            if eof:
+                return False
+            # Read at least as much as is pending, so an item spanning many chunks is re-parsed
+            # O(log n) times, not once per chunk.
+            chunk = stream.read(max(_CHUNK, len(buf) - pos))
+            buf = buf[pos:] + utf8.decode(chunk, final=not chunk)
+            pos = 0
+            eof = not chunk
+            return True
+
+        fill()
+        while True:
+            while pos < len(buf) and (buf[pos] in _WS or (mode == "array" and buf[pos] == ",")):
+                pos += 1
+            if pos >= len(buf):
+                if fill():
+                    continue
+                break
+            char = buf[pos]
+            if mode is None:
+                if char == "[":
+                    mode = "array"
+                    pos += 1
+                    continue
+                mode = "lines"
+            if mode == "array" and char == "]":
+                return
+            try:
+                item, end = decoder.raw_decode(buf, pos)
+            except ValueError as exc:
+                if not eof and len(buf) - pos <= limit:
+                    fill()
+                    continue
+                raise EvidenceError(path, f"malformed JSON at item [{index}] ({exc})") from None
+            except RecursionError:
+                raise EvidenceError(path, f"item [{index}] is nested too deeply") from None
+            if (
+                not eof
+                and isinstance(item, (int, float))
+                and (end >= len(buf) or buf[end] in "0123456789.eE+-")
+            ):
+                # A number cut by the chunk edge ("1." of "1.5e3"): read more and parse it again.
+                fill()
+                continue
+            pos = end
+            yield index, item
+            index += 1
+        if mode == "array":
+            raise EvidenceError(path, f"malformed JSON: the list ends without ']' after {index} items")
 
 
 def text(value: object) -> str | None:

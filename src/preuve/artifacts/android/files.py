@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, integer, load_json, text
+from preuve.artifacts.android._common import AQF, integer, iter_json_items, text
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.timeconv import from_unix
-from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
@@ -52,10 +51,7 @@ class Files(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
-        data = load_json(ctx, path)
-        if not isinstance(data, list):
-            raise EvidenceError(path, "expected a JSON list of files")
-        for index, item in enumerate(data):
+        for index, item in iter_json_items(ctx, path):
             if not isinstance(item, dict) or not text(item.get("path")):
                 continue
             yield AndroidFile(

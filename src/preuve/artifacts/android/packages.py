@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, flag, integer, load_json, text
+from preuve.artifacts.android._common import AQF, flag, integer, iter_json_items, text
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Observable, Record
 
 
@@ -83,10 +82,7 @@ class Packages(Artifact):
     paths: ClassVar[tuple[str, ...]] = (f"{AQF}/packages.json",)
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
-        data = load_json(ctx, path)
-        if not isinstance(data, list):
-            raise EvidenceError(path, "expected a JSON list of packages")
-        for index, item in enumerate(data):
+        for index, item in iter_json_items(ctx, path):
             if not isinstance(item, dict) or not text(item.get("name")):
                 ctx.warn(f"{path}: entry [{index}] has no package name, skipped")
                 continue
