@@ -20,7 +20,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -147,6 +147,7 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
 
 
 LocatorFor = Callable[[int], Locator]
+_NOTHING: tuple[Record, ...] = ()
 
 
 @dataclass(slots=True)
@@ -190,27 +191,35 @@ class DumpsysReader:
             installer_recorded=pending.installer_seen,
         )
 
-    def line(self, number: int, text: str) -> Iterator[Record]:
-        match = _SERVICE.match(text)
-        if match is not None:
-            yield from self._flush()
-            self.service = match["name"]
-            self._state = ""
-            self._package = None
-            self._action = None
-            return
-        if self.service == "accessibility":
-            yield from self._accessibility(number, text)
-        elif self.service == "device_policy":
-            yield from self._device_policy(number, text)
-        elif self.service == "package":
-            yield from self._package_section(number, text)
-        elif self.service == "appops":
-            yield from self._appops(number, text)
-        elif self.service == "adb":
-            yield from self._adb(number, text)
-        elif self.service == "batterystats" and "pkg" in text:
-            yield from self._battery(number, text)
+    def line(self, number: int, text: str) -> Sequence[Record]:
+        """Records completed by this line (usually none: the common path allocates nothing)."""
+        if text.startswith("DUMP OF SERVICE"):
+            match = _SERVICE.match(text)
+            if match is not None:
+                flushed = list(self._flush())
+                self.service = match["name"]
+                self._state = ""
+                self._package = None
+                self._action = None
+                return flushed
+        service = self.service
+        if service is None:
+            return _NOTHING
+        if service == "package":
+            if self._state == "" and text[:1] == " ":
+                return _NOTHING  # deep inside a table this parser does not read
+            return list(self._package_section(number, text))
+        if service == "accessibility":
+            return list(self._accessibility(number, text))
+        if service == "device_policy":
+            return list(self._device_policy(number, text))
+        if service == "appops":
+            return list(self._appops(number, text))
+        if service == "adb":
+            return list(self._adb(number, text))
+        if service == "batterystats" and "pkg" in text:
+            return list(self._battery(number, text))
+        return _NOTHING
 
     def _once(self, kind: str, value: str) -> bool:
         key = (kind, value)

@@ -45,23 +45,30 @@ class Dumpstate(Artifact):
         reader = DumpsysReader(lambda number: Locator(path, sha, line=number),
                                packages=not ctx.fs.is_file(f"{AQF}/packages.json"))
         acquired: tuple[datetime, str] | None = None
-        section = ""
+        in_props = in_dumpsys = False
         for number, line in ctx.fs.read_text_lines(path):
-            if line.startswith("------ "):
+            first = line[:1]
+            if first == "-" and line.startswith("------ "):
                 if _DURATION.match(line):
                     continue
                 match = _SECTION.match(line)
                 if match is not None:
-                    section = match["title"]
+                    title = match["title"]
+                    in_props = title.startswith("SYSTEM PROPERTIES")
+                    in_dumpsys = title.startswith("DUMPSYS")
                     yield from reader.end_section()
                     continue
-            if acquired is None and line.startswith("== dumpstate:"):
+            if first == "=" and acquired is None and line.startswith("== dumpstate:"):
                 header = _HEADER.match(line)
                 when = parse_date(header["when"]) if header else None
                 if when is not None:
                     acquired = (when, f"{path}:{number}")
                 continue
-            if section.startswith("SYSTEM PROPERTIES"):
+            if in_dumpsys:
+                found = reader.line(number, line)
+                if found:
+                    yield from found
+            elif in_props:
                 parsed = parse_property_line(line)
                 if parsed is not None:
                     locator = Locator(path, sha, line=number)
@@ -69,6 +76,4 @@ class Dumpstate(Artifact):
                     patch = security_patch(parsed[0], parsed[1], locator, acquired)
                     if patch is not None:
                         yield patch
-            elif section.startswith("DUMPSYS"):
-                yield from reader.line(number, line)
         yield from reader.end_section()
