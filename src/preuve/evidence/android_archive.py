@@ -85,6 +85,7 @@ class Source(ABC):
     """Files of one part of an acquisition, at device paths."""
 
     label: str = "source"
+    skipped: list[str]  # what the listing left out, and why (reported as warnings)
 
     @abstractmethod
     def entries(self) -> Iterable[FileInfo]:
@@ -113,6 +114,7 @@ class FolderSource(Source):
         self.limits = limits
         self.label = label or root.name
         self._relative: dict[str, str] = {}
+        self.skipped = []
 
     def entries(self) -> Iterable[FileInfo]:
         stack: list[tuple[Path, str, int]] = [(self.root, "", 0)]
@@ -326,7 +328,7 @@ class MountFS(DeviceFS):
                     continue
                 self._owner[entry.device_path] = source
                 yield entry
-            self.notes.extend(getattr(source, "skipped", []))
+            self.notes.extend(source.skipped)
 
     def _owner_of(self, device_path: str) -> Source:
         self._load()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from preuve.evidence.android_ab import AB_PREFIX, unpack_to_tar
 from preuve.evidence.android_ab import device_path as ab_device_path
@@ -94,14 +95,15 @@ def is_bugreport_names(names: list[str]) -> bool:
 
 
 def mount_backup(
-    fs: MountFS, stream_opener: Callable[[], object], label: str, limits: Limits, workdir: Path, password: str | None
+    fs: MountFS, stream_opener: Callable[[], BinaryIO], label: str, limits: Limits, workdir: Path,
+    password: str | None,
 ) -> None:
     """Decrypt/inflate a backup stream into the workdir and mount its tar members."""
     folder = workdir / f"backup-{len(fs.sources)}"
     folder.mkdir()
     target = folder / "backup.tar"
     try:
-        with stream_opener() as stream:  # type: ignore[attr-defined]
+        with stream_opener() as stream:
             _, problem = unpack_to_tar(stream, target, limits, label, password)
     except EvidenceError as exc:  # a bound was exceeded: refuse the backup rather than fill the disk
         target.unlink(missing_ok=True)
