@@ -151,3 +151,23 @@ def test_not_an_acquisition(tmp_path: Path) -> None:
     top = write_zip(tmp_path / "aqf-in-folder.zip", {f"uuid/{k}": v for k, v in AndroidQFBuilder().members().items()})
     assert detect_kind(top) is AndroidQF
     assert {a.name: a.records for a in check(top).artifacts}["android_packages"] == 2
+
+
+def test_device_files_timeline(tmp_path: Path) -> None:
+    import hashlib
+
+    members = _bugreport_members()
+    members["FS/data/local/tmp/payload"] = b"\x7fELF stage two"
+    path = write_zip(tmp_path / "bugreport.zip", members)
+    files = records(path, "android_device_files")
+    when = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert [(f.path, f.size, f.modified, f.sha256) for f in files] == [
+        (f"/data/{name[len('FS/data/'):]}", len(members[name]), when, hashlib.sha256(members[name]).hexdigest())
+        for name in ("FS/data/local/tmp/payload", "FS/data/tombstones/tombstone_00",
+                     "FS/data/tombstones/tombstone_01", "FS/data/tombstones/tombstone_01.pb")
+    ]
+    result = check(path)
+    assert [(f.rule, f.severity.label, f.locator.device_path) for f in result.findings
+            if f.artifact == "android_device_files"] == [
+        ("android_data_local_tmp", "medium", "/data/local/tmp/payload")
+    ]

@@ -238,11 +238,13 @@ class ZipSource(Source):
 
 
 def _zip_time(info: zipfile.ZipInfo) -> float | None:
-    from datetime import datetime
+    """The member's time as recorded (zip stores local time without a zone), read as UTC so every
+    analysis host gives the same value."""
+    import calendar
 
     try:
-        return datetime(*info.date_time).timestamp()
-    except (ValueError, OverflowError):
+        return float(calendar.timegm((*info.date_time, 0, 0, 0)))
+    except (ValueError, OverflowError, TypeError):
         return None
 
 
