@@ -136,11 +136,16 @@ def test_hostile_zip_members(tmp_path: Path) -> None:
         for name, data in members.items():
             archive.writestr(name, data)
         archive.writestr("../../escape.txt", b"x")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("FS/data/tombstones/tombstone_00", b"a second, different copy")
         archive.writestr("FS/data/tombstones/tombstone_09", b"\0" * (4 * 1024 * 1024))  # ratio ~1000
     result = check(path)
     assert not (tmp_path.parent / "escape.txt").exists()
     assert any("unsafe name" in w for w in result.warnings)
     assert any("compression ratio" in w for w in result.warnings)
+    assert any("tombstone_00: appears twice" in w for w in result.warnings)
+    first = next(r for r in records(path, "android_tombstones") if r.locator.device_path.endswith("_00"))
+    assert first.process == "/system/bin/mediaserver"
     assert {a.name: a.records for a in result.artifacts}["android_tombstones"] == 2
 
 

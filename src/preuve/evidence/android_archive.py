@@ -185,6 +185,7 @@ class ZipSource(Source):
 
     def entries(self) -> Iterable[FileInfo]:
         self.skipped = []
+        self._members = {}
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_archive_entries:
             raise LimitExceeded(self.label, f"{len(infos)} entries exceed {self.limits.max_archive_entries}")
@@ -209,6 +210,9 @@ class ZipSource(Source):
             ):
                 self.skipped.append(f"member {name}: compression ratio above {self.limits.max_decompression_ratio}")
                 yield FileInfo(device, 0, is_link=True)  # listed, never opened
+                continue
+            if device in self._members:
+                self.skipped.append(f"member {name}: appears twice; the first copy is read")
                 continue
             self._members[device] = info
             when = _zip_time(info)
