@@ -85,3 +85,14 @@ def test_clean_phone_has_no_findings(tmp_path: Path) -> None:
     assert result.findings == []
     assert result.exit_code == ExitCode.CLEAN
     assert not result.incomplete
+
+
+def test_adb_key_of_the_acquisition_computer_is_info(tmp_path: Path) -> None:
+    b = AndroidQFBuilder(adb_host_key="analyst@aqf")
+    b.props["ro.build.version.security_patch"] = "2023-10-01"
+    b.dumpsys = DumpsysSpec(adb_keys=["user@laptop", "analyst@aqf"])
+    result = check(b.folder(tmp_path / "aqf"))
+    assert [(f.rule, f.severity.label, f.locator.line, "made this AndroidQF" in f.explanation) for f in result.findings] == [
+        ("android_adb_key", "low", 16, False),
+        ("android_adb_key", "info", 17, True),
+    ]

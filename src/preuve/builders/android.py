@@ -315,6 +315,7 @@ class AndroidQFBuilder:
     extra: dict[str, bytes] = field(default_factory=dict)  # raw members (bugreport.zip, backup.ab, logs/…)
     started: str = "2023-11-14T22:13:20Z"
     hashes: bool = True
+    adb_host_key: str | None = None  # comment of the acquisition computer's key (adb_host_key.pub)
 
     def members(self) -> dict[str, bytes]:
         out: dict[str, bytes] = {
@@ -330,6 +331,8 @@ class AndroidQFBuilder:
             "mounts.json": json.dumps(self.mounts).encode(),
             "dumpsys.txt": self.dumpsys.text().encode(),
         }
+        if self.adb_host_key is not None:
+            out["adb_host_key.pub"] = (adb_public_key(self.adb_host_key) + "\n").encode()
         for namespace, values in self.settings.items():
             out[f"settings_{namespace}.txt"] = "".join(f"{k}={v}\n" for k, v in values.items()).encode()
         out.update(self.extra)

@@ -24,7 +24,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from preuve.artifacts.android._common import AQF
 from preuve.artifacts.android.packages import AndroidPackage
+from preuve.artifacts.base import ArtifactContext
+from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record
 
 _SERVICE = re.compile(r"^DUMP OF SERVICE (?:CRITICAL |HIGH |NORMAL )?(?P<name>[\w.\-/]+):")
@@ -129,6 +132,7 @@ class AdbKey(Record):
     record_type: ClassVar[str] = "android:dumpsys:adb_key"
     fingerprint: str  # MD5 of the key, as ``adb`` and Android's dialog show it
     comment: str | None
+    acquisition_host: bool = False  # the key of the computer that made this AndroidQF acquisition
 
     def summary(self) -> str:
         return f"Trusted ADB key {self.fingerprint} ({self.comment or 'no name'})"
@@ -144,6 +148,23 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
         return None
     digest = hashlib.md5(raw).hexdigest()  # noqa: S324 - the fingerprint format Android shows
     return ":".join(digest[i : i + 2] for i in range(0, 32, 2)).upper(), match["comment"]
+
+
+def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
+    """A reader for one file, told what the acquisition already knows (packages.json, its ADB host key)."""
+    sha = ctx.fs.sha256(path)
+    host_key = None
+    host_file = f"{AQF}/adb_host_key.pub"
+    if ctx.fs.is_file(host_file):
+        try:
+            found = adb_key(ctx.fs.read_bytes(host_file, 64 * 1024).decode("ascii", "replace"))
+        except EvidenceError as exc:
+            ctx.warn(f"{host_file}: {exc.reason}")
+            found = None
+        host_key = found[0] if found else None
+    # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
+    return DumpsysReader(lambda number: Locator(path, sha, line=number),
+                         packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key)
 
 
 LocatorFor = Callable[[int], Locator]
@@ -164,10 +185,12 @@ class _PendingPackage:
 class DumpsysReader:
     """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
 
-    def __init__(self, locator: LocatorFor, packages: bool = True) -> None:
-        """`packages`: also yield installed packages (off when packages.json already lists them)."""
+    def __init__(self, locator: LocatorFor, packages: bool = True, host_key: str | None = None) -> None:
+        """`packages`: also yield installed packages (off when packages.json already lists them);
+        `host_key`: fingerprint of the acquisition computer's ADB key, when known."""
         self.locator = locator
         self.packages = packages
+        self.host_key = host_key
         self.service: str | None = None
         self._state = ""
         self._package: str | None = None
@@ -327,4 +350,5 @@ class DumpsysReader:
     def _adb(self, number: int, text: str) -> Iterator[Record]:
         found = adb_key(text)
         if found is not None and self._once("adb", found[0]):
-            yield AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1])
+            yield AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1],
+                         acquisition_host=found[0] == self.host_key)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, parse_date, parse_property_line
-from preuve.artifacts.android._dumpsys import DumpsysReader
+from preuve.artifacts.android._common import parse_date, parse_property_line
+from preuve.artifacts.android._dumpsys import reader_for
 from preuve.artifacts.android.getprop import AndroidProperty, security_patch
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.android_layout import BUGREPORT_PREFIX
@@ -41,9 +41,7 @@ class Dumpstate(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
-        # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
-        reader = DumpsysReader(lambda number: Locator(path, sha, line=number),
-                               packages=not ctx.fs.is_file(f"{AQF}/packages.json"))
+        reader = reader_for(ctx, path)
         acquired: tuple[datetime, str] | None = None
         in_props = in_dumpsys = False
         for number, line in ctx.fs.read_text_lines(path):

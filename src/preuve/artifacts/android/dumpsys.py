@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF
-from preuve.artifacts.android._dumpsys import DumpsysReader
+from preuve.artifacts.android._dumpsys import reader_for
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.model import Locator, Record
+from preuve.model import Record
 
 
 class Dumpsys(Artifact):
@@ -18,10 +18,7 @@ class Dumpsys(Artifact):
     paths: ClassVar[tuple[str, ...]] = (f"{AQF}/dumpsys.txt",)
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
-        sha = ctx.fs.sha256(path)
-        # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
-        reader = DumpsysReader(lambda number: Locator(path, sha, line=number),
-                               packages=not ctx.fs.is_file(f"{AQF}/packages.json"))
+        reader = reader_for(ctx, path)
         for number, line in ctx.fs.read_text_lines(path):
             yield from reader.line(number, line)
         yield from reader.end_section()

@@ -22,6 +22,14 @@ class AndroidAdbKey(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, AdbKey)
+        if record.acquisition_host:
+            yield self.finding(
+                record, artifact,
+                f"The computer '{record.comment or 'unnamed'}' (key {record.fingerprint}) trusted for USB debugging "
+                "is the one that made this AndroidQF acquisition (adb_host_key.pub).",
+                severity=Severity.INFO,
+            )
+            return
         yield self.finding(
             record, artifact,
             f"The computer '{record.comment or 'unnamed'}' (key {record.fingerprint}) is trusted for USB "
