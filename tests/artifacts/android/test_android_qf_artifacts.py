@@ -207,3 +207,27 @@ def test_dumpsys_packages_only_without_packages_json(tmp_path: Path) -> None:
         "com.no.installer.line", None, False, 10999, 53)
     assert [f.rule for f in check(root, only=("android_dumpsys",)).findings
             if f.rule == "android_package_installer"] == []
+
+
+def test_integrity_of_old_folder_format_with_host_paths(tmp_path: Path) -> None:
+    import hashlib
+
+    b = AndroidQFBuilder(hashes=False)
+    members = b.members()
+    members["command.log"] = b"started\n"
+    root = tmp_path / "6b1e4d2c-0000-4000-8000-000000000001"
+    root.mkdir()
+    for name, data in members.items():
+        (root / name).write_bytes(data)
+    rows = [f"/home/analyst/androidqf/{root.name}/{name},{hashlib.sha256(data).hexdigest()}"
+            for name, data in members.items()]
+    rows[1] = f"C:\\Users\\a\\androidqf\\{root.name}\\getprop.txt,{hashlib.sha256(members['getprop.txt']).hexdigest()}"
+    rows.append(f"/home/analyst/androidqf/{root.name}/hashes.csv,{'0' * 64}")  # hashed while being written
+    (root / "hashes.csv").write_text("\n".join(rows) + "\n")
+    (root / "command.log").write_text("started\nacquisition completed\n")  # androidqf kept logging
+    entries = records(root, "androidqf_integrity")
+    assert sorted((e.member.rsplit("/", 1)[-1].rsplit("\\", 1)[-1], e.status) for e in entries) == sorted(
+        [(name, "ok") for name in members if name != "command.log"] + [("command.log", "mismatch")]
+    )
+    findings = check(root, only=("androidqf_integrity",)).findings
+    assert [(f.severity.label, f.explanation.split(" ")[0]) for f in findings] == [("info", "command.log")]

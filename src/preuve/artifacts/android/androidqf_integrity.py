@@ -1,8 +1,17 @@
 """AndroidQF hashes.csv checked against the files it lists.
 
 AndroidQF records the SHA-256 of every entry it wrote (``name,sha256`` per
-row, not itself). A file that is missing or hashes differently was changed
-or lost after the acquisition: the evidence cannot be taken as collected.
+row). A file that is missing or hashes differently was changed or lost after
+the acquisition: the evidence cannot be taken as collected.
+
+Two generations of the format: zip acquisitions name each zip entry and leave
+hashes.csv out; older folder acquisitions wrote the full path on the
+acquisition computer (``/home/x/androidqf/<uuid>/packages.json``,
+``C:\\…\\<uuid>\\packages.json``), listed hashes.csv itself while writing
+it, and kept appending to command.log after hashing. Paths are therefore
+resolved relative to the acquisition folder, the row of hashes.csv is
+skipped, and command.log and acquisition.json are judged leniently (see the
+rule).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF
+from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.android_archive import safe_member_name
 from preuve.evidence.errors import EvidenceError
@@ -51,7 +60,37 @@ class AndroidQFIntegrity(Artifact):
                 expected_sha256="", actual_sha256=None, status="unlisted",
             )
 
+    def _resolve(self, ctx: ArtifactContext, name: str, anchors: set[str]) -> str | None:
+        """The device path of a hashes.csv row (a zip entry name, or a host path of an old folder)."""
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+        absolute = name.startswith(("/", "\\")) or (len(name) > 2 and name[1] == ":")
+        if not absolute:
+            safe = safe_member_name(name)
+            return f"{AQF}/{safe}" if safe else None
+        for index in range(len(parts) - 1, -1, -1):
+            if parts[index] in anchors:  # the acquisition folder (its UUID) on the host
+                rel = safe_member_name("/".join(parts[index + 1 :]))
+                return f"{AQF}/{rel}" if rel else None
+        for index in range(1, len(parts)):  # else the longest tail that names a file here
+            rel = safe_member_name("/".join(parts[index:]))
+            if rel and ctx.fs.exists(f"{AQF}/{rel}"):
+                return f"{AQF}/{rel}"
+        return None
+
+    def _anchors(self, ctx: ArtifactContext) -> set[str]:
+        anchors = {ctx.fs.source.name}
+        meta = f"{AQF}/acquisition.json"
+        if ctx.fs.is_file(meta):
+            try:
+                data = load_json(ctx, meta)
+            except EvidenceError:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("uuid"), str):
+                anchors.add(data["uuid"])
+        return anchors
+
     def _listed(self, ctx: ArtifactContext, path: str, listed: set[str]) -> Iterator[Record]:
+        anchors = self._anchors(ctx)
         lines = (line for _, line in ctx.fs.read_text_lines(path))
         for number, row in enumerate(csv.reader(lines), start=1):
             if not row or not row[0].strip():
@@ -64,9 +103,10 @@ class AndroidQFIntegrity(Artifact):
                 if number > 1:  # a header row is fine
                     ctx.warn(f"{path}:{number}: {expected!r} is not a SHA-256, skipped")
                 continue
-            safe = safe_member_name(name)
+            if name.replace("\\", "/").rsplit("/", 1)[-1] == "hashes.csv":
+                continue  # older versions hashed the file while writing it
             locator = ctx.locator(path, line=number)
-            device = f"{AQF}/{safe}" if safe else None
+            device = self._resolve(ctx, name, anchors)
             if device is not None:
                 listed.add(device)
             if device is None or not ctx.fs.exists(device):

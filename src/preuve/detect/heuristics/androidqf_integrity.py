@@ -9,6 +9,9 @@ from preuve.artifacts.android.androidqf_integrity import IntegrityEntry
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 
+# Files older AndroidQF versions write after hashes.csv: a difference there is the tool's, not tampering.
+_WRITTEN_AFTER = ("command.log", "acquisition.json")
+
 
 class AndroidQFIntegrityRule(Rule):
     name = "androidqf_integrity"
@@ -22,6 +25,15 @@ class AndroidQFIntegrityRule(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, IntegrityEntry)
+        base = record.member.replace("\\", "/").rsplit("/", 1)[-1]
+        if base in _WRITTEN_AFTER and record.status in ("mismatch", "unlisted"):
+            yield self.finding(
+                record, artifact,
+                f"{base} is {'different from' if record.status == 'mismatch' else 'absent from'} hashes.csv; "
+                "AndroidQF itself writes this file after hashing (older versions), so this is expected.",
+                severity=Severity.INFO,
+            )
+            return
         if record.status == "mismatch":
             yield self.finding(
                 record, artifact,
