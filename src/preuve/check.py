@@ -67,6 +67,7 @@ class CheckOptions:
             "only_artifacts": list(self.only_artifacts),
             "password_given": self.secrets.password is not None,
             "key_given": self.secrets.key is not None,
+            "age_identity_given": self.secrets.age_identity is not None,
         }
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
-from preuve.evidence.acquisition import Opened
+from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
@@ -185,13 +185,16 @@ def _run(
     only: Sequence[str],
     as_json: bool = False,
     case: Path | None = None,
+    secrets: Secrets | None = None,
 ) -> int:
     from preuve.indicators.feeds import installed_index
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
 
     console = Console(stderr=True, quiet=quiet or as_json)
-    options = CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only))
+    options = CheckOptions(
+        iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only), secrets=secrets or Secrets()
+    )
 
     def fail(message: str) -> int:
         if as_json:
@@ -253,8 +256,12 @@ def _run(
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout, nothing else.")
 @click.option("--case", type=click.Path(path_type=Path), help="Also store the run in this case (SQLite).")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Encrypted backup (Android .ab): file whose first line is the password.")
+@click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool, as_json: bool, case: Path | None) -> None:
+          quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, age_key: Path | None) -> None:
     """Check an acquisition (iOS backup, …) against indicators and heuristics.
 
     Without --iocs, the feeds installed by `preuve iocs update` or `preuve iocs import` are used.
@@ -262,7 +269,12 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case))
+    secrets = Secrets(
+        password=password_file.read_bytes()[:4096].decode("utf-8", "replace").splitlines()[0]
+        if password_file is not None and password_file.stat().st_size else None,
+        age_identity=age_key.read_bytes()[:65536].decode("utf-8", "replace") if age_key is not None else None,
+    )
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets))
 
 
 @click.command()

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from preuve.commands.iocs_convert import iocs_convert
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.feeds import (
     ENV_BASE_URL,
@@ -93,5 +94,7 @@ def import_(paths: tuple[Path, ...]) -> None:
         sys.exit(1)
     sys.exit(_print_report(console, report))
 
+
+iocs.add_command(iocs_convert)
 
 COMMANDS = (iocs,)

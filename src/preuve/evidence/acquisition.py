@@ -29,6 +29,7 @@ class Secrets:
 
     password: str | None = field(default=None, repr=False)
     key: bytes | None = field(default=None, repr=False)
+    age_identity: str | None = field(default=None, repr=False)  # AGE-SECRET-KEY-… lines (AndroidQF .zip.age)
 
 
 @dataclass(slots=True)

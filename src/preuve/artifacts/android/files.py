@@ -1,0 +1,66 @@
+"""AndroidQF files.json: files found on the device, with mode, owner, times and hashes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.android._common import AQF, integer, iter_json_items, text
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.timeconv import from_unix
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AndroidFile(Record):
+    record_type: ClassVar[str] = "android:files:file"
+    path: str
+    size: int | None
+    mode: str | None
+    owner: str | None
+    sha256: str | None
+    modified: datetime | None
+    changed: datetime | None
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.mode) and "x" in (self.mode or "")
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.FILE_PATH, self.path)
+        if self.sha256:
+            yield Observable(Kind.SHA256, self.sha256)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.modified is not None:
+            yield Timestamp(self.modified, "File modified")
+        if self.changed is not None and self.changed != self.modified:
+            yield Timestamp(self.changed, "File metadata changed")
+
+    def summary(self) -> str:
+        return f"File {self.path} ({self.mode or '?'}, {self.size if self.size is not None else '?'} bytes)"
+
+
+class Files(Artifact):
+    name = "android_files"
+    platform = "android"
+    title = "Files on the device (AndroidQF files.json)"
+    paths: ClassVar[tuple[str, ...]] = (f"{AQF}/files.json",)
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        sha = ctx.fs.sha256(path)
+        for index, item in iter_json_items(ctx, path):
+            if not isinstance(item, dict) or not text(item.get("path")):
+                continue
+            yield AndroidFile(
+                locator=Locator(path, sha, key_path=f"[{index}]"),
+                path=str(text(item.get("path"))),
+                size=integer(item.get("size")),
+                mode=text(item.get("mode")),
+                owner=text(item.get("user_name")) or text(item.get("user_id")),
+                sha256=text(item.get("sha256")) or None,
+                modified=from_unix(item.get("modified_time")),
+                changed=from_unix(item.get("changed_time")),
+            )

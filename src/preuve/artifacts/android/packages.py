@@ -1,0 +1,101 @@
+"""AndroidQF packages.json: installed apps, their installer, APK hashes and signing certificates.
+
+Each package yields one record carrying its app id, the SHA-256 of each APK
+file and the MD5/SHA-1/SHA-256 of each signing certificate as observables
+(feeds such as Echap's stalkerware list publish SHA-1 certificate hashes in
+upper case; matching normalises case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from preuve.artifacts.android._common import AQF, flag, integer, iter_json_items, text
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.model import Kind, Observable, Record
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFile:
+    path: str | None
+    sha256: str | None
+    cert_sha256: str | None
+    cert_sha1: str | None
+    cert_md5: str | None
+    cert_subject: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AndroidPackage(Record):
+    record_type: ClassVar[str] = "android:packages:package"
+    name: str
+    installer: str | None
+    uid: int | None
+    system: bool | None
+    disabled: bool | None
+    third_party: bool | None
+    files: tuple[PackageFile, ...]
+    installer_recorded: bool = True  # False when the source does not say (dumpsys omits a missing installer)
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.name)
+        for item in self.files:
+            if item.sha256:
+                yield Observable(Kind.SHA256, item.sha256)
+            if item.cert_sha256:
+                yield Observable(Kind.CERT_SHA256, item.cert_sha256)
+            if item.cert_sha1:
+                yield Observable(Kind.CERT_SHA1, item.cert_sha1)
+            if item.cert_md5:
+                yield Observable(Kind.CERT_MD5, item.cert_md5)
+
+    def summary(self) -> str:
+        return f"Package {self.name} (installer {self.installer or 'none'})"
+
+
+def _file(value: object) -> PackageFile | None:
+    if not isinstance(value, dict):
+        return None
+    cert = value.get("certificate")
+    cert = cert if isinstance(cert, dict) else {}
+
+    def c(name: str) -> str | None:
+        found = text(cert.get(name)) or text(cert.get(name.lower())) or text(cert.get(name.upper()))
+        return found or None
+
+    return PackageFile(
+        path=text(value.get("path")),
+        sha256=text(value.get("sha256")) or None,
+        cert_sha256=c("Sha256"),
+        cert_sha1=c("Sha1"),
+        cert_md5=c("Md5"),
+        cert_subject=c("Subject"),
+    )
+
+
+class Packages(Artifact):
+    name = "android_packages"
+    platform = "android"
+    title = "Installed apps (AndroidQF packages.json)"
+    paths: ClassVar[tuple[str, ...]] = (f"{AQF}/packages.json",)
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        for index, item in iter_json_items(ctx, path):
+            if not isinstance(item, dict) or not text(item.get("name")):
+                ctx.warn(f"{path}: entry [{index}] has no package name, skipped")
+                continue
+            files_raw = item.get("files")
+            files = tuple(f for f in (_file(v) for v in (files_raw if isinstance(files_raw, list) else [])) if f)
+            installer = text(item.get("installer"))
+            yield AndroidPackage(
+                locator=ctx.locator(path, key_path=f"[{index}]"),
+                name=str(text(item.get("name"))),
+                installer=None if installer in (None, "", "null") else installer,
+                uid=integer(item.get("uid")),
+                system=flag(item.get("system")),
+                disabled=flag(item.get("disabled")),
+                third_party=flag(item.get("third_party")),
+                files=files,
+            )

@@ -1,0 +1,62 @@
+"""Android backups: an ``adb backup`` .ab file (plain or password-encrypted) or its unpacked folder.
+
+The .ab stream is decrypted (when a password is given) and inflated into a
+tar in the run's workdir, never beside the evidence; its members
+(``apps/<package>/<token>/…``) appear at their device paths. An unpacked
+backup folder (``apps/…`` from ``abe`` or ``tar``) is mapped the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.android_ab import MAGIC
+from preuve.evidence.android_archive import FolderSource, MountFS
+from preuve.evidence.android_layout import backup_mapper, mount_backup
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS, open_regular_file
+
+
+def _is_unpacked_backup(path: Path) -> bool:
+    apps = path / "apps"
+    if not path.is_dir() or not apps.is_dir():
+        return False
+    for index, child in enumerate(sorted(apps.iterdir())):
+        if index > 200:
+            break
+        if (child / "_manifest").is_file() or any((child / t).is_dir() for t in ("r", "f", "db", "sp", "d_f")):
+            return True
+    return False
+
+
+class AndroidBackup(AcquisitionKind):
+    name = "android_backup"
+    platform = "android"
+    specificity = 55
+    description = "an Android backup (.ab, plain or with --password, or its unpacked apps/ folder)"
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if path.is_file():
+            with open(path, "rb") as stream:
+                return stream.read(len(MAGIC)) == MAGIC
+        return _is_unpacked_backup(path)
+
+    @classmethod
+    def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        if path.is_dir():
+            fs.mount(FolderSource(path, backup_mapper, ctx.limits, path.name))
+        else:
+            mount_backup(
+                fs, lambda: open_regular_file(path, str(path)), path.name, ctx.limits, ctx.workdir,
+                ctx.secrets.password,
+            )
+        try:
+            fs.paths()
+        except EvidenceError as exc:
+            raise AcquisitionError(f"{path}: {exc.reason}") from exc
+        for note in fs.notes[:50]:
+            ctx.warn(f"{path}: {note}")
+        return fs

@@ -1,0 +1,127 @@
+"""AndroidQF acquisitions: a folder, a zip, or an age-encrypted zip (``<UUID>.zip.age``).
+
+AndroidQF (mvt-project/androidqf) writes acquisition.json, getprop.txt,
+settings_{global,secure,system}.txt, packages.json (with APK files, hashes,
+certificates and installer), processes.txt, files.json, dumpsys.txt,
+root_binaries.json, mounts.json, logs/, tmp/, bugreport.zip, backup.ab and
+hashes.csv. Its files appear at ``/.acquisition/androidqf/<name>``; the
+nested bugreport and backup are mounted in the same tree (see
+:mod:`preuve.evidence.android_layout`) and analysed in the same run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.android_archive import FolderSource, LimitedWriter, MountFS, ZipSource
+from preuve.evidence.android_layout import AQF_MARKERS, aqf_mapper, aqf_zip_root, mount_nested, zip_names
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS, open_regular_file
+
+AGE_MAGIC = b"age-encryption.org/v1\n"
+
+
+def _is_aqf_folder(path: Path) -> bool:
+    if not path.is_dir():
+        return False
+    present = sum((path / m).is_file() for m in AQF_MARKERS)
+    return present >= 2 or (path / "acquisition.json").is_file()
+
+
+def _aqf_root(path: Path) -> Path | None:
+    if _is_aqf_folder(path):
+        return path
+    if path.is_dir():
+        inner = [c for c in sorted(path.iterdir()) if c.is_dir() and _is_aqf_folder(c)]
+        if len(inner) == 1:
+            return inner[0]
+    return None
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as stream:
+        return stream.read(len(magic)) == magic
+
+
+class AndroidQF(AcquisitionKind):
+    name = "androidqf"
+    platform = "android"
+    specificity = 60
+    description = "an AndroidQF acquisition (folder, .zip, or .zip.age with --key)"
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if _aqf_root(path) is not None:
+            return True
+        if _starts_with(path, AGE_MAGIC):
+            return True
+        if path.is_file():
+            names = zip_names(path, 100_000)
+            return names is not None and aqf_zip_root(names) is not None
+        return False
+
+    @classmethod
+    def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        root = _aqf_root(path)
+        if root is not None:
+            fs.mount(FolderSource(root, aqf_mapper(), ctx.limits, root.name))
+        else:
+            archive = path
+            if _starts_with(path, AGE_MAGIC):
+                archive = cls._decrypt_age(path, ctx)
+            names = zip_names(archive, ctx.limits.max_archive_entries)
+            if names is None:
+                raise AcquisitionError(f"{path}: not a zip")
+            strip = aqf_zip_root(names)
+            if strip is None:
+                raise AcquisitionError(f"{path}: a zip without AndroidQF files (packages.json, getprop.txt…)")
+            fs.mount(ZipSource(archive, aqf_mapper(strip), ctx.limits, path.name))
+        try:
+            mount_nested(fs, ctx.limits, ctx.workdir, ctx.secrets.password, ctx.warn)
+            fs.paths()
+        except EvidenceError as exc:
+            raise AcquisitionError(f"{path}: {exc.reason}") from exc
+        for note in fs.notes[:50]:
+            ctx.warn(f"{path}: {note}")
+        return fs
+
+    @classmethod
+    def _decrypt_age(cls, path: Path, ctx: OpenContext) -> Path:
+        """The zip inside an age file, decrypted into the workdir with the analyst's identity."""
+        key_text = ctx.secrets.age_identity
+        if key_text is None and ctx.secrets.key is not None:
+            key_text = ctx.secrets.key.decode("utf-8", "replace")
+        if key_text is None:
+            raise AcquisitionError(
+                f"{path}: this AndroidQF acquisition is encrypted with age; give the private key file (--age-key)"
+            )
+        try:
+            import pyrage
+        except ImportError as exc:  # pragma: no cover - declared dependency
+            raise AcquisitionError(f"{path}: pyrage is needed to decrypt age files") from exc
+        identities = []
+        for line in key_text.splitlines():
+            line = line.strip()
+            if line.startswith("AGE-SECRET-KEY-"):
+                try:
+                    identities.append(pyrage.x25519.Identity.from_str(line))
+                except Exception as exc:  # noqa: BLE001 - pyrage raises its own error types
+                    raise AcquisitionError(f"{path}: the age key is not valid ({exc})") from exc
+        if not identities:
+            raise AcquisitionError(f"{path}: the key file holds no AGE-SECRET-KEY identity")
+        folder = ctx.workdir / "age"
+        folder.mkdir(exist_ok=True)
+        target = folder / "acquisition.zip"
+        try:
+            with open_regular_file(path, str(path)) as src, open(target, "wb") as raw_out:
+                out = LimitedWriter(raw_out, ctx.limits.max_file_bytes, str(path))
+                pyrage.decrypt_io(src, out, identities)
+        except EvidenceError as exc:
+            raise AcquisitionError(f"{path}: {exc.reason}") from exc
+        except Exception as exc:  # noqa: BLE001 - pyrage.DecryptError and I/O errors
+            raise AcquisitionError(f"{path}: cannot be decrypted with this key ({exc})") from exc
+        return target

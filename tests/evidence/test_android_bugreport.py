@@ -1,0 +1,178 @@
+"""Bugreport zips alone and inside AndroidQF (with a backup), read in one pass; hostile zips."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from preuve.artifacts.android._dumpsys import (
+    AccessibilityService,
+    AppOp,
+    BroadcastReceiver,
+    DeviceAdmin,
+    PackageEvent,
+)
+from preuve.artifacts.android.getprop import AndroidProperty, SecurityPatch
+from preuve.artifacts.android.packages import AndroidPackage
+from preuve.artifacts.android.tombstones import Tombstone
+from preuve.builders.android import (
+    AndroidQFBuilder,
+    DumpsysSpec,
+    android_backup_bytes,
+    bugreport_members,
+    sms_backup_members,
+    tombstone_text,
+    write_zip,
+)
+from preuve.check import CheckOptions, ExitCode, run_check
+from preuve.evidence.acquisition import Secrets, detect_kind
+from preuve.evidence.android_archive import safe_member_name
+from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.kinds.android_bugreport import AndroidBugreport
+from preuve.evidence.kinds.android_qf import AndroidQF
+from tests.builders import check, records, snapshot
+
+MAIN = "/.acquisition/bugreport/bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt"
+PROPS = {"ro.product.model": "Pixel 4a", "ro.build.version.security_patch": "2023-03-01"}
+
+
+def _bugreport_members() -> dict[str, bytes]:
+    return bugreport_members(
+        PROPS,
+        DumpsysSpec(accessibility=["com.spy.app/.A11y"], device_admins=["com.spy.app/.Admin"],
+                    packages=[("com.android.phone", None, True, False), ("com.spy.app", "com.android.chrome", False, False),
+                              ("com.android.vending", None, True, True)]).text(),
+        {"tombstone_00": tombstone_text("/system/bin/mediaserver", 1013),
+         "tombstone_01": tombstone_text("com.example.game", 10200),
+         "tombstone_01.pb": "binary"},
+    )
+
+
+def test_bugreport_records_and_findings(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bugreport.zip", _bugreport_members())
+    before = snapshot(tmp_path)
+    assert detect_kind(path) is AndroidBugreport
+    state = records(path, "android_dumpstate")
+    # The UPTIME section's property-like line is not a property: sections are honoured.
+    assert [type(r) for r in state] == [AndroidProperty, AndroidProperty, SecurityPatch, AccessibilityService,
+                                        AppOp, DeviceAdmin, BroadcastReceiver] + [AndroidPackage] * 4 + [PackageEvent]
+    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 50, 60, 68, 76, 84, 93]
+    assert [(p.name, p.installer, p.system, p.disabled, p.uid) for p in state[7:11]] == [
+        ("com.android.phone", None, True, False, 10100),
+        ("com.spy.app", "com.android.chrome", False, False, 10101),
+        ("com.android.vending", None, True, True, 10102),
+        ("com.no.installer.line", None, False, None, 10999),
+    ]
+    patch = state[2]
+    assert isinstance(patch, SecurityPatch)
+    assert (patch.acquired, patch.acquired_from, patch.age_days) == (
+        datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC), f"{MAIN}:2", 258)
+    tombs = records(path, "android_tombstones")
+    assert [(t.locator.device_path, t.process, t.uid, t.signal, t.abort_message) for t in tombs] == [
+        ("/data/tombstones/tombstone_00", "/system/bin/mediaserver", 1013, "SIGSEGV (11)", "stack corruption detected"),
+        ("/data/tombstones/tombstone_01", "com.example.game", 10200, "SIGSEGV (11)", "stack corruption detected"),
+    ]
+    assert isinstance(tombs[0], Tombstone)
+    assert tombs[0].when == datetime(2023, 11, 10, 7, 30, tzinfo=UTC)
+    result = check(path)
+    assert snapshot(tmp_path) == before
+    assert sorted((f.rule, f.locator.device_path, f.locator.line) for f in result.findings) == [
+        ("android_accessibility_service", MAIN, 17),
+        ("android_device_admin", MAIN, 37),
+        ("android_old_security_patch", MAIN, 8),
+        ("android_package_installer", MAIN, 68),
+        ("android_security_package_disabled", MAIN, 76),
+        ("android_tombstone_privileged", "/data/tombstones/tombstone_00", None),
+    ]
+
+
+def test_androidqf_with_nested_bugreport_and_backup(tmp_path: Path) -> None:
+    b = AndroidQFBuilder()
+    b.extra["bugreport.zip"] = write_zip(tmp_path / "br.zip", _bugreport_members()).read_bytes()
+    sms = [{"address": "+1", "body": "hi https://evil.example.net/a", "date": 1699990000000, "type": 1}]
+    b.extra["backup.ab"] = android_backup_bytes(sms_backup_members(sms), password="pw")
+    folder = b.folder(tmp_path / "aqf")
+    archive = b.zip(tmp_path / "aqf.zip")
+    feed = tmp_path / "feed.stix2"
+    from tests.builders import feed as make_feed
+
+    make_feed(feed, ("[domain-name:value = 'evil.example.net']", "Predator"))
+    before = snapshot(tmp_path)
+    for evidence in (folder, archive):
+        result = run_check(evidence, CheckOptions(iocs=(feed,), secrets=Secrets(password="pw")))
+        assert result.acquisition_kind == "androidqf"
+        by_artifact = {a.name: (a.status.value, a.records) for a in result.artifacts}
+        assert by_artifact["android_dumpstate"] == ("ok", 8)  # packages come from packages.json
+        assert by_artifact["android_tombstones"] == ("ok", 2)
+        assert by_artifact["android_backup_sms"] == ("ok", 1)
+        assert by_artifact["androidqf_integrity"] == ("ok", 13)
+        hits = [(f.indicator.malware, f.locator.device_path) for f in result.findings if f.indicator]
+        assert hits == [("Predator", "/data/user_de/0/com.android.providers.telephony/files/000000_sms_backup")]
+        assert result.exit_code == ExitCode.DETECTED
+    assert snapshot(tmp_path) == before
+    # Without the backup password the rest is analysed and the run says what was left out.
+    result = check(folder)
+    assert {a.name: a.records for a in result.artifacts}["android_backup_sms"] == 0
+    assert any("backup.ab" in w and "password" in w for w in result.warnings)
+
+
+def test_member_names_are_checked() -> None:
+    assert safe_member_name("FS/data/x") == "FS/data/x"
+    assert safe_member_name("./a//b") == "a/b"
+    assert safe_member_name("../etc/passwd") is None
+    assert safe_member_name("/etc/passwd") is None
+    assert safe_member_name("C:\\x") is None
+    assert safe_member_name("a/../../b") is None
+    assert safe_member_name("a\x00b") is None
+
+
+def test_hostile_zip_members(tmp_path: Path) -> None:
+    path = tmp_path / "bugreport.zip"
+    members = _bugreport_members()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.writestr("../../escape.txt", b"x")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("FS/data/tombstones/tombstone_00", b"a second, different copy")
+        archive.writestr("FS/data/tombstones/tombstone_09", b"\0" * (4 * 1024 * 1024))  # ratio ~1000
+    result = check(path)
+    assert not (tmp_path.parent / "escape.txt").exists()
+    assert any("unsafe name" in w for w in result.warnings)
+    assert any("compression ratio" in w for w in result.warnings)
+    assert any("tombstone_00: appears twice" in w for w in result.warnings)
+    first = next(r for r in records(path, "android_tombstones") if r.locator.device_path.endswith("_00"))
+    assert first.process == "/system/bin/mediaserver"
+    assert {a.name: a.records for a in result.artifacts}["android_tombstones"] == 2
+
+
+def test_not_an_acquisition(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "photos.zip", {"a.jpg": b"x"})
+    with pytest.raises(AcquisitionError, match="not an acquisition"):
+        detect_kind(path)
+    top = write_zip(tmp_path / "aqf-in-folder.zip", {f"uuid/{k}": v for k, v in AndroidQFBuilder().members().items()})
+    assert detect_kind(top) is AndroidQF
+    assert {a.name: a.records for a in check(top).artifacts}["android_packages"] == 2
+
+
+def test_device_files_timeline(tmp_path: Path) -> None:
+    import hashlib
+
+    members = _bugreport_members()
+    members["FS/data/local/tmp/payload"] = b"\x7fELF stage two"
+    path = write_zip(tmp_path / "bugreport.zip", members)
+    files = records(path, "android_device_files")
+    when = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert [(f.path, f.size, f.modified, f.sha256) for f in files] == [
+        (f"/data/{name[len('FS/data/'):]}", len(members[name]), when, hashlib.sha256(members[name]).hexdigest())
+        for name in ("FS/data/local/tmp/payload", "FS/data/tombstones/tombstone_00",
+                     "FS/data/tombstones/tombstone_01", "FS/data/tombstones/tombstone_01.pb")
+    ]
+    result = check(path)
+    assert [(f.rule, f.severity.label, f.locator.device_path) for f in result.findings
+            if f.artifact == "android_device_files"] == [
+        ("android_data_local_tmp", "medium", "/data/local/tmp/payload")
+    ]
