@@ -16,7 +16,8 @@ from rich.table import Table
 
 from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, run_check
-from preuve.evidence.acquisition import Opened
+from preuve.commands.backup import gather_secrets
+from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.report.outdir import OutputFolder
 
@@ -125,10 +126,13 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
 
 
 def _run(
-    evidence: Path, iocs: Sequence[Path], out: Path, quiet: bool, heuristics: bool, only: Sequence[str]
+    evidence: Path, iocs: Sequence[Path], out: Path, quiet: bool, heuristics: bool, only: Sequence[str],
+    secrets: Secrets | None = None,
 ) -> int:
     console = Console(stderr=True)
-    options = CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only))
+    options = CheckOptions(
+        iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only), secrets=secrets or Secrets()
+    )
     if not iocs and not quiet:
         console.print(
             "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
@@ -159,14 +163,23 @@ def _run(
 @click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
 @click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Encrypted iOS backup: file whose first line is the password (or $PREUVE_BACKUP_PASSWORD).")
+@click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Encrypted iOS backup: key written by `preuve backup-key` (instant, no password).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool) -> None:
+          quiet: bool, password_file: Path | None, key_file: Path | None) -> None:
     """Check an acquisition (iOS backup, …) against indicators and heuristics.
 
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only))
+    try:
+        secrets = gather_secrets(evidence, password_file, key_file)
+    except (PreuveError, OSError) as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(int(ExitCode.FATAL))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, secrets))
 
 
 @click.command()

@@ -219,3 +219,12 @@ class IosBackup(AcquisitionKind):
         for message in fs.skipped[:50]:
             ctx.warn(f"{root / 'Manifest.db'}: {message}")
         return fs
+
+
+def encrypted_backup_root(path: Path, limits: Limits) -> Path | None:
+    """The encrypted backup at `path` (so the CLI knows to ask for a password), or None."""
+    try:
+        root = _backup_root(path)
+    except (AcquisitionError, OSError):
+        return None
+    return root if root is not None and is_encrypted(root, limits) else None
