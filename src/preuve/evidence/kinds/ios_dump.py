@@ -38,6 +38,10 @@ def dump_root_in_names(names: list[str]) -> str | None:
     return best
 
 
+def _holds_var(name: str) -> bool:
+    return "/" + _MARK in "/" + name + "/"
+
+
 def _folder_root(path: Path) -> Path | None:
     if not path.is_dir() or path.is_symlink():
         return None
@@ -66,7 +70,7 @@ class IosFilesystemDump(AcquisitionKind):
         if path.is_dir():
             return _folder_root(path) is not None
         if is_archive_file(path):
-            return dump_root_in_names(peek_member_names(path, DEFAULT_LIMITS)) is not None
+            return dump_root_in_names(peek_member_names(path, DEFAULT_LIMITS, until=_holds_var)) is not None
         return False
 
     @classmethod
@@ -78,7 +82,7 @@ class IosFilesystemDump(AcquisitionKind):
             fs: DeviceFS = LocalFolderFS(root, ctx.ledger, ctx.limits, ctx.workdir)
             fs.kind = "ios_dump"
             return fs
-        prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True))
+        prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
         archive = ArchiveFS(path, ctx.ledger, ctx.limits, ctx.workdir, prefix_mapper(prefix, "/", DUMP_PREFIX))
