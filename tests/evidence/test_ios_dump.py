@@ -166,3 +166,39 @@ def test_entry_count_bound(tmp_path: Path) -> None:
     dump = write_dump(files, tmp_path / "many.zip", "zip")
     with pytest.raises(AcquisitionError, match="more than 10 entries"):
         IosFilesystemDump.open(dump, _ctx(tmp_path, Limits(max_archive_entries=10)))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode"),
+    [(tarfile.GNU_FORMAT, "w"), (tarfile.PAX_FORMAT, "w:bz2"), (tarfile.USTAR_FORMAT, "w:xz"),
+     (tarfile.PAX_FORMAT, "w:gz")],
+)
+def test_tar_formats_and_long_names(tmp_path: Path, fmt: int, mode: str) -> None:
+    long_dir = "private/var/mobile/" + "/".join(["d" * 40] * 3)
+    names = [f"{long_dir}/a.txt", "private/var/mobile/é.txt", "private/var/mobile/short"]
+    if fmt == tarfile.USTAR_FORMAT:
+        names = names[:1] + names[2:]  # ustar: only ASCII, long names through its prefix field
+    dump = tmp_path / "fmt.tar"
+    with tarfile.open(dump, mode, format=fmt) as tf:  # type: ignore[call-overload]
+        for number, name in enumerate(names):
+            info = tarfile.TarInfo(name)
+            data = name.encode() * (number + 1)
+            info.size, info.mtime = len(data), 1685600000 + number
+            tf.addfile(info, io.BytesIO(data))
+    fs = open_acquisition(dump, _ctx(tmp_path)).fs
+    try:
+        for number, name in enumerate(names):
+            assert fs.read_bytes("/" + name) == name.encode() * (number + 1)
+            assert fs.stat("/" + name).mtime == 1685600000 + number
+    finally:
+        fs.close()
+
+
+def test_damaged_tar_header_is_a_clear_error(tmp_path: Path) -> None:
+    dump = write_dump([("private/var/mobile/a", b"a"), ("private/var/mobile/b", b"b")], tmp_path / "d.tar", "tar")
+    data = bytearray(dump.read_bytes())
+    second = data.find(b"private/var/mobile/b")
+    data[second + 130] ^= 0x01  # inside the size field of the second header
+    dump.write_bytes(bytes(data))
+    with pytest.raises(AcquisitionError, match="bad header checksum"):
+        IosFilesystemDump.open(dump, _ctx(tmp_path))
