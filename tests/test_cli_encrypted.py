@@ -72,3 +72,35 @@ def test_wrong_password_exits_1_with_a_clear_message(tmp_path: Path) -> None:
     assert code == 1
     assert "wrong password" in output
     assert not (tmp_path / "k2").exists()
+
+
+def test_secrets_precedence_and_tty_prompt(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import click
+
+    from preuve.commands import backup as backup_cmd
+
+    enc = encrypt_backup(build_demo_backup(tmp_path / "plain"), tmp_path / "enc", PASSWORD)
+    monkeypatch.delenv("PREUVE_BACKUP_PASSWORD", raising=False)
+    asked: list[str] = []
+
+    def prompt(text: str, **kwargs: object) -> str:
+        asked.append(text)
+        assert kwargs["hide_input"] is True
+        return PASSWORD
+
+    monkeypatch.setattr(click, "prompt", prompt)
+    monkeypatch.setattr(backup_cmd.sys.stdin, "isatty", lambda: True, raising=False)
+    assert backup_cmd.gather_secrets(enc, None, None).password == PASSWORD
+    assert asked == ["Backup password"]
+    assert backup_cmd.gather_secrets(tmp_path / "plain", None, None).password is None  # plain: no prompt
+    assert asked == ["Backup password"]
+    monkeypatch.setenv("PREUVE_BACKUP_PASSWORD", "from-env")
+    assert backup_cmd.gather_secrets(enc, None, None).password == "from-env"
+    pw = tmp_path / "pw"
+    pw.write_text("from file\r\nsecond line\n")
+    assert backup_cmd.gather_secrets(enc, pw, None).password == "from file"
+    key = tmp_path / "key"
+    key.write_text("ab" * 32 + "\n")
+    got = backup_cmd.gather_secrets(enc, pw, key)
+    assert (got.key, got.password) == (bytes([0xAB]) * 32, None)
+    assert "ab" * 32 not in repr(got)
