@@ -311,18 +311,18 @@ class TarReader(ArchiveReader):
                     else:  # devices, FIFOs, GNU sparse and unknown types: listed, never opened
                         kind = MemberKind.OTHER
                     size = entry.size if kind == MemberKind.FILE else 0
-                    key: object = None
-                    if kind == MemberKind.FILE:
-                        info = tarfile.TarInfo(entry.name)
-                        info.size, info.offset_data, info.type = entry.size, entry.offset_data, tarfile.REGTYPE
-                        key = info
+                    # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
+                    key = (entry.offset_data, entry.size) if kind == MemberKind.FILE else None
                     yield Member(name, kind, size, None, entry.mtime or None, entry.mode, key)
         except (EOFError, OSError, ValueError, tarfile.TarError) as exc:
             raise EvidenceError(str(self.path), f"damaged tar ({exc})") from exc
 
     def open(self, member: Member) -> BinaryIO:
-        info = member.key
-        assert isinstance(info, tarfile.TarInfo)
+        where = member.key
+        if not isinstance(where, tuple):
+            raise EvidenceError(member.name, "not a regular file")
+        info = tarfile.TarInfo(member.name)
+        info.offset_data, info.size, info.type = where[0], where[1], tarfile.REGTYPE
         try:
             stream = self._tar.extractfile(info)
         except (tarfile.TarError, OSError, EOFError) as exc:
