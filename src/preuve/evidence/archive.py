@@ -203,7 +203,7 @@ def _open_decompressed(path: Path) -> BinaryIO:
     import gzip
     import lzma
 
-    raw = open(path, "rb")  # noqa: SIM115 - returned (or wrapped) for the caller to close
+    raw = open(path, "rb", buffering=1024 * 1024)  # noqa: SIM115 - returned (or wrapped) for the caller to close
     magic = raw.read(6)
     raw.seek(0)
     if magic.startswith(b"\x1f\x8b"):
@@ -233,7 +233,7 @@ def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterato
         if len(header) < _BLOCK or header == bytes(_BLOCK):
             return
         stored = _tar_number(header[148:156])
-        if stored != sum(header[:148]) + 256 + sum(header[156:]):
+        if stored != sum(header) - sum(header[148:156]) + 256:  # the checksum field counts as spaces
             raise EvidenceError(path, f"damaged tar: bad header checksum at offset {offset}")
         kind = header[156:157]
         size = _tar_number(header[124:136])
@@ -381,6 +381,7 @@ MemberMapper = Callable[[str], str | None]
 def prefix_mapper(strip: str, device_prefix: str = "/", other_prefix: str | None = None) -> MemberMapper:
     """Members under `strip` go under `device_prefix`; the others under `other_prefix` (or are dropped)."""
     strip = strip.strip("/")
+    root = "/" + device_prefix.strip("/") + "/" if device_prefix.strip("/") else "/"
 
     def mapper(name: str) -> str | None:
         if not strip:
@@ -392,7 +393,10 @@ def prefix_mapper(strip: str, device_prefix: str = "/", other_prefix: str | None
         else:
             rest = None
         if rest is not None:
-            return normalize_device_path(posixpath.join(device_prefix, rest))
+            if not rest:
+                return normalize_device_path(device_prefix)
+            # Member names are already normalised (no '', '.', '..' parts): joining is enough.
+            return root + rest
         if other_prefix is None:
             return None
         return normalize_device_path(posixpath.join(other_prefix, name))
