@@ -18,6 +18,7 @@ preuve adds the naming rules and bounds, which neither applies when reading.
 
 from __future__ import annotations
 
+import calendar
 import io
 import posixpath
 import re
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
-from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo, normalize_device_path
+from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 
@@ -129,8 +130,6 @@ class ZipReader(ArchiveReader):
             else:
                 kind = MemberKind.OTHER
             try:
-                import calendar
-
                 mtime: float | None = float(calendar.timegm((*info.date_time, 0, 0, 0)))
             except (ValueError, OverflowError):
                 mtime = None
@@ -418,10 +417,6 @@ class ArchiveFS(DeviceFS):
         self._members: dict[str, Member] = {}
         self.rejected: list[str] = []
 
-    @property
-    def members_rejected(self) -> list[str]:
-        return list(self._reader.rejected)
-
     def _iter_entries(self) -> Iterable[FileInfo]:
         folders: set[str] = set()
         for member in self._reader.members():
@@ -463,6 +458,3 @@ class ArchiveFS(DeviceFS):
     def close(self) -> None:
         self._reader.close()
 
-
-def acquisition_member_prefix(kind: str) -> str:
-    return f"{ACQUISITION_PREFIX}/{kind}"
