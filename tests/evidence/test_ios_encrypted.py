@@ -10,7 +10,7 @@ from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_encrypted import encrypt_backup
 from preuve.check import CheckOptions, run_check
 from preuve.evidence.acquisition import OpenContext, Secrets, open_acquisition
-from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.ios_encrypted import derive_backup_key
 from preuve.evidence.ios_keybag import KeybagError, parse_keybag
 from preuve.evidence.ledger import HashLedger
@@ -116,3 +116,28 @@ def test_damaged_keybag_is_a_clear_error(tmp_path: Path) -> None:
     (enc / "Manifest.plist").write_bytes(plistlib.dumps(manifest, fmt=plistlib.FMT_BINARY))
     with pytest.raises(AcquisitionError, match="damaged keybag"):
         open_acquisition(enc, _ctx(tmp_path, Secrets(password=PASSWORD)))
+
+
+def test_damaged_ciphertexts(tmp_path: Path) -> None:
+    builder = BackupBuilder(tmp_path / "p")
+    builder.add_file("HomeDomain", "good.txt", b"good")
+    builder.add_file("HomeDomain", "cut.txt", b"x" * 40)
+    plain = builder.finish()
+    enc = encrypt_backup(plain, tmp_path / "e", "pw", seed="damage")
+    from preuve.builders.ios_backup import file_id
+
+    fid = file_id("HomeDomain", "cut.txt")
+    blob = enc / fid[:2] / fid
+    blob.write_bytes(blob.read_bytes()[:-5])  # no longer whole AES blocks
+    fs = open_acquisition(enc, _ctx(tmp_path, Secrets(password="pw"))).fs
+    try:
+        assert fs.read_bytes("/private/var/mobile/good.txt") == b"good"
+        assert fs.stat("/private/var/mobile/cut.txt").is_link  # listed, but not readable as a file
+        with pytest.raises(EvidenceError, match="not a regular file"):
+            fs.read_bytes("/private/var/mobile/cut.txt")
+    finally:
+        fs.close()
+    (enc / "Manifest.db").write_bytes(bytes(4096))
+    with pytest.raises(AcquisitionError, match="does not decrypt to a SQLite database"):
+        open_acquisition(enc, _ctx(tmp_path, Secrets(password="pw")))
+    assert list((tmp_path / "work").iterdir()) == []
