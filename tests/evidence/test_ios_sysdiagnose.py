@@ -96,3 +96,13 @@ def test_a_backup_is_not_a_dump(tmp_path: Path) -> None:
     (tmp_path / "x.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     assert not IosFilesystemDump.detect(tmp_path / "x.zip")
     assert not IosSysdiagnose.detect(tmp_path / "x.zip")
+
+
+def test_renamed_sysdiagnose_archive_is_recognised(tmp_path: Path) -> None:
+    archive = write_sysdiagnose({"ps.txt": b"USER PID COMMAND\n"}, tmp_path, "tar.gz")
+    renamed = archive.rename(tmp_path / "from-the-phone.tar.gz")
+    assert detect_kind(renamed) is IosSysdiagnose
+    flat = tmp_path / "flat.tar.gz"
+    with tarfile.open(flat, "w:gz") as tf:
+        _member(tf, "ps.txt", b"USER PID COMMAND\n")
+    assert not IosSysdiagnose.detect(flat)

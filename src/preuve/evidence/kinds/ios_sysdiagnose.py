@@ -169,9 +169,13 @@ class IosSysdiagnose(AcquisitionKind):
     def detect(cls, path: Path) -> bool:
         if path.is_dir():
             return _folder_root(path) is not None
-        if is_archive_file(path) and path.name.lower().startswith("sysdiagnose"):
-            return _top_folder(peek_member_names(path, DEFAULT_LIMITS, max_entries=2000)) is not None
-        return False
+        if not is_archive_file(path):
+            return False
+        names = peek_member_names(path, DEFAULT_LIMITS, max_entries=2000)
+        top = _top_folder(names)
+        # A renamed archive is still recognised by its sysdiagnose_* top folder; files at the top of
+        # an archive only count when the archive itself is named like a sysdiagnose.
+        return top is not None and (bool(top) or path.name.lower().startswith("sysdiagnose"))
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
