@@ -89,13 +89,10 @@ def backup_key(backup: Path, output: Path, password_file: Path | None) -> None:
         if secrets.password is None:
             raise AcquisitionError(f"no password given (--password-file, ${PASSWORD_ENV}, or run on a terminal)")
         key = derive_backup_key(root, secrets.password, DEFAULT_LIMITS)
-        try:
-            output.resolve().relative_to(root.resolve())
-        except ValueError:
-            pass
-        else:
+        if output.resolve().is_relative_to(root.resolve()):
             raise AcquisitionError(f"{output}: the key must not be written inside the evidence")
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        os.fchmod(fd, 0o600)  # also when the file already existed with wider permissions
         with os.fdopen(fd, "w") as out:
             out.write(key.hex() + "\n")
     except (PreuveError, OSError) as exc:

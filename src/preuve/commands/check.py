@@ -169,7 +169,7 @@ def _run(
               help="Encrypted iOS backup: key written by `preuve backup-key` (instant, no password).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
           quiet: bool, password_file: Path | None, key_file: Path | None) -> None:
-    """Check an acquisition (iOS backup, …) against indicators and heuristics.
+    """Check an acquisition (iOS backup, plain or encrypted; filesystem dump; sysdiagnose…) against indicators and heuristics.
 
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
