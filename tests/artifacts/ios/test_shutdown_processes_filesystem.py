@@ -158,3 +158,11 @@ def test_filesystem_on_a_dump(tmp_path: Path) -> None:
 def test_filesystem_does_not_run_on_a_sysdiagnose_or_backup(tmp_path: Path) -> None:
     result = check(_sysdiagnose(tmp_path, "folder"), only=("filesystem",))
     assert [(a.name, str(a.status)) for a in result.artifacts] == [("filesystem", "missing")]
+
+
+def test_shutdown_log_reads_the_same_from_a_dump(tmp_path: Path) -> None:
+    dump = write_dump([(LOG.lstrip("/"), _shutdown_log())], tmp_path / "ev" / "dump.zip", "zip")
+    from_dump = records(dump, "shutdown_log")
+    from_sysdiagnose = records(_sysdiagnose(tmp_path, "folder"), "shutdown_log")
+    assert len(from_dump) == 7
+    assert [(r.locator, r.fields()) for r in from_dump] == [(r.locator, r.fields()) for r in from_sysdiagnose]
