@@ -16,6 +16,7 @@ with the same STIX feed, and prints the times and the ratio MVT / preuve.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -67,6 +68,15 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return time.perf_counter() - started, done.returncode
 
 
+def _count(path: Path, key: str | None) -> int | None:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    items = doc.get(key, []) if key and isinstance(doc, dict) else doc
+    return len(items) if isinstance(items, list) else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=100_000)
@@ -97,10 +107,16 @@ def main() -> int:
                 out = base / f"out-mvt-{index}"
                 seconds, codes["mvt"] = timed([mvt, "check-fs", "--iocs", str(args.iocs), "-o", str(out), str(folder)])
                 runs["mvt-ios check-fs folder"].append(seconds)
+        found = {
+            "preuve tar": _count(base / "out-tar-0" / "findings.json", "findings"),
+            "preuve folder": _count(base / "out-folder-0" / "findings.json", "findings"),
+            "mvt-ios check-fs folder": _count(base / "out-mvt-0" / "filesystem_detected.json", None),
+        }
         print(f"{args.files} files, feed {args.iocs.name}, {args.repeat} run(s), median seconds:")
         medians = {name: statistics.median(times) for name, times in runs.items() if times}
         for name, value in medians.items():
-            print(f"  {name:26} {value:8.2f} s   (exit {codes.get(name if name.startswith('preuve') else 'mvt')})")
+            code = codes.get(name if name.startswith("preuve") else "mvt")
+            print(f"  {name:26} {value:8.2f} s   (exit {code}, {found[name]} filesystem detections)")
         if "mvt-ios check-fs folder" in medians:
             mvt_s = medians["mvt-ios check-fs folder"]
             print(f"  ratio mvt / preuve (tar):    {mvt_s / medians['preuve tar']:.2f}")
