@@ -141,3 +141,18 @@ def test_damaged_ciphertexts(tmp_path: Path) -> None:
     with pytest.raises(AcquisitionError, match="does not decrypt to a SQLite database"):
         open_acquisition(enc, _ctx(tmp_path, Secrets(password="pw")))
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_decrypted_database_copies_live_only_while_open(tmp_path: Path) -> None:
+    _, enc = _pair(tmp_path)
+    ctx = _ctx(tmp_path, Secrets(password=PASSWORD))
+    fs = open_acquisition(enc, ctx).fs
+    work = tmp_path / "work"
+    try:
+        with fs.sqlite("/private/var/mobile/Library/SMS/sms.db") as conn:
+            assert conn.execute("SELECT COUNT(*) FROM message").fetchone()[0] > 0
+            assert len([p for p in work.iterdir() if p.name.startswith("file-")]) == 1
+        assert [p.name[:9] for p in work.iterdir()] == ["manifest-"]
+    finally:
+        fs.close()
+    assert list(work.iterdir()) == []
