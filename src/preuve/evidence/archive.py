@@ -24,6 +24,7 @@ import posixpath
 import re
 import tarfile
 import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from typing import BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
+from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 
@@ -287,12 +289,16 @@ class TarReader(ArchiveReader):
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise AcquisitionError(f"{path}: not a readable tar ({exc})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
+        with open(path, "rb") as head:
+            gzipped = head.read(2) == b"\x1f\x8b"
+        self._gzip = GzipCheckpoints(path) if gzipped else None
 
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
         budget = None if self._plain else self._compressed * self.limits.max_decompression_ratio + _RATIO_FLOOR
         count = 0
         try:
-            with _open_decompressed(self.path) as stream:
+            opened = _open_decompressed(self.path) if self._gzip is None else indexing_reader(self.path, self._gzip)
+            with opened as stream:
                 for entry in scan_tar_headers(stream, str(self.path), budget):
                     count += 1
                     if self._entries_exceeded(count, max_entries):
@@ -313,13 +319,18 @@ class TarReader(ArchiveReader):
                     # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
                     key = (entry.offset_data, entry.size) if kind == MemberKind.FILE else None
                     yield Member(name, kind, size, None, entry.mtime or None, entry.mode, key)
-        except (EOFError, OSError, ValueError, tarfile.TarError) as exc:
+        except (EOFError, OSError, ValueError, tarfile.TarError, zlib.error) as exc:
             raise EvidenceError(str(self.path), f"damaged tar ({exc})") from exc
 
     def open(self, member: Member) -> BinaryIO:
         where = member.key
         if not isinstance(where, tuple):
             raise EvidenceError(member.name, "not a regular file")
+        if self._gzip is not None:
+            try:
+                return open_member(self._gzip, where[0], where[1])
+            except (OSError, zlib.error) as exc:
+                raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
         info = tarfile.TarInfo(member.name)
         info.offset_data, info.size, info.type = where[0], where[1], tarfile.REGTYPE
         try:
