@@ -6,7 +6,7 @@ It writes a synthetic iOS filesystem dump (app containers, caches, a few
 planted Pegasus file names) as a folder and as a .tar, then times, as
 separate processes:
 
-- `preuve check DUMP.tar` (read in place, never extracted),
+- `preuve check DUMP.tar` and `DUMP.tar.gz` (read in place, never extracted),
 - `preuve check DUMP/` (the folder),
 - `mvt-ios check-fs DUMP/` when MVT is installed (/work/mvt-venv/bin or PATH; MVT reads folders only),
 
@@ -16,6 +16,7 @@ with the same STIX feed, and prints the times and the ratio MVT / preuve.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -94,13 +95,19 @@ def main() -> int:
         if not tar.is_file():
             with tarfile.open(tar, "w") as tf:
                 tf.add(folder / "private", arcname="private")
+        tar_gz = base / "dump.tar.gz"
+        if not tar_gz.is_file():
+            with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=1) as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
         preuve = [sys.executable, "-m", "preuve", "check", "--iocs", str(args.iocs), "-q"]
-        runs: dict[str, list[float]] = {"preuve tar": [], "preuve folder": [], "mvt-ios check-fs folder": []}
+        runs: dict[str, list[float]] = {
+            "preuve tar": [], "preuve tar.gz": [], "preuve folder": [], "mvt-ios check-fs folder": []
+        }
         codes: dict[str, int] = {}
         mvt = find_mvt()
         for index in range(args.repeat):
-            for name, target in (("preuve tar", tar), ("preuve folder", folder)):
+            for name, target in (("preuve tar", tar), ("preuve tar.gz", tar_gz), ("preuve folder", folder)):
                 seconds, codes[name] = timed([*preuve, str(target), "-o", str(base / f"out-{name[7:]}-{index}")], env)
                 runs[name].append(seconds)
             if mvt:
@@ -109,6 +116,7 @@ def main() -> int:
                 runs["mvt-ios check-fs folder"].append(seconds)
         found = {
             "preuve tar": _count(base / "out-tar-0" / "findings.json", "findings"),
+            "preuve tar.gz": _count(base / "out-tar.gz-0" / "findings.json", "findings"),
             "preuve folder": _count(base / "out-folder-0" / "findings.json", "findings"),
             "mvt-ios check-fs folder": _count(base / "out-mvt-0" / "filesystem_detected.json", None),
         }
@@ -120,6 +128,7 @@ def main() -> int:
         if "mvt-ios check-fs folder" in medians:
             mvt_s = medians["mvt-ios check-fs folder"]
             print(f"  ratio mvt / preuve (tar):    {mvt_s / medians['preuve tar']:.2f}")
+            print(f"  ratio mvt / preuve (tar.gz): {mvt_s / medians['preuve tar.gz']:.2f}")
             print(f"  ratio mvt / preuve (folder): {mvt_s / medians['preuve folder']:.2f}")
         else:
             print("  mvt-ios not found (/work/mvt-venv/bin or PATH): no ratio")
