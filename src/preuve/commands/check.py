@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
+from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.report.bundle import BundleSink
@@ -256,24 +258,34 @@ def _run(
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout, nothing else.")
 @click.option("--case", type=click.Path(path_type=Path), help="Also store the run in this case (SQLite).")
-@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Encrypted backup (Android .ab): file whose first line is the password.")
+@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Encrypted iOS backup or Android .ab: file whose first line is the password "
+                   "(or $PREUVE_BACKUP_PASSWORD).")
+@click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Encrypted iOS backup: key written by `preuve backup-key` (instant, no password).")
 @click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, age_key: Path | None) -> None:
-    """Check an acquisition (iOS backup, …) against indicators and heuristics.
+          quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, key_file: Path | None,
+          age_key: Path | None) -> None:
+    """Check an acquisition against indicators and heuristics.
+
+    EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
+    tar.gz, zip), a sysdiagnose, an AndroidQF acquisition, an Android bugreport or an Android backup (.ab).
 
     Without --iocs, the feeds installed by `preuve iocs update` or `preuve iocs import` are used.
 
     Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    secrets = Secrets(
-        password=password_file.read_bytes()[:4096].decode("utf-8", "replace").splitlines()[0]
-        if password_file is not None and password_file.stat().st_size else None,
-        age_identity=age_key.read_bytes()[:65536].decode("utf-8", "replace") if age_key is not None else None,
-    )
+    try:
+        secrets = gather_secrets(evidence, password_file, key_file)
+        if age_key is not None:
+            identity = age_key.read_bytes()[:65536].decode("utf-8", "replace")
+            secrets = dataclasses.replace(secrets, age_identity=identity)
+    except (PreuveError, OSError) as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(int(ExitCode.FATAL))
     sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets))
 
 

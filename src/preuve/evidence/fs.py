@@ -289,21 +289,29 @@ class DeviceFS(ABC):
         self._require_file(device_path)
         self.sha256(device_path)
         journals: dict[str, Path] = {}
-        for suffix in ("-wal", "-journal"):
-            side = device_path + suffix
-            if self.is_file(side) and self.stat(side).size > 0:
-                self.sha256(side)
-                journals[suffix] = self._materialize(side)
-        database = self._materialize(device_path)
+        copies: list[Path] = []  # private copies (archive members, decrypted files): removed after use
         try:
-            with open_readonly(database, journals, self.limits, self.workdir) as conn:
-                yield conn
-        except sqlite3.DatabaseError as exc:
-            raise EvidenceError(device_path, f"SQLite error: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            # SQLite's own message quoted invalid UTF-8 from a damaged schema; Python failed to decode it.
-            message = exc.object.decode("utf-8", "backslashreplace") if isinstance(exc.object, bytes) else str(exc)
-            raise EvidenceError(device_path, f"SQLite error: {message}") from exc
+            for suffix in ("-wal", "-journal"):
+                side = device_path + suffix
+                if self.is_file(side) and self.stat(side).size > 0:
+                    self.sha256(side)
+                    journals[suffix] = self._materialize(side)
+                    copies.append(journals[suffix])
+            database = self._materialize(device_path)
+            copies.append(database)
+            try:
+                with open_readonly(database, journals, self.limits, self.workdir) as conn:
+                    yield conn
+            except sqlite3.DatabaseError as exc:
+                raise EvidenceError(device_path, f"SQLite error: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                # SQLite's own message quoted invalid UTF-8 from a damaged schema; Python failed to decode it.
+                message = exc.object.decode("utf-8", "backslashreplace") if isinstance(exc.object, bytes) else str(exc)
+                raise EvidenceError(device_path, f"SQLite error: {message}") from exc
+        finally:
+            for copy in copies:
+                if copy.parent.parent == self.workdir and copy.parent.name.startswith("file-"):
+                    shutil.rmtree(copy.parent, ignore_errors=True)
 
 
 class LocalFolderFS(DeviceFS):

@@ -10,6 +10,7 @@ the backup; its WAL is replayed on a private copy so its rows are not lost.
 from __future__ import annotations
 
 import re
+import sqlite3
 import stat as statmod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from preuve.evidence.ios_domains import device_path
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.plists import load_plist
-from preuve.evidence.sqlite import iter_rows, open_readonly
+from preuve.evidence.sqlite import iter_rows, open_readonly, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
@@ -87,14 +88,7 @@ class BackupFS(DeviceFS):
         return None
 
     def _iter_entries(self) -> Iterable[FileInfo]:
-        for name in _META_FILES:
-            meta = self.source / name
-            try:
-                st = meta.lstat()
-            except OSError:
-                continue
-            if statmod.S_ISREG(st.st_mode):
-                yield FileInfo(f"{BACKUP_PREFIX}/{name}", st.st_size, st.st_mtime, st.st_mode)
+        yield from self._meta_entries(_META_FILES)
         manifest = self.source / "Manifest.db"
         if not manifest.is_file():
             return
@@ -105,26 +99,49 @@ class BackupFS(DeviceFS):
             journals["-wal"] = wal
             self._hash_meta("Manifest.db-wal")
         with open_readonly(manifest, journals, self.limits, self.workdir) as conn:
-            sql = "SELECT fileID, domain, relativePath, flags FROM Files"
-            for count, (file_id, domain, relative, flags) in enumerate(iter_rows(conn, sql), 1):
-                if count > self.limits.max_archive_entries:
-                    # A Files view can yield rows for ever; the listing must stay bounded in memory.
-                    raise LimitExceeded("Manifest.db", f"more than {self.limits.max_archive_entries} entries")
-                device = device_path(str(domain or ""), str(relative or ""))
-                if device is None:
-                    self.skipped.append(f"{domain}/{relative}: path would leave the device root")
+            yield from self._manifest_entries(conn)
+
+    def _meta_entries(self, names: Iterable[str]) -> Iterator[FileInfo]:
+        for name in names:
+            meta = self.source / name
+            try:
+                st = meta.lstat()
+            except OSError:
+                continue
+            if statmod.S_ISREG(st.st_mode):
+                yield FileInfo(f"{BACKUP_PREFIX}/{name}", st.st_size, st.st_mtime, st.st_mode)
+
+    def _manifest_entries(self, conn: sqlite3.Connection) -> Iterator[FileInfo]:
+        """The files of the backup, from an open Manifest.db."""
+        blob = "file" if self._wants_mbfile and "file" in table_columns(conn, "Files") else "NULL"
+        sql = f"SELECT fileID, domain, relativePath, flags, {blob} FROM Files"  # noqa: S608 - fixed names
+        for count, (file_id, domain, relative, flags, mbfile) in enumerate(iter_rows(conn, sql), 1):
+            if count > self.limits.max_archive_entries:
+                # A Files view can yield rows for ever; the listing must stay bounded in memory.
+                raise LimitExceeded("Manifest.db", f"more than {self.limits.max_archive_entries} entries")
+            device = device_path(str(domain or ""), str(relative or ""))
+            if device is None:
+                self.skipped.append(f"{domain}/{relative}: path would leave the device root")
+                continue
+            if flags == _FLAG_DIR:
+                yield FileInfo(device, 0, is_dir=True)
+            elif flags == _FLAG_LINK:
+                yield FileInfo(device, 0, is_link=True)
+            else:
+                fid = str(file_id or "").lower()
+                if not _FILE_ID.match(fid):
+                    self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
                     continue
-                if flags == _FLAG_DIR:
-                    yield FileInfo(device, 0, is_dir=True)
-                elif flags == _FLAG_LINK:
-                    yield FileInfo(device, 0, is_link=True)
-                else:
-                    fid = str(file_id or "").lower()
-                    if not _FILE_ID.match(fid):
-                        self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
-                        continue
-                    self._file_ids[device] = fid
-                    yield FileInfo(device, -1)
+                if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None):
+                    continue
+                self._file_ids[device] = fid
+                yield FileInfo(device, -1)
+
+    _wants_mbfile = False
+
+    def _on_file(self, device: str, fid: str, mbfile: bytes | None) -> bool:
+        """Hook for subclasses that need the MBFile of each file; False leaves the file out."""
+        return True
 
     def _hash_meta(self, name: str) -> None:
         with open_regular_file(self.source / name, f"{BACKUP_PREFIX}/{name}") as stream:
@@ -231,9 +248,27 @@ class IosBackup(AcquisitionKind):
 
     @classmethod
     def open_encrypted(cls, root: Path, ctx: OpenContext) -> DeviceFS:
-        raise AcquisitionError(
-            f"{root}: this backup is encrypted; preuve cannot decrypt backups yet. "
-            "Make an unencrypted copy, or wait for encrypted-backup support."
-        )
+        from preuve.evidence.ios_encrypted import EncryptedBackupFS, unlock_backup
+
+        keys = unlock_backup(root, ctx.secrets.password, ctx.secrets.key, ctx.limits)
+        fs = EncryptedBackupFS(root, ctx.ledger, ctx.limits, ctx.workdir, keys)
+        try:
+            fs.paths()
+        except EvidenceError as exc:
+            fs.close()
+            raise AcquisitionError(f"{root / 'Manifest.db'}: {exc.reason}") from exc
+        except Exception as exc:  # sqlite3 errors on a damaged Manifest.db
+            fs.close()
+            raise AcquisitionError(f"{root / 'Manifest.db'}: cannot be read ({exc})") from exc
+        for message in fs.skipped[:50]:
+            ctx.warn(f"{root / 'Manifest.db'}: {message}")
+        return fs
 
 
+def encrypted_backup_root(path: Path, limits: Limits) -> Path | None:
+    """The encrypted backup at `path` (so the CLI knows to ask for a password), or None."""
+    try:
+        root = _backup_root(path)
+    except (AcquisitionError, OSError):
+        return None
+    return root if root is not None and is_encrypted(root, limits) else None

@@ -1,0 +1,80 @@
+"""Every file of a filesystem dump: paths and names against indicators, times on the timeline.
+
+Implants leave files with published names and paths (Pegasus'
+``/private/var/db/com.apple.xpc.roleaccountd.staging/``, Predator's and
+Triangulation's files under ``/private/var/tmp/``…). This artifact walks the
+listing of a dump — never the files' content, so it streams over millions of
+entries at the cost of one record each — and offers each path for matching;
+files under the system's data folders where implants were found also offer
+their name as a process name (an implant's binary is named like its process).
+
+Only a filesystem acquisition has a complete listing: a backup lists what
+iTunes chose to keep, already read by the other artifacts. The records are
+of the listing, not of the files' bytes: their locator names the file and
+carries no content hash (hashing every file of a dump would read it whole).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.timeconv import from_unix
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+LISTING = "/"
+_FILESYSTEM_KINDS = ("ios_dump",)
+_PROCESS_FOLDERS = ("/private/var/db/", "/private/var/tmp/", "/private/var/root/", "/private/var/containers/")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileEntry(Record):
+    """One entry of a filesystem dump's listing."""
+
+    record_type: ClassVar[str] = "ios:filesystem:entry"
+    path: str
+    entry_type: str  # file, dir, link (links, devices, FIFOs: listed, never followed)
+    size: int
+    modified: datetime | None
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.FILE_PATH, self.path)
+        if self.entry_type != "dir" and self.path.startswith(_PROCESS_FOLDERS):
+            yield Observable(Kind.PROCESS, posixpath.basename(self.path))
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.modified is not None:
+            yield Timestamp(self.modified, "File modified")
+
+    def summary(self) -> str:
+        return f"{self.entry_type} {self.path} ({self.size} bytes)"
+
+
+class Filesystem(Artifact):
+    name = "filesystem"
+    platform = "ios"
+    title = "Files of the filesystem dump"
+    paths: ClassVar[tuple[str, ...]] = ()
+
+    def locate(self, fs: DeviceFS) -> list[str]:
+        # The artifact reads the listing, not a file: it runs once, on acquisitions that have one.
+        return [LISTING] if fs.kind in _FILESYSTEM_KINDS else []
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        for info in ctx.fs.iter_files():
+            device = info.device_path
+            if device == ACQUISITION_PREFIX or device.startswith(ACQUISITION_PREFIX + "/"):
+                continue
+            kind = "dir" if info.is_dir else "link" if info.is_link else "file"
+            yield FileEntry(
+                locator=Locator(device, "", key_path="listing"),
+                path=device,
+                entry_type=kind,
+                size=info.size,
+                modified=from_unix(info.mtime) if info.mtime else None,
+            )

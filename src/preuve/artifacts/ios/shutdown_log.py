@@ -1,0 +1,127 @@
+"""shutdown.log: the processes still running when the phone shut down, and each reboot.
+
+When iOS shuts down it logs, at each wait, the clients that still hold it up
+(``remaining client pid: N (path)``) and then ``SIGTERM: [unix time]``.
+Kaspersky (iShutdown, 2024) showed that Pegasus, Reign and Predator leave
+traces here: their implants ran from ``/private/var/db/`` or
+``/private/var/tmp/`` and were "sticky", delaying reboots. This artifact
+yields one record per client per shutdown (with the reboot time and how many
+waits there were) and one record per reboot, for the rules and the timeline.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.timeconv import from_unix
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
+
+_CLIENT = re.compile(r"remaining client pid:\s*(\d+)\s*\((.*)\)\s*$")
+_SIGTERM = re.compile(r"^\s*SIGTERM:\s*\[(\d+)\]")
+_STILL_HERE = "these clients are still here"
+_MAX_CLIENTS_PER_SHUTDOWN = 5000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShutdownClient(Record):
+    """A process that was still running (holding up the shutdown) before a reboot."""
+
+    record_type: ClassVar[str] = "ios:shutdown_log:client"
+    pid: int
+    client_path: str
+    process_name: str
+    reboot_time: datetime | None
+    times_listed: int
+    waits_in_shutdown: int
+
+    def observables(self) -> Iterator[Observable]:
+        if self.client_path:
+            yield Observable(Kind.FILE_PATH, self.client_path)
+        if self.process_name:
+            yield Observable(Kind.PROCESS, self.process_name)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.reboot_time is not None:
+            yield Timestamp(self.reboot_time, f"Still running at shutdown: {self.process_name}")
+
+    def summary(self) -> str:
+        return f"{self.client_path} (pid {self.pid}) still running at shutdown, listed {self.times_listed} times"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reboot(Record):
+    """One shutdown of the phone: when, how many waits for sticky clients, and which clients."""
+
+    record_type: ClassVar[str] = "ios:shutdown_log:reboot"
+    reboot_time: datetime | None
+    waits: int
+    clients: tuple[str, ...]
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.reboot_time is not None:
+            yield Timestamp(self.reboot_time, "Reboot (shutdown.log)")
+
+    def summary(self) -> str:
+        return f"Reboot after {self.waits} waits for {len(self.clients)} clients"
+
+
+class ShutdownLog(Artifact):
+    name = "shutdown_log"
+    platform = "ios"
+    title = "Processes running at shutdown (shutdown.log)"
+    paths: ClassVar[tuple[str, ...]] = ("/private/var/db/diagnostics/shutdown.log",)
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        sha = ctx.fs.sha256(path)
+        # Per shutdown: (pid, path) -> [first line, times listed]; kept in order of first sighting.
+        clients: dict[tuple[int, str], list[int]] = {}
+        waits = 0
+        for number, line in ctx.fs.read_text_lines(path):
+            if _STILL_HERE in line:
+                waits += 1
+                continue
+            match = _CLIENT.search(line)
+            if match:
+                key = (int(match.group(1)), match.group(2).strip())
+                seen = clients.get(key)
+                if seen is not None:
+                    seen[1] += 1
+                elif len(clients) < _MAX_CLIENTS_PER_SHUTDOWN:
+                    clients[key] = [number, 1]
+                else:
+                    ctx.warn(f"{path}: line {number}: more than {_MAX_CLIENTS_PER_SHUTDOWN} clients; rest skipped")
+                continue
+            term = _SIGTERM.search(line)
+            if term:
+                when = from_unix(int(term.group(1)))
+                yield from self._block(path, sha, clients, waits, when)
+                yield Reboot(
+                    locator=Locator(path, sha, line=number),
+                    reboot_time=when,
+                    waits=waits,
+                    clients=tuple(client for _, client in clients),
+                )
+                clients, waits = {}, 0
+        if clients:  # clients logged after the last SIGTERM: a shutdown whose end was not written
+            yield from self._block(path, sha, clients, waits, None)
+
+    @staticmethod
+    def _block(
+        path: str, sha: str, clients: dict[tuple[int, str], list[int]], waits: int, when: datetime | None
+    ) -> Iterator[ShutdownClient]:
+        for (pid, client), (line, count) in clients.items():
+            yield ShutdownClient(
+                locator=Locator(path, sha, line=line),
+                pid=pid,
+                client_path=client,
+                process_name=posixpath.basename(client.rstrip("/")),
+                reboot_time=when,
+                times_listed=count,
+                waits_in_shutdown=waits,
+            )

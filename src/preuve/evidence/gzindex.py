@@ -1,0 +1,168 @@
+"""Random access into a gzip stream, through checkpoints taken while it is read once.
+
+A .tar.gz cannot be seeked: reading a member that lies before the current
+position means decompressing again from the start (what :mod:`gzip` and
+:mod:`tarfile` do), and artifacts open members in their own order, not the
+archive's. While the tar is indexed (one full pass), this reader keeps a
+copy of the zlib state every few tens of MiB of output; opening a member
+then starts from the nearest checkpoint before it. Each checkpoint costs
+about 50 KiB (zlib's window and state), so a 10 GiB dump needs a few MiB.
+The standard library gives no such index; zlib's ``decompressobj.copy()``
+makes it short to write.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+_CHUNK = 256 * 1024
+_GZIP = 16 + zlib.MAX_WBITS
+
+
+@dataclass(slots=True)
+class _Checkpoint:
+    out_pos: int  # decompressed bytes before this point
+    raw_pos: int  # compressed bytes consumed before this point
+    state: object = field(repr=False)  # a zlib decompressobj copy; None at the start of a gzip member
+
+
+class GzipCheckpoints:
+    """Checkpoints of one gzip file, filled by a :class:`CheckpointingReader` pass."""
+
+    def __init__(self, path: Path, every: int = 32 * 1024 * 1024) -> None:
+        self.path = path
+        self.every = every
+        self._points: list[_Checkpoint] = [_Checkpoint(0, 0, None)]
+
+    def add(self, point: _Checkpoint) -> None:
+        if point.out_pos >= self._points[-1].out_pos + self.every:
+            self._points.append(point)
+
+    def before(self, out_pos: int) -> _Checkpoint:
+        keys = [p.out_pos for p in self._points]
+        return self._points[max(0, bisect.bisect_right(keys, out_pos) - 1)]
+
+    def reader(self, start: int) -> CheckpointingReader:
+        """A forward stream of the decompressed bytes from `start` (from the nearest checkpoint)."""
+        point = self.before(start)
+        stream = CheckpointingReader(self.path, point, None)
+        stream.skip(start - point.out_pos)
+        return stream
+
+
+class CheckpointingReader(io.RawIOBase):
+    """Decompressed bytes of a gzip file from a checkpoint, forward only (``seek`` skips ahead)."""
+
+    def __init__(self, path: Path, start: _Checkpoint, record: Callable[[_Checkpoint], None] | None) -> None:
+        super().__init__()
+        self._raw = open(path, "rb")  # noqa: SIM115 - closed with this reader
+        self._raw.seek(start.raw_pos)
+        self._raw_pos = start.raw_pos
+        self._out_pos = start.out_pos
+        copy = getattr(start.state, "copy", None)
+        self._z = copy() if callable(copy) else zlib.decompressobj(_GZIP)
+        self._record = record
+        self._buffer = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self) -> None:
+        while not self._buffer and not self._eof:
+            if self._z.eof:  # a gzip file may hold several members, one after the other
+                rest = self._z.unused_data
+                self._z = zlib.decompressobj(_GZIP)
+                if rest.strip(b"\x00"):
+                    self._buffer = self._z.decompress(rest)
+                    continue
+            chunk = self._raw.read(_CHUNK)
+            if not chunk:
+                self._eof = True
+                self._buffer = self._z.flush()
+                break
+            self._raw_pos += len(chunk)
+            self._buffer = self._z.decompress(chunk)
+            if self._record is not None and not self._z.eof and not self._z.unused_data:
+                # The state after this chunk, with every byte it gives out counted.
+                self._record(_Checkpoint(self._out_pos + len(self._buffer), self._raw_pos, self._z.copy()))
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        self._more()
+        n = min(len(buffer), len(self._buffer))
+        buffer[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        self._out_pos += n
+        return n
+
+    def skip(self, count: int) -> None:
+        while count > 0:
+            self._more()
+            if not self._buffer:
+                return
+            n = min(count, len(self._buffer))
+            self._buffer = self._buffer[n:]
+            self._out_pos += n
+            count -= n
+
+    def tell(self) -> int:
+        return self._out_pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._out_pos + offset
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self._out_pos:
+            raise io.UnsupportedOperation("forward seeks only")
+        self.skip(target - self._out_pos)
+        return self._out_pos
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def indexing_reader(path: Path, checkpoints: GzipCheckpoints) -> BinaryIO:
+    """A buffered forward stream over the whole gzip file that fills `checkpoints` as it goes."""
+    raw = CheckpointingReader(path, _Checkpoint(0, 0, None), checkpoints.add)
+    return io.BufferedReader(raw, buffer_size=1024 * 1024)
+
+
+class _Window(io.RawIOBase):
+    """At most `size` bytes of a stream (one tar member)."""
+
+    def __init__(self, stream: CheckpointingReader, size: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: min(len(buffer), self._left)]
+        n = self._stream.readinto(view)
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
+def open_member(checkpoints: GzipCheckpoints, offset: int, size: int) -> BinaryIO:
+    """The `size` decompressed bytes at `offset`, started from the nearest checkpoint."""
+    return io.BufferedReader(_Window(checkpoints.reader(offset), size), buffer_size=1024 * 1024)

@@ -1,0 +1,231 @@
+"""Encrypted iOS backups, decrypted on the fly behind the same device paths as a plain backup.
+
+Only what an artifact opens is decrypted, as a stream (or, for SQLite, as a
+private copy in the run's workdir, removed with it). Manifest.db is
+decrypted once into the workdir. Nothing decrypted is ever written in or
+beside the evidence. The SHA-256 recorded for a file is that of its
+plaintext (the file as it was on the phone), so a finding in an encrypted
+backup has the same locator as in a plain backup of the same phone; the
+encrypted Manifest.db is recorded as it lies, under
+``/.acquisition/backup/encrypted/Manifest.db``.
+"""
+
+from __future__ import annotations
+
+import io
+import plistlib
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.fs import FileInfo, open_regular_file
+from preuve.evidence.ios_keybag import (
+    KeybagError,
+    WrongPassword,
+    decrypt_stream,
+    derive_password_key,
+    file_key,
+    parse_keybag,
+    unlock_class_keys,
+)
+from preuve.evidence.kinds.ios_backup import BACKUP_PREFIX, BackupFS
+from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
+from preuve.evidence.limits import Limits
+from preuve.evidence.plists import load_plist
+from preuve.evidence.sqlite import open_readonly
+
+_PLAIN_META = ("Info.plist", "Manifest.plist", "Status.plist")
+ENCRYPTED_MANIFEST = BACKUP_PREFIX + "/encrypted/Manifest.db"
+
+
+@dataclass(frozen=True, slots=True)
+class BackupKeys:
+    """The unlocked class keys and the key of Manifest.db (never printed)."""
+
+    class_keys: dict[int, bytes] = field(repr=False)
+    manifest_key: bytes = field(repr=False)
+
+
+def _manifest_plist(root: Path, limits: Limits) -> dict[str, object]:
+    path = root / "Manifest.plist"
+    try:
+        with open_regular_file(path, str(path)) as stream:
+            data = stream.read(limits.max_plist_bytes + 1)
+        value = load_plist(data, str(path), limits)
+    except EvidenceError as exc:
+        raise AcquisitionError(f"{path}: {exc.reason}") from exc
+    if not isinstance(value, dict):
+        raise AcquisitionError(f"{path}: not a dictionary")
+    return value
+
+
+def derive_backup_key(root: Path, password: str, limits: Limits) -> bytes:
+    """The 32-byte key the password stands for, checked against the keybag (for `preuve backup-key`)."""
+    manifest = _manifest_plist(root, limits)
+    bag = manifest.get("BackupKeyBag")
+    if not isinstance(bag, bytes):
+        raise AcquisitionError(f"{root / 'Manifest.plist'}: no BackupKeyBag; the backup is not encrypted")
+    try:
+        keybag = parse_keybag(bag)
+        key = derive_password_key(keybag, password)
+        unlock_class_keys(keybag, key)
+    except WrongPassword:
+        raise AcquisitionError(f"{root}: wrong password for this encrypted backup") from None
+    except KeybagError as exc:
+        raise AcquisitionError(f"{root / 'Manifest.plist'}: damaged keybag ({exc})") from None
+    return key
+
+
+def unlock_backup(root: Path, password: str | None, key: bytes | None, limits: Limits) -> BackupKeys:
+    """Unlock the keybag with a derived key (preferred: instant) or the password."""
+    manifest = _manifest_plist(root, limits)
+    bag, manifest_key = manifest.get("BackupKeyBag"), manifest.get("ManifestKey")
+    if not isinstance(bag, bytes) or not isinstance(manifest_key, bytes):
+        raise AcquisitionError(
+            f"{root / 'Manifest.plist'}: marked encrypted but BackupKeyBag or ManifestKey is missing"
+        )
+    if key is None and password is None:
+        raise AcquisitionError(
+            f"{root}: this backup is encrypted; give its password (--password-file, the "
+            "PREUVE_BACKUP_PASSWORD variable, or at the prompt) or a key from `preuve backup-key` (--key-file)"
+        )
+    try:
+        keybag = parse_keybag(bag)
+        password_key = key if key is not None else derive_password_key(keybag, password or "")
+        class_keys = unlock_class_keys(keybag, password_key)
+    except WrongPassword:
+        what = "key" if key is not None else "password"
+        raise AcquisitionError(f"{root}: wrong {what} for this encrypted backup") from None
+    except KeybagError as exc:
+        raise AcquisitionError(f"{root / 'Manifest.plist'}: damaged keybag ({exc})") from None
+    try:
+        return BackupKeys(class_keys, file_key(class_keys, manifest_key))
+    except KeybagError as exc:
+        raise AcquisitionError(f"{root / 'Manifest.plist'}: ManifestKey cannot be unwrapped ({exc})") from None
+
+
+def _mbfile_key_and_size(blob: bytes, limits: Limits) -> tuple[bytes | None, int | None]:
+    """The wrapped ``EncryptionKey`` and ``Size`` of an archived MBFile, read defensively."""
+    try:
+        archive = load_plist(blob, "MBFile", limits)
+    except EvidenceError:
+        return None, None
+    objects = archive.get("$objects") if isinstance(archive, dict) else None
+    top = archive.get("$top") if isinstance(archive, dict) else None
+    if not isinstance(objects, list) or not isinstance(top, dict):
+        return None, None
+
+    def deref(value: object) -> object:
+        if isinstance(value, plistlib.UID) and value.data < len(objects):
+            return objects[value.data]
+        return value
+
+    root = deref(top.get("root"))
+    if not isinstance(root, dict):
+        return None, None
+    size = root.get("Size")
+    size_value = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+    key = deref(root.get("EncryptionKey"))
+    if isinstance(key, dict):
+        key = key.get("NS.data")
+    return (key if isinstance(key, bytes) else None), size_value
+
+
+class EncryptedBackupFS(BackupFS):
+    kind = "ios_backup_encrypted"
+    _wants_mbfile = True
+
+    def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path, keys: BackupKeys) -> None:
+        super().__init__(source, ledger, limits, workdir)
+        self._keys = keys
+        self._file_keys: dict[str, tuple[bytes | None, int | None]] = {}
+        self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
+        self._manifest = self._private / "Manifest.db"
+
+    def close(self) -> None:
+        shutil.rmtree(self._private, ignore_errors=True)
+
+    def _meta_path(self, device: str) -> Path | None:
+        if device == f"{BACKUP_PREFIX}/Manifest.db":
+            return self._manifest
+        if device.startswith(BACKUP_PREFIX + "/"):
+            name = device[len(BACKUP_PREFIX) + 1 :]
+            if name in _PLAIN_META:
+                return self.source / name
+        return None
+
+    def _decrypt_manifest(self) -> None:
+        source = self.source / "Manifest.db"
+        with open_regular_file(source, ENCRYPTED_MANIFEST) as stream:
+            digest, size = sha256_stream(stream, self.limits.max_file_bytes)
+        if size % 16:
+            raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
+        self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, "Manifest.db", size, digest))
+        with open_regular_file(source, ENCRYPTED_MANIFEST) as raw, decrypt_stream(
+            raw, self._keys.manifest_key, None
+        ) as plain, open(self._manifest, "wb") as out:
+            shutil.copyfileobj(plain, out, 1024 * 1024)
+        with open(self._manifest, "rb") as check:
+            if check.read(16) != b"SQLite format 3\x00":
+                raise EvidenceError(ENCRYPTED_MANIFEST, "does not decrypt to a SQLite database (damaged?)")
+
+    def _iter_entries(self) -> Iterable[FileInfo]:
+        yield from self._meta_entries(_PLAIN_META)
+        self._decrypt_manifest()
+        yield FileInfo(f"{BACKUP_PREFIX}/Manifest.db", self._manifest.stat().st_size)
+        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
+            yield from self._manifest_entries(conn)
+
+    def _on_file(self, device: str, fid: str, mbfile: bytes | None) -> bool:
+        key, size = _mbfile_key_and_size(mbfile, self.limits) if mbfile else (None, None)
+        if key is None and size != 0:
+            self.skipped.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
+            return False
+        self._file_keys[device] = (key, size)
+        return True
+
+    def _complete(self, entry: FileInfo) -> FileInfo:
+        done = super()._complete(entry)
+        known = self._file_keys.get(entry.device_path)
+        if done.is_link or known is None:
+            return done
+        if done.size % 16:
+            return FileInfo(entry.device_path, 0, done.mtime, done.mode, is_link=True)  # not ciphertext
+        size = known[1]
+        plain = done.size if size is None else min(size, done.size)
+        return FileInfo(entry.device_path, plain, done.mtime, done.mode)
+
+    def _local_file(self, device_path: str) -> Path | None:
+        if device_path in self._file_keys:
+            return None  # ciphertext: SQLite gets a decrypted private copy via _materialize
+        return self._blob_path(device_path)
+
+    def _open_raw(self, device_path: str) -> BinaryIO:
+        known = self._file_keys.get(device_path)
+        if known is None:
+            return open_regular_file(self._blob_path(device_path), device_path)
+        wrapped, size = known
+        raw = open_regular_file(self._blob_path(device_path), device_path)
+        if wrapped is None:  # an empty file has no key
+            raw.close()
+            return io.BytesIO(b"")
+        try:
+            key = file_key(self._keys.class_keys, wrapped)
+        except KeybagError as exc:
+            raw.close()
+            raise EvidenceError(device_path, f"cannot be decrypted ({exc})") from None
+        if size is not None and size > self.limits.max_file_bytes:
+            raw.close()
+            raise LimitExceeded(device_path, f"file of {size} bytes exceeds {self.limits.max_file_bytes}")
+        return decrypt_stream(raw, key, size)
+
+    def _source_name(self, device_path: str) -> str:
+        if device_path == f"{BACKUP_PREFIX}/Manifest.db":
+            return "Manifest.db (decrypted)"
+        name = super()._source_name(device_path)
+        return f"{name} (decrypted)" if device_path in self._file_keys else name
+

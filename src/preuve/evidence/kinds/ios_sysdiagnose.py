@@ -1,0 +1,199 @@
+"""iOS sysdiagnose archives (``sysdiagnose_<date>_<device>_<build>.tar.gz``, or the folder it unpacks to).
+
+A sysdiagnose holds copies of some device files and the output of commands
+run when it was taken. Files that are copies of a device file are mapped to
+that device path, so the artifacts that read them on a dump read them here
+too (``system_logs.logarchive/Extra/shutdown.log`` is the device's
+``/private/var/db/diagnostics/shutdown.log``). Everything else keeps its
+place under ``/.acquisition/sysdiagnose/<relative path>`` (``ps.txt``,
+``ps_thread.txt``…), where the artifacts that read command output look.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat as statmod
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.archive import ArchiveFS, MemberMapper, is_archive_file, peek_member_names
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import (
+    ACQUISITION_PREFIX,
+    DeviceFS,
+    FileInfo,
+    normalize_device_path,
+    open_regular_file,
+)
+from preuve.evidence.ledger import HashLedger
+from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+
+SYSDIAGNOSE_PREFIX = ACQUISITION_PREFIX + "/sysdiagnose"
+
+# Files of a sysdiagnose that are copies of a device file: (path in the sysdiagnose, device path).
+# A trailing '/' maps a whole folder.
+DEVICE_COPIES: tuple[tuple[str, str], ...] = (
+    ("system_logs.logarchive/Extra/shutdown.log", "/private/var/db/diagnostics/shutdown.log"),
+    ("crashes_and_spins/", "/private/var/mobile/Library/Logs/CrashReporter/"),
+    ("logs/MobileInstallation/", "/private/var/installd/Library/Logs/MobileInstallation/"),
+    ("logs/Accessibility/TCC.db", "/private/var/mobile/Library/TCC/TCC.db"),
+)
+_MARKERS = ("ps.txt", "sysdiagnose.log", "system_logs.logarchive", "remotectl_dumpstate.txt")
+
+
+def sysdiagnose_device_path(relative: str) -> str | None:
+    """The device path of a file at `relative` inside a sysdiagnose (top folder already removed)."""
+    for inside, device in DEVICE_COPIES:
+        if inside.endswith("/"):
+            if relative.startswith(inside):
+                return normalize_device_path(device + relative[len(inside) :])
+        elif relative == inside:
+            return device
+    return normalize_device_path(posixpath.join(SYSDIAGNOSE_PREFIX, relative))
+
+
+def _top_folder(names: list[str]) -> str | None:
+    """The sysdiagnose_* folder at the top of an archive ('' when the files are at the top), or None."""
+    seen: set[tuple[str, str]] = set()
+    for name in names:
+        parts = name.split("/", 2)
+        seen.add((parts[0], parts[1] if len(parts) > 1 else ""))
+    for top, second in sorted(seen):
+        if top.lower().startswith("sysdiagnose_") and second in _MARKERS:
+            return top
+    if any(top in _MARKERS for top, _ in seen):
+        return ""
+    return None
+
+
+def sysdiagnose_mapper(top: str) -> MemberMapper:
+    def mapper(name: str) -> str | None:
+        if top:
+            if not name.startswith(top + "/"):
+                return normalize_device_path(posixpath.join(SYSDIAGNOSE_PREFIX, "outside-top-folder", name))
+            name = name[len(top) + 1 :]
+        return sysdiagnose_device_path(name)
+
+    return mapper
+
+
+def _folder_root(path: Path) -> Path | None:
+    if not path.is_dir() or path.is_symlink():
+        return None
+
+    def looks(folder: Path) -> bool:
+        return any((folder / marker).exists() for marker in _MARKERS)
+
+    if path.name.lower().startswith("sysdiagnose_") and looks(path):
+        return path
+    inner = [c for c in sorted(path.iterdir())[:64] if c.name.lower().startswith("sysdiagnose_") and c.is_dir()]
+    if len(inner) == 1 and not inner[0].is_symlink() and looks(inner[0]):
+        return inner[0]
+    return None
+
+
+class MappedFolderFS(DeviceFS):
+    """A folder whose files are placed at device paths by a mapper; links and devices never opened."""
+
+    kind = "ios_sysdiagnose"
+
+    def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path, mapper: MemberMapper) -> None:
+        super().__init__(source, ledger, limits, workdir)
+        self._mapper = mapper
+        self._local: dict[str, str] = {}
+
+    def _iter_entries(self) -> Iterable[FileInfo]:
+        stack: list[tuple[Path, str, int]] = [(self.source, "", 0)]
+        count = 0
+        folders: set[str] = set()
+        while stack:
+            folder, relative, depth = stack.pop()
+            if depth > self.limits.max_path_depth:
+                continue
+            try:
+                children = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                count += 1
+                if count > self.limits.max_archive_entries:
+                    return
+                rel = f"{relative}/{child.name}" if relative else child.name
+                try:
+                    st = child.lstat()
+                except OSError:
+                    continue
+                if statmod.S_ISDIR(st.st_mode):
+                    stack.append((child, rel, depth + 1))
+                    continue
+                device = self._mapper(rel)
+                if device is None:
+                    continue
+                parent = posixpath.dirname(device)
+                while parent not in folders and parent not in ("/", ""):
+                    folders.add(parent)
+                    yield FileInfo(parent, 0, is_dir=True)
+                    parent = posixpath.dirname(parent)
+                if statmod.S_ISREG(st.st_mode):
+                    self._local[device] = rel
+                    yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
+                else:  # link, FIFO, socket, device: listed, never opened
+                    yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+
+    def _relative(self, device_path: str) -> str:
+        self._load()
+        rel = self._local.get(device_path)
+        if rel is None:
+            raise EvidenceError(device_path, "not a regular file of the sysdiagnose")
+        return rel
+
+    def _local_file(self, device_path: str) -> Path | None:
+        return self.source / self._relative(device_path)
+
+    def _open_raw(self, device_path: str) -> BinaryIO:
+        return open_regular_file(self.source / self._relative(device_path), device_path)
+
+    def _source_name(self, device_path: str) -> str:
+        return self._relative(device_path)
+
+
+class IosSysdiagnose(AcquisitionKind):
+    name = "ios_sysdiagnose"
+    platform = "ios"
+    specificity = 40
+    description = "an iOS sysdiagnose (sysdiagnose_*.tar.gz or its folder)"
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if path.is_dir():
+            return _folder_root(path) is not None
+        if not is_archive_file(path):
+            return False
+        names = peek_member_names(path, DEFAULT_LIMITS, max_entries=2000)
+        top = _top_folder(names)
+        # A renamed archive is still recognised by its sysdiagnose_* top folder; files at the top of
+        # an archive only count when the archive itself is named like a sysdiagnose.
+        return top is not None and (bool(top) or path.name.lower().startswith("sysdiagnose"))
+
+    @classmethod
+    def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        if path.is_dir():
+            root = _folder_root(path)
+            if root is None:
+                raise AcquisitionError(f"{path}: not a sysdiagnose folder")
+            return MappedFolderFS(root, ctx.ledger, ctx.limits, ctx.workdir, sysdiagnose_mapper(""))
+        top = _top_folder(peek_member_names(path, ctx.limits, max_entries=2000, strict=True))
+        if top is None:
+            raise AcquisitionError(f"{path}: no ps.txt or system_logs.logarchive inside; not a sysdiagnose")
+        archive = ArchiveFS(path, ctx.ledger, ctx.limits, ctx.workdir, sysdiagnose_mapper(top))
+        archive.kind = "ios_sysdiagnose"
+        try:
+            archive.paths()
+        except EvidenceError as exc:
+            archive.close()
+            raise AcquisitionError(f"{path}: {exc.reason}") from exc
+        for message in archive.rejected[:50]:
+            ctx.warn(f"{path}: member refused: {message}")
+        return archive
