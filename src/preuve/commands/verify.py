@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from rich.console import Console
 
+from preuve.check import CheckOptions
+from preuve.commands.backup import gather_secrets
 from preuve.commands.check import escape
+from preuve.evidence.acquisition import Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.verify import Status, VerifyResult, export_proof, verify
 
 EXIT_CONFIRMED, EXIT_FATAL, EXIT_DIFFERS = 0, 1, 2
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _secret_options(command: F) -> F:
+    """The same secret options as `check`, for evidence that is encrypted."""
+    command = click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                           help="AndroidQF .zip.age: the age identity file.")(command)
+    command = click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False),
+                           help="Encrypted iOS backup: key written by `preuve backup-key`.")(command)
+    return click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False),
+                        help="Encrypted backup: file whose first line is the password "
+                             "(or $PREUVE_BACKUP_PASSWORD).")(command)
+
+
+def _secrets(evidence: Path, password_file: Path | None, key_file: Path | None, age_key: Path | None) -> Secrets:
+    secrets = gather_secrets(evidence, password_file, key_file)
+    if age_key is not None:
+        secrets = dataclasses.replace(secrets, age_identity=age_key.read_bytes()[:65536].decode("utf-8", "replace"))
+    return secrets
 
 
 def print_verification(console: Console, result: VerifyResult) -> None:
@@ -42,14 +68,17 @@ def print_verification(console: Console, result: VerifyResult) -> None:
 @click.argument("evidence", type=click.Path(path_type=Path))
 @click.option("--iocs", multiple=True, type=click.Path(path_type=Path),
               help="STIX 2.1 file or folder to re-match against (default: the indicators the bundle cites).")
-def verify_command(bundle: Path, evidence: Path, iocs: tuple[Path, ...]) -> None:
+@_secret_options
+def verify_command(bundle: Path, evidence: Path, iocs: tuple[Path, ...], password_file: Path | None,
+                   key_file: Path | None, age_key: Path | None) -> None:
     """Re-derive every finding of BUNDLE from EVIDENCE (an acquisition, or a proof package from `export`).
 
     Exit codes: 0 every finding confirmed, 2 some finding differs, 1 fatal error.
     """
     console = Console(soft_wrap=True)
     try:
-        result = verify(bundle, evidence, iocs)
+        options = CheckOptions(secrets=_secrets(evidence, password_file, key_file, age_key))
+        result = verify(bundle, evidence, iocs, options)
     except (PreuveError, OSError) as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(EXIT_FATAL)
@@ -61,11 +90,14 @@ def verify_command(bundle: Path, evidence: Path, iocs: tuple[Path, ...]) -> None
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.argument("evidence", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The proof package (.zip).")
-def export_command(bundle: Path, evidence: Path, output: Path) -> None:
+@_secret_options
+def export_command(bundle: Path, evidence: Path, output: Path, password_file: Path | None, key_file: Path | None,
+                   age_key: Path | None) -> None:
     """Write a proof package: the bundle and only the records its findings cite, with their hashes."""
     console = Console(stderr=True)
     try:
-        count = export_proof(bundle, evidence, output)
+        options = CheckOptions(secrets=_secrets(evidence, password_file, key_file, age_key))
+        count = export_proof(bundle, evidence, output, options)
     except (PreuveError, OSError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(EXIT_FATAL)

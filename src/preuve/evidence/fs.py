@@ -116,6 +116,9 @@ class DeviceFS(ABC):
     kind: str = "unknown"
 
     def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path) -> None:
+        # True when the listing is the device's own file tree (a filesystem dump), not a
+        # selection of files (a backup): a capability artifacts may ask for, not a kind.
+        self.whole_filesystem = False
         self.source = source
         self.ledger = ledger
         self.limits = limits

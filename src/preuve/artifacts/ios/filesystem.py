@@ -28,7 +28,6 @@ from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 LISTING = "/"
-_FILESYSTEM_KINDS = ("ios_dump",)
 _PROCESS_FOLDERS = ("/private/var/db/", "/private/var/tmp/", "/private/var/root/", "/private/var/containers/")
 
 
@@ -62,8 +61,9 @@ class Filesystem(Artifact):
     paths: ClassVar[tuple[str, ...]] = ()
 
     def locate(self, fs: DeviceFS) -> list[str]:
-        # The artifact reads the listing, not a file: it runs once, on acquisitions that have one.
-        return [LISTING] if fs.kind in _FILESYSTEM_KINDS else []
+        # The artifact reads the listing, not a file: it runs once, on acquisitions whose listing is
+        # the device's whole file tree (a backup's own file list is read by the manifest artifact).
+        return [LISTING] if fs.whole_filesystem else []
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         for info in ctx.fs.iter_files():

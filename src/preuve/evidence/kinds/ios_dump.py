@@ -81,12 +81,14 @@ class IosFilesystemDump(AcquisitionKind):
                 raise AcquisitionError(f"{path}: no private/var folder; not an iOS filesystem dump")
             fs: DeviceFS = LocalFolderFS(root, ctx.ledger, ctx.limits, ctx.workdir)
             fs.kind = "ios_dump"
+            fs.whole_filesystem = True
             return fs
         prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
         archive = ArchiveFS(path, ctx.ledger, ctx.limits, ctx.workdir, prefix_mapper(prefix, "/", DUMP_PREFIX))
         archive.kind = "ios_dump"
+        archive.whole_filesystem = True
         try:
             archive.paths()
         except EvidenceError as exc:

@@ -1,0 +1,52 @@
+"""`preuve verify` on acquisitions other than a plain backup: an encrypted backup, a filesystem dump."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from preuve.builders.demo import build_demo_backup
+from preuve.builders.ios_dump import backup_files, write_dump
+from preuve.builders.ios_encrypted import encrypt_backup
+from preuve.cli import build_cli
+from tests.builders import feed, snapshot
+
+PASSWORD = "correct horse battery staple"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(build_cli(), list(args))
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_verify_encrypted_backup_with_password(tmp_path: Path, pegasus_feed: Path) -> None:
+    enc = encrypt_backup(build_demo_backup(tmp_path / "plain"), tmp_path / "enc", PASSWORD)
+    before = snapshot(enc)
+    secret = tmp_path / "pw.txt"
+    secret.write_text(PASSWORD + "\n")
+    out = tmp_path / "out"
+    code, output = _run("check", str(enc), "--iocs", str(pegasus_feed), "-o", str(out), "-q",
+                        "--password-file", str(secret))
+    assert code == 2, output
+    code, output = _run("verify", str(out / "bundle.json"), str(enc), "--password-file", str(secret))
+    assert code == 0, output
+    assert "12 of 12 findings confirmed" in output
+    code, output = _run("verify", str(out / "bundle.json"), str(enc))
+    assert code == 1 and "encrypted" in output  # no secret given: a clear refusal, not a crash
+    assert snapshot(enc) == before
+
+
+def test_verify_filesystem_listing_finding(tmp_path: Path) -> None:
+    files = [*backup_files(build_demo_backup(tmp_path / "plain")), ("private/var/db/roleaccountd.plist", b"x")]
+    dump = write_dump(files, tmp_path / "dumpdir" / "dump.tar", fmt="tar")
+    before = snapshot(tmp_path / "dumpdir")
+    stix = feed(tmp_path / "i" / "f.stix2", ("[file:name='roleaccountd.plist']", "Pegasus"))
+    out = tmp_path / "out"
+    code, output = _run("check", str(dump), "--iocs", str(stix), "-o", str(out), "-q", "--artifact", "filesystem")
+    assert code == 2, output
+    code, output = _run("verify", str(out / "bundle.json"), str(dump))
+    assert code == 0, output
+    assert "1 of 1 findings confirmed" in output
+    assert "a file-listing entry" in output
+    assert snapshot(tmp_path / "dumpdir") == before
