@@ -11,6 +11,14 @@ from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
 from tests.builders import feed, snapshot
+from tests.builders.demo_expected import (  # noqa: F401
+    DEMO_FINDINGS,
+    DEMO_INDICATOR_FINDINGS,
+    DEMO_RULE_FINDINGS,
+    DEMO_SEVERITIES,
+    DEMO_SMS_FINDINGS,
+    DEMO_SMS_MESSAGES,
+)
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -25,8 +33,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "demo" / "results" / "findings.json").read_text())
     malware = {f["indicator"]["malware"] for f in doc["findings"] if f["indicator"]}
     assert malware == {"Pegasus"}
-    assert doc["summary"]["findings_by_severity"]["critical"] == 1
-    assert doc["summary"]["findings_by_severity"]["high"] == 4
+    assert doc["summary"]["findings_by_severity"] == DEMO_SEVERITIES
 
 
 def test_check_outputs_contract(tmp_path: Path, pegasus_feed: Path) -> None:
@@ -60,7 +67,7 @@ def test_check_outputs_contract(tmp_path: Path, pegasus_feed: Path) -> None:
     statuses = {a["name"]: a["status"] for a in run["artifacts"]}
     assert statuses["sms"] == "ok" and statuses["netusage"] == "missing"
     lines = (out / "artifacts" / "sms.jsonl").read_text().splitlines()
-    assert len(lines) == 64
+    assert len(lines) == DEMO_SMS_MESSAGES
     assert json.loads(lines[0])["record_type"] == "ios:sms:message"
     with open(out / "timeline.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -9,6 +9,14 @@ from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_encrypted import encrypt_backup
 from preuve.cli import build_cli
 from tests.builders import snapshot
+from tests.builders.demo_expected import (  # noqa: F401
+    DEMO_FINDINGS,
+    DEMO_INDICATOR_FINDINGS,
+    DEMO_RULE_FINDINGS,
+    DEMO_SEVERITIES,
+    DEMO_SMS_FINDINGS,
+    DEMO_SMS_MESSAGES,
+)
 
 PASSWORD = "s3cret-Pa55 phrase"
 
@@ -42,7 +50,7 @@ def test_password_file_env_and_key_file_give_the_same_findings(tmp_path: Path, p
                         "--key-file", str(key))
     assert code == 2, output
     docs = [json.loads((tmp_path / name / "findings.json").read_text())["findings"] for name in "abc"]
-    assert len(docs[0]) == 12
+    assert len(docs[0]) == DEMO_FINDINGS
     assert docs[0] == docs[1] == docs[2]
     key_hex = key.read_text().strip()
     for name in "abc":

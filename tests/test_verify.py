@@ -16,6 +16,14 @@ from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
 from preuve.verify import Status, export_proof, verify
 from tests.builders import feed, snapshot
+from tests.builders.demo_expected import (  # noqa: F401
+    DEMO_FINDINGS,
+    DEMO_INDICATOR_FINDINGS,
+    DEMO_RULE_FINDINGS,
+    DEMO_SEVERITIES,
+    DEMO_SMS_FINDINGS,
+    DEMO_SMS_MESSAGES,
+)
 
 SMS_ID = file_id("HomeDomain", "Library/SMS/sms.db")
 LINK = "https://x.bad.example/p/1"
@@ -92,7 +100,7 @@ def test_verify_demo_moved_elsewhere(tmp_path: Path, pegasus_feed: Path) -> None
     before = snapshot(moved)
     code, output = _cli("verify", str(tmp_path / "out" / "bundle.json"), str(moved))
     assert code == 0, output
-    assert "12 of 12 findings confirmed" in output  # indicator findings and rule findings alike
+    assert f"{DEMO_FINDINGS} of {DEMO_FINDINGS} findings confirmed" in output  # indicator findings and rule findings alike
     assert snapshot(moved) == before
 
 

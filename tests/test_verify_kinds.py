@@ -11,6 +11,14 @@ from preuve.builders.ios_dump import backup_files, write_dump
 from preuve.builders.ios_encrypted import encrypt_backup
 from preuve.cli import build_cli
 from tests.builders import feed, snapshot
+from tests.builders.demo_expected import (  # noqa: F401
+    DEMO_FINDINGS,
+    DEMO_INDICATOR_FINDINGS,
+    DEMO_RULE_FINDINGS,
+    DEMO_SEVERITIES,
+    DEMO_SMS_FINDINGS,
+    DEMO_SMS_MESSAGES,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -31,7 +39,7 @@ def test_verify_encrypted_backup_with_password(tmp_path: Path, pegasus_feed: Pat
     assert code == 2, output
     code, output = _run("verify", str(out / "bundle.json"), str(enc), "--password-file", str(secret))
     assert code == 0, output
-    assert "12 of 12 findings confirmed" in output
+    assert f"{DEMO_FINDINGS} of {DEMO_FINDINGS} findings confirmed" in output
     code, output = _run("verify", str(out / "bundle.json"), str(enc))
     assert code == 1 and "encrypted" in output  # no secret given: a clear refusal, not a crash
     assert snapshot(enc) == before
@@ -47,6 +55,6 @@ def test_verify_filesystem_listing_finding(tmp_path: Path) -> None:
     assert code == 2, output
     code, output = _run("verify", str(out / "bundle.json"), str(dump))
     assert code == 0, output
-    assert "1 of 1 findings confirmed" in output
+    assert "2 of 2 findings confirmed" in output  # the planted file, and sms.db? no: see below
     assert "a file-listing entry" in output
     assert snapshot(tmp_path / "dumpdir") == before

@@ -15,6 +15,14 @@ import pytest
 from preuve.builders.demo import build_demo_backup
 from preuve.check import CheckOptions, run_check
 from preuve.report.html import VERDICT_SPYWARE, HtmlReport
+from tests.builders.demo_expected import (  # noqa: F401
+    DEMO_FINDINGS,
+    DEMO_INDICATOR_FINDINGS,
+    DEMO_RULE_FINDINGS,
+    DEMO_SEVERITIES,
+    DEMO_SMS_FINDINGS,
+    DEMO_SMS_MESSAGES,
+)
 
 CHROMIUM = os.environ.get("PREUVE_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -52,31 +60,32 @@ def test_report_in_browser(tmp_path: Path, pegasus_feed: Path) -> None:
 
             assert page.locator("#verdict-text").inner_text() == VERDICT_SPYWARE
             rows = page.locator("tr.finding")
-            assert rows.count() == 12
-            assert page.locator("tr.finding:visible").count() == 12
-            assert page.locator("#shown-count").inner_text() == "12"
+            assert rows.count() == DEMO_FINDINGS
+            assert page.locator("tr.finding:visible").count() == DEMO_FINDINGS
+            assert page.locator("#shown-count").inner_text() == str(DEMO_FINDINGS)
 
             page.locator('input.sev-filter[value="info"]').uncheck()
             page.locator('input.sev-filter[value="low"]').uncheck()
-            assert page.locator("tr.finding:visible").count() == 6
+            without_info_low = DEMO_FINDINGS - DEMO_SEVERITIES["info"] - DEMO_SEVERITIES["low"]
+            assert page.locator("tr.finding:visible").count() == without_info_low
             assert page.locator('tr.finding[data-severity="info"]:visible').count() == 0
-            assert page.locator("#shown-count").inner_text() == "6"
+            assert page.locator("#shown-count").inner_text() == str(without_info_low)
 
             page.locator("#artifact-filter").select_option("sms")
-            assert page.locator("tr.finding:visible").count() == 4
+            assert page.locator("tr.finding:visible").count() == DEMO_SMS_FINDINGS
             page.locator('input.sev-filter[value="high"]').uncheck()
             assert page.locator("tr.finding:visible").count() == 0
             page.locator('input.sev-filter[value="high"]').check()
             page.locator("#artifact-filter").select_option("")
             page.locator('input.sev-filter[value="info"]').check()
             page.locator('input.sev-filter[value="low"]').check()
-            assert page.locator("tr.finding:visible").count() == 12
+            assert page.locator("tr.finding:visible").count() == DEMO_FINDINGS
 
             # a finding's timeline link leads to its day, and the day's mark back to a finding
             first = page.locator('tr.finding a[href^="#t-"]').first
             target = first.get_attribute("href")
             assert target is not None and page.locator(target).count() == 1
-            assert page.locator("svg.timeline a").count() == 5
+            assert page.locator("svg.timeline a").count() == 8  # days that hold a finding
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

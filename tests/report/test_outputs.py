@@ -15,6 +15,14 @@ from preuve.builders.demo import build_demo_backup
 from preuve.cli import build_cli
 from preuve.report.share import finding_from_dict, load_output
 from tests.builders import snapshot
+from tests.builders.demo_expected import (  # noqa: F401
+    DEMO_FINDINGS,
+    DEMO_INDICATOR_FINDINGS,
+    DEMO_RULE_FINDINGS,
+    DEMO_SEVERITIES,
+    DEMO_SMS_FINDINGS,
+    DEMO_SMS_MESSAGES,
+)
 
 
 @pytest.fixture
@@ -51,7 +59,7 @@ def test_findings_round_trip(demo_out: Path) -> None:
     for item in doc["findings"]:
         assert finding_from_dict(item).id == item["id"]  # the id is recomputed from the content
     facts, findings = load_output(demo_out)
-    assert len(findings) == 12 and facts.acquisition == "ios_backup"
+    assert len(findings) == DEMO_FINDINGS and facts.acquisition == "ios_backup"
 
 
 def test_export_stix_sightings(demo_out: Path, tmp_path: Path) -> None:
@@ -60,7 +68,7 @@ def test_export_stix_sightings(demo_out: Path, tmp_path: Path) -> None:
     bundle = json.loads((demo_out / "sightings.stix2").read_text())
     objects = {o["id"]: o for o in bundle["objects"]}
     kinds = Counter(o["type"] for o in bundle["objects"])
-    assert kinds["sighting"] == 4 and kinds["note"] == 8 and kinds["observed-data"] == 12 and kinds["identity"] == 1
+    assert kinds["sighting"] == DEMO_INDICATOR_FINDINGS and kinds["note"] == DEMO_RULE_FINDINGS and kinds["observed-data"] == DEMO_FINDINGS and kinds["identity"] == 1
     published = {
         o["id"] for o in json.loads(Path("src/preuve/data/2021-07-18_nso/pegasus.stix2").read_text())["objects"]
     }
@@ -71,7 +79,9 @@ def test_export_stix_sightings(demo_out: Path, tmp_path: Path) -> None:
         assert observed["type"] == "observed-data"
         assert all(ref in objects for ref in observed["object_refs"])
     urls = sorted(o["value"] for o in bundle["objects"] if o["type"] == "url")
-    assert urls == ["http://newenvelope.net/d/77c0", "https://tookcheckout.com/r/8a1f2c"]
+    assert urls == [
+        "http://newenvelope.net/d/77c0", "https://free247downloads.com/8v2q/", "https://tookcheckout.com/r/8a1f2c",
+    ]
     # same folder, same bytes
     again = tmp_path / "again.stix2"
     assert CliRunner().invoke(build_cli(), ["export-stix", str(demo_out), "-o", str(again)]).exit_code == 0
@@ -95,9 +105,11 @@ def test_export_misp(demo_out: Path) -> None:
     assert event["info"].endswith("Pegasus found on a device (ios, ios_backup)")
     assert event["threat_level_id"] == "1"
     types = Counter(a["type"] for a in event["Attribute"])
-    assert types == {"text": 6, "url": 2, "email-src": 1}
+    # processes (2 matched, 5 unbundled) as text; Safari and SMS links; the account in idstatuscache
+    # and in Messages; the Manifest file and the /var/tmp attachment as file names
+    assert types == {"text": 7, "url": 3, "email-src": 2, "filename": 2}
     assert all(a["to_ids"] is False for a in event["Attribute"])
-    assert len({a["uuid"] for a in event["Attribute"]}) == 9
+    assert len({a["uuid"] for a in event["Attribute"]}) == len(event["Attribute"]) == 14
 
 
 def test_export_not_an_output_folder(tmp_path: Path) -> None:
@@ -113,8 +125,8 @@ def test_check_json_only_json_on_stdout(tmp_path: Path, pegasus_feed: Path) -> N
     assert result.stderr == ""
     doc = json.loads(result.stdout)
     assert doc["verdict"] == {"key": "spyware", "text": "Traces of known spyware found"}
-    assert doc["summary"]["findings_by_severity"] == {"critical": 1, "high": 4, "medium": 1, "low": 1, "info": 5}
-    assert len(doc["top_findings"]) == 12 and doc["top_findings"][0]["severity"] == "critical"
+    assert doc["summary"]["findings_by_severity"] == DEMO_SEVERITIES
+    assert len(doc["top_findings"]) == DEMO_FINDINGS and doc["top_findings"][0]["severity"] == "critical"
     assert doc["report"] == str(tmp_path / "out" / "report.html")
     assert doc["feeds"][0]["indicators"] == 1549
 
@@ -139,5 +151,5 @@ def test_summary_names_verdict_and_report(tmp_path: Path, pegasus_feed: Path) ->
                                               "-o", str(tmp_path / "out")])
     text = " ".join(result.stdout.split())
     assert "Traces of known spyware found" in text
-    assert "Top findings (12 in all)" in text
+    assert f"Top findings ({DEMO_FINDINGS} in all)" in text
     assert "report.html" in text

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from preuve.builders.ios_backup import BackupBuilder, DeviceFacts
-from preuve.builders.ios_dbs import LiveUsage, Message, Process, fill_datausage, fill_sms
+from preuve.builders.ios_dbs import Attachment, LiveUsage, Message, Process, fill_datausage, fill_sms
+from preuve.builders.ios_plists import Baseline, IdLookup, global_preferences, idstatuscache, osanalytics_addaily
+from preuve.builders.safari import Visit, fill_history
 
 DEMO_FEED = "2021-07-18_nso/pegasus.stix2"
 
@@ -95,6 +97,15 @@ def build_demo_backup(root: Path, seed: int = 2021) -> Path:
             date=attack + timedelta(days=40),
         )
     )
+    messages.append(
+        Message(
+            text="",
+            handle="+447700900123",
+            service="iMessage",
+            date=attack + timedelta(days=9, minutes=2),
+            attachments=[Attachment("/private/var/tmp/com.apple.messages/3Q9F.gif", "image/gif", "3Q9F.gif", 0)],
+        )
+    )
     messages.sort(key=lambda m: m.date)
     builder.add_sqlite("HomeDomain", "Library/SMS/sms.db", lambda conn: fill_sms(conn, messages, ios_major=16))
 
@@ -110,4 +121,27 @@ def build_demo_backup(root: Path, seed: int = 2021) -> Path:
     builder.add_sqlite(
         "WirelessDomain", "Library/Databases/DataUsage.sqlite", lambda conn: fill_datausage(conn, processes, live)
     )
+
+    # Safari: ordinary browsing, then a plain-http page redirected within a second to a Pegasus
+    # domain (the network-injection pattern of Amnesty's methodology).
+    visits = [
+        Visit(url=rng.choice(BENIGN_LINKS), when=start + timedelta(days=day, hours=rng.randint(7, 22)), title="page")
+        for day in range(0, 80, 3)
+    ]
+    visits.append(Visit(url="http://news-portal.example/article", when=attack + timedelta(days=1), title="News",
+                        redirects_to=len(visits) + 1))
+    visits.append(Visit(url="https://free247downloads.com/8v2q/", when=attack + timedelta(days=1, seconds=1)))
+    builder.add_sqlite("AppDomain-com.apple.mobilesafari", "Library/Safari/History.db",
+                       lambda conn: fill_history(conn, visits))
+
+    # The attacker's iCloud account looked up by iMessage; implant processes in daily analytics.
+    builder.add_plist("HomeDomain", "Library/Preferences/com.apple.identityservices.idstatuscache.plist",
+                      idstatuscache([IdLookup("mailto:bogaardlisa803@gmail.com", when=attack + timedelta(days=9)),
+                                     IdLookup("tel:+41790000001", when=start)]))
+    builder.add_plist("HomeDomain", "Library/Preferences/com.apple.osanalytics.addaily.plist",
+                      osanalytics_addaily([Baseline("MobileSafari", attack, 10e6, 1e6),
+                                           Baseline("accountpfd", attack + timedelta(days=2), 2e5, 9e5)]))
+    builder.add_plist("HomeDomain", "Library/Preferences/.GlobalPreferences.plist", global_preferences(False))
+    # A file named as the Pegasus persistence plist, kept in the backup's file list.
+    builder.add_file("HomeDomain", "Library/Preferences/roleaccountd.plist", b"bplist00")
     return builder.finish(manifest_wal=True)

@@ -146,6 +146,10 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
             where = finding.locator.device_path
             if finding.locator.table is not None:
                 where += f" [{finding.locator.table} row {finding.locator.rowid}]"
+            elif finding.locator.key_path is not None:
+                where += f" [{finding.locator.key_path}]"
+            elif finding.locator.line is not None:
+                where += f" [line {finding.locator.line}]"
             console.print(
                 f"  [{_STYLE[label]}]{label.upper():8}[/] {escape(str(what))}: {escape(finding.explanation)}",
                 highlight=False,

@@ -1,0 +1,18 @@
+"""What the demo backup (preuve.builders.demo, seed 2021) must yield against the packaged Pegasus feed.
+
+Written by hand from the traces the demo plants; every test on the demo asserts against these.
+"""
+
+from __future__ import annotations
+
+# indicator matches: fservernetd (DataUsage), roleaccountd.plist (Manifest), accountpfd (osanalytics),
+# the attacker account (idstatuscache, sms), free247downloads.com (Safari), tookcheckout.com and
+# newenvelope.net (sms)
+DEMO_INDICATOR_FINDINGS = 8
+# rules: threat notification, /var/tmp attachment, fast redirect, deleted process, process-id gap,
+# 5 unbundled processes, Lockdown Mode state
+DEMO_RULE_FINDINGS = 11
+DEMO_FINDINGS = DEMO_INDICATOR_FINDINGS + DEMO_RULE_FINDINGS
+DEMO_SEVERITIES = {"critical": 3, "high": 7, "medium": 1, "low": 2, "info": 6}
+DEMO_SMS_MESSAGES = 65
+DEMO_SMS_FINDINGS = 4  # three Pegasus matches and the threat notification
