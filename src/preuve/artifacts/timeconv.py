@@ -16,6 +16,12 @@ _MAX = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _number(value: object) -> float | None:
+    # Hot path (two calls per message): the common exact types first, before the general checks.
+    kind = type(value)
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    if kind is float:
+        return value if math.isfinite(value) else None  # type: ignore[arg-type,return-value]
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -69,6 +75,13 @@ def from_webkit(value: object) -> datetime | None:
 
 
 def to_iso(when: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, microseconds only when there are some.
+
+    ``isoformat`` is several times faster than ``strftime`` and this runs once
+    per timeline row; it gives the same text for the years 1000-9999.
+    """
     if when is None:
         return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.replace(tzinfo=None).isoformat() + "Z"

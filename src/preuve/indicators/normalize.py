@@ -18,6 +18,10 @@ def refang(value: str) -> str:
 
 def normalize_ip(value: str) -> str | None:
     text = value.strip().strip("[]")
+    # Every host of every link comes here: an IPv4 address starts with a digit and an IPv6 one
+    # holds a colon, so most names are told apart without the (raising, slow) ipaddress parser.
+    if not text or (not text[0].isdigit() and ":" not in text):
+        return None
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
@@ -71,6 +75,31 @@ def split_url(value: str) -> tuple[str, str] | None:
     query = f"?{parts.query}" if parts.query else ""
     scheme_out = "http" if scheme in ("http", "https") else scheme
     return host, f"{scheme_out}://{netloc}{path}{query}"
+
+
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+
+
+def url_netloc(text: str) -> str | None:
+    """The ``netloc`` part of ``scheme://netloc/...`` exactly as :func:`urllib.parse.urlsplit` finds it,
+    or None when the text is not plainly of that shape (the caller then uses urlsplit itself).
+
+    Why by hand: this only locates the netloc, so links to a host already seen can skip the whole
+    urlsplit + IDNA + IP normalisation; everything about the netloc itself (userinfo, port,
+    brackets, case) is still decided by urllib on the first link to each netloc.
+    """
+    i = text.find("://")
+    if i <= 0 or not text[0].isalpha() or not _SCHEME_CHARS.issuperset(text[:i]):
+        return None
+    if "\t" in text or "\n" in text or "\r" in text:  # urlsplit removes these anywhere
+        return None
+    start = i + 3
+    end = len(text)
+    for delim in "/?#":
+        found = text.find(delim, start)
+        if 0 <= found < end:
+            end = found
+    return text[start:end]
 
 
 def domain_suffixes(domain: str) -> list[str]:
