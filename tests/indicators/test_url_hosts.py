@@ -111,3 +111,11 @@ def test_fast_path_equals_urllib_on_any_text(tmp_path_factory: pytest.TempPathFa
         except ValueError:  # urllib refuses it; the fast path then matches nothing, as checked above
             return
         assert netloc == reference
+
+
+def test_extract_urls_quick_rejection_keeps_links_without_a_slash() -> None:
+    from preuve.indicators.normalize import extract_urls
+
+    assert extract_urls("see you at 9, ok?") == []
+    assert extract_urls("visit WWW.Example.com now") == ["WWW.Example.com"]
+    assert extract_urls("go to evil.example/x and https://a.example") == ["evil.example/x", "https://a.example"]
