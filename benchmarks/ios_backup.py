@@ -191,6 +191,7 @@ def floor(backup: Path) -> int:
 @dataclass(slots=True)
 class Run:
     seconds: float
+    cpu_seconds: float  # user + system of the child: less sensitive than wall time to a busy machine
     max_rss_mib: float
     returncode: int
 
@@ -209,7 +210,7 @@ def run_measured(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Pa
     if proc.returncode not in (0, 2, 3):
         sys.stderr.write(f"{argv[0]} exited {proc.returncode}:\n{err.decode(errors='replace')[-3000:]}\n")
     # ru_maxrss is in KiB on Linux.
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
 
 
 def preuve_argv(backup: Path, out: Path, feeds: Sequence[Path]) -> list[str]:
@@ -251,11 +252,14 @@ class SizeResult:
     build_seconds: float
     backup_mib: float
     preuve: list[float] = field(default_factory=list)
+    preuve_cpu: list[float] = field(default_factory=list)
     preuve_rss_mib: list[float] = field(default_factory=list)
     preuve_findings: int = -1
     floor: list[float] = field(default_factory=list)
+    floor_cpu: list[float] = field(default_factory=list)
     floor_rss_mib: list[float] = field(default_factory=list)
     mvt: list[float] = field(default_factory=list)
+    mvt_cpu: list[float] = field(default_factory=list)
     mvt_rss_mib: list[float] = field(default_factory=list)
     mvt_messages: int | None = None
 
@@ -265,11 +269,15 @@ class SizeResult:
 
     def summary(self) -> dict[str, object]:
         out = asdict(self)
-        for name in ("preuve", "preuve_rss_mib", "floor", "floor_rss_mib", "mvt", "mvt_rss_mib"):
+        for name in ("preuve", "preuve_cpu", "preuve_rss_mib", "floor", "floor_cpu", "floor_rss_mib", "mvt",
+                     "mvt_cpu", "mvt_rss_mib"):
             out[f"{name}_median"] = self.median(name)
         p, f, m = self.median("preuve"), self.median("floor"), self.median("mvt")
         out["preuve_over_floor"] = p / f if p and f else None
         out["mvt_over_preuve"] = m / p if m and p else None
+        pc, fc, mc = self.median("preuve_cpu"), self.median("floor_cpu"), self.median("mvt_cpu")
+        out["preuve_over_floor_cpu"] = pc / fc if pc and fc else None
+        out["mvt_over_preuve_cpu"] = mc / pc if mc and pc else None
         return out
 
 
@@ -308,11 +316,13 @@ def measure(size: int, args: argparse.Namespace, feeds: list[Path], mvt: Path | 
         shutil.rmtree(out, ignore_errors=True)
         run = run_measured(preuve_argv(backup, out, feeds), env=preuve_env())
         result.preuve.append(run.seconds)
+        result.preuve_cpu.append(run.cpu_seconds)
         result.preuve_rss_mib.append(run.max_rss_mib)
         result.preuve_findings = findings_count(out)
         shutil.rmtree(out, ignore_errors=True)
         run = run_measured(floor_argv)
         result.floor.append(run.seconds)
+        result.floor_cpu.append(run.cpu_seconds)
         result.floor_rss_mib.append(run.max_rss_mib)
         if mvt is not None and size <= args.mvt_max:
             mout = work / f"mvt-{result.label}-{i}"
@@ -323,6 +333,7 @@ def measure(size: int, args: argparse.Namespace, feeds: list[Path], mvt: Path | 
                 argv += ["--iocs", str(feed)]
             run = run_measured([*argv, str(backup)], env={**os.environ, "MVT_DISABLE_UPDATES": "1"})
             result.mvt.append(run.seconds)
+            result.mvt_cpu.append(run.cpu_seconds)
             result.mvt_rss_mib.append(run.max_rss_mib)
             result.mvt_messages = mvt_messages(mout)
             if not args.keep:
@@ -340,9 +351,10 @@ def fmt(value: float | None, unit: str = "") -> str:
 
 
 def print_table(results: Sequence[SizeResult], feeds_seconds: float, indicators: int, repeat: int) -> None:
-    print(f"\nMedians of {repeat} runs (preuve and floor as subprocesses, wall time in seconds)\n")
-    head = ("records", "preuve s", "floor s", "mvt s", "preuve/floor", "mvt/preuve", "preuve RSS MiB",
-            "mvt RSS MiB", "findings", "mvt msgs")
+    print(f"\nMedians of {repeat} runs; every command in a subprocess; wall and CPU (user+sys) seconds\n")
+    head = ("records", "preuve wall", "floor wall", "mvt wall", "preuve/floor", "mvt/preuve", "preuve CPU",
+            "floor CPU", "mvt CPU", "preuve/floor CPU", "mvt/preuve CPU", "preuve RSS MiB", "mvt RSS MiB",
+            "findings", "mvt msgs")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---:" for _ in head) + "|")
     for r in results:
@@ -352,6 +364,9 @@ def print_table(results: Sequence[SizeResult], feeds_seconds: float, indicators:
                 r.label, fmt(r.median("preuve")), fmt(r.median("floor")), fmt(r.median("mvt")),
                 fmt(cast(float | None, s["preuve_over_floor"]), "x"),
                 fmt(cast(float | None, s["mvt_over_preuve"]), "x"),
+                fmt(r.median("preuve_cpu")), fmt(r.median("floor_cpu")), fmt(r.median("mvt_cpu")),
+                fmt(cast(float | None, s["preuve_over_floor_cpu"]), "x"),
+                fmt(cast(float | None, s["mvt_over_preuve_cpu"]), "x"),
                 fmt(r.median("preuve_rss_mib")), fmt(r.median("mvt_rss_mib")), str(r.preuve_findings),
                 "-" if r.mvt_messages is None else f"{r.mvt_messages}/{r.messages}",
             )) + " |"

@@ -28,3 +28,14 @@ def test_from_cocoa_fast_path_types() -> None:
     assert from_cocoa(704_714_400.5) == datetime(2023, 5, 2, 10, 0, 0, 500000, tzinfo=UTC)
     assert from_cocoa("704714400") == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
     assert from_cocoa(10**30) is None
+
+
+def test_from_cocoa_bounds_are_unchanged_by_the_fast_path() -> None:
+    cocoa = datetime(2001, 1, 1, tzinfo=UTC)
+    low = (datetime(1990, 1, 1, tzinfo=UTC) - cocoa).total_seconds()
+    high = (datetime(2100, 1, 1, tzinfo=UTC) - cocoa).total_seconds()
+    assert from_cocoa(low) == datetime(1990, 1, 1, tzinfo=UTC)
+    assert from_cocoa(low - 0.5) is None
+    assert from_cocoa(high - 0.5) == datetime(2099, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)
+    assert from_cocoa(high) is None
+    assert from_cocoa(high - 1e-7) is None  # rounds to the first microsecond of 2100

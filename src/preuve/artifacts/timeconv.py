@@ -36,6 +36,11 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# Seconds from the Cocoa epoch well inside [_MIN, _MAX): such values skip the datetime
+# comparisons of _bounded (this runs for every timestamp of every record).
+_COCOA_SAFE = ((_MIN - COCOA_EPOCH).total_seconds() + 1, (_MAX - COCOA_EPOCH).total_seconds() - 1)
+
+
 def _bounded(epoch: datetime, seconds: float) -> datetime | None:
     try:
         when = epoch + timedelta(seconds=seconds)
@@ -51,6 +56,8 @@ def from_cocoa(value: object) -> datetime | None:
         return None
     if abs(number) > 1e11:  # nanoseconds
         number /= 1e9
+    if _COCOA_SAFE[0] <= number < _COCOA_SAFE[1]:
+        return COCOA_EPOCH + timedelta(seconds=number)
     return _bounded(COCOA_EPOCH, number)
 
 
@@ -84,4 +91,4 @@ def to_iso(when: datetime | None) -> str | None:
         return None
     if when.tzinfo is not UTC:
         when = when.astimezone(UTC)
-    return when.replace(tzinfo=None).isoformat() + "Z"
+    return when.isoformat()[:-6] + "Z"  # an aware UTC datetime always ends in "+00:00"

@@ -31,7 +31,7 @@ from preuve.indicators.stix import Feed, FeedError, Indicator, feed_files, load_
 from preuve.model import Kind, Observable
 
 _TRUNCATED_PROCESS_LENGTHS = (15, 16)
-_HOST_CACHE = 100_000
+_HOST_CACHE = 50_000
 _HASH_KINDS = {Kind.SHA256, Kind.SHA1, Kind.MD5, Kind.CERT_SHA256, Kind.CERT_SHA1, Kind.CERT_MD5}
 
 
