@@ -119,3 +119,8 @@ def test_extract_urls_quick_rejection_keeps_links_without_a_slash() -> None:
     assert extract_urls("see you at 9, ok?") == []
     assert extract_urls("visit WWW.Example.com now") == ["WWW.Example.com"]
     assert extract_urls("go to evil.example/x and https://a.example") == ["evil.example/x", "https://a.example"]
+
+
+def test_refang_quick_return_keeps_every_defanged_form() -> None:
+    assert refang("https://evil.example/") == "https://evil.example/"
+    assert refang("hxxps://evil[.]example(.)net[:]80/a[at]b[@]c") == "https://evil.example.net:80/a@b@c"
