@@ -194,12 +194,16 @@ def _run_artifact(
         sink.artifact_started(artifact)
     ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
     pending = 0
+    # The loop below runs once per record: names are bound once, and the rules are only
+    # called for record types some rule subscribes to.
+    name, title, match = artifact.name, artifact.title, matcher.match
+    subscribed = rules.subscribed if rules is not None else frozenset()
     for path in files:
         try:
             for record in artifact.parse(ctx, path):
-                found = list(matcher.match(record, artifact.name, artifact.title))
-                if rules is not None:
-                    found.extend(rules.check(record, artifact.name))
+                found = match(record, name, title)
+                if rules is not None and type(record) in subscribed:
+                    found.extend(rules.check(record, name))
                 if found:
                     findings.extend(found)
                     report.findings += len(found)

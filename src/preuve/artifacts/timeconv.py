@@ -16,6 +16,12 @@ _MAX = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _number(value: object) -> float | None:
+    # Hot path (two calls per message): the common exact types first, before the general checks.
+    kind = type(value)
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    if kind is float:
+        return value if math.isfinite(value) else None  # type: ignore[arg-type,return-value]
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -28,6 +34,11 @@ def _number(value: object) -> float | None:
     else:
         return None
     return number if math.isfinite(number) else None
+
+
+# Seconds from the Cocoa epoch well inside [_MIN, _MAX): such values skip the datetime
+# comparisons of _bounded (this runs for every timestamp of every record).
+_COCOA_SAFE = ((_MIN - COCOA_EPOCH).total_seconds() + 1, (_MAX - COCOA_EPOCH).total_seconds() - 1)
 
 
 def _bounded(epoch: datetime, seconds: float) -> datetime | None:
@@ -45,6 +56,8 @@ def from_cocoa(value: object) -> datetime | None:
         return None
     if abs(number) > 1e11:  # nanoseconds
         number /= 1e9
+    if _COCOA_SAFE[0] <= number < _COCOA_SAFE[1]:
+        return COCOA_EPOCH + timedelta(seconds=number)
     return _bounded(COCOA_EPOCH, number)
 
 
@@ -69,6 +82,13 @@ def from_webkit(value: object) -> datetime | None:
 
 
 def to_iso(when: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, microseconds only when there are some.
+
+    ``isoformat`` is several times faster than ``strftime`` and this runs once
+    per timeline row; it gives the same text for the years 1000-9999.
+    """
     if when is None:
         return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return when.isoformat()[:-6] + "Z"  # an aware UTC datetime always ends in "+00:00"

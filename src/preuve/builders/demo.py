@@ -14,7 +14,13 @@ from pathlib import Path
 
 from preuve.builders.ios_backup import BackupBuilder, DeviceFacts
 from preuve.builders.ios_dbs import Attachment, LiveUsage, Message, Process, fill_datausage, fill_sms
-from preuve.builders.ios_plists import Baseline, IdLookup, global_preferences, idstatuscache, osanalytics_addaily
+from preuve.builders.ios_plists import (
+    Baseline,
+    IdLookup,
+    global_preferences,
+    idstatuscache,
+    osanalytics_addaily,
+)
 from preuve.builders.safari import Visit, fill_history
 
 DEMO_FEED = "2021-07-18_nso/pegasus.stix2"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from preuve.indicators.index import IndicatorIndex
@@ -101,20 +100,41 @@ def finding_for(
     )
 
 
+# Which indicator kinds an observable of a kind can match (see IndicatorIndex.match).
+_CAN_MATCH = {
+    Kind.URL: (Kind.URL, Kind.DOMAIN, Kind.IP),
+    Kind.DOMAIN: (Kind.DOMAIN, Kind.IP),
+    Kind.IP: (Kind.DOMAIN, Kind.IP),
+    Kind.FILE_PATH: (Kind.FILE_PATH, Kind.FILE_NAME),
+}
+
+
 class Matcher:
     def __init__(self, index: IndicatorIndex) -> None:
         self.index = index
         self._kinds = index.kinds()
+        # Observable kinds no loaded indicator can match are skipped before any normalisation:
+        # with feeds of domains and processes, an e-mail address costs one set lookup.
+        self._wanted = {
+            kind for kind in Kind if any(k in self._kinds for k in _CAN_MATCH.get(kind, (kind,)))
+        }
 
-    def match(self, record: Record, artifact: str, title: str) -> Iterator[Finding]:
+    def match(self, record: Record, artifact: str, title: str) -> list[Finding]:
+        """The findings of one record (a list, usually empty: this runs once per record)."""
         if not self._kinds:
-            return
+            return []
+        found: list[Finding] = []
         content_hash: str | None = None
         first = None
+        wanted = self._wanted
         for observable in record.observables():
+            if observable.kind not in wanted:
+                continue
             for indicator in self.index.match(observable):
                 if content_hash is None:
+                    # Only records with a finding pay for their content hash and timestamps.
                     content_hash = record.content_sha256()
                     stamp = next(record.timestamps(), None)
                     first = stamp.when if stamp else None
-                yield finding_for(indicator, observable, artifact, title, record.locator, first, content_hash)
+                found.append(finding_for(indicator, observable, artifact, title, record.locator, first, content_hash))
+        return found

@@ -75,6 +75,7 @@ class RuleSet:
         for rule in rules:
             for record_type in rule.record_types:
                 self._by_type.setdefault(record_type, []).append(rule)
+        self.subscribed: frozenset[type[Record]] = frozenset(self._by_type)
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         for rule in self._by_type.get(type(record), ()):

@@ -135,14 +135,18 @@ def tables(conn: sqlite3.Connection) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-def iter_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> Iterator[sqlite3.Row]:
+def iter_rows(
+    conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = (), *, named: bool = True
+) -> Iterator[sqlite3.Row]:
     """Stream the rows of a query, surviving text that is not valid UTF-8.
 
     The default text decoding is the fast C path. If a row carries invalid
     UTF-8 the query is run again with a lenient decoder (every byte kept as
     ``\\xNN``), skipping the rows already given, so nothing is lost or repeated.
+    Rows are ``sqlite3.Row`` (by name or position); with ``named=False`` they
+    are plain tuples, for artifacts that read many rows by position.
     """
-    conn.row_factory = sqlite3.Row
+    conn.row_factory = sqlite3.Row if named else None
     given = 0
     try:
         for row in conn.execute(sql, params):

@@ -23,12 +23,15 @@ from preuve.indicators.normalize import (
     normalize_hash,
     normalize_ip,
     normalize_path,
+    refang,
     split_url,
+    url_netloc,
 )
 from preuve.indicators.stix import Feed, FeedError, Indicator, feed_files, load_feed
 from preuve.model import Kind, Observable
 
 _TRUNCATED_PROCESS_LENGTHS = (15, 16)
+_HOST_CACHE = 50_000
 _HASH_KINDS = {Kind.SHA256, Kind.SHA1, Kind.MD5, Kind.CERT_SHA256, Kind.CERT_SHA1, Kind.CERT_MD5}
 
 
@@ -37,6 +40,10 @@ class IndicatorIndex:
     feeds: list[Feed] = field(default_factory=list)
     _exact: dict[Kind, dict[str, list[Indicator]]] = field(default_factory=dict)
     _process_prefix: dict[str, list[Indicator]] = field(default_factory=dict)
+    # Hosts repeat across thousands of links and messages: the indicators a host matches are kept
+    # (per index, bounded, emptied whenever an indicator is added) so each host is normalised once.
+    _hosts: dict[str, list[Indicator]] = field(default_factory=dict)
+    _netlocs: dict[str, list[Indicator]] = field(default_factory=dict)
     count: int = 0
 
     @classmethod
@@ -47,6 +54,8 @@ class IndicatorIndex:
         return index
 
     def add(self, indicator: Indicator) -> None:
+        self._hosts.clear()
+        self._netlocs.clear()
         bucket = self._exact.setdefault(indicator.kind, {}).setdefault(indicator.value, [])
         if any(i.stix_id == indicator.stix_id and i.feed_sha256 == indicator.feed_sha256 for i in bucket):
             return
@@ -87,10 +96,34 @@ class IndicatorIndex:
         return out
 
     def _host(self, host: str) -> list[Indicator]:
+        known = self._hosts.get(host)
+        if known is not None:
+            return known
         ip = normalize_ip(host)
-        if ip is not None:
-            return self._get(Kind.IP, ip)
-        return self._domain(normalize_domain(host))
+        hits = self._get(Kind.IP, ip) if ip is not None else self._domain(normalize_domain(host))
+        if len(self._hosts) >= _HOST_CACHE:
+            self._hosts.clear()
+        self._hosts[host] = hits
+        return hits
+
+    def _url_host(self, value: str) -> list[Indicator]:
+        """What the host of a link matches, the same as through split_url, cached by netloc."""
+        text = refang(value.strip())
+        if "://" not in text[:32]:
+            text = "http://" + text
+        netloc = url_netloc(text)
+        if netloc is None:
+            parts = split_url(value)
+            return self._host(parts[0]) if parts is not None else []
+        known = self._netlocs.get(netloc)
+        if known is None:
+            # split_url of the netloc alone gives the host split_url gives for the whole link.
+            parts = split_url("http://" + netloc)
+            known = self._host(parts[0]) if parts is not None else []
+            if len(self._netlocs) >= _HOST_CACHE:
+                self._netlocs.clear()
+            self._netlocs[netloc] = known
+        return known
 
     def match(self, observable: Observable) -> list[Indicator]:
         """Every indicator the observable matches (deduplicated, in a stable order)."""
@@ -99,11 +132,14 @@ class IndicatorIndex:
             return []
         hits: list[Indicator]
         if kind == Kind.URL:
-            parts = split_url(value)
-            if parts is None:
-                return []
-            host, normal = parts
-            hits = self._get(Kind.URL, normal) + self._host(host)
+            if Kind.URL in self._exact:
+                parts = split_url(value)
+                if parts is None:
+                    return []
+                host, normal = parts
+                hits = self._get(Kind.URL, normal) + self._host(host)
+            else:  # only the host can match: looked up once per distinct netloc
+                hits = self._url_host(value)
         elif kind in (Kind.DOMAIN, Kind.IP):
             hits = self._host(value.strip())
         elif kind == Kind.PROCESS:

@@ -71,7 +71,9 @@ class SmsMessage(Record):
 
 
 def _blob(value: object) -> bytes | None:
-    return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else None
+    if value is None or type(value) is bytes:  # the usual cases, without the isinstance checks
+        return value
+    return bytes(value) if isinstance(value, (bytearray, memoryview)) else None
 
 
 def _links_from_plist_blob(blob: bytes) -> list[str]:
@@ -130,10 +132,17 @@ class Sms(SqliteArtifact):
             select.append("NULL AS handle")
             join = ""
         sql = f"SELECT {', '.join(select)} FROM message m {join} ORDER BY m.ROWID"  # noqa: S608 - names from schema
-        for row in iter_rows(conn, sql):
-            text = row["text"]
+        # Rows are read as plain tuples by position (the SELECT order above): cheaper than
+        # sqlite3.Row lookups by name on every column of every message.
+        at = {name: i + 1 for i, name in enumerate(_OPTIONAL)}
+        rowid_at, handle_at = 0, len(select) - 1
+        guid_at, text_at, service_at, from_me_at = at["guid"], at["text"], at["service"], at["is_from_me"]
+        date_at, read_at, body_at, payload_at = at["date"], at["date_read"], at["attributedBody"], at["payload_data"]
+        summary_at, balloon_at, account_at = at["message_summary_info"], at["balloon_bundle_id"], at["account"]
+        for row in iter_rows(conn, sql, named=False):
+            text = row[text_at]
             text_source = "text" if text else None
-            body = _blob(row["attributedBody"])
+            body = _blob(row[body_at])
             links: list[str] = []
             if body:
                 decoded = typedstream_text(body)
@@ -148,21 +157,21 @@ class Sms(SqliteArtifact):
                 links[:0] = extract_urls(text)
             else:
                 text = None
-            for extra in ("payload_data", "message_summary_info"):
+            for extra in (payload_at, summary_at):
                 blob = _blob(row[extra])
                 if blob:
                     links.extend(_links_from_plist_blob(blob))
             yield SmsMessage(
-                locator=Locator(path, sha256, "message", row["rowid"]),
-                guid=row["guid"],
-                service=row["service"],
-                handle=row["handle"],
-                is_from_me=bool(row["is_from_me"]),
-                date=from_cocoa(row["date"]),
-                date_read=from_cocoa(row["date_read"]),
+                locator=Locator(path, sha256, "message", row[rowid_at]),
+                guid=row[guid_at],
+                service=row[service_at],
+                handle=row[handle_at],
+                is_from_me=bool(row[from_me_at]),
+                date=from_cocoa(row[date_at]),
+                date_read=from_cocoa(row[read_at]),
                 text=text,
                 text_source=text_source,
-                links=_dedupe(links),
-                account=row["account"],
-                balloon_bundle_id=row["balloon_bundle_id"],
+                links=_dedupe(links) if len(links) > 1 else tuple(links),
+                account=row[account_at],
+                balloon_bundle_id=row[balloon_at],
             )

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from preuve.artifacts.timeconv import from_cocoa, to_iso
+
+
+def test_to_iso_is_utc_with_z_and_microseconds_only_when_present() -> None:
+    assert to_iso(None) is None
+    assert to_iso(datetime(2023, 5, 1, 9, 30, tzinfo=UTC)) == "2023-05-01T09:30:00Z"
+    assert to_iso(datetime(2023, 5, 1, 9, 30, 0, 120, tzinfo=UTC)) == "2023-05-01T09:30:00.000120Z"
+    plus2 = timezone(timedelta(hours=2))
+    assert to_iso(datetime(2023, 5, 1, 11, 30, tzinfo=plus2)) == "2023-05-01T09:30:00Z"
+
+
+def test_to_iso_matches_the_strftime_form_it_replaced() -> None:
+    for when in (datetime(1990, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        assert to_iso(when) == when.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+
+
+def test_from_cocoa_fast_path_types() -> None:
+    assert from_cocoa(0) is None
+    assert from_cocoa(0.0) is None
+    assert from_cocoa(float("nan")) is None
+    assert from_cocoa(True) is None
+    assert from_cocoa(704_714_400) == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
+    assert from_cocoa(704_714_400_000_000_000) == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
+    assert from_cocoa(704_714_400.5) == datetime(2023, 5, 2, 10, 0, 0, 500000, tzinfo=UTC)
+    assert from_cocoa("704714400") == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
+    assert from_cocoa(10**30) is None
+
+
+def test_from_cocoa_bounds_are_unchanged_by_the_fast_path() -> None:
+    cocoa = datetime(2001, 1, 1, tzinfo=UTC)
+    low = (datetime(1990, 1, 1, tzinfo=UTC) - cocoa).total_seconds()
+    high = (datetime(2100, 1, 1, tzinfo=UTC) - cocoa).total_seconds()
+    assert from_cocoa(low) == datetime(1990, 1, 1, tzinfo=UTC)
+    assert from_cocoa(low - 0.5) is None
+    assert from_cocoa(high - 0.5) == datetime(2099, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)
+    assert from_cocoa(high) is None
+    assert from_cocoa(high - 1e-7) is None  # rounds to the first microsecond of 2100

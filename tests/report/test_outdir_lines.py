@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from preuve.artifacts.ios.sms import SmsMessage
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.builders.ios_dbs import Message, fill_sms
+from preuve.check import CheckOptions, run_check
+from preuve.model import Locator
+from preuve.report.outdir import OutputFolder, locator_text, record_line
+from tests.builders import snapshot
+
+
+def _message(locator: Locator) -> SmsMessage:
+    return SmsMessage(
+        locator=locator, guid="g", service="SMS", handle="+41", is_from_me=False, date=None, date_read=None,
+        text="hi", text_source="text", links=("https://a.example/",), account=None, balloon_bundle_id=None,
+    )
+
+
+def test_locator_text_names_every_set_field_in_order() -> None:
+    full = Locator("/p", "ab", table="message", rowid=7, key_path="k", line=3, offset=9)
+    assert locator_text(_message(full)) == "table=message;rowid=7;key_path=k;line=3;offset=9"
+    assert locator_text(_message(Locator("/p", "ab", line=0))) == "line=0"
+    assert locator_text(_message(Locator("/p", "ab"))) == ""
+
+
+def test_record_line_with_a_cached_prefix_is_the_same_line() -> None:
+    record = _message(Locator("/p", "ab", table="message", rowid=1))
+    line = record_line(record)
+    assert line == record_line(record, b'{"record_type":"ios:sms:message",')
+    assert line.endswith(b"\n")
+    decoded = orjson.loads(line)
+    assert decoded["record_type"] == "ios:sms:message"
+    assert decoded["links"] == ["https://a.example/"]
+    assert decoded["locator"] == {
+        "device_path": "/p", "sha256": "ab", "table": "message", "rowid": 1, "key_path": None, "line": None,
+        "offset": None,
+    }
+
+
+def test_timeline_rows_are_what_csv_writer_writes(tmp_path: Path) -> None:
+    """Plain rows take the fast path, rows with commas, quotes or line breaks go through csv.writer:
+    the file must be byte for byte what csv.writer alone would have written."""
+    when = datetime(2023, 5, 1, 9, 30, tzinfo=UTC)
+    messages = [
+        Message(text="plain text", handle="+41790000001", date=when),
+        Message(text="a, comma", handle="+41790000002", date=when, date_read=when),
+        Message(text='a "quote"', handle="+41790000003", date=when),
+        Message(text="two\nlines\r\nhere", handle="+41790000004", date=when),
+        Message(text="=1+1 formula", handle="+41790000005", date=when),
+    ]
+    builder = BackupBuilder(tmp_path / "backup")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db", lambda c: fill_sms(c, messages, ios_major=16))
+    root = builder.finish()
+    before = snapshot(root)
+    out = tmp_path / "out"
+    sink = OutputFolder(out, root)
+    try:
+        run_check(root, CheckOptions(only_artifacts=("sms",)), sinks=[sink])
+    finally:
+        sink.close()
+    assert snapshot(root) == before
+    written = (out / "timeline.csv").read_bytes().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(written, newline="")))
+    assert len(rows) == 1 + 6  # header, one row per message, and one more for the message read
+    assert [r[2] for r in rows[1:]] == [
+        "iMessage from +41790000001: plain text",
+        "iMessage from +41790000002: a, comma",
+        "iMessage from +41790000002: a, comma",
+        'iMessage from +41790000003: a "quote"',
+        "iMessage from +41790000004: two lines\r here",
+        "iMessage from +41790000005: =1+1 formula",
+    ]
+    reference = io.StringIO(newline="")
+    csv.writer(reference).writerows(rows)
+    assert written == reference.getvalue()
