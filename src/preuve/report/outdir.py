@@ -75,13 +75,22 @@ def locator_text(record: Record) -> str:
     return ";".join(parts)
 
 
-def timesketch_line(record: Record, stamp: Timestamp, artifact: str, severity: str, where: str) -> bytes:
+def timesketch_line(
+    record: Record,
+    stamp: Timestamp,
+    artifact: str,
+    severity: str,
+    where: str,
+    summary: str | None = None,
+    iso: str | None = None,
+) -> bytes:
     """One Timesketch JSONL event: its required message, datetime, timestamp_desc (and timestamp in
-    microseconds), then our own fields. Plain values, no formula escaping: JSON is not a spreadsheet."""
+    microseconds), then our own fields. Plain values, no formula escaping: JSON is not a spreadsheet.
+    `summary` and `iso` may be given when the caller already computed them for the same record."""
     when = stamp.when if stamp.when.tzinfo is not None else stamp.when.replace(tzinfo=UTC)
     event = {
-        "message": record.summary(),
-        "datetime": to_iso(when),
+        "message": record.summary() if summary is None else summary,
+        "datetime": to_iso(when) if iso is None else iso,
         "timestamp": int(when.timestamp() * 1_000_000),
         "timestamp_desc": stamp.description,
         "artifact": artifact,
@@ -129,14 +138,16 @@ class OutputFolder:
         stamps = list(record.timestamps())
         if stamps:
             severity = max(f.severity for f in findings).label if findings else ""
-            message = safe_cell(record.summary())
+            summary = record.summary()
+            message = safe_cell(summary)
             where = locator_text(record)
             device_path = safe_cell(record.locator.device_path)
             name = artifact.name
             write = self._timeline_file.write
+            jsonl = self._timeline_jsonl.write
             for stamp in stamps:
-                row = (to_iso(stamp.when) or "", safe_cell(stamp.description), message, name, severity, record_type,
-                       device_path, where)
+                iso = to_iso(stamp.when) or ""
+                row = (iso, safe_cell(stamp.description), message, name, severity, record_type, device_path, where)
                 # Fast path: a row with no comma, quote or line break in any cell is written exactly as
                 # csv.writer would write it (cells joined by commas, CRLF); any other row goes through
                 # csv.writer for its quoting. csv.writer costs several microseconds per row.
@@ -145,7 +156,7 @@ class OutputFolder:
                     write(line + "\r\n")
                 else:
                     self._timeline.writerow(row)
-                self._timeline_jsonl.write(timesketch_line(record, stamp, name, severity, where))
+                jsonl(timesketch_line(record, stamp, name, severity, where, summary, iso))
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         if self._jsonl is not None:
