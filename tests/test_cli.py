@@ -28,7 +28,8 @@ def _run(*args: str) -> tuple[int, str]:
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     code, output = _run("demo", "-o", str(tmp_path / "demo"))
-    assert code == 2, output
+    assert code == 0, output  # the demo succeeds when it finds what it planted
+    assert "Demo complete" in output
     assert "Pegasus" in output
     doc = json.loads((tmp_path / "demo" / "results" / "findings.json").read_text())
     malware = {f["indicator"]["malware"] for f in doc["findings"] if f["indicator"]}

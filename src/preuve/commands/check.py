@@ -115,8 +115,11 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     status.add_column("status")
     status.add_column("records", justify="right")
     status.add_column("findings", justify="right")
+    missing = [r.name for r in result.artifacts if r.status == "missing"]
     for report in result.artifacts:
-        colour = {"failed": "red", "missing": "dim", "empty": "dim"}.get(str(report.status), "")
+        if report.status == "missing":
+            continue  # listed on one line below: most artifacts are absent from any one acquisition
+        colour = {"failed": "red", "empty": "dim"}.get(str(report.status), "")
         status.add_row(
             escape(report.name),
             f"[{colour}]{report.status}[/]" if colour else str(report.status),
@@ -124,6 +127,8 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
             str(report.findings),
         )
     console.print(status)
+    if missing:
+        console.print(f"[dim]Not in this acquisition: {escape(', '.join(missing))}[/]", highlight=False)
     by_status: dict[str, int] = {}
     for report in result.artifacts:
         by_status[str(report.status)] = by_status.get(str(report.status), 0) + 1
@@ -300,6 +305,7 @@ def demo(output: Path | None, seed: int) -> None:
     """Build a synthetic infected iPhone backup and check it against the bundled Pegasus indicators.
 
     The indicators are Amnesty International's (Forensic Methodology Report, 2021; CC-BY 2.0).
+    Exit 0 when the planted traces are found, 1 otherwise.
     """
     from preuve.builders.demo import DEMO_FEED, build_demo_backup
 
@@ -314,7 +320,12 @@ def demo(output: Path | None, seed: int) -> None:
     )
     with resources.as_file(feed) as feed_path:
         code = _run(backup, [feed_path], base / "results", False, True, ())
-    sys.exit(code)
+    # The demo succeeds when it finds what it planted (check's exit 2, "high/critical findings").
+    if code == int(ExitCode.DETECTED):
+        Console(stderr=True).print("[bold green]Demo complete:[/] the planted Pegasus traces were found.")
+        sys.exit(0)
+    Console(stderr=True).print(f"[bold red]Demo failed:[/] the check ended with exit code {code}.")
+    sys.exit(1)
 
 
 COMMANDS = (check, demo)
