@@ -15,11 +15,11 @@ import zlib
 from pathlib import Path
 
 from tests.builders import snapshot
-from tests.hostile.harness import run_python
+from tests.hostile.harness import Outcome, check_hostile, run_python
 
 _PRELUDE = """
 import sys, tarfile, zipfile
-from preuve.evidence.bounded import (bounded_copy, bounded_decompress, parse_ab_header, vet_tar_member,
+from preuve.evidence.bounded import (bounded_copy, bounded_decompress, vet_tar_member,
     vet_zip_members, zip_entry_count)
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.limits import Limits
@@ -182,26 +182,28 @@ with tarfile.open(path) as archive:
     ]
 
 
-_AB = """
-try:
-    header = parse_ab_header(open(path, 'rb').read(4096), path, Limits())
-    print("OK", header.version, header.compressed, header.encryption, header.rounds, header.data_offset)
-except EvidenceError as exc:
-    print(type(exc).__name__, exc.reason)
-"""
+def _ab_check(tmp_path: Path, name: str, data: bytes) -> Outcome:
+    folder = tmp_path / "ev"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(data)
+    return check_hostile(folder / name, tmp_path / f"out-{name}", "-q")
 
 
 def test_ab_header_absurd_pbkdf2_rounds(tmp_path: Path) -> None:
+    """A hostile .ab asks for two billion PBKDF2 rounds: refused before any derivation, through the real
+    acquisition path (`preuve check`), with a clear message and no traceback."""
     head = b"ANDROID BACKUP\n5\n1\nAES-256\n" + b"AA" * 64 + b"\n" + b"BB" * 64 + b"\n" + b"2000000000\n"
     head += b"CC" * 16 + b"\n" + b"DD" * 96 + b"\n"
-    assert _guarded(tmp_path, _AB, "x.ab", head) == ["LimitExceeded PBKDF2 round count 2000000000 is outside 1..1000000"]
+    outcome = _ab_check(tmp_path, "x.ab", head)
+    assert outcome.code == 1, outcome.text
+    assert "implausible PBKDF2 round count 2000000000" in outcome.text
 
 
-def test_ab_header_sound_and_truncated(tmp_path: Path) -> None:
-    assert _guarded(tmp_path, _AB, "ok.ab", b"ANDROID BACKUP\n5\n1\nnone\nx\x9c") == ["OK 5 True none 0 24"]
-    assert _guarded(tmp_path, _AB, "cut.ab", b"ANDROID BACKUP\n5\n") == [
-        "EvidenceError truncated or malformed Android backup header"
-    ]
-    assert _guarded(tmp_path, _AB, "long.ab", b"ANDROID BACKUP\n" + b"9" * 100_000 + b"\n1\nnone\n") == [
-        "EvidenceError truncated or malformed Android backup header"
-    ]
+def test_ab_header_truncated_and_overlong(tmp_path: Path) -> None:
+    for name, data in (
+        ("cut.ab", b"ANDROID BACKUP\n5\n"),
+        ("long.ab", b"ANDROID BACKUP\n" + b"9" * 100_000 + b"\n1\nnone\n"),
+    ):
+        outcome = _ab_check(tmp_path, name, data)
+        assert outcome.code == 1, outcome.text
+        assert "malformed Android backup header" in outcome.text, outcome.text
