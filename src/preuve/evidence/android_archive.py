@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from preuve.evidence.bounded import refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file
 from preuve.evidence.ledger import HashLedger
@@ -176,6 +177,7 @@ class ZipSource(Source):
         self.limits = limits
         self.label = label
         try:
+            refuse_crowded_zip(path, limits)
             self._stream: BinaryIO = open_regular_file(path, label)
             self._zip = zipfile.ZipFile(self._stream)
         except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError) as exc:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from preuve.evidence.bounded import refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
 from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
@@ -109,6 +110,7 @@ class ZipReader(ArchiveReader):
     def __init__(self, path: Path, limits: Limits) -> None:
         super().__init__(path, limits)
         try:
+            refuse_crowded_zip(path, limits)
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise AcquisitionError(f"{path}: not a readable zip ({exc})") from exc

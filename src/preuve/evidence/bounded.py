@@ -11,9 +11,10 @@ compromised phone needs and that the library does not give on its own:
   (an archive claiming millions of entries costs nothing to refuse);
 - :func:`vet_zip_members` / :func:`vet_tar_member`: member names that would
   leave the root (zip-slip), duplicates, links, hard links, FIFOs, devices;
-- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity;
-- :func:`parse_ab_header`: an Android ``.ab`` header with every field bounded
-  (an absurd PBKDF2 round count would otherwise pin a CPU for hours).
+- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity.
+
+The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
+:mod:`preuve.evidence.android_ab`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
@@ -125,6 +127,16 @@ def zip_entry_count(stream: BinaryIO, name: str) -> int:
             if record[:4] == b"PK\x06\x06":
                 count = struct.unpack("<Q", record[32:40])[0]
     return int(count)
+
+
+def refuse_crowded_zip(path: Path, limits: Limits) -> None:
+    """Refuse a zip declaring more members than the limit, before zipfile lists (and allocates) them."""
+    from preuve.evidence.fs import open_regular_file
+
+    with open_regular_file(path, str(path)) as stream:
+        declared = zip_entry_count(stream, str(path))
+    if declared > limits.max_archive_entries:
+        raise LimitExceeded(str(path), f"the zip declares {declared} entries, more than {limits.max_archive_entries}")
 
 
 @dataclass(frozen=True, slots=True)
