@@ -112,7 +112,7 @@ class ZipReader(ArchiveReader):
         try:
             refuse_crowded_zip(path, limits)
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EvidenceError) as exc:
             raise AcquisitionError(f"{path}: not a readable zip ({exc})") from exc
 
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
