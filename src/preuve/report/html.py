@@ -231,7 +231,7 @@ h1{font-size:1.9rem;margin:.2rem 0}h2{margin-top:2rem;border-bottom:1px solid #d
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.92rem}
 th,td{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f0f0}td{overflow-wrap:anywhere}
-.sev{font-weight:bold;text-transform:uppercase;padding:.1rem .4rem;border-radius:3px;color:#fff}
+.sev{font-weight:bold;text-transform:uppercase;padding:.1rem .4rem;border-radius:3px;color:#fff;white-space:nowrap;overflow-wrap:normal}
 .sev-critical{background:#8b0000}.sev-high{background:#d62728}.sev-medium{background:#e69500}
 .sev-low{background:#1f77b4}.sev-info{background:#7f7f7f}
 tr.finding:target{outline:3px solid #000}
