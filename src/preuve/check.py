@@ -12,6 +12,8 @@ incomplete.
 from __future__ import annotations
 
 import enum
+import multiprocessing
+import os
 import platform as _platform
 import shutil
 import sqlite3
@@ -21,15 +23,18 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from preuve import __version__
-from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
+from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import OpenContext, Opened, Secrets, open_acquisition
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.indicators.index import IndicatorIndex, load_index
@@ -58,6 +63,9 @@ class CheckOptions:
     only_artifacts: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
     secrets: Secrets = field(default_factory=Secrets)
+    # Processes reading a big database in parts (None: up to two, by the CPUs there are; 1: sequential).
+    # The output is the same whatever the number.
+    jobs: int | None = None
 
     def describe(self) -> dict[str, object]:
         """The options as recorded in run.json (never the secrets)."""
@@ -166,6 +174,191 @@ def private_workdir(evidence: Path) -> Path:
     raise EvidenceError(str(evidence), "the temporary folder lies inside the evidence; set TMPDIR elsewhere")
 
 
+# A database is read in parallel parts only from this many rows of its split table: below, starting
+# a worker costs more than it saves.
+SPLIT_MIN_ROWS = 20_000
+
+
+class SinkPart(Protocol):
+    """What a SplitSink keeps for one part of an artifact read in parallel (in a worker process)."""
+
+    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None: ...
+    def close(self) -> object: ...  # a picklable state, handed to SplitSink.join
+
+
+class SplitSink(Sink, Protocol):
+    """A Sink that can take an artifact in parts: `part` (called in the process reading the part)
+    writes into a private folder, `join` (in the main process, parts in order) appends it, so the
+    output is the same as when the records come one by one. A run with any sink that is not a
+    SplitSink reads everything sequentially."""
+
+    def part(self, artifact: Artifact, folder: Path) -> SinkPart | None: ...
+    def join(self, artifact: Artifact, folder: Path, state: object) -> None: ...
+
+
+def default_jobs() -> int:
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _parse_file(
+    artifact: Artifact,
+    ctx: ArtifactContext,
+    path: str,
+    matcher: Matcher,
+    rules: RuleSet | None,
+    sinks: Sequence[Sink | SinkPart],
+    findings: list[Finding],
+    progress: Callable[[int], None] | None,
+) -> tuple[int, int]:
+    """Records of one file through the matcher, the rules and the sinks: (records, findings)."""
+    records = found_count = pending = 0
+    # The loop below runs once per record: names are bound once, and the rules are only
+    # called for record types some rule subscribes to.
+    name, title, match = artifact.name, artifact.title, matcher.match
+    subscribed = rules.subscribed if rules is not None else frozenset()
+    try:
+        for record in artifact.parse(ctx, path):
+            found = match(record, name, title)
+            if rules is not None and type(record) in subscribed:
+                found.extend(rules.check(record, name))
+            if found:
+                findings.extend(found)
+                found_count += len(found)
+            for sink in sinks:
+                sink.record(artifact, record, found)
+            records += 1
+            pending += 1
+            if pending >= 2000 and progress is not None:
+                progress(pending)
+                pending = 0
+    except EvidenceError as exc:
+        ctx.error(exc.path, exc.reason)
+    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
+            MemoryError, UnicodeError, OSError) as exc:
+        ctx.error(path, f"{type(exc).__name__}: {exc}")
+    if progress is not None:
+        progress(pending)
+    return records, found_count
+
+
+@dataclass(slots=True)
+class _PartResult:
+    records: int
+    findings: list[Finding]
+    states: list[object]
+    errors: list[str]
+    warnings: list[str]
+
+
+def _read_part(
+    artifact: Artifact,
+    fs: DeviceFS,
+    limits: Limits,
+    matcher: Matcher,
+    rules: RuleSet | None,
+    sinks: Sequence[SplitSink],
+    path: str,
+    rowid_range: tuple[int | None, int | None],
+    folder: Path,
+) -> _PartResult | None:
+    ctx = ArtifactContext(fs=fs, limits=limits, rowid_range=rowid_range)
+    parts = [sink.part(artifact, folder) for sink in sinks]
+    if any(part is None for part in parts):
+        return None
+    live = [part for part in parts if part is not None]
+    findings: list[Finding] = []
+    records, _ = _parse_file(artifact, ctx, path, matcher, rules, live, findings, None)
+    states = [part.close() for part in live]
+    return _PartResult(records, findings, states, list(ctx.errors), list(ctx.warnings))
+
+
+def _part_worker(send: Connection, read: Callable[[], _PartResult | None]) -> None:
+    """In a forked worker: read one part, send the result (None when anything went wrong)."""
+    try:
+        result = read()
+    except BaseException:  # noqa: BLE001 - the main process then reads the file sequentially
+        result = None
+    try:
+        send.send(result)
+    finally:
+        send.close()
+
+
+def _run_split(
+    artifact: SqliteArtifact,
+    fs: DeviceFS,
+    limits: Limits,
+    matcher: Matcher,
+    rules: RuleSet | None,
+    sinks: Sequence[SplitSink],
+    findings: list[Finding],
+    path: str,
+    jobs: int,
+) -> int | None:
+    """Read one database in `jobs` parts, the first here and the others in forked workers, then
+    hand the parts to the sinks in order. The records, or None when the file must be read
+    sequentially instead (too small, not splittable, or any part met an error or a warning:
+    then nothing was given to the sinks, and the sequential read reports it exactly as always)."""
+    try:
+        with fs.sqlite(path) as conn:
+            bounds = artifact.split_bounds(conn, jobs, SPLIT_MIN_ROWS)
+    except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
+        return None
+    if not bounds:
+        return None
+    edges: list[int | None] = [None, *bounds, None]
+    ranges = list(zip(edges[:-1], edges[1:], strict=True))
+    folders = [Path(tempfile.mkdtemp(prefix="part-", dir=fs.workdir)) for _ in ranges]
+    context = multiprocessing.get_context("fork")
+    # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
+    # (It never flushes the sinks' files: it ends with os._exit.)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    workers: list[tuple[BaseProcess, Connection]] = []
+    try:
+        for rowid_range, folder in zip(ranges[1:], folders[1:], strict=True):
+            receive, send = context.Pipe(duplex=False)
+
+            def read(rowid_range: tuple[int | None, int | None] = rowid_range, folder: Path = folder) -> _PartResult | None:
+                return _read_part(artifact, fs, limits, matcher, rules, sinks, path, rowid_range, folder)
+
+            worker = context.Process(target=_part_worker, args=(send, read), daemon=True)
+            worker.start()
+            send.close()
+            workers.append((worker, receive))
+        results = [_read_part(artifact, fs, limits, matcher, rules, sinks, path, ranges[0], folders[0])]
+        for process, receive in workers:
+            try:
+                results.append(receive.recv())
+            except (EOFError, OSError):
+                results.append(None)
+            process.join()
+        done = [r for r in results if r is not None and not r.errors and not r.warnings]
+        if len(done) != len(results):
+            return None
+        records = 0
+        for result, folder in zip(done, folders, strict=True):
+            for sink, state in zip(sinks, result.states, strict=True):
+                sink.join(artifact, folder, state)
+            findings.extend(result.findings)
+            records += result.records
+        return records
+    finally:
+        for process, receive in workers:
+            receive.close()
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _split_sinks(sinks: Sequence[Sink]) -> list[SplitSink] | None:
+    if all(callable(getattr(sink, "part", None)) and callable(getattr(sink, "join", None)) for sink in sinks):
+        return [cast(SplitSink, sink) for sink in sinks]
+    return None
+
+
 def _run_artifact(
     artifact: Artifact,
     opened: Opened,
@@ -175,6 +368,7 @@ def _run_artifact(
     sinks: Sequence[Sink],
     observer: RunObserver,
     findings: list[Finding],
+    jobs: int = 1,
 ) -> ArtifactReport:
     fs = opened.fs
     started = time.perf_counter()
@@ -193,33 +387,23 @@ def _run_artifact(
     for sink in sinks:
         sink.artifact_started(artifact)
     ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
-    pending = 0
-    # The loop below runs once per record: names are bound once, and the rules are only
-    # called for record types some rule subscribes to.
-    name, title, match = artifact.name, artifact.title, matcher.match
-    subscribed = rules.subscribed if rules is not None else frozenset()
+    split = (
+        _split_sinks(sinks)
+        if jobs > 1 and isinstance(artifact, SqliteArtifact) and artifact.split_table is not None
+        else None
+    )
     for path in files:
-        try:
-            for record in artifact.parse(ctx, path):
-                found = match(record, name, title)
-                if rules is not None and type(record) in subscribed:
-                    found.extend(rules.check(record, name))
-                if found:
-                    findings.extend(found)
-                    report.findings += len(found)
-                for sink in sinks:
-                    sink.record(artifact, record, found)
-                report.records += 1
-                pending += 1
-                if pending >= 2000:
-                    observer.records_parsed(pending)
-                    pending = 0
-        except EvidenceError as exc:
-            ctx.error(exc.path, exc.reason)
-        except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-                MemoryError, UnicodeError, OSError) as exc:
-            ctx.error(path, f"{type(exc).__name__}: {exc}")
-    observer.records_parsed(pending)
+        if split is not None:
+            before = len(findings)
+            records = _run_split(artifact, fs, limits, matcher, rules, split, findings, path, jobs)  # type: ignore[arg-type]
+            if records is not None:
+                report.records += records
+                report.findings += len(findings) - before
+                observer.records_parsed(records)
+                continue
+        records, found = _parse_file(artifact, ctx, path, matcher, rules, sinks, findings, observer.records_parsed)
+        report.records += records
+        report.findings += found
     report.errors = list(ctx.errors)
     report.warnings = list(ctx.warnings)
     if ctx.errors:
@@ -272,8 +456,9 @@ def run_check(
         if options.only_artifacts:
             artifacts = [a for a in artifacts if a.name in options.only_artifacts]
         findings: list[Finding] = []
+        jobs = options.jobs if options.jobs is not None else default_jobs()
         reports = [
-            _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings) for a in artifacts
+            _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, jobs) for a in artifacts
         ]
         findings.sort(key=Finding.sort_key)
         result = CheckResult(
