@@ -33,16 +33,17 @@ def built_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """The parts read in this process (the first part of each split file), and every part split small."""
+    """What each attempt to read a database in chunks gave (its records, or None when it was then
+    read sequentially); every database is split, however small."""
     monkeypatch.setattr(check_module, "SPLIT_MIN_ROWS", 10)
     calls: list[object] = []
-    original = check_module._read_part
+    original = check_module._Splitter.run
 
-    def spy(*args: object, **kwargs: object) -> object:
-        calls.append(args[7])
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+    def spy(self: check_module._Splitter, number: int, findings: list[Finding]) -> int | None:
+        calls.append(result := original(self, number, findings))
+        return result
 
-    monkeypatch.setattr(check_module, "_read_part", spy)
+    monkeypatch.setattr(check_module._Splitter, "run", spy)
     return calls
 
 
@@ -80,7 +81,7 @@ def test_built_backup_parallel_is_byte_identical(
     built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], jobs: int
 ) -> None:
     _same(built_backup, pegasus_feed, tmp_path, jobs)
-    assert parts_read == [(None, parts_read[0][1])] and parts_read[0][1] is not None  # type: ignore[index]
+    assert parts_read == [2_400]
     seq = (tmp_path / "sequential" / "artifacts" / "sms.jsonl").read_bytes()
     assert seq.count(b"\n") == 2_400
 
@@ -88,7 +89,7 @@ def test_built_backup_parallel_is_byte_identical(
 def test_demo_backup_parallel_is_byte_identical(pegasus_feed: Path, tmp_path: Path, parts_read: list[object]) -> None:
     backup = build_demo_backup(tmp_path / "backup")
     _same(backup, pegasus_feed, tmp_path, 2)
-    assert len(parts_read) == 1
+    assert len(parts_read) == 1 and isinstance(parts_read[0], int) and parts_read[0] > 0
 
 
 def test_small_database_is_read_sequentially(built_backup: Path, pegasus_feed: Path, tmp_path: Path,
@@ -116,7 +117,7 @@ def test_failure_in_a_part_is_reported_as_sequentially(
     report = next(r for r in seq.artifacts if r.name == "sms")
     assert report.status == "failed" and report.errors and "planted failure" in report.errors[0]
     assert report.records == 2_000
-    assert len(parts_read) == 1  # the split was tried, then given up for the sequential read
+    assert parts_read == [None]  # the split was tried, then given up for the sequential read
     assert (tmp_path / "again" / "artifacts" / "sms.jsonl").read_bytes() == (
         tmp_path / "jobs2" / "artifacts" / "sms.jsonl"
     ).read_bytes()
@@ -156,3 +157,27 @@ def test_sink_without_parts_gets_every_record_sequentially(
     _same(built_backup, pegasus_feed, tmp_path, 2, make)
     assert parts_read == []
     assert sinks[0].types == sinks[1].types and sinks[0].types.count("ios:sms:message") == 2_400
+
+
+def test_linked_database_is_not_split_and_fails_as_sequentially(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object]
+) -> None:
+    """Planning the chunks happens before any artifact runs: it must not change what the
+    acquisition reports later (here a database replaced by a link, which is never followed)."""
+    import shutil
+
+    from benchmarks.ios_backup import SMS
+
+    from preuve.builders.ios_backup import file_id
+
+    backup = tmp_path / "backup"
+    shutil.copytree(built_backup, backup)
+    fid = file_id(*SMS)
+    blob = backup / fid[:2] / fid
+    outside = tmp_path / "outside.db"
+    shutil.move(blob, outside)
+    blob.symlink_to(outside)
+    _same(backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == []
+    report = next(r for r in _check(backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
+    assert report.status == "failed" and "not a regular file" in report.errors[0]

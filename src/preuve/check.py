@@ -17,6 +17,7 @@ import os
 import platform as _platform
 import shutil
 import sqlite3
+import stat
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from preuve import __version__
 from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, discover_artifacts
@@ -37,6 +38,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sqlite import open_readonly
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Feed
 from preuve.model import Finding, Record, Severity
@@ -177,6 +179,9 @@ def private_workdir(evidence: Path) -> Path:
 # A database is read in parallel parts only from this many rows of its split table: below, starting
 # a worker costs more than it saves.
 SPLIT_MIN_ROWS = 20_000
+# ...in this many chunks, taken by whichever process is free (the main process reads the other
+# artifacts meanwhile).
+SPLIT_CHUNKS = 8
 
 
 class SinkPart(Protocol):
@@ -272,85 +277,184 @@ def _read_part(
     return _PartResult(records, findings, states, list(ctx.errors), list(ctx.warnings))
 
 
-def _part_worker(send: Connection, read: Callable[[], _PartResult | None]) -> None:
-    """In a forked worker: read one part, send the result (None when anything went wrong)."""
-    try:
-        result = read()
-    except BaseException:  # noqa: BLE001 - the main process then reads the file sequentially
-        result = None
-    try:
-        send.send(result)
-    finally:
-        send.close()
+def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
+    """Where to cut a database in chunks, or None when it is read sequentially: too small, or
+    not a plain file on disk that every chunk can open in place (an archive member or a database
+    with a journal would be copied once per chunk), or anything odd at all.
 
-
-def _run_split(
-    artifact: SqliteArtifact,
-    fs: DeviceFS,
-    limits: Limits,
-    matcher: Matcher,
-    rules: RuleSet | None,
-    sinks: Sequence[SplitSink],
-    findings: list[Finding],
-    path: str,
-    jobs: int,
-) -> int | None:
-    """Read one database in `jobs` parts, the first here and the others in forked workers, then
-    hand the parts to the sinks in order. The records, or None when the file must be read
-    sequentially instead (too small, not splittable, or any part met an error or a warning:
-    then nothing was given to the sinks, and the sequential read reports it exactly as always)."""
+    This runs before any artifact and must leave the acquisition as it found it (what it has
+    listed, hashed or looked at more closely): it reads the file on disk directly, read-only.
+    """
     try:
-        with fs.sqlite(path) as conn:
-            bounds = artifact.split_bounds(conn, jobs, SPLIT_MIN_ROWS)
+        if any(fs.is_file(path + suffix) for suffix in ("-wal", "-journal", "-shm")):
+            return None
+        local = fs._local_file(path)  # noqa: SLF001 - the question DeviceFS asks itself
+        if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
+            return None
+        with open_readonly(local, {}, limits, fs.workdir) as conn:
+            return artifact.split_bounds(conn, SPLIT_CHUNKS, SPLIT_MIN_ROWS)
     except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
         return None
-    if not bounds:
-        return None
+
+
+def _ranges(bounds: list[int]) -> list[tuple[int | None, int | None]]:
     edges: list[int | None] = [None, *bounds, None]
-    ranges = list(zip(edges[:-1], edges[1:], strict=True))
-    folders = [Path(tempfile.mkdtemp(prefix="part-", dir=fs.workdir)) for _ in ranges]
-    context = multiprocessing.get_context("fork")
-    # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
-    # (It never flushes the sinks' files: it ends with os._exit.)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    workers: list[tuple[BaseProcess, Connection]] = []
-    try:
-        for rowid_range, folder in zip(ranges[1:], folders[1:], strict=True):
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _take(counter: Any, total: int) -> int | None:
+    """The next chunk nobody has taken yet (the counter is shared by every process)."""
+    with counter.get_lock():
+        taken = int(counter.value)
+        if taken >= total:
+            return None
+        counter.value = taken + 1
+        return taken
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One database that may be read in chunks, by whichever process is free first."""
+
+    artifact: SqliteArtifact
+    path: str
+    ranges: list[tuple[int | None, int | None]]  # of rowids, one per chunk
+    counter: Any  # a shared multiprocessing Value: the next chunk to take
+    folder: Path  # chunk i is written in folder/i
+
+
+class _Splitter:
+    """Worker processes, forked before the artifacts run, that read chunks of the big databases
+    (`_Plan`) while the main process reads the other artifacts; the main process then takes the
+    chunks left, and hands every chunk to the sinks in order."""
+
+    def __init__(
+        self, plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits, matcher: Matcher,
+        rules: RuleSet | None, sinks: Sequence[SplitSink],
+    ) -> None:
+        self.plans = plans
+        self.fs, self.limits, self.matcher, self.rules, self.sinks = fs, limits, matcher, rules, sinks
+        self.workers: list[tuple[BaseProcess, Connection]] = []
+        context = multiprocessing.get_context("fork")
+        # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
+        # (It never flushes the sinks' files: it ends with os._exit.)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for _ in range(jobs - 1):
             receive, send = context.Pipe(duplex=False)
-
-            def read(rowid_range: tuple[int | None, int | None] = rowid_range, folder: Path = folder) -> _PartResult | None:
-                return _read_part(artifact, fs, limits, matcher, rules, sinks, path, rowid_range, folder)
-
-            worker = context.Process(target=_part_worker, args=(send, read), daemon=True)
+            worker = context.Process(target=self._work, args=(send,), daemon=True)
             worker.start()
             send.close()
-            workers.append((worker, receive))
-        results = [_read_part(artifact, fs, limits, matcher, rules, sinks, path, ranges[0], folders[0])]
-        for process, receive in workers:
-            try:
-                results.append(receive.recv())
-            except (EOFError, OSError):
-                results.append(None)
-            process.join()
-        done = [r for r in results if r is not None and not r.errors and not r.warnings]
-        if len(done) != len(results):
-            return None
-        records = 0
-        for result, folder in zip(done, folders, strict=True):
-            for sink, state in zip(sinks, result.states, strict=True):
-                sink.join(artifact, folder, state)
-            findings.extend(result.findings)
-            records += result.records
-        return records
-    finally:
-        for process, receive in workers:
+            self.workers.append((worker, receive))
+        self.alive = [True] * len(self.workers)
+
+    def _read(self, plan: _Plan, chunk: int) -> _PartResult | None:
+        folder = plan.folder / str(chunk)
+        folder.mkdir()
+        return _read_part(
+            plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path,
+            plan.ranges[chunk], folder,
+        )
+
+    def _work(self, send: Connection) -> None:
+        """In a worker: chunks of each plan in turn, each sent back as (plan, chunk, result), then
+        (plan, None, None) when no chunk of the plan is left."""
+        try:
+            for number, plan in enumerate(self.plans):
+                while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
+                    try:
+                        result = self._read(plan, chunk)
+                    except BaseException:  # noqa: BLE001 - the main process then reads sequentially
+                        result = None
+                    send.send((number, chunk, result))
+                send.send((number, None, None))
+        finally:
+            send.close()
+
+    def plan_for(self, artifact: Artifact, path: str) -> int | None:
+        for number, plan in enumerate(self.plans):
+            if plan.artifact is artifact and plan.path == path:
+                return number
+        return None
+
+    def run(self, number: int, findings: list[Finding]) -> int | None:
+        """Read plan `number` with the workers and join it: its records, or None when the file must
+        be read sequentially instead (nothing was then given to the sinks)."""
+        plan = self.plans[number]
+        results: dict[int, _PartResult | None] = {}
+        try:
+            while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
+                results[chunk] = self._read(plan, chunk)
+            complete = self._collect(number, results)
+            if not complete or len(results) != len(plan.ranges):
+                return None
+            parts = [results[chunk] for chunk in range(len(plan.ranges))]
+            done = [r for r in parts if r is not None and not r.errors and not r.warnings]
+            if len(done) != len(parts):
+                return None
+            records = 0
+            for chunk, result in enumerate(done):
+                for sink, state in zip(self.sinks, result.states, strict=True):
+                    sink.join(plan.artifact, plan.folder / str(chunk), state)
+                findings.extend(result.findings)
+                records += result.records
+            return records
+        finally:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+
+    def _collect(self, number: int, results: dict[int, _PartResult | None]) -> bool:
+        """What the workers read of plan `number`; False when a worker ended before it was done."""
+        complete = True
+        for index, (_, receive) in enumerate(self.workers):
+            while self.alive[index]:
+                try:
+                    plan, chunk, result = receive.recv()
+                except (EOFError, OSError):
+                    self.alive[index] = False
+                    complete = False
+                    break
+                if plan == number and chunk is None:
+                    break
+                if plan == number and chunk is not None:
+                    results[chunk] = result
+        return complete
+
+    def close(self) -> None:
+        for worker, receive in self.workers:
             receive.close()
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+        for plan in self.plans:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+
+
+def _splitter(
+    artifacts: Sequence[Artifact], opened: Opened, limits: Limits, matcher: Matcher, rules: RuleSet | None,
+    sinks: Sequence[Sink], jobs: int,
+) -> _Splitter | None:
+    """Workers for the big databases of this run, or None when everything is read sequentially."""
+    split = _split_sinks(sinks)
+    if jobs < 2 or split is None:
+        return None
+    fs = opened.fs
+    context = multiprocessing.get_context("fork")
+    plans: list[_Plan] = []
+    for artifact in artifacts:
+        if not isinstance(artifact, SqliteArtifact) or artifact.split_table is None:
+            continue
+        try:
+            files = artifact.locate(fs)
+        except EvidenceError:
+            continue  # _run_artifact reports it
+        for path in files:
+            bounds = _bounds(artifact, fs, path, limits)
+            if bounds:
+                folder = Path(tempfile.mkdtemp(prefix="split-", dir=fs.workdir))
+                plans.append(_Plan(artifact, path, _ranges(bounds), context.Value("i", 0), folder))
+    if not plans:
+        return None
+    return _Splitter(plans, jobs, fs, limits, matcher, rules, split)
 
 
 def _split_sinks(sinks: Sequence[Sink]) -> list[SplitSink] | None:
@@ -368,7 +472,7 @@ def _run_artifact(
     sinks: Sequence[Sink],
     observer: RunObserver,
     findings: list[Finding],
-    jobs: int = 1,
+    splitter: _Splitter | None = None,
 ) -> ArtifactReport:
     fs = opened.fs
     started = time.perf_counter()
@@ -387,15 +491,11 @@ def _run_artifact(
     for sink in sinks:
         sink.artifact_started(artifact)
     ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
-    split = (
-        _split_sinks(sinks)
-        if jobs > 1 and isinstance(artifact, SqliteArtifact) and artifact.split_table is not None
-        else None
-    )
     for path in files:
-        if split is not None:
+        number = splitter.plan_for(artifact, path) if splitter is not None else None
+        if splitter is not None and number is not None:
             before = len(findings)
-            records = _run_split(artifact, fs, limits, matcher, rules, split, findings, path, jobs)  # type: ignore[arg-type]
+            records = splitter.run(number, findings)
             if records is not None:
                 report.records += records
                 report.findings += len(findings) - before
@@ -457,9 +557,15 @@ def run_check(
             artifacts = [a for a in artifacts if a.name in options.only_artifacts]
         findings: list[Finding] = []
         jobs = options.jobs if options.jobs is not None else default_jobs()
-        reports = [
-            _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, jobs) for a in artifacts
-        ]
+        splitter = _splitter(artifacts, opened, options.limits, matcher, rules, sinks, jobs)
+        try:
+            reports = [
+                _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter)
+                for a in artifacts
+            ]
+        finally:
+            if splitter is not None:
+                splitter.close()
         findings.sort(key=Finding.sort_key)
         result = CheckResult(
             evidence_path=evidence,
