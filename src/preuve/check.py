@@ -178,7 +178,7 @@ def private_workdir(evidence: Path) -> Path:
 
 # A database is read in parallel parts only from this many rows of its split table: below, starting
 # a worker costs more than it saves.
-SPLIT_MIN_ROWS = 20_000
+SPLIT_MIN_ROWS = 4_000
 # ...in this many chunks, taken by whichever process is free (the main process reads the other
 # artifacts meanwhile).
 SPLIT_CHUNKS = 8
