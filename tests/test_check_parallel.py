@@ -181,3 +181,15 @@ def test_linked_database_is_not_split_and_fails_as_sequentially(
     assert parts_read == []
     report = next(r for r in _check(backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
     assert report.status == "failed" and "not a regular file" in report.errors[0]
+
+
+def test_daemonic_process_reads_sequentially(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet or dask worker is daemonic and may not start processes: no split there."""
+    import multiprocessing
+    import types
+
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == []

@@ -335,18 +335,25 @@ class _Splitter:
         self.plans = plans
         self.fs, self.limits, self.matcher, self.rules, self.sinks = fs, limits, matcher, rules, sinks
         self.workers: list[tuple[BaseProcess, Connection]] = []
+        self.alive: list[bool] = []
         context = multiprocessing.get_context("fork")
         # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
         # (It never flushes the sinks' files: it ends with os._exit.)
         sys.stdout.flush()
         sys.stderr.flush()
-        for _ in range(jobs - 1):
-            receive, send = context.Pipe(duplex=False)
-            worker = context.Process(target=self._work, args=(send,), daemon=True)
-            worker.start()
-            send.close()
-            self.workers.append((worker, receive))
-        self.alive = [True] * len(self.workers)
+        try:
+            for _ in range(jobs - 1):
+                receive, send = context.Pipe(duplex=False)
+                worker = context.Process(target=self._work, args=(send,), daemon=True)
+                try:
+                    worker.start()
+                finally:
+                    send.close()
+                self.workers.append((worker, receive))
+                self.alive.append(True)
+        except BaseException:
+            self.close()
+            raise
 
     def _read(self, plan: _Plan, chunk: int) -> _PartResult | None:
         folder = plan.folder / str(chunk)
@@ -435,7 +442,8 @@ def _splitter(
 ) -> _Splitter | None:
     """Workers for the big databases of this run, or None when everything is read sequentially."""
     split = _split_sinks(sinks)
-    if jobs < 2 or split is None:
+    # A daemonic process (a fleet or dask worker) may not start processes: it reads sequentially.
+    if jobs < 2 or split is None or multiprocessing.current_process().daemon:
         return None
     fs = opened.fs
     context = multiprocessing.get_context("fork")
@@ -454,7 +462,12 @@ def _splitter(
                 plans.append(_Plan(artifact, path, _ranges(bounds), context.Value("i", 0), folder))
     if not plans:
         return None
-    return _Splitter(plans, jobs, fs, limits, matcher, rules, split)
+    try:
+        return _Splitter(plans, jobs, fs, limits, matcher, rules, split)
+    except (OSError, AssertionError, ValueError):  # no worker could be started: read sequentially
+        for plan in plans:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+        return None
 
 
 def _split_sinks(sinks: Sequence[Sink]) -> list[SplitSink] | None:
