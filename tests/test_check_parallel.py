@@ -193,3 +193,19 @@ def test_daemonic_process_reads_sequentially(
     monkeypatch.setattr(multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert parts_read == []
+
+
+def test_parts_appended_through_a_buffer_when_the_kernel_copy_fails(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copy_file_range fails across some file systems, possibly after copying part of a file."""
+    import errno
+    import os
+
+    def failing(src: int, dst: int, count: int, *args: object) -> int:
+        os.write(dst, b"PARTIAL COPY")
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", failing)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [2_400]
