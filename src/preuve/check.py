@@ -12,26 +12,33 @@ incomplete.
 from __future__ import annotations
 
 import enum
+import multiprocessing
+import os
 import platform as _platform
 import shutil
 import sqlite3
+import stat
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from preuve import __version__
-from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
+from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import OpenContext, Opened, Secrets, open_acquisition
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sqlite import open_readonly
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Feed
 from preuve.model import Finding, Record, Severity
@@ -58,6 +65,9 @@ class CheckOptions:
     only_artifacts: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
     secrets: Secrets = field(default_factory=Secrets)
+    # Processes reading a big database in parts (None: up to two, by the CPUs there are; 1: sequential).
+    # The output is the same whatever the number.
+    jobs: int | None = None
 
     def describe(self) -> dict[str, object]:
         """The options as recorded in run.json (never the secrets)."""
@@ -166,6 +176,306 @@ def private_workdir(evidence: Path) -> Path:
     raise EvidenceError(str(evidence), "the temporary folder lies inside the evidence; set TMPDIR elsewhere")
 
 
+# A database is read in parallel parts only from this many rows of its split table: below, starting
+# a worker costs more than it saves.
+SPLIT_MIN_ROWS = 4_000
+# ...in this many chunks, taken by whichever process is free (the main process reads the other
+# artifacts meanwhile).
+SPLIT_CHUNKS = 8
+
+
+class SinkPart(Protocol):
+    """What a SplitSink keeps for one part of an artifact read in parallel (in a worker process)."""
+
+    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None: ...
+    def close(self) -> object: ...  # a picklable state, handed to SplitSink.join
+
+
+class SplitSink(Sink, Protocol):
+    """A Sink that can take an artifact in parts: `part` (called in the process reading the part)
+    writes into a private folder, `join` (in the main process, parts in order) appends it, so the
+    output is the same as when the records come one by one. A run with any sink that is not a
+    SplitSink reads everything sequentially."""
+
+    def part(self, artifact: Artifact, folder: Path) -> SinkPart | None: ...
+    def join(self, artifact: Artifact, folder: Path, state: object) -> None: ...
+
+
+def default_jobs() -> int:
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _parse_file(
+    artifact: Artifact,
+    ctx: ArtifactContext,
+    path: str,
+    matcher: Matcher,
+    rules: RuleSet | None,
+    sinks: Sequence[Sink | SinkPart],
+    findings: list[Finding],
+    progress: Callable[[int], None] | None,
+) -> tuple[int, int]:
+    """Records of one file through the matcher, the rules and the sinks: (records, findings)."""
+    records = found_count = pending = 0
+    # The loop below runs once per record: names are bound once, and the rules are only
+    # called for record types some rule subscribes to.
+    name, title, match = artifact.name, artifact.title, matcher.match
+    subscribed = rules.subscribed if rules is not None else frozenset()
+    try:
+        for record in artifact.parse(ctx, path):
+            found = match(record, name, title)
+            if rules is not None and type(record) in subscribed:
+                found.extend(rules.check(record, name))
+            if found:
+                findings.extend(found)
+                found_count += len(found)
+            for sink in sinks:
+                sink.record(artifact, record, found)
+            records += 1
+            pending += 1
+            if pending >= 2000 and progress is not None:
+                progress(pending)
+                pending = 0
+    except EvidenceError as exc:
+        ctx.error(exc.path, exc.reason)
+    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
+            MemoryError, UnicodeError, OSError) as exc:
+        ctx.error(path, f"{type(exc).__name__}: {exc}")
+    if progress is not None:
+        progress(pending)
+    return records, found_count
+
+
+@dataclass(slots=True)
+class _PartResult:
+    records: int
+    findings: list[Finding]
+    states: list[object]
+    errors: list[str]
+    warnings: list[str]
+
+
+def _read_part(
+    artifact: Artifact,
+    fs: DeviceFS,
+    limits: Limits,
+    matcher: Matcher,
+    rules: RuleSet | None,
+    sinks: Sequence[SplitSink],
+    path: str,
+    rowid_range: tuple[int | None, int | None],
+    folder: Path,
+) -> _PartResult | None:
+    ctx = ArtifactContext(fs=fs, limits=limits, rowid_range=rowid_range)
+    parts = [sink.part(artifact, folder) for sink in sinks]
+    if any(part is None for part in parts):
+        return None
+    live = [part for part in parts if part is not None]
+    findings: list[Finding] = []
+    records, _ = _parse_file(artifact, ctx, path, matcher, rules, live, findings, None)
+    states = [part.close() for part in live]
+    return _PartResult(records, findings, states, list(ctx.errors), list(ctx.warnings))
+
+
+def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
+    """Where to cut a database in chunks, or None when it is read sequentially: too small, or
+    not a plain file on disk that every chunk can open in place (an archive member or a database
+    with a journal would be copied once per chunk), or anything odd at all.
+
+    This runs before any artifact and must leave the acquisition as it found it (what it has
+    listed, hashed or looked at more closely): it reads the file on disk directly, read-only.
+    """
+    try:
+        if any(fs.is_file(path + suffix) for suffix in ("-wal", "-journal", "-shm")):
+            return None
+        local = fs._local_file(path)  # noqa: SLF001 - the question DeviceFS asks itself
+        if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
+            return None
+        with open_readonly(local, {}, limits, fs.workdir) as conn:
+            return artifact.split_bounds(conn, SPLIT_CHUNKS, SPLIT_MIN_ROWS)
+    except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
+        return None
+
+
+def _ranges(bounds: list[int]) -> list[tuple[int | None, int | None]]:
+    edges: list[int | None] = [None, *bounds, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _take(counter: Any, total: int) -> int | None:
+    """The next chunk nobody has taken yet (the counter is shared by every process)."""
+    with counter.get_lock():
+        taken = int(counter.value)
+        if taken >= total:
+            return None
+        counter.value = taken + 1
+        return taken
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One database that may be read in chunks, by whichever process is free first."""
+
+    artifact: SqliteArtifact
+    path: str
+    ranges: list[tuple[int | None, int | None]]  # of rowids, one per chunk
+    counter: Any  # a shared multiprocessing Value: the next chunk to take
+    folder: Path  # chunk i is written in folder/i
+
+
+class _Splitter:
+    """Worker processes, forked before the artifacts run, that read chunks of the big databases
+    (`_Plan`) while the main process reads the other artifacts; the main process then takes the
+    chunks left, and hands every chunk to the sinks in order."""
+
+    def __init__(
+        self, plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits, matcher: Matcher,
+        rules: RuleSet | None, sinks: Sequence[SplitSink],
+    ) -> None:
+        self.plans = plans
+        self.fs, self.limits, self.matcher, self.rules, self.sinks = fs, limits, matcher, rules, sinks
+        self.workers: list[tuple[BaseProcess, Connection]] = []
+        self.alive: list[bool] = []
+        context = multiprocessing.get_context("fork")
+        # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
+        # (It never flushes the sinks' files: it ends with os._exit.)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            for _ in range(jobs - 1):
+                receive, send = context.Pipe(duplex=False)
+                worker = context.Process(target=self._work, args=(send,), daemon=True)
+                try:
+                    worker.start()
+                finally:
+                    send.close()
+                self.workers.append((worker, receive))
+                self.alive.append(True)
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self, plan: _Plan, chunk: int) -> _PartResult | None:
+        folder = plan.folder / str(chunk)
+        folder.mkdir()
+        return _read_part(
+            plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path,
+            plan.ranges[chunk], folder,
+        )
+
+    def _work(self, send: Connection) -> None:
+        """In a worker: chunks of each plan in turn, each sent back as (plan, chunk, result), then
+        (plan, None, None) when no chunk of the plan is left."""
+        try:
+            for number, plan in enumerate(self.plans):
+                while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
+                    try:
+                        result = self._read(plan, chunk)
+                    except BaseException:  # noqa: BLE001 - the main process then reads sequentially
+                        result = None
+                    send.send((number, chunk, result))
+                send.send((number, None, None))
+        finally:
+            send.close()
+
+    def plan_for(self, artifact: Artifact, path: str) -> int | None:
+        for number, plan in enumerate(self.plans):
+            if plan.artifact is artifact and plan.path == path:
+                return number
+        return None
+
+    def run(self, number: int, findings: list[Finding]) -> int | None:
+        """Read plan `number` with the workers and join it: its records, or None when the file must
+        be read sequentially instead (nothing was then given to the sinks)."""
+        plan = self.plans[number]
+        results: dict[int, _PartResult | None] = {}
+        try:
+            while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
+                results[chunk] = self._read(plan, chunk)
+            complete = self._collect(number, results)
+            if not complete or len(results) != len(plan.ranges):
+                return None
+            parts = [results[chunk] for chunk in range(len(plan.ranges))]
+            done = [r for r in parts if r is not None and not r.errors and not r.warnings]
+            if len(done) != len(parts):
+                return None
+            records = 0
+            for chunk, result in enumerate(done):
+                for sink, state in zip(self.sinks, result.states, strict=True):
+                    sink.join(plan.artifact, plan.folder / str(chunk), state)
+                findings.extend(result.findings)
+                records += result.records
+            return records
+        finally:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+
+    def _collect(self, number: int, results: dict[int, _PartResult | None]) -> bool:
+        """What the workers read of plan `number`; False when a worker ended before it was done."""
+        complete = True
+        for index, (_, receive) in enumerate(self.workers):
+            while self.alive[index]:
+                try:
+                    plan, chunk, result = receive.recv()
+                except (EOFError, OSError):
+                    self.alive[index] = False
+                    complete = False
+                    break
+                if plan == number and chunk is None:
+                    break
+                if plan == number and chunk is not None:
+                    results[chunk] = result
+        return complete
+
+    def close(self) -> None:
+        for worker, receive in self.workers:
+            receive.close()
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+        for plan in self.plans:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+
+
+def _splitter(
+    artifacts: Sequence[Artifact], opened: Opened, limits: Limits, matcher: Matcher, rules: RuleSet | None,
+    sinks: Sequence[Sink], jobs: int,
+) -> _Splitter | None:
+    """Workers for the big databases of this run, or None when everything is read sequentially."""
+    split = _split_sinks(sinks)
+    # A daemonic process (a fleet or dask worker) may not start processes: it reads sequentially.
+    if jobs < 2 or split is None or multiprocessing.current_process().daemon:
+        return None
+    fs = opened.fs
+    context = multiprocessing.get_context("fork")
+    plans: list[_Plan] = []
+    for artifact in artifacts:
+        if not isinstance(artifact, SqliteArtifact) or artifact.split_table is None:
+            continue
+        try:
+            files = artifact.locate(fs)
+        except EvidenceError:
+            continue  # _run_artifact reports it
+        for path in files:
+            bounds = _bounds(artifact, fs, path, limits)
+            if bounds:
+                folder = Path(tempfile.mkdtemp(prefix="split-", dir=fs.workdir))
+                plans.append(_Plan(artifact, path, _ranges(bounds), context.Value("i", 0), folder))
+    if not plans:
+        return None
+    try:
+        return _Splitter(plans, jobs, fs, limits, matcher, rules, split)
+    except (OSError, AssertionError, ValueError):  # no worker could be started: read sequentially
+        for plan in plans:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+        return None
+
+
+def _split_sinks(sinks: Sequence[Sink]) -> list[SplitSink] | None:
+    if all(callable(getattr(sink, "part", None)) and callable(getattr(sink, "join", None)) for sink in sinks):
+        return [cast(SplitSink, sink) for sink in sinks]
+    return None
+
+
 def _run_artifact(
     artifact: Artifact,
     opened: Opened,
@@ -175,6 +485,7 @@ def _run_artifact(
     sinks: Sequence[Sink],
     observer: RunObserver,
     findings: list[Finding],
+    splitter: _Splitter | None = None,
 ) -> ArtifactReport:
     fs = opened.fs
     started = time.perf_counter()
@@ -193,33 +504,19 @@ def _run_artifact(
     for sink in sinks:
         sink.artifact_started(artifact)
     ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
-    pending = 0
-    # The loop below runs once per record: names are bound once, and the rules are only
-    # called for record types some rule subscribes to.
-    name, title, match = artifact.name, artifact.title, matcher.match
-    subscribed = rules.subscribed if rules is not None else frozenset()
     for path in files:
-        try:
-            for record in artifact.parse(ctx, path):
-                found = match(record, name, title)
-                if rules is not None and type(record) in subscribed:
-                    found.extend(rules.check(record, name))
-                if found:
-                    findings.extend(found)
-                    report.findings += len(found)
-                for sink in sinks:
-                    sink.record(artifact, record, found)
-                report.records += 1
-                pending += 1
-                if pending >= 2000:
-                    observer.records_parsed(pending)
-                    pending = 0
-        except EvidenceError as exc:
-            ctx.error(exc.path, exc.reason)
-        except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-                MemoryError, UnicodeError, OSError) as exc:
-            ctx.error(path, f"{type(exc).__name__}: {exc}")
-    observer.records_parsed(pending)
+        number = splitter.plan_for(artifact, path) if splitter is not None else None
+        if splitter is not None and number is not None:
+            before = len(findings)
+            records = splitter.run(number, findings)
+            if records is not None:
+                report.records += records
+                report.findings += len(findings) - before
+                observer.records_parsed(records)
+                continue
+        records, found = _parse_file(artifact, ctx, path, matcher, rules, sinks, findings, observer.records_parsed)
+        report.records += records
+        report.findings += found
     report.errors = list(ctx.errors)
     report.warnings = list(ctx.warnings)
     if ctx.errors:
@@ -272,9 +569,16 @@ def run_check(
         if options.only_artifacts:
             artifacts = [a for a in artifacts if a.name in options.only_artifacts]
         findings: list[Finding] = []
-        reports = [
-            _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings) for a in artifacts
-        ]
+        jobs = options.jobs if options.jobs is not None else default_jobs()
+        splitter = _splitter(artifacts, opened, options.limits, matcher, rules, sinks, jobs)
+        try:
+            reports = [
+                _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter)
+                for a in artifacts
+            ]
+        finally:
+            if splitter is not None:
+                splitter.close()
         findings.sort(key=Finding.sort_key)
         result = CheckResult(
             evidence_path=evidence,

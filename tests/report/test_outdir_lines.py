@@ -80,3 +80,34 @@ def test_timeline_rows_are_what_csv_writer_writes(tmp_path: Path) -> None:
     reference = io.StringIO(newline="")
     csv.writer(reference).writerows(rows)
     assert written == reference.getvalue()
+
+
+def test_timeline_jsonl_lines_are_timesketch_line(tmp_path: Path) -> None:
+    """OutputFolder builds each Timesketch line from per-record pieces: the bytes must be those of
+    timesketch_line, whatever the text holds (quotes, escapes, non-ASCII, control characters)."""
+    from preuve.model import Finding, Severity, Timestamp
+    from preuve.report.outdir import timesketch_line
+
+    class _Art:
+        name = "sms"
+
+    texts = ['plain', 'a "quote" \\ back', "é 漢字 😀", "ctl \x00\x1f\x7f \u2028", "two\nlines"]
+    folder = OutputFolder(tmp_path / "out", tmp_path / "evidence")
+    folder.artifact_started(_Art())  # type: ignore[arg-type]
+    expected = b""
+    stamps = [datetime(2023, 5, 1, 9, 30, tzinfo=UTC), datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)]
+    for number, text in enumerate(texts, 1):
+        record = SmsMessage(
+            locator=Locator(f"/p/{text}", "ab", table="message", rowid=number), guid="g", service=text,
+            handle=text, is_from_me=bool(number % 2), date=stamps[0], date_read=stamps[1], text=text,
+            text_source="text", links=(), account=None, balloon_bundle_id=None,
+        )
+        findings = [Finding(Severity.HIGH, "sms", "x", record.locator)] if number == 2 else []
+        folder.record(_Art(), record, findings)  # type: ignore[arg-type]
+        severity = "high" if number == 2 else ""
+        for stamp in record.timestamps():
+            assert isinstance(stamp, Timestamp)
+            expected += timesketch_line(record, stamp, "sms", severity, locator_text(record))
+    folder.artifact_finished(_Art(), None)  # type: ignore[arg-type]
+    folder.close()
+    assert (tmp_path / "out" / "timeline.jsonl").read_bytes() == expected

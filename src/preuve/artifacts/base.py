@@ -32,6 +32,9 @@ class ArtifactContext:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _on_warning: Callable[[str], None] | None = None
+    # Set only when `preuve check` reads one part of a database in a worker (see
+    # SqliteArtifact.split_table): the half-open range [low, high) of rowids to read, None = no bound.
+    rowid_range: tuple[int | None, int | None] | None = None
 
     def warn(self, message: str) -> None:
         """Something odd but not fatal (a row skipped, a value that could not be decoded)."""
@@ -72,7 +75,34 @@ class Artifact(ABC):
 
 
 class SqliteArtifact(Artifact):
-    """An artifact over one SQLite database per located file."""
+    """An artifact over one SQLite database per located file.
+
+    `split_table` names the table whose rows the records follow, one record per row in rowid
+    order; an artifact that sets it honours ``ctx.rowid_range`` in `parse_db`, and `preuve
+    check` may then read a big database in parts, in parallel (the output is the same).
+    """
+
+    split_table: ClassVar[str | None] = None
+
+    def split_bounds(self, conn: sqlite3.Connection, parts: int, min_rows: int) -> list[int] | None:
+        """Rowids cutting `split_table` into `parts` parts of about the same number of rows
+        (each bound starts a part), or None when the table is absent or smaller than `min_rows`."""
+        table = self.split_table
+        if table is None or parts < 2:
+            return None
+        count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608 - a class constant
+        if not isinstance(count, int) or count < min_rows:
+            return None
+        bounds: list[int] = []
+        for part in range(1, parts):
+            row = conn.execute(
+                f'SELECT ROWID FROM "{table}" ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
+                (count * part // parts,),
+            ).fetchone()
+            if row is None or not isinstance(row[0], int) or (bounds and row[0] <= bounds[-1]):
+                return None
+            bounds.append(row[0])
+        return bounds or None
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         with ctx.fs.sqlite(path) as conn:

@@ -141,6 +141,17 @@ class BundleSink:
         for finding in findings:
             self._record_types[finding.id] = record.record_type
 
+    def part(self, artifact: Artifact, folder: Path) -> BundleSink:
+        """For one part of an artifact read in parallel: the same bookkeeping, handed back to join."""
+        return BundleSink(folder)
+
+    def close(self) -> object:
+        return self._record_types
+
+    def join(self, artifact: Artifact, folder: Path, state: object) -> None:
+        assert isinstance(state, dict)
+        self._record_types.update(state)
+
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         pass
 

@@ -344,6 +344,21 @@ def _finding_row(finding: Finding, titles: dict[str, str], rules: dict[str, tupl
     )
 
 
+class _HtmlPart:
+    """HtmlReport's per-day count over one part of an artifact read in parallel."""
+
+    def __init__(self) -> None:
+        self.per_day: Counter[date] = Counter()
+
+    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
+        stamp = next(record.timestamps(), None)
+        if stamp is not None:
+            self.per_day[utc_day(stamp.when)] += 1
+
+    def close(self) -> object:
+        return self.per_day
+
+
 class HtmlReport:
     """A Sink writing OUT/report.html at the end of the run; during the run it only counts records per day."""
 
@@ -370,6 +385,14 @@ class HtmlReport:
                     self.device_facts.append((name.replace("_", " "), _clip(text or "")))
                     if len(self.device_facts) >= MAX_FACTS:
                         break
+
+    def part(self, artifact: Artifact, folder: Path) -> _HtmlPart | None:
+        """Counting for one part of an artifact read in parallel (device facts are not: never split)."""
+        return None if artifact.name in DEVICE_INFO_ARTIFACTS else _HtmlPart()
+
+    def join(self, artifact: Artifact, folder: Path, state: object) -> None:
+        assert isinstance(state, Counter)
+        self.per_day.update(state)
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         pass
