@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from preuve.evidence.bounded import refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
-from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file
+from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file, walk_folder
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 
@@ -118,37 +118,18 @@ class FolderSource(Source):
         self.skipped = []
 
     def entries(self) -> Iterable[FileInfo]:
-        stack: list[tuple[Path, str, int]] = [(self.root, "", 0)]
-        count = 0
-        while stack:
-            folder, relative, depth = stack.pop()
-            if depth > self.limits.max_path_depth:
+        for rel, st in walk_folder(self.root, self.limits):
+            if statmod.S_ISDIR(st.st_mode):
                 continue
-            try:
-                children = sorted(folder.iterdir())
-            except OSError:
+            mapped = self.mapper(rel)
+            device = normalize_device_path(mapped) if mapped is not None else None
+            if device is None:
                 continue
-            for child in children:
-                count += 1
-                if count > self.limits.max_archive_entries:
-                    raise LimitExceeded(str(self.root), f"more than {self.limits.max_archive_entries} entries")
-                rel = f"{relative}/{child.name}" if relative else child.name
-                try:
-                    st = child.lstat()
-                except OSError:
-                    continue
-                if statmod.S_ISDIR(st.st_mode):
-                    stack.append((child, rel, depth + 1))
-                    continue
-                mapped = self.mapper(rel)
-                device = normalize_device_path(mapped) if mapped is not None else None
-                if device is None:
-                    continue
-                self._relative[device] = rel
-                if statmod.S_ISREG(st.st_mode):
-                    yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
-                else:  # links, FIFOs, devices: listed, never opened
-                    yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+            self._relative[device] = rel
+            if statmod.S_ISREG(st.st_mode):
+                yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
+            else:  # links, FIFOs, devices: listed, never opened
+                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
 
     def local_file(self, device_path: str) -> Path | None:
         rel = self._relative.get(device_path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import os
 import posixpath
 import re
 import shutil
@@ -317,6 +318,36 @@ class DeviceFS(ABC):
                     shutil.rmtree(copy.parent, ignore_errors=True)
 
 
+def walk_folder(root: Path, limits: Limits, *, strict: bool = True) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry under `root` as (relative path, lstat), folders before their contents, never
+    following a link. Depth and entry count are bounded by `limits`; past the count it raises
+    LimitExceeded (`strict`) or stops. The one folder walk every folder acquisition uses."""
+    stack: list[tuple[Path, str, int]] = [(root, "", 0)]
+    listed = 0
+    while stack:
+        folder, relative, depth = stack.pop()
+        if depth > limits.max_path_depth:
+            continue
+        try:
+            children = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for child in children:
+            listed += 1
+            if listed > limits.max_archive_entries:
+                if strict:
+                    raise LimitExceeded(str(root), f"more than {limits.max_archive_entries} entries")
+                return
+            rel = f"{relative}/{child.name}" if relative else child.name
+            try:
+                st = child.lstat()
+            except OSError:
+                continue
+            yield rel, st
+            if statmod.S_ISDIR(st.st_mode):
+                stack.append((child, rel, depth + 1))
+
+
 class LocalFolderFS(DeviceFS):
     """Files that lie in one folder on disk, mapped one-to-one under a device prefix.
 
@@ -336,38 +367,18 @@ class LocalFolderFS(DeviceFS):
         return posixpath.join(self.device_prefix, relative) if relative else self.device_prefix
 
     def _iter_entries(self) -> Iterable[FileInfo]:
-        root = self.source
-        stack: list[tuple[Path, str, int]] = [(root, "", 0)]
-        listed = 0
-        while stack:
-            folder, relative, depth = stack.pop()
-            if depth > self.limits.max_path_depth:
+        for rel, st in walk_folder(self.source, self.limits):
+            device = normalize_device_path(self._device(rel))
+            if device is None:
                 continue
-            try:
-                children = sorted(folder.iterdir())
-            except OSError:
-                continue
-            for child in children:
-                listed += 1
-                if listed > self.limits.max_archive_entries:
-                    raise LimitExceeded(str(root), f"more than {self.limits.max_archive_entries} entries")
-                rel = f"{relative}/{child.name}" if relative else child.name
-                try:
-                    st = child.lstat()
-                except OSError:
-                    continue
-                device = normalize_device_path(self._device(rel))
-                if device is None:
-                    continue
-                if statmod.S_ISLNK(st.st_mode):
-                    yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
-                elif statmod.S_ISDIR(st.st_mode):
-                    yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_dir=True)
-                    stack.append((child, rel, depth + 1))
-                elif statmod.S_ISREG(st.st_mode):
-                    yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
-                else:  # FIFO, socket, device: listed, never opened
-                    yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+            if statmod.S_ISLNK(st.st_mode):
+                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+            elif statmod.S_ISDIR(st.st_mode):
+                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_dir=True)
+            elif statmod.S_ISREG(st.st_mode):
+                yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
+            else:  # FIFO, socket, device: listed, never opened
+                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
 
     def _relative(self, device_path: str) -> str:
         prefix = self.device_prefix.rstrip("/") + "/"

@@ -26,6 +26,7 @@ from preuve.evidence.fs import (
     FileInfo,
     normalize_device_path,
     open_regular_file,
+    walk_folder,
 )
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
@@ -105,42 +106,23 @@ class MappedFolderFS(DeviceFS):
         self._local: dict[str, str] = {}
 
     def _iter_entries(self) -> Iterable[FileInfo]:
-        stack: list[tuple[Path, str, int]] = [(self.source, "", 0)]
-        count = 0
         folders: set[str] = set()
-        while stack:
-            folder, relative, depth = stack.pop()
-            if depth > self.limits.max_path_depth:
+        for rel, st in walk_folder(self.source, self.limits, strict=False):
+            if statmod.S_ISDIR(st.st_mode):
                 continue
-            try:
-                children = sorted(folder.iterdir())
-            except OSError:
+            device = self._mapper(rel)
+            if device is None:
                 continue
-            for child in children:
-                count += 1
-                if count > self.limits.max_archive_entries:
-                    return
-                rel = f"{relative}/{child.name}" if relative else child.name
-                try:
-                    st = child.lstat()
-                except OSError:
-                    continue
-                if statmod.S_ISDIR(st.st_mode):
-                    stack.append((child, rel, depth + 1))
-                    continue
-                device = self._mapper(rel)
-                if device is None:
-                    continue
-                parent = posixpath.dirname(device)
-                while parent not in folders and parent not in ("/", ""):
-                    folders.add(parent)
-                    yield FileInfo(parent, 0, is_dir=True)
-                    parent = posixpath.dirname(parent)
-                if statmod.S_ISREG(st.st_mode):
-                    self._local[device] = rel
-                    yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
-                else:  # link, FIFO, socket, device: listed, never opened
-                    yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+            parent = posixpath.dirname(device)
+            while parent not in folders and parent not in ("/", ""):
+                folders.add(parent)
+                yield FileInfo(parent, 0, is_dir=True)
+                parent = posixpath.dirname(parent)
+            if statmod.S_ISREG(st.st_mode):
+                self._local[device] = rel
+                yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
+            else:  # link, FIFO, socket, device: listed, never opened
+                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
 
     def _relative(self, device_path: str) -> str:
         self._load()
