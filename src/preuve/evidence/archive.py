@@ -471,3 +471,28 @@ class ArchiveFS(DeviceFS):
     def close(self) -> None:
         self._reader.close()
 
+
+
+def open_archive_acquisition(
+    path: Path,
+    ledger: HashLedger,
+    limits: Limits,
+    workdir: Path,
+    mapper: MemberMapper,
+    kind: str,
+    warn: Callable[[str], None],
+    whole_filesystem: bool = False,
+) -> ArchiveFS:
+    """An archive acquisition listed once (a listing error becomes an AcquisitionError naming the
+    archive), with the members it refused reported as warnings."""
+    archive = ArchiveFS(path, ledger, limits, workdir, mapper)
+    archive.kind = kind
+    archive.whole_filesystem = whole_filesystem
+    try:
+        archive.paths()
+    except EvidenceError as exc:
+        archive.close()
+        raise AcquisitionError(f"{path}: {exc.reason}") from exc
+    for message in archive.rejected[:50]:
+        warn(f"{path}: member refused: {message}")
+    return archive

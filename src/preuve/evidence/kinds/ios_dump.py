@@ -12,8 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.archive import ArchiveFS, is_archive_file, peek_member_names, prefix_mapper
-from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.archive import (
+    is_archive_file,
+    open_archive_acquisition,
+    peek_member_names,
+    prefix_mapper,
+)
+from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, LocalFolderFS
 from preuve.evidence.limits import DEFAULT_LIMITS
 
@@ -86,14 +91,7 @@ class IosFilesystemDump(AcquisitionKind):
         prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
-        archive = ArchiveFS(path, ctx.ledger, ctx.limits, ctx.workdir, prefix_mapper(prefix, "/", DUMP_PREFIX))
-        archive.kind = "ios_dump"
-        archive.whole_filesystem = True
-        try:
-            archive.paths()
-        except EvidenceError as exc:
-            archive.close()
-            raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for message in archive.rejected[:50]:
-            ctx.warn(f"{path}: member refused: {message}")
-        return archive
+        return open_archive_acquisition(
+            path, ctx.ledger, ctx.limits, ctx.workdir, prefix_mapper(prefix, "/", DUMP_PREFIX), "ios_dump", ctx.warn,
+            whole_filesystem=True,
+        )

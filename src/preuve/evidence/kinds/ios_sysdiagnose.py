@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.archive import ArchiveFS, MemberMapper, is_archive_file, peek_member_names
+from preuve.evidence.archive import MemberMapper, is_archive_file, open_archive_acquisition, peek_member_names
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import (
     ACQUISITION_PREFIX,
@@ -169,13 +169,6 @@ class IosSysdiagnose(AcquisitionKind):
         top = _top_folder(peek_member_names(path, ctx.limits, max_entries=2000, strict=True))
         if top is None:
             raise AcquisitionError(f"{path}: no ps.txt or system_logs.logarchive inside; not a sysdiagnose")
-        archive = ArchiveFS(path, ctx.ledger, ctx.limits, ctx.workdir, sysdiagnose_mapper(top))
-        archive.kind = "ios_sysdiagnose"
-        try:
-            archive.paths()
-        except EvidenceError as exc:
-            archive.close()
-            raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for message in archive.rejected[:50]:
-            ctx.warn(f"{path}: member refused: {message}")
-        return archive
+        return open_archive_acquisition(
+            path, ctx.ledger, ctx.limits, ctx.workdir, sysdiagnose_mapper(top), "ios_sysdiagnose", ctx.warn
+        )
