@@ -50,7 +50,7 @@ class _Count:
     def artifact_started(self, artifact) -> None:  # noqa: ANN001
         pass
 
-    def record(self, artifact, record, findings) -> None:  # noqa: ANN001
+    def record(self, artifact, record, findings, stamps) -> None:  # noqa: ANN001
         self.records += 1
 
     def artifact_finished(self, artifact, report) -> None:  # noqa: ANN001

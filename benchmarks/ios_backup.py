@@ -13,7 +13,7 @@ indicator hits), then, in the same run and repeated ``--repeat`` times:
 (a) ``preuve check`` in a **subprocess** (``python -m preuve check -q``, so the
     time includes interpreter start, imports and loading the feeds, as a user
     sees it); its peak RSS is read from that child's rusage (``os.wait4``);
-(b) the **floor**: a subprocess that finds the same files through Manifest.db
+(b) the **floor**: a subprocess (benchmarks/ios_floor.py, standard library only) that finds the same files through Manifest.db
     and reads the same rows with plain ``sqlite3`` and does nothing with them;
 (c) ``mvt-ios check-backup --iocs <same feeds> --output <tmp>`` when MVT is
     found (``--mvt PATH``, env ``MVT_BIN``, or ``mvt-ios`` on PATH); its
@@ -44,7 +44,7 @@ from typing import cast
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from preuve.builders.ios_backup import BackupBuilder, file_id  # noqa: E402
+from preuve.builders.ios_backup import BackupBuilder  # noqa: E402
 from preuve.builders.ios_dbs import Message, Process, fill_datausage, fill_sms  # noqa: E402
 from preuve.indicators.index import load_index  # noqa: E402
 from preuve.indicators.stix import feed_files, load_feed  # noqa: E402
@@ -153,36 +153,7 @@ def build_backup(root: Path, plan: Plan) -> Path:
 
 # -- the floor --------------------------------------------------------------------------------------
 
-FLOOR_SQL = (
-    "SELECT m.ROWID, m.guid, m.text, m.service, m.is_from_me, m.date, m.date_read, m.attributedBody, "
-    "m.payload_data, m.message_summary_info, m.balloon_bundle_id, m.account, m.destination_caller_id, "
-    "m.handle_id, h.id FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID",
-    "SELECT p.Z_PK, p.ZPROCNAME, p.ZBUNDLENAME, p.ZFIRSTTIMESTAMP, p.ZTIMESTAMP, u.wifi_in, u.wifi_out, "
-    "u.wwan_in, u.wwan_out FROM ZPROCESS p LEFT JOIN (SELECT ZHASPROCESS AS pid, SUM(ZWIFIIN) AS wifi_in, "
-    "SUM(ZWIFIOUT) AS wifi_out, SUM(ZWWANIN) AS wwan_in, SUM(ZWWANOUT) AS wwan_out FROM ZLIVEUSAGE "
-    "GROUP BY ZHASPROCESS) u ON u.pid = p.Z_PK ORDER BY p.Z_PK",
-)
-
-
-def floor(backup: Path) -> int:
-    """Read the rows preuve reads, with plain sqlite3, doing nothing with them. Returns the row count."""
-    manifest = sqlite3.connect(f"file:{backup / 'Manifest.db'}?mode=ro&immutable=1", uri=True)
-    rows = 0
-    try:
-        for (domain, relative), sql in zip((SMS, DATAUSAGE), FLOOR_SQL, strict=True):
-            found = manifest.execute(
-                "SELECT fileID FROM Files WHERE domain = ? AND relativePath = ?", (domain, relative)
-            ).fetchone()
-            fid = found[0] if found else file_id(domain, relative)
-            conn = sqlite3.connect(f"file:{backup / fid[:2] / fid}?mode=ro&immutable=1", uri=True)
-            try:
-                for _row in conn.execute(sql):
-                    rows += 1
-            finally:
-                conn.close()
-    finally:
-        manifest.close()
-    return rows
+FLOOR_SCRIPT = Path(__file__).resolve().parent / "ios_floor.py"  # standard library only: see its docstring
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -254,9 +225,19 @@ def preuve_argv(backup: Path, out: Path, feeds: Sequence[Path]) -> list[str]:
     return argv
 
 
-def preuve_env() -> dict[str, str]:
+def preuve_env(work: Path) -> dict[str, str]:
+    """The environment preuve runs in: its sources, with bytecode as an installed package has it.
+
+    `pip install` compiles every module; run from the source tree with PYTHONDONTWRITEBYTECODE set
+    (as on some machines), each run would compile the whole package again (~0.25 s) and MVT,
+    installed by pip, would not. The bytecode goes to a cache folder in the work folder, compiled
+    once before any timing.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], env=env, check=True)
     return env
 
 
@@ -344,11 +325,12 @@ def measure(size: int, args: argparse.Namespace, feeds: list[Path], mvt: Path | 
     mib = sum(p.stat().st_size for p in backup.rglob("*") if p.is_file()) / 1024**2
     result = SizeResult(size, size_label(size), plan.messages, plan.processes, build, mib)
     print(f"[{result.label}] backup {backup} ({mib:.1f} MiB, built in {build:.1f} s)", file=sys.stderr)
-    floor_argv = [sys.executable, str(Path(__file__).resolve()), "--floor", str(backup)]
+    floor_argv = [sys.executable, str(FLOOR_SCRIPT), str(backup)]
+    env = preuve_env(work)
     for i in range(args.repeat):
         out = work / f"preuve-{result.label}-{i}"
         shutil.rmtree(out, ignore_errors=True)
-        run = run_measured(preuve_argv(backup, out, feeds), env=preuve_env())
+        run = run_measured(preuve_argv(backup, out, feeds), env=env)
         result.preuve.append(run.seconds)
         result.preuve_cpu.append(run.cpu_seconds)
         result.preuve_rss_mib.append(run.max_rss_mib)
@@ -428,11 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where backups are built (kept, reused)")
     parser.add_argument("--keep", action="store_true", help="keep MVT's output folders")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
-    parser.add_argument("--floor", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.floor is not None:
-        floor(args.floor)
-        return 0
 
     iocs = args.iocs or default_iocs()
     feeds = sorted(feed_files([iocs]))

@@ -15,7 +15,7 @@ from preuve.builders.demo import build_demo_backup
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record
+from preuve.model import Finding, Record, Timestamp
 from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
@@ -135,7 +135,9 @@ class _TypedSink:
     def artifact_started(self, artifact: Artifact) -> None:
         pass
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
         self.types.append(record.record_type)
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:

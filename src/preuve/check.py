@@ -41,7 +41,7 @@ from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.evidence.sqlite import open_readonly
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Feed
-from preuve.model import Finding, Record, Severity
+from preuve.model import Finding, Record, Severity, Timestamp
 
 
 class ArtifactStatus(enum.StrEnum):
@@ -160,7 +160,11 @@ class Sink(Protocol):
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None: ...
     def artifact_started(self, artifact: Artifact) -> None: ...
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None: ...
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        """One record, its findings and its timestamps (``record.timestamps()``, computed once for all sinks)."""
+
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None: ...
     def finish(self, result: CheckResult) -> None: ...
 
@@ -187,7 +191,9 @@ SPLIT_CHUNKS = 8
 class SinkPart(Protocol):
     """What a SplitSink keeps for one part of an artifact read in parallel (in a worker process)."""
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None: ...
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None: ...
     def close(self) -> object: ...  # a picklable state, handed to SplitSink.join
 
 
@@ -229,8 +235,9 @@ def _parse_file(
             if found:
                 findings.extend(found)
                 found_count += len(found)
+            stamps = tuple(record.timestamps())
             for sink in sinks:
-                sink.record(artifact, record, found)
+                sink.record(artifact, record, found, stamps)
             records += 1
             pending += 1
             if pending >= 2000 and progress is not None:

@@ -18,6 +18,17 @@ def test_to_iso_matches_the_strftime_form_it_replaced() -> None:
         assert to_iso(when) == when.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
+def test_to_iso_is_isoformat_for_every_year_and_microsecond_form() -> None:
+    """to_iso goes through orjson: it must give isoformat's text (years 1-9999, with and without
+    microseconds, naive taken through astimezone as before)."""
+    for year in range(1, 10000, 7):
+        for micro in (0, 1, 999999):
+            when = datetime(year, 12 if year % 2 else 1, 28, 23, 59, 58, micro, tzinfo=UTC)
+            assert to_iso(when) == when.isoformat()[:-6] + "Z"
+    naive = datetime(2023, 5, 1, 9, 30)
+    assert to_iso(naive) == naive.astimezone(UTC).isoformat()[:-6] + "Z"
+
+
 def test_from_cocoa_fast_path_types() -> None:
     assert from_cocoa(0) is None
     assert from_cocoa(0.0) is None

@@ -53,7 +53,7 @@ def records(evidence: Path, artifact: str) -> list:  # noqa: ANN201 - records of
         def artifact_started(self, a):  # noqa: ANN001, ANN202
             pass
 
-        def record(self, a, record, findings):  # noqa: ANN001, ANN202
+        def record(self, a, record, findings, stamps):  # noqa: ANN001, ANN202
             collected.append(record)
 
         def artifact_finished(self, a, report):  # noqa: ANN001, ANN202

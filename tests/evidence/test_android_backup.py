@@ -35,7 +35,7 @@ def _records(evidence: Path, password: str | None = None, iocs: tuple[Path, ...]
     class Collect:
         def begin(self, opened, index): pass  # noqa: ANN001, ANN202, E704
         def artifact_started(self, a): pass  # noqa: ANN001, ANN202, E704
-        def record(self, a, record, findings): collected.append(record)  # noqa: ANN001, ANN202, E704
+        def record(self, a, record, findings, stamps): collected.append(record)  # noqa: ANN001, ANN202, E704
         def artifact_finished(self, a, report): pass  # noqa: ANN001, ANN202, E704
         def finish(self, result): pass  # noqa: ANN001, ANN202, E704
 

@@ -23,7 +23,7 @@ from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.plists import load_plist
 from preuve.evidence.sqlite import iter_rows, table_columns, tables
-from preuve.indicators.normalize import extract_urls, split_url
+from preuve.indicators.normalize import _TRAILING, _URL_RE, extract_urls, split_url
 from preuve.indicators.patterns import PatternError, parse_pattern
 from preuve.model import Kind
 
@@ -155,3 +155,73 @@ def test_url_extraction(text: str, pieces: list[str]) -> None:
         parts = split_url(url)
         assert parts is None or (isinstance(parts[0], str) and isinstance(parts[1], str))
 
+
+
+def _whole_text_urls(text: str) -> list[str]:
+    """The reference: the link pattern over the whole text (extract_urls runs it word by word)."""
+    out: list[str] = []
+    for match in _URL_RE.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        if url and url not in out:
+            out.append(url)
+    return out
+
+
+_URL_PIECES = ["https://", "hxxp://", "www.", "WwW.", "evil.example/", "a.b.example.org/x", ".", "/", "[.]", "?",
+               "#", "\u200b", "\u00a0", "\u2028", "\x1c", "\t", "\n", "@", ":", "%", " ", "(", ")", "<", ">", '"',
+               "'", "`", "\\", "é", "İ", "ſ", "\u212a", "-", "_", "1"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_URL_PIECES), st.text(max_size=6)), max_size=30))
+def test_url_extraction_word_by_word_is_the_whole_text_pattern(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert extract_urls(text) == _whole_text_urls(text)
+
+
+def test_str_split_whitespace_is_the_pattern_whitespace() -> None:
+    """extract_urls relies on str.split() splitting exactly where the pattern's \\s matches."""
+    import re
+    import sys
+
+    space = re.compile(r"\s")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert bool(space.match(char)) == char.isspace() == (len(f"a{char}b".split()) == 2), hex(code)
+
+
+_NETLOC_PIECES = ["www.", "WWW.", "news", "Example", ".org", ".", "..", "-", "1", "192.168.0.1", "hxxp", "HXXP", "xn--",
+                  "é", "@", ":", "443", "[", "]", "::1", "%", "_", "a", "Z", "0", "\u212a", "ı"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_NETLOC_PIECES), st.text(max_size=3)), max_size=12))
+def test_plain_host_is_what_split_url_gives(pieces: list[str]) -> None:
+    from preuve.indicators.normalize import plain_host
+
+    netloc = "".join(pieces)
+    host = plain_host(netloc)
+    if host is not None:
+        parts = split_url("http://" + netloc)
+        assert parts is not None and parts[0] == host
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(["a", "b", "example", "net", ".", "..", "x-y", ""]), max_size=8))
+def test_index_domain_lookup_walks_domain_suffixes(pieces: list[str]) -> None:
+    """IndicatorIndex._domain cuts the suffixes as it goes: it must look up exactly domain_suffixes."""
+    from preuve.indicators.index import IndicatorIndex
+    from preuve.indicators.normalize import domain_suffixes
+
+    domain = "".join(pieces)
+    asked: list[str] = []
+
+    class _Table(dict[str, list[object]]):
+        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+            asked.append(key)
+            return default
+
+    index = IndicatorIndex()
+    index._exact[Kind.DOMAIN] = _Table({"\x00": []})  # type: ignore[assignment] - not empty: looked up
+    index._domain(domain)
+    assert asked == (domain_suffixes(domain) if domain else [])

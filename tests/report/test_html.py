@@ -137,7 +137,7 @@ def test_device_facts_from_backup_info_records(tmp_path: Path, pegasus_feed: Pat
     report = HtmlReport(tmp_path / "report.html")
     record = Info(locator=Locator("/.acquisition/backup/Info.plist", "a" * 64), product_type="iPhone14,2",
                   product_version="<b>16.5</b>", last_backup=datetime(2023, 6, 1, 12, tzinfo=UTC), blob=b"x")
-    report.record(BackupInfo(), record, [])  # type: ignore[arg-type]
+    report.record(BackupInfo(), record, [], tuple(record.timestamps()))  # type: ignore[arg-type]
     run_check(backup, CheckOptions(iocs=(pegasus_feed,)), sinks=[report])
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Device facts from the device's own records." in page

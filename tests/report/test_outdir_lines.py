@@ -103,7 +103,7 @@ def test_timeline_jsonl_lines_are_timesketch_line(tmp_path: Path) -> None:
             text_source="text", links=(), account=None, balloon_bundle_id=None,
         )
         findings = [Finding(Severity.HIGH, "sms", "x", record.locator)] if number == 2 else []
-        folder.record(_Art(), record, findings)  # type: ignore[arg-type]
+        folder.record(_Art(), record, findings, tuple(record.timestamps()))  # type: ignore[arg-type]
         severity = "high" if number == 2 else ""
         for stamp in record.timestamps():
             assert isinstance(stamp, Timestamp)

@@ -113,7 +113,7 @@ def test_crash_mid_run_leaves_case_unchanged(tmp_path: Path, known: Path) -> Non
         def artifact_started(self, artifact):  # noqa: ANN001, ANN202
             pass
 
-        def record(self, artifact, record, findings):  # noqa: ANN001, ANN202
+        def record(self, artifact, record, findings, stamps):  # noqa: ANN001, ANN202
             raise KeyboardInterrupt
 
         def artifact_finished(self, artifact, report):  # noqa: ANN001, ANN202

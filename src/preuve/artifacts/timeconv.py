@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 COCOA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN = datetime(1990, 1, 1, tzinfo=UTC)
@@ -84,11 +86,11 @@ def from_webkit(value: object) -> datetime | None:
 def to_iso(when: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``, microseconds only when there are some.
 
-    ``isoformat`` is several times faster than ``strftime`` and this runs once
-    per timeline row; it gives the same text for the years 1000-9999.
+    Written by orjson, which gives exactly ``isoformat()``'s text for an aware UTC datetime (tested
+    for every year from 1 to 9999) three times faster: this runs once per timeline row.
     """
     if when is None:
         return None
     if when.tzinfo is not UTC:
         when = when.astimezone(UTC)
-    return when.isoformat()[:-6] + "Z"  # an aware UTC datetime always ends in "+00:00"
+    return orjson.dumps(when, option=orjson.OPT_UTC_Z)[1:-1].decode()

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preuve.indicators.normalize import (
-    domain_suffixes,
     normalize_domain,
     normalize_hash,
     normalize_ip,
     normalize_path,
+    plain_host,
     refang,
     split_url,
     url_netloc,
@@ -88,11 +88,14 @@ class IndicatorIndex:
         table = self._exact.get(Kind.DOMAIN)
         if not table or not domain:
             return []
+        # The suffixes of domain_suffixes (the domain, then after each dot), looked up as they are cut.
         out: list[Indicator] = []
-        for suffix in domain_suffixes(domain):
-            hit = table.get(suffix)
+        start = 0
+        while start >= 0:
+            hit = table.get(domain[start:] if start else domain)
             if hit:
                 out.extend(hit)
+            start = domain.find(".", start) + 1 or -1
         return out
 
     def _host(self, host: str) -> list[Indicator]:
@@ -117,9 +120,13 @@ class IndicatorIndex:
             return self._host(parts[0]) if parts is not None else []
         known = self._netlocs.get(netloc)
         if known is None:
-            # split_url of the netloc alone gives the host split_url gives for the whole link.
-            parts = split_url("http://" + netloc)
-            known = self._host(parts[0]) if parts is not None else []
+            host = plain_host(netloc)
+            if host is not None:
+                known = self._host(host)
+            else:
+                # split_url of the netloc alone gives the host split_url gives for the whole link.
+                parts = split_url("http://" + netloc)
+                known = self._host(parts[0]) if parts is not None else []
             if len(self._netlocs) >= _HOST_CACHE:
                 self._netlocs.clear()
             self._netlocs[netloc] = known

@@ -105,6 +105,26 @@ def url_netloc(text: str) -> str | None:
     return text[start:end]
 
 
+_PLAIN_NETLOC = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+
+
+def plain_host(netloc: str) -> str | None:
+    """The host :func:`split_url` gives for ``http://<netloc>``, worked out directly when the netloc is
+    only letters, digits, dots and hyphens (no user, port, brackets, percent or defanged form);
+    None for any other netloc (the caller then uses split_url).
+
+    Why by hand: a link to a host not seen before would otherwise pay for urlsplit, its hostname and
+    port properties and the IDNA check (~6 µs), and a phone holds tens of thousands of such links.
+    A test checks this against split_url on generated netlocs.
+    """
+    if not netloc or not _PLAIN_NETLOC.issuperset(netloc):
+        return None
+    host = netloc.lower()
+    if "hxxp" in host:  # normalize_domain would refang it
+        return None
+    return host.strip(".")
+
+
 def domain_suffixes(domain: str) -> list[str]:
     """The domain and each parent at label boundaries: a.b.example.net, b.example.net, example.net, net."""
     labels = domain.split(".")
@@ -128,12 +148,19 @@ def extract_urls(text: str, limit: int = 1000) -> list[str]:
     # and two substring checks are much cheaper than running the pattern over them.
     if not text or ("/" not in text and "www." not in text.lower()):
         return out
-    for match in _URL_RE.finditer(text):
-        url = match.group(0).rstrip(_TRAILING)
-        if url and url not in out:
-            out.append(url)
-            if len(out) >= limit:
-                break
+    # No match can hold whitespace (every part of the pattern excludes it) and whitespace is not a
+    # word character, so the pattern finds in each whitespace-separated word exactly what it finds
+    # there in the whole text (str.split and the pattern's \s are the same set: tested). Running
+    # it only over the words holding "/" or "www." halves the cost of a message with a link.
+    for word in text.split():
+        if "/" not in word and "www." not in word.lower():
+            continue
+        for match in _URL_RE.finditer(word):
+            url = match.group(0).rstrip(_TRAILING)
+            if url and url not in out:
+                out.append(url)
+                if len(out) >= limit:
+                    return out
     return out
 
 

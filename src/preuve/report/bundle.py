@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from preuve.artifacts.base import Artifact
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record
+from preuve.model import Finding, Record, Timestamp
 from preuve.report.findings import finding_to_dict
 from preuve.report.jsonio import dumps
 
@@ -137,7 +137,9 @@ class BundleSink:
     def artifact_started(self, artifact: Artifact) -> None:
         pass
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
         for finding in findings:
             self._record_types[finding.id] = record.record_type
 

@@ -29,7 +29,7 @@ from preuve.artifacts.timeconv import to_iso
 from preuve.detect.match import parse_stix_time
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record, Severity
+from preuve.model import Finding, Record, Severity, Timestamp
 
 if TYPE_CHECKING:
     from preuve.check import ArtifactReport, CheckResult
@@ -110,6 +110,8 @@ def coverage_gaps(result: CheckResult) -> list[str]:
 
 def utc_day(when: datetime) -> date:
     """The UTC calendar day of a moment (a naive datetime is taken as UTC, never as local time)."""
+    if when.tzinfo is UTC:  # the usual case, once per record
+        return when.date()
     return (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)).date()
 
 
@@ -350,10 +352,11 @@ class _HtmlPart:
     def __init__(self) -> None:
         self.per_day: Counter[date] = Counter()
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
-        stamp = next(record.timestamps(), None)
-        if stamp is not None:
-            self.per_day[utc_day(stamp.when)] += 1
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        if stamps:
+            self.per_day[utc_day(stamps[0].when)] += 1
 
     def close(self) -> object:
         return self.per_day
@@ -374,10 +377,11 @@ class HtmlReport:
     def artifact_started(self, artifact: Artifact) -> None:
         pass
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
-        stamp = next(record.timestamps(), None)
-        if stamp is not None:
-            self.per_day[utc_day(stamp.when)] += 1
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        if stamps:
+            self.per_day[utc_day(stamps[0].when)] += 1
         if artifact.name in DEVICE_INFO_ARTIFACTS and len(self.device_facts) < MAX_FACTS:
             for name, value in record.fields().items():
                 if isinstance(value, (str, int, float, datetime)) and not isinstance(value, bool) and value != "":

@@ -132,39 +132,83 @@ class _RecordWriter:
     _timeline_file: IO[str]
     _timeline: Any
     _timeline_jsonl: IO[bytes]
+    _descriptions: dict[str, _Description]
+    _constants: dict[tuple[str, str, str, str, str], bytes]
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
-        # This runs once per record: the JSONL prefix is built once per record type, and the
-        # timeline rows of a record go to the csv writer in one call.
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        # This runs once per record: it writes the bytes that record_line, csv.writer and
+        # timesketch_line would write (tests compare them), built from pieces computed once per
+        # record, per timestamp description or per file instead of once per row.
         assert self._jsonl is not None
         record_type = record.record_type
         prefix = self._prefixes.get(record_type)
         if prefix is None:
             prefix = self._prefixes[record_type] = _type_prefix(record_type)
         self._jsonl.write(record_line(record, prefix))
-        stamps = list(record.timestamps())
-        if stamps:
-            severity = max(f.severity for f in findings).label if findings else ""
-            summary = record.summary()
-            message = safe_cell(summary)
-            where = locator_text(record)
-            device_path = safe_cell(record.locator.device_path)
-            name = artifact.name
-            write = self._timeline_file.write
-            jsonl = self._timeline_jsonl.write
-            for stamp in stamps:
-                iso = to_iso(stamp.when) or ""
-                row = (iso, safe_cell(stamp.description), message, name, severity, record_type, device_path, where)
-                # Fast path: a row with no comma, quote or line break in any cell is written exactly as
-                # csv.writer would write it (cells joined by commas, CRLF); any other row goes through
-                # csv.writer for its quoting. csv.writer costs several microseconds per row.
-                line = ",".join(row)
-                if line.count(",") == _TIMELINE_COMMAS and '"' not in line and "\n" not in line and "\r" not in line:
-                    write(line + "\r\n")
-                else:
-                    self._timeline.writerow(row)
-                jsonl(timesketch_line(record, stamp, name, severity, where, summary, iso))
+        if not stamps:
+            return
+        severity = max(f.severity for f in findings).label if findings else ""
+        summary = record.summary()
+        where = locator_text(record)
+        locator = record.locator
+        name = artifact.name
+        tail = ",".join(
+            (safe_cell(summary), name, severity, record_type, safe_cell(locator.device_path), where)
+        )
+        plain_tail = tail.count(",") == _TIMELINE_COMMAS - 2 and _plain(tail)
+        key = (name, severity, record_type, locator.device_path, locator.sha256)
+        constant = self._constants.get(key)
+        if constant is None:
+            if len(self._constants) >= 1024:
+                self._constants.clear()
+            constant = self._constants[key] = orjson.dumps(
+                {"artifact": name, "severity": severity, "record_type": record_type,
+                 "device_path": locator.device_path, "file_sha256": locator.sha256}
+            )[1:-1]
+        end = b"," + constant + b',"locator":' + orjson.dumps(where) + b"}\n"
+        message = b'{"message":' + orjson.dumps(summary) + b',"datetime":"'
+        write = self._timeline_file.write
+        events = []
+        for stamp in stamps:
+            when = stamp.when
+            iso = to_iso(when) or ""
+            text = self._descriptions.get(stamp.description)
+            if text is None:
+                if len(self._descriptions) >= 1024:
+                    self._descriptions.clear()
+                text = self._descriptions[stamp.description] = _Description(stamp.description)
+            if plain_tail and text.plain:
+                # What csv.writer writes for a row with no comma, quote or line break in any cell.
+                write(f"{iso},{text.cell},{tail}\r\n")
+            else:
+                self._timeline.writerow(
+                    (iso, text.cell, safe_cell(summary), name, severity, record_type,
+                     safe_cell(locator.device_path), where)
+                )
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            events.append(
+                message + iso.encode() + b'","timestamp":' + str(int(when.timestamp() * 1_000_000)).encode()
+                + text.json + end
+            )
+        self._timeline_jsonl.write(b"".join(events))
 
+
+class _Description:
+    """A timestamp description as a timeline cell, and as the JSON of Timesketch's timestamp_desc."""
+
+    __slots__ = ("cell", "json", "plain")
+
+    def __init__(self, description: str) -> None:
+        self.cell = safe_cell(description)
+        self.plain = "," not in self.cell and _plain(self.cell)
+        self.json = b',"timestamp_desc":' + orjson.dumps(description)
+
+
+def _plain(text: str) -> bool:
+    return '"' not in text and "\n" not in text and "\r" not in text
 
 
 class OutputPart(_RecordWriter):
@@ -173,6 +217,8 @@ class OutputPart(_RecordWriter):
 
     def __init__(self, folder: Path) -> None:
         self._prefixes = {}
+        self._descriptions = {}
+        self._constants = {}
         self._jsonl = open(folder / "artifact.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
         self._timeline_file = open(  # noqa: SIM115
             folder / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
@@ -198,6 +244,8 @@ class OutputFolder(_RecordWriter):
         (self.out / "artifacts").mkdir(exist_ok=True)
         self._jsonl: IO[bytes] | None = None
         self._prefixes: dict[str, bytes] = {}
+        self._descriptions: dict[str, _Description] = {}
+        self._constants: dict[tuple[str, str, str, str, str], bytes] = {}
         self._timeline_file = open(  # noqa: SIM115
             self.out / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
         )

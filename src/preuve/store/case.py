@@ -31,7 +31,7 @@ from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.keys import indicator_queries, observable_keys
-from preuve.model import Finding, Kind, Locator, Observable, Record
+from preuve.model import Finding, Kind, Locator, Observable, Record, Timestamp
 from preuve.report.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 
@@ -401,10 +401,12 @@ class CaseSink:
     def artifact_started(self, artifact: Artifact) -> None:
         pass
 
-    def record(self, artifact: Artifact, record: Record, findings: Sequence[Finding]) -> None:
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
         record_id = self._next_id
         self._next_id += 1
-        stamps = [(to_iso(t.when), t.description) for t in record.timestamps()]
+        texts = [(to_iso(t.when), t.description) for t in stamps]
         severity = max(f.severity for f in findings).label if findings else None
         summary = record.summary()
         if self._device is None and artifact.name in ("backup_info", "getprop", "device_info"):
@@ -412,7 +414,7 @@ class CaseSink:
         self._records.append(
             (
                 record_id, self.acquisition_id, artifact.name, record.record_type, record_line(record), summary,
-                orjson.dumps(stamps).decode() if stamps else None, stamps[0][0] if stamps else None,
+                orjson.dumps(texts).decode() if texts else None, texts[0][0] if texts else None,
                 record.content_sha256(), severity,
             )
         )
