@@ -185,7 +185,7 @@ def private_workdir(evidence: Path) -> Path:
 SPLIT_MIN_ROWS = 4_000
 # ...in this many chunks, taken by whichever process is free (the main process reads the other
 # artifacts meanwhile).
-SPLIT_CHUNKS = 8
+SPLIT_CHUNKS = 16
 
 
 class SinkPart(Protocol):

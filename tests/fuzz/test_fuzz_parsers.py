@@ -225,3 +225,22 @@ def test_index_domain_lookup_walks_domain_suffixes(pieces: list[str]) -> None:
     index._exact[Kind.DOMAIN] = _Table({"\x00": []})  # type: ignore[assignment] - not empty: looked up
     index._domain(domain)
     assert asked == (domain_suffixes(domain) if domain else [])
+
+
+_CELL_PIECES = [",", '"', "\n", "\r", "\r\n", " ", "'", "=", "+", "-", "@", "\t", "\x00", "é", "a", "b c", ";", '""', ""]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.one_of(st.sampled_from(_CELL_PIECES), st.text(max_size=4)), max_size=6), min_size=2,
+                max_size=8))
+def test_csv_cell_rows_are_what_csv_writer_writes(cells: list[list[str]]) -> None:
+    """The timeline is written without csv.writer (see outdir.csv_cell): the same bytes, always."""
+    import csv
+    import io
+
+    from preuve.report.outdir import csv_cell
+
+    row = ["".join(pieces) for pieces in cells]
+    reference = io.StringIO(newline="")
+    csv.writer(reference).writerow(row)
+    assert ",".join(csv_cell(cell) for cell in row) + "\r\n" == reference.getvalue()
