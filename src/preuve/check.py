@@ -12,6 +12,7 @@ incomplete.
 from __future__ import annotations
 
 import enum
+import gc
 import multiprocessing
 import os
 import platform as _platform
@@ -352,9 +353,13 @@ class _Splitter:
             for _ in range(jobs - 1):
                 receive, send = context.Pipe(duplex=False)
                 worker = context.Process(target=self._work, args=(send,), daemon=True)
+                # The worker's collector never walks what the main process had built (the index,
+                # the modules): walking it would copy every page of it into the worker.
+                gc.freeze()
                 try:
                     worker.start()
                 finally:
+                    gc.unfreeze()
                     send.close()
                 self.workers.append((worker, receive))
                 self.alive.append(True)
