@@ -212,12 +212,41 @@ def _library_verdict(pattern: str) -> str:
     return "a valid STIX pattern that uses constructs preuve cannot match on stored evidence"
 
 
+def tokenized_comparisons(pattern: str) -> list[Comparison]:
+    """The comparisons of a pattern, through the tokenizer (the whole grammar above)."""
+    return _Parser(_tokens(pattern)).parse()
+
+
+# The form nearly every published indicator takes: one comparison with `=`, no escapes, spaces (if
+# any) only around the brackets and the operator. Read with one regular expression instead of the
+# tokenizer, it is read about five times faster; anything else (escapes, other whitespace, IN, OR, AND,
+# other operators…) does not match and goes through the tokenizer. tests/indicators/test_patterns.py
+# checks both give the same comparisons for every indicator of the public feeds and for odd forms.
+_SINGLE = re.compile(
+    r"\[ *([A-Za-z0-9_\-]+):([A-Za-z0-9_\-]+)((?:\.(?:[A-Za-z0-9_\-]+|'[^'\\]*'))*) *= *'([^'\\]*)' *\]"
+)
+_COMPONENT = re.compile(r"\.(?:([A-Za-z0-9_\-]+)|'([^'\\]*)')")
+
+
+def single_comparison(pattern: str) -> list[Comparison] | None:
+    """The one comparison of ``[object-type:path = 'value']`` exactly as the tokenizer reads it, or None
+    when the pattern has any other form (the tokenizer then reads it)."""
+    match = _SINGLE.fullmatch(pattern)
+    if match is None:
+        return None
+    object_type, first, rest, value = match.groups()
+    path = (first, *(word or quoted for word, quoted in _COMPONENT.findall(rest))) if rest else (first,)
+    return [Comparison(object_type.lower(), path, value)]
+
+
 def parse_pattern(pattern: str) -> list[tuple[Kind, str]]:
     """The (observable kind, value) pairs a pattern matches, any of which suffices."""
-    try:
-        comparisons = _Parser(_tokens(pattern)).parse()
-    except PatternError as exc:
-        raise PatternError(f"{exc}; {_library_verdict(pattern)}") from None
+    comparisons = single_comparison(pattern)
+    if comparisons is None:
+        try:
+            comparisons = tokenized_comparisons(pattern)
+        except PatternError as exc:
+            raise PatternError(f"{exc}; {_library_verdict(pattern)}") from None
     if not comparisons:
         raise PatternError("no comparison in pattern")
     out = []
