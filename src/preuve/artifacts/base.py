@@ -93,15 +93,27 @@ class SqliteArtifact(Artifact):
         count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608 - a class constant
         if not isinstance(count, int) or count < min_rows:
             return None
+        # Bound i is the rowid at offset count*i//parts. Each is counted on from the one before
+        # (a seek to that rowid, then the rows between): OFFSET steps through every row it skips,
+        # so counting each from the start read the table about parts/2 times over instead of once.
         bounds: list[int] = []
+        offset = 0
         for part in range(1, parts):
-            row = conn.execute(
-                f'SELECT ROWID FROM "{table}" ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
-                (count * part // parts,),
-            ).fetchone()
+            target = count * part // parts
+            if bounds:
+                row = conn.execute(
+                    f'SELECT ROWID FROM "{table}" WHERE ROWID >= ? ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
+                    (bounds[-1], target - offset),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    f'SELECT ROWID FROM "{table}" ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
+                    (target,),
+                ).fetchone()
             if row is None or not isinstance(row[0], int) or (bounds and row[0] <= bounds[-1]):
                 return None
             bounds.append(row[0])
+            offset = target
         return bounds or None
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
