@@ -3,6 +3,7 @@
 Usage (from the repository root; see benchmarks/README.md)::
 
     python3 benchmarks/startup.py --evidence /tmp/bench/backup-100k [--repeat 7] [--iocs DIR]
+    python3 benchmarks/startup.py --evidence BACKUP --src /tmp/before/src --src src   # before/after
 
 Each sample is a fresh interpreter running the real CLI (``preuve check EVIDENCE -o TMP -q --iocs …``
 for every ``.stix2`` file under ``--iocs``), with the phases of :func:`preuve.check.run_check`
@@ -131,19 +132,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--evidence", type=Path, required=True, help="acquisition to check (read only)")
     parser.add_argument("--iocs", type=Path, default=None, help="STIX folder (default: shared/iocs)")
     parser.add_argument("--repeat", type=int, default=7, help="samples (the median is reported)")
+    parser.add_argument("--src", type=Path, action="append", default=None,
+                        help="source tree to run (default: this checkout's src); repeat it to compare "
+                             "trees, sampled in turn so that a busy machine weighs on each alike")
     parser.add_argument("--json", type=Path, default=None, help="also write every sample here")
     args = parser.parse_args(argv)
     feeds = sorted((args.iocs or default_iocs()).rglob("*.stix2"))
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured with bytecode, as an installed package runs
-    sample(args.evidence, feeds, env)  # warm the bytecode and the page cache
-    samples = [sample(args.evidence, feeds, env) for _ in range(args.repeat)]
+    sources: list[Path] = args.src or [REPO / "src"]
+    envs = []
+    for src in sources:
+        env = dict(os.environ, PYTHONPATH=str(src))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # measured with bytecode, as an installed package runs
+        envs.append(env)
+        sample(args.evidence, feeds, env)  # writes the bytecode, warms the page cache
+    samples: list[list[dict[str, float]]] = [[] for _ in sources]
+    for _ in range(args.repeat):
+        for taken, env in zip(samples, envs, strict=True):
+            taken.append(sample(args.evidence, feeds, env))
     print(f"{args.evidence}, {len(feeds)} feeds, median of {args.repeat} (seconds)")
+    print(f"  {'':12}" + "".join(f" {str(src)[-24:]:>24}" for src in sources))
     for phase in PHASES:
-        values = [s[phase] for s in samples]
-        print(f"  {phase:12} {statistics.median(values):6.3f}   (min {min(values):.3f}, max {max(values):.3f})")
+        medians = [statistics.median(s[phase] for s in taken) for taken in samples]
+        print(f"  {phase:12}" + "".join(f" {m:24.3f}" for m in medians))
     if args.json is not None:
-        args.json.write_text(json.dumps(samples, indent=1) + "\n", encoding="utf-8")
+        doc = {str(src): taken for src, taken in zip(sources, samples, strict=True)}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
