@@ -249,7 +249,4 @@ def parse_pattern(pattern: str) -> list[tuple[Kind, str]]:
             raise PatternError(f"{exc}; {_library_verdict(pattern)}") from None
     if not comparisons:
         raise PatternError("no comparison in pattern")
-    out = []
-    for comparison in comparisons:
-        out.append((comparison_kind(comparison), comparison.value))
-    return out
+    return [(comparison_kind(comparison), comparison.value) for comparison in comparisons]
