@@ -9,15 +9,13 @@ module, its test and perhaps a fixture builder.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from preuve.discovery import shipped_classes
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.limits import Limits
 from preuve.model import Locator, Record
@@ -146,15 +144,8 @@ def discover_artifacts(platform: str | None = None) -> list[Artifact]:
     chosen = [packages[platform]] if platform else list(packages.values())
     found: dict[str, Artifact] = {}
     for package in chosen:
-        for module_info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{module_info.name}")
-            for _, obj in inspect.getmembers(module, inspect.isclass):
-                if (
-                    issubclass(obj, Artifact)
-                    and obj.__module__ == module.__name__
-                    and not inspect.isabstract(obj)
-                ):
-                    if obj.name in found:
-                        raise RuntimeError(f"two artifacts are named {obj.name!r}")
-                    found[obj.name] = obj()
+        for artifact in shipped_classes(package, Artifact):
+            if artifact.name in found:
+                raise RuntimeError(f"two artifacts are named {artifact.name!r}")
+            found[artifact.name] = artifact()
     return [found[name] for name in sorted(found)]
