@@ -1,11 +1,12 @@
 """STIX 2.1 patterns: from pattern text to the comparisons preuve can match.
 
 Every public feed writes single comparisons or ORs of them
-(``[domain-name:value = 'x.com']``, ``[file:hashes.'SHA-256' = '…']``). Those
-are read by the small tokenizer below, which understands the full lexical
-grammar (quoted path components, escaped quotes, ``=`` inside values, ``IN``
-lists, parentheses, several observation expressions joined by OR). It is
-written by hand because the maintained parser, ``stix2-patterns`` (ANTLR),
+(``[domain-name:value = 'x.com']``, ``[file:hashes.'SHA-256' = '…']``). The
+plainest single comparisons are read by one regular expression
+(:func:`single_comparison`); every other pattern by the small tokenizer
+below, which understands the full lexical grammar (quoted path components,
+escaped quotes, ``=`` inside values, ``IN`` lists, parentheses, several
+observation expressions joined by OR). Both are written by hand because the maintained parser, ``stix2-patterns`` (ANTLR),
 costs about 0.2 ms per pattern: over a second for the public feeds, whose
 load must stay well under half a second. Any pattern the tokenizer does not
 accept is handed to ``stix2-patterns``: when that library says the pattern
