@@ -11,9 +11,16 @@ from preuve.cli import build_cli
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
 
+def _commands(group: click.Group) -> dict[str, click.Command]:
+    """The commands of a group as `preuve --help` lists them (the root group imports them when asked)."""
+    ctx = click.Context(group)
+    found = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
+
+
 def _paths(group: click.Group, prefix: str = "") -> list[str]:
     out = []
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(_commands(group).items()):
         if isinstance(command, click.Group):
             out.extend(_paths(command, f"{prefix}{name} "))
         else:
@@ -36,5 +43,5 @@ def test_every_command_has_help() -> None:
         command: click.Command = build_cli()
         for part in path.split():
             assert isinstance(command, click.Group)
-            command = command.commands[part]
+            command = _commands(command)[part]
         assert command.help, path

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import orjson
 import pytest
 
-from preuve.indicators.patterns import PatternError, parse_pattern
+from preuve.indicators.patterns import (
+    Comparison,
+    PatternError,
+    comparison_kind,
+    parse_pattern,
+    single_comparison,
+    tokenized_comparisons,
+)
 from preuve.model import Kind
 
 
@@ -62,3 +72,99 @@ def test_valid_but_unmatchable_pattern_is_explained() -> None:
 def test_unknown_object_path() -> None:
     with pytest.raises(PatternError, match="no matching rule for x-custom:foo"):
         parse_pattern("[x-custom:foo='1']")
+
+
+# -- the single-comparison fast path gives exactly what the tokenizer gives -------------------------
+
+
+def _feed_patterns(root: Path) -> list[str]:
+    patterns = []
+    for path in sorted(root.rglob("*.stix2")):
+        for obj in orjson.loads(path.read_bytes())["objects"]:
+            if obj.get("type") == "indicator":
+                patterns.append(obj["pattern"])
+    return patterns
+
+
+def test_fast_path_reads_every_public_indicator_as_the_tokenizer_does(shared_iocs: Path) -> None:
+    patterns = _feed_patterns(shared_iocs)
+    assert len(patterns) == 5713
+    differ = [p for p in patterns if single_comparison(p) != tokenized_comparisons(p)]
+    assert differ == []
+    # Every public indicator takes the fast path (none was left to the tokenizer).
+    assert [p for p in patterns if single_comparison(p) is None] == []
+    assert [p for p in patterns if parse_pattern(p) != _by_tokenizer(p)] == []
+
+
+def _by_tokenizer(pattern: str) -> list[tuple[Kind, str]]:
+    return [(comparison_kind(c), c.value) for c in tokenized_comparisons(pattern)]
+
+
+def _one(object_type: str, path: tuple[str, ...], value: str) -> list[Comparison]:
+    return [Comparison(object_type, path, value)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fast"),
+    [
+        ("[domain-name:value='x.com']", _one("domain-name", ("value",), "x.com")),
+        ("[domain-name:value = 'x.com']", _one("domain-name", ("value",), "x.com")),
+        ("[ domain-name:value  =  'x.com' ]", _one("domain-name", ("value",), "x.com")),
+        ("[Domain-Name:value='X.com']", _one("domain-name", ("value",), "X.com")),
+        ("[file:hashes.'SHA-256' = 'AB']", _one("file", ("hashes", "SHA-256"), "AB")),
+        ("[file:hashes.SHA-256='ab']", _one("file", ("hashes", "SHA-256"), "ab")),
+        ("[file:hashes.sha256='ab']", _one("file", ("hashes", "sha256"), "ab")),
+        ("[process:image_ref.name='bh']", _one("process", ("image_ref", "name"), "bh")),
+        ("[file:parent_directory_ref.'path'='/x']", _one("file", ("parent_directory_ref", "path"), "/x")),
+        ("[x-y:a.'b.c'.d='v']", _one("x-y", ("a", "b.c", "d"), "v")),
+        ("[x:a.''='v']", _one("x", ("a", ""), "v")),
+        ("[url:value='https://x.example/?a=b=c']", _one("url", ("value",), "https://x.example/?a=b=c")),
+        ("[file:name='a] OR [b']", _one("file", ("name",), "a] OR [b")),
+        ("[domain-name:value='']", _one("domain-name", ("value",), "")),
+        ("[file:name='x\ny']", _one("file", ("name",), "x\ny")),
+        ("[domain-name:value='пример.рф']", _one("domain-name", ("value",), "пример.рф")),
+        # Anything else is left to the tokenizer:
+        ("[file:name='it\\'s']", None),  # an escaped quote
+        ("[file:path='C:\\\\x']", None),  # an escaped backslash
+        ("[file:name='a\\b']", None),  # a backslash escaping nothing special
+        ("[domain-name:value\t=\t'x']", None),  # whitespace other than spaces
+        ("[domain-name:value='x'] ", None),  # outside the brackets
+        (" [domain-name:value='x']", None),
+        ("[file:hashes . sha256='ab']", None),
+        ("[file:hashes.a:b='x']", None),
+        ("[domain-name:value='a' OR domain-name:value='b']", None),
+        ("[domain-name:value='a'] OR [domain-name:value='b']", None),
+        ("([domain-name:value='a'])", None),
+        ("[domain-name:value IN ('a', 'b')]", None),
+        ("[process:name='x' AND file:name='y']", None),
+        ("[file:name MATCHES 'x.*']", None),
+        ("[file:name != 'x']", None),
+        ("[file:name == 'x']", None),
+        ("[domain-name:value=\"x\"]", None),
+        ("[domain-name :value='x']", None),
+        ("[a:b:c='x']", None),
+        ("[domain-name:value='x'", None),
+        ("[domain-name:value='x']]", None),
+        ("[file:hashes.'SHA-256'='ab'] WITHIN 5 SECONDS", None),
+    ],
+)
+def test_fast_path_on_odd_forms(pattern: str, fast: list[Comparison] | None) -> None:
+    assert single_comparison(pattern) == fast
+    if fast is not None:
+        assert tokenized_comparisons(pattern) == fast
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("[domain-name:value\t=\t'x']", _one("domain-name", ("value",), "x")),
+        ("[domain-name:value='x'] ", _one("domain-name", ("value",), "x")),
+        ("[file:hashes . sha256='ab']", _one("file", ("hashes", "sha256"), "ab")),
+        ("[file:hashes.a:b='x']", _one("file", ("hashes", "a:b"), "x")),
+        ("[file:name='it\\'s']", _one("file", ("name",), "it's")),
+        ("[file:path='C:\\\\x']", _one("file", ("path",), "C:\\x")),
+    ],
+)
+def test_forms_left_to_the_tokenizer_still_parse(pattern: str, expected: list[Comparison]) -> None:
+    assert single_comparison(pattern) is None
+    assert tokenized_comparisons(pattern) == expected

@@ -9,15 +9,13 @@ module, its test and perhaps a fixture builder.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from preuve.discovery import shipped_classes
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.limits import Limits
 from preuve.model import Locator, Record
@@ -93,15 +91,27 @@ class SqliteArtifact(Artifact):
         count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608 - a class constant
         if not isinstance(count, int) or count < min_rows:
             return None
+        # Bound i is the rowid at offset count*i//parts. Each is counted on from the one before
+        # (a seek to that rowid, then the rows between): OFFSET steps through every row it skips,
+        # so counting each from the start read the table about parts/2 times over instead of once.
         bounds: list[int] = []
+        offset = 0
         for part in range(1, parts):
-            row = conn.execute(
-                f'SELECT ROWID FROM "{table}" ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
-                (count * part // parts,),
-            ).fetchone()
+            target = count * part // parts
+            if bounds:
+                row = conn.execute(
+                    f'SELECT ROWID FROM "{table}" WHERE ROWID >= ? ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
+                    (bounds[-1], target - offset),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    f'SELECT ROWID FROM "{table}" ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
+                    (target,),
+                ).fetchone()
             if row is None or not isinstance(row[0], int) or (bounds and row[0] <= bounds[-1]):
                 return None
             bounds.append(row[0])
+            offset = target
         return bounds or None
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
@@ -134,15 +144,8 @@ def discover_artifacts(platform: str | None = None) -> list[Artifact]:
     chosen = [packages[platform]] if platform else list(packages.values())
     found: dict[str, Artifact] = {}
     for package in chosen:
-        for module_info in pkgutil.iter_modules(package.__path__):
-            module = importlib.import_module(f"{package.__name__}.{module_info.name}")
-            for _, obj in inspect.getmembers(module, inspect.isclass):
-                if (
-                    issubclass(obj, Artifact)
-                    and obj.__module__ == module.__name__
-                    and not inspect.isabstract(obj)
-                ):
-                    if obj.name in found:
-                        raise RuntimeError(f"two artifacts are named {obj.name!r}")
-                    found[obj.name] = obj()
+        for artifact in shipped_classes(package, Artifact):
+            if artifact.name in found:
+                raise RuntimeError(f"two artifacts are named {artifact.name!r}")
+            found[artifact.name] = artifact()
     return [found[name] for name in sorted(found)]

@@ -8,12 +8,11 @@ import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.markup import escape as _markup_escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
@@ -23,6 +22,9 @@ from preuve.evidence.errors import PreuveError
 from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 def escape(text: str) -> str:
@@ -44,31 +46,37 @@ _STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow
 
 
 class RichObserver:
-    """Progress on stderr while a check runs."""
+    """Progress on stderr while a check runs (none at all when quiet: a disabled rich Progress draws
+    nothing either, and rich.progress is slow to import)."""
 
     def __init__(self, console: Console, quiet: bool) -> None:
         self.console = console
         self.quiet = quiet
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[records]} records"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=quiet,
-        )
-        self._task: object | None = None
+        self.progress: Progress | None = None
+        if not quiet:
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[records]} records"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+        self._task: TaskID | None = None
         self._records = 0
         self.warnings = 0
 
     def __enter__(self) -> RichObserver:
-        self.progress.__enter__()
+        if self.progress is not None:
+            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(None, None, None)
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
 
     def acquisition_opened(self, opened: Opened) -> None:
         if not self.quiet:
@@ -76,16 +84,17 @@ class RichObserver:
 
     def artifact_started(self, artifact: Artifact, files: int) -> None:
         self._records = 0
-        self._task = self.progress.add_task(artifact.title, total=None, records=0)
+        if self.progress is not None:
+            self._task = self.progress.add_task(artifact.title, total=None, records=0)
 
     def records_parsed(self, count: int) -> None:
         self._records += count
-        if self._task is not None:
-            self.progress.update(self._task, records=self._records)  # type: ignore[arg-type]
+        if self.progress is not None and self._task is not None:
+            self.progress.update(self._task, records=self._records)
 
     def artifact_finished(self, report: ArtifactReport) -> None:
-        if self._task is not None:
-            self.progress.remove_task(self._task)  # type: ignore[arg-type]
+        if self.progress is not None and self._task is not None:
+            self.progress.remove_task(self._task)
             self._task = None
 
     def warning(self, message: str) -> None:
@@ -98,6 +107,8 @@ _VERDICT_STYLE = {"spyware": "bold white on red", "suspicious": "bold black on y
 
 
 def print_summary(console: Console, result: CheckResult, out: Path, top: int = 10) -> None:
+    from rich.table import Table
+
     from preuve.report.html import verdict_for
 
     verdict = verdict_for(result)
@@ -198,7 +209,6 @@ def _run(
     case: Path | None = None,
     secrets: Secrets | None = None,
 ) -> int:
-    from preuve.indicators.feeds import installed_index
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
 
@@ -217,6 +227,8 @@ def _run(
     store = None
     try:
         if not iocs:
+            from preuve.indicators.feeds import installed_index
+
             index = installed_index(lambda message: console.print(f"[yellow]warning:[/] {escape(message)}"))
             if index is not None:
                 console.print(

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from preuve.evidence.errors import PreuveError
-from preuve.indicators.stalkerware import LICENSE, SOURCE_URL, convert_file
 
 
 @click.command("convert")
@@ -19,6 +18,10 @@ from preuve.indicators.stalkerware import LICENSE, SOURCE_URL, convert_file
               help="STIX 2.1 file to write (e.g. stalkerware.stix2).")
 def iocs_convert(source: Path, output: Path) -> None:
     """Convert the stalkerware indicators (AssoEchap/stalkerware-indicators ioc.yaml) to STIX 2.1."""
+    # Here rather than at the top: the module (and YAML) is only needed by this command, not by
+    # the other `iocs` commands this one is added to.
+    from preuve.indicators.stalkerware import LICENSE, SOURCE_URL, convert_file
+
     console = Console(stderr=True)
     try:
         stats = convert_file(source, output)

@@ -8,13 +8,11 @@ stateless and a run stays streaming.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import ClassVar
 
+from preuve.discovery import shipped_classes
 from preuve.model import Finding, Observable, Record, Severity
 
 
@@ -56,13 +54,10 @@ def discover_rules() -> list[Rule]:
     from preuve.detect import heuristics
 
     found: dict[str, Rule] = {}
-    for module_info in pkgutil.iter_modules(heuristics.__path__):
-        module = importlib.import_module(f"{heuristics.__name__}.{module_info.name}")
-        for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Rule) and obj.__module__ == module.__name__ and not inspect.isabstract(obj):
-                if obj.name in found:
-                    raise RuntimeError(f"two rules are named {obj.name!r}")
-                found[obj.name] = obj()
+    for rule in shipped_classes(heuristics, Rule):
+        if rule.name in found:
+            raise RuntimeError(f"two rules are named {rule.name!r}")
+        found[rule.name] = rule()
     return [found[name] for name in sorted(found)]
 
 

@@ -8,15 +8,13 @@ with the highest ``specificity`` wins (a backup folder is also a folder).
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from preuve.discovery import shipped_classes
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import HashLedger
@@ -72,13 +70,7 @@ def acquisition_kinds() -> list[type[AcquisitionKind]]:
     """Every acquisition kind shipped in :mod:`preuve.evidence.kinds`, most specific first."""
     from preuve.evidence import kinds
 
-    found: list[type[AcquisitionKind]] = []
-    for module_info in pkgutil.iter_modules(kinds.__path__):
-        module = importlib.import_module(f"{kinds.__name__}.{module_info.name}")
-        for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, AcquisitionKind) and obj.__module__ == module.__name__ and not inspect.isabstract(obj):
-                found.append(obj)
-    return sorted(found, key=lambda k: (-k.specificity, k.name))
+    return sorted(shipped_classes(kinds, AcquisitionKind), key=lambda k: (-k.specificity, k.name))
 
 
 def detect_kind(path: Path) -> type[AcquisitionKind]:

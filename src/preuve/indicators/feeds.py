@@ -19,16 +19,13 @@ import hashlib
 import os
 import re
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-import yaml
 
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
@@ -116,6 +113,8 @@ def _safe_part(value: object, what: str) -> str:
 
 def parse_index(data: bytes) -> tuple[list[IndexEntry], list[str]]:
     """The GitHub feeds of an indicators.yaml (other entry types are reported, not fetched)."""
+    import yaml  # only an update reads the index (slow to import, as is urllib.request below)
+
     if len(data) > MAX_INDEX_BYTES:
         raise FeedError(f"feed index larger than {MAX_INDEX_BYTES} bytes")
     try:
@@ -191,6 +190,9 @@ def _atomic_write(target: Path, data: bytes) -> None:
 
 def _get(url: str, etag: str | None = None) -> tuple[int, bytes, str | None]:
     """GET with a size bound; returns (status, body, ETag). 304 when the ETag still matches."""
+    import urllib.error
+    import urllib.request
+
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise FeedError(f"{url}: only http and https are fetched")
     request = urllib.request.Request(url, headers={"User-Agent": "preuve-iocs-update"})

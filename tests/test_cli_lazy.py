@@ -1,0 +1,66 @@
+"""`preuve <command>` imports that command's module only; COMMAND_MODULES says which one it is."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from preuve import commands
+from preuve.cli import build_cli
+from preuve.commands import COMMAND_MODULES
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def test_command_modules_match_what_the_modules_declare() -> None:
+    declared: list[tuple[str, str]] = []
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        declared.extend((command.name or "", info.name) for command in getattr(module, "COMMANDS", ()))
+    assert len({name for name, _ in declared}) == len(declared)  # no command is declared twice
+    assert dict(declared) == COMMAND_MODULES
+
+
+def test_every_listed_command_is_the_one_its_module_declares() -> None:
+    group = build_cli()
+    ctx = click.Context(group)
+    assert group.list_commands(ctx) == sorted(COMMAND_MODULES)
+    for name, module in COMMAND_MODULES.items():
+        declared = importlib.import_module(f"{commands.__name__}.{module}").COMMANDS
+        assert group.get_command(ctx, name) in declared
+
+
+def test_an_unknown_name_is_looked_for_in_every_module() -> None:
+    group = build_cli()
+    ctx = click.Context(group)
+    assert group.get_command(ctx, "chek") is None
+    assert sorted(group.commands) == sorted(COMMAND_MODULES)  # click suggests "check" from these
+
+
+_PROBE = """
+import json, sys
+import click
+from preuve.cli import build_cli
+group = build_cli()
+command = group.get_command(click.Context(group), sys.argv[1])
+print(json.dumps([command.name, sorted(m for m in sys.modules if m.startswith("preuve.commands."))]))
+"""
+
+
+def _imported_for(name: str) -> list[object]:
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    done = subprocess.run([sys.executable, "-c", _PROBE, name], env=env, capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout))
+
+
+def test_one_command_imports_its_module_only() -> None:
+    assert _imported_for("check") == ["check", ["preuve.commands.backup", "preuve.commands.check"]]
+    assert _imported_for("export-stix") == ["export-stix", ["preuve.commands.export_stix"]]
+    assert _imported_for("iocs") == ["iocs", ["preuve.commands.iocs", "preuve.commands.iocs_convert"]]
