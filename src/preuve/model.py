@@ -59,7 +59,7 @@ class Kind(enum.StrEnum):
     ANDROID_PROPERTY = "android_property"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Observable:
     """A value seen in the evidence that indicators can be matched against."""
 
@@ -67,7 +67,7 @@ class Observable:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Locator:
     """Where exactly a record lives: which evidence file (and its hash) and where inside it."""
 
@@ -88,7 +88,7 @@ class Locator:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Timestamp:
     """One moment of a record for the timeline, with what the moment means."""
 
@@ -96,13 +96,18 @@ class Timestamp:
     description: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Record:
     """Base of every parsed record.
 
-    Subclasses are frozen, slotted dataclasses naming their fields; they set
+    Subclasses are slotted, keyword-only dataclasses naming their fields; they set
     ``record_type`` (a namespaced name such as ``ios:sms:message``) and
     override :meth:`observables`, :meth:`timestamps` and :meth:`summary`.
+
+    Records, locators, timestamps and observables are values: nothing assigns to them once made.
+    They are not ``frozen`` because a frozen dataclass sets each field through
+    ``object.__setattr__``, which was an eighth of the whole per-record cost of a check
+    (measured in instructions on the messages of a backup: 2,023 M → 1,770 M for 8,000 messages).
     """
 
     record_type: ClassVar[str] = "record"

@@ -122,7 +122,7 @@ def test_device_facts_from_backup_info_records(tmp_path: Path, pegasus_feed: Pat
     from preuve.model import Record
     from preuve.report.html import HtmlReport
 
-    @dataclass(frozen=True, slots=True, kw_only=True)
+    @dataclass(slots=True, kw_only=True)
     class Info(Record):
         record_type: ClassVar[str] = "ios:backup_info:device"
         product_type: str

@@ -33,7 +33,7 @@ _MAX_MBFILE_BYTES = 64 * 1024
 _AES_BLOCK = 16
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class BackupFileIssue(Record):
     """A disagreement between a backup's Manifest.db and the files in its folder."""
 

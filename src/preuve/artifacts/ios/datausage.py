@@ -35,7 +35,7 @@ def process_observables(name: str | None, bundle: str | None) -> Iterator[Observ
         yield Observable(Kind.APP_ID, bundle)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class NetworkProcess(Record):
     """A process (or app) that used the network, as the usage database recorded it."""
 
@@ -63,7 +63,7 @@ class NetworkProcess(Record):
         return f"Network use by {self.process_name or '?'} ({self.bundle_id or 'no bundle'})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class OrphanedUsage(Record):
     """A usage row whose process row was deleted."""
 
@@ -81,7 +81,7 @@ class OrphanedUsage(Record):
         return f"Network use by deleted process #{self.missing_process_id}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ProcessIdGap(Record):
     """Process ids missing between two rows: rows were deleted there."""
 

@@ -18,7 +18,7 @@ from preuve.artifacts.plistvalues import cocoa_date, key_path, number, string_it
 from preuve.model import Locator, Observable, Record, Timestamp
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ProcessNetBaseline(Record):
     """A process and the network use osanalytics recorded for it."""
 

@@ -33,7 +33,7 @@ _OPTIONAL = (
 _MAX_BLOB_SCAN = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SmsMessage(Record):
     """An SMS, MMS or iMessage, with the links found anywhere in it."""
 
