@@ -85,12 +85,17 @@ def test_links_match_their_host_once_cached(tmp_path: Path) -> None:
         assert got == expected
         for link in links:
             assert sorted(i.stix_id for i in index.match(Observable(Kind.URL, link))) == _by_urllib(index, link)
-    # One entry per distinct netloc (case kept; links urllib refuses are remembered as matching nothing).
-    assert len(index._netlocs) == 9  # noqa: SLF001
+    # Links with a plain host (scheme://letters.digits-and.dots/) go straight to the host cache; the
+    # others are cached by netloc (case kept; links urllib refuses are remembered as matching nothing).
+    assert sorted(index._netlocs) == [  # noqa: SLF001
+        "198.51.100.4:8080", "[2001:db8::1]", "[broken", "evil.example.net", "user@evil.example.net:99999",
+        "www.bücher.example",
+    ]
+    assert {"x.evil.example.net", "evil.example.net", "notevil.example.net"} <= set(index._hosts)  # noqa: SLF001
 
 
 _URLISH = st.lists(
-    st.sampled_from(list("aeh.x-:/?#@[]1928 \tEVILNT") + ["evil", "example", "net", "://", "[.]", "é", "hxxp"]),
+    st.sampled_from(list("aeh.x-:/?#@[]1928 \tEVILNT") + ["evil", "example", "net", "://", "[.]", "é", "hxxp", "HXXP"]),
     max_size=25,
 ).map("".join)
 

@@ -127,10 +127,11 @@ class Matcher:
         content_hash: str | None = None
         first = None
         wanted = self._wanted
+        index_match = self.index.match
         for observable in record.observables():
             if observable.kind not in wanted:
                 continue
-            for indicator in self.index.match(observable):
+            for indicator in index_match(observable):
                 if content_hash is None:
                     # Only records with a finding pay for their content hash and timestamps.
                     content_hash = record.content_sha256()

@@ -13,6 +13,7 @@ they are a prefix of.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from preuve.indicators.stix import Feed, FeedError, Indicator, feed_files, load_
 from preuve.model import Kind, Observable
 
 _TRUNCATED_PROCESS_LENGTHS = (15, 16)
+# scheme://netloc where the netloc (up to the first /, ? or #, or the end) is only letters, digits,
+# dots and hyphens: see IndicatorIndex._url_host.
+_PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
 _HOST_CACHE = 50_000
 _HASH_KINDS = {Kind.SHA256, Kind.SHA1, Kind.MD5, Kind.CERT_SHA256, Kind.CERT_SHA1, Kind.CERT_MD5}
 
@@ -112,6 +116,13 @@ class IndicatorIndex:
     def _url_host(self, value: str) -> list[Indicator]:
         """What the host of a link matches, the same as through split_url, cached by netloc."""
         text = refang(value.strip())
+        # The usual link, scheme://host/… with a host of letters, digits, dots and hyphens: its host
+        # is read by one pattern and looked up directly (the same host as url_netloc + plain_host).
+        plain = _PLAIN_LINK.match(text)
+        if plain is not None and "\t" not in text and "\n" not in text and "\r" not in text:
+            host = plain.group(1).lower()
+            if "hxxp" not in host:
+                return self._host(host.strip("."))
         if "://" not in text[:32]:
             text = "http://" + text
         netloc = url_netloc(text)
@@ -134,36 +145,12 @@ class IndicatorIndex:
 
     def match(self, observable: Observable) -> list[Indicator]:
         """Every indicator the observable matches (deduplicated, in a stable order)."""
-        kind, value = observable.kind, observable.value
+        value = observable.value
         if not value:
             return []
-        hits: list[Indicator]
-        if kind == Kind.URL:
-            if Kind.URL in self._exact:
-                parts = split_url(value)
-                if parts is None:
-                    return []
-                host, normal = parts
-                hits = self._get(Kind.URL, normal) + self._host(host)
-            else:  # only the host can match: looked up once per distinct netloc
-                hits = self._url_host(value)
-        elif kind in (Kind.DOMAIN, Kind.IP):
-            hits = self._host(value.strip())
-        elif kind == Kind.PROCESS:
-            hits = list(self._get(Kind.PROCESS, value))
-            if len(value) in _TRUNCATED_PROCESS_LENGTHS:
-                hits += self._process_prefix.get(value, [])
-        elif kind == Kind.FILE_PATH:
-            path = normalize_path(value)
-            hits = self._get(Kind.FILE_PATH, path) + self._get(Kind.FILE_NAME, posixpath.basename(path))
-        elif kind in _HASH_KINDS:
-            hits = self._get(kind, normalize_hash(value))
-        elif kind in (Kind.EMAIL, Kind.APP_ID):
-            hits = self._get(kind, value.strip().lower())
-        elif kind == Kind.PROFILE_ID:
-            hits = self._get(kind, value.strip().upper())
-        else:
-            hits = self._get(kind, value.strip())
+        # One table lookup by kind, not a chain of comparisons: this runs for every observable,
+        # and each `Kind.X` costs an enum attribute lookup.
+        hits = _MATCH_BY_KIND.get(observable.kind, IndicatorIndex._match_stripped)(self, observable.kind, value)
         if len(hits) > 1:
             seen: set[tuple[str, str]] = set()
             unique = []
@@ -174,6 +161,53 @@ class IndicatorIndex:
                     unique.append(hit)
             return unique
         return hits
+
+    def _match_url(self, kind: Kind, value: str) -> list[Indicator]:
+        if kind not in self._exact:  # only the host can match: looked up once per distinct netloc
+            return self._url_host(value)
+        parts = split_url(value)
+        if parts is None:
+            return []
+        host, normal = parts
+        return self._get(kind, normal) + self._host(host)
+
+    def _match_host(self, kind: Kind, value: str) -> list[Indicator]:
+        return self._host(value.strip())
+
+    def _match_process(self, kind: Kind, value: str) -> list[Indicator]:
+        hits = list(self._get(kind, value))
+        if len(value) in _TRUNCATED_PROCESS_LENGTHS:
+            hits += self._process_prefix.get(value, [])
+        return hits
+
+    def _match_path(self, kind: Kind, value: str) -> list[Indicator]:
+        path = normalize_path(value)
+        return self._get(Kind.FILE_PATH, path) + self._get(Kind.FILE_NAME, posixpath.basename(path))
+
+    def _match_hash(self, kind: Kind, value: str) -> list[Indicator]:
+        return self._get(kind, normalize_hash(value))
+
+    def _match_lower(self, kind: Kind, value: str) -> list[Indicator]:
+        return self._get(kind, value.strip().lower())
+
+    def _match_upper(self, kind: Kind, value: str) -> list[Indicator]:
+        return self._get(kind, value.strip().upper())
+
+    def _match_stripped(self, kind: Kind, value: str) -> list[Indicator]:
+        return self._get(kind, value.strip())
+
+
+_MATCH_BY_KIND = {
+    Kind.URL: IndicatorIndex._match_url,
+    Kind.DOMAIN: IndicatorIndex._match_host,
+    Kind.IP: IndicatorIndex._match_host,
+    Kind.PROCESS: IndicatorIndex._match_process,
+    Kind.FILE_PATH: IndicatorIndex._match_path,
+    **{kind: IndicatorIndex._match_hash for kind in _HASH_KINDS},
+    Kind.EMAIL: IndicatorIndex._match_lower,
+    Kind.APP_ID: IndicatorIndex._match_lower,
+    Kind.PROFILE_ID: IndicatorIndex._match_upper,
+}
 
 
 def load_index(paths: Iterable[Path], warn: Callable[[str], None]) -> IndicatorIndex:

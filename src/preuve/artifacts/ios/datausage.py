@@ -23,16 +23,19 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 _MAX_GAP_RECORDS = 10_000
 
 
+_PROCESS, _APP_ID = Kind.PROCESS, Kind.APP_ID  # bound once: Kind.X is an attribute lookup per call
+
+
 def process_observables(name: str | None, bundle: str | None) -> Iterator[Observable]:
     """A process name as seen, each part of a ``proc/bundle`` name, and the bundle id."""
     if name:
-        yield Observable(Kind.PROCESS, name)
+        yield Observable(_PROCESS, name)
         if "/" in name:
             for part in name.split("/"):
                 if part and part != name:
-                    yield Observable(Kind.PROCESS, part)
+                    yield Observable(_PROCESS, part)
     if bundle:
-        yield Observable(Kind.APP_ID, bundle)
+        yield Observable(_APP_ID, bundle)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -31,6 +31,8 @@ _OPTIONAL = (
     "message_summary_info", "balloon_bundle_id", "account", "destination_caller_id", "handle_id",
 )
 _MAX_BLOB_SCAN = 1024 * 1024
+# Bound once: an enum member looked up as Kind.URL costs an attribute lookup per message.
+_URL, _EMAIL = Kind.URL, Kind.EMAIL
 
 
 @dataclass(slots=True, kw_only=True)
@@ -52,9 +54,9 @@ class SmsMessage(Record):
 
     def observables(self) -> Iterator[Observable]:
         for link in self.links:
-            yield Observable(Kind.URL, link)
+            yield Observable(_URL, link)
         if self.handle and "@" in self.handle:  # iMessages from an Apple ID (zero-click senders)
-            yield Observable(Kind.EMAIL, self.handle.removeprefix("mailto:").removeprefix("e:"))
+            yield Observable(_EMAIL, self.handle.removeprefix("mailto:").removeprefix("e:"))
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.date is not None:
