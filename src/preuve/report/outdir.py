@@ -62,6 +62,8 @@ def locator_text(record: Record) -> str:
     Written out field by field rather than through as_dict(): it runs once per record.
     """
     loc = record.locator
+    if loc.key_path is None and loc.line is None and loc.offset is None and loc.table is not None:
+        return f"table={loc.table}" if loc.rowid is None else f"table={loc.table};rowid={loc.rowid}"
     parts = []
     if loc.table is not None:
         parts.append(f"table={loc.table}")
@@ -165,25 +167,27 @@ class _RecordWriter:
                 {"artifact": name, "severity": severity, "record_type": record_type,
                  "device_path": locator.device_path, "file_sha256": locator.sha256}
             )[1:-1]
-        end = b"," + constant + b',"locator":' + orjson.dumps(where) + b"}\n"
-        message = b'{"message":' + orjson.dumps(summary) + b',"datetime":"'
-        write = self._timeline_file.write
+        message = orjson.dumps(summary)
+        where_json = orjson.dumps(where)
+        rows = []
         events = []
         for stamp in stamps:
             when = stamp.when
-            iso = to_iso(when) or ""
+            # The datetime as to_iso writes it (naive taken through astimezone), in JSON quotes.
+            quoted = orjson.dumps(when if when.tzinfo is UTC else when.astimezone(UTC), option=orjson.OPT_UTC_Z)
             text = self._descriptions.get(stamp.description)
             if text is None:
                 if len(self._descriptions) >= 1024:
                     self._descriptions.clear()
                 text = self._descriptions[stamp.description] = _Description(stamp.description)
-            write(f"{iso},{text.cell},{tail}\r\n")
+            rows.append(f"{quoted[1:-1].decode()},{text.cell},{tail}\r\n")
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             events.append(
-                message + iso.encode() + b'","timestamp":' + str(int(when.timestamp() * 1_000_000)).encode()
-                + text.json + end
+                b'{"message":%b,"datetime":%b,"timestamp":%d%b,%b,"locator":%b}\n'
+                % (message, quoted, int(when.timestamp() * 1_000_000), text.json, constant, where_json)
             )
+        self._timeline_file.write("".join(rows))
         self._timeline_jsonl.write(b"".join(events))
 
 
