@@ -36,6 +36,7 @@ def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """What each attempt to read a database in chunks gave (its records, or None when it was then
     read sequentially); every database is split, however small."""
     monkeypatch.setattr(check_module, "SPLIT_MIN_ROWS", 10)
+    monkeypatch.setattr(check_module, "SPLIT_ROWS_PER_CHUNK", 150)  # 16 chunks of the 2,400 messages
     calls: list[object] = []
     original = check_module._Splitter.run
 

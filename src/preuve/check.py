@@ -184,9 +184,11 @@ def private_workdir(evidence: Path) -> Path:
 # A database is read in parallel parts only from this many rows of its split table: below, starting
 # a worker costs more than it saves.
 SPLIT_MIN_ROWS = 4_000
-# ...in this many chunks, taken by whichever process is free (the main process reads the other
-# artifacts meanwhile).
-SPLIT_CHUNKS = 16
+# ...in chunks of about this many rows (at most SPLIT_CHUNKS), taken by whichever process is free
+# (the main process reads the other artifacts meanwhile): small enough that the last chunk leaves
+# the other process idle only briefly, large enough that opening each costs little.
+SPLIT_ROWS_PER_CHUNK = 5_000
+SPLIT_CHUNKS = 128
 
 
 class SinkPart(Protocol):
@@ -300,7 +302,7 @@ def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -
         if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
             return None
         with open_readonly(local, {}, limits, fs.workdir) as conn:
-            return artifact.split_bounds(conn, SPLIT_CHUNKS, SPLIT_MIN_ROWS)
+            return artifact.split_bounds(conn, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
     except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
         return None
 

@@ -48,3 +48,16 @@ def test_no_bounds() -> None:
     assert _Table().split_bounds(conn, 20, 1) is None  # parts of no row: bounds would repeat
     conn.execute("DELETE FROM t")
     assert _Table().split_bounds(conn, 4, 0) is None
+
+
+def test_rows_per_part_sets_the_number_of_parts_within_the_maximum() -> None:
+    import sqlite3
+
+    from preuve.artifacts.ios.sms import Sms
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY)")
+    conn.executemany("INSERT INTO message VALUES (?)", [(i,) for i in range(1, 10_001)])
+    assert Sms().split_bounds(conn, 128, 10, rows_per_part=2_500) == [2_501, 5_001, 7_501]
+    assert Sms().split_bounds(conn, 3, 10, rows_per_part=100) == [3_334, 6_667]
+    assert Sms().split_bounds(conn, 128, 10, rows_per_part=20_000) == [5_001]

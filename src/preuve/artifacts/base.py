@@ -82,15 +82,20 @@ class SqliteArtifact(Artifact):
 
     split_table: ClassVar[str | None] = None
 
-    def split_bounds(self, conn: sqlite3.Connection, parts: int, min_rows: int) -> list[int] | None:
+    def split_bounds(
+        self, conn: sqlite3.Connection, parts: int, min_rows: int, rows_per_part: int | None = None
+    ) -> list[int] | None:
         """Rowids cutting `split_table` into `parts` parts of about the same number of rows
-        (each bound starts a part), or None when the table is absent or smaller than `min_rows`."""
+        (each bound starts a part), or None when the table is absent or smaller than `min_rows`.
+        With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
         table = self.split_table
         if table is None or parts < 2:
             return None
         count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608 - a class constant
         if not isinstance(count, int) or count < min_rows:
             return None
+        if rows_per_part is not None:
+            parts = max(2, min(parts, count // max(1, rows_per_part)))
         # Bound i is the rowid at offset count*i//parts. Each is counted on from the one before
         # (a seek to that rowid, then the rows between): OFFSET steps through every row it skips,
         # so counting each from the start read the table about parts/2 times over instead of once.
