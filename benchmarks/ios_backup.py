@@ -12,9 +12,10 @@ indicator hits), then, in the same run and repeated ``--repeat`` times:
 
 (a) ``preuve check`` in a **subprocess** (``python -m preuve check -q``, so the
     time includes interpreter start, imports and loading the feeds, as a user
-    sees it); its peak RSS is read from that child's rusage (``os.wait4``);
-(b) the **floor**: a subprocess (benchmarks/ios_floor.py, standard library only) that finds the same files through Manifest.db
-    and reads the same rows with plain ``sqlite3`` and does nothing with them;
+    sees it; with its bytecode compiled once beforehand, as pip installs it); its peak RSS is read from that child's rusage (``os.wait4``);
+(b) the **floor**: a subprocess (benchmarks/ios_floor.py, standard library only)
+    that finds the same files through Manifest.db and reads the same rows with
+    plain ``sqlite3`` and does nothing with them;
 (c) ``mvt-ios check-backup --iocs <same feeds> --output <tmp>`` when MVT is
     found (``--mvt PATH``, env ``MVT_BIN``, or ``mvt-ios`` on PATH); its
     output is checked to hold every message, so MVT really parsed the backup.
