@@ -230,11 +230,13 @@ def _parse_file(
     # called for record types some rule subscribes to.
     name, title, match = artifact.name, artifact.title, matcher.match
     subscribed = rules.subscribed if rules is not None else frozenset()
+    rules_for = rules.for_type if rules is not None else None
     try:
         for record in artifact.parse(ctx, path):
             found = match(record, name, title)
-            if rules is not None and type(record) in subscribed:
-                found.extend(rules.check(record, name))
+            if rules_for is not None and type(record) in subscribed:
+                for rule in rules_for(type(record)):
+                    found.extend(rule.check(record, name))
             if found:
                 findings.extend(found)
                 found_count += len(found)

@@ -9,7 +9,7 @@ stateless and a run stays streaming.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from preuve.discovery import shipped_classes
@@ -75,3 +75,7 @@ class RuleSet:
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         for rule in self._by_type.get(type(record), ()):
             yield from rule.check(record, artifact)
+
+    def for_type(self, record_type: type[Record]) -> Sequence[Rule]:
+        """The rules that look at records of exactly this type (usually none)."""
+        return self._by_type.get(record_type, ())
