@@ -129,3 +129,13 @@ def test_extract_urls_quick_rejection_keeps_links_without_a_slash() -> None:
 def test_refang_quick_return_keeps_every_defanged_form() -> None:
     assert refang("https://evil.example/") == "https://evil.example/"
     assert refang("hxxps://evil[.]example(.)net[:]80/a[at]b[@]c") == "https://evil.example.net:80/a@b@c"
+
+
+def test_an_upper_case_hxxp_host_is_refanged_as_urllib_path_does(tmp_path: Path) -> None:
+    """split_url lower-cases the host, then refangs it: HXXP.example.net is looked up as
+    http.example.net, by the plain-host path as by urllib's."""
+    path = feed(tmp_path / "h.stix2", ("[domain-name:value='http.example.net']", "Spy"))
+    index = load_index([path], lambda m: None)
+    for link in ("https://HXXP.example.net/x", "https://HXXP.example.net/x"):  # the second from the caches
+        assert len(index.match(Observable(Kind.URL, link))) == 1
+        assert sorted(i.stix_id for i in index.match(Observable(Kind.URL, link))) == _by_urllib(index, link)
