@@ -1,5 +1,7 @@
 """A big database read in parts by worker processes gives the same output, byte for byte, as one
-read sequentially; anything odd in a part makes the file read sequentially, reported as always."""
+read sequentially, with the same warnings and errors: whatever goes wrong in a part (a failure, a
+warning, a worker that dies), the records, findings and problems reported are those of a sequential
+read."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 from benchmarks.ios_backup import build_backup, make_plan
 
 import preuve.check as check_module
-from preuve.artifacts.base import Artifact
+from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.builders.demo import build_demo_backup
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
 from preuve.evidence.acquisition import Opened
@@ -40,8 +42,11 @@ def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
     original = check_module._Splitter.run
 
-    def spy(self: check_module._Splitter, number: int, findings: list[Finding]) -> int | None:
-        calls.append(result := original(self, number, findings))
+    def spy(
+        self: check_module._Splitter, number: int, ctx: ArtifactContext, findings: list[Finding],
+        progress: Callable[[int], None],
+    ) -> int | None:
+        calls.append(result := original(self, number, ctx, findings, progress))
         return result
 
     monkeypatch.setattr(check_module._Splitter, "run", spy)
@@ -100,28 +105,119 @@ def test_small_database_is_read_sequentially(built_backup: Path, pegasus_feed: P
     assert parts_read == []
 
 
-def test_failure_in_a_part_is_reported_as_sequentially(
-    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fail_at(monkeypatch: pytest.MonkeyPatch, message: int) -> None:
     import preuve.artifacts.ios.sms as sms
 
     original = sms.extract_urls
 
-    def failing(text: str) -> list[str]:  # message 2000 lies in the second part
-        if "/article/2000?" in text:
+    def failing(text: str) -> list[str]:
+        if f"/article/{message}?" in text:
             raise ValueError("planted failure")
         return original(text)
 
     monkeypatch.setattr(sms, "extract_urls", failing)
+
+
+def test_failure_in_a_later_part_ends_the_file_there_as_sequentially(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_at(monkeypatch, 2000)  # message 2000 lies in the 14th of 16 parts
     _same(built_backup, pegasus_feed, tmp_path, 2)
     seq = _check(built_backup, pegasus_feed, tmp_path / "again", 1)[0]
     report = next(r for r in seq.artifacts if r.name == "sms")
     assert report.status == "failed" and report.errors and "planted failure" in report.errors[0]
+    assert len(report.errors) == 1
     assert report.records == 2_000
-    assert parts_read == [None]  # the split was tried, then given up for the sequential read
+    assert parts_read == [2_000]  # the parts before it, and the part that stopped, up to the failure
     assert (tmp_path / "again" / "artifacts" / "sms.jsonl").read_bytes() == (
         tmp_path / "jobs2" / "artifacts" / "sms.jsonl"
     ).read_bytes()
+
+
+def test_failure_in_the_first_part_makes_the_file_read_sequentially(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fail_at(monkeypatch, 20)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [None]  # the split was tried, then given up for the sequential read
+    report = next(r for r in _check(built_backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
+    assert report.records == 20 and len(report.errors) == 1
+
+
+def _warn_in_parse(monkeypatch: pytest.MonkeyPatch, at_start: bool, rowids: set[int]) -> None:
+    """Sms warns once when it starts reading (as for an odd schema) and/or for some rows."""
+    from preuve.artifacts.ios.sms import Sms
+
+    original = Sms.parse_db
+
+    def warning(self: Sms, ctx: ArtifactContext, conn: object, path: str, sha256: str) -> object:
+        if at_start:
+            ctx.warn(f"{path}: odd schema")
+        for record in original(self, ctx, conn, path, sha256):  # type: ignore[arg-type]
+            if record.locator.rowid in rowids:
+                ctx.warn(f"{path}: odd row {record.locator.rowid}")
+            yield record
+
+    monkeypatch.setattr(Sms, "parse_db", warning)
+
+
+def test_warnings_of_rows_in_later_parts_are_passed_on_in_order(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _warn_in_parse(monkeypatch, False, {700, 1_500, 1_501, 2_399})
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [2_400]
+    report = next(r for r in _check(built_backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
+    assert [w.rsplit(" ", 1)[1] for w in report.warnings] == ["700", "1500", "1501", "2399"]
+    assert report.status == "ok"
+
+
+def test_warning_of_the_whole_file_is_reported_once(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _warn_in_parse(monkeypatch, True, {1_500})
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [None]
+    report = next(r for r in _check(built_backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
+    assert len(report.warnings) == 2 and report.warnings[0].endswith("odd schema")
+
+
+def test_parts_a_worker_never_sent_are_read_by_the_main_process(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies (killed, out of memory) in the middle of a part: the main process reads
+    that part and every part left itself."""
+    import os
+
+    main = os.getpid()
+    original = check_module._Splitter._read
+
+    def dying(self: check_module._Splitter, plan: check_module._Plan, chunk: int) -> object:
+        if os.getpid() != main and chunk >= 5:
+            os._exit(9)
+        return original(self, plan, chunk)
+
+    monkeypatch.setattr(check_module._Splitter, "_read", dying)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [2_400]
+
+
+def test_parts_a_worker_could_not_read_are_read_by_the_main_process(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    main = os.getpid()
+    original = check_module._Splitter._read
+
+    def unreadable(self: check_module._Splitter, plan: check_module._Plan, chunk: int) -> object:
+        if os.getpid() != main and chunk >= 3:
+            raise OSError("no space left in the part folder")
+        return original(self, plan, chunk)
+
+    monkeypatch.setattr(check_module._Splitter, "_read", unreadable)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [2_400]
 
 
 class _TypedSink:

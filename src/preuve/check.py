@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -214,6 +214,17 @@ def default_jobs() -> int:
     return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
+@dataclass(slots=True)
+class _Parsed:
+    """What `_parse_file` did with one file (or one rowid range of it)."""
+
+    records: int
+    findings: int
+    # The records ended early on an error raised while reading (a damaged page, a planted bug):
+    # a sequential read stops there, so nothing after it is read.
+    stopped: bool
+
+
 def _parse_file(
     artifact: Artifact,
     ctx: ArtifactContext,
@@ -223,9 +234,10 @@ def _parse_file(
     sinks: Sequence[Sink | SinkPart],
     findings: list[Finding],
     progress: Callable[[int], None] | None,
-) -> tuple[int, int]:
-    """Records of one file through the matcher, the rules and the sinks: (records, findings)."""
+) -> _Parsed:
+    """Records of one file through the matcher, the rules and the sinks."""
     records = found_count = pending = 0
+    stopped = False
     # The loop below runs once per record: names are bound once, and the rules are only
     # called for record types some rule subscribes to.
     name, title, match = artifact.name, artifact.title, matcher.match
@@ -250,12 +262,14 @@ def _parse_file(
                 pending = 0
     except EvidenceError as exc:
         ctx.error(exc.path, exc.reason)
+        stopped = True
     except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
             MemoryError, UnicodeError, OSError) as exc:
         ctx.error(path, f"{type(exc).__name__}: {exc}")
+        stopped = True
     if progress is not None:
         progress(pending)
-    return records, found_count
+    return _Parsed(records, found_count, stopped)
 
 
 @dataclass(slots=True)
@@ -265,6 +279,7 @@ class _PartResult:
     states: list[object]
     errors: list[str]
     warnings: list[str]
+    stopped: bool
 
 
 def _read_part(
@@ -284,9 +299,9 @@ def _read_part(
         return None
     live = [part for part in parts if part is not None]
     findings: list[Finding] = []
-    records, _ = _parse_file(artifact, ctx, path, matcher, rules, live, findings, None)
+    parsed = _parse_file(artifact, ctx, path, matcher, rules, live, findings, None)
     states = [part.close() for part in live]
-    return _PartResult(records, findings, states, list(ctx.errors), list(ctx.warnings))
+    return _PartResult(parsed.records, findings, states, list(ctx.errors), list(ctx.warnings), parsed.stopped)
 
 
 def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
@@ -337,8 +352,9 @@ class _Plan:
 
 class _Splitter:
     """Worker processes, forked before the artifacts run, that read chunks of the big databases
-    (`_Plan`) while the main process reads the other artifacts; the main process then takes the
-    chunks left, and hands every chunk to the sinks in order."""
+    (`_Plan`) while the main process reads the other artifacts; when it comes to such a database,
+    the main process reads chunks too, and hands every chunk to the sinks in order as soon as it
+    and every chunk before it have been read."""
 
     def __init__(
         self, plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits, matcher: Matcher,
@@ -387,7 +403,7 @@ class _Splitter:
                 while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
                     try:
                         result = self._read(plan, chunk)
-                    except BaseException:  # noqa: BLE001 - the main process then reads sequentially
+                    except BaseException:  # noqa: BLE001 - the main process then reads this chunk itself
                         result = None
                     send.send((number, chunk, result))
                 send.send((number, None, None))
@@ -400,47 +416,104 @@ class _Splitter:
                 return number
         return None
 
-    def run(self, number: int, findings: list[Finding]) -> int | None:
-        """Read plan `number` with the workers and join it: its records, or None when the file must
-        be read sequentially instead (nothing was then given to the sinks)."""
+    def run(
+        self, number: int, ctx: ArtifactContext, findings: list[Finding], progress: Callable[[int], None]
+    ) -> int | None:
+        """Read plan `number` in chunks and give them to the sinks in order: its records, or None
+        when the file must be read sequentially instead (nothing was then given to the sinks).
+
+        A chunk reports the warnings and errors of its rows, and those of the whole file (an odd
+        schema, say), which every chunk then reports. So the first chunk decides: when it reports
+        anything, the file is read sequentially, and each problem is reported once; when it
+        reports nothing, nothing is wrong with the file as a whole, and each later chunk's
+        warnings and errors are its rows' own, passed on in order. A chunk whose read stopped on
+        an error ends the file there, as a sequential read stops. A chunk that a worker could not
+        read, or never sent (it died), is read by the main process straight into the sinks, as is
+        the next chunk due when the main process takes it itself.
+        """
         plan = self.plans[number]
+        total = len(plan.ranges)
         results: dict[int, _PartResult | None] = {}
+        done = [not alive for alive in self.alive]  # workers that will send nothing more of this plan
+        due = 0  # the next chunk to give to the sinks
+        records = 0
         try:
-            while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
-                results[chunk] = self._read(plan, chunk)
-            complete = self._collect(number, results)
-            if not complete or len(results) != len(plan.ranges):
-                return None
-            parts = [results[chunk] for chunk in range(len(plan.ranges))]
-            done = [r for r in parts if r is not None and not r.errors and not r.warnings]
-            if len(done) != len(parts):
-                return None
-            records = 0
-            for chunk, result in enumerate(done):
-                for sink, state in zip(self.sinks, result.states, strict=True):
-                    sink.join(plan.artifact, plan.folder / str(chunk), state)
-                findings.extend(result.findings)
-                records += result.records
+            while due < total:
+                self._receive(number, results, done, block=False)
+                if due in results:
+                    result = results.pop(due)
+                    if result is not None and len(result.warnings) < ArtifactContext.MAX_WARNINGS:
+                        if due == 0 and (result.errors or result.warnings):
+                            return None
+                        self._join(plan, due, result, ctx, findings)
+                        records += result.records
+                        progress(result.records)
+                        due += 1
+                        if result.stopped:
+                            break
+                        continue
+                    # No usable part (or one whose warnings were not all kept): read it here.
+                elif (chunk := _take(plan.counter, total)) is not None:
+                    if chunk != due or due == 0:
+                        results[chunk] = self._read(plan, chunk)
+                        continue
+                elif not all(done):
+                    self._receive(number, results, done, block=True)
+                    continue
+                # Chunk `due` is read here, straight into the sinks (after a clean first chunk).
+                if due == 0:
+                    return None
+                ctx.rowid_range = plan.ranges[due]
+                try:
+                    parsed = _parse_file(
+                        plan.artifact, ctx, plan.path, self.matcher, self.rules, self.sinks, findings, progress
+                    )
+                finally:
+                    ctx.rowid_range = None
+                records += parsed.records
+                due += 1
+                if parsed.stopped:
+                    break
             return records
         finally:
+            with plan.counter.get_lock():  # no process takes another chunk of this plan
+                plan.counter.value = total
+            while not all(done):
+                self._receive(number, results, done, block=True)
             shutil.rmtree(plan.folder, ignore_errors=True)
 
-    def _collect(self, number: int, results: dict[int, _PartResult | None]) -> bool:
-        """What the workers read of plan `number`; False when a worker ended before it was done."""
-        complete = True
-        for index, (_, receive) in enumerate(self.workers):
-            while self.alive[index]:
-                try:
-                    plan, chunk, result = receive.recv()
-                except (EOFError, OSError):
-                    self.alive[index] = False
-                    complete = False
-                    break
-                if plan == number and chunk is None:
-                    break
-                if plan == number and chunk is not None:
+    def _join(
+        self, plan: _Plan, chunk: int, result: _PartResult, ctx: ArtifactContext, findings: list[Finding]
+    ) -> None:
+        folder = plan.folder / str(chunk)
+        for sink, state in zip(self.sinks, result.states, strict=True):
+            sink.join(plan.artifact, folder, state)
+        shutil.rmtree(folder, ignore_errors=True)
+        findings.extend(result.findings)
+        for message in result.warnings:
+            ctx.warn(message)
+        ctx.errors.extend(result.errors)
+
+    def _receive(
+        self, number: int, results: dict[int, _PartResult | None], done: list[bool], block: bool
+    ) -> None:
+        """What the workers have sent of plan `number` (waiting for one message when `block`)."""
+        waiting = {receive: index for index, (_, receive) in enumerate(self.workers) if not done[index]}
+        if not waiting:
+            return
+        for receive in wait(list(waiting), timeout=None if block else 0):
+            index = waiting[cast(Connection, receive)]
+            try:
+                plan, chunk, result = cast(Connection, receive).recv()
+            except (EOFError, OSError):
+                self.alive[index] = False
+                done[index] = True
+                continue
+            if plan == number:
+                if chunk is None:
+                    done[index] = True
+                else:
                     results[chunk] = result
-        return complete
 
     def close(self) -> None:
         for worker, receive in self.workers:
@@ -524,15 +597,14 @@ def _run_artifact(
         number = splitter.plan_for(artifact, path) if splitter is not None else None
         if splitter is not None and number is not None:
             before = len(findings)
-            records = splitter.run(number, findings)
+            records = splitter.run(number, ctx, findings, observer.records_parsed)
             if records is not None:
                 report.records += records
                 report.findings += len(findings) - before
-                observer.records_parsed(records)
                 continue
-        records, found = _parse_file(artifact, ctx, path, matcher, rules, sinks, findings, observer.records_parsed)
-        report.records += records
-        report.findings += found
+        parsed = _parse_file(artifact, ctx, path, matcher, rules, sinks, findings, observer.records_parsed)
+        report.records += parsed.records
+        report.findings += parsed.findings
     report.errors = list(ctx.errors)
     report.warnings = list(ctx.warnings)
     if ctx.errors:

@@ -25,6 +25,9 @@ from preuve.model import Locator, Record
 class ArtifactContext:
     """What an artifact gets while it parses: the evidence, bounds, and a place for problems."""
 
+    # Warnings kept (each is still shown as it comes): a damaged database can warn once per row.
+    MAX_WARNINGS: ClassVar[int] = 1000
+
     fs: DeviceFS
     limits: Limits
     warnings: list[str] = field(default_factory=list)
@@ -36,7 +39,7 @@ class ArtifactContext:
 
     def warn(self, message: str) -> None:
         """Something odd but not fatal (a row skipped, a value that could not be decoded)."""
-        if len(self.warnings) < 1000:
+        if len(self.warnings) < self.MAX_WARNINGS:
             self.warnings.append(message)
         if self._on_warning is not None:
             self._on_warning(message)
