@@ -67,6 +67,13 @@ def test_backup_listing_and_reading(tmp_path: Path, wal: bool) -> None:
     assert fs.read_bytes("/private/var/mobile/Library/SMS/sms.db") == b"two"
     assert fs.read_bytes("/private/var/wireless/Library/x.txt") == b"three"
     assert fs.glob("/private/var/mobile/**/*.plist") == ["/private/var/mobile/Library/Preferences/a.plist"]
+    # Literal patterns, and patterns whose literal start no path has, are answered without a regex.
+    assert fs.glob("/private/var/mobile/Library/SMS/sms.db") == ["/private/var/mobile/Library/SMS/sms.db"]
+    assert fs.glob("/private/var/mobile/Library/SMS/sms") == []
+    assert fs.glob("/private/var/mobile/Library/SMS/sms.db-wal") == []
+    assert fs.glob("/private/var/mobile/Library/SMS") == ["/private/var/mobile/Library/SMS"]
+    assert fs.glob("/zzz/*.db") == [] and fs.glob("/private/var/nothing/*") == []
+    assert fs.glob("/private/var/*/Library/x.tx?") == ["/private/var/wireless/Library/x.txt"]
     assert fs.stat("/private/var/mobile/Library").is_dir
     sources = {e.device_path: e.source for e in fs.ledger.files()}
     fid = file_id("HomeDomain", "Library/SMS/sms.db")

@@ -196,8 +196,14 @@ class DeviceFS(ABC):
         """
         paths = self._load()
         prefix = _literal_prefix(pattern)
-        regex = _glob_regex(pattern)
         start = bisect.bisect_left(paths, prefix)
+        # Most artifacts look for files an acquisition does not have: no path under the literal
+        # prefix, or a pattern without wildcards, is answered without compiling its regex.
+        if start == len(paths) or not paths[start].startswith(prefix):
+            return []
+        if prefix == pattern:
+            return [pattern] if paths[start] == pattern else []
+        regex = _glob_regex(pattern)
         out = []
         for index in range(start, len(paths)):
             path = paths[index]
