@@ -22,7 +22,7 @@ observable, with the finding's explanation and locator in the comment.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -56,12 +56,15 @@ def _parse_time(text: object) -> datetime | None:
         return None
 
 
+_LOCATOR_FIELDS = frozenset(f.name for f in fields(Locator))
+
+
 def finding_from_dict(item: dict[str, object]) -> Finding:
     """A Finding back from its findings.json form (the inverse of report.findings.finding_to_dict)."""
     loc = item["locator"]
     if not isinstance(loc, dict):
         raise ValueError("locator is not an object")
-    locator = Locator(**{k: v for k, v in loc.items() if k in Locator.__slots__})
+    locator = Locator(**{k: v for k, v in loc.items() if k in _LOCATOR_FIELDS})
     ind = item.get("indicator")
     indicator = None
     if isinstance(ind, dict):

@@ -57,7 +57,7 @@ def _full_class(package: str, cls: str) -> str:
     return package + cls if cls.startswith(".") else cls
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AccessibilityService(Record):
     record_type: ClassVar[str] = "android:dumpsys:accessibility_service"
     package: str
@@ -70,7 +70,7 @@ class AccessibilityService(Record):
         return f"Accessibility service enabled: {self.component}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class DeviceAdmin(Record):
     record_type: ClassVar[str] = "android:dumpsys:device_admin"
     package: str
@@ -83,7 +83,7 @@ class DeviceAdmin(Record):
         return f"Device admin: {self.component}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BroadcastReceiver(Record):
     record_type: ClassVar[str] = "android:dumpsys:receiver"
     action: str
@@ -97,7 +97,7 @@ class BroadcastReceiver(Record):
         return f"{self.component} receives {self.action}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AppOp(Record):
     record_type: ClassVar[str] = "android:dumpsys:appop"
     package: str
@@ -111,7 +111,7 @@ class AppOp(Record):
         return f"{self.package}: {self.op} ({self.mode})"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class PackageEvent(Record):
     """A package installed or removed, as the battery history remembers it (it survives uninstalls)."""
 
@@ -127,7 +127,7 @@ class PackageEvent(Record):
         return f"{self.package} {self.event} (uid {self.uid})"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AdbKey(Record):
     record_type: ClassVar[str] = "android:dumpsys:adb_key"
     fingerprint: str  # MD5 of the key, as ``adb`` and Android's dialog show it

@@ -30,7 +30,7 @@ from preuve.model import Record
 _HEX = set("0123456789abcdef")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class IntegrityEntry(Record):
     record_type: ClassVar[str] = "android:androidqf_integrity:entry"
     member: str

@@ -25,7 +25,7 @@ from preuve.model import Kind, Observable, Record, Timestamp
 _TELEPHONY = "com.android.providers.telephony"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BackupMessage(Record):
     record_type: ClassVar[str] = "android:backup_sms:message"
     kind: str  # "sms" or "mms"

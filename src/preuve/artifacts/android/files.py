@@ -13,7 +13,7 @@ from preuve.artifacts.timeconv import from_unix
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AndroidFile(Record):
     record_type: ClassVar[str] = "android:files:file"
     path: str

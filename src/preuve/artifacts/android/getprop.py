@@ -20,7 +20,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 PATCH_PROPERTY = "ro.build.version.security_patch"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AndroidProperty(Record):
     record_type: ClassVar[str] = "android:getprop:property"
     name: str
@@ -33,7 +33,7 @@ class AndroidProperty(Record):
         return f"{self.name} = {self.value}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SecurityPatch(Record):
     """The security patch level and the date of the acquisition it is compared with."""
 

@@ -17,7 +17,7 @@ _MOUNT = re.compile(r"^(?P<dev>\S+) on (?P<point>\S+) type (?P<fs>\S+) \((?P<opt
 _PROC = re.compile(r"^(?P<dev>\S+) (?P<point>/\S*) (?P<fs>\S+) (?P<opts>\S+)")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Mount(Record):
     record_type: ClassVar[str] = "android:mounts:mount"
     device: str

@@ -27,7 +27,7 @@ class PackageFile:
     cert_subject: str | None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AndroidPackage(Record):
     record_type: ClassVar[str] = "android:packages:package"
     name: str

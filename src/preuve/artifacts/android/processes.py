@@ -16,7 +16,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AndroidProcess(Record):
     record_type: ClassVar[str] = "android:processes:process"
     user: str

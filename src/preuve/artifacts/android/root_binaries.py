@@ -12,7 +12,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Observable, Record
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class RootBinary(Record):
     record_type: ClassVar[str] = "android:root_binaries:binary"
     path: str

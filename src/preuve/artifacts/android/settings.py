@@ -12,7 +12,7 @@ from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.model import Record
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AndroidSetting(Record):
     record_type: ClassVar[str] = "android:settings:setting"
     namespace: str

@@ -25,7 +25,7 @@ _TIME = re.compile(r"^Timestamp: (?P<when>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?
 _MAX_HEADER_LINES = 200
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Tombstone(Record):
     record_type: ClassVar[str] = "android:tombstones:tombstone"
     process: str | None

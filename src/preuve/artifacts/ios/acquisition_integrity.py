@@ -33,7 +33,7 @@ _MAX_MBFILE_BYTES = 64 * 1024
 _AES_BLOCK = 16
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BackupFileIssue(Record):
     """A disagreement between a backup's Manifest.db and the files in its folder."""
 

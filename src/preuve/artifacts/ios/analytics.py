@@ -30,7 +30,7 @@ _MAX_STRINGS = 200
 _MAX_STRING = 512
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class AnalyticsEvent(Record):
     record_type: ClassVar[str] = "ios:analytics:event"
     database: str

@@ -28,7 +28,7 @@ _MAX_APPS = 100_000
 _MAX_METADATA_BYTES = 1024 * 1024
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class InstalledApp(Record):
     """An app installed on the device, with what its store metadata says."""
 

@@ -21,7 +21,7 @@ from preuve.model import Locator, Record, Timestamp
 INFO_PATH = ACQUISITION_PREFIX + "/backup/Info.plist"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BackupInfo(Record):
     """Facts about the device and the backup."""
 

@@ -32,7 +32,7 @@ def _cache_time(value: object) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class CachedUrl(Record):
     record_type: ClassVar[str] = "ios:cache:url"
     owner: str | None

@@ -33,7 +33,7 @@ def _address(value: str | None) -> str | None:
     return value[7:] if value.lower().startswith("mailto:") else value
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class CalendarEvent(Record):
     record_type: ClassVar[str] = "ios:calendar:event"
     uuid: str | None

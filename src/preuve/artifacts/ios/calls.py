@@ -24,7 +24,7 @@ _COLUMNS = ("ZADDRESS", "ZDATE", "ZDURATION", "ZORIGINATED", "ZANSWERED", "ZSERV
             "ZLOCATION", "ZISO_COUNTRY_CODE", "ZNAME", "ZUNIQUE_ID")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Call(Record):
     record_type: ClassVar[str] = "ios:calls:call"
     address: str | None

@@ -20,7 +20,7 @@ from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ChromeFavicon(Record):
     """A page and the icon Chrome fetched for it."""
 

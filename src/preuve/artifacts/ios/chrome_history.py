@@ -25,7 +25,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 CHROME_PROFILE = "/private/var/mobile/Containers/Data/Application/*/Library/Application Support/Google/Chrome/*"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ChromeVisit(Record):
     """A page Chrome visited (or a URL it kept with no visit left)."""
 

@@ -96,7 +96,7 @@ class ProfileSigner:
     issuer: str | None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ConfigurationProfile(Record):
     record_type: ClassVar[str] = "ios:configuration_profiles:profile"
     uuid: str | None
@@ -135,7 +135,7 @@ class ConfigurationProfile(Record):
         return f"Configuration profile {self.display_name or self.identifier or self.uuid} ({len(self.payloads)} payloads)"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class CloudConfiguration(Record):
     """Supervision and automated device enrolment, as the device recorded them."""
 

@@ -26,7 +26,7 @@ _PERSON = ("First", "Middle", "Last", "Organization", "Note", "CreationDate", "M
 _MAX_VALUES = 10_000
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Contact(Record):
     record_type: ClassVar[str] = "ios:contacts:person"
     name: str | None

@@ -38,7 +38,7 @@ def process_observables(name: str | None, bundle: str | None) -> Iterator[Observ
         yield Observable(_APP_ID, bundle)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class NetworkProcess(Record):
     """A process (or app) that used the network, as the usage database recorded it."""
 
@@ -66,7 +66,7 @@ class NetworkProcess(Record):
         return f"Network use by {self.process_name or '?'} ({self.bundle_id or 'no bundle'})"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OrphanedUsage(Record):
     """A usage row whose process row was deleted."""
 
@@ -84,7 +84,7 @@ class OrphanedUsage(Record):
         return f"Network use by deleted process #{self.missing_process_id}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ProcessIdGap(Record):
     """Process ids missing between two rows: rows were deleted there."""
 

@@ -31,7 +31,7 @@ LISTING = "/"
 _PROCESS_FOLDERS = ("/private/var/db/", "/private/var/tmp/", "/private/var/root/", "/private/var/containers/")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FileEntry(Record):
     """One entry of a filesystem dump's listing."""
 

@@ -21,7 +21,7 @@ from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FirefoxFavicon(Record):
     """A page and an icon Firefox fetched for it."""
 

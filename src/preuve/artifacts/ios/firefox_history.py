@@ -28,7 +28,7 @@ FIREFOX_PROFILES = (
 )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FirefoxVisit(Record):
     """A page Firefox visited."""
 

@@ -17,7 +17,7 @@ from preuve.artifacts.plistvalues import boolean, text
 from preuve.model import Locator, Record
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class GlobalPreferences(Record):
     record_type: ClassVar[str] = "ios:global_preferences:settings"
     lockdown_mode: bool | None  # None: the key is absent (never enabled, or before iOS 16)

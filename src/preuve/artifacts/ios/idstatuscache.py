@@ -25,7 +25,7 @@ SERVICES = {"com.apple.madrid": "iMessage", "com.apple.ess": "FaceTime", "com.ap
 STATUSES = {0: "unknown", 1: "registered", 2: "not registered"}
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class IdStatusLookup(Record):
     """One address the phone looked up with Apple's identity service."""
 

@@ -42,7 +42,7 @@ def _account_observables(value: str | None) -> Iterator[Observable]:
         yield Observable(Kind.EMAIL, value.removeprefix("mailto:").removeprefix("e:").strip())
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Interaction(Record):
     record_type: ClassVar[str] = "ios:interactionc:interaction"
     start: datetime | None
@@ -80,7 +80,7 @@ class Interaction(Record):
         return f"Interaction via {self.bundle_id or '?'} with {who} (account {self.account or '?'})"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class InteractionContact(Record):
     record_type: ClassVar[str] = "ios:interactionc:contact"
     identifier: str | None

@@ -36,7 +36,7 @@ TIME_FIELDS = {
 _KEY_PREFIXES = ("icon:", "com.apple.locationd.bundle-", "com.apple.locationd.executable-")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class LocationClientRecord(Record):
     record_type: ClassVar[str] = "ios:locationd_clients:client"
     client: str  # the key as stored

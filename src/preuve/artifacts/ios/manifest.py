@@ -49,7 +49,7 @@ class FileMeta:
     target: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class BackupFile(Record):
     """One file, folder or link listed in the backup's Manifest.db."""
 

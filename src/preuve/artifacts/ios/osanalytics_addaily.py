@@ -18,7 +18,7 @@ from preuve.artifacts.plistvalues import cocoa_date, key_path, number, string_it
 from preuve.model import Locator, Observable, Record, Timestamp
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ProcessNetBaseline(Record):
     """A process and the network use osanalytics recorded for it."""
 

@@ -20,7 +20,7 @@ from preuve.model import Kind, Locator, Observable, Record
 _COMMAND = ("COMMAND", "CMD", "COMM", "ARGS")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class RunningProcess(Record):
     """One process listed by ps when the sysdiagnose was taken."""
 

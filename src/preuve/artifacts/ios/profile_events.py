@@ -26,7 +26,7 @@ _FOLDERS = (
 _MAX_EVENTS = 100_000
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ProfileEvent(Record):
     record_type: ClassVar[str] = "ios:profile_events:event"
     profile_id: str

@@ -29,7 +29,7 @@ _MAX_SESSION_URLS = 1000
 _HEADER_SCAN = 64  # the plist starts after a short header (4 bytes in every version seen)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SafariTab(Record):
     """A Safari tab, with the pages of its back/forward history."""
 

@@ -19,7 +19,7 @@ from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SafariFavicon(Record):
     record_type: ClassVar[str] = "ios:safari:favicon"
     page_url: str | None

@@ -42,7 +42,7 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SafariVisit(Record):
     """One visit to a page, as Safari's history recorded it."""
 
@@ -70,7 +70,7 @@ class SafariVisit(Record):
         return f"Safari visit to {self.url or '?'}{extra}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SafariRedirect(Record):
     """A visit that Safari redirected to another domain within a few seconds (derived from two visits)."""
 
@@ -91,7 +91,7 @@ class SafariRedirect(Record):
         return f"Safari redirected {self.source_url} to {self.destination_url} after {self.elapsed_seconds:.3f} s"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SafariHistoryDeletion(Record):
     """History the user (or something) deleted: a time range, and the URL when one page was removed."""
 

@@ -28,7 +28,7 @@ _SHORTCUT = ("ZNAME", "ZCREATIONDATE", "ZMODIFICATIONDATE", "ZACTIONSDESCRIPTION
 _MAX_STRINGS = 100_000
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Shortcut(Record):
     record_type: ClassVar[str] = "ios:shortcuts:shortcut"
     shortcut_name: str | None

@@ -28,7 +28,7 @@ _STILL_HERE = "these clients are still here"
 _MAX_CLIENTS_PER_SHUTDOWN = 5000
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ShutdownClient(Record):
     """A process that was still running (holding up the shutdown) before a reboot."""
 
@@ -54,7 +54,7 @@ class ShutdownClient(Record):
         return f"{self.client_path} (pid {self.pid}) still running at shutdown, listed {self.times_listed} times"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class Reboot(Record):
     """One shutdown of the phone: when, how many waits for sticky clients, and which clients."""
 

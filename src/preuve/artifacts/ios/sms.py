@@ -35,7 +35,7 @@ _MAX_BLOB_SCAN = 1024 * 1024
 _URL, _EMAIL = Kind.URL, Kind.EMAIL
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SmsMessage(Record):
     """An SMS, MMS or iMessage, with the links found anywhere in it."""
 

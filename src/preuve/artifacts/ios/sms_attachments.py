@@ -27,7 +27,7 @@ _ATTACHMENT_COLUMNS = ("guid", "filename", "transfer_name", "mime_type", "uti", 
                        "is_outgoing")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SmsAttachment(Record):
     """A file sent or received in a message."""
 

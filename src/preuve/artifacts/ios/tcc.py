@@ -86,7 +86,7 @@ def service_words(service: str) -> str:
     return service.removeprefix("kTCCService") or service
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class TccAccess(Record):
     """One privacy permission: a client, a service, and the answer."""
 

@@ -20,7 +20,7 @@ from preuve.model import Locator, Record, Timestamp
 _MAX_HEADER = 64 * 1024
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class IosVersion(Record):
     record_type: ClassVar[str] = "ios:version_history:version"
     os_version: str

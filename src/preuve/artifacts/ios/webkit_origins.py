@@ -37,7 +37,7 @@ _ORIGIN = re.compile(r"^(https?|file)_(.+?)_(\d{1,5})(?:\.localstorage)?$")
 _STORES = ("IndexedDB", "IndexedDB/v1", "LocalStorage")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class WebOrigin(Record):
     record_type: ClassVar[str] = "ios:webkit:origin"
     app: str | None

@@ -39,7 +39,7 @@ _REDIRECT_TABLES = (
 )
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ObservedDomain(Record):
     """A registrable domain a web view loaded, with WebKit's counters for it."""
 
@@ -67,7 +67,7 @@ class ObservedDomain(Record):
         return f"Web view{who} loaded {self.domain or '?'} ({touched} user interaction)"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class DomainRedirect(Record):
     """One domain redirected to another, as WebKit recorded it."""
 

@@ -26,7 +26,7 @@ _LOG = "full_browsing_session_resourceLog.plist"
 _MAX_DOMAINS_PER_LIST = 10_000
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SessionResource(Record):
     """An origin of a browsing session, with the redirects into and out of it."""
 

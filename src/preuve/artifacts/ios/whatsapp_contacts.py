@@ -24,7 +24,7 @@ _COLUMNS = ("ZWHATSAPPID", "ZLID", "ZPHONENUMBER", "ZFULLNAME", "ZGIVENNAME", "Z
             "ZABOUTTEXT", "ZLASTUPDATED", "ZABOUTTIMESTAMP")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class WhatsAppContact(Record):
     record_type: ClassVar[str] = "ios:whatsapp:contact"
     whatsapp_id: str | None

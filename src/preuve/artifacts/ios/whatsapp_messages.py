@@ -28,7 +28,7 @@ _MESSAGE_COLUMNS = ("ZSTANZAID", "ZISFROMME", "ZMESSAGEDATE", "ZSENTDATE", "ZFRO
 _SEP = "\n"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class WhatsAppMessage(Record):
     """A WhatsApp message, with every link it carries."""
 
