@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from preuve.artifacts.timeconv import from_cocoa, to_iso
 
 
@@ -50,3 +53,28 @@ def test_from_cocoa_bounds_are_unchanged_by_the_fast_path() -> None:
     assert from_cocoa(high - 0.5) == datetime(2099, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)
     assert from_cocoa(high) is None
     assert from_cocoa(high - 1e-7) is None  # rounds to the first microsecond of 2100
+
+
+def _cocoa_general(value: int) -> datetime | None:
+    """from_cocoa's general path for an int, written out: what the nanosecond fast path must give."""
+    number = float(value)
+    if number == 0:
+        return None
+    if abs(number) > 1e11:
+        number /= 1e9
+    try:
+        when = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(seconds=number)
+    except OverflowError:
+        return None
+    return when if datetime(1990, 1, 1, tzinfo=UTC) <= when < datetime(2100, 1, 1, tzinfo=UTC) else None
+
+
+@given(st.one_of(
+    st.integers(min_value=-(10**19), max_value=10**19),
+    st.integers(min_value=10**11 - 10**10, max_value=2 * 10**11),  # around the seconds/nanoseconds cut
+    st.integers(min_value=3_124_137_590 * 10**9, max_value=3_124_137_610 * 10**9),  # around 2100
+    st.integers(min_value=690_000_000 * 10**9, max_value=900_000_000 * 10**9),  # iOS 11 to 18 messages
+))
+@settings(max_examples=3000, deadline=None)
+def test_nanosecond_fast_path_is_the_general_conversion(value: int) -> None:
+    assert from_cocoa(value) == _cocoa_general(value)

@@ -51,8 +51,16 @@ def _bounded(epoch: datetime, seconds: float) -> datetime | None:
     return when if _MIN <= when < _MAX else None
 
 
+# Whole nanoseconds (Messages from iOS 11 on) well inside the same bounds: the usual case, converted
+# without the general checks below (to the same datetime: an int divided by a float is its float
+# divided, as _number would give it).
+_COCOA_NS_SAFE = (max(int(_COCOA_SAFE[0] * 1e9), 10**11) + 10**9, int(_COCOA_SAFE[1] * 1e9) - 10**9)
+
+
 def from_cocoa(value: object) -> datetime | None:
     """Seconds (or, from iOS 11 on in Messages, nanoseconds) since 2001-01-01 UTC. Zero means unset."""
+    if type(value) is int and _COCOA_NS_SAFE[0] < value < _COCOA_NS_SAFE[1]:
+        return COCOA_EPOCH + timedelta(seconds=value / 1e9)
     number = _number(value)
     if number is None or number == 0:
         return None
