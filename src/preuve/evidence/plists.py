@@ -62,6 +62,66 @@ def load_plist(data: bytes, path: str, limits: Limits) -> PlistValue:
     return value
 
 
+_BPLIST_OFFSET_SIZES = (1, 2, 4, 8)
+# Object kinds (high nibble of the marker) plistlib does not read, UTF-8 strings (7) among them:
+# a plist holding one is left to plistlib, to fail there as it always did.
+_BPLIST_UNKNOWN = frozenset((7, 9, 0xB, 0xC, 0xE, 0xF))
+
+
+def bplist_strings(blob: bytes, max_objects: int) -> list[str | bytes] | None:
+    """The strings and data of a binary plist, in object-table order (at most the first
+    `max_objects` objects are looked at), or None when `blob` is not a binary plist this reader is
+    sure of: the caller then decodes it with plistlib.
+
+    Written here, beside plistlib, for the link previews and edit histories of messages, where only
+    the strings matter: plistlib builds every object of the graph (about 30 µs for a preview of
+    200 bytes, once per message that has one), while this reads the offset table and slices the
+    string objects out. It never follows references, so a shared or cyclic graph costs nothing;
+    every offset and length is checked against the blob. Strings are decoded as plistlib decodes
+    them (ASCII, UTF-16 big-endian), and a string that does not decode makes it give up.
+    """
+    size = len(blob)
+    if size < 8 + 32 or not blob.startswith(b"bplist00"):
+        return None
+    trailer = size - 32
+    offset_size, count = blob[trailer + 6], int.from_bytes(blob[trailer + 8 : trailer + 16], "big")
+    table = int.from_bytes(blob[trailer + 24 : trailer + 32], "big")
+    if offset_size not in _BPLIST_OFFSET_SIZES or count > size or not 8 <= table <= trailer - count * offset_size:
+        return None
+    found: list[str | bytes] = []
+    for index in range(min(count, max_objects)):
+        at = table + index * offset_size
+        offset = int.from_bytes(blob[at : at + offset_size], "big")
+        if not 8 <= offset < trailer:
+            return None
+        marker = blob[offset]
+        kind = marker >> 4
+        if kind not in (4, 5, 6):  # data, ASCII string, UTF-16 string
+            if kind in _BPLIST_UNKNOWN:
+                return None
+            continue
+        length, start = marker & 0xF, offset + 1
+        if length == 0xF:  # the length follows as an integer object
+            if start >= trailer or blob[start] >> 4 != 1 or blob[start] & 0xF > 3:
+                return None
+            width = 1 << (blob[start] & 0xF)
+            length = int.from_bytes(blob[start + 1 : start + 1 + width], "big")
+            start += 1 + width
+        end = start + (length * 2 if kind == 6 else length)
+        if end > trailer:
+            return None
+        try:
+            if kind == 4:
+                found.append(blob[start:end])
+            elif kind == 5:
+                found.append(blob[start:end].decode("ascii"))
+            else:
+                found.append(blob[start:end].decode("utf-16-be"))
+        except UnicodeDecodeError:
+            return None
+    return found
+
+
 def plist_datetime(value: PlistValue) -> _dt.datetime | None:
     """A plist date as an aware UTC datetime (plistlib gives naive UTC)."""
     if isinstance(value, _dt.datetime):

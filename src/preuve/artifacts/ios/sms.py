@@ -21,6 +21,7 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.artifacts.typedstream import printable_runs, typedstream_text
+from preuve.evidence.plists import bplist_strings
 from preuve.evidence.sqlite import iter_rows, table_columns, tables
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
@@ -31,6 +32,7 @@ _OPTIONAL = (
     "message_summary_info", "balloon_bundle_id", "account", "destination_caller_id", "handle_id",
 )
 _MAX_BLOB_SCAN = 1024 * 1024
+_MAX_PLIST_ITEMS = 20_000  # objects of a blob's plist looked at for links
 # Bound once: an enum member looked up as Kind.URL costs an attribute lookup per message.
 _URL, _EMAIL = Kind.URL, Kind.EMAIL
 
@@ -79,14 +81,25 @@ def _blob(value: object) -> bytes | None:
 
 
 def _links_from_plist_blob(blob: bytes) -> list[str]:
-    """Links in a binary plist blob (link previews, edit history), by walking its strings."""
-    try:
-        value = plistlib.loads(blob[:_MAX_BLOB_SCAN])
-    except Exception:  # noqa: BLE001 - damaged blob: fall back to a byte scan
-        return [u for run in printable_runs(blob[:_MAX_BLOB_SCAN]) for u in extract_urls(run)]
+    """Links in a plist blob (link previews, edit history), in every string it holds (and in the
+    attributed strings archived in its data)."""
+    blob = blob[:_MAX_BLOB_SCAN]
     found: list[str] = []
+    strings = bplist_strings(blob, _MAX_PLIST_ITEMS)
+    if strings is not None:
+        for value in strings:
+            if isinstance(value, str):
+                found.extend(extract_urls(value))
+            elif text := typedstream_text(value):
+                found.extend(extract_urls(text))
+        return found
+    # Not a binary plist read directly (XML, or odd): the decoded values, walked.
+    try:
+        value = plistlib.loads(blob)
+    except Exception:  # noqa: BLE001 - damaged blob: fall back to a byte scan
+        return [u for run in printable_runs(blob) for u in extract_urls(run)]
     stack: list[object] = [value]
-    budget = 20_000
+    budget = _MAX_PLIST_ITEMS
     while stack and budget > 0:
         budget -= 1
         item = stack.pop()
