@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import plistlib
+import struct
 from typing import Any
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
@@ -62,7 +63,7 @@ def load_plist(data: bytes, path: str, limits: Limits) -> PlistValue:
     return value
 
 
-_BPLIST_OFFSET_SIZES = (1, 2, 4, 8)
+_BPLIST_OFFSET_SIZES = {1: "B", 2: "H", 4: "I", 8: "Q"}  # bytes of an offset: its struct format
 # Object kinds (high nibble of the marker) plistlib does not read, UTF-8 strings (7) among them:
 # a plist holding one is left to plistlib, to fail there as it always did.
 _BPLIST_UNKNOWN = frozenset((7, 9, 0xB, 0xC, 0xE, 0xF))
@@ -89,9 +90,8 @@ def bplist_strings(blob: bytes, max_objects: int) -> list[str | bytes] | None:
     if offset_size not in _BPLIST_OFFSET_SIZES or count > size or not 8 <= table <= trailer - count * offset_size:
         return None
     found: list[str | bytes] = []
-    for index in range(min(count, max_objects)):
-        at = table + index * offset_size
-        offset = int.from_bytes(blob[at : at + offset_size], "big")
+    offsets = struct.unpack_from(f">{min(count, max_objects)}{_BPLIST_OFFSET_SIZES[offset_size]}", blob, table)
+    for offset in offsets:
         if not 8 <= offset < trailer:
             return None
         marker = blob[offset]
