@@ -16,8 +16,9 @@ from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.ios.chrome_history import CHROME_PROFILE
 from preuve.artifacts.rows import container_of, integer, text
 from preuve.artifacts.timeconv import from_webkit
+from preuve.artifacts.web import url_observables
 from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Locator, Observable, Record, Timestamp
 
 
 @dataclass(kw_only=True)
@@ -32,10 +33,7 @@ class ChromeFavicon(Record):
     last_requested: datetime | None
 
     def observables(self) -> Iterator[Observable]:
-        if self.page_url:
-            yield Observable(Kind.URL, self.page_url)
-        if self.icon_url:
-            yield Observable(Kind.URL, self.icon_url)
+        return url_observables(self.page_url, self.icon_url)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.last_updated is not None:

@@ -19,17 +19,19 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.rows import container_of, integer, pick, text
 from preuve.artifacts.timeconv import from_webkit
+from preuve.artifacts.web import VisitMethods
 from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Locator, Record
 
 CHROME_PROFILE = "/private/var/mobile/Containers/Data/Application/*/Library/Application Support/Google/Chrome/*"
 
 
 @dataclass(kw_only=True)
-class ChromeVisit(Record):
+class ChromeVisit(VisitMethods, Record):
     """A page Chrome visited (or a URL it kept with no visit left)."""
 
     record_type: ClassVar[str] = "ios:chrome:visit"
+    browser: ClassVar[str] = "Chrome"
     app: str | None
     visit_id: int | None
     url_id: int | None
@@ -39,20 +41,6 @@ class ChromeVisit(Record):
     from_visit: int | None
     from_url: str | None
     transition: int | None
-
-    def observables(self) -> Iterator[Observable]:
-        if self.url:
-            yield Observable(Kind.URL, self.url)
-        if self.from_url:
-            yield Observable(Kind.URL, self.from_url)
-
-    def timestamps(self) -> Iterator[Timestamp]:
-        if self.visit_time is not None:
-            yield Timestamp(self.visit_time, "Chrome visit")
-
-    def summary(self) -> str:
-        via = f" (from {self.from_url})" if self.from_url else ""
-        return f"Chrome visit to {self.url or '?'}{via}"
 
 
 class ChromeHistory(SqliteArtifact):

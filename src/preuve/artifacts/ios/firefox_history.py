@@ -18,8 +18,9 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.rows import container_of, integer, pick, text
 from preuve.artifacts.timeconv import from_unix
+from preuve.artifacts.web import VisitMethods
 from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Locator, Record
 
 FIREFOX_PROFILES = (
     "/private/var/mobile/Containers/Shared/AppGroup/*/profile.profile",
@@ -29,10 +30,11 @@ FIREFOX_PROFILES = (
 
 
 @dataclass(kw_only=True)
-class FirefoxVisit(Record):
+class FirefoxVisit(VisitMethods, Record):
     """A page Firefox visited."""
 
     record_type: ClassVar[str] = "ios:firefox:visit"
+    browser: ClassVar[str] = "Firefox"
     app: str | None
     store: str  # "places" or "browser.db"
     visit_id: int | None
@@ -41,20 +43,6 @@ class FirefoxVisit(Record):
     visit_time: datetime | None
     from_url: str | None
     visit_type: int | None
-
-    def observables(self) -> Iterator[Observable]:
-        if self.url:
-            yield Observable(Kind.URL, self.url)
-        if self.from_url:
-            yield Observable(Kind.URL, self.from_url)
-
-    def timestamps(self) -> Iterator[Timestamp]:
-        if self.visit_time is not None:
-            yield Timestamp(self.visit_time, "Firefox visit")
-
-    def summary(self) -> str:
-        via = f" (from {self.from_url})" if self.from_url else ""
-        return f"Firefox visit to {self.url or '?'}{via}"
 
 
 class FirefoxHistory(SqliteArtifact):
