@@ -4,6 +4,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
@@ -141,3 +142,29 @@ def test_feed_folder(tmp_path: Path) -> None:
     assert code == 2, output
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert [f["name"] for f in run["feeds"]] == ["one/a.stix2", "two/b.stix2"]
+
+
+def test_output_that_cannot_be_written_stops_the_run(tmp_path: Path, pegasus_feed: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while records are written is not an artifact that failed (exit 3, run goes on):
+    it stops the run with a clear error (exit 1), since every output after it would be missing."""
+    import errno
+
+    from preuve.report.outdir import _RecordWriter
+
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db",
+                       lambda c: fill_sms(c, [Message(text=f"m{i}", handle="+4179") for i in range(5)]))
+    root = builder.finish()
+    written: list[int] = []
+
+    def full(self: _RecordWriter, *args: object) -> None:
+        written.append(1)
+        if len(written) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_RecordWriter, "record", full)
+    code, output = _run("check", str(root), "--iocs", str(pegasus_feed), "-o", str(tmp_path / "o"))
+    assert code == 1, output
+    assert "No space left on device" in output and "the run stopped" in output and "Traceback" not in output
+    assert len(written) == 3

@@ -35,7 +35,7 @@ from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, dis
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import OpenContext, Opened, Secrets, open_acquisition
-from preuve.evidence.errors import EvidenceError
+from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
@@ -43,6 +43,11 @@ from preuve.evidence.sqlite import open_readonly
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Feed
 from preuve.model import Finding, Record, Severity, Timestamp
+
+
+class OutputError(PreuveError):
+    """A sink could not write (the disk is full, the output folder went away). Unlike an evidence
+    file that cannot be read, this stops the run: its outputs would be silently incomplete."""
 
 
 class ArtifactStatus(enum.StrEnum):
@@ -253,8 +258,12 @@ def _parse_file(
                 findings.extend(found)
                 found_count += len(found)
             stamps = tuple(record.timestamps())
-            for sink in sinks:
-                sink.record(artifact, record, found, stamps)
+            try:
+                for sink in sinks:
+                    sink.record(artifact, record, found, stamps)
+            except OSError as exc:  # the output, not the evidence: the run cannot go on
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise OutputError(f"the output could not be written ({where}{exc.strerror or exc}): the run stopped") from exc
             records += 1
             pending += 1
             if pending >= 2000 and progress is not None:
