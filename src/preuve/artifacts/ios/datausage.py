@@ -137,7 +137,7 @@ class DataUsage(SqliteArtifact):
         previous_pk: int | None = None
         previous_name: str | None = None
         gaps = 0
-        for pk, name, bundle, first, last, wifi_in, wifi_out, wwan_in, wwan_out in iter_rows(conn, sql):
+        for pk, name, bundle, first, last, wifi_in, wifi_out, wwan_in, wwan_out in iter_rows(conn, sql, named=False):
             if not isinstance(pk, int):
                 ctx.warn(f"{path}: ZPROCESS row with non-integer Z_PK {pk!r} skipped")
                 continue
@@ -171,7 +171,7 @@ class DataUsage(SqliteArtifact):
                 "WHERE u.ZHASPROCESS IS NOT NULL AND u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
                 "ORDER BY u.Z_PK"
             )
-            for pk, process_pk, when, wifi_in, wwan_in in iter_rows(conn, sql):
+            for pk, process_pk, when, wifi_in, wwan_in in iter_rows(conn, sql, named=False):
                 yield OrphanedUsage(
                     locator=Locator(path, sha256, "ZLIVEUSAGE", pk if isinstance(pk, int) else None),
                     missing_process_id=int(process_pk) if isinstance(process_pk, int) else -1,
