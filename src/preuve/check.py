@@ -289,6 +289,9 @@ class _PartResult:
     errors: list[str]
     warnings: list[str]
     stopped: bool
+    # The file's ledger entry as the part's process hashed it: the main process takes it rather than
+    # hashing the same database again (a split database is a big one).
+    evidence: EvidenceFile | None
 
 
 def _read_part(
@@ -310,7 +313,9 @@ def _read_part(
     findings: list[Finding] = []
     parsed = _parse_file(artifact, ctx, path, matcher, rules, live, findings, None)
     states = [part.close() for part in live]
-    return _PartResult(parsed.records, findings, states, list(ctx.errors), list(ctx.warnings), parsed.stopped)
+    return _PartResult(
+        parsed.records, findings, states, list(ctx.errors), list(ctx.warnings), parsed.stopped, fs.ledger.get(path)
+    )
 
 
 def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
@@ -523,6 +528,8 @@ class _Splitter:
                     done[index] = True
                 else:
                     results[chunk] = result
+                    if result is not None and result.evidence is not None:
+                        self.fs.ledger.add(result.evidence)
 
     def close(self) -> None:
         for worker, receive in self.workers:
