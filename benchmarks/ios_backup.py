@@ -294,6 +294,10 @@ class SizeResult:
         pc, fc, mc = self.median("preuve_cpu"), self.median("floor_cpu"), self.median("mvt_cpu")
         out["preuve_over_floor_cpu"] = pc / fc if pc and fc else None
         out["mvt_over_preuve_cpu"] = mc / pc if mc and pc else None
+        # The ratios of each round (the three commands of a round run one after the other): on a
+        # shared machine their spread says how far the medians above can be trusted.
+        out["preuve_over_floor_rounds"] = [a / b for a, b in zip(self.preuve, self.floor, strict=False) if b]
+        out["mvt_over_preuve_rounds"] = [a / b for a, b in zip(self.mvt, self.preuve, strict=False) if b]
         return out
 
 
@@ -388,6 +392,13 @@ def print_table(results: Sequence[SizeResult], feeds_seconds: float, indicators:
                 "-" if r.mvt_messages is None else f"{r.mvt_messages}/{r.messages}",
             )) + " |"
         )
+    print("\nRatios round by round (min / median / max):")
+    for r in results:
+        s = r.summary()
+        for name, key in (("preuve/floor", "preuve_over_floor_rounds"), ("mvt/preuve", "mvt_over_preuve_rounds")):
+            rounds = sorted(cast(list[float], s[key]))
+            if rounds:
+                print(f"  {r.label} {name}: {rounds[0]:.2f}x / {statistics.median(rounds):.2f}x / {rounds[-1]:.2f}x")
     print(f"\nLoading all feeds ({indicators} indicators): {feeds_seconds:.3f} s (in-process, median)")
 
 
