@@ -308,3 +308,43 @@ def test_parts_appended_through_a_buffer_when_the_kernel_copy_fails(
     monkeypatch.setattr(os, "copy_file_range", failing)
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert parts_read == [2_400]
+
+
+def test_split_database_is_hashed_once(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The main process takes the ledger entry of the database from the worker's first chunk
+    instead of hashing the file again (the bundle, which lists every hash, is compared by _same)."""
+    import os
+    import time
+
+    import preuve.evidence.fs as fs_module
+    from benchmarks.ios_backup import SMS
+
+    from preuve.builders.ios_backup import file_id
+
+    main = os.getpid()
+    fid = file_id(*SMS)
+    sms_size = (built_backup / fid[:2] / fid).stat().st_size
+    hashed: list[int] = []
+    original_hash = fs_module.sha256_stream
+
+    def counting(stream: object, limit: int | None = None) -> tuple[str, int]:
+        digest, size = original_hash(stream, limit)  # type: ignore[arg-type]
+        if os.getpid() == main:
+            hashed.append(size)
+        return digest, size
+
+    original_run = check_module._Splitter.run
+
+    def after_first_chunk(self: check_module._Splitter, number: int, *args: object) -> int | None:
+        # The worker takes chunk 1 only once it has sent chunk 0 (with the hash): wait for that.
+        deadline = time.monotonic() + 60
+        while self.plans[number].counter.value < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return original_run(self, number, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fs_module, "sha256_stream", counting)
+    monkeypatch.setattr(check_module._Splitter, "run", after_first_chunk)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert hashed.count(sms_size) == 1  # in the sequential run only
