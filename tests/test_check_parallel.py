@@ -318,9 +318,9 @@ def test_split_database_is_hashed_once(
     import os
     import time
 
-    import preuve.evidence.fs as fs_module
     from benchmarks.ios_backup import SMS
 
+    import preuve.evidence.fs as fs_module
     from preuve.builders.ios_backup import file_id
 
     main = os.getpid()
