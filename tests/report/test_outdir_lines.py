@@ -111,3 +111,33 @@ def test_timeline_jsonl_lines_are_timesketch_line(tmp_path: Path) -> None:
     folder.artifact_finished(_Art(), None)  # type: ignore[arg-type]
     folder.close()
     assert (tmp_path / "out" / "timeline.jsonl").read_bytes() == expected
+
+
+def test_timeline_cells_that_start_like_a_formula_are_escaped(tmp_path: Path) -> None:
+    """A message (its service here) or a device path starting with = + - @ is written with a leading
+    quote, with or without characters that also need CSV quoting; other cells are left as they are."""
+
+    class _Art:
+        name = "sms"
+
+    when = datetime(2023, 5, 1, 9, 30, tzinfo=UTC)
+    cases = [("=1+2", "/p"), ("@SUM(A1)", "/p"), ("-3, minus", "/p"), ("+x", '=p"q'), ("SMS", "@/p")]
+    folder = OutputFolder(tmp_path / "out", tmp_path / "evidence")
+    folder.artifact_started(_Art())  # type: ignore[arg-type]
+    for number, (service, path) in enumerate(cases, 1):
+        record = SmsMessage(
+            locator=Locator(path, "ab", table="message", rowid=number), guid="g", service=service, handle="h",
+            is_from_me=False, date=when, date_read=None, text="t", text_source="text", links=(), account=None,
+            balloon_bundle_id=None,
+        )
+        folder.record(_Art(), record, [], tuple(record.timestamps()))  # type: ignore[arg-type]
+    folder.artifact_finished(_Art(), None)  # type: ignore[arg-type]
+    folder.close()
+    rows = list(csv.reader(io.StringIO((tmp_path / "out" / "timeline.csv").read_text(encoding="utf-8"), newline="")))
+    assert [(r[2], r[6], r[7]) for r in rows[1:]] == [
+        ("'=1+2 from h: t", "/p", "table=message;rowid=1"),
+        ("'@SUM(A1) from h: t", "/p", "table=message;rowid=2"),
+        ("'-3, minus from h: t", "/p", "table=message;rowid=3"),
+        ("'+x from h: t", "'=p\"q", "table=message;rowid=4"),
+        ("SMS from h: t", "'@/p", "table=message;rowid=5"),
+    ]

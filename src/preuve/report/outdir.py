@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 TIMELINE_COLUMNS = (
     "datetime", "timestamp_desc", "message", "artifact", "severity", "record_type", "device_path", "locator",
 )
-_TIMELINE_COMMAS = len(TIMELINE_COLUMNS) - 1
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _JSONL_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 
@@ -133,7 +132,7 @@ class _RecordWriter:
     _timeline_file: IO[str]
     _timeline_jsonl: IO[bytes]
     _descriptions: dict[str, _Description]
-    _constants: dict[tuple[str, str, str, str, str], bytes]
+    _files: dict[tuple[str, str, str, str, str], _FileCells]
 
     def record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
@@ -146,49 +145,63 @@ class _RecordWriter:
         prefix = self._prefixes.get(record_type)
         if prefix is None:
             prefix = self._prefixes[record_type] = _type_prefix(record_type)
-        self._jsonl.write(record_line(record, prefix))
+        self._jsonl.write(prefix + orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)[1:])
         if not stamps:
             return
-        severity = max(f.severity for f in findings).label if findings else ""
+        locator = record.locator
+        key = (
+            artifact.name, max(f.severity for f in findings).label if findings else "", record_type,
+            locator.device_path, locator.sha256,
+        )
+        cells = self._files.get(key)
+        if cells is None:
+            if len(self._files) >= 1024:
+                self._files.clear()
+            cells = self._files[key] = _FileCells(*key)
         summary = record.summary()
         where = locator_text(record)
-        locator = record.locator
-        name = artifact.name
-        cells = (safe_cell(summary), name, severity, record_type, safe_cell(locator.device_path), where)
-        tail = ",".join(cells)
-        if tail.count(",") != _TIMELINE_COMMAS - 2 or not _plain(tail):
-            tail = ",".join(csv_cell(cell) for cell in cells)
-        key = (name, severity, record_type, locator.device_path, locator.sha256)
-        constant = self._constants.get(key)
-        if constant is None:
-            if len(self._constants) >= 1024:
-                self._constants.clear()
-            constant = self._constants[key] = orjson.dumps(
-                {"artifact": name, "severity": severity, "record_type": record_type,
-                 "device_path": locator.device_path, "file_sha256": locator.sha256}
-            )[1:-1]
-        message = orjson.dumps(summary)
-        where_json = orjson.dumps(where)
+        # The CSV row after its first two cells, and the JSONL event around its datetime (before it,
+        # the message; after it, the timestamp, its description, then the rest).
+        tail = (
+            f"{summary if _plain_cell(summary) else csv_cell(safe_cell(summary))}{cells.csv}"
+            f"{where if _plain_cell(where) else csv_cell(where)}\r\n"
+        )
+        head = b'{"message":' + orjson.dumps(summary) + b',"datetime":'
+        end = cells.json + orjson.dumps(where) + b"}\n"
+        descriptions = self._descriptions
+        if len(stamps) == 1:
+            stamp = stamps[0]
+            when = stamp.when
+            quoted = orjson.dumps(when if when.tzinfo is UTC else when.astimezone(UTC), option=orjson.OPT_UTC_Z)
+            text = descriptions.get(stamp.description) or self._description(stamp.description)
+            self._timeline_file.write(f"{quoted[1:-1].decode()},{text.cell},{tail}")
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            self._timeline_jsonl.write(
+                b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
+            )
+            return
         rows = []
         events = []
         for stamp in stamps:
             when = stamp.when
             # The datetime as to_iso writes it (naive taken through astimezone), in JSON quotes.
             quoted = orjson.dumps(when if when.tzinfo is UTC else when.astimezone(UTC), option=orjson.OPT_UTC_Z)
-            text = self._descriptions.get(stamp.description)
-            if text is None:
-                if len(self._descriptions) >= 1024:
-                    self._descriptions.clear()
-                text = self._descriptions[stamp.description] = _Description(stamp.description)
-            rows.append(f"{quoted[1:-1].decode()},{text.cell},{tail}\r\n")
+            text = descriptions.get(stamp.description) or self._description(stamp.description)
+            rows.append(f"{quoted[1:-1].decode()},{text.cell},{tail}")
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             events.append(
-                b'{"message":%b,"datetime":%b,"timestamp":%d%b,%b,"locator":%b}\n'
-                % (message, quoted, int(when.timestamp() * 1_000_000), text.json, constant, where_json)
+                b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
             )
         self._timeline_file.write("".join(rows))
         self._timeline_jsonl.write(b"".join(events))
+
+    def _description(self, description: str) -> _Description:
+        if len(self._descriptions) >= 1024:
+            self._descriptions.clear()
+        text = self._descriptions[description] = _Description(description)
+        return text
 
 
 class _Description:
@@ -199,6 +212,25 @@ class _Description:
     def __init__(self, description: str) -> None:
         self.cell = csv_cell(safe_cell(description))
         self.json = b',"timestamp_desc":' + orjson.dumps(description)
+
+
+class _FileCells:
+    """What the timeline rows of every record of one file share (for one artifact and severity): the
+    CSV cells between the message and the locator, with their commas, and the JSON fields after the
+    timestamp description, up to the locator's value."""
+
+    __slots__ = ("csv", "json")
+
+    def __init__(self, name: str, severity: str, record_type: str, device_path: str, sha256: str) -> None:
+        self.csv = "," + ",".join(csv_cell(c) for c in (name, severity, record_type, safe_cell(device_path))) + ","
+        self.json = (
+            b","
+            + orjson.dumps(
+                {"artifact": name, "severity": severity, "record_type": record_type,
+                 "device_path": device_path, "file_sha256": sha256}
+            )[1:-1]
+            + b',"locator":'
+        )
 
 
 def csv_cell(text: str) -> str:
@@ -215,6 +247,13 @@ def _plain(text: str) -> bool:
     return '"' not in text and "\n" not in text and "\r" not in text
 
 
+def _plain_cell(text: str) -> bool:
+    """The text is its own CSV cell: nothing to quote, nothing a spreadsheet would take for a formula."""
+    return "," not in text and '"' not in text and "\n" not in text and "\r" not in text and not text.startswith(
+        _FORMULA_START
+    )
+
+
 class OutputPart(_RecordWriter):
     """What OutputFolder writes for one part of an artifact read in parallel: the same bytes, in
     files of a private folder, appended in order by OutputFolder.join."""
@@ -222,7 +261,7 @@ class OutputPart(_RecordWriter):
     def __init__(self, folder: Path) -> None:
         self._prefixes = {}
         self._descriptions = {}
-        self._constants = {}
+        self._files = {}
         self._jsonl = open(folder / "artifact.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
         self._timeline_file = open(  # noqa: SIM115
             folder / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
@@ -248,7 +287,7 @@ class OutputFolder(_RecordWriter):
         self._jsonl: IO[bytes] | None = None
         self._prefixes: dict[str, bytes] = {}
         self._descriptions: dict[str, _Description] = {}
-        self._constants: dict[tuple[str, str, str, str, str], bytes] = {}
+        self._files: dict[tuple[str, str, str, str, str], _FileCells] = {}
         self._timeline_file = open(  # noqa: SIM115
             self.out / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
         )
