@@ -64,3 +64,36 @@ def test_one_command_imports_its_module_only() -> None:
     assert _imported_for("check") == ["check", ["preuve.commands.backup", "preuve.commands.check"]]
     assert _imported_for("export-stix") == ["export-stix", ["preuve.commands.export_stix"]]
     assert _imported_for("iocs") == ["iocs", ["preuve.commands.iocs", "preuve.commands.iocs_convert"]]
+
+
+_RUN = """
+import json, sys
+from preuve.cli import main
+sys.argv = ["preuve", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps([code, sorted(m for m in sys.modules if m == "rich" or m.startswith("rich."))]))
+"""
+
+
+def test_a_quiet_check_does_not_import_rich(tmp_path: Path) -> None:
+    """-q and --json show nothing, so rich (a tenth of the start-up) is not imported; without them it is."""
+    from preuve.builders.ios_backup import BackupBuilder
+
+    builder = BackupBuilder(tmp_path / "backup")
+    builder.add_file("HomeDomain", "Library/Preferences/x.plist", b"not a plist")
+    root = builder.finish()
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+
+    def run(*flags: str) -> list[object]:
+        args = [sys.executable, "-c", _RUN, "check", str(root), "-o", str(tmp_path / f"out{flags}"), *flags]
+        done = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+        return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    assert run("-q") == [0, []]
+    assert run("--json") == [0, []]
+    code, modules = run()
+    assert code == 0
+    assert "rich.console" in modules  # type: ignore[operator]

@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from preuve.evidence.acquisition import Secrets
 from preuve.evidence.errors import AcquisitionError, PreuveError
@@ -77,6 +75,9 @@ def backup_key(backup: Path, output: Path, password_file: Path | None) -> None:
 
     The password comes from --password-file, $PREUVE_BACKUP_PASSWORD or a prompt.
     """
+    from rich.console import Console
+    from rich.markup import escape
+
     from preuve.evidence.ios_encrypted import derive_backup_key
     from preuve.evidence.kinds.ios_backup import encrypted_backup_root
 

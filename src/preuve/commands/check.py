@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape as _markup_escape
 
 from preuve.artifacts.base import Artifact
 from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
@@ -24,13 +22,25 @@ from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
+
+# rich is imported where something is shown: a quiet run (-q, --json) shows nothing, and importing
+# rich is about a tenth of the start-up of `preuve check`.
 
 
 def escape(text: str) -> str:
     """Evidence text made inert for the terminal: no rich markup, and no control characters (an ANSI
     escape in a message or file name could otherwise rewrite the screen or forge output lines)."""
-    return _markup_escape(terminal_safe(text))
+    from rich.markup import escape as markup_escape
+
+    return markup_escape(terminal_safe(text))
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def terminal_safe(text: str) -> str:
@@ -46,14 +56,13 @@ _STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow
 
 
 class RichObserver:
-    """Progress on stderr while a check runs (none at all when quiet: a disabled rich Progress draws
-    nothing either, and rich.progress is slow to import)."""
+    """Progress on stderr while a check runs (none at all without a console, as when quiet: a disabled
+    rich Progress draws nothing either, and rich is slow to import)."""
 
-    def __init__(self, console: Console, quiet: bool) -> None:
+    def __init__(self, console: Console | None) -> None:
         self.console = console
-        self.quiet = quiet
         self.progress: Progress | None = None
-        if not quiet:
+        if console is not None:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(
@@ -79,7 +88,7 @@ class RichObserver:
             self.progress.__exit__(None, None, None)
 
     def acquisition_opened(self, opened: Opened) -> None:
-        if not self.quiet:
+        if self.console is not None:
             self.console.print(f"[bold]{escape(str(opened.path))}[/]: {opened.kind.replace('_', ' ')} ({opened.platform})")
 
     def artifact_started(self, artifact: Artifact, files: int) -> None:
@@ -99,7 +108,7 @@ class RichObserver:
 
     def warning(self, message: str) -> None:
         self.warnings += 1
-        if not self.quiet:
+        if self.console is not None:
             self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
@@ -212,7 +221,11 @@ def _run(
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
 
-    console = Console(stderr=True, quiet=quiet or as_json)
+    console = None if quiet or as_json else stderr_console()
+
+    def say(text: str) -> None:
+        if console is not None:
+            console.print(text)
     options = CheckOptions(
         iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only), secrets=secrets or Secrets()
     )
@@ -220,7 +233,7 @@ def _run(
     def fail(message: str) -> int:
         if as_json:
             click.echo(dumps({"error": message}).decode())
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         return int(ExitCode.FATAL)
 
     index: IndicatorIndex | None = None
@@ -229,14 +242,14 @@ def _run(
         if not iocs:
             from preuve.indicators.feeds import installed_index
 
-            index = installed_index(lambda message: console.print(f"[yellow]warning:[/] {escape(message)}"))
+            index = installed_index(lambda message: say(f"[yellow]warning:[/] {escape(message)}"))
             if index is not None:
-                console.print(
+                say(
                     f"Using {len(index.feeds)} installed indicator feed(s) ({len(index)} indicators); "
                     "`preuve iocs list` shows them."
                 )
             else:
-                console.print(
+                say(
                     "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
                     "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
                 )
@@ -249,7 +262,7 @@ def _run(
             store = CaseStore(case, write=True)
             case_sink = store.sink(evidence)
             sinks.append(case_sink)
-        with RichObserver(console, quiet or as_json) as observer:
+        with RichObserver(console) as observer:
             try:
                 result = run_check(evidence, options, sinks=sinks, observer=observer, index=index)
             except BaseException:
@@ -266,6 +279,8 @@ def _run(
     if as_json:
         click.echo(dumps(json_summary(result, out), indent=True).decode())
     elif not quiet:
+        from rich.console import Console
+
         print_summary(Console(), result, out)
     return int(result.exit_code)
 
@@ -305,7 +320,7 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
             identity = age_key.read_bytes()[:65536].decode("utf-8", "replace")
             secrets = dataclasses.replace(secrets, age_identity=identity)
     except (PreuveError, OSError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
     sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets))
 
@@ -325,7 +340,7 @@ def demo(output: Path | None, seed: int) -> None:
     base.mkdir(parents=True, exist_ok=True)
     backup = build_demo_backup(base / "backup", seed=seed)
     feed = resources.files("preuve") / "data" / DEMO_FEED
-    console = Console(stderr=True)
+    console = stderr_console()
     console.print(
         f"Demo backup written to [bold]{escape(str(backup))}[/]; indicators: Pegasus, Amnesty International "
         "(Forensic Methodology Report, CC-BY 2.0)."
@@ -334,9 +349,9 @@ def demo(output: Path | None, seed: int) -> None:
         code = _run(backup, [feed_path], base / "results", False, True, ())
     # The demo succeeds when it finds what it planted (check's exit 2, "high/critical findings").
     if code == int(ExitCode.DETECTED):
-        Console(stderr=True).print("[bold green]Demo complete:[/] the planted Pegasus traces were found.")
+        console.print("[bold green]Demo complete:[/] the planted Pegasus traces were found.")
         sys.exit(0)
-    Console(stderr=True).print(f"[bold red]Demo failed:[/] the check ended with exit code {code}.")
+    console.print(f"[bold red]Demo failed:[/] the check ended with exit code {code}.")
     sys.exit(1)
 
 
