@@ -37,6 +37,9 @@ def test_from_cocoa_fast_path_types() -> None:
     assert from_cocoa(0.0) is None
     assert from_cocoa(float("nan")) is None
     assert from_cocoa(True) is None
+    for unset in (None, False, "", b"", -0.0):
+        assert from_cocoa(unset) is None
+    assert from_cocoa(" 704714400 ") == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
     assert from_cocoa(704_714_400) == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
     assert from_cocoa(704_714_400_000_000_000) == datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
     assert from_cocoa(704_714_400.5) == datetime(2023, 5, 2, 10, 0, 0, 500000, tzinfo=UTC)

@@ -63,6 +63,8 @@ def from_cocoa(value: object) -> datetime | None:
     """Seconds (or, from iOS 11 on in Messages, nanoseconds) since 2001-01-01 UTC. Zero means unset."""
     if type(value) is int and _COCOA_NS_SAFE[0] < value < _COCOA_NS_SAFE[1]:
         return COCOA_EPOCH + timedelta(0, value / 1e9)
+    if not value:  # unset (0, 0.0, None, ""...): what the general path below gives for every falsy value
+        return None
     number = _number(value)
     if number is None or number == 0:
         return None

@@ -181,10 +181,12 @@ class Sms(SqliteArtifact):
                 links[:0] = extract_urls(text)
             else:
                 text = None
-            for extra in (payload_at, summary_at):
-                blob = _blob(row[extra])
-                if blob:
-                    links.extend(_links_from_plist_blob(blob))
+            payload, summary = row[payload_at], row[summary_at]
+            if payload or summary:  # most messages have neither
+                for value in (payload, summary):
+                    blob = _blob(value)
+                    if blob:
+                        links.extend(_links_from_plist_blob(blob))
             yield SmsMessage(
                 locator=Locator(path, sha256, "message", row[rowid_at]),
                 guid=row[guid_at],
