@@ -28,9 +28,9 @@ class AppleThreatNotification(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, SmsMessage)
-        text = (record.text or "").lower()
-        if not text or record.is_from_me:
+        if record.is_from_me or not record.text:  # before lower-casing: half the messages are sent ones
             return
+        text = record.text.lower()
         for phrase in PHRASES:
             if phrase in text:
                 yield self.finding(
