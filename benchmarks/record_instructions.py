@@ -40,6 +40,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ios_backup import default_iocs  # the script's own folder is on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("floor", "parse", "match", "stamps", "rules", "writer", "sinks")
 
@@ -113,13 +115,6 @@ def count(src: Path, evidence: Path, iocs: Path, artifact: str, stage: str, env:
     if found is None:
         raise SystemExit(f"callgrind gave no count:\n{done.stderr[-2000:]}")
     return int(found.group(1)), int(done.stdout.strip() or 0)
-
-
-def default_iocs() -> Path:
-    for candidate in (Path("/work/shared/iocs"), REPO.parent / "shared" / "iocs"):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("no indicator folder found: pass --iocs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
