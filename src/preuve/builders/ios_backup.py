@@ -124,6 +124,7 @@ class _Entry:
     mode: int
     target: str | None = None
     blob: bytes | None = None  # a raw MBFile value instead of the one built (damaged backups)
+    listed_as: tuple[str | None, str | None] | None = None  # the (domain, path) its row shows instead (misname)
 
 
 def _app_uuid(bundle_id: str) -> str:
@@ -160,6 +161,11 @@ class BackupBuilder:
     def add_entry_only(self, domain: str, relative_path: str, flags: int = 1, size: int = 0) -> None:
         """A Manifest row whose file is absent from the folder (as in damaged backups)."""
         self._entries[(domain, relative_path)] = _Entry(domain, relative_path, flags, size, self._mtime, 0o100644)
+
+    def misname(self, domain: str, relative_path: str, listed_domain: str | None, listed_path: str | None) -> None:
+        """Give the Manifest row of an entry already added another domain and path (None: NULL), as a
+        damaged or altered row would; its file id, and the file in the folder, stay those of the real name."""
+        self._entries[(domain, relative_path)].listed_as = (listed_domain, listed_path)
 
     def add_link(self, domain: str, relative_path: str, target: str) -> None:
         """A symbolic link: a Manifest row (flags 4) whose MBFile names its target; no file in the folder."""
@@ -278,8 +284,7 @@ class BackupBuilder:
         rows = [
             (
                 file_id(e.domain, e.relative_path),
-                e.domain,
-                e.relative_path,
+                *(e.listed_as or (e.domain, e.relative_path)),
                 e.flags,
                 e.blob if e.blob is not None else mbfile_blob(e.relative_path, e.size, e.mtime, e.mode, e.flags, e.target),
             )

@@ -156,8 +156,8 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     integrity = [f for f in result.findings if f.artifact == "acquisition_integrity"]
     if integrity:
         console.print(
-            f"[bold yellow]Acquisition integrity: {len(integrity)} problem(s)[/] (files missing, resized or added "
-            "against the acquisition's own manifest; see the findings).", highlight=False,
+            f"[bold yellow]Acquisition integrity: {len(integrity)} problem(s)[/] (files missing, resized, added or "
+            "misnamed against the acquisition's own manifest; see the findings).", highlight=False,
         )
     for report in result.artifacts:
         for error in report.errors[:20]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -73,3 +75,39 @@ def test_findings_summary_and_verify(tmp_path: Path) -> None:
     assert doc["summary"]["acquisition_integrity_problems"] == 4
     checks = verify(out / "bundle.json", root).checks
     assert [c.status for c in checks if c.finding.artifact == "acquisition_integrity"] == [Status.CONFIRMED] * 4
+
+
+def test_a_row_whose_name_is_not_its_file_id_is_reported(tmp_path: Path) -> None:
+    """A damaged or altered Manifest row can hide sms.db from every artifact: its file id (the SHA-1 of
+    its real domain and path) no longer matches the name the row shows, and that is a finding."""
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db", lambda c: fill_sms(c, [Message(text="hi")]))
+    builder.add_file("HomeDomain", "Library/Preferences/a.plist", b"A")
+    builder.add_file("HomeDomain", "Library/Preferences/b.plist", b"B")
+    builder.misname("HomeDomain", "Library/SMS/sms.db", "HomeDomain", "Library/SMS/s\\s.db")
+    builder.misname("HomeDomain", "Library/Preferences/a.plist", None, "Library/Preferences/a.plist")
+    root = builder.finish()
+    # A sound row whose path is not valid UTF-8: named by its bytes, so not reported.
+    odd = b"Library/\xff.plist"
+    conn = sqlite3.connect(root / "Manifest.db")
+    fid = hashlib.sha1(b"HomeDomain-" + odd).hexdigest()  # noqa: S324 - Apple's naming
+    conn.execute(
+        "INSERT INTO Files VALUES (?, 'HomeDomain', CAST(? AS TEXT), 1, NULL)", (fid, odd)
+    )
+    conn.commit()
+    conn.close()
+    (root / fid[:2]).mkdir(exist_ok=True)
+    (root / fid[:2] / fid).write_bytes(b"odd")
+    before = snapshot(root)
+    result = check(root)
+    assert snapshot(root) == before
+    found = records(root, "acquisition_integrity")
+    assert [(r.issue, r.file_id, r.domain, r.relative_path) for r in found] == [
+        ("name_mismatch", file_id("HomeDomain", "Library/Preferences/a.plist"), None, "Library/Preferences/a.plist"),
+        ("name_mismatch", file_id("HomeDomain", "Library/SMS/sms.db"), "HomeDomain", "Library/SMS/s\\s.db"),
+    ]
+    assert found[1].locator.table == "Files" and found[1].locator.rowid is not None
+    integrity = [f for f in result.findings if f.artifact == "acquisition_integrity"]
+    assert [(f.rule, f.severity.label) for f in integrity] == [("backup_integrity", "medium")] * 2
+    assert {r.name: str(r.status) for r in result.artifacts}["sms"] == "missing"
+    assert "a name its id was not made from" in integrity[0].explanation

@@ -6,7 +6,11 @@ phone). A sound backup stores each file at ``<fileID[:2]>/<fileID>`` with
 that size. A file listed but absent (an interrupted or pruned backup), a size
 that differs (a file replaced after the backup was made) or a file stored
 but not listed (something added to the folder) all weaken what the analysis
-can prove, and an analyst must know before trusting "nothing found".
+can prove, and an analyst must know before trusting "nothing found". So does
+a row whose domain and path are not the ones its file id was made from (a
+file id is the SHA-1 of ``domain-relativePath``): the row was damaged or
+altered, and its file is read under a wrong path, or not at all (a damaged
+row can hide ``sms.db`` from every artifact).
 
 The artifact reads Manifest.db through DeviceFS like any other database, and
 the folder's inventory through the acquisition's ``stored_files()`` (only
@@ -15,6 +19,7 @@ backup folders have one; elsewhere there is nothing to compare and no record).
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +43,7 @@ class BackupFileIssue(Record):
     """A disagreement between a backup's Manifest.db and the files in its folder."""
 
     record_type: ClassVar[str] = "ios:backup:integrity"
-    issue: str  # "missing", "size_mismatch", "not_regular", "extra"
+    issue: str  # "missing", "size_mismatch", "not_regular", "extra", "name_mismatch"
     file_id: str
     domain: str | None
     relative_path: str | None
@@ -53,6 +58,11 @@ class BackupFileIssue(Record):
             return f"Backup file {where} is {self.actual_size} bytes; Manifest.db says {self.expected_size}"
         if self.issue == "not_regular":
             return f"Backup file {where} is not a regular file (link, FIFO or device)"
+        if self.issue == "name_mismatch":
+            return (
+                f"Backup file {self.file_id} is listed in Manifest.db as {where}, a name its id was not made "
+                "from: the row was damaged or altered"
+            )
         return f"File {self.file_id} lies in the backup folder but Manifest.db does not list it"
 
 
@@ -65,6 +75,14 @@ def _mbfile_size(blob: object, path: str, ctx: ArtifactContext) -> int | None:
         return None
     size = value.get("Size") if isinstance(value, dict) else None
     return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
+def _named_by(file_id: str, domain: object, relative: object) -> bool:
+    """Whether `file_id` is the SHA-1 of ``domain-relativePath`` (their bytes as stored), as in every
+    sound backup."""
+    if not isinstance(domain, bytes) or not isinstance(relative, bytes):
+        return False
+    return hashlib.sha1(domain + b"-" + relative).hexdigest() == file_id  # noqa: S324 - Apple's naming, not security
 
 
 def _size_agrees(expected: int, actual: int, encrypted: bool) -> bool:
@@ -97,13 +115,25 @@ class AcquisitionIntegrity(SqliteArtifact):
             ctx.error(path, "no Files table with fileID and flags")
             return
         optional = [c if c in columns else "NULL" for c in ("domain", "relativePath", "file")]
-        sql = f"SELECT rowid, fileID, flags, {', '.join(optional)} FROM Files ORDER BY rowid"  # noqa: S608
+        # The name's bytes as stored, for its SHA-1 (the text columns may be decoded leniently).
+        raw_name = ", ".join(f"CAST({c} AS BLOB)" if c in columns else "NULL" for c in ("domain", "relativePath"))
+        sql = f"SELECT rowid, fileID, flags, {', '.join(optional)}, {raw_name} FROM Files ORDER BY rowid"  # noqa: S608
         listed: set[str] = set()
-        for rowid, file_id, flags, domain, relative, blob in iter_rows(conn, sql):
+        for rowid, file_id, flags, domain, relative, blob, raw_domain, raw_relative in iter_rows(conn, sql):
             if flags != _FLAG_FILE or not isinstance(file_id, str):
                 continue
             fid = file_id.lower()
             listed.add(fid)
+            if not _named_by(fid, raw_domain, raw_relative):
+                yield BackupFileIssue(
+                    locator=Locator(path, sha256, "Files", rowid if isinstance(rowid, int) else None),
+                    issue="name_mismatch",
+                    file_id=fid,
+                    domain=domain if isinstance(domain, str) else None,
+                    relative_path=relative if isinstance(relative, str) else None,
+                    expected_size=None,
+                    actual_size=None,
+                )
             expected = _mbfile_size(blob, path, ctx)
             found = stored.get(fid)
             issue: str | None = None

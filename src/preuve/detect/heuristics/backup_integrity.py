@@ -15,14 +15,15 @@ class BackupIntegrity(Rule):
     severity = Severity.MEDIUM
     record_types: ClassVar[tuple[type[Record], ...]] = (BackupFileIssue,)
     reason = (
-        "A backup's Manifest.db lists every file with its size. A file missing, resized or added means the "
-        "backup was interrupted, damaged or altered after it was made: findings (and their absence) are then "
-        "only as strong as the files that remain."
+        "A backup's Manifest.db lists every file with its size, under an id made from its domain and path. A "
+        "file missing, resized, added or listed under another name means the backup was interrupted, damaged "
+        "or altered after it was made: findings (and their absence) are then only as strong as the files that "
+        "remain."
     )
     reference = "Apple MobileBackup format (Manifest.db / MBFile), as documented by libimobiledevice"
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, BackupFileIssue)
-        # Extra files do not remove evidence; missing or resized ones may hide it.
+        # Extra files do not remove evidence; missing, resized or misnamed ones may hide it.
         severity = Severity.LOW if record.issue == "extra" else Severity.MEDIUM
         yield self.finding(record, artifact, record.summary() + ".", severity=severity)
