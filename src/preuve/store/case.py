@@ -309,6 +309,48 @@ class CaseStore:
                 yield (when, description, summary, artifact, severity or "", record_type,
                        locator["device_path"], where)
 
+    def _refresh(self, acquisition_ids: set[int]) -> None:
+        """The verdict, exit code and summary counts of these acquisitions again, from every finding
+        the case now holds for them (a retro-hunt added some): `case list`, `case show` and `case
+        report` then agree with the findings they list."""
+        from preuve.model import Severity
+        from preuve.report.share import finding_from_dict
+
+        for acquisition_id in sorted(acquisition_ids):
+            row = self.conn.execute(
+                "SELECT complete, exit_code FROM acquisitions WHERE id = ?", (acquisition_id,)
+            ).fetchone()
+            if row is None:
+                continue
+            findings = [finding_from_dict(doc) for doc in self.finding_docs(acquisition_id)]
+            complete, exit_code = bool(row[0]), int(row[1] or 0)
+            if any(f.severity >= Severity.HIGH for f in findings):
+                exit_code = 2
+            summary = self.stored_document(acquisition_id, "summary")
+            counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
+            for finding in findings:
+                counts[finding.severity.label] += 1
+            if summary:
+                summary["findings_by_severity"] = counts
+                summary["findings"] = len(findings)
+                summary["exit_code"] = exit_code
+            self.conn.execute(
+                "UPDATE acquisitions SET verdict = ?, exit_code = ?, summary = ? WHERE id = ?",
+                (verdict_of(findings, complete), exit_code, orjson.dumps(summary) if summary else None,
+                 acquisition_id),
+            )
+
+    def note_hunted(self, feed_sha256s: Sequence[str], when: str) -> None:
+        """Record that every stored acquisition was hunted with these feeds (by SHA-256) at `when`."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", ((f"hunted:{sha}", when) for sha in feed_sha256s)
+        )
+
+    def hunted(self) -> dict[str, str]:
+        """Feeds (by SHA-256) the whole case was re-hunted with, and when (ISO 8601, UTC)."""
+        rows = self.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'hunted:%'")
+        return {str(key)[len("hunted:"):]: str(value) for key, value in rows}
+
     def observable_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM observables").fetchone()[0])
 
@@ -362,6 +404,7 @@ class CaseStore:
                         for h in hits
                     ),
                 )
+                self._refresh({h.acquisition.id for h in hits})
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")

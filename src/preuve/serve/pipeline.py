@@ -1,0 +1,85 @@
+"""Checking a device into a case from the console: the run `preuve check --case` makes, with the
+console's progress instead of the terminal's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from preuve.artifacts.base import Artifact
+from preuve.check import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
+from preuve.evidence.acquisition import Opened
+from preuve.evidence.errors import PreuveError
+from preuve.report.bundle import BundleSink
+from preuve.report.html import HtmlReport
+from preuve.report.outdir import OutputFolder
+from preuve.serve.jobs import Progress
+from preuve.store.case import CaseStore, verdict_of
+
+
+class ProgressObserver:
+    """A RunObserver that tells the job page which artifact is being read."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.total = 0
+        self.done = 0
+        self.warnings: list[str] = []
+
+    def acquisition_opened(self, opened: Opened) -> None:
+        self.progress.update(0, 0, f"opened as {opened.kind}")
+
+    def artifact_started(self, artifact: Artifact, files: int) -> None:
+        self.progress.update(self.done, self.total, artifact.title)
+
+    def records_parsed(self, count: int) -> None:
+        pass
+
+    def artifact_finished(self, report: ArtifactReport) -> None:
+        self.done += 1
+        self.progress.update(self.done, max(self.total, self.done), report.title)
+
+    def warning(self, message: str) -> None:
+        if len(self.warnings) < 100:
+            self.warnings.append(message)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChecked:
+    result: CheckResult
+    verdict: str
+
+
+def check_into_case(
+    evidence: Path,
+    options: CheckOptions,
+    case: Path,
+    out: Path,
+    progress: Progress,
+    feeds_root: Path | None = None,
+) -> DeviceChecked:
+    """Check `evidence` with the installed feeds (or `options.iocs`), writing the report folder `out`
+    and storing the run in `case`."""
+    from preuve.artifacts.base import discover_artifacts
+    from preuve.indicators.feeds import installed_index
+
+    index = None
+    if not options.iocs:
+        index = installed_index(lambda message: None, feeds_root)
+    observer = ProgressObserver(progress)
+    observer.total = len(discover_artifacts())
+    folder = OutputFolder(out, evidence)
+    sinks: list[Sink] = [folder, HtmlReport(out / "report.html"), BundleSink(out)]
+    with CaseStore(case, write=True) as store:
+        case_sink = store.sink(evidence)
+        sinks.append(case_sink)
+        try:
+            result = run_check(evidence, options, sinks=sinks, observer=observer, index=index)
+        except BaseException:
+            case_sink.abort()
+            raise
+        finally:
+            folder.close()
+    if result is None:  # pragma: no cover - run_check returns or raises
+        raise PreuveError(f"{evidence}: the check did not finish")
+    return DeviceChecked(result, verdict_of(result.findings, not result.incomplete))
