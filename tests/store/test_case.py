@@ -70,6 +70,19 @@ def test_check_into_case_and_rehunt(tmp_path: Path, known: Path, later: Path) ->
         ("d5", "Later Spy", LATER_PROCESS),
         ("d5", "Later Spy", "published-later.example/p5"),
     ]
+    # The stored verdicts and summaries follow the new findings: list, show and report agree.
+    with CaseStore(case) as store:
+        assert [(Path(r.evidence).name, r.verdict, r.exit_code, r.findings) for r in store.acquisitions()] == [
+            ("d0", "known spyware traces", 2, 3),
+            ("d1", "known spyware traces", 2, 2),
+            ("d5", "known spyware traces", 2, 4),
+        ]
+    code, output = _run("case", "report", str(case), "d1", "-o", str(tmp_path / "d1-report"))
+    assert code == 0, output
+    report = json.loads((tmp_path / "d1-report" / "findings.json").read_text())
+    assert report["summary"]["findings"] == len(report["findings"]) == 2
+    assert report["summary"]["findings_by_severity"]["high"] == 1
+    assert report["summary"]["exit_code"] == 2
     # Hunting again with the same feeds reports nothing new.
     code, output = _run("rehunt", str(case), "--iocs", str(later), "--json")
     assert code == 0
