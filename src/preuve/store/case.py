@@ -521,3 +521,15 @@ class CaseSink:
 
 def default_case_path() -> Path:
     return Path(os.environ.get("PREUVE_CASE", "case.db"))
+
+
+def rehunt_case(case: Path, index: IndicatorIndex) -> list[RehuntHit]:
+    """Match `index` against every acquisition stored in `case`, without the evidence: the new
+    findings are stored, the verdicts they change are updated, and they are returned."""
+    from preuve.artifacts.base import discover_artifacts
+
+    if not case.is_file():
+        raise CaseError(f"{case}: no such case")
+    titles = {a.name: a.title for a in discover_artifacts()}
+    with CaseStore(case, write=True) as store:
+        return store.rehunt(index, titles)
