@@ -30,7 +30,7 @@ class AndroidDeviceAdmin(Rule):
         if system:
             text = " (a system component, usually Find My Device or the maker's security)."
         elif named:
-            text = (": its name imitates a system app's, but it is not a system app, and it resists removal. "
+            text = (": its name looks like a system app's, but it is not a system app, and it resists removal. "
                     "Check that the owner knows this app.")
         else:
             text = ": it resists removal. Check that the owner knows this app."

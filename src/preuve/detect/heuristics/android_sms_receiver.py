@@ -29,7 +29,7 @@ class AndroidSmsReceiver(Rule):
         if record.system is True or (record.system is None and is_platform_package(record.package)):
             return
         what = WATCHED_ACTIONS.get(record.action, record.action)
-        named = (" Its name imitates a system app's, but it is not a system app."
+        named = (" Its name looks like a system app's, but it is not a system app."
                  if is_platform_package(record.package) else "")
         yield self.finding(
             record, artifact,
