@@ -11,6 +11,8 @@ tombstones. Each case states the level MVT gives the same input.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -41,7 +43,7 @@ def _package(name: str, installer: str = "com.android.vending", *, system: bool 
     }
 
 
-def write_aqf(root: Path, **files: object) -> Path:
+def write_aqf(root: Path, acquisition_extra: dict[str, object] | None = None, **files: object) -> Path:
     """An AndroidQF acquisition folder: acquisition.json plus the named files (str as text, others as JSON)."""
     root.mkdir(parents=True)
     acquisition = {
@@ -52,6 +54,7 @@ def write_aqf(root: Path, **files: object) -> Path:
                       "Adb": {"ExePath": "/tmp/adb", "Serial": ""}, "Architecture": "arm64-v8a"},
         "tmp_dir": "/data/local/tmp/", "sdcard": "/sdcard/", "cpu": "arm64-v8a",
     }
+    acquisition.update(acquisition_extra or {})
     (root / "acquisition.json").write_text(json.dumps(acquisition, indent=1))
     (root / "getprop.txt").write_text(files.pop("getprop.txt", "[ro.build.version.security_patch]: [2024-05-05]\n"))
     for name, content in files.items():
@@ -342,3 +345,34 @@ def test_receivers_and_admins_judged_by_the_system_flag(tmp_path: Path) -> None:
         ("android_sms_receiver", "low", "23", "The app com.spy.app is registered to receive SMS "
          "(com.spy.app/com.spy.app.Sms)."),
     ])
+
+
+def _adb_public_key(comment: str) -> str:
+    """An adbkey.pub line: base64 of Android's 524-byte RSA public key structure, a space, the key name."""
+    blob = b"".join(hashlib.sha256(f"{comment}:{i}".encode()).digest() for i in range(17))[:524]
+    return base64.b64encode(blob).decode() + " " + comment
+
+
+def test_trusted_adb_key_other_than_the_acquiring_host(tmp_path: Path) -> None:
+    host, other = _adb_public_key("analyst@aqf-laptop"), _adb_public_key("someone@elsewhere")
+    dumpsys = "\n".join([
+        "DUMP OF SERVICE adb:",
+        "ADB MANAGER STATE (dumpsys adb):",
+        "{",
+        "  debugging_manager={",
+        "    connected_to_adb=true",
+        f"    user_keys={other}",
+        host,
+        "",
+        "  }",
+        "}",
+        "--------- 0.002s was the duration of dumpsys adb, ending at: 2024-06-01 10:00:03",
+        "",
+    ])
+    # Recent AndroidQF writes the acquiring computer's key into acquisition.json only.
+    root = write_aqf(tmp_path / "aqf", acquisition_extra={"adb_host_public_key": host}, **{"dumpsys.txt": dumpsys})
+    got = _findings(root, ("android_adb_key",))
+    assert [(r, s, k, "made this AndroidQF" in e) for r, s, k, e in got] == [
+        ("android_adb_key", "info", "7", True),
+        ("android_adb_key", "low", "6", False),
+    ]

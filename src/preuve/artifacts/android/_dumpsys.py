@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF
+from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.android.packages import AndroidPackage, system_flags
 from preuve.artifacts.base import ArtifactContext
 from preuve.evidence.errors import EvidenceError
@@ -152,6 +152,20 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
     return ":".join(digest[i : i + 2] for i in range(0, 32, 2)).upper(), match["comment"]
 
 
+def _acquisition_host_key(ctx: ArtifactContext) -> str | None:
+    """Fingerprint of the acquisition computer's key as AndroidQF records it in acquisition.json."""
+    meta = f"{AQF}/acquisition.json"
+    if not ctx.fs.is_file(meta):
+        return None
+    try:
+        data = load_json(ctx, meta)
+    except EvidenceError:
+        return None  # reported by the artifacts that read acquisition.json
+    value = data.get("adb_host_public_key") if isinstance(data, dict) else None
+    found = adb_key(value) if isinstance(value, str) else None
+    return found[0] if found else None
+
+
 def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
     """A reader for one file, told what the acquisition already knows (packages.json, its ADB host key)."""
     sha = ctx.fs.sha256(path)
@@ -164,6 +178,8 @@ def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
             ctx.warn(f"{host_file}: {exc.reason}")
             found = None
         host_key = found[0] if found else None
+    if host_key is None:
+        host_key = _acquisition_host_key(ctx)
     # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
     return DumpsysReader(lambda number: Locator(path, sha, line=number),
                          packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key,
