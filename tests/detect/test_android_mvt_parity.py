@@ -376,3 +376,23 @@ def test_trusted_adb_key_other_than_the_acquiring_host(tmp_path: Path) -> None:
         ("android_adb_key", "info", "7", True),
         ("android_adb_key", "low", "6", False),
     ]
+
+
+def test_mounts_left_by_rooting_tools(tmp_path: Path) -> None:
+    # Not an MVT check: Magisk and KernelSU leave the system partitions read-only.
+    mounts = [
+        "/dev/block/dm-0 on /sbin/.magisk/mirror/system type ext4 (ro,seclabel,relatime)",
+        "magisk on /system/bin type tmpfs (ro,seclabel,relatime,size=1923052k,mode=755)",
+        "KSU /system/app/Stk overlay ro,seclabel,relatime,lowerdir=/data/adb/modules/x/system/app/Stk 0 0",
+        "/dev/block/dm-1 on /system_ext type ext4 (ro,seclabel,noatime)",
+        "tmpfs on /system/etc/magisk.conf.d type tmpfs (ro,seclabel)",  # a name, not Magisk's folder
+    ]
+    root = write_aqf(tmp_path / "aqf", **{"mounts.json": mounts})
+    assert _findings(root, ("android_root_mount",)) == [
+        ("android_root_mount", "high", "[0]", "/dev/block/dm-0 is mounted on /sbin/.magisk/mirror/system by "
+         "Magisk: the phone is rooted. Ask the owner whether they did it."),
+        ("android_root_mount", "high", "[1]", "magisk is mounted on /system/bin by Magisk: the phone is rooted. "
+         "Ask the owner whether they did it."),
+        ("android_root_mount", "high", "[2]", "KSU is mounted on /system/app/Stk by KernelSU: the phone is "
+         "rooted. Ask the owner whether they did it."),
+    ]
