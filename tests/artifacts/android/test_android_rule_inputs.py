@@ -97,3 +97,33 @@ def test_receivers_and_admins_take_the_system_flag_of_packages_json(tmp_path: Pa
         ("BroadcastReceiver", "com.spy.app", False),
         ("BroadcastReceiver", "com.unlisted.app", None),
     ]
+
+
+def test_damaged_packages_json_keeps_the_flags_read_before_the_damage(tmp_path: Path) -> None:
+    from preuve.check import ArtifactStatus
+    from tests.builders import check
+
+    good = json.dumps({"name": "com.carrier.sms", "installer": "null", "uid": 1001, "disabled": False,
+                       "system": True, "third_party": False, "files": []})
+    packages = "[\n" + good + ',\n{"name": "com.spy.app", "system": fal'  # cut in the middle of an item
+    dumpsys = "\n".join([
+        "DUMP OF SERVICE package:",
+        "Receiver Resolver Table:",
+        "  Non-Data Actions:",
+        "      android.provider.Telephony.SMS_RECEIVED:",
+        "        a1c3 com.carrier.sms/.Rx filter f0d1",
+        "        a2c3 com.spy.app/.Rx filter f1d1",
+        "",
+    ])
+    root = _aqf(tmp_path / "aqf", **{"packages.json": packages, "dumpsys.txt": dumpsys})
+    found = records(root, "android_dumpsys")
+    assert [(r.package, r.system) for r in found if isinstance(r, BroadcastReceiver)] == [
+        ("com.carrier.sms", True), ("com.spy.app", None),
+    ]
+    result = check(root)
+    status = {a.name: a.status for a in result.artifacts}
+    assert status["android_packages"] == ArtifactStatus.FAILED
+    assert status["android_dumpsys"] == ArtifactStatus.OK
+    assert [(f.rule, f.locator.line) for f in result.findings if f.rule == "android_sms_receiver"] == [
+        ("android_sms_receiver", 6),
+    ]
