@@ -94,7 +94,8 @@ def test_packages_installers_as_mvt(tmp_path: Path) -> None:
         ("android_package_installer", "medium", "[2]", "The app com.sideload.app was installed from an APK file "
          "opened on the phone (com.google.android.packageinstaller), not from an app store."),
         ("android_package_installer", "medium", "[3]", "The preinstalled (system) app com.android.chrome was "
-         "updated from an APK file opened on the phone (com.android.packageinstaller), not from an app store."),
+         "updated from an APK file opened on the phone (com.android.packageinstaller), not from an app store. "
+         "Android accepts such an update only when it is signed with the key of the preinstalled app."),
         ("android_package_installer", "info", "[4]", "The app org.example.fdroid was installed from the "
          "open-source store org.fdroid.fdroid (F-Droid or Aurora), not Google Play."),
         ("android_package_installer", "info", "[5]", "The app org.example.aurora was installed from the "

@@ -23,7 +23,8 @@ class AndroidPackageInstaller(Rule):
     reason = (
         "Stalkerware is not in app stores: whoever installs it downloads the APK with a browser, opens it with "
         "the package installer or pushes it over adb, so an app that no store installed deserves a look. This "
-        "holds for a preinstalled app too: its update from an APK file replaced the maker's code. Apps from "
+        "holds for a preinstalled app too: its update from an APK file replaced the maker's code (with code "
+        "signed by the same key, which Android checks). Apps from "
         "F-Droid or Aurora are listed for information (open-source stores). An app with no installer is not "
         "flagged when it is a system app (preinstalled apps have none), nor when the acquisition could not "
         "ask the phone for installers. An installer that is no known store is low: phone makers and carriers "
@@ -60,9 +61,11 @@ class AndroidPackageInstaller(Rule):
             )
         elif installer in PACKAGE_INSTALLERS:
             how = "was updated from" if preinstalled else "was installed from"
+            same_key = (" Android accepts such an update only when it is signed with the key of the "
+                        "preinstalled app." if preinstalled else "")
             yield self.finding(
                 record, artifact,
-                f"{what} {how} an APK file opened on the phone ({installer}), not from an app store.",
+                f"{what} {how} an APK file opened on the phone ({installer}), not from an app store.{same_key}",
                 observable=app,
             )
         elif installer in BROWSERS:
