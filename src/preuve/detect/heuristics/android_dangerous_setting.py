@@ -10,8 +10,8 @@ from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 
 # Setting -> (its safe value, what any other value means). The keys and safe values are MVT's
-# ANDROID_DANGEROUS_SETTINGS (mvt/android/artifacts/settings.py): every other value is reported, "null"
-# (never set) included, as MVT does.
+# ANDROID_DANGEROUS_SETTINGS (mvt/android/artifacts/settings.py): every other value is reported, at medium
+# as MVT does, except "null" (a row that was never given a value): the default applies, so it is low.
 SAFE = {
     "verifier_verify_adb_installs": ("1", "apps installed over adb are not checked by Google Play services"),
     "package_verifier_enable": ("1", "Google Play Protect is turned off"),
@@ -34,7 +34,8 @@ class AndroidDangerousSetting(Rule):
         "Stalkerware installation guides tell the buyer to turn Play Protect and its adb checks off first, "
         "because Play Protect detects and removes most stalkerware; turning error and security reports off "
         "hides crashes of exploited apps; stalkerware needs an accessibility service on. The owner may also "
-        "have changed these settings themselves."
+        "have changed these settings themselves. A setting that is null (never set) takes Android's default, "
+        "the safe value for Play Protect verification and accessibility: reported at low, where MVT says medium."
     )
     reference = "MVT (mvt-project) settings artifact (ANDROID_DANGEROUS_SETTINGS); Echap and Coalition Against Stalkerware guides"
 
@@ -43,8 +44,16 @@ class AndroidDangerousSetting(Rule):
         safe = SAFE.get(record.key)
         if safe is None or record.value == safe[0]:
             return
-        value = "null (never set)" if record.value == "null" else f"'{record.value}'"
+        if record.value == "null":
+            yield self.finding(
+                record, artifact,
+                f"The {record.namespace} setting {record.key} is null (never set), not '{safe[0]}': the phone "
+                "uses its default for it, which Android makes the safe one for Play Protect verification and "
+                "accessibility; for the other settings it depends on the maker.",
+                severity=Severity.LOW,
+            )
+            return
         yield self.finding(
             record, artifact,
-            f"The {record.namespace} setting {record.key} is {value}, not '{safe[0]}': {safe[1]}.",
+            f"The {record.namespace} setting {record.key} is '{record.value}', not '{safe[0]}': {safe[1]}.",
         )
