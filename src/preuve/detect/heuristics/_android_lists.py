@@ -14,7 +14,7 @@ KNOWN_STORES = frozenset({
     PLAY_STORE, "com.google.android.feedback", "com.sec.android.app.samsungapps", "com.huawei.appmarket",
     "com.amazon.venezia", "com.xiaomi.market", "com.xiaomi.mipicks", "com.heytap.market", "com.oppo.market",
     "com.bbk.appstore", "com.vivo.appstore", "com.google.android.gms", "com.android.shell",
-})
+}) | THIRD_PARTY_STORES
 BROWSERS = frozenset({
     "com.android.chrome", "com.chrome.beta", "com.chrome.dev", "org.mozilla.firefox", "org.mozilla.firefox_beta",
     "com.sec.android.app.sbrowser", "com.opera.browser", "com.opera.mini.native", "com.microsoft.emmx",
