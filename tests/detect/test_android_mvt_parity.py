@@ -398,3 +398,32 @@ def test_mounts_left_by_rooting_tools(tmp_path: Path) -> None:
         ("android_root_mount", "high", "[2]", "KSU is mounted on /system/app/Stk by KernelSU: the phone is "
          "rooted. Ask the owner whether they did it."),
     ]
+
+
+def test_copies_of_the_tmp_folder_give_the_hash(tmp_path: Path) -> None:
+    # AndroidQF's temp module pulls every file of TMPDIR into tmp/; files.json lists them without hashes.
+    from tests.builders import feed
+
+    stage = b"\x7fELF\x02\x01\x01 second stage"
+    digest = hashlib.sha256(stage).hexdigest()
+    listing = [{"path": "/data/local/tmp/.x/stage", "size": len(stage), "mode": "-rwxr-xr-x", "user_id": 2000,
+                "user_name": "shell", "group_id": 2000, "group_name": "shell", "changed_time": 1717236000,
+                "modified_time": 1717236000, "access_time": 1717236000, "error": "", "context": "",
+                "sha1": "", "sha256": "", "sha512": "", "md5": ""}]
+    root = write_aqf(tmp_path / "aqf", **{"files.json": listing})
+    (root / "tmp" / ".x").mkdir(parents=True)
+    (root / "tmp" / ".x" / "stage").write_bytes(stage)
+    (root / "tmp" / "collector").write_bytes(b"\x7fELF the collector")  # AndroidQF's own, copied too
+    iocs = feed(tmp_path / "feed.stix2", (f"[file:hashes.'SHA-256'='{digest}']", "ExampleSpy"))
+    before = snapshot(root)
+    result = check(root, iocs)
+    assert snapshot(root) == before
+    assert sorted((f.rule or "ioc", f.severity.label, f.locator.device_path, f.locator.key_path or "",
+                   f.explanation if f.rule else "") for f in result.findings) == [
+        ("android_data_local_tmp", "high", f"{AQF}/files.json", "[0]", "The executable file "
+         "/data/local/tmp/.x/stage is in /data/local/tmp, where exploit stages and adb-pushed tools are left."),
+        ("android_data_local_tmp", "high", f"{AQF}/tmp/.x/stage", "", "The file /data/local/tmp/.x/stage is in "
+         "/data/local/tmp, where exploit stages and adb-pushed tools are left. AndroidQF copied it "
+         f"({AQF}/tmp/.x/stage, SHA-256 {digest})."),
+        ("ioc", "critical", f"{AQF}/tmp/.x/stage", "", ""),
+    ]

@@ -127,3 +127,21 @@ def test_damaged_packages_json_keeps_the_flags_read_before_the_damage(tmp_path: 
     assert [(f.rule, f.locator.line) for f in result.findings if f.rule == "android_sms_receiver"] == [
         ("android_sms_receiver", 6),
     ]
+
+
+def test_tmp_copies_at_the_device_path_of_the_acquisition_tmp_dir(tmp_path: Path) -> None:
+    import hashlib
+
+    for tmp_dir, expected in (("/data/local/tmp/", "/data/local/tmp/a/b.so"), ("/sdcard/tmp", "/sdcard/tmp/a/b.so"),
+                              ("/data/local/tmp/../../etc/", "/data/local/tmp/a/b.so"), (None, "/data/local/tmp/a/b.so")):
+        root = _aqf(tmp_path / f"aqf{len(expected)}{tmp_dir is None}{'..' in (tmp_dir or '')}")
+        meta = json.loads((root / "acquisition.json").read_text())
+        if tmp_dir is not None:
+            meta["tmp_dir"] = tmp_dir
+        (root / "acquisition.json").write_text(json.dumps(meta))
+        (root / "tmp" / "a").mkdir(parents=True)
+        (root / "tmp" / "a" / "b.so").write_bytes(b"payload")
+        found = records(root, "android_tmp_copies")
+        assert [(f.path, f.size, f.sha256, f.locator.device_path) for f in found] == [
+            (expected, 7, hashlib.sha256(b"payload").hexdigest(), "/.acquisition/androidqf/tmp/a/b.so")
+        ], tmp_dir

@@ -12,6 +12,7 @@ from preuve.model import Finding, Kind, Observable, Record, Severity
 _PREFIX = "/data/local/tmp/"
 # AndroidQF pushes its collector there (TMPDIR + "collector") for the time of the acquisition.
 _ACQUISITION_TOOL = "/data/local/tmp/collector"
+_AQF_COPIES = "/.acquisition/androidqf/tmp/"  # the copies AndroidQF pulls of the folder's files
 
 
 class AndroidDataLocalTmp(Rule):
@@ -22,7 +23,8 @@ class AndroidDataLocalTmp(Rule):
         "/data/local/tmp is writable by adb and by exploits; implants and exploit stages have been found "
         "there. A file without an execute bit is no less suspect: libraries, dex files and scripts are loaded "
         "or run without it. Developer tools also use the folder. AndroidQF's own collector "
-        "(/data/local/tmp/collector) is not reported."
+        "(/data/local/tmp/collector) is not reported. A file both listed in files.json and copied by AndroidQF "
+        "(tmp/) is reported once for each: the copy carries the file's SHA-256."
     )
     reference = "MVT (mvt-project) androidqf files module (SUSPICIOUS_PATHS)"
 
@@ -30,9 +32,12 @@ class AndroidDataLocalTmp(Rule):
         assert isinstance(record, AndroidFile)
         if not record.path.startswith(_PREFIX) or record.path == _ACQUISITION_TOOL:
             return
+        copy = ""
+        if record.locator.device_path.startswith(_AQF_COPIES):
+            copy = f" AndroidQF copied it ({record.locator.device_path}, SHA-256 {record.sha256})."
         yield self.finding(
             record, artifact,
             f"The {'executable ' if record.executable else ''}file {record.path} is in /data/local/tmp, where "
-            "exploit stages and adb-pushed tools are left.",
+            f"exploit stages and adb-pushed tools are left.{copy}",
             observable=Observable(Kind.FILE_PATH, record.path),
         )
