@@ -174,5 +174,5 @@ def test_device_files_timeline(tmp_path: Path) -> None:
     result = check(path)
     assert [(f.rule, f.severity.label, f.locator.device_path) for f in result.findings
             if f.artifact == "android_device_files"] == [
-        ("android_data_local_tmp", "medium", "/data/local/tmp/payload")
+        ("android_data_local_tmp", "high", "/data/local/tmp/payload")
     ]

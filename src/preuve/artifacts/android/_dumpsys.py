@@ -20,12 +20,12 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF
-from preuve.artifacts.android.packages import AndroidPackage
+from preuve.artifacts.android._common import AQF, load_json
+from preuve.artifacts.android.packages import AndroidPackage, system_flags
 from preuve.artifacts.base import ArtifactContext
 from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record
@@ -75,6 +75,7 @@ class DeviceAdmin(Record):
     record_type: ClassVar[str] = "android:dumpsys:device_admin"
     package: str
     component: str
+    system: bool | None = None  # the package's system flag in packages.json; None when not known
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.APP_ID, self.package)
@@ -89,6 +90,7 @@ class BroadcastReceiver(Record):
     action: str
     package: str
     component: str
+    system: bool | None = None  # the package's system flag in packages.json; None when not known
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.APP_ID, self.package)
@@ -150,6 +152,20 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
     return ":".join(digest[i : i + 2] for i in range(0, 32, 2)).upper(), match["comment"]
 
 
+def _acquisition_host_key(ctx: ArtifactContext) -> str | None:
+    """Fingerprint of the acquisition computer's key as AndroidQF records it in acquisition.json."""
+    meta = f"{AQF}/acquisition.json"
+    if not ctx.fs.is_file(meta):
+        return None
+    try:
+        data = load_json(ctx, meta)
+    except EvidenceError:
+        return None  # reported by the artifacts that read acquisition.json
+    value = data.get("adb_host_public_key") if isinstance(data, dict) else None
+    found = adb_key(value) if isinstance(value, str) else None
+    return found[0] if found else None
+
+
 def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
     """A reader for one file, told what the acquisition already knows (packages.json, its ADB host key)."""
     sha = ctx.fs.sha256(path)
@@ -162,9 +178,12 @@ def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
             ctx.warn(f"{host_file}: {exc.reason}")
             found = None
         host_key = found[0] if found else None
+    if host_key is None:
+        host_key = _acquisition_host_key(ctx)
     # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
     return DumpsysReader(lambda number: Locator(path, sha, line=number),
-                         packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key)
+                         packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key,
+                         system=system_flags(ctx))
 
 
 LocatorFor = Callable[[int], Locator]
@@ -185,10 +204,13 @@ class _PendingPackage:
 class DumpsysReader:
     """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
 
-    def __init__(self, locator: LocatorFor, packages: bool = True, host_key: str | None = None) -> None:
+    def __init__(self, locator: LocatorFor, packages: bool = True, host_key: str | None = None,
+                 system: Mapping[str, bool] | None = None) -> None:
         """`packages`: also yield installed packages (off when packages.json already lists them);
-        `host_key`: fingerprint of the acquisition computer's ADB key, when known."""
+        `host_key`: fingerprint of the acquisition computer's ADB key, when known;
+        `system`: package name -> system flag, when known (packages.json)."""
         self.locator = locator
+        self.system = system or {}
         self.packages = packages
         self.host_key = host_key
         self.service: str | None = None
@@ -271,7 +293,8 @@ class DumpsysReader:
         if match is not None and stripped.endswith(":") and indent <= 6:
             component = f"{match['pkg']}/{_full_class(match['pkg'], match['cls'])}"
             if self._once("admin", component):
-                yield DeviceAdmin(locator=self.locator(number), package=match["pkg"], component=component)
+                yield DeviceAdmin(locator=self.locator(number), package=match["pkg"], component=component,
+                                  system=self.system.get(match["pkg"]))
         elif stripped and indent <= 2:
             self._state = ""
 
@@ -302,7 +325,8 @@ class DumpsysReader:
             component = f"{receiver['pkg']}/{_full_class(receiver['pkg'], receiver['cls'])}"
             if self._once("rx:" + self._action, component):
                 yield BroadcastReceiver(
-                    locator=self.locator(number), action=self._action, package=receiver["pkg"], component=component
+                    locator=self.locator(number), action=self._action, package=receiver["pkg"], component=component,
+                    system=self.system.get(receiver["pkg"]),
                 )
 
     def _package_block(self, number: int, text: str) -> Iterator[Record]:

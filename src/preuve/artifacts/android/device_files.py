@@ -1,4 +1,4 @@
-"""Device files an acquisition carries (a bugreport's FS/ copies, a backup's app data): a file timeline.
+"""Device files an acquisition carries (a bugreport's FS/ copies, a backup's app data, AndroidQF's tmp/).
 
 Each file under /data yields an :class:`AndroidFile` record with its size,
 its modification time as the archive recorded it, and its SHA-256, so file
@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.android.files import AndroidFile
 from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.evidence.errors import EvidenceError
 from preuve.model import Record
 
 
@@ -36,4 +38,48 @@ class DeviceFiles(Artifact):
         yield AndroidFile(
             locator=ctx.locator(path), path=path, size=info.size, mode=None, owner=None, sha256=sha,
             modified=modified, changed=None,
+        )
+
+
+_TMP_COPIES = f"{AQF}/tmp/"
+_DEFAULT_TMP = "/data/local/tmp/"
+
+
+def _device_tmp_dir(ctx: ArtifactContext) -> str:
+    """The phone's temporary folder AndroidQF copied (acquisition.json tmp_dir), /data/local/tmp/ by default."""
+    meta = f"{AQF}/acquisition.json"
+    if not ctx.fs.is_file(meta):
+        return _DEFAULT_TMP
+    try:
+        data = load_json(ctx, meta)
+    except EvidenceError:
+        return _DEFAULT_TMP  # reported by the artifacts that read acquisition.json
+    value = data.get("tmp_dir") if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 256 or not value.isprintable():
+        return _DEFAULT_TMP
+    parts = [p for p in value.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        return _DEFAULT_TMP
+    return "/" + "".join(p + "/" for p in parts)
+
+
+class AndroidQFTmpCopies(Artifact):
+    """AndroidQF pulls every file of the phone's temporary folder into tmp/: the bytes, so their SHA-256.
+
+    files.json lists the same files, usually without hashes; these copies give the hash that file
+    indicators match, and the /data/local/tmp rule applies to them at their device path.
+    """
+
+    name = "android_tmp_copies"
+    platform = "android"
+    title = "Copies of the phone's /data/local/tmp files (AndroidQF tmp/)"
+    paths: ClassVar[tuple[str, ...]] = (f"{_TMP_COPIES}**",)
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        if not path.startswith(_TMP_COPIES):
+            return
+        info = ctx.fs.stat(path)
+        yield AndroidFile(
+            locator=ctx.locator(path), path=_device_tmp_dir(ctx) + path[len(_TMP_COPIES):], size=info.size,
+            mode=None, owner=None, sha256=ctx.fs.sha256(path), modified=None, changed=None,
         )

@@ -26,7 +26,12 @@ class AndroidFile(Record):
 
     @property
     def executable(self) -> bool:
-        return bool(self.mode) and "x" in (self.mode or "")
+        """Whether any execute bit is set: the collector writes the mode as ``-rwxr-xr-x``, AndroidQF's
+        fallback ``find -printf %m`` as octal digits (``755``)."""
+        mode = (self.mode or "").strip()
+        if mode.isdigit() and set(mode) <= set("01234567"):
+            return any(int(digit) & 1 for digit in mode[-3:])
+        return "x" in mode or "s" in mode[3::3] or "t" in mode[-1:]
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.FILE_PATH, self.path)

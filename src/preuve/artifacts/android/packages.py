@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF, flag, integer, iter_json_items, text
 from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Observable, Record
 
 
@@ -37,7 +38,9 @@ class AndroidPackage(Record):
     disabled: bool | None
     third_party: bool | None
     files: tuple[PackageFile, ...]
-    installer_recorded: bool = True  # False when the source does not say (dumpsys omits a missing installer)
+    # False when the source does not say: dumpsys omits a missing installer, and AndroidQF writes "" when the
+    # phone's `pm list packages` has no -i option (it writes "null" for an app that no installer installed).
+    installer_recorded: bool = True
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.APP_ID, self.name)
@@ -75,6 +78,32 @@ def _file(value: object) -> PackageFile | None:
     )
 
 
+_MAX_FLAGS = 200_000
+
+
+def system_flags(ctx: ArtifactContext) -> dict[str, bool] | None:
+    """Package name -> its system flag, from AndroidQF's packages.json; None when there is none to read.
+
+    Other artifacts (dumpsys receivers, device admins) use it to tell a preinstalled app from one named
+    like it. A packages.json that cannot be read is reported by the packages artifact itself.
+    """
+    path = f"{AQF}/packages.json"
+    if not ctx.fs.is_file(path):
+        return None
+    flags: dict[str, bool] = {}
+    try:
+        for _index, item in iter_json_items(ctx, path):
+            if len(flags) >= _MAX_FLAGS:
+                break
+            if isinstance(item, dict) and (name := text(item.get("name"))):
+                system = flag(item.get("system"))
+                if system is not None:
+                    flags[name] = system
+    except EvidenceError:
+        pass  # what was read before the damage stays usable
+    return flags
+
+
 class Packages(Artifact):
     name = "android_packages"
     platform = "android"
@@ -89,13 +118,15 @@ class Packages(Artifact):
             files_raw = item.get("files")
             files = tuple(f for f in (_file(v) for v in (files_raw if isinstance(files_raw, list) else [])) if f)
             installer = text(item.get("installer"))
+            installer_recorded = bool(installer and installer.strip())
             yield AndroidPackage(
                 locator=ctx.locator(path, key_path=f"[{index}]"),
                 name=str(text(item.get("name"))),
-                installer=None if installer in (None, "", "null") else installer,
+                installer=None if not installer_recorded or installer == "null" else installer,
                 uid=integer(item.get("uid")),
                 system=flag(item.get("system")),
                 disabled=flag(item.get("disabled")),
                 third_party=flag(item.get("third_party")),
                 files=files,
+                installer_recorded=installer_recorded,
             )

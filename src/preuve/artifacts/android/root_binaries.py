@@ -1,4 +1,4 @@
-"""Root binaries AndroidQF found on the device (root_binaries.json: a list of paths)."""
+"""Root binaries AndroidQF found on the device (root_binaries.json: the output of `which -a` for each name)."""
 
 from __future__ import annotations
 
@@ -37,5 +37,13 @@ class RootBinaries(Artifact):
         if not isinstance(data, list):
             raise EvidenceError(path, "expected a JSON list of paths")
         for index, item in enumerate(data):
-            if isinstance(item, str) and item.strip():
-                yield RootBinary(locator=ctx.locator(path, key_path=f"[{index}]"), path=item.strip())
+            if not isinstance(item, str):
+                continue
+            # Each entry is the output of `which -a NAME`: one path per line when the name is found in
+            # several folders of the PATH.
+            found = [line.strip() for line in item.splitlines() if line.strip()]
+            for number, binary in enumerate(found, 1):
+                yield RootBinary(
+                    locator=ctx.locator(path, key_path=f"[{index}]", line=number if len(found) > 1 else None),
+                    path=binary,
+                )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import ClassVar
 
 from preuve.artifacts.android.getprop import SecurityPatch
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 
-MAX_DAYS = 183
+# MVT's threshold: more than six months of 31 days. preuve counts them up to the day of the acquisition
+# (acquisition.json), not the day of the analysis, so an old acquisition reads the same later.
+MAX_DAYS = 6 * 31
 
 
 class AndroidOldSecurityPatch(Rule):
@@ -18,13 +21,13 @@ class AndroidOldSecurityPatch(Rule):
     record_types: ClassVar[tuple[type[Record], ...]] = (SecurityPatch,)
     reason = (
         "Spyware vendors exploit flaws fixed in monthly security patches; a phone months behind is open to "
-        "exploits that are public."
+        "exploits that are public. Counted from the day of the acquisition, not of the analysis."
     )
     reference = "Android Security Bulletins; MVT (mvt-project) getprop module"
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, SecurityPatch)
-        if record.age_days > MAX_DAYS:
+        if record.acquired - record.patch > timedelta(days=MAX_DAYS):
             yield self.finding(
                 record, artifact,
                 f"The security patch level is {record.patch.date()}, {record.age_days} days before the "

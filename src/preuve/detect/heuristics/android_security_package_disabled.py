@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android.packages import AndroidPackage
-from preuve.detect.heuristics._android_lists import SECURITY_PACKAGES
+from preuve.detect.heuristics._android_lists import SECURITY_PACKAGES, SYSTEM_UPDATE_PACKAGES
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Kind, Observable, Record, Severity
 
@@ -23,9 +23,16 @@ class AndroidSecurityPackageDisabled(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, AndroidPackage)
-        if record.disabled and record.name in SECURITY_PACKAGES:
-            yield self.finding(
-                record, artifact,
-                f"The security or update package {record.name} is disabled on the phone.",
-                observable=Observable(Kind.APP_ID, record.name),
-            )
+        if not record.disabled:
+            return
+        if record.name in SECURITY_PACKAGES:
+            what = "The security package"
+        elif record.name in SYSTEM_UPDATE_PACKAGES:
+            what = "The system update (OTA) package"
+        else:
+            return
+        yield self.finding(
+            record, artifact,
+            f"{what} {record.name} is disabled on the phone.",
+            observable=Observable(Kind.APP_ID, record.name),
+        )

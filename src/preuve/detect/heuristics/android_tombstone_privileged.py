@@ -18,9 +18,15 @@ class AndroidTombstonePrivileged(Rule):
     record_types: ClassVar[tuple[type[Record], ...]] = (Tombstone,)
     reason = (
         "Exploits against media, messaging and system services often crash them while they try; crashes "
-        "of privileged processes around a suspected attack are worth examining."
+        "of privileged processes around a suspected attack are worth examining. MVT reports root (0), system "
+        "(1000) and shell (2000); preuve reports every uid below the first app uid (10000), which adds the "
+        "media, camera and audio servers that exploits target, and a /system, /apex or /vendor binary whose "
+        "uid the tombstone does not give."
     )
-    reference = "Google Project Zero and Amnesty Tech analyses of Android exploit chains"
+    reference = (
+        "MVT (mvt-project) tombstone_crashes artifact; Google Project Zero and Amnesty Tech analyses of "
+        "Android exploit chains"
+    )
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, Tombstone)
