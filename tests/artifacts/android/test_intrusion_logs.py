@@ -130,7 +130,7 @@ def test_bare_folder(tmp_path: Path) -> None:
         end=_t("2023-11-15T08:01:00"), shell_commands=2, interactive_shells=0, files_pulled=0, files_pushed=1,
         examples=("adb_shell_cmd: pm list packages", "adb_sync_send_file: /data/local/tmp/spy.apk",
                   "adb_shell_cmd: pm install /data/local/tmp/spy.apk"),
-        apk_pushed=True, install_command=True, pulled_intrusion_logs=False,
+        apk_pushed=True, install_command=True, looks_like_acquisition=False,
     )
     assert found[15] == IntrusionLoggingGap(
         locator=Locator(f"{DEVICE}/2023-11-15.txt", day2, line=7), stopped=_t("2023-11-15T09:00:00"),
@@ -376,3 +376,51 @@ def test_verify_confirms_event_and_derived_findings(tmp_path: Path) -> None:
     result = runner.invoke(build_cli(), ["verify", str(out / "bundle.json"), str(evidence)])
     assert result.exit_code == 0, result.output
     assert "6 of 6 findings confirmed" in " ".join(result.output.split())
+
+
+def test_derived_sequences(tmp_path: Path) -> None:
+    events = [
+        security(0, "2024-02-01T10:00:00", "app_process_start",
+                 {"process": "com.google.android.packageinstaller", "uid": 10050, "pid": 99}),
+        security(1, "2024-02-01T10:02:00", "package_installed",
+                 {"package_name": "com.stalker.app", "version_code": 7, "user_id": 0}),
+        security(2, "2024-02-01T10:30:00", "package_installed",
+                 {"package_name": "com.later.app", "version_code": 1, "user_id": 0}),
+        security(3, "2024-02-01T11:00:00", "adb_shell_cmd", {"command": "settings get secure advanced_protection_mode"}),
+        security(4, "2024-02-01T11:00:05", "adb_shell_cmd", {"command": "am start -n com.google.android.gms/"
+                                                                        ".intrusiondetection.ui.retrieval.Intrusion"
+                                                                        "DetectionRetrievalActivity"}),
+        security(5, "2024-02-01T12:00:00", "adb_shell_interactive", {}),
+        security(6, "2024-02-01T12:00:10", "adb_sync_recv_file", {"path": "/sdcard/DCIM/a.jpg"}),
+        security(7, "2024-02-01T13:00:00", "os_shutdown", {}),
+        security(8, "2024-02-01T13:01:00", "os_startup", {"verified_boot_state": "green", "dm_verity_mode": "enforcing"}),
+        security(9, "2024-02-01T13:05:00", "media_mount", {"mount_point": "/mnt/media_rw/AAAA", "volume_label": "KIT"}),
+        security(10, "2024-02-01T13:06:00", "logging_stopped", {}),
+    ]
+    log = tmp_path / "logs" / "2024-02-01.txt"
+    log.parent.mkdir()
+    log.write_bytes(ndjson(events))
+    derived = [r for r in records(log.parent, ARTIFACT) if not isinstance(r, IntrusionSecurityEvent)]
+    assert [(r.record_type.rsplit(":", 1)[-1], r.locator.line) for r in derived] == [
+        ("adb_session", 4), ("adb_session", 6), ("logging_gap", 11), ("unattended_mount", 10),
+        ("sideloaded_install", 2),
+    ]
+    assert (derived[0].looks_like_acquisition, derived[1].looks_like_acquisition) == (True, False)
+    assert derived[2].restarted is None
+    assert (derived[3].boot, derived[3].unlocked, derived[3].mount_point, derived[3].label) == (
+        _t("2024-02-01T13:01:00"), None, "/mnt/media_rw/AAAA", "KIT",
+    )
+    assert (derived[4].package_name, derived[4].version_code, derived[4].installer) == (
+        "com.stalker.app", 7, "the package installer (com.google.android.packageinstaller)",
+    )
+    result = check(log.parent)
+    assert [(f.rule, f.severity, f.locator.line) for f in result.findings] == [
+        ("android_intrusion_sideloaded_install", Severity.MEDIUM, 2),
+        ("android_intrusion_unattended_media_mount", Severity.MEDIUM, 10),
+        ("android_intrusion_logging_stopped", Severity.MEDIUM, 11),
+        ("android_intrusion_adb_activity", Severity.LOW, 6),
+        ("android_intrusion_adb_activity", Severity.INFO, 4),
+    ]
+    assert result.findings[2].explanation == (
+        "Intrusion logging stopped at 2024-02-01T13:06:00+00:00 and did not start again in this log."
+    )

@@ -75,6 +75,7 @@ ADB_SESSION_GAP = timedelta(minutes=15)
 SIDELOAD_WINDOW = timedelta(minutes=10)
 SIDELOAD_INSTALLERS = frozenset({"com.google.android.packageinstaller", "com.android.packageinstaller"})
 _INSTALL_WORDS = ("pm install", "cmd package install", "package install")
+_ACQUISITION_WORDS = ("intrusiondetection", "advanced_protection_mode")
 
 KNOWN_EVENT_TYPES = frozenset({"dns_event", "connect_event", "security_event"})
 _METADATA = frozenset({"event_id", "event_time", "event_type", "timestamp"})
@@ -246,7 +247,9 @@ class IntrusionAdbSession(Record):
     examples: tuple[str, ...]  # the first commands and paths, in order
     apk_pushed: bool
     install_command: bool
-    pulled_intrusion_logs: bool  # the Intrusion Logging folder was pulled: an acquisition such as AndroidQF's
+    # The Intrusion Logging folder was pulled, or its retrieval screen opened or Advanced Protection's state read
+    # over ADB: what an acquisition (AndroidQF) does to collect these logs.
+    looks_like_acquisition: bool
 
     def timestamps(self) -> Iterator[Timestamp]:
         yield Timestamp(self.start, "ADB session start")
@@ -401,14 +404,19 @@ class _Seen:
 
     def __init__(self, ctx: ArtifactContext) -> None:
         self.ctx = ctx
-        self.counts: dict[bytes, int] = {}
-        self.derived: set[bytes] = set()
-        self.current: Counter[bytes] = Counter()
+        # Identities are 64-bit digests (a collision among two million events has odds of about 1e-7).
+        self.counts: dict[int, int] = {}
+        self.derived: set[tuple[str, int]] = set()
+        self.current: dict[int, int] = {}
         self.full = False
 
-    def duplicate(self, identity: bytes) -> bool:
-        self.current[identity] += 1
-        return self.current[identity] <= self.counts.get(identity, 0)
+    def duplicate(self, identity: int) -> bool:
+        now = self.current.get(identity, 0) + 1
+        if now > 1 or len(self.current) < MAX_TRACKED:
+            self.current[identity] = now
+        else:
+            self.full = True
+        return now <= self.counts.get(identity, 0)
 
     def end_source(self) -> None:
         for identity, count in self.current.items():
@@ -417,19 +425,21 @@ class _Seen:
                     self.full = True
                     continue
                 self.counts[identity] = count
-        self.current = Counter()
+        self.current = {}
 
 
 @dataclass(slots=True)
 class _Step:
-    """A security event kept for the derived records of one file."""
+    """What the derived records need of one security event of a file."""
 
     time: datetime
     order: int
     tag: str
     locator: Locator
-    identity: bytes
-    record: IntrusionSecurityEvent
+    identity: int
+    value: str | None = None  # the command, path or process
+    package_name: str | None = None
+    version_code: int | None = None
     label: str | None = None
 
 
@@ -557,6 +567,8 @@ class IntrusionLogs(Artifact):
                 continue
             ended = raw.endswith(b"\n")
             text = raw.strip()
+            if number == 1:
+                text = text.removeprefix(b"\xef\xbb\xbf")
             if not text:
                 continue
             try:
@@ -586,7 +598,8 @@ class IntrusionLogs(Artifact):
         self, scan: _FileScan, seen: _Seen, event_type: str, data: dict[str, Any], locator: Locator
     ) -> Record | None:
         without_id = {k: v for k, v in data.items() if k != "event_id"}
-        identity = hashlib.blake2b(_canonical([event_type, without_id]).encode(), digest_size=16).digest()
+        digest = hashlib.blake2b(_canonical([event_type, without_id]).encode(), digest_size=8).digest()
+        identity = int.from_bytes(digest, "little")
         duplicate = seen.duplicate(identity)
         if duplicate:
             scan.duplicates += 1
@@ -620,7 +633,7 @@ class IntrusionLogs(Artifact):
 
     def _security(
         self, scan: _FileScan, data: dict[str, Any], event_id: int | None, when: datetime | None, locator: Locator,
-        identity: bytes, duplicate: bool,
+        identity: int, duplicate: bool,
     ) -> IntrusionSecurityEvent:
         tag = next((k for k in data if k not in _METADATA), "")
         payload_value = data.get(tag) if tag else None
@@ -647,9 +660,15 @@ class IntrusionLogs(Artifact):
             details=_canonical(payload_value if payload_value is not None else {}),
         )
         if when is not None and tag in _SEQUENCE_TAGS:
+            if tag == "app_process_start" and (record.process or "").split(":", 1)[0] not in SIDELOAD_INSTALLERS:
+                return record  # only the installer's own starts matter here
             if len(scan.steps) < MAX_SEQUENCE:
-                label = _text(_first(payload, "label", "volume_label")) if tag in MOUNT_TAGS else None
-                scan.steps.append(_Step(when, len(scan.steps), tag, locator, identity, record, label))
+                scan.steps.append(_Step(
+                    when, len(scan.steps), tag, locator, identity,
+                    value=record.command if tag == "adb_shell_cmd" else record.process or record.path,
+                    package_name=record.package_name, version_code=_int(payload.get("version_code")),
+                    label=_text(_first(payload, "label", "volume_label")) if tag in MOUNT_TAGS else None,
+                ))
             else:
                 scan.overflow = True
         return record
@@ -658,13 +677,13 @@ class IntrusionLogs(Artifact):
 
     def _derive(self, scan: _FileScan, seen: _Seen) -> Iterator[Record]:
         steps = sorted(scan.steps, key=lambda s: (s.time, s.order))
-        derived: list[tuple[bytes, Record]] = []
+        derived: list[tuple[int, Record]] = []
         derived.extend(_adb_sessions(steps))
         derived.extend(_logging_gaps(steps))
         derived.extend(_unattended_mounts(steps))
         derived.extend(_sideloaded_installs(steps))
         for identity, record in derived:
-            key = hashlib.blake2b(record.record_type.encode() + identity, digest_size=16).digest()
+            key = (record.record_type, identity)
             if key in seen.derived:
                 continue
             if len(seen.derived) < MAX_TRACKED:
@@ -695,31 +714,33 @@ class IntrusionLogs(Artifact):
                      "overlapping files beyond that may be counted twice")
 
 
-def _adb_sessions(steps: list[_Step]) -> Iterator[tuple[bytes, Record]]:
+def _adb_sessions(steps: list[_Step]) -> Iterator[tuple[int, Record]]:
     session: list[_Step] = []
 
-    def close() -> tuple[bytes, Record]:
+    def close() -> tuple[int, Record]:
         first = session[0]
         examples: list[str] = []
         counts: Counter[str] = Counter()
-        apk = install = pulled_logs = False
+        apk = install = acquisition = False
         for step in session:
             counts[step.tag] += 1
-            value = step.record.command if step.tag == "adb_shell_cmd" else step.record.path
+            value = step.value
             lowered = (value or "").lower()
             if step.tag == "adb_sync_send_file" and lowered.endswith(".apk"):
                 apk = True
             if step.tag == "adb_shell_cmd" and any(word in lowered for word in _INSTALL_WORDS):
                 install = True
-            if step.tag == "adb_sync_recv_file" and "intrusion logging/" in lowered:
-                pulled_logs = True
+            if (step.tag == "adb_sync_recv_file" and "intrusion logging/" in lowered) or (
+                step.tag == "adb_shell_cmd" and any(word in lowered for word in _ACQUISITION_WORDS)
+            ):
+                acquisition = True
             if value and len(examples) < 5:
                 examples.append(f"{step.tag}: {value[:200]}")
         return first.identity, IntrusionAdbSession(
             locator=first.locator, start=first.time, end=session[-1].time,
             shell_commands=counts["adb_shell_cmd"], interactive_shells=counts["adb_shell_interactive"],
             files_pulled=counts["adb_sync_recv_file"], files_pushed=counts["adb_sync_send_file"],
-            examples=tuple(examples), apk_pushed=apk, install_command=install, pulled_intrusion_logs=pulled_logs,
+            examples=tuple(examples), apk_pushed=apk, install_command=install, looks_like_acquisition=acquisition,
         )
 
     for step in steps:
@@ -733,48 +754,51 @@ def _adb_sessions(steps: list[_Step]) -> Iterator[tuple[bytes, Record]]:
         yield close()
 
 
-def _logging_gaps(steps: list[_Step]) -> Iterator[tuple[bytes, Record]]:
+def _next_times(steps: list[_Step], tag: str) -> list[datetime | None]:
+    """For each step, the time of the first later step of `tag` (one backward pass)."""
+    out: list[datetime | None] = [None] * len(steps)
+    upcoming: datetime | None = None
+    for index in range(len(steps) - 1, -1, -1):
+        out[index] = upcoming
+        if steps[index].tag == tag:
+            upcoming = steps[index].time
+    return out
+
+
+def _logging_gaps(steps: list[_Step]) -> Iterator[tuple[int, Record]]:
+    restarts = _next_times(steps, "logging_started")
     for index, step in enumerate(steps):
-        if step.tag != "logging_stopped":
-            continue
-        restarted = next((s.time for s in steps[index + 1 :] if s.tag == "logging_started"), None)
-        yield step.identity, IntrusionLoggingGap(locator=step.locator, stopped=step.time, restarted=restarted)
+        if step.tag == "logging_stopped":
+            yield step.identity, IntrusionLoggingGap(locator=step.locator, stopped=step.time, restarted=restarts[index])
 
 
-def _unattended_mounts(steps: list[_Step]) -> Iterator[tuple[bytes, Record]]:
+def _unattended_mounts(steps: list[_Step]) -> Iterator[tuple[int, Record]]:
     boot: datetime | None = None
+    unlocks = _next_times(steps, "keyguard_dismissed")
     for index, step in enumerate(steps):
         if step.tag == "os_startup":
             boot = step.time
         elif step.tag == "keyguard_dismissed":
             boot = None  # the owner unlocked: the phone is in their hands again
         elif step.tag in MOUNT_TAGS and boot is not None:
-            unlocked = next((s.time for s in steps[index + 1 :] if s.tag == "keyguard_dismissed"), None)
             yield step.identity, IntrusionUnattendedMount(
-                locator=step.locator, mounted=step.time, boot=boot, unlocked=unlocked,
-                mount_point=step.record.path, label=step.label,
+                locator=step.locator, mounted=step.time, boot=boot, unlocked=unlocks[index],
+                mount_point=step.value, label=step.label,
             )
 
 
-def _sideloaded_installs(steps: list[_Step]) -> Iterator[tuple[bytes, Record]]:
-    recent: list[tuple[datetime, str]] = []  # (when, what) of installer activity
+def _sideloaded_installs(steps: list[_Step]) -> Iterator[tuple[int, Record]]:
+    last: tuple[datetime, str] | None = None  # the latest installer activity: (when, what)
     for step in steps:
-        record = step.record
-        if step.tag == "app_process_start" and record.process:
-            base = record.process.split(":", 1)[0]
-            if base in SIDELOAD_INSTALLERS:
-                recent.append((step.time, f"the package installer ({base})"))
-        elif step.tag == "adb_shell_cmd" and any(w in (record.command or "").lower() for w in _INSTALL_WORDS):
-            recent.append((step.time, f"an ADB install command ({(record.command or '')[:120]})"))
-        elif step.tag == "adb_sync_send_file" and (record.path or "").lower().endswith(".apk"):
-            recent.append((step.time, f"an APK pushed over ADB ({record.path})"))
-        elif step.tag == "package_installed":
-            recent = [(when, what) for when, what in recent if step.time - when <= SIDELOAD_WINDOW]
-            if recent:
-                when, what = recent[-1]
-                payload = json.loads(record.details) if record.details.startswith("{") else {}
-                yield step.identity, IntrusionSideloadedInstall(
-                    locator=step.locator, installed=step.time, package_name=record.package_name,
-                    version_code=_int(payload.get("version_code")) if isinstance(payload, dict) else None,
-                    installer=what, installer_time=when,
-                )
+        value = step.value or ""
+        if step.tag == "app_process_start":  # only the package installer's starts are kept as steps
+            last = (step.time, f"the package installer ({value.split(':', 1)[0]})")
+        elif step.tag == "adb_shell_cmd" and any(word in value.lower() for word in _INSTALL_WORDS):
+            last = (step.time, f"an ADB install command ({value[:120]})")
+        elif step.tag == "adb_sync_send_file" and value.lower().endswith(".apk"):
+            last = (step.time, f"an APK pushed over ADB ({value[:200]})")
+        elif step.tag == "package_installed" and last is not None and step.time - last[0] <= SIDELOAD_WINDOW:
+            yield step.identity, IntrusionSideloadedInstall(
+                locator=step.locator, installed=step.time, package_name=step.package_name,
+                version_code=step.version_code, installer=last[1], installer_time=last[0],
+            )

@@ -19,7 +19,8 @@ class AndroidIntrusionAdbActivity(Rule):
         "ADB (USB or wireless debugging) gives a connected computer a shell and the files: stalkerware is "
         "often installed that way, in minutes, by someone holding the unlocked phone. One finding per session "
         "(events less than 15 minutes apart); a session that pushed an APK or ran an install is worth more "
-        "attention; the session of an acquisition (pulling the Intrusion Logging folder) is only noted."
+        "attention; the session of an acquisition collecting these logs (reading Advanced Protection's state, "
+        "opening the log retrieval screen, pulling the Intrusion Logging folder) is only noted."
     )
     reference = INTRUSION_LOGGING
 
@@ -34,10 +35,10 @@ class AndroidIntrusionAdbActivity(Rule):
                 f"Over ADB, {what}, including an app install ({examples}): check who installed what, and when.",
                 severity=Severity.MEDIUM,
             )
-        elif record.pulled_intrusion_logs:
+        elif record.looks_like_acquisition:
             yield self.finding(
                 record, artifact,
-                f"Over ADB, {what}, pulling the Intrusion Logging folder: most likely the acquisition itself "
+                f"Over ADB, {what}, collecting the intrusion logs: most likely the acquisition itself "
                 f"({examples}).",
                 severity=Severity.INFO,
             )
