@@ -53,6 +53,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO, ClassVar, cast
 
+import orjson
+
 from preuve.artifacts.android._common import AQF
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.android_archive import materialize
@@ -377,12 +379,25 @@ def clean_address(value: object) -> str | None:
     return text.rsplit("/", 1)[-1].strip() or None
 
 
+def _canonical_bytes(value: object) -> bytes:
+    """Compact JSON with sorted keys (orjson; the standard library for integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace")
+
+
 def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical_bytes(value).decode("utf-8", "replace")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# The standard library's decoder (not orjson): it keeps integers of any length exactly and lets NaN and
+# Infinity be refused.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _first(payload: dict[str, object], *names: str) -> object:
@@ -572,7 +587,7 @@ class IntrusionLogs(Artifact):
             if not text:
                 continue
             try:
-                value = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
+                value = _DECODER.decode(text.decode("utf-8"))
             except (ValueError, RecursionError) as exc:
                 cut = "" if ended else " (the file ends in the middle of this line)"
                 self._problem(ctx, scan, where, number, f"not JSON{cut}: {str(exc)[:120]}")
@@ -598,7 +613,7 @@ class IntrusionLogs(Artifact):
         self, scan: _FileScan, seen: _Seen, event_type: str, data: dict[str, Any], locator: Locator
     ) -> Record | None:
         without_id = {k: v for k, v in data.items() if k != "event_id"}
-        digest = hashlib.blake2b(_canonical([event_type, without_id]).encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(_canonical_bytes([event_type, without_id]), digest_size=8).digest()
         identity = int.from_bytes(digest, "little")
         duplicate = seen.duplicate(identity)
         if duplicate:
