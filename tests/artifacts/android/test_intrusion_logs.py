@@ -317,6 +317,7 @@ def test_broken_unknown_and_overlong_lines(tmp_path: Path) -> None:
         json.dumps(security(1, "2024-01-01T00:00:01", "future_google_event", {"field": "value"})),
         json.dumps({"other_stream": {"event_time": ms_of("2024-01-01T00:00:02")}}),
         json.dumps(connect(2, "2024-01-01T00:00:03", "a.b", "::1", 53)),
+        json.dumps({"security_event": {"event_id": 3, "event_time": "soon", "keyguard_secured": {}}}),
     ]
     log = tmp_path / "logs" / "day.txt"
     log.parent.mkdir()
@@ -332,12 +333,14 @@ def test_broken_unknown_and_overlong_lines(tmp_path: Path) -> None:
         f"{where}:5: longer than 4096 bytes: skipped",
         f"{where}: 1 event(s) of types preuve does not know yet, kept as generic records: other_stream ×1",
         f"{where}: 1 security event(s) with tags preuve does not know yet, kept: future_google_event ×1",
+        f"{where}: 1 event(s) without a usable event_time: kept, but not on the timeline",
     ]
     found = records(log.parent, ARTIFACT)
     assert [(type(r).__name__, r.locator.line) for r in found] == [
         ("IntrusionDnsEvent", 1), ("IntrusionSecurityEvent", 6), ("IntrusionOtherEvent", 7),
-        ("IntrusionConnectEvent", 8),
+        ("IntrusionConnectEvent", 8), ("IntrusionSecurityEvent", 9),
     ]
+    assert (found[4].time, list(found[4].timestamps())) == (None, [])
     assert (found[1].tag, found[1].known_tag, found[1].details) == ("future_google_event", False, '{"field":"value"}')
     assert list(found[3].observables()) == [Observable(Kind.APP_ID, "a.b")]  # ::1 is not an observable
 

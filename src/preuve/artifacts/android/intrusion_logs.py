@@ -467,6 +467,7 @@ class _FileScan:
     unknown_types: Counter[str] = field(default_factory=Counter)
     unknown_tags: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
+    untimed: int = 0  # events without a usable event_time (kept, but not on the timeline)
     problems: int = 0  # lines that could not be read
 
 
@@ -620,6 +621,8 @@ class IntrusionLogs(Artifact):
             scan.duplicates += 1
         event_id = _int(data.get("event_id"))
         when = event_time(data.get("event_time"))
+        if when is None and not duplicate:
+            scan.untimed += 1
         record: Record
         if event_type == "dns_event":
             raw_addresses = data.get("ip_addresses")
@@ -717,6 +720,8 @@ class IntrusionLogs(Artifact):
             counts = ", ".join(f"{name} ×{count}" for name, count in sorted(scan.unknown_tags.items()))
             ctx.warn(f"{path}: {sum(scan.unknown_tags.values())} security event(s) with tags preuve does not know "
                      f"yet, kept: {counts}")
+        if scan.untimed:
+            ctx.warn(f"{path}: {scan.untimed} event(s) without a usable event_time: kept, but not on the timeline")
         if scan.duplicates:
             ctx.warn(f"{path}: {scan.duplicates} event(s) already read from another file or member (overlapping "
                      "downloads) counted once")
