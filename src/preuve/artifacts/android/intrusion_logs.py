@@ -33,6 +33,13 @@ millisecond) and are all kept. What was already seen elsewhere is tracked per
 run (at most :data:`MAX_TRACKED` identities; past that, duplicates may be
 counted twice, and the run says so).
 
+Bounds: a line longer than the text-line limit is skipped with a warning
+naming it; a file (or zip member) is read up to the read limit and at most
+:data:`MAX_LINES` lines, then the run says what was left unread (an error:
+the analysis is incomplete); a zip of more than :data:`MAX_MEMBERS` members,
+or members that would inflate past the decompression ratio, are refused. A
+line that is not an event is a warning with its line number.
+
 Records that need a sequence (an ADB session, a gap in logging, a USB mount
 before the first unlock after a boot, an install that followed a sideloading
 installer) are derived from the events of one evidence file (all the members
