@@ -13,6 +13,7 @@ def test_acquisition_kinds_in_module_order() -> None:
     assert [(k.__module__, k.__qualname__) for k in shipped_classes(kinds, AcquisitionKind)] == [
         ("preuve.evidence.kinds.android_backup", "AndroidBackup"),
         ("preuve.evidence.kinds.android_bugreport", "AndroidBugreport"),
+        ("preuve.evidence.kinds.android_intrusion_logs", "AndroidIntrusionLogs"),
         ("preuve.evidence.kinds.android_qf", "AndroidQF"),
         ("preuve.evidence.kinds.ios_backup", "IosBackup"),
         ("preuve.evidence.kinds.ios_dump", "IosFilesystemDump"),

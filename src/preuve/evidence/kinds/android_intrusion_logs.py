@@ -1,0 +1,191 @@
+"""Android intrusion logs given on their own: a folder of them, one log file, or the zip the phone wrote.
+
+Advanced Protection's "Download and Decrypt" writes the logs to
+``/sdcard/Download/Intrusion Logging/`` on the phone (a zip of date-named
+``.txt`` files of JSON lines); analysts also bring that folder, one of its
+files or the zip, copied off the phone. They appear where the phone kept
+them, at ``/sdcard/Download/Intrusion Logging/<name>``, and the
+``android_intrusion_logs`` artifact reads them there (AndroidQF's copy, in
+``intrusion_logs/`` of its acquisition, is read at its own place).
+
+Detection reads little: the first line of at most a few candidate files (or
+zip members), which must be a JSON object naming an intrusion-log event.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.android_archive import FolderSource, MountFS, Source, prefixed
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file
+
+DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
+_TEXT = (".txt", ".ndjson", ".jsonl", ".json")
+_KNOWN = ("dns_event", "connect_event", "security_event")
+_FIRST_LINE_BYTES = 64 * 1024
+_MAX_CANDIDATES = 20  # files (or members) whose first line is read to decide
+_MAX_LISTED = 2_000  # entries looked at while deciding
+_MAX_DEPTH = 3
+
+
+def looks_like_log_line(data: bytes) -> bool:
+    """Whether the first non-empty line of `data` is an intrusion-log event."""
+    for raw in data.split(b"\n"):
+        line = raw.strip().removeprefix(b"\xef\xbb\xbf").strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return False
+        if not isinstance(value, dict) or not value:
+            return False
+        return any(
+            isinstance(event, dict) and (key in _KNOWN or "event_time" in event) for key, event in value.items()
+        )
+    return False
+
+
+def _first_bytes(stream: BinaryIO) -> bytes:
+    return stream.readline(_FIRST_LINE_BYTES) + stream.readline(_FIRST_LINE_BYTES)
+
+
+def _text_file_is_log(path: Path) -> bool:
+    try:
+        with open_regular_file(path, str(path)) as stream:
+            return looks_like_log_line(_first_bytes(stream))
+    except (OSError, EvidenceError):
+        return False
+
+
+def _zip_is_log(path: Path) -> bool:
+    try:
+        with open_regular_file(path, str(path)) as stream:
+            if stream.read(4) != b"PK\x03\x04":
+                return False
+            stream.seek(0)
+            with zipfile.ZipFile(stream) as archive:
+                infos = archive.infolist()
+                if len(infos) > 100_000:
+                    return False
+                checked = 0
+                for info in infos:
+                    if info.is_dir() or not info.filename.lower().endswith(_TEXT):
+                        continue
+                    checked += 1
+                    if checked > _MAX_CANDIDATES:
+                        break
+                    if info.file_size > 1024**3 or info.compress_size <= 0:
+                        continue
+                    with archive.open(info) as member:
+                        if looks_like_log_line(_first_bytes(member)):  # type: ignore[arg-type]
+                            return True
+    except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return False
+    return False
+
+
+def _file_is_log(path: Path) -> bool:
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return _zip_is_log(path)
+    if name.endswith(_TEXT):
+        return _text_file_is_log(path)
+    return False
+
+
+def _candidates(root: Path) -> Iterable[Path]:
+    """Files under `root` (a few levels down, a bounded number) that may be logs."""
+    stack = [(root, 0)]
+    listed = 0
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            children = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for child in children:
+            listed += 1
+            if listed > _MAX_LISTED:
+                return
+            if child.is_symlink():
+                continue
+            if child.is_dir():
+                if depth < _MAX_DEPTH:
+                    stack.append((child, depth + 1))
+            elif child.is_file() and child.name.lower().endswith((".zip", *_TEXT)):
+                yield child
+
+
+def _folder_is_logs(root: Path) -> bool:
+    for count, candidate in enumerate(_candidates(root)):
+        if count >= _MAX_CANDIDATES:
+            return False
+        if _file_is_log(candidate):
+            return True
+    return False
+
+
+class _OneFile(Source):
+    """One file on disk, at a device path."""
+
+    def __init__(self, path: Path, device_path: str) -> None:
+        self.path = path
+        self.device_path = device_path
+        self.label = path.name
+        self.skipped: list[str] = []
+
+    def entries(self) -> Iterable[FileInfo]:
+        st = self.path.lstat()
+        yield FileInfo(self.device_path, st.st_size, st.st_mtime, st.st_mode)
+
+    def local_file(self, device_path: str) -> Path | None:
+        return self.path
+
+    def open(self, device_path: str) -> BinaryIO:
+        return open_regular_file(self.path, device_path)
+
+    def source_name(self, device_path: str) -> str:
+        return self.path.name
+
+
+class AndroidIntrusionLogs(AcquisitionKind):
+    name = "android_intrusion_logs"
+    platform = "android"
+    specificity = 20
+    description = (
+        "Android intrusion logs (a folder of them, one .txt/.ndjson log, or the .zip the phone downloads)"
+    )
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        if path.is_dir():
+            return _folder_is_logs(path)
+        if path.is_file():
+            return _file_is_log(path)
+        return False
+
+    @classmethod
+    def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        if path.is_dir():
+            fs.mount(FolderSource(path, prefixed(DEVICE_DIR), ctx.limits, path.name))
+        else:
+            device = normalize_device_path(posixpath.join(DEVICE_DIR, path.name.replace("/", "_")))
+            if device is None or not device.startswith(DEVICE_DIR + "/"):
+                raise AcquisitionError(f"{path}: a file name preuve cannot place")
+            fs.mount(_OneFile(path, device))
+        try:
+            fs.paths()
+        except EvidenceError as exc:
+            raise AcquisitionError(f"{path}: {exc.reason}") from exc
+        for note in fs.notes[:50]:
+            ctx.warn(f"{path}: {note}")
+        return fs
