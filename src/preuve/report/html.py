@@ -164,6 +164,8 @@ class HtmlReport:
             self.per_day[when.date() if when.tzinfo is UTC else utc_day(when)] += 1  # utc_day, inlined
         if artifact.name in DEVICE_INFO_ARTIFACTS and len(self.device_facts) < MAX_FACTS:
             for name, value in record.fields().items():
+                if name == "record_type":
+                    continue
                 if isinstance(value, (str, int, float, datetime)) and not isinstance(value, bool) and value != "":
                     text = to_iso(value) if isinstance(value, datetime) else str(value)
                     self.device_facts.append((name.replace("_", " "), _clip(text or "")))
@@ -426,6 +428,7 @@ footer{margin-top:2rem;padding-top:.6rem;border-top:1px solid var(--line)}
 @media (max-width:700px){.cols{grid-template-columns:1fr}details.cov ul{columns:1}main{padding:.7rem}
 dl.device,dl.facts,dl.context,dl.proof{grid-template-columns:1fr}dt{font-weight:600}}
 @media print{.filters{display:none}body{font-size:11pt}article.card,section.verdict{break-inside:avoid}
+h2,h3{break-after:avoid}
 a{color:inherit;text-decoration:none}main{max-width:none}}
 """
 
