@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -20,8 +20,8 @@ from preuve.report.html import (
     VERDICT_SPYWARE,
     VERDICT_SUSPICIOUS,
     content_security_policy,
-    timeline_bins,
 )
+from preuve.report.timeline import timeline_bins
 from tests.builders import feed, snapshot
 from tests.builders.demo_expected import DEMO_SEVERITIES
 
@@ -31,7 +31,13 @@ def _check(*args: str) -> int:
 
 
 def _rows(page: str) -> list[str]:
-    return re.findall(r'<tr class="finding" id="f-[0-9a-f]+" data-severity="(\w+)"', page)
+    return re.findall(r'<article class="card sev-border-\w+" id="f-[0-9a-f]+" data-severity="(\w+)"', page)
+
+
+def _absent(page: str) -> str:
+    found = re.search(r'<details class="cov cov-absent" open><summary>[^<]*</summary><ul>(.*?)</ul>', page)
+    assert found is not None
+    return html.unescape(re.sub(r"<[^>]+>", "|", found.group(1)))
 
 
 def test_infected_demo_report(tmp_path: Path, pegasus_feed: Path) -> None:
@@ -41,13 +47,17 @@ def test_infected_demo_report(tmp_path: Path, pegasus_feed: Path) -> None:
     assert snapshot(backup) == before
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f'<h1 id="verdict-text">{VERDICT_SPYWARE}</h1>' in page
-    assert "8 trace(s) match published indicators of Pegasus" in page
+    assert "How sure: strong. The evidence shows published indicators of Pegasus." in page
     assert Counter(_rows(page)) == DEMO_SEVERITIES
-    gaps = re.search(r"Not in this acquisition: ([^<]*)", page)
-    assert gaps is not None and "Network usage by process (netusage.sqlite) (netusage)" in gaps.group(1)
+    assert "|Network usage by process (netusage.sqlite)|" in _absent(page)
     assert page.count('<a href="#t-') == 17  # every dated finding links to the timeline (2 are undated)
     assert 'id="t-2023-04-14"' in page
-    assert page.count(", published 2024-01-26") == 8  # the feed's valid_from, shown for each match
+    assert page.count(" (2024-01-26)") == 8  # the feed's valid_from, shown for each match
+    # grouped by malware, then by rule; the Pegasus group first
+    groups = re.findall(r'<span class="gtitle">([^<]*)</span> <span class="muted">(\d+) finding', page)
+    assert groups[0] == ("Pegasus", "8")
+    assert sum(int(n) for _, n in groups) == sum(DEMO_SEVERITIES.values())
+    assert "What to do next" in page and "do not reset, update or wipe it" in page
     # self-contained: nothing is loaded from anywhere
     assert "<link" not in page and " src=" not in page and "@import" not in page
     assert f'content="{content_security_policy().replace(chr(39), "&#x27;")}"' in page
@@ -69,8 +79,7 @@ def test_nothing_found_says_what_was_not_checked(tmp_path: Path, pegasus_feed: P
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f'<h1 id="verdict-text">{VERDICT_NOTHING}</h1>' in page
     assert "does not prove the phone is clean" in page
-    gaps = re.search(r"Not in this acquisition: ([^<]*)", page)
-    assert gaps is not None and "Network data usage (DataUsage.sqlite) (datausage)" in gaps.group(1)
+    assert "|Network data usage (DataUsage.sqlite)|" in _absent(page)
     assert "clean</h1>" not in page and _rows(page) == []
 
 
@@ -79,8 +88,10 @@ def test_failed_artifact_listed(tmp_path: Path) -> None:
     builder.add_file("HomeDomain", "Library/SMS/sms.db", b"not a database" * 50)
     assert _check(str(builder.finish()), "-o", str(tmp_path / "out")) == 3
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert "The analysis is incomplete" in page
-    assert re.search(r"<li>Messages \(SMS, MMS, iMessage\) \(sms\) could not be read: [^<]*sms\.db", page)
+    assert "Part of the acquisition could not be read" in page
+    assert re.search(r'<details class="cov cov-failed" open><summary>Could not be read \(2\)</summary><ul><li>'
+                     r'<span class="aname">Messages \(SMS, MMS, iMessage\)</span> <span class="muted">— [^<]*sms\.db',
+                     page)
 
 
 def test_evidence_is_escaped(tmp_path: Path) -> None:
@@ -140,10 +151,50 @@ def test_device_facts_from_backup_info_records(tmp_path: Path, pegasus_feed: Pat
     report.record(BackupInfo(), record, [], tuple(record.timestamps()))  # type: ignore[arg-type]
     run_check(backup, CheckOptions(iocs=(pegasus_feed,)), sinks=[report])
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Device facts from the device's own records." in page
-    assert "<tr><th>product type</th><td class=\"wrap\">iPhone14,2</td></tr>" in page
-    assert "<tr><th>product version</th><td class=\"wrap\">&lt;b&gt;16.5&lt;/b&gt;</td></tr>" in page
-    assert "<tr><th>last backup</th><td class=\"wrap\">2023-06-01T12:00:00Z</td></tr>" in page
+    assert "<dt>product type</dt><dd>iPhone14,2</dd>" in page
+    assert "<dt>product version</dt><dd>&lt;b&gt;16.5&lt;/b&gt;</dd>" in page
+    assert "<dt>last backup</dt><dd>2023-06-01T12:00:00Z</dd>" in page
     assert "blob" not in page
-    # the demo's day count: one dated bar per day of the run of records, 2023-03-01 .. 2023-05-24
-    assert page.count('<g id="t-') == 138
+    # one bar per day from the first dated record to the last
+    assert page.count('<rect id="t-') == 138
+
+
+def test_report_in_french(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    code = CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(pegasus_feed), "-o",
+                                            str(tmp_path / "out"), "-q", "--lang", "fr"]).exit_code
+    assert code == 2
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page
+    assert '<h1 id="verdict-text">Traces de logiciels espions connus trouvées</h1>' in page
+    assert "Que faire maintenant" in page and "What to do next" not in page
+
+
+def test_every_language_has_every_message() -> None:
+    from preuve.report.catalog import LANGUAGES, Messages, missing_translations
+
+    assert missing_translations() == []
+    assert {Messages(lang)("verdict.nothing") for lang in LANGUAGES} == {
+        "Nothing found in what could be checked", "Rien trouvé dans ce qui a pu être vérifié",
+        "Nada encontrado en lo que se pudo revisar",
+    }
+
+
+def test_timeline_labels_and_marks_do_not_collide() -> None:
+    from preuve.report.catalog import Messages
+    from preuve.report.timeline import timeline_svg
+
+    per_day = Counter({date(2023, 1, 1) + timedelta(days=n): n % 7 for n in range(170)})
+    findings = [_finding(datetime(2023, 3, 1, tzinfo=UTC) + timedelta(days=n)) for n in range(0, 20, 3)]
+    unit, bins = timeline_bins(per_day, findings)
+    svg = timeline_svg(unit, bins, Messages("en"))
+    labels = re.findall(r'<text x="([\d.]+)" y="\d+" text-anchor="(\w+)" class="tick">(\d{4}-\d\d-\d\d)</text>', svg)
+    xs = [float(x) for x, _, _ in labels]
+    assert labels[0][1] == "start" and labels[-1][1] == "end"  # nothing cut at either edge
+    assert labels[-1][2] == bins[-1].key
+    assert all(b - a >= 100 for a, b in zip(xs, xs[1:], strict=False))
+    marks = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
+    assert all(b - a >= 18 for a, b in zip(marks, marks[1:], strict=False))
+    # marks closer than a mark's width are one mark counting both
+    counts = [int(n) for n in re.findall(r'class="markcount">(\d+)<', svg)]
+    assert sum(counts) == len(findings)

@@ -59,33 +59,48 @@ def test_report_in_browser(tmp_path: Path, pegasus_feed: Path) -> None:
             page.goto(report.as_uri())
 
             assert page.locator("#verdict-text").inner_text() == VERDICT_SPYWARE
-            rows = page.locator("tr.finding")
+            rows = page.locator("article.card")
             assert rows.count() == DEMO_FINDINGS
-            assert page.locator("tr.finding:visible").count() == DEMO_FINDINGS
+            assert page.locator("article.card:visible").count() == DEMO_FINDINGS
             assert page.locator("#shown-count").inner_text() == str(DEMO_FINDINGS)
 
             page.locator('input.sev-filter[value="info"]').uncheck()
             page.locator('input.sev-filter[value="low"]').uncheck()
             without_info_low = DEMO_FINDINGS - DEMO_SEVERITIES["info"] - DEMO_SEVERITIES["low"]
-            assert page.locator("tr.finding:visible").count() == without_info_low
-            assert page.locator('tr.finding[data-severity="info"]:visible').count() == 0
+            assert page.locator("article.card:visible").count() == without_info_low
+            assert page.locator('article.card[data-severity="info"]:visible').count() == 0
             assert page.locator("#shown-count").inner_text() == str(without_info_low)
 
             page.locator("#artifact-filter").select_option("sms")
-            assert page.locator("tr.finding:visible").count() == DEMO_SMS_FINDINGS
+            assert page.locator("article.card:visible").count() == DEMO_SMS_FINDINGS
             page.locator('input.sev-filter[value="high"]').uncheck()
-            assert page.locator("tr.finding:visible").count() == 0
+            assert page.locator("article.card:visible").count() == 0
             page.locator('input.sev-filter[value="high"]').check()
             page.locator("#artifact-filter").select_option("")
             page.locator('input.sev-filter[value="info"]').check()
             page.locator('input.sev-filter[value="low"]').check()
-            assert page.locator("tr.finding:visible").count() == DEMO_FINDINGS
+            assert page.locator("article.card:visible").count() == DEMO_FINDINGS
 
             # a finding's timeline link leads to its day, and the day's mark back to a finding
-            first = page.locator('tr.finding a[href^="#t-"]').first
+            first = page.locator('article.card a[href^="#t-"]').first
             target = first.get_attribute("href")
             assert target is not None and page.locator(target).count() == 1
-            assert page.locator("svg.timeline a").count() == 8  # days that hold a finding
+            # days that hold a finding (8), adjacent days drawn as one mark counting both: every dated finding
+            assert page.locator("svg.timeline a").count() == 6
+            counts = page.locator("svg.timeline .markcount").all_text_contents()
+            assert sum(int(c) for c in counts) == 17
+            # each mark leads to a card
+            mark = page.locator("svg.timeline a").first.get_attribute("href")
+            assert mark is not None and page.locator(f"article.card{mark}").count() == 1
+            # the free-text filter
+            page.locator("#text-filter").fill("tookcheckout")
+            assert page.locator("article.card:visible").count() == 1
+            page.locator("#text-filter").fill("")
+            assert page.locator("article.card:visible").count() == DEMO_FINDINGS
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=str(ARTIFACTS / "report-390.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 900})
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -18,6 +18,7 @@ from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.report.bundle import BundleSink
+from preuve.report.catalog import LANGUAGES
 from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
 
@@ -217,6 +218,7 @@ def _run(
     as_json: bool = False,
     case: Path | None = None,
     secrets: Secrets | None = None,
+    lang: str = "en",
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
@@ -254,7 +256,7 @@ def _run(
                     "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
                 )
         sink = OutputFolder(out, evidence)
-        sinks: list[Sink] = [sink, HtmlReport(out / "report.html"), BundleSink(out)]
+        sinks: list[Sink] = [sink, HtmlReport(out / "report.html", lang), BundleSink(out)]
         case_sink = None
         if case is not None:
             from preuve.store.case import CaseStore
@@ -301,9 +303,11 @@ def _run(
               help="Encrypted iOS backup: key written by `preuve backup-key` (instant, no password).")
 @click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of report.html.")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
           quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, key_file: Path | None,
-          age_key: Path | None) -> None:
+          age_key: Path | None, lang: str) -> None:
     """Check an acquisition against indicators and heuristics.
 
     EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
@@ -322,7 +326,7 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
     except (PreuveError, OSError) as exc:
         stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang))
 
 
 @click.command()

@@ -1,15 +1,19 @@
-"""The HTML report: one self-contained page that a non-expert can read and an expert can check.
+"""The HTML report: one self-contained page that reads like an incident report.
 
-Written by hand (string building with :func:`html.escape`) rather than with a
-template engine: the page is small, must be fully static (no network, no
-CDN, inline CSS and JS only, under a strict Content-Security-Policy that
-pins the inline script and style by hash), and every value from the
-evidence must be escaped at one visible place (:func:`esc`). A template
-engine would add a dependency without making that any safer.
+From the top: the verdict in plain words and how sure it is, what to do next (for the person and
+for the analyst), the device and the acquisition; a compact coverage checklist; the findings as
+cards grouped by malware or rule, each with its record's context, time, strength and reason, the
+proof under "details"; the timeline with axes, a legend and the findings' window zoomed; the
+evidence files. Its fixed texts come from the message catalogue (:mod:`preuve.report.catalog`,
+``--lang``). It prints cleanly (every "details" opens for printing).
 
-The sink keeps only per-day record counters and the few records of a
-backup-info style artifact (device facts), so memory stays flat however
-large the evidence; findings come from the run's result.
+Written by hand (string building with :func:`html.escape`) rather than with a template engine: the
+page must be fully static (no network, inline CSS and JS pinned by hash under a strict
+Content-Security-Policy), and every value from the evidence is escaped at one visible place
+(:func:`esc`).
+
+The sink keeps only per-day record counters and the few records of a device-info artifact, so
+memory stays flat however large the evidence; findings come from the run's result.
 """
 
 from __future__ import annotations
@@ -18,18 +22,21 @@ import base64
 import hashlib
 import html
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from preuve.artifacts.base import Artifact
 from preuve.artifacts.timeconv import to_iso
-from preuve.detect.match import parse_stix_time
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Severity, Timestamp
+from preuve.report.cards import RuleText, findings_section
+from preuve.report.catalog import Messages
+from preuve.report.timeline import timeline_section, utc_day
 
 if TYPE_CHECKING:
     from preuve.check import ArtifactReport, CheckResult
@@ -39,6 +46,13 @@ MAX_FACTS = 60
 MAX_FACT_CHARS = 300
 MAX_EVIDENCE_ROWS = 500
 DEVICE_INFO_ARTIFACTS = ("backup_info", "device_info")
+# Properties that name the device's time zone (Android's getprop).
+TIMEZONE_PROPERTIES = ("persist.sys.timezone",)
+# The device facts shown first (the others are under "more"), in this order, when the record has them.
+KEY_FACTS = (
+    "device_name", "product_type", "product_name", "ios_version", "build_version", "serial_number",
+    "phone_number", "last_backup_date",
+)
 
 VERDICT_SPYWARE = "Traces of known spyware found"
 VERDICT_SUSPICIOUS = "Suspicious signs worth an expert's look"
@@ -108,244 +122,6 @@ def coverage_gaps(result: CheckResult) -> list[str]:
     return gaps
 
 
-def utc_day(when: datetime) -> date:
-    """The UTC calendar day of a moment (a naive datetime is taken as UTC, never as local time)."""
-    if when.tzinfo is UTC:  # the usual case, once per record
-        return when.date()
-    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)).date()
-
-
-def _week(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
-@dataclass(frozen=True, slots=True)
-class Bin:
-    start: date
-    records: int
-    findings: tuple[Finding, ...]
-
-    @property
-    def key(self) -> str:
-        return self.start.isoformat()
-
-
-def timeline_bins(per_day: Counter[date], findings: Iterable[Finding]) -> tuple[str, list[Bin]]:
-    """Records per day (or week, or month when the span is long), with the findings of each bin."""
-    dated = [f for f in findings if f.timestamp is not None]
-    days = set(per_day) | {utc_day(f.timestamp) for f in dated if f.timestamp is not None}
-    if not days:
-        return "day", []
-    first, last = min(days), max(days)
-    span = (last - first).days
-    if span <= 180:
-        unit, floor, step = "day", (lambda d: d), (lambda d: d + timedelta(days=1))
-    elif span <= 7 * 260:
-        unit, floor, step = "week", _week, (lambda d: d + timedelta(days=7))
-    else:
-        unit, floor, step = "month", _month, _next_month
-    counts: Counter[date] = Counter()
-    for day, count in per_day.items():
-        counts[floor(day)] += count
-    marks: dict[date, list[Finding]] = {}
-    for finding in dated:
-        assert finding.timestamp is not None
-        marks.setdefault(floor(utc_day(finding.timestamp)), []).append(finding)
-    bins: list[Bin] = []
-    cursor = floor(first)
-    while cursor <= last:
-        bins.append(Bin(cursor, counts.get(cursor, 0), tuple(marks.get(cursor, ()))))
-        cursor = step(cursor)
-    return unit, bins
-
-
-def bin_key_for(finding: Finding, unit: str) -> str | None:
-    if finding.timestamp is None:
-        return None
-    day = utc_day(finding.timestamp)
-    floor = {"day": lambda d: d, "week": _week, "month": _month}[unit]
-    return floor(day).isoformat()
-
-
-def timeline_svg(unit: str, bins: Sequence[Bin]) -> str:
-    """Bars of records per bin, a red mark above bins with findings (each a link to its first finding)."""
-    if not bins:
-        return '<p class="muted">No dated records: nothing to draw.</p>'
-    width, height, top, bottom = 1000, 180, 26, 22
-    plot = height - top - bottom
-    slot = width / len(bins)
-    peak = max(b.records for b in bins) or 1
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="records per {esc(unit)}" class="timeline">',
-        f'<line x1="0" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#888" stroke-width="1"/>',
-    ]
-    label_every = max(1, len(bins) // 8)
-    for number, item in enumerate(bins):
-        x = number * slot
-        bar = plot * item.records / peak
-        parts.append(f'<g id="t-{esc(item.key)}" class="bin">')
-        parts.append(
-            f'<rect x="{x + slot * 0.1:.2f}" y="{height - bottom - bar:.2f}" width="{max(slot * 0.8, 0.5):.2f}" '
-            f'height="{bar:.2f}" fill="#6b8fb5"><title>{esc(item.key)} ({esc(unit)}): '
-            f"{item.records} record(s), {len(item.findings)} finding(s)</title></rect>"
-        )
-        if item.findings:
-            worst = max(f.severity for f in item.findings)
-            cx = x + slot / 2
-            parts.append(
-                f'<a href="#f-{esc(item.findings[0].id)}"><circle cx="{cx:.2f}" cy="{top - 12}" r="7" '
-                f'fill="{_SEVERITY_COLOUR[worst.label]}" stroke="#000" stroke-width="0.5">'
-                f"<title>{len(item.findings)} finding(s) on {esc(item.key)}, worst {esc(worst.label)}</title>"
-                f'</circle></a><line x1="{cx:.2f}" y1="{top - 5}" x2="{cx:.2f}" y2="{height - bottom}" '
-                f'stroke="{_SEVERITY_COLOUR[worst.label]}" stroke-width="1" stroke-dasharray="3,2"/>'
-            )
-        parts.append("</g>")
-        if number % label_every == 0:
-            parts.append(
-                f'<text x="{x:.2f}" y="{height - 6}" font-size="11" fill="#444">{esc(item.key)}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-_SEVERITY_COLOUR = {
-    "critical": "#8b0000", "high": "#d62728", "medium": "#e69500", "low": "#1f77b4", "info": "#7f7f7f",
-}
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;background:#fafafa}
-main{max-width:1200px;margin:0 auto;padding:1.5rem}
-h1{font-size:1.9rem;margin:.2rem 0}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
-.verdict{padding:1.2rem 1.5rem;border-radius:8px;border:2px solid}
-.verdict-spyware{background:#fde8e8;border-color:#8b0000}.verdict-suspicious{background:#fff4e0;border-color:#e69500}
-.verdict-nothing{background:#eef2f7;border-color:#6b8fb5}.verdict p{font-size:1.05rem;margin:.4rem 0}
-.gaps{background:#fffbe6;border:1px solid #e6c200;border-radius:6px;padding:.6rem 1.2rem;margin-top:1rem}
-.muted{color:#666}.counts span{display:inline-block;margin-right:1rem}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:.92rem}
-th,td{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f0f0}td{overflow-wrap:anywhere}
-.sev{font-weight:bold;text-transform:uppercase;padding:.1rem .4rem;border-radius:3px;color:#fff;white-space:nowrap;overflow-wrap:normal}
-.sev-critical{background:#8b0000}.sev-high{background:#d62728}.sev-medium{background:#e69500}
-.sev-low{background:#1f77b4}.sev-info{background:#7f7f7f}
-tr.finding:target{outline:3px solid #000}
-svg.timeline{width:100%;height:auto;background:#fff;border:1px solid #ddd}
-g.bin:target rect{fill:#000}
-.filters{margin:.6rem 0;display:flex;gap:1rem;flex-wrap:wrap;align-items:center}
-code{font-size:.85rem}.gaps h2{margin-top:.2rem}
-#findings{table-layout:fixed}#findings th:nth-child(1){width:8%}#findings th:nth-child(2){width:10%}#findings th:nth-child(3){width:27%}
-#findings th:nth-child(4){width:26%}#findings th:nth-child(5){width:10%}#findings th:nth-child(6){width:20%}
-"""
-
-_JS = """
-(function(){
-  var boxes=document.querySelectorAll('input.sev-filter');
-  var select=document.getElementById('artifact-filter');
-  var rows=document.querySelectorAll('tr.finding');
-  var shown=document.getElementById('shown-count');
-  function apply(){
-    var sev={};
-    boxes.forEach(function(b){sev[b.value]=b.checked;});
-    var art=select.value, n=0;
-    rows.forEach(function(r){
-      var ok=sev[r.dataset.severity]&&(art===''||r.dataset.artifact===art);
-      r.hidden=!ok; if(ok){n++;}
-    });
-    shown.textContent=String(n);
-  }
-  boxes.forEach(function(b){b.addEventListener('change',apply);});
-  select.addEventListener('change',apply);
-  apply();
-})();
-"""
-
-
-def _csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-def content_security_policy() -> str:
-    """Nothing may load; only this page's own script and style run (pinned by hash)."""
-    return (
-        f"default-src 'none'; script-src {_csp_hash(_JS)}; style-src {_csp_hash(_CSS)}; img-src data:; "
-        "base-uri 'none'; form-action 'none'"
-    )
-
-
-def _locator_text(finding: Finding) -> str:
-    loc = finding.locator
-    bits = []
-    if loc.table is not None:
-        bits.append(f"table {loc.table}, row {loc.rowid}")
-    if loc.key_path is not None:
-        bits.append(f"key {loc.key_path}")
-    if loc.line is not None:
-        bits.append(f"line {loc.line}")
-    if loc.offset is not None:
-        bits.append(f"offset {loc.offset}")
-    return "; ".join(bits)
-
-
-def _why(finding: Finding, rules: dict[str, tuple[str, str]]) -> str:
-    ind = finding.indicator
-    if ind is not None:
-        text = (
-            f"Published indicator of <b>{esc(ind.malware)}</b> ({esc(ind.kind)} <code>{esc(ind.value)}</code>) "
-            f"in feed <b>{esc(ind.feed)}</b>"
-        )
-        if ind.published:
-            text += f", published {esc(ind.published[:10])}"
-        if ind.valid_until:
-            until = parse_stix_time(ind.valid_until)
-            expired = until is not None and until < datetime.now(UTC)
-            text += f", valid until {esc(ind.valid_until[:10])}" + (" (expired)" if expired else "")
-        return text + (
-            f'.<br><span class="muted">STIX id <code>{esc(ind.stix_id)}</code>; feed SHA-256 '
-            f"<code>{esc(ind.feed_sha256)}</code></span>"
-        )
-    if finding.rule is not None:
-        reason, reference = rules.get(finding.rule, ("", ""))
-        text = esc(reason) if reason else "Heuristic rule."
-        if reference:
-            text += f'<br><span class="muted">Source: {esc(reference)}</span>'
-        return text
-    return ""
-
-
-def _finding_row(finding: Finding, titles: dict[str, str], rules: dict[str, tuple[str, str]], unit: str) -> str:
-    label = finding.severity.label
-    what = finding.indicator.malware if finding.indicator is not None else (finding.rule or "")
-    seen = esc(finding.explanation)
-    if finding.observable is not None:
-        seen += f'<br><span class="muted">{esc(finding.observable.kind)}: <code>{esc(finding.observable.value)}</code></span>'
-    where = (
-        f"{esc(titles.get(finding.artifact, finding.artifact))} <span class=\"muted\">({esc(finding.artifact)})</span>"
-        f"<br><code>{esc(finding.locator.device_path)}</code>"
-    )
-    inside = _locator_text(finding)
-    if inside:
-        where += f"<br>{esc(inside)}"
-    where += f'<br><span class="muted">file SHA-256 <code>{esc(finding.locator.sha256)}</code></span>'
-    when = esc(to_iso(finding.timestamp) or "no date")
-    key = bin_key_for(finding, unit)
-    link = f'<br><a href="#t-{esc(key)}">on the timeline</a>' if key else ""
-    return (
-        f'<tr class="finding" id="f-{esc(finding.id)}" data-severity="{esc(label)}" '
-        f'data-artifact="{esc(finding.artifact)}">'
-        f'<td><span class="sev sev-{esc(label)}">{esc(label)}</span></td><td>{esc(what)}</td>'
-        f'<td class="wrap">{seen}</td><td class="wrap">{where}</td><td>{when}{link}</td>'
-        f'<td class="wrap">{_why(finding, rules)}</td></tr>'
-    )
-
-
 class _HtmlPart:
     """HtmlReport's per-day count over one part of an artifact read in parallel."""
 
@@ -366,10 +142,12 @@ class _HtmlPart:
 class HtmlReport:
     """A Sink writing OUT/report.html at the end of the run; during the run it only counts records per day."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lang: str = "en") -> None:
         self.path = path
+        self.messages = Messages(lang)
         self.per_day: Counter[date] = Counter()
         self.device_facts: list[tuple[str, str]] = []
+        self.device_tz: tzinfo | None = None
         self.opened_path = ""
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None:
@@ -386,11 +164,17 @@ class HtmlReport:
             self.per_day[when.date() if when.tzinfo is UTC else utc_day(when)] += 1  # utc_day, inlined
         if artifact.name in DEVICE_INFO_ARTIFACTS and len(self.device_facts) < MAX_FACTS:
             for name, value in record.fields().items():
+                if name == "record_type":
+                    continue
                 if isinstance(value, (str, int, float, datetime)) and not isinstance(value, bool) and value != "":
                     text = to_iso(value) if isinstance(value, datetime) else str(value)
                     self.device_facts.append((name.replace("_", " "), _clip(text or "")))
                     if len(self.device_facts) >= MAX_FACTS:
                         break
+        if self.device_tz is None and record.record_type == "android:getprop:property":
+            name = getattr(record, "name", "")
+            if name in TIMEZONE_PROPERTIES:
+                self.device_tz = _zone(str(getattr(record, "value", "")))
 
     def part(self, artifact: Artifact, folder: Path) -> _HtmlPart | None:
         """Counting for one part of an artifact read in parallel (device facts are not: never split)."""
@@ -410,110 +194,273 @@ class HtmlReport:
         from preuve import __version__
         from preuve.detect.rules import discover_rules
 
-        rules = {r.name: (r.reason, r.reference) for r in discover_rules()}
+        t = self.messages
+        rules = {r.name: RuleText(r.reason, r.reference) for r in discover_rules()}
         titles = {r.name: r.title for r in result.artifacts}
         verdict = verdict_for(result)
-        gaps = coverage_gaps(result)
-        unit, bins = timeline_bins(self.per_day, result.findings)
+        headline = t(f"verdict.{verdict.key}")
+        timeline, unit = timeline_section(self.per_day, result.findings, t)
         counts = result.severity_counts()
         out: list[str] = [
             "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
+            f'<html lang="{esc(t.lang)}"><head><meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{esc(content_security_policy())}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             '<meta name="referrer" content="no-referrer">',
-            f"<title>preuve report: {esc(verdict.headline)}</title>",
-            f"<style>{_CSS}</style></head><body><main>",
-            f'<section class="verdict verdict-{verdict.key}" id="verdict">',
-            f'<h1 id="verdict-text">{esc(verdict.headline)}</h1><p>{esc(verdict.detail)}</p>',
-            '<p class="counts">' + "".join(f"<span>{esc(k)}: <b>{v}</b></span>" for k, v in counts.items())
-            + "</p>",
-            f'<p class="muted">{esc(result.acquisition_kind)} ({esc(result.platform)}) at '
-            f"<code>{esc(result.evidence_path)}</code>, checked {esc(result.finished.strftime('%Y-%m-%d %H:%M:%S UTC'))} with preuve "
-            f"{esc(__version__)} against {result.indicator_count} indicator(s).</p></section>",
+            f"<title>{esc(t('title'))}: {esc(headline)}</title>",
+            f'<style>{_CSS}</style></head><body><main>',
+            f'<section class="verdict verdict-{verdict.key}" id="verdict" aria-labelledby="verdict-text">',
+            f'<h1 id="verdict-text">{esc(headline)}</h1>',
+            f'<p class="sure">{esc(_how_sure(result, verdict, t))}</p>',
+            '<p class="counts">' + "".join(
+                f'<span class="sev sev-{esc(k)}">{esc(t("severity." + k))} {v}</span> ' for k, v in counts.items() if v
+            ) + "</p></section>",
+            _next_steps(result, verdict, t),
+            self._device(result, t, __version__),
+            _coverage(result, t),
+            f'<section id="findings"><h2>{esc(t("findings.title", count=len(result.findings)))}</h2>',
         ]
-        if result.incomplete:
-            out.append('<p class="gaps"><b>The analysis is incomplete:</b> some artifacts could not be read.</p>')
-        out.append('<section class="gaps" id="coverage"><h2>What could not be checked</h2>')
-        if gaps:
-            out.append("<ul>" + "".join(f"<li>{esc(g)}</li>" for g in gaps) + "</ul>")
-        else:
-            out.append("<p>Every artifact preuve knows for this platform was present and read.</p>")
-        out.append("</section>")
-
-        out.append(f'<h2>Findings (<span id="total-count">{len(result.findings)}</span>)</h2>')
-        artifacts = sorted({f.artifact for f in result.findings})
-        out.append('<div class="filters"><span>Severity:</span>')
-        for label in counts:
-            out.append(
-                f'<label><input type="checkbox" class="sev-filter" value="{esc(label)}" checked> '
-                f"{esc(label)} ({counts[label]})</label>"
-            )
-        out.append('<label>Artifact: <select id="artifact-filter"><option value="">all</option>')
-        out.extend(
-            f'<option value="{esc(a)}">{esc(titles.get(a, a))}</option>' for a in artifacts
-        )
-        out.append(
-            '</select></label><span><b id="shown-count">'
-            f"{min(len(result.findings), MAX_FINDING_ROWS)}</b> shown</span></div>"
-        )
         if result.findings:
-            out.append(
-                '<table id="findings"><thead><tr><th>Severity</th><th>Malware or rule</th><th>What was seen</th>'
-                "<th>Where</th><th>When</th><th>Why it matters</th></tr></thead><tbody>"
-            )
-            out.extend(_finding_row(f, titles, rules, unit) for f in result.findings[:MAX_FINDING_ROWS])
-            out.append("</tbody></table>")
-            if len(result.findings) > MAX_FINDING_ROWS:
-                out.append(
-                    f'<p class="muted">Only the first {MAX_FINDING_ROWS} findings are shown here; '
-                    "all are in findings.json.</p>"
-                )
+            out.append(_filters(result, counts, titles, t))
+            out.append(findings_section(result.findings, rules, titles, t, unit, self.device_tz, MAX_FINDING_ROWS))
         else:
-            out.append('<p class="muted">No findings.</p>')
-
-        out.append(f"<h2>Timeline (records per {esc(unit)}; marks are findings)</h2>")
-        out.append(timeline_svg(unit, bins))
-        out.append(self._facts(result))
-        out.append(_artifact_table(result.artifacts))
+            out.append(f'<p class="muted">{esc(t("findings.none"))}</p>')
+        out.append("</section>")
+        out.append(f'<section id="timeline"><h2>{esc(t("timeline.title"))}</h2>{timeline}</section>')
+        out.append(self._files(result, t))
+        out.append(f'<footer class="muted">{esc(t("footer", version=__version__))}</footer>')
         out.append(f"<script>{_JS}</script></main></body></html>\n")
         return "\n".join(out)
 
-    def _facts(self, result: CheckResult) -> str:
-        rows: list[tuple[str, str]] = list(self.device_facts)
+    def _device(self, result: CheckResult, t: Messages, version: str) -> str:
+        key = [(name, value) for name, value in self.device_facts if name.replace(" ", "_") in KEY_FACTS]
+        key.sort(key=lambda item: KEY_FACTS.index(item[0].replace(" ", "_")))
+        more = [(name, value) for name, value in self.device_facts if (name, value) not in key]
+        rows: list[tuple[str, str]] = key if key else list(self.device_facts)
+        if not key:
+            more = []
         rows += [
-            ("acquisition", f"{result.acquisition_kind} ({result.platform})"),
-            ("evidence", str(result.evidence_path)),
-            ("checked", f"{to_iso(result.started)} to {to_iso(result.finished)}"),
-            ("evidence files read", str(len(result.evidence_files))),
+            (t("device.acquisition"), f"{result.acquisition_kind} ({result.platform})"),
+            (t("device.evidence"), str(result.evidence_path)),
+            (t("device.checked"), result.finished.strftime("%Y-%m-%d %H:%M UTC")),
+            (t("device.tool"), f"preuve {version}"),
         ]
-        for feed in result.feeds:
-            rows.append(
-                ("indicator feed", f"{feed.name}: {feed.indicators} indicators, SHA-256 {feed.sha256}"
-                 + (f", from {feed.source}" if feed.source else ""))
+        feeds = "; ".join(f"{f.name} ({t('device.indicators', count=f.indicators)})" for f in result.feeds)
+        rows.append((t("device.feeds"), feeds or t("device.nofeeds")))
+        body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+        extra = ""
+        if more:
+            extra = (
+                f'<details><summary>{esc(t("device.more", count=len(more)))}</summary><dl class="device">'
+                + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in more) + "</dl></details>"
             )
-        body = "".join(f"<tr><th>{esc(k)}</th><td class=\"wrap\">{esc(v)}</td></tr>" for k, v in rows)
-        source = "from the device's own records" if self.device_facts else "from the run (no device-info artifact)"
+        return (
+            f'<section id="device"><h2>{esc(t("device.title"))}</h2><dl class="device" id="facts">{body}</dl>'
+            f"{extra}</section>"
+        )
+
+    def _files(self, result: CheckResult, t: Messages) -> str:
         files = "".join(
-            f"<tr><td class=\"wrap\"><code>{esc(e.device_path)}</code></td><td>{e.size}</td>"
-            f"<td class=\"wrap\"><code>{esc(e.sha256)}</code></td></tr>"
+            f"<tr><td><code>{esc(e.device_path)}</code></td><td>{e.size}</td><td><code>{esc(e.sha256)}</code></td></tr>"
             for e in result.evidence_files[:MAX_EVIDENCE_ROWS]
         )
         return (
-            f'<h2>Device and evidence</h2><p class="muted">Device facts {source}.</p>'
-            f'<table id="facts">{body}</table>'
-            f"<details><summary>Evidence files and their SHA-256 ({len(result.evidence_files)})</summary>"
-            f"<table><tr><th>device path</th><th>bytes</th><th>SHA-256</th></tr>{files}</table></details>"
+            f'<section id="evidence"><details><summary>{esc(t("device.files", count=len(result.evidence_files)))}'
+            f'</summary><table class="files"><tbody>{files}</tbody></table></details></section>'
         )
 
 
-def _artifact_table(reports: Sequence[ArtifactReport]) -> str:
-    rows = "".join(
-        f"<tr><td>{esc(r.title)} <span class=\"muted\">({esc(r.name)})</span></td><td>{esc(r.status)}</td>"
-        f"<td>{r.records}</td><td>{r.findings}</td><td class=\"wrap\">{esc('; '.join(r.errors[:5]))}</td></tr>"
-        for r in reports
-    )
+def _zone(name: str) -> tzinfo | None:
+    name = name.strip()
+    if not name or len(name) > 64:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _how_sure(result: CheckResult, verdict: Verdict, t: Messages) -> str:
+    if verdict.key == "spyware":
+        malware = sorted({f.indicator.malware for f in result.findings if f.indicator is not None})
+        return t("sure.strong", malware=", ".join(malware))
+    if result.indicator_count == 0:
+        return t("sure.none")
+    if verdict.key == "suspicious":
+        return t("sure.moderate", count=sum(1 for f in result.findings if f.severity >= Severity.MEDIUM))
+    return t("sure.limited")
+
+
+def _next_steps(result: CheckResult, verdict: Verdict, t: Messages) -> str:
+    person = t(f"next.person.{verdict.key}")
+    analyst: list[str] = []
+    if result.incomplete:
+        analyst.append(t("next.analyst.incomplete"))
+    if result.indicator_count == 0:
+        analyst.append(t("next.analyst.feeds"))
+    if verdict.key == "spyware":
+        analyst.append(t("next.analyst.spyware"))
+    if result.platform == "ios" and result.acquisition_kind in ("ios_backup", "ios_backup_encrypted"):
+        analyst.append(t("next.analyst.more_ios"))
+    elif result.platform == "android" and result.acquisition_kind != "android_qf":
+        analyst.append(t("next.analyst.more_android"))
+    items = "".join(f"<li>{esc(a)}</li>" for a in analyst)
     return (
-        '<h2>What was checked</h2><table id="artifacts"><tr><th>artifact</th><th>status</th><th>records</th>'
-        f"<th>findings</th><th>problems</th></tr>{rows}</table>"
+        f'<section id="next" class="next"><h2>{esc(t("next.title"))}</h2><div class="cols">'
+        f'<div><h3>{esc(t("next.person"))}</h3><p>{esc(person)}</p></div>'
+        f'<div><h3>{esc(t("next.analyst"))}</h3><ul>{items}</ul></div></div></section>'
     )
+
+
+# Artifact status -> coverage group; the groups that cannot hold a gap are collapsed.
+_COVERAGE_GROUPS = (
+    ("failed", ("failed",), True),
+    ("absent", ("missing", "absent"), True),
+    ("excluded", ("excluded", "skipped", "left_out"), False),
+    ("empty", ("empty",), False),
+    ("checked", ("ok",), False),
+    ("not_collected", ("not_collected", "not_applicable"), False),
+)
+
+
+def _coverage(result: CheckResult, t: Messages) -> str:
+    lines: list[str] = []
+    if result.indicator_count == 0:
+        lines.append(f'<p class="gap">{esc(t("coverage.no_feeds"))}</p>')
+    if not result.options.heuristics:
+        lines.append(f'<p class="gap">{esc(t("coverage.no_rules"))}</p>')
+    for key, statuses, open_ in _COVERAGE_GROUPS:
+        reports = [r for r in result.artifacts if str(r.status) in statuses]
+        if not reports:
+            continue
+        items = "".join(
+            f'<li><span class="aname">{esc(r.title)}</span>'
+            + (f' <span class="muted">— {esc("; ".join(r.errors[:3]))}</span>' if r.errors else "")
+            + (f' <span class="muted">({r.records:,})</span>' if key == "checked" else "")
+            + "</li>"
+            for r in reports
+        )
+        opened = " open" if open_ else ""
+        lines.append(
+            f'<details class="cov cov-{key}"{opened}><summary>{esc(t("coverage." + key, count=len(reports)))}'
+            f"</summary><ul>{items}</ul></details>"
+        )
+    return f'<section id="coverage"><h2>{esc(t("coverage.title"))}</h2>{"".join(lines)}</section>'
+
+
+def _filters(result: CheckResult, counts: dict[str, int], titles: dict[str, str], t: Messages) -> str:
+    boxes = "".join(
+        f'<label><input type="checkbox" class="sev-filter" value="{esc(label)}" checked> '
+        f'{esc(t("severity." + label))} ({count})</label>'
+        for label, count in counts.items() if count
+    )
+    artifacts = sorted({f.artifact for f in result.findings})
+    options = "".join(f'<option value="{esc(a)}">{esc(titles.get(a, a))}</option>' for a in artifacts)
+    return (
+        f'<div class="filters" role="group" aria-label="{esc(t("findings.filter.severity"))}">'
+        f'<span>{esc(t("findings.filter.severity"))}:</span>{boxes}'
+        f'<label><select id="artifact-filter"><option value="">*</option>{options}</select></label>'
+        f'<label>{esc(t("findings.filter.search"))} <input type="search" id="text-filter"></label>'
+        f'<span><b id="shown-count">{min(len(result.findings), MAX_FINDING_ROWS)}</b> '
+        f'{esc(t("findings.shown"))}</span></div>'
+    )
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy() -> str:
+    """Nothing may load; only this page's own script and style run (pinned by hash)."""
+    return (
+        f"default-src 'none'; script-src {_csp_hash(_JS)}; style-src {_csp_hash(_CSS)}; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+# Colours meet WCAG AA contrast (4.5:1) for their text on white or for white text on them.
+_CSS = """
+:root{--ink:#1b1f24;--muted:#4a5361;--line:#d0d7de;--crit:#8b0000;--high:#c62828;--med:#a35c00;--low:#1f5f99;--info:#5f6b7a}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);background:#fff;line-height:1.45}
+main{max-width:1100px;margin:0 auto;padding:1.2rem}
+h1{font-size:1.8rem;margin:.1rem 0 .4rem}h2{margin-top:1.8rem;border-bottom:1px solid var(--line);padding-bottom:.3rem}
+h3{margin:.6rem 0 .3rem}
+.verdict{padding:1rem 1.3rem;border-radius:8px;border:2px solid}
+.verdict-spyware{background:#fde8e8;border-color:var(--crit)}.verdict-suspicious{background:#fff4e0;border-color:var(--med)}
+.verdict-nothing{background:#eef2f7;border-color:var(--low)}.verdict-heuristics_only,.verdict-incomplete{background:#fff8c5;border-color:#9a6700}
+.sure{font-size:1.05rem;margin:.3rem 0}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:1.2rem}
+.next p,.next li{margin:.2rem 0}
+.muted{color:var(--muted)}
+dl.device,dl.facts,dl.context,dl.proof{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.15rem .9rem;margin:.4rem 0}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+.gap{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:.5rem .8rem}
+details.cov{margin:.3rem 0}details.cov summary{cursor:pointer;font-weight:600}
+.cov-failed summary{color:var(--high)}.cov-absent summary{color:var(--med)}
+details.cov ul{columns:2;margin:.3rem 0 .6rem}
+.sev{display:inline-block;font-weight:700;font-size:.8rem;text-transform:uppercase;padding:.05rem .45rem;border-radius:3px;color:#fff;white-space:nowrap}
+.sev-critical{background:var(--crit)}.sev-high{background:var(--high)}.sev-medium{background:var(--med)}
+.sev-low{background:var(--low)}.sev-info{background:var(--info)}
+.filters{margin:.6rem 0;display:flex;gap:.9rem;flex-wrap:wrap;align-items:center}
+section.group{margin:1rem 0}.gtitle{overflow-wrap:anywhere;word-break:normal}
+.why{margin:.2rem 0 .5rem}
+article.card{border:1px solid var(--line);border-left:6px solid var(--info);border-radius:6px;padding:.6rem .9rem;margin:.6rem 0;background:#fff}
+.sev-border-critical{border-left-color:var(--crit)!important}.sev-border-high{border-left-color:var(--high)!important}
+.sev-border-medium{border-left-color:var(--med)!important}.sev-border-low{border-left-color:var(--low)!important}
+article.card:target,article.card:focus{outline:3px solid #0969da}
+.card-head{margin:0 0 .3rem}.artifact{color:var(--muted)}
+.seen{font-size:1.02rem;margin:.2rem 0;overflow-wrap:anywhere}
+dl.context{background:#f6f8fa;border-radius:4px;padding:.4rem .6rem}
+summary{cursor:pointer}
+code{font:.82rem ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
+a:focus,input:focus,select:focus,summary:focus{outline:3px solid #0969da;outline-offset:2px}
+svg.timeline{width:100%;height:auto;background:#fff;border:1px solid var(--line)}
+svg .axis{stroke:#57606a;stroke-width:1}svg .tick{font-size:12px;fill:#3b434d}svg .bar{fill:#4f7fb0}
+svg .markline{stroke-width:1.5;stroke-dasharray:3 2}svg .markcount{font-size:10px;fill:#fff;font-weight:700}
+svg rect:target{fill:#000}
+.legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.9rem}.lg{display:inline-flex;align-items:center;gap:.3rem}
+.sw{display:inline-block;width:12px;height:12px}.bar-sw{background:#4f7fb0}.dot{border-radius:50%}
+.dot-critical{background:var(--crit)}.dot-high{background:var(--high)}.dot-medium{background:var(--med)}
+.dot-low{background:var(--low)}.dot-info{background:var(--info)}
+table.files{border-collapse:collapse;width:100%;font-size:.85rem}table.files td{border-bottom:1px solid var(--line);padding:.2rem .4rem;overflow-wrap:anywhere}
+footer{margin-top:2rem;padding-top:.6rem;border-top:1px solid var(--line)}
+@media (max-width:700px){.cols{grid-template-columns:1fr}details.cov ul{columns:1}main{padding:.7rem}
+dl.device,dl.facts,dl.context,dl.proof{grid-template-columns:1fr}dt{font-weight:600}}
+@media print{.filters{display:none}body{font-size:11pt}article.card,section.verdict{break-inside:avoid}
+h2,h3{break-after:avoid}
+a{color:inherit;text-decoration:none}main{max-width:none}}
+"""
+
+_JS = """
+(function(){
+  var boxes=document.querySelectorAll('input.sev-filter');
+  var select=document.getElementById('artifact-filter');
+  var text=document.getElementById('text-filter');
+  var cards=document.querySelectorAll('article.card');
+  var groups=document.querySelectorAll('section.group');
+  var shown=document.getElementById('shown-count');
+  function apply(){
+    var sev={};
+    boxes.forEach(function(b){sev[b.value]=b.checked;});
+    var art=select?select.value:'', q=text?text.value.toLowerCase():'', n=0;
+    cards.forEach(function(c){
+      var ok=sev[c.dataset.severity]!==false&&(art===''||c.dataset.artifact===art)&&
+        (q===''||c.textContent.toLowerCase().indexOf(q)>=0);
+      c.hidden=!ok; if(ok){n++;}
+    });
+    groups.forEach(function(g){g.hidden=!g.querySelector('article.card:not([hidden])');});
+    if(shown){shown.textContent=String(n);}
+  }
+  boxes.forEach(function(b){b.addEventListener('change',apply);});
+  if(select){select.addEventListener('change',apply);}
+  if(text){text.addEventListener('input',apply);}
+  window.addEventListener('beforeprint',function(){
+    document.querySelectorAll('details').forEach(function(d){d.dataset.was=d.open?'1':'';d.open=true;});
+  });
+  window.addEventListener('afterprint',function(){
+    document.querySelectorAll('details').forEach(function(d){d.open=d.dataset.was==='1';});
+  });
+  apply();
+})();
+"""
