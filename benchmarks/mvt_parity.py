@@ -31,6 +31,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -475,15 +476,21 @@ def read_mvt_alerts(out_dir: Path) -> list[MvtAlert]:
 
 
 def read_records(artifacts_dir: Path, wanted: dict[str, set[tuple[object, ...]]]) -> dict[tuple[object, ...], frozenset[str]]:
-    """Objects of the records some findings point to, by locator, from preuve's artifacts/<name>.jsonl."""
+    """Objects of the records some findings point to, by locator, from preuve's artifacts/<name>.jsonl.
+
+    A value that more than one record of the artifact holds (a settings namespace, a permission
+    mode) identifies none of them and is left out.
+    """
     out: dict[tuple[object, ...], frozenset[str]] = {}
     for artifact, keys in sorted(wanted.items()):
         path = artifacts_dir / f"{artifact}.jsonl"
         if not re.fullmatch(r"[a-z0-9_]+", artifact) or not path.is_file():
             continue
+        found: dict[tuple[object, ...], frozenset[str]] = {}
+        seen_in: Counter[str] = Counter()
         with path.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle):
-                if number >= MAX_RECORD_LINES or len(out) >= sum(len(k) for k in wanted.values()):
+                if number >= MAX_RECORD_LINES:
                     break
                 if len(line) > MAX_RECORD_LINE:
                     continue
@@ -491,9 +498,15 @@ def read_records(artifacts_dir: Path, wanted: dict[str, set[tuple[object, ...]]]
                     record = json.loads(line)
                 except ValueError:
                     continue
-                key = locator_key(record.get("locator")) if isinstance(record, dict) else None
-                if key is not None and key in keys and key not in out:
-                    out[key] = record_objects(record)
+                if not isinstance(record, dict):
+                    continue
+                objects = record_objects(record)
+                seen_in.update(objects)
+                key = locator_key(record.get("locator"))
+                if key is not None and key in keys and key not in found:
+                    found[key] = objects
+        for key, objects in found.items():
+            out[key] = frozenset(o for o in objects if seen_in[o] <= 1)
     return out
 
 
