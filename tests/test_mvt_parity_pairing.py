@@ -315,3 +315,26 @@ def test_mvt_problems_from_its_log(tmp_path: Path) -> None:
         "Traceback (most recent call last):\n  File \"x.py\", line 1, in run\nKeyError: 'is_sticker'\n")
     assert mvt_problems(tmp_path, "") == [
         "Error when serializing data from module SMSAttachments: 'is_sticker'", "KeyError: 'is_sticker'"]
+
+
+def test_a_value_many_records_share_does_not_pair(tmp_path: Path) -> None:
+    """Both settings are in the "secure" namespace: that does not make preuve's finding on one a counterpart
+    of MVT's alert on the other."""
+    out = tmp_path / "mvt"
+    out.mkdir()
+    (out / "alerts.json").write_text(json.dumps([
+        _alert("MEDIUM", "aqf_settings", 'Found suspicious "secure" setting "accessibility_enabled = 1" (x)',
+               {"namespace": "secure", "name": "accessibility_enabled", "value": "1"})]))
+    secure = "/.acquisition/androidqf/settings_secure.txt"
+    findings = [_finding("low", "android_settings", {"device_path": secure, "line": 1}, rule="android_unknown_sources")]
+    records = {"android_settings": [
+        _record("android:settings:setting", {"device_path": secure, "line": 1}, namespace="secure",
+                key="install_non_market_apps", value="1"),
+        _record("android:settings:setting", {"device_path": secure, "line": 2}, namespace="secure",
+                key="accessibility_enabled", value="1"),
+    ]}
+    pairs, unmatched = pair_all(read_mvt_alerts(out), read_preuve_findings(_write_preuve(tmp_path / "p", findings,
+                                                                                          records)))
+    assert [(p.finding, p.note) for p in pairs] == [
+        (None, "expected android_play_protect_off/android_unknown_sources in android_settings")]
+    assert [f.rule for f in unmatched] == ["android_unknown_sources"]
