@@ -220,8 +220,11 @@ def heuristic_of(alert: MvtAlert) -> Heuristic | None:
     return None
 
 
-# Event fields holding a row number of the table the record came from.
-_ROW_FIELDS = ("ROWID", "rowid", "Z_PK", "id", "proc_id", "live_id", "live_proc_id", "visit_id")
+# Event fields holding a row id, and the table it is a row of when the field says ("row": not known).
+_ROW_FIELDS = {"ROWID": "row", "rowid": "row", "Z_PK": "row", "id": "row", "visit_id": "row",
+               "proc_id": "zprocess", "live_proc_id": "zprocess", "live_id": "zliveusage"}
+# preuve locator tables whose row ids MVT names by field (DataUsage/netusage): qualified the same way.
+_QUALIFIED_TABLES = {"ZPROCESS": "zprocess", "ZLIVEUSAGE": "zliveusage"}
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d")
 _CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _CATEGORIES = frozenset({"allow", "allowed", "default", "deny", "denied", "ignore", "foreground", "true", "false",
@@ -323,11 +326,11 @@ def _value_objects(value: object) -> set[str]:
     return out
 
 
-def _row_object(value: object) -> str | None:
+def _row_object(value: object, table: str = "row") -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) < 19):
-        return f"row:{int(value)}"
+        return f"{table}:{int(value)}"
     return None
 
 
@@ -342,7 +345,7 @@ def _scan(value: object, out: set[str], depth: int, budget: list[int]) -> None:
     elif isinstance(value, dict):
         for key, item in list(value.items())[:200]:
             if key in _ROW_FIELDS:
-                row = _row_object(item)
+                row = _row_object(item, _ROW_FIELDS[key])
                 if row:
                     out.add(row)
             _scan(item, out, depth + 1, budget)
@@ -394,7 +397,7 @@ def preuve_objects(doc: dict[str, object], record: frozenset[str] = frozenset())
         out |= _value_objects(indicator.get("value"))
     locator = doc.get("locator")
     if isinstance(locator, dict):
-        row = _row_object(locator.get("rowid"))
+        row = _row_object(locator.get("rowid"), _QUALIFIED_TABLES.get(str(locator.get("table")), "row"))
         if row:
             out.add(row)
         key_path = locator.get("key_path")

@@ -338,3 +338,23 @@ def test_a_value_many_records_share_does_not_pair(tmp_path: Path) -> None:
     assert [(p.finding, p.note) for p in pairs] == [
         (None, "expected android_play_protect_off/android_unknown_sources in android_settings")]
     assert [f.rule for f in unmatched] == ["android_unknown_sources"]
+
+
+def test_row_ids_of_different_tables_do_not_pair(tmp_path: Path) -> None:
+    """MVT names a DataUsage row by process id and live-usage id; preuve's finding is on process row 7, another
+    process than the one MVT alerts on (whose live-usage row is 7)."""
+    out = tmp_path / "mvt"
+    out.mkdir()
+    (out / "alerts.json").write_text(json.dumps([
+        _alert("MEDIUM", "netusage", "Could not find the binary associated with the process with name "
+               "com.apple.sbd", {"proc_name": "com.apple.sbd", "bundle_id": None, "proc_id": 5, "live_id": 7,
+                                 "live_proc_id": 5}),
+        _alert("MEDIUM", "netusage", "Could not find the binary associated with the process with name geod",
+               {"proc_name": "geod", "bundle_id": None, "proc_id": 7, "live_id": 9, "live_proc_id": 7}),
+    ]))
+    netusage = "/private/var/networkd/netusage.sqlite"
+    findings = [_finding("info", "netusage", {"device_path": netusage, "table": "ZPROCESS", "rowid": 7},
+                         rule="datausage_unbundled_process", observable=("process", "geod"))]
+    pairs, _ = pair_all(read_mvt_alerts(out), read_preuve_findings(_write_preuve(tmp_path / "p", findings, {})))
+    assert [(p.alert.message[-13:], p.finding is not None) for p in pairs] == [
+        ("com.apple.sbd", False), ("ith name geod", True)]
