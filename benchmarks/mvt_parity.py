@@ -621,7 +621,7 @@ def _finding_text(finding: PreuveFinding | None) -> str:
 
 def render(comparison: Comparison) -> str:
     lines = [f"== {comparison.acquisition}  (MVT {comparison.command})"]
-    lines += [f"   problem: {p}" for p in comparison.problems]
+    lines += [f"   problem: {' '.join(p.split())[:300]}" for p in comparison.problems]
     if comparison.failed:
         lines.append("   not compared: a tool did not produce its output")
         return "\n".join(lines)
@@ -876,7 +876,12 @@ def run_preuve(target: Path, feeds: Sequence[Path], work: Path, source: Path | N
 
 def compare(target: Path, feeds: Sequence[Path], venv: Path, command: str | None, source: Path | None,
             timeout: float, keep: Path | None) -> Comparison:
-    tool, chosen = choose_command(target)
+    if not target.exists():
+        return Comparison(str(target), command or "?", problems=["no such file or folder"], failed=True)
+    try:
+        tool, chosen = choose_command(target)
+    except OSError as exc:
+        return Comparison(str(target), command or "?", problems=[f"unreadable: {exc}"], failed=True)
     if command:
         chosen = command
         tool = "mvt-ios" if command in ("check-fs", "check-sysdiagnose") or (
@@ -884,21 +889,10 @@ def compare(target: Path, feeds: Sequence[Path], venv: Path, command: str | None
     comparison = Comparison(str(target), f"{tool} {chosen}")
     work = Path(tempfile.mkdtemp(prefix="mvt-parity-"))
     try:
-        mvt_out, mvt_problems_found = run_mvt(venv, tool, chosen, target, feeds, work, timeout)
-        comparison.problems += mvt_problems_found
-        preuve_out, preuve_problems = run_preuve(target, feeds, work, source, timeout)
-        comparison.problems += preuve_problems
-        if mvt_out is None or preuve_out is None:
-            comparison.failed = True
-            return comparison
-        try:
-            alerts = read_mvt_alerts(mvt_out)
-            findings = read_preuve_findings(preuve_out)
-        except (OSError, ValueError) as exc:
-            comparison.problems.append(f"unreadable output: {exc}")
-            comparison.failed = True
-            return comparison
-        comparison.pairs, comparison.unmatched_findings = pair_all(alerts, findings)
+        return _compare_in(comparison, work, tool, chosen, target, feeds, venv, source, timeout)
+    except (OSError, shutil.Error, subprocess.SubprocessError) as exc:  # a copy or a run that could not be made
+        comparison.problems.append(f"{type(exc).__name__}: {exc}")
+        comparison.failed = True
         return comparison
     finally:
         if keep is not None:
@@ -908,7 +902,24 @@ def compare(target: Path, feeds: Sequence[Path], venv: Path, command: str | None
         shutil.rmtree(work, ignore_errors=True)
 
 
-# -- built acquisitions --------------------------------------------------------------------------
+def _compare_in(comparison: Comparison, work: Path, tool: str, chosen: str, target: Path, feeds: Sequence[Path],
+                venv: Path, source: Path | None, timeout: float) -> Comparison:
+    mvt_out, mvt_problems_found = run_mvt(venv, tool, chosen, target, feeds, work, timeout)
+    comparison.problems += mvt_problems_found
+    preuve_out, preuve_problems = run_preuve(target, feeds, work, source, timeout)
+    comparison.problems += preuve_problems
+    if mvt_out is None or preuve_out is None:
+        comparison.failed = True
+        return comparison
+    try:
+        alerts = read_mvt_alerts(mvt_out)
+        findings = read_preuve_findings(preuve_out)
+    except (OSError, ValueError) as exc:
+        comparison.problems.append(f"unreadable output: {exc}")
+        comparison.failed = True
+        return comparison
+    comparison.pairs, comparison.unmatched_findings = pair_all(alerts, findings)
+    return comparison
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from benchmarks.mvt_parity import (
     MvtAlert,
     PreuveFinding,
     choose_command,
+    compare,
     exit_status,
     expand_feeds,
     mvt_problems,
@@ -358,3 +359,11 @@ def test_row_ids_of_different_tables_do_not_pair(tmp_path: Path) -> None:
     pairs, _ = pair_all(read_mvt_alerts(out), read_preuve_findings(_write_preuve(tmp_path / "p", findings, {})))
     assert [(p.alert.message[-13:], p.finding is not None) for p in pairs] == [
         ("com.apple.sbd", False), ("ith name geod", True)]
+
+
+def test_a_missing_input_is_reported_not_compared(tmp_path: Path) -> None:
+    comparison = compare(tmp_path / "nothing", [], tmp_path / "no-venv", None, None, 10.0, None)
+    assert (comparison.failed, comparison.problems, comparison.pairs) == (True, ["no such file or folder"], [])
+    assert render(comparison).splitlines() == [
+        f"== {tmp_path / 'nothing'}  (MVT ?)", "   problem: no such file or folder",
+        "   not compared: a tool did not produce its output"]
