@@ -856,7 +856,8 @@ def run_preuve(target: Path, feeds: Sequence[Path], work: Path, source: Path | N
     if "Traceback (most recent call last)" in text:
         problems.append("preuve printed a traceback: " + " ".join(text.strip().splitlines()[-1:])[:200])
     if done.returncode not in (0, 2, 3):
-        problems.append(f"preuve exit {done.returncode}: {' '.join(text.strip().splitlines()[-1:])[:200]}")
+        message = " ".join(done.stderr.split()) or " ".join(done.stdout.split())
+        problems.append(f"preuve exit {done.returncode}: {message[:240]}")
     findings = out / "findings.json"
     if not findings.is_file():
         problems.append("preuve wrote no findings.json")
@@ -908,12 +909,15 @@ def _compare_in(comparison: Comparison, work: Path, tool: str, chosen: str, targ
     comparison.problems += mvt_problems_found
     preuve_out, preuve_problems = run_preuve(target, feeds, work, source, timeout)
     comparison.problems += preuve_problems
-    if mvt_out is None or preuve_out is None:
+    if mvt_out is None:
         comparison.failed = True
         return comparison
+    if preuve_out is None:
+        # preuve could not read the acquisition at all: every MVT alert is one it does not raise.
+        comparison.problems.append("preuve raised nothing: each MVT alert is listed without a counterpart")
     try:
         alerts = read_mvt_alerts(mvt_out)
-        findings = read_preuve_findings(preuve_out)
+        findings = read_preuve_findings(preuve_out) if preuve_out is not None else []
     except (OSError, ValueError) as exc:
         comparison.problems.append(f"unreadable output: {exc}")
         comparison.failed = True
@@ -988,6 +992,7 @@ DARKSWORD_PATH = "/private/var/db/com.apple.xpc.roleaccountd.staging/subridged"
 RCS_APP = "com.fintur.support"  # an app:id of the RCS Lab / NoviSpy feeds
 CAMPAIGN_PROPERTY = "sys.brand.note"  # android-property:name of the 2023 Android campaign
 PREDATOR_ANDROID_PATH = "/data/local/tmp/wd/pred.so"
+NOVISPY_IP = "176.223.111.131"  # an IP address the NoviSpy feed gives as domain-name:value
 
 
 def _sqlite_bytes(fill: Callable[[sqlite3.Connection], None]) -> bytes:
@@ -1231,6 +1236,26 @@ def build_all(root: Path) -> Iterator[Path]:
         extra={"bugreport.zip": _zip_bytes(bugreport), "backup.ab": backup_ab},
     )
     yield aqf.folder(root / "androidqf-traces")
+    yield _intrusion_logs(root / "intrusion-logs")
+
+
+def _intrusion_logs(root: Path) -> Path:
+    """Android intrusion logs, one JSON event a line, as MVT 2026.10.26 reads them (preuve has no builder or
+    artifact for them yet: every MVT alert here is expected MISSING until it has)."""
+    millis, nanos = 1_699_999_999_000, 1_699_999_999_000_000_000
+    events = [
+        {"dns_event": {"hostname": PEGASUS_DOMAIN, "ip_addresses": [f"/{NOVISPY_IP}"], "package_name": RCS_APP,
+                       "event_time": millis}},
+        {"connect_event": {"ip_address": f"/{NOVISPY_IP}", "port": 443, "package_name": "org.example.notes",
+                           "event_time": millis}},
+        {"security_event": {"cert_authority_installed": {"success": True, "subject": "CN=Intercept CA"},
+                            "event_time": nanos}},
+        {"security_event": {"package_installed": {"package_name": RCS_APP, "version_code": 1},
+                            "event_time": nanos + 1}},
+    ]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "intrusion_log_2023-11-14.txt").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return root
 
 
 def _zip_bytes(members: dict[str, bytes]) -> bytes:

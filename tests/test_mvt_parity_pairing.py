@@ -367,3 +367,59 @@ def test_a_missing_input_is_reported_not_compared(tmp_path: Path) -> None:
     assert render(comparison).splitlines() == [
         f"== {tmp_path / 'nothing'}  (MVT ?)", "   problem: no such file or folder",
         "   not compared: a tool did not produce its output"]
+
+
+FAKE_MVT = '''#!{python}
+"""Stands in for mvt-ios: records how it was called and writes an MVT-shaped output folder."""
+import json, os, sys
+args = sys.argv[1:]
+if args == ["--help"]:
+    print("Options:\\n  --disable-update-check\\n  --disable-indicator-update-check")
+    sys.exit(0)
+out = args[args.index("--output") + 1]
+os.makedirs(out)
+alert = {{"level": "CRITICAL", "module": "tcc", "message": 'Found a known suspicious process name "bh"',
+          "event_time": "", "event": {{"client": "bh"}},
+          "matched_indicator": {{"value": "bh", "type": "processes", "name": "Pegasus", "stix2_file_name": "f"}}}}
+json.dump([alert], open(os.path.join(out, "alerts.json"), "w"))
+seen = {{"args": args, "env": {{k: v for k, v in os.environ.items() if k.startswith("MVT_")}}}}
+json.dump(seen, open(os.path.join(out, "info.json"), "w"))
+open(os.path.join(out, "command.log"), "w").write("x - mvt.ios.modules.mixed.sms - ERROR - Error in running "
+                                                  "extraction from module SMS: no such table: message\\n")
+'''
+
+
+def test_mvt_run_on_a_private_copy_and_preuve_reading_nothing(tmp_path: Path) -> None:
+    """The whole run with a stand-in for MVT: how MVT is called, its problems, and an input preuve does not
+    recognise, whose MVT alerts are then all without a counterpart."""
+    import stat
+    import sys
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    fake = venv / "bin" / "mvt-ios"
+    fake.write_text(FAKE_MVT.format(python=sys.executable))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    feed = tmp_path / "f.stix2"
+    feed.write_text('{"objects": []}')
+    evidence = tmp_path / "dump"
+    evidence.mkdir()
+    (evidence / "notes.txt").write_text("not an acquisition")
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    comparison = compare(evidence, [feed], venv, None, Path(__file__).resolve().parents[1] / "src", 120.0, keep)
+    seen = json.loads((keep / "dump" / "mvt-out" / "info.json").read_text())
+    assert seen["args"][:3] == ["--disable-update-check", "--disable-indicator-update-check", "check-fs"]
+    assert seen["args"][3:5] == ["--iocs", str(feed)]
+    assert seen["args"][-1] != str(evidence) and seen["args"][-1].endswith("/mvt-input/dump")  # a private copy
+    assert seen["env"]["MVT_NETWORK_ACCESS_ALLOWED"] == "False"
+    assert {"MVT_DATA_FOLDER", "MVT_CONFIG_FOLDER"} <= set(seen["env"])
+    assert comparison.command == "mvt-ios check-fs" and not comparison.failed
+    assert comparison.problems[0] == "Error in running extraction from module SMS: no such table: message"
+    assert comparison.problems[1].startswith("preuve exit 1: error: ")
+    assert comparison.problems[2:] == ["preuve wrote no findings.json",
+                                       "preuve raised nothing: each MVT alert is listed without a counterpart"]
+    assert [(p.alert.module, p.alert.indicator_value, p.finding) for p in comparison.pairs] == [("tcc", "bh", None)]
+    assert exit_status([comparison]) == 1
+    assert (evidence / "notes.txt").read_text() == "not an acquisition" and sorted(evidence.iterdir()) == [
+        evidence / "notes.txt"]
