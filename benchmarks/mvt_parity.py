@@ -717,7 +717,7 @@ def choose_command(path: Path) -> tuple[str, str]:
     return "mvt-ios", "check-fs"
 
 
-def _safe_unpack(archive: Path, into: Path) -> None:
+def safe_unpack(archive: Path, into: Path) -> None:
     """Unpack a dump archive for MVT's check-fs (which reads folders only), bounded, nothing outside `into`."""
     total = count = 0
     into.mkdir(parents=True)
@@ -755,6 +755,16 @@ def _safe_unpack(archive: Path, into: Path) -> None:
             if source is not None:
                 with dest.open("wb") as out:
                     shutil.copyfileobj(source, out)
+
+
+def dump_root(unpacked: Path) -> Path:
+    """The folder of an unpacked dump that holds private/ (the archive may wrap it in one folder)."""
+    if (unpacked / "private").is_dir():
+        return unpacked
+    entries = list(unpacked.iterdir())
+    if len(entries) == 1 and (entries[0] / "private").is_dir():
+        return entries[0]
+    return unpacked
 
 
 def _private_copy(src: Path, into: Path) -> Path:
@@ -804,11 +814,10 @@ def run_mvt(venv: Path, tool: str, command: str, target: Path, feeds: Sequence[P
     if command == "check-fs" and copy.is_file():
         unpacked = work / "mvt-unpacked"
         try:
-            _safe_unpack(copy, unpacked)
+            safe_unpack(copy, unpacked)
         except (OSError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
             return None, [f"could not unpack {target.name} for MVT check-fs: {exc}"]
-        entries = list(unpacked.iterdir())
-        copy = entries[0] if len(entries) == 1 and entries[0].is_dir() else unpacked
+        copy = dump_root(unpacked)
     out = work / "mvt-out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MVT_")}
     env.update(MVT_NETWORK_ACCESS_ALLOWED="False", MVT_DATA_FOLDER=str(work / "mvt-data"),

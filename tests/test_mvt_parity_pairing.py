@@ -18,6 +18,7 @@ from benchmarks.mvt_parity import (
     PreuveFinding,
     choose_command,
     compare,
+    dump_root,
     exit_status,
     expand_feeds,
     mvt_problems,
@@ -25,6 +26,7 @@ from benchmarks.mvt_parity import (
     read_mvt_alerts,
     read_preuve_findings,
     render,
+    safe_unpack,
 )
 
 SHA = "0" * 64
@@ -423,3 +425,28 @@ def test_mvt_run_on_a_private_copy_and_preuve_reading_nothing(tmp_path: Path) ->
     assert exit_status([comparison]) == 1
     assert (evidence / "notes.txt").read_text() == "not an acquisition" and sorted(evidence.iterdir()) == [
         evidence / "notes.txt"]
+
+
+def test_dump_archives_unpacked_for_check_fs_inside_their_folder(tmp_path: Path) -> None:
+    """MVT's check-fs reads folders: a tar or zip dump is unpacked, nothing outside the folder, and the folder
+    holding private/ is the one MVT gets (the archive may hold ./private or a wrapping folder)."""
+    import io
+    import tarfile
+    import zipfile
+
+    tar_path = tmp_path / "dump.tar.gz"
+    with tarfile.open(tar_path, "w:gz") as tar:
+        for name in ("./private/var/mobile/a.txt", "../escape.txt", "/abs.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"ok"))
+    safe_unpack(tar_path, tmp_path / "t")
+    assert sorted(p.relative_to(tmp_path / "t").as_posix() for p in (tmp_path / "t").rglob("*") if p.is_file()) == [
+        "abs.txt", "private/var/mobile/a.txt"]
+    assert not (tmp_path / "escape.txt").exists()
+    assert dump_root(tmp_path / "t") == tmp_path / "t"
+    zip_path = tmp_path / "dump.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("phone/private/var/db/x", b"x")
+    safe_unpack(zip_path, tmp_path / "z")
+    assert dump_root(tmp_path / "z") == tmp_path / "z" / "phone"
