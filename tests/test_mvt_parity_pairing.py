@@ -445,6 +445,8 @@ def test_dump_archives_unpacked_for_check_fs_inside_their_folder(tmp_path: Path)
         "abs.txt", "private/var/mobile/a.txt"]
     assert not (tmp_path / "escape.txt").exists()
     assert dump_root(tmp_path / "t") == tmp_path / "t"
+    (tmp_path / "t" / "abs.txt").unlink()  # private/ alone at the top: still the folder above it
+    assert dump_root(tmp_path / "t") == tmp_path / "t"
     zip_path = tmp_path / "dump.zip"
     with zipfile.ZipFile(zip_path, "w") as archive:
         archive.writestr("phone/private/var/db/x", b"x")
