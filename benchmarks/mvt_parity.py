@@ -47,9 +47,9 @@ _LEVEL_RANK = {"informational": 0, "info": 0, "low": 1, "medium": 2, "high": 3, 
 MAX_JSON_BYTES = 256 * 1024 * 1024  # one MVT or preuve output file
 MAX_EXTRACT_BYTES = 16 * 1024 * 1024 * 1024  # a dump archive unpacked for MVT's check-fs
 MAX_EXTRACT_MEMBERS = 2_000_000
-MAX_RANGE = 10_000
+MAX_RANGE = 10_000  # "Z_PK 9-11": the largest id range expanded into objects
 MAX_RECORD_LINES = 5_000_000  # lines read from one artifacts/<name>.jsonl to find the records of findings
-MAX_RECORD_LINE = 1024 * 1024  # "Z_PK 9-11": the largest id range expanded into objects
+MAX_RECORD_LINE = 1024 * 1024  # a longer record line is skipped
 
 # MVT module slug -> preuve artifacts that read the same data (fnmatch patterns). A module that is
 # not listed may be paired with a finding of any artifact, and the pairing says so.
@@ -988,8 +988,8 @@ def exit_status(comparisons: Sequence[Comparison]) -> int:
 # -- acquisitions built for parity ----------------------------------------------------------------
 #
 # Each carries traces that some MVT module alerts on, written with preuve's own builders and real
-# indicators of the feeds named in ../README.md (Pegasus, Predator/Cytrox, RCS Lab, NoviSpy,
-# DarkSword, the 2023 Android campaign). The harness only reads them: what both tools say about them
+# indicators of public feeds (Pegasus, Predator/Cytrox, QuaDream KingSpawn, RCS Lab, ResidentBat,
+# NoviSpy, the 2023 Android campaign). The harness only reads them: what both tools say about them
 # is the measurement.
 
 PEGASUS_DOMAIN = "free247downloads.com"
@@ -997,8 +997,8 @@ PEGASUS_DOMAIN_2 = "tookcheckout.com"
 PEGASUS_EMAIL = "bogaardlisa803@gmail.com"
 PEGASUS_PROCESS = "roleaccountd"
 PREDATOR_PROFILE = "76DAB334-7E17-475D-A5D6-0794EB5818A5"
-DARKSWORD_PATH = "/private/var/db/com.apple.xpc.roleaccountd.staging/subridged"
-RCS_APP = "com.fintur.support"  # an app:id of the RCS Lab / NoviSpy feeds
+KINGSPAWN_PATH = "/private/var/db/com.apple.xpc.roleaccountd.staging/subridged"  # QuaDream KingSpawn feed
+RCS_APP = "com.fintur.support"  # an app:id of the RCS Lab feed
 CAMPAIGN_PROPERTY = "sys.brand.note"  # android-property:name of the 2023 Android campaign
 PREDATOR_ANDROID_PATH = "/data/local/tmp/wd/pred.so"
 NOVISPY_IP = "176.223.111.131"  # an IP address the NoviSpy feed gives as domain-name:value
@@ -1103,7 +1103,7 @@ def _ios_traces_backup(root: Path) -> Path:
     ], 16))
     builder.add_plist("RootDomain", "Library/Caches/locationd/clients.plist", locationd_clients([
         LocationClient(f"com.apple.{PEGASUS_PROCESS}", bundle_id=PEGASUS_PROCESS),
-        LocationClient(DARKSWORD_PATH, executable=DARKSWORD_PATH),
+        LocationClient(KINGSPAWN_PATH, executable=KINGSPAWN_PATH),
     ]))
     builder.add_plist("HomeDomain", "Library/Preferences/com.apple.identityservices.idstatuscache.plist",
                       idstatuscache([IdLookup("mailto:\x00\x00probe@example.net"), IdLookup(f"mailto:{PEGASUS_EMAIL}")]))
@@ -1157,7 +1157,7 @@ def _ios_dump(root: Path, backups: Sequence[Path]) -> Path:
         lambda c: fill_safari_favicons(c, [Favicon(f"https://{PEGASUS_DOMAIN_2}/", "https://cdn.example.org/i.ico", when)]))
     idb = "private/var/mobile/Containers/Data/Application/0A0B/Library/WebKit/WebsiteData/IndexedDB"
     files[f"{idb}/https_{PEGASUS_DOMAIN_2}_0/IndexedDB.sqlite3"] = b"SQLite format 3\x00"
-    files[DARKSWORD_PATH.lstrip("/")] = b"\xcf\xfa\xed\xfe"
+    files[KINGSPAWN_PATH.lstrip("/")] = b"\xcf\xfa\xed\xfe"
     files[f"private/var/tmp/{PEGASUS_PROCESS}/state"] = b"x"
     return write_dump(sorted(files.items()), root)
 
