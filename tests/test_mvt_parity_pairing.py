@@ -452,3 +452,12 @@ def test_dump_archives_unpacked_for_check_fs_inside_their_folder(tmp_path: Path)
         archive.writestr("phone/private/var/db/x", b"x")
     safe_unpack(zip_path, tmp_path / "z")
     assert dump_root(tmp_path / "z") == tmp_path / "z" / "phone"
+
+
+def test_a_heuristic_preuve_has_no_rule_for_is_missing_and_says_so() -> None:
+    alert = MvtAlert("id_status_cache", 3, "Found an ID Status Cache entry with suspicious patterns: "
+                     "mailto:\\x00\\x00a@b.c", None, None, frozenset({"v:mailto:\\x00\\x00a@b.c"}))
+    any_rule = PreuveFinding("idstatuscache", "some_rule", 3, None, None, frozenset({"v:mailto:\\x00\\x00a@b.c"}), "")
+    pairs, _ = pair_all([alert], [any_rule])
+    assert [(p.finding, p.note) for p in pairs] == [
+        (None, "preuve has no rule for this MVT heuristic (a gap in docs/mvt-parity.md)")]
