@@ -275,6 +275,7 @@ class Comparison:
     unmatched_findings: list[PreuveFinding] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # a tool failed or said it could not read something
     failed: bool = False
+    mvt_version: str = ""  # as MVT wrote it in info.json
 
     @property
     def missing(self) -> list[Pair]:
@@ -622,7 +623,8 @@ def _finding_text(finding: PreuveFinding | None) -> str:
 
 
 def render(comparison: Comparison) -> str:
-    lines = [f"== {comparison.acquisition}  (MVT {comparison.command})"]
+    version = f"{comparison.mvt_version} " if comparison.mvt_version else ""
+    lines = [f"== {comparison.acquisition}  (MVT {version}{comparison.command})"]
     lines += [f"   problem: {' '.join(p.split())[:300]}" for p in comparison.problems]
     if comparison.failed:
         lines.append("   not compared: a tool did not produce its output")
@@ -927,6 +929,8 @@ def _compare_in(comparison: Comparison, work: Path, tool: str, chosen: str, targ
         # preuve could not read the acquisition at all: every MVT alert is one it does not raise.
         comparison.problems.append("preuve raised nothing: each MVT alert is listed without a counterpart")
     try:
+        info = _load_json(mvt_out / "info.json")
+        comparison.mvt_version = str(info.get("mvt_version") or "") if isinstance(info, dict) else ""
         alerts = read_mvt_alerts(mvt_out)
         findings = read_preuve_findings(preuve_out) if preuve_out is not None else []
     except (OSError, ValueError) as exc:

@@ -384,7 +384,7 @@ alert = {{"level": "CRITICAL", "module": "tcc", "message": 'Found a known suspic
           "event_time": "", "event": {{"client": "bh"}},
           "matched_indicator": {{"value": "bh", "type": "processes", "name": "Pegasus", "stix2_file_name": "f"}}}}
 json.dump([alert], open(os.path.join(out, "alerts.json"), "w"))
-seen = {{"args": args, "env": {{k: v for k, v in os.environ.items() if k.startswith("MVT_")}}}}
+seen = {{"mvt_version": "9.9", "args": args, "env": {{k: v for k, v in os.environ.items() if k.startswith("MVT_")}}}}
 json.dump(seen, open(os.path.join(out, "info.json"), "w"))
 open(os.path.join(out, "command.log"), "w").write("x - mvt.ios.modules.mixed.sms - ERROR - Error in running "
                                                   "extraction from module SMS: no such table: message\\n")
@@ -416,7 +416,8 @@ def test_mvt_run_on_a_private_copy_and_preuve_reading_nothing(tmp_path: Path) ->
     assert seen["args"][-1] != str(evidence) and seen["args"][-1].endswith("/mvt-input/dump")  # a private copy
     assert seen["env"]["MVT_NETWORK_ACCESS_ALLOWED"] == "False"
     assert {"MVT_DATA_FOLDER", "MVT_CONFIG_FOLDER"} <= set(seen["env"])
-    assert comparison.command == "mvt-ios check-fs" and not comparison.failed
+    assert (comparison.command, comparison.mvt_version, comparison.failed) == ("mvt-ios check-fs", "9.9", False)
+    assert render(comparison).splitlines()[0] == f"== {evidence}  (MVT 9.9 mvt-ios check-fs)"
     assert comparison.problems[0] == "Error in running extraction from module SMS: no such table: message"
     assert comparison.problems[1].startswith("preuve exit 1: error: ")
     assert comparison.problems[2:] == ["preuve wrote no findings.json",
