@@ -1238,12 +1238,7 @@ def build_all(root: Path) -> Iterator[Path]:
         ],
         processes=[("root", 1, 0, "init"), ("system", 900, 1, "system_server"), ("u0_a150", 4100, 700, RCS_APP),
                    ("root", 4200, 1, PEGASUS_PROCESS)],
-        files=[
-            {"path": PREDATOR_ANDROID_PATH, "size": 10, "mode": "-rwxr-xr-x", "user_id": 2000, "group_id": 2000,
-             "modified_time": 1699990000, "sha256": "", "sha1": "", "md5": ""},
-            {"path": "/data/local/tmp/helper", "size": 10, "mode": "-rwxr-xr-x", "user_id": 2000, "group_id": 2000,
-             "modified_time": 1699990000, "sha256": "", "sha1": "", "md5": ""},
-        ],
+        files=[_aqf_file(PREDATOR_ANDROID_PATH), _aqf_file("/data/local/tmp/helper")],
         root_binaries=["/system/xbin/su"],
         mounts=["/dev/block/dm-0 on / type ext4 (ro,seclabel,relatime)",
                 "/dev/block/dm-1 on /system type ext4 (rw,seclabel,relatime)"],
@@ -1271,6 +1266,14 @@ def _intrusion_logs(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "intrusion_log_2023-11-14.txt").write_text("".join(json.dumps(e) + "\n" for e in events))
     return root
+
+
+def _aqf_file(path: str) -> dict[str, object]:
+    """An entry of AndroidQF's files.json, with every field AndroidQF writes."""
+    return {"path": path, "local_name": "", "size": 10, "mode": "-rwxr-xr-x", "user_id": 2000, "user_name": "shell",
+            "group_id": 2000, "group_name": "shell", "changed_time": 1699990000, "modified_time": 1699990000,
+            "access_time": 1699990000, "error": "", "context": "u:object_r:shell_data_file:s0", "sha1": "",
+            "sha256": "", "sha512": "", "md5": ""}
 
 
 def _zip_bytes(members: dict[str, bytes]) -> bytes:
