@@ -2,6 +2,7 @@
 
     python3 benchmarks/mvt_parity.py ACQUISITION... --iocs FEED_OR_FOLDER... [--mvt-venv DIR]
     python3 benchmarks/mvt_parity.py --build DIR      # write the built acquisitions used for parity
+    python3 benchmarks/mvt_parity.py DIR/* --iocs FEEDS --mvt-venv MVT_VENV
 
 For each acquisition, MVT (from its own virtualenv, run as a subprocess: it is never a dependency
 of preuve) and ``python3 -m preuve check`` (from this source tree when there is one) each run on a
@@ -1195,7 +1196,7 @@ def build_all(root: Path) -> Iterator[Path]:
         "system_logs.logarchive/Extra/shutdown.log": shutdown_log([
             Shutdown(1683000000, [[(101, f"/private/var/db/{PEGASUS_PROCESS}/{PEGASUS_PROCESS}")]])]).encode(),
         "ps.txt": ps_txt([(1, 0, "root", "/sbin/launchd"), (77, 1, "root", f"/private/var/tmp/{PEGASUS_PROCESS}")]).encode(),
-    }, root / "sysdiagnose")
+    }, root)
 
     sms = [{"address": "+41790000009", "body": f"Update: https://{PEGASUS_DOMAIN}/x", "date": "1699999999000",
             "date_sent": "0", "type": "1", "read": "1"}]
@@ -1215,8 +1216,7 @@ def build_all(root: Path) -> Iterator[Path]:
         "tombstone_01": tombstone_text(PEGASUS_PROCESS, 10100),
     })
     yield write_zip(root / "bugreport-traces.zip", bugreport)
-    android_backup = root / "android-backup-sms" / "backup.ab"
-    android_backup.parent.mkdir(parents=True, exist_ok=True)
+    android_backup = root / "android-backup-sms.ab"
     android_backup.write_bytes(backup_ab)
     yield android_backup
     aqf = AndroidQFBuilder(
