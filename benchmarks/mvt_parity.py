@@ -104,7 +104,7 @@ MODULE_ARTIFACTS: dict[str, tuple[str, ...]] = {
     "aqf_processes": ("android_processes",),
     "aqf_get_prop": ("android_getprop", "android_dumpstate"),
     "aqf_settings": ("android_settings",),
-    "aqf_files": ("android_files", "android_device_files"),
+    "aqf_files": ("android_files", "android_device_files", "android_tmp_copies"),
     "aqf_log_timestamps": ("android_files", "android_device_files", "android_*log*"),
     "root_binaries": ("android_root_binaries", "android_files"),
     "mounts": ("android_mounts", "android_dumpstate"),
@@ -125,9 +125,9 @@ MODULE_ARTIFACTS: dict[str, tuple[str, ...]] = {
     "processes": ("android_processes", "android_dumpstate", "processes"),
     "settings": ("android_settings", "android_dumpstate"),
     # Android, intrusion logs
-    "dns_event": ("*intrusion*",),
-    "connect_event": ("*intrusion*",),
-    "security_event": ("*intrusion*",),
+    "dns_event": ("android_intrusion_logs",),
+    "connect_event": ("android_intrusion_logs",),
+    "security_event": ("android_intrusion_logs",),
 }
 
 
@@ -199,9 +199,9 @@ HEURISTICS: tuple[Heuristic, ...] = (
     Heuristic(("mounts",), r"Root detected /system partition is mounted as read-write|System partition .* read-write",
               "system partition mounted read-write", ("android_system_rw",)),
     Heuristic(("mounts",), r"Suspicious mount options found", "rw/remount/noatime on a system partition",
-              ("android_system_rw",)),
+              ("android_mount_options", "android_system_rw")),
     Heuristic(("aqf_settings", "settings"), r"Found suspicious \".*\" setting", "setting with an unsafe value",
-              ("android_play_protect_off", "android_unknown_sources")),
+              ("android_dangerous_setting", "android_play_protect_off", "android_unknown_sources")),
     Heuristic(("tombstones",), r"Potentially suspicious crash in process", "crash of a root/system/shell process",
               ("android_tombstone_privileged",)),
     Heuristic(("aqf_files",), r"Found (executable )?file at suspicious path", "file in /data/local/tmp",
@@ -209,8 +209,15 @@ HEURISTICS: tuple[Heuristic, ...] = (
     Heuristic(("root_binaries",), r"Found root binary", "root binary present", ("android_root_binary",)),
     Heuristic(("dumpsys_adb_state",), r"Found an invalid trusted ADB host key|Found a trusted ADB host key",
               "trusted ADB key (invalid / not the acquisition's / older than a day)", ("android_adb_key",)),
-    Heuristic(("security_event",), r"Certificate validation failure|Key integrity violation|Certificate authority "
-              r"installed|Device wipe failure|Cryptographic self test failed", "security event", ()),
+    Heuristic(("security_event",), r"Certificate validation failure", "certificate validation failure",
+              ("android_intrusion_cert_validation_failure",)),
+    Heuristic(("security_event",), r"Key integrity violation", "key integrity violation",
+              ("android_intrusion_key_integrity_violation",)),
+    Heuristic(("security_event",), r"Certificate authority installed", "CA certificate installed",
+              ("android_intrusion_cert_authority_installed",)),
+    Heuristic(("security_event",), r"Device wipe failure", "wipe failure", ("android_intrusion_wipe_failure",)),
+    Heuristic(("security_event",), r"Cryptographic self test failed", "crypto self-test failure",
+              ("android_intrusion_crypto_self_test_failed",)),
 )
 
 

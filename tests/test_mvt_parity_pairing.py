@@ -339,7 +339,8 @@ def test_a_value_many_records_share_does_not_pair(tmp_path: Path) -> None:
     pairs, unmatched = pair_all(read_mvt_alerts(out), read_preuve_findings(_write_preuve(tmp_path / "p", findings,
                                                                                           records)))
     assert [(p.finding, p.note) for p in pairs] == [
-        (None, "expected android_play_protect_off/android_unknown_sources in android_settings")]
+        (None, "expected android_dangerous_setting/android_play_protect_off/android_unknown_sources in "
+               "android_settings")]
     assert [f.rule for f in unmatched] == ["android_unknown_sources"]
 
 
