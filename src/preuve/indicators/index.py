@@ -5,7 +5,9 @@ indicator ``a.example.net`` matches ``a.example.net`` and ``x.y.a.example.net``
 but not ``bada.example.net``; a lookup walks the observed domain's parents,
 one dictionary probe each. URLs match their normalised form exactly and their
 host as a domain (or an IP). File paths match exactly (``/private/var`` and
-``/var`` alike) and by their last component against file-name indicators.
+``/var`` alike), inside a folder a path indicator names (at component
+boundaries: ``/a/b`` matches ``/a/b/c``, not ``/a/bc``), and by their last
+component against file-name indicators.
 Process names cut to 15 or 16 characters by the kernel match the indicators
 they are a prefix of.
 """
@@ -182,7 +184,27 @@ class IndicatorIndex:
 
     def _match_path(self, kind: Kind, value: str) -> list[Indicator]:
         path = normalize_path(value)
-        return self._get(Kind.FILE_PATH, path) + self._get(Kind.FILE_NAME, posixpath.basename(path))
+        hits: list[Indicator] = []
+        paths = self._exact.get(Kind.FILE_PATH)
+        if paths:
+            hit = paths.get(path)
+            if hit:
+                hits.extend(hit)
+            # The folders above it, one probe each: a path indicator names a file or a folder, and a
+            # folder's indicator matches what lies inside it (an implant's staging folder; the client
+            # "/usr/sbin/x/<UUID>" that shutdown.log writes for the program /usr/sbin/x).
+            end = path.rfind("/")
+            while end > 0:
+                hit = paths.get(path[:end])
+                if hit:
+                    hits.extend(hit)
+                end = path.rfind("/", 0, end)
+        names = self._exact.get(Kind.FILE_NAME)
+        if names:
+            hit = names.get(posixpath.basename(path))
+            if hit:
+                hits.extend(hit)
+        return hits
 
     def _match_hash(self, kind: Kind, value: str) -> list[Indicator]:
         return self._get(kind, normalize_hash(value))
