@@ -171,6 +171,7 @@ def test_locationd_records(tmp_path: Path) -> None:
     ]
     assert list(got[1].observables()) == [
         Observable(Kind.APP_ID, "com.apple.Maps"), Observable(Kind.FILE_PATH, "/Applications/Maps.app"),
+        Observable(Kind.PROCESS, "com.apple.Maps"),
     ]
     assert got[0].locator.key_path == "/~1private~1var~1db~1com.apple.xpc.roleaccountd.staging~1roleaboutd"
 
@@ -192,6 +193,30 @@ def test_locationd_findings(tmp_path: Path) -> None:
     assert report.warnings == ["/private/var/root/Library/Caches/locationd/clients.plist: /garbage is a int, "
                                "not a dictionary"]
     assert snapshot(backup) == before
+
+
+@pytest.mark.parametrize(("domain", "device_folder"), [("RootDomain", "/private/var/root"),
+                                                      ("HomeDomain", "/private/var/mobile")])
+def test_locationd_keys_and_bundle_ids_are_process_names(tmp_path: Path, domain: str, device_folder: str) -> None:
+    # A program without an app bundle can be keyed by a name shaped like a bundle id; MVT compares the key's
+    # last component and BundleId with process indicators.
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_plist(domain, "Library/Caches/locationd/clients.plist", locationd_clients([
+        LocationClient("com.apple.xpc.roleaccountd"),
+        LocationClient("com.example.tracker", bundle_id="msgacntd"),
+        LocationClient("com.apple.Maps", bundle_id="com.apple.Maps"),  # no indicator: nothing
+    ]))
+    backup = builder.finish()
+    stix = feed(tmp_path / "i" / "p.stix2", ("[process:name='com.apple.xpc.roleaccountd']", "Pegasus"),
+                ("[process:name='msgacntd']", "Pegasus"))
+    result = check(backup, stix, only=("locationd_clients",))
+    assert _findings(result) == [
+        ("Pegasus", Severity.CRITICAL, "/com.apple.xpc.roleaccountd",
+         Observable(Kind.PROCESS, "com.apple.xpc.roleaccountd")),
+        ("Pegasus", Severity.CRITICAL, "/com.example.tracker", Observable(Kind.PROCESS, "msgacntd")),
+    ]
+    assert {f.locator.device_path for f in result.findings} == {
+        f"{device_folder}/Library/Caches/locationd/clients.plist"}
 
 
 # -- global_preferences --------------------------------------------------------------------------
