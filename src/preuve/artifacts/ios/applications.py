@@ -40,6 +40,7 @@ class InstalledApp(Record):
     artist: str | None
     item_id: int | None
     source_app: str | None  # the installer (com.apple.AppStore, com.apple.TestFlight, a marketplace…)
+    store_bundle_id: str | None  # softwareVersionBundleId, the bundle id the store metadata names
     apple_id: str | None
     purchase_date: datetime | None
     install_path: str | None
@@ -47,7 +48,12 @@ class InstalledApp(Record):
     listed_in: tuple[str, ...]
 
     def observables(self) -> Iterator[Observable]:
+        # MVT compares an app's bundle id with app and process indicators alike.
         yield Observable(Kind.APP_ID, self.bundle_id)
+        yield Observable(Kind.PROCESS, self.bundle_id)
+        if self.store_bundle_id and self.store_bundle_id != self.bundle_id:
+            yield Observable(Kind.APP_ID, self.store_bundle_id)
+            yield Observable(Kind.PROCESS, self.store_bundle_id)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.purchase_date is not None:
@@ -171,6 +177,7 @@ class Applications(Artifact):
                 artist=_text(meta.get("artistName")),
                 item_id=item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None,
                 source_app=_text(meta.get("sourceApp")),
+                store_bundle_id=_text(meta.get("softwareVersionBundleId")),
                 apple_id=_text(account.get("AppleID")),
                 purchase_date=_date(download.get("purchaseDate")) or _date(meta.get("purchaseDate")),
                 install_path=entry.install_path,
