@@ -54,7 +54,28 @@ def test_findings(tmp_path: Path) -> None:
            for f in result.findings]
     assert got == [
         ("Pegasus", Severity.CRITICAL, "ZPROCESS", 2),
-        ("datausage_deleted_process", Severity.MEDIUM, "ZLIVEUSAGE", 4),
+        ("datausage_deleted_process", Severity.HIGH, "ZLIVEUSAGE", 4),  # MVT: manipulated entry, high
         ("datausage_process_gap", Severity.LOW, "ZPROCESS", 5),
         ("datausage_unbundled_process", Severity.INFO, "ZPROCESS", 2),
+    ]
+
+
+def test_usage_naming_no_process_is_manipulated(tmp_path: Path) -> None:
+    # MVT joins ZLIVEUSAGE to ZPROCESS and reports every usage row without a process row, a NULL link included.
+    def fill(conn) -> None:  # noqa: ANN001
+        fill_datausage(conn, [Process(1, "MobileSafari", "com.apple.mobilesafari", T1, T2)])
+        conn.execute("INSERT INTO ZLIVEUSAGE (Z_PK, Z_ENT, Z_OPT, ZHASPROCESS, ZTIMESTAMP) VALUES (7, 9, 1, NULL, ?)",
+                     (T2.timestamp() - 978307200,))
+
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite", fill)
+    root = builder.finish()
+    got = [r for r in records(root, "datausage") if isinstance(r, OrphanedUsage)]
+    assert [(r.missing_process_id, r.when, r.locator.rowid, r.summary()) for r in got] == [
+        (None, T2, 7, "Network use linked to no process"),
+    ]
+    result = check(root, only=("datausage",))
+    assert [(f.rule, f.severity, f.locator.rowid, f.explanation) for f in result.findings] == [
+        ("datausage_deleted_process", Severity.HIGH, 7, "Network usage is recorded for a process the row does not "
+         "name; spyware has been seen erasing its own entries this way."),
     ]

@@ -71,7 +71,7 @@ class OrphanedUsage(Record):
     """A usage row whose process row was deleted."""
 
     record_type: ClassVar[str] = "ios:datausage:orphaned_usage"
-    missing_process_id: int
+    missing_process_id: int | None  # None: the row names no process at all
     when: datetime | None
     wifi_in: float | None
     wwan_in: float | None
@@ -81,6 +81,8 @@ class OrphanedUsage(Record):
             yield Timestamp(self.when, "Network use by a deleted process")
 
     def summary(self) -> str:
+        if self.missing_process_id is None:
+            return "Network use linked to no process"
         return f"Network use by deleted process #{self.missing_process_id}"
 
 
@@ -168,13 +170,14 @@ class DataUsage(SqliteArtifact):
             sql = (
                 f"SELECT u.Z_PK, u.ZHASPROCESS, {col(live_cols, 'ZTIMESTAMP', 'u')}, "  # noqa: S608
                 f"{col(live_cols, 'ZWIFIIN', 'u')}, {col(live_cols, 'ZWWANIN', 'u')} FROM ZLIVEUSAGE u "
-                "WHERE u.ZHASPROCESS IS NOT NULL AND u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
+                # MVT counts a row naming no process (NULL) as manipulated too.
+                "WHERE u.ZHASPROCESS IS NULL OR u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
                 "ORDER BY u.Z_PK"
             )
             for pk, process_pk, when, wifi_in, wwan_in in iter_rows(conn, sql, named=False):
                 yield OrphanedUsage(
                     locator=Locator(path, sha256, "ZLIVEUSAGE", pk if isinstance(pk, int) else None),
-                    missing_process_id=int(process_pk) if isinstance(process_pk, int) else -1,
+                    missing_process_id=process_pk if isinstance(process_pk, int) else None,
                     when=from_cocoa(when),
                     wifi_in=_num(wifi_in),
                     wwan_in=_num(wwan_in),
