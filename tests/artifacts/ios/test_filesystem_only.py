@@ -165,7 +165,9 @@ def test_analytics(tmp_path: Path) -> None:
     def fill(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE hard_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB)")
         conn.execute("CREATE TABLE soft_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB)")
-        event = {"process": "bh", "domain": "c2.evil.example.net", "count": 3, "note": "two words"}
+        event = {"process": "bh", "domain": "c2.evil.example.net", "count": 3, "note": "two words",
+                 "path": "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd",
+                 "url": "https://x.evil.example.org/p?q=1"}
         conn.execute("INSERT INTO hard_failures (timestamp, data) VALUES (?, ?)",
                      ((T1 - datetime(2001, 1, 1, tzinfo=UTC)).total_seconds(), plistlib.dumps(event)))
         conn.execute("INSERT INTO soft_failures (timestamp, data) VALUES (0, ?)", (b"not a plist",))
@@ -173,19 +175,27 @@ def test_analytics(tmp_path: Path) -> None:
     _db(root, "/private/var/Keychains/Analytics/trust_analytics.db", fill)
     got, ctx = _run(root, tmp_path, Analytics())
     assert [(r.locator.table, r.locator.rowid, r.when, r.strings) for r in got if isinstance(r, AnalyticsEvent)] == [
-        ("hard_failures", 1, T1, (("domain", "c2.evil.example.net"), ("note", "two words"), ("process", "bh"))),
+        ("hard_failures", 1, T1, (("domain", "c2.evil.example.net"), ("note", "two words"),
+                                  ("path", "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd"),
+                                  ("process", "bh"), ("url", "https://x.evil.example.org/p?q=1"))),
         ("soft_failures", 1, None, ()),
     ]
+    # MVT compares each string with process names by its last path component, and with domains.
     assert list(got[0].observables()) == [
         Observable(Kind.PROCESS, "c2.evil.example.net"), Observable(Kind.DOMAIN, "c2.evil.example.net"),
-        Observable(Kind.PROCESS, "bh"),
+        Observable(Kind.PROCESS, "roleaboutd"), Observable(Kind.PROCESS, "bh"),
+        Observable(Kind.URL, "https://x.evil.example.org/p?q=1"),
     ]
     assert len(ctx.warnings) == 1 and ctx.errors == []
-    stix = feed(tmp_path / "i" / "a.stix2", ("[process:name='bh']", "Pegasus"))
+    stix = feed(tmp_path / "i" / "a.stix2", ("[process:name='bh']", "Pegasus"), ("[process:name='roleaboutd']", "Pegasus"),
+                ("[domain-name:value='evil.example.org']", "Pegasus"))
     matcher = Matcher(load_index([stix], lambda _m: None))
     assert [(f.severity, f.locator.table, f.observable.value) for f in matcher.match(got[0], "analytics", "A")] == [  # type: ignore[union-attr]
+        (Severity.CRITICAL, "hard_failures", "roleaboutd"),
         (Severity.CRITICAL, "hard_failures", "bh"),
+        (Severity.HIGH, "hard_failures", "https://x.evil.example.org/p?q=1"),
     ]
+    assert matcher.match(got[1], "analytics", "A") == []
 
 
 def test_persistence_strings_on_hostile_bytes() -> None:
