@@ -115,3 +115,43 @@ def test_findings(tmp_path: Path) -> None:
         "check that the owner knows and wants it.",
     ]
     assert result.findings[1].timestamp == datetime(2023, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def test_apps_of_a_file_system_dump(tmp_path: Path) -> None:
+    # A dump has no Info.plist: each app container keeps the store metadata, which MVT reads.
+    from preuve.builders.ios_dump import write_dump
+
+    container = "private/var/containers/Bundle/Application/"
+    spy = AppFacts("com.spy.tracker", "System Service", source_app="com.market.alt")
+    store = AppFacts("net.whatsapp.WhatsApp", "WhatsApp Messenger")
+    nameless = plistlib.dumps({"itemName": "Odd", "sourceApp": "com.apple.AppStore"}, fmt=plistlib.FMT_BINARY)
+    dump = write_dump([
+        (container + "1A2B3C4D-0000-4000-8000-000000000001/iTunesMetadata.plist", spy.itunes_metadata() or b""),
+        (container + "1A2B3C4D-0000-4000-8000-000000000002/iTunesMetadata.plist", store.itunes_metadata() or b""),
+        (container + "1A2B3C4D-0000-4000-8000-000000000003/iTunesMetadata.plist", nameless),
+        (container + "1A2B3C4D-0000-4000-8000-000000000004/iTunesMetadata.plist", b"<plist"),  # damaged
+    ], tmp_path / "ev" / "dump", "folder")
+    before = snapshot(dump)
+    got = records(dump, "app_bundle_metadata")
+    assert [(r.bundle_id, r.name, r.source_app, r.store_bundle_id, r.install_path[-36:]) for r in got] == [
+        ("com.spy.tracker", "System Service", "com.market.alt", "com.spy.tracker",
+         "1A2B3C4D-0000-4000-8000-000000000001"),
+        ("net.whatsapp.WhatsApp", "WhatsApp Messenger", "com.apple.AppStore", "net.whatsapp.WhatsApp",
+         "1A2B3C4D-0000-4000-8000-000000000002"),
+        ("", "Odd", "com.apple.AppStore", None, "1A2B3C4D-0000-4000-8000-000000000003"),
+    ]
+    stix = feed(tmp_path / "i" / "p.stix2", ("[app:id='com.spy.tracker']", "Stalkerware X"))
+    result = check(dump, stix, only=("app_bundle_metadata",))
+    assert snapshot(dump) == before
+    assert [(f.rule or f.indicator.malware, f.severity, f.locator.device_path[-57:-21])  # type: ignore[union-attr]
+            for f in result.findings] == [
+        ("Stalkerware X", Severity.CRITICAL, "1A2B3C4D-0000-4000-8000-000000000001"),
+        ("app_unusual_installer", Severity.MEDIUM, "1A2B3C4D-0000-4000-8000-000000000001"),
+        ("app_metadata_without_bundle_id", Severity.MEDIUM, "1A2B3C4D-0000-4000-8000-000000000003"),
+    ]
+    assert result.findings[2].explanation == (
+        "The store metadata of the app Odd (bundle id unknown) does not name its bundle id, which the App Store "
+        "always writes; find out where the app came from."
+    )
+    [report] = result.artifacts
+    assert report.status == "failed" and len(report.errors) == 1 and "000000000004" in report.errors[0]

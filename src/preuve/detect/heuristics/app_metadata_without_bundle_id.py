@@ -25,10 +25,12 @@ class AppMetadataWithoutBundleId(Rule):
         assert isinstance(record, InstalledApp)
         if not record.has_store_metadata or record.store_bundle_id is not None:
             return
+        which = f"{record.name or record.bundle_id} ({record.bundle_id})" if record.bundle_id else (
+            f"{record.name or 'without a name'} (bundle id unknown)")
         yield self.finding(
             record,
             artifact,
-            f"The store metadata of the app {record.name or record.bundle_id} ({record.bundle_id}) does not name "
-            "its bundle id, which the App Store always writes; find out where the app came from.",
-            observable=Observable(Kind.APP_ID, record.bundle_id),
+            f"The store metadata of the app {which} does not name its bundle id, which the App Store always writes; "
+            "find out where the app came from.",
+            observable=Observable(Kind.APP_ID, record.bundle_id) if record.bundle_id else None,
         )
