@@ -13,6 +13,7 @@ DEMO_INDICATOR_FINDINGS = 8
 # 5 unbundled processes, Lockdown Mode state
 DEMO_RULE_FINDINGS = 11
 DEMO_FINDINGS = DEMO_INDICATOR_FINDINGS + DEMO_RULE_FINDINGS
-DEMO_SEVERITIES = {"critical": 3, "high": 7, "medium": 1, "low": 2, "info": 6}
+# the deleted process is high and Lockdown Mode recorded off is low, as MVT rates them
+DEMO_SEVERITIES = {"critical": 3, "high": 8, "medium": 0, "low": 3, "info": 5}
 DEMO_SMS_MESSAGES = 65
 DEMO_SMS_FINDINGS = 4  # three Pegasus matches and the threat notification
