@@ -46,6 +46,9 @@ class IndicatorIndex:
     feeds: list[Feed] = field(default_factory=list)
     _exact: dict[Kind, dict[str, list[Indicator]]] = field(default_factory=dict)
     _process_prefix: dict[str, list[Indicator]] = field(default_factory=dict)
+    # Every folder above a path indicator ("/var", "/var/db" for "/var/db/x"): a path's folders are walked
+    # from the top only while they lead to an indicator, so most paths stop after a probe or two.
+    _path_folders: set[str] = field(default_factory=set)
     # Hosts repeat across thousands of links and messages: the indicators a host matches are kept
     # (per index, bounded, emptied whenever an indicator is added) so each host is normalised once.
     _hosts: dict[str, list[Indicator]] = field(default_factory=dict)
@@ -67,6 +70,11 @@ class IndicatorIndex:
             return
         bucket.append(indicator)
         self.count += 1
+        if indicator.kind == Kind.FILE_PATH:
+            end = indicator.value.rfind("/")
+            while end > 0:
+                self._path_folders.add(indicator.value[:end])
+                end = indicator.value.rfind("/", 0, end)
         if indicator.kind == Kind.PROCESS:
             for length in _TRUNCATED_PROCESS_LENGTHS:
                 if len(indicator.value) > length:
@@ -190,15 +198,20 @@ class IndicatorIndex:
             hit = paths.get(path)
             if hit:
                 hits.extend(hit)
-            # The folders above it, one probe each: a path indicator names a file or a folder, and a
-            # folder's indicator matches what lies inside it (an implant's staging folder; the client
-            # "/usr/sbin/x/<UUID>" that shutdown.log writes for the program /usr/sbin/x).
-            end = path.rfind("/")
+            # The folders above it: a path indicator names a file or a folder, and a folder's indicator
+            # matches what lies inside it (an implant's staging folder; the client "/usr/sbin/x/<UUID>"
+            # that shutdown.log writes for the program /usr/sbin/x). From the top, while a folder is
+            # one above some indicator (or one itself).
+            folders = self._path_folders
+            end = path.find("/", 1)
             while end > 0:
-                hit = paths.get(path[:end])
+                folder = path[:end]
+                hit = paths.get(folder)
                 if hit:
                     hits.extend(hit)
-                end = path.rfind("/", 0, end)
+                if folder not in folders:
+                    break
+                end = path.find("/", end + 1)
         names = self._exact.get(Kind.FILE_NAME)
         if names:
             hit = names.get(posixpath.basename(path))
