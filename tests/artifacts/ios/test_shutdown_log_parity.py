@@ -97,3 +97,18 @@ def test_rotations_in_a_sysdiagnose(tmp_path: Path) -> None:
         "/private/var/db/diagnostics/shutdown.log",
     ]
     assert len(got) == 4
+
+
+def test_text_after_the_client_bracket_is_not_the_client(tmp_path: Path) -> None:
+    log = (
+        "After 1.25s, these clients are still here:\n"
+        f"\t\tremaining client pid: 40 (/usr/sbin/filecoordinationd/{UUID}) still running\n"
+        "\t\tremaining client pid: 41 (/private/var/containers/Bundle/Application/A/My (Beta).app/My (Beta))\n"
+        f"SIGTERM: [{T2}] (Shutting down)\n"
+    ).encode()
+    dump = write_dump([(DIAG + "shutdown.log", log)], tmp_path / "ev" / "dump", "folder")
+    got = [r for r in records(dump, "shutdown_log") if isinstance(r, ShutdownClient)]
+    assert [(r.pid, r.client_path, r.process_name) for r in got] == [
+        (40, f"/usr/sbin/filecoordinationd/{UUID}", "filecoordinationd"),
+        (41, "/private/var/containers/Bundle/Application/A/My (Beta).app/My (Beta)", "My (Beta)"),
+    ]

@@ -28,7 +28,8 @@ from preuve.artifacts.timeconv import from_unix
 from preuve.evidence.kinds.ios_sysdiagnose import SYSDIAGNOSE_PREFIX
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
-_CLIENT = re.compile(r"remaining client pid:\s*(\d+)\s*\((.*)\)\s*$")
+# The client is in brackets; anything a later version writes after them is not part of it.
+_CLIENT = re.compile(r"remaining client pid:\s*(\d+)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
 _SIGTERM = re.compile(r"^\s*SIGTERM:\s*\[(\d+)\]")
 _STILL_HERE = "these clients are still here"
 _MAX_CLIENTS_PER_SHUTDOWN = 5000
