@@ -128,6 +128,9 @@ def follow_ups(record: Record, found: list[Finding]) -> list[Finding]:
         if said is None:
             continue
         rule, severity, explanation = said
+        if hit.indicator is not None:  # an expired indicator weighs on its follow-up as on the match
+            severity, note = lifecycle(severity, hit.indicator.valid_until, hit.timestamp)
+            explanation += note
         return [Finding(
             severity=severity,
             artifact=hit.artifact,

@@ -142,3 +142,21 @@ def test_redirect_follow_up_is_verified_from_the_evidence(tmp_path: Path) -> Non
     follow_up = [c for c in checks if c.finding.rule == "webkit_redirect_indicator_domain"]
     assert len(follow_up) == 1
     assert [c.status for c in checks] == [Status.CONFIRMED] * len(checks)
+
+
+def test_redirect_follow_up_of_an_expired_indicator_is_lowered(tmp_path: Path) -> None:
+    import json
+
+    from tests.builders import feed
+
+    stix = feed(tmp_path / "i.stix2", ("[domain-name:value='free247downloads.com']", "Pegasus"))
+    doc = json.loads(stix.read_text())
+    for obj in doc["objects"]:
+        if obj["type"] == "indicator":
+            obj["valid_until"] = "2020-01-01T00:00:00Z"  # before the trace (2021)
+    stix.write_text(json.dumps(doc))
+    result = check(_backup(tmp_path), stix, only=("webkit_session_resource_log",))
+    assert [(f.rule, f.severity) for f in result.findings] == [
+        (None, Severity.MEDIUM), ("webkit_redirect_indicator_domain", Severity.MEDIUM),
+    ]
+    assert result.findings[1].explanation.endswith("reported one level lower.")
