@@ -95,6 +95,24 @@ def test_cache_db(tmp_path: Path) -> None:
     assert (got[0].locator.table, ctx.errors) == ("cfurl_cache_response", [])
 
 
+def test_cache_db_anywhere(tmp_path: Path) -> None:
+    # MVT reads every file named Cache.db in a dump: app groups and extensions keep URL caches too.
+    root = _dump(tmp_path)
+    group = "/private/var/mobile/Containers/Shared/AppGroup/5A5A5A5A-0000-4000-8000-000000000001"
+    _db(root, f"{group}/Library/Caches/com.example.widget/Cache.db",
+        lambda c: fill_cache_db(c, [("https://w.evil.example.net/x", T1)]))
+    _db(root, f"{APP}/Library/Caches/com.example.app/NotACache.db", lambda c: fill_cache_db(c, [("https://n/", T1)]))
+    fs = LocalFolderFS(root, HashLedger(), DEFAULT_LIMITS, tmp_path / "w")
+    assert CacheDb().locate(fs) == [
+        f"{APP}/Library/Caches/com.example.app/Cache.db",
+        f"{group}/Library/Caches/com.example.widget/Cache.db",
+    ]
+    got, _ = _run(root, tmp_path, CacheDb())
+    assert [r.url for r in got if isinstance(r, CachedUrl)] == [
+        "https://api.example.com/v1", "https://c2.evil.example.net/beacon", "https://w.evil.example.net/x",
+    ]
+
+
 def test_safari_favicons(tmp_path: Path) -> None:
     got, _ = _run(_dump(tmp_path), tmp_path, SafariFavicons())
     assert [(r.locator.table, r.locator.rowid, r.page_url, r.icon_url, r.when, r.rejected)
