@@ -23,7 +23,7 @@ def test_acquisition_kinds_in_module_order() -> None:
 
 def test_only_concrete_classes_defined_in_the_module() -> None:
     found = list(shipped_classes(ios, Artifact))
-    assert len(found) == 38
+    assert len(found) == 39
     assert all(cls.__module__.startswith("preuve.artifacts.ios.") for cls in found)
     assert Artifact not in found and SqliteArtifact not in found  # imported there, and abstract
     sms = [cls for cls in found if cls.__module__ == "preuve.artifacts.ios.sms"]

@@ -109,6 +109,42 @@ _CAN_MATCH = {
 }
 
 
+def follow_ups(record: Record, found: list[Finding]) -> list[Finding]:
+    """Findings a record's indicator matches imply beyond themselves (usually none).
+
+    A record class may define ``indicator_follow_up(observable) -> (rule, severity, explanation) | None``
+    saying what a match on one of its observables means in the record's own context (WebKit's session
+    log: a redirect chain through an indicator domain). The follow-up is reported once per record, on
+    its first such match, carrying that indicator and observable, so `preuve verify` re-derives it as it
+    re-derives the match.
+    """
+    describe = getattr(record, "indicator_follow_up", None)
+    if describe is None:
+        return []
+    for hit in found:
+        if hit.observable is None or hit.rule is not None:
+            continue
+        said = describe(hit.observable)
+        if said is None:
+            continue
+        rule, severity, explanation = said
+        if hit.indicator is not None:  # an expired indicator weighs on its follow-up as on the match
+            severity, note = lifecycle(severity, hit.indicator.valid_until, hit.timestamp)
+            explanation += note
+        return [Finding(
+            severity=severity,
+            artifact=hit.artifact,
+            explanation=explanation,
+            locator=hit.locator,
+            rule=rule,
+            indicator=hit.indicator,
+            observable=hit.observable,
+            timestamp=hit.timestamp,
+            record_sha256=hit.record_sha256,
+        )]
+    return []
+
+
 class Matcher:
     def __init__(self, index: IndicatorIndex) -> None:
         self.index = index
@@ -138,4 +174,6 @@ class Matcher:
                     stamp = next(record.timestamps(), None)
                     first = stamp.when if stamp else None
                 found.append(finding_for(indicator, observable, artifact, title, record.locator, first, content_hash))
+        if found:
+            found.extend(follow_ups(record, found))
         return found

@@ -5,7 +5,9 @@ indicator ``a.example.net`` matches ``a.example.net`` and ``x.y.a.example.net``
 but not ``bada.example.net``; a lookup walks the observed domain's parents,
 one dictionary probe each. URLs match their normalised form exactly and their
 host as a domain (or an IP). File paths match exactly (``/private/var`` and
-``/var`` alike) and by their last component against file-name indicators.
+``/var`` alike), inside a folder a path indicator names (at component
+boundaries: ``/a/b`` matches ``/a/b/c``, not ``/a/bc``), and by their last
+component against file-name indicators.
 Process names cut to 15 or 16 characters by the kernel match the indicators
 they are a prefix of.
 """
@@ -44,6 +46,9 @@ class IndicatorIndex:
     feeds: list[Feed] = field(default_factory=list)
     _exact: dict[Kind, dict[str, list[Indicator]]] = field(default_factory=dict)
     _process_prefix: dict[str, list[Indicator]] = field(default_factory=dict)
+    # Every folder above a path indicator ("/var", "/var/db" for "/var/db/x"): a path's folders are walked
+    # from the top only while they lead to an indicator, so most paths stop after a probe or two.
+    _path_folders: set[str] = field(default_factory=set)
     # Hosts repeat across thousands of links and messages: the indicators a host matches are kept
     # (per index, bounded, emptied whenever an indicator is added) so each host is normalised once.
     _hosts: dict[str, list[Indicator]] = field(default_factory=dict)
@@ -65,6 +70,11 @@ class IndicatorIndex:
             return
         bucket.append(indicator)
         self.count += 1
+        if indicator.kind == Kind.FILE_PATH:
+            end = indicator.value.rfind("/")
+            while end > 0:
+                self._path_folders.add(indicator.value[:end])
+                end = indicator.value.rfind("/", 0, end)
         if indicator.kind == Kind.PROCESS:
             for length in _TRUNCATED_PROCESS_LENGTHS:
                 if len(indicator.value) > length:
@@ -182,7 +192,32 @@ class IndicatorIndex:
 
     def _match_path(self, kind: Kind, value: str) -> list[Indicator]:
         path = normalize_path(value)
-        return self._get(Kind.FILE_PATH, path) + self._get(Kind.FILE_NAME, posixpath.basename(path))
+        hits: list[Indicator] = []
+        paths = self._exact.get(Kind.FILE_PATH)
+        if paths:
+            hit = paths.get(path)
+            if hit:
+                hits.extend(hit)
+            # The folders above it: a path indicator names a file or a folder, and a folder's indicator
+            # matches what lies inside it (an implant's staging folder; the client "/usr/sbin/x/<UUID>"
+            # that shutdown.log writes for the program /usr/sbin/x). From the top, while a folder is
+            # one above some indicator (or one itself).
+            folders = self._path_folders
+            end = path.find("/", 1)
+            while end > 0:
+                folder = path[:end]
+                hit = paths.get(folder)
+                if hit:
+                    hits.extend(hit)
+                if folder not in folders:
+                    break
+                end = path.find("/", end + 1)
+        names = self._exact.get(Kind.FILE_NAME)
+        if names:
+            hit = names.get(posixpath.basename(path))
+            if hit:
+                hits.extend(hit)
+        return hits
 
     def _match_hash(self, kind: Kind, value: str) -> list[Indicator]:
         return self._get(kind, normalize_hash(value))

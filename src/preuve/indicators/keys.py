@@ -76,6 +76,8 @@ def indicator_queries(indicator: Indicator) -> list[tuple[str, str, bool]]:
         return [("ip", value, False)]
     if kind == Kind.URL:
         return [("url", value, False)]
+    if kind == Kind.FILE_PATH:  # the path itself and anything inside it (a folder's indicator)
+        return [("file_path", value, False), ("file_path", value + "/", True)]
     if kind == Kind.PROCESS:
         out = [("process", value, False)]
         out.extend(("process_prefix", value[:n], False) for n in _TRUNCATED if len(value) > n)

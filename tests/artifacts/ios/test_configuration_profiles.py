@@ -126,6 +126,19 @@ def test_profile_findings(tmp_path: Path, shared_iocs: Path) -> None:
          "/PayloadUUID", Observable(Kind.PROFILE_ID, "33333333-3333-4333-8333-333333333333")),
         ("configuration_profiles", "device_supervised", Severity.LOW, "CloudConfigurationDetails.plist",
          "/IsSupervised", None),
+        # MVT reports every profile event, low.
+        ("profile_events", "profile_event", Severity.LOW, "MCProfileEvents.plist", "/ProfileEvents/0/" + PREDATOR_PROFILE,
+         Observable(Kind.PROFILE_ID, PREDATOR_PROFILE)),
+        ("profile_events", "profile_event", Severity.LOW, "MCProfileEvents.plist",
+         "/ProfileEvents/1/55555555-5555-4555-8555-555555555555",
+         Observable(Kind.PROFILE_ID, "55555555-5555-4555-8555-555555555555")),
+    ]
+    assert [f.explanation for f in result.findings if f.rule == "profile_event"] == [
+        f"The configuration profile {PREDATOR_PROFILE} was installed on {T1.isoformat()} by "
+        "/System/Library/PrivateFrameworks/ManagedConfiguration.framework/profiled; check that the owner or their "
+        "employer knows of it.",
+        f"The configuration profile 55555555-5555-4555-8555-555555555555 was removed on {T2.isoformat()} by "
+        "com.apple.Preferences; check that the owner or their employer knows of it.",
     ]
     by_rule = {f.locator.device_path.rsplit("/", 1)[1]: f.explanation for f in result.findings if f.rule}
     assert by_rule["profile-0a1b2c.stub"] == (

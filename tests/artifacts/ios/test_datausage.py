@@ -54,7 +54,101 @@ def test_findings(tmp_path: Path) -> None:
            for f in result.findings]
     assert got == [
         ("Pegasus", Severity.CRITICAL, "ZPROCESS", 2),
-        ("datausage_deleted_process", Severity.MEDIUM, "ZLIVEUSAGE", 4),
+        ("datausage_deleted_process", Severity.HIGH, "ZLIVEUSAGE", 4),  # MVT: manipulated entry, high
         ("datausage_process_gap", Severity.LOW, "ZPROCESS", 5),
         ("datausage_unbundled_process", Severity.INFO, "ZPROCESS", 2),
+    ]
+
+
+def test_usage_naming_no_process_is_manipulated(tmp_path: Path) -> None:
+    # MVT joins ZLIVEUSAGE to ZPROCESS and reports every usage row without a process row, a NULL link included.
+    def fill(conn) -> None:  # noqa: ANN001
+        fill_datausage(conn, [Process(1, "MobileSafari", "com.apple.mobilesafari", T1, T2)])
+        conn.execute("INSERT INTO ZLIVEUSAGE (Z_PK, Z_ENT, Z_OPT, ZHASPROCESS, ZTIMESTAMP) VALUES (7, 9, 1, NULL, ?)",
+                     (T2.timestamp() - 978307200,))
+
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite", fill)
+    root = builder.finish()
+    got = [r for r in records(root, "datausage") if isinstance(r, OrphanedUsage)]
+    assert [(r.missing_process_id, r.when, r.locator.rowid, r.summary()) for r in got] == [
+        (None, T2, 7, "Network use linked to no process"),
+    ]
+    result = check(root, only=("datausage",))
+    assert [(f.rule, f.severity, f.locator.rowid, f.explanation) for f in result.findings] == [
+        ("datausage_deleted_process", Severity.HIGH, 7, "Network usage is recorded for a process the row does not "
+         "name; spyware has been seen erasing its own entries this way."),
+    ]
+
+
+def _sqlite_bytes(tmp_path: Path, fill) -> bytes:  # noqa: ANN001
+    import sqlite3
+
+    path = tmp_path / "built.sqlite"
+    conn = sqlite3.connect(path)
+    fill(conn)
+    conn.commit()
+    conn.close()
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def test_unbundled_process_without_its_binary_in_a_dump(tmp_path: Path) -> None:
+    from preuve.builders.ios_dump import write_dump
+
+    processes = [
+        Process(1, "MobileSafari", "com.apple.mobilesafari", T1, T2),
+        Process(2, "bh", None, T1, T2),  # no file named bh: medium (MVT)
+        Process(3, "launchd", None, T1, T2),  # /sbin/launchd is there: review only
+        Process(4, "com.apple.WebKit.Networking/com.apple.mobilesafari", None, T1, T2),  # its program is there
+        Process(5, "supercalifragil", None, T1, T2),  # cut by the kernel; supercalifragilisticd is there
+        Process(6, "gonefromdump/com.example.app", None, T1, T2),
+    ]
+    db = _sqlite_bytes(tmp_path, lambda c: fill_datausage(c, processes))
+    webkit = "System/Library/Frameworks/WebKit.framework/XPCServices/com.apple.WebKit.Networking.xpc/"
+    dump = write_dump([
+        ("private/var/wireless/Library/Databases/DataUsage.sqlite", db),
+        ("sbin/launchd", b"\xcf\xfa\xed\xfe"),
+        (webkit + "com.apple.WebKit.Networking", b"\xcf\xfa\xed\xfe"),
+        ("usr/libexec/supercalifragilisticd", b"\xcf\xfa\xed\xfe"),
+        ("private/var/mobile/bh", b""),  # a folder named bh is no binary (see below: only files count)
+    ], tmp_path / "ev" / "dump", "folder")
+    (dump / "private/var/mobile/bh").unlink()
+    (dump / "private/var/mobile/bh").mkdir()
+    got = [r for r in records(dump, "datausage") if isinstance(r, NetworkProcess)]
+    assert [(r.process_name, r.binary_found) for r in got] == [
+        ("MobileSafari", None), ("bh", False), ("launchd", True),
+        ("com.apple.WebKit.Networking/com.apple.mobilesafari", True), ("supercalifragil", True),
+        ("gonefromdump/com.example.app", False),
+    ]
+    result = check(dump, only=("datausage",))
+    assert [(f.rule, f.severity, f.locator.rowid, f.explanation) for f in result.findings] == [
+        ("datausage_unbundled_process", Severity.MEDIUM, 2, "The process 'bh' used the network and belongs to no "
+         "app, and no file of that name is in this file-system dump: a program that ran and has since disappeared."),
+        ("datausage_unbundled_process", Severity.MEDIUM, 6, "The process 'gonefromdump' used the network and "
+         "belongs to no app, and no file of that name is in this file-system dump: a program that ran and has "
+         "since disappeared."),
+        ("datausage_unbundled_process", Severity.INFO, 3, "The process 'launchd' used the network and belongs to no "
+         "app; listed for review, most such processes are ordinary parts of iOS."),
+        ("datausage_unbundled_process", Severity.INFO, 5, "The process 'supercalifragil' used the network and "
+         "belongs to no app; listed for review, most such processes are ordinary parts of iOS."),
+    ]
+
+
+def test_no_binary_question_on_a_backup(tmp_path: Path) -> None:
+    got = [r for r in records(_backup(tmp_path), "datausage") if isinstance(r, NetworkProcess)]
+    assert [r.binary_found for r in got] == [None, None, None]
+
+
+def test_no_binary_question_on_a_dump_of_the_data_volume_alone(tmp_path: Path) -> None:
+    # Without the system's programs in the dump, every daemon would look gone: nothing is concluded.
+    from preuve.builders.ios_dump import write_dump
+
+    db = _sqlite_bytes(tmp_path, lambda c: fill_datausage(c, [Process(2, "bh", None, T1, T2)]))
+    dump = write_dump([("private/var/wireless/Library/Databases/DataUsage.sqlite", db)], tmp_path / "ev" / "d", "folder")
+    got = [r for r in records(dump, "datausage") if isinstance(r, NetworkProcess)]
+    assert [(r.process_name, r.binary_found) for r in got] == [("bh", None)]
+    assert [(f.rule, f.severity) for f in check(dump, only=("datausage",)).findings] == [
+        ("datausage_unbundled_process", Severity.INFO),
     ]

@@ -95,6 +95,24 @@ def test_cache_db(tmp_path: Path) -> None:
     assert (got[0].locator.table, ctx.errors) == ("cfurl_cache_response", [])
 
 
+def test_cache_db_anywhere(tmp_path: Path) -> None:
+    # MVT reads every file named Cache.db in a dump: app groups and extensions keep URL caches too.
+    root = _dump(tmp_path)
+    group = "/private/var/mobile/Containers/Shared/AppGroup/5A5A5A5A-0000-4000-8000-000000000001"
+    _db(root, f"{group}/Library/Caches/com.example.widget/Cache.db",
+        lambda c: fill_cache_db(c, [("https://w.evil.example.net/x", T1)]))
+    _db(root, f"{APP}/Library/Caches/com.example.app/NotACache.db", lambda c: fill_cache_db(c, [("https://n/", T1)]))
+    fs = LocalFolderFS(root, HashLedger(), DEFAULT_LIMITS, tmp_path / "w")
+    assert CacheDb().locate(fs) == [
+        f"{APP}/Library/Caches/com.example.app/Cache.db",
+        f"{group}/Library/Caches/com.example.widget/Cache.db",
+    ]
+    got, _ = _run(root, tmp_path, CacheDb())
+    assert [r.url for r in got if isinstance(r, CachedUrl)] == [
+        "https://api.example.com/v1", "https://c2.evil.example.net/beacon", "https://w.evil.example.net/x",
+    ]
+
+
 def test_safari_favicons(tmp_path: Path) -> None:
     got, _ = _run(_dump(tmp_path), tmp_path, SafariFavicons())
     assert [(r.locator.table, r.locator.rowid, r.page_url, r.icon_url, r.when, r.rejected)
@@ -165,7 +183,9 @@ def test_analytics(tmp_path: Path) -> None:
     def fill(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE hard_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB)")
         conn.execute("CREATE TABLE soft_failures (id INTEGER PRIMARY KEY, timestamp REAL, data BLOB)")
-        event = {"process": "bh", "domain": "c2.evil.example.net", "count": 3, "note": "two words"}
+        event = {"process": "bh", "domain": "c2.evil.example.net", "count": 3, "note": "two words",
+                 "path": "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd",
+                 "url": "https://x.evil.example.org/p?q=1"}
         conn.execute("INSERT INTO hard_failures (timestamp, data) VALUES (?, ?)",
                      ((T1 - datetime(2001, 1, 1, tzinfo=UTC)).total_seconds(), plistlib.dumps(event)))
         conn.execute("INSERT INTO soft_failures (timestamp, data) VALUES (0, ?)", (b"not a plist",))
@@ -173,19 +193,27 @@ def test_analytics(tmp_path: Path) -> None:
     _db(root, "/private/var/Keychains/Analytics/trust_analytics.db", fill)
     got, ctx = _run(root, tmp_path, Analytics())
     assert [(r.locator.table, r.locator.rowid, r.when, r.strings) for r in got if isinstance(r, AnalyticsEvent)] == [
-        ("hard_failures", 1, T1, (("domain", "c2.evil.example.net"), ("note", "two words"), ("process", "bh"))),
+        ("hard_failures", 1, T1, (("domain", "c2.evil.example.net"), ("note", "two words"),
+                                  ("path", "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaboutd"),
+                                  ("process", "bh"), ("url", "https://x.evil.example.org/p?q=1"))),
         ("soft_failures", 1, None, ()),
     ]
+    # MVT compares each string with process names by its last path component, and with domains.
     assert list(got[0].observables()) == [
         Observable(Kind.PROCESS, "c2.evil.example.net"), Observable(Kind.DOMAIN, "c2.evil.example.net"),
-        Observable(Kind.PROCESS, "bh"),
+        Observable(Kind.PROCESS, "roleaboutd"), Observable(Kind.PROCESS, "bh"),
+        Observable(Kind.URL, "https://x.evil.example.org/p?q=1"),
     ]
     assert len(ctx.warnings) == 1 and ctx.errors == []
-    stix = feed(tmp_path / "i" / "a.stix2", ("[process:name='bh']", "Pegasus"))
+    stix = feed(tmp_path / "i" / "a.stix2", ("[process:name='bh']", "Pegasus"), ("[process:name='roleaboutd']", "Pegasus"),
+                ("[domain-name:value='evil.example.org']", "Pegasus"))
     matcher = Matcher(load_index([stix], lambda _m: None))
     assert [(f.severity, f.locator.table, f.observable.value) for f in matcher.match(got[0], "analytics", "A")] == [  # type: ignore[union-attr]
+        (Severity.CRITICAL, "hard_failures", "roleaboutd"),
         (Severity.CRITICAL, "hard_failures", "bh"),
+        (Severity.HIGH, "hard_failures", "https://x.evil.example.org/p?q=1"),
     ]
+    assert matcher.match(got[1], "analytics", "A") == []
 
 
 def test_persistence_strings_on_hostile_bytes() -> None:

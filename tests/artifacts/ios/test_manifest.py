@@ -131,3 +131,29 @@ def test_public_feeds_match_file_names_and_paths(tmp_path: Path, shared_iocs: Pa
         (Severity.CRITICAL, "file_name", "roleaccountd.plist", PEGASUS),
         (Severity.HIGH, "domain", "weather4free.com", PEGASUS),
     ])
+
+
+def test_domains_between_underscores_as_mvt_reads_them(tmp_path: Path) -> None:
+    # MVT splits a relative path at underscores and matches each part that begins with a host name
+    # against domain indicators (high); WebKit's names are one case of it, apps' own caches another.
+    builder = BackupBuilder(tmp_path / "b")
+    app = "AppDomain-com.example.reader"
+    builder.add_file(app, "Library/Caches/offline_news.evil.example.net/page.html", b"x")
+    builder.add_file(app, "Library/Caches/img_cdn.example.org:8443/a.png", b"x")  # no indicator
+    builder.add_file(app, "Library/Preferences/com.example.reader_evil.example.net.plist", b"x")  # a file name
+    builder.add_file(app, "Library/Caches/evil.example.net/x", b"x")  # not after an underscore (nor for MVT)
+    root = builder.finish()
+    before = snapshot(root)
+    stix = feed(tmp_path / "i" / "d.stix2", ("[domain-name:value='evil.example.net']", "Spy"))
+    result = check(root, stix, only=("manifest",))
+    assert snapshot(root) == before
+    rows = {r.locator.rowid: r for r in records(root, "manifest")}
+    got = sorted((f.severity.label, rows[f.locator.rowid].relative_path, f.observable.value)  # type: ignore[union-attr]
+                 for f in result.findings)
+    assert got == [
+        ("high", "Library/Caches/offline_news.evil.example.net", "news.evil.example.net"),
+        ("high", "Library/Caches/offline_news.evil.example.net/page.html", "news.evil.example.net"),
+    ]
+    [row] = [r for r in rows.values() if r.relative_path == "Library/Caches/img_cdn.example.org:8443/a.png"]
+    assert row.web_domains == ()
+    assert list(row.observables())[1:] == [Observable(Kind.DOMAIN, "cdn.example.org")]

@@ -171,6 +171,7 @@ def test_locationd_records(tmp_path: Path) -> None:
     ]
     assert list(got[1].observables()) == [
         Observable(Kind.APP_ID, "com.apple.Maps"), Observable(Kind.FILE_PATH, "/Applications/Maps.app"),
+        Observable(Kind.PROCESS, "com.apple.Maps"),
     ]
     assert got[0].locator.key_path == "/~1private~1var~1db~1com.apple.xpc.roleaccountd.staging~1roleaboutd"
 
@@ -194,6 +195,30 @@ def test_locationd_findings(tmp_path: Path) -> None:
     assert snapshot(backup) == before
 
 
+@pytest.mark.parametrize(("domain", "device_folder"), [("RootDomain", "/private/var/root"),
+                                                      ("HomeDomain", "/private/var/mobile")])
+def test_locationd_keys_and_bundle_ids_are_process_names(tmp_path: Path, domain: str, device_folder: str) -> None:
+    # A program without an app bundle can be keyed by a name shaped like a bundle id; MVT compares the key's
+    # last component and BundleId with process indicators.
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_plist(domain, "Library/Caches/locationd/clients.plist", locationd_clients([
+        LocationClient("com.apple.xpc.roleaccountd"),
+        LocationClient("com.example.tracker", bundle_id="msgacntd"),
+        LocationClient("com.apple.Maps", bundle_id="com.apple.Maps"),  # no indicator: nothing
+    ]))
+    backup = builder.finish()
+    stix = feed(tmp_path / "i" / "p.stix2", ("[process:name='com.apple.xpc.roleaccountd']", "Pegasus"),
+                ("[process:name='msgacntd']", "Pegasus"))
+    result = check(backup, stix, only=("locationd_clients",))
+    assert _findings(result) == [
+        ("Pegasus", Severity.CRITICAL, "/com.apple.xpc.roleaccountd",
+         Observable(Kind.PROCESS, "com.apple.xpc.roleaccountd")),
+        ("Pegasus", Severity.CRITICAL, "/com.example.tracker", Observable(Kind.PROCESS, "msgacntd")),
+    ]
+    assert {f.locator.device_path for f in result.findings} == {
+        f"{device_folder}/Library/Caches/locationd/clients.plist"}
+
+
 # -- global_preferences --------------------------------------------------------------------------
 
 
@@ -211,8 +236,9 @@ def test_global_preferences(tmp_path: Path, lockdown: bool | None, expected: str
     assert (record.lockdown_mode, record.locale, record.languages, record.keyboards) == (
         lockdown, "fr_CH", ("fr-CH", "en-CH"), ())
     result = check(backup, only=("global_preferences",))
+    # MVT: Lockdown Mode on is info, recorded off is low; never recorded is not an MVT alert (info here).
     assert [(f.rule, f.severity, f.explanation, f.locator.key_path) for f in result.findings] == [
-        ("lockdown_mode", Severity.INFO, expected, "/LDMGlobalEnabled"),
+        ("lockdown_mode", Severity.LOW if lockdown is False else Severity.INFO, expected, "/LDMGlobalEnabled"),
     ]
 
 
@@ -254,4 +280,30 @@ def test_pegasus_feed_end_to_end(tmp_path: Path, pegasus_feed: Path) -> None:
         ("global_preferences", "lockdown_mode", Severity.INFO, "/LDMGlobalEnabled", None),
     ]
     assert result.incomplete is False
+    assert snapshot(backup) == before
+
+
+def test_idstatuscache_handle_with_nuls(tmp_path: Path) -> None:
+    # MVT raises a high alert on a looked-up handle holding two NULs in a row (a crafted sender address).
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_plist("HomeDomain", PREFS + "com.apple.identityservices.idstatuscache.plist", idstatuscache([
+        IdLookup("mailto:x\x00\x00\x00@icloud.example", when=T1),
+        IdLookup("tel:+41790000000\x00", when=T1),  # a single NUL: not the pattern
+        IdLookup("mailto:friend@example.org", when=T1),
+    ]))
+    backup = builder.finish()
+    before = snapshot(backup)
+    got = records(backup, "idstatuscache")
+    assert [(r.handle, r.escaped_handle) for r in got] == [
+        ("mailto:friend@example.org", None),
+        ("mailto:x@icloud.example", "mailto:x\\x00\\x00\\x00@icloud.example"),
+        ("tel:+41790000000", "tel:+41790000000\\x00"),
+    ]
+    result = check(backup, only=("idstatuscache",))
+    assert [(f.rule, f.severity, f.locator.key_path, f.explanation) for f in result.findings] == [
+        ("idstatuscache_nul_handle", Severity.HIGH, got[1].locator.key_path,
+         "The phone looked up the iMessage address mailto:x\\x00\\x00\\x00@icloud.example, which holds NUL "
+         "characters no real address has: a crafted handle, as used to deliver exploits. Keep the phone's data "
+         "and seek expert help."),
+    ]
     assert snapshot(backup) == before

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
+from preuve.artifacts.ios.applications import AppBundleMetadata
 from preuve.artifacts.ios.configuration_profiles import ConfigurationProfiles
 from preuve.artifacts.ios.global_preferences import GlobalPreferencesArtifact
 from preuve.artifacts.ios.idstatuscache import IdStatusCache
@@ -23,6 +24,7 @@ KEYS = (
     "InstallDate", "OTAProfileStub", "LDMGlobalEnabled", "AppleLanguages", "com.apple.madrid", "mailto:a@b.c",
     "IDStatus", "LookupDate", "BundleId", "Executable", "LocationTimeStopped", "RemoteAddress", "ProxyPACURL",
     "timestamp", "process", "/usr/libexec/x", "icon:/x", "IsSupervised", "ConfigurationURL",
+    "softwareVersionBundleId", "sourceApp", "com.apple.iTunesStore.downloadInfo", "accountInfo", "purchaseDate",
 )
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1),
@@ -44,6 +46,7 @@ ARTIFACTS: list[tuple[PlistArtifact, str]] = [
     (ConfigurationProfiles(), "/private/var/mobile/Library/ConfigurationProfiles/CloudConfigurationDetails.plist"),
     (ProfileEvents(), "/private/var/mobile/Library/ConfigurationProfiles/MCProfileEvents.plist"),
     (GlobalPreferencesArtifact(), "/private/var/mobile/Library/Preferences/.GlobalPreferences.plist"),
+    (AppBundleMetadata(), "/private/var/containers/Bundle/Application/A/iTunesMetadata.plist"),
 ]
 
 

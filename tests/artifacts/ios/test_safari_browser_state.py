@@ -70,3 +70,21 @@ def test_findings(tmp_path: Path) -> None:
         ("safari_browser_state", Severity.HIGH, 1, "https://lure.example.net/a"),
     ]
     assert result.findings[0].timestamp == T
+
+
+def test_tabs_of_safari_profiles(tmp_path: Path) -> None:
+    # iOS 17 profiles keep their own BrowserState.db under Library/Safari/Profiles/<UUID>/ (MVT reads them).
+    profile = "Library/Safari/Profiles/0F3C7E1A-1111-4222-8333-444455556666/BrowserState.db"
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/Safari/BrowserState.db", lambda c: fill_browser_state(c, TABS[:1]))
+    builder.add_sqlite("HomeDomain", profile, lambda c: fill_browser_state(c, [
+        Tab("https://x.evil.example.net/", "Work", T)]))
+    root = builder.finish()
+    stix = feed(tmp_path / "i.stix2", ("[domain-name:value='evil.example.net']", "Spy"))
+    result = check(root, stix, only=("safari_browser_state",))
+    assert sorted({r.locator.device_path for r in records(root, "safari_browser_state")}) == [
+        PATH, "/private/var/mobile/" + profile,
+    ]
+    assert [(f.locator.device_path, f.observable.value) for f in result.findings] == [  # type: ignore[union-attr]
+        ("/private/var/mobile/" + profile, "https://x.evil.example.net/"),
+    ]

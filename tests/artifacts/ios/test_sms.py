@@ -97,13 +97,23 @@ def test_threat_notification(tmp_path: Path) -> None:
         [
             Message(text="ALERT: Apple detected a targeted mercenary spyware attack against your iPhone.", date=WHEN),
             Message(text="I read about the mercenary spyware attack on the news", is_from_me=True, date=WHEN),
+            # The 2021 wording, which names neither "targeted by" nor "mercenary" (MVT's first opening).
+            Message(text="ALERT: State-sponsored attackers may be targeting your iPhone. Apple believes you are "
+                         "being targeted", date=WHEN),
+            # A notification forwarded by the owner (MVT checks sent messages too).
+            Message(text="ALERT: Apple detected a targeted mercenary spyware attack against your iPhone.",
+                    is_from_me=True, date=WHEN),
+            Message(text="State sponsored hackers: fake alert, click here", date=WHEN),  # none of the phrases
         ],
         17,
     )
     result = check(root)
     assert [(f.rule, f.locator.rowid, f.severity) for f in result.findings] == [
-        ("apple_threat_notification", 1, Severity.HIGH)
+        ("apple_threat_notification", 1, Severity.HIGH),
+        ("apple_threat_notification", 3, Severity.HIGH),
+        ("apple_threat_notification", 4, Severity.HIGH),
     ]
+    assert result.findings[2].explanation.startswith("A message sent from this phone repeats Apple's threat")
 
 
 def test_missing_table_is_a_named_failure(tmp_path: Path) -> None:

@@ -49,7 +49,9 @@ def test_records_ios16(tmp_path: Path) -> None:
     assert list(got[3].observables()) == [
         Observable(Kind.FILE_PATH, "/private/var/tmp/roleaboutd"), Observable(Kind.PROCESS, "roleaboutd"),
     ]
-    assert list(got[1].observables()) == [Observable(Kind.APP_ID, "com.evil.spy")]
+    assert list(got[1].observables()) == [
+        Observable(Kind.APP_ID, "com.evil.spy"), Observable(Kind.PROCESS, "com.evil.spy"),
+    ]
 
 
 @pytest.mark.parametrize(("ios_major", "stamp"), [(13, T), (11, None)])
@@ -89,6 +91,28 @@ def test_findings(tmp_path: Path) -> None:
         "review, since spyware running outside any app would show up like this.",
     ]
     assert snapshot(backup) == before
+
+
+def test_bare_program_name_stored_as_bundle_id_matches_process_indicators(tmp_path: Path) -> None:
+    # An implant without an app bundle is recorded by its name with client_type 0 (bundle id).
+    entries = [
+        TccEntry("kTCCServiceMicrophone", "roleaboutd"),
+        TccEntry("kTCCServiceCamera", "com.apple.camera"),  # no indicator: nothing
+        TccEntry("kTCCServiceMicrophone", "supercalifragil"),  # a kernel-truncated name
+    ]
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", lambda c: fill_tcc(c, entries, 17))
+    backup = builder.finish()
+    stix = feed(tmp_path / "i" / "t.stix2", ("[process:name='roleaboutd']", "Pegasus"),
+                ("[process:name='supercalifragilisticd']", "Spy"))
+    result = check(backup, stix)
+    got = [(f.indicator.malware, f.severity, f.locator.rowid, f.observable)  # type: ignore[union-attr]
+           for f in result.findings]
+    assert got == [
+        ("Pegasus", Severity.CRITICAL, 1, Observable(Kind.PROCESS, "roleaboutd")),
+        ("Spy", Severity.CRITICAL, 3, Observable(Kind.PROCESS, "supercalifragil")),
+    ]
+    assert [r.client_type for r in records(backup, "tcc")] == ["bundle_id"] * 3
 
 
 def test_missing_table_is_an_error(tmp_path: Path) -> None:

@@ -85,6 +85,34 @@ def test_webkit_findings_with_the_pegasus_feed(tmp_path: Path) -> None:
          "free247downloads.com", "Pegasus"),
         ("webkit_session_resource_log", Severity.HIGH, None, None, "browsingStatistics[0]", "free247downloads.com",
          "Pegasus"),
+        ("webkit_session_resource_log", Severity.HIGH, None, None, "browsingStatistics[0]", "free247downloads.com",
+         "Pegasus"),
+    ]
+    # MVT: beside the match, a high alert naming the redirect chain through the indicator domain.
+    assert [(f.rule, f.explanation) for f in result.findings[2:]] == [
+        (None, result.findings[2].explanation),
+        ("webkit_redirect_indicator_domain",
+         "The browser was redirected through free247downloads.com, a published indicator domain: news.example.com "
+         "-> free247downloads.com -> landing.example.net. Exploit chains reach the victim through such redirects; "
+         "the domains around it deserve a look too."),
+    ]
+
+
+def test_no_redirect_follow_up_without_a_redirect_or_a_match(tmp_path: Path) -> None:
+    from tests.builders import feed
+
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_plist(f"AppDomain-{SAFARI}", f"{RLS}/full_browsing_session_resourceLog.plist", session_resource_log([
+        SessionEntry("evil.example.org", T2, subresources=["cdn.example.net"]),  # a match, no redirect
+        SessionEntry("news.example.com", T2, redirected_to=["landing.example.net"]),  # a redirect, no match
+        SessionEntry("shop.example.com", T2, redirected_from=["ads.evil.example.org"]),  # both
+    ]))
+    stix = feed(tmp_path / "i.stix2", ("[domain-name:value='evil.example.org']", "Spy"))
+    result = check(builder.finish(), stix, only=("webkit_session_resource_log",))
+    assert [(f.rule, f.locator.key_path, f.observable.value) for f in result.findings] == [  # type: ignore[union-attr]
+        (None, "browsingStatistics[0]", "evil.example.org"),
+        (None, "browsingStatistics[2]", "ads.evil.example.org"),
+        ("webkit_redirect_indicator_domain", "browsingStatistics[2]", "ads.evil.example.org"),
     ]
 
 
@@ -97,3 +125,38 @@ def test_damaged_log_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
     status = {a.name: (a.status.value, a.records, len(a.errors)) for a in result.artifacts if a.files}
     assert status == {"webkit_resource_load_statistics": ("ok", 1, 0), "webkit_session_resource_log": ("failed", 0, 1)}
     assert result.incomplete
+
+
+def test_redirect_follow_up_is_verified_from_the_evidence(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from preuve.cli import build_cli
+    from preuve.verify import Status, verify
+    from tests.builders import feed
+
+    backup = _backup(tmp_path)
+    stix = feed(tmp_path / "i" / "p.stix2", ("[domain-name:value='free247downloads.com']", "Pegasus"))
+    out = tmp_path / "out"
+    CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(stix), "-o", str(out), "-q"])
+    checks = verify(out / "bundle.json", backup, [stix]).checks
+    follow_up = [c for c in checks if c.finding.rule == "webkit_redirect_indicator_domain"]
+    assert len(follow_up) == 1
+    assert [c.status for c in checks] == [Status.CONFIRMED] * len(checks)
+
+
+def test_redirect_follow_up_of_an_expired_indicator_is_lowered(tmp_path: Path) -> None:
+    import json
+
+    from tests.builders import feed
+
+    stix = feed(tmp_path / "i.stix2", ("[domain-name:value='free247downloads.com']", "Pegasus"))
+    doc = json.loads(stix.read_text())
+    for obj in doc["objects"]:
+        if obj["type"] == "indicator":
+            obj["valid_until"] = "2020-01-01T00:00:00Z"  # before the trace (2021)
+    stix.write_text(json.dumps(doc))
+    result = check(_backup(tmp_path), stix, only=("webkit_session_resource_log",))
+    assert [(f.rule, f.severity) for f in result.findings] == [
+        (None, Severity.MEDIUM), ("webkit_redirect_indicator_domain", Severity.MEDIUM),
+    ]
+    assert result.findings[1].explanation.endswith("reported one level lower.")

@@ -3,7 +3,8 @@
 Each event (tables ``hard_failures``, ``soft_failures``, ``all_events``) has
 a Cocoa ``timestamp`` and a ``data`` plist whose top-level strings name
 processes and domains; Amnesty found implant process names in them. Strings
-are offered as process names, and those shaped like host names as domains.
+are offered as process names (a path by its last component), those shaped
+like host names as domains, and the links in them as URLs.
 Only in filesystem dumps.
 """
 
@@ -22,6 +23,7 @@ from preuve.artifacts.timeconv import from_cocoa
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.plists import load_plist
 from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _TABLES = ("hard_failures", "soft_failures", "all_events")
@@ -38,12 +40,20 @@ class AnalyticsEvent(Record):
     strings: tuple[tuple[str, str], ...]  # (key, value) of the top-level strings of the event
 
     def observables(self) -> Iterator[Observable]:
+        # MVT compares every string with process names (by its last path component) and with domains.
         for _key, value in self.strings:
-            if " " in value or "/" in value and not value.startswith("/"):
+            if "/" in value:
+                for url in extract_urls(value, limit=20):
+                    if "://" in url:
+                        yield Observable(Kind.URL, url)
+                if "://" in value:
+                    continue
+            name = value.rstrip("/").rsplit("/", 1)[-1]
+            if not name or " " in name:
                 continue
-            yield Observable(Kind.PROCESS, value)
-            if _HOST.match(value):
-                yield Observable(Kind.DOMAIN, value)
+            yield Observable(Kind.PROCESS, name)
+            if _HOST.match(name):
+                yield Observable(Kind.DOMAIN, name)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.when is not None:

@@ -11,12 +11,13 @@ the App Store, TestFlight, an MDM agent, or an alternative marketplace.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.base import Artifact, ArtifactContext, PlistArtifact
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
 from preuve.evidence.plists import PlistValue, load_plist, plist_datetime
@@ -25,6 +26,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 INFO_PATH = ACQUISITION_PREFIX + "/backup/Info.plist"
 MANIFEST_PLIST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.plist"
 _MAX_APPS = 100_000
+BUNDLE_METADATA = "/private/var/containers/Bundle/Application/*/iTunesMetadata.plist"
 _MAX_METADATA_BYTES = 1024 * 1024
 
 
@@ -40,6 +42,7 @@ class InstalledApp(Record):
     artist: str | None
     item_id: int | None
     source_app: str | None  # the installer (com.apple.AppStore, com.apple.TestFlight, a marketplace…)
+    store_bundle_id: str | None  # softwareVersionBundleId, the bundle id the store metadata names
     apple_id: str | None
     purchase_date: datetime | None
     install_path: str | None
@@ -47,7 +50,12 @@ class InstalledApp(Record):
     listed_in: tuple[str, ...]
 
     def observables(self) -> Iterator[Observable]:
+        # MVT compares an app's bundle id with app and process indicators alike.
         yield Observable(Kind.APP_ID, self.bundle_id)
+        yield Observable(Kind.PROCESS, self.bundle_id)
+        if self.store_bundle_id and self.store_bundle_id != self.bundle_id:
+            yield Observable(Kind.APP_ID, self.store_bundle_id)
+            yield Observable(Kind.PROCESS, self.store_bundle_id)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.purchase_date is not None:
@@ -87,6 +95,34 @@ def _date(value: object) -> datetime | None:
             return None
         return plist_datetime(parsed) if parsed.tzinfo is None else parsed
     return None
+
+
+def installed_app(
+    locator: Locator, bundle_id: str, meta: dict[str, PlistValue], *, has_metadata: bool,
+    install_path: str | None = None, bundle_version: str | None = None, listed_in: tuple[str, ...] = (),
+) -> InstalledApp:
+    """The record of an app from its iTunesMetadata (empty when it has none) and what else is known of it."""
+    download = meta.get("com.apple.iTunesStore.downloadInfo")
+    download = download if isinstance(download, dict) else {}
+    account = download.get("accountInfo")
+    account = account if isinstance(account, dict) else {}
+    item_id = meta.get("itemId")
+    return InstalledApp(
+        locator=locator,
+        bundle_id=bundle_id,
+        name=_text(meta.get("itemName")) or _text(meta.get("bundleDisplayName")),
+        version=_text(meta.get("bundleShortVersionString")),
+        bundle_version=_text(meta.get("bundleVersion")) or bundle_version,
+        artist=_text(meta.get("artistName")),
+        item_id=item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None,
+        source_app=_text(meta.get("sourceApp")),
+        store_bundle_id=_text(meta.get("softwareVersionBundleId")),
+        apple_id=_text(account.get("AppleID")),
+        purchase_date=_date(download.get("purchaseDate")) or _date(meta.get("purchaseDate")),
+        install_path=install_path,
+        has_store_metadata=has_metadata,
+        listed_in=listed_in,
+    )
 
 
 class Applications(Artifact):
@@ -156,26 +192,10 @@ class Applications(Artifact):
                     entry.bundle_version = _text(details.get("CFBundleVersion"))
         for bundle_id in sorted(apps):
             entry = apps[bundle_id]
-            meta = entry.metadata
-            download = meta.get("com.apple.iTunesStore.downloadInfo")
-            download = download if isinstance(download, dict) else {}
-            account = download.get("accountInfo")
-            account = account if isinstance(account, dict) else {}
-            item_id = meta.get("itemId")
-            yield InstalledApp(
-                locator=Locator(entry.path, ctx.fs.sha256(entry.path), key_path=entry.key_path),
-                bundle_id=bundle_id,
-                name=_text(meta.get("itemName")) or _text(meta.get("bundleDisplayName")),
-                version=_text(meta.get("bundleShortVersionString")),
-                bundle_version=_text(meta.get("bundleVersion")) or entry.bundle_version,
-                artist=_text(meta.get("artistName")),
-                item_id=item_id if isinstance(item_id, int) and not isinstance(item_id, bool) else None,
-                source_app=_text(meta.get("sourceApp")),
-                apple_id=_text(account.get("AppleID")),
-                purchase_date=_date(download.get("purchaseDate")) or _date(meta.get("purchaseDate")),
-                install_path=entry.install_path,
-                has_store_metadata=entry.has_metadata,
-                listed_in=tuple(entry.listed_in),
+            yield installed_app(
+                Locator(entry.path, ctx.fs.sha256(entry.path), key_path=entry.key_path), bundle_id, entry.metadata,
+                has_metadata=entry.has_metadata, install_path=entry.install_path,
+                bundle_version=entry.bundle_version, listed_in=tuple(entry.listed_in),
             )
 
     def _metadata(self, ctx: ArtifactContext, entry: _App, blob: bytes, bundle_id: str) -> None:
@@ -191,3 +211,29 @@ class Applications(Artifact):
             entry.metadata = value
             entry.has_metadata = True
 
+
+
+class AppBundleMetadata(PlistArtifact):
+    """The apps of a file-system dump: each app bundle's container keeps its iTunesMetadata.plist.
+
+    A backup lists the apps in Info.plist (the ``applications`` artifact); a dump of the device has
+    no such list, but each installed app's container holds the store metadata, as MVT reads it.
+    """
+
+    name = "app_bundle_metadata"
+    platform = "ios"
+    title = "Installed apps (app bundles' store metadata)"
+    paths: ClassVar[tuple[str, ...]] = (BUNDLE_METADATA,)
+
+    def parse_plist(self, ctx: ArtifactContext, value: object, path: str, sha256: str) -> Iterator[Record]:
+        if not isinstance(value, dict):
+            ctx.error(path, f"top level is a {type(value).__name__}, not a dictionary")
+            return
+        meta = {key: item for key, item in value.items() if isinstance(key, str)}
+        bundle_id = _text(meta.get("softwareVersionBundleId"))
+        if bundle_id is not None and len(bundle_id) > 1024:
+            bundle_id = None
+        yield installed_app(
+            Locator(path, sha256, key_path="/softwareVersionBundleId"), bundle_id or "", meta, has_metadata=True,
+            install_path=posixpath.dirname(path), listed_in=("iTunesMetadata.plist",),
+        )

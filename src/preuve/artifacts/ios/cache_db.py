@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.rows import container_of, integer, pick, text
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
@@ -61,6 +62,15 @@ class CacheDb(SqliteArtifact):
         "/private/var/mobile/Library/Caches/**/Cache.db",
         "/private/var/root/Library/Caches/**/Cache.db",
     )
+
+    def locate(self, fs: DeviceFS) -> list[str]:
+        """Every file named Cache.db, wherever it is (MVT walks the whole dump for them): app groups,
+        extensions and system services keep URL caches outside the usual ``Library/Caches`` too."""
+        found = set(super().locate(fs))
+        for path in fs.paths():
+            if path.endswith("/Cache.db") and not path.startswith(ACQUISITION_PREFIX + "/") and fs.is_file(path):
+                found.add(path)
+        return sorted(found)
 
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
         columns = table_columns(conn, "cfurl_cache_response")

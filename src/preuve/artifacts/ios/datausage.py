@@ -21,6 +21,8 @@ from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _MAX_GAP_RECORDS = 10_000
+_TRUNCATED = (15, 16)  # process names the kernel cut
+_SYSTEM_PROGRAM_FOLDERS = ("/usr/libexec", "/usr/sbin", "/sbin", "/System/Library")
 
 
 _PROCESS, _APP_ID = Kind.PROCESS, Kind.APP_ID  # bound once: Kind.X is an attribute lookup per call
@@ -52,6 +54,9 @@ class NetworkProcess(Record):
     wifi_out: float | None
     wwan_in: float | None
     wwan_out: float | None
+    # For a process without a bundle, in an acquisition holding the whole file system: whether a file
+    # named like it (the part before any "/") exists anywhere. None when not asked or not answerable.
+    binary_found: bool | None = None
 
     def observables(self) -> Iterator[Observable]:
         return process_observables(self.process_name, self.bundle_id)
@@ -71,7 +76,7 @@ class OrphanedUsage(Record):
     """A usage row whose process row was deleted."""
 
     record_type: ClassVar[str] = "ios:datausage:orphaned_usage"
-    missing_process_id: int
+    missing_process_id: int | None  # None: the row names no process at all
     when: datetime | None
     wifi_in: float | None
     wwan_in: float | None
@@ -81,6 +86,8 @@ class OrphanedUsage(Record):
             yield Timestamp(self.when, "Network use by a deleted process")
 
     def summary(self) -> str:
+        if self.missing_process_id is None:
+            return "Network use linked to no process"
         return f"Network use by deleted process #{self.missing_process_id}"
 
 
@@ -100,6 +107,29 @@ class ProcessIdGap(Record):
 
 def _num(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def program_name(process_name: str | None) -> str:
+    """The program part of a process name ("proc/bundle" rows name a process and the app it served)."""
+    return (process_name or "").split("/", 1)[0]
+
+
+def _binaries_present(ctx: ArtifactContext, names: set[str]) -> set[str]:
+    """Which of the names some file of the acquisition bears (kernel-cut names: as a prefix), one pass."""
+    cut = [n for n in names if len(n) in _TRUNCATED]
+    found: set[str] = set()
+    for info in ctx.fs.iter_files():
+        if info.is_dir:
+            continue
+        base = info.device_path.rsplit("/", 1)[-1]
+        if base in names:
+            found.add(base)
+        for name in cut:
+            if base.startswith(name):
+                found.add(name)
+        if len(found) == len(names):
+            break
+    return found
 
 
 class DataUsage(SqliteArtifact):
@@ -134,6 +164,18 @@ class DataUsage(SqliteArtifact):
             f"{col(process_cols, 'ZFIRSTTIMESTAMP', 'p')}, {col(process_cols, 'ZTIMESTAMP', 'p')}{usage_select} "
             f"FROM ZPROCESS p{usage_join} ORDER BY p.Z_PK"
         )
+        present: set[str] | None = None
+        if (ctx.fs.whole_filesystem and any(ctx.fs.exists(d) for d in _SYSTEM_PROGRAM_FOLDERS)
+                and "ZBUNDLENAME" in process_cols and "ZPROCNAME" in process_cols):
+            # MVT, on a file-system dump: an unbundled process whose binary is nowhere in the dump. Asked
+            # only of a dump holding the system's programs: one of the data volume alone holds no daemon.
+            unbundled = {
+                program_name(name) for (name,) in iter_rows(
+                    conn, "SELECT DISTINCT ZPROCNAME FROM ZPROCESS WHERE ZBUNDLENAME IS NULL OR ZBUNDLENAME = ''",
+                    named=False,
+                ) if isinstance(name, str) and program_name(name)
+            }
+            present = _binaries_present(ctx, unbundled) if unbundled else set()
         previous_pk: int | None = None
         previous_name: str | None = None
         gaps = 0
@@ -152,6 +194,7 @@ class DataUsage(SqliteArtifact):
                     after=name_text,
                 )
             previous_pk, previous_name = pk, name_text
+            bundled = isinstance(bundle, str) and bool(bundle)
             yield NetworkProcess(
                 locator=Locator(path, sha256, "ZPROCESS", pk),
                 process_id=pk,
@@ -163,18 +206,20 @@ class DataUsage(SqliteArtifact):
                 wifi_out=_num(wifi_out),
                 wwan_in=_num(wwan_in),
                 wwan_out=_num(wwan_out),
+                binary_found=None if present is None or bundled else program_name(name_text) in present,
             )
         if {"Z_PK", "ZHASPROCESS"} <= live_cols:
             sql = (
                 f"SELECT u.Z_PK, u.ZHASPROCESS, {col(live_cols, 'ZTIMESTAMP', 'u')}, "  # noqa: S608
                 f"{col(live_cols, 'ZWIFIIN', 'u')}, {col(live_cols, 'ZWWANIN', 'u')} FROM ZLIVEUSAGE u "
-                "WHERE u.ZHASPROCESS IS NOT NULL AND u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
+                # MVT counts a row naming no process (NULL) as manipulated too.
+                "WHERE u.ZHASPROCESS IS NULL OR u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
                 "ORDER BY u.Z_PK"
             )
             for pk, process_pk, when, wifi_in, wwan_in in iter_rows(conn, sql, named=False):
                 yield OrphanedUsage(
                     locator=Locator(path, sha256, "ZLIVEUSAGE", pk if isinstance(pk, int) else None),
-                    missing_process_id=int(process_pk) if isinstance(process_pk, int) else -1,
+                    missing_process_id=process_pk if isinstance(process_pk, int) else None,
                     when=from_cocoa(when),
                     wifi_in=_num(wifi_in),
                     wwan_in=_num(wwan_in),

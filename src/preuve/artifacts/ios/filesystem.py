@@ -5,8 +5,8 @@ Implants leave files with published names and paths (Pegasus'
 Triangulation's files under ``/private/var/tmp/``…). This artifact walks the
 listing of a dump — never the files' content, so it streams over millions of
 entries at the cost of one record each — and offers each path for matching;
-files under the system's data folders where implants were found also offer
-their name as a process name (an implant's binary is named like its process).
+every entry also offers its name as a process name (an implant's binary is
+named like its process, and its folder often too).
 
 Only a filesystem acquisition has a complete listing: a backup lists what
 iTunes chose to keep, already read by the other artifacts. The records are
@@ -28,7 +28,6 @@ from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 LISTING = "/"
-_PROCESS_FOLDERS = ("/private/var/db/", "/private/var/tmp/", "/private/var/root/", "/private/var/containers/")
 
 
 @dataclass(kw_only=True)
@@ -43,8 +42,11 @@ class FileEntry(Record):
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.FILE_PATH, self.path)
-        if self.entry_type != "dir" and self.path.startswith(_PROCESS_FOLDERS):
-            yield Observable(Kind.PROCESS, posixpath.basename(self.path))
+        # Every name is compared with process names, folders included, so that every component of
+        # every path is (MVT's check_file_path_process), each once, on the entry that bears it.
+        name = posixpath.basename(self.path)
+        if name:
+            yield Observable(Kind.PROCESS, name)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.modified is not None:

@@ -32,7 +32,8 @@ class IdStatusLookup(Record):
     record_type: ClassVar[str] = "ios:idstatuscache:lookup"
     service: str
     service_name: str
-    handle: str  # as stored: "mailto:x@example.com", "tel:+41…"
+    handle: str  # as stored: "mailto:x@example.com", "tel:+41…" (without NUL characters)
+    escaped_handle: str | None  # the handle as stored with each NUL written \x00, when it held any
     address: str  # without its scheme
     address_kind: str  # "email", "phone" or "other"
     status: int | None
@@ -84,6 +85,7 @@ class IdStatusCache(PlistArtifact):
                 clean = text(handle)
                 if clean is None:
                     continue
+                escaped = handle.replace("\x00", "\\x00")[:1024] if "\x00" in handle else None
                 if not isinstance(entry, dict):
                     ctx.warn(f"{path}: {key_path(service, handle)} is a {type(entry).__name__}, not a dictionary")
                     entry = {}
@@ -94,6 +96,7 @@ class IdStatusCache(PlistArtifact):
                     service=service,
                     service_name=SERVICES.get(service, service),
                     handle=clean,
+                    escaped_handle=escaped,
                     address=address,
                     address_kind=kind,
                     status=status,

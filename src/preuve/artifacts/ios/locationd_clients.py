@@ -1,6 +1,7 @@
 """locationd's clients: every app and program that asked for the device's location.
 
-``/private/var/root/Library/Caches/locationd/clients.plist`` maps a client
+``/private/var/root/Library/Caches/locationd/clients.plist`` (on some
+versions ``/private/var/mobile/Library/Caches/…``) maps a client
 key to what locationd knows of it. A key is a bundle id
 (``com.apple.Maps``), a program path, or a prefixed form such as
 ``icon:<path>`` or ``com.apple.locationd.bundle-<path>``. Entries carry
@@ -66,8 +67,11 @@ class LocationClientRecord(Record):
         for path in (self.client_path, self.executable):
             if path:
                 yield from once(Kind.PROCESS, posixpath.basename(path.rstrip("/")))
-        if self.client_path is None and not _looks_like_bundle_id(self.client):
-            yield from once(Kind.PROCESS, self.client)
+        # The key's last component and the bundle id are process names too (as MVT compares them):
+        # a program without an app bundle is keyed by its bare name, which can look like a bundle id.
+        if self.client_path is None:
+            yield from once(Kind.PROCESS, self.client.rstrip("/").rsplit("/", 1)[-1])
+        yield from once(Kind.PROCESS, self.bundle_id)
 
     def timestamps(self) -> Iterator[Timestamp]:
         for name, when in self.times:
@@ -94,7 +98,10 @@ class LocationdClients(PlistArtifact):
     name = "locationd_clients"
     platform = "ios"
     title = "Apps and programs that used location (locationd clients)"
-    paths: ClassVar[tuple[str, ...]] = ("/private/var/root/Library/Caches/locationd/clients.plist",)
+    paths: ClassVar[tuple[str, ...]] = (
+        "/private/var/root/Library/Caches/locationd/clients.plist",
+        "/private/var/mobile/Library/Caches/locationd/clients.plist",
+    )
 
     def parse_plist(self, ctx: ArtifactContext, value: object, path: str, sha256: str) -> Iterator[Record]:
         if not isinstance(value, dict):

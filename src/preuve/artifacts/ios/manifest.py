@@ -73,6 +73,10 @@ class BackupFile(Record):
             yield Observable(Kind.FILE_PATH, self.device_path)
         for domain in self.web_domains:
             yield Observable(Kind.DOMAIN, domain)
+        if self.relative_path and "_" in self.relative_path:
+            for domain in underscore_domains(self.relative_path):
+                if domain not in self.web_domains:
+                    yield Observable(Kind.DOMAIN, domain)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.birth is not None:
@@ -82,6 +86,30 @@ class BackupFile(Record):
 
     def summary(self) -> str:
         return f"Backup {self.kind} {self.domain}/{self.relative_path}"
+
+
+# File name suffixes that are no top-level domain (MVT drops such parts by its list of domain suffixes).
+_FILE_SUFFIXES = frozenset({
+    "localstorage", "plist", "db", "sqlite", "sqlite3", "sqlitedb", "wal", "shm", "json", "png", "jpg", "jpeg",
+    "gif", "txt", "log", "dat", "bin", "cache", "xml", "html", "htm", "js", "css", "mp4", "heic", "caf", "m4a",
+    "pdf", "ips", "strings", "nib", "car", "db-wal", "db-shm",
+})
+_LEADING_HOST = re.compile(r"[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z][a-z0-9\-]+(?=[/:]|\Z)")
+
+
+def underscore_domains(relative_path: str) -> tuple[str, ...]:
+    """Host names that begin a part of the path between underscores, as MVT's manifest check reads them.
+
+    Apps name caches and stores after a site in many ways beyond WebKit's (``cache_<host>``,
+    ``<prefix>_<host>/…``); MVT splits the path at underscores and matches each part that begins
+    with a host name against domain indicators, and so does this.
+    """
+    found: dict[str, None] = {}
+    for part in relative_path.lower().split("_")[1:]:
+        match = _LEADING_HOST.match(part)
+        if match and match.group(0).rsplit(".", 1)[1] not in _FILE_SUFFIXES:
+            found.setdefault(match.group(0), None)
+    return tuple(found)
 
 
 def web_domains(relative_path: str) -> tuple[str, ...]:

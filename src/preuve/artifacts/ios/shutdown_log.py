@@ -7,6 +7,11 @@ traces here: their implants ran from ``/private/var/db/`` or
 ``/private/var/tmp/`` and were "sticky", delaying reboots. This artifact
 yields one record per client per shutdown (with the reboot time and how many
 waits there were) and one record per reboot, for the rules and the timeline.
+
+Recent iOS versions write a client as its program's path followed by a UUID
+component (``/usr/sbin/filecoordinationd/<UUID>``); the program is that path
+without it. iOS 26 also rotates the log (``shutdown.0.log``…): every rotation
+is read, each as its own evidence file.
 """
 
 from __future__ import annotations
@@ -20,12 +25,21 @@ from typing import ClassVar
 
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.timeconv import from_unix
+from preuve.evidence.kinds.ios_sysdiagnose import SYSDIAGNOSE_PREFIX
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
-_CLIENT = re.compile(r"remaining client pid:\s*(\d+)\s*\((.*)\)\s*$")
+# The client is in brackets; anything a later version writes after them is not part of it.
+_CLIENT = re.compile(r"remaining client pid:\s*(\d+)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
 _SIGTERM = re.compile(r"^\s*SIGTERM:\s*\[(\d+)\]")
 _STILL_HERE = "these clients are still here"
 _MAX_CLIENTS_PER_SHUTDOWN = 5000
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z")
+
+
+def program_path(client: str) -> str:
+    """The program a client names: the client without the ``/<UUID>`` component recent iOS versions add."""
+    head, sep, last = client.rstrip("/").rpartition("/")
+    return head if sep and head and _UUID.match(last) else client
 
 
 @dataclass(kw_only=True)
@@ -34,17 +48,25 @@ class ShutdownClient(Record):
 
     record_type: ClassVar[str] = "ios:shutdown_log:client"
     pid: int
-    client_path: str
+    client_path: str  # as logged, with the UUID component recent iOS versions add
+    program_path: str  # the program: the client without that component
     process_name: str
     reboot_time: datetime | None
     times_listed: int
     waits_in_shutdown: int
 
     def observables(self) -> Iterator[Observable]:
-        if self.client_path:
-            yield Observable(Kind.FILE_PATH, self.client_path)
+        if self.program_path:
+            yield Observable(Kind.FILE_PATH, self.program_path)
+        # Every component of the path is compared with process names, as MVT does: an implant's
+        # folder is often named after it (…/com.apple.xpc.roleaccountd.staging/…).
         if self.process_name:
             yield Observable(Kind.PROCESS, self.process_name)
+        seen = {self.process_name}
+        for part in self.program_path.split("/"):
+            if part and part not in seen:
+                seen.add(part)
+                yield Observable(Kind.PROCESS, part)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.reboot_time is not None:
@@ -75,7 +97,12 @@ class ShutdownLog(Artifact):
     name = "shutdown_log"
     platform = "ios"
     title = "Processes running at shutdown (shutdown.log)"
-    paths: ClassVar[tuple[str, ...]] = ("/private/var/db/diagnostics/shutdown.log",)
+    paths: ClassVar[tuple[str, ...]] = (
+        "/private/var/db/diagnostics/shutdown.log",
+        "/private/var/db/diagnostics/shutdown.*.log",
+        # rotations in a sysdiagnose (only shutdown.log itself is placed at its device path)
+        SYSDIAGNOSE_PREFIX + "/system_logs.logarchive/Extra/shutdown.*.log",
+    )
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
@@ -116,11 +143,13 @@ class ShutdownLog(Artifact):
         path: str, sha: str, clients: dict[tuple[int, str], list[int]], waits: int, when: datetime | None
     ) -> Iterator[ShutdownClient]:
         for (pid, client), (line, count) in clients.items():
+            program = program_path(client)
             yield ShutdownClient(
                 locator=Locator(path, sha, line=line),
                 pid=pid,
                 client_path=client,
-                process_name=posixpath.basename(client.rstrip("/")),
+                program_path=program,
+                process_name=posixpath.basename(program.rstrip("/")),
                 reboot_time=when,
                 times_listed=count,
                 waits_in_shutdown=waits,

@@ -113,6 +113,9 @@ class TccAccess(Record):
                 yield Observable(Kind.PROCESS, name)
         else:
             yield Observable(Kind.APP_ID, self.client)
+            # A program without an app bundle is recorded by its bare name as if it were a bundle id
+            # (client_type 0): every client is also a process name, as MVT compares it.
+            yield Observable(Kind.PROCESS, self.client)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.last_modified is not None:

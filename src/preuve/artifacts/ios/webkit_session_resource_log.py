@@ -20,9 +20,10 @@ from preuve.artifacts.ios.webkit_resource_load_statistics import WEBSITE_DATA_DI
 from preuve.artifacts.rows import container_of, unique
 from preuve.artifacts.timeconv import COCOA_EPOCH, from_unix
 from preuve.evidence.plists import plist_datetime
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Kind, Locator, Observable, Record, Severity, Timestamp
 
 _LOG = "full_browsing_session_resourceLog.plist"
+REDIRECT_RULE = "webkit_redirect_indicator_domain"
 _MAX_DOMAINS_PER_LIST = 10_000
 
 
@@ -47,6 +48,21 @@ class SessionResource(Record):
              *self.subresource_under)
         ):
             yield Observable(Kind.DOMAIN, domain)
+
+    def indicator_follow_up(self, observable: Observable) -> tuple[str, Severity, str] | None:
+        """A redirect chain through a domain an indicator names (MVT: high, beside the match itself)."""
+        if not self.redirected_from and not self.redirected_to:
+            return None
+        chain = " -> ".join(
+            part for part in (", ".join(self.redirected_from), self.origin or "?", ", ".join(self.redirected_to))
+            if part
+        )
+        return (
+            REDIRECT_RULE,
+            Severity.HIGH,
+            f"The browser was redirected through {observable.value}, a published indicator domain: {chain}. "
+            "Exploit chains reach the victim through such redirects; the domains around it deserve a look too.",
+        )
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.last_seen is not None:

@@ -23,9 +23,12 @@ class AppUnusualInstaller(Rule):
     reason = (
         "Stalkerware and spyware apps are often installed from outside the App Store (alternative "
         "marketplaces, web distribution, enterprise or developer builds), where Apple's review does not apply. "
-        "TestFlight betas are legitimate but unreviewed, so they are listed at low severity."
+        "TestFlight betas skip the full review too, and scam and spy apps have been spread through TestFlight."
     )
-    reference = "Amnesty International, Mobile Verification Toolkit (iOS applications check: known installers)"
+    reference = (
+        "Amnesty International, Mobile Verification Toolkit (iOS applications check: known installers); "
+        "Sophos X-Ops, 'CryptoRom' apps distributed through TestFlight (2022)"
+    )
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, InstalledApp)
@@ -40,5 +43,4 @@ class AppUnusualInstaller(Rule):
             f"The app {record.name or record.bundle_id} ({record.bundle_id}) was installed by {what}; "
             "check that the owner knows and wants it.",
             observable=Observable(Kind.APP_ID, record.bundle_id),
-            severity=Severity.LOW if beta else None,
         )

@@ -13,9 +13,16 @@ from preuve.model import Finding, Record, Severity
 # and since April 2024 (mercenary spyware), compared in lower case.
 PHRASES = (
     "targeted by state-sponsored attackers",
+    "state-sponsored attackers may be targeting",  # "ALERT: State-sponsored attackers may be targeting your iPhone"
     "mercenary spyware attack",
     "targeted mercenary spyware",
     "apple threat notification",
+)
+
+# How the notifications themselves begin (MVT's check: a message starting with either).
+NOTIFICATION_OPENINGS = (
+    "ALERT: State-sponsored attackers may be targeting your iPhone",
+    "ALERT: Apple detected a targeted mercenary spyware attack against your iPhone",
 )
 
 
@@ -28,7 +35,19 @@ class AppleThreatNotification(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, SmsMessage)
-        if record.is_from_me or not record.text:  # before lower-casing: half the messages are sent ones
+        if not record.text:
+            return
+        if record.is_from_me:
+            # A sent message counts only when it is the notification's own text (forwarded to a helpline or a
+            # friend), as MVT checks every message for it; talk about spyware in sent messages is not one.
+            if record.text.startswith(NOTIFICATION_OPENINGS):
+                yield self.finding(
+                    record,
+                    artifact,
+                    "A message sent from this phone repeats Apple's threat notification word for word: the owner "
+                    "forwarded one they received. Apple warns people it believes were targeted by mercenary "
+                    "spyware; confirm it at appleid.apple.com.",
+                )
             return
         text = record.text.lower()
         for phrase in PHRASES:

@@ -26,19 +26,21 @@ class CalendarQuadreamInvitation(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, CalendarEvent)
-        if not record.is_invitation:
-            return
         signature = (record.summary_text or "").strip() == "Meeting" and (record.description or "").strip() == "Notes"
-        nameless = not (record.organizer_name or "").strip()
         if signature:
+            # Whoever the organiser is recorded as (MVT checks every event): the title and notes are the trace.
+            sender = f"A calendar invitation from {record.organizer}" if record.is_invitation else "A calendar event"
             yield self.finding(
                 record, artifact,
-                f"A calendar invitation from {record.organizer} is titled 'Meeting' with the notes 'Notes', the "
-                "form of the invitations QuaDream's ENDOFDAYS exploit sent. Keep the phone's data and seek expert "
-                "help.",
+                f"{sender} is titled 'Meeting' with the notes 'Notes', the form of the invitations QuaDream's "
+                "ENDOFDAYS exploit sent. Keep the phone's data and seek expert help.",
                 severity=Severity.HIGH,
             )
-        elif record.backdated and nameless:
+            return
+        if not record.is_invitation:
+            return
+        nameless = not (record.organizer_name or "").strip()
+        if record.backdated and nameless:
             yield self.finding(
                 record, artifact,
                 f"A calendar invitation from {record.organizer}, an account with no display name, was received after "

@@ -1,11 +1,11 @@
-"""A process with network use and no app bundle behind it."""
+"""A process with network use and no app bundle behind it; worse when its program is nowhere in a dump."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import ClassVar
 
-from preuve.artifacts.ios.datausage import NetworkProcess
+from preuve.artifacts.ios.datausage import NetworkProcess, program_name
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Kind, Observable, Record, Severity
 
@@ -16,14 +16,37 @@ class DataUsageUnbundledProcess(Rule):
     record_types: ClassVar[tuple[type[Record], ...]] = (NetworkProcess,)
     reason = (
         "Implants run as bare processes with names chosen to look like iOS daemons; a process without a "
-        "bundle is where they appear. Many legitimate daemons look the same, so this is for review only."
+        "bundle is where they appear. Many legitimate daemons look the same, so this is for review only, unless "
+        "the acquisition holds the whole file system and no file bears the process's name: a program that ran "
+        "and is gone (MVT rates that medium)."
     )
-    reference = "Amnesty International, Forensic Methodology Report: How to catch NSO Group's Pegasus (2021)"
+    reference = (
+        "Amnesty International, Forensic Methodology Report: How to catch NSO Group's Pegasus (2021); "
+        "Amnesty MVT DataUsage/NetUsage modules (binary not found in a file-system dump)"
+    )
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, NetworkProcess)
         name = record.process_name
-        if not name or record.bundle_id or "." in name or "/" in name:
+        if record.bundle_id:
+            return
+        if record.binary_found is False:
+            program = program_name(name)
+            if not program:
+                text = "A process with no name and no app bundle used the network; no program can be named for it."
+            else:
+                cut = " (its name may be cut short by the kernel)" if len(program) in (15, 16) else ""
+                text = (
+                    f"The process '{program}' used the network and belongs to no app, and no file of that name is "
+                    f"in this file-system dump{cut}: a program that ran and has since disappeared."
+                )
+            yield self.finding(
+                record, artifact, text,
+                observable=Observable(Kind.PROCESS, program) if program else None,
+                severity=Severity.MEDIUM,
+            )
+            return
+        if not name or "." in name or "/" in name:
             return
         yield self.finding(
             record,

@@ -25,7 +25,11 @@ class LockdownModeState(Rule):
         if record.lockdown_mode is True:
             text = "Lockdown Mode was on: iOS blocked the attack routes it covers (attachments, link previews, …)."
         elif record.lockdown_mode is False:
-            text = "Lockdown Mode was off (the setting is recorded as turned off)."
+            # Turned on once and off since (MVT: low): the phone lost that protection.
+            yield self.finding(
+                record, artifact, "Lockdown Mode was off (the setting is recorded as turned off).", severity=Severity.LOW
+            )
+            return
         else:
             text = "Lockdown Mode was not on: the setting has never been recorded on this device."
         yield self.finding(record, artifact, text)

@@ -24,7 +24,7 @@ class ShutdownClientInVarTmp(Rule):
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, ShutdownClient)
-        path = record.client_path
+        path = record.program_path
         if not any(path.startswith(folder) for folder in SUSPICIOUS_FOLDERS):
             return
         yield self.finding(
