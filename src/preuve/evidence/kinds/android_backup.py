@@ -35,6 +35,7 @@ class AndroidBackup(AcquisitionKind):
     platform = "android"
     specificity = 55
     description = "an Android backup (.ab, plain or with --password, or its unpacked apps/ folder)"
+    holds = ("/data/*", "/.acquisition/*backup*")  # the apps' files at their device paths
 
     @classmethod
     def detect(cls, path: Path) -> bool:
