@@ -14,14 +14,11 @@ from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
+from preuve.model import HEADLINE_NOTHING as VERDICT_NOTHING
+from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
+from preuve.model import HEADLINE_SUSPICIOUS as VERDICT_SUSPICIOUS
 from preuve.model import Finding, Locator, Severity
-from preuve.report.html import (
-    VERDICT_NOTHING,
-    VERDICT_SPYWARE,
-    VERDICT_SUSPICIOUS,
-    content_security_policy,
-    timeline_bins,
-)
+from preuve.report.html import content_security_policy, timeline_bins
 from tests.builders import feed, snapshot
 from tests.builders.demo_expected import DEMO_SEVERITIES
 
@@ -43,9 +40,13 @@ def test_infected_demo_report(tmp_path: Path, pegasus_feed: Path) -> None:
     assert f'<h1 id="verdict-text">{VERDICT_SPYWARE}</h1>' in page
     assert "8 trace(s) match published indicators of Pegasus" in page
     assert Counter(_rows(page)) == DEMO_SEVERITIES
-    gaps = re.search(r"Not in this acquisition: ([^<]*)", page)
-    assert gaps is not None and "Network usage by process (netusage.sqlite) (netusage)" in gaps.group(1)
-    assert page.count('<a href="#t-') == 17  # every dated finding links to the timeline (2 are undated)
+    gaps = re.search(r"Missing \(not in this acquisition\): ([^<]*)", page)
+    assert gaps is not None and "Chrome history (chrome_history)" in gaps.group(1)
+    # netusage.sqlite is never in a backup: named apart, not as a gap.
+    assert "netusage" not in gaps.group(1)
+    assert re.search(r"Not collected by this kind of acquisition \(not a gap\): [^<]*netusage", page)
+    # every dated finding links to the timeline (2 are undated; the 5 unbundled processes are one finding)
+    assert page.count('<a href="#t-') == 13
     assert 'id="t-2023-04-14"' in page
     assert page.count(", published 2024-01-26") == 8  # the feed's valid_from, shown for each match
     # self-contained: nothing is loaded from anywhere
@@ -58,8 +59,10 @@ def test_suspicious_without_indicators(tmp_path: Path) -> None:
     backup = build_demo_backup(tmp_path / "backup")
     assert _check(str(backup), "-o", str(tmp_path / "out")) == 2
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert f'<h1 id="verdict-text">{html.escape(VERDICT_SUSPICIOUS)}</h1>' in page
-    assert "No indicator feed was loaded" in page
+    # A run without indicators says so in its headline, not only further down.
+    headline = VERDICT_SUSPICIOUS + " (heuristics only: no indicator loaded)"
+    assert f'<h1 id="verdict-text">{html.escape(headline)}</h1>' in page
+    assert "No indicator was loaded: known spyware could not be recognised" in page
 
 
 def test_nothing_found_says_what_was_not_checked(tmp_path: Path, pegasus_feed: Path) -> None:
@@ -69,7 +72,7 @@ def test_nothing_found_says_what_was_not_checked(tmp_path: Path, pegasus_feed: P
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f'<h1 id="verdict-text">{VERDICT_NOTHING}</h1>' in page
     assert "does not prove the phone is clean" in page
-    gaps = re.search(r"Not in this acquisition: ([^<]*)", page)
+    gaps = re.search(r"Missing \(not in this acquisition\): ([^<]*)", page)
     assert gaps is not None and "Network data usage (DataUsage.sqlite) (datausage)" in gaps.group(1)
     assert "clean</h1>" not in page and _rows(page) == []
 

@@ -14,7 +14,8 @@ import pytest
 
 from preuve.builders.demo import build_demo_backup
 from preuve.check import CheckOptions, run_check
-from preuve.report.html import VERDICT_SPYWARE, HtmlReport
+from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
+from preuve.report.html import HtmlReport
 from tests.builders.demo_expected import (  # noqa: F401
     DEMO_FINDINGS,
     DEMO_INDICATOR_FINDINGS,

@@ -29,7 +29,7 @@ from preuve.artifacts.timeconv import to_iso
 from preuve.detect.match import parse_stix_time
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record, Severity, Timestamp
+from preuve.model import Absence, ArtifactStatus, Finding, Record, Timestamp
 
 if TYPE_CHECKING:
     from preuve.check import ArtifactReport, CheckResult
@@ -40,11 +40,6 @@ MAX_FACT_CHARS = 300
 MAX_EVIDENCE_ROWS = 500
 DEVICE_INFO_ARTIFACTS = ("backup_info", "device_info")
 
-VERDICT_SPYWARE = "Traces of known spyware found"
-VERDICT_SUSPICIOUS = "Suspicious signs worth an expert's look"
-VERDICT_NOTHING = "Nothing found in what could be checked"
-
-
 def esc(value: object) -> str:
     """Every value that reaches the page goes through here (text and attribute safe)."""
     return html.escape(str(value), quote=True)
@@ -54,57 +49,19 @@ def _clip(text: str, limit: int = MAX_FACT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    key: str  # spyware | suspicious | nothing
-    headline: str
-    detail: str
-
-
-def verdict_for(result: CheckResult) -> Verdict:
-    """The plain-words verdict: indicator matches beat rule findings; 'nothing' never claims 'clean'."""
-    matched = [f for f in result.findings if f.indicator is not None]
-    if matched:
-        malware = sorted({f.indicator.malware for f in matched if f.indicator is not None})
-        return Verdict(
-            "spyware",
-            VERDICT_SPYWARE,
-            f"{len(matched)} trace(s) match published indicators of {', '.join(malware)}. "
-            "Handle the device as compromised and ask an expert to confirm.",
-        )
-    serious = [f for f in result.findings if f.severity >= Severity.MEDIUM]
-    if serious:
-        return Verdict(
-            "suspicious",
-            VERDICT_SUSPICIOUS,
-            f"{len(serious)} sign(s) of high or medium severity match no published indicator, "
-            "but are unusual enough for an expert to review.",
-        )
-    return Verdict(
-        "nothing",
-        VERDICT_NOTHING,
-        "No published indicator matched and no rule raised a serious sign. This does not prove the "
-        "phone is clean: spyware can leave no trace in what was checked (see below).",
-    )
-
-
 def coverage_gaps(result: CheckResult) -> list[str]:
-    """What could not be checked, in sentences."""
-    gaps: list[str] = []
-    if result.indicator_count == 0:
-        gaps.append("No indicator feed was loaded: known spyware could not be recognised, only heuristics ran.")
-    if not result.options.heuristics:
-        gaps.append("Heuristic rules were turned off.")
+    """What could not be checked, in sentences: why the check was not full, then each artifact that
+    failed or is missing, with why. Artifacts this kind of acquisition never holds are not gaps."""
+    gaps = result.coverage().gaps()
     for report in result.artifacts:
-        if str(report.status) == "failed":
-            reasons = "; ".join(report.errors[:3]) or "unknown error"
-            gaps.append(f"{report.title} ({report.name}) could not be read: {reasons}")
-    missing = [r for r in result.artifacts if str(r.status) == "missing"]
-    empty = [r for r in result.artifacts if str(r.status) == "empty"]
-    if missing:
-        gaps.append("Not in this acquisition: " + ", ".join(f"{r.title} ({r.name})" for r in missing) + ".")
-    if empty:
-        gaps.append("Present but empty: " + ", ".join(f"{r.title} ({r.name})" for r in empty) + ".")
+        if report.status == ArtifactStatus.FAILED or (report.errors and report.status.checked):
+            gaps.append(f"{report.title} ({report.name}) could not be read: {'; '.join(report.errors[:3]) or 'unknown error'}")
+    for absence in Absence:
+        missing = [r for r in result.artifacts if r.absence == absence]
+        if missing:
+            gaps.append(
+                f"Missing ({absence.meaning}): " + ", ".join(f"{r.title} ({r.name})" for r in missing) + "."
+            )
     return gaps
 
 
@@ -326,6 +283,13 @@ def _finding_row(finding: Finding, titles: dict[str, str], rules: dict[str, tupl
     seen = esc(finding.explanation)
     if finding.observable is not None:
         seen += f'<br><span class="muted">{esc(finding.observable.kind)}: <code>{esc(finding.observable.value)}</code></span>'
+    if finding.context is not None:
+        seen += '<br><span class="context">' + "<br>".join(
+            f'<span class="muted">{esc(name)}:</span> {esc(value)}' for name, value in finding.context.lines()
+        ) + "</span>"
+    if finding.group is not None:
+        seen += f'<br><span class="muted">{finding.group.count} occurrences, every one in findings.json</span>'
+    seen += f'<br><span class="muted">Evidence: {esc(finding.evidence_strength.meaning)}</span>'
     where = (
         f"{esc(titles.get(finding.artifact, finding.artifact))} <span class=\"muted\">({esc(finding.artifact)})</span>"
         f"<br><code>{esc(finding.locator.device_path)}</code>"
@@ -412,7 +376,7 @@ class HtmlReport:
 
         rules = {r.name: (r.reason, r.reference) for r in discover_rules()}
         titles = {r.name: r.title for r in result.artifacts}
-        verdict = verdict_for(result)
+        verdict = result.verdict()
         gaps = coverage_gaps(result)
         unit, bins = timeline_bins(self.per_day, result.findings)
         counts = result.severity_counts()
@@ -433,12 +397,24 @@ class HtmlReport:
             f"{esc(__version__)} against {result.indicator_count} indicator(s).</p></section>",
         ]
         if result.incomplete:
-            out.append('<p class="gaps"><b>The analysis is incomplete:</b> some artifacts could not be read.</p>')
+            out.append(
+                '<p class="gaps"><b>The analysis is incomplete:</b> part of the acquisition could not be checked.</p>'
+            )
         out.append('<section class="gaps" id="coverage"><h2>What could not be checked</h2>')
         if gaps:
             out.append("<ul>" + "".join(f"<li>{esc(g)}</li>" for g in gaps) + "</ul>")
         else:
-            out.append("<p>Every artifact preuve knows for this platform was present and read.</p>")
+            checked = sum(1 for r in result.artifacts if r.status.checked)
+            out.append(
+                f"<p>A full check: the {checked} artifact(s) this acquisition holds were read, against "
+                f"{result.indicator_count} indicator(s) and the heuristic rules.</p>"
+            )
+        not_collected = [r for r in result.artifacts if r.status == ArtifactStatus.NOT_COLLECTED]
+        if not_collected:
+            out.append(
+                '<p class="muted">Not collected by this kind of acquisition (not a gap): '
+                + esc(", ".join(r.name for r in not_collected)) + ".</p>"
+            )
         out.append("</section>")
 
         out.append(f'<h2>Findings (<span id="total-count">{len(result.findings)}</span>)</h2>')
@@ -475,7 +451,7 @@ class HtmlReport:
         out.append(f"<h2>Timeline (records per {esc(unit)}; marks are findings)</h2>")
         out.append(timeline_svg(unit, bins))
         out.append(self._facts(result))
-        out.append(_artifact_table(result.artifacts))
+        out.append(_artifact_table(result.all_artifacts()))
         out.append(f"<script>{_JS}</script></main></body></html>\n")
         return "\n".join(out)
 
@@ -510,10 +486,10 @@ class HtmlReport:
 def _artifact_table(reports: Sequence[ArtifactReport]) -> str:
     rows = "".join(
         f"<tr><td>{esc(r.title)} <span class=\"muted\">({esc(r.name)})</span></td><td>{esc(r.status)}</td>"
-        f"<td>{r.records}</td><td>{r.findings}</td><td class=\"wrap\">{esc('; '.join(r.errors[:5]))}</td></tr>"
+        f"<td>{r.records}</td><td>{r.findings}</td><td class=\"wrap\">{esc(r.why())}</td></tr>"
         for r in reports
     )
     return (
         '<h2>What was checked</h2><table id="artifacts"><tr><th>artifact</th><th>status</th><th>records</th>'
-        f"<th>findings</th><th>problems</th></tr>{rows}</table>"
+        f"<th>findings</th><th>what happened</th></tr>{rows}</table>"
     )

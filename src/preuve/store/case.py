@@ -91,16 +91,6 @@ class RehuntHit:
     finding: Finding
 
 
-def verdict_of(findings: Sequence[Finding], complete: bool) -> str:
-    from preuve.model import Severity
-
-    if any(f.indicator is not None for f in findings):
-        return "known spyware traces"
-    if any(f.severity >= Severity.MEDIUM for f in findings):
-        return "suspicious signs"
-    return "nothing found" if complete else "nothing found (incomplete)"
-
-
 class CaseStore:
     """A case file. Open with ``write=True`` to add acquisitions (takes the writer lock)."""
 
@@ -461,7 +451,7 @@ class CaseSink:
             "summary = ?, run = ? WHERE id = ?",
             (
                 self._device, to_iso(result.started), to_iso(result.finished), int(result.exit_code),
-                int(not result.incomplete), verdict_of(result.findings, not result.incomplete),
+                int(not result.incomplete), result.verdict().headline,
                 orjson.dumps(summary_dict(result)), orjson.dumps(run_document(result), default=str),
                 self.acquisition_id,
             ),

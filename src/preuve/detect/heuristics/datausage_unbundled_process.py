@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from preuve.artifacts.ios.datausage import NetworkProcess
@@ -19,6 +19,16 @@ class DataUsageUnbundledProcess(Rule):
         "bundle is where they appear. Many legitimate daemons look the same, so this is for review only."
     )
     reference = "Amnesty International, Forensic Methodology Report: How to catch NSO Group's Pegasus (2021)"
+
+    grouped = True  # a review list: one finding listing every such process
+
+    def group_explanation(self, key: str, findings: Sequence[Finding]) -> str:
+        names = sorted({f.observable.value for f in findings if f.observable is not None})
+        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        return (
+            f"{len(findings)} processes used the network and belong to no app ({shown}); listed for review, "
+            "most such processes are ordinary parts of iOS."
+        )
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, NetworkProcess)
