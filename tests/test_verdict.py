@@ -294,6 +294,8 @@ def test_heuristics_only_says_so_in_every_output(tmp_path: Path) -> None:
     assert (doc["verdict"]["key"], doc["verdict"]["text"], doc["summary"]["exit_code"]) == (
         "partial", HEADLINE_HEURISTICS_ONLY, 3,
     )
+    assert doc["warnings"][0].startswith("no indicator feed given (--iocs) and none installed")
+    assert doc["summary"]["heuristics_only"] is True and as_json.stderr == ""
     terminal = _cli("check", str(backup), "-o", str(tmp_path / "o3"))
     assert HEADLINE_HEURISTICS_ONLY in _flat(terminal.output) and "Nothing found" not in terminal.output
     with CaseStore(case) as store:

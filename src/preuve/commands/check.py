@@ -122,6 +122,11 @@ class RichObserver:
             self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
+NO_INDICATOR_WARNING = (
+    "no indicator feed given (--iocs) and none installed: only heuristics will run. "
+    "Known spyware traces will NOT be recognised."
+)
+
 _VERDICT_STYLE = {
     "spyware": "bold white on red", "suspicious": "bold black on yellow", "nothing": "bold",
     "partial": "bold black on yellow",
@@ -237,7 +242,7 @@ def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, obj
         "coverage": coverage_to_dict(result),
         "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators, "source": f.source}
                   for f in result.feeds],
-        "warnings": result.warnings[:100],
+        "warnings": ([NO_INDICATOR_WARNING] if result.indicator_count == 0 else []) + result.warnings[:100],
         "top_findings": [finding_to_dict(f) for f in top_findings(result, top)],
         "output": str(out),
         "report": str(out / "report.html"),
@@ -286,11 +291,8 @@ def _run(
                     f"Using {len(index.feeds)} installed indicator feed(s) ({len(index)} indicators); "
                     "`preuve iocs list` shows them."
                 )
-            elif not as_json:  # --json says it in its verdict; -q still warns (a warning is not progress)
-                click.echo(
-                    "WARNING: no indicator feed given (--iocs) and none installed: only heuristics will run. "
-                    "Known spyware traces will NOT be recognised.", err=True,
-                )
+            elif not as_json:  # --json says it in its verdict and warnings; -q still warns (it is not progress)
+                click.echo(f"WARNING: {NO_INDICATOR_WARNING}", err=True)
         sink = OutputFolder(out, evidence)
         sinks: list[Sink] = [sink, HtmlReport(out / "report.html"), BundleSink(out)]
         case_sink = None
