@@ -355,3 +355,25 @@ def test_demo_strengths_and_top_findings_without_info(tmp_path: Path, pegasus_fe
     labels = re.findall(r"^  (CRITICAL|HIGH|MEDIUM|LOW|INFO) ", top, re.MULTILINE)
     assert labels == ["CRITICAL"] * 3 + ["HIGH"] * 7  # info items are never shown while worse ones exist
     assert "evidence: a trace only the spyware leaves" in _flat(top)
+
+
+def test_context_of_a_visit_and_of_a_message_sent() -> None:
+    from preuve.artifacts.ios.safari_history import SafariVisit
+    from preuve.artifacts.ios.whatsapp_messages import WhatsAppMessage
+    from preuve.model import Context, Direction, Timestamp
+
+    when = datetime(2023, 4, 15, 21, 12, 6, tzinfo=UTC)
+    loc = Locator("/History.db", "0" * 64, "history_visits", 7)
+    visit = SafariVisit(
+        locator=loc, visit_id=7, url="https://x.example/", title="  Your   parcel\ntracking ", visit_time=when,
+        visit_time_raw=None, load_successful=True, redirect_source=None, redirect_destination=None, origin=None,
+    )
+    assert visit.finding_context() == Context(times=(Timestamp(when, "Safari visit"),), title="Your parcel tracking")
+    sent = WhatsAppMessage(
+        locator=loc, stanza_id="s", chat="c", from_jid=None, group_member=None, to_jid="41790000001@s.whatsapp.net",
+        push_name=None, is_from_me=True, date=when, message_type=0, text="y" * 1000, media_urls=(), links=(),
+    )
+    context = sent.finding_context()
+    assert (context.counterpart, context.direction) == ("41790000001@s.whatsapp.net", Direction.SENT)
+    assert context.text == "y" * 279 + "…"
+    assert ("to", "41790000001@s.whatsapp.net") in context.lines()

@@ -109,7 +109,7 @@ CONTEXT_VALUE_CHARS = 200
 CONTEXT_TIMES = 4
 
 # The fields a record's context is read from, by the names records use for them (see Record.context).
-_COUNTERPART_FIELDS = ("handle", "address", "from_jid", "sender", "organizer")
+_COUNTERPART_FIELDS = ("handle", "address", "from_jid", "to_jid", "sender", "organizer")
 _TEXT_FIELDS = ("text", "body", "abort_message")
 _TITLE_FIELDS = ("title", "display_name", "shortcut_name", "name")
 _FROM_ME_FIELDS = ("is_from_me", "outgoing")
