@@ -377,3 +377,15 @@ def test_context_of_a_visit_and_of_a_message_sent() -> None:
     assert (context.counterpart, context.direction) == ("41790000001@s.whatsapp.net", Direction.SENT)
     assert context.text == "y" * 279 + "…"
     assert ("to", "41790000001@s.whatsapp.net") in context.lines()
+
+
+def test_top_findings_leave_out_info_while_worse_ones_exist(tmp_path: Path, pegasus_feed: Path) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    result = _cli("check", str(backup), "--iocs", str(pegasus_feed), "--artifact", "datausage", "-o", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    top = result.output.split("Top findings", 1)[1]
+    # DataUsage gives a critical match, a medium and a low sign, and the review list of unbundled
+    # processes (info): fewer than ten findings, and still no info among them.
+    assert re.findall(r"^  (CRITICAL|HIGH|MEDIUM|LOW|INFO) ", top, re.MULTILINE) == ["CRITICAL", "MEDIUM", "LOW"]
+    doc = json.loads((tmp_path / "o" / "findings.json").read_text())
+    assert [f["severity"] for f in doc["findings"]] == ["critical", "medium", "low", "info"]
