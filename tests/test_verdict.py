@@ -389,3 +389,30 @@ def test_top_findings_leave_out_info_while_worse_ones_exist(tmp_path: Path, pega
     assert re.findall(r"^  (CRITICAL|HIGH|MEDIUM|LOW|INFO) ", top, re.MULTILINE) == ["CRITICAL", "MEDIUM", "LOW"]
     doc = json.loads((tmp_path / "o" / "findings.json").read_text())
     assert [f["severity"] for f in doc["findings"]] == ["critical", "medium", "low", "info"]
+
+
+def test_android_backup_cut_short_is_damaged_not_a_traceback(tmp_path: Path) -> None:
+    from preuve.builders.android import android_backup_bytes
+
+    members = {
+        "apps/com.example.notes/_manifest": b"1\ncom.example.notes\n",
+        "apps/com.example.notes/f/log.txt": bytes(range(256)) * 64,
+        "apps/com.example.notes/f/zlast.txt": b"the end",
+    }
+    whole = android_backup_bytes(members)
+    cut = tmp_path / "cut.ab"
+    cut.write_bytes(whole[: len(whole) // 2])
+    out = tmp_path / "o"
+    result = _cli("check", str(cut), "--iocs", str(_nothing_feed(tmp_path)), "-o", str(out))
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    _, run, page = _documents(out)
+    assert run["coverage"]["acquisition"]["status"] == "damaged"
+    assert run["coverage"]["acquisition"]["problems"] == [
+        "cut.ab: the compressed stream ends early (an interrupted backup?); only the content present is read"
+    ]
+    assert _headline(page) == HEADLINE_INCOMPLETE
+    # An adb backup holds apps' data, never a bugreport's tombstones or AndroidQF's files: not gaps.
+    assert run["coverage"]["artifacts"]["android_tombstones"]["status"] == "not_collected"
+    assert run["coverage"]["artifacts"]["android_packages"]["status"] == "not_collected"
+    assert run["coverage"]["artifacts"]["android_backup_sms"]["absence"] == "lost"

@@ -19,8 +19,10 @@ import shutil
 import sqlite3
 import stat
 import sys
+import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -325,7 +327,8 @@ def _parse_file(
         ctx.error(exc.path, exc.reason)
         stopped = True
     except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-            MemoryError, UnicodeError, OSError) as exc:
+            MemoryError, UnicodeError, OSError, EOFError, tarfile.TarError, zlib.error) as exc:
+        # (a member of a damaged archive read to its cut end raises the archive module's own errors)
         ctx.error(path, f"{type(exc).__name__}: {exc}")
         stopped = True
     if progress is not None:

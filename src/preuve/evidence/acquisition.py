@@ -75,10 +75,12 @@ class AcquisitionKind(ABC):
 
     @classmethod
     def can_hold(cls, device_pattern: str) -> bool:
-        """Whether files matching `device_pattern` (an artifact's glob) can be in this kind of acquisition."""
-        return any(fnmatch.fnmatchcase(device_pattern, glob) for glob in cls.holds) and not any(
-            fnmatch.fnmatchcase(device_pattern, glob) for glob in cls.lacks
-        )
+        """Whether files matching `device_pattern` (an artifact's glob) can be in this kind of acquisition:
+        it overlaps what the kind holds (either glob matches the other) and lies in nothing it lacks."""
+        return any(
+            fnmatch.fnmatchcase(device_pattern, glob) or fnmatch.fnmatchcase(glob, device_pattern)
+            for glob in cls.holds
+        ) and not any(fnmatch.fnmatchcase(device_pattern, glob) for glob in cls.lacks)
 
 
 def kind_named(name: str) -> type[AcquisitionKind] | None:
