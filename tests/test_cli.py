@@ -49,8 +49,12 @@ def test_check_outputs_contract(tmp_path: Path, pegasus_feed: Path) -> None:
     first = doc["findings"][0]
     assert set(first) == {
         "id", "severity", "artifact", "rule", "indicator", "observable", "locator", "timestamp", "explanation",
-        "record_sha256",
+        "record_sha256", "strength", "context", "count", "group",
     }
+    assert first["strength"] == "implant" and first["count"] == 1 and first["group"] is None
+    # The process's context: when it was first and last seen using the network, and how much it used.
+    assert [t["description"] for t in first["context"]["times"]] == ["First network use", "Last network use"]
+    assert set(first["context"]["data"]) == {"wifi_in", "wifi_out", "wwan_in", "wwan_out"}
     assert first["severity"] == "critical"
     assert first["indicator"]["kind"] == "process"
     assert first["indicator"]["malware"] == "Pegasus"
@@ -67,7 +71,14 @@ def test_check_outputs_contract(tmp_path: Path, pegasus_feed: Path) -> None:
     assert "/.acquisition/backup/Manifest.db" in paths
     assert run["feeds"][0]["indicators"] == 1549
     statuses = {a["name"]: a["status"] for a in run["artifacts"]}
-    assert statuses["sms"] == "ok" and statuses["netusage"] == "missing"
+    # netusage.sqlite is never in a backup: not collected, not a gap; Chrome history could be, and is absent.
+    assert statuses["sms"] == "ok" and statuses["netusage"] == "not_collected"
+    assert statuses["chrome_history"] == "missing"
+    assert run["coverage"]["artifacts"]["chrome_history"] == {
+        "status": "missing", "absence": "not_listed", "why": "not in this acquisition",
+    }
+    assert run["coverage"]["acquisition"] == {"kind": "ios_backup", "status": "read", "problems": []}
+    assert run["verdict"]["key"] == "spyware" and run["verdict"]["exit_code"] == 2
     lines = (out / "artifacts" / "sms.jsonl").read_text().splitlines()
     assert len(lines) == DEMO_SMS_MESSAGES
     assert json.loads(lines[0])["record_type"] == "ios:sms:message"
@@ -94,8 +105,10 @@ def test_clean_backup_exit_zero(tmp_path: Path, pegasus_feed: Path) -> None:
 def test_no_iocs_warns_loudly(tmp_path: Path) -> None:
     builder = BackupBuilder(tmp_path / "b")
     code, output = _run("check", str(builder.finish()), "-o", str(tmp_path / "o"))
-    assert code == 0
+    # Heuristics alone are not a full check: never exit 0, and the headline says so.
+    assert code == 3
     assert "only heuristics" in output
+    assert "Heuristics only: no spyware indicator was loaded" in output
 
 
 def test_incomplete_exit_three(tmp_path: Path) -> None:

@@ -92,8 +92,9 @@ def test_a_quiet_check_does_not_import_rich(tmp_path: Path) -> None:
         done = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
         return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
-    assert run("-q") == [0, []]
-    assert run("--json") == [0, []]
+    # No indicator is given: heuristics only, exit 3 (and -q still warns, without rich).
+    assert run("-q") == [3, []]
+    assert run("--json") == [3, []]
     code, modules = run()
-    assert code == 0
+    assert code == 3
     assert "rich.console" in modules  # type: ignore[operator]

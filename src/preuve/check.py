@@ -11,7 +11,6 @@ incomplete.
 
 from __future__ import annotations
 
-import enum
 import gc
 import multiprocessing
 import os
@@ -20,10 +19,12 @@ import shutil
 import sqlite3
 import stat
 import sys
+import tarfile
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -34,15 +35,37 @@ from preuve import __version__
 from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
-from preuve.evidence.acquisition import OpenContext, Opened, Secrets, open_acquisition
+from preuve.evidence.acquisition import (
+    AcquisitionKind,
+    OpenContext,
+    Opened,
+    Secrets,
+    kind_named,
+    open_acquisition,
+)
 from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.evidence.sqlite import open_readonly
 from preuve.indicators.index import IndicatorIndex, load_index
-from preuve.indicators.stix import Feed
-from preuve.model import Finding, Record, Severity, Timestamp
+from preuve.indicators.stix import Feed, FeedError
+from preuve.model import (
+    Absence,
+    ArtifactStatus,
+    Coverage,
+    ExitCode,
+    Finding,
+    FindingGroup,
+    GroupMember,
+    Record,
+    Severity,
+    Timestamp,
+    Verdict,
+    verdict,
+)
+
+__all__ = ["ArtifactStatus", "ExitCode"]  # defined in the model, imported from here by callers
 
 
 class OutputError(PreuveError):
@@ -50,18 +73,8 @@ class OutputError(PreuveError):
     file that cannot be read, this stops the run: its outputs would be silently incomplete."""
 
 
-class ArtifactStatus(enum.StrEnum):
-    OK = "ok"
-    EMPTY = "empty"
-    MISSING = "missing"
-    FAILED = "failed"
-
-
-class ExitCode(enum.IntEnum):
-    CLEAN = 0
-    FATAL = 1
-    DETECTED = 2
-    INCOMPLETE = 3
+class SelectionError(PreuveError):
+    """An --artifact name that is not an artifact of this acquisition's platform."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +111,25 @@ class ArtifactReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Why a file it expects is absent (with status MISSING; or beside OK/EMPTY when some of its files
+    # were read and others are absent).
+    absence: Absence | None = None
+    absent_files: list[str] = field(default_factory=list)
+
+    def why(self) -> str:
+        """Its status in words, with the reason."""
+        if self.status == ArtifactStatus.FAILED:
+            return "could not be read: " + ("; ".join(self.errors[:3]) or "unknown error")
+        if self.status == ArtifactStatus.MISSING:
+            return (self.absence or Absence.NOT_LISTED).meaning
+        if self.status == ArtifactStatus.NOT_COLLECTED:
+            return "not collected by this kind of acquisition"
+        if self.status == ArtifactStatus.NOT_SELECTED:
+            return "left out (--artifact)"
+        read = f"checked: {self.records} record(s)"
+        if self.absence is not None:
+            read += f"; {len(self.absent_files)} of its files are {self.absence.meaning}"
+        return read
 
 
 @dataclass(slots=True)
@@ -114,6 +146,15 @@ class CheckResult:
     started: datetime
     finished: datetime
     indicator_count: int = 0
+    # What is wrong with the acquisition as a whole (an archive cut short…).
+    acquisition_problems: list[str] = field(default_factory=list)
+    # The platform's artifacts the user left out (--artifact), status NOT_SELECTED; `artifacts` holds
+    # those that ran.
+    left_out: list[ArtifactReport] = field(default_factory=list)
+
+    def all_artifacts(self) -> list[ArtifactReport]:
+        """Every artifact of the platform with its status (those that ran and those left out), by name."""
+        return sorted([*self.artifacts, *self.left_out], key=lambda r: r.name)
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
@@ -121,17 +162,29 @@ class CheckResult:
             counts[finding.severity.label] += 1
         return counts
 
+    def coverage(self) -> Coverage:
+        reports = self.all_artifacts()
+        return Coverage(
+            acquisition_problems=tuple(self.acquisition_problems),
+            checked=tuple(r.name for r in reports if r.status.checked),
+            failed=tuple(r.name for r in reports if r.status == ArtifactStatus.FAILED or (r.errors and r.status.checked)),
+            lost=tuple(r.name for r in reports if r.absence is not None and r.absence.loses_evidence),
+            not_selected=tuple(r.name for r in reports if r.status == ArtifactStatus.NOT_SELECTED),
+            indicators=self.indicator_count,
+            heuristics=self.options.heuristics,
+        )
+
+    def verdict(self) -> Verdict:
+        return verdict(self.findings, self.coverage())
+
     @property
     def incomplete(self) -> bool:
-        return any(a.status == ArtifactStatus.FAILED or a.errors for a in self.artifacts)
+        """Part of what the acquisition holds could not be checked (failed, lost or damaged)."""
+        return not self.coverage().complete
 
     @property
     def exit_code(self) -> ExitCode:
-        if any(f.severity >= Severity.HIGH for f in self.findings):
-            return ExitCode.DETECTED
-        if self.incomplete:
-            return ExitCode.INCOMPLETE
-        return ExitCode.CLEAN
+        return self.verdict().exit_code
 
 
 class RunObserver(Protocol):
@@ -255,6 +308,7 @@ def _parse_file(
                 for rule in rules_for(type(record)):
                     found.extend(rule.check(record, name))
             if found:
+                found = [f.with_record(record) for f in found]
                 findings.extend(found)
                 found_count += len(found)
             stamps = tuple(record.timestamps())
@@ -273,7 +327,8 @@ def _parse_file(
         ctx.error(exc.path, exc.reason)
         stopped = True
     except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-            MemoryError, UnicodeError, OSError) as exc:
+            MemoryError, UnicodeError, OSError, EOFError, tarfile.TarError, zlib.error) as exc:
+        # (a member of a damaged archive read to its cut end raises the archive module's own errors)
         ctx.error(path, f"{type(exc).__name__}: {exc}")
         stopped = True
     if progress is not None:
@@ -601,9 +656,15 @@ def _run_artifact(
         report.status = ArtifactStatus.FAILED
         report.errors.append(str(exc))
         return report
+    absent = [path for path in files if fs.listed_but_absent(path)]
+    if absent:
+        report.absence, report.absent_files = Absence.LISTED_ABSENT, absent
+        files = [path for path in files if path not in absent]
     report.files = files
     observer.artifact_started(artifact, len(files))
     if not files:
+        if not absent:
+            report.status, report.absence = _absent_status(artifact, opened)
         observer.artifact_finished(report)
         return report
     for sink in sinks:
@@ -636,8 +697,98 @@ def _run_artifact(
     return report
 
 
+def _absent_status(artifact: Artifact, opened: Opened) -> tuple[ArtifactStatus, Absence | None]:
+    """What an artifact without files means here: a gap when this kind of acquisition can hold it
+    (lost, when the acquisition is damaged), nothing to regret when it never does. An artifact that
+    declares no paths reads the acquisition itself (its listing): when it finds nothing to read, this
+    kind does not have what it needs."""
+    kind: type[AcquisitionKind] | None = kind_named(opened.kind)
+    if not artifact.paths or (kind is not None and not any(kind.can_hold(p) for p in artifact.paths)):
+        return ArtifactStatus.NOT_COLLECTED, None
+    return ArtifactStatus.MISSING, Absence.LOST if opened.fs.damage else Absence.NOT_LISTED
+
+
+def select_artifacts(platform: str, names: Sequence[str]) -> list[Artifact]:
+    """The artifacts of `platform` named in `names` (all when empty); SelectionError names the unknown ones
+    and lists the valid ones."""
+    artifacts = discover_artifacts(platform)
+    if not names:
+        return artifacts
+    known = {a.name for a in artifacts}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        others = {a.name for a in discover_artifacts()} - known
+        elsewhere = [n for n in unknown if n in others]
+        what = (
+            f"not an artifact of {platform} acquisitions" if elsewhere == unknown
+            else "no such artifact"
+        )
+        raise SelectionError(
+            f"--artifact {', '.join(unknown)}: {what}; the {platform} artifacts are: {', '.join(sorted(known))} "
+            "(`preuve artifacts` lists them with their titles)"
+        )
+    return [a for a in artifacts if a.name in names]
+
+
+def check_artifact_names(names: Sequence[str]) -> None:
+    """SelectionError unless every name is an artifact of some platform (before opening anything)."""
+    known = {a.name for a in discover_artifacts()}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise SelectionError(
+            f"--artifact {', '.join(unknown)}: no such artifact; valid names: {', '.join(sorted(known))} "
+            "(`preuve artifacts` lists them with their titles)"
+        )
+
+
+def group_findings(findings: list[Finding], rules: RuleSet | None) -> list[Finding]:
+    """Findings of a grouping rule (Finding.group_key set) that share rule, artifact and key become one
+    finding: the first of them (by sort order: the one `preuve verify` re-derives), its explanation
+    saying how many, and every occurrence in its group. A key seen once stays a plain finding."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.group_key is None or finding.rule is None:
+            out.append(finding)
+        else:
+            groups.setdefault((finding.rule, finding.artifact, finding.group_key), []).append(finding)
+    by_name = {rule.name: rule for rule in rules.rules} if rules is not None else {}
+    for (name, _, key), members in groups.items():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        members.sort(key=Finding.sort_key)
+        first = members[0]
+        rule = by_name.get(name)
+        explanation = (
+            rule.group_explanation(key, members) if rule is not None
+            else f"{len(members)} occurrences; the first: {first.explanation}"
+        )
+        group = FindingGroup(key, len(members), tuple(
+            GroupMember(m.locator, m.explanation, m.observable, m.timestamp, m.record_sha256) for m in members
+        ))
+        out.append(replace(first, explanation=explanation, group=group))
+    return out
+
+
 def load_indicators(paths: Iterable[Path], warn: Callable[[str], None]) -> IndicatorIndex:
-    return load_index(list(paths), warn)
+    """The indicators of the feeds given; FeedError names a feed (file or folder) that yields none."""
+    given = list(paths)
+    index = load_index(given, warn)
+    for path in given:
+        resolved = path.resolve()
+        loaded = 0
+        for feed in index.feeds:
+            source = Path(feed.path).resolve()
+            if source == resolved or resolved in source.parents:
+                loaded += feed.indicators
+        if loaded == 0:
+            what = "folder" if path.is_dir() else "file"
+            raise FeedError(
+                f"{path}: this indicator {what} yields no indicator (empty, or nothing preuve could read); "
+                "check the path, or run without it"
+            )
+    return index
 
 
 def run_check(
@@ -669,21 +820,28 @@ def run_check(
             sink.begin(opened, index)
         matcher = Matcher(index)
         rules = RuleSet(discover_rules()) if options.heuristics else None
-        artifacts = discover_artifacts(opened.platform)
-        if options.only_artifacts:
-            artifacts = [a for a in artifacts if a.name in options.only_artifacts]
+        every = discover_artifacts(opened.platform)
+        artifacts = select_artifacts(opened.platform, options.only_artifacts)
         findings: list[Finding] = []
         jobs = options.jobs if options.jobs is not None else default_jobs()
         splitter = _splitter(artifacts, opened, options.limits, matcher, rules, sinks, jobs)
         try:
-            reports = [
-                _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter)
+            ran = {
+                a.name: _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter)
                 for a in artifacts
-            ]
+            }
         finally:
             if splitter is not None:
                 splitter.close()
+        reports = list(ran.values())
+        left_out = [ArtifactReport(a.name, a.title, ArtifactStatus.NOT_SELECTED) for a in every if a.name not in ran]
+        findings = group_findings(findings, rules)
         findings.sort(key=Finding.sort_key)
+        per_artifact: dict[str, int] = {}
+        for finding in findings:
+            per_artifact[finding.artifact] = per_artifact.get(finding.artifact, 0) + 1
+        for report in reports:
+            report.findings = per_artifact.get(report.name, 0)
         result = CheckResult(
             evidence_path=evidence,
             acquisition_kind=opened.kind,
@@ -697,6 +855,8 @@ def run_check(
             started=started,
             finished=datetime.now(UTC),
             indicator_count=len(index),
+            acquisition_problems=list(opened.fs.damage),
+            left_out=left_out,
         )
         for sink in sinks:
             sink.finish(result)

@@ -83,7 +83,7 @@ def test_clean_phone_has_no_findings(tmp_path: Path) -> None:
     b.props["ro.build.version.security_patch"] = "2023-10-01"
     result = check(b.folder(tmp_path / "aqf"))
     assert result.findings == []
-    assert result.exit_code == ExitCode.CLEAN
+    assert result.exit_code == ExitCode.INCOMPLETE  # no indicator given: heuristics only, not a full check
     assert not result.incomplete
 
 

@@ -27,6 +27,14 @@ DATAUSAGE = ("WirelessDomain", "Library/Databases/DataUsage.sqlite")
 LINK = "https://a.evil.example/x"
 
 
+
+def _nothing_feed(tmp_path: Path) -> Path:
+    """One indicator that matches nothing here: exit 0 then means a full check found nothing (without
+    indicators a run is heuristics only, exit 3)."""
+    from tests.builders import feed
+
+    return feed(tmp_path / "nothing.stix2", ("[domain-name:value='never-seen.example']", "Nobody"))
+
 def _with_datausage(builder: BackupBuilder) -> None:
     """A sound second artifact, to show it still runs when the first is hostile."""
     builder.add_sqlite(*DATAUSAGE, lambda c: fill_datausage(c, [Process(1, "locationd"), Process(2, "bh")]))
@@ -103,7 +111,7 @@ def test_hot_journal_rolled_back_on_a_copy(tmp_path: Path) -> None:
     builder.add_file(SMS[0], SMS[1] + "-journal", journal)
     _with_datausage(builder)
     root = builder.finish()
-    outcome = check_hostile(root, tmp_path / "o")
+    outcome = check_hostile(root, tmp_path / "o", "--iocs", str(_nothing_feed(tmp_path)))
     assert outcome.code == 0, outcome.text
     texts = [json.loads(line)["text"] for line in (tmp_path / "o" / "artifacts" / "sms.jsonl").read_text().splitlines()]
     assert texts == ["first", "second"]  # the committed rows, as before the dead transaction
@@ -205,7 +213,7 @@ def test_invalid_utf8_kept_visible(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     root = _refresh_manifest_sizes(builder)
-    outcome = check_hostile(root, tmp_path / "o")
+    outcome = check_hostile(root, tmp_path / "o", "--iocs", str(_nothing_feed(tmp_path)))
     assert outcome.code == 0, outcome.text
     lines = (tmp_path / "o" / "artifacts" / "sms.jsonl").read_text().splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["ok", "bad\\x9f\\xff \\xc3"]
@@ -257,7 +265,7 @@ def test_nan_and_out_of_range_timestamps(tmp_path: Path) -> None:
         (1, "a", "nan", "NaN"), (2, "b", "inf", 1e308), (3, "c", "neg", -9.2e18), (4, "d", "text", "soon"),
         (5, "e", "ok", 700000000),
     ])
-    outcome = check_hostile(builder.finish(), tmp_path / "o")
+    outcome = check_hostile(builder.finish(), tmp_path / "o", "--iocs", str(_nothing_feed(tmp_path)))
     assert outcome.code == 0, outcome.text
     dates = [json.loads(x)["date"] for x in (tmp_path / "o" / "artifacts" / "sms.jsonl").read_text().splitlines()]
     assert dates == [None, None, None, None, "2023-03-08T20:26:40Z"]
@@ -304,7 +312,7 @@ def test_file_ids_that_leave_the_backup(tmp_path: Path) -> None:
     conn.executemany("INSERT INTO Files VALUES (?, ?, ?, ?, ?)", rows)
     conn.commit()
     conn.close()
-    outcome = check_hostile(root, tmp_path / "o")
+    outcome = check_hostile(root, tmp_path / "o", "--iocs", str(_nothing_feed(tmp_path)))
     assert outcome.code == 0, outcome.text
     assert outcome.text.count("invalid file id") == 2
     assert outcome.text.count("path would leave the device root") == 2

@@ -14,13 +14,11 @@ from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
+from preuve.model import HEADLINE_NOTHING as VERDICT_NOTHING
+from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
+from preuve.model import HEADLINE_SUSPICIOUS as VERDICT_SUSPICIOUS
 from preuve.model import Finding, Locator, Severity
-from preuve.report.html import (
-    VERDICT_NOTHING,
-    VERDICT_SPYWARE,
-    VERDICT_SUSPICIOUS,
-    content_security_policy,
-)
+from preuve.report.html import content_security_policy
 from preuve.report.timeline import timeline_bins
 from tests.builders import feed, snapshot
 from tests.builders.demo_expected import DEMO_SEVERITIES
@@ -49,8 +47,13 @@ def test_infected_demo_report(tmp_path: Path, pegasus_feed: Path) -> None:
     assert f'<h1 id="verdict-text">{VERDICT_SPYWARE}</h1>' in page
     assert "How sure: strong. The evidence shows published indicators of Pegasus." in page
     assert Counter(_rows(page)) == DEMO_SEVERITIES
-    assert "|Network usage by process (netusage.sqlite)|" in _absent(page)
-    assert page.count('<a href="#t-') == 17  # every dated finding links to the timeline (2 are undated)
+    assert "|Chrome history|" in _absent(page)
+    # netusage.sqlite is never in a backup: named apart, collapsed, not as a gap.
+    assert "netusage" not in _absent(page)
+    assert re.search(r'<details class="cov cov-not_collected"><summary>Not collected by this kind of acquisition '
+                     r'\(\d+\)</summary><ul>.*?Network usage by process \(netusage\.sqlite\)', page)
+    # every dated finding links to the timeline (2 are undated; the 5 unbundled processes are one finding)
+    assert page.count('<a href="#t-') == 13
     assert 'id="t-2023-04-14"' in page
     assert page.count(" (2024-01-26)") == 8  # the feed's valid_from, shown for each match
     # grouped by malware, then by rule; the Pegasus group first
@@ -68,8 +71,10 @@ def test_suspicious_without_indicators(tmp_path: Path) -> None:
     backup = build_demo_backup(tmp_path / "backup")
     assert _check(str(backup), "-o", str(tmp_path / "out")) == 2
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert f'<h1 id="verdict-text">{html.escape(VERDICT_SUSPICIOUS)}</h1>' in page
-    assert "No indicator feed was loaded" in page
+    # A run without indicators says so in its headline, not only further down.
+    headline = VERDICT_SUSPICIOUS + " (heuristics only: no indicator loaded)"
+    assert f'<h1 id="verdict-text">{html.escape(headline)}</h1>' in page
+    assert "No indicator was loaded: known spyware could not be recognised" in page
 
 
 def test_nothing_found_says_what_was_not_checked(tmp_path: Path, pegasus_feed: Path) -> None:
@@ -198,3 +203,19 @@ def test_timeline_labels_and_marks_do_not_collide() -> None:
     # marks closer than a mark's width are one mark counting both
     counts = [int(n) for n in re.findall(r'class="markcount">(\d+)<', svg)]
     assert sum(counts) == len(findings)
+
+
+def test_english_headlines_are_the_verdicts() -> None:
+    """report.html says the verdict in the model's words (the terminal, JSON and store say the same)."""
+    from preuve import model
+    from preuve.report.catalog import Messages
+
+    t = Messages("en")
+    assert [t(key) for key in (
+        "verdict.spyware", "verdict.suspicious", "verdict.nothing", "verdict.heuristics_only", "verdict.incomplete",
+        "verdict.selected", "verdict.no_heuristics", "verdict.suspicious_heuristics_only",
+    )] == [
+        model.HEADLINE_SPYWARE, model.HEADLINE_SUSPICIOUS, model.HEADLINE_NOTHING, model.HEADLINE_HEURISTICS_ONLY,
+        model.HEADLINE_INCOMPLETE, model.HEADLINE_SELECTED, model.HEADLINE_NO_HEURISTICS,
+        model.HEADLINE_SUSPICIOUS + " (heuristics only: no indicator loaded)",
+    ]

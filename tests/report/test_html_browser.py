@@ -14,7 +14,8 @@ import pytest
 
 from preuve.builders.demo import build_demo_backup
 from preuve.check import CheckOptions, run_check
-from preuve.report.html import VERDICT_SPYWARE, HtmlReport
+from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
+from preuve.report.html import HtmlReport
 from tests.builders.demo_expected import (  # noqa: F401
     DEMO_FINDINGS,
     DEMO_INDICATOR_FINDINGS,
@@ -88,10 +89,17 @@ def test_report_in_browser(tmp_path: Path, pegasus_feed: Path) -> None:
             # days that hold a finding (8), adjacent days drawn as one mark counting both: every dated finding
             assert page.locator("svg.timeline a").count() == 6
             counts = page.locator("svg.timeline .markcount").all_text_contents()
-            assert sum(int(c) for c in counts) == 17
+            assert sum(int(c) for c in counts) == 13
             # each mark leads to a card
             mark = page.locator("svg.timeline a").first.get_attribute("href")
             assert mark is not None and page.locator(f"article.card{mark}").count() == 1
+            # a message's card shows its sender and its text, not only the link
+            parcel = page.locator("article.card", has_text="tookcheckout.com")
+            assert parcel.count() == 1
+            context = parcel.locator("dl.context").inner_text()
+            assert "+447700900123" in context
+            assert "Your parcel could not be delivered. Reschedule: https://tookcheckout.com/r/8a1f2c" in context
+            assert "received" in context
             # the free-text filter
             page.locator("#text-filter").fill("tookcheckout")
             assert page.locator("article.card:visible").count() == 1

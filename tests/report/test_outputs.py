@@ -105,11 +105,12 @@ def test_export_misp(demo_out: Path) -> None:
     assert event["info"].endswith("Pegasus found on a device (ios, ios_backup)")
     assert event["threat_level_id"] == "1"
     types = Counter(a["type"] for a in event["Attribute"])
-    # processes (2 matched, 5 unbundled) as text; Safari and SMS links; the account in idstatuscache
-    # and in Messages; the Manifest file and the /var/tmp attachment as file names
-    assert types == {"text": 7, "url": 3, "email-src": 2, "filename": 2}
+    # processes (2 matched, and the review list of 5 unbundled ones: one grouped finding, exported by its
+    # first process) as text; Safari and SMS links; the account in idstatuscache and in Messages; the
+    # Manifest file and the /var/tmp attachment as file names
+    assert types == {"text": 3, "url": 3, "email-src": 2, "filename": 2}
     assert all(a["to_ids"] is False for a in event["Attribute"])
-    assert len({a["uuid"] for a in event["Attribute"]}) == len(event["Attribute"]) == 14
+    assert len({a["uuid"] for a in event["Attribute"]}) == len(event["Attribute"]) == 10
 
 
 def test_export_not_an_output_folder(tmp_path: Path) -> None:
@@ -124,9 +125,14 @@ def test_check_json_only_json_on_stdout(tmp_path: Path, pegasus_feed: Path) -> N
     assert result.exit_code == 2
     assert result.stderr == ""
     doc = json.loads(result.stdout)
-    assert doc["verdict"] == {"key": "spyware", "text": "Traces of known spyware found"}
+    assert doc["verdict"]["key"] == "spyware" and doc["verdict"]["text"] == "Traces of known spyware found"
+    assert doc["verdict"]["headline"] == doc["verdict"]["text"] and doc["verdict"]["strength"] == "implant"
+    assert doc["verdict"]["full_check"] is True and doc["verdict"]["exit_code"] == 2
     assert doc["summary"]["findings_by_severity"] == DEMO_SEVERITIES
-    assert len(doc["top_findings"]) == DEMO_FINDINGS and doc["top_findings"][0]["severity"] == "critical"
+    # Info-level review items are not among the top findings while worse ones exist.
+    assert len(doc["top_findings"]) == DEMO_FINDINGS - DEMO_SEVERITIES["info"]
+    assert doc["top_findings"][0]["severity"] == "critical"
+    assert all(f["severity"] != "info" for f in doc["top_findings"])
     assert doc["report"] == str(tmp_path / "out" / "report.html")
     assert doc["feeds"][0]["indicators"] == 1549
 

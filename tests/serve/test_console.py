@@ -13,6 +13,7 @@ pytest.importorskip("jinja2")
 from starlette.testclient import TestClient  # noqa: E402
 
 from preuve.indicators.feeds import import_feeds  # noqa: E402
+from preuve.model import HEADLINE_SELECTED, HEADLINE_SPYWARE  # noqa: E402
 from preuve.serve.app import ConsoleSettings, create_app, shown  # noqa: E402
 from tests.builders import snapshot  # noqa: E402
 from tests.serve.casefixture import HOSTILE_TEXT, build_case, later_feed  # noqa: E402
@@ -52,8 +53,8 @@ def test_devices_list_filter_and_sort(case: Path) -> None:
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     names = re.findall(r'<a href="/device/\d+"><bdi>([^<]*)</bdi></a>', page.text)
     assert names == [P0, P1]
-    assert "known spyware traces" in page.text and "nothing found" in page.text
-    filtered = client.get("/", params={"verdict": "known spyware traces"})
+    assert HEADLINE_SPYWARE in page.text and HEADLINE_SELECTED in page.text
+    filtered = client.get("/", params={"verdict": HEADLINE_SPYWARE})
     assert re.findall(r'<a href="/device/\d+"><bdi>([^<]*)</bdi></a>', filtered.text) == [P0]
     by_text = client.get("/", params={"q": "phone 1"})
     assert re.findall(r'<a href="/device/\d+"><bdi>([^<]*)</bdi></a>', by_text.text) == [P1]

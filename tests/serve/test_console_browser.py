@@ -22,6 +22,7 @@ pytest.importorskip("starlette")
 uvicorn = pytest.importorskip("uvicorn")
 
 from preuve.indicators.feeds import import_feeds  # noqa: E402
+from preuve.model import HEADLINE_SELECTED, HEADLINE_SPYWARE  # noqa: E402
 from preuve.serve.app import ConsoleSettings, create_app  # noqa: E402
 from tests.serve.casefixture import build_case, later_feed  # noqa: E402
 
@@ -91,7 +92,7 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
             page.goto(url)
             rows = page.locator("tr.device")
             assert rows.count() == 2
-            assert page.locator("tr.device .verdict").all_inner_texts() == ["known spyware traces", "nothing found"]
+            assert page.locator("tr.device .verdict").all_inner_texts() == [HEADLINE_SPYWARE, HEADLINE_SELECTED]
             assert page.locator(".notice").is_visible()  # the newer feed
             _shots(page, folder, "console-devices-1400")
 
@@ -127,7 +128,7 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
             # The device list filters, on a phone's width too.
             page.set_viewport_size({"width": 390, "height": 844})
             page.get_by_role("link", name="Devices", exact=True).click()
-            page.locator("select[name=verdict]").select_option("known spyware traces")
+            page.locator("select[name=verdict]").select_option(HEADLINE_SPYWARE)
             page.get_by_role("button", name="Apply").click()
             assert page.locator("tr.device").count() == 2  # Phone 1 is now a known trace too
             page.locator("input[name=q]").fill("Phone 1")

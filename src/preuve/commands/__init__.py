@@ -8,6 +8,7 @@ by importing every module.
 """
 
 COMMAND_MODULES: dict[str, str] = {
+    "artifacts": "check",
     "backup-key": "backup",
     "case": "case",
     "check": "check",

@@ -13,10 +13,20 @@ from typing import TYPE_CHECKING
 import click
 
 from preuve.artifacts.base import Artifact
-from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
+from preuve.check import (
+    ArtifactReport,
+    ArtifactStatus,
+    CheckOptions,
+    CheckResult,
+    ExitCode,
+    Sink,
+    check_artifact_names,
+    run_check,
+)
 from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
+from preuve.model import Absence, Finding, Severity
 from preuve.report.bundle import BundleSink
 from preuve.report.catalog import LANGUAGES
 from preuve.report.html import HtmlReport
@@ -113,15 +123,30 @@ class RichObserver:
             self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
-_VERDICT_STYLE = {"spyware": "bold white on red", "suspicious": "bold black on yellow", "nothing": "bold"}
+NO_INDICATOR_WARNING = (
+    "no indicator feed given (--iocs) and none installed: only heuristics will run. "
+    "Known spyware traces will NOT be recognised."
+)
+
+_VERDICT_STYLE = {
+    "spyware": "bold white on red", "suspicious": "bold black on yellow", "nothing": "bold",
+    "partial": "bold black on yellow",
+}
+
+
+def top_findings(result: CheckResult, top: int) -> list[Finding]:
+    """The findings to show first: worst severity, then strongest evidence; info-level review items only
+    when nothing worse was found."""
+    findings = result.findings
+    if any(f.severity > Severity.INFO for f in findings):
+        findings = [f for f in findings if f.severity > Severity.INFO]
+    return sorted(findings, key=lambda f: (-int(f.severity), -int(f.evidence_strength), f.sort_key()))[:top]
 
 
 def print_summary(console: Console, result: CheckResult, out: Path, top: int = 10) -> None:
     from rich.table import Table
 
-    from preuve.report.html import verdict_for
-
-    verdict = verdict_for(result)
+    verdict = result.verdict()
     console.print(f"\n[{_VERDICT_STYLE[verdict.key]}] {escape(verdict.headline)} [/]")
     console.print(escape(verdict.detail), highlight=False)
     counts = result.severity_counts()
@@ -131,15 +156,16 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     table.add_row(*[str(v) for v in counts.values()])
     console.print(table)
 
-    status = Table(title="Artifacts", show_header=True)
+    for problem in result.acquisition_problems:
+        console.print(f"[bold red]The acquisition is damaged:[/] {escape(problem)}", highlight=False)
+    status = Table(title="Artifacts checked", show_header=True)
     status.add_column("artifact")
     status.add_column("status")
     status.add_column("records", justify="right")
     status.add_column("findings", justify="right")
-    missing = [r.name for r in result.artifacts if r.status == "missing"]
     for report in result.artifacts:
-        if report.status == "missing":
-            continue  # listed on one line below: most artifacts are absent from any one acquisition
+        if not (report.status.checked or report.status == ArtifactStatus.FAILED):
+            continue  # summed up below: most artifacts are absent from any one acquisition
         colour = {"failed": "red", "empty": "dim"}.get(str(report.status), "")
         status.add_row(
             escape(report.name),
@@ -148,25 +174,36 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
             str(report.findings),
         )
     console.print(status)
-    if missing:
-        console.print(f"[dim]Not in this acquisition: {escape(', '.join(missing))}[/]", highlight=False)
+    for absence in Absence:
+        names = [r.name for r in result.artifacts if r.absence == absence]
+        if names:
+            colour = "bold yellow" if absence.loses_evidence else "dim"
+            console.print(
+                f"[{colour}]Missing ({escape(absence.meaning)}): {escape(', '.join(names))}[/]", highlight=False
+            )
+    for status_value, words in ((ArtifactStatus.NOT_COLLECTED, "Not collected by this kind of acquisition"),
+                                (ArtifactStatus.NOT_SELECTED, "Left out (--artifact)")):
+        names = [r.name for r in result.all_artifacts() if r.status == status_value]
+        if names:
+            console.print(f"[dim]{words}: {escape(', '.join(names))}[/]", highlight=False)
     by_status: dict[str, int] = {}
-    for report in result.artifacts:
+    for report in result.all_artifacts():
         by_status[str(report.status)] = by_status.get(str(report.status), 0) + 1
     console.print("Artifacts: " + ", ".join(f"{v} {k}" for k, v in sorted(by_status.items())))
-    integrity = [f for f in result.findings if f.artifact == "acquisition_integrity"]
+    integrity = sum(f.count for f in result.findings if f.artifact == "acquisition_integrity")
     if integrity:
         console.print(
-            f"[bold yellow]Acquisition integrity: {len(integrity)} problem(s)[/] (files missing, resized, added or "
+            f"[bold yellow]Acquisition integrity: {integrity} problem(s)[/] (files missing, resized, added or "
             "misnamed against the acquisition's own manifest; see the findings).", highlight=False,
         )
     for report in result.artifacts:
         for error in report.errors[:20]:
             console.print(f"  [red]{report.name} could not be read:[/] {escape(error)}", highlight=False)
 
-    if result.findings:
+    shown = top_findings(result, top)
+    if shown:
         console.print(f"\n[bold]Top findings[/] ({len(result.findings)} in all):")
-        for finding in result.findings[:top]:
+        for finding in shown:
             label = finding.severity.label
             what = finding.indicator.malware if finding.indicator else finding.rule
             where = finding.locator.device_path
@@ -180,11 +217,15 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
                 f"  [{_STYLE[label]}]{label.upper():8}[/] {escape(str(what))}: {escape(finding.explanation)}",
                 highlight=False,
             )
+            console.print(f"           [dim]evidence: {escape(finding.evidence_strength.meaning)}[/]", highlight=False)
+            if finding.context is not None:
+                for name, value in finding.context.lines():
+                    console.print(f"           [dim]{escape(name)}:[/] {escape(value)}", highlight=False)
             console.print(f"           [dim]{escape(where)}[/]", highlight=False)
     if result.indicator_count == 0:
         console.print("[bold yellow]No indicators were loaded: only heuristics ran.[/]")
     if result.incomplete:
-        console.print("[bold yellow]The analysis is incomplete: some artifacts could not be read (see above).[/]")
+        console.print("[bold yellow]The analysis is incomplete: part of the acquisition could not be checked (see above).[/]")
     console.print(f"\nReport: [bold]{escape(str(out / 'report.html'))}[/] (open it in a browser; it works offline)")
     console.print(
         f"Results in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, timeline.jsonl, artifacts/, run.json, bundle.json)"
@@ -192,17 +233,18 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
 
 
 def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:
-    """What `check --json` prints: the deterministic summary, the verdict, where the outputs are."""
-    from preuve.report.findings import finding_to_dict, summary_dict
-    from preuve.report.html import verdict_for
+    """What `check --json` prints: the verdict, the deterministic summary, where the outputs are."""
+    from preuve.report.findings import coverage_to_dict, finding_to_dict, summary_dict, verdict_to_dict
 
-    verdict = verdict_for(result)
+    verdict = result.verdict()
     return {
-        "verdict": {"key": verdict.key, "text": verdict.headline},
+        "verdict": {"text": verdict.headline, **verdict_to_dict(verdict)},
         "summary": summary_dict(result),
+        "coverage": coverage_to_dict(result),
         "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators, "source": f.source}
                   for f in result.feeds],
-        "top_findings": [finding_to_dict(f) for f in result.findings[:top]],
+        "warnings": ([NO_INDICATOR_WARNING] if result.indicator_count == 0 else []) + result.warnings[:100],
+        "top_findings": [finding_to_dict(f) for f in top_findings(result, top)],
         "output": str(out),
         "report": str(out / "report.html"),
     }
@@ -241,20 +283,18 @@ def _run(
     index: IndicatorIndex | None = None
     store = None
     try:
+        check_artifact_names(only)
         if not iocs:
             from preuve.indicators.feeds import installed_index
 
             index = installed_index(lambda message: say(f"[yellow]warning:[/] {escape(message)}"))
-            if index is not None:
+            if index is not None and len(index):
                 say(
                     f"Using {len(index.feeds)} installed indicator feed(s) ({len(index)} indicators); "
                     "`preuve iocs list` shows them."
                 )
-            else:
-                say(
-                    "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
-                    "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
-                )
+            elif not as_json:  # --json says it in its verdict and warnings; -q still warns (it is not progress)
+                click.echo(f"WARNING: {NO_INDICATOR_WARNING}", err=True)
         sink = OutputFolder(out, evidence)
         sinks: list[Sink] = [sink, HtmlReport(out / "report.html", lang), BundleSink(out)]
         case_sink = None
@@ -315,7 +355,9 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
 
     Without --iocs, the feeds installed by `preuve iocs update` or `preuve iocs import` are used.
 
-    Exit codes: 0 nothing high or critical, 2 high/critical findings, 3 incomplete, 1 fatal error.
+    Exit codes: 0 a full check found nothing high or critical; 2 high/critical findings; 3 nothing high or
+    critical, but not a full check (part of the acquisition could not be read or was left out, no indicator
+    was loaded, or heuristics were off); 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
     try:
@@ -327,6 +369,16 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
         stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
     sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang))
+
+
+@click.command()
+@click.option("--platform", type=click.Choice(["ios", "android"]), help="Only this platform's artifacts.")
+def artifacts(platform: str | None) -> None:
+    """List the artifacts `check --artifact` accepts, with what each reads."""
+    from preuve.artifacts.base import discover_artifacts
+
+    for artifact in sorted(discover_artifacts(platform), key=lambda a: (a.platform, a.name)):
+        click.echo(f"{artifact.platform:8} {artifact.name:34} {artifact.title}")
 
 
 @click.command()
@@ -359,4 +411,4 @@ def demo(output: Path | None, seed: int) -> None:
     sys.exit(1)
 
 
-COMMANDS = (check, demo)
+COMMANDS = (check, demo, artifacts)

@@ -22,6 +22,10 @@ class Rule(ABC):
     record_types: ClassVar[tuple[type[Record], ...]]
     reason: ClassVar[str]  # why this matters, in plain words
     reference: ClassVar[str]  # who published the technique
+    # A rule whose findings are many occurrences of one problem (files missing from a backup, processes
+    # listed for review) sets this: its findings sharing a group key (see `finding`) are reported as one
+    # finding with the count and every occurrence (check.group_findings), worded by `group_explanation`.
+    grouped: ClassVar[bool] = False
 
     @abstractmethod
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
@@ -35,7 +39,10 @@ class Rule(ABC):
         *,
         observable: Observable | None = None,
         severity: Severity | None = None,
+        group: str = "",
     ) -> Finding:
+        """A finding on `record`; for a grouped rule, `group` names what its occurrences share (one finding
+        per rule, artifact and group)."""
         first = next(record.timestamps(), None)
         return Finding(
             severity=self.severity if severity is None else severity,
@@ -46,7 +53,12 @@ class Rule(ABC):
             observable=observable,
             timestamp=first.when if first else None,
             record_sha256=record.content_sha256(),
+            group_key=group if self.grouped else None,
         )
+
+    def group_explanation(self, key: str, findings: Sequence[Finding]) -> str:
+        """The explanation of the one finding that stands for `findings` (all of one group key)."""
+        return f"{len(findings)} occurrences of this sign; the first: {findings[0].explanation}"
 
 
 def discover_rules() -> list[Rule]:

@@ -8,6 +8,7 @@ with the highest ``specificity`` wins (a backup folder is also a folder).
 
 from __future__ import annotations
 
+import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,12 @@ class AcquisitionKind(ABC):
     platform: ClassVar[str]
     specificity: ClassVar[int] = 10
     description: ClassVar[str] = ""
+    # What this kind of acquisition can hold, as device-path globs (``*`` matches across folders), and
+    # what it never holds even there: an artifact whose every path falls outside is "not collected by
+    # this kind of acquisition" when absent, rather than a gap (a backup never holds a sysdiagnose's
+    # ps.txt, nor the caches iOS leaves out of backups). Present files are always read.
+    holds: ClassVar[tuple[str, ...]] = ("*",)
+    lacks: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     @abstractmethod
@@ -64,6 +71,20 @@ class AcquisitionKind(ABC):
     @abstractmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
         """Open the acquisition read-only, or raise AcquisitionError saying why not."""
+
+
+    @classmethod
+    def can_hold(cls, device_pattern: str) -> bool:
+        """Whether files matching `device_pattern` (an artifact's glob) can be in this kind of acquisition:
+        it overlaps what the kind holds (either glob matches the other) and lies in nothing it lacks."""
+        return any(
+            fnmatch.fnmatchcase(device_pattern, glob) or fnmatch.fnmatchcase(glob, device_pattern)
+            for glob in cls.holds
+        ) and not any(fnmatch.fnmatchcase(device_pattern, glob) for glob in cls.lacks)
+
+
+def kind_named(name: str) -> type[AcquisitionKind] | None:
+    return next((kind for kind in acquisition_kinds() if kind.name == name), None)
 
 
 def acquisition_kinds() -> list[type[AcquisitionKind]]:

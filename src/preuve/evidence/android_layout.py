@@ -110,6 +110,7 @@ def mount_backup(
         raise AcquisitionError(f"{label}: {exc.reason}") from exc
     if problem is not None:
         fs.notes.append(f"{label}: {problem}")
+        fs.damage.append(f"{label}: {problem}")  # what followed is lost: the run is not complete
     fs.mount(TarSource(target, backup_mapper, limits, label))
 
 

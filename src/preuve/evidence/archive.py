@@ -88,6 +88,8 @@ class ArchiveReader(ABC):
         self.path = path
         self.limits = limits
         self.rejected: list[str] = []
+        # What is wrong with the archive as a whole (cut short…), found while listing its members.
+        self.damage: list[str] = []
 
     @abstractmethod
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
@@ -218,7 +220,9 @@ def _open_decompressed(path: Path) -> BinaryIO:
     return raw
 
 
-def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterator[_TarEntry]:
+def scan_tar_headers(
+    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None = None
+) -> Iterator[_TarEntry]:
     """Every header of a tar stream, skipping over the data (ustar, pax and GNU long names).
 
     Written here rather than iterating :mod:`tarfile` because tarfile builds a
@@ -231,9 +235,21 @@ def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterato
     pax_global: dict[str, str] = {}
     pending: dict[str, str] = {}
     long_name: str | None = None
+    last: str | None = None
+    members = 0
     while True:
         header = stream.read(_BLOCK)
-        if len(header) < _BLOCK or header == bytes(_BLOCK):
+        if header == bytes(_BLOCK):
+            return
+        if len(header) < _BLOCK:
+            # A tar ends with zero blocks; a stream that stops before them was cut short (an interrupted
+            # copy or download): the last member may be incomplete and whatever followed it is lost.
+            if damage is not None:
+                cut = f", whose last member ({last}) may be incomplete" if last is not None else ""
+                damage.append(
+                    f"the archive is cut short: it ends after {members} member(s), before its end-of-archive "
+                    f"marker{cut}; members after that point are lost"
+                )
             return
         stored = _tar_number(header[148:156])
         if stored != sum(header) - sum(header[148:156]) + 256:  # the checksum field counts as spaces
@@ -276,6 +292,7 @@ def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterato
         except ValueError:
             mtime = 0.0
         yield _TarEntry(text, kind, size, mtime, _tar_number(header[100:108]), data_at)
+        last, members = text, members + 1
         pending, long_name = {}, None
         offset = data_at + padded
         if padded:
@@ -301,7 +318,7 @@ class TarReader(ArchiveReader):
         try:
             opened = _open_decompressed(self.path) if self._gzip is None else indexing_reader(self.path, self._gzip)
             with opened as stream:
-                for entry in scan_tar_headers(stream, str(self.path), budget):
+                for entry in scan_tar_headers(stream, str(self.path), budget, self.damage):
                     count += 1
                     if self._entries_exceeded(count, max_entries):
                         return
@@ -454,6 +471,7 @@ class ArchiveFS(DeviceFS):
                 self._members.pop(device, None)
                 yield FileInfo(device, 0, member.mtime, member.mode, is_link=True)
         self.rejected.extend(f"{name}: unsafe member name" for name in self._reader.rejected)
+        self.damage.extend(self._reader.damage)
 
     def _member(self, device_path: str) -> Member:
         self._load()

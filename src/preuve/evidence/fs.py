@@ -120,6 +120,8 @@ class DeviceFS(ABC):
         # True when the listing is the device's own file tree (a filesystem dump), not a
         # selection of files (a backup): a capability artifacts may ask for, not a kind.
         self.whole_filesystem = False
+        # What is wrong with the acquisition as a whole (an archive cut short…): files may be lost.
+        self.damage: list[str] = []
         self.source = source
         self.ledger = ledger
         self.limits = limits
@@ -143,6 +145,11 @@ class DeviceFS(ABC):
     def _source_name(self, device_path: str) -> str:
         """Where the bytes lie inside the acquisition, for the ledger."""
         return device_path
+
+    def listed_but_absent(self, device_path: str) -> bool:
+        """Whether the acquisition's own manifest lists this file but its bytes are absent (a backup's
+        Manifest.db row without its file): the file is missing, not merely unreadable."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
         """Release what the acquisition holds open."""

@@ -37,7 +37,7 @@ def bundle_document(result: CheckResult, record_types: dict[str, str]) -> dict[s
     options = result.options
     findings = []
     for finding in result.findings:
-        entry = finding_to_dict(finding)
+        entry = finding_to_dict(finding, context=False)  # no record values in the bundle
         entry["record_type"] = record_types.get(finding.id)
         findings.append(entry)
     return {

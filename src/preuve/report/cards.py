@@ -20,6 +20,8 @@ from preuve.report.timeline import bin_key_for
 
 # A value shown on a card is cut past this many characters (the full record is in artifacts/).
 MAX_VALUE = 600
+# Occurrences of a grouped finding listed on its card (all are in findings.json).
+MAX_MEMBERS = 200
 
 
 def esc(value: object) -> str:
@@ -80,25 +82,11 @@ def _locator_text(finding: Finding) -> str:
 
 def context_pairs(finding: Finding) -> list[tuple[str, str]]:
     """The record's context a finding carries (label, value), in its order."""
-    raw = getattr(finding, "context", None)
-    if raw is None:
-        return []
-    items = raw.items() if hasattr(raw, "items") else raw
-    pairs: list[tuple[str, str]] = []
-    for item in items:
-        label = getattr(item, "label", None)
-        if label is not None:
-            pairs.append((str(label), str(getattr(item, "value", ""))))
-        elif isinstance(item, tuple) and len(item) == 2:
-            pairs.append((str(item[0]), str(item[1])))
-    return [(k, v) for k, v in pairs if v not in ("", "None")]
+    return [] if finding.context is None else finding.context.lines()
 
 
 def strength_text(finding: Finding) -> str:
-    strength = getattr(finding, "strength", None)
-    if strength is None:
-        return ""
-    return str(getattr(strength, "description", None) or getattr(strength, "label", None) or strength)
+    return finding.evidence_strength.meaning
 
 
 def _when(finding: Finding, t: Messages, device_tz: tzinfo | None) -> str:
@@ -188,6 +176,18 @@ def card(
     if why:
         facts.append(f'<dt>{esc(t("card.why"))}</dt><dd>{why}</dd>')
     parts.append('<dl class="facts">' + "".join(facts) + "</dl>")
+    if finding.group is not None and finding.group.count > 1:
+        shown = finding.group.members[:MAX_MEMBERS]
+        items = "".join(
+            f"<li><code>{esc(clip(m.locator.device_path, 200))}</code> {esc(clip(m.explanation, 200))}</li>"
+            for m in shown
+        )
+        more = finding.group.count - len(shown)
+        tail = f'<p class="muted">{esc(t("card.more_members", count=more))}</p>' if more > 0 else ""
+        parts.append(
+            f'<details class="members"><summary>{esc(t("card.members", count=finding.group.count))}</summary>'
+            f"<ul>{items}</ul>{tail}</details>"
+        )
     parts.append(_details(finding, rules, titles, t))
     parts.append("</article>")
     return "".join(parts)

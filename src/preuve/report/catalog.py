@@ -34,15 +34,30 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Rien trouvé dans ce qui a pu être vérifié",
         "es": "Nada encontrado en lo que se pudo revisar",
     },
+    "verdict.suspicious_heuristics_only": {
+        "en": "Suspicious signs worth an expert's look (heuristics only: no indicator loaded)",
+        "fr": "Signes suspects à faire examiner par un expert (heuristiques seules : aucun indicateur chargé)",
+        "es": "Señales sospechosas que un experto debe revisar (solo heurísticas: ningún indicador cargado)",
+    },
     "verdict.heuristics_only": {
-        "en": "Only heuristics ran: known spyware could not be recognised",
-        "fr": "Seules les heuristiques ont tourné : les logiciels espions connus ne pouvaient pas être reconnus",
-        "es": "Solo se aplicaron heurísticas: no se podían reconocer programas espía conocidos",
+        "en": "Heuristics only: no spyware indicator was loaded, known spyware could not be recognised",
+        "fr": "Heuristiques seules : aucun indicateur de logiciel espion chargé, les logiciels espions connus ne pouvaient pas être reconnus",
+        "es": "Solo heurísticas: no se cargó ningún indicador, no se podían reconocer programas espía conocidos",
     },
     "verdict.incomplete": {
-        "en": "Incomplete check: nothing found in the part that could be read",
-        "fr": "Vérification incomplète : rien trouvé dans la partie qui a pu être lue",
-        "es": "Revisión incompleta: nada encontrado en la parte que se pudo leer",
+        "en": "Incomplete check: nothing found in what could be read, but part of the acquisition could not be read",
+        "fr": "Vérification incomplète : rien trouvé dans ce qui a pu être lu, mais une partie de l'acquisition n'a pas pu être lue",
+        "es": "Revisión incompleta: nada encontrado en lo que se pudo leer, pero parte de la adquisición no se pudo leer",
+    },
+    "verdict.selected": {
+        "en": "Partial check: nothing found in the artifacts asked for, the others were not checked",
+        "fr": "Vérification partielle : rien trouvé dans les éléments demandés, les autres n'ont pas été vérifiés",
+        "es": "Revisión parcial: nada encontrado en los elementos pedidos, los demás no se revisaron",
+    },
+    "verdict.no_heuristics": {
+        "en": "Indicators only: nothing matched, but heuristic rules were turned off",
+        "fr": "Indicateurs seuls : rien ne correspond, mais les règles heuristiques étaient désactivées",
+        "es": "Solo indicadores: nada coincidió, pero las reglas heurísticas estaban desactivadas",
     },
     "sure.strong": {
         "en": "How sure: strong. The evidence shows published indicators of {malware}.",
@@ -63,6 +78,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "How sure: not at all for known spyware. No indicator feed was loaded.",
         "fr": "Degré de certitude : nul pour les logiciels espions connus. Aucun flux d'indicateurs n'a été chargé.",
         "es": "Certeza: ninguna para programas espía conocidos. No se cargó ninguna fuente de indicadores.",
+    },
+    "sure.partial": {
+        "en": "How sure: this was not a full check (see Coverage); it cannot be read as a clean result.",
+        "fr": "Degré de certitude : ce n'était pas une vérification complète (voir Couverture) ; ce n'est pas un résultat sain.",
+        "es": "Certeza: no fue una revisión completa (ver Cobertura); no puede leerse como un resultado limpio.",
     },
     "next.title": {
         "en": "What to do next",
@@ -99,6 +119,19 @@ _MESSAGES: dict[str, dict[str, str]] = {
               "revenez si quelque chose vous inquiète : de nouveaux indicateurs sont publiés au fil des enquêtes.",
         "es": "No se encontró nada conocido en lo revisado. Mantenga el teléfono actualizado y vuelva si "
               "algo le preocupa: se publican nuevos indicadores a medida que avanzan las investigaciones.",
+    },
+    "next.person.partial": {
+        "en": "This is not a clean result: the check was not complete. Keep the phone as it is until the "
+              "analyst has checked it fully.",
+        "fr": "Ce n'est pas un résultat sain : la vérification n'était pas complète. Gardez le téléphone tel "
+              "quel jusqu'à ce que l'analyste l'ait entièrement vérifié.",
+        "es": "No es un resultado limpio: la revisión no fue completa. Conserve el teléfono tal como está hasta "
+              "que quien analiza lo haya revisado por completo.",
+    },
+    "next.analyst.selected": {
+        "en": "Only some artifacts were checked (--artifact): check the whole acquisition before concluding.",
+        "fr": "Seuls certains éléments ont été vérifiés (--artifact) : vérifiez toute l'acquisition avant de conclure.",
+        "es": "Solo se revisaron algunos elementos (--artifact): revise toda la adquisición antes de concluir.",
     },
     "next.analyst.spyware": {
         "en": "Confirm each finding with `preuve verify`, keep the acquisition and this folder unchanged, "
@@ -157,11 +190,16 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "coverage.checked": {"en": "Checked ({count})", "fr": "Vérifié ({count})", "es": "Revisado ({count})"},
     "coverage.empty": {"en": "Present but empty ({count})", "fr": "Présent mais vide ({count})", "es": "Presente pero vacío ({count})"},
     "coverage.failed": {"en": "Could not be read ({count})", "fr": "Illisible ({count})", "es": "No se pudo leer ({count})"},
-    "coverage.absent": {"en": "Expected here but absent ({count})", "fr": "Attendu ici mais absent ({count})", "es": "Esperado aquí pero ausente ({count})"},
+    "coverage.absent": {"en": "Can be in this acquisition but absent ({count})", "fr": "Possible dans cette acquisition mais absent ({count})", "es": "Puede estar en esta adquisición pero ausente ({count})"},
     "coverage.not_collected": {"en": "Not collected by this kind of acquisition ({count})", "fr": "Non collecté par ce type d'acquisition ({count})", "es": "No recogido por este tipo de adquisición ({count})"},
     "coverage.excluded": {"en": "Left out on request ({count})", "fr": "Exclu à la demande ({count})", "es": "Excluido a petición ({count})"},
+    "coverage.damaged": {
+        "en": "The acquisition is damaged: {problem}.",
+        "fr": "L'acquisition est endommagée : {problem}.",
+        "es": "La adquisición está dañada: {problem}.",
+    },
     "coverage.no_feeds": {
-        "en": "No indicator feed was loaded: known spyware could not be recognised, only heuristics ran.",
+        "en": "No indicator was loaded: known spyware could not be recognised, only heuristics ran.",
         "fr": "Aucun flux d'indicateurs chargé : les logiciels espions connus ne pouvaient pas être reconnus, seules les heuristiques ont tourné.",
         "es": "No se cargó ninguna fuente de indicadores: no se podían reconocer programas espía conocidos, solo se aplicaron heurísticas.",
     },
@@ -192,6 +230,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "card.feed": {"en": "Feed", "fr": "Flux", "es": "Fuente"},
     "card.rule": {"en": "Rule", "fr": "Règle", "es": "Regla"},
     "card.source": {"en": "Published by", "fr": "Publié par", "es": "Publicado por"},
+    "card.members": {"en": "All {count} occurrences", "fr": "Les {count} occurrences", "es": "Las {count} apariciones"},
+    "card.more_members": {
+        "en": "{count} more in findings.json.", "fr": "{count} de plus dans findings.json.",
+        "es": "{count} más en findings.json.",
+    },
     "card.finding_id": {"en": "Finding id", "fr": "Identifiant du constat", "es": "Id del hallazgo"},
     "card.timeline": {"en": "on the timeline", "fr": "sur la chronologie", "es": "en la cronología"},
     "card.indicator_text": {

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from preuve.artifacts.timeconv import to_iso
-from preuve.model import Finding
+from preuve.model import Context, Finding, FindingGroup, Verdict
 
 if TYPE_CHECKING:
     from preuve.check import CheckResult
 
 
-def finding_to_dict(finding: Finding) -> dict[str, object]:
+def finding_to_dict(finding: Finding, *, context: bool = True) -> dict[str, object]:
+    """A finding as findings.json writes it; without `context` (the verification bundle, which carries
+    no record values), its context is left out."""
     indicator = finding.indicator
     return {
         "id": finding.id,
@@ -37,6 +39,86 @@ def finding_to_dict(finding: Finding) -> dict[str, object]:
         "timestamp": to_iso(finding.timestamp),
         "explanation": finding.explanation,
         "record_sha256": finding.record_sha256,
+        "strength": finding.evidence_strength.label,
+        "context": context_to_dict(finding.context) if context else None,
+        "count": finding.count,
+        "group": group_to_dict(finding.group),
+    }
+
+
+def context_to_dict(context: Context | None) -> dict[str, object] | None:
+    """A finding's context: only what the record has (bounded; the full record is in artifacts/)."""
+    if context is None or context.is_empty():
+        return None
+    out: dict[str, object] = {}
+    if context.counterpart is not None:
+        out["counterpart"] = context.counterpart
+    if context.direction is not None:
+        out["direction"] = str(context.direction)
+    if context.times:
+        out["times"] = [{"when": to_iso(t.when), "description": t.description} for t in context.times]
+    if context.title is not None:
+        out["title"] = context.title
+    if context.text is not None:
+        out["text"] = context.text
+    if context.data is not None:
+        out["data"] = {k: v for k, v in (("wifi_in", context.data.wifi_in), ("wifi_out", context.data.wifi_out),
+                                         ("wwan_in", context.data.wwan_in), ("wwan_out", context.data.wwan_out))
+                       if v is not None}
+    return out
+
+
+def group_to_dict(group: FindingGroup | None) -> dict[str, object] | None:
+    if group is None:
+        return None
+    return {
+        "key": group.key,
+        "count": group.count,
+        "members": [
+            {
+                "locator": m.locator.as_dict(),
+                "explanation": m.explanation,
+                "observable": None if m.observable is None
+                else {"kind": str(m.observable.kind), "value": m.observable.value},
+                "timestamp": to_iso(m.timestamp),
+                "record_sha256": m.record_sha256,
+            }
+            for m in group.members
+        ],
+    }
+
+
+def verdict_to_dict(verdict: Verdict) -> dict[str, object]:
+    return {
+        "key": str(verdict.key),
+        "headline": verdict.headline,
+        "detail": verdict.detail,
+        "full_check": verdict.full_check,
+        "strength": verdict.strength.label if verdict.strength is not None else None,
+        "exit_code": int(verdict.exit_code),
+    }
+
+
+def coverage_to_dict(result: CheckResult) -> dict[str, object]:
+    """The acquisition's and each artifact's status, with why (the same in run.json and findings.json)."""
+    coverage = result.coverage()
+    return {
+        "acquisition": {
+            "kind": result.acquisition_kind,
+            "status": "damaged" if coverage.acquisition_problems else "read",
+            "problems": list(coverage.acquisition_problems),
+        },
+        "complete": coverage.complete,
+        "full_check": coverage.full,
+        "gaps": coverage.gaps(),
+        "artifacts": {
+            r.name: {
+                "status": str(r.status),
+                "absence": None if r.absence is None else str(r.absence),
+                "why": r.why(),
+            }
+            for r in result.all_artifacts()
+        },
     }
 
 
@@ -45,25 +127,31 @@ def summary_dict(result: CheckResult) -> dict[str, object]:
     from preuve import __version__
 
     statuses: dict[str, int] = {}
-    for report in result.artifacts:
+    for report in result.all_artifacts():
         statuses[str(report.status)] = statuses.get(str(report.status), 0) + 1
+    verdict = result.verdict()
     return {
+        "verdict": verdict_to_dict(verdict),
         "tool_version": __version__,
         "acquisition": result.acquisition_kind,
         "platform": result.platform,
         "findings_by_severity": result.severity_counts(),
         "findings": len(result.findings),
         "artifacts": {
-            r.name: {"status": str(r.status), "records": r.records, "findings": r.findings, "errors": r.errors}
-            for r in result.artifacts
+            r.name: {
+                "status": str(r.status), "records": r.records, "findings": r.findings, "errors": r.errors,
+                "absence": None if r.absence is None else str(r.absence), "why": r.why(),
+            }
+            for r in result.all_artifacts()
         },
         "artifacts_by_status": dict(sorted(statuses.items())),
         "complete": not result.incomplete,
-        "acquisition_integrity_problems": sum(1 for f in result.findings if f.artifact == "acquisition_integrity"),
+        "acquisition_problems": list(result.acquisition_problems),
+        "acquisition_integrity_problems": sum(f.count for f in result.findings if f.artifact == "acquisition_integrity"),
         "indicators": result.indicator_count,
         "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators} for f in result.feeds],
         "heuristics_only": result.indicator_count == 0,
-        "exit_code": int(result.exit_code),
+        "exit_code": int(verdict.exit_code),
     }
 
 

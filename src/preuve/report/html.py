@@ -23,7 +23,6 @@ import hashlib
 import html
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +32,16 @@ from preuve.artifacts.base import Artifact
 from preuve.artifacts.timeconv import to_iso
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record, Severity, Timestamp
+from preuve.model import (
+    Absence,
+    ArtifactStatus,
+    Finding,
+    Record,
+    Severity,
+    Timestamp,
+    Verdict,
+    VerdictKey,
+)
 from preuve.report.cards import RuleText, findings_section
 from preuve.report.catalog import Messages
 from preuve.report.timeline import timeline_section, utc_day
@@ -54,11 +62,6 @@ KEY_FACTS = (
     "phone_number", "last_backup_date",
 )
 
-VERDICT_SPYWARE = "Traces of known spyware found"
-VERDICT_SUSPICIOUS = "Suspicious signs worth an expert's look"
-VERDICT_NOTHING = "Nothing found in what could be checked"
-
-
 def esc(value: object) -> str:
     """Every value that reaches the page goes through here (text and attribute safe)."""
     return html.escape(str(value), quote=True)
@@ -68,58 +71,38 @@ def _clip(text: str, limit: int = MAX_FACT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    key: str  # spyware | suspicious | nothing
-    headline: str
-    detail: str
-
-
-def verdict_for(result: CheckResult) -> Verdict:
-    """The plain-words verdict: indicator matches beat rule findings; 'nothing' never claims 'clean'."""
-    matched = [f for f in result.findings if f.indicator is not None]
-    if matched:
-        malware = sorted({f.indicator.malware for f in matched if f.indicator is not None})
-        return Verdict(
-            "spyware",
-            VERDICT_SPYWARE,
-            f"{len(matched)} trace(s) match published indicators of {', '.join(malware)}. "
-            "Handle the device as compromised and ask an expert to confirm.",
-        )
-    serious = [f for f in result.findings if f.severity >= Severity.MEDIUM]
-    if serious:
-        return Verdict(
-            "suspicious",
-            VERDICT_SUSPICIOUS,
-            f"{len(serious)} sign(s) of high or medium severity match no published indicator, "
-            "but are unusual enough for an expert to review.",
-        )
-    return Verdict(
-        "nothing",
-        VERDICT_NOTHING,
-        "No published indicator matched and no rule raised a serious sign. This does not prove the "
-        "phone is clean: spyware can leave no trace in what was checked (see below).",
-    )
-
-
 def coverage_gaps(result: CheckResult) -> list[str]:
-    """What could not be checked, in sentences."""
-    gaps: list[str] = []
-    if result.indicator_count == 0:
-        gaps.append("No indicator feed was loaded: known spyware could not be recognised, only heuristics ran.")
-    if not result.options.heuristics:
-        gaps.append("Heuristic rules were turned off.")
+    """What could not be checked, in sentences: why the check was not full, then each artifact that
+    failed or is missing, with why. Artifacts this kind of acquisition never holds are not gaps."""
+    gaps = result.coverage().gaps()
     for report in result.artifacts:
-        if str(report.status) == "failed":
-            reasons = "; ".join(report.errors[:3]) or "unknown error"
-            gaps.append(f"{report.title} ({report.name}) could not be read: {reasons}")
-    missing = [r for r in result.artifacts if str(r.status) == "missing"]
-    empty = [r for r in result.artifacts if str(r.status) == "empty"]
-    if missing:
-        gaps.append("Not in this acquisition: " + ", ".join(f"{r.title} ({r.name})" for r in missing) + ".")
-    if empty:
-        gaps.append("Present but empty: " + ", ".join(f"{r.title} ({r.name})" for r in empty) + ".")
+        if report.status == ArtifactStatus.FAILED or (report.errors and report.status.checked):
+            gaps.append(f"{report.title} ({report.name}) could not be read: {'; '.join(report.errors[:3]) or 'unknown error'}")
+    for absence in Absence:
+        missing = [r for r in result.artifacts if r.absence == absence]
+        if missing:
+            gaps.append(
+                f"Missing ({absence.meaning}): " + ", ".join(f"{r.title} ({r.name})" for r in missing) + "."
+            )
     return gaps
+
+
+def headline_key(result: CheckResult, verdict: Verdict) -> str:
+    """The catalogue id of the verdict's headline (its English text is the model's headline)."""
+    coverage = result.coverage()
+    if verdict.key == VerdictKey.SPYWARE:
+        return "verdict.spyware"
+    if verdict.key == VerdictKey.SUSPICIOUS:
+        return "verdict.suspicious_heuristics_only" if coverage.indicators == 0 else "verdict.suspicious"
+    if verdict.key == VerdictKey.NOTHING:
+        return "verdict.nothing"
+    if coverage.indicators == 0:
+        return "verdict.heuristics_only"
+    if not coverage.complete:
+        return "verdict.incomplete"
+    if coverage.not_selected:
+        return "verdict.selected"
+    return "verdict.no_heuristics"
 
 
 class _HtmlPart:
@@ -197,8 +180,8 @@ class HtmlReport:
         t = self.messages
         rules = {r.name: RuleText(r.reason, r.reference) for r in discover_rules()}
         titles = {r.name: r.title for r in result.artifacts}
-        verdict = verdict_for(result)
-        headline = t(f"verdict.{verdict.key}")
+        verdict = result.verdict()
+        headline = t(headline_key(result, verdict))
         timeline, unit = timeline_section(self.per_day, result.findings, t)
         counts = result.severity_counts()
         out: list[str] = [
@@ -209,7 +192,7 @@ class HtmlReport:
             '<meta name="referrer" content="no-referrer">',
             f"<title>{esc(t('title'))}: {esc(headline)}</title>",
             f'<style>{_CSS}</style></head><body><main>',
-            f'<section class="verdict verdict-{verdict.key}" id="verdict" aria-labelledby="verdict-text">',
+            f'<section class="verdict verdict-{esc(verdict.key)}" id="verdict" aria-labelledby="verdict-text">',
             f'<h1 id="verdict-text">{esc(headline)}</h1>',
             f'<p class="sure">{esc(_how_sure(result, verdict, t))}</p>',
             '<p class="counts">' + "".join(
@@ -281,26 +264,31 @@ def _zone(name: str) -> tzinfo | None:
 
 
 def _how_sure(result: CheckResult, verdict: Verdict, t: Messages) -> str:
-    if verdict.key == "spyware":
+    if verdict.key == VerdictKey.SPYWARE:
         malware = sorted({f.indicator.malware for f in result.findings if f.indicator is not None})
         return t("sure.strong", malware=", ".join(malware))
     if result.indicator_count == 0:
         return t("sure.none")
-    if verdict.key == "suspicious":
+    if verdict.key == VerdictKey.SUSPICIOUS:
         return t("sure.moderate", count=sum(1 for f in result.findings if f.severity >= Severity.MEDIUM))
+    if verdict.key == VerdictKey.PARTIAL:
+        return t("sure.partial")
     return t("sure.limited")
 
 
 def _next_steps(result: CheckResult, verdict: Verdict, t: Messages) -> str:
     person = t(f"next.person.{verdict.key}")
     analyst: list[str] = []
-    if result.incomplete:
+    coverage = result.coverage()
+    if not coverage.complete:
         analyst.append(t("next.analyst.incomplete"))
     if result.indicator_count == 0:
         analyst.append(t("next.analyst.feeds"))
-    if verdict.key == "spyware":
+    if coverage.not_selected:
+        analyst.append(t("next.analyst.selected"))
+    if verdict.key == VerdictKey.SPYWARE:
         analyst.append(t("next.analyst.spyware"))
-    if result.platform == "ios" and result.acquisition_kind in ("ios_backup", "ios_backup_encrypted"):
+    if result.platform == "ios" and result.acquisition_kind.startswith("ios_backup"):
         analyst.append(t("next.analyst.more_ios"))
     elif result.platform == "android" and result.acquisition_kind != "android_qf":
         analyst.append(t("next.analyst.more_android"))
@@ -312,37 +300,45 @@ def _next_steps(result: CheckResult, verdict: Verdict, t: Messages) -> str:
     )
 
 
-# Artifact status -> coverage group; the groups that cannot hold a gap are collapsed.
-_COVERAGE_GROUPS = (
-    ("failed", ("failed",), True),
-    ("absent", ("missing", "absent"), True),
-    ("excluded", ("excluded", "skipped", "left_out"), False),
-    ("empty", ("empty",), False),
-    ("checked", ("ok",), False),
-    ("not_collected", ("not_collected", "not_applicable"), False),
+# Coverage groups in the order shown; the gaps are open, the rest collapsed. Artifacts this kind of
+# acquisition never holds are listed last and are not gaps.
+_COVERAGE_GROUPS: tuple[tuple[str, tuple[ArtifactStatus, ...], bool], ...] = (
+    ("failed", (ArtifactStatus.FAILED,), True),
+    ("absent", (ArtifactStatus.MISSING,), True),
+    ("excluded", (ArtifactStatus.NOT_SELECTED,), False),
+    ("empty", (ArtifactStatus.EMPTY,), False),
+    ("checked", (ArtifactStatus.OK,), False),
+    ("not_collected", (ArtifactStatus.NOT_COLLECTED,), False),
 )
 
 
 def _coverage(result: CheckResult, t: Messages) -> str:
     lines: list[str] = []
+    coverage = result.coverage()
+    for problem in coverage.acquisition_problems:
+        lines.append(f'<p class="gap">{esc(t("coverage.damaged", problem=problem))}</p>')
     if result.indicator_count == 0:
         lines.append(f'<p class="gap">{esc(t("coverage.no_feeds"))}</p>')
     if not result.options.heuristics:
         lines.append(f'<p class="gap">{esc(t("coverage.no_rules"))}</p>')
+    reports = result.all_artifacts()
     for key, statuses, open_ in _COVERAGE_GROUPS:
-        reports = [r for r in result.artifacts if str(r.status) in statuses]
-        if not reports:
+        chosen = [r for r in reports if r.status in statuses]
+        if key == "absent":
+            # the absences that lose evidence first: they are the gaps
+            chosen.sort(key=lambda r: (r.absence is None or not r.absence.loses_evidence, r.title))
+        if not chosen:
             continue
         items = "".join(
             f'<li><span class="aname">{esc(r.title)}</span>'
-            + (f' <span class="muted">— {esc("; ".join(r.errors[:3]))}</span>' if r.errors else "")
+            + (f' <span class="muted">— {esc(r.why())}</span>' if key in ("failed", "absent") else "")
             + (f' <span class="muted">({r.records:,})</span>' if key == "checked" else "")
             + "</li>"
-            for r in reports
+            for r in chosen
         )
         opened = " open" if open_ else ""
         lines.append(
-            f'<details class="cov cov-{key}"{opened}><summary>{esc(t("coverage." + key, count=len(reports)))}'
+            f'<details class="cov cov-{key}"{opened}><summary>{esc(t("coverage." + key, count=len(chosen)))}'
             f"</summary><ul>{items}</ul></details>"
         )
     return f'<section id="coverage"><h2>{esc(t("coverage.title"))}</h2>{"".join(lines)}</section>'

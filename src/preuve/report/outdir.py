@@ -337,11 +337,14 @@ class OutputFolder(_RecordWriter):
 
 def run_document(result: CheckResult) -> dict[str, object]:
     from preuve.check import environment
+    from preuve.report.findings import coverage_to_dict, verdict_to_dict
 
     return {
+        "verdict": verdict_to_dict(result.verdict()),
         "tool": environment(),
         "evidence": str(result.evidence_path),
         "acquisition": {"kind": result.acquisition_kind, "platform": result.platform},
+        "coverage": coverage_to_dict(result),
         "options": result.options.describe(),
         "started": to_iso(result.started),
         "finished": to_iso(result.finished),
@@ -362,8 +365,9 @@ def run_document(result: CheckResult) -> dict[str, object]:
                 "name": r.name, "title": r.title, "status": str(r.status), "files": r.files,
                 "records": r.records, "findings": r.findings, "errors": r.errors,
                 "warnings": r.warnings[:100], "seconds": round(r.seconds, 3),
+                "absence": None if r.absence is None else str(r.absence), "absent_files": r.absent_files[:1000],
             }
-            for r in result.artifacts
+            for r in result.all_artifacts()
         ],
         "warnings": result.warnings[:1000],
         "exit_code": int(result.exit_code),

@@ -14,7 +14,7 @@ from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
 from preuve.serve.jobs import Progress
-from preuve.store.case import CaseStore, verdict_of
+from preuve.store.case import CaseStore
 
 
 class ProgressObserver:
@@ -82,4 +82,4 @@ def check_into_case(
             folder.close()
     if result is None:  # pragma: no cover - run_check returns or raises
         raise PreuveError(f"{evidence}: the check did not finish")
-    return DeviceChecked(result, verdict_of(result.findings, not result.incomplete))
+    return DeviceChecked(result, result.verdict().headline)

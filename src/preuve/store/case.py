@@ -31,7 +31,7 @@ from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.keys import indicator_queries, observable_keys
-from preuve.model import Finding, Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Coverage, Finding, Kind, Locator, Observable, Record, Timestamp
 from preuve.report.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 
@@ -89,16 +89,6 @@ class StoredAcquisition:
 class RehuntHit:
     acquisition: StoredAcquisition
     finding: Finding
-
-
-def verdict_of(findings: Sequence[Finding], complete: bool) -> str:
-    from preuve.model import Severity
-
-    if any(f.indicator is not None for f in findings):
-        return "known spyware traces"
-    if any(f.severity >= Severity.MEDIUM for f in findings):
-        return "suspicious signs"
-    return "nothing found" if complete else "nothing found (incomplete)"
 
 
 class CaseStore:
@@ -309,34 +299,32 @@ class CaseStore:
                 yield (when, description, summary, artifact, severity or "", record_type,
                        locator["device_path"], where)
 
-    def _refresh(self, acquisition_ids: set[int]) -> None:
-        """The verdict, exit code and summary counts of these acquisitions again, from every finding
-        the case now holds for them (a retro-hunt added some): `case list`, `case show` and `case
-        report` then agree with the findings they list."""
-        from preuve.model import Severity
+    def _refresh(self, acquisition_ids: set[int], hunted_indicators: int) -> None:
+        """The verdict, exit code and summary of these acquisitions again, from every finding the case
+        now holds for them (a retro-hunt added some, with `hunted_indicators` indicators): `case list`,
+        `case show` and `case report` then agree with the findings they list. The coverage is the one
+        stored with the check, its indicators counted as the larger of the check's and the hunt's."""
+        from preuve.model import Severity, verdict
+        from preuve.report.findings import verdict_to_dict
         from preuve.report.share import finding_from_dict
 
         for acquisition_id in sorted(acquisition_ids):
-            row = self.conn.execute(
-                "SELECT complete, exit_code FROM acquisitions WHERE id = ?", (acquisition_id,)
-            ).fetchone()
-            if row is None:
-                continue
             findings = [finding_from_dict(doc) for doc in self.finding_docs(acquisition_id)]
-            complete, exit_code = bool(row[0]), int(row[1] or 0)
-            if any(f.severity >= Severity.HIGH for f in findings):
-                exit_code = 2
             summary = self.stored_document(acquisition_id, "summary")
+            run = self.stored_document(acquisition_id, "run")
+            coverage = stored_coverage(summary, run, hunted_indicators)
+            decided = verdict(findings, coverage)
             counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
             for finding in findings:
                 counts[finding.severity.label] += 1
             if summary:
                 summary["findings_by_severity"] = counts
                 summary["findings"] = len(findings)
-                summary["exit_code"] = exit_code
+                summary["exit_code"] = int(decided.exit_code)
+                summary["verdict"] = verdict_to_dict(decided)
             self.conn.execute(
                 "UPDATE acquisitions SET verdict = ?, exit_code = ?, summary = ? WHERE id = ?",
-                (verdict_of(findings, complete), exit_code, orjson.dumps(summary) if summary else None,
+                (decided.headline, int(decided.exit_code), orjson.dumps(summary) if summary else None,
                  acquisition_id),
             )
 
@@ -404,7 +392,7 @@ class CaseStore:
                         for h in hits
                     ),
                 )
-                self._refresh({h.acquisition.id for h in hits})
+                self._refresh({h.acquisition.id for h in hits}, len(index))
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
@@ -504,7 +492,7 @@ class CaseSink:
             "summary = ?, run = ? WHERE id = ?",
             (
                 self._device, to_iso(result.started), to_iso(result.finished), int(result.exit_code),
-                int(not result.incomplete), verdict_of(result.findings, not result.incomplete),
+                int(not result.incomplete), result.verdict().headline,
                 orjson.dumps(summary_dict(result)), orjson.dumps(run_document(result), default=str),
                 self.acquisition_id,
             ),
@@ -533,3 +521,37 @@ def rehunt_case(case: Path, index: IndicatorIndex) -> list[RehuntHit]:
     titles = {a.name: a.title for a in discover_artifacts()}
     with CaseStore(case, write=True) as store:
         return store.rehunt(index, titles)
+
+
+def stored_coverage(summary: dict[str, object], run: dict[str, object], hunted_indicators: int = 0) -> Coverage:
+    """The coverage of a stored check, rebuilt from the summary and run documents it wrote."""
+    from preuve.model import Absence, ArtifactStatus
+
+    artifacts = summary.get("artifacts")
+    reports = artifacts if isinstance(artifacts, dict) else {}
+    checked: list[str] = []
+    failed: list[str] = []
+    lost: list[str] = []
+    not_selected: list[str] = []
+    for name, doc in sorted(reports.items()):
+        if not isinstance(doc, dict):
+            continue
+        status, absence = str(doc.get("status")), doc.get("absence")
+        if status in (ArtifactStatus.OK, ArtifactStatus.EMPTY):
+            checked.append(name)
+        if status == ArtifactStatus.FAILED or (doc.get("errors") and status in (ArtifactStatus.OK, ArtifactStatus.EMPTY)):
+            failed.append(name)
+        if status == ArtifactStatus.NOT_SELECTED:
+            not_selected.append(name)
+        if isinstance(absence, str) and absence in Absence.__members__.values() and Absence(absence).loses_evidence:
+            lost.append(name)
+    problems = summary.get("acquisition_problems")
+    options = run.get("options")
+    heuristics = bool(options.get("heuristics", True)) if isinstance(options, dict) else True
+    indicators = summary.get("indicators")
+    return Coverage(
+        acquisition_problems=tuple(str(p) for p in problems) if isinstance(problems, list) else (),
+        checked=tuple(checked), failed=tuple(failed), lost=tuple(lost), not_selected=tuple(not_selected),
+        indicators=max(int(indicators) if isinstance(indicators, int) else 0, hunted_indicators),
+        heuristics=heuristics,
+    )

@@ -159,7 +159,8 @@ def test_bare_folder(tmp_path: Path) -> None:
         ("android_intrusion_sideloaded_install", Severity.MEDIUM, "2023-11-15.txt", 6),
         ("android_intrusion_logging_stopped", Severity.MEDIUM, "2023-11-15.txt", 7),
     ]
-    assert result.exit_code == ExitCode.CLEAN
+    # nothing high or critical, and no indicator loaded: not a full check (exit 3), never "clean"
+    assert result.exit_code == ExitCode.INCOMPLETE
     assert snapshot(folder) == before
 
 
@@ -373,7 +374,7 @@ def test_verify_confirms_event_and_derived_findings(tmp_path: Path) -> None:
     out = tmp_path / "out"
     runner = CliRunner(env={"COLUMNS": "250"})
     result = runner.invoke(build_cli(), ["check", str(evidence), "-o", str(out), "-q", "--artifact", ARTIFACT])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # one artifact, no indicator: a partial check
     findings = json.loads((out / "findings.json").read_text())["findings"]
     assert len(findings) == 6
     result = runner.invoke(build_cli(), ["verify", str(out / "bundle.json"), str(evidence)])

@@ -123,16 +123,20 @@ def test_unbundled_process_without_its_binary_in_a_dump(tmp_path: Path) -> None:
         ("gonefromdump/com.example.app", False),
     ]
     result = check(dump, only=("datausage",))
-    assert [(f.rule, f.severity, f.locator.rowid, f.explanation) for f in result.findings] == [
-        ("datausage_unbundled_process", Severity.MEDIUM, 2, "The process 'bh' used the network and belongs to no "
-         "app, and no file of that name is in this file-system dump: a program that ran and has since disappeared."),
-        ("datausage_unbundled_process", Severity.MEDIUM, 6, "The process 'gonefromdump' used the network and "
-         "belongs to no app, and no file of that name is in this file-system dump: a program that ran and has "
+    # each list is one finding (its first occurrence), counting and listing every process
+    assert [(f.rule, f.severity, f.locator.rowid, f.count, f.explanation) for f in result.findings] == [
+        ("datausage_unbundled_process", Severity.MEDIUM, 2, 2, "2 processes used the network, belong to no app, "
+         "and no file of their name is in this file-system dump (bh, gonefromdump): programs that ran and have "
          "since disappeared."),
-        ("datausage_unbundled_process", Severity.INFO, 3, "The process 'launchd' used the network and belongs to no "
-         "app; listed for review, most such processes are ordinary parts of iOS."),
-        ("datausage_unbundled_process", Severity.INFO, 5, "The process 'supercalifragil' used the network and "
-         "belongs to no app; listed for review, most such processes are ordinary parts of iOS."),
+        ("datausage_unbundled_process", Severity.INFO, 3, 2, "2 processes used the network and belong to no app "
+         "(launchd, supercalifragil); listed for review, most such processes are ordinary parts of iOS."),
+    ]
+    gone = result.findings[0].group
+    assert gone is not None and [(m.locator.rowid, m.explanation) for m in gone.members] == [
+        (2, "The process 'bh' used the network and belongs to no app, and no file of that name is in this "
+            "file-system dump: a program that ran and has since disappeared."),
+        (6, "The process 'gonefromdump' used the network and belongs to no app, and no file of that name is in "
+            "this file-system dump: a program that ran and has since disappeared."),
     ]
 
 

@@ -66,7 +66,7 @@ def test_sysdiagnose_shutdown_log_and_processes(tmp_path: Path, fmt: str) -> Non
     status = {a.name: (str(a.status), a.records) for a in result.artifacts}
     assert status["shutdown_log"] == ("ok", 7)
     assert status["processes"] == ("ok", 5)
-    assert status["filesystem"] == ("missing", 0)
+    assert status["filesystem"] == ("not_collected", 0)  # a sysdiagnose is no file tree: not a gap
     got = sorted((f.rule or f.indicator.value, f.artifact, f.locator.device_path, f.locator.line, f.severity.label)  # type: ignore[union-attr]
                  for f in result.findings)
     assert got == [
@@ -164,7 +164,7 @@ def test_filesystem_on_a_dump(tmp_path: Path) -> None:
 
 def test_filesystem_does_not_run_on_a_sysdiagnose_or_backup(tmp_path: Path) -> None:
     result = check(_sysdiagnose(tmp_path, "folder"), only=("filesystem",))
-    assert [(a.name, str(a.status)) for a in result.artifacts] == [("filesystem", "missing")]
+    assert [(a.name, str(a.status)) for a in result.artifacts] == [("filesystem", "not_collected")]
 
 
 def test_shutdown_log_reads_the_same_from_a_dump(tmp_path: Path) -> None:

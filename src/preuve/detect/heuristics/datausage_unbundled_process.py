@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from preuve.artifacts.ios.datausage import NetworkProcess, program_name
@@ -25,6 +25,25 @@ class DataUsageUnbundledProcess(Rule):
         "Amnesty MVT DataUsage/NetUsage modules (binary not found in a file-system dump)"
     )
 
+    # Two lists, each one finding: programs that ran and are gone from a dump (medium), and the review
+    # list of every other unbundled process (info).
+    grouped = True
+    GONE = "gone"
+    REVIEW = "review"
+
+    def group_explanation(self, key: str, findings: Sequence[Finding]) -> str:
+        names = sorted({f.observable.value for f in findings if f.observable is not None})
+        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        if key == self.GONE:
+            return (
+                f"{len(findings)} processes used the network, belong to no app, and no file of their name is in "
+                f"this file-system dump ({shown}): programs that ran and have since disappeared."
+            )
+        return (
+            f"{len(findings)} processes used the network and belong to no app ({shown}); listed for review, "
+            "most such processes are ordinary parts of iOS."
+        )
+
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, NetworkProcess)
         name = record.process_name
@@ -43,7 +62,7 @@ class DataUsageUnbundledProcess(Rule):
             yield self.finding(
                 record, artifact, text,
                 observable=Observable(Kind.PROCESS, program) if program else None,
-                severity=Severity.MEDIUM,
+                severity=Severity.MEDIUM, group=self.GONE,
             )
             return
         if not name or "." in name or "/" in name:
@@ -53,5 +72,5 @@ class DataUsageUnbundledProcess(Rule):
             artifact,
             f"The process '{name}' used the network and belongs to no app; listed for review, "
             "most such processes are ordinary parts of iOS.",
-            observable=Observable(Kind.PROCESS, name),
+            observable=Observable(Kind.PROCESS, name), group=self.REVIEW,
         )

@@ -35,6 +35,8 @@ class AndroidBackup(AcquisitionKind):
     platform = "android"
     specificity = 55
     description = "an Android backup (.ab, plain or with --password, or its unpacked apps/ folder)"
+    # The apps' own files at their device paths (adb backup keeps app data, never system files).
+    holds = ("/data/data/*", "/data/user_de/*", "/storage/emulated/*", "/.acquisition/*backup*")
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -22,6 +22,7 @@ class AndroidBugreport(AcquisitionKind):
     platform = "android"
     specificity = 55
     description = "an Android bugreport .zip"
+    holds = ("/.acquisition/bugreport/*", "/data/*")  # its own files, and the device files dumpstate copied
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -167,6 +167,19 @@ class BackupFS(DeviceFS):
             raise EvidenceError(device, "not a file of this backup")
         return self.source / fid[:2] / fid
 
+    def listed_but_absent(self, device_path: str) -> bool:
+        self._load()
+        fid = self._file_ids.get(device_path)
+        if fid is None:
+            return False
+        try:
+            (self.source / fid[:2] / fid).lstat()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return False
+
     def stored_files(self) -> Iterator[StoredFile]:
         """What actually lies in the backup's hashed-name folders (``ab/ab12…``), for integrity checks.
 
@@ -219,6 +232,14 @@ class IosBackup(AcquisitionKind):
     platform = "ios"
     specificity = 50
     description = "an iOS backup folder (iTunes, Finder, libimobiledevice)"
+    # The domains a backup keeps (see ios_domains), less the caches iOS leaves out of every backup;
+    # locationd's clients.plist is the one cache a backup keeps (RootDomain).
+    holds = (
+        BACKUP_PREFIX + "/*", "/private/var/mobile/*", "/private/var/wireless/*",
+        "/private/var/root/Library/Caches/locationd/*", "/private/var/containers/Shared/SystemGroup/*",
+        "/private/var/preferences/*", "/private/var/Managed Preferences/*",
+    )
+    lacks = ("/private/var/mobile/*/Caches/*", "/private/var/mobile/Library/Caches/*", "/private/var/mobile/*Image Cache/*")
 
     @classmethod
     def detect(cls, path: Path) -> bool:

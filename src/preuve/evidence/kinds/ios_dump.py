@@ -69,6 +69,7 @@ class IosFilesystemDump(AcquisitionKind):
     platform = "ios"
     specificity = 30
     description = "an iOS filesystem dump (folder, .tar, .tar.gz or .zip holding private/var/…)"
+    holds = ("/private/*",)  # the device's own tree; nothing of a backup's or sysdiagnose's own files
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -146,6 +146,8 @@ class IosSysdiagnose(AcquisitionKind):
     platform = "ios"
     specificity = 40
     description = "an iOS sysdiagnose (sysdiagnose_*.tar.gz or its folder)"
+    # Its own files, and the device files it keeps a copy of.
+    holds = (SYSDIAGNOSE_PREFIX + "/*", *(device + "*" if device.endswith("/") else device for _, device in DEVICE_COPIES))
 
     @classmethod
     def detect(cls, path: Path) -> bool:
