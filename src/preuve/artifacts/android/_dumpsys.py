@@ -7,11 +7,17 @@ blocks. :class:`DumpsysReader` takes lines one at a time (a single pass over
 a file, whichever artifact reads it) and yields records from the services it
 understands: accessibility (enabled services), device_policy (active device
 admins), package (installed packages and their installer; receivers of SMS and
-call broadcasts), batterystats (apps installed and removed, even
-long gone), appops (who may
-install packages) and adb (keys of trusted computers). Formats vary across
-Android versions, so every parser keys on stable phrases and ignores the
-rest.
+call broadcasts; the apps' activities), batterystats (apps installed and removed,
+even long gone, in the history; the daily package updates, uninstalls and
+downgrades), appops (every operation of every app and its mode), settings
+(global, secure, system, config), dbinfo (the databases apps opened) and adb
+(keys of trusted computers). Formats vary across Android versions, so every
+parser keys on stable phrases and ignores the rest.
+
+Memory stays bounded whatever the input: lines are bounded by the file reader,
+the keys kept to report each thing once are capped (MAX_SEEN, then repeats are
+reported again rather than remembered), and the daily package changes buffered
+until the end of batterystats are capped (MAX_DAILY).
 """
 
 from __future__ import annotations
@@ -22,20 +28,33 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF
+from preuve.artifacts.android._common import AQF, parse_date
 from preuve.artifacts.android.packages import AndroidPackage
+from preuve.artifacts.android.settings import DumpsysSettingsReader
 from preuve.artifacts.base import ArtifactContext
 from preuve.evidence.errors import EvidenceError
-from preuve.model import Kind, Locator, Observable, Record
+from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _SERVICE = re.compile(r"^DUMP OF SERVICE (?:CRITICAL |HIGH |NORMAL )?(?P<name>[\w.\-/]+):")
 _COMPONENT = re.compile(r"(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)/(?P<cls>[\w.$]+)")
 _ACTION = re.compile(r"^\s+(?P<action>[\w.]+):\s*$")
 _RECEIVER = re.compile(r"^\s+[0-9a-f]+ (?P<pkg>[\w.]+)/(?P<cls>[\w.$]+)")
+_APPOPS_UID = re.compile(r"^  Uid [^:\s]+:\s*$")
 _APPOPS_PACKAGE = re.compile(r"^\s*Package (?P<pkg>[\w.]+):\s*$")
-_APPOP = re.compile(r"^\s+(?P<op>[A-Z][A-Z_]{2,}) \((?P<mode>\w+)")
+# "      REQUEST_INSTALL_PACKAGES (allow):" (Android 10+) or "      CAMERA: mode=ignore; time=…" (before)
+_APPOP = re.compile(r"^\s{4,}(?P<op>[A-Z][A-Z0-9_]{2,})(?: \((?P<mode>\w+)[^)]*\))?:\s*(?:mode=(?P<old>\w+))?")
+_RESOLVER_KEY = re.compile(r"^\s{4,}(?P<key>\S[^\s]*):\s*$")
+_DAILY = re.compile(r"^  Daily from (?P<start>\S+) to (?P<end>[^:\s]+):?\s*$")
+_DAILY_UPDATE = re.compile(r"^\s+Update (?P<pkg>[^\s=]{1,256}) vers=(?P<vers>\S{1,32})\s*$")
+_DB_POOL = re.compile(r"^\s*Connection pool for (?P<path>.+?):\s*$")
+_DB_OP = re.compile(
+    r"^\s*\d+:\s*\[(?P<when>(?:\d{4}-)?\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3})\]\s*(?:\[Pid:\((?P<pid>\d+)\)\])?\s*"
+    r"(?P<action>[\w-]+) took \d+ms - [^,]+,\s*sql=\"(?P<sql>.*)\"(?:, path=(?P<path>.+))?$"
+)
+_PACKAGE_NAME = re.compile(r"^[A-Za-z][\w]*(?:\.[A-Za-z_][\w]*)+$")
 _PKG_HEADER = re.compile(r"^  Package \[(?P<pkg>[^\]\s]+)\] \(")
 _PKG_FIELD = re.compile(r"^\s+(?P<key>userId|appId|installerPackageName|pkgFlags|flags)=(?P<value>.*)$")
 _PKG_USER0 = re.compile(r"^\s+User 0: .*\benabled=(?P<enabled>\d)")
@@ -49,8 +68,10 @@ WATCHED_ACTIONS = {
     "android.intent.action.DATA_SMS_RECEIVED": "receive data SMS",
     "android.intent.action.NEW_OUTGOING_CALL": "see outgoing calls",
     "android.intent.action.PHONE_STATE": "see calls",
+    "android.provider.Telephony.NEW_OUTGOING_SMS": "see outgoing SMS",
 }
-WATCHED_OPS = {"REQUEST_INSTALL_PACKAGES"}
+MAX_SEEN = 1_000_000
+MAX_DAILY = 100_000
 
 
 def _full_class(package: str, cls: str) -> str:
@@ -128,6 +149,71 @@ class PackageEvent(Record):
 
 
 @dataclass(kw_only=True)
+class PackageActivity(Record):
+    """An activity an app declares (first intent it answers), from the package manager's resolver table."""
+
+    record_type: ClassVar[str] = "android:dumpsys:activity"
+    package: str
+    component: str
+    intent: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"Activity {self.component} ({self.intent})"
+
+
+@dataclass(kw_only=True)
+class BatteryDailyUpdate(Record):
+    """A package change the battery daily stats recorded: version 0 is an uninstall; a version lower
+    than the one recorded on an earlier day is a downgrade."""
+
+    record_type: ClassVar[str] = "android:dumpsys:battery_daily"
+    package: str
+    version_code: str
+    action: str  # "update", "uninstall" or "downgrade"
+    previous_version_code: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.period_start is not None:
+            yield Timestamp(self.period_start, f"Package {self.action} recorded (day starting)")
+
+    def summary(self) -> str:
+        if self.action == "downgrade":
+            return f"{self.package} downgraded from version {self.previous_version_code} to {self.version_code}"
+        if self.action == "uninstall":
+            return f"{self.package} uninstalled"
+        return f"{self.package} updated to version {self.version_code}"
+
+
+@dataclass(kw_only=True)
+class DatabaseAccess(Record):
+    """A database an app process opened, from dumpsys dbinfo (first operation seen)."""
+
+    record_type: ClassVar[str] = "android:dumpsys:dbinfo"
+    path: str
+    pid: int | None
+    operation: str
+    when: str  # as dumpsys prints it, device time without a zone
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.FILE_PATH, self.path)
+        parts = self.path.split("/")
+        for part in parts[:-1]:
+            if _PACKAGE_NAME.match(part):
+                yield Observable(Kind.APP_ID, part.split(":", 1)[0])
+
+    def summary(self) -> str:
+        return f"Database {self.path} ({self.operation}, pid {self.pid})"
+
+
+@dataclass(kw_only=True)
 class AdbKey(Record):
     record_type: ClassVar[str] = "android:dumpsys:adb_key"
     fingerprint: str  # MD5 of the key, as ``adb`` and Android's dialog show it
@@ -150,6 +236,13 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
     return ":".join(digest[i : i + 2] for i in range(0, 32, 2)).upper(), match["comment"]
 
 
+def _daily_time(value: str) -> datetime | None:
+    """2023-11-10-03-12-01 (how batterystats writes a day's bounds), device time read as UTC."""
+    if len(value) >= 19 and value[10] == "-":
+        value = f"{value[:10]} {value[11:19].replace('-', ':')}"
+    return parse_date(value)
+
+
 def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
     """A reader for one file, told what the acquisition already knows (packages.json, its ADB host key)."""
     sha = ctx.fs.sha256(path)
@@ -164,7 +257,8 @@ def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
         host_key = found[0] if found else None
     # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
     return DumpsysReader(lambda number: Locator(path, sha, line=number),
-                         packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key)
+                         packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key,
+                         warn=lambda message: ctx.warn(f"{path}: {message}"))
 
 
 LocatorFor = Callable[[int], Locator]
@@ -185,18 +279,27 @@ class _PendingPackage:
 class DumpsysReader:
     """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
 
-    def __init__(self, locator: LocatorFor, packages: bool = True, host_key: str | None = None) -> None:
+    def __init__(self, locator: LocatorFor, packages: bool = True, host_key: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         """`packages`: also yield installed packages (off when packages.json already lists them);
         `host_key`: fingerprint of the acquisition computer's ADB key, when known."""
         self.locator = locator
         self.packages = packages
         self.host_key = host_key
+        self.warn = warn or (lambda message: None)
         self.service: str | None = None
+        self.services = 0  # DUMP OF SERVICE headers seen
         self._state = ""
         self._package: str | None = None
         self._action: str | None = None
         self._seen: set[tuple[str, str]] = set()
+        self._seen_full = False
         self._pending: _PendingPackage | None = None
+        self._settings: DumpsysSettingsReader | None = None
+        self._daily_period: tuple[datetime | None, datetime | None] | None = None
+        self._daily: dict[tuple[str, str, str], tuple[int, datetime | None, datetime | None]] = {}
+        self._daily_full = False
+        self._db_pool: str | None = None
 
     def end_section(self) -> Iterator[Record]:
         """Call at the end of a dumpstate section (and of the file): yields what was still open."""
@@ -205,6 +308,14 @@ class DumpsysReader:
         self._state = ""
 
     def _flush(self) -> Iterator[Record]:
+        """At the end of a service: the package block, settings row and daily changes still open."""
+        if self._settings is not None:
+            yield from self._settings.end()
+            self._settings = None
+        if self._daily:
+            yield from self._daily_records()
+        self._daily_period = None
+        self._db_pool = None
         pending, self._pending = self._pending, None
         if pending is None or not self._once("pkg", pending.name):
             return
@@ -221,9 +332,12 @@ class DumpsysReader:
             if match is not None:
                 flushed = list(self._flush())
                 self.service = match["name"]
+                self.services += 1
                 self._state = ""
                 self._package = None
                 self._action = None
+                if self.service == "settings":
+                    self._settings = DumpsysSettingsReader(self.locator, self.warn)
                 return flushed
         service = self.service
         if service is None:
@@ -240,14 +354,27 @@ class DumpsysReader:
             return list(self._appops(number, text))
         if service == "adb":
             return list(self._adb(number, text))
-        if service == "batterystats" and "pkg" in text:
-            return list(self._battery(number, text))
+        if service == "batterystats":
+            if "pkg" in text:
+                return list(self._battery(number, text))
+            if "Daily from" in text or "Update " in text:
+                self._battery_daily(number, text)
+            return _NOTHING
+        if service == "settings" and self._settings is not None:
+            return self._settings.line(number, text)
+        if service == "dbinfo":
+            return list(self._dbinfo(number, text))
         return _NOTHING
 
     def _once(self, kind: str, value: str) -> bool:
         key = (kind, value)
         if key in self._seen:
             return False
+        if len(self._seen) >= MAX_SEEN:
+            if not self._seen_full:
+                self._seen_full = True
+                self.warn(f"more than {MAX_SEEN} distinct items: repeats after this are reported again")
+            return True
         self._seen.add(key)
         return True
 
@@ -282,16 +409,19 @@ class DumpsysReader:
         if text.startswith("Receiver Resolver Table:"):
             self._state = "receivers"
             return
+        if text.startswith("Activity Resolver Table:"):
+            self._state = "activities"
+            return
         if text.startswith("Packages:") and self.packages:
             self._state = "packages"
             return
         if self._state == "packages":
             yield from self._package_block(number, text)
             return
-        if self._state != "receivers":
+        if self._state == "activities":
+            yield from self._activity(number, text)
             return
-        if text and not text[0].isspace():
-            self._state = ""
+        if self._state != "receivers":
             return
         action = _ACTION.match(text)
         if action is not None:
@@ -304,6 +434,18 @@ class DumpsysReader:
                 yield BroadcastReceiver(
                     locator=self.locator(number), action=self._action, package=receiver["pkg"], component=component
                 )
+
+    def _activity(self, number: int, text: str) -> Iterator[Record]:
+        key = _RESOLVER_KEY.match(text)
+        if key is not None and len(text) - len(text.lstrip()) >= 6:
+            self._action = key["key"]
+            return
+        entry = _RECEIVER.match(text)
+        if entry is not None and self._action is not None:
+            component = f"{entry['pkg']}/{_full_class(entry['pkg'], entry['cls'])}"
+            if self._once("activity", component):
+                yield PackageActivity(locator=self.locator(number), package=entry["pkg"], component=component,
+                                      intent=self._action)
 
     def _package_block(self, number: int, text: str) -> Iterator[Record]:
         header = _PKG_HEADER.match(text)
@@ -331,14 +473,21 @@ class DumpsysReader:
             pending.disabled = user0["enabled"] in ("2", "3", "4")
 
     def _appops(self, number: int, text: str) -> Iterator[Record]:
-        package = _APPOPS_PACKAGE.match(text)
-        if package is not None:
-            self._package = package["pkg"]
+        if text.startswith("  Uid ") and _APPOPS_UID.match(text):
+            self._package = None  # the uid's own default modes follow, until its first package
+            return
+        if "Package " in text:
+            package = _APPOPS_PACKAGE.match(text)
+            if package is not None:
+                self._package = package["pkg"]
+                return
+        if self._package is None:
             return
         op = _APPOP.match(text)
-        if op is not None and self._package and op["op"] in WATCHED_OPS:
-            if self._once("op:" + op["op"], self._package):
-                yield AppOp(locator=self.locator(number), package=self._package, op=op["op"], mode=op["mode"])
+        if op is not None:
+            mode = op["mode"] or op["old"] or ""
+            if self._once(f"op:{op['op']}", self._package):
+                yield AppOp(locator=self.locator(number), package=self._package, op=op["op"], mode=mode)
 
     def _battery(self, number: int, text: str) -> Iterator[Record]:
         for match in _PKG_EVENT.finditer(text):
@@ -346,6 +495,63 @@ class DumpsysReader:
             if self._once("pkgevent:" + event, match["pkg"]):
                 yield PackageEvent(locator=self.locator(number), event=event, uid=int(match["uid"]),
                                    package=match["pkg"])
+
+    def _battery_daily(self, number: int, text: str) -> None:
+        """Daily package changes are kept until the end of batterystats: dumpsys prints the newest day
+        first, and a downgrade is a version lower than an earlier day's."""
+        period = _DAILY.match(text)
+        if period is not None:
+            self._daily_period = (_daily_time(period["start"]), _daily_time(period["end"]))
+            return
+        if self._daily_period is None:
+            return
+        update = _DAILY_UPDATE.match(text)
+        if update is None:
+            return
+        start, end = self._daily_period
+        key = (start.isoformat() if start else "", update["pkg"], update["vers"])
+        if key in self._daily:
+            return
+        if len(self._daily) >= MAX_DAILY:
+            if not self._daily_full:
+                self._daily_full = True
+                self.warn(f"more than {MAX_DAILY} daily package changes; the rest are not read")
+            return
+        self._daily[key] = (number, start, end)
+
+    def _daily_records(self) -> Iterator[Record]:
+        daily, self._daily = self._daily, {}
+        latest: dict[str, int] = {}
+        # Oldest day first; within a day, in the order recorded (the order printed).
+        for (_, package, version), (number, start, end) in sorted(daily.items(),
+                                                                  key=lambda item: (item[0][0], item[1][0])):
+            action, previous = "update", None
+            if version == "0":
+                action = "uninstall"
+                latest.pop(package, None)
+            elif version.isdigit():
+                before = latest.get(package)
+                if before is not None and int(version) < before:
+                    action, previous = "downgrade", str(before)
+                latest[package] = int(version)
+            yield BatteryDailyUpdate(locator=self.locator(number), package=package, version_code=version,
+                                     action=action, previous_version_code=previous, period_start=start,
+                                     period_end=end)
+
+    def _dbinfo(self, number: int, text: str) -> Iterator[Record]:
+        if text.startswith("Connection pool for "):
+            pool = _DB_POOL.match(text)
+            self._db_pool = pool["path"] if pool else None
+            return
+        if "took" not in text or "sql=" not in text:
+            return
+        op = _DB_OP.match(text)
+        if op is None:
+            return
+        path = (op["path"] or self._db_pool or "").strip()
+        if path and self._once("db", path):
+            yield DatabaseAccess(locator=self.locator(number), path=path,
+                                 pid=int(op["pid"]) if op["pid"] else None, operation=op["action"], when=op["when"])
 
     def _adb(self, number: int, text: str) -> Iterator[Record]:
         found = adb_key(text)
