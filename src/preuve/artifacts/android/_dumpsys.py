@@ -48,7 +48,8 @@ _APPOPS_PACKAGE = re.compile(r"^\s*Package (?P<pkg>[\w.]+):\s*$")
 _APPOP = re.compile(r"^\s{4,}(?P<op>[A-Z][A-Z0-9_]{2,})(?: \((?P<mode>\w+)[^)]*\))?:\s*(?:mode=(?P<old>\w+))?")
 _RESOLVER_KEY = re.compile(r"^\s{4,}(?P<key>\S[^\s]*):\s*$")
 _DAILY = re.compile(r"^  Daily from (?P<start>\S+) to (?P<end>[^:\s]+):?\s*$")
-_DAILY_UPDATE = re.compile(r"^\s+Update (?P<pkg>[^\s=]{1,256}) vers=(?P<vers>\S{1,32})\s*$")
+# "      Update com.app vers=12" and "      Uninstall com.app" (BatteryStats.dumpDailyPackageChanges)
+_DAILY_UPDATE = re.compile(r"^\s+(?:Update (?P<pkg>[^\s=]{1,256}) vers=(?P<vers>\S{1,32})|Uninstall (?P<gone>\S{1,256}))\s*$")
 _DB_POOL = re.compile(r"^\s*Connection pool for (?P<path>.+?):\s*$")
 _DB_OP = re.compile(
     r"^\s*\d+:\s*\[(?P<when>(?:\d{4}-)?\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3})\]\s*(?:\[Pid:\((?P<pid>\d+)\)\])?\s*"
@@ -166,12 +167,12 @@ class PackageActivity(Record):
 
 @dataclass(kw_only=True)
 class BatteryDailyUpdate(Record):
-    """A package change the battery daily stats recorded: version 0 is an uninstall; a version lower
-    than the one recorded on an earlier day is a downgrade."""
+    """A package change the battery daily stats recorded: an ``Uninstall`` line or version 0 is an
+    uninstall; a version lower than the one recorded before it is a downgrade."""
 
     record_type: ClassVar[str] = "android:dumpsys:battery_daily"
     package: str
-    version_code: str
+    version_code: str | None  # None on an "Uninstall" line
     action: str  # "update", "uninstall" or "downgrade"
     previous_version_code: str | None
     period_start: datetime | None
@@ -357,7 +358,7 @@ class DumpsysReader:
         if service == "batterystats":
             if "pkg" in text:
                 return list(self._battery(number, text))
-            if "Daily from" in text or "Update " in text:
+            if "Daily from" in text or "Update " in text or "Uninstall " in text:
                 self._battery_daily(number, text)
             return _NOTHING
         if service == "settings" and self._settings is not None:
@@ -509,7 +510,8 @@ class DumpsysReader:
         if update is None:
             return
         start, end = self._daily_period
-        key = (start.isoformat() if start else "", update["pkg"], update["vers"])
+        package, version = (update["pkg"], update["vers"]) if update["pkg"] else (update["gone"], "")
+        key = (start.isoformat() if start else "", package, version)
         if key in self._daily:
             return
         if len(self._daily) >= MAX_DAILY:
@@ -526,7 +528,7 @@ class DumpsysReader:
         for (_, package, version), (number, start, end) in sorted(daily.items(),
                                                                   key=lambda item: (item[0][0], item[1][0])):
             action, previous = "update", None
-            if version == "0":
+            if version in ("0", ""):
                 action = "uninstall"
                 latest.pop(package, None)
             elif version.isdigit():
@@ -534,7 +536,7 @@ class DumpsysReader:
                 if before is not None and int(version) < before:
                     action, previous = "downgrade", str(before)
                 latest[package] = int(version)
-            yield BatteryDailyUpdate(locator=self.locator(number), package=package, version_code=version,
+            yield BatteryDailyUpdate(locator=self.locator(number), package=package, version_code=version or None,
                                      action=action, previous_version_code=previous, period_start=start,
                                      period_end=end)
 

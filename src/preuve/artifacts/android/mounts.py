@@ -24,7 +24,7 @@ from preuve.model import Locator, Record
 
 # "/dev/block/dm-0 on /system type ext4 (ro,seclabel)" (mount) or "/dev/block/dm-0 /system ext4 ro,seclabel 0 0"
 _MOUNT = re.compile(r"^(?P<dev>\S+) on (?P<point>\S+) type (?P<fs>\S+) \((?P<opts>[^)]*)\)")
-_PROC = re.compile(r"^(?P<dev>\S+) (?P<point>/\S*) (?P<fs>\S+) (?P<opts>\S+)")
+_PROC = re.compile(r"^(?P<dev>\S+) (?P<point>/\S*) (?P<fs>\S+) (?P<opts>\S+)(?: \d+ \d+)?$")
 
 
 @dataclass(kw_only=True)

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.android_archive import FolderSource, LimitedWriter, MountFS, ZipSource
-from preuve.evidence.android_layout import aqf_mapper, aqf_zip_root, folder_names, is_aqf_top, mount_nested, zip_names
+from preuve.evidence.android_layout import (
+    aqf_mapper,
+    aqf_zip_root,
+    folder_names,
+    is_aqf_top,
+    mount_nested,
+    zip_names,
+)
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS, open_regular_file
 

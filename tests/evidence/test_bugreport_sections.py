@@ -1,0 +1,291 @@
+"""A bugreport read as fully as MVT reads it: every dumpstate section in one pass, bare dumpsys,
+FS/proc mountinfo, the three layouts (zip, zip of its folder, unpacked folder); AndroidQF folders
+and zips holding only some of their files; getprop values over several lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from preuve.artifacts.android._dumpsys import (
+    AppOp,
+    BatteryDailyUpdate,
+    BroadcastReceiver,
+    DatabaseAccess,
+    PackageActivity,
+)
+from preuve.artifacts.android.getprop import AndroidProperty
+from preuve.artifacts.android.mounts import Mount
+from preuve.artifacts.android.processes import AndroidProcess
+from preuve.artifacts.android.settings import AndroidSetting
+from preuve.check import ArtifactStatus
+from preuve.evidence.acquisition import detect_kind
+from preuve.evidence.fs import DeviceFS
+from preuve.evidence.kinds.android_bugreport import AndroidBugreport
+from preuve.evidence.kinds.android_qf import AndroidQF
+from tests.builders import check, feed, records, snapshot
+from tests.builders.bugreport import MAIN, bugreport_members, dumpstate_text, write_folder, write_zip
+
+DEVICE_MAIN = f"/.acquisition/bugreport/{MAIN}"
+
+# (line, record type) of every record the dumpstate gives, in order.
+EXPECTED_LAYOUT = [
+    (9, "AndroidProperty"), (10, "AndroidProperty"), (13, "AndroidProperty"), (13, "SecurityPatch"),
+    (14, "AndroidProperty"),
+    (18, "AndroidProcess"), (19, "AndroidProcess"), (22, "AndroidProcess"),
+    (26, "Mount"), (27, "Mount"),
+    (40, "AppOp"), (47, "AppOp"), (49, "AppOp"), (51, "AppOp"),
+    (56, "AndroidSetting"), (60, "AndroidSetting"), (61, "AndroidSetting"), (67, "AndroidSetting"),
+    (68, "AndroidSetting"),
+    (79, "PackageActivity"), (83, "PackageActivity"), (89, "BroadcastReceiver"),
+    (96, "PackageEvent"), (97, "PackageEvent"),
+    (111, "BatteryDailyUpdate"), (112, "BatteryDailyUpdate"), (113, "BatteryDailyUpdate"),
+    (107, "BatteryDailyUpdate"), (108, "BatteryDailyUpdate"),
+    (129, "DatabaseAccess"),
+]
+
+EXPECTED_FINDINGS = sorted([
+    ("android_system_rw", "high", DEVICE_MAIN, 27),
+    ("android_system_rw", "high", "/proc/5678/mountinfo", 3),
+    ("android_shell_appops", "medium", DEVICE_MAIN, 40),
+    ("android_install_packages", "medium", DEVICE_MAIN, 47),
+    ("android_play_protect_off", "medium", DEVICE_MAIN, 61),
+    ("android_accessibility_service", "medium", DEVICE_MAIN, 67),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 107),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 108),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 113),
+    ("android_sms_receiver", "low", DEVICE_MAIN, 89),
+])
+
+
+def _layout(found: list) -> list[tuple[int | None, str]]:
+    return [(r.locator.line, type(r).__name__) for r in found]
+
+
+def _findings(result) -> list[tuple[str, str, str, int | None]]:  # noqa: ANN001
+    return sorted((f.rule or "", f.severity.label, f.locator.device_path, f.locator.line) for f in result.findings)
+
+
+def test_every_section_is_read(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bugreport.zip", bugreport_members())
+    found = records(path, "android_dumpstate")
+    assert _layout(found) == EXPECTED_LAYOUT
+    by_line = {(r.locator.line, type(r).__name__): r for r in found}
+    history = by_line[(10, "AndroidProperty")]
+    assert isinstance(history, AndroidProperty)
+    assert (history.name, history.value) == (
+        "persist.sys.boot.reason.history", "reboot,userrequested,1699990000\nkernel_panic,1699900000\nreboot,ota,1699800000")
+    # Processes: one per process (the thread rows 'Binder:900_1' and 'spyworker' are not processes).
+    procs = [r for r in found if isinstance(r, AndroidProcess)]
+    assert [(p.user, p.pid, p.ppid, p.name, p.context) for p in procs] == [
+        ("root", 1, 0, "init", "u:r:init:s0"),
+        ("system", 900, 700, "system_server", "u:r:system_server:s0"),
+        ("u0_a12", 5678, 690, "com.spy.agent", "u:r:untrusted_app:s0:c12,c257,c512,c768"),
+    ]
+    mounts = [r for r in found if isinstance(r, Mount)]
+    assert [(m.device, m.mount_point, m.fs_type, m.options, m.read_write) for m in mounts] == [
+        ("/dev/block/dm-5", "/", "ext4", ("ro", "seclabel", "relatime"), False),
+        ("/dev/block/dm-8", "/system", "ext4", ("rw", "seclabel", "relatime"), True),
+    ]
+    ops = [r for r in found if isinstance(r, AppOp)]
+    assert [(o.package, o.op, o.mode) for o in ops] == [
+        ("com.android.shell", "READ_CLIPBOARD", "allow"),  # the uid's LEGACY_STORAGE default is no package's
+        ("com.spy.app", "REQUEST_INSTALL_PACKAGES", "allow"),
+        ("com.spy.app", "CAMERA", "ignore"),
+        ("com.android.vending", "REQUEST_INSTALL_PACKAGES", "allow"),
+    ]
+    settings = [r for r in found if isinstance(r, AndroidSetting)]
+    assert [(s.namespace, s.key, s.value) for s in settings] == [
+        ("config", "activity_manager/max_cached_processes", "32"),
+        ("global", "adb_enabled", "1"),
+        ("global", "package_verifier_enable", "0"),
+        ("secure", "enabled_accessibility_services", "com.spy.app/com.spy.app.A11y"),
+        ("secure", "bluetooth_name", "Pixel\nof Alice"),  # a value over two lines, whole
+    ]
+    activities = [r for r in found if isinstance(r, PackageActivity)]
+    assert [(a.package, a.component, a.intent) for a in activities] == [
+        ("com.android.contacts", "com.android.contacts/com.android.contacts.activities.ContactEditorActivity",
+         "vnd.android.cursor.item/contact"),
+        ("com.spy.app", "com.spy.app/com.spy.app.MainActivity", "android.intent.action.MAIN"),
+    ]
+    receiver = by_line[(89, "BroadcastReceiver")]
+    assert isinstance(receiver, BroadcastReceiver)
+    assert receiver.action == "android.provider.Telephony.NEW_OUTGOING_SMS"
+    daily = [r for r in found if isinstance(r, BatteryDailyUpdate)]
+    day12, day13 = datetime(2023, 11, 12, 3, tzinfo=UTC), datetime(2023, 11, 13, 3, tzinfo=UTC)
+    assert [(d.package, d.version_code, d.action, d.previous_version_code, d.period_start) for d in daily] == [
+        ("com.bank.app", "130", "update", None, day12),
+        ("com.example.game", "7", "update", None, day12),
+        ("com.old.thing", "0", "uninstall", None, day12),
+        ("com.spy.gone", None, "uninstall", None, day13),
+        ("com.bank.app", "120", "downgrade", "130", day13),
+    ]
+    db = by_line[(129, "DatabaseAccess")]
+    assert isinstance(db, DatabaseAccess)
+    assert (db.path, db.pid, db.operation, db.when) == (
+        "/data/user/0/com.spy.agent/databases/loot.db", None, "executeForLastInsertedRowId", "2023-11-14 22:00:00.123")
+    assert {(o.kind.value, o.value) for o in db.observables()} == {
+        ("file_path", "/data/user/0/com.spy.agent/databases/loot.db"), ("app_id", "com.spy.agent")}
+
+
+def test_findings_and_indicators(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bugreport.zip", bugreport_members())
+    iocs = feed(tmp_path / "spy.stix2", ("[process:name = 'com.spy.agent']", "SpyAgent"),
+                ("[app:id = 'com.spy.gone']", "SpyAgent"))
+    before = snapshot(tmp_path)
+    result = check(path, iocs)
+    assert snapshot(tmp_path) == before
+    rules = [f for f in result.findings if f.rule]
+    assert _findings(type("R", (), {"findings": rules})) == EXPECTED_FINDINGS
+    hits = sorted((f.observable.kind.value, f.observable.value, f.locator.line) for f in result.findings
+                  if f.indicator and f.observable)
+    # The process from PROCESSES AND THREADS; the uninstalled app in the battery history and daily stats.
+    assert hits == [("app_id", "com.spy.gone", 97), ("app_id", "com.spy.gone", 107),
+                    ("process", "com.spy.agent", 22)]
+    assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
+
+
+@pytest.mark.parametrize("layout", ["zip", "zip_under_folder", "folder", "folder_in_folder"])
+def test_bugreport_layouts(tmp_path: Path, layout: str) -> None:
+    members = bugreport_members()
+    if layout == "zip":
+        path = write_zip(tmp_path / "bugreport.zip", members)
+    elif layout == "zip_under_folder":
+        path = write_zip(tmp_path / "bugreport.zip", members, folder="bugreport-sunfish-2023-11-14")
+    elif layout == "folder":
+        path = write_folder(tmp_path / "bugreport-sunfish", members)
+    else:
+        write_folder(tmp_path / "outer" / "bugreport-sunfish", members)
+        path = tmp_path / "outer"
+    before = snapshot(tmp_path)
+    assert detect_kind(path) is AndroidBugreport
+    assert _layout(records(path, "android_dumpstate")) == EXPECTED_LAYOUT
+    result = check(path)
+    assert snapshot(tmp_path) == before
+    assert [f for f in _findings(result) if f[0] != "android_old_security_patch"] == EXPECTED_FINDINGS
+    by_artifact = {a.name: (a.status, a.records) for a in result.artifacts}
+    assert by_artifact["android_dumpstate"] == (ArtifactStatus.OK, len(EXPECTED_LAYOUT))
+    assert by_artifact["android_mounts"] == (ArtifactStatus.OK, 5)
+    unpacked = [w for w in result.warnings if "unpacked bugreport" in w]
+    assert len(unpacked) == (1 if layout.startswith("folder") else 0)
+
+
+def test_mountinfo_namespaces(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bugreport.zip", bugreport_members())
+    mounts = records(path, "android_mounts")
+    # init's namespace in full; the app's namespace only for what init's does not have.
+    assert [(m.locator.device_path, m.locator.line, m.mount_point, m.options) for m in mounts] == [
+        ("/proc/1/mountinfo", 1, "/", ("ro", "relatime", "seclabel")),
+        ("/proc/1/mountinfo", 2, "/dev", ("rw", "nosuid", "relatime", "seclabel", "size=2854900k", "mode=755")),
+        ("/proc/1/mountinfo", 3, "/vendor", ("ro", "relatime", "seclabel")),
+        # mounted rw over a read-only superblock: not writable, as /proc/mounts would say
+        ("/proc/1/mountinfo", 4, "/product", ("ro", "relatime", "seclabel")),
+        ("/proc/5678/mountinfo", 3, "/system_ext", ("rw", "relatime", "seclabel")),
+    ]
+
+
+def test_bare_dumpsys(tmp_path: Path) -> None:
+    """dumpstate.txt saved from ``adb shell dumpsys``: no dumpstate headers, only DUMP OF SERVICE blocks."""
+    path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": dumpstate_text(bare=True).encode()})
+    assert detect_kind(path) is AndroidBugreport
+    found = records(path, "android_dumpstate")
+    assert [type(r).__name__ for r in found] == (
+        ["AppOp"] * 4 + ["AndroidSetting"] * 5 + ["PackageActivity"] * 2 + ["BroadcastReceiver"]
+        + ["PackageEvent"] * 2 + ["BatteryDailyUpdate"] * 5 + ["DatabaseAccess"])
+    assert found[0].locator.line == 11 and found[0].locator.device_path == "/.acquisition/bugreport/dumpstate.txt"
+    assert all(not a.warnings for a in check(path).artifacts)
+
+
+def test_no_section_found_is_said(tmp_path: Path) -> None:
+    text = "== dumpstate: 2023-11-14 22:13:20\n------ UPTIME (uptime) ------\n up 3 days\nrandom text\n"
+    path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": text.encode()})
+    report = {a.name: a for a in check(path).artifacts}["android_dumpstate"]
+    assert (report.status, report.records) == (ArtifactStatus.EMPTY, 0)
+    assert report.warnings == [
+        "/.acquisition/bugreport/dumpstate.txt: no section preuve reads was found (SYSTEM PROPERTIES, "
+        "PROCESSES AND THREADS, DUMPSYS, DUMP OF SERVICE …): nothing was read from this file"
+    ]
+
+
+def test_dumpstate_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_zip(tmp_path / "bugreport.zip", bugreport_members())
+    reads: list[str] = []
+    original = DeviceFS.read_text_lines
+
+    def counting(self: DeviceFS, device_path: str):  # noqa: ANN202
+        reads.append(device_path)
+        return original(self, device_path)
+
+    monkeypatch.setattr(DeviceFS, "read_text_lines", counting)
+    records(path, "android_dumpstate")
+    assert reads == [DEVICE_MAIN]
+
+
+def test_partial_androidqf(tmp_path: Path) -> None:
+    from preuve.builders.android import android_backup_bytes, sms_backup_members
+
+    only_props = tmp_path / "aqf-props"
+    only_props.mkdir()
+    (only_props / "getprop.txt").write_bytes(b"[ro.product.model]: [Pixel 4a]\n[persist.sys.boot.reason.history]: "
+                                             b"[reboot,1699990000\nshutdown,1699900000]\n")
+    props_zip = write_zip(tmp_path / "aqf-props.zip", {"getprop.txt": (only_props / "getprop.txt").read_bytes()})
+    for evidence in (only_props, props_zip):
+        assert detect_kind(evidence) is AndroidQF
+        result = check(evidence)
+        status = {a.name: (a.status, a.records) for a in result.artifacts}
+        assert status["android_getprop"] == (ArtifactStatus.OK, 2)
+        assert {s for name, (s, _) in status.items() if name != "android_getprop"} == {ArtifactStatus.MISSING}
+        assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
+    props = records(only_props, "android_getprop")
+    assert [(p.name, p.value, p.locator.line) for p in props] == [
+        ("ro.product.model", "Pixel 4a", 1), ("persist.sys.boot.reason.history", "reboot,1699990000\nshutdown,1699900000", 2)]
+
+    only_backup = tmp_path / "aqf-backup"
+    only_backup.mkdir()
+    sms = [{"address": "+1", "body": "hello", "date": 1699990000000, "type": 1}]
+    (only_backup / "backup.ab").write_bytes(android_backup_bytes(sms_backup_members(sms)))
+    assert detect_kind(only_backup) is AndroidQF
+    result = check(only_backup)
+    status = {a.name: (a.status, a.records) for a in result.artifacts}
+    assert status["android_backup_sms"] == (ArtifactStatus.OK, 1)
+    assert status["android_getprop"] == (ArtifactStatus.MISSING, 0)
+    assert not result.incomplete
+
+
+def test_shared_names_alone_are_not_androidqf(tmp_path: Path) -> None:
+    """ps.txt and logs/ are in sysdiagnoses too: alone they do not say AndroidQF."""
+    from preuve.evidence.errors import AcquisitionError
+
+    folder = tmp_path / "thing"
+    (folder / "logs").mkdir(parents=True)
+    (folder / "ps.txt").write_text("USER PID\n")
+    with pytest.raises(AcquisitionError):
+        detect_kind(folder)
+
+
+def test_getprop_multiline_values_are_bounded(tmp_path: Path) -> None:
+    text = "\n".join([
+        "[a.cut]: [first line",
+        "[b.whole]: [one]",
+        "[c.long]: [start",
+        *[f"line {i}" for i in range(300)],
+        "[d.after]: [x]",
+        "[e.open]: [never closed",
+        "",
+    ])
+    folder = tmp_path / "aqf"
+    folder.mkdir()
+    (folder / "getprop.txt").write_text(text)
+    props = records(folder, "android_getprop")
+    assert [(p.name, p.locator.line, p.value.count("\n")) for p in props] == [
+        ("a.cut", 1, 0), ("b.whole", 2, 0), ("c.long", 3, 256), ("d.after", 304, 0), ("e.open", 305, 0)]
+    warnings = {a.name: a for a in check(folder).artifacts}["android_getprop"].warnings
+    assert [w.split(": ", 1)[1] for w in warnings] == [
+        "the value of property a.cut is cut short by the next property; kept as read",
+        "the value of property c.long is longer than 256 lines or 65536 characters; kept as read",
+        "the value of property e.open has no closing ']'; kept as read",
+    ]
+    assert json.dumps([w.split(":", 2)[1] for w in warnings]) == '["1", "3", "305"]'
