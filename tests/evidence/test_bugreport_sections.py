@@ -13,6 +13,7 @@ import pytest
 from preuve.artifacts.android._dumpsys import (
     AppOp,
     BatteryDailyUpdate,
+    BatteryHistoryEvent,
     BroadcastReceiver,
     DatabaseAccess,
     PackageActivity,
@@ -42,9 +43,10 @@ EXPECTED_LAYOUT = [
     (68, "AndroidSetting"),
     (79, "PackageActivity"), (83, "PackageActivity"), (89, "BroadcastReceiver"),
     (96, "PackageEvent"), (97, "PackageEvent"),
-    (111, "BatteryDailyUpdate"), (112, "BatteryDailyUpdate"), (113, "BatteryDailyUpdate"),
-    (107, "BatteryDailyUpdate"), (108, "BatteryDailyUpdate"),
-    (129, "DatabaseAccess"),
+    (98, "BatteryHistoryEvent"), (98, "BatteryHistoryEvent"), (99, "BatteryHistoryEvent"),
+    (114, "BatteryDailyUpdate"), (115, "BatteryDailyUpdate"), (116, "BatteryDailyUpdate"),
+    (110, "BatteryDailyUpdate"), (111, "BatteryDailyUpdate"),
+    (132, "DatabaseAccess"),
 ]
 
 EXPECTED_FINDINGS = sorted([
@@ -54,9 +56,9 @@ EXPECTED_FINDINGS = sorted([
     ("android_install_packages", "medium", DEVICE_MAIN, 47),
     ("android_play_protect_off", "medium", DEVICE_MAIN, 61),
     ("android_accessibility_service", "medium", DEVICE_MAIN, 67),
-    ("android_battery_daily_change", "medium", DEVICE_MAIN, 107),
-    ("android_battery_daily_change", "medium", DEVICE_MAIN, 108),
-    ("android_battery_daily_change", "medium", DEVICE_MAIN, 113),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 110),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 111),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 116),
     ("android_sms_receiver", "low", DEVICE_MAIN, 89),
 ])
 
@@ -74,9 +76,9 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     found = records(path, "android_dumpstate")
     assert _layout(found) == EXPECTED_LAYOUT
     by_line = {(r.locator.line, type(r).__name__): r for r in found}
-    history = by_line[(10, "AndroidProperty")]
-    assert isinstance(history, AndroidProperty)
-    assert (history.name, history.value) == (
+    boots = by_line[(10, "AndroidProperty")]
+    assert isinstance(boots, AndroidProperty)
+    assert (boots.name, boots.value) == (
         "persist.sys.boot.reason.history", "reboot,userrequested,1699990000\nkernel_panic,1699900000\nreboot,ota,1699800000")
     # Processes: one per process (the thread rows 'Binder:900_1' and 'spyworker' are not processes).
     procs = [r for r in found if isinstance(r, AndroidProcess)]
@@ -123,7 +125,13 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ("com.spy.gone", None, "uninstall", None, day13),
         ("com.bank.app", "120", "downgrade", "130", day13),
     ]
-    db = by_line[(129, "DatabaseAccess")]
+    history = [r for r in found if isinstance(r, BatteryHistoryEvent)]
+    assert [(h.event, h.uid, h.package, h.name) for h in history] == [
+        ("top", "u0a12", "com.spy.agent", "com.spy.agent"),
+        ("job", "u0a12", "com.spy.agent", "com.spy.agent/.UploadJob"),  # its end (-job) is not a second record
+        ("wake_lock", "u0a200", "com.spy.gone", "*alarm*:com.spy.gone/.Beacon"),  # NlpWakeLock names no app
+    ]
+    db = by_line[(132, "DatabaseAccess")]
     assert isinstance(db, DatabaseAccess)
     assert (db.path, db.pid, db.operation, db.when) == (
         "/data/user/0/com.spy.agent/databases/loot.db", None, "executeForLastInsertedRowId", "2023-11-14 22:00:00.123")
@@ -143,7 +151,7 @@ def test_findings_and_indicators(tmp_path: Path) -> None:
     hits = sorted((f.observable.kind.value, f.observable.value, f.locator.line) for f in result.findings
                   if f.indicator and f.observable)
     # The process from PROCESSES AND THREADS; the uninstalled app in the battery history and daily stats.
-    assert hits == [("app_id", "com.spy.gone", 97), ("app_id", "com.spy.gone", 107),
+    assert hits == [("app_id", "com.spy.gone", 97), ("app_id", "com.spy.gone", 99), ("app_id", "com.spy.gone", 110),
                     ("process", "com.spy.agent", 22)]
     assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
 
@@ -194,7 +202,7 @@ def test_bare_dumpsys(tmp_path: Path) -> None:
     found = records(path, "android_dumpstate")
     assert [type(r).__name__ for r in found] == (
         ["AppOp"] * 4 + ["AndroidSetting"] * 5 + ["PackageActivity"] * 2 + ["BroadcastReceiver"]
-        + ["PackageEvent"] * 2 + ["BatteryDailyUpdate"] * 5 + ["DatabaseAccess"])
+        + ["PackageEvent"] * 2 + ["BatteryHistoryEvent"] * 3 + ["BatteryDailyUpdate"] * 5 + ["DatabaseAccess"])
     assert found[0].locator.line == 11 and found[0].locator.device_path == "/.acquisition/bugreport/dumpstate.txt"
     assert all(not a.warnings for a in check(path).artifacts)
 

@@ -8,7 +8,8 @@ a file, whichever artifact reads it) and yields records from the services it
 understands: accessibility (enabled services), device_policy (active device
 admins), package (installed packages and their installer; receivers of SMS and
 call broadcasts; the apps' activities), batterystats (apps installed and removed,
-even long gone, in the history; the daily package updates, uninstalls and
+and the apps that ran jobs, came to the foreground or held wake locks, even long gone, in the
+history; the daily package updates, uninstalls and
 downgrades), appops (every operation of every app and its mode), settings
 (global, secure, system, config), dbinfo (the databases apps opened) and adb
 (keys of trusted computers). Formats vary across Android versions, so every
@@ -60,6 +61,8 @@ _PKG_HEADER = re.compile(r"^  Package \[(?P<pkg>[^\]\s]+)\] \(")
 _PKG_FIELD = re.compile(r"^\s+(?P<key>userId|appId|installerPackageName|pkgFlags|flags)=(?P<value>.*)$")
 _PKG_USER0 = re.compile(r"^\s+User 0: .*\benabled=(?P<enabled>\d)")
 _PKG_EVENT = re.compile(r'\b(?P<event>pkginst|pkgunin)=(?P<uid>\d+):"(?P<pkg>[^"\s]{1,256})"')
+# "+job=u0a12:\"com.app/.SyncJob\"", "+top=u0a12:\"com.app\"", "+wake_lock=u0a12:\"*alarm*:com.app/.X\""
+_HISTORY_EVENT = re.compile(r'(?:^|\s)[+-]?(?P<event>job|top|wake_lock)=(?P<uid>[^:\s]{1,32}):"(?P<name>[^"]{1,512})"')
 _ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>\S+))?")
 
 WATCHED_ACTIONS = {
@@ -147,6 +150,37 @@ class PackageEvent(Record):
 
     def summary(self) -> str:
         return f"{self.package} {self.event} (uid {self.uid})"
+
+
+@dataclass(kw_only=True)
+class BatteryHistoryEvent(Record):
+    """An app seen in the battery history (a job it ran, its coming to the foreground, a wake lock it
+    held), first occurrence per app and kind of event: the history outlives the app's removal."""
+
+    record_type: ClassVar[str] = "android:dumpsys:battery_history"
+    event: str  # "job", "top" or "wake_lock"
+    uid: str  # as the history prints it (u0a123)
+    package: str
+    name: str  # the job's service, the wake lock's tag, or the package
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"{self.package}: {self.event} {self.name} in the battery history"
+
+
+def history_package(event: str, name: str) -> str | None:
+    """The app a history event names: the package of a job's service or of an alarm's component."""
+    if event == "top":
+        return name if _PACKAGE_NAME.match(name) else None
+    if "@" in name:  # WorkManager decorates jobs: "*job*/.../androidx.work...@com.app/..."
+        parts = [p for p in name.split("@") if "/" in p]
+        name = parts[-1] if parts else name
+    for prefix in ("*walarm*:", "*alarm*:", "*job*/", "*sync*/"):
+        name = name.removeprefix(prefix)
+    first = name.split("/", 1)[0].split(":", 1)[0]
+    return first if "/" in name and _PACKAGE_NAME.match(first) else None
 
 
 @dataclass(kw_only=True)
@@ -356,7 +390,7 @@ class DumpsysReader:
         if service == "adb":
             return list(self._adb(number, text))
         if service == "batterystats":
-            if "pkg" in text:
+            if "pkg" in text or "=u" in text:
                 return list(self._battery(number, text))
             if "Daily from" in text or "Update " in text or "Uninstall " in text:
                 self._battery_daily(number, text)
@@ -496,6 +530,13 @@ class DumpsysReader:
             if self._once("pkgevent:" + event, match["pkg"]):
                 yield PackageEvent(locator=self.locator(number), event=event, uid=int(match["uid"]),
                                    package=match["pkg"])
+        if "job=" not in text and "top=" not in text and "wake_lock=" not in text:
+            return
+        for match in _HISTORY_EVENT.finditer(text):
+            package = history_package(match["event"], match["name"])
+            if package is not None and self._once("history:" + match["event"], package):
+                yield BatteryHistoryEvent(locator=self.locator(number), event=match["event"], uid=match["uid"],
+                                          package=package, name=match["name"])
 
     def _battery_daily(self, number: int, text: str) -> None:
         """Daily package changes are kept until the end of batterystats: dumpsys prints the newest day
