@@ -61,8 +61,8 @@ _PKG_HEADER = re.compile(r"^  Package \[(?P<pkg>[^\]\s]+)\] \(")
 _PKG_FIELD = re.compile(r"^\s+(?P<key>userId|appId|installerPackageName|pkgFlags|flags)=(?P<value>.*)$")
 _PKG_USER0 = re.compile(r"^\s+User 0: .*\benabled=(?P<enabled>\d)")
 _PKG_EVENT = re.compile(r'\b(?P<event>pkginst|pkgunin)=(?P<uid>\d+):"(?P<pkg>[^"\s]{1,256})"')
-# "+job=u0a12:\"com.app/.SyncJob\"", "+top=u0a12:\"com.app\"", "+wake_lock=u0a12:\"*alarm*:com.app/.X\""
-_HISTORY_EVENT = re.compile(r'(?:^|\s)[+-]?(?P<event>job|top|wake_lock)=(?P<uid>[^:\s]{1,32}):"(?P<name>[^"]{1,512})"')
+# '+job=u0a12:"com.app/.SyncJob"', '+top=u0a12:"com.app"', ' wake_lock=u0a12:"*alarm*:com.app/.X"'
+_HISTORY_EVENT = re.compile(r'[ +-](job|top|wake_lock)=([^:\s]{1,32}):"([^"]{1,512})"')
 _ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>\S+))?")
 
 WATCHED_ACTIONS = {
@@ -335,6 +335,7 @@ class DumpsysReader:
         self._daily: dict[tuple[str, str, str], tuple[int, datetime | None, datetime | None]] = {}
         self._daily_full = False
         self._db_pool: str | None = None
+        self._history_seen: set[tuple[str, str]] = set()
 
     def end_section(self) -> Iterator[Record]:
         """Call at the end of a dumpstate section (and of the file): yields what was still open."""
@@ -525,18 +526,25 @@ class DumpsysReader:
                 yield AppOp(locator=self.locator(number), package=self._package, op=op["op"], mode=mode)
 
     def _battery(self, number: int, text: str) -> Iterator[Record]:
-        for match in _PKG_EVENT.finditer(text):
-            event = "installed" if match["event"] == "pkginst" else "uninstalled"
-            if self._once("pkgevent:" + event, match["pkg"]):
-                yield PackageEvent(locator=self.locator(number), event=event, uid=int(match["uid"]),
-                                   package=match["pkg"])
+        if "pkg" in text:
+            for match in _PKG_EVENT.finditer(text):
+                event = "installed" if match["event"] == "pkginst" else "uninstalled"
+                if self._once("pkgevent:" + event, match["pkg"]):
+                    yield PackageEvent(locator=self.locator(number), event=event, uid=int(match["uid"]),
+                                       package=match["pkg"])
         if "job=" not in text and "top=" not in text and "wake_lock=" not in text:
             return
-        for match in _HISTORY_EVENT.finditer(text):
-            package = history_package(match["event"], match["name"])
-            if package is not None and self._once("history:" + match["event"], package):
-                yield BatteryHistoryEvent(locator=self.locator(number), event=match["event"], uid=match["uid"],
-                                          package=package, name=match["name"])
+        seen = self._history_seen
+        for event, uid, name in _HISTORY_EVENT.findall(text):
+            key = (event, name)
+            if key in seen:  # the history repeats the same jobs and wake locks all day long
+                continue
+            if len(seen) < MAX_SEEN:
+                seen.add(key)
+            package = history_package(event, name)
+            if package is not None and self._once("history:" + event, package):
+                yield BatteryHistoryEvent(locator=self.locator(number), event=event, uid=uid, package=package,
+                                          name=name)
 
     def _battery_daily(self, number: int, text: str) -> None:
         """Daily package changes are kept until the end of batterystats: dumpsys prints the newest day
