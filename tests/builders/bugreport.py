@@ -157,6 +157,14 @@ DBINFO = [
     "--------- 0.002s was the duration of dumpsys dbinfo, ending at: 2023-11-14 22:13:34",
 ]
 
+COMPAT = [
+    "DUMP OF SERVICE platform_compat:",
+    "ChangeId(135634846; name=CALL_ACTIVITY_RESULT_BEFORE_RESUME; enabled; rawOverrides={}; )",
+    "ChangeId(168419799; name=DOWNSCALED; disabled; overridable; rawOverrides={com.spy.gone=true, "
+    "com.android.chrome=false}; rawOverridesStr={})",
+    "--------- 0.001s was the duration of dumpsys platform_compat, ending at: 2023-11-14 22:13:35",
+]
+
 MOUNTINFO_INIT = [
     "23 1 253:5 / / ro,relatime shared:1 - ext4 /dev/block/dm-5 ro,seclabel",
     "24 23 0:6 / /dev rw,nosuid,relatime shared:2 - tmpfs tmpfs rw,seclabel,size=2854900k,mode=755",
@@ -178,7 +186,7 @@ def dumpsys_block(lines: list[str]) -> list[str]:
 def dumpstate_text(*, bare: bool = False, duration_inside: bool = True) -> str:
     """The main dumpstate text; `bare`: only the dumpsys output, as ``adb shell dumpsys`` saves it."""
     services = [*dumpsys_block(APPOPS), *dumpsys_block(SETTINGS), *dumpsys_block(PACKAGE),
-                *dumpsys_block(BATTERY), *dumpsys_block(DBINFO)]
+                *dumpsys_block(BATTERY), *dumpsys_block(DBINFO), *dumpsys_block(COMPAT)]
     if bare:
         return "\n".join(services) + "\n"
     out = [

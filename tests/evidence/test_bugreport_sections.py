@@ -15,6 +15,7 @@ from preuve.artifacts.android._dumpsys import (
     BatteryDailyUpdate,
     BatteryHistoryEvent,
     BroadcastReceiver,
+    CompatOverride,
     DatabaseAccess,
     PackageActivity,
 )
@@ -46,7 +47,7 @@ EXPECTED_LAYOUT = [
     (98, "BatteryHistoryEvent"), (98, "BatteryHistoryEvent"), (99, "BatteryHistoryEvent"),
     (114, "BatteryDailyUpdate"), (115, "BatteryDailyUpdate"), (116, "BatteryDailyUpdate"),
     (110, "BatteryDailyUpdate"), (111, "BatteryDailyUpdate"),
-    (132, "DatabaseAccess"),
+    (132, "DatabaseAccess"), (138, "CompatOverride"), (138, "CompatOverride"),
 ]
 
 EXPECTED_FINDINGS = sorted([
@@ -137,6 +138,9 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         "/data/user/0/com.spy.agent/databases/loot.db", None, "executeForLastInsertedRowId", "2023-11-14 22:00:00.123")
     assert {(o.kind.value, o.value) for o in db.observables()} == {
         ("file_path", "/data/user/0/com.spy.agent/databases/loot.db"), ("app_id", "com.spy.agent")}
+    compat = [r for r in found if isinstance(r, CompatOverride)]
+    assert [(c.package, c.change_id, c.change_name) for c in compat] == [
+        ("com.spy.gone", 168419799, "DOWNSCALED"), ("com.android.chrome", 168419799, "DOWNSCALED")]
 
 
 def test_findings_and_indicators(tmp_path: Path) -> None:
@@ -152,7 +156,7 @@ def test_findings_and_indicators(tmp_path: Path) -> None:
                   if f.indicator and f.observable)
     # The process from PROCESSES AND THREADS; the uninstalled app in the battery history and daily stats.
     assert hits == [("app_id", "com.spy.gone", 97), ("app_id", "com.spy.gone", 99), ("app_id", "com.spy.gone", 110),
-                    ("process", "com.spy.agent", 22)]
+                    ("app_id", "com.spy.gone", 138), ("process", "com.spy.agent", 22)]
     assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
 
 
@@ -202,7 +206,8 @@ def test_bare_dumpsys(tmp_path: Path) -> None:
     found = records(path, "android_dumpstate")
     assert [type(r).__name__ for r in found] == (
         ["AppOp"] * 4 + ["AndroidSetting"] * 5 + ["PackageActivity"] * 2 + ["BroadcastReceiver"]
-        + ["PackageEvent"] * 2 + ["BatteryHistoryEvent"] * 3 + ["BatteryDailyUpdate"] * 5 + ["DatabaseAccess"])
+        + ["PackageEvent"] * 2 + ["BatteryHistoryEvent"] * 3 + ["BatteryDailyUpdate"] * 5 + ["DatabaseAccess"]
+        + ["CompatOverride"] * 2)
     assert found[0].locator.line == 11 and found[0].locator.device_path == "/.acquisition/bugreport/dumpstate.txt"
     assert all(not a.warnings for a in check(path).artifacts)
 
@@ -297,3 +302,59 @@ def test_getprop_multiline_values_are_bounded(tmp_path: Path) -> None:
         "the value of property e.open has no closing ']'; kept as read",
     ]
     assert json.dumps([w.split(":", 2)[1] for w in warnings]) == '["1", "3", "305"]'
+
+
+def _noise(size: int) -> str:
+    import hashlib
+
+    return "".join(hashlib.sha256(str(i).encode()).hexdigest() for i in range(size // 64 + 1))[:size]
+
+
+def test_hostile_dumpstate_is_bounded(tmp_path: Path) -> None:
+    """Values that never end, rows that go on for ever, an over-long line, binary junk: read as far as
+    sane, said in warnings, and the sections after them still read."""
+    lines = [
+        "== dumpstate: 2023-11-14 22:13:20",
+        "------ SYSTEM PROPERTIES (getprop) ------",
+        "[a.never.closed]: [first",
+        "second",
+        "------ PROCESSES AND THREADS (ps -A -T -Z -O pri,nice,rtprio,sched,pcy,time) ------",
+        "LABEL USER PID TID PPID CMD",
+        "u:r:x:s0 root",
+        "u:r:x:s0 root notapid 1 0 x",
+        "u:r:x:s0 root 42 42 1 survivor",
+        "------ DUMPSYS (/system/bin/dumpsys) ------",
+        "DUMP OF SERVICE settings:",
+        "GLOBAL SETTINGS (user 0)",
+        "_id:1 name:endless pkg:android value:x",
+        *[f"more {i}" for i in range(200)],
+        "_id:2 name:after pkg:android value:y",
+        "",
+        "DUMP OF SERVICE package:",
+        "Receiver Resolver Table:",
+        "  Non-Data Actions:",
+        "      android.provider.Telephony.SMS_RECEIVED:",
+        "        " + _noise(2 * 1024 * 1024),  # longer than a line may be (and not compressible)
+        "        aa11bb com.spy.app/.Sms filter cc22dd",
+        "\udcff\udcfe junk",
+        "",
+    ]
+    data = "\n".join(lines).encode("utf-8", "surrogateescape")
+    path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": data})
+    found = records(path, "android_dumpstate")
+    assert [(type(r).__name__, r.locator.line) for r in found] == [
+        ("AndroidProperty", 3), ("AndroidProcess", 9), ("AndroidSetting", 13), ("AndroidSetting", 214),
+        ("BroadcastReceiver", 221)]
+    prop, _, endless, after, _ = found
+    assert isinstance(prop, AndroidProperty) and prop.value == "first\nsecond"
+    assert isinstance(endless, AndroidSetting) and endless.value.count("\n") == 64
+    assert isinstance(after, AndroidSetting) and (after.key, after.value) == ("after", "y")
+    report = {a.name: a for a in check(path).artifacts}["android_dumpstate"]
+    where = "/.acquisition/bugreport/dumpstate.txt"
+    assert report.status == ArtifactStatus.OK
+    assert report.warnings == [
+        f"{where}:3: the value of property a.never.closed has no closing ']'; kept as read",
+        f"{where}:7: short line skipped",
+        f"{where}:8: no process id, skipped",
+        f"{where}: line 13: a settings row longer than 64 lines; kept as read",
+    ]

@@ -11,7 +11,8 @@ call broadcasts; the apps' activities), batterystats (apps installed and removed
 and the apps that ran jobs, came to the foreground or held wake locks, even long gone, in the
 history; the daily package updates, uninstalls and
 downgrades), appops (every operation of every app and its mode), settings
-(global, secure, system, config), dbinfo (the databases apps opened) and adb
+(global, secure, system, config), dbinfo (the databases apps opened),
+platform_compat (apps named in compatibility overrides, removed ones too) and adb
 (keys of trusted computers). Formats vary across Android versions, so every
 parser keys on stable phrases and ignores the rest.
 
@@ -56,6 +57,7 @@ _DB_OP = re.compile(
     r"^\s*\d+:\s*\[(?P<when>(?:\d{4}-)?\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3})\]\s*(?:\[Pid:\((?P<pid>\d+)\)\])?\s*"
     r"(?P<action>[\w-]+) took \d+ms - [^,]+,\s*sql=\"(?P<sql>.*)\"(?:, path=(?P<path>.+))?$"
 )
+_COMPAT = re.compile(r"^\s*ChangeId\((?P<id>\d{1,20});(?P<body>.*)\)\s*$")
 _PACKAGE_NAME = re.compile(r"^[A-Za-z][\w]*(?:\.[A-Za-z_][\w]*)+$")
 _PKG_HEADER = re.compile(r"^  Package \[(?P<pkg>[^\]\s]+)\] \(")
 _PKG_FIELD = re.compile(r"^\s+(?P<key>userId|appId|installerPackageName|pkgFlags|flags)=(?P<value>.*)$")
@@ -181,6 +183,23 @@ def history_package(event: str, name: str) -> str | None:
         name = name.removeprefix(prefix)
     first = name.split("/", 1)[0].split(":", 1)[0]
     return first if "/" in name and _PACKAGE_NAME.match(first) else None
+
+
+@dataclass(kw_only=True)
+class CompatOverride(Record):
+    """An app named in a compatibility override (dumpsys platform_compat): overrides outlive the app,
+    so this can name apps removed since. First override per app."""
+
+    record_type: ClassVar[str] = "android:dumpsys:platform_compat"
+    package: str
+    change_id: int
+    change_name: str | None
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        return f"{self.package}: compatibility override {self.change_name or self.change_id}"
 
 
 @dataclass(kw_only=True)
@@ -400,6 +419,8 @@ class DumpsysReader:
             return self._settings.line(number, text)
         if service == "dbinfo":
             return list(self._dbinfo(number, text))
+        if service == "platform_compat" and "rawOverrides={" in text:
+            return list(self._compat(number, text))
         return _NOTHING
 
     def _once(self, kind: str, value: str) -> bool:
@@ -603,6 +624,20 @@ class DumpsysReader:
         if path and self._once("db", path):
             yield DatabaseAccess(locator=self.locator(number), path=path,
                                  pid=int(op["pid"]) if op["pid"] else None, operation=op["action"], when=op["when"])
+
+    def _compat(self, number: int, text: str) -> Iterator[Record]:
+        """``ChangeId(168419799; name=DOWNSCALED; disabled; overridable; rawOverrides={com.app=true, …})``"""
+        match = _COMPAT.match(text)
+        if match is None:
+            return
+        body = match["body"]
+        name = next((part.strip()[5:] for part in body.split(";") if part.strip().startswith("name=")), None)
+        overrides = body.split("rawOverrides={", 1)[1].split("}", 1)[0]
+        for entry in overrides.split(","):
+            package = entry.partition("=")[0].strip()
+            if _PACKAGE_NAME.match(package) and self._once("compat", package):
+                yield CompatOverride(locator=self.locator(number), package=package, change_id=int(match["id"]),
+                                     change_name=name)
 
     def _adb(self, number: int, text: str) -> Iterator[Record]:
         found = adb_key(text)
