@@ -358,3 +358,21 @@ def test_hostile_dumpstate_is_bounded(tmp_path: Path) -> None:
         f"{where}:8: no process id, skipped",
         f"{where}: line 13: a settings row longer than 64 lines; kept as read",
     ]
+
+
+def test_bugreport_inside_androidqf(tmp_path: Path) -> None:
+    """Nested in AndroidQF, the bugreport under a top folder is read; its settings are left to
+    settings_*.txt when AndroidQF holds them (as its packages are left to packages.json)."""
+    from preuve.builders.android import AndroidQFBuilder
+
+    nested = write_zip(tmp_path / "br.zip", bugreport_members(), folder="bugreport-sunfish-2023-11-14").read_bytes()
+    counts = {}
+    for label, settings in (("with", None), ("without", {})):
+        builder = AndroidQFBuilder()
+        if settings is not None:
+            builder.settings = settings
+        builder.extra["bugreport.zip"] = nested
+        found = records(builder.folder(tmp_path / f"aqf-{label}"), "android_dumpstate")
+        counts[label] = sum(isinstance(r, AndroidSetting) for r in found)
+        assert sum(isinstance(r, AndroidProcess) for r in found) == 3
+    assert counts == {"with": 0, "without": 5}

@@ -309,9 +309,11 @@ def reader_for(ctx: ArtifactContext, path: str) -> DumpsysReader:
             ctx.warn(f"{host_file}: {exc.reason}")
             found = None
         host_key = found[0] if found else None
-    # AndroidQF's packages.json already lists the packages, with hashes and certificates: not twice.
+    # AndroidQF's packages.json already lists the packages, with hashes and certificates, and its
+    # settings_*.txt the settings: not twice.
     return DumpsysReader(lambda number: Locator(path, sha, line=number),
                          packages=not ctx.fs.is_file(f"{AQF}/packages.json"), host_key=host_key,
+                         settings=not ctx.fs.glob(f"{AQF}/settings_*.txt"),
                          warn=lambda message: ctx.warn(f"{path}: {message}"))
 
 
@@ -334,11 +336,13 @@ class DumpsysReader:
     """Feed it the lines of a dumpsys text; it yields records for the services it knows."""
 
     def __init__(self, locator: LocatorFor, packages: bool = True, host_key: str | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, settings: bool = True) -> None:
         """`packages`: also yield installed packages (off when packages.json already lists them);
-        `host_key`: fingerprint of the acquisition computer's ADB key, when known."""
+        `host_key`: fingerprint of the acquisition computer's ADB key, when known; `settings`: also
+        yield the settings (off when AndroidQF's settings_*.txt already hold them)."""
         self.locator = locator
         self.packages = packages
+        self.settings = settings
         self.host_key = host_key
         self.warn = warn or (lambda message: None)
         self.service: str | None = None
@@ -391,7 +395,7 @@ class DumpsysReader:
                 self._state = ""
                 self._package = None
                 self._action = None
-                if self.service == "settings":
+                if self.service == "settings" and self.settings:
                     self._settings = DumpsysSettingsReader(self.locator, self.warn)
                 return flushed
         service = self.service
