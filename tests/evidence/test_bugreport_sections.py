@@ -160,10 +160,14 @@ def test_findings_and_indicators(tmp_path: Path) -> None:
     assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
 
 
-@pytest.mark.parametrize("layout", ["zip", "zip_under_folder", "folder", "folder_in_folder"])
+@pytest.mark.parametrize("layout", ["zip", "zip_under_folder", "folder", "folder_in_folder", "samsung"])
 def test_bugreport_layouts(tmp_path: Path, layout: str) -> None:
     members = bugreport_members()
-    if layout == "zip":
+    if layout == "samsung":  # the main text as dumpState_<model>_<time>.log, no main_entry.txt
+        members = {("dumpState_G991B_202311142213.log" if k == MAIN else k): v for k, v in members.items()
+                   if k != "main_entry.txt"}
+        path = write_zip(tmp_path / "bugreport.zip", members)
+    elif layout == "zip":
         path = write_zip(tmp_path / "bugreport.zip", members)
     elif layout == "zip_under_folder":
         path = write_zip(tmp_path / "bugreport.zip", members, folder="bugreport-sunfish-2023-11-14")
@@ -177,7 +181,8 @@ def test_bugreport_layouts(tmp_path: Path, layout: str) -> None:
     assert _layout(records(path, "android_dumpstate")) == EXPECTED_LAYOUT
     result = check(path)
     assert snapshot(tmp_path) == before
-    assert [f for f in _findings(result) if f[0] != "android_old_security_patch"] == EXPECTED_FINDINGS
+    main = "/.acquisition/bugreport/dumpState_G991B_202311142213.log" if layout == "samsung" else DEVICE_MAIN
+    assert _findings(result) == sorted((r, s, main if p == DEVICE_MAIN else p, n) for r, s, p, n in EXPECTED_FINDINGS)
     by_artifact = {a.name: (a.status, a.records) for a in result.artifacts}
     assert by_artifact["android_dumpstate"] == (ArtifactStatus.OK, len(EXPECTED_LAYOUT))
     assert by_artifact["android_mounts"] == (ArtifactStatus.OK, 5)

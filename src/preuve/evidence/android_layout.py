@@ -128,6 +128,8 @@ def is_bugreport_names(names: list[str]) -> bool:
     tops = {n for n in names if "/" not in n}
     if "main_entry.txt" in tops:
         return True
+    if any(n.startswith("dumpState_") and n.endswith(".log") for n in tops):  # Samsung's name for the main text
+        return True
     return any(n.startswith(("bugreport-", "bugreport_", "dumpstate")) and n.endswith(".txt") for n in tops) and (
         "version.txt" in tops or any(n.startswith("FS/") or n == "FS" for n in names)
     )
