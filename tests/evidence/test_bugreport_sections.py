@@ -381,3 +381,21 @@ def test_bugreport_inside_androidqf(tmp_path: Path) -> None:
         counts[label] = sum(isinstance(r, AndroidSetting) for r in found)
         assert sum(isinstance(r, AndroidProcess) for r in found) == 3
     assert counts == {"with": 0, "without": 5}
+
+
+def test_androidqf_processes_txt_holding_json(tmp_path: Path) -> None:
+    """With its collector, AndroidQF writes the process list as JSON into processes.txt: read as JSON,
+    not as ps text that yields nothing; ps text without a header says so."""
+    root = tmp_path / "aqf"
+    root.mkdir()
+    (root / "processes.txt").write_text(json.dumps([
+        {"pid": 1, "uid": 0, "ppid": 0, "filename": "(init)", "command_line": ["/system/bin/init"], "context": "u:r:init:s0"},
+        {"pid": 5678, "uid": 10123, "ppid": 690, "filename": "(com.spy.agent)", "command_line": None, "context": ""},
+    ], indent=1))
+    found = records(root, "android_processes")
+    assert [(p.pid, p.name, p.locator.key_path) for p in found] == [(1, "/system/bin/init", "[0]"),
+                                                                    (5678, "com.spy.agent", "[1]")]
+    (root / "processes.txt").write_text("garbage\nmore garbage\n")
+    report = {a.name: a for a in check(root).artifacts}["android_processes"]
+    assert (report.status, report.warnings) == (ArtifactStatus.EMPTY, [
+        "/.acquisition/androidqf/processes.txt: no ps header line (USER PID …) was found: no process was read"])

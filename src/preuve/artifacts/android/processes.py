@@ -94,7 +94,10 @@ class Processes(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
-        if path.endswith(".json"):
+        # With its collector on the phone, AndroidQF writes the JSON list into processes.txt too.
+        with ctx.fs.open(path) as stream:
+            head = stream.read(4096).lstrip()[:1]
+        if path.endswith(".json") or head in (b"[", b"{"):
             yield from self._json(ctx, path, sha)
             return
         reader = PsReader(path, sha, ctx.warn)
@@ -102,6 +105,8 @@ class Processes(Artifact):
             process = reader.line(number, line)
             if process is not None:
                 yield process
+        if reader.columns is None:
+            ctx.warn(f"{path}: no ps header line (USER PID …) was found: no process was read")
     def _json(self, ctx: ArtifactContext, path: str, sha: str) -> Iterator[Record]:
         data = load_json(ctx, path)
         if not isinstance(data, list):
