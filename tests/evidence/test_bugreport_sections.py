@@ -399,3 +399,15 @@ def test_androidqf_processes_txt_holding_json(tmp_path: Path) -> None:
     report = {a.name: a for a in check(root).artifacts}["android_processes"]
     assert (report.status, report.warnings) == (ArtifactStatus.EMPTY, [
         "/.acquisition/androidqf/processes.txt: no ps header line (USER PID …) was found: no process was read"])
+
+
+def test_androidqf_text_files_that_give_nothing_say_so(tmp_path: Path) -> None:
+    root = tmp_path / "aqf"
+    root.mkdir()
+    (root / "getprop.txt").write_text("error: device offline\n")
+    (root / "dumpsys.txt").write_text("Can't find service: foo\n")
+    warnings = {a.name: a.warnings for a in check(root).artifacts}
+    assert warnings["android_getprop"] == [
+        "/.acquisition/androidqf/getprop.txt: no [name]: [value] line was found: no property was read"]
+    assert warnings["android_dumpsys"] == [
+        "/.acquisition/androidqf/dumpsys.txt: no 'DUMP OF SERVICE' section was found: nothing was read from this file"]

@@ -171,6 +171,12 @@ class GetProp(Artifact):
             return Locator(path, sha, line=number)
 
         reader = PropertyReader(path, ctx.warn)
+        found = 0
         for number, line in ctx.fs.read_text_lines(path):
-            yield from property_records(reader.line(number, line), locator_for, acquired)
-        yield from property_records(reader.end(), locator_for, acquired)
+            done = reader.line(number, line)
+            found += len(done)
+            yield from property_records(done, locator_for, acquired)
+        done = reader.end()
+        yield from property_records(done, locator_for, acquired)
+        if found + len(done) == 0 and ctx.fs.stat(path).size:
+            ctx.warn(f"{path}: no [name]: [value] line was found: no property was read")
