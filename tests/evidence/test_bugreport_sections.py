@@ -411,3 +411,29 @@ def test_androidqf_text_files_that_give_nothing_say_so(tmp_path: Path) -> None:
         "/.acquisition/androidqf/getprop.txt: no [name]: [value] line was found: no property was read"]
     assert warnings["android_dumpsys"] == [
         "/.acquisition/androidqf/dumpsys.txt: no 'DUMP OF SERVICE' section was found: nothing was read from this file"]
+
+
+def test_accessibility_enabled_services_over_several_lines(tmp_path: Path) -> None:
+    text = "\n".join([
+        "-" * 79,
+        "DUMP OF SERVICE accessibility:",
+        "ACCESSIBILITY MANAGER (dumpsys accessibility)",
+        "User state[",
+        "     attributes:{id=0, touchExplorationEnabled=false, installedServiceCount=2}",
+        "     installed services: {",
+        "          0 : com.google.android.marvin.talkback/com.android.switchaccess.SwitchAccessService",
+        "          1 : com.spy.app/com.spy.app.A11y",
+        "     }",
+        "     Enabled services: {",
+        "          0 : com.spy.app/com.spy.app.A11y",
+        "     }",
+        "     Bound services:{}",
+        "]",
+        "--------- 0.003s was the duration of dumpsys accessibility, ending at: 2023-11-14 22:13:30",
+        "",
+    ])
+    path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": text.encode()})
+    found = records(path, "android_dumpstate")
+    # Enabled, not merely installed: talkback is installed only and is no record.
+    assert [(type(r).__name__, r.locator.line, r.component) for r in found] == [
+        ("AccessibilityService", 11, "com.spy.app/com.spy.app.A11y")]

@@ -440,9 +440,18 @@ class DumpsysReader:
         return True
 
     def _accessibility(self, number: int, text: str) -> Iterator[Record]:
-        if "enabled services" not in text.lower():
+        if self._state == "a11y":  # "enabled services: {" listed one per line, up to "}"
+            if text.strip().startswith("}"):
+                self._state = ""
+                return
+            listed = text
+        elif "enabled services" in text.lower():
+            listed = text.split(":", 1)[-1]
+            if listed.count("{") > listed.count("}"):
+                self._state = "a11y"
+        else:
             return
-        for match in _COMPONENT.finditer(text.split(":", 1)[-1]):
+        for match in _COMPONENT.finditer(listed):
             component = f"{match['pkg']}/{_full_class(match['pkg'], match['cls'])}"
             if self._once("a11y", component):
                 yield AccessibilityService(locator=self.locator(number), package=match["pkg"], component=component)
