@@ -437,3 +437,20 @@ def test_accessibility_enabled_services_over_several_lines(tmp_path: Path) -> No
     # Enabled, not merely installed: talkback is installed only and is no record.
     assert [(type(r).__name__, r.locator.line, r.component) for r in found] == [
         ("AccessibilityService", 11, "com.spy.app/com.spy.app.A11y")]
+
+
+def test_vendor_wrapper_around_the_bugreport(tmp_path: Path) -> None:
+    """MIUI / HyperOS: a zip of app logs and captures with the real bugreport zip inside."""
+    inner = write_zip(tmp_path / "inner.zip", bugreport_members()).read_bytes()
+    path = write_zip(tmp_path / "miui-feedback.zip", {
+        "applogs/com.miui.home.log": b"log\n", "tcpdump.pcap": b"\xd4\xc3\xb2\xa1",
+        "bugreport-sunfish-2023-11-14-22-13-20.zip": inner})
+    before = snapshot(tmp_path)
+    assert detect_kind(path) is AndroidBugreport
+    assert _layout(records(path, "android_dumpstate")) == EXPECTED_LAYOUT
+    result = check(path)
+    assert snapshot(tmp_path) == before
+    assert _findings(result) == EXPECTED_FINDINGS
+    assert result.warnings == [
+        f"{path}: a wrapper around the bugreport bugreport-sunfish-2023-11-14-22-13-20.zip: that bugreport is "
+        "read, the wrapper's 2 other entries (app logs, captures) are not"]

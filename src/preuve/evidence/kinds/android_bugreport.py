@@ -6,6 +6,10 @@ Members under ``FS/`` are device files dumpstate copied (tombstones, ANR traces,
 ``bugreport-*.txt``, main_entry.txt, version.txt, dumpstate_log.txt…) at
 ``/.acquisition/bugreport/<name>``. A folder's file times are those the unpacking left, not the
 device's: the run says so.
+
+Some vendors (MIUI, HyperOS) hand out a wrapper zip of app logs and captures with the real
+``bugreport-<device>-<time>.zip`` inside: the inner bugreport is read (copied, bounded, into the
+run's private folder) and the run says the wrapper's other files were not.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, MountFS
+from preuve.evidence.android_archive import FolderSource, MountFS, ZipSource, materialize
 from preuve.evidence.android_layout import (
     aqf_zip_root,
     bugreport_folder_root,
@@ -22,6 +26,15 @@ from preuve.evidence.android_layout import (
     mount_bugreport_zip,
     zip_names,
 )
+
+WRAPPER_PREFIX = "/.acquisition/bugreport-wrapper"
+
+
+def nested_bugreport(names: list[str]) -> str | None:
+    """The member of a vendor's wrapper zip that is the bugreport (a .zip named bugreport* or dumpstate*)."""
+    found = sorted(n for n in names if n.lower().endswith(".zip")
+                   and n.rsplit("/", 1)[-1].lower().startswith(("bugreport", "dumpstate")))
+    return found[0] if found else None
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS
 
@@ -39,7 +52,9 @@ class AndroidBugreport(AcquisitionKind):
         if not path.is_file():
             return False
         names = zip_names(path, 100_000)
-        return names is not None and aqf_zip_root(names) is None and bugreport_zip_root(names) is not None
+        if names is None or aqf_zip_root(names) is not None:
+            return False
+        return bugreport_zip_root(names) is not None or nested_bugreport(names) is not None
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
@@ -50,7 +65,12 @@ class AndroidBugreport(AcquisitionKind):
             ctx.warn(f"{path}: an unpacked bugreport: file times are those the unpacking left, not the device's "
                      "(analyse the original zip to keep them)")
         else:
-            mount_bugreport_zip(fs, path, path.name, ctx.limits)
+            names = zip_names(path, ctx.limits.max_archive_entries) or []
+            inner = nested_bugreport(names) if bugreport_zip_root(names) is None else None
+            if inner is None:
+                mount_bugreport_zip(fs, path, path.name, ctx.limits)
+            else:
+                cls._mount_wrapped(fs, path, inner, len(names), ctx)
         try:
             fs.paths()
         except EvidenceError as exc:
@@ -58,3 +78,21 @@ class AndroidBugreport(AcquisitionKind):
         for note in fs.notes[:50]:
             ctx.warn(f"{path}: {note}")
         return fs
+
+    @classmethod
+    def _mount_wrapped(cls, fs: MountFS, path: Path, inner: str, count: int, ctx: OpenContext) -> None:
+        device = f"{WRAPPER_PREFIX}/{inner.rsplit('/', 1)[-1]}"
+        wrapper = ZipSource(path, lambda name: device if name == inner else None, ctx.limits, path.name)
+        fs.mount(wrapper)
+        listed = {entry.device_path for entry in wrapper.entries()}
+        if device not in listed:
+            raise AcquisitionError(f"{path}: the bugreport {inner} inside it cannot be read")
+        label = wrapper.source_name(device)
+        try:
+            with wrapper.open(device) as stream:
+                local = materialize(stream, ctx.workdir, ctx.limits.max_file_bytes, label, "bugreport.zip")
+        except (EvidenceError, OSError) as exc:
+            raise AcquisitionError(f"{label}: cannot be read ({exc})") from exc
+        mount_bugreport_zip(fs, local, label, ctx.limits)
+        ctx.warn(f"{path}: a wrapper around the bugreport {inner}: that bugreport is read, the wrapper's "
+                 f"{count - 1} other entries (app logs, captures) are not")
