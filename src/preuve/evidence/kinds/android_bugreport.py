@@ -26,6 +26,8 @@ from preuve.evidence.android_layout import (
     mount_bugreport_zip,
     zip_names,
 )
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS
 
 WRAPPER_PREFIX = "/.acquisition/bugreport-wrapper"
 
@@ -35,8 +37,6 @@ def nested_bugreport(names: list[str]) -> str | None:
     found = sorted(n for n in names if n.lower().endswith(".zip")
                    and n.rsplit("/", 1)[-1].lower().startswith(("bugreport", "dumpstate")))
     return found[0] if found else None
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS
 
 
 class AndroidBugreport(AcquisitionKind):
