@@ -454,3 +454,24 @@ def test_vendor_wrapper_around_the_bugreport(tmp_path: Path) -> None:
     assert result.warnings == [
         f"{path}: a wrapper around the bugreport bugreport-sunfish-2023-11-14-22-13-20.zip: that bugreport is "
         "read, the wrapper's 2 other entries (app logs, captures) are not"]
+
+
+def test_old_toolbox_ps_section(tmp_path: Path) -> None:
+    """Android 7 and before: toolbox ``ps -Z -t -p -P``, the state letter printed before NAME without a
+    header of its own."""
+    text = "\n".join([
+        "== dumpstate: 2016-05-01 10:00:00",
+        "------ PROCESSES AND THREADS (ps -Z -t -p -P) ------",
+        "LABEL                          USER     PID   PPID  VSIZE  RSS   PRIO  NICE  RTPRI SCHED  PCY  WCHAN        "
+        "      PC  NAME",
+        "u:r:init:s0                    root      1     0     9412   1092  20    0     0     0     fg  SyS_epoll_ "
+        "0000000000 S /init",
+        "u:r:untrusted_app:s0:c512,c768 u0_a99    4321  300   1500000 60000 20    0     0     0     fg  SyS_epoll_ "
+        "0000000000 S com.spy.agent",
+        "------ 0.100s was the duration of 'PROCESSES AND THREADS' ------",
+        "",
+    ])
+    path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"1.0", "dumpstate.txt": text.encode()})
+    found = records(path, "android_dumpstate")
+    assert [(p.user, p.pid, p.ppid, p.name, p.context) for p in found] == [
+        ("root", 1, 0, "/init", "u:r:init:s0"), ("u0_a99", 4321, 300, "com.spy.agent", "u:r:untrusted_app:s0:c512,c768")]

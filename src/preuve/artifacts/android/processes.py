@@ -42,6 +42,9 @@ class AndroidProcess(Record):
         return f"Process {self.name} (pid {self.pid}, user {self.user})"
 
 
+_STATES = frozenset("RSDTtZXxKWPI")
+
+
 class PsReader:
     """``ps`` text in, one AndroidProcess per process row out; the header line names the columns."""
 
@@ -65,8 +68,12 @@ class PsReader:
             self.warn(f"{self.path}:{number}: short line skipped")
             return None
         row = dict(zip(columns, parts, strict=False))
-        # NAME (or CMD) is last and may hold spaces; the state column S may be missing on old ps.
-        name = " ".join(parts[len(columns) - 1 :]) if len(parts) >= len(columns) else parts[-1]
+        # NAME (or CMD) is last and may hold spaces; the state column S may be missing on old ps, and
+        # old toolbox ps prints the state before NAME without a header for it ("… 0000000000 S /init").
+        first = len(columns) - 1
+        if "S" not in columns and len(parts) > len(columns) and parts[first] in _STATES:
+            first += 1
+        name = " ".join(parts[first:]) if len(parts) >= len(columns) else parts[-1]
         pid = row.get("PID", "")
         if not pid.isdigit():
             self.warn(f"{self.path}:{number}: no process id, skipped")
