@@ -133,6 +133,7 @@ BATTERY = [
     "    Package changes:",
     "      Update com.bank.app vers=130",
     "      Update com.example.game vers=7",
+    "      Update com.pkg.installer vers=3",
     "      Update com.old.thing vers=0",
     "--------- 0.300s was the duration of dumpsys batterystats, ending at: 2023-11-14 22:13:33",
 ]

@@ -46,8 +46,8 @@ EXPECTED_LAYOUT = [
     (96, "PackageEvent"), (97, "PackageEvent"),
     (98, "BatteryHistoryEvent"), (98, "BatteryHistoryEvent"), (99, "BatteryHistoryEvent"),
     (114, "BatteryDailyUpdate"), (115, "BatteryDailyUpdate"), (116, "BatteryDailyUpdate"),
-    (110, "BatteryDailyUpdate"), (111, "BatteryDailyUpdate"),
-    (132, "DatabaseAccess"), (138, "CompatOverride"), (138, "CompatOverride"),
+    (117, "BatteryDailyUpdate"), (110, "BatteryDailyUpdate"), (111, "BatteryDailyUpdate"),
+    (133, "DatabaseAccess"), (139, "CompatOverride"), (139, "CompatOverride"),
 ]
 
 EXPECTED_FINDINGS = sorted([
@@ -59,7 +59,7 @@ EXPECTED_FINDINGS = sorted([
     ("android_accessibility_service", "medium", DEVICE_MAIN, 67),
     ("android_battery_daily_change", "medium", DEVICE_MAIN, 110),
     ("android_battery_daily_change", "medium", DEVICE_MAIN, 111),
-    ("android_battery_daily_change", "medium", DEVICE_MAIN, 116),
+    ("android_battery_daily_change", "medium", DEVICE_MAIN, 117),
     ("android_sms_receiver", "low", DEVICE_MAIN, 89),
 ])
 
@@ -128,6 +128,7 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     assert [(d.package, d.version_code, d.action, d.previous_version_code, d.period_start) for d in daily] == [
         ("com.bank.app", "130", "update", None, day12),
         ("com.example.game", "7", "update", None, day12),
+        ("com.pkg.installer", "3", "update", None, day12),  # 'pkg' in a name is no battery history event
         ("com.old.thing", "0", "uninstall", None, day12),
         ("com.spy.gone", None, "uninstall", None, day13),
         ("com.bank.app", "120", "downgrade", "130", day13),
@@ -138,7 +139,7 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ("job", "u0a12", "com.spy.agent", "com.spy.agent/.UploadJob"),  # its end (-job) is not a second record
         ("wake_lock", "u0a200", "com.spy.gone", "*alarm*:com.spy.gone/.Beacon"),  # NlpWakeLock names no app
     ]
-    db = by_line[(132, "DatabaseAccess")]
+    db = by_line[(133, "DatabaseAccess")]
     assert isinstance(db, DatabaseAccess)
     assert (db.path, db.pid, db.operation, db.when) == (
         "/data/user/0/com.spy.agent/databases/loot.db", None, "executeForLastInsertedRowId", "2023-11-14 22:00:00.123")
@@ -162,7 +163,7 @@ def test_findings_and_indicators(tmp_path: Path) -> None:
                   if f.indicator and f.observable)
     # The process from PROCESSES AND THREADS; the uninstalled app in the battery history and daily stats.
     assert hits == [("app_id", "com.spy.gone", 97), ("app_id", "com.spy.gone", 99), ("app_id", "com.spy.gone", 110),
-                    ("app_id", "com.spy.gone", 138), ("process", "com.spy.agent", 22)]
+                    ("app_id", "com.spy.gone", 139), ("process", "com.spy.agent", 22)]
     assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
 
 
@@ -217,7 +218,7 @@ def test_bare_dumpsys(tmp_path: Path) -> None:
     found = records(path, "android_dumpstate")
     assert [type(r).__name__ for r in found] == (
         ["AppOp"] * 4 + ["AndroidSetting"] * 5 + ["PackageActivity"] * 2 + ["BroadcastReceiver"]
-        + ["PackageEvent"] * 2 + ["BatteryHistoryEvent"] * 3 + ["BatteryDailyUpdate"] * 5 + ["DatabaseAccess"]
+        + ["PackageEvent"] * 2 + ["BatteryHistoryEvent"] * 3 + ["BatteryDailyUpdate"] * 6 + ["DatabaseAccess"]
         + ["CompatOverride"] * 2)
     assert found[0].locator.line == 11 and found[0].locator.device_path == "/.acquisition/bugreport/dumpstate.txt"
     assert all(not a.warnings for a in check(path).artifacts)

@@ -414,10 +414,11 @@ class DumpsysReader:
         if service == "adb":
             return list(self._adb(number, text))
         if service == "batterystats":
-            if "pkg" in text or "=u" in text:
+            if ("Daily from" in text or "Update " in text or "Uninstall " in text) and self._battery_daily(
+                    number, text):
+                return _NOTHING
+            if "pkg" in text or "job=" in text or "top=" in text or "wake_lock=" in text:
                 return list(self._battery(number, text))
-            if "Daily from" in text or "Update " in text or "Uninstall " in text:
-                self._battery_daily(number, text)
             return _NOTHING
         if service == "settings" and self._settings is not None:
             return self._settings.line(number, text)
@@ -566,8 +567,6 @@ class DumpsysReader:
                 if self._once("pkgevent:" + event, match["pkg"]):
                     yield PackageEvent(locator=self.locator(number), event=event, uid=int(match["uid"]),
                                        package=match["pkg"])
-        if "job=" not in text and "top=" not in text and "wake_lock=" not in text:
-            return
         seen = self._history_seen
         for event, uid, name in _HISTORY_EVENT.findall(text):
             key = (event, name)
@@ -580,29 +579,30 @@ class DumpsysReader:
                 yield BatteryHistoryEvent(locator=self.locator(number), event=event, uid=uid, package=package,
                                           name=name)
 
-    def _battery_daily(self, number: int, text: str) -> None:
+    def _battery_daily(self, number: int, text: str) -> bool:
         """Daily package changes are kept until the end of batterystats: dumpsys prints the newest day
-        first, and a downgrade is a version lower than an earlier day's."""
+        first, and a downgrade is a version lower than an earlier day's. True when the line was one."""
         period = _DAILY.match(text)
         if period is not None:
             self._daily_period = (_daily_time(period["start"]), _daily_time(period["end"]))
-            return
+            return True
         if self._daily_period is None:
-            return
+            return False
         update = _DAILY_UPDATE.match(text)
         if update is None:
-            return
+            return False
         start, end = self._daily_period
         package, version = (update["pkg"], update["vers"]) if update["pkg"] else (update["gone"], "")
         key = (start.isoformat() if start else "", package, version)
         if key in self._daily:
-            return
+            return True
         if len(self._daily) >= MAX_DAILY:
             if not self._daily_full:
                 self._daily_full = True
                 self.warn(f"more than {MAX_DAILY} daily package changes; the rest are not read")
-            return
+            return True
         self._daily[key] = (number, start, end)
+        return True
 
     def _daily_records(self) -> Iterator[Record]:
         daily, self._daily = self._daily, {}
