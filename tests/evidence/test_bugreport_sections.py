@@ -100,11 +100,12 @@ def test_every_section_is_read(tmp_path: Path) -> None:
         ("/dev/block/dm-8", "/system", "ext4", ("rw", "seclabel", "relatime"), True),
     ]
     ops = [r for r in found if isinstance(r, AppOp)]
-    assert [(o.package, o.op, o.mode) for o in ops] == [
-        ("com.android.shell", "READ_CLIPBOARD", "allow"),  # the uid's LEGACY_STORAGE default is no package's
-        ("com.spy.app", "REQUEST_INSTALL_PACKAGES", "allow"),
-        ("com.spy.app", "CAMERA", "ignore"),
-        ("com.android.vending", "REQUEST_INSTALL_PACKAGES", "allow"),
+    assert [(o.package, o.op, o.mode, o.last_access) for o in ops] == [
+        # the uid's LEGACY_STORAGE default is no package's
+        ("com.android.shell", "READ_CLIPBOARD", "allow", datetime(2023, 11, 14, 21, 50, 1, tzinfo=UTC)),
+        ("com.spy.app", "REQUEST_INSTALL_PACKAGES", "allow", datetime(2023, 11, 10, 10, 0, tzinfo=UTC)),
+        ("com.spy.app", "CAMERA", "ignore", None),
+        ("com.android.vending", "REQUEST_INSTALL_PACKAGES", "allow", None),
     ]
     settings = [r for r in found if isinstance(r, AndroidSetting)]
     assert [(s.namespace, s.key, s.value) for s in settings] == [
@@ -165,6 +166,11 @@ def test_findings_and_indicators(tmp_path: Path) -> None:
     assert hits == [("app_id", "com.spy.gone", 97), ("app_id", "com.spy.gone", 99), ("app_id", "com.spy.gone", 110),
                     ("app_id", "com.spy.gone", 139), ("process", "com.spy.agent", 22)]
     assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
+    shell = next(f for f in result.findings if f.rule == "android_shell_appops")
+    assert shell.explanation == (
+        "The ADB shell (com.android.shell) has the app-op READ_CLIPBOARD recorded (mode allow, last used "
+        "2023-11-14 21:50:01 (device time)): commands were run on the phone from a computer.")
+    assert shell.timestamp == datetime(2023, 11, 14, 21, 50, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("layout", ["zip", "zip_under_folder", "folder", "folder_in_folder", "samsung"])

@@ -48,6 +48,7 @@ _APPOPS_UID = re.compile(r"^  Uid [^:\s]+:\s*$")
 _APPOPS_PACKAGE = re.compile(r"^\s*Package (?P<pkg>[\w.]+):\s*$")
 # "      REQUEST_INSTALL_PACKAGES (allow):" (Android 10+) or "      CAMERA: mode=ignore; time=…" (before)
 _APPOP = re.compile(r"^\s{4,}(?P<op>[A-Z][A-Z0-9_]{2,})(?: \((?P<mode>\w+)[^)]*\))?:\s*(?:mode=(?P<old>\w+))?")
+_APPOP_ACCESS = re.compile(r"^\s+Access:\s*\[[^\]]*\]\s*(?P<when>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)?")
 _RESOLVER_KEY = re.compile(r"^\s{4,}(?P<key>\S[^\s]*):\s*$")
 _DAILY = re.compile(r"^  Daily from (?P<start>\S+) to (?P<end>[^:\s]+):?\s*$")
 # "      Update com.app vers=12" and "      Uninstall com.app" (BatteryStats.dumpDailyPackageChanges)
@@ -130,9 +131,16 @@ class AppOp(Record):
     package: str
     op: str
     mode: str
+    # The latest "Access:" time dumpsys lists for it (Android 10+), device time read as UTC; None when
+    # none is listed.
+    last_access: datetime | None = None
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.APP_ID, self.package)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.last_access is not None:
+            yield Timestamp(self.last_access, f"App-op {self.op} last used")
 
     def summary(self) -> str:
         return f"{self.package}: {self.op} ({self.mode})"
@@ -359,6 +367,8 @@ class DumpsysReader:
         self._daily_full = False
         self._db_pool: str | None = None
         self._history_seen: set[tuple[str, str]] = set()
+        self._op: tuple[int, str, str, str] | None = None  # (line, package, op, mode) until its accesses are read
+        self._op_last: datetime | None = None
 
     def end_section(self) -> Iterator[Record]:
         """Call at the end of a dumpstate section (and of the file): yields what was still open."""
@@ -367,7 +377,8 @@ class DumpsysReader:
         self._state = ""
 
     def _flush(self) -> Iterator[Record]:
-        """At the end of a service: the package block, settings row and daily changes still open."""
+        """At the end of a service: the package block, app-op, settings row and daily changes still open."""
+        yield from self._op_done()
         if self._settings is not None:
             yield from self._settings.end()
             self._settings = None
@@ -544,21 +555,37 @@ class DumpsysReader:
             pending.disabled = user0["enabled"] in ("2", "3", "4")
 
     def _appops(self, number: int, text: str) -> Iterator[Record]:
+        if self._op is not None and "Access:" in text:
+            access = _APPOP_ACCESS.match(text)
+            when = parse_date(access["when"]) if access else None
+            if when is not None and (self._op_last is None or when > self._op_last):
+                self._op_last = when
+            return
         if text.startswith("  Uid ") and _APPOPS_UID.match(text):
+            yield from self._op_done()
             self._package = None  # the uid's own default modes follow, until its first package
             return
         if "Package " in text:
             package = _APPOPS_PACKAGE.match(text)
             if package is not None:
+                yield from self._op_done()
                 self._package = package["pkg"]
                 return
         if self._package is None:
             return
         op = _APPOP.match(text)
         if op is not None:
-            mode = op["mode"] or op["old"] or ""
+            yield from self._op_done()
             if self._once(f"op:{op['op']}", self._package):
-                yield AppOp(locator=self.locator(number), package=self._package, op=op["op"], mode=mode)
+                self._op = (number, self._package, op["op"], op["mode"] or op["old"] or "")
+
+    def _op_done(self) -> Iterator[Record]:
+        """The app-op being read, once the accesses listed under it are."""
+        pending, last = self._op, self._op_last
+        self._op, self._op_last = None, None
+        if pending is not None:
+            number, package, name, mode = pending
+            yield AppOp(locator=self.locator(number), package=package, op=name, mode=mode, last_access=last)
 
     def _battery(self, number: int, text: str) -> Iterator[Record]:
         if "pkg" in text:

@@ -27,8 +27,9 @@ class AndroidShellAppOps(Rule):
         assert isinstance(record, AppOp)
         if record.package != SHELL:
             return
+        when = f", last used {record.last_access:%Y-%m-%d %H:%M:%S} (device time)" if record.last_access else ""
         yield self.finding(
             record, artifact,
-            f"The ADB shell ({SHELL}) has the app-op {record.op} recorded (mode {record.mode or 'not stated'}): "
-            "commands were run on the phone from a computer.",
+            f"The ADB shell ({SHELL}) has the app-op {record.op} recorded (mode {record.mode or 'not stated'}"
+            f"{when}): commands were run on the phone from a computer.",
         )
