@@ -13,6 +13,7 @@ from preuve.artifacts.android._dumpsys import (
     AppOp,
     BroadcastReceiver,
     DeviceAdmin,
+    PackageActivity,
     PackageEvent,
 )
 from preuve.artifacts.android.getprop import AndroidProperty, SecurityPatch
@@ -58,9 +59,10 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
     state = records(path, "android_dumpstate")
     # The UPTIME section's property-like line is not a property: sections are honoured.
     assert [type(r) for r in state] == [AndroidProperty, AndroidProperty, SecurityPatch, AccessibilityService,
-                                        AppOp, DeviceAdmin, BroadcastReceiver] + [AndroidPackage] * 4 + [PackageEvent]
-    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 50, 60, 68, 76, 84, 93]
-    assert [(p.name, p.installer, p.system, p.disabled, p.uid) for p in state[7:11]] == [
+                                        AppOp, DeviceAdmin, PackageActivity, BroadcastReceiver] + [
+                                        AndroidPackage] * 4 + [PackageEvent]
+    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 45, 50, 60, 68, 76, 84, 93]
+    assert [(p.name, p.installer, p.system, p.disabled, p.uid) for p in state[8:12]] == [
         ("com.android.phone", None, True, False, 10100),
         ("com.spy.app", "com.android.chrome", False, False, 10101),
         ("com.android.vending", None, True, True, 10102),
@@ -105,7 +107,7 @@ def test_androidqf_with_nested_bugreport_and_backup(tmp_path: Path) -> None:
         result = run_check(evidence, CheckOptions(iocs=(feed,), secrets=Secrets(password="pw")))
         assert result.acquisition_kind == "androidqf"
         by_artifact = {a.name: (a.status.value, a.records) for a in result.artifacts}
-        assert by_artifact["android_dumpstate"] == ("ok", 8)  # packages come from packages.json
+        assert by_artifact["android_dumpstate"] == ("ok", 9)  # packages come from packages.json
         assert by_artifact["android_tombstones"] == ("ok", 2)
         assert by_artifact["android_backup_sms"] == ("ok", 1)
         assert by_artifact["androidqf_integrity"] == ("ok", 13)

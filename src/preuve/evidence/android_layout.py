@@ -11,8 +11,9 @@ backup was given alone or found inside an AndroidQF acquisition.
 
 from __future__ import annotations
 
+import fnmatch
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,8 +33,16 @@ from preuve.evidence.limits import Limits
 AQF_PREFIX = "/.acquisition/androidqf"
 BUGREPORT_PREFIX = "/.acquisition/bugreport"
 
-# Files whose presence at the top of a folder or zip says "AndroidQF".
+# Files whose presence at the top of a folder or zip says "AndroidQF" (any one of them: an
+# acquisition that holds only some of its files is still read). Names AndroidQF's modules write.
 AQF_MARKERS = ("acquisition.json", "packages.json", "getprop.txt", "processes.txt", "dumpsys.txt", "hashes.csv")
+AQF_FILES = (*AQF_MARKERS, "processes.json", "settings_global.txt", "settings_secure.txt", "settings_system.txt",
+             "backup.ab", "bugreport.zip", "files.json", "mounts.json", "mounts.txt", "root_binaries.json",
+             "selinux.txt", "services.txt", "env.txt", "logcat.txt", "adb_host_key.pub", "command.log")
+AQF_FILE_PATTERNS = ("settings_*.txt",)
+# Names AndroidQF writes that other acquisitions share (a sysdiagnose has ps.txt and logs/): they
+# never say "AndroidQF" alone.
+AQF_SHARED = ("ps.txt", "logs", "tmp")
 
 
 def aqf_mapper(strip: str = "") -> PathMapper:
@@ -51,6 +60,19 @@ def bugreport_mapper(name: str) -> str | None:
     if name.startswith("FS/") and len(name) > 3:
         return "/" + name[3:]
     return f"{BUGREPORT_PREFIX}/{name}"
+
+
+def bugreport_mapper_under(strip: str) -> PathMapper:
+    """The bugreport mapper for members under one top folder (the others are left out)."""
+    if not strip:
+        return bugreport_mapper
+
+    def mapper(name: str) -> str | None:
+        if not name.startswith(strip + "/"):
+            return None
+        return bugreport_mapper(name[len(strip) + 1 :])
+
+    return mapper
 
 
 def backup_mapper(name: str) -> str | None:
@@ -71,27 +93,83 @@ def zip_names(path: Path, limit: int) -> list[str] | None:
     return names[:limit]
 
 
+def is_aqf_top(top: Iterable[str]) -> bool:
+    """Whether these top-level names (files and folders) are those of an AndroidQF acquisition."""
+    names = set(top)
+    if is_bugreport_names(list(names)):
+        return False
+    return any(n in AQF_FILES or any(fnmatch.fnmatchcase(n, p) for p in AQF_FILE_PATTERNS) for n in names)
+
+
+def _single_folder(names: list[str]) -> str | None:
+    """The one folder every member lies under, or None."""
+    tops = {n.split("/", 1)[0] for n in names if n}
+    if len(tops) != 1 or not all("/" in n or n.rstrip("/") in tops for n in names if n):
+        return None
+    return next(iter(tops))
+
+
+def _inner(names: list[str], folder: str) -> list[str]:
+    return [n[len(folder) + 1 :] for n in names if n.startswith(folder + "/") and len(n) > len(folder) + 1]
+
+
 def aqf_zip_root(names: list[str]) -> str | None:
     """'' when AndroidQF files lie at the top of the zip, the folder name when under one folder, else None."""
-    top = {n.split("/", 1)[0] for n in names}
-    if any(m in top for m in AQF_MARKERS):
+    if is_aqf_top({n.split("/", 1)[0] for n in names}):
         return ""
-    folders = {n.split("/", 1)[0] for n in names if "/" in n}
-    if len(folders) == 1:
-        folder = next(iter(folders))
-        inner = {n.split("/", 2)[1] for n in names if n.startswith(folder + "/") and n.count("/") >= 1}
-        if sum(m in inner for m in AQF_MARKERS) >= 2:
-            return folder
+    folder = _single_folder(names)
+    if folder is not None and is_aqf_top({n.split("/", 1)[0] for n in _inner(names, folder)}):
+        return folder
     return None
 
 
 def is_bugreport_names(names: list[str]) -> bool:
+    """Whether these member names (relative to the bugreport's top) are those of ``adb bugreport``."""
     tops = {n for n in names if "/" not in n}
     if "main_entry.txt" in tops:
         return True
+    if any(n.startswith("dumpState_") and n.endswith(".log") for n in tops):  # Samsung's name for the main text
+        return True
     return any(n.startswith(("bugreport-", "bugreport_", "dumpstate")) and n.endswith(".txt") for n in tops) and (
-        "version.txt" in tops or any(n.startswith("FS/") for n in names)
+        "version.txt" in tops or any(n.startswith("FS/") or n == "FS" for n in names)
     )
+
+
+def bugreport_zip_root(names: list[str]) -> str | None:
+    """'' when the bugreport's files lie at the top of the zip, the folder name when all lie under
+    one folder (a bugreport zipped again from its unpacked folder), else None."""
+    if is_bugreport_names(names):
+        return ""
+    folder = _single_folder(names)
+    if folder is not None and is_bugreport_names(_inner(names, folder)):
+        return folder
+    return None
+
+
+def folder_names(path: Path, limit: int = 10_000) -> list[str]:
+    """Names at the top of a folder (folders as ``name/``), at most `limit`; [] when unreadable."""
+    out: list[str] = []
+    try:
+        for child in sorted(path.iterdir())[:limit]:
+            out.append(child.name + "/" if child.is_dir() and not child.is_symlink() else child.name)
+    except OSError:
+        return []
+    return out
+
+
+def bugreport_folder_root(path: Path) -> Path | None:
+    """The folder holding an unpacked bugreport: `path` itself or its only subfolder."""
+    if not path.is_dir():
+        return None
+    names = folder_names(path)
+    if is_bugreport_names(names):
+        return path
+    folders = [n for n in names if n.endswith("/")]
+    if len(folders) == 1 and len(names) == 1:
+        inner = path / folders[0].rstrip("/")
+        if is_bugreport_names(folder_names(inner)):
+            return inner
+    return None
 
 
 def mount_backup(
@@ -115,7 +193,9 @@ def mount_backup(
 
 
 def mount_bugreport_zip(fs: MountFS, path: Path, label: str, limits: Limits) -> None:
-    fs.mount(ZipSource(path, bugreport_mapper, limits, label))
+    names = zip_names(path, limits.max_archive_entries)
+    strip = bugreport_zip_root(names) if names is not None else None
+    fs.mount(ZipSource(path, bugreport_mapper_under(strip or ""), limits, label))
 
 
 def mount_nested(fs: MountFS, limits: Limits, workdir: Path, password: str | None, warn: Callable[[str], None]) -> None:

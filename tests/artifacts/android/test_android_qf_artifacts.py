@@ -13,6 +13,7 @@ from preuve.artifacts.android._dumpsys import (
     AppOp,
     BroadcastReceiver,
     DeviceAdmin,
+    PackageActivity,
     PackageEvent,
 )
 from preuve.artifacts.android.androidqf_integrity import IntegrityEntry
@@ -95,9 +96,12 @@ def test_dumpsys_records(aqf: Path) -> None:
     summary = [(type(r).__name__, r.locator.line) for r in found]
     assert summary == [
         ("AccessibilityService", 7), ("AdbKey", 16), ("AppOp", 23), ("AppOp", 25), ("DeviceAdmin", 29),
-        ("BroadcastReceiver", 42), ("BroadcastReceiver", 43), ("PackageEvent", 62),
+        ("PackageActivity", 37), ("BroadcastReceiver", 42), ("BroadcastReceiver", 43), ("PackageEvent", 62),
     ]
-    a11y, key, op, quiet, admin, messaging, spy, event = found
+    a11y, key, op, quiet, admin, activity, messaging, spy, event = found
+    assert isinstance(activity, PackageActivity)
+    assert (activity.package, activity.component, activity.intent) == (
+        "com.android.settings", "com.android.settings/com.android.settings.Settings", "android.intent.action.MAIN")
     assert isinstance(event, PackageEvent)
     assert (event.event, event.uid, event.package) == ("installed", 10150, "com.example.game")
     assert isinstance(a11y, AccessibilityService) and a11y.component == "com.spy.app/com.spy.app.A11y"

@@ -22,3 +22,5 @@ class Dumpsys(Artifact):
         for number, line in ctx.fs.read_text_lines(path):
             yield from reader.line(number, line)
         yield from reader.end_section()
+        if reader.services == 0:
+            ctx.warn(f"{path}: no 'DUMP OF SERVICE' section was found: nothing was read from this file")

@@ -7,7 +7,8 @@ record of its own, with the acquisition date it is judged against.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -18,6 +19,11 @@ from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 PATCH_PROPERTY = "ro.build.version.security_patch"
+# The start of a value that goes on over the next lines: "[persist.sys.boot.reason.history]: [reboot,1699"
+_OPEN_VALUE = re.compile(r"^\[(?P<name>[^\]]{1,512})\]: \[(?P<value>.*)$")
+MAX_VALUE_LINES = 256
+MAX_VALUE_CHARS = 64 * 1024
+_NONE: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(kw_only=True)
@@ -84,6 +90,73 @@ def security_patch(
     return SecurityPatch(locator=locator, patch=patch, acquired=acquired[0], acquired_from=acquired[1])
 
 
+class PropertyReader:
+    """getprop lines in, (first line, name, value) out; a value may run over several lines.
+
+    ``getprop`` prints ``[name]: [value]``; a value holding newlines (the boot reason history
+    holds one boot per line) goes on until a line that ends with ``]``. Such a value is kept
+    whole, up to MAX_VALUE_LINES lines and MAX_VALUE_CHARS characters; a longer one, or one
+    that another property cuts short, is kept as far as it was read and a warning says so.
+    """
+
+    def __init__(self, where: str, warn: Callable[[str], None]) -> None:
+        self.where = where
+        self.warn = warn
+        self._start = 0
+        self._name = ""
+        self._parts: list[str] = []
+        self._size = 0
+
+    def line(self, number: int, line: str) -> Sequence[tuple[int, str, str]]:
+        """The properties this line completes (usually one or none)."""
+        if self._parts:
+            if line.startswith("[") and _OPEN_VALUE.match(line):
+                # A new property begins: the open value was cut short; both are kept.
+                return [self._cut("is cut short by the next property"), *self.line(number, line)]
+            self._parts.append(line)
+            self._size += len(line) + 1
+            if line.rstrip().endswith("]"):
+                self._parts[-1] = line.rstrip()[:-1]
+                return [self._done()]
+            if len(self._parts) > MAX_VALUE_LINES or self._size > MAX_VALUE_CHARS:
+                return [self._cut(f"is longer than {MAX_VALUE_LINES} lines or {MAX_VALUE_CHARS} characters")]
+            return _NONE
+        parsed = parse_property_line(line)
+        if parsed is not None:
+            return [(number, parsed[0], parsed[1])]
+        opened = _OPEN_VALUE.match(line) if line.startswith("[") else None
+        if opened is not None:
+            self._start, self._name = number, opened["name"]
+            self._parts = [opened["value"]]
+            self._size = len(opened["value"])
+        return _NONE
+
+    def end(self) -> Sequence[tuple[int, str, str]]:
+        """At the end of the text (or section): a value still open is kept as read, with a warning."""
+        return [self._cut("has no closing ']'")] if self._parts else _NONE
+
+    def _done(self) -> tuple[int, str, str]:
+        value = "\n".join(self._parts)
+        self._parts = []
+        return self._start, self._name, value
+
+    def _cut(self, why: str) -> tuple[int, str, str]:
+        self.warn(f"{self.where}:{self._start}: the value of property {self._name} {why}; kept as read")
+        return self._done()
+
+
+def property_records(
+    found: Sequence[tuple[int, str, str]], locator_for: Callable[[int], Locator], acquired: tuple[datetime, str] | None
+) -> Iterator[Record]:
+    """The property record (and the security patch record) of a property the reader completed."""
+    for number, name, value in found:
+        locator = locator_for(number)
+        yield AndroidProperty(locator=locator, name=name, value=value)
+        patch = security_patch(name, value, locator, acquired)
+        if patch is not None:
+            yield patch
+
+
 class GetProp(Artifact):
     name = "android_getprop"
     platform = "android"
@@ -92,13 +165,18 @@ class GetProp(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         acquired = acquisition_date(ctx, path)
+        sha = ctx.fs.sha256(path)
+
+        def locator_for(number: int) -> Locator:
+            return Locator(path, sha, line=number)
+
+        reader = PropertyReader(path, ctx.warn)
+        found = 0
         for number, line in ctx.fs.read_text_lines(path):
-            parsed = parse_property_line(line)
-            if parsed is None:
-                continue
-            name, value = parsed
-            locator = ctx.locator(path, line=number)
-            yield AndroidProperty(locator=locator, name=name, value=value)
-            patch = security_patch(name, value, locator, acquired)
-            if patch is not None:
-                yield patch
+            done = reader.line(number, line)
+            found += len(done)
+            yield from property_records(done, locator_for, acquired)
+        done = reader.end()
+        yield from property_records(done, locator_for, acquired)
+        if found + len(done) == 0 and ctx.fs.stat(path).size:
+            ctx.warn(f"{path}: no [name]: [value] line was found: no property was read")

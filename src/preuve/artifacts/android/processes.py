@@ -2,11 +2,16 @@
 
 The JSON form (androidqf's android-collector ``ps``) gives pid, ppid, uid,
 the stat name in parentheses, the command line and the SELinux context.
+
+:class:`PsReader` reads ``ps`` text a line at a time, whichever columns it was asked for: it
+serves processes.txt here and the PROCESSES AND THREADS section of a bugreport's dumpstate
+(``ps -A -T -Z -O …``: a LABEL column first, one row per thread). Thread rows (TID differs from
+PID) are not processes and are counted, not yielded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -37,6 +42,57 @@ class AndroidProcess(Record):
         return f"Process {self.name} (pid {self.pid}, user {self.user})"
 
 
+_STATES = frozenset("RSDTtZXxKWPI")
+
+
+class PsReader:
+    """``ps`` text in, one AndroidProcess per process row out; the header line names the columns."""
+
+    def __init__(self, path: str, sha256: str, warn: Callable[[str], None]) -> None:
+        self.path = path
+        self.sha256 = sha256
+        self.warn = warn
+        self.columns: list[str] | None = None
+        self.threads = 0  # thread rows seen (not yielded)
+
+    def line(self, number: int, line: str) -> AndroidProcess | None:
+        parts = line.split()
+        if not parts:
+            return None
+        columns = self.columns
+        if columns is None:
+            if "PID" in parts:
+                self.columns = parts
+            return None
+        if len(parts) < len(columns) - 1:
+            self.warn(f"{self.path}:{number}: short line skipped")
+            return None
+        row = dict(zip(columns, parts, strict=False))
+        # NAME (or CMD) is last and may hold spaces; the state column S may be missing on old ps, and
+        # old toolbox ps prints the state before NAME without a header for it ("… 0000000000 S /init").
+        first = len(columns) - 1
+        if "S" not in columns and len(parts) > len(columns) and parts[first] in _STATES:
+            first += 1
+        name = " ".join(parts[first:]) if len(parts) >= len(columns) else parts[-1]
+        pid = row.get("PID", "")
+        if not pid.isdigit():
+            self.warn(f"{self.path}:{number}: no process id, skipped")
+            return None
+        tid = row.get("TID")
+        if tid is not None and tid != pid:
+            self.threads += 1
+            return None
+        ppid = row.get("PPID", "")
+        return AndroidProcess(
+            locator=Locator(self.path, self.sha256, line=number),
+            user=row.get("USER", ""),
+            pid=int(pid),
+            ppid=int(ppid) if ppid.isdigit() else None,
+            name=name,
+            context=row.get("LABEL"),
+        )
+
+
 class Processes(Artifact):
     name = "android_processes"
     platform = "android"
@@ -45,37 +101,19 @@ class Processes(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
-        if path.endswith(".json"):
+        # With its collector on the phone, AndroidQF writes the JSON list into processes.txt too.
+        with ctx.fs.open(path) as stream:
+            head = stream.read(4096).lstrip()[:1]
+        if path.endswith(".json") or head in (b"[", b"{"):
             yield from self._json(ctx, path, sha)
             return
-        columns: list[str] | None = None
+        reader = PsReader(path, sha, ctx.warn)
         for number, line in ctx.fs.read_text_lines(path):
-            parts = line.split()
-            if not parts:
-                continue
-            if columns is None:
-                if "PID" in parts:
-                    columns = parts
-                continue
-            if len(parts) < len(columns) - 1:
-                ctx.warn(f"{path}:{number}: short line skipped")
-                continue
-            row = dict(zip(columns, parts, strict=False))
-            # NAME is last and may hold spaces; the state column S may be missing on old ps.
-            name = " ".join(parts[len(columns) - 1 :]) if len(parts) >= len(columns) else parts[-1]
-            pid = row.get("PID", "")
-            if not pid.isdigit():
-                ctx.warn(f"{path}:{number}: no process id, skipped")
-                continue
-            ppid = row.get("PPID", "")
-            yield AndroidProcess(
-                locator=Locator(path, sha, line=number),
-                user=row.get("USER", ""),
-                pid=int(pid),
-                ppid=int(ppid) if ppid.isdigit() else None,
-                name=name,
-            )
-
+            process = reader.line(number, line)
+            if process is not None:
+                yield process
+        if reader.columns is None:
+            ctx.warn(f"{path}: no ps header line (USER PID …) was found: no process was read")
     def _json(self, ctx: ArtifactContext, path: str, sha: str) -> Iterator[Record]:
         data = load_json(ctx, path)
         if not isinstance(data, list):

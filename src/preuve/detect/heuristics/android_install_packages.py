@@ -1,4 +1,8 @@
-"""An app is allowed to install other apps."""
+"""An app is allowed to install other apps (app-op REQUEST_INSTALL_PACKAGES set to allow).
+
+MEDIUM, as MVT rates it; app stores and the system's package installers, which install apps by
+design, are left out.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from preuve.model import Finding, Kind, Observable, Record, Severity
 
 class AndroidInstallPackages(Rule):
     name = "android_install_packages"
-    severity = Severity.LOW
+    severity = Severity.MEDIUM
     record_types: ClassVar[tuple[type[Record], ...]] = (AppOp,)
     reason = (
         "An app allowed to install apps can drop further payloads; droppers and some stalkerware "

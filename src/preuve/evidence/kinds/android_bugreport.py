@@ -1,9 +1,15 @@
-"""Android bugreport zips (``adb bugreport``): the dumpstate text, FS/ copies of device files.
+"""Android bugreports (``adb bugreport``): a zip, a zip whose files lie under one top folder, or
+the unpacked folder.
 
-Members under ``FS/`` are device files dumpstate copied (tombstones, ANR
-traces…) and appear at their device paths; the rest (the main
-``bugreport-*.txt``, version.txt, dumpstate_log.txt…) at
-``/.acquisition/bugreport/<name>``.
+Members under ``FS/`` are device files dumpstate copied (tombstones, ANR traces,
+``/proc/<pid>/mountinfo``…) and appear at their device paths; the rest (the main
+``bugreport-*.txt``, main_entry.txt, version.txt, dumpstate_log.txt…) at
+``/.acquisition/bugreport/<name>``. A folder's file times are those the unpacking left, not the
+device's: the run says so.
+
+Some vendors (MIUI, HyperOS) hand out a wrapper zip of app logs and captures with the real
+``bugreport-<device>-<time>.zip`` inside: the inner bugreport is read (copied, bounded, into the
+run's private folder) and the run says the wrapper's other files were not.
 """
 
 from __future__ import annotations
@@ -11,30 +17,62 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import MountFS
-from preuve.evidence.android_layout import aqf_zip_root, is_bugreport_names, mount_bugreport_zip, zip_names
+from preuve.evidence.android_archive import FolderSource, MountFS, ZipSource, materialize
+from preuve.evidence.android_layout import (
+    aqf_zip_root,
+    bugreport_folder_root,
+    bugreport_mapper,
+    bugreport_zip_root,
+    mount_bugreport_zip,
+    zip_names,
+)
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS
+
+WRAPPER_PREFIX = "/.acquisition/bugreport-wrapper"
+
+
+def nested_bugreport(names: list[str]) -> str | None:
+    """The member of a vendor's wrapper zip that is the bugreport (a .zip named bugreport* or dumpstate*)."""
+    found = sorted(n for n in names if n.lower().endswith(".zip")
+                   and n.rsplit("/", 1)[-1].lower().startswith(("bugreport", "dumpstate")))
+    return found[0] if found else None
 
 
 class AndroidBugreport(AcquisitionKind):
     name = "android_bugreport"
     platform = "android"
     specificity = 55
-    description = "an Android bugreport .zip"
-    holds = ("/.acquisition/bugreport/*", "/data/*")  # its own files, and the device files dumpstate copied
+    description = "an Android bugreport (.zip or its unpacked folder)"
+    # its own files, and the device files dumpstate copied under FS/ (tombstones, /proc mount tables…)
+    holds = ("/.acquisition/bugreport/*", "/data/*", "/proc/*")
 
     @classmethod
     def detect(cls, path: Path) -> bool:
+        if path.is_dir():
+            return bugreport_folder_root(path) is not None
         if not path.is_file():
             return False
         names = zip_names(path, 100_000)
-        return names is not None and aqf_zip_root(names) is None and is_bugreport_names(names)
+        if names is None or aqf_zip_root(names) is not None:
+            return False
+        return bugreport_zip_root(names) is not None or nested_bugreport(names) is not None
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
         fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
-        mount_bugreport_zip(fs, path, path.name, ctx.limits)
+        root = bugreport_folder_root(path)
+        if root is not None:
+            fs.mount(FolderSource(root, bugreport_mapper, ctx.limits, root.name))
+            ctx.warn(f"{path}: an unpacked bugreport: file times are those the unpacking left, not the device's "
+                     "(analyse the original zip to keep them)")
+        else:
+            names = zip_names(path, ctx.limits.max_archive_entries) or []
+            inner = nested_bugreport(names) if bugreport_zip_root(names) is None else None
+            if inner is None:
+                mount_bugreport_zip(fs, path, path.name, ctx.limits)
+            else:
+                cls._mount_wrapped(fs, path, inner, len(names), ctx)
         try:
             fs.paths()
         except EvidenceError as exc:
@@ -42,3 +80,21 @@ class AndroidBugreport(AcquisitionKind):
         for note in fs.notes[:50]:
             ctx.warn(f"{path}: {note}")
         return fs
+
+    @classmethod
+    def _mount_wrapped(cls, fs: MountFS, path: Path, inner: str, count: int, ctx: OpenContext) -> None:
+        device = f"{WRAPPER_PREFIX}/{inner.rsplit('/', 1)[-1]}"
+        wrapper = ZipSource(path, lambda name: device if name == inner else None, ctx.limits, path.name)
+        fs.mount(wrapper)
+        listed = {entry.device_path for entry in wrapper.entries()}
+        if device not in listed:
+            raise AcquisitionError(f"{path}: the bugreport {inner} inside it cannot be read")
+        label = wrapper.source_name(device)
+        try:
+            with wrapper.open(device) as stream:
+                local = materialize(stream, ctx.workdir, ctx.limits.max_file_bytes, label, "bugreport.zip")
+        except (EvidenceError, OSError) as exc:
+            raise AcquisitionError(f"{label}: cannot be read ({exc})") from exc
+        mount_bugreport_zip(fs, local, label, ctx.limits)
+        ctx.warn(f"{path}: a wrapper around the bugreport {inner}: that bugreport is read, the wrapper's "
+                 f"{count - 1} other entries (app logs, captures) are not")

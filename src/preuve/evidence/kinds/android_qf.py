@@ -7,6 +7,10 @@ root_binaries.json, mounts.json, logs/, tmp/, bugreport.zip, backup.ab and
 hashes.csv. Its files appear at ``/.acquisition/androidqf/<name>``; the
 nested bugreport and backup are mounted in the same tree (see
 :mod:`preuve.evidence.android_layout`) and analysed in the same run.
+
+A folder or zip holding only some of these files (only getprop.txt, only
+backup.ab) is an AndroidQF acquisition all the same: what is there is read, and
+the artifacts whose files are not there are reported as missing, not failed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.android_archive import FolderSource, LimitedWriter, MountFS, ZipSource
-from preuve.evidence.android_layout import AQF_MARKERS, aqf_mapper, aqf_zip_root, mount_nested, zip_names
+from preuve.evidence.android_layout import (
+    aqf_mapper,
+    aqf_zip_root,
+    folder_names,
+    is_aqf_top,
+    mount_nested,
+    zip_names,
+)
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS, open_regular_file
 
@@ -25,8 +36,7 @@ AGE_MAGIC = b"age-encryption.org/v1\n"
 def _is_aqf_folder(path: Path) -> bool:
     if not path.is_dir():
         return False
-    present = sum((path / m).is_file() for m in AQF_MARKERS)
-    return present >= 2 or (path / "acquisition.json").is_file()
+    return is_aqf_top(n.rstrip("/") for n in folder_names(path) if not n.endswith("/") or n in ("logs/", "tmp/"))
 
 
 def _aqf_root(path: Path) -> Path | None:
