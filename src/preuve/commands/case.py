@@ -111,7 +111,7 @@ def rehunt(case_db: Path, iocs: tuple[Path, ...], output: Path | None, as_json: 
     try:
         index = load_index(list(iocs), lambda m: console.print(f"[yellow]warning:[/] {escape(m)}"))
         titles = {a.name: a.title for a in discover_artifacts()}
-        with CaseStore(case_db, write=True) as store:
+        with CaseStore(case_db, write=True, create=False) as store:
             hits = store.rehunt(index, titles)
     except PreuveError as exc:
         _fail(exc)
@@ -150,6 +150,16 @@ def fleet(source: Path, case_db: Path, iocs: tuple[Path, ...], output: Path | No
     try:
         paths = list_acquisitions(source)
         out_root = output or case_db.resolve().parent / f"{case_db.stem}-reports"
+        if not iocs:
+            from preuve.indicators.feeds import list_feeds
+
+            installed = list_feeds()
+            if installed:
+                console.print(f"Using {len(installed)} installed indicator feed(s) "
+                              f"({sum(f.indicators for f in installed)} indicators); `preuve iocs list` shows them.")
+            else:
+                console.print("[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
+                              "only heuristics will run. Known spyware traces will NOT be recognised.[/]")
 
         def show(outcome: object) -> None:
             from preuve.fleet.runner import FleetOutcome

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 import click
 
 from preuve.artifacts.base import Artifact
-from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode, Sink, run_check
+from preuve.check import ArtifactReport, CheckOptions, CheckResult, ExitCode
 from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
-from preuve.report.bundle import BundleSink
-from preuve.report.html import HtmlReport
-from preuve.report.outdir import OutputFolder
+from preuve.messages import os_error_text
+from preuve.report.outdir import check_into_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -217,6 +216,7 @@ def _run(
     as_json: bool = False,
     case: Path | None = None,
     secrets: Secrets | None = None,
+    force: bool = False,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
@@ -233,7 +233,7 @@ def _run(
     def fail(message: str) -> int:
         if as_json:
             click.echo(dumps({"error": message}).decode())
-        stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         return int(ExitCode.FATAL)
 
     index: IndicatorIndex | None = None
@@ -253,26 +253,26 @@ def _run(
                     "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
                     "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
                 )
-        sink = OutputFolder(out, evidence)
-        sinks: list[Sink] = [sink, HtmlReport(out / "report.html"), BundleSink(out)]
         case_sink = None
         if case is not None:
             from preuve.store.case import CaseStore
 
             store = CaseStore(case, write=True)
             case_sink = store.sink(evidence)
-            sinks.append(case_sink)
         with RichObserver(console) as observer:
             try:
-                result = run_check(evidence, options, sinks=sinks, observer=observer, index=index)
+                result = check_into_folder(
+                    evidence, options, out, force=force, extra_sinks=[case_sink] if case_sink else [],
+                    observer=observer, index=index,
+                )
             except BaseException:
                 if case_sink is not None:
                     case_sink.abort()
                 raise
-            finally:
-                sink.close()
-    except (PreuveError, OSError) as exc:
+    except PreuveError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        return fail(os_error_text(exc))
     finally:
         if store is not None:
             store.close()
@@ -289,6 +289,8 @@ def _run(
 @click.argument("evidence", type=click.Path(path_type=Path))
 @click.option("--iocs", multiple=True, type=click.Path(path_type=Path), help="STIX 2.1 file or folder (repeatable).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output folder (default: ./preuve-<name>).")
+@click.option("--force", is_flag=True,
+              help="Replace the output folder even when it holds files that are not a preuve output.")
 @click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
 @click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
@@ -301,9 +303,9 @@ def _run(
               help="Encrypted iOS backup: key written by `preuve backup-key` (instant, no password).")
 @click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
-def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, key_file: Path | None,
-          age_key: Path | None) -> None:
+def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bool, no_heuristics: bool,
+          only: tuple[str, ...], quiet: bool, as_json: bool, case: Path | None, password_file: Path | None,
+          key_file: Path | None, age_key: Path | None) -> None:
     """Check an acquisition against indicators and heuristics.
 
     EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
@@ -319,10 +321,13 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
         if age_key is not None:
             identity = age_key.read_bytes()[:65536].decode("utf-8", "replace")
             secrets = dataclasses.replace(secrets, age_identity=identity)
-    except (PreuveError, OSError) as exc:
+    except PreuveError as exc:
         stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets))
+    except OSError as exc:
+        stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
+        sys.exit(int(ExitCode.FATAL))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, force))
 
 
 @click.command()
