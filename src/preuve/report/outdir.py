@@ -400,6 +400,13 @@ def is_preuve_output(folder: Path) -> bool:
         return False
     if not names <= OUTPUT_NAMES:
         return False
+    if "artifacts" in names:
+        try:
+            inside = list((folder / "artifacts").iterdir())
+        except OSError:
+            return False
+        if any(not p.name.endswith(".jsonl") or p.is_symlink() or not p.is_file() for p in inside):
+            return False
     if INTERRUPTED_MARKER in names:
         return True
     try:

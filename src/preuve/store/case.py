@@ -120,6 +120,8 @@ class CaseStore:
         if (not write or not create) and not path.exists():
             raise CaseError(f"{path}: no such case (a case is made by `preuve check --case` or `preuve fleet`)")
         self._made_lock = False
+        if write and create and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
         if write:
             self._made_lock = not Path(str(path) + ".lock").exists()
             self._lock = open(str(path) + ".lock", "a")  # noqa: SIM115 - held until close()
