@@ -684,6 +684,13 @@ def run_check(
             if splitter is not None:
                 splitter.close()
         findings.sort(key=Finding.sort_key)
+        unreadable = list(getattr(opened.fs, "unreadable", ()))
+        if unreadable:
+            # Archive members that could not be read (a decompression bomb, a damaged stream): the rest
+            # was read, and the run says it is incomplete.
+            reports.append(ArtifactReport(
+                "archive_members", "Archive members", ArtifactStatus.FAILED, errors=unreadable[:200]
+            ))
         result = CheckResult(
             evidence_path=evidence,
             acquisition_kind=opened.kind,

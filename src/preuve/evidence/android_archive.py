@@ -87,6 +87,7 @@ class Source(ABC):
 
     label: str = "source"
     skipped: list[str]  # what the listing left out, and why (reported as warnings)
+    damaged: list[str]  # members that could not be read (the acquisition is then incomplete)
 
     @abstractmethod
     def entries(self) -> Iterable[FileInfo]:
@@ -116,6 +117,7 @@ class FolderSource(Source):
         self.label = label or root.name
         self._relative: dict[str, str] = {}
         self.skipped = []
+        self.damaged = []
 
     def entries(self) -> Iterable[FileInfo]:
         for rel, st in walk_folder(self.root, self.limits):
@@ -165,9 +167,11 @@ class ZipSource(Source):
             raise AcquisitionError(f"{label}: not a readable zip ({exc})") from exc
         self._members: dict[str, zipfile.ZipInfo] = {}
         self.skipped: list[str] = []
+        self.damaged: list[str] = []
 
     def entries(self) -> Iterable[FileInfo]:
         self.skipped = []
+        self.damaged = []
         self._members = {}
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_archive_entries:
@@ -191,7 +195,9 @@ class ZipSource(Source):
             if info.file_size > _RATIO_FLOOR and info.file_size > self.limits.max_decompression_ratio * max(
                 info.compress_size, 1
             ):
-                self.skipped.append(f"member {name}: compression ratio above {self.limits.max_decompression_ratio}")
+                self.damaged.append(f"{self.label}: member {name}: declares {info.file_size} bytes from "
+                                    f"{info.compress_size} (a ratio above {self.limits.max_decompression_ratio}: "
+                                    "decompression bomb?); not read")
                 yield FileInfo(device, 0, is_link=True)  # listed, never opened
                 continue
             if device in self._members:
@@ -245,6 +251,7 @@ class TarSource(Source):
         self.label = label
         self._members: dict[str, tarfile.TarInfo] = {}
         self.skipped: list[str] = []
+        self.damaged: list[str] = []
         try:
             self._tar = tarfile.open(path, "r:")  # noqa: SIM115 - kept open for member reads
         except (tarfile.TarError, OSError) as exc:
@@ -252,6 +259,7 @@ class TarSource(Source):
 
     def entries(self) -> Iterable[FileInfo]:
         self.skipped = []
+        self.damaged = []
         count = 0
         try:
             for member in self._tar:
@@ -274,7 +282,7 @@ class TarSource(Source):
                 else:
                     yield FileInfo(device, 0, float(member.mtime), member.mode, is_link=True)
         except tarfile.TarError as exc:
-            self.skipped.append(f"tar stream damaged after {count} entries ({exc}); the rest is lost")
+            self.damaged.append(f"{self.label}: tar stream damaged after {count} entries ({exc}); the rest is lost")
 
     def open(self, device_path: str) -> BinaryIO:
         member = self._members.get(device_path)
@@ -303,6 +311,7 @@ class MountFS(DeviceFS):
         self.sources: list[Source] = []
         self._owner: dict[str, Source] = {}
         self.notes: list[str] = []
+        self.unreadable: list[str] = []  # members that could not be read: the acquisition is incomplete
 
     def mount(self, source: Source) -> None:
         if self._paths is not None:
@@ -318,6 +327,7 @@ class MountFS(DeviceFS):
                 self._owner[entry.device_path] = source
                 yield entry
             self.notes.extend(source.skipped)
+            self.unreadable.extend(source.damaged)
 
     def _owner_of(self, device_path: str) -> Source:
         self._load()

@@ -88,6 +88,9 @@ class ArchiveReader(ABC):
         self.path = path
         self.limits = limits
         self.rejected: list[str] = []
+        # Members that cannot be read (a decompression bomb, a damaged stream): the rest is read, and
+        # the acquisition is reported incomplete.
+        self.damaged: list[str] = []
 
     @abstractmethod
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
@@ -137,14 +140,22 @@ class ZipReader(ArchiveReader):
                 mtime: float | None = float(calendar.timegm((*info.date_time, 0, 0, 0)))
             except (ValueError, OverflowError):
                 mtime = None
+            if kind == MemberKind.FILE and self._bomb(info):
+                self.damaged.append(
+                    f"member {name}: declares {info.file_size} bytes from {info.compress_size} (a ratio above "
+                    f"{self.limits.max_decompression_ratio}: decompression bomb?); not read"
+                )
             yield Member(name, kind, info.file_size, info.compress_size, mtime, unix_mode or None, info)
+
+    def _bomb(self, info: zipfile.ZipInfo) -> bool:
+        return info.file_size > _RATIO_FLOOR and info.file_size > self.limits.max_decompression_ratio * max(
+            info.compress_size, 1
+        )
 
     def open(self, member: Member) -> BinaryIO:
         info = member.key
         assert isinstance(info, zipfile.ZipInfo)
-        if info.file_size > _RATIO_FLOOR and info.file_size > self.limits.max_decompression_ratio * max(
-            info.compress_size, 1
-        ):
+        if self._bomb(info):
             raise LimitExceeded(member.name, f"decompression ratio {info.file_size // max(info.compress_size, 1)} "
                                 f"exceeds {self.limits.max_decompression_ratio} (zip bomb?)")
         try:
@@ -244,9 +255,9 @@ def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterato
             raise EvidenceError(path, f"damaged tar: negative size at offset {offset}")
         data_at = offset + _BLOCK
         padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
-        if budget is not None and data_at + size > budget:
-            raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
         if kind in (b"x", b"g", b"L", b"K"):
+            if budget is not None and data_at + size > budget:
+                raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
             if size > 1024 * 1024:
                 raise EvidenceError(path, f"damaged tar: extended header of {size} bytes")
             data = stream.read(padded)[:size]
@@ -269,8 +280,10 @@ def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterato
             except ValueError:
                 raise EvidenceError(path, f"damaged tar: pax size {info['size']!r}") from None
             padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
-            if budget is not None and data_at + size > budget:
-                raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
+        if budget is not None and data_at + size > budget:
+            raise LimitExceeded(
+                path, f"member {text} ({size} bytes) expands beyond the decompression ratio bound (archive bomb?)"
+            )
         try:
             mtime = float(info.get("mtime", _tar_number(header[136:148])))
         except ValueError:
@@ -321,8 +334,15 @@ class TarReader(ArchiveReader):
                     # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
                     key = (entry.offset_data, entry.size) if kind == MemberKind.FILE else None
                     yield Member(name, kind, size, None, entry.mtime or None, entry.mode, key)
+        except EvidenceError as exc:
+            if count == 0 or isinstance(exc, LimitExceeded) and "more than" in exc.reason:
+                raise
+            # The members before stay listed and read; this one and what follows are reported.
+            self.damaged.append(f"{exc.reason}; it and the members after it are not read")
         except (EOFError, OSError, ValueError, tarfile.TarError, zlib.error) as exc:
-            raise EvidenceError(str(self.path), f"damaged tar ({exc})") from exc
+            if count == 0:
+                raise EvidenceError(str(self.path), f"damaged tar ({exc})") from exc
+            self.damaged.append(f"damaged tar after {count} members ({exc}); the rest is not read")
 
     def open(self, member: Member) -> BinaryIO:
         where = member.key
@@ -429,6 +449,7 @@ class ArchiveFS(DeviceFS):
         self._reader = open_reader(source, limits)
         self._members: dict[str, Member] = {}
         self.rejected: list[str] = []
+        self.unreadable: list[str] = []  # members that could not be read: the acquisition is incomplete
 
     def _iter_entries(self) -> Iterable[FileInfo]:
         folders: set[str] = set()
@@ -454,6 +475,7 @@ class ArchiveFS(DeviceFS):
                 self._members.pop(device, None)
                 yield FileInfo(device, 0, member.mtime, member.mode, is_link=True)
         self.rejected.extend(f"{name}: unsafe member name" for name in self._reader.rejected)
+        self.unreadable.extend(f"{self.source.name}: {problem}" for problem in self._reader.damaged)
 
     def _member(self, device_path: str) -> Member:
         self._load()
