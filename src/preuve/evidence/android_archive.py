@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.bounded import refuse_crowded_zip
+from preuve.evidence.bounded import guarded_member, refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file, walk_folder
 from preuve.evidence.ledger import HashLedger
@@ -215,7 +215,7 @@ class ZipSource(Source):
             raw = self._zip.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
             raise EvidenceError(device_path, f"cannot read member {info.filename}: {exc}") from exc
-        return io.BufferedReader(BoundedReader(raw, info.file_size, device_path), 1024 * 1024)  # type: ignore[arg-type]
+        return guarded_member(BoundedReader(raw, info.file_size, device_path), device_path)  # type: ignore[arg-type]
 
     def member_name(self, device_path: str) -> str | None:
         info = self._members.get(device_path)
@@ -253,6 +253,7 @@ class TarSource(Source):
         self.skipped: list[str] = []
         self.damaged: list[str] = []
         try:
+            self._size = path.stat().st_size
             self._tar = tarfile.open(path, "r:")  # noqa: SIM115 - kept open for member reads
         except (tarfile.TarError, OSError) as exc:
             raise AcquisitionError(f"{label}: the backup's tar stream cannot be read ({exc})") from exc
@@ -277,12 +278,31 @@ class TarSource(Source):
                 if member.isdir():
                     yield FileInfo(device, 0, float(member.mtime), member.mode, is_dir=True)
                 elif member.isfile():
+                    if member.offset_data + member.size > self._size:
+                        self.damaged.append(f"{self.label}: member {name} is cut short ({member.size} bytes declared,"
+                                            f" {max(self._size - member.offset_data, 0)} present): the backup is "
+                                            "truncated")
                     self._members[device] = member
                     yield FileInfo(device, member.size, float(member.mtime), member.mode)
                 else:
                     yield FileInfo(device, 0, float(member.mtime), member.mode, is_link=True)
         except tarfile.TarError as exc:
             self.damaged.append(f"{self.label}: tar stream damaged after {count} entries ({exc}); the rest is lost")
+            return
+        if count and not self._ends_with_marker():
+            self.damaged.append(f"{self.label}: the tar stream stops without its end-of-archive marker: the backup "
+                                "is truncated (what it holds is read)")
+
+    def _ends_with_marker(self) -> bool:
+        """A complete tar ends with a zero block after its last member."""
+        end = self._tar.offset
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(end)
+                block = handle.read(512)
+        except OSError:
+            return False
+        return len(block) == 512 and not any(block)
 
     def open(self, device_path: str) -> BinaryIO:
         member = self._members.get(device_path)
@@ -291,7 +311,7 @@ class TarSource(Source):
         stream = self._tar.extractfile(member)
         if stream is None:
             raise EvidenceError(device_path, "not a regular file")
-        return stream  # type: ignore[return-value]
+        return guarded_member(stream, device_path)
 
     def source_name(self, device_path: str) -> str:
         member = self._members.get(device_path)

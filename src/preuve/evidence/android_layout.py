@@ -110,6 +110,7 @@ def mount_backup(
         raise AcquisitionError(f"{label}: {exc.reason}") from exc
     if problem is not None:
         fs.notes.append(f"{label}: {problem}")
+        fs.unreadable.append(f"{label}: {problem}")  # truncated or damaged: the run is incomplete
     fs.mount(TarSource(target, backup_mapper, limits, label))
 
 

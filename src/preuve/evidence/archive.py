@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.bounded import refuse_crowded_zip
+from preuve.evidence.bounded import guarded_member, refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
 from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
@@ -160,7 +160,7 @@ class ZipReader(ArchiveReader):
                                 f"exceeds {self.limits.max_decompression_ratio} (zip bomb?)")
         try:
             # ZipExtFile stops at the declared size and checks the CRC at the end.
-            return self._zip.open(info)  # type: ignore[return-value]
+            return guarded_member(self._zip.open(info), member.name)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
             raise EvidenceError(member.name, f"cannot be read from the zip ({exc})") from exc
 
@@ -350,7 +350,7 @@ class TarReader(ArchiveReader):
             raise EvidenceError(member.name, "not a regular file")
         if self._gzip is not None:
             try:
-                return open_member(self._gzip, where[0], where[1])
+                return guarded_member(open_member(self._gzip, where[0], where[1]), member.name)
             except (OSError, zlib.error) as exc:
                 raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
         info = tarfile.TarInfo(member.name)
@@ -361,7 +361,7 @@ class TarReader(ArchiveReader):
             raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
         if stream is None:
             raise EvidenceError(member.name, "not a regular file")
-        return stream  # type: ignore[return-value]
+        return guarded_member(stream, member.name)
 
     def close(self) -> None:
         self._tar.close()

@@ -11,7 +11,10 @@ compromised phone needs and that the library does not give on its own:
   (an archive claiming millions of entries costs nothing to refuse);
 - :func:`vet_zip_members` / :func:`vet_tar_member`: member names that would
   leave the root (zip-slip), duplicates, links, hard links, FIFOs, devices;
-- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity.
+- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity;
+- :func:`guarded_member`: a member stream whose damage (cut short, bad CRC,
+  a broken compressed stream) is an :class:`EvidenceError` about that member
+  alone, never an exception that stops the run.
 
 The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
 :mod:`preuve.evidence.android_ab`.
@@ -20,6 +23,7 @@ The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
 from __future__ import annotations
 
 import bz2
+import io
 import json
 import lzma
 import posixpath
@@ -36,6 +40,54 @@ from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.limits import Limits
 
 _CHUNK = 1024 * 1024
+
+# What the standard library raises on a damaged or truncated member while it is read.
+_MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
+
+
+class _GuardedMember(io.RawIOBase):
+    def __init__(self, raw: IO[bytes], label: str) -> None:
+        self._raw = raw
+        self._label = label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._raw.read(len(buffer))
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({exc})") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._raw.seek(offset, whence)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({exc})") from exc
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def guarded_member(raw: IO[bytes], label: str) -> BinaryIO:
+    """A member's stream whose read errors (truncated data, bad CRC, broken compression) are an
+    EvidenceError naming the member: that file fails, the others are read."""
+    return io.BufferedReader(_GuardedMember(raw, label), _CHUNK)
 
 
 def _normalize_member(name: str) -> str | None:
