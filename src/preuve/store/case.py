@@ -242,7 +242,10 @@ class CaseStore:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for row in source.execute("SELECT * FROM acquisitions"):
+                for row in source.execute(
+                    "SELECT id, evidence, kind, platform, device, tool_version, started, finished, exit_code, "
+                    "complete, verdict, summary, run FROM acquisitions"
+                ):
                     old = self.conn.execute("SELECT id FROM acquisitions WHERE evidence = ?", (row[1],)).fetchone()
                     if old:
                         self._delete_acquisition(old[0])
