@@ -20,7 +20,7 @@ def _view(table: str, key: str, columns: dict[str, str], huge: str) -> str:
     """The table renamed, then a view under its name: its own columns, and `huge` enormous."""
     ddl = ", ".join(f"{name} {kind}" for name, kind in {key: "INTEGER PRIMARY KEY", **columns}.items())
     plain = ", ".join(f"{name} AS {name}" for name in (key, *columns))
-    return (f"CREATE TABLE {table}_real ({ddl}); "
+    return (f"CREATE TABLE {table}_real ({ddl}); "  # noqa: S608 - fixture DDL
             f"CREATE VIEW {table} AS SELECT {plain}, {HUGE} AS {huge} FROM {table}_real")
 
 
@@ -39,10 +39,11 @@ CASES = [
      _view("ZSHORTCUT", "Z_PK", {"ZNAME": "TEXT"}, "ZACTIONCOUNT"),
      "INSERT INTO ZSHORTCUT_real (ZNAME) VALUES ('Open a link')"),
     ("firefox_favicons", "AppDomainGroup-group.org.mozilla.ios.Firefox", "profile.profile/favicons.sqlite",
-     "CREATE TABLE moz_pages_w_icons (id INTEGER PRIMARY KEY, page_url TEXT); "
+     "CREATE TABLE moz_pages_w_icons (id INTEGER PRIMARY KEY, page_url TEXT); "  # noqa: S608 - fixture DDL
      "CREATE TABLE moz_icons (id INTEGER PRIMARY KEY, icon_url TEXT); "
      "CREATE TABLE moz_icons_to_pages_real (page_id INTEGER, icon_id INTEGER); "
-     f"CREATE VIEW moz_icons_to_pages AS SELECT page_id, icon_id, {HUGE} AS expire_at FROM moz_icons_to_pages_real",
+     f"CREATE VIEW moz_icons_to_pages AS SELECT page_id, icon_id, {HUGE} AS expire_at "
+     "FROM moz_icons_to_pages_real",
      "INSERT INTO moz_pages_w_icons (page_url) VALUES ('https://a.example/'); "
      "INSERT INTO moz_icons (icon_url) VALUES ('https://a.example/i.ico'); "
      "INSERT INTO moz_icons_to_pages_real VALUES (1, 1)"),
