@@ -76,15 +76,18 @@ def case_show(case_db: Path, acquisition: str) -> None:
 @case.command("report")
 @click.argument("case_db", type=click.Path(path_type=Path))
 @click.argument("acquisition")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
-def case_report(case_db: Path, acquisition: str, output: Path) -> None:
-    """Write the reports of a stored acquisition (findings.json, artifacts/, timeline.csv, run.json)."""
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--force", is_flag=True,
+              help="Replace the output folder even when it holds files that are not a preuve output.")
+def case_report(case_db: Path, acquisition: str, output: Path, force: bool) -> None:
+    """Write every file `check` writes for a stored acquisition (findings.json, artifacts/, timeline.csv,
+    timeline.jsonl, report.html, bundle.json, run.json), with the findings of later retro-hunts."""
     from preuve.store.case import CaseStore
     from preuve.store.report import write_case_report
 
     try:
         with CaseStore(case_db) as store:
-            write_case_report(store, store.find(acquisition), output)
+            write_case_report(store, store.find(acquisition), output, force=force)
     except PreuveError as exc:
         _fail(exc)
     Console().print(f"Reports written to [bold]{escape(str(output))}[/]")
