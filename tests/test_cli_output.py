@@ -214,3 +214,27 @@ def test_case_commands_refuse_what_is_not_a_case(tmp_path: Path) -> None:
     code, output = _run("rehunt", str(missing), "--iocs", str(ROOT / "src/preuve/data"))
     assert code == 1 and f"{missing}: no such case" in output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_os_error_while_reading_evidence_in_plain_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from preuve.evidence.fs import DeviceFS
+    from preuve.messages import os_error_text
+
+    assert os_error_text(OSError(errno.ENOSPC, "No space left on device", "out/x")) == "out/x: the disk is full"
+    real = DeviceFS.sha256
+
+    def failing(self: DeviceFS, device_path: str) -> str:
+        if device_path.endswith("sms.db"):
+            raise OSError(errno.EIO, "Input/output error", "/media/usb/backup/3d/3d0d")
+        return real(self, device_path)
+
+    monkeypatch.setattr(DeviceFS, "sha256", failing)
+    out = tmp_path / "out"
+    code, output = _run("check", str(_phone(tmp_path / "a", 1)), "-o", str(out), "-q")
+    assert code == 3, output
+    run = json.loads((out / "run.json").read_text())
+    [sms] = [a for a in run["artifacts"] if a["name"] == "sms"]
+    assert sms["errors"] == ["/private/var/mobile/Library/SMS/sms.db: /media/usb/backup/3d/3d0d: input/output error "
+                             "(a failing disk or a disconnected drive?)"]

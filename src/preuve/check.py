@@ -272,8 +272,12 @@ def _parse_file(
     except EvidenceError as exc:
         ctx.error(exc.path, exc.reason)
         stopped = True
+    except OSError as exc:
+        from preuve.messages import os_error_text
+
+        ctx.error(path, os_error_text(exc))
     except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-            MemoryError, UnicodeError, OSError) as exc:
+            MemoryError, UnicodeError) as exc:
         ctx.error(path, f"{type(exc).__name__}: {exc}")
         stopped = True
     if progress is not None:

@@ -85,16 +85,10 @@ EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by SIGINT (128 + 
 def error_text(exc: BaseException) -> str:
     """Plain words for an error: preuve's own messages as they are, OS and SQLite errors mapped."""
     from preuve.evidence.errors import PreuveError
-    from preuve.messages import os_error_text, sqlite_error_text
+    from preuve.messages import error_text as plain
 
-    if isinstance(exc, PreuveError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        return os_error_text(exc)
-    if isinstance(exc, sqlite3.Error):
-        return sqlite_error_text(exc)
-    if isinstance(exc, MemoryError):
-        return "out of memory"
+    if isinstance(exc, (PreuveError, OSError, sqlite3.Error, MemoryError)):
+        return plain(exc)
     return f"unexpected error ({type(exc).__name__}: {exc}); please report it (PREUVE_DEBUG=1 shows the details)"
 
 

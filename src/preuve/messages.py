@@ -52,3 +52,18 @@ def sqlite_error_text(exc: sqlite3.Error, path: object | None = None) -> str:
     elif "disk i/o" in lowered or "disk is full" in lowered:
         text = "the disk could not be written (full, or read-only)"
     return f"{path}: {text}" if path is not None else text
+
+
+def error_text(exc: BaseException) -> str:
+    """Plain words for any error: preuve's own messages as they are, OS and SQLite errors mapped."""
+    from preuve.evidence.errors import PreuveError
+
+    if isinstance(exc, PreuveError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return os_error_text(exc)
+    if isinstance(exc, sqlite3.Error):
+        return sqlite_error_text(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return str(exc) or type(exc).__name__

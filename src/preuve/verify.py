@@ -50,6 +50,7 @@ from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
+from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
 from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
 from preuve.report.jsonio import canonical_bytes, dumps
@@ -334,8 +335,10 @@ def records_from_evidence(
                 problem = "; ".join(ctx.errors) or None
             except EvidenceError as exc:
                 problem = exc.reason
+            except OSError as exc:
+                problem = error_text(exc)
             except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, MemoryError,
-                    UnicodeError, OSError) as exc:
+                    UnicodeError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # noqa: BLE001 - sqlite3 and parser errors: the finding cannot be confirmed
                 problem = f"{type(exc).__name__}: {exc}"

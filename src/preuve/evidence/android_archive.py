@@ -32,6 +32,7 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceede
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file, walk_folder
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.messages import error_text
 
 # Small members compress far beyond any sane ratio (a file of zeros); the ratio
 # bound applies only above this size.
@@ -164,7 +165,7 @@ class ZipSource(Source):
             self._stream: BinaryIO = open_regular_file(path, label)
             self._zip = zipfile.ZipFile(self._stream)
         except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError) as exc:
-            raise AcquisitionError(f"{label}: not a readable zip ({exc})") from exc
+            raise AcquisitionError(f"{label}: not a readable zip ({error_text(exc)})") from exc
         self._members: dict[str, zipfile.ZipInfo] = {}
         self.skipped: list[str] = []
         self.damaged: list[str] = []
@@ -214,7 +215,7 @@ class ZipSource(Source):
         try:
             raw = self._zip.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
-            raise EvidenceError(device_path, f"cannot read member {info.filename}: {exc}") from exc
+            raise EvidenceError(device_path, f"cannot read member {info.filename}: {error_text(exc)}") from exc
         return guarded_member(BoundedReader(raw, info.file_size, device_path), device_path)  # type: ignore[arg-type]
 
     def member_name(self, device_path: str) -> str | None:
@@ -256,7 +257,7 @@ class TarSource(Source):
             self._size = path.stat().st_size
             self._tar = tarfile.open(path, "r:")  # noqa: SIM115 - kept open for member reads
         except (tarfile.TarError, OSError) as exc:
-            raise AcquisitionError(f"{label}: the backup's tar stream cannot be read ({exc})") from exc
+            raise AcquisitionError(f"{label}: the backup's tar stream cannot be read ({error_text(exc)})") from exc
 
     def entries(self) -> Iterable[FileInfo]:
         self.skipped = []
@@ -287,7 +288,7 @@ class TarSource(Source):
                 else:
                     yield FileInfo(device, 0, float(member.mtime), member.mode, is_link=True)
         except tarfile.TarError as exc:
-            self.damaged.append(f"{self.label}: tar stream damaged after {count} entries ({exc}); the rest is lost")
+            self.damaged.append(f"{self.label}: tar stream damaged after {count} entries ({error_text(exc)}); the rest is lost")
             return
         if count and not self._ends_with_marker():
             self.damaged.append(f"{self.label}: the tar stream stops without its end-of-archive marker: the backup "

@@ -37,6 +37,7 @@ from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
 from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.messages import error_text
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _RATIO_FLOOR = 1024 * 1024  # small members may compress far better than the ratio (a file of zeros)
@@ -116,7 +117,7 @@ class ZipReader(ArchiveReader):
             refuse_crowded_zip(path, limits)
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError, EvidenceError) as exc:
-            raise AcquisitionError(f"{path}: not a readable zip ({exc})") from exc
+            raise AcquisitionError(f"{path}: not a readable zip ({error_text(exc)})") from exc
 
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
         for count, info in enumerate(self._zip.infolist(), start=1):
@@ -162,7 +163,7 @@ class ZipReader(ArchiveReader):
             # ZipExtFile stops at the declared size and checks the CRC at the end.
             return guarded_member(self._zip.open(info), member.name)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
-            raise EvidenceError(member.name, f"cannot be read from the zip ({exc})") from exc
+            raise EvidenceError(member.name, f"cannot be read from the zip ({error_text(exc)})") from exc
 
     def close(self) -> None:
         self._zip.close()
@@ -302,7 +303,7 @@ class TarReader(ArchiveReader):
         try:
             self._tar = tarfile.open(path, "r:*")
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise AcquisitionError(f"{path}: not a readable tar ({exc})") from exc
+            raise AcquisitionError(f"{path}: not a readable tar ({error_text(exc)})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
         with open(path, "rb") as head:
             gzipped = head.read(2) == b"\x1f\x8b"
@@ -341,8 +342,8 @@ class TarReader(ArchiveReader):
             self.damaged.append(f"{exc.reason}; it and the members after it are not read")
         except (EOFError, OSError, ValueError, tarfile.TarError, zlib.error) as exc:
             if count == 0:
-                raise EvidenceError(str(self.path), f"damaged tar ({exc})") from exc
-            self.damaged.append(f"damaged tar after {count} members ({exc}); the rest is not read")
+                raise EvidenceError(str(self.path), f"damaged tar ({error_text(exc)})") from exc
+            self.damaged.append(f"damaged tar after {count} members ({error_text(exc)}); the rest is not read")
 
     def open(self, member: Member) -> BinaryIO:
         where = member.key
@@ -352,13 +353,13 @@ class TarReader(ArchiveReader):
             try:
                 return guarded_member(open_member(self._gzip, where[0], where[1]), member.name)
             except (OSError, zlib.error) as exc:
-                raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
+                raise EvidenceError(member.name, f"cannot be read from the tar ({error_text(exc)})") from exc
         info = tarfile.TarInfo(member.name)
         info.offset_data, info.size, info.type = where[0], where[1], tarfile.REGTYPE
         try:
             stream = self._tar.extractfile(info)
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
+            raise EvidenceError(member.name, f"cannot be read from the tar ({error_text(exc)})") from exc
         if stream is None:
             raise EvidenceError(member.name, "not a regular file")
         return guarded_member(stream, member.name)

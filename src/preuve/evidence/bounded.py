@@ -38,6 +38,7 @@ from typing import IO, Any, BinaryIO
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.limits import Limits
+from preuve.messages import error_text
 
 _CHUNK = 1024 * 1024
 
@@ -59,7 +60,7 @@ class _GuardedMember(io.RawIOBase):
         except EvidenceError:
             raise
         except _MEMBER_DAMAGE as exc:
-            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({exc})") from exc
+            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})") from exc
         buffer[: len(data)] = data
         return len(data)
 
@@ -72,7 +73,7 @@ class _GuardedMember(io.RawIOBase):
         except EvidenceError:
             raise
         except _MEMBER_DAMAGE as exc:
-            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({exc})") from exc
+            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})") from exc
 
     def tell(self) -> int:
         return self._raw.tell()
