@@ -142,3 +142,39 @@ def test_bugreport_zip_bomb_member(tmp_path: Path) -> None:
     assert code == 3
     assert {a["name"]: a["status"] for a in run["artifacts"]}["android_dumpstate"] == "ok"
     assert errors.startswith(f"bugreport-sunfish.zip: member FS/data/zeros.bin: declares {BOMB} bytes from ")
+
+
+def test_ios_dump_tar_cut_inside_its_last_member(tmp_path: Path) -> None:
+    """An interrupted copy: the archive stops inside its last member. What comes before is read; the cut
+    member is named as truncated, and reading it fails alone."""
+    files = [*_dump_files(tmp_path), ("private/var/mobile/Library/last.bin", bytes(range(256)) * 64)]
+    archive = _tar(tmp_path / "ev" / "dump.tar", files, "w")
+    with tarfile.open(archive) as reader:
+        last = reader.getmembers()[-1]
+    archive.write_bytes(archive.read_bytes()[: last.offset_data + 1000])
+    code, _, errors = _run(tmp_path, archive, "--iocs", str(_spy_feed(tmp_path)))
+    assert code == 2 and _spy_found(tmp_path)
+    assert errors == ("dump.tar: member private/var/mobile/Library/last.bin is cut short (16384 bytes declared, "
+                      "1000 present): the archive is truncated")
+
+
+def test_ios_dump_tar_gz_cut_short(tmp_path: Path) -> None:
+    files = [*_dump_files(tmp_path), ("private/var/mobile/Library/last.bin", _noise(300_000))]
+    archive = _tar(tmp_path / "ev" / "dump.tar.gz", files, "w:gz")
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) - 100_000])
+    code, _, errors = _run(tmp_path, archive, "--iocs", str(_spy_feed(tmp_path)))
+    assert code == 2 and _spy_found(tmp_path)
+    assert errors == ("dump.tar.gz: member private/var/mobile/Library/last.bin is cut short: the archive ends inside "
+                      "it (truncated); it and the members after it are not read")
+
+
+def _noise(size: int) -> bytes:
+    import hashlib
+
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(counter.to_bytes(8, "big")).digest()
+        counter += 1
+    return bytes(out[:size])

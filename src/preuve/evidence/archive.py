@@ -292,8 +292,9 @@ def scan_tar_headers(stream: BinaryIO, path: str, budget: int | None) -> Iterato
         yield _TarEntry(text, kind, size, mtime, _tar_number(header[100:108]), data_at)
         pending, long_name = {}, None
         offset = data_at + padded
-        if padded:
-            stream.seek(offset)
+        if padded and stream.seek(offset) < offset and stream.tell() < offset:
+            # A compressed stream that ends inside this member's data: it was cut short.
+            raise EvidenceError(path, f"member {text} is cut short: the archive ends inside it (truncated)")
 
 
 class TarReader(ArchiveReader):
@@ -332,6 +333,10 @@ class TarReader(ArchiveReader):
                     else:  # devices, FIFOs, GNU sparse and unknown types: listed, never opened
                         kind = MemberKind.OTHER
                     size = entry.size if kind == MemberKind.FILE else 0
+                    if self._plain and kind == MemberKind.FILE and entry.offset_data + entry.size > self._compressed:
+                        present = max(self._compressed - entry.offset_data, 0)
+                        self.damaged.append(f"member {name} is cut short ({entry.size} bytes declared, {present} "
+                                            "present): the archive is truncated")
                     # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
                     key = (entry.offset_data, entry.size) if kind == MemberKind.FILE else None
                     yield Member(name, kind, size, None, entry.mtime or None, entry.mode, key)
