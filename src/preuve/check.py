@@ -276,6 +276,7 @@ def _parse_file(
         from preuve.messages import os_error_text
 
         ctx.error(path, os_error_text(exc))
+        stopped = True
     except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
             MemoryError, UnicodeError) as exc:
         ctx.error(path, f"{type(exc).__name__}: {exc}")
