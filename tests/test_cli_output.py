@@ -166,7 +166,8 @@ def test_os_errors_in_plain_words(tmp_path: Path) -> None:
     code, output = _run("check", str(evidence), "-o", str(blocker / "out"), "-q")
     assert code == 1
     assert "[Errno" not in output and "Traceback" not in output
-    assert str(blocker) in output
+    assert f"error: {blocker / 'out'}: {blocker} is a file, not a folder; choose another output folder with " \
+           "-o/--output" in output
     code, output = _run("check", str(evidence), "-o", str(tmp_path / "o"), "-q", "--password-file",
                         str(tmp_path / "missing.txt"))
     assert code == 1 and "[Errno" not in output and "missing.txt" in output

@@ -30,9 +30,14 @@ _WORDS = {
 }
 
 
+def os_error_words(exc: OSError) -> str:
+    """What went wrong, in plain words, without the file or the errno number."""
+    return _WORDS.get(exc.errno or -1) or (exc.strerror or "").lower() or type(exc).__name__
+
+
 def os_error_text(exc: OSError) -> str:
     """``FILE: what went wrong`` in plain words, without the errno number."""
-    words = _WORDS.get(exc.errno or -1) or (exc.strerror or "").lower() or type(exc).__name__
+    words = os_error_words(exc)
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
     if not names:
         return words[:1].upper() + words[1:]

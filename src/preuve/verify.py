@@ -211,7 +211,7 @@ def read_bundle(path: Path) -> Bundle:
         with open(path, "rb") as handle:
             raw = handle.read(_MAX_BUNDLE_BYTES + 1)
     except OSError as exc:
-        raise VerifyError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        raise VerifyError(f"cannot be read: {error_text(exc)}") from exc
     return parse_bundle(raw, str(path))
 
 

@@ -459,13 +459,32 @@ class StagedOutput:
                 )
         parent = out.absolute().parent
         self._made = _missing_ancestors(parent)
-        parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX + out.name[:64] + "-", dir=parent))
+        existing = self._made[-1].parent if self._made else parent
+        if not existing.is_dir():
+            raise OutputFolderError(
+                f"{out}: {existing} is a file, not a folder; choose another output folder with -o/--output"
+            )
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX + out.name[:64] + "-", dir=parent))
+        except OSError as exc:
+            self._remove_made()
+            from preuve.messages import os_error_words
+
+            raise OutputFolderError(
+                f"{out}: the output folder cannot be written there ({os_error_words(exc)}); choose another with "
+                "-o/--output"
+            ) from exc
         # mkdtemp makes a private folder; the output gets the permissions of a folder made by mkdir.
         umask = os.umask(0o022)
         os.umask(umask)
         os.chmod(self.path, 0o777 & ~umask)
         self.done = False
+
+    def _remove_made(self) -> None:
+        for folder in self._made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def _swap(self) -> None:
         old: Path | None = None
@@ -510,9 +529,7 @@ class StagedOutput:
         if self.done:
             return
         shutil.rmtree(self.path, ignore_errors=True)
-        for folder in self._made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        self._remove_made()
         self.done = True
 
 
