@@ -178,3 +178,38 @@ def _noise(size: int) -> bytes:
         out += hashlib.sha256(counter.to_bytes(8, "big")).digest()
         counter += 1
     return bytes(out[:size])
+
+
+def test_ios_dump_zip_member_with_damaged_bytes(tmp_path: Path) -> None:
+    """A member whose bytes do not match its CRC fails alone (its artifact says why); the other members'
+    records and findings are kept."""
+    from preuve.builders.ios_dbs import Process, fill_datausage
+
+    builder = BackupBuilder(tmp_path / "backup")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db",
+                       lambda c: fill_sms(c, [Message(text=f"https://{SPY}/x", handle="+4179")]))
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite",
+                       lambda c: fill_datausage(c, [Process(1, "apsd", None)]))
+    files = backup_files(builder.finish())
+    archive = tmp_path / "ev" / "dump.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as writer:
+        for name, data in files:
+            writer.writestr(zipfile.ZipInfo(name, (2023, 6, 1, 12, 0, 0)), data, compress_type=zipfile.ZIP_STORED)
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as reader:
+        info = reader.getinfo("private/var/wireless/Library/Databases/DataUsage.sqlite")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 5000] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    outcome = check_hostile(archive, out, "-q", "--iocs", str(_spy_feed(tmp_path)))
+    assert outcome.code == 2, outcome.text
+    assert _spy_found(tmp_path)
+    run = json.loads((out / "run.json").read_text())
+    [usage] = [a for a in run["artifacts"] if a["name"] == "datausage"]
+    assert usage["status"] == "failed"
+    assert usage["errors"] == [
+        "private/var/wireless/Library/Databases/DataUsage.sqlite: damaged or cut short inside its archive "
+        "(Bad CRC-32 for file 'private/var/wireless/Library/Databases/DataUsage.sqlite')"
+    ]
