@@ -239,3 +239,21 @@ def test_os_error_while_reading_evidence_in_plain_words(tmp_path: Path, monkeypa
     [sms] = [a for a in run["artifacts"] if a["name"] == "sms"]
     assert sms["errors"] == ["/private/var/mobile/Library/SMS/sms.db: /media/usb/backup/3d/3d0d: input/output error "
                              "(a failing disk or a disconnected drive?)"]
+
+
+def test_staging_left_by_a_killed_run_is_removed(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    killed = tmp_path / ".preuve-staging-out-killed1"  # left by a run killed outright: nobody holds it
+    (killed / "artifacts").mkdir(parents=True)
+    (killed / "timeline.csv").write_text("partial")
+    live = tmp_path / ".preuve-staging-out-running"  # a run in progress holds its folder
+    live.mkdir()
+    handle = os.open(live, os.O_RDONLY)
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert _run("check", str(_phone(tmp_path / "a", 1)), "-o", str(out), "-q")[0] == 0
+        assert _siblings(out) == [".preuve-staging-out-running"]
+    finally:
+        os.close(handle)

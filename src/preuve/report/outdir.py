@@ -480,11 +480,20 @@ class StagedOutput:
         os.umask(umask)
         os.chmod(self.path, 0o777 & ~umask)
         self.done = False
+        # Held while the run lives: a staging folder nobody holds was left by a run killed outright (SIGKILL,
+        # out of memory), and is removed here.
+        self._hold = _hold(self.path)
+        _remove_abandoned(parent, _STAGING_PREFIX + out.name[:64] + "-", keep=self.path)
 
     def _remove_made(self) -> None:
         for folder in self._made:
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+    def _release(self) -> None:
+        if self._hold is not None:
+            os.close(self._hold)  # closing the descriptor releases its lock
+            self._hold = None
 
     def _swap(self) -> None:
         old: Path | None = None
@@ -499,6 +508,7 @@ class StagedOutput:
                 os.replace(old, self.out)
             raise
         self.done = True
+        self._release()
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -528,9 +538,44 @@ class StagedOutput:
         """The run failed: nothing of it is left, and the named folder is as it was."""
         if self.done:
             return
+        self._release()
         shutil.rmtree(self.path, ignore_errors=True)
         self._remove_made()
         self.done = True
+
+
+def _hold(folder: Path) -> int | None:
+    """An exclusive lock on a folder, held by an open descriptor (None where locks are not offered)."""
+    import fcntl
+
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(handle)
+        return None
+    return handle
+
+
+def _remove_abandoned(parent: Path, prefix: str, keep: Path) -> None:
+    """Remove the staging folders of this output that no live run holds."""
+    try:
+        siblings = [p for p in parent.iterdir() if p.name.startswith(prefix) and p != keep]
+    except OSError:
+        return
+    for folder in siblings:
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        held = _hold(folder)
+        if held is None:
+            continue  # a run in progress (or a folder that cannot be locked): left alone
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(held)
 
 
 def output_sinks(folder: Path, evidence: Path) -> tuple[OutputFolder, list[Sink]]:
