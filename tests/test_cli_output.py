@@ -257,3 +257,19 @@ def test_staging_left_by_a_killed_run_is_removed(tmp_path: Path) -> None:
         assert _siblings(out) == [".preuve-staging-out-running"]
     finally:
         os.close(handle)
+
+
+def test_never_replaces_the_folder_it_runs_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = _phone(tmp_path / "a", 1)
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "notes.txt").write_text("mine")
+    monkeypatch.chdir(work / "sub")
+    for target in (".", str(work), "/", str(Path.home())):
+        code, output = _run("check", str(evidence), "-o", target, "-q", "--force")
+        assert code == 1
+        assert "preuve replaces its output folder whole and will not replace this one" in output
+    assert (work / "notes.txt").read_text() == "mine"
+    # A relative output folder is made beside, as asked.
+    assert _run("check", str(evidence), "-o", "out", "-q")[0] == 0
+    assert (work / "sub" / "out" / "bundle.json").is_file()

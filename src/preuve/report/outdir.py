@@ -418,6 +418,14 @@ def is_preuve_output(folder: Path) -> bool:
     return isinstance(tool, dict) and "preuve" in tool
 
 
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def _missing_ancestors(path: Path) -> list[Path]:
     """The folders from `path` up that do not exist yet (deepest first): made by a run, removed if it fails."""
     made = []
@@ -439,6 +447,13 @@ class StagedOutput:
 
     def __init__(self, out: Path, evidence: Path | None = None, *, force: bool = False) -> None:
         self.out = out
+        target = Path(os.path.abspath(out))
+        if target == Path(target.anchor) or target == Path.home().absolute() or _within(Path.cwd(), target):
+            # Replacing it whole would remove the root, the home folder or the folder preuve runs in.
+            raise OutputFolderError(
+                f"{out}: preuve replaces its output folder whole and will not replace this one; choose a folder "
+                "of its own with -o/--output"
+            )
         if evidence is not None:
             ensure_outside(out, evidence)
             try:
@@ -457,7 +472,8 @@ class StagedOutput:
                     f"{out}: this folder holds files that are not a preuve output; choose another folder with "
                     "-o/--output, or give --force to replace it whole"
                 )
-        parent = out.absolute().parent
+        self._target = target
+        parent = target.parent
         self._made = _missing_ancestors(parent)
         existing = self._made[-1].parent if self._made else parent
         if not existing.is_dir():
@@ -466,7 +482,7 @@ class StagedOutput:
             )
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX + out.name[:64] + "-", dir=parent))
+            self.path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX + target.name[:64] + "-", dir=parent))
         except OSError as exc:
             self._remove_made()
             from preuve.messages import os_error_words
@@ -483,7 +499,7 @@ class StagedOutput:
         # Held while the run lives: a staging folder nobody holds was left by a run killed outright (SIGKILL,
         # out of memory), and is removed here.
         self._hold = _hold(self.path)
-        _remove_abandoned(parent, _STAGING_PREFIX + out.name[:64] + "-", keep=self.path)
+        _remove_abandoned(parent, _STAGING_PREFIX + target.name[:64] + "-", keep=self.path)
 
     def _remove_made(self) -> None:
         for folder in self._made:
@@ -497,15 +513,16 @@ class StagedOutput:
 
     def _swap(self) -> None:
         old: Path | None = None
-        if self.out.exists():
-            old = Path(tempfile.mkdtemp(prefix=_OLD_PREFIX + self.out.name[:64] + "-", dir=self.path.parent))
+        target = self._target
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=_OLD_PREFIX + target.name[:64] + "-", dir=self.path.parent))
             old.rmdir()
-            os.replace(self.out, old)
+            os.replace(target, old)
         try:
-            os.replace(self.path, self.out)
+            os.replace(self.path, target)
         except BaseException:
             if old is not None:
-                os.replace(old, self.out)
+                os.replace(old, target)
             raise
         self.done = True
         self._release()
