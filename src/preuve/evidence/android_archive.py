@@ -216,7 +216,8 @@ class ZipSource(Source):
             raw = self._zip.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
             raise EvidenceError(device_path, f"cannot read member {info.filename}: {error_text(exc)}") from exc
-        return guarded_member(BoundedReader(raw, info.file_size, device_path), device_path)  # type: ignore[arg-type]
+        bounded = io.BufferedReader(BoundedReader(raw, info.file_size, device_path), 1024 * 1024)  # type: ignore[arg-type]
+        return guarded_member(bounded, device_path)
 
     def member_name(self, device_path: str) -> str | None:
         info = self._members.get(device_path)

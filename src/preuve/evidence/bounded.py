@@ -46,21 +46,56 @@ _CHUNK = 1024 * 1024
 _MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
 
 
-class _GuardedMember(io.RawIOBase):
+class _GuardedMember(io.BufferedIOBase):
+    """The member's own (buffered) stream, each call passed through as it is (no extra copy): only the
+    errors change."""
+
     def __init__(self, raw: IO[bytes], label: str) -> None:
         self._raw = raw
         self._label = label
 
+    def _damaged(self, exc: BaseException) -> EvidenceError:
+        return EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})")
+
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def read(self, size: int | None = -1) -> bytes:
         try:
-            data = self._raw.read(len(buffer))
+            return self._raw.read(-1 if size is None else size)
         except EvidenceError:
             raise
         except _MEMBER_DAMAGE as exc:
-            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})") from exc
+            raise self._damaged(exc) from exc
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._raw, "read1", None)
+        try:
+            return read1(size) if read1 is not None else self._raw.read(size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.readline(-1 if size is None else size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def peek(self, size: int = 0) -> bytes:
+        peek = getattr(self._raw, "peek", None)
+        try:
+            return peek(size) if peek is not None else b""
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
@@ -73,7 +108,7 @@ class _GuardedMember(io.RawIOBase):
         except EvidenceError:
             raise
         except _MEMBER_DAMAGE as exc:
-            raise EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})") from exc
+            raise self._damaged(exc) from exc
 
     def tell(self) -> int:
         return self._raw.tell()
@@ -88,7 +123,7 @@ class _GuardedMember(io.RawIOBase):
 def guarded_member(raw: IO[bytes], label: str) -> BinaryIO:
     """A member's stream whose read errors (truncated data, bad CRC, broken compression) are an
     EvidenceError naming the member: that file fails, the others are read."""
-    return io.BufferedReader(_GuardedMember(raw, label), _CHUNK)
+    return _GuardedMember(raw, label)  # type: ignore[return-value]
 
 
 def _normalize_member(name: str) -> str | None:
