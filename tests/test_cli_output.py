@@ -273,3 +273,12 @@ def test_never_replaces_the_folder_it_runs_in(tmp_path: Path, monkeypatch: pytes
     # A relative output folder is made beside, as asked.
     assert _run("check", str(evidence), "-o", "out", "-q")[0] == 0
     assert (work / "sub" / "out" / "bundle.json").is_file()
+
+
+def test_feed_import_names_the_file_given(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    code, output = _run("iocs", "import", str(notes))
+    assert code == 1
+    assert f"failed {notes}: {notes.parent.name}/notes.txt: not valid JSON" in output
+    assert "probe" not in output and "/tmp/preuve-iocs-" not in output
