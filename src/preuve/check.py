@@ -326,8 +326,13 @@ def _parse_file(
     except EvidenceError as exc:
         ctx.error(exc.path, exc.reason)
         stopped = True
+    except OSError as exc:
+        from preuve.messages import os_error_text
+
+        ctx.error(path, os_error_text(exc))
+        stopped = True
     except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-            MemoryError, UnicodeError, OSError, EOFError, tarfile.TarError, zlib.error) as exc:
+            MemoryError, UnicodeError, EOFError, tarfile.TarError, zlib.error) as exc:
         # (a member of a damaged archive read to its cut end raises the archive module's own errors)
         ctx.error(path, f"{type(exc).__name__}: {exc}")
         stopped = True
@@ -842,6 +847,13 @@ def run_check(
             per_artifact[finding.artifact] = per_artifact.get(finding.artifact, 0) + 1
         for report in reports:
             report.findings = per_artifact.get(report.name, 0)
+        unreadable = list(getattr(opened.fs, "unreadable", ()))
+        if unreadable:
+            # Archive members that could not be read (a decompression bomb, a damaged stream): the rest
+            # was read, and the run says it is incomplete.
+            reports.append(ArtifactReport(
+                "archive_members", "Archive members", ArtifactStatus.FAILED, errors=unreadable[:200]
+            ))
         result = CheckResult(
             evidence_path=evidence,
             acquisition_kind=opened.kind,

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import pkgutil
+import signal
+import sqlite3
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
@@ -52,6 +57,50 @@ class CommandsGroup(click.Group):
                 self._add_all()
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; whatever escapes it becomes one plain line on stderr and an exit code (1, or
+        130 when interrupted), never a traceback (PREUVE_DEBUG=1 shows it)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt as exc:
+            from preuve.report.outdir import RunInterrupted
+
+            where = ""
+            if isinstance(exc, RunInterrupted) and exc.out is not None:
+                where = f"; what was written is in {exc.out}, marked partial (INTERRUPTED.txt, run.json)"
+            _say("interrupted", f"the run was stopped before it finished{where}")
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # noqa: BLE001 - the one place that turns errors into words
+            if os.environ.get("PREUVE_DEBUG"):
+                raise
+            _say("error", error_text(exc))
+            ctx.exit(1)
+
+
+EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by SIGINT (128 + 2)
+
+
+def error_text(exc: BaseException) -> str:
+    """Plain words for an error: preuve's own messages as they are, OS and SQLite errors mapped."""
+    from preuve.evidence.errors import PreuveError
+    from preuve.messages import error_text as plain
+
+    if isinstance(exc, (PreuveError, OSError, sqlite3.Error, MemoryError)):
+        return plain(exc)
+    return f"unexpected error ({type(exc).__name__}: {exc}); please report it (PREUVE_DEBUG=1 shows the details)"
+
+
+def _say(label: str, text: str) -> None:
+    safe = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    click.echo(f"{label}: {safe}", err=True)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    """SIGTERM stops a run as Ctrl-C does: its output folder is marked partial, the exit code is 130."""
+    raise KeyboardInterrupt
+
 
 def build_cli() -> click.Group:
     """The `preuve` command group, whose commands are those of :mod:`preuve.commands`."""
@@ -65,8 +114,10 @@ def build_cli() -> click.Group:
 
 
 def main() -> None:
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _terminate)
     try:
-        build_cli()()
+        build_cli()(prog_name="preuve")
     finally:
         # At shutdown the interpreter runs full collections over everything still referenced (the
         # modules, the indicator index...): 0.07-0.13 s of CPU after a check (benchmarks/README.md).

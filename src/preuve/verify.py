@@ -50,6 +50,7 @@ from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
+from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
 from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
 from preuve.report.jsonio import canonical_bytes, dumps
@@ -100,6 +101,8 @@ class Bundle:
     heuristics: bool
     findings: tuple[BundleFinding, ...]
     file_hashes: dict[str, str] = field(hash=False)
+    kind: str = ""
+    file_sizes: dict[str, int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +118,15 @@ class VerifyResult:
     source: str  # "evidence" or "proof package"
     checks: list[FindingCheck]
     notes: list[str]
+    sameness: Sameness | None = None  # None for a proof package
+
+    @property
+    def different_device(self) -> bool:
+        return self.sameness is not None and self.sameness.different_device
 
     @property
     def confirmed(self) -> bool:
-        return all(c.status == Status.CONFIRMED for c in self.checks)
+        return not self.different_device and all(c.status == Status.CONFIRMED for c in self.checks)
 
 
 # -- reading the bundle --------------------------------------------------------------------------
@@ -173,6 +181,10 @@ def parse_bundle(raw: bytes, name: str = BUNDLE_NAME) -> Bundle:
                 )
             )
         hashes = {str(e["device_path"]): str(e["sha256"]) for e in doc.get("evidence_files", [])}
+        sizes = {
+            str(e["device_path"]): e["size"] for e in doc.get("evidence_files", [])
+            if isinstance(e.get("size"), int) and not isinstance(e.get("size"), bool)
+        }
         options = doc.get("options", {})
         return Bundle(
             raw=raw,
@@ -181,21 +193,88 @@ def parse_bundle(raw: bytes, name: str = BUNDLE_NAME) -> Bundle:
             heuristics=bool(options.get("heuristics", True)),
             findings=tuple(findings),
             file_hashes=hashes,
+            kind=str(doc["acquisition"].get("kind", "")),
+            file_sizes=sizes,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise VerifyError(f"{name}: malformed bundle ({type(exc).__name__}: {exc})") from exc
 
 
 def read_bundle(path: Path) -> Bundle:
+    """The bundle in a file, or in an output folder of `preuve check` (its bundle.json)."""
+    if path.is_dir():
+        inside = path / BUNDLE_NAME
+        if not inside.is_file():
+            raise VerifyError(f"{path}: no {BUNDLE_NAME} in this folder (give a preuve output folder or its {BUNDLE_NAME})")
+        path = inside
     try:
         with open(path, "rb") as handle:
             raw = handle.read(_MAX_BUNDLE_BYTES + 1)
     except OSError as exc:
-        raise VerifyError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        raise VerifyError(f"cannot be read: {error_text(exc)}") from exc
     return parse_bundle(raw, str(path))
 
 
 # -- records again: from the evidence, or from a proof package ----------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Sameness:
+    """Whether the evidence given is the acquisition the bundle was made from, judged on its kind and
+    on the files the check read (their presence, size and, for the smaller ones, SHA-256)."""
+
+    compared: int
+    differing: tuple[str, ...]
+    kind_now: str
+    kind_then: str
+
+    @property
+    def different_device(self) -> bool:
+        if self.kind_then and self.kind_now != self.kind_then:
+            return True
+        return len(self.differing) >= 2 and len(self.differing) * 2 > self.compared
+
+    def headline(self) -> str:
+        if self.kind_then and self.kind_now != self.kind_then:
+            return (f"different acquisition: the bundle was made from {self.kind_then.replace('_', ' ')}, this evidence "
+                    f"is {self.kind_now.replace('_', ' ')}")
+        return (f"different device: {len(self.differing)} of the {self.compared} evidence files the bundle lists are "
+                "missing or differ; this is not the acquisition the bundle was made from")
+
+
+# Files hashed to compare acquisitions: each at most this size, all together at most the budget.
+_SAME_FILE_BYTES = 16 * 1024**2
+_SAME_BUDGET_BYTES = 256 * 1024**2
+
+
+def compare_acquisition(bundle: Bundle, fs: Any, kind_now: str) -> Sameness:
+    """Every file the bundle lists, looked up in the evidence now: missing, resized, or (when small)
+    rehashed. A changed file or two is tampering or damage; most of them changed is another device."""
+    differing: list[str] = []
+    compared = 0
+    budget = _SAME_BUDGET_BYTES
+    for device_path, sha in sorted(bundle.file_hashes.items()):
+        compared += 1
+        try:
+            info = fs.stat(device_path) if fs.exists(device_path) else None
+        except (EvidenceError, OSError):
+            info = None
+        if info is None or info.is_dir:
+            differing.append(f"{device_path}: missing")
+            continue
+        size = bundle.file_sizes.get(device_path)
+        if size is not None and info.size != size:
+            differing.append(f"{device_path}: {size} bytes in the bundle, {info.size} now")
+            continue
+        if info.size <= _SAME_FILE_BYTES and info.size <= budget:
+            budget -= info.size
+            try:
+                now = fs.sha256(device_path)
+            except (EvidenceError, OSError):
+                continue
+            if now != sha:
+                differing.append(f"{device_path}: content changed")
+    return Sameness(compared, tuple(differing), kind_now, bundle.kind)
+
 
 @dataclass(slots=True)
 class Located:
@@ -213,7 +292,7 @@ def _artifacts_by_name(platform: str | None) -> dict[str, Artifact]:
 
 @contextmanager
 def records_from_evidence(
-    bundle: Bundle, evidence: Path, options: CheckOptions
+    bundle: Bundle, evidence: Path, options: CheckOptions, sameness: list[Sameness] | None = None
 ) -> Iterator[tuple[dict[LocatorKey, Located], str]]:
     """Open the evidence and read again, per located file, the records the findings name
     (with the acquisition's kind); the acquisition is closed when the block ends."""
@@ -230,6 +309,8 @@ def records_from_evidence(
         )
         opened = open_acquisition(evidence, ctx_open)
         fs = opened.fs
+        if sameness is not None:
+            sameness.append(compare_acquisition(bundle, fs, opened.kind))
         for (artifact_name, device_path), keys in sorted(wanted.items()):
             slots = {key: found.setdefault(key, Located()) for key in keys}
             artifact = artifacts.get(artifact_name)
@@ -254,8 +335,10 @@ def records_from_evidence(
                 problem = "; ".join(ctx.errors) or None
             except EvidenceError as exc:
                 problem = exc.reason
+            except OSError as exc:
+                problem = error_text(exc)
             except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError, MemoryError,
-                    UnicodeError, OSError) as exc:
+                    UnicodeError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # noqa: BLE001 - sqlite3 and parser errors: the finding cannot be confirmed
                 problem = f"{type(exc).__name__}: {exc}"
@@ -471,6 +554,7 @@ def verify(
         notes.append("no --iocs given: indicators were re-applied as the bundle records them")
     titles = {a.name: a.title for a in discover_artifacts()}
     archive = _package_zip(evidence)
+    compared: list[Sameness] = []
     if archive is not None:
         with archive:
             inner = parse_bundle(_read_member(archive, BUNDLE_NAME), f"{evidence}:{BUNDLE_NAME}")
@@ -480,14 +564,14 @@ def verify(
         notes.append("file hashes are taken from the bundle: a proof package holds records, not whole files")
         source = "proof package"
     else:
-        with records_from_evidence(bundle, evidence, options) as (found, kind):
+        with records_from_evidence(bundle, evidence, options, compared) as (found, kind):
             source = f"evidence ({kind.replace('_', ' ')})"
     matcher = Matcher(index)
     rules = {r.name: r for r in discover_rules()}
     checks = [
         _check_one(f, found.get(locator_key(f.locator)), matcher, rules, bool(iocs), titles) for f in bundle.findings
     ]
-    return VerifyResult(source, checks, notes)
+    return VerifyResult(source, checks, notes, compared[0] if compared else None)
 
 
 # -- export ---------------------------------------------------------------------------------------

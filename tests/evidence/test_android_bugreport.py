@@ -144,7 +144,10 @@ def test_hostile_zip_members(tmp_path: Path) -> None:
     result = check(path)
     assert not (tmp_path.parent / "escape.txt").exists()
     assert any("unsafe name" in w for w in result.warnings)
-    assert any("compression ratio" in w for w in result.warnings)
+    # A member beyond the ratio bound is not read: reported, and the run is incomplete.
+    [members] = [a for a in result.artifacts if a.name == "archive_members"]
+    assert any("tombstone_09: declares" in e and "decompression bomb" in e for e in members.errors)
+    assert result.incomplete
     assert any("tombstone_00: appears twice" in w for w in result.warnings)
     first = next(r for r in records(path, "android_tombstones") if r.locator.device_path.endswith("_00"))
     assert first.process == "/system/bin/mediaserver"

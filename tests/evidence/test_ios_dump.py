@@ -163,8 +163,16 @@ def test_tar_gz_bomb_is_refused_before_expanding(tmp_path: Path) -> None:
         _add(tf, "private/var/mobile/zeros", bytes(30 * 1024 * 1024))
         _add(tf, "private/var/mobile/after.txt", b"after")
     limits = Limits(max_decompression_ratio=5)
-    with pytest.raises(AcquisitionError, match="archive bomb"):
-        open_acquisition(dump, _ctx(tmp_path, limits))
+    # Refused before expanding: the member before it is read, the bomb and what follows are reported.
+    opened = open_acquisition(dump, _ctx(tmp_path, limits))
+    try:
+        assert [p for p in opened.fs.paths() if p.endswith(".txt")] == ["/private/var/mobile/ok.txt"]
+        assert opened.fs.unreadable == [  # type: ignore[attr-defined]
+            f"bomb.tar.gz: member private/var/mobile/zeros ({30 * 1024 * 1024} bytes) expands beyond the "
+            "decompression ratio bound (archive bomb?); it and the members after it are not read"
+        ]
+    finally:
+        opened.fs.close()
 
 
 def test_entry_count_bound(tmp_path: Path) -> None:
@@ -207,5 +215,10 @@ def test_damaged_tar_header_is_a_clear_error(tmp_path: Path) -> None:
     second = data.find(b"private/var/mobile/b")
     data[second + 130] ^= 0x01  # inside the size field of the second header
     dump.write_bytes(bytes(data))
-    with pytest.raises(AcquisitionError, match="bad header checksum"):
-        IosFilesystemDump.open(dump, _ctx(tmp_path))
+    fs = IosFilesystemDump.open(dump, _ctx(tmp_path))
+    try:
+        assert [p for p in fs.paths() if p.startswith("/private/var/mobile/")] == ["/private/var/mobile/a"]
+        [problem] = fs.unreadable  # type: ignore[attr-defined]
+        assert problem.startswith("d.tar: damaged tar: bad header checksum at offset ")
+    finally:
+        fs.close()

@@ -79,4 +79,4 @@ def test_fleet_command(fleet_dir: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "3 done" in result.output
-    assert len(list((tmp_path / "reports").glob("device*/report/findings.json"))) == 3
+    assert len(list((tmp_path / "reports").glob("device*/findings.json"))) == 3

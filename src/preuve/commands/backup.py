@@ -17,6 +17,7 @@ import click
 from preuve.evidence.acquisition import Secrets
 from preuve.evidence.errors import AcquisitionError, PreuveError
 from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.messages import error_text
 
 PASSWORD_ENV = "PREUVE_BACKUP_PASSWORD"
 _MAX_SECRET_FILE = 64 * 1024
@@ -97,7 +98,7 @@ def backup_key(backup: Path, output: Path, password_file: Path | None) -> None:
         with os.fdopen(fd, "w") as out:
             out.write(key.hex() + "\n")
     except (PreuveError, OSError) as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(error_text(exc))}", highlight=False)
         sys.exit(1)
     console.print(f"Key written to [bold]{escape(str(output))}[/]; keep it as safely as the password.")
 

@@ -76,15 +76,18 @@ def case_show(case_db: Path, acquisition: str) -> None:
 @case.command("report")
 @click.argument("case_db", type=click.Path(path_type=Path))
 @click.argument("acquisition")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
-def case_report(case_db: Path, acquisition: str, output: Path) -> None:
-    """Write the reports of a stored acquisition (findings.json, artifacts/, timeline.csv, run.json)."""
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--force", is_flag=True,
+              help="Replace the output folder even when it holds files that are not a preuve output.")
+def case_report(case_db: Path, acquisition: str, output: Path, force: bool) -> None:
+    """Write every file `check` writes for a stored acquisition (findings.json, artifacts/, timeline.csv,
+    timeline.jsonl, report.html, bundle.json, run.json), with the findings of later retro-hunts."""
     from preuve.store.case import CaseStore
     from preuve.store.report import write_case_report
 
     try:
         with CaseStore(case_db) as store:
-            write_case_report(store, store.find(acquisition), output)
+            write_case_report(store, store.find(acquisition), output, force=force)
     except PreuveError as exc:
         _fail(exc)
     Console().print(f"Reports written to [bold]{escape(str(output))}[/]")
@@ -111,7 +114,7 @@ def rehunt(case_db: Path, iocs: tuple[Path, ...], output: Path | None, as_json: 
     try:
         index = load_index(list(iocs), lambda m: console.print(f"[yellow]warning:[/] {escape(m)}"))
         titles = {a.name: a.title for a in discover_artifacts()}
-        with CaseStore(case_db, write=True) as store:
+        with CaseStore(case_db, write=True, create=False) as store:
             hits = store.rehunt(index, titles)
     except PreuveError as exc:
         _fail(exc)
@@ -150,6 +153,16 @@ def fleet(source: Path, case_db: Path, iocs: tuple[Path, ...], output: Path | No
     try:
         paths = list_acquisitions(source)
         out_root = output or case_db.resolve().parent / f"{case_db.stem}-reports"
+        if not iocs:
+            from preuve.indicators.feeds import list_feeds
+
+            installed = list_feeds()
+            if installed:
+                console.print(f"Using {len(installed)} installed indicator feed(s) "
+                              f"({sum(f.indicators for f in installed)} indicators); `preuve iocs list` shows them.")
+            else:
+                console.print("[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
+                              "only heuristics will run. Known spyware traces will NOT be recognised.[/]")
 
         def show(outcome: object) -> None:
             from preuve.fleet.runner import FleetOutcome

@@ -19,18 +19,15 @@ from preuve.check import (
     CheckOptions,
     CheckResult,
     ExitCode,
-    Sink,
     check_artifact_names,
-    run_check,
 )
 from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
+from preuve.messages import os_error_text
 from preuve.model import Absence, Finding, Severity
-from preuve.report.bundle import BundleSink
 from preuve.report.catalog import LANGUAGES
-from preuve.report.html import HtmlReport
-from preuve.report.outdir import OutputFolder
+from preuve.report.outdir import check_into_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -261,6 +258,7 @@ def _run(
     case: Path | None = None,
     secrets: Secrets | None = None,
     lang: str = "en",
+    force: bool = False,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
@@ -277,7 +275,7 @@ def _run(
     def fail(message: str) -> int:
         if as_json:
             click.echo(dumps({"error": message}).decode())
-        stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         return int(ExitCode.FATAL)
 
     index: IndicatorIndex | None = None
@@ -295,26 +293,26 @@ def _run(
                 )
             elif not as_json:  # --json says it in its verdict and warnings; -q still warns (it is not progress)
                 click.echo(f"WARNING: {NO_INDICATOR_WARNING}", err=True)
-        sink = OutputFolder(out, evidence)
-        sinks: list[Sink] = [sink, HtmlReport(out / "report.html", lang), BundleSink(out)]
         case_sink = None
         if case is not None:
             from preuve.store.case import CaseStore
 
             store = CaseStore(case, write=True)
             case_sink = store.sink(evidence)
-            sinks.append(case_sink)
         with RichObserver(console) as observer:
             try:
-                result = run_check(evidence, options, sinks=sinks, observer=observer, index=index)
+                result = check_into_folder(
+                    evidence, options, out, force=force, extra_sinks=[case_sink] if case_sink else [],
+                    observer=observer, index=index, lang=lang,
+                )
             except BaseException:
                 if case_sink is not None:
                     case_sink.abort()
                 raise
-            finally:
-                sink.close()
-    except (PreuveError, OSError) as exc:
+    except PreuveError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        return fail(os_error_text(exc))
     finally:
         if store is not None:
             store.close()
@@ -331,6 +329,8 @@ def _run(
 @click.argument("evidence", type=click.Path(path_type=Path))
 @click.option("--iocs", multiple=True, type=click.Path(path_type=Path), help="STIX 2.1 file or folder (repeatable).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output folder (default: ./preuve-<name>).")
+@click.option("--force", is_flag=True,
+              help="Replace the output folder even when it holds files that are not a preuve output.")
 @click.option("--no-heuristics", is_flag=True, help="Match indicators only.")
 @click.option("--artifact", "only", multiple=True, help="Run only this artifact (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
@@ -345,9 +345,9 @@ def _run(
               help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="Language of report.html.")
-def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
-          quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, key_file: Path | None,
-          age_key: Path | None, lang: str) -> None:
+def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bool, no_heuristics: bool,
+          only: tuple[str, ...], quiet: bool, as_json: bool, case: Path | None, password_file: Path | None,
+          key_file: Path | None, age_key: Path | None, lang: str) -> None:
     """Check an acquisition against indicators and heuristics.
 
     EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
@@ -365,10 +365,13 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
         if age_key is not None:
             identity = age_key.read_bytes()[:65536].decode("utf-8", "replace")
             secrets = dataclasses.replace(secrets, age_identity=identity)
-    except (PreuveError, OSError) as exc:
+    except PreuveError as exc:
         stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang))
+    except OSError as exc:
+        stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
+        sys.exit(int(ExitCode.FATAL))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force))
 
 
 @click.command()

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from preuve.evidence.errors import PreuveError
+from preuve.messages import error_text
 from preuve.report.share import export
 
 
@@ -25,7 +26,7 @@ def export_stix(out: Path, output: Path | None, misp: bool) -> None:
     try:
         count = export(out, target, misp=misp)
     except (PreuveError, OSError) as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(error_text(exc))}", highlight=False)
         sys.exit(1)
     kind = "MISP event" if misp else "STIX 2.1 bundle"
     console.print(f"{count} finding(s) written as a {kind} to [bold]{escape(str(target))}[/]", highlight=False)

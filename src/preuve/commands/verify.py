@@ -42,6 +42,14 @@ def _secrets(evidence: Path, password_file: Path | None, key_file: Path | None, 
 
 
 def print_verification(console: Console, result: VerifyResult) -> None:
+    sameness = result.sameness
+    if sameness is not None and sameness.different_device:
+        # One line that says what matters; the details follow.
+        console.print(f"[bold red]{escape(sameness.headline())}[/]", highlight=False)
+        for line in sameness.differing[:20]:
+            console.print(f"          - {escape(line)}", highlight=False)
+        if len(sameness.differing) > 20:
+            console.print(f"          - … and {len(sameness.differing) - 20} more", highlight=False)
     console.print(f"Verified from the {escape(result.source)}.", highlight=False)
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
@@ -73,14 +81,16 @@ def verify_command(bundle: Path, evidence: Path, iocs: tuple[Path, ...], passwor
                    key_file: Path | None, age_key: Path | None) -> None:
     """Re-derive every finding of BUNDLE from EVIDENCE (an acquisition, or a proof package from `export`).
 
-    Exit codes: 0 every finding confirmed, 2 some finding differs, 1 fatal error.
+    BUNDLE is a bundle.json or the output folder of `preuve check` or `preuve fleet` that holds it.
+
+    Exit codes: 0 every finding confirmed, 2 some finding differs (or another device), 1 fatal error.
     """
     console = Console(soft_wrap=True)
     try:
         options = CheckOptions(secrets=_secrets(evidence, password_file, key_file, age_key))
         result = verify(bundle, evidence, iocs, options)
-    except (PreuveError, OSError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    except PreuveError as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(EXIT_FATAL)
     print_verification(console, result)
     sys.exit(EXIT_CONFIRMED if result.confirmed else EXIT_DIFFERS)
@@ -98,8 +108,8 @@ def export_command(bundle: Path, evidence: Path, output: Path, password_file: Pa
     try:
         options = CheckOptions(secrets=_secrets(evidence, password_file, key_file, age_key))
         count = export_proof(bundle, evidence, output, options)
-    except (PreuveError, OSError) as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    except PreuveError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_FATAL)
     console.print(f"{count} records written to [bold]{escape(str(output))}[/]", highlight=False)
 

@@ -191,7 +191,7 @@ def unpack_to_tar(
     if header.encryption == "AES-256":
         if password is None:
             raise AcquisitionError(
-                f"{label}: this Android backup is encrypted; give its password (--password)"
+                f"{label}: this Android backup is encrypted; give its password (--password-file, or $PREUVE_BACKUP_PASSWORD)"
             )
         key, iv = master_key(header, password, label)
         chunks = _decrypted(stream, key, iv)

@@ -27,11 +27,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.bounded import refuse_crowded_zip
+from preuve.evidence.bounded import guarded_member, refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file, walk_folder
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.messages import error_text
 
 # Small members compress far beyond any sane ratio (a file of zeros); the ratio
 # bound applies only above this size.
@@ -87,6 +88,7 @@ class Source(ABC):
 
     label: str = "source"
     skipped: list[str]  # what the listing left out, and why (reported as warnings)
+    damaged: list[str]  # members that could not be read (the acquisition is then incomplete)
 
     @abstractmethod
     def entries(self) -> Iterable[FileInfo]:
@@ -116,6 +118,7 @@ class FolderSource(Source):
         self.label = label or root.name
         self._relative: dict[str, str] = {}
         self.skipped = []
+        self.damaged = []
 
     def entries(self) -> Iterable[FileInfo]:
         for rel, st in walk_folder(self.root, self.limits):
@@ -162,12 +165,14 @@ class ZipSource(Source):
             self._stream: BinaryIO = open_regular_file(path, label)
             self._zip = zipfile.ZipFile(self._stream)
         except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError) as exc:
-            raise AcquisitionError(f"{label}: not a readable zip ({exc})") from exc
+            raise AcquisitionError(f"{label}: not a readable zip ({error_text(exc)})") from exc
         self._members: dict[str, zipfile.ZipInfo] = {}
         self.skipped: list[str] = []
+        self.damaged: list[str] = []
 
     def entries(self) -> Iterable[FileInfo]:
         self.skipped = []
+        self.damaged = []
         self._members = {}
         infos = self._zip.infolist()
         if len(infos) > self.limits.max_archive_entries:
@@ -191,7 +196,9 @@ class ZipSource(Source):
             if info.file_size > _RATIO_FLOOR and info.file_size > self.limits.max_decompression_ratio * max(
                 info.compress_size, 1
             ):
-                self.skipped.append(f"member {name}: compression ratio above {self.limits.max_decompression_ratio}")
+                self.damaged.append(f"{self.label}: member {name}: declares {info.file_size} bytes from "
+                                    f"{info.compress_size} (a ratio above {self.limits.max_decompression_ratio}: "
+                                    "decompression bomb?); not read")
                 yield FileInfo(device, 0, is_link=True)  # listed, never opened
                 continue
             if device in self._members:
@@ -208,8 +215,9 @@ class ZipSource(Source):
         try:
             raw = self._zip.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
-            raise EvidenceError(device_path, f"cannot read member {info.filename}: {exc}") from exc
-        return io.BufferedReader(BoundedReader(raw, info.file_size, device_path), 1024 * 1024)  # type: ignore[arg-type]
+            raise EvidenceError(device_path, f"cannot read member {info.filename}: {error_text(exc)}") from exc
+        bounded = io.BufferedReader(BoundedReader(raw, info.file_size, device_path), 1024 * 1024)  # type: ignore[arg-type]
+        return guarded_member(bounded, device_path)
 
     def member_name(self, device_path: str) -> str | None:
         info = self._members.get(device_path)
@@ -245,13 +253,16 @@ class TarSource(Source):
         self.label = label
         self._members: dict[str, tarfile.TarInfo] = {}
         self.skipped: list[str] = []
+        self.damaged: list[str] = []
         try:
+            self._size = path.stat().st_size
             self._tar = tarfile.open(path, "r:")  # noqa: SIM115 - kept open for member reads
         except (tarfile.TarError, OSError) as exc:
-            raise AcquisitionError(f"{label}: the backup's tar stream cannot be read ({exc})") from exc
+            raise AcquisitionError(f"{label}: the backup's tar stream cannot be read ({error_text(exc)})") from exc
 
     def entries(self) -> Iterable[FileInfo]:
         self.skipped = []
+        self.damaged = []
         count = 0
         try:
             for member in self._tar:
@@ -269,12 +280,31 @@ class TarSource(Source):
                 if member.isdir():
                     yield FileInfo(device, 0, float(member.mtime), member.mode, is_dir=True)
                 elif member.isfile():
+                    if member.offset_data + member.size > self._size:
+                        self.damaged.append(f"{self.label}: member {name} is cut short ({member.size} bytes declared,"
+                                            f" {max(self._size - member.offset_data, 0)} present): the backup is "
+                                            "truncated")
                     self._members[device] = member
                     yield FileInfo(device, member.size, float(member.mtime), member.mode)
                 else:
                     yield FileInfo(device, 0, float(member.mtime), member.mode, is_link=True)
         except tarfile.TarError as exc:
-            self.skipped.append(f"tar stream damaged after {count} entries ({exc}); the rest is lost")
+            self.damaged.append(f"{self.label}: tar stream damaged after {count} entries ({error_text(exc)}); the rest is lost")
+            return
+        if count and not self._ends_with_marker():
+            self.damaged.append(f"{self.label}: the tar stream stops without its end-of-archive marker: the backup "
+                                "is truncated (what it holds is read)")
+
+    def _ends_with_marker(self) -> bool:
+        """A complete tar ends with a zero block after its last member."""
+        end = self._tar.offset
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(end)
+                block = handle.read(512)
+        except OSError:
+            return False
+        return len(block) == 512 and not any(block)
 
     def open(self, device_path: str) -> BinaryIO:
         member = self._members.get(device_path)
@@ -283,7 +313,7 @@ class TarSource(Source):
         stream = self._tar.extractfile(member)
         if stream is None:
             raise EvidenceError(device_path, "not a regular file")
-        return stream  # type: ignore[return-value]
+        return guarded_member(stream, device_path)
 
     def source_name(self, device_path: str) -> str:
         member = self._members.get(device_path)
@@ -303,6 +333,7 @@ class MountFS(DeviceFS):
         self.sources: list[Source] = []
         self._owner: dict[str, Source] = {}
         self.notes: list[str] = []
+        self.unreadable: list[str] = []  # members that could not be read: the acquisition is incomplete
 
     def mount(self, source: Source) -> None:
         if self._paths is not None:
@@ -318,6 +349,7 @@ class MountFS(DeviceFS):
                 self._owner[entry.device_path] = source
                 yield entry
             self.notes.extend(source.skipped)
+            self.unreadable.extend(source.damaged)
 
     def _owner_of(self, device_path: str) -> Source:
         self._load()

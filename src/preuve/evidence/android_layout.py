@@ -189,6 +189,7 @@ def mount_backup(
     if problem is not None:
         fs.notes.append(f"{label}: {problem}")
         fs.damage.append(f"{label}: {problem}")  # what followed is lost: the run is not complete
+        fs.unreadable.append(f"{label}: {problem}")  # and the member it stopped in is named as unreadable
     fs.mount(TarSource(target, backup_mapper, limits, label))
 
 

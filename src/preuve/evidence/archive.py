@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.bounded import refuse_crowded_zip
+from preuve.evidence.bounded import guarded_member, refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
 from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.messages import error_text
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _RATIO_FLOOR = 1024 * 1024  # small members may compress far better than the ratio (a file of zeros)
@@ -90,6 +91,9 @@ class ArchiveReader(ABC):
         self.rejected: list[str] = []
         # What is wrong with the archive as a whole (cut short…), found while listing its members.
         self.damage: list[str] = []
+        # Members that cannot be read (a decompression bomb, a damaged stream): the rest is read, and
+        # the acquisition is reported incomplete.
+        self.damaged: list[str] = []
 
     @abstractmethod
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
@@ -115,7 +119,7 @@ class ZipReader(ArchiveReader):
             refuse_crowded_zip(path, limits)
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError, EvidenceError) as exc:
-            raise AcquisitionError(f"{path}: not a readable zip ({exc})") from exc
+            raise AcquisitionError(f"{path}: not a readable zip ({error_text(exc)})") from exc
 
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
         for count, info in enumerate(self._zip.infolist(), start=1):
@@ -139,21 +143,29 @@ class ZipReader(ArchiveReader):
                 mtime: float | None = float(calendar.timegm((*info.date_time, 0, 0, 0)))
             except (ValueError, OverflowError):
                 mtime = None
+            if kind == MemberKind.FILE and self._bomb(info):
+                self.damaged.append(
+                    f"member {name}: declares {info.file_size} bytes from {info.compress_size} (a ratio above "
+                    f"{self.limits.max_decompression_ratio}: decompression bomb?); not read"
+                )
             yield Member(name, kind, info.file_size, info.compress_size, mtime, unix_mode or None, info)
+
+    def _bomb(self, info: zipfile.ZipInfo) -> bool:
+        return info.file_size > _RATIO_FLOOR and info.file_size > self.limits.max_decompression_ratio * max(
+            info.compress_size, 1
+        )
 
     def open(self, member: Member) -> BinaryIO:
         info = member.key
         assert isinstance(info, zipfile.ZipInfo)
-        if info.file_size > _RATIO_FLOOR and info.file_size > self.limits.max_decompression_ratio * max(
-            info.compress_size, 1
-        ):
+        if self._bomb(info):
             raise LimitExceeded(member.name, f"decompression ratio {info.file_size // max(info.compress_size, 1)} "
                                 f"exceeds {self.limits.max_decompression_ratio} (zip bomb?)")
         try:
             # ZipExtFile stops at the declared size and checks the CRC at the end.
-            return self._zip.open(info)  # type: ignore[return-value]
+            return guarded_member(self._zip.open(info), member.name)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as exc:
-            raise EvidenceError(member.name, f"cannot be read from the zip ({exc})") from exc
+            raise EvidenceError(member.name, f"cannot be read from the zip ({error_text(exc)})") from exc
 
     def close(self) -> None:
         self._zip.close()
@@ -260,9 +272,9 @@ def scan_tar_headers(
             raise EvidenceError(path, f"damaged tar: negative size at offset {offset}")
         data_at = offset + _BLOCK
         padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
-        if budget is not None and data_at + size > budget:
-            raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
         if kind in (b"x", b"g", b"L", b"K"):
+            if budget is not None and data_at + size > budget:
+                raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
             if size > 1024 * 1024:
                 raise EvidenceError(path, f"damaged tar: extended header of {size} bytes")
             data = stream.read(padded)[:size]
@@ -285,8 +297,10 @@ def scan_tar_headers(
             except ValueError:
                 raise EvidenceError(path, f"damaged tar: pax size {info['size']!r}") from None
             padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
-            if budget is not None and data_at + size > budget:
-                raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
+        if budget is not None and data_at + size > budget:
+            raise LimitExceeded(
+                path, f"member {text} ({size} bytes) expands beyond the decompression ratio bound (archive bomb?)"
+            )
         try:
             mtime = float(info.get("mtime", _tar_number(header[136:148])))
         except ValueError:
@@ -295,8 +309,15 @@ def scan_tar_headers(
         last, members = text, members + 1
         pending, long_name = {}, None
         offset = data_at + padded
-        if padded:
-            stream.seek(offset)
+        if padded and stream.seek(offset) < offset and stream.tell() < offset:
+            # A compressed stream that ends inside this member's data: it was cut short. The archive is
+            # damaged (what followed is lost), and this member is named as unreadable by the caller.
+            if damage is not None:
+                damage.append(
+                    f"the archive is cut short: it ends after {members} member(s), before its end-of-archive "
+                    f"marker, whose last member ({last}) may be incomplete; members after that point are lost"
+                )
+            raise EvidenceError(path, f"member {text} is cut short: the archive ends inside it (truncated)")
 
 
 class TarReader(ArchiveReader):
@@ -306,7 +327,7 @@ class TarReader(ArchiveReader):
         try:
             self._tar = tarfile.open(path, "r:*")
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise AcquisitionError(f"{path}: not a readable tar ({exc})") from exc
+            raise AcquisitionError(f"{path}: not a readable tar ({error_text(exc)})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
         with open(path, "rb") as head:
             gzipped = head.read(2) == b"\x1f\x8b"
@@ -315,6 +336,7 @@ class TarReader(ArchiveReader):
     def members(self, max_entries: int | None = None) -> Iterator[Member]:
         budget = None if self._plain else self._compressed * self.limits.max_decompression_ratio + _RATIO_FLOOR
         count = 0
+        known_damage = len(self.damage)
         try:
             opened = _open_decompressed(self.path) if self._gzip is None else indexing_reader(self.path, self._gzip)
             with opened as stream:
@@ -335,11 +357,28 @@ class TarReader(ArchiveReader):
                     else:  # devices, FIFOs, GNU sparse and unknown types: listed, never opened
                         kind = MemberKind.OTHER
                     size = entry.size if kind == MemberKind.FILE else 0
+                    if self._plain and kind == MemberKind.FILE and entry.offset_data + entry.size > self._compressed:
+                        present = max(self._compressed - entry.offset_data, 0)
+                        self.damaged.append(f"member {name} is cut short ({entry.size} bytes declared, {present} "
+                                            "present): the archive is truncated")
                     # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
                     key = (entry.offset_data, entry.size) if kind == MemberKind.FILE else None
                     yield Member(name, kind, size, None, entry.mtime or None, entry.mode, key)
+        except EvidenceError as exc:
+            if count == 0 or isinstance(exc, LimitExceeded) and "more than" in exc.reason:
+                raise
+            # The members before stay listed and read; this one and what follows are reported, and what
+            # followed is lost to the check (the acquisition is damaged).
+            self.damaged.append(f"{exc.reason}; it and the members after it are not read")
+            if len(self.damage) == known_damage:  # (a cut-short stream has said so already)
+                self.damage.append(f"the archive cannot be read past its member {count} ({exc.reason}); "
+                                   "members after that point are lost")
         except (EOFError, OSError, ValueError, tarfile.TarError, zlib.error) as exc:
-            raise EvidenceError(str(self.path), f"damaged tar ({exc})") from exc
+            if count == 0:
+                raise EvidenceError(str(self.path), f"damaged tar ({error_text(exc)})") from exc
+            self.damaged.append(f"damaged tar after {count} members ({error_text(exc)}); the rest is not read")
+            self.damage.append(f"the archive is damaged after {count} member(s) ({error_text(exc)}); "
+                               "members after that point are lost")
 
     def open(self, member: Member) -> BinaryIO:
         where = member.key
@@ -347,18 +386,18 @@ class TarReader(ArchiveReader):
             raise EvidenceError(member.name, "not a regular file")
         if self._gzip is not None:
             try:
-                return open_member(self._gzip, where[0], where[1])
+                return guarded_member(open_member(self._gzip, where[0], where[1]), member.name)
             except (OSError, zlib.error) as exc:
-                raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
+                raise EvidenceError(member.name, f"cannot be read from the tar ({error_text(exc)})") from exc
         info = tarfile.TarInfo(member.name)
         info.offset_data, info.size, info.type = where[0], where[1], tarfile.REGTYPE
         try:
             stream = self._tar.extractfile(info)
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise EvidenceError(member.name, f"cannot be read from the tar ({exc})") from exc
+            raise EvidenceError(member.name, f"cannot be read from the tar ({error_text(exc)})") from exc
         if stream is None:
             raise EvidenceError(member.name, "not a regular file")
-        return stream  # type: ignore[return-value]
+        return guarded_member(stream, member.name)
 
     def close(self) -> None:
         self._tar.close()
@@ -446,6 +485,7 @@ class ArchiveFS(DeviceFS):
         self._reader = open_reader(source, limits)
         self._members: dict[str, Member] = {}
         self.rejected: list[str] = []
+        self.unreadable: list[str] = []  # members that could not be read: the acquisition is incomplete
 
     def _iter_entries(self) -> Iterable[FileInfo]:
         folders: set[str] = set()
@@ -472,6 +512,7 @@ class ArchiveFS(DeviceFS):
                 yield FileInfo(device, 0, member.mtime, member.mode, is_link=True)
         self.rejected.extend(f"{name}: unsafe member name" for name in self._reader.rejected)
         self.damage.extend(self._reader.damage)
+        self.unreadable.extend(f"{self.source.name}: {problem}" for problem in self._reader.damaged)
 
     def _member(self, device_path: str) -> Member:
         self._load()

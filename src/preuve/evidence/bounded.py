@@ -11,7 +11,10 @@ compromised phone needs and that the library does not give on its own:
   (an archive claiming millions of entries costs nothing to refuse);
 - :func:`vet_zip_members` / :func:`vet_tar_member`: member names that would
   leave the root (zip-slip), duplicates, links, hard links, FIFOs, devices;
-- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity.
+- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity;
+- :func:`guarded_member`: a member stream whose damage (cut short, bad CRC,
+  a broken compressed stream) is an :class:`EvidenceError` about that member
+  alone, never an exception that stops the run.
 
 The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
 :mod:`preuve.evidence.android_ab`.
@@ -20,6 +23,7 @@ The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
 from __future__ import annotations
 
 import bz2
+import io
 import json
 import lzma
 import posixpath
@@ -34,8 +38,92 @@ from typing import IO, Any, BinaryIO
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.limits import Limits
+from preuve.messages import error_text
 
 _CHUNK = 1024 * 1024
+
+# What the standard library raises on a damaged or truncated member while it is read.
+_MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
+
+
+class _GuardedMember(io.BufferedIOBase):
+    """The member's own (buffered) stream, each call passed through as it is (no extra copy): only the
+    errors change."""
+
+    def __init__(self, raw: IO[bytes], label: str) -> None:
+        self._raw = raw
+        self._label = label
+
+    def _damaged(self, exc: BaseException) -> EvidenceError:
+        return EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.read(-1 if size is None else size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._raw, "read1", None)
+        try:
+            return read1(size) if read1 is not None else self._raw.read(size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.readline(-1 if size is None else size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def peek(self, size: int = 0) -> bytes:
+        peek = getattr(self._raw, "peek", None)
+        try:
+            return peek(size) if peek is not None else b""
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._raw.seek(offset, whence)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def guarded_member(raw: IO[bytes], label: str) -> BinaryIO:
+    """A member's stream whose read errors (truncated data, bad CRC, broken compression) are an
+    EvidenceError naming the member: that file fails, the others are read."""
+    return _GuardedMember(raw, label)  # type: ignore[return-value]
 
 
 def _normalize_member(name: str) -> str | None:

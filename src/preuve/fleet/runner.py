@@ -12,6 +12,7 @@ output folder must be on storage the workers and the coordinator share.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,9 +26,11 @@ from preuve.store.case import CaseStore
 @dataclass(frozen=True, slots=True)
 class FleetJob:
     evidence: str
-    out: str
+    out: str  # the device's output folder: the same files `preuve check` writes
     iocs: tuple[str, ...]
     heuristics: bool = True
+    part: str = ""  # the device's own small case file, merged by the coordinator then removed
+    feeds_root: str | None = None  # no iocs: the data folder whose installed feeds `check` would use
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,33 +44,56 @@ class FleetOutcome:
 
 
 def check_one(job: FleetJob) -> FleetOutcome:
-    """Check one acquisition into job.out (reports + a part case file). Runs in a worker; never raises."""
-    from preuve.check import CheckOptions, run_check
-    from preuve.report.outdir import OutputFolder
+    """Check one acquisition into job.out (the outputs of `preuve check`) and its part case file.
+    Runs in a worker; never raises."""
+    from preuve.check import CheckOptions
+    from preuve.report.outdir import check_into_folder
 
     out = Path(job.out)
-    part = out / "case-part.db"
+    part = Path(job.part) if job.part else out.parent / f".{out.name}.case-part.db"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(str(part) + suffix).unlink(missing_ok=True)
+        remove_part(part)
+        part.parent.mkdir(parents=True, exist_ok=True)
         evidence = Path(job.evidence)
         options = CheckOptions(iocs=tuple(Path(p) for p in job.iocs), heuristics=job.heuristics)
-        folder = OutputFolder(out / "report", evidence)
+        index = None
+        if not job.iocs and job.feeds_root is not None:
+            from preuve.indicators.feeds import installed_index
+
+            index = installed_index(lambda message: None, Path(job.feeds_root))
         with CaseStore(part, write=True) as store:
             sink = store.sink(evidence)
             try:
-                result = run_check(evidence, options, sinks=[folder, sink])
+                result = check_into_folder(evidence, options, out, extra_sinks=[sink], index=index)
             except BaseException:
                 sink.abort()
                 raise
-            finally:
-                folder.close()
         return FleetOutcome(job.evidence, "done", "", int(result.exit_code), len(result.findings), str(part))
     except PreuveError as exc:
+        remove_part(part)
         return FleetOutcome(job.evidence, "failed", str(exc), 1, 0, None)
     except Exception as exc:  # noqa: BLE001 - one device's failure must not stop the fleet
-        return FleetOutcome(job.evidence, "failed", f"{type(exc).__name__}: {exc}", 1, 0, None)
+        remove_part(part)
+        return FleetOutcome(job.evidence, "failed", failure_text(exc), 1, 0, None)
+
+
+def failure_text(exc: Exception) -> str:
+    """Why a device failed, in plain words (no raw errno)."""
+    import sqlite3
+
+    from preuve.messages import os_error_text, sqlite_error_text
+
+    if isinstance(exc, OSError):
+        return os_error_text(exc)
+    if isinstance(exc, sqlite3.Error):
+        return sqlite_error_text(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def remove_part(part: Path) -> None:
+    """Remove a part case file with its journal, shared-memory and lock files."""
+    for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
+        Path(str(part) + suffix).unlink(missing_ok=True)
 
 
 def list_acquisitions(source: Path) -> list[Path]:
@@ -126,6 +152,14 @@ def run_fleet(
     """Check every acquisition; merge results into the case (single writer); return each device's outcome."""
     out_root.mkdir(parents=True, exist_ok=True)
     feed_paths = tuple(str(Path(p).resolve()) for p in iocs)
+    feeds_root = None
+    if not feed_paths:
+        # As `preuve check`: without --iocs, the installed feeds.
+        from preuve.indicators.feeds import data_dir, list_feeds
+
+        root = data_dir().resolve()
+        feeds_root = str(root) if list_feeds(root) else None
+    parts = out_root / ".case-parts"
     outcomes: list[FleetOutcome] = []
     with CaseStore(case_path, write=True) as store:
         done = {e for e, (status, *_rest) in store.jobs().items() if status == "done"} if resume else set()
@@ -139,17 +173,25 @@ def run_fleet(
                     on_outcome(outcome)
                 continue
             store.set_job(evidence, "pending")
-            jobs.append(FleetJob(evidence, str(job_folder(out_root, path).resolve()), feed_paths, heuristics))
+            folder = job_folder(out_root, path).resolve()
+            jobs.append(FleetJob(evidence, str(folder), feed_paths, heuristics,
+                                 str(parts.resolve() / f"{folder.name}.db"), feeds_root))
         stream = _dask(jobs, scheduler) if scheduler is not None else _local(jobs, max(1, workers))
         for outcome in stream:
             if outcome.status == "done" and outcome.part:
+                part = Path(outcome.part)
                 try:
-                    store.merge_from(Path(outcome.part))
+                    store.merge_from(part)
                 except Exception as exc:  # noqa: BLE001 - keep going with the other devices
-                    outcome = FleetOutcome(outcome.evidence, "failed", f"merge failed: {exc}", 1, 0, None)
+                    outcome = FleetOutcome(outcome.evidence, "failed", f"merge failed: {failure_text(exc)}", 1, 0,
+                                           None)
+                finally:
+                    remove_part(part)
             store.set_job(outcome.evidence, outcome.status, outcome.reason, outcome.exit_code, outcome.findings)
             outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
+    with contextlib.suppress(OSError):
+        parts.rmdir()  # empty once every part is merged
     outcomes.sort(key=lambda o: o.evidence)
     return outcomes

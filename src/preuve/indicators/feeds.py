@@ -216,7 +216,10 @@ def _validate(data: bytes, name: str, workdir: Path) -> tuple[str, int]:
     """(sha256, indicator count) when `data` is a usable STIX bundle, else FeedError."""
     probe = workdir / "probe.stix2"
     probe.write_bytes(data)
-    feed, _ = load_feed(probe, lambda message: None, name=name)
+    try:
+        feed, _ = load_feed(probe, lambda message: None, name=name)
+    except FeedError as exc:  # named as the person knows it, not by the private copy checked
+        raise FeedError(str(exc).replace(str(probe), name)) from exc
     if feed.indicators == 0:
         raise FeedError(f"{name}: no usable indicator in the file")
     return feed.sha256, feed.indicators
@@ -291,9 +294,11 @@ def import_feeds(paths: Iterable[Path], root: Path | None = None) -> UpdateRepor
                         raise FeedError(f"{path}: larger than {MAX_FEED_BYTES} bytes")
                     feed = _install(folder, file_name, path.read_bytes(), name, source, None, Path(tmp))
                 except (FeedError, OSError) as exc:
-                    report.failed.append((str(path), str(exc)))
+                    from preuve.messages import error_text
+
+                    report.failed.append((str(path), error_text(exc)))
                     if previous is not None:
-                        installed[file_name] = replace(previous, last_error=str(exc))
+                        installed[file_name] = replace(previous, last_error=error_text(exc))
                     continue
                 (report.unchanged if previous and previous.sha256 == feed.sha256 else report.updated).append(feed)
                 installed[file_name] = feed

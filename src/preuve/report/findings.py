@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from preuve.artifacts.timeconv import to_iso
-from preuve.model import Context, Finding, FindingGroup, Verdict
+from preuve.model import (
+    Context,
+    DataUse,
+    Direction,
+    Finding,
+    FindingGroup,
+    GroupMember,
+    IndicatorRef,
+    Kind,
+    Locator,
+    Observable,
+    Severity,
+    Strength,
+    Timestamp,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from preuve.check import CheckResult
@@ -86,6 +102,89 @@ def group_to_dict(group: FindingGroup | None) -> dict[str, object] | None:
             for m in group.members
         ],
     }
+
+
+_LOCATOR_FIELDS = ("device_path", "sha256", "table", "rowid", "key_path", "line", "offset")
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _locator(value: object) -> Locator:
+    if not isinstance(value, dict) or not isinstance(value.get("device_path"), str):
+        raise ValueError("a finding's locator needs a device_path")
+    return Locator(**{k: value[k] for k in _LOCATOR_FIELDS if value.get(k) is not None})
+
+
+def _observable(value: object) -> Observable | None:
+    if not isinstance(value, dict):
+        return None
+    return Observable(Kind(str(value["kind"])), str(value["value"]))
+
+
+def context_from_dict(value: object) -> Context | None:
+    """The inverse of :func:`context_to_dict`."""
+    if not isinstance(value, dict):
+        return None
+    times = tuple(
+        Timestamp(when, str(t.get("description", "")))
+        for t in value.get("times", ()) if isinstance(t, dict) and (when := _time(t.get("when"))) is not None
+    )
+    data = value.get("data")
+    direction = value.get("direction")
+    return Context(
+        times=times,
+        counterpart=value.get("counterpart") if isinstance(value.get("counterpart"), str) else None,
+        direction=Direction(direction) if isinstance(direction, str) and direction in set(Direction) else None,
+        text=value.get("text") if isinstance(value.get("text"), str) else None,
+        title=value.get("title") if isinstance(value.get("title"), str) else None,
+        data=DataUse(**{k: float(v) for k, v in data.items() if k in ("wifi_in", "wifi_out", "wwan_in", "wwan_out")
+                        and isinstance(v, int | float)}) if isinstance(data, dict) else None,
+    )
+
+
+def group_from_dict(value: object) -> FindingGroup | None:
+    """The inverse of :func:`group_to_dict`."""
+    if not isinstance(value, dict):
+        return None
+    members = tuple(
+        GroupMember(_locator(m.get("locator")), str(m.get("explanation", "")), _observable(m.get("observable")),
+                    _time(m.get("timestamp")), m.get("record_sha256") if isinstance(m.get("record_sha256"), str) else None)
+        for m in value.get("members", ()) if isinstance(m, dict)
+    )
+    return FindingGroup(str(value.get("key", "")), int(value.get("count", len(members))), members)
+
+
+def finding_from_dict(doc: dict[str, Any]) -> Finding:
+    """A Finding back from its findings.json form: the inverse of :func:`finding_to_dict` (used by the
+    case store's reports, the exports and verify), strength, context and group included."""
+    ind = doc.get("indicator")
+    strength = doc.get("strength")
+    return Finding(
+        severity=Severity.parse(str(doc["severity"])),
+        artifact=str(doc["artifact"]),
+        explanation=str(doc.get("explanation", "")),
+        locator=_locator(doc.get("locator")),
+        rule=doc.get("rule") if isinstance(doc.get("rule"), str) else None,
+        indicator=None if not isinstance(ind, dict) else IndicatorRef(
+            Kind(str(ind["kind"])), str(ind["value"]), str(ind["malware"]), str(ind["feed"]),
+            str(ind["feed_sha256"]), str(ind["stix_id"]), ind.get("published"), ind.get("valid_until"),
+        ),
+        observable=_observable(doc.get("observable")),
+        timestamp=_time(doc.get("timestamp")),
+        record_sha256=doc.get("record_sha256") if isinstance(doc.get("record_sha256"), str) else None,
+        id=str(doc.get("id") or ""),
+        strength=Strength[strength.upper()] if isinstance(strength, str) and strength.upper() in Strength.__members__
+        else None,
+        context=context_from_dict(doc.get("context")),
+        group=group_from_dict(doc.get("group")),
+    )
 
 
 def verdict_to_dict(verdict: Verdict) -> dict[str, object]:

@@ -3,9 +3,11 @@ timeline.csv and timeline.jsonl (Timesketch), run.json."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -22,7 +24,7 @@ from preuve.report.findings import findings_document
 from preuve.report.jsonio import _default, dumps
 
 if TYPE_CHECKING:
-    from preuve.check import ArtifactReport, CheckResult
+    from preuve.check import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
 
 TIMELINE_COLUMNS = (
     "datetime", "timestamp_desc", "message", "artifact", "severity", "record_type", "device_path", "locator",
@@ -372,3 +374,289 @@ def run_document(result: CheckResult) -> dict[str, object]:
         "warnings": result.warnings[:1000],
         "exit_code": int(result.exit_code),
     }
+
+
+# -- the output folder's lifecycle ---------------------------------------------------------------
+# A run writes into a private sibling folder and swaps it in at the end: the folder the user named is
+# never a mix of two runs, a run that fails leaves it as it was, and an interrupted run leaves a
+# folder that says so.
+
+INTERRUPTED_MARKER = "INTERRUPTED.txt"
+# Every name a preuve output holds at its top level (check, fleet and `case report` write the same).
+OUTPUT_NAMES = frozenset({
+    "artifacts", "findings.json", "run.json", "timeline.csv", "timeline.jsonl", "report.html", "bundle.json",
+    "bundle.md", INTERRUPTED_MARKER,
+})
+_STAGING_PREFIX = ".preuve-staging-"
+_OLD_PREFIX = ".preuve-old-"
+
+
+class OutputFolderError(PreuveError):
+    """The output folder cannot be used as asked (it holds other files, it holds the evidence...)."""
+
+
+def is_preuve_output(folder: Path) -> bool:
+    """The folder is an output of preuve: its run.json (or interruption marker) is ours and it holds
+    nothing else than the files a run writes."""
+    try:
+        names = {child.name for child in folder.iterdir()}
+    except OSError:
+        return False
+    if not names <= OUTPUT_NAMES:
+        return False
+    if "artifacts" in names:
+        try:
+            inside = list((folder / "artifacts").iterdir())
+        except OSError:
+            return False
+        if any(not p.name.endswith(".jsonl") or p.is_symlink() or not p.is_file() for p in inside):
+            return False
+    if INTERRUPTED_MARKER in names:
+        return True
+    try:
+        with open(folder / "run.json", "rb") as handle:
+            doc = orjson.loads(handle.read(1 << 24))
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    tool = doc.get("tool") if isinstance(doc, dict) else None
+    return isinstance(tool, dict) and "preuve" in tool
+
+
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _missing_ancestors(path: Path) -> list[Path]:
+    """The folders from `path` up that do not exist yet (deepest first): made by a run, removed if it fails."""
+    made = []
+    current = path
+    while not current.exists() and current != current.parent:
+        made.append(current)
+        current = current.parent
+    return made
+
+
+class StagedOutput:
+    """The output folder of one run, written in a private sibling folder (``path``) and swapped in whole.
+
+    Refuses a folder holding anything but a preuve output (unless ``force``), a folder holding the
+    evidence, and a folder inside the evidence. ``commit`` replaces the folder at once with what the run
+    wrote; ``interrupted`` marks what was written as partial and swaps it in; ``discard`` removes it
+    and every folder the run made, leaving the named folder as it was.
+    """
+
+    def __init__(self, out: Path, evidence: Path | None = None, *, force: bool = False) -> None:
+        self.out = out
+        target = Path(os.path.abspath(out))
+        if target == Path(target.anchor) or target == Path.home().absolute() or _within(Path.cwd(), target):
+            # Replacing it whole would remove the root, the home folder or the folder preuve runs in.
+            raise OutputFolderError(
+                f"{out}: preuve replaces its output folder whole and will not replace this one; choose a folder "
+                "of its own with -o/--output"
+            )
+        if evidence is not None:
+            ensure_outside(out, evidence)
+            try:
+                evidence.resolve().relative_to(out.resolve())
+            except ValueError:
+                pass
+            else:
+                raise OutputFolderError(
+                    f"{out}: the output folder holds the evidence ({evidence}); choose another folder with -o/--output"
+                )
+        if out.exists() or out.is_symlink():
+            if out.is_symlink() or not out.is_dir():
+                raise OutputFolderError(f"{out}: exists and is not a folder; choose another with -o/--output")
+            if any(out.iterdir()) and not is_preuve_output(out) and not force:
+                raise OutputFolderError(
+                    f"{out}: this folder holds files that are not a preuve output; choose another folder with "
+                    "-o/--output, or give --force to replace it whole"
+                )
+        self._target = target
+        parent = target.parent
+        self._made = _missing_ancestors(parent)
+        existing = self._made[-1].parent if self._made else parent
+        if not existing.is_dir():
+            raise OutputFolderError(
+                f"{out}: {existing} is a file, not a folder; choose another output folder with -o/--output"
+            )
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX + target.name[:64] + "-", dir=parent))
+        except OSError as exc:
+            self._remove_made()
+            from preuve.messages import os_error_words
+
+            raise OutputFolderError(
+                f"{out}: the output folder cannot be written there ({os_error_words(exc)}); choose another with "
+                "-o/--output"
+            ) from exc
+        # mkdtemp makes a private folder; the output gets the permissions of a folder made by mkdir.
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(self.path, 0o777 & ~umask)
+        self.done = False
+        # Held while the run lives: a staging folder nobody holds was left by a run killed outright (SIGKILL,
+        # out of memory), and is removed here.
+        self._hold = _hold(self.path)
+        _remove_abandoned(parent, _STAGING_PREFIX + target.name[:64] + "-", keep=self.path)
+
+    def _remove_made(self) -> None:
+        for folder in self._made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    def _release(self) -> None:
+        if self._hold is not None:
+            os.close(self._hold)  # closing the descriptor releases its lock
+            self._hold = None
+
+    def _swap(self) -> None:
+        old: Path | None = None
+        target = self._target
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=_OLD_PREFIX + target.name[:64] + "-", dir=self.path.parent))
+            old.rmdir()
+            os.replace(target, old)
+        try:
+            os.replace(self.path, target)
+        except BaseException:
+            if old is not None:
+                os.replace(old, target)
+            raise
+        self.done = True
+        self._release()
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def commit(self) -> Path:
+        """The run finished: its folder replaces the named one."""
+        self._swap()
+        return self.out
+
+    def interrupted(self, evidence: Path, reason: str = "interrupted (Ctrl-C or SIGTERM)") -> Path:
+        """The run was stopped: what it wrote is marked partial (run.json status and a marker file) and
+        replaces the named folder."""
+        note = (
+            f"This preuve run was {reason} before it finished: the files in this folder are PARTIAL and "
+            "say nothing about what was not read. Run `preuve check` again for a complete result.\n"
+        )
+        (self.path / INTERRUPTED_MARKER).write_text(note, encoding="utf-8")
+        from preuve.check import environment
+
+        doc = {"status": "interrupted", "reason": reason, "tool": environment(), "evidence": str(evidence)}
+        (self.path / "run.json").write_bytes(dumps(doc, indent=True) + b"\n")
+        for name in ("findings.json", "bundle.json", "bundle.md", "report.html"):
+            (self.path / name).unlink(missing_ok=True)  # never a complete-looking document in a partial folder
+        self._swap()
+        return self.out
+
+    def discard(self) -> None:
+        """The run failed: nothing of it is left, and the named folder is as it was."""
+        if self.done:
+            return
+        self._release()
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._remove_made()
+        self.done = True
+
+
+def _hold(folder: Path) -> int | None:
+    """An exclusive lock on a folder, held by an open descriptor (None where locks are not offered)."""
+    import fcntl
+
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(handle)
+        return None
+    return handle
+
+
+def _remove_abandoned(parent: Path, prefix: str, keep: Path) -> None:
+    """Remove the staging folders of this output that no live run holds."""
+    try:
+        siblings = [p for p in parent.iterdir() if p.name.startswith(prefix) and p != keep]
+    except OSError:
+        return
+    for folder in siblings:
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        held = _hold(folder)
+        if held is None:
+            continue  # a run in progress (or a folder that cannot be locked): left alone
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(held)
+
+
+def output_sinks(folder: Path, evidence: Path, lang: str = "en") -> tuple[OutputFolder, list[Sink]]:
+    """The sinks that write a preuve output into `folder` (the same for check, fleet and demo): the
+    records and timelines, report.html (in `lang`) and the verification bundle."""
+    from preuve.report.bundle import BundleSink
+    from preuve.report.html import HtmlReport
+
+    records = OutputFolder(folder, evidence)
+    return records, [records, HtmlReport(folder / "report.html", lang), BundleSink(folder)]
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped by the user (Ctrl-C, SIGTERM); its output folder says it is partial."""
+
+    def __init__(self, out: Path | None) -> None:
+        super().__init__(str(out) if out is not None else "")
+        self.out = out
+
+
+@contextlib.contextmanager
+def staged_output(out: Path, evidence: Path, *, force: bool = False) -> Iterator[StagedOutput]:
+    """A StagedOutput committed when the block ends, discarded when it raises, marked interrupted
+    (and swapped in) on KeyboardInterrupt, which is raised again as RunInterrupted."""
+    staged = StagedOutput(out, evidence, force=force)
+    try:
+        yield staged
+    except KeyboardInterrupt:
+        try:
+            staged.interrupted(evidence)
+        except OSError:
+            staged.discard()
+            raise RunInterrupted(None) from None
+        raise RunInterrupted(out) from None
+    except BaseException:
+        staged.discard()
+        raise
+    staged.commit()
+
+
+def check_into_folder(
+    evidence: Path,
+    options: CheckOptions,
+    out: Path,
+    *,
+    force: bool = False,
+    extra_sinks: Sequence[Sink] = (),
+    observer: RunObserver | None = None,
+    index: IndicatorIndex | None = None,
+    lang: str = "en",
+) -> CheckResult:
+    """Check one acquisition into the output folder `out` (check, fleet and demo all write through here).
+
+    `out` is replaced whole when the run ends; a run that fails leaves it as it was; an interrupted run
+    leaves it marked partial (RunInterrupted)."""
+    from preuve.check import run_check
+
+    with staged_output(out, evidence, force=force) as staged:
+        records, sinks = output_sinks(staged.path, evidence, lang)
+        try:
+            return run_check(evidence, options, sinks=[*sinks, *extra_sinks], observer=observer, index=index)
+        finally:
+            records.close()

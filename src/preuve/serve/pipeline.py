@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preuve.artifacts.base import Artifact
-from preuve.check import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
+from preuve.check import ArtifactReport, CheckOptions, CheckResult
 from preuve.evidence.acquisition import Opened
-from preuve.evidence.errors import PreuveError
-from preuve.report.bundle import BundleSink
-from preuve.report.html import HtmlReport
-from preuve.report.outdir import OutputFolder
+from preuve.report.outdir import check_into_folder
 from preuve.serve.jobs import Progress
 from preuve.store.case import CaseStore
 
@@ -68,18 +65,13 @@ def check_into_case(
         index = installed_index(lambda message: None, feeds_root)
     observer = ProgressObserver(progress)
     observer.total = len(discover_artifacts())
-    folder = OutputFolder(out, evidence)
-    sinks: list[Sink] = [folder, HtmlReport(out / "report.html"), BundleSink(out)]
-    with CaseStore(case, write=True) as store:
+    with CaseStore(case, write=True, create=True) as store:
         case_sink = store.sink(evidence)
-        sinks.append(case_sink)
         try:
-            result = run_check(evidence, options, sinks=sinks, observer=observer, index=index)
+            # the same output folder as `preuve check --case` writes (check_into_folder: staged, swapped in)
+            result = check_into_folder(evidence, options, out, extra_sinks=[case_sink], observer=observer,
+                                       index=index)
         except BaseException:
             case_sink.abort()
             raise
-        finally:
-            folder.close()
-    if result is None:  # pragma: no cover - run_check returns or raises
-        raise PreuveError(f"{evidence}: the check did not finish")
     return DeviceChecked(result, result.verdict().headline)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,6 +72,12 @@ class CaseError(PreuveError):
     """The case store cannot be used as asked (locked, newer schema, not a case)."""
 
 
+def _sqlite_words(exc: sqlite3.Error) -> str:
+    from preuve.messages import sqlite_error_text
+
+    return sqlite_error_text(exc)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredAcquisition:
     id: int
@@ -94,10 +101,19 @@ class RehuntHit:
 class CaseStore:
     """A case file. Open with ``write=True`` to add acquisitions (takes the writer lock)."""
 
-    def __init__(self, path: Path, *, write: bool = False) -> None:
+    def __init__(self, path: Path, *, write: bool = False, create: bool = True) -> None:
+        """Open a case; ``create=False`` (with write) refuses a path where no case exists yet."""
         self.path = path
         self._lock: IO[str] | None = None
+        if path.is_dir():
+            raise CaseError(f"{path}: is a folder, not a case file")
+        if (not write or not create) and not path.exists():
+            raise CaseError(f"{path}: no such case (a case is made by `preuve check --case` or `preuve fleet`)")
+        self._made_lock = False
+        if write and create and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
         if write:
+            self._made_lock = not Path(str(path) + ".lock").exists()
             self._lock = open(str(path) + ".lock", "a")  # noqa: SIM115 - held until close()
             try:
                 fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -106,20 +122,42 @@ class CaseStore:
                 raise CaseError(
                     f"{path}: another preuve process is writing this case; try again when it ends"
                 ) from None
-        elif not path.exists():
-            raise CaseError(f"{path}: no such case")
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=OFF")
-        self._migrate(write)
+        try:
+            if write:
+                self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            else:
+                # Reading never changes the file (nor turns a stranger's database to WAL).
+                uri = "file:" + urllib.parse.quote(str(path.absolute()), safe="/") + "?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            try:
+                # Validated before anything is written: a file that is not a case is refused as it is.
+                self.schema_version()
+                if write:
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                    self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.execute("PRAGMA foreign_keys=OFF")
+                self._migrate(write)
+            except BaseException:
+                self.conn.close()
+                raise
+        except sqlite3.Error as exc:
+            self._release(refused=True)
+            raise CaseError(f"{path}: not a preuve case ({_sqlite_words(exc)})") from None
+        except BaseException:
+            self._release(refused=True)
+            raise
 
-    def close(self) -> None:
-        self.conn.close()
+    def _release(self, refused: bool = False) -> None:
         if self._lock is not None:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+            if refused and self._made_lock:
+                Path(str(self.path) + ".lock").unlink(missing_ok=True)  # a refused file is left as it was
+
+    def close(self) -> None:
+        self.conn.close()
+        self._release()
 
     def __enter__(self) -> CaseStore:
         return self
@@ -194,7 +232,10 @@ class CaseStore:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for row in source.execute("SELECT * FROM acquisitions"):
+                for row in source.execute(
+                    "SELECT id, evidence, kind, platform, device, tool_version, started, finished, exit_code, "
+                    "complete, verdict, summary, run FROM acquisitions"
+                ):
                     old = self.conn.execute("SELECT id FROM acquisitions WHERE evidence = ?", (row[1],)).fetchone()
                     if old:
                         self._delete_acquisition(old[0])

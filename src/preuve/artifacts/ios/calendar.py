@@ -23,7 +23,7 @@ from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _ITEM = ("UUID", "summary", "description", "start_date", "end_date", "creation_date", "last_modified", "url",
-         "hidden", "invitation_status", "status", "organizer_id", "self_attendee_id", "calendar_id")
+         "hidden", "invitation_status", "organizer_id", "self_attendee_id")  # only what the record holds
 
 
 def _address(value: str | None) -> str | None:

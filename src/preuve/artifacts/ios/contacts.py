@@ -22,7 +22,8 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 # ABMultiValue.property values (AddressBook framework property ids).
 _PHONE, _EMAIL, _URL = 3, 4, 22
-_PERSON = ("First", "Middle", "Last", "Organization", "Note", "CreationDate", "ModificationDate")
+# Only the columns the record holds: Note (free text, possibly huge) is never read.
+_PERSON = ("First", "Middle", "Last", "Organization", "CreationDate", "ModificationDate")
 _MAX_VALUES = 10_000
 
 

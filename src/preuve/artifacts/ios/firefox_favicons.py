@@ -57,7 +57,7 @@ class FirefoxFavicons(SqliteArtifact):
         if {"id", "page_url"} <= pages and {"page_id", "icon_id"} <= links and {"id", "icon_url"} <= icons:
             # moz_icons_to_pages is a WITHOUT ROWID table: the page row locates the record, the icon id completes it.
             sql = (
-                f"SELECT p.id AS pid, p.page_url, l.icon_id, i.icon_url, {pick(links, 'l', ('expire_at',))} "  # noqa: S608
+                "SELECT p.id AS pid, p.page_url, l.icon_id, i.icon_url "
                 "FROM moz_pages_w_icons p JOIN moz_icons_to_pages l ON l.page_id = p.id "
                 "LEFT JOIN moz_icons i ON i.id = l.icon_id ORDER BY p.id, l.icon_id"
             )

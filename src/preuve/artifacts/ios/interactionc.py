@@ -25,7 +25,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _INTERACTION = ("ZSTARTDATE", "ZENDDATE", "ZCREATIONDATE", "ZBUNDLEID", "ZTARGETBUNDLEID", "ZACCOUNT",
                 "ZDIRECTION", "ZMECHANISM", "ZDOMAINIDENTIFIER", "ZCONTENTURL", "ZGROUPNAME",
-                "ZDERIVEDINTENTIDENTIFIER", "ZRECIPIENTCOUNT", "ZSENDER")
+                "ZRECIPIENTCOUNT")  # only what the record holds (ZSENDER is read through its join)
 # Core Data names the interaction-recipient join table and its columns after entity numbers
 # (Z_2INTERACTIONRECIPIENT: Z_2RECIPIENTS -> ZCONTACTS, Z_3INTERACTIONRECIPIENT -> ZINTERACTIONS);
 # the numbers can change with the model version, so they are found by shape.

@@ -24,7 +24,7 @@ from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
-_SHORTCUT = ("ZNAME", "ZCREATIONDATE", "ZMODIFICATIONDATE", "ZACTIONSDESCRIPTION", "ZACTIONCOUNT")
+_SHORTCUT = ("ZNAME", "ZCREATIONDATE", "ZMODIFICATIONDATE", "ZACTIONSDESCRIPTION")  # only what the record holds
 _MAX_STRINGS = 100_000
 
 

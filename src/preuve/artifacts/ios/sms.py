@@ -27,9 +27,11 @@ from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 SMS_PATHS = ("/private/var/mobile/Library/SMS/sms.db",)
+# Only the columns the record is made of (handle_id is read through the join): a column selected and not
+# used can only cost, and a hostile view can make any column enormous.
 _OPTIONAL = (
     "guid", "text", "service", "is_from_me", "date", "date_read", "attributedBody", "payload_data",
-    "message_summary_info", "balloon_bundle_id", "account", "destination_caller_id", "handle_id",
+    "message_summary_info", "balloon_bundle_id", "account",
 )
 _MAX_BLOB_SCAN = 1024 * 1024
 _MAX_PLIST_ITEMS = 20_000  # objects of a blob's plist looked at for links

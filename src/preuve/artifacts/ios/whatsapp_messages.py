@@ -24,7 +24,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 WHATSAPP_GROUPS = "/private/var/mobile/Containers/Shared/AppGroup/*"
 _MESSAGE_COLUMNS = ("ZSTANZAID", "ZISFROMME", "ZMESSAGEDATE", "ZSENTDATE", "ZFROMJID", "ZTOJID", "ZPUSHNAME",
-                    "ZTEXT", "ZMESSAGETYPE", "ZCHATSESSION", "ZGROUPMEMBER")
+                    "ZTEXT", "ZMESSAGETYPE")  # only what the record holds (chat and member come through joins)
 _SEP = "\n"
 
 

@@ -34,7 +34,7 @@ class AndroidBackup(AcquisitionKind):
     name = "android_backup"
     platform = "android"
     specificity = 55
-    description = "an Android backup (.ab, plain or with --password, or its unpacked apps/ folder)"
+    description = "an Android backup (.ab, plain or with --password-file, or its unpacked apps/ folder)"
     # The apps' own files at their device paths (adb backup keeps app data, never system files).
     holds = ("/data/data/*", "/data/user_de/*", "/storage/emulated/*", "/.acquisition/*backup*")
 

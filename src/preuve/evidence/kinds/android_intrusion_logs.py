@@ -141,6 +141,7 @@ class _OneFile(Source):
         self.device_path = device_path
         self.label = path.name
         self.skipped: list[str] = []
+        self.damaged: list[str] = []
 
     def entries(self) -> Iterable[FileInfo]:
         st = self.path.lstat()

@@ -60,7 +60,7 @@ class AndroidQF(AcquisitionKind):
     name = "androidqf"
     platform = "android"
     specificity = 60
-    description = "an AndroidQF acquisition (folder, .zip, or .zip.age with --key)"
+    description = "an AndroidQF acquisition (folder, .zip, or .zip.age with --age-key)"
 
     @classmethod
     def detect(cls, path: Path) -> bool:
