@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from preuve.builders.android import android_backup_bytes, java_char_key_bytes, sms_backup_members
-from preuve.builders.ios_backup import BackupBuilder
+from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.builders.ios_dump import backup_files, dump_path
 from preuve.evidence.android_ab import master_key, read_header
 from preuve.evidence.errors import AcquisitionError
@@ -33,24 +33,25 @@ IDS = [f"{domain}:{relative}" for domain, relative, *_ in KNOWN_PATHS]
 WITH_IDS = [k for k in KNOWN_PATHS if k[2] is not None]
 
 
-@pytest.mark.parametrize(("domain", "relative", "file_id", "where", "source"), WITH_IDS,
+@pytest.mark.parametrize(("domain", "relative", "known_id", "where", "source"), WITH_IDS,
                          ids=[f"{d}:{r}" for d, r, *_ in WITH_IDS])
-def test_the_known_pair_is_the_one_real_backups_name(domain: str, relative: str, file_id: str, where: str,
+def test_the_known_pair_is_the_one_real_backups_name(domain: str, relative: str, known_id: str, where: str,
                                                      source: str) -> None:
-    assert hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest() == file_id  # noqa: S324 - Apple's naming
+    assert hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest() == known_id  # noqa: S324 - Apple's naming
+    assert file_id(domain, relative) == known_id  # the backup builder names its files the same way
 
 
-@pytest.mark.parametrize(("domain", "relative", "file_id", "where", "source"), KNOWN_PATHS, ids=IDS)
+@pytest.mark.parametrize(("domain", "relative", "known_id", "where", "source"), KNOWN_PATHS, ids=IDS)
 def test_the_dump_builder_puts_each_known_file_where_the_device_keeps_it(
-    domain: str, relative: str, file_id: str | None, where: str, source: str
+    domain: str, relative: str, known_id: str | None, where: str, source: str
 ) -> None:
     container = domain.partition("-")[2]
     assert dump_path(domain, relative) == where.replace("/*/", f"/{container}/")
 
 
-@pytest.mark.parametrize(("domain", "relative", "file_id", "where", "source"), KNOWN_PATHS, ids=IDS)
+@pytest.mark.parametrize(("domain", "relative", "known_id", "where", "source"), KNOWN_PATHS, ids=IDS)
 def test_preuve_reads_each_known_file_at_its_device_path(
-    domain: str, relative: str, file_id: str | None, where: str, source: str
+    domain: str, relative: str, known_id: str | None, where: str, source: str
 ) -> None:
     assert matches(device_path(domain, relative), where), device_path(domain, relative)
 
