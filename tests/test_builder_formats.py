@@ -101,10 +101,11 @@ def _cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     return unpadder.update(decryptor.update(data) + decryptor.finalize()) + unpadder.finalize()
 
 
+@pytest.mark.parametrize("password", ["pw", "pässwörd"])
 @pytest.mark.parametrize("version", [1, 5])
-def test_an_encrypted_adb_backup_has_androids_layout(version: int) -> None:
+def test_an_encrypted_adb_backup_has_androids_layout(version: int, password: str) -> None:
     members = sms_backup_members([{"address": "+41790000001", "body": "hi", "date": "1700000000000"}])
-    data = android_backup_bytes(members, password="pw", version=version, rounds=50)
+    data = android_backup_bytes(members, password=password, version=version, rounds=50)
     lines = data.split(b"\n", 9)
     assert lines[:4] == [b"ANDROID BACKUP", str(version).encode(), b"1", b"AES-256"]
     user_salt, ck_salt, rounds, user_iv, blob = (lines[i].decode() for i in range(4, 9))
@@ -112,7 +113,9 @@ def test_an_encrypted_adb_backup_has_androids_layout(version: int) -> None:
         assert text == text.upper()
     assert len(bytes.fromhex(user_salt)) == len(bytes.fromhex(ck_salt)) == 64  # PBKDF2_SALT_SIZE: 512 bits
     assert rounds == "50"
-    user_key = hashlib.pbkdf2_hmac("sha1", b"pw", bytes.fromhex(user_salt), 50, 32)
+    # format 1: Android 4.0-4.3's PBKDF2 took the low byte of each char (Latin-1 for these passwords)
+    secret = password.encode("latin-1") if version == 1 else password.encode("utf-8")
+    user_key = hashlib.pbkdf2_hmac("sha1", secret, bytes.fromhex(user_salt), 50, 32)
     plain = _cbc_decrypt(user_key, bytes.fromhex(user_iv), bytes.fromhex(blob))
     assert (plain[0], plain[17], plain[50]) == (16, 32, 32)
     iv, key, checksum = plain[1:17], plain[18:50], plain[51:83]
@@ -124,11 +127,14 @@ def test_an_encrypted_adb_backup_has_androids_layout(version: int) -> None:
         assert {m.name: tar.extractfile(m).read() for m in tar.getmembers()} == members  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("password", ["pw", "pässwörd"])
 @pytest.mark.parametrize("version", [1, 2, 5])
-def test_preuve_unlocks_backups_of_every_format_version(version: int) -> None:
-    data = android_backup_bytes(sms_backup_members([]), password="pw", version=version, rounds=50)
+def test_preuve_unlocks_backups_of_every_format_version(version: int, password: str) -> None:
+    # Format 1 came from Android 4.0 to 4.3, whose PBKDF2 took the low byte of each char: a non-ASCII
+    # password gives another key there (AOSP's restore retries with "PBKDF2WithHmacSHA1And8bit").
+    data = android_backup_bytes(sms_backup_members([]), password=password, version=version, rounds=50)
     header = read_header(io.BytesIO(data), "backup.ab")
-    key, iv = master_key(header, "pw", "backup.ab")
+    key, iv = master_key(header, password, "backup.ab")
     assert len(key) == 32 and len(iv) == 16
     with pytest.raises(AcquisitionError, match="wrong backup password"):
-        master_key(header, "pW", "backup.ab")
+        master_key(header, password.upper(), "backup.ab")

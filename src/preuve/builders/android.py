@@ -253,7 +253,7 @@ def android_backup_bytes(
     user_salt, ck_salt = _det("user-salt", AB_SALT_BYTES), _det("ck-salt", AB_SALT_BYTES)
     user_iv, master_iv, master = _det("user-iv", 16), _det("master-iv", 16), _det("master-key", 32)
     if version == 1:
-        secret, material = bytes(ord(c) & 0xFF for c in password), master
+        secret, material = password.encode("utf-16-le")[0::2], master  # the low byte of each Java char
     else:
         secret, material = password.encode(), java_char_key_bytes(master)
     user_key = hashlib.pbkdf2_hmac("sha1", secret, user_salt, rounds, 32)
