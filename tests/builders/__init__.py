@@ -1,4 +1,9 @@
-"""Fixture builders for the tests (they build on the package's own builders in preuve.builders)."""
+"""Fixture builders for the tests (they build on the package's own builders in preuve.builders).
+
+Nothing here imports the code under test. ``check`` and ``records`` run preuve:
+they live in tests/helpers.py and are re-exported here only so that the tests
+written before the move keep importing them from tests.builders.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import os
 from pathlib import Path
 
 from preuve.builders.stix import IndicatorSpec, write_bundle
+from tests.helpers import check, records
+
+__all__ = ["check", "feed", "records", "snapshot"]
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
@@ -31,36 +39,3 @@ def snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
 def feed(path: Path, *specs: tuple[str, str]) -> Path:
     """A STIX file from (pattern, malware) pairs."""
     return write_bundle(path, [IndicatorSpec(pattern, malware) for pattern, malware in specs], name=path.stem)
-
-
-def check(evidence: Path, *iocs: Path, heuristics: bool = True, only: tuple[str, ...] = ()):  # noqa: ANN201
-    """Run a check with no output folder and return the CheckResult."""
-    from preuve.check import CheckOptions, run_check
-
-    return run_check(evidence, CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=only))
-
-
-def records(evidence: Path, artifact: str) -> list:  # noqa: ANN201 - records of one artifact, in order
-    """Every record one artifact yields on an acquisition, collected by a sink."""
-    from preuve.check import CheckOptions, run_check
-
-    collected: list = []
-
-    class _Collect:
-        def begin(self, opened, index):  # noqa: ANN001, ANN202
-            pass
-
-        def artifact_started(self, a):  # noqa: ANN001, ANN202
-            pass
-
-        def record(self, a, record, findings, stamps):  # noqa: ANN001, ANN202
-            collected.append(record)
-
-        def artifact_finished(self, a, report):  # noqa: ANN001, ANN202
-            pass
-
-        def finish(self, result):  # noqa: ANN001, ANN202
-            pass
-
-    run_check(evidence, CheckOptions(only_artifacts=(artifact,)), sinks=[_Collect()])
-    return collected

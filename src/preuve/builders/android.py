@@ -1,7 +1,9 @@
 """Write Android acquisitions as the real tools do: AndroidQF folders and zips, bugreports, adb backups.
 
 Everything is deterministic (no randomness without a seed) so fixtures hash
-the same on every run.
+the same on every run. Nothing here comes from preuve's readers: the ``adb
+backup`` format is written from AOSP's BackupManagerService (PasswordUtils and
+the adb backup task), so a mistake in the reader cannot hide in the fixture.
 """
 
 from __future__ import annotations
@@ -16,9 +18,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preuve.evidence.android_ab import MAGIC, _java_chars_utf8
-
 STAMP = 1_700_000_000  # 2023-11-14T22:13:20Z: fixed file times
+
+# adb backup ("ANDROID BACKUP" format), from AOSP's backup service: the first header line, then the format
+# version, the compression flag and the encryption name, one a line. PBKDF2_SALT_SIZE is 512 bits and
+# PBKDF2_HASH_ROUNDS 10,000 there; the rounds are written in the header, so a smaller count keeps tests fast.
+AB_HEADER_LINE = b"ANDROID BACKUP\n"
+AB_SALT_BYTES = 512 // 8
+AB_ANDROID_ROUNDS = 10_000
+
+
+def java_char_key_bytes(key: bytes) -> bytes:
+    """The master key as Android's checksum PBKDF2 takes it (backup format 2 and later).
+
+    The service turns each key byte into a Java ``char`` with ``(char) b``: Java bytes are signed, so
+    0x80..0xFF sign-extend to U+FF80..U+FFFF. PBKDF2WithHmacSHA1 then encodes those chars as UTF-8:
+    one byte below 0x80, three bytes (EF BE xx or EF BF xx) for the rest.
+    """
+    out = bytearray()
+    for byte in key:
+        if byte < 0x80:
+            out.append(byte)
+            continue
+        char = 0xFF00 | byte  # the sign-extended value, cut to Java's 16-bit char
+        out += bytes([0xE0 | (char >> 12), 0x80 | ((char >> 6) & 0x3F), 0x80 | (char & 0x3F)])
+    return bytes(out)
 
 
 def _det(label: str, size: int) -> bytes:
@@ -214,17 +238,26 @@ def android_backup_bytes(
     members: Mapping[str, bytes], password: str | None = None, compressed: bool = True, version: int = 5,
     rounds: int = 2000,
 ) -> bytes:
-    """An ``adb backup`` file holding these tar members, plain or encrypted as Android does."""
+    """An ``adb backup`` file holding these tar members, plain or encrypted as Android does.
+
+    Format version 1 (Android 4.0 to 4.3) derived its keys with "PBKDF2WithHmacSHA1And8bit": the low
+    eight bits of each char, so the raw master key for the checksum. Later versions use the UTF-8 of the
+    Java chars (:func:`java_char_key_bytes`).
+    """
     payload = tar_bytes(members)
     if compressed:
         payload = zlib.compress(payload)
-    header = MAGIC + f"{version}\n{1 if compressed else 0}\n".encode()
+    header = AB_HEADER_LINE + f"{version}\n{1 if compressed else 0}\n".encode()
     if password is None:
         return header + b"none\n" + payload
-    user_salt, ck_salt = _det("user-salt", 64), _det("ck-salt", 64)
+    user_salt, ck_salt = _det("user-salt", AB_SALT_BYTES), _det("ck-salt", AB_SALT_BYTES)
     user_iv, master_iv, master = _det("user-iv", 16), _det("master-iv", 16), _det("master-key", 32)
-    user_key = hashlib.pbkdf2_hmac("sha1", password.encode(), user_salt, rounds, 32)
-    checksum = hashlib.pbkdf2_hmac("sha1", _java_chars_utf8(master), ck_salt, rounds, 32)
+    if version == 1:
+        secret, material = password.encode("utf-16-le")[0::2], master  # the low byte of each Java char
+    else:
+        secret, material = password.encode(), java_char_key_bytes(master)
+    user_key = hashlib.pbkdf2_hmac("sha1", secret, user_salt, rounds, 32)
+    checksum = hashlib.pbkdf2_hmac("sha1", material, ck_salt, rounds, 32)
     blob = bytes([16]) + master_iv + bytes([32]) + master + bytes([32]) + checksum
     lines = [
         "AES-256", user_salt.hex().upper(), ck_salt.hex().upper(), str(rounds), user_iv.hex().upper(),

@@ -26,7 +26,8 @@ def _id(kind: str, *parts: str) -> str:
 
 
 def stix_literal(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A STIX 2.1 pattern string constant: in single quotes, with ' and \\ escaped by a backslash."""
+    return "'" + "".join("\\" + c if c in "'\\" else c for c in value) + "'"
 
 
 def bundle(indicators: Sequence[IndicatorSpec], name: str = "test") -> dict[str, object]:

@@ -124,18 +124,29 @@ def _cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     return unpadder.update(decryptor.update(data) + decryptor.finalize()) + unpadder.finalize()
 
 
-def master_key(header: AbHeader, password: str, label: str) -> tuple[bytes, bytes]:
-    """(master key, master IV) unlocked with the backup password, or AcquisitionError."""
-    user_key = hashlib.pbkdf2_hmac("sha1", password.encode("utf-8"), header.user_salt, header.rounds, 32)
+def _password_secrets(password: str, version: int) -> list[bytes]:
+    """The password as Android's PBKDF2 took it: UTF-8; for format 1 (Android 4.0 to 4.3, whose restore
+    falls back to "PBKDF2WithHmacSHA1And8bit") also the low byte of each UTF-16 unit."""
+    secrets = [password.encode("utf-8")]
+    if version == 1:
+        eight_bit = password.encode("utf-16-le", errors="surrogatepass")[0::2]
+        if eight_bit != secrets[0]:
+            secrets.append(eight_bit)
+    return secrets
+
+
+def _unlock(header: AbHeader, secret: bytes) -> tuple[bytes, bytes] | None:
+    """(master key, master IV) when `secret` opens the master key blob and its checksum matches."""
+    user_key = hashlib.pbkdf2_hmac("sha1", secret, header.user_salt, header.rounds, 32)
     try:
         blob = _cbc_decrypt(user_key, header.user_iv, header.master_blob)
-    except ValueError as exc:
-        raise AcquisitionError(f"{label}: wrong backup password") from exc
+    except ValueError:
+        return None
     parts: list[bytes] = []
     pos = 0
     for _ in range(3):
         if pos >= len(blob):
-            raise AcquisitionError(f"{label}: wrong backup password")
+            return None
         size = blob[pos]
         parts.append(blob[pos + 1 : pos + 1 + size])
         pos += 1 + size
@@ -143,10 +154,20 @@ def master_key(header: AbHeader, password: str, label: str) -> tuple[bytes, byte
     material = _java_chars_utf8(key) if header.version >= 2 else key
     expected = hashlib.pbkdf2_hmac("sha1", material, header.checksum_salt, header.rounds, 32)
     if expected != checksum and hashlib.pbkdf2_hmac("sha1", key, header.checksum_salt, header.rounds, 32) != checksum:
-        raise AcquisitionError(f"{label}: wrong backup password")
-    if len(key) != 32 or len(iv) != 16:
-        raise AcquisitionError(f"{label}: malformed master key")
+        return None
     return key, iv
+
+
+def master_key(header: AbHeader, password: str, label: str) -> tuple[bytes, bytes]:
+    """(master key, master IV) unlocked with the backup password, or AcquisitionError."""
+    for secret in _password_secrets(password, header.version):
+        unlocked = _unlock(header, secret)
+        if unlocked is not None:
+            key, iv = unlocked
+            if len(key) != 32 or len(iv) != 16:
+                raise AcquisitionError(f"{label}: malformed master key")
+            return key, iv
+    raise AcquisitionError(f"{label}: wrong backup password")
 
 
 class TruncatedStream(Exception):

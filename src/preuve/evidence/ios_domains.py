@@ -20,7 +20,7 @@ _FIXED_DOMAINS = {
     "CameraRollDomain": "/private/var/mobile",
     "TonesDomain": "/private/var/mobile",
     "KeyboardDomain": "/private/var/mobile",
-    "HealthDomain": "/private/var/mobile",
+    "HealthDomain": "/private/var/mobile/Library",  # its files are Health/healthdb*.sqlite
     "RootDomain": "/private/var/root",
     "WirelessDomain": "/private/var/wireless",
     "SystemPreferencesDomain": "/private/var/preferences",

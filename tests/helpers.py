@@ -1,0 +1,42 @@
+"""Test helpers that run preuve (not fixture builders): a check, and the records one artifact yields.
+
+They live apart from tests/builders, whose modules write acquisitions and must
+never import the code under test (tests/test_fixture_independence.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def check(evidence: Path, *iocs: Path, heuristics: bool = True, only: tuple[str, ...] = ()):  # noqa: ANN201
+    """Run a check with no output folder and return the CheckResult."""
+    from preuve.check import CheckOptions, run_check
+
+    return run_check(evidence, CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=only))
+
+
+def records(evidence: Path, artifact: str) -> list:  # noqa: ANN201 - records of one artifact, in order
+    """Every record one artifact yields on an acquisition, collected by a sink."""
+    from preuve.check import CheckOptions, run_check
+
+    collected: list = []
+
+    class _Collect:
+        def begin(self, opened, index):  # noqa: ANN001, ANN202
+            pass
+
+        def artifact_started(self, a):  # noqa: ANN001, ANN202
+            pass
+
+        def record(self, a, record, findings, stamps):  # noqa: ANN001, ANN202
+            collected.append(record)
+
+        def artifact_finished(self, a, report):  # noqa: ANN001, ANN202
+            pass
+
+        def finish(self, result):  # noqa: ANN001, ANN202
+            pass
+
+    run_check(evidence, CheckOptions(only_artifacts=(artifact,)), sinks=[_Collect()])
+    return collected
