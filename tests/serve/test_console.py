@@ -72,6 +72,15 @@ def test_device_page_shows_the_finding_and_its_proof(case: Path) -> None:
     assert "https://x0.known-bad.example/a" in device
     assert "/private/var/mobile/Library/SMS/sms.db" in device
     assert client.get("/device/999").status_code == 404
+    # the full report, rendered from the store by check's own writer, under its own strict policy
+    report = client.get(link.group(1) + "/report")
+    assert report.status_code == 200
+    assert report.headers["content-security-policy"].startswith("default-src 'none'; script-src 'sha256-")
+    assert '<h1 id="verdict-text">Traces of known spyware found</h1>' in report.text
+    assert "https://x0.known-bad.example/a" in report.text
+    french = client.get(link.group(1) + "/report", params={"lang": "fr"})
+    assert '<html lang="fr">' in french.text
+    assert client.get("/device/999/report").status_code == 404
 
 
 def test_across_devices(case: Path) -> None:

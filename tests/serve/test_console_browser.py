@@ -104,6 +104,11 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
             card.locator("summary").click()
             assert page.locator("dl.proof").is_visible()
             _shots(page, folder, "console-device-1400")
+            page.locator("#full-report").click()
+            assert page.locator("#verdict-text").inner_text() == HEADLINE_SPYWARE
+            assert page.locator("article.card").count() >= 1  # its script and style run under its own policy
+            assert page.locator("#shown-count").inner_text() == str(page.locator("article.card").count())
+            page.go_back()
 
             page.get_by_role("link", name="Devices", exact=True).click()
             page.locator("#rehunt").click()

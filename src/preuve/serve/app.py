@@ -38,9 +38,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.feeds import InstalledFeed, list_feeds
+from preuve.report.catalog import LANGUAGES
 from preuve.serve import queries
 from preuve.serve.jobs import JobRunner, Progress, output_folder_for
-from preuve.store.case import CaseStore
+from preuve.store.case import CaseStore, StoredAcquisition
 
 COOKIE = "preuve_console"
 # Longest value shown as it is; longer ones are cut, saying how much was left out.
@@ -138,8 +139,10 @@ class Guard:
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                present = {bytes(name).lower() for name, _ in headers}
                 for name, value in _SECURITY_HEADERS:
-                    headers.append((name.encode(), value.encode()))
+                    if name.encode() not in present:  # a page with its own policy (a device's report) keeps it
+                        headers.append((name.encode(), value.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -173,6 +176,9 @@ def create_app(settings: ConsoleSettings, runner: JobRunner | None = None) -> St
     def installed() -> list[InstalledFeed]:
         return list_feeds(settings.feeds_root)
 
+    def page_of(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
+        return page(request, template, status, **values)
+
     def page(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
         body = env.get_template(template).render(
             csrf=settings.csrf(), case=settings.case.name, path=request.url.path, **values
@@ -203,6 +209,23 @@ def create_app(settings: ConsoleSettings, runner: JobRunner | None = None) -> St
                 return page(request, "error.html", status=404, message=str(exc))
             detail = queries.device_detail(case, acquisition, installed())
         return page(request, "device.html", d=detail)
+
+    async def device_report(request: Request) -> Response:
+        """The device's report.html, rendered from the store by the writer `check` uses (its own strict
+        policy: only its inline style and script, pinned by hash, nothing loaded)."""
+        from preuve.report.html import content_security_policy
+
+        ident = str(request.path_params["ident"])
+        lang = request.query_params.get("lang", "en")
+        if lang not in LANGUAGES:
+            lang = "en"
+        with store() as case:
+            try:
+                acquisition = case.find(ident)
+                page = render_stored_report(case, acquisition, lang)
+            except PreuveError as exc:
+                return page_of(request, "error.html", status=404, message=str(exc))
+        return HTMLResponse(page, headers={"content-security-policy": content_security_policy()})
 
     async def search(request: Request) -> Response:
         value = request.query_params.get("q", "")
@@ -267,6 +290,7 @@ def create_app(settings: ConsoleSettings, runner: JobRunner | None = None) -> St
         routes=[
             Route("/", devices),
             Route("/device/{ident}", device),
+            Route("/device/{ident}/report", device_report),
             Route("/search", search),
             Route("/feeds", feeds),
             Route("/rehunt", rehunt, methods=["POST"]),
@@ -279,6 +303,19 @@ def create_app(settings: ConsoleSettings, runner: JobRunner | None = None) -> St
     app.state.jobs = jobs
     app.add_middleware(Guard, settings=settings)
     return app
+
+
+def render_stored_report(case: CaseStore, acquisition: StoredAcquisition, lang: str) -> str:
+    """report.html of a stored device, as `check` wrote it (retro-hunt findings included)."""
+    import tempfile
+
+    from preuve.report.html import HtmlReport
+    from preuve.store.report import replay
+
+    with tempfile.TemporaryDirectory(prefix="preuve-console-") as folder:
+        target = Path(folder) / "report.html"
+        replay(case, acquisition, [HtmlReport(target, lang)])
+        return target.read_text(encoding="utf-8")
 
 
 def _csrf_ok(value: object, settings: ConsoleSettings) -> bool:
