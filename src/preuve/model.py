@@ -338,6 +338,44 @@ class FindingGroup:
     members: tuple[GroupMember, ...]
 
 
+@dataclass(kw_only=True)
+class DeviceFacts(Record):
+    """What the acquisition says of the device itself: one record type that every platform's artifacts
+    emit (an iOS backup's Info.plist, Android's properties), and that the report and the case store
+    subscribe to by type."""
+
+    record_type: ClassVar[str] = "device:facts"
+    platform: str
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    os_version: str | None = None
+    build: str | None = None
+    serial: str | None = None
+    phone_number: str | None = None
+    timezone: str | None = None
+    security_patch: str | None = None
+
+    def summary(self) -> str:
+        system = {"ios": "iOS", "android": "Android"}.get(self.platform, self.platform)
+        parts = (
+            " ".join(x for x in (self.manufacturer, self.model) if x),
+            " ".join(x for x in (system, self.os_version, self.build) if x),
+        )
+        what = ", ".join(part for part in parts if part)
+        return f"{self.name} ({what})" if self.name else what
+
+    def facts(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for reports, in a fixed order, without the empty ones."""
+        pairs = (
+            ("device name", self.name), ("manufacturer", self.manufacturer), ("model", self.model),
+            ("OS version", self.os_version), ("build", self.build), ("serial number", self.serial),
+            ("phone number", self.phone_number), ("time zone", self.timezone),
+            ("security patch", self.security_patch),
+        )
+        return [(label, value) for label, value in pairs if value]
+
+
 @dataclass(frozen=True, slots=True)
 class IndicatorRef:
     """An indicator as a finding cites it, with where it was published."""

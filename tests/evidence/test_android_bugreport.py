@@ -34,6 +34,7 @@ from preuve.evidence.android_archive import safe_member_name
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
+from preuve.model import DeviceFacts
 from tests.builders import check, records, snapshot
 
 MAIN = "/.acquisition/bugreport/bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt"
@@ -60,8 +61,9 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
     # The UPTIME section's property-like line is not a property: sections are honoured.
     assert [type(r) for r in state] == [AndroidProperty, AndroidProperty, SecurityPatch, AccessibilityService,
                                         AppOp, DeviceAdmin, PackageActivity, BroadcastReceiver] + [
-                                        AndroidPackage] * 4 + [PackageEvent]
-    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 45, 50, 60, 68, 76, 84, 93]
+                                        AndroidPackage] * 4 + [PackageEvent, DeviceFacts]
+    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 45, 50, 60, 68, 76, 84, 93, None]
+    assert state[-1].facts() == [("model", "Pixel 4a"), ("security patch", "2023-03-01")]
     assert [(p.name, p.installer, p.system, p.disabled, p.uid) for p in state[8:12]] == [
         ("com.android.phone", None, True, False, 10100),
         ("com.spy.app", "com.android.chrome", False, False, 10101),
@@ -107,7 +109,7 @@ def test_androidqf_with_nested_bugreport_and_backup(tmp_path: Path) -> None:
         result = run_check(evidence, CheckOptions(iocs=(feed,), secrets=Secrets(password="pw")))
         assert result.acquisition_kind == "androidqf"
         by_artifact = {a.name: (a.status.value, a.records) for a in result.artifacts}
-        assert by_artifact["android_dumpstate"] == ("ok", 9)  # packages come from packages.json
+        assert by_artifact["android_dumpstate"] == ("ok", 10)  # packages come from packages.json; device facts
         assert by_artifact["android_tombstones"] == ("ok", 2)
         assert by_artifact["android_backup_sms"] == ("ok", 1)
         assert by_artifact["androidqf_integrity"] == ("ok", 13)

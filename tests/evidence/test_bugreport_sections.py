@@ -28,6 +28,7 @@ from preuve.evidence.acquisition import detect_kind
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
+from preuve.model import DeviceFacts
 from tests.builders import check, feed, records, snapshot
 from tests.builders.bugreport import MAIN, bugreport_members, dumpstate_text, write_folder, write_zip
 
@@ -48,6 +49,7 @@ EXPECTED_LAYOUT = [
     (114, "BatteryDailyUpdate"), (115, "BatteryDailyUpdate"), (116, "BatteryDailyUpdate"),
     (117, "BatteryDailyUpdate"), (110, "BatteryDailyUpdate"), (111, "BatteryDailyUpdate"),
     (133, "DatabaseAccess"), (139, "CompatOverride"), (139, "CompatOverride"),
+    (None, "DeviceFacts"),  # what the properties say of the device, once the dumpstate is read
 ]
 
 EXPECTED_FINDINGS = sorted([
@@ -82,6 +84,9 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     path = write_zip(tmp_path / "bugreport.zip", bugreport_members())
     found = records(path, "android_dumpstate")
     assert _layout(found) == EXPECTED_LAYOUT
+    facts = found[-1]
+    assert isinstance(facts, DeviceFacts) and facts.locator.key_path == "device"
+    assert facts.facts() == [("model", "Pixel 4a"), ("time zone", "Europe/Paris"), ("security patch", "2023-09-01")]
     by_line = {(r.locator.line, type(r).__name__): r for r in found}
     boots = by_line[(10, "AndroidProperty")]
     assert isinstance(boots, AndroidProperty)
@@ -267,10 +272,11 @@ def test_partial_androidqf(tmp_path: Path) -> None:
         assert detect_kind(evidence) is AndroidQF
         result = check(evidence)
         status = {a.name: (a.status, a.records) for a in result.artifacts}
-        assert status["android_getprop"] == (ArtifactStatus.OK, 2)
+        assert status["android_getprop"] == (ArtifactStatus.OK, 3)  # two properties and the device's facts
         assert {s for name, (s, _) in status.items() if name != "android_getprop"} == {ArtifactStatus.MISSING}
         assert result.warnings == [] and all(not a.warnings and not a.errors for a in result.artifacts)
-    props = records(only_props, "android_getprop")
+    *props, facts = records(only_props, "android_getprop")
+    assert isinstance(facts, DeviceFacts) and facts.facts() == [("model", "Pixel 4a")]
     assert [(p.name, p.value, p.locator.line) for p in props] == [
         ("ro.product.model", "Pixel 4a", 1), ("persist.sys.boot.reason.history", "reboot,1699990000\nshutdown,1699900000", 2)]
 
@@ -310,7 +316,7 @@ def test_getprop_multiline_values_are_bounded(tmp_path: Path) -> None:
     folder = tmp_path / "aqf"
     folder.mkdir()
     (folder / "getprop.txt").write_text(text)
-    props = records(folder, "android_getprop")
+    props = records(folder, "android_getprop")  # (no property names the device: no device facts)
     assert [(p.name, p.locator.line, p.value.count("\n")) for p in props] == [
         ("a.cut", 1, 0), ("b.whole", 2, 0), ("c.long", 3, 256), ("d.after", 304, 0), ("e.open", 305, 0)]
     warnings = {a.name: a for a in check(folder).artifacts}["android_getprop"].warnings

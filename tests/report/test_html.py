@@ -130,36 +130,27 @@ def test_timeline_bins_by_day_week_month() -> None:
     assert timeline_bins(Counter(), [_finding(None)]) == ("day", [])
 
 
-def test_device_facts_from_backup_info_records(tmp_path: Path, pegasus_feed: Path) -> None:
-    from dataclasses import dataclass
-    from typing import ClassVar
-
+def test_device_facts_from_any_artifact(tmp_path: Path, pegasus_feed: Path) -> None:
+    """The report reads the device from the DeviceFacts record type, whichever artifact gives it, and
+    shows the times in the device's zone when the facts name it."""
     from preuve.check import CheckOptions, run_check
-    from preuve.model import Record
+    from preuve.model import DeviceFacts
     from preuve.report.html import HtmlReport
 
-    @dataclass(slots=True, kw_only=True)
-    class Info(Record):
-        record_type: ClassVar[str] = "ios:backup_info:device"
-        product_type: str
-        product_version: str
-        last_backup: datetime
-        blob: bytes
-
-    class BackupInfo:
-        name = "backup_info"
+    class Elsewhere:
+        name = "some_other_artifact"
 
     backup = build_demo_backup(tmp_path / "backup")
     report = HtmlReport(tmp_path / "report.html")
-    record = Info(locator=Locator("/.acquisition/backup/Info.plist", "a" * 64), product_type="iPhone14,2",
-                  product_version="<b>16.5</b>", last_backup=datetime(2023, 6, 1, 12, tzinfo=UTC), blob=b"x")
-    report.record(BackupInfo(), record, [], tuple(record.timestamps()))  # type: ignore[arg-type]
+    facts = DeviceFacts(locator=Locator("/props", "a" * 64), platform="android", model="<b>Pixel</b>",
+                        timezone="Europe/Zurich", security_patch="2023-09-01")
+    report.record(Elsewhere(), facts, [], ())  # type: ignore[arg-type]
     run_check(backup, CheckOptions(iocs=(pegasus_feed,)), sinks=[report])
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "<dt>product type</dt><dd>iPhone14,2</dd>" in page
-    assert "<dt>product version</dt><dd>&lt;b&gt;16.5&lt;/b&gt;</dd>" in page
-    assert "<dt>last backup</dt><dd>2023-06-01T12:00:00Z</dd>" in page
-    assert "blob" not in page
+    # the first DeviceFacts seen is the device (the demo backup's own comes after this one)
+    assert '<dl class="device" id="facts"><dt>model</dt><dd>&lt;b&gt;Pixel&lt;/b&gt;</dd><dt>time zone</dt>' \
+           "<dd>Europe/Zurich</dd><dt>security patch</dt><dd>2023-09-01</dd>" in page
+    assert "2023-04-14 21:12:05 UTC <span class=\"muted\">(2023-04-14 23:12:05 CEST, device time)</span>" in page
     # one bar per day from the first dated record to the last
     assert page.count('<rect id="t-') == 138
 

@@ -15,12 +15,12 @@ import pytest
 import preuve.artifacts.android as android
 import preuve.artifacts.ios as ios
 from preuve.discovery import shipped_classes
-from preuve.model import Locator, Record
+from preuve.model import DeviceFacts, Locator, Record
 from preuve.report.jsonio import _default
 from preuve.report.outdir import record_line
 
 RECORD_CLASSES = sorted(
-    {cls for package in (ios, android) for cls in shipped_classes(package, Record)},
+    {cls for package in (ios, android) for cls in shipped_classes(package, Record)} | {DeviceFacts},
     key=lambda cls: (cls.__module__, cls.__qualname__),
 )
 WHEN = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
@@ -59,7 +59,7 @@ def _value(kind: object, name: str, index: int) -> object:
 
 
 def test_every_record_class_is_found() -> None:
-    assert len(RECORD_CLASSES) == 75  # 62, the 8 of android_intrusion_logs and 5 of the bugreport sections
+    assert len(RECORD_CLASSES) == 76  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts
 
 
 @pytest.mark.parametrize("cls", RECORD_CLASSES, ids=lambda cls: cls.record_type)

@@ -19,7 +19,7 @@ from tests.builders import snapshot  # noqa: E402
 from tests.serve.casefixture import HOSTILE_TEXT, build_case, later_feed  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
-P0, P1, P3 = (f"Backup of Phone {n} (iPhone14,2, iOS 16.5 20F66)" for n in (0, 1, 3))
+P0, P1, P3 = (f"Phone {n} (Apple iPhone14,2, iOS 16.5 20F66)" for n in (0, 1, 3))
 
 
 def _client(case: Path, token: str = "t0k3n") -> tuple[TestClient, ConsoleSettings]:
@@ -65,7 +65,7 @@ def test_devices_list_filter_and_sort(case: Path) -> None:
 def test_device_page_shows_the_finding_and_its_proof(case: Path) -> None:
     client, _ = _client(case)
     page = client.get("/")
-    link = re.search(r'<a href="(/device/\d+)"><bdi>Backup of Phone 0 ', page.text)
+    link = re.search(r'<a href="(/device/\d+)"><bdi>Phone 0 ', page.text)
     assert link is not None
     device = client.get(link.group(1)).text
     assert "Known Spy" in device
@@ -140,7 +140,7 @@ def test_hostile_values_are_inert(tmp_path: Path) -> None:
     assert "<script>alert" not in listing
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in listing
     assert '<span class="ctl">U+202E</span>' in listing
-    link = re.search(r'<a href="(/device/\d+)"><bdi>Backup of Evil', listing)
+    link = re.search(r'<a href="(/device/\d+)"><bdi>Evil', listing)
     assert link is not None
     page = client.get(link.group(1)).text
     assert "<img src=x" not in page

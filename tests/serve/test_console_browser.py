@@ -96,7 +96,7 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
             assert page.locator(".notice").is_visible()  # the newer feed
             _shots(page, folder, "console-devices-1400")
 
-            page.get_by_role("link", name="Backup of Phone 0 (iPhone14,2, iOS 16.5 20F66)").click()
+            page.get_by_role("link", name="Phone 0 (Apple iPhone14,2, iOS 16.5 20F66)").click()
             assert page.locator("article.card").count() == 1
             card = page.locator("article.card").first
             assert "Known Spy" in card.inner_text()
@@ -121,7 +121,7 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
             page.goto(url.split("?")[0] + "search")
             page.get_by_role("searchbox").fill("published-later.example")
             page.get_by_role("button", name="Search the case").click()
-            assert page.locator("ul.hits li").all_inner_texts() == ["Backup of Phone 1 (iPhone14,2, iOS 16.5 20F66)"]
+            assert page.locator("ul.hits li").all_inner_texts() == ["Phone 1 (Apple iPhone14,2, iOS 16.5 20F66)"]
             assert "Later Spy" in page.locator("ol.timeline").inner_text()
             _shots(page, folder, "console-across-1400")
             page.locator("ol.timeline a").first.click()

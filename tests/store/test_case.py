@@ -188,3 +188,21 @@ def test_case_list_show_report(tmp_path: Path, known: Path) -> None:
     ).read_text().splitlines()
     code, output = _run("case", "show", str(case), "nope")
     assert code == 1 and "no acquisition 'nope'" in output
+
+
+def test_a_case_from_androidqf_names_its_device(tmp_path: Path, known: Path) -> None:
+    """The device comes from the DeviceFacts record type, whatever the artifact (here Android's properties)."""
+    from preuve.builders.android import AndroidQFBuilder
+
+    builder = AndroidQFBuilder()
+    builder.props["ro.product.manufacturer"] = "Google"
+    evidence = builder.folder(tmp_path / "aqf")
+    case = tmp_path / "case.db"
+    code, output = _run("check", str(evidence), "--iocs", str(known), "-o", str(tmp_path / "out"), "-q",
+                        "--case", str(case))
+    assert code in (0, 2, 3), output
+    with CaseStore(case) as store:
+        [row] = store.acquisitions()
+        assert row.device == "Google Pixel 4a, Android 13"
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<dt>model</dt><dd>Pixel 4a</dd><dt>OS version</dt><dd>13</dd>" in page

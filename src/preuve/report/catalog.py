@@ -183,7 +183,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "device.tool": {"en": "Tool", "fr": "Outil", "es": "Herramienta"},
     "device.feeds": {"en": "Indicator feeds", "fr": "Flux d'indicateurs", "es": "Fuentes de indicadores"},
     "device.nofeeds": {"en": "none (heuristics only)", "fr": "aucun (heuristiques seules)", "es": "ninguna (solo heurísticas)"},
-    "device.more": {"en": "More device facts ({count})", "fr": "Autres informations sur l'appareil ({count})", "es": "Más datos del dispositivo ({count})"},
     "device.files": {"en": "Evidence files and their SHA-256 ({count})", "fr": "Fichiers examinés et leur SHA-256 ({count})", "es": "Archivos de evidencia y su SHA-256 ({count})"},
     "device.indicators": {"en": "{count} indicator(s)", "fr": "{count} indicateur(s)", "es": "{count} indicador(es)"},
     "coverage.title": {"en": "Coverage", "fr": "Couverture", "es": "Cobertura"},

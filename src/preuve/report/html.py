@@ -23,18 +23,18 @@ import hashlib
 import html
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from preuve.artifacts.base import Artifact
-from preuve.artifacts.timeconv import to_iso
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import (
     Absence,
     ArtifactStatus,
+    DeviceFacts,
     Finding,
     Record,
     Severity,
@@ -50,18 +50,8 @@ if TYPE_CHECKING:
     from preuve.check import ArtifactReport, CheckResult
 
 MAX_FINDING_ROWS = 5000
-MAX_FACTS = 60
 MAX_FACT_CHARS = 300
 MAX_EVIDENCE_ROWS = 500
-DEVICE_INFO_ARTIFACTS = ("backup_info", "device_info")
-# Properties that name the device's time zone (Android's getprop).
-TIMEZONE_PROPERTIES = ("persist.sys.timezone",)
-# The device facts shown first (the others are under "more"), in this order, when the record has them.
-KEY_FACTS = (
-    "device_name", "product_type", "product_name", "ios_version", "build_version", "serial_number",
-    "phone_number", "last_backup_date",
-)
-
 def esc(value: object) -> str:
     """Every value that reaches the page goes through here (text and attribute safe)."""
     return html.escape(str(value), quote=True)
@@ -145,23 +135,14 @@ class HtmlReport:
         if stamps:
             when = stamps[0].when
             self.per_day[when.date() if when.tzinfo is UTC else utc_day(when)] += 1  # utc_day, inlined
-        if artifact.name in DEVICE_INFO_ARTIFACTS and len(self.device_facts) < MAX_FACTS:
-            for name, value in record.fields().items():
-                if name == "record_type":
-                    continue
-                if isinstance(value, (str, int, float, datetime)) and not isinstance(value, bool) and value != "":
-                    text = to_iso(value) if isinstance(value, datetime) else str(value)
-                    self.device_facts.append((name.replace("_", " "), _clip(text or "")))
-                    if len(self.device_facts) >= MAX_FACTS:
-                        break
-        if self.device_tz is None and record.record_type == "android:getprop:property":
-            name = getattr(record, "name", "")
-            if name in TIMEZONE_PROPERTIES:
-                self.device_tz = _zone(str(getattr(record, "value", "")))
+        if type(record) is DeviceFacts and not self.device_facts:
+            self.device_facts = [(label, _clip(value)) for label, value in record.facts()]
+            if record.timezone:
+                self.device_tz = _zone(record.timezone)
 
     def part(self, artifact: Artifact, folder: Path) -> _HtmlPart | None:
-        """Counting for one part of an artifact read in parallel (device facts are not: never split)."""
-        return None if artifact.name in DEVICE_INFO_ARTIFACTS else _HtmlPart()
+        """Counting for one part of an artifact read in parallel."""
+        return _HtmlPart()
 
     def join(self, artifact: Artifact, folder: Path, state: object) -> None:
         assert isinstance(state, Counter)
@@ -216,12 +197,7 @@ class HtmlReport:
         return "\n".join(out)
 
     def _device(self, result: CheckResult, t: Messages, version: str) -> str:
-        key = [(name, value) for name, value in self.device_facts if name.replace(" ", "_") in KEY_FACTS]
-        key.sort(key=lambda item: KEY_FACTS.index(item[0].replace(" ", "_")))
-        more = [(name, value) for name, value in self.device_facts if (name, value) not in key]
-        rows: list[tuple[str, str]] = key if key else list(self.device_facts)
-        if not key:
-            more = []
+        rows: list[tuple[str, str]] = list(self.device_facts)
         rows += [
             (t("device.acquisition"), f"{result.acquisition_kind} ({result.platform})"),
             (t("device.evidence"), str(result.evidence_path)),
@@ -231,15 +207,9 @@ class HtmlReport:
         feeds = "; ".join(f"{f.name} ({t('device.indicators', count=f.indicators)})" for f in result.feeds)
         rows.append((t("device.feeds"), feeds or t("device.nofeeds")))
         body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
-        extra = ""
-        if more:
-            extra = (
-                f'<details><summary>{esc(t("device.more", count=len(more)))}</summary><dl class="device">'
-                + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in more) + "</dl></details>"
-            )
         return (
             f'<section id="device"><h2>{esc(t("device.title"))}</h2><dl class="device" id="facts">{body}</dl>'
-            f"{extra}</section>"
+            "</section>"
         )
 
     def _files(self, result: CheckResult, t: Messages) -> str:

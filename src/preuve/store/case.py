@@ -32,7 +32,7 @@ from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.keys import indicator_queries, observable_keys
-from preuve.model import Coverage, Finding, Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Coverage, DeviceFacts, Finding, Kind, Locator, Observable, Record, Timestamp
 from preuve.report.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 
@@ -481,7 +481,7 @@ class CaseSink:
         texts = [(to_iso(t.when), t.description) for t in stamps]
         severity = max(f.severity for f in findings).label if findings else None
         summary = record.summary()
-        if self._device is None and artifact.name in ("backup_info", "getprop", "device_info"):
+        if self._device is None and type(record) is DeviceFacts:
             self._device = summary
         self._records.append(
             (

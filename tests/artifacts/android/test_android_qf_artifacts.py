@@ -25,7 +25,7 @@ from preuve.artifacts.android.root_binaries import RootBinary
 from preuve.artifacts.android.settings import AndroidSetting
 from preuve.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 from preuve.check import ArtifactStatus, ExitCode
-from preuve.model import Kind, Observable
+from preuve.model import DeviceFacts, Kind, Observable
 from tests.builders import check, records, snapshot
 
 AQF = "/.acquisition/androidqf"
@@ -76,7 +76,8 @@ def test_processes_getprop_settings(aqf: Path) -> None:
         Observable(Kind.PROCESS, "org.example.notes"), Observable(Kind.APP_ID, "org.example.notes"),
     ]
     props = records(aqf, "android_getprop")
-    assert [type(r) for r in props] == [AndroidProperty, AndroidProperty, AndroidProperty, SecurityPatch]
+    assert [type(r) for r in props] == [AndroidProperty, AndroidProperty, AndroidProperty, SecurityPatch, DeviceFacts]
+    assert props[4].locator.key_path == "device" and props[4].platform == "android"
     patch = props[3]
     assert patch.patch == datetime(2023, 1, 5, tzinfo=UTC)
     assert patch.acquired == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)

@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from preuve.artifacts.android._common import parse_date
 from preuve.artifacts.android._dumpsys import reader_for
-from preuve.artifacts.android.getprop import PropertyReader, property_records
+from preuve.artifacts.android.getprop import PropertyReader, device_facts, property_records
 from preuve.artifacts.android.mounts import Mount, parse_mount_line
 from preuve.artifacts.android.processes import PsReader
 from preuve.artifacts.base import Artifact, ArtifactContext
@@ -137,6 +137,7 @@ class Dumpstate(Artifact):
                                 options=opts)
         yield from property_records(props.end(), locator_for, acquired)
         yield from dumpsys.end_section()
+        yield from device_facts(props.device, Locator(path, sha, key_path="device"))
         if sections == 0 and dumpsys.services == 0:
             ctx.warn(
                 f"{path}: no section preuve reads was found (SYSTEM PROPERTIES, PROCESSES AND THREADS, DUMPSYS, "

@@ -16,7 +16,7 @@ from typing import ClassVar
 from preuve.artifacts.android._common import AQF, load_json, parse_date, parse_property_line, text
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.errors import EvidenceError
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import DeviceFacts, Kind, Locator, Observable, Record, Timestamp
 
 PATCH_PROPERTY = "ro.build.version.security_patch"
 # The start of a value that goes on over the next lines: "[persist.sys.boot.reason.history]: [reboot,1699"
@@ -106,6 +106,7 @@ class PropertyReader:
         self._name = ""
         self._parts: list[str] = []
         self._size = 0
+        self.device: dict[str, str] = {}  # the properties that describe the device (DEVICE_PROPERTIES)
 
     def line(self, number: int, line: str) -> Sequence[tuple[int, str, str]]:
         """The properties this line completes (usually one or none)."""
@@ -123,6 +124,8 @@ class PropertyReader:
             return _NONE
         parsed = parse_property_line(line)
         if parsed is not None:
+            if parsed[0] in DEVICE_PROPERTIES and parsed[0] not in self.device:
+                self.device[parsed[0]] = parsed[1][:200]
             return [(number, parsed[0], parsed[1])]
         opened = _OPEN_VALUE.match(line) if line.startswith("[") else None
         if opened is not None:
@@ -143,6 +146,36 @@ class PropertyReader:
     def _cut(self, why: str) -> tuple[int, str, str]:
         self.warn(f"{self.where}:{self._start}: the value of property {self._name} {why}; kept as read")
         return self._done()
+
+
+# Properties naming the device, in the order tried for each fact.
+DEVICE_PROPERTIES = frozenset({
+    "ro.product.marketname", "ro.product.model", "ro.product.manufacturer", "ro.product.brand",
+    "ro.build.version.release", "ro.build.display.id", "ro.build.id", "ro.serialno", "ro.boot.serialno",
+    "persist.sys.timezone", "ro.build.version.security_patch", "net.hostname",
+})
+
+
+def device_facts(found: dict[str, str], locator: Locator) -> Iterator[DeviceFacts]:
+    """The device's facts from its properties (none when no property describes it)."""
+    if not found:
+        return
+
+    def first(*names: str) -> str | None:
+        return next((found[n] for n in names if found.get(n)), None)
+
+    yield DeviceFacts(
+        locator=locator,
+        platform="android",
+        name=first("ro.product.marketname", "net.hostname"),
+        manufacturer=first("ro.product.manufacturer", "ro.product.brand"),
+        model=first("ro.product.model"),
+        os_version=first("ro.build.version.release"),
+        build=first("ro.build.display.id", "ro.build.id"),
+        serial=first("ro.serialno", "ro.boot.serialno"),
+        timezone=first("persist.sys.timezone"),
+        security_patch=first("ro.build.version.security_patch"),
+    )
 
 
 def property_records(
@@ -178,5 +211,6 @@ class GetProp(Artifact):
             yield from property_records(done, locator_for, acquired)
         done = reader.end()
         yield from property_records(done, locator_for, acquired)
+        yield from device_facts(reader.device, Locator(path, sha, key_path="device"))
         if found + len(done) == 0 and ctx.fs.stat(path).size:
             ctx.warn(f"{path}: no [name]: [value] line was found: no property was read")

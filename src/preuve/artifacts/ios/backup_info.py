@@ -16,7 +16,7 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
 from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.plists import plist_datetime
-from preuve.model import Locator, Record, Timestamp
+from preuve.model import DeviceFacts, Locator, Record, Timestamp
 
 INFO_PATH = ACQUISITION_PREFIX + "/backup/Info.plist"
 
@@ -91,4 +91,15 @@ class BackupInfoArtifact(PlistArtifact):
             guid=_text(get("GUID")),
             itunes_version=_text(get("iTunes Version")),
             last_backup_date=plist_datetime(get("Last Backup Date")),
+        )
+        yield DeviceFacts(
+            locator=Locator(path, sha256, key_path="device"),
+            platform="ios",
+            name=_text(get("Device Name")) or _text(get("Display Name")),
+            manufacturer="Apple",
+            model=_text(get("Product Type")),
+            os_version=_text(get("Product Version")),
+            build=_text(get("Build Version")),
+            serial=_text(get("Serial Number")),
+            phone_number=_text(get("Phone Number")),
         )
