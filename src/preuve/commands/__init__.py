@@ -17,5 +17,6 @@ COMMAND_MODULES: dict[str, str] = {
     "fleet": "case",
     "iocs": "iocs",
     "rehunt": "case",
+    "timeline": "check",
     "verify": "verify",
 }

@@ -19,7 +19,7 @@ from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
-from preuve.report.outdir import OutputFolder
+from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, OutputFolder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -115,7 +115,9 @@ class RichObserver:
 _VERDICT_STYLE = {"spyware": "bold white on red", "suspicious": "bold black on yellow", "nothing": "bold"}
 
 
-def print_summary(console: Console, result: CheckResult, out: Path, top: int = 10) -> None:
+def print_summary(
+    console: Console, result: CheckResult, out: Path, top: int = 10, timeline: Sequence[str] = ("csv",)
+) -> None:
     from rich.table import Table
 
     from preuve.report.html import verdict_for
@@ -185,9 +187,8 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     if result.incomplete:
         console.print("[bold yellow]The analysis is incomplete: some artifacts could not be read (see above).[/]")
     console.print(f"\nReport: [bold]{escape(str(out / 'report.html'))}[/] (open it in a browser; it works offline)")
-    console.print(
-        f"Results in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, timeline.jsonl, artifacts/, run.json, bundle.json)"
-    )
+    files = ", ".join(["findings.json", *(f"timeline.{kind}" for kind in timeline), "artifacts/", "run.json", "bundle.json"])
+    console.print(f"Results in [bold]{escape(str(out))}[/] ({files})")
 
 
 def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:
@@ -217,6 +218,7 @@ def _run(
     as_json: bool = False,
     case: Path | None = None,
     secrets: Secrets | None = None,
+    timeline: str = DEFAULT_TIMELINE,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
@@ -253,7 +255,7 @@ def _run(
                     "[bold yellow]WARNING: no indicator feed given (--iocs) and none installed: "
                     "only heuristics will run. Known spyware traces will NOT be recognised.[/]"
                 )
-        sink = OutputFolder(out, evidence)
+        sink = OutputFolder(out, evidence, TIMELINE_CHOICES[timeline])
         sinks: list[Sink] = [sink, HtmlReport(out / "report.html"), BundleSink(out)]
         case_sink = None
         if case is not None:
@@ -281,7 +283,7 @@ def _run(
     elif not quiet:
         from rich.console import Console
 
-        print_summary(Console(), result, out)
+        print_summary(Console(), result, out, timeline=TIMELINE_CHOICES[timeline])
     return int(result.exit_code)
 
 
@@ -301,9 +303,12 @@ def _run(
               help="Encrypted iOS backup: key written by `preuve backup-key` (instant, no password).")
 @click.option("--age-key", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
+@click.option("--timeline", type=click.Choice(list(TIMELINE_CHOICES)), default=DEFAULT_TIMELINE, show_default=True,
+              help="Timeline files to write: timeline.csv, timeline.jsonl (Timesketch), both or none. "
+                   "`preuve timeline OUT` renders any of them later from artifacts/.")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuristics: bool, only: tuple[str, ...],
           quiet: bool, as_json: bool, case: Path | None, password_file: Path | None, key_file: Path | None,
-          age_key: Path | None) -> None:
+          age_key: Path | None, timeline: str) -> None:
     """Check an acquisition against indicators and heuristics.
 
     EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
@@ -322,7 +327,7 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, no_heuris
     except (PreuveError, OSError) as exc:
         stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, timeline))
 
 
 @click.command()
@@ -355,4 +360,22 @@ def demo(output: Path | None, seed: int) -> None:
     sys.exit(1)
 
 
-COMMANDS = (check, demo)
+@click.command("timeline")
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--format", "formats", type=click.Choice(["csv", "jsonl", "both"]), default="csv", show_default=True,
+              help="timeline.csv, timeline.jsonl (Timesketch) or both.")
+def timeline_command(out: Path, formats: str) -> None:
+    """Write the timeline of a finished check from its output folder OUT (artifacts/, findings.json,
+    run.json): the same rows `check --timeline` writes, without the evidence."""
+    from preuve.report.outdir import render_timeline
+
+    try:
+        written = render_timeline(out, TIMELINE_CHOICES[formats])
+    except (PreuveError, OSError, KeyError, ValueError, TypeError) as exc:
+        stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(int(ExitCode.FATAL))
+    for path in written:
+        click.echo(str(path))
+
+
+COMMANDS = (check, demo, timeline_command)
