@@ -288,9 +288,9 @@ class _Plan:
     key: slice | None
 
     def read(self, blob: bytes) -> MBFile:
-        size, mode, modified, changed, birth = (
+        size, mode, modified, changed, birth = [
             None if at is None else int.from_bytes(blob[at[0]], "big", signed=at[1]) for at in self.numbers
-        )
+        ]
         target = None
         if self.target is not None:
             wide, where = self.target

@@ -9,6 +9,7 @@ the backup; its WAL is replayed on a private copy so its rows are not lost.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import stat as statmod
@@ -174,27 +175,30 @@ class BackupFS(DeviceFS):
         """
         count = 0
         try:
-            folders = sorted(self.source.iterdir())
+            with os.scandir(self.source) as listing:
+                folders = sorted((entry.name, entry) for entry in listing)
         except OSError:
             return
-        for folder in folders:
-            if not _SHARD.match(folder.name) or folder.is_symlink() or not folder.is_dir():
+        # Names sorted as strings (the order pathlib gives within one folder, without building a
+        # Path per file: a backup folder holds hundreds of thousands).
+        for name, folder in folders:
+            if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
                 continue
             try:
-                children = sorted(folder.iterdir())
+                with os.scandir(folder.path) as listing:
+                    children = sorted((entry.name, entry) for entry in listing)
             except OSError:
                 continue
-            for child in children:
+            for child_name, child in children:
                 count += 1
                 if count > self.limits.max_archive_entries:
                     raise LimitExceeded(str(self.source), f"more than {self.limits.max_archive_entries} stored files")
                 try:
-                    st = child.lstat()
+                    st = child.stat(follow_symlinks=False)
                 except OSError:
                     continue
                 regular = statmod.S_ISREG(st.st_mode)
-                yield StoredFile(f"{folder.name}/{child.name}", child.name.lower(), st.st_size if regular else 0,
-                                 regular)
+                yield StoredFile(f"{name}/{child_name}", child_name.lower(), st.st_size if regular else 0, regular)
 
     def file_id(self, device: str) -> str | None:
         self._load()
