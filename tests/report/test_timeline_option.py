@@ -1,4 +1,4 @@
-"""`check --timeline csv|jsonl|both|none` (default csv) and `preuve timeline OUT`, which renders the
+"""`check --timeline csv|jsonl|both|none` (default none) and `preuve timeline OUT`, which renders the
 same timeline later from artifacts/, findings.json and run.json."""
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ def check(backup: Path, out: Path, feed: Path, *extra: str) -> None:
     assert result.exit_code == 2, result.output
 
 
-def test_the_default_writes_the_csv_timeline_only(demo_backup: Path, pegasus_feed: Path, tmp_path: Path) -> None:
+def test_the_default_writes_no_timeline(demo_backup: Path, pegasus_feed: Path, tmp_path: Path) -> None:
     check(demo_backup, tmp_path / "default", pegasus_feed)
-    check(demo_backup, tmp_path / "none", pegasus_feed, "--timeline", "none")
+    check(demo_backup, tmp_path / "csv", pegasus_feed, "--timeline", "csv")
     check(demo_backup, tmp_path / "jsonl", pegasus_feed, "--timeline", "jsonl")
-    names = {p.name for p in (tmp_path / "default").iterdir()}
-    assert "timeline.csv" in names and "timeline.jsonl" not in names
-    assert not {p.name for p in (tmp_path / "none").iterdir()} & {"timeline.csv", "timeline.jsonl"}
-    assert {p.name for p in (tmp_path / "jsonl").iterdir()} & {"timeline.csv", "timeline.jsonl"} == {"timeline.jsonl"}
+    timelines = {"timeline.csv", "timeline.jsonl"}
+    assert not {p.name for p in (tmp_path / "default").iterdir()} & timelines
+    assert {p.name for p in (tmp_path / "csv").iterdir()} & timelines == {"timeline.csv"}
+    assert {p.name for p in (tmp_path / "jsonl").iterdir()} & timelines == {"timeline.jsonl"}
     # The rest of the folder does not depend on the choice.
     for name in ("findings.json", "bundle.json", "artifacts/sms.jsonl", "artifacts/manifest.jsonl"):
-        assert (tmp_path / "none" / name).read_bytes() == (tmp_path / "default" / name).read_bytes()
+        assert (tmp_path / "csv" / name).read_bytes() == (tmp_path / "default" / name).read_bytes()
 
 
 def test_timeline_renders_later_what_check_writes(demo_backup: Path, pegasus_feed: Path, tmp_path: Path) -> None:

@@ -154,7 +154,8 @@ def test_not_a_case_and_newer_schema(tmp_path: Path) -> None:
 def test_case_list_show_report(tmp_path: Path, known: Path) -> None:
     device = build_device(tmp_path / "d3", 3)
     case = tmp_path / "case.db"
-    _run("check", str(device), "--iocs", str(known), "-o", str(tmp_path / "out"), "-q", "--case", str(case))
+    _run("check", str(device), "--iocs", str(known), "-o", str(tmp_path / "out"), "-q", "--case", str(case),
+         "--timeline", "csv")
     code, output = _run("case", "list", str(case))
     assert code == 0 and "known spyware traces" in output and "d3" in output
     code, output = _run("case", "show", str(case), "d3")

@@ -116,7 +116,7 @@ _VERDICT_STYLE = {"spyware": "bold white on red", "suspicious": "bold black on y
 
 
 def print_summary(
-    console: Console, result: CheckResult, out: Path, top: int = 10, timeline: Sequence[str] = ("csv",)
+    console: Console, result: CheckResult, out: Path, top: int = 10, timeline: Sequence[str] = ()
 ) -> None:
     from rich.table import Table
 
@@ -189,6 +189,8 @@ def print_summary(
     console.print(f"\nReport: [bold]{escape(str(out / 'report.html'))}[/] (open it in a browser; it works offline)")
     files = ", ".join(["findings.json", *(f"timeline.{kind}" for kind in timeline), "artifacts/", "run.json", "bundle.json"])
     console.print(f"Results in [bold]{escape(str(out))}[/] ({files})")
+    if not timeline:
+        console.print(f"Timeline: [bold]preuve timeline {escape(str(out))}[/] writes timeline.csv (--format jsonl: Timesketch)")
 
 
 def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:

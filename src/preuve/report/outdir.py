@@ -1,6 +1,6 @@
-"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl, the
-timeline (timeline.csv by default; timeline.jsonl for Timesketch on request,
-or rendered later from the artifacts by `preuve timeline`), run.json."""
+"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl, run.json,
+and the timeline when asked for (timeline.csv, timeline.jsonl for Timesketch;
+or rendered later from the artifacts by `preuve timeline`)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 TIMELINE_FORMATS = ("csv", "jsonl")
 TIMELINE_CHOICES = {"csv": ("csv",), "jsonl": ("jsonl",), "both": ("csv", "jsonl"), "none": ()}
-DEFAULT_TIMELINE = "csv"  # one timeline, as MVT writes one; the Timesketch one is rendered on request
+# The records are kept whole in artifacts/*.jsonl; a timeline repeats each once per timestamp. None is
+# written unless asked for (`check --timeline`), and `preuve timeline OUT` renders one later.
+DEFAULT_TIMELINE = "none"
 TIMELINE_COLUMNS = (
     "datetime", "timestamp_desc", "message", "artifact", "severity", "record_type", "device_path", "locator",
 )
