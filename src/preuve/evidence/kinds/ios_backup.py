@@ -15,6 +15,7 @@ import sqlite3
 import stat as statmod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,6 +33,7 @@ _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
+_NAME = attrgetter("name")
 
 
 def _is_backup_folder(path: Path) -> bool:
@@ -179,17 +181,18 @@ class BackupFS(DeviceFS):
                 folders = sorted((entry.name, entry) for entry in listing)
         except OSError:
             return
-        # Names sorted as strings (the order pathlib gives within one folder, without building a
-        # Path per file: a backup folder holds hundreds of thousands).
+        # Names sorted as strings (the order pathlib gave within one folder), without building a Path
+        # per file: a backup folder holds hundreds of thousands.
         for name, folder in folders:
             if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
                 continue
             try:
                 with os.scandir(folder.path) as listing:
-                    children = sorted((entry.name, entry) for entry in listing)
+                    children = sorted(listing, key=_NAME)
             except OSError:
                 continue
-            for child_name, child in children:
+            for child in children:
+                child_name = child.name
                 count += 1
                 if count > self.limits.max_archive_entries:
                     raise LimitExceeded(str(self.source), f"more than {self.limits.max_archive_entries} stored files")
