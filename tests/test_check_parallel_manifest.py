@@ -22,14 +22,16 @@ def _backup(root: Path, damaged: int) -> Path:
     return builder.finish()
 
 
-def test_manifest_read_in_parts_is_byte_identical(pegasus_feed: Path, tmp_path: Path, parts_read: list[object]) -> None:
+def test_manifest_read_in_parts_is_byte_identical(
+    pegasus_feed: Path, tmp_path: Path, parts_read: list[object]  # noqa: F811 - the fixture imported above
+) -> None:
     backup = _backup(tmp_path / "backup", damaged=0)
     _same(backup, pegasus_feed, tmp_path, 2)
     assert any(isinstance(part, int) and part > 600 for part in parts_read)  # the Manifest, in parts
 
 
 def test_manifest_with_damaged_mbfiles_in_parts_reports_as_sequential(
-    pegasus_feed: Path, tmp_path: Path, parts_read: list[object]
+    pegasus_feed: Path, tmp_path: Path, parts_read: list[object]  # noqa: F811 - the fixture imported above
 ) -> None:
     backup = _backup(tmp_path / "backup", damaged=5)
     _same(backup, pegasus_feed, tmp_path, 2)
