@@ -67,12 +67,22 @@ def is_encrypted(root: Path, limits: Limits) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
-    """A file found in a backup folder's two-character shard folders."""
+    """A file found in a backup folder's two-character shard folders.
 
-    relative: str  # "ab/ab12…" inside the backup folder
+    A backup folder holds as many of these as files (500,000 in a big one): the shard's name is
+    one string shared by its files, and the lower-cased name is the file's own name when that is
+    lower-case already (as file ids are), so each costs one string."""
+
+    shard: str  # "ab"
+    file_name: str  # "ab12…", as stored
     name: str  # the file name, lower-cased (a file id when the backup is sound)
     size: int
     regular: bool
+
+    @property
+    def relative(self) -> str:
+        """"ab/ab12…" inside the backup folder."""
+        return f"{self.shard}/{self.file_name}"
 
 
 class BackupFS(DeviceFS):
@@ -80,7 +90,8 @@ class BackupFS(DeviceFS):
 
     def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path) -> None:
         super().__init__(source, ledger, limits, workdir)
-        self._file_ids: dict[str, str] = {}
+        # Device path -> file id, as its 20 bytes (a backup lists up to hundreds of thousands).
+        self._file_ids: dict[str, bytes] = {}
         self.skipped: list[str] = []
 
     def _meta_path(self, device: str) -> Path | None:
@@ -137,7 +148,7 @@ class BackupFS(DeviceFS):
                     continue
                 if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None):
                     continue
-                self._file_ids[device] = fid
+                self._file_ids[device] = bytes.fromhex(fid)
                 yield FileInfo(device, -1)
 
     _wants_mbfile = False
@@ -165,9 +176,10 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device)
         if meta is not None:
             return meta
-        fid = self._file_ids.get(device)
-        if fid is None:
+        raw = self._file_ids.get(device)
+        if raw is None:
             raise EvidenceError(device, "not a file of this backup")
+        fid = raw.hex()
         return self.source / fid[:2] / fid
 
     def stored_files(self) -> Iterator[StoredFile]:
@@ -201,11 +213,14 @@ class BackupFS(DeviceFS):
                 except OSError:
                     continue
                 regular = statmod.S_ISREG(st.st_mode)
-                yield StoredFile(f"{name}/{child_name}", child_name.lower(), st.st_size if regular else 0, regular)
+                lower = child_name.lower()
+                yield StoredFile(name, child_name, child_name if lower == child_name else lower,
+                                 st.st_size if regular else 0, regular)
 
     def file_id(self, device: str) -> str | None:
         self._load()
-        return self._file_ids.get(device)
+        raw = self._file_ids.get(device)
+        return None if raw is None else raw.hex()
 
     def _local_file(self, device_path: str) -> Path | None:
         return self._blob_path(device_path)
@@ -217,7 +232,7 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device_path)
         if meta is not None:
             return meta.name
-        fid = self._file_ids.get(device_path, "")
+        fid = self._file_ids.get(device_path, b"").hex()
         return f"{fid[:2]}/{fid}"
 
 
