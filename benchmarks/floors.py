@@ -65,7 +65,8 @@ def backup(root: Path, decrypt: object = None) -> int:
                 "SELECT fileID FROM Files WHERE domain = ? AND relativePath = ?", (domain, relative)
             ).fetchone()
             fid = found[0] if found else hashlib.sha1(f"{domain}-{relative}".encode()).hexdigest()  # noqa: S324
-            rows += _rows(root / fid[:2] / fid, sql)
+            if (root / fid[:2] / fid).is_file():  # the messages backups have no History.db
+                rows += _rows(root / fid[:2] / fid, sql)
     finally:
         conn.close()
     return rows
