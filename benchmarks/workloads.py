@@ -2,8 +2,8 @@
 
 Usage (from the repository root; see benchmarks/README.md, "Realistic workloads")::
 
-    python3 benchmarks/workloads.py --workload phone --size 200k --repeat 3 --workdir /tmp/bench --mvt-bin DIR
-    python3 benchmarks/workloads.py --workload phone --size 500k --repeat 3 --workdir /tmp/bench
+    python3 benchmarks/workloads.py --workload phone --size 200k --repeat 3 --workdir BENCH --mvt-bin DIR
+    python3 benchmarks/workloads.py --workload phone --size 500k --repeat 3 --workdir BENCH
     python3 benchmarks/workloads.py --workload messages --size 100k ...      (the messages-heavy backups)
     python3 benchmarks/workloads.py --workload encrypted --size 200k ...     (workload phone, encrypted)
     python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: tar, tar.gz, folder)
