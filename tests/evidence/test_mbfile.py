@@ -147,6 +147,18 @@ def test_a_layout_never_stands_for_a_blob_whose_structure_differs() -> None:
     assert general(broken).startswith("error:")  # type: ignore[union-attr]
 
 
+def test_a_malformed_archive_graph_is_the_blob_s_error_not_the_artifact_s() -> None:
+    # $top is not a dictionary: the general resolver reads the root at UID 1, then an NS.objects
+    # that is a UID, not an array (plistlib's resolver raised TypeError and stopped the artifact).
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": "broken",
+               "$objects": ["$null", {"Size": 5, "ExtendedAttributes": UID(2)}, {"NS.objects": UID(0)}]}
+    blob = plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+    decoder = MBFileDecoder(LIMITS)
+    with pytest.raises(EvidenceError, match="cannot be resolved"):
+        decoder.decode(blob, "MBFile")
+    assert general(blob).startswith("error: MBFile archive cannot be resolved")  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("blob", [b"", b"bplist00", b"bplist00" + b"\0" * 40, b"<plist></plist>", b"x" * 70_000])
 def test_kernel_leaves_what_it_cannot_read_to_plistlib(blob: bytes) -> None:
     decoder = MBFileDecoder(LIMITS)

@@ -433,7 +433,12 @@ def mbfile_from_value(value: PlistValue, where: str, limits: Limits) -> MBFile:
         if isinstance(key, dict):
             key = key.get("NS.data")
     else:
-        fields = resolve_keyed_archive(value, where, limits)
+        try:
+            fields = resolve_keyed_archive(value, where, limits)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            # A malformed graph (an NS.objects that is not an array, an NS.time that is not a
+            # number…): this blob's fault, reported as such, never the artifact's end.
+            raise EvidenceError(where, f"MBFile archive cannot be resolved ({type(exc).__name__}: {exc})") from exc
         if not isinstance(fields, dict):
             raise EvidenceError(where, "MBFile is not a dictionary")
         target = fields.get("Target")
