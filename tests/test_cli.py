@@ -42,7 +42,7 @@ def test_check_outputs_contract(tmp_path: Path, pegasus_feed: Path) -> None:
     backup = build_demo_backup(tmp_path / "backup")
     before = snapshot(backup)
     out = tmp_path / "out"
-    code, output = _run("check", str(backup), "--iocs", str(pegasus_feed), "-o", str(out), "-q")
+    code, output = _run("check", str(backup), "--iocs", str(pegasus_feed), "-o", str(out), "-q", "--timeline", "csv")
     assert code == 2, output
     assert snapshot(backup) == before
     doc = json.loads((out / "findings.json").read_text())

@@ -27,9 +27,10 @@ def test_case_report_is_the_check_output(tmp_path: Path, pegasus_feed: Path) -> 
     backup = build_demo_backup(tmp_path / "backup")
     case = tmp_path / "case.db"
     code, output = _run("check", str(backup), "--iocs", str(pegasus_feed), "-o", str(tmp_path / "checked"), "-q",
+                        "--timeline", "both",
                         "--case", str(case))
     assert code == 2, output
-    code, output = _run("case", "report", str(case), "backup", "-o", str(tmp_path / "report"))
+    code, output = _run("case", "report", str(case), "backup", "-o", str(tmp_path / "report"), "--timeline", "both")
     assert code == 0, output
     checked, reported = _files(tmp_path / "checked"), _files(tmp_path / "report")
     assert sorted(reported) == sorted(checked)
@@ -43,7 +44,7 @@ def test_case_report_is_the_check_output(tmp_path: Path, pegasus_feed: Path) -> 
     later = feed(tmp_path / "later.stix2", (f"[domain-name:value='{domain}']", "Later Spy"))
     code, output = _run("rehunt", str(case), "--iocs", str(later))
     assert code == 2, output
-    code, output = _run("case", "report", str(case), "backup", "-o", str(tmp_path / "report"))
+    code, output = _run("case", "report", str(case), "backup", "-o", str(tmp_path / "report"), "--timeline", "both")
     assert code == 0, output
     findings = json.loads((tmp_path / "report" / "findings.json").read_text())["findings"]
     assert any(f["indicator"] and f["indicator"]["malware"] == "Later Spy" for f in findings)

@@ -50,9 +50,11 @@ def _siblings(folder: Path) -> list[str]:
 
 def test_second_phone_replaces_the_first_whole(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert _run("check", str(_phone(tmp_path / "a", 1)), "-o", str(out), "-q")[0] == 3  # no indicator: not a full check
+    first = _run("check", str(_phone(tmp_path / "a", 1)), "-o", str(out), "-q", "--timeline", "csv")
+    assert first[0] == 3  # no indicator: not a full check
     assert (out / "artifacts" / "datausage.jsonl").stat().st_size > 0
-    code, output = _run("check", str(_phone(tmp_path / "b", 2)), "-o", str(out), "-q", "--artifact", "sms")
+    code, output = _run("check", str(_phone(tmp_path / "b", 2)), "-o", str(out), "-q", "--artifact", "sms",
+                        "--timeline", "csv")
     assert code == 3, output  # one artifact, no indicator: a partial check
     # Only what the second run wrote: the first phone's datausage records are gone.
     assert sorted(p.name for p in (out / "artifacts").iterdir()) == ["sms.jsonl"]

@@ -42,3 +42,13 @@ def test_walk_strings_is_bounded_and_ordered() -> None:
     value = {"a": ["x", {"b": "y"}], "c": 1, "d": "z"}
     assert list(walk_strings(value)) == [(("a", 0), "a", "x"), (("a", 1, "b"), "b", "y"), (("d",), "d", "z")]
     assert len(list(walk_strings(["s"] * 100, max_items=10))) == 9
+
+
+def test_integer_keeps_to_the_64_bit_range() -> None:
+    """A plist float beyond 2**64 (an absurd IDStatus, say) is no integer: every output must write it."""
+    from preuve.artifacts.plistvalues import integer
+
+    assert integer(1.8446744073709552e19) is None
+    assert integer(2**64 - 1) == 2**64 - 1 and integer(2**64) is None
+    assert integer(-(2**63)) == -(2**63) and integer(-(2**63) - 1) is None
+    assert integer(3.0) == 3 and integer(3.5) is None and integer(True) == 1

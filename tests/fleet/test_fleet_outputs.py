@@ -31,14 +31,14 @@ def test_fleet_device_is_a_check_output_with_installed_feeds(tmp_path: Path) -> 
     import_feeds([feed(tmp_path / "known.stix2", (f"[domain-name:value='{KNOWN_DOMAIN}']", "Known Spy"))])
 
     code, output = _invoke("fleet", str(devices), "--case", str(tmp_path / "case" / "c.db"),
-                           "-o", str(tmp_path / "reports"))
+                           "-o", str(tmp_path / "reports"), "--timeline", "both")
     assert code == 0, output
     assert "Using 1 installed indicator feed(s) (1 indicators)" in output
     [folder] = [p for p in (tmp_path / "reports").iterdir() if p.name.startswith("device00-")]
     findings = json.loads((folder / "findings.json").read_text())["findings"]
     assert [(f["severity"], f["indicator"]["malware"]) for f in findings if f["indicator"]] == [("high", "Known Spy")]
 
-    code, output = _invoke("check", str(infected), "-o", str(tmp_path / "checked"), "-q")
+    code, output = _invoke("check", str(infected), "-o", str(tmp_path / "checked"), "-q", "--timeline", "both")
     assert code == 2, output
     assert _names(folder) == _names(tmp_path / "checked")
     assert {"report.html", "bundle.json", "bundle.md", "timeline.csv", "timeline.jsonl"} <= _names(folder)

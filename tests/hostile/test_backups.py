@@ -354,7 +354,7 @@ def test_terminal_and_spreadsheet_output_inert(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     out = tmp_path / "o"
-    outcome = check_hostile(root, out, "--iocs", str(_feed(tmp_path)))  # the harness asserts no ESC reached us
+    outcome = check_hostile(root, out, "--iocs", str(_feed(tmp_path)), "--timeline", "csv")  # the harness asserts no ESC reached us
     assert outcome.code == 2, outcome.text
     assert "\\x1b[31mred" in outcome.text  # shown, escaped, in the warning
     with open(out / "timeline.csv", newline="", encoding="utf-8") as handle:

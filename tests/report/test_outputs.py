@@ -29,8 +29,9 @@ from tests.builders.demo_expected import (  # noqa: F401
 def demo_out(tmp_path: Path, pegasus_feed: Path) -> Path:
     backup = build_demo_backup(tmp_path / "backup")
     before = snapshot(backup)
+    # Both timelines (the default writes timeline.csv only): the tests below read the Timesketch one.
     result = CliRunner().invoke(build_cli(), ["check", str(backup), "--iocs", str(pegasus_feed),
-                                              "-o", str(tmp_path / "out"), "-q"])
+                                              "-o", str(tmp_path / "out"), "-q", "--timeline", "both"])
     assert result.exit_code == 2, result.output
     assert snapshot(backup) == before
     return tmp_path / "out"

@@ -169,12 +169,13 @@ def test_not_a_case_and_newer_schema(tmp_path: Path) -> None:
 def test_case_list_show_report(tmp_path: Path, known: Path) -> None:
     device = build_device(tmp_path / "d3", 3)
     case = tmp_path / "case.db"
-    _run("check", str(device), "--iocs", str(known), "-o", str(tmp_path / "out"), "-q", "--case", str(case))
+    _run("check", str(device), "--iocs", str(known), "-o", str(tmp_path / "out"), "-q", "--case", str(case),
+         "--timeline", "csv")
     code, output = _run("case", "list", str(case))
     assert code == 0 and HEADLINE_SPYWARE in output and "d3" in output
     code, output = _run("case", "show", str(case), "d3")
     assert code == 0 and "Known Spy" in output
-    code, output = _run("case", "report", str(case), "d3", "-o", str(tmp_path / "report"))
+    code, output = _run("case", "report", str(case), "d3", "-o", str(tmp_path / "report"), "--timeline", "csv")
     assert code == 0, output
     original = json.loads((tmp_path / "out" / "findings.json").read_text())
     stored = json.loads((tmp_path / "report" / "findings.json").read_text())

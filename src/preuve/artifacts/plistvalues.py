@@ -35,13 +35,19 @@ def text(value: PlistValue, limit: int = MAX_TEXT) -> str | None:
     return cleaned[:limit] if cleaned else None
 
 
+# The integers a plist can hold (and every output can write): signed and unsigned 64-bit.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
 def integer(value: PlistValue) -> int | None:
+    """An integer value, or None (a float that is no whole number, or outside the 64-bit range)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return value if _INT_MIN <= value <= _INT_MAX else None
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
+        whole = int(value)
+        return whole if _INT_MIN <= whole <= _INT_MAX else None
     return None
 
 

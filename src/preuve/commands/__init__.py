@@ -19,5 +19,6 @@ COMMAND_MODULES: dict[str, str] = {
     "iocs": "iocs",
     "rehunt": "case",
     "serve": "serve",
+    "timeline": "check",
     "verify": "verify",
 }

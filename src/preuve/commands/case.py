@@ -79,15 +79,19 @@ def case_show(case_db: Path, acquisition: str) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--force", is_flag=True,
               help="Replace the output folder even when it holds files that are not a preuve output.")
-def case_report(case_db: Path, acquisition: str, output: Path, force: bool) -> None:
-    """Write every file `check` writes for a stored acquisition (findings.json, artifacts/, timeline.csv,
-    timeline.jsonl, report.html, bundle.json, run.json), with the findings of later retro-hunts."""
+@click.option("--timeline", type=click.Choice(["csv", "jsonl", "both", "none"]), default="none", show_default=True,
+              help="Timeline files to write, as `check --timeline`.")
+@click.option("--lang", type=click.Choice(["en", "fr", "es"]), default="en", show_default=True,
+              help="Language of report.html.")
+def case_report(case_db: Path, acquisition: str, output: Path, force: bool, timeline: str, lang: str) -> None:
+    """Write every file `check` writes for a stored acquisition (findings.json, artifacts/, report.html,
+    bundle.json, run.json and the timelines asked for), with the findings of later retro-hunts."""
     from preuve.store.case import CaseStore
     from preuve.store.report import write_case_report
 
     try:
         with CaseStore(case_db) as store:
-            write_case_report(store, store.find(acquisition), output, force=force)
+            write_case_report(store, store.find(acquisition), output, force=force, lang=lang, timeline=timeline)
     except PreuveError as exc:
         _fail(exc)
     Console().print(f"Reports written to [bold]{escape(str(output))}[/]")
@@ -144,8 +148,10 @@ def rehunt(case_db: Path, iocs: tuple[Path, ...], output: Path | None, as_json: 
 @click.option("--workers", default=2, show_default=True, help="Local worker processes.")
 @click.option("--scheduler", help="Dask scheduler address (tcp://HOST:PORT) instead of the local pool.")
 @click.option("--no-resume", is_flag=True, help="Check again devices already done.")
+@click.option("--timeline", type=click.Choice(["csv", "jsonl", "both", "none"]), default="none", show_default=True,
+              help="Timeline files to write for each device, as `check --timeline`.")
 def fleet(source: Path, case_db: Path, iocs: tuple[Path, ...], output: Path | None, workers: int,
-          scheduler: str | None, no_resume: bool) -> None:
+          scheduler: str | None, no_resume: bool, timeline: str) -> None:
     """Check many acquisitions (a folder of them, or a file listing paths) in parallel into one case."""
     from preuve.fleet.runner import list_acquisitions, run_fleet
 
@@ -175,7 +181,7 @@ def fleet(source: Path, case_db: Path, iocs: tuple[Path, ...], output: Path | No
                           highlight=False)
 
         outcomes = run_fleet(paths, case_db, out_root, iocs, workers=workers, scheduler=scheduler,
-                             resume=not no_resume, on_outcome=show)
+                             resume=not no_resume, on_outcome=show, timeline=timeline)
     except PreuveError as exc:
         _fail(exc)
         return

@@ -27,7 +27,7 @@ from preuve.evidence.errors import PreuveError
 from preuve.messages import os_error_text
 from preuve.model import Absence, Finding, Severity
 from preuve.report.catalog import LANGUAGES
-from preuve.report.outdir import check_into_folder
+from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, check_into_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -140,7 +140,9 @@ def top_findings(result: CheckResult, top: int) -> list[Finding]:
     return sorted(findings, key=lambda f: (-int(f.severity), -int(f.evidence_strength), f.sort_key()))[:top]
 
 
-def print_summary(console: Console, result: CheckResult, out: Path, top: int = 10) -> None:
+def print_summary(
+    console: Console, result: CheckResult, out: Path, top: int = 10, timeline: Sequence[str] = ()
+) -> None:
     from rich.table import Table
 
     verdict = result.verdict()
@@ -224,9 +226,10 @@ def print_summary(console: Console, result: CheckResult, out: Path, top: int = 1
     if result.incomplete:
         console.print("[bold yellow]The analysis is incomplete: part of the acquisition could not be checked (see above).[/]")
     console.print(f"\nReport: [bold]{escape(str(out / 'report.html'))}[/] (open it in a browser; it works offline)")
-    console.print(
-        f"Results in [bold]{escape(str(out))}[/] (findings.json, timeline.csv, timeline.jsonl, artifacts/, run.json, bundle.json)"
-    )
+    files = ", ".join(["findings.json", *(f"timeline.{kind}" for kind in timeline), "artifacts/", "run.json", "bundle.json"])
+    console.print(f"Results in [bold]{escape(str(out))}[/] ({files})")
+    if not timeline:
+        console.print(f"Timeline: [bold]preuve timeline {escape(str(out))}[/] writes timeline.csv (--format jsonl: Timesketch)")
 
 
 def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:
@@ -259,6 +262,7 @@ def _run(
     secrets: Secrets | None = None,
     lang: str = "en",
     force: bool = False,
+    timeline: str = DEFAULT_TIMELINE,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
@@ -303,7 +307,7 @@ def _run(
             try:
                 result = check_into_folder(
                     evidence, options, out, force=force, extra_sinks=[case_sink] if case_sink else [],
-                    observer=observer, index=index, lang=lang,
+                    observer=observer, index=index, lang=lang, timeline=timeline,
                 )
             except BaseException:
                 if case_sink is not None:
@@ -321,7 +325,7 @@ def _run(
     elif not quiet:
         from rich.console import Console
 
-        print_summary(Console(), result, out)
+        print_summary(Console(), result, out, timeline=TIMELINE_CHOICES[timeline])
     return int(result.exit_code)
 
 
@@ -345,9 +349,12 @@ def _run(
               help="AndroidQF .zip.age: the age identity file (AGE-SECRET-KEY-…).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="Language of report.html.")
+@click.option("--timeline", type=click.Choice(list(TIMELINE_CHOICES)), default=DEFAULT_TIMELINE, show_default=True,
+              help="Timeline files to write: timeline.csv, timeline.jsonl (Timesketch), both or none. "
+                   "`preuve timeline OUT` renders any of them later from artifacts/.")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bool, no_heuristics: bool,
           only: tuple[str, ...], quiet: bool, as_json: bool, case: Path | None, password_file: Path | None,
-          key_file: Path | None, age_key: Path | None, lang: str) -> None:
+          key_file: Path | None, age_key: Path | None, lang: str, timeline: str) -> None:
     """Check an acquisition against indicators and heuristics.
 
     EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
@@ -371,7 +378,8 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bo
     except OSError as exc:
         stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force))
+    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force,
+                  timeline))
 
 
 @click.command()
@@ -414,4 +422,22 @@ def demo(output: Path | None, seed: int) -> None:
     sys.exit(1)
 
 
-COMMANDS = (check, demo, artifacts)
+@click.command("timeline")
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--format", "formats", type=click.Choice(["csv", "jsonl", "both"]), default="csv", show_default=True,
+              help="timeline.csv, timeline.jsonl (Timesketch) or both.")
+def timeline_command(out: Path, formats: str) -> None:
+    """Write the timeline of a finished check from its output folder OUT (artifacts/, findings.json,
+    run.json): the same rows `check --timeline` writes, without the evidence."""
+    from preuve.report.outdir import render_timeline
+
+    try:
+        written = render_timeline(out, TIMELINE_CHOICES[formats])
+    except (PreuveError, OSError, KeyError, ValueError, TypeError) as exc:
+        stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(int(ExitCode.FATAL))
+    for path in written:
+        click.echo(str(path))
+
+
+COMMANDS = (check, demo, artifacts, timeline_command)

@@ -98,6 +98,31 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+def _glob_folders(paths: list[str], start: int, prefix: str, after: str, regex: re.Pattern[str]) -> list[str]:
+    """Matches of ``prefix*/after…`` in the sorted `paths` from `start`, one folder at a time: for
+    each name the ``*`` takes (an app's container among thousands of files), only the paths under
+    ``prefix<name>/after`` are looked at, found by bisection, instead of every path under `prefix`."""
+    out = []
+    index, count = start, len(paths)
+    while index < count:
+        path = paths[index]
+        if not path.startswith(prefix):
+            break
+        slash = path.find("/", len(prefix))
+        if slash < 0:
+            index += 1
+            continue
+        folder = path[: slash + 1]
+        wanted = folder + after
+        index = bisect.bisect_left(paths, wanted, index)
+        while index < count and paths[index].startswith(wanted):
+            if regex.match(paths[index]):
+                out.append(paths[index])
+            index += 1
+        index = bisect.bisect_left(paths, path[:slash] + "0", index)  # past the folder ("0" follows "/")
+    return out
+
+
 def _literal_prefix(pattern: str) -> str:
     for index, char in enumerate(pattern):
         if char in "*?[":
@@ -211,6 +236,10 @@ class DeviceFS(ABC):
         if prefix == pattern:
             return [pattern] if paths[start] == pattern else []
         regex = _glob_regex(pattern)
+        rest = pattern[len(prefix) :]
+        after = _literal_prefix(rest[2:]) if rest.startswith("*/") else ""
+        if after:
+            return _glob_folders(paths, start, prefix, after, regex)
         out = []
         for index in range(start, len(paths)):
             path = paths[index]

@@ -13,7 +13,6 @@ encrypted Manifest.db is recorded as it lies, under
 from __future__ import annotations
 
 import io
-import plistlib
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -35,6 +34,7 @@ from preuve.evidence.ios_keybag import (
 from preuve.evidence.kinds.ios_backup import BACKUP_PREFIX, BackupFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
+from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.plists import load_plist
 from preuve.evidence.sqlite import open_readonly
 
@@ -108,31 +108,13 @@ def unlock_backup(root: Path, password: str | None, key: bytes | None, limits: L
         raise AcquisitionError(f"{root / 'Manifest.plist'}: ManifestKey cannot be unwrapped ({exc})") from None
 
 
-def _mbfile_key_and_size(blob: bytes, limits: Limits) -> tuple[bytes | None, int | None]:
+def _mbfile_key_and_size(blob: bytes, decoder: MBFileDecoder) -> tuple[bytes | None, int | None]:
     """The wrapped ``EncryptionKey`` and ``Size`` of an archived MBFile, read defensively."""
     try:
-        archive = load_plist(blob, "MBFile", limits)
+        meta = decoder.decode(blob, "MBFile")
     except EvidenceError:
         return None, None
-    objects = archive.get("$objects") if isinstance(archive, dict) else None
-    top = archive.get("$top") if isinstance(archive, dict) else None
-    if not isinstance(objects, list) or not isinstance(top, dict):
-        return None, None
-
-    def deref(value: object) -> object:
-        if isinstance(value, plistlib.UID) and value.data < len(objects):
-            return objects[value.data]
-        return value
-
-    root = deref(top.get("root"))
-    if not isinstance(root, dict):
-        return None, None
-    size = root.get("Size")
-    size_value = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
-    key = deref(root.get("EncryptionKey"))
-    if isinstance(key, dict):
-        key = key.get("NS.data")
-    return (key if isinstance(key, bytes) else None), size_value
+    return meta.encryption_key, meta.size if meta.size is not None and meta.size >= 0 else None
 
 
 class EncryptedBackupFS(BackupFS):
@@ -143,6 +125,7 @@ class EncryptedBackupFS(BackupFS):
         super().__init__(source, ledger, limits, workdir)
         self._keys = keys
         self._file_keys: dict[str, tuple[bytes | None, int | None]] = {}
+        self._mbfiles = MBFileDecoder(limits)
         self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
         self._manifest = self._private / "Manifest.db"
 
@@ -181,7 +164,7 @@ class EncryptedBackupFS(BackupFS):
             yield from self._manifest_entries(conn)
 
     def _on_file(self, device: str, fid: str, mbfile: bytes | None) -> bool:
-        key, size = _mbfile_key_and_size(mbfile, self.limits) if mbfile else (None, None)
+        key, size = _mbfile_key_and_size(mbfile, self._mbfiles) if mbfile else (None, None)
         if key is None and size != 0:
             self.skipped.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
             return False

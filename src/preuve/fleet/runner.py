@@ -31,6 +31,7 @@ class FleetJob:
     heuristics: bool = True
     part: str = ""  # the device's own small case file, merged by the coordinator then removed
     feeds_root: str | None = None  # no iocs: the data folder whose installed feeds `check` would use
+    timeline: str = "none"  # the timeline files to write, as `check --timeline`
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,8 @@ def check_one(job: FleetJob) -> FleetOutcome:
         with CaseStore(part, write=True) as store:
             sink = store.sink(evidence)
             try:
-                result = check_into_folder(evidence, options, out, extra_sinks=[sink], index=index)
+                result = check_into_folder(evidence, options, out, extra_sinks=[sink], index=index,
+                                           timeline=job.timeline)
             except BaseException:
                 sink.abort()
                 raise
@@ -148,6 +150,7 @@ def run_fleet(
     heuristics: bool = True,
     resume: bool = True,
     on_outcome: Callable[[FleetOutcome], None] | None = None,
+    timeline: str = "none",
 ) -> list[FleetOutcome]:
     """Check every acquisition; merge results into the case (single writer); return each device's outcome."""
     out_root.mkdir(parents=True, exist_ok=True)
@@ -175,7 +178,7 @@ def run_fleet(
             store.set_job(evidence, "pending")
             folder = job_folder(out_root, path).resolve()
             jobs.append(FleetJob(evidence, str(folder), feed_paths, heuristics,
-                                 str(parts.resolve() / f"{folder.name}.db"), feeds_root))
+                                 str(parts.resolve() / f"{folder.name}.db"), feeds_root, timeline))
         stream = _dask(jobs, scheduler) if scheduler is not None else _local(jobs, max(1, workers))
         for outcome in stream:
             if outcome.status == "done" and outcome.part:

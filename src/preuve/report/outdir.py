@@ -1,5 +1,6 @@
-"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl,
-timeline.csv and timeline.jsonl (Timesketch), run.json."""
+"""The output folder of `preuve check`: findings.json, artifacts/*.jsonl, run.json,
+and the timeline when asked for (timeline.csv, timeline.jsonl for Timesketch;
+or rendered later from the artifacts by `preuve timeline`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
@@ -19,13 +20,18 @@ from preuve.artifacts.timeconv import to_iso
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
-from preuve.model import Finding, Record, Timestamp
+from preuve.model import Finding, Locator, Record, Severity, Timestamp
 from preuve.report.findings import findings_document
 from preuve.report.jsonio import _default, dumps
 
 if TYPE_CHECKING:
     from preuve.check import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
 
+TIMELINE_FORMATS = ("csv", "jsonl")
+TIMELINE_CHOICES = {"csv": ("csv",), "jsonl": ("jsonl",), "both": ("csv", "jsonl"), "none": ()}
+# The records are kept whole in artifacts/*.jsonl; a timeline repeats each once per timestamp. None is
+# written unless asked for (`check --timeline`), and `preuve timeline OUT` renders one later.
+DEFAULT_TIMELINE = "none"
 TIMELINE_COLUMNS = (
     "datetime", "timestamp_desc", "message", "artifact", "severity", "record_type", "device_path", "locator",
 )
@@ -127,12 +133,12 @@ def _append(source: IO[bytes], target: IO[bytes]) -> None:
 
 
 class _RecordWriter:
-    """Writes one record's artifact JSONL line and its timeline rows (CSV and JSONL)."""
+    """Writes one record's artifact JSONL line and its timeline rows (CSV and JSONL, each when chosen)."""
 
     _jsonl: IO[bytes] | None
     _prefixes: dict[str, bytes]
-    _timeline_file: IO[str]
-    _timeline_jsonl: IO[bytes]
+    _timeline_file: IO[str] | None
+    _timeline_jsonl: IO[bytes] | None
     _descriptions: dict[str, _Description]
     _files: dict[tuple[str, str, str, str, str], _FileCells]
 
@@ -148,7 +154,7 @@ class _RecordWriter:
         if prefix is None:
             prefix = self._prefixes[record_type] = _type_prefix(record_type)
         self._jsonl.write(prefix + orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)[1:])
-        if not stamps:
+        if not stamps or (self._timeline_file is None and self._timeline_jsonl is None):
             return
         locator = record.locator
         key = (
@@ -176,12 +182,14 @@ class _RecordWriter:
             when = stamp.when
             quoted = orjson.dumps(when if when.tzinfo is UTC else when.astimezone(UTC), option=orjson.OPT_UTC_Z)
             text = descriptions.get(stamp.description) or self._description(stamp.description)
-            self._timeline_file.write(f"{quoted[1:-1].decode()},{text.cell},{tail}")
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            self._timeline_jsonl.write(
-                b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
-            )
+            if self._timeline_file is not None:
+                self._timeline_file.write(f"{quoted[1:-1].decode()},{text.cell},{tail}")
+            if self._timeline_jsonl is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                self._timeline_jsonl.write(
+                    b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
+                )
             return
         rows = []
         events = []
@@ -196,8 +204,10 @@ class _RecordWriter:
             events.append(
                 b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
             )
-        self._timeline_file.write("".join(rows))
-        self._timeline_jsonl.write(b"".join(events))
+        if self._timeline_file is not None:
+            self._timeline_file.write("".join(rows))
+        if self._timeline_jsonl is not None:
+            self._timeline_jsonl.write(b"".join(events))
 
     def _description(self, description: str) -> _Description:
         if len(self._descriptions) >= 1024:
@@ -260,41 +270,49 @@ class OutputPart(_RecordWriter):
     """What OutputFolder writes for one part of an artifact read in parallel: the same bytes, in
     files of a private folder, appended in order by OutputFolder.join."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, timeline: Sequence[str] = TIMELINE_FORMATS) -> None:
         self._prefixes = {}
         self._descriptions = {}
         self._files = {}
         self._jsonl = open(folder / "artifact.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
         self._timeline_file = open(  # noqa: SIM115
             folder / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
+        ) if "csv" in timeline else None
+        self._timeline_jsonl = (
+            open(folder / "timeline.jsonl", "wb", buffering=1 << 20) if "jsonl" in timeline else None  # noqa: SIM115
         )
-        self._timeline_jsonl = open(folder / "timeline.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
 
     def close(self) -> object:
         assert self._jsonl is not None
         self._jsonl.close()
-        self._timeline_file.close()
-        self._timeline_jsonl.close()
+        for stream in (self._timeline_file, self._timeline_jsonl):
+            if stream is not None:
+                stream.close()
         return None
 
 
 class OutputFolder(_RecordWriter):
     """A Sink that writes the output contract as the run goes."""
 
-    def __init__(self, out: Path, evidence: Path) -> None:
+    def __init__(self, out: Path, evidence: Path, timeline: Sequence[str] = TIMELINE_FORMATS) -> None:
+        """`timeline`: the timeline files to write as the run goes ("csv", "jsonl"; see TIMELINE_CHOICES)."""
         ensure_outside(out, evidence)
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "artifacts").mkdir(exist_ok=True)
+        self.timeline = tuple(name for name in TIMELINE_FORMATS if name in timeline)
         self._jsonl: IO[bytes] | None = None
         self._prefixes: dict[str, bytes] = {}
         self._descriptions: dict[str, _Description] = {}
         self._files: dict[tuple[str, str, str, str, str], _FileCells] = {}
-        self._timeline_file = open(  # noqa: SIM115
-            self.out / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
-        )
-        self._timeline_file.write(",".join(csv_cell(c) for c in TIMELINE_COLUMNS) + "\r\n")
-        self._timeline_jsonl = open(self.out / "timeline.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
+        self._timeline_file = self._timeline_jsonl = None
+        if "csv" in self.timeline:
+            self._timeline_file = open(  # noqa: SIM115
+                self.out / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
+            )
+            self._timeline_file.write(",".join(csv_cell(c) for c in TIMELINE_COLUMNS) + "\r\n")
+        if "jsonl" in self.timeline:
+            self._timeline_jsonl = open(self.out / "timeline.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None:
         pass
@@ -303,16 +321,18 @@ class OutputFolder(_RecordWriter):
         self._jsonl = open(self.out / "artifacts" / f"{artifact.name}.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
 
     def part(self, artifact: Artifact, folder: Path) -> OutputPart:
-        return OutputPart(folder)
+        return OutputPart(folder, self.timeline)
 
     def join(self, artifact: Artifact, folder: Path, state: object) -> None:
         """Append what a part wrote, after what is already written."""
         assert self._jsonl is not None
-        self._timeline_file.flush()
-        timeline_bytes = self._timeline_file.buffer  # type: ignore[attr-defined]
-        for name, target in (
-            ("artifact.jsonl", self._jsonl), ("timeline.csv", timeline_bytes), ("timeline.jsonl", self._timeline_jsonl)
-        ):
+        targets: list[tuple[str, IO[bytes]]] = [("artifact.jsonl", self._jsonl)]
+        if self._timeline_file is not None:
+            self._timeline_file.flush()
+            targets.append(("timeline.csv", self._timeline_file.buffer))  # type: ignore[attr-defined]
+        if self._timeline_jsonl is not None:
+            targets.append(("timeline.jsonl", self._timeline_jsonl))
+        for name, target in targets:
             with open(folder / name, "rb") as part:
                 target.flush()
                 _append(part, target)
@@ -323,18 +343,18 @@ class OutputFolder(_RecordWriter):
             self._jsonl = None
 
     def finish(self, result: CheckResult) -> None:
-        self._timeline_file.close()
-        self._timeline_jsonl.close()
+        for stream in (self._timeline_file, self._timeline_jsonl):
+            if stream is not None:
+                stream.close()
         (self.out / "findings.json").write_bytes(dumps(findings_document(result), indent=True) + b"\n")
         (self.out / "run.json").write_bytes(dumps(run_document(result), indent=True) + b"\n")
 
     def close(self) -> None:
         if self._jsonl is not None:
             self._jsonl.close()
-        if not self._timeline_file.closed:
-            self._timeline_file.close()
-        if not self._timeline_jsonl.closed:
-            self._timeline_jsonl.close()
+        for stream in (self._timeline_file, self._timeline_jsonl):
+            if stream is not None and not stream.closed:
+                stream.close()
 
 
 def run_document(result: CheckResult) -> dict[str, object]:
@@ -599,13 +619,16 @@ def _remove_abandoned(parent: Path, prefix: str, keep: Path) -> None:
             os.close(held)
 
 
-def output_sinks(folder: Path, evidence: Path, lang: str = "en") -> tuple[OutputFolder, list[Sink]]:
-    """The sinks that write a preuve output into `folder` (the same for check, fleet and demo): the
-    records and timelines, report.html (in `lang`) and the verification bundle."""
+def output_sinks(
+    folder: Path, evidence: Path, lang: str = "en", timeline: str = DEFAULT_TIMELINE
+) -> tuple[OutputFolder, list[Sink]]:
+    """The sinks that write a preuve output into `folder` (the same for check, fleet, case report and the
+    console): the records and the `timeline` files asked for, report.html (in `lang`) and the
+    verification bundle."""
     from preuve.report.bundle import BundleSink
     from preuve.report.html import HtmlReport
 
-    records = OutputFolder(folder, evidence)
+    records = OutputFolder(folder, evidence, TIMELINE_CHOICES[timeline])
     return records, [records, HtmlReport(folder / "report.html", lang), BundleSink(folder)]
 
 
@@ -647,6 +670,7 @@ def check_into_folder(
     observer: RunObserver | None = None,
     index: IndicatorIndex | None = None,
     lang: str = "en",
+    timeline: str = DEFAULT_TIMELINE,
 ) -> CheckResult:
     """Check one acquisition into the output folder `out` (check, fleet and demo all write through here).
 
@@ -655,8 +679,117 @@ def check_into_folder(
     from preuve.check import run_check
 
     with staged_output(out, evidence, force=force) as staged:
-        records, sinks = output_sinks(staged.path, evidence, lang)
+        records, sinks = output_sinks(staged.path, evidence, lang, timeline)
         try:
             return run_check(evidence, options, sinks=[*sinks, *extra_sinks], observer=observer, index=index)
         finally:
             records.close()
+
+
+class _Graded:
+    """Stands for a record's findings when its timeline rows are rendered later: their highest severity."""
+
+    __slots__ = ("severity",)
+
+    def __init__(self, severity: Severity) -> None:
+        self.severity = severity
+
+
+class _TimelineWriter(_RecordWriter):
+    """The timeline rows of records, as OutputFolder writes them, without the artifact lines."""
+
+    def __init__(self, csv_file: IO[str] | None, jsonl_file: IO[bytes] | None) -> None:
+        self._jsonl = cast(IO[bytes], _Discard())
+        self._prefixes = {}
+        self._descriptions = {}
+        self._files = {}
+        self._timeline_file = csv_file
+        self._timeline_jsonl = jsonl_file
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+def _locator_key(locator: dict[str, object]) -> tuple[object, ...]:
+    return tuple(locator.get(name) for name in ("device_path", "sha256", "table", "rowid", "key_path", "line", "offset"))
+
+
+def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
+    """Write timeline.csv and/or timeline.jsonl from what a check kept in `out` (artifacts/*.jsonl,
+    findings.json, run.json): the rows the check would have written with ``--timeline``, in the same
+    order (artifacts as run.json lists them, records as their JSONL holds them). Each file is
+    written beside and renamed into place when complete. Returns the files written."""
+    from preuve.report.jsonio import loads
+    from preuve.verify import rebuild_record, record_classes
+
+    run = loads((out / "run.json").read_bytes())
+    graded: dict[tuple[str, tuple[object, ...]], dict[str, Severity]] = {}
+    for finding in loads((out / "findings.json").read_bytes())["findings"]:
+        severity = Severity.parse(finding["severity"])
+        group = finding.get("group")
+        # a grouped finding stands for every occurrence: each occurrence's record is graded by it
+        members = group.get("members", []) if isinstance(group, dict) else []
+        for where in [finding, *members]:
+            slot = graded.setdefault((finding["artifact"], _locator_key(where["locator"])), {})
+            digest = str(where.get("record_sha256") or "")
+            slot[digest] = max(severity, slot.get(digest, severity))
+    classes = record_classes()
+    wanted = [name for name in TIMELINE_FORMATS if name in formats]
+    temporary = {name: out / f".timeline.{name}.part" for name in wanted}
+    csv_file = open(temporary["csv"], "w", newline="", encoding="utf-8", buffering=1 << 20) if "csv" in temporary else None  # noqa: SIM115
+    jsonl_file = open(temporary["jsonl"], "wb", buffering=1 << 20) if "jsonl" in temporary else None  # noqa: SIM115
+    try:
+        if csv_file is not None:
+            csv_file.write(",".join(csv_cell(c) for c in TIMELINE_COLUMNS) + "\r\n")
+        writer = _TimelineWriter(csv_file, jsonl_file)
+        seen: set[str] = set()
+        for entry in run["artifacts"]:
+            name = str(entry["name"])
+            path = out / "artifacts" / f"{name}.jsonl"
+            if name in seen or "/" in name or not path.is_file():
+                continue
+            seen.add(name)
+            artifact = cast(Artifact, _Named(name))
+            with open(path, "rb") as lines:
+                for line in lines:
+                    item = loads(line)
+                    cls = classes.get(str(item.get("record_type")))
+                    if cls is None:
+                        raise PreuveError(f"{path}: unknown record type; written by another version of preuve?")
+                    where = item.pop("locator")
+                    record = rebuild_record(cls, item, Locator(**where))
+                    stamps = tuple(record.timestamps())
+                    if not stamps:
+                        continue
+                    found: list[_Graded] = []
+                    grades = graded.get((name, _locator_key(where)))
+                    if grades:
+                        grade = grades.get(record.content_sha256(), grades.get(""))  # INFO is 0: no `or`
+                        if grade is not None:
+                            found.append(_Graded(grade))
+                    writer.record(artifact, record, cast(list[Finding], found), stamps)
+    except BaseException:
+        for stream in (csv_file, jsonl_file):
+            if stream is not None:
+                stream.close()
+        for part in temporary.values():
+            part.unlink(missing_ok=True)
+        raise
+    written = []
+    for stream in (csv_file, jsonl_file):
+        if stream is not None:
+            stream.close()
+    for kind, part in temporary.items():
+        target = out / f"timeline.{kind}"
+        os.replace(part, target)
+        written.append(target)
+    return written
+
+
+class _Named:
+    """What the timeline rows use of an artifact: its name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name

@@ -21,7 +21,10 @@ from preuve.report.jsonio import dumps
 from preuve.store.case import CaseError, CaseStore, RehuntHit, StoredAcquisition
 
 
-def write_case_report(store: CaseStore, acquisition: StoredAcquisition, out: Path, *, force: bool = False) -> Path:
+def write_case_report(
+    store: CaseStore, acquisition: StoredAcquisition, out: Path, *, force: bool = False, lang: str = "en",
+    timeline: str = "none",
+) -> Path:
     """Every file `check` writes, for a stored acquisition, in the output folder `out` (replaced whole
     at the end, as `check` replaces it)."""
     from preuve.report.outdir import output_sinks, staged_output
@@ -29,7 +32,7 @@ def write_case_report(store: CaseStore, acquisition: StoredAcquisition, out: Pat
     run = store.stored_document(acquisition.id, "run")
     evidence = Path(str(run.get("evidence") or acquisition.evidence))
     with staged_output(out, evidence, force=force) as staged:
-        records, sinks = output_sinks(staged.path, evidence)
+        records, sinks = output_sinks(staged.path, evidence, lang, timeline)
         try:
             replay(store, acquisition, sinks)
         finally:

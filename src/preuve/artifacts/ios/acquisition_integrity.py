@@ -27,14 +27,13 @@ from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.plists import load_plist, resolve_keyed_archive
+from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Locator, Record
 
 MANIFEST_DB = "/.acquisition/backup/Manifest.db"
 MANIFEST_PLIST = "/.acquisition/backup/Manifest.plist"
 _FLAG_FILE = 1
-_MAX_MBFILE_BYTES = 64 * 1024
 _AES_BLOCK = 16
 
 
@@ -66,15 +65,14 @@ class BackupFileIssue(Record):
         return f"File {self.file_id} lies in the backup folder but Manifest.db does not list it"
 
 
-def _mbfile_size(blob: object, path: str, ctx: ArtifactContext) -> int | None:
-    if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) > _MAX_MBFILE_BYTES:
+def _mbfile_size(blob: object, path: str, decoder: MBFileDecoder) -> int | None:
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
         return None
     try:
-        value = resolve_keyed_archive(load_plist(bytes(blob), path, ctx.limits), path, ctx.limits)
+        size = decoder.decode(bytes(blob), path).size
     except EvidenceError:
         return None
-    size = value.get("Size") if isinstance(value, dict) else None
-    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+    return size if size is not None and size >= 0 else None
 
 
 def _named_by(file_id: str, domain: object, relative: object) -> bool:
@@ -119,6 +117,7 @@ class AcquisitionIntegrity(SqliteArtifact):
         raw_name = ", ".join(f"CAST({c} AS BLOB)" if c in columns else "NULL" for c in ("domain", "relativePath"))
         sql = f"SELECT rowid, fileID, flags, {', '.join(optional)}, {raw_name} FROM Files ORDER BY rowid"  # noqa: S608
         listed: set[str] = set()
+        decoder = MBFileDecoder(ctx.limits)
         for rowid, file_id, flags, domain, relative, blob, raw_domain, raw_relative in iter_rows(conn, sql):
             if flags != _FLAG_FILE or not isinstance(file_id, str):
                 continue
@@ -134,7 +133,7 @@ class AcquisitionIntegrity(SqliteArtifact):
                     expected_size=None,
                     actual_size=None,
                 )
-            expected = _mbfile_size(blob, path, ctx)
+            expected = _mbfile_size(blob, path, decoder)
             found = stored.get(fid)
             issue: str | None = None
             actual: int | None = None

@@ -18,35 +18,24 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.timeconv import from_unix
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
-from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist, resolve_keyed_archive
+from preuve.evidence.mbfile import MBFile, MBFileDecoder
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 MANIFEST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.db"
 _KINDS = {1: "file", 2: "directory", 4: "symlink"}
-_MAX_MBFILE_BYTES = 64 * 1024  # an MBFile archive is a few hundred bytes
+_NO_MBFILE = MBFile()
 # WebKit names web storage after the origin: scheme_host_port (port 0 when default).
 _ORIGIN_NAME = re.compile(r"(?:https?|wss?|file)_([A-Za-z0-9.\-\[\]:]+?)_\d+(?:\.localstorage(?:-wal|-shm)?)?\Z")
 _BARE_LOCALSTORAGE = re.compile(r"([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\.localstorage\Z")
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62})(?:\.[a-z0-9\-]{1,63})+\Z")
-
-
-@dataclass(frozen=True, slots=True)
-class FileMeta:
-    size: int | None = None
-    mode: int | None = None
-    modified: datetime | None = None
-    changed: datetime | None = None
-    birth: datetime | None = None
-    target: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -126,61 +115,12 @@ def web_domains(relative_path: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _archived_root(value: PlistValue) -> tuple[dict[str, PlistValue], list[PlistValue]] | None:
-    """The root object and object table of an NSKeyedArchiver plist, when it has the usual shape."""
-    if not isinstance(value, dict):
-        return None
-    objects, top = value.get("$objects"), value.get("$top")
-    root = top.get("root") if isinstance(top, dict) else None
-    if not isinstance(objects, list) or not isinstance(root, plistlib.UID) or root.data >= len(objects):
-        return None
-    obj = objects[root.data]
-    return (obj, objects) if isinstance(obj, dict) else None
-
-
-def decode_mbfile(blob: bytes, where: str, limits: Limits) -> FileMeta:
-    """Size, mode, times and link target from an archived MBFile.
-
-    The MBFile's fields are read straight from its root object (a flat
-    dictionary of numbers and one reference for the link target), which
-    spares resolving the whole archive for each of possibly 500k rows; an
-    archive of another shape goes through the general resolver.
-    """
-    if len(blob) > _MAX_MBFILE_BYTES:
-        raise EvidenceError(where, f"MBFile of {len(blob)} bytes is too large")
-    value = load_plist(blob, where, limits)
-    shaped = _archived_root(value)
-    if shaped is not None:
-        fields, objects = shaped
-        target_ref = fields.get("Target")
-        target: PlistValue = None
-        if isinstance(target_ref, plistlib.UID) and 0 < target_ref.data < len(objects):
-            target = objects[target_ref.data]
-    else:
-        fields = resolve_keyed_archive(value, where, limits)
-        if not isinstance(fields, dict):
-            raise EvidenceError(where, "MBFile is not a dictionary")
-        target = fields.get("Target")
-
-    def number(key: str) -> int | None:
-        item = fields.get(key)
-        return item if isinstance(item, int) and not isinstance(item, bool) else None
-
-    return FileMeta(
-        size=number("Size"),
-        mode=number("Mode"),
-        modified=from_unix(number("LastModified")),
-        changed=from_unix(number("LastStatusChange")),
-        birth=from_unix(number("Birth")),
-        target=target if isinstance(target, str) and target != "$null" else None,
-    )
-
-
 class Manifest(SqliteArtifact):
     name = "manifest"
     platform = "ios"
     title = "Backup file list (Manifest.db)"
     paths: ClassVar[tuple[str, ...]] = (MANIFEST_PATH,)
+    split_table = "Files"  # one record per row, in rowid order: a big Manifest is read in parts
 
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
         columns = table_columns(conn, "Files")
@@ -189,16 +129,23 @@ class Manifest(SqliteArtifact):
             return
         optional = ("fileID", "flags", "file")
         select = ["rowid", "domain", "relativePath"] + [c if c in columns else "NULL" for c in optional]
-        sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
+        where, params = "", cast(tuple[int, ...], ())
+        if ctx.rowid_range is not None:  # one part of the table (see SqliteArtifact.split_table)
+            bounds = [(cond, value) for cond, value in zip(("rowid >= ?", "rowid < ?"), ctx.rowid_range, strict=True)
+                      if value is not None]
+            where = ("WHERE " + " AND ".join(cond for cond, _ in bounds)) if bounds else ""
+            params = tuple(value for _, value in bounds)
+        sql = f"SELECT {', '.join(select)} FROM Files {where} ORDER BY rowid"  # noqa: S608 - names from schema
         bad_blobs = 0
-        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql):
+        decoder = MBFileDecoder(ctx.limits)
+        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql, params):
             domain_text = domain if isinstance(domain, str) else None
             relative_text = relative if isinstance(relative, str) else None
             device = to_device_path(domain_text or "", relative_text or "") if domain_text is not None else None
-            meta = FileMeta()
+            meta = _NO_MBFILE
             if isinstance(blob, bytes) and blob:
                 try:
-                    meta = decode_mbfile(blob, f"{path} (Files rowid {rowid})", ctx.limits)
+                    meta = decoder.decode(blob, f"{path} (Files rowid {rowid})")
                 except (EvidenceError, plistlib.InvalidFileException, ValueError) as exc:
                     bad_blobs += 1
                     if bad_blobs <= 20:
@@ -214,9 +161,9 @@ class Manifest(SqliteArtifact):
                 kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
                 size=meta.size,
                 mode=None if meta.mode is None else f"{meta.mode:o}",
-                modified=meta.modified,
-                changed=meta.changed,
-                birth=meta.birth,
+                modified=from_unix(meta.last_modified),
+                changed=from_unix(meta.last_status_change),
+                birth=from_unix(meta.birth),
                 link_target=meta.target,
                 web_domains=web_domains(relative_text or ""),
             )

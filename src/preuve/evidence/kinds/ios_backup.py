@@ -9,11 +9,13 @@ the backup; its WAL is replayed on a private copy so its rows are not lost.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import stat as statmod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +33,7 @@ _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
+_NAME = attrgetter("name")
 
 
 def _is_backup_folder(path: Path) -> bool:
@@ -64,12 +67,22 @@ def is_encrypted(root: Path, limits: Limits) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
-    """A file found in a backup folder's two-character shard folders."""
+    """A file found in a backup folder's two-character shard folders.
 
-    relative: str  # "ab/ab12…" inside the backup folder
+    A backup folder holds as many of these as files (500,000 in a big one): the shard's name is
+    one string shared by its files, and the lower-cased name is the file's own name when that is
+    lower-case already (as file ids are), so each costs one string."""
+
+    shard: str  # "ab"
+    file_name: str  # "ab12…", as stored
     name: str  # the file name, lower-cased (a file id when the backup is sound)
     size: int
     regular: bool
+
+    @property
+    def relative(self) -> str:
+        """"ab/ab12…" inside the backup folder."""
+        return f"{self.shard}/{self.file_name}"
 
 
 class BackupFS(DeviceFS):
@@ -77,7 +90,8 @@ class BackupFS(DeviceFS):
 
     def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path) -> None:
         super().__init__(source, ledger, limits, workdir)
-        self._file_ids: dict[str, str] = {}
+        # Device path -> file id, as its 20 bytes (a backup lists up to hundreds of thousands).
+        self._file_ids: dict[str, bytes] = {}
         self.skipped: list[str] = []
 
     def _meta_path(self, device: str) -> Path | None:
@@ -134,7 +148,7 @@ class BackupFS(DeviceFS):
                     continue
                 if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None):
                     continue
-                self._file_ids[device] = fid
+                self._file_ids[device] = bytes.fromhex(fid)
                 yield FileInfo(device, -1)
 
     _wants_mbfile = False
@@ -162,16 +176,18 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device)
         if meta is not None:
             return meta
-        fid = self._file_ids.get(device)
-        if fid is None:
+        raw = self._file_ids.get(device)
+        if raw is None:
             raise EvidenceError(device, "not a file of this backup")
+        fid = raw.hex()
         return self.source / fid[:2] / fid
 
     def listed_but_absent(self, device_path: str) -> bool:
         self._load()
-        fid = self._file_ids.get(device_path)
-        if fid is None:
+        raw = self._file_ids.get(device_path)
+        if raw is None:
             return False
+        fid = raw.hex()
         try:
             (self.source / fid[:2] / fid).lstat()
         except FileNotFoundError:
@@ -187,31 +203,38 @@ class BackupFS(DeviceFS):
         """
         count = 0
         try:
-            folders = sorted(self.source.iterdir())
+            with os.scandir(self.source) as listing:
+                folders = sorted((entry.name, entry) for entry in listing)
         except OSError:
             return
-        for folder in folders:
-            if not _SHARD.match(folder.name) or folder.is_symlink() or not folder.is_dir():
+        # Names sorted as strings (the order pathlib gave within one folder), without building a Path
+        # per file: a backup folder holds hundreds of thousands.
+        for name, folder in folders:
+            if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
                 continue
             try:
-                children = sorted(folder.iterdir())
+                with os.scandir(folder.path) as listing:
+                    children = sorted(listing, key=_NAME)
             except OSError:
                 continue
             for child in children:
+                child_name = child.name
                 count += 1
                 if count > self.limits.max_archive_entries:
                     raise LimitExceeded(str(self.source), f"more than {self.limits.max_archive_entries} stored files")
                 try:
-                    st = child.lstat()
+                    st = child.stat(follow_symlinks=False)
                 except OSError:
                     continue
                 regular = statmod.S_ISREG(st.st_mode)
-                yield StoredFile(f"{folder.name}/{child.name}", child.name.lower(), st.st_size if regular else 0,
-                                 regular)
+                lower = child_name.lower()
+                yield StoredFile(name, child_name, child_name if lower == child_name else lower,
+                                 st.st_size if regular else 0, regular)
 
     def file_id(self, device: str) -> str | None:
         self._load()
-        return self._file_ids.get(device)
+        raw = self._file_ids.get(device)
+        return None if raw is None else raw.hex()
 
     def _local_file(self, device_path: str) -> Path | None:
         return self._blob_path(device_path)
@@ -223,7 +246,7 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device_path)
         if meta is not None:
             return meta.name
-        fid = self._file_ids.get(device_path, "")
+        fid = self._file_ids.get(device_path, b"").hex()
         return f"{fid[:2]}/{fid}"
 
 

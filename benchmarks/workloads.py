@@ -1,0 +1,362 @@
+"""Realistic workloads: `preuve check` beside MVT and a plain-read floor, on acquisitions shaped like real ones.
+
+Usage (from the repository root; see benchmarks/README.md, "Realistic workloads")::
+
+    python3 benchmarks/workloads.py --workload phone --size 200k --repeat 3 --workdir BENCH --mvt-bin DIR
+    python3 benchmarks/workloads.py --workload phone --size 500k --repeat 3 --workdir BENCH
+    python3 benchmarks/workloads.py --workload messages --size 100k ...      (the messages-heavy backups)
+    python3 benchmarks/workloads.py --workload encrypted --size 200k ...     (workload phone, encrypted)
+    python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: tar, tar.gz, folder)
+    python3 benchmarks/workloads.py --workload androidqf --size 100 ...      (an AndroidQF zip, bugreport of N MB)
+
+Each acquisition is built once in ``--workdir`` (kept and reused: build big ones once) with the
+package's builders, which write bytes the way iTunes/Finder, iOS and AndroidQF do. Then, in
+interleaved rounds (preuve, floor, MVT, preuve, floor, MVT…), each command runs in its own
+process and the medians are printed: preuve s, floor s, MVT s, MVT/preuve, preuve/floor, peak
+RSS of each, and the size of preuve's output folder beside MVT's.
+
+- **preuve**: ``python -m preuve check EVIDENCE -o OUT -q --iocs …`` with its bytecode compiled once
+  beforehand (as pip installs it), the default output (``--timeline`` left as it is).
+- **floor**: ``benchmarks/floors.py`` (standard library only): the same rows read with plain
+  sqlite3 (Manifest.db with its MBFile blobs included), or the same bytes read with plain reads.
+- **MVT**: ``mvt-ios check-backup`` / ``check-fs`` / ``mvt-android check-androidqf`` with the
+  same feeds, from ``--mvt-bin`` (a folder holding mvt-ios and mvt-android), when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(BENCH))
+
+from ios_backup import (  # noqa: E402
+    Plan,
+    Run,
+    default_iocs,
+    make_plan,
+    parse_size,
+    preuve_env,
+    run_measured,
+    size_label,
+)
+from ios_backup import _messages as plan_messages  # noqa: E402
+from ios_backup import _processes as plan_processes  # noqa: E402
+from ios_backup import build_backup as build_messages_backup  # noqa: E402
+
+from preuve.builders.ios_backup import BackupBuilder  # noqa: E402
+from preuve.builders.ios_dbs import Message, fill_datausage, fill_sms  # noqa: E402
+from preuve.builders.safari import Visit, fill_history  # noqa: E402
+from preuve.indicators.stix import feed_files  # noqa: E402
+
+FLOORS = BENCH / "floors.py"  # standard library only
+KEY_PASSWORD = "bench-password"  # noqa: S105 - the password of the built encrypted backup
+
+# -- the phone as people have it ----------------------------------------------------------------------
+
+# Where the files of a real backup live: app containers (caches, preferences, documents, web
+# storage), the camera roll, the home domain's system databases. Shares of the ordinary files.
+_APP_PARTS = (
+    "Library/Caches/com.apple.nsurlsessiond/Downloads/{n}.tmp",
+    "Library/Preferences/group.{app}.{n}.plist",
+    "Documents/Data/{n:06d}.db",
+    "Library/Application Support/Cache/{n:x}/blob",
+    "Library/Caches/{app}/fsCachedData/{n:08X}-ABCD-4EF0-9A1B-{n:012X}",
+    "tmp/upload-{n}.part",
+)
+_WEB_STORAGE = "Library/WebKit/WebsiteData/LocalStorage/https_www.site{n}.example_0.localstorage"
+
+
+@dataclass(frozen=True, slots=True)
+class PhonePlan:
+    files: int
+    messages: int
+    visits: int
+    processes: int
+
+
+PHONE_SIZES = {
+    "200k": PhonePlan(files=200_000, messages=50_000, visits=50_000, processes=2_500),
+    "500k": PhonePlan(files=500_000, messages=200_000, visits=50_000, processes=2_500),
+    "2k": PhonePlan(files=2_000, messages=500, visits=500, processes=25),  # a smoke size
+}
+
+
+def _phone_files(count: int) -> Iterator[tuple[str, str, int]]:
+    """(domain, relative path, size) of the ordinary files: 120 apps, the camera roll, the home domain;
+    every path distinct. (Before 2026-12-05 22:00 camera-roll and web-storage names repeated, and the
+    "200k" and "500k" backups measured in benchmarks/README.md held 150,015 and 330,015 files.)"""
+    for n in range(count):
+        share = n % 10
+        if share < 6:  # app containers
+            app = f"com.vendor{n % 120}.app{n % 120}"
+            if n % 50 == 7:
+                relative = _WEB_STORAGE.format(n=n // 50)
+            else:
+                relative = _APP_PARTS[n % len(_APP_PARTS)].format(n=n, app=app)
+            yield f"AppDomain-{app}", relative, 64 + n % 900
+        elif share < 9:  # photos and their thumbnails
+            folder = 100 + (n // 1000) % 900
+            yield "CameraRollDomain", f"Media/DCIM/{folder}APPLE/IMG_{n:07d}.HEIC", 200 + n % 700
+        else:  # the system's own files
+            yield "HomeDomain", f"Library/Caches/com.apple.system/{n % 97}/{n}.cache", 32 + n % 300
+
+
+def _visits(plan: PhonePlan, bad: Sequence[str]) -> list[Visit]:
+    start = datetime(2023, 3, 1, tzinfo=UTC)
+    stride = max(1, plan.visits // max(1, len(bad)))
+    out = []
+    for i in range(plan.visits):
+        planted = i % stride == stride // 3 and (i // stride) < len(bad)
+        host = bad[i // stride] if planted else f"www.site{i % 3000}.example"
+        out.append(Visit(f"https://{host}/page/{i % 700}", start + timedelta(seconds=53 * i), title=f"Page {i}"))
+    return out
+
+
+def build_phone(root: Path, plan: PhonePlan, feeds: Sequence[Path]) -> Path:
+    """A backup as iTunes/Finder writes it: `plan.files` ordinary files (each in Manifest.db with its
+    MBFile and stored under its hashed name), sms.db, Safari's History.db and DataUsage.sqlite."""
+    indicators = make_plan(10 * plan.processes, feeds)
+    sized = Plan(plan.messages + plan.processes, plan.messages, plan.processes, indicators.bad_domains,
+                 indicators.bad_processes)
+    builder = BackupBuilder(root)
+    for domain, relative, size in _phone_files(plan.files):
+        builder.add_file(domain, relative, b"\0" * size)
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db",
+                       lambda conn: fill_sms(conn, cast(Sequence[Message], plan_messages(sized)), ios_major=16))
+    builder.add_sqlite("HomeDomain", "Library/Safari/History.db",
+                       lambda conn: fill_history(conn, _visits(plan, indicators.bad_domains)))
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite",
+                       lambda conn: fill_datausage(conn, plan_processes(sized)))
+    return builder.finish()
+
+
+def build_encrypted(plain: Path, out: Path, workdir: Path) -> tuple[Path, Path]:
+    """The encrypted twin of a built backup and the key file `preuve backup-key` writes for it."""
+    from preuve.builders.ios_encrypted import encrypt_backup
+
+    if not (out / "Manifest.plist").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        encrypt_backup(plain, out, KEY_PASSWORD)
+    key = workdir / f"{out.name}.key"
+    if not key.is_file():
+        env = preuve_env(workdir)
+        password = workdir / "password.txt"
+        password.write_text(KEY_PASSWORD + "\n")
+        subprocess.run(  # noqa: S603 - our own command
+            [sys.executable, "-m", "preuve", "backup-key", str(out), "--password-file", str(password),
+             "-o", str(key)], env=env, check=True,
+        )
+    return out, key
+
+
+# -- filesystem dumps and AndroidQF -------------------------------------------------------------------
+
+
+def build_fs(base: Path, files: int) -> dict[str, Path]:
+    from ios_dump import write_dump
+
+    folder, tar, tar_gz = base / "dump", base / "dump.tar", base / "dump.tar.gz"
+    if not folder.is_dir():
+        write_dump(folder, files)
+    if not tar.is_file():
+        with tarfile.open(tar, "w") as out:
+            out.add(folder / "private", arcname="private")
+    if not tar_gz.is_file():
+        with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return {"folder": folder, "tar": tar, "tar.gz": tar_gz}
+
+
+def build_androidqf(base: Path, bugreport_mb: int) -> Path:
+    from android_scale import build
+
+    base.mkdir(parents=True, exist_ok=True)
+    target = base / "aqf.zip"
+    if not target.is_file():
+        build(base, 3000, 50_000, bugreport_mb)
+    return target
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@dataclass(slots=True)
+class Sample:
+    runs: list[Run] = field(default_factory=list)
+    out_bytes: list[int] = field(default_factory=list)
+
+    def median(self, attr: str) -> float | None:
+        values = [cast(float, getattr(r, attr)) for r in self.runs]
+        return statistics.median(values) if values else None
+
+
+@dataclass(slots=True)
+class Case:
+    """One evidence and the three commands run on it."""
+
+    name: str
+    preuve: list[str]
+    floor: list[str]
+    mvt: list[str] | None
+    preuve_out: Path
+    mvt_out: Path | None
+    results: dict[str, Sample] = field(default_factory=dict)
+
+
+def run_rounds(cases: Sequence[Case], repeat: int, env: dict[str, str]) -> None:
+    for round_ in range(repeat):
+        for case in cases:
+            for who, argv in (("preuve", case.preuve), ("floor", case.floor), ("mvt", case.mvt)):
+                if argv is None:
+                    continue
+                out = case.preuve_out if who == "preuve" else case.mvt_out if who == "mvt" else None
+                if out is not None:
+                    shutil.rmtree(out, ignore_errors=True)
+                    if who == "mvt":
+                        out.mkdir(parents=True)
+                run = run_measured(argv, env=env if who == "preuve" else
+                                   {**os.environ, "MVT_DISABLE_UPDATES": "1"})
+                sample = case.results.setdefault(who, Sample())
+                sample.runs.append(run)
+                if out is not None and out.is_dir():
+                    sample.out_bytes.append(folder_bytes(out))
+                    shutil.rmtree(out, ignore_errors=True)
+                print(f"[{case.name}] round {round_ + 1}/{repeat}: {who} {run.seconds:.2f} s "
+                      f"(exit {run.returncode}, {run.max_rss_mib:.0f} MiB)", file=sys.stderr)
+
+
+def fmt(value: float | None, unit: str = "", digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def print_table(cases: Sequence[Case], repeat: int) -> None:
+    print(f"\nMedians of {repeat} interleaved rounds, each command its own process; {os.cpu_count()} CPUs\n")
+    head = ("evidence", "preuve s", "floor s", "MVT s", "MVT/preuve", "preuve/floor", "preuve CPU s", "floor CPU s",
+            "MVT CPU s", "MVT/preuve CPU", "preuve RSS MiB", "MVT RSS MiB", "preuve out MB", "MVT out MB")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+    for case in cases:
+        p, f, m = (case.results.get(k, Sample()) for k in ("preuve", "floor", "mvt"))
+        ps, fs, ms = p.median("seconds"), f.median("seconds"), m.median("seconds")
+        pc, mc = p.median("cpu_seconds"), m.median("cpu_seconds")
+        pout = statistics.median(p.out_bytes) / 1e6 if p.out_bytes else None
+        mout = statistics.median(m.out_bytes) / 1e6 if m.out_bytes else None
+        print("| " + " | ".join((
+            case.name, fmt(ps), fmt(fs), fmt(ms),
+            fmt(ms / ps if ms and ps else None, "x", 1), fmt(ps / fs if ps and fs else None, "x", 1),
+            fmt(pc), fmt(f.median("cpu_seconds")), fmt(mc), fmt(mc / pc if mc and pc else None, "x", 1),
+            fmt(p.median("max_rss_mib"), "", 0), fmt(m.median("max_rss_mib"), "", 0),
+            fmt(pout, "", 1), fmt(mout, "", 1),
+        )) + " |")
+
+
+def preuve_cmd(evidence: Path, out: Path, feeds: Sequence[Path], extra: Sequence[str] = ()) -> list[str]:
+    argv = [sys.executable, "-m", "preuve", "check", str(evidence), "-o", str(out), "-q", *extra]
+    for feed in feeds:
+        argv += ["--iocs", str(feed)]
+    return argv
+
+
+def mvt_cmd(tool: Path, command: str, evidence: Path, out: Path, feeds: Sequence[Path]) -> list[str]:
+    argv = [str(tool), command, "--output", str(out)]
+    for feed in feeds:
+        argv += ["--iocs", str(feed)]
+    return [*argv, str(evidence)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workload", required=True, choices=("phone", "messages", "encrypted", "fs", "androidqf"))
+    parser.add_argument("--size", default="200k",
+                        help="phone/encrypted: 200k or 500k; messages: records (100k, 1M); fs: files; "
+                             "androidqf: bugreport MB")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, required=True, help="where evidence is built once and kept")
+    parser.add_argument("--iocs", type=Path, default=None, help="STIX folder (default: shared/iocs)")
+    parser.add_argument("--mvt-bin", type=Path, default=None, help="folder holding mvt-ios and mvt-android")
+    parser.add_argument("--no-mvt", action="store_true", help="do not run MVT (e.g. where it is quadratic)")
+    parser.add_argument("--build-only", action="store_true", help="build the evidence and stop")
+    args = parser.parse_args(argv)
+
+    iocs = args.iocs or default_iocs()
+    feeds = sorted(feed_files([iocs]))
+    work: Path = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    env = preuve_env(work)
+    mvt_ios = args.mvt_bin / "mvt-ios" if args.mvt_bin and not args.no_mvt else None
+    mvt_android = args.mvt_bin / "mvt-android" if args.mvt_bin and not args.no_mvt else None
+    floor = [sys.executable, str(FLOORS)]
+    cases: list[Case] = []
+    started = time.perf_counter()
+    if args.workload in ("phone", "encrypted"):
+        plan = PHONE_SIZES[args.size]
+        backup = work / f"phone-{args.size}"
+        if not (backup / "Manifest.db").is_file():
+            shutil.rmtree(backup, ignore_errors=True)
+            build_phone(backup, plan, feeds)
+        evidence, extra, floor_args = backup, [], ["backup", str(backup)]
+        if args.workload == "encrypted":
+            evidence, key = build_encrypted(backup, work / f"phone-{args.size}-encrypted", work)
+            extra = ["--key-file", str(key)]
+            floor_args = ["encrypted", str(evidence), str(key)]
+            mvt_ios = None  # MVT needs the password, and spends seconds deriving the key: not compared
+        out, mout = work / f"out-{args.workload}-{args.size}", work / f"mvt-{args.workload}-{args.size}"
+        cases.append(Case(f"{args.workload} {args.size}", preuve_cmd(evidence, out, feeds, extra),
+                          [*floor, *floor_args], mvt_cmd(mvt_ios, "check-backup", evidence, mout, feeds)
+                          if mvt_ios else None, out, mout if mvt_ios else None))
+    elif args.workload == "messages":
+        size = parse_size(args.size)
+        backup = work / f"backup-{size_label(size)}"
+        if not (backup / "Manifest.db").is_file():
+            shutil.rmtree(backup, ignore_errors=True)
+            build_messages_backup(backup, make_plan(size, feeds))
+        out, mout = work / f"out-messages-{args.size}", work / f"mvt-messages-{args.size}"
+        cases.append(Case(f"messages {args.size}", preuve_cmd(backup, out, feeds), [*floor, "backup", str(backup)],
+                          mvt_cmd(mvt_ios, "check-backup", backup, mout, feeds) if mvt_ios else None,
+                          out, mout if mvt_ios else None))
+    elif args.workload == "fs":
+        files = parse_size(args.size)
+        built = build_fs(work / f"fs-{args.size}", files)
+        for kind, path in built.items():
+            out, mout = work / f"out-fs-{kind}", work / "mvt-fs"
+            use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads folders only
+            cases.append(Case(f"fs {args.size} {kind}", preuve_cmd(path, out, feeds), [*floor, "fs", str(path)],
+                              mvt_cmd(cast(Path, mvt_ios), "check-fs", path, mout, feeds) if use_mvt else None,
+                              out, mout if use_mvt else None))
+    else:
+        evidence = build_androidqf(work / f"androidqf-{args.size}", int(args.size))
+        out, mout = work / "out-androidqf", work / "mvt-androidqf"
+        cases.append(Case(f"androidqf {args.size} MB", preuve_cmd(evidence, out, feeds),
+                          [*floor, "zip", str(evidence)],
+                          mvt_cmd(mvt_android, "check-androidqf", evidence, mout, feeds) if mvt_android else None,
+                          out, mout if mvt_android else None))
+    print(f"evidence ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if args.build_only:
+        return 0
+    run_rounds(cases, args.repeat, env)
+    print_table(cases, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,468 @@
+"""The archived MBFile of a Manifest.db row, decoded once, by one kernel.
+
+Every row of an iOS backup's ``Files`` table carries an ``MBFile``: a small
+NSKeyedArchiver binary plist (a few hundred bytes: the archive's top dictionary,
+``$objects``, a root dictionary of a dozen numbers and references, the class
+description). A Manifest can list half a million of them, and three readers
+need their fields: the Manifest artifact (size, mode, times, link target), the
+backup integrity check (size) and an encrypted backup's listing (size and the
+wrapped file key). They all go through :func:`decode_mbfile` here.
+
+The kernel, :func:`read_mbfile`, is a binary-plist reader for the
+shapes an archived MBFile takes: integers, booleans, strings, data, UIDs,
+arrays and dictionaries, each container referenced once (a tree, as both
+Apple's writer and plistlib write them). On such a blob it returns the very
+value ``plistlib.loads`` returns, having also checked what
+:func:`preuve.evidence.plists.load_plist` checks (depth, expanded size), for
+about a third of plistlib's cost. On anything else (another object kind, a
+shared or cyclic container, an offset or length it cannot vouch for, a string
+that does not decode, a blob too large) it says it is unsure and the blob
+goes through plistlib, so damaged and hostile blobs behave exactly as
+plistlib makes them behave. A test compares the two on generated and mutated
+blobs.
+"""
+
+from __future__ import annotations
+
+import plistlib
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import cast
+
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.limits import Limits
+from preuve.evidence.plists import PlistValue, load_plist, resolve_keyed_archive
+
+MAX_MBFILE_BYTES = 64 * 1024  # an MBFile archive is a few hundred bytes
+_MAX_OBJECTS = 256  # more objects than any MBFile has: left to plistlib
+
+
+@dataclass(frozen=True, slots=True)
+class MBFile:
+    """The fields of an archived MBFile that preuve reads, as stored (None when absent or not an integer).
+
+    Times are seconds since 1970 as the archive holds them; `target` is a link's target;
+    `encryption_key` the wrapped per-file key of an encrypted backup (protection class first)."""
+
+    size: int | None = None
+    mode: int | None = None
+    last_modified: int | None = None
+    last_status_change: int | None = None
+    birth: int | None = None
+    target: str | None = None
+    encryption_key: bytes | None = None
+
+
+_ASCII_STRINGS = frozenset(range(0x50, 0x60))
+# The object kinds an MBFile holds (booleans; integers of 1-8 bytes; data, ASCII and UTF-16 strings;
+# UIDs of 1-4 bytes; arrays; dictionaries), by marker byte. Anything else is left to plistlib.
+_KNOWN_MARKERS = frozenset(
+    (0x08, 0x09, 0x10, 0x11, 0x12, 0x13, 0x80, 0x81, 0x82, 0x83, *range(0x40, 0x70), *range(0xA0, 0xB0),
+     *range(0xD0, 0xE0))
+)
+
+
+class _Unsure(Exception):  # noqa: N818 - control flow inside the kernel, never escapes it
+    pass
+
+
+_UNSEEN = object()
+_NO_LAYOUT = object()
+
+
+class MBFileDecoder:
+    """Decodes the MBFiles of one Manifest.db: the kernel where it is sure, plistlib elsewhere.
+
+    It keeps the layouts of the archives it has checked (at most 1,024: a backup's MBFiles come in
+    a few hundred layouts, by the lengths of their paths and numbers), so most blobs are read by
+    comparing their fixed bytes with a checked one's (see _Layout)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        # Offset table and trailer: the layout of a checked blob with them; None when seen once;
+        # _NO_LAYOUT when its objects overlap (each such blob gets the whole check).
+        self._layouts: dict[bytes, object] = {}
+
+    def decode(self, blob: bytes, where: str) -> MBFile:
+        """The fields of one archived MBFile; EvidenceError when it is too large, not a plist or
+        not an archive."""
+        if len(blob) > MAX_MBFILE_BYTES:
+            raise EvidenceError(where, f"MBFile of {len(blob)} bytes is too large")
+        found = self.read(blob)
+        if found is not None:
+            return found
+        return mbfile_from_value(load_plist(blob, where, self.limits), where, self.limits)
+
+    def read(self, blob: bytes) -> MBFile | None:
+        """The kernel: the fields, or None when it is not sure of the blob."""
+        size = len(blob)
+        if size < 40 or size > MAX_MBFILE_BYTES or size > self.limits.max_plist_bytes:
+            return None
+        table = int.from_bytes(blob[size - 8 :], "big")
+        if not 8 <= table < size:
+            return None
+        shape = blob[table:]  # the offset table and the trailer
+        layout = self._layouts.get(shape, _UNSEEN)
+        if isinstance(layout, _Layout):
+            found = layout.read(blob)
+            if found is not None:
+                return found
+        # A layout is worth keeping from the second blob of a shape on.
+        checked = _check(blob, self.limits, with_layout=layout is None)
+        if checked is None:
+            return None
+        if layout is _UNSEEN or layout is None:
+            if len(self._layouts) >= 1024:
+                self._layouts.clear()
+            self._layouts[shape] = checked[1] if layout is _UNSEEN or checked[1] is not None else _NO_LAYOUT
+        return checked[0]
+
+
+def _check(blob: bytes, limits: Limits, with_layout: bool) -> tuple[MBFile, _Layout | None] | None:
+    """The fields of an archived MBFile, equal to what :func:`decode_mbfile_general` (plistlib)
+    gives, and its layout, or None when this reader is not sure of the blob.
+
+    It reads every object's marker at once, checks every string (plistlib would fail on one that
+    does not decode) and every container's references (in range; each container referenced once,
+    by a container before it, as Apple's writer and plistlib lay an archive out: the value is then
+    a tree, without cycles, no deeper than it has objects), and decodes only the numbers and
+    references of the fields it returns. Integers and UIDs of the known widths cannot make
+    plistlib fail, so the ones not returned are not read. It takes one-byte references (any
+    archive of fewer than 256 objects, as an MBFile is) and leaves every other blob to plistlib."""
+    size = len(blob)
+    if size < 40 or size > MAX_MBFILE_BYTES or size > limits.max_plist_bytes or blob[:8] != b"bplist00":
+        return None
+    trailer = size - 32
+    offset_size = blob[trailer + 6]
+    count = int.from_bytes(blob[trailer + 8 : trailer + 16], "big")
+    top = int.from_bytes(blob[trailer + 16 : trailer + 24], "big")
+    end = int.from_bytes(blob[trailer + 24 : trailer + 32], "big")  # the offset table: objects lie before it
+    if (
+        blob[trailer + 7] != 1  # one-byte references
+        or offset_size not in (1, 2)
+        or not 1 < count <= _MAX_OBJECTS
+        or count > limits.max_plist_depth  # so a tree of `count` objects is never too deep
+        or top >= count
+        or not 8 <= end
+        or end + count * offset_size > trailer
+    ):
+        return None
+    offsets = blob[end : end + count] if offset_size == 1 else struct.unpack_from(f">{count}H", blob, end)
+    if min(offsets) < 8 or max(offsets) >= end:
+        return None
+    markers: tuple[int, ...] = itemgetter(*offsets)(blob)
+    if not _KNOWN_MARKERS.issuperset(markers):
+        return None
+    try:
+        return _read_archive(blob, end, offsets, markers, top, limits, with_layout)
+    except _Unsure:
+        return None
+
+
+def _length(blob: bytes, end: int, offset: int) -> tuple[int, int]:
+    """The length of the string, data or container at `offset`, and where its content starts."""
+    low = blob[offset] & 0xF
+    if low != 0xF:
+        return low, offset + 1
+    start = offset + 1
+    if start >= end or blob[start] >> 4 != 1 or blob[start] & 0xF > 3:
+        raise _Unsure
+    width = 1 << (blob[start] & 0xF)
+    if start + 1 + width > end:
+        raise _Unsure
+    return int.from_bytes(blob[start + 1 : start + 1 + width], "big"), start + 1 + width
+
+
+def _read_archive(
+    blob: bytes, end: int, offsets: Sequence[int], markers: tuple[int, ...], top: int, limits: Limits,
+    with_layout: bool,
+) -> tuple[MBFile, _Layout | None] | None:
+    count = len(offsets)
+    # ASCII strings (most of an MBFile: its keys, class names, paths), as bytes (ASCII bytes compare
+    # as their text does), all checked at once. An object starts before the offset table, which
+    # ends 32 bytes before the blob: a short string, integer or UID read from there lies in the
+    # blob, as plistlib reads it (even when it runs into the table). A long string (length in one
+    # byte) must end where its length says, or plistlib refuses it.
+    pairs = list(zip(offsets, markers, strict=True))
+    strings = [blob[offset + 1 : offset + 1 + (marker & 0xF)] if 0x50 <= marker < 0x5F
+               else blob[offset + 3 : offset + 3 + blob[offset + 2]] if marker == 0x5F and blob[offset + 1] == 0x10
+               else b"" for offset, marker in pairs]
+    if not b"".join(strings).isascii():
+        raise _Unsure
+    containers: dict[int, bytes] = {}  # index: references (a dictionary's keys, then its values)
+    for index in [i for i, (offset, marker) in enumerate(pairs) if marker >= 0xA0 or 0x40 <= marker < 0x50
+                  or 0x60 <= marker < 0x70 or marker == 0x5F]:
+        offset, marker = pairs[index]
+        length, start = _length(blob, end, offset)
+        high = marker >> 4
+        if high == 5:
+            if start + length > end or len(strings[index]) != length:
+                raise _Unsure  # a length in more than one byte, or running out of the objects
+        elif high == 6:
+            if start + 2 * length > end:
+                raise _Unsure
+            try:
+                blob[start : start + 2 * length].decode("utf-16-be")
+            except UnicodeDecodeError:
+                raise _Unsure from None
+        elif high == 4:
+            if start + length > end:
+                raise _Unsure
+        else:  # array, dictionary
+            stop = start + (length * 2 if high == 0xD else length)
+            refs = blob[start:stop]
+            if stop > end or (refs and max(refs) >= count):
+                raise _Unsure
+            containers[index] = refs
+    # Each container referenced at most once, and only by a container before it: a tree. Every
+    # dictionary key an ASCII string (plistlib may refuse other keys, keep them, or merge them).
+    every_ref = b"".join(containers.values())
+    keys = b"".join([refs[: len(refs) // 2] for index, refs in containers.items() if markers[index] >= 0xD0])
+    if (
+        len(every_ref) >= limits.max_plist_objects
+        or (keys and not _ASCII_STRINGS.issuperset(itemgetter(*keys)(markers) if len(keys) > 1 else (markers[keys[0]],)))
+    ):
+        raise _Unsure
+    for child in containers:
+        uses = every_ref.count(child)
+        if uses > 1 or (uses and (child == top or not all(
+            parent < child for parent, refs in containers.items() if child in refs
+        ))):
+            raise _Unsure
+
+    # The usual shape (see _archived_root); any other goes to plistlib and the general resolver.
+    if markers[top] >> 4 != 0xD:
+        return None
+    archive = _table(containers[top], strings)
+    objects_at, top_at = archive.get(b"$objects"), archive.get(b"$top")
+    if objects_at is None or top_at is None or markers[objects_at] >> 4 != 0xA or markers[top_at] >> 4 != 0xD:
+        return None
+    objects = containers[objects_at]
+    root_uid = _uid(blob, offsets, markers, _table(containers[top_at], strings).get(b"root"))
+    if root_uid is None or root_uid >= len(objects) or markers[objects[root_uid]] >> 4 != 0xD:
+        return None
+    fields = _table(containers[objects[root_uid]], strings)
+    numbers: list[tuple[slice, bool] | None] = []
+    for name in _NUMBERS:
+        at = fields.get(name)
+        if at is None or markers[at] >> 4 != 1:
+            numbers.append(None)
+        else:
+            low = markers[at] & 0xF
+            numbers.append((slice(offsets[at] + 1, offsets[at] + 1 + (1 << low)), low == 3))
+    target: tuple[bool, slice] | None = None  # (UTF-16, where)
+    target_uid = _uid(blob, offsets, markers, fields.get(b"Target"))
+    if target_uid is not None and 0 < target_uid < len(objects):
+        at = objects[target_uid]
+        if markers[at] >> 4 in (5, 6):
+            length, start = _length(blob, end, offsets[at])
+            wide = markers[at] >> 4 == 6
+            target = (wide, slice(start, start + (2 * length if wide else length)))
+    key: slice | None = None
+    key_at = fields.get(b"EncryptionKey")
+    if key_at is not None:
+        key_uid = _uid(blob, offsets, markers, key_at)
+        if key_uid is not None:
+            key_at = objects[key_uid] if key_uid < len(objects) else None
+        if key_at is not None and markers[key_at] >> 4 == 0xD:
+            key_at = _table(containers[key_at], strings).get(b"NS.data")
+        if key_at is not None and markers[key_at] >> 4 == 4:
+            length, start = _length(blob, end, offsets[key_at])
+            key = slice(start, start + length)
+    plan = _Plan(tuple(numbers), target, key)
+    if not with_layout:
+        return plan.read(blob), None
+    keys_at = {ref for index, refs in containers.items() if markers[index] >= 0xD0 for ref in refs[: len(refs) // 2]}
+    return plan.read(blob), _layout(blob, end, offsets, markers, keys_at, plan)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where an archive's fields lie: the integers (their bytes, and whether signed), the link
+    target's characters (UTF-16 or ASCII), the encryption key's bytes."""
+
+    numbers: tuple[tuple[slice, bool] | None, ...]
+    target: tuple[bool, slice] | None
+    key: slice | None
+
+    def read(self, blob: bytes) -> MBFile:
+        size, mode, modified, changed, birth = [
+            None if at is None else int.from_bytes(blob[at[0]], "big", signed=at[1]) for at in self.numbers
+        ]
+        target = None
+        if self.target is not None:
+            wide, where = self.target
+            target = blob[where].decode("utf-16-be" if wide else "ascii")
+        return MBFile(
+            size, mode, modified, changed, birth,
+            target=None if target == "$null" else target,
+            encryption_key=None if self.key is None else blob[self.key],
+        )
+
+
+def _pieces(slices: Sequence[slice]) -> Callable[[bytes], tuple[bytes, ...]]:
+    """A function giving the bytes at `slices` of a blob, at C speed."""
+    if len(slices) == 1:
+        only = slices[0]
+        return lambda blob: (blob[only],)
+    return cast(Callable[[bytes], tuple[bytes, ...]], itemgetter(*slices))
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What a checked archive shares with every blob laid out as it is.
+
+    The kernel's checks read only the bytes outside three kinds of spans: the payloads of integers
+    and data, and the characters of strings no dictionary uses as a key (a file's path, a link's
+    target). Two blobs equal outside those spans are read the same way and fail or pass the same
+    checks, given that their strings decode. So for a blob whose offset table and trailer are
+    those of a checked one, comparing those bytes (at C speed) and decoding its own strings
+    stands for the whole check; any difference sends it through the check again."""
+
+    fixed: Callable[[bytes], tuple[bytes, ...]]
+    fixed_bytes: bytes
+    ascii: Callable[[bytes], tuple[bytes, ...]] | None
+    wide: tuple[slice, ...]
+    plan: _Plan
+
+    def read(self, blob: bytes) -> MBFile | None:
+        if b"".join(self.fixed(blob)) != self.fixed_bytes:
+            return None
+        if self.ascii is not None and not b"".join(self.ascii(blob)).isascii():
+            return None
+        for at in self.wide:
+            try:
+                blob[at].decode("utf-16-be")
+            except UnicodeDecodeError:
+                return None
+        return self.plan.read(blob)
+
+
+def _layout(
+    blob: bytes, end: int, offsets: Sequence[int], markers: tuple[int, ...], keys_at: set[int], plan: _Plan
+) -> _Layout | None:
+    """The layout of a checked archive, or None when its objects overlap (then every blob laid out
+    as it is gets the whole check)."""
+    spans: list[tuple[int, int]] = []  # (start, stop) of every object, in the blob
+    loose: list[tuple[int, int, int]] = []  # (start, stop, kind) of the bytes that may differ
+    for index, (offset, marker) in enumerate(zip(offsets, markers, strict=True)):
+        high, low = marker >> 4, marker & 0xF
+        if high == 0:
+            spans.append((offset, offset + 1))
+        elif high == 1:
+            spans.append((offset, offset + 1 + (1 << low)))
+            loose.append((offset + 1, offset + 1 + (1 << low), 4))
+        elif high == 8:
+            spans.append((offset, offset + 2 + low))
+        else:
+            length, start = _length(blob, end, offset)
+            stop = start + length * (2 if high in (6, 0xD) else 1)
+            spans.append((offset, stop))
+            if high == 4 or (high in (5, 6) and index not in keys_at):
+                loose.append((start, stop, high))
+    spans.sort()
+    if any(stop > next_start for (_, stop), (next_start, _) in zip(spans, spans[1:], strict=False)):
+        return None
+    loose.sort()
+    fixed: list[slice] = []
+    at = 0
+    for start, stop, _kind in loose:
+        fixed.append(slice(at, start))
+        at = stop
+    fixed.append(slice(at, len(blob)))
+    ascii_spans = [slice(start, stop) for start, stop, kind in loose if kind == 5]
+    return _Layout(
+        fixed=_pieces(fixed),
+        fixed_bytes=b"".join(blob[piece] for piece in fixed),
+        ascii=_pieces(ascii_spans) if ascii_spans else None,
+        wide=tuple(slice(start, stop) for start, stop, kind in loose if kind == 6),
+        plan=plan,
+    )
+
+
+_NUMBERS = (b"Size", b"Mode", b"LastModified", b"LastStatusChange", b"Birth")  # MBFile's fields, in order
+
+
+def _table(refs: bytes, strings: list[bytes]) -> dict[bytes, int]:
+    """A dictionary's keys (ASCII, as bytes; checked already) and the references of its values."""
+    half = len(refs) // 2
+    return dict(zip([strings[ref] for ref in refs[:half]], refs[half:], strict=True))
+
+
+def _uid(blob: bytes, offsets: Sequence[int], markers: tuple[int, ...], index: int | None) -> int | None:
+    if index is None or markers[index] >> 4 != 8:
+        return None
+    offset = offsets[index]
+    return int.from_bytes(blob[offset + 1 : offset + 2 + (markers[index] & 0xF)], "big")
+
+
+def _archived_root(value: PlistValue) -> tuple[dict[str, PlistValue], list[PlistValue]] | None:
+    """The root object and object table of an NSKeyedArchiver plist, when it has the usual shape."""
+    if not isinstance(value, dict):
+        return None
+    objects, top = value.get("$objects"), value.get("$top")
+    root = top.get("root") if isinstance(top, dict) else None
+    if not isinstance(objects, list) or not isinstance(root, plistlib.UID) or root.data >= len(objects):
+        return None
+    obj = objects[root.data]
+    return (obj, objects) if isinstance(obj, dict) else None
+
+
+def _number(fields: dict[str, PlistValue], key: str) -> int | None:
+    item = fields.get(key)
+    return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+
+def mbfile_from_value(value: PlistValue, where: str, limits: Limits) -> MBFile:
+    """The MBFile fields of a decoded archive: read straight from its root object when the archive
+    has the usual shape (a flat dictionary of numbers and references), else through the general
+    NSKeyedArchiver resolver."""
+    shaped = _archived_root(value)
+    target: PlistValue = None
+    key: PlistValue = None
+    if shaped is not None:
+        fields, objects = shaped
+        target_ref = fields.get("Target")
+        if isinstance(target_ref, plistlib.UID) and 0 < target_ref.data < len(objects):
+            target = objects[target_ref.data]
+        key = fields.get("EncryptionKey")
+        if isinstance(key, plistlib.UID):
+            key = objects[key.data] if key.data < len(objects) else None
+        if isinstance(key, dict):
+            key = key.get("NS.data")
+    else:
+        try:
+            fields = resolve_keyed_archive(value, where, limits)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            # A malformed graph (an NS.objects that is not an array, an NS.time that is not a
+            # number…): this blob's fault, reported as such, never the artifact's end.
+            raise EvidenceError(where, f"MBFile archive cannot be resolved ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(fields, dict):
+            raise EvidenceError(where, "MBFile is not a dictionary")
+        target = fields.get("Target")
+        key = fields.get("EncryptionKey")
+        if isinstance(key, dict):
+            key = key.get("NS.data")
+    return MBFile(
+        size=_number(fields, "Size"),
+        mode=_number(fields, "Mode"),
+        last_modified=_number(fields, "LastModified"),
+        last_status_change=_number(fields, "LastStatusChange"),
+        birth=_number(fields, "Birth"),
+        target=target if isinstance(target, str) and target != "$null" else None,
+        encryption_key=key if isinstance(key, bytes) else None,
+    )
+
+
+def decode_mbfile(blob: bytes, where: str, limits: Limits) -> MBFile:
+    """One MBFile, without a decoder's layouts (see MBFileDecoder)."""
+    return MBFileDecoder(limits).decode(blob, where)
+
+
+def decode_mbfile_general(blob: bytes, where: str, limits: Limits) -> MBFile:
+    """:func:`decode_mbfile` with plistlib only: the reference the kernel is tested against."""
+    if len(blob) > MAX_MBFILE_BYTES:
+        raise EvidenceError(where, f"MBFile of {len(blob)} bytes is too large")
+    return mbfile_from_value(load_plist(blob, where, limits), where, limits)

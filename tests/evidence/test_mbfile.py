@@ -1,0 +1,166 @@
+"""The MBFile kernel against plistlib: the same fields on every blob it reads, plistlib's answer on
+every other (generated archives of many shapes, the builders' own, and damaged copies of them)."""
+
+from __future__ import annotations
+
+import plistlib
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from preuve.builders.ios_backup import mbfile_blob
+from preuve.builders.ios_encrypted import _with_encryption_key
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.limits import Limits
+from preuve.evidence.mbfile import MBFile, MBFileDecoder, decode_mbfile_general
+
+LIMITS = Limits()
+UID = plistlib.UID
+
+ints = st.one_of(
+    st.integers(0, 255), st.integers(0, 2**16), st.integers(0, 2**32 - 1), st.integers(-(2**63), 2**63 - 1)
+)
+texts = st.one_of(st.text(alphabet="abcdefghij/._- ", max_size=300), st.text(max_size=40))
+leaf = st.one_of(ints, st.booleans(), texts, st.binary(max_size=60), st.floats(allow_nan=False))
+
+
+@st.composite
+def archives(draw: st.DrawFn) -> bytes:
+    """An NSKeyedArchiver'd MBFile as iOS and plistlib write them, with its fields of any type and
+    in any order, optional link target and encryption key, extra keys and nested objects."""
+    objects: list[object] = ["$null"]
+    root: dict[str, object] = {}
+    objects.append(root)
+    names = ["Size", "Mode", "LastModified", "LastStatusChange", "Birth", "InodeNumber", "UserID", "GroupID",
+             "ProtectionClass", "Flags"]
+    for name in draw(st.permutations(names)):
+        if draw(st.integers(0, 9)) == 0:
+            continue  # absent
+        root[name] = draw(ints) if draw(st.integers(0, 5)) else draw(leaf)
+    root["RelativePath"] = UID(len(objects))
+    objects.append(draw(texts))
+    kind = draw(st.integers(0, 5))
+    if kind == 1:
+        root["Target"] = UID(len(objects))
+        objects.append(draw(st.one_of(texts, st.just("$null"))))
+    elif kind == 2:
+        root["Target"] = UID(draw(st.integers(0, 12)))  # pointing anywhere, out of range too
+    elif kind == 3:
+        root["Target"] = draw(leaf)
+    key_kind = draw(st.integers(0, 4))
+    if key_kind == 1:
+        objects.append({"$classname": "NSMutableData", "$classes": ["NSMutableData", "NSData", "NSObject"]})
+        objects.append({"NS.data": draw(st.binary(min_size=0, max_size=44)), "$class": UID(len(objects) - 1)})
+        root["EncryptionKey"] = UID(len(objects) - 1)
+    elif key_kind == 2:
+        root["EncryptionKey"] = draw(st.binary(max_size=40))
+    elif key_kind == 3:
+        root["EncryptionKey"] = UID(draw(st.integers(0, 12)))
+    if draw(st.booleans()):
+        objects.append({"NS.keys": [UID(2)], "NS.objects": [UID(2)], "$class": UID(0)})
+        root["ExtendedAttributes"] = UID(len(objects) - 1)
+    root["$class"] = UID(len(objects))
+    objects.append({"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]})
+    top: dict[str, object] = {"root": UID(draw(st.sampled_from([1, 1, 1, 0, 2, 40])))}
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": top, "$objects": objects}
+    return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY, sort_keys=draw(st.booleans()))
+
+
+def general(blob: bytes) -> MBFile | str:
+    try:
+        return decode_mbfile_general(blob, "MBFile", LIMITS)
+    except EvidenceError as exc:
+        return f"error: {exc.reason}"
+
+
+def kernel(decoder: MBFileDecoder, blob: bytes) -> MBFile | str:
+    try:
+        return decoder.decode(blob, "MBFile")
+    except EvidenceError as exc:
+        return f"error: {exc.reason}"
+
+
+def damaged(blob: bytes, rng: random.Random) -> bytes:
+    data = bytearray(blob)
+    for _ in range(rng.randint(1, 4)):
+        how = rng.randint(0, 3)
+        if how == 0:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        elif how == 1:
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        elif how == 2:  # in the trailer: sizes, counts, offsets
+            data[len(data) - 32 + rng.randrange(32)] = rng.randrange(256)
+        else:
+            cut = rng.randrange(len(data))
+            data = data[:cut] + data[cut + rng.randint(1, 8) :]
+    return bytes(data)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(archives(), min_size=1, max_size=4), st.integers(0, 2**32))
+def test_kernel_agrees_with_plistlib_on_archives_and_their_damaged_copies(blobs: list[bytes], seed: int) -> None:
+    decoder = MBFileDecoder(LIMITS)  # one decoder for all: layouts seen before are reused
+    rng = random.Random(seed)
+    for blob in blobs:
+        for _ in range(2):  # the second read goes through the layout
+            assert kernel(decoder, blob) == general(blob)
+        for _ in range(6):
+            bad = damaged(blob, rng)
+            assert kernel(decoder, bad) == general(bad)
+            # What the kernel reads on its own (None: left to plistlib) is plistlib's answer.
+            found = decoder.read(bad)
+            assert found is None or found == general(bad)
+
+
+def test_kernel_reads_the_builders_mbfiles_and_reuses_their_layouts() -> None:
+    blobs = [mbfile_blob(f"Library/Caches/app/file{i % 37}.dat", i * 1_000_003 % 2**40, 1_700_000_000 + i, 0o100644, 1)
+             for i in range(300)]
+    blobs += [mbfile_blob(f"Library/link{i}", 0, 1_700_000_000, 0o120755, 4, target=f"../target/{i}") for i in range(20)]
+    blobs += [_with_encryption_key(b, bytes([3, 0, 0, 0]) + bytes(range(i % 7, 40 + i % 7))) for i, b in enumerate(blobs[:30])]
+    decoder = MBFileDecoder(LIMITS)
+    for blob in blobs:
+        assert decoder.read(blob) == general(blob)
+    assert decoder.read(blobs[0]) == MBFile(
+        size=0, mode=0o100644, last_modified=1_700_000_000, last_status_change=1_700_000_000, birth=1_700_000_000
+    )
+    assert decoder.read(blobs[300]) is not None and decoder.read(blobs[300]).target == "../target/0"  # type: ignore[union-attr]
+    assert decoder.read(blobs[320]).encryption_key == bytes([3, 0, 0, 0]) + bytes(range(40))  # type: ignore[union-attr]
+    # Far fewer layouts than blobs: most are read by comparing their fixed bytes.
+    assert 0 < len(decoder._layouts) < 60
+
+
+def test_a_layout_never_stands_for_a_blob_whose_structure_differs() -> None:
+    decoder = MBFileDecoder(LIMITS)
+    first = mbfile_blob("Library/a.txt", 10, 1_700_000_000, 0o100644, 1)
+    decoder.read(first)
+    decoder.read(first)  # the layout is kept from here
+    # Same offset table and trailer, the key "Size" renamed (same length): no Size to report.
+    renamed = first.replace(b"TSize", b"TSizf")
+    assert len(renamed) == len(first) and renamed[-40:] == first[-40:]
+    assert decoder.read(renamed) == general(renamed)
+    assert decoder.read(renamed).size is None  # type: ignore[union-attr]
+    # A path that is no longer ASCII: plistlib refuses the blob, and so does the kernel.
+    broken = first.replace(b"Library/a.txt", b"Library/\xffa.txt"[:13])
+    assert decoder.read(broken) is None
+    assert general(broken).startswith("error:")  # type: ignore[union-attr]
+
+
+def test_a_malformed_archive_graph_is_the_blob_s_error_not_the_artifact_s() -> None:
+    # $top is not a dictionary: the general resolver reads the root at UID 1, then an NS.objects
+    # that is a UID, not an array (plistlib's resolver raised TypeError and stopped the artifact).
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": "broken",
+               "$objects": ["$null", {"Size": 5, "ExtendedAttributes": UID(2)}, {"NS.objects": UID(0)}]}
+    blob = plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+    decoder = MBFileDecoder(LIMITS)
+    with pytest.raises(EvidenceError, match="cannot be resolved"):
+        decoder.decode(blob, "MBFile")
+    assert general(blob).startswith("error: MBFile archive cannot be resolved")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("blob", [b"", b"bplist00", b"bplist00" + b"\0" * 40, b"<plist></plist>", b"x" * 70_000])
+def test_kernel_leaves_what_it_cannot_read_to_plistlib(blob: bytes) -> None:
+    decoder = MBFileDecoder(LIMITS)
+    assert decoder.read(blob) is None
+    assert kernel(decoder, blob) == general(blob)
