@@ -189,7 +189,32 @@ class DumpsysSpec:
                 "     +1h02m03s004ms (2) 095 c0900020 status=discharging pkginst=10150:\"com.example.game\""]
         out += [f"     +2h{i:02d}m00s000ms (2) 090 c0900020 pkgunin={10200 + i}:\"{p}\""
                 for i, p in enumerate(self.uninstalled)]
-        return "\n".join(out) + "\n"
+        return "\n".join(_dumpsys_framed(out)) + "\n"
+
+
+DUMPSYS_SEPARATOR = "-" * 79
+
+
+def _dumpsys_framed(lines: Sequence[str]) -> list[str]:
+    """Services framed as ``dumpsys`` frames them: the dashed line before each ``DUMP OF SERVICE name:``
+    and the ``--------- …s was the duration of dumpsys name, ending at: …`` line after it."""
+    out: list[str] = []
+    service: str | None = None
+    for line in lines:
+        if line.startswith("--------- ") and "was the duration of dumpsys" in line:
+            service = None
+            out.append(line if ", ending at: " in line else line + ", ending at: 2023-11-14 22:13:30")
+            continue
+        if line.startswith("DUMP OF SERVICE "):
+            if service is not None:
+                out.append(f"--------- 0.001s was the duration of dumpsys {service}, ending at: 2023-11-14 22:13:30")
+            if not out or out[-1] != DUMPSYS_SEPARATOR:
+                out.append(DUMPSYS_SEPARATOR)
+            service = line[len("DUMP OF SERVICE "):].rstrip(":")
+        out.append(line)
+    if service is not None:
+        out.append(f"--------- 0.001s was the duration of dumpsys {service}, ending at: 2023-11-14 22:13:30")
+    return out
 
 
 def tombstone_text(process: str, uid: int, signal: str = "signal 11 (SIGSEGV), code 1 (SEGV_MAPERR)") -> str:
