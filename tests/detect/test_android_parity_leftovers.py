@@ -1,0 +1,63 @@
+"""MVT Android checks preuve lacked or doubled, on files written the way AndroidQF and Android write them.
+
+mounts.json is AndroidQF's mounts module: the lines of ``mount | grep '/system'`` then those of
+``cat /proc/mounts | grep '/system'`` that are not byte-identical to one already listed, as one
+JSON list of strings. The writer does not use preuve's builders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.builders import check, feed, snapshot
+
+STARTED = "2024-06-01T10:00:00.123456789Z"
+
+
+def write_aqf(root: Path, **files: object) -> Path:
+    root.mkdir(parents=True)
+    (root / "acquisition.json").write_text(json.dumps({
+        "uuid": "0b6c2d1e-5f1a-4c1e-9a35-2b2e6f4c9d10", "androidqf_version": "v1.7.1",
+        "storage_path": "/home/analyst/androidqf/0b6c2d1e", "started": STARTED,
+        "completed": "2024-06-01T10:09:41.5Z", "collector": None, "tmp_dir": "/data/local/tmp/",
+        "sdcard": "/sdcard/", "cpu": "arm64-v8a"}, indent=1))
+    (root / "getprop.txt").write_text("[ro.build.version.security_patch]: [2024-05-05]\n")
+    for name, content in files.items():
+        (root / name).write_text(content if isinstance(content, str) else json.dumps(content, indent=1))
+    return root
+
+
+# `mount` output first, then /proc/mounts: the same three mounts in both spellings.
+MOUNTS = [
+    "/dev/block/dm-1 on /system type ext4 (rw,seclabel,relatime)",
+    "/dev/block/dm-3 on /system/bin type ext4 (ro,seclabel,nodiratime)",
+    "/data/local/tmp/.x/img on /system/app/Stk type ext4 (ro,seclabel,relatime)",
+    "/dev/block/dm-1 /system ext4 rw,seclabel,relatime 0 0",
+    "/dev/block/dm-3 /system/bin ext4 ro,seclabel,nodiratime 0 0",
+    "/data/local/tmp/.x/img /system/app/Stk ext4 ro,seclabel,relatime 0 0",
+]
+
+
+def test_a_mount_listed_by_mount_and_by_proc_mounts_is_one_finding(tmp_path: Path) -> None:
+    root = write_aqf(tmp_path / "aqf", **{"mounts.json": MOUNTS})
+    before = snapshot(root)
+    result = check(root)
+    assert snapshot(root) == before
+    assert sorted((f.rule or "", f.severity.label, f.locator.key_path or "") for f in result.findings
+                  if f.artifact == "android_mounts") == [
+        ("android_mount_options", "medium", "[1]"),
+        ("android_system_rw", "high", "[0]"),
+    ]
+
+
+def test_mount_point_and_device_matched_against_file_path_indicators(tmp_path: Path) -> None:
+    root = write_aqf(tmp_path / "aqf", **{"mounts.json": MOUNTS})
+    iocs = feed(tmp_path / "spy.stix2", ("[file:path='/data/local/tmp/.x/img']", "Spy"),
+                ("[file:path='/system/app/Stk']", "Spy"))
+    result = check(root, iocs, heuristics=False)
+    assert sorted((f.severity.label, f.locator.key_path or "", f.observable.value if f.observable else "")
+                  for f in result.findings if f.indicator) == [
+        ("critical", "[2]", "/data/local/tmp/.x/img"),
+        ("critical", "[2]", "/system/app/Stk"),
+    ]
