@@ -61,3 +61,23 @@ def test_mount_point_and_device_matched_against_file_path_indicators(tmp_path: P
         ("critical", "[2]", "/data/local/tmp/.x/img"),
         ("critical", "[2]", "/system/app/Stk"),
     ]
+
+
+def test_app_process_named_after_the_last_15_characters_of_its_package(tmp_path: Path) -> None:
+    # The collector's ps: "filename" is the kernel's name in parentheses, which Android sets to the last 15
+    # characters of a longer dotted package name; with no command line, that is the only name there is.
+    processes = [
+        {"pid": 1, "uid": 0, "ppid": 0, "filename": "(init)", "command_line": ["/system/bin/init"],
+         "context": "u:r:init:s0"},
+        {"pid": 5678, "uid": 10123, "ppid": 690, "filename": "(.fintur.support)", "command_line": None,
+         "context": "u:r:untrusted_app:s0:c123,c256,c512,c768"},
+        {"pid": 5679, "uid": 10124, "ppid": 690, "filename": "(.fintur.suppore)", "command_line": None,
+         "context": "u:r:untrusted_app:s0:c124,c256,c512,c768"},
+    ]
+    root = write_aqf(tmp_path / "aqf", **{"processes.txt": processes})
+    iocs = feed(tmp_path / "spy.stix2", ("[app:id='com.fintur.support']", "Spy"))
+    result = check(root, iocs, heuristics=False)
+    assert [(f.severity.label, f.locator.key_path, f.observable.value if f.observable else "",
+             f.indicator.value if f.indicator else "") for f in result.findings] == [
+        ("critical", "[1]", ".fintur.support", "com.fintur.support"),
+    ]
