@@ -81,3 +81,60 @@ def test_app_process_named_after_the_last_15_characters_of_its_package(tmp_path:
              f.indicator.value if f.indicator else "") for f in result.findings] == [
         ("critical", "[1]", ".fintur.support", "com.fintur.support"),
     ]
+
+
+RULE = "-" * 79
+
+
+def _accessibility_dumpsys(enabled_line: bool) -> str:
+    """dumpsys accessibility as AccessibilityUserState.dump prints it (toShortString: {pkg/.Cls}), framed as
+    dumpsys frames a service."""
+    lines = [
+        RULE,
+        "DUMP OF SERVICE accessibility:",
+        "ACCESSIBILITY MANAGER (dumpsys accessibility)",
+        "",
+        "currentUserId=0",
+        "User state[",
+        "     attributes:{id=0, touchExplorationEnabled=false, serviceHandlesDoubleTap=false, "
+        "installedServiceCount=3, nonInteractiveUiTimeout=0, interactiveUiTimeout=0}",
+        "     installed services: {",
+        "          {com.google.android.marvin.talkback/com.google.android.accessibility.talkback.TalkBackService}",
+        "          {com.example.reader/.ReaderService}",
+        "          {com.spy.app/.A11y}",
+        "     }",
+        "     Bound services:{}",
+    ]
+    if enabled_line:
+        lines.append("     Enabled services:{{com.spy.app/com.spy.app.A11y}}")
+    lines += [
+        "     Binding services:{}",
+        "     Crashed services:{}",
+        "]",
+        "--------- 0.004s was the duration of dumpsys accessibility, ending at: 2024-06-01 10:01:02",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_accessibility_services_installed_and_not_enabled_are_low(tmp_path: Path) -> None:
+    root = write_aqf(tmp_path / "aqf", **{"dumpsys.txt": _accessibility_dumpsys(enabled_line=True)})
+    before = snapshot(root)
+    result = check(root)
+    assert snapshot(root) == before
+    assert [(f.rule, f.severity.label, f.locator.line, f.observable.value if f.observable else "")
+            for f in result.findings if f.rule == "android_accessibility_service"] == [
+        ("android_accessibility_service", "medium", 14, "com.spy.app"),
+        ("android_accessibility_service", "low", 9, "com.google.android.marvin.talkback"),
+        ("android_accessibility_service", "low", 10, "com.example.reader"),
+    ]
+
+
+def test_accessibility_services_installed_with_no_enabled_list_are_medium(tmp_path: Path) -> None:
+    root = write_aqf(tmp_path / "aqf", **{"dumpsys.txt": _accessibility_dumpsys(enabled_line=False)})
+    result = check(root)
+    assert [(f.severity.label, f.locator.line, f.observable.value if f.observable else "")
+            for f in result.findings if f.rule == "android_accessibility_service"] == [
+        ("medium", 9, "com.google.android.marvin.talkback"),
+        ("medium", 10, "com.example.reader"),
+        ("medium", 11, "com.spy.app"),
+    ]

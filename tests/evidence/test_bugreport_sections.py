@@ -447,9 +447,11 @@ def test_accessibility_enabled_services_over_several_lines(tmp_path: Path) -> No
     ])
     path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": text.encode()})
     found = records(path, "android_dumpstate")
-    # Enabled, not merely installed: talkback is installed only and is no record.
+    # Enabled, and installed only (talkback: a record of its own, which MVT reports at low).
     assert [(type(r).__name__, r.locator.line, r.component) for r in found] == [
-        ("AccessibilityService", 11, "com.spy.app/com.spy.app.A11y")]
+        ("AccessibilityService", 11, "com.spy.app/com.spy.app.A11y"),
+        ("AccessibilityServiceInstalled", 7,
+         "com.google.android.marvin.talkback/com.android.switchaccess.SwitchAccessService")]
 
 
 def test_vendor_wrapper_around_the_bugreport(tmp_path: Path) -> None:
