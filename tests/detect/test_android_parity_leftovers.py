@@ -138,3 +138,48 @@ def test_accessibility_services_installed_with_no_enabled_list_are_medium(tmp_pa
         ("medium", 10, "com.example.reader"),
         ("medium", 11, "com.spy.app"),
     ]
+
+
+def _adb_key(seed: str) -> str:
+    """An adb public key as adb writes it: base64 of the 524-byte RSA structure (700 characters)."""
+    import base64
+    import hashlib
+
+    raw = b"".join(hashlib.sha256(f"{seed}:{i}".encode()).digest() for i in range(17))[:524]
+    return base64.b64encode(raw).decode()
+
+
+def test_a_trusted_adb_key_that_is_not_valid_base64_is_low(tmp_path: Path) -> None:
+    damaged = _adb_key("lost")[:-3]  # cut short: 697 characters are no base64
+    text = "\n".join([
+        RULE,
+        "DUMP OF SERVICE adb:",
+        "ADB MANAGER STATE (dumpsys adb):",
+        "{",
+        "  debugging_manager={",
+        "    connected_to_adb=true",
+        f"    user_keys={_adb_key('laptop')} user@laptop",
+        f"{damaged} old@desk",
+        "",
+        "  }",
+        "}",
+        "--------- 0.001s was the duration of dumpsys adb, ending at: 2024-06-01 10:01:02",
+    ]) + "\n"
+    root = write_aqf(tmp_path / "aqf", **{"dumpsys.txt": text})
+    result = check(root)
+    assert [(f.severity.label, f.locator.line, f.explanation) for f in result.findings
+            if f.rule == "android_adb_key"] == [
+        ("low", 7, f"The computer 'user@laptop' (key {_fingerprint(_adb_key('laptop'))}) is trusted for USB "
+         "debugging. Check it is the acquisition computer or one the owner knows."),
+        ("low", 8, f"A computer ('old@desk') is trusted for USB debugging with a key that is not valid "
+         f"({damaged[:24]}…): the trusted-keys file was altered or damaged, and which computer it stands for "
+         "cannot be told."),
+    ]
+
+
+def _fingerprint(key: str) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.md5(base64.b64decode(key)).hexdigest().upper()  # noqa: S324 - Android's fingerprint format
+    return ":".join(digest[i:i + 2] for i in range(0, 32, 2))

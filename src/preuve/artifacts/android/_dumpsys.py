@@ -305,6 +305,18 @@ class AdbKey(Record):
         return f"Trusted ADB key {self.fingerprint} ({self.comment or 'no name'})"
 
 
+@dataclass(kw_only=True)
+class AdbKeyInvalid(Record):
+    """A trusted ADB key that is not valid base64: the trusted-keys file was altered or damaged."""
+
+    record_type: ClassVar[str] = "android:dumpsys:adb_key_invalid"
+    key_start: str  # the first characters of the key as written
+    comment: str | None
+
+    def summary(self) -> str:
+        return f"Invalid trusted ADB key {self.key_start}… ({self.comment or 'no name'})"
+
+
 def adb_key(line: str) -> tuple[str, str | None] | None:
     match = _ADB_KEY.search(line)
     if match is None:
@@ -749,6 +761,11 @@ class DumpsysReader:
 
     def _adb(self, number: int, text: str) -> Iterator[Record]:
         found = adb_key(text)
-        if found is not None and self._once("adb", found[0]):
+        if found is None:
+            bad = _ADB_KEY.search(text)
+            if bad is not None and self._once("adb_invalid", bad["key"][:128]):
+                yield AdbKeyInvalid(locator=self.locator(number), key_start=bad["key"][:24], comment=bad["comment"])
+            return
+        if self._once("adb", found[0]):
             yield AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1],
                          acquisition_host=found[0] == self.host_key)
