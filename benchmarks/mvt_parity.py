@@ -1035,6 +1035,7 @@ KINGSPAWN_PATH = "/private/var/db/com.apple.xpc.roleaccountd.staging/subridged" 
 RCS_APP = "com.fintur.support"  # an app:id of the RCS Lab feed
 CAMPAIGN_PROPERTY = "sys.brand.note"  # android-property:name of the 2023 Android campaign
 PREDATOR_ANDROID_PATH = "/data/local/tmp/wd/pred.so"
+PREDATOR_ANDROID_DIR = "/data/local/tmp/wd/"  # a file:path indicator of the Predator feed (a folder)
 NOVISPY_IP = "176.223.111.131"  # an IP address the NoviSpy feed gives as domain-name:value
 
 
@@ -1236,6 +1237,9 @@ def build_all(root: Path) -> Iterator[Path]:
         install_allowed=["com.example.browser"],
         sms_receivers=[f"{RCS_APP}/.SmsIn"],
         adb_keys=["attacker@laptop"],
+        invalid_adb_keys=["old@desk"],
+        installed_accessibility=[f"{RCS_APP}/.Access", "com.example.reader/.ReaderService",
+                                 "com.example.magnifier/.Zoom"],
         packages=[(RCS_APP, None, False, False), ("com.topjohnwu.magisk", "com.android.vending", False, False)],
     )
     bugreport = bugreport_members(props, dumpsys.text(), {
@@ -1267,8 +1271,11 @@ def build_all(root: Path) -> Iterator[Path]:
                    ("root", 4200, 1, PEGASUS_PROCESS)],
         files=[_aqf_file(PREDATOR_ANDROID_PATH), _aqf_file("/data/local/tmp/helper")],
         root_binaries=["/system/xbin/su"],
-        mounts=["/dev/block/dm-0 on / type ext4 (ro,seclabel,relatime)",
-                "/dev/block/dm-1 on /system type ext4 (rw,seclabel,relatime)"],
+        # `mount | grep /system`, then the /proc/mounts lines that differ: AndroidQF lists each mount twice.
+        mounts=["/dev/block/dm-1 on /system type ext4 (rw,seclabel,relatime)",
+                f"{PREDATOR_ANDROID_DIR}pred.img on /system/app/Stk type ext4 (ro,seclabel,relatime)",
+                "/dev/block/dm-1 /system ext4 rw,seclabel,relatime 0 0",
+                f"{PREDATOR_ANDROID_DIR}pred.img /system/app/Stk ext4 ro,seclabel,relatime 0 0"],
         dumpsys=dumpsys,
         extra={"bugreport.zip": _zip_bytes(bugreport), "backup.ab": backup_ab},
     )

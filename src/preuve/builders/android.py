@@ -117,6 +117,8 @@ class DumpsysSpec:
     # (name, installer or None for "installerPackageName=null", system, disabled)
     packages: Sequence[tuple[str, str | None, bool, bool]] = ()
     uninstalled: Sequence[str] = ()  # packages the battery history saw removed
+    installed_accessibility: Sequence[str] = ()  # components listed as installed (enabled or not)
+    invalid_adb_keys: Sequence[str] = ()  # comments of trusted keys written cut short (not valid base64)
 
     def text(self) -> str:
         out = ["-------------------------------------------------------------------------------",
@@ -124,19 +126,26 @@ class DumpsysSpec:
                "ACCESSIBILITY MANAGER (dumpsys accessibility)",
                "User state[",
                "     attributes:{id=0, touchExplorationEnabled=false}",
-               "     Bound services:{}",
-               "     Enabled services:{" + ", ".join("{" + c + "}" for c in self.accessibility) + "}",
-               "     Binding services:{}",
-               "]",
-               "--------- 0.003s was the duration of dumpsys accessibility",
-               "DUMP OF SERVICE adb:",
-               "ADB MANAGER STATE (dumpsys adb):",
-               "{",
-               "  debugging_manager={",
-               "    connected_to_adb=true",
-               "    user_keys=" + (adb_public_key(self.adb_keys[0]) if self.adb_keys else ""),
                ]
-        out += ["" + adb_public_key(c) for c in self.adb_keys[1:]]
+        if self.installed_accessibility:
+            out += ["     installed services: {"]
+            out += [f"          {i} : {c}" for i, c in enumerate(self.installed_accessibility)]
+            out += ["     }"]
+        out += ["     Bound services:{}",
+                "     Enabled services:{" + ", ".join("{" + c + "}" for c in self.accessibility) + "}",
+                "     Binding services:{}",
+                "]",
+                "--------- 0.003s was the duration of dumpsys accessibility",
+                "DUMP OF SERVICE adb:",
+                "ADB MANAGER STATE (dumpsys adb):",
+                "{",
+                "  debugging_manager={",
+                "    connected_to_adb=true",
+                "    user_keys=" + (adb_public_key(self.adb_keys[0]) if self.adb_keys else ""),
+                ]
+        # adb_keys holds one key a line; dumpsys's IndentingPrintWriter indents each line of the value.
+        out += ["    " + adb_public_key(c) for c in self.adb_keys[1:]]
+        out += ["    " + adb_public_key(c).split(" ", 1)[0][:-3] + " " + c for c in self.invalid_adb_keys]
         out += ["  }", "}",
                 "DUMP OF SERVICE appops:",
                 "Current AppOps Service state:",
