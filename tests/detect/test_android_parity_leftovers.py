@@ -183,3 +183,17 @@ def _fingerprint(key: str) -> str:
 
     digest = hashlib.md5(base64.b64decode(key)).hexdigest().upper()  # noqa: S324 - Android's fingerprint format
     return ":".join(digest[i:i + 2] for i in range(0, 32, 2))
+
+
+def test_thread_names_of_ps_threads_are_matched_against_process_indicators(tmp_path: Path) -> None:
+    # The bugreport's PROCESSES AND THREADS section (toybox ps -A -T -Z -O …): 'spyworker' is a thread of the
+    # app process com.spy.agent, on a row of its own; MVT matches every row's name.
+    from tests.builders.bugreport import MAIN, bugreport_members, write_zip
+
+    path = write_zip(tmp_path / "bugreport.zip", bugreport_members())
+    iocs = feed(tmp_path / "spy.stix2", ("[process:name='spyworker']", "Spy"))
+    result = check(path, iocs, heuristics=False)
+    assert [(f.severity.label, f.artifact, f.locator.device_path.rsplit("/", 1)[-1], f.locator.line,
+             f.observable.value if f.observable else "") for f in result.findings] == [
+        ("critical", "android_dumpstate", MAIN, 23, "spyworker"),
+    ]

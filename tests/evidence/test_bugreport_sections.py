@@ -37,7 +37,8 @@ DEVICE_MAIN = f"/.acquisition/bugreport/{MAIN}"
 EXPECTED_LAYOUT = [
     (9, "AndroidProperty"), (10, "AndroidProperty"), (13, "AndroidProperty"), (13, "SecurityPatch"),
     (14, "AndroidProperty"),
-    (18, "AndroidProcess"), (19, "AndroidProcess"), (22, "AndroidProcess"),
+    (18, "AndroidProcess"), (19, "AndroidProcess"), (21, "AndroidThread"), (22, "AndroidProcess"),
+    (23, "AndroidThread"),
     (26, "Mount"), (27, "Mount"),
     (40, "AppOp"), (47, "AppOp"), (49, "AppOp"), (51, "AppOp"),
     (56, "AndroidSetting"), (60, "AndroidSetting"), (61, "AndroidSetting"), (67, "AndroidSetting"),
@@ -87,7 +88,7 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     assert isinstance(boots, AndroidProperty)
     assert (boots.name, boots.value) == (
         "persist.sys.boot.reason.history", "reboot,userrequested,1699990000\nkernel_panic,1699900000\nreboot,ota,1699800000")
-    # Processes: one per process (the thread rows 'Binder:900_1' and 'spyworker' are not processes).
+    # Processes: one per process (the thread rows 'Binder:900_1' and 'spyworker' are threads, not processes).
     procs = [r for r in found if isinstance(r, AndroidProcess)]
     assert [(p.user, p.pid, p.ppid, p.name, p.context) for p in procs] == [
         ("root", 1, 0, "init", "u:r:init:s0"),
