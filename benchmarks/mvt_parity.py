@@ -51,6 +51,7 @@ MAX_EXTRACT_MEMBERS = 2_000_000
 MAX_RANGE = 10_000  # "Z_PK 9-11": the largest id range expanded into objects
 MAX_RECORD_LINES = 5_000_000  # lines read from one artifacts/<name>.jsonl to find the records of findings
 MAX_RECORD_LINE = 1024 * 1024  # a longer record line is skipped
+MAX_GROUP_MEMBERS = 100_000  # occurrences of one grouped finding read for pairing
 
 # MVT module slug -> preuve artifacts that read the same data (fnmatch patterns). A module that is
 # not listed may be paired with a finding of any artifact, and the pairing says so.
@@ -147,16 +148,16 @@ DUMPSYS_PACKAGES = ("dumpsys_packages", "aqf_packages")
 HEURISTICS: tuple[Heuristic, ...] = (
     Heuristic(("configuration_profiles",), r"Found a potentially suspicious configuration profile",
               "profile with a notification-settings payload", ("configuration_profile_installed",)),
-    Heuristic(("profile_events",), r"On .* process .* started operation", "every profile event", ()),
+    Heuristic(("profile_events",), r"On .* process .* started operation", "every profile event", ("profile_event",)),
     Heuristic(("applications",), r"Suspicious application identified without softwareVersionBundleId",
-              "app without a bundle id in its metadata", ("app_unusual_installer",)),
+              "app without a bundle id in its metadata", ("app_metadata_without_bundle_id", "app_unusual_installer")),
     Heuristic(("applications",), r"Suspicious app not installed from the App Store", "app from another installer",
               ("app_unusual_installer",)),
     Heuristic(("calendar",), r"Potential Quadream exploit event", "QuaDream calendar invitation",
               ("calendar_quadream_invitation",)),
     Heuristic(("global_preferences",), r"Lockdown mode (enabled|disabled)", "Lockdown Mode state", ("lockdown_mode",)),
     Heuristic(("id_status_cache",), r"Found an ID Status Cache entry with suspicious patterns",
-              "lookup with NUL bytes in the handle", ()),
+              "lookup with NUL bytes in the handle", ("idstatuscache_nul_handle",)),
     Heuristic(("safari_history",), r"Redirect took less than a second", "http page redirected within a second",
               ("safari_fast_redirect",)),
     Heuristic(("sms",), r"Apple warning about state-sponsored attack", "Apple threat notification",
@@ -164,7 +165,7 @@ HEURISTICS: tuple[Heuristic, ...] = (
     Heuristic(("sms_attachments",), r"Suspicious iMessage attachment", "received attachment in /var/tmp ending -1",
               ("sms_attachment_tmp", "sms_attachment_unnamed")),
     Heuristic(("webkit_session_resource_log",), r"Found HTTP redirect between suspicious domains",
-              "redirect chain of an entry that matched an indicator", ("@indicator",)),
+              "redirect chain of an entry that matched an indicator", ("webkit_redirect_indicator_domain", "@indicator")),
     Heuristic(ANY_DATAUSAGE, r"Found manipulated process entry", "usage rows of a deleted process",
               ("datausage_deleted_process",)),
     Heuristic(ANY_DATAUSAGE, r"Missing process \d+", "gap in process ids",
@@ -178,9 +179,11 @@ HEURISTICS: tuple[Heuristic, ...] = (
               ("android_accessibility_service",)),
     Heuristic(("dumpsys_appops",), r"Package '.*' had risky permission", "REQUEST_INSTALL_PACKAGES app op",
               ("android_install_packages",)),
-    Heuristic(("dumpsys_appops",), r"Risky package '.*' had", "app ops of com.android.shell", ()),
-    Heuristic(("dumpsys_battery_daily",), r"Detected uninstall of package", "uninstall in battery daily stats", ()),
-    Heuristic(("dumpsys_battery_daily",), r"Detected downgrade of package", "downgrade in battery daily stats", ()),
+    Heuristic(("dumpsys_appops",), r"Risky package '.*' had", "app ops of com.android.shell", ("android_shell_appops",)),
+    Heuristic(("dumpsys_battery_daily",), r"Detected uninstall of package", "uninstall in battery daily stats",
+              ("android_battery_daily_change",)),
+    Heuristic(("dumpsys_battery_daily",), r"Detected downgrade of package", "downgrade in battery daily stats",
+              ("android_battery_daily_change",)),
     Heuristic(DUMPSYS_PACKAGES, r"Found an installed package related to rooting", "rooting app installed",
               ("android_root_package",)),
     Heuristic(("aqf_packages",), r"Found a package installed via a third party store", "third-party store install",
@@ -522,6 +525,15 @@ def read_records(artifacts_dir: Path, wanted: dict[str, set[tuple[object, ...]]]
     return out
 
 
+def group_members(row: dict[str, object]) -> list[dict[str, object]]:
+    """The occurrences a grouped finding lists (``group.members``: each with its locator and observable)."""
+    group = row.get("group")
+    members = group.get("members") if isinstance(group, dict) else None
+    if not isinstance(members, list):
+        return []
+    return [m for m in members[:MAX_GROUP_MEMBERS] if isinstance(m, dict)]
+
+
 def read_preuve_findings(findings_json: Path) -> list[PreuveFinding]:
     """preuve's findings, each with the objects of its record when preuve wrote the record beside it."""
     doc = _load_json(findings_json)
@@ -529,14 +541,22 @@ def read_preuve_findings(findings_json: Path) -> list[PreuveFinding]:
     rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
     wanted: dict[str, set[tuple[object, ...]]] = {}
     for row in rows:
-        key = locator_key(row.get("locator"))
-        if key is not None:
-            wanted.setdefault(str(row.get("artifact") or ""), set()).add(key)
+        for occurrence in [row, *group_members(row)]:
+            key = locator_key(occurrence.get("locator"))
+            if key is not None:
+                wanted.setdefault(str(row.get("artifact") or ""), set()).add(key)
     records = read_records(findings_json.parent / "artifacts", wanted)
+
+    def objects_of(doc: dict[str, object]) -> frozenset[str]:
+        key = locator_key(doc.get("locator"))
+        return preuve_objects(doc, records.get(key, frozenset()) if key is not None else frozenset())
+
     out = []
     for row in rows:
         indicator = row.get("indicator") if isinstance(row.get("indicator"), dict) else None
-        key = locator_key(row.get("locator"))
+        objects = objects_of(row)
+        for member in group_members(row):  # a grouped finding is about every occurrence it lists
+            objects |= objects_of(member)
         out.append(
             PreuveFinding(
                 artifact=str(row.get("artifact") or ""),
@@ -544,7 +564,7 @@ def read_preuve_findings(findings_json: Path) -> list[PreuveFinding]:
                 severity=level_rank(row.get("severity")) or 0,
                 indicator_kind=str(indicator.get("kind")) if indicator else None,
                 indicator_value=str(indicator.get("value")) if indicator else None,
-                objects=preuve_objects(row, records.get(key, frozenset()) if key is not None else frozenset()),
+                objects=objects,
                 explanation=str(row.get("explanation") or ""),
             )
         )
@@ -1015,6 +1035,7 @@ KINGSPAWN_PATH = "/private/var/db/com.apple.xpc.roleaccountd.staging/subridged" 
 RCS_APP = "com.fintur.support"  # an app:id of the RCS Lab feed
 CAMPAIGN_PROPERTY = "sys.brand.note"  # android-property:name of the 2023 Android campaign
 PREDATOR_ANDROID_PATH = "/data/local/tmp/wd/pred.so"
+PREDATOR_ANDROID_DIR = "/data/local/tmp/wd/"  # a file:path indicator of the Predator feed (a folder)
 NOVISPY_IP = "176.223.111.131"  # an IP address the NoviSpy feed gives as domain-name:value
 
 
@@ -1216,6 +1237,9 @@ def build_all(root: Path) -> Iterator[Path]:
         install_allowed=["com.example.browser"],
         sms_receivers=[f"{RCS_APP}/.SmsIn"],
         adb_keys=["attacker@laptop"],
+        invalid_adb_keys=["old@desk"],
+        installed_accessibility=[f"{RCS_APP}/.Access", "com.example.reader/.ReaderService",
+                                 "com.example.magnifier/.Zoom"],
         packages=[(RCS_APP, None, False, False), ("com.topjohnwu.magisk", "com.android.vending", False, False)],
     )
     bugreport = bugreport_members(props, dumpsys.text(), {
@@ -1247,8 +1271,11 @@ def build_all(root: Path) -> Iterator[Path]:
                    ("root", 4200, 1, PEGASUS_PROCESS)],
         files=[_aqf_file(PREDATOR_ANDROID_PATH), _aqf_file("/data/local/tmp/helper")],
         root_binaries=["/system/xbin/su"],
-        mounts=["/dev/block/dm-0 on / type ext4 (ro,seclabel,relatime)",
-                "/dev/block/dm-1 on /system type ext4 (rw,seclabel,relatime)"],
+        # `mount | grep /system`, then the /proc/mounts lines that differ: AndroidQF lists each mount twice.
+        mounts=["/dev/block/dm-1 on /system type ext4 (rw,seclabel,relatime)",
+                f"{PREDATOR_ANDROID_DIR}pred.img on /system/app/Stk type ext4 (ro,seclabel,relatime)",
+                "/dev/block/dm-1 /system ext4 rw,seclabel,relatime 0 0",
+                f"{PREDATOR_ANDROID_DIR}pred.img /system/app/Stk ext4 ro,seclabel,relatime 0 0"],
         dumpsys=dumpsys,
         extra={"bugreport.zip": _zip_bytes(bugreport), "backup.ab": backup_ab},
     )

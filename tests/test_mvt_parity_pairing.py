@@ -457,9 +457,41 @@ def test_dump_archives_unpacked_for_check_fs_inside_their_folder(tmp_path: Path)
 
 
 def test_a_heuristic_preuve_has_no_rule_for_is_missing_and_says_so() -> None:
-    alert = MvtAlert("id_status_cache", 3, "Found an ID Status Cache entry with suspicious patterns: "
-                     "mailto:\\x00\\x00a@b.c", None, None, frozenset({"v:mailto:\\x00\\x00a@b.c"}))
-    any_rule = PreuveFinding("idstatuscache", "some_rule", 3, None, None, frozenset({"v:mailto:\\x00\\x00a@b.c"}), "")
+    alert = MvtAlert("aqf_packages", 3, "VirusTotal flagged package com.example.app", None, None,
+                     frozenset({"v:com.example.app"}))
+    any_rule = PreuveFinding("android_packages", "some_rule", 3, None, None, frozenset({"v:com.example.app"}), "")
     pairs, _ = pair_all([alert], [any_rule])
     assert [(p.finding, p.note) for p in pairs] == [
         (None, "preuve has no rule for this MVT heuristic (a gap in docs/mvt-parity.md)")]
+
+
+def test_grouped_finding_pairs_with_each_occurrence_it_lists(tmp_path: Path) -> None:
+    """preuve groups a problem seen many times into one finding whose group.members list every occurrence
+    (its locator and observable): an MVT alert about any occurrence pairs with that finding."""
+    out = tmp_path / "mvt"
+    out.mkdir()
+    alerts = [
+        _alert("MEDIUM", "datausage", "Could not find the binary associated with the process with name " + name,
+               {"proc_name": name, "bundle_id": None, "proc_id": pid, "live_id": pid, "live_proc_id": pid})
+        for name, pid in (("mDNSResponder", 4), ("nsurlsessiond", 5), ("apsd", 6))
+    ]
+    (out / "alerts.json").write_text(json.dumps(alerts))
+
+    def member(name: str, rowid: int) -> dict[str, object]:
+        return {"explanation": f"The process '{name}' used the network and belongs to no app.",
+                "locator": {"device_path": DATAUSAGE, "sha256": SHA, "table": "ZPROCESS", "rowid": rowid},
+                "observable": {"kind": "process", "value": name}, "record_sha256": None, "timestamp": None}
+
+    grouped = _finding("info", "datausage", {"device_path": DATAUSAGE, "table": "ZPROCESS", "rowid": 4},
+                       rule="datausage_unbundled_process", observable=("process", "mDNSResponder"),
+                       explanation="2 processes used the network and belong to no app (mDNSResponder, nsurlsessiond)")
+    grouped["group"] = {"key": "review", "count": 2,
+                        "members": [member("mDNSResponder", 4), member("nsurlsessiond", 5)]}
+    findings = read_preuve_findings(_write_preuve(tmp_path / "preuve", [grouped], {}))
+    pairs, unmatched = pair_all(read_mvt_alerts(out), findings)
+    assert [(p.alert.message.rsplit(" ", 1)[-1], p.finding is not None, p.note) for p in pairs] == [
+        ("mDNSResponder", True, "counterpart on the same record"),
+        ("nsurlsessiond", True, "counterpart on the same record"),
+        ("apsd", False, "expected datausage_unbundled_process in datausage"),
+    ]
+    assert unmatched == []

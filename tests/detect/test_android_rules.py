@@ -54,13 +54,13 @@ def test_every_rule_fires_where_expected(tmp_path: Path) -> None:
     assert got == sorted([
         ("android_accessibility_service", "medium", "dumpsys.txt", "7"),
         ("android_accessibility_service", "medium", "settings_secure.txt", "2"),
-        ("android_adb_key", "low", "dumpsys.txt", "16"),
+        ("android_adb_key", "low", "dumpsys.txt", "17"),
         ("android_data_local_tmp", "high", "files.json", "[0]"),
         ("android_data_local_tmp", "high", "files.json", "[1]"),
-        ("android_device_admin", "info", "dumpsys.txt", "34"),
-        ("android_device_admin", "medium", "dumpsys.txt", "31"),
-        ("android_install_packages", "medium", "dumpsys.txt", "23"),
-        ("android_install_packages", "medium", "dumpsys.txt", "25"),
+        ("android_device_admin", "info", "dumpsys.txt", "39"),
+        ("android_device_admin", "medium", "dumpsys.txt", "36"),
+        ("android_install_packages", "medium", "dumpsys.txt", "26"),
+        ("android_install_packages", "medium", "dumpsys.txt", "28"),
         ("android_old_security_patch", "medium", "getprop.txt", "3"),
         ("android_package_installer", "low", "packages.json", "[5]"),
         ("android_package_installer", "medium", "packages.json", "[2]"),
@@ -71,7 +71,7 @@ def test_every_rule_fires_where_expected(tmp_path: Path) -> None:
         ("android_root_binary", "high", "root_binaries.json", "[0]"),
         ("android_root_package", "medium", "packages.json", "[6]"),
         ("android_security_package_disabled", "medium", "packages.json", "[7]"),
-        ("android_sms_receiver", "low", "dumpsys.txt", "48"),
+        ("android_sms_receiver", "low", "dumpsys.txt", "55"),
         ("android_system_rw", "high", "mounts.json", "[2]"),
         ("android_unknown_sources", "low", "settings_secure.txt", "1"),
     ])
@@ -93,6 +93,6 @@ def test_adb_key_of_the_acquisition_computer_is_info(tmp_path: Path) -> None:
     b.dumpsys = DumpsysSpec(adb_keys=["user@laptop", "analyst@aqf"])
     result = check(b.folder(tmp_path / "aqf"))
     assert [(f.rule, f.severity.label, f.locator.line, "made this AndroidQF" in f.explanation) for f in result.findings] == [
-        ("android_adb_key", "low", 16, False),
-        ("android_adb_key", "info", 17, True),
+        ("android_adb_key", "low", 17, False),
+        ("android_adb_key", "info", 18, True),
     ]

@@ -62,7 +62,7 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
     assert [type(r) for r in state] == [AndroidProperty, AndroidProperty, SecurityPatch, AccessibilityService,
                                         AppOp, DeviceAdmin, PackageActivity, BroadcastReceiver] + [
                                         AndroidPackage] * 4 + [PackageEvent, DeviceFacts]
-    assert [r.locator.line for r in state] == [7, 8, 8, 17, 33, 37, 45, 50, 60, 68, 76, 84, 93, None]
+    assert [r.locator.line for r in state] == [7, 8, 8, 17, 36, 42, 52, 57, 67, 75, 83, 91, 102, None]
     assert state[-1].facts() == [("model", "Pixel 4a"), ("security patch", "2023-03-01")]
     assert [(p.name, p.installer, p.system, p.disabled, p.uid) for p in state[8:12]] == [
         ("com.android.phone", None, True, False, 10100),
@@ -85,10 +85,10 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == before
     assert sorted((f.rule, f.locator.device_path, f.locator.line) for f in result.findings) == [
         ("android_accessibility_service", MAIN, 17),
-        ("android_device_admin", MAIN, 37),
+        ("android_device_admin", MAIN, 42),
         ("android_old_security_patch", MAIN, 8),
-        ("android_package_installer", MAIN, 68),
-        ("android_security_package_disabled", MAIN, 76),
+        ("android_package_installer", MAIN, 75),
+        ("android_security_package_disabled", MAIN, 83),
         ("android_tombstone_privileged", "/data/tombstones/tombstone_00", None),
     ]
 

@@ -38,7 +38,8 @@ DEVICE_MAIN = f"/.acquisition/bugreport/{MAIN}"
 EXPECTED_LAYOUT = [
     (9, "AndroidProperty"), (10, "AndroidProperty"), (13, "AndroidProperty"), (13, "SecurityPatch"),
     (14, "AndroidProperty"),
-    (18, "AndroidProcess"), (19, "AndroidProcess"), (22, "AndroidProcess"),
+    (18, "AndroidProcess"), (19, "AndroidProcess"), (21, "AndroidThread"), (22, "AndroidProcess"),
+    (23, "AndroidThread"),
     (26, "Mount"), (27, "Mount"),
     (40, "AppOp"), (47, "AppOp"), (49, "AppOp"), (51, "AppOp"),
     (56, "AndroidSetting"), (60, "AndroidSetting"), (61, "AndroidSetting"), (67, "AndroidSetting"),
@@ -92,7 +93,7 @@ def test_every_section_is_read(tmp_path: Path) -> None:
     assert isinstance(boots, AndroidProperty)
     assert (boots.name, boots.value) == (
         "persist.sys.boot.reason.history", "reboot,userrequested,1699990000\nkernel_panic,1699900000\nreboot,ota,1699800000")
-    # Processes: one per process (the thread rows 'Binder:900_1' and 'spyworker' are not processes).
+    # Processes: one per process (the thread rows 'Binder:900_1' and 'spyworker' are threads, not processes).
     procs = [r for r in found if isinstance(r, AndroidProcess)]
     assert [(p.user, p.pid, p.ppid, p.name, p.context) for p in procs] == [
         ("root", 1, 0, "init", "u:r:init:s0"),
@@ -453,9 +454,11 @@ def test_accessibility_enabled_services_over_several_lines(tmp_path: Path) -> No
     ])
     path = write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": text.encode()})
     found = records(path, "android_dumpstate")
-    # Enabled, not merely installed: talkback is installed only and is no record.
+    # Enabled, and installed only (talkback: a record of its own, which MVT reports at low).
     assert [(type(r).__name__, r.locator.line, r.component) for r in found] == [
-        ("AccessibilityService", 11, "com.spy.app/com.spy.app.A11y")]
+        ("AccessibilityService", 11, "com.spy.app/com.spy.app.A11y"),
+        ("AccessibilityServiceInstalled", 7,
+         "com.google.android.marvin.talkback/com.android.switchaccess.SwitchAccessService")]
 
 
 def test_vendor_wrapper_around_the_bugreport(tmp_path: Path) -> None:

@@ -100,4 +100,4 @@ def test_uninstalled_stalkerware_still_found_in_battery_history(tmp_path: Path, 
     result = check(b.folder(tmp_path / "aqf"), out)
     hits = [(f.indicator.malware, f.observable.value if f.observable else "", f.locator.line)
             for f in result.findings if f.indicator]
-    assert hits == [("TheTruthSpy", "com.thetruth", 57)]
+    assert hits == [("TheTruthSpy", "com.thetruth", 66)]

@@ -117,6 +117,8 @@ class DumpsysSpec:
     # (name, installer or None for "installerPackageName=null", system, disabled)
     packages: Sequence[tuple[str, str | None, bool, bool]] = ()
     uninstalled: Sequence[str] = ()  # packages the battery history saw removed
+    installed_accessibility: Sequence[str] = ()  # components listed as installed (enabled or not)
+    invalid_adb_keys: Sequence[str] = ()  # comments of trusted keys written cut short (not valid base64)
 
     def text(self) -> str:
         out = ["-------------------------------------------------------------------------------",
@@ -124,19 +126,26 @@ class DumpsysSpec:
                "ACCESSIBILITY MANAGER (dumpsys accessibility)",
                "User state[",
                "     attributes:{id=0, touchExplorationEnabled=false}",
-               "     Bound services:{}",
-               "     Enabled services:{" + ", ".join("{" + c + "}" for c in self.accessibility) + "}",
-               "     Binding services:{}",
-               "]",
-               "--------- 0.003s was the duration of dumpsys accessibility",
-               "DUMP OF SERVICE adb:",
-               "ADB MANAGER STATE (dumpsys adb):",
-               "{",
-               "  debugging_manager={",
-               "    connected_to_adb=true",
-               "    user_keys=" + (adb_public_key(self.adb_keys[0]) if self.adb_keys else ""),
                ]
-        out += ["" + adb_public_key(c) for c in self.adb_keys[1:]]
+        if self.installed_accessibility:
+            out += ["     installed services: {"]
+            out += [f"          {i} : {c}" for i, c in enumerate(self.installed_accessibility)]
+            out += ["     }"]
+        out += ["     Bound services:{}",
+                "     Enabled services:{" + ", ".join("{" + c + "}" for c in self.accessibility) + "}",
+                "     Binding services:{}",
+                "]",
+                "--------- 0.003s was the duration of dumpsys accessibility",
+                "DUMP OF SERVICE adb:",
+                "ADB MANAGER STATE (dumpsys adb):",
+                "{",
+                "  debugging_manager={",
+                "    connected_to_adb=true",
+                "    user_keys=" + (adb_public_key(self.adb_keys[0]) if self.adb_keys else ""),
+                ]
+        # adb_keys holds one key a line; dumpsys's IndentingPrintWriter indents each line of the value.
+        out += ["    " + adb_public_key(c) for c in self.adb_keys[1:]]
+        out += ["    " + adb_public_key(c).split(" ", 1)[0][:-3] + " " + c for c in self.invalid_adb_keys]
         out += ["  }", "}",
                 "DUMP OF SERVICE appops:",
                 "Current AppOps Service state:",
@@ -189,7 +198,32 @@ class DumpsysSpec:
                 "     +1h02m03s004ms (2) 095 c0900020 status=discharging pkginst=10150:\"com.example.game\""]
         out += [f"     +2h{i:02d}m00s000ms (2) 090 c0900020 pkgunin={10200 + i}:\"{p}\""
                 for i, p in enumerate(self.uninstalled)]
-        return "\n".join(out) + "\n"
+        return "\n".join(_dumpsys_framed(out)) + "\n"
+
+
+DUMPSYS_SEPARATOR = "-" * 79
+
+
+def _dumpsys_framed(lines: Sequence[str]) -> list[str]:
+    """Services framed as ``dumpsys`` frames them: the dashed line before each ``DUMP OF SERVICE name:``
+    and the ``--------- …s was the duration of dumpsys name, ending at: …`` line after it."""
+    out: list[str] = []
+    service: str | None = None
+    for line in lines:
+        if line.startswith("--------- ") and "was the duration of dumpsys" in line:
+            service = None
+            out.append(line if ", ending at: " in line else line + ", ending at: 2023-11-14 22:13:30")
+            continue
+        if line.startswith("DUMP OF SERVICE "):
+            if service is not None:
+                out.append(f"--------- 0.001s was the duration of dumpsys {service}, ending at: 2023-11-14 22:13:30")
+            if not out or out[-1] != DUMPSYS_SEPARATOR:
+                out.append(DUMPSYS_SEPARATOR)
+            service = line[len("DUMP OF SERVICE "):].rstrip(":")
+        out.append(line)
+    if service is not None:
+        out.append(f"--------- 0.001s was the duration of dumpsys {service}, ending at: 2023-11-14 22:13:30")
+    return out
 
 
 def tombstone_text(process: str, uid: int, signal: str = "signal 11 (SIGSEGV), code 1 (SEGV_MAPERR)") -> str:

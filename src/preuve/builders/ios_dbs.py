@@ -65,6 +65,9 @@ def sms_schema(ios_major: int) -> list[str]:
         columns += ", thread_originator_guid TEXT, destination_caller_id TEXT"
     if ios_major >= 16:
         columns += ", message_summary_info BLOB, date_edited INTEGER DEFAULT 0, date_retracted INTEGER DEFAULT 0"
+    # Stickers came with iOS 10: from then on every attachment row says whether it is one.
+    attachment_columns = (", is_sticker INTEGER DEFAULT 0, sticker_user_info BLOB, attribution_info BLOB, "
+                          "hide_attachment INTEGER DEFAULT 0") if ios_major >= 10 else ""
     return [
         "CREATE TABLE _SqliteDatabaseProperties (key TEXT, value TEXT, UNIQUE(key))",
         "CREATE TABLE handle (ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, id TEXT NOT NULL, country TEXT, "
@@ -73,7 +76,7 @@ def sms_schema(ios_major: int) -> list[str]:
         "CREATE TABLE attachment (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, "
         "created_date INTEGER DEFAULT 0, start_date INTEGER DEFAULT 0, filename TEXT, uti TEXT, mime_type TEXT, "
         "transfer_state INTEGER DEFAULT 0, is_outgoing INTEGER DEFAULT 0, user_info BLOB, transfer_name TEXT, "
-        "total_bytes INTEGER DEFAULT 0)",
+        f"total_bytes INTEGER DEFAULT 0{attachment_columns})",
         "CREATE TABLE message_attachment_join (message_id INTEGER, attachment_id INTEGER, "
         "UNIQUE(message_id, attachment_id))",
         "CREATE TABLE chat (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, style INTEGER, "

@@ -106,6 +106,7 @@ _CAN_MATCH = {
     Kind.DOMAIN: (Kind.DOMAIN, Kind.IP),
     Kind.IP: (Kind.DOMAIN, Kind.IP),
     Kind.FILE_PATH: (Kind.FILE_PATH, Kind.FILE_NAME),
+    Kind.PROCESS: (Kind.PROCESS, Kind.APP_ID),  # an app's process, its name cut to the package's last 15 characters
 }
 
 

@@ -9,7 +9,10 @@ host as a domain (or an IP). File paths match exactly (``/private/var`` and
 boundaries: ``/a/b`` matches ``/a/b/c``, not ``/a/bc``), and by their last
 component against file-name indicators.
 Process names cut to 15 or 16 characters by the kernel match the indicators
-they are a prefix of.
+they are a prefix of; a 15-character name with a dot also matches the app ids
+and process names it ends: Android names an app's main thread after the last 15
+characters of a longer package name (``androidSetThreadName``), and ``ps`` shows
+that name.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ from preuve.indicators.stix import Feed, FeedError, Indicator, feed_files, load_
 from preuve.model import Kind, Observable
 
 _TRUNCATED_PROCESS_LENGTHS = (15, 16)
+_ANDROID_NAME_LENGTH = 15
+
+
+def _android_thread_name(name: str) -> str | None:
+    """The name Android gives the thread of a longer dotted name (its last 15 characters); None when kept whole."""
+    if len(name) <= _ANDROID_NAME_LENGTH or "." not in name or "@" in name:
+        return None
+    return name[-_ANDROID_NAME_LENGTH:]
 # scheme://netloc where the netloc (up to the first /, ? or #, or the end) is only letters, digits,
 # dots and hyphens: see IndicatorIndex._url_host.
 _PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
@@ -46,6 +57,8 @@ class IndicatorIndex:
     feeds: list[Feed] = field(default_factory=list)
     _exact: dict[Kind, dict[str, list[Indicator]]] = field(default_factory=dict)
     _process_prefix: dict[str, list[Indicator]] = field(default_factory=dict)
+    # The last 15 characters of dotted app ids and process names longer than that (Android's thread name).
+    _process_suffix: dict[str, list[Indicator]] = field(default_factory=dict)
     # Every folder above a path indicator ("/var", "/var/db" for "/var/db/x"): a path's folders are walked
     # from the top only while they lead to an indicator, so most paths stop after a probe or two.
     _path_folders: set[str] = field(default_factory=set)
@@ -79,6 +92,8 @@ class IndicatorIndex:
             for length in _TRUNCATED_PROCESS_LENGTHS:
                 if len(indicator.value) > length:
                     self._process_prefix.setdefault(indicator.value[:length], []).append(indicator)
+        if indicator.kind in (Kind.PROCESS, Kind.APP_ID) and _android_thread_name(indicator.value) is not None:
+            self._process_suffix.setdefault(indicator.value[-_ANDROID_NAME_LENGTH:], []).append(indicator)
 
     def indicators(self) -> Iterator[Indicator]:
         """Every indicator once, in the order they were added."""
@@ -188,6 +203,10 @@ class IndicatorIndex:
         hits = list(self._get(kind, value))
         if len(value) in _TRUNCATED_PROCESS_LENGTHS:
             hits += self._process_prefix.get(value, [])
+            if len(value) == _ANDROID_NAME_LENGTH and "." in value and self._process_suffix:
+                hits += self._process_suffix.get(value, [])
+                if value.lower() != value:  # app ids are kept in lower case
+                    hits += self._process_suffix.get(value.lower(), [])
         return hits
 
     def _match_path(self, kind: Kind, value: str) -> list[Indicator]:

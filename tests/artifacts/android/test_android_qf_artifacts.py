@@ -96,8 +96,8 @@ def test_dumpsys_records(aqf: Path) -> None:
     found = records(aqf, "android_dumpsys")
     summary = [(type(r).__name__, r.locator.line) for r in found]
     assert summary == [
-        ("AccessibilityService", 7), ("AdbKey", 16), ("AppOp", 23), ("AppOp", 25), ("DeviceAdmin", 29),
-        ("PackageActivity", 37), ("BroadcastReceiver", 42), ("BroadcastReceiver", 43), ("PackageEvent", 62),
+        ("AccessibilityService", 7), ("AdbKey", 17), ("AppOp", 26), ("AppOp", 28), ("DeviceAdmin", 34),
+        ("PackageActivity", 44), ("BroadcastReceiver", 49), ("BroadcastReceiver", 50), ("PackageEvent", 71),
     ]
     a11y, key, op, quiet, admin, activity, messaging, spy, event = found
     assert isinstance(activity, PackageActivity)
@@ -209,7 +209,7 @@ def test_dumpsys_packages_only_without_packages_json(tmp_path: Path) -> None:
     package = found[0]
     # dumpsys omits the installer line of this package: unknown, not "installed over adb".
     assert (package.name, package.installer, package.installer_recorded, package.uid, package.locator.line) == (
-        "com.no.installer.line", None, False, 10999, 53)
+        "com.no.installer.line", None, False, 10999, 60)
     assert [f.rule for f in check(root, only=("android_dumpsys",)).findings
             if f.rule == "android_package_installer"] == []
 

@@ -99,6 +99,23 @@ class AccessibilityService(Record):
 
 
 @dataclass(kw_only=True)
+class AccessibilityServiceInstalled(Record):
+    """An accessibility service the dump lists as installed and not among the enabled ones."""
+
+    record_type: ClassVar[str] = "android:dumpsys:accessibility_service_installed"
+    package: str
+    component: str
+    enabled_stated: bool  # the dump printed its enabled services (so this one is known to be off)
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.APP_ID, self.package)
+
+    def summary(self) -> str:
+        state = "not enabled" if self.enabled_stated else "enabled state not stated"
+        return f"Accessibility service installed ({state}): {self.component}"
+
+
+@dataclass(kw_only=True)
 class DeviceAdmin(Record):
     record_type: ClassVar[str] = "android:dumpsys:device_admin"
     package: str
@@ -288,6 +305,18 @@ class AdbKey(Record):
         return f"Trusted ADB key {self.fingerprint} ({self.comment or 'no name'})"
 
 
+@dataclass(kw_only=True)
+class AdbKeyInvalid(Record):
+    """A trusted ADB key that is not valid base64: the trusted-keys file was altered or damaged."""
+
+    record_type: ClassVar[str] = "android:dumpsys:adb_key_invalid"
+    key_start: str  # the first characters of the key as written
+    comment: str | None
+
+    def summary(self) -> str:
+        return f"Invalid trusted ADB key {self.key_start}… ({self.comment or 'no name'})"
+
+
 def adb_key(line: str) -> tuple[str, str | None] | None:
     match = _ADB_KEY.search(line)
     if match is None:
@@ -390,6 +419,10 @@ class DumpsysReader:
         self._history_seen: set[tuple[str, str]] = set()
         self._op: tuple[int, str, str, str] | None = None  # (line, package, op, mode) until its accesses are read
         self._op_last: datetime | None = None
+        # accessibility: installed services (component -> line, package) and whether enabled ones were printed
+        self._a11y_installed: dict[str, tuple[int, str]] = {}
+        self._a11y_enabled: set[str] = set()
+        self._a11y_enabled_stated = False
 
     def end_section(self) -> Iterator[Record]:
         """Call at the end of a dumpstate section (and of the file): yields what was still open."""
@@ -407,6 +440,8 @@ class DumpsysReader:
             yield from self._daily_records()
         self._daily_period = None
         self._db_pool = None
+        if self._a11y_installed:
+            yield from self._a11y_installed_records()
         pending, self._pending = self._pending, None
         if pending is None or not self._once("pkg", pending.name):
             return
@@ -473,21 +508,43 @@ class DumpsysReader:
         return True
 
     def _accessibility(self, number: int, text: str) -> Iterator[Record]:
-        if self._state == "a11y":  # "enabled services: {" listed one per line, up to "}"
+        if self._state in ("a11y", "a11y_installed"):  # "… services: {" listed one per line, up to "}"
+            installed = self._state == "a11y_installed"
             if text.strip().startswith("}"):
                 self._state = ""
                 return
             listed = text
-        elif "enabled services" in text.lower():
+        else:
+            lowered = text.lower()
+            if "enabled services" in lowered:
+                installed = False
+                self._a11y_enabled_stated = True
+            elif "installed services" in lowered:
+                installed = True
+            else:
+                return
             listed = text.split(":", 1)[-1]
             if listed.count("{") > listed.count("}"):
-                self._state = "a11y"
-        else:
-            return
+                self._state = "a11y_installed" if installed else "a11y"
         for match in _COMPONENT.finditer(listed):
             component = f"{match['pkg']}/{_full_class(match['pkg'], match['cls'])}"
+            if installed:
+                if component not in self._a11y_installed and len(self._a11y_installed) < MAX_SEEN:
+                    self._a11y_installed[component] = (number, match["pkg"])
+                continue
+            if len(self._a11y_enabled) < MAX_SEEN:
+                self._a11y_enabled.add(component)
             if self._once("a11y", component):
                 yield AccessibilityService(locator=self.locator(number), package=match["pkg"], component=component)
+
+    def _a11y_installed_records(self) -> Iterator[Record]:
+        """At the end of the accessibility service: the installed services that are not enabled."""
+        installed, self._a11y_installed = self._a11y_installed, {}
+        for component, (number, package) in installed.items():
+            if component in self._a11y_enabled or not self._once("a11y_installed", component):
+                continue
+            yield AccessibilityServiceInstalled(locator=self.locator(number), package=package, component=component,
+                                                enabled_stated=self._a11y_enabled_stated)
 
     def _device_policy(self, number: int, text: str) -> Iterator[Record]:
         stripped = text.strip()
@@ -704,6 +761,11 @@ class DumpsysReader:
 
     def _adb(self, number: int, text: str) -> Iterator[Record]:
         found = adb_key(text)
-        if found is not None and self._once("adb", found[0]):
+        if found is None:
+            bad = _ADB_KEY.search(text)
+            if bad is not None and self._once("adb_invalid", bad["key"][:128]):
+                yield AdbKeyInvalid(locator=self.locator(number), key_start=bad["key"][:24], comment=bad["comment"])
+            return
+        if self._once("adb", found[0]):
             yield AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1],
                          acquisition_host=found[0] == self.host_key)

@@ -7,6 +7,11 @@ every mount of it is a record; another namespace's file yields only the mounts t
 not have (same device numbers, root, mount point, source, type and options), so a read-write
 system partition seen in one app's namespace is still reported, and the 300 copies of the same
 read-only /system are not. Each record is a line of its own file.
+
+AndroidQF's mounts.json holds the ``mount | grep /system`` lines and then the ``/proc/mounts``
+lines of the same command (only byte-identical lines are dropped), so each mount is usually there
+twice in two spellings: a mount with the same device, mount point and options as an earlier line
+of the same file is that mount again, and only its first line is a record.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
-from preuve.model import Locator, Record
+from preuve.model import Kind, Locator, Observable, Record
 
 # "/dev/block/dm-0 on /system type ext4 (ro,seclabel)" (mount) or "/dev/block/dm-0 /system ext4 ro,seclabel 0 0"
 _MOUNT = re.compile(r"^(?P<dev>\S+) on (?P<point>\S+) type (?P<fs>\S+) \((?P<opts>[^)]*)\)")
@@ -38,6 +43,12 @@ class Mount(Record):
     @property
     def read_write(self) -> bool:
         return "rw" in self.options
+
+    def observables(self) -> Iterator[Observable]:
+        # An implant's folder mounted over a system path, or a loop device backed by its file.
+        yield Observable(Kind.FILE_PATH, self.mount_point)
+        if self.device.startswith("/") and self.device != self.mount_point:
+            yield Observable(Kind.FILE_PATH, self.device)
 
     def summary(self) -> str:
         return f"{self.device} on {self.mount_point} ({self.fs_type}, {','.join(self.options)})"
@@ -111,11 +122,15 @@ class Mounts(Artifact):
             lines = [(None, f"[{i}]", v) for i, v in enumerate(data) if isinstance(v, str)]
         else:
             lines = [(n, None, v) for n, v in ctx.fs.read_text_lines(path)]
+        seen: set[tuple[str, str, tuple[str, ...]]] = set()
         for number, key, line in lines:
             parsed = parse_mount_line(line)
             if parsed is None:
                 continue
             dev, point, fs_type, opts = parsed
+            if (dev, point, opts) in seen:  # AndroidQF lists `mount` and then /proc/mounts: the same mount twice
+                continue
+            seen.add((dev, point, opts))
             yield Mount(
                 locator=ctx.locator(path, line=number, key_path=key),
                 device=dev, mount_point=point, fs_type=fs_type, options=opts,

@@ -5,8 +5,9 @@ the stat name in parentheses, the command line and the SELinux context.
 
 :class:`PsReader` reads ``ps`` text a line at a time, whichever columns it was asked for: it
 serves processes.txt here and the PROCESSES AND THREADS section of a bugreport's dumpstate
-(``ps -A -T -Z -O …``: a LABEL column first, one row per thread). Thread rows (TID differs from
-PID) are not processes and are counted, not yielded.
+(``ps -A -T -Z -O …``: a LABEL column first, one row per thread). A thread row (TID differs from
+PID) is no process: it is an AndroidThread record, once per distinct thread name (the first row
+bearing it), so its name is matched against process indicators as MVT matches every row.
 """
 
 from __future__ import annotations
@@ -42,7 +43,30 @@ class AndroidProcess(Record):
         return f"Process {self.name} (pid {self.pid}, user {self.user})"
 
 
+@dataclass(kw_only=True)
+class AndroidThread(Record):
+    """A thread of a process in ``ps -T`` output, the first row bearing its name."""
+
+    record_type: ClassVar[str] = "android:processes:thread"
+    user: str
+    pid: int
+    tid: int
+    name: str
+
+    def observables(self) -> Iterator[Observable]:
+        yield Observable(Kind.PROCESS, self.name)
+        base = self.name.split(":", 1)[0]
+        if "." in base and "/" not in base and " " not in base:
+            yield Observable(Kind.APP_ID, base)
+        if "/" in self.name:
+            yield Observable(Kind.PROCESS, self.name.rsplit("/", 1)[-1])
+
+    def summary(self) -> str:
+        return f"Thread {self.name} (tid {self.tid}) of process {self.pid}"
+
+
 _STATES = frozenset("RSDTtZXxKWPI")
+MAX_THREAD_NAMES = 200_000  # distinct thread names remembered; past it every thread row is a record
 
 
 class PsReader:
@@ -53,9 +77,10 @@ class PsReader:
         self.sha256 = sha256
         self.warn = warn
         self.columns: list[str] | None = None
-        self.threads = 0  # thread rows seen (not yielded)
+        self.threads = 0  # thread rows seen
+        self._thread_names: set[str] = set()
 
-    def line(self, number: int, line: str) -> AndroidProcess | None:
+    def line(self, number: int, line: str) -> AndroidProcess | AndroidThread | None:
         parts = line.split()
         if not parts:
             return None
@@ -81,7 +106,12 @@ class PsReader:
         tid = row.get("TID")
         if tid is not None and tid != pid:
             self.threads += 1
-            return None
+            if not tid.isdigit() or name in self._thread_names:
+                return None
+            if len(self._thread_names) < MAX_THREAD_NAMES:
+                self._thread_names.add(name)
+            return AndroidThread(locator=Locator(self.path, self.sha256, line=number), user=row.get("USER", ""),
+                                 pid=int(pid), tid=int(tid), name=name)
         ppid = row.get("PPID", "")
         return AndroidProcess(
             locator=Locator(self.path, self.sha256, line=number),

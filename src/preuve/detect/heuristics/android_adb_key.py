@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from preuve.artifacts.android._dumpsys import AdbKey
+from preuve.artifacts.android._dumpsys import AdbKey, AdbKeyInvalid
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 
@@ -13,7 +13,7 @@ from preuve.model import Finding, Record, Severity
 class AndroidAdbKey(Rule):
     name = "android_adb_key"
     severity = Severity.LOW
-    record_types: ClassVar[tuple[type[Record], ...]] = (AdbKey,)
+    record_types: ClassVar[tuple[type[Record], ...]] = (AdbKey, AdbKeyInvalid)
     reason = (
         "A trusted ADB key lets that computer install apps and read data over USB without asking; "
         "stalkerware is often installed that way. The acquisition computer itself is also listed."
@@ -21,6 +21,14 @@ class AndroidAdbKey(Rule):
     reference = "Android Debug Bridge documentation; MVT (mvt-project) dumpsys adb module"
 
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
+        if isinstance(record, AdbKeyInvalid):
+            yield self.finding(
+                record, artifact,
+                f"A computer ('{record.comment or 'unnamed'}') is trusted for USB debugging with a key that is not "
+                f"valid ({record.key_start}…): the trusted-keys file was altered or damaged, and which computer it "
+                "stands for cannot be told.",
+            )
+            return
         assert isinstance(record, AdbKey)
         if record.acquisition_host:
             yield self.finding(
