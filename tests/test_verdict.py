@@ -196,6 +196,11 @@ def test_truncated_tar_gz_dump_is_damaged_and_its_lost_database_says_so(tmp_path
     assert findings["summary"]["acquisition_problems"] == problems["problems"]
     assert findings["summary"]["complete"] is False
     assert _headline(page) == HEADLINE_INCOMPLETE == run["verdict"]["headline"]
+    # the report lists what was lost with the archive apart, open: a gap, not an app unused
+    lost = re.search(r'<details class="cov cov-absent" open><summary>Expected here but absent \(\d+\)</summary>'
+                     r"<ul>(.*?)</ul>", page)
+    assert lost is not None and "Network data usage (DataUsage.sqlite)" in lost.group(1)
+    assert "absent from a damaged archive: it may have been lost" in lost.group(1)
     assert problems["problems"][0].endswith(
         f"whose last member ({SMS_DB.lstrip('/')}) may be incomplete; members after that point are lost"
     )

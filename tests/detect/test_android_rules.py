@@ -61,6 +61,7 @@ def test_every_rule_fires_where_expected(tmp_path: Path) -> None:
         ("android_device_admin", "medium", "dumpsys.txt", "36"),
         ("android_install_packages", "medium", "dumpsys.txt", "26"),
         ("android_install_packages", "medium", "dumpsys.txt", "28"),
+        ("android_install_packages", "info", "dumpsys.txt", "30"),  # asked, not allowed (MVT: medium)
         ("android_old_security_patch", "medium", "getprop.txt", "3"),
         ("android_package_installer", "low", "packages.json", "[5]"),
         ("android_package_installer", "medium", "packages.json", "[2]"),
@@ -82,7 +83,10 @@ def test_clean_phone_has_no_findings(tmp_path: Path) -> None:
     b = AndroidQFBuilder()
     b.props["ro.build.version.security_patch"] = "2023-10-01"
     result = check(b.folder(tmp_path / "aqf"))
-    assert result.findings == []
+    # only the review item of an app that asked to install apps and is not allowed to (info)
+    assert [(f.rule, f.severity.label, f.observable.value if f.observable else None) for f in result.findings] == [
+        ("android_install_packages", "info", "com.example.quiet"),
+    ]
     assert result.exit_code == ExitCode.INCOMPLETE  # no indicator given: heuristics only, not a full check
     assert not result.incomplete
 
@@ -95,4 +99,5 @@ def test_adb_key_of_the_acquisition_computer_is_info(tmp_path: Path) -> None:
     assert [(f.rule, f.severity.label, f.locator.line, "made this AndroidQF" in f.explanation) for f in result.findings] == [
         ("android_adb_key", "low", 17, False),
         ("android_adb_key", "info", 18, True),
+        ("android_install_packages", "info", 27, False),
     ]

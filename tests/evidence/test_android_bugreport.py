@@ -86,6 +86,7 @@ def test_bugreport_records_and_findings(tmp_path: Path) -> None:
     assert sorted((f.rule, f.locator.device_path, f.locator.line) for f in result.findings) == [
         ("android_accessibility_service", MAIN, 17),
         ("android_device_admin", MAIN, 42),
+        ("android_install_packages", MAIN, 36),
         ("android_old_security_patch", MAIN, 8),
         ("android_package_installer", MAIN, 75),
         ("android_security_package_disabled", MAIN, 83),

@@ -33,7 +33,8 @@ def _rows(page: str) -> list[str]:
 
 
 def _absent(page: str) -> str:
-    found = re.search(r'<details class="cov cov-absent" open><summary>[^<]*</summary><ul>(.*?)</ul>', page)
+    """The artifacts simply not in this acquisition (collapsed: not a gap)."""
+    found = re.search(r'<details class="cov cov-not_present"><summary>[^<]*</summary><ul>(.*?)</ul>', page)
     assert found is not None
     return html.unescape(re.sub(r"<[^>]+>", "|", found.group(1)))
 

@@ -39,10 +39,10 @@ class Rule(ABC):
         *,
         observable: Observable | None = None,
         severity: Severity | None = None,
-        group: str = "",
+        group: str | None = "",
     ) -> Finding:
         """A finding on `record`; for a grouped rule, `group` names what its occurrences share (one finding
-        per rule, artifact and group)."""
+        per rule, artifact and group), and None keeps this finding apart."""
         first = next(record.timestamps(), None)
         return Finding(
             severity=self.severity if severity is None else severity,
@@ -53,7 +53,7 @@ class Rule(ABC):
             observable=observable,
             timestamp=first.when if first else None,
             record_sha256=record.content_sha256(),
-            group_key=group if self.grouped else None,
+            group_key=group if self.grouped and group is not None else None,
         )
 
     def group_explanation(self, key: str, findings: Sequence[Finding]) -> str:

@@ -189,7 +189,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "coverage.checked": {"en": "Checked ({count})", "fr": "Vérifié ({count})", "es": "Revisado ({count})"},
     "coverage.empty": {"en": "Present but empty ({count})", "fr": "Présent mais vide ({count})", "es": "Presente pero vacío ({count})"},
     "coverage.failed": {"en": "Could not be read ({count})", "fr": "Illisible ({count})", "es": "No se pudo leer ({count})"},
-    "coverage.absent": {"en": "Can be in this acquisition but absent ({count})", "fr": "Possible dans cette acquisition mais absent ({count})", "es": "Puede estar en esta adquisición pero ausente ({count})"},
+    "coverage.absent": {"en": "Expected here but absent ({count})", "fr": "Attendu ici mais absent ({count})", "es": "Esperado aquí pero ausente ({count})"},
+    "coverage.not_present": {
+        "en": "Not in this acquisition: app not used, or its data not kept ({count})",
+        "fr": "Absent de cette acquisition : application non utilisée, ou données non conservées ({count})",
+        "es": "No está en esta adquisición: aplicación no usada, o datos no guardados ({count})",
+    },
     "coverage.not_collected": {"en": "Not collected by this kind of acquisition ({count})", "fr": "Non collecté par ce type d'acquisition ({count})", "es": "No recogido por este tipo de adquisición ({count})"},
     "coverage.excluded": {"en": "Left out on request ({count})", "fr": "Exclu à la demande ({count})", "es": "Excluido a petición ({count})"},
     "coverage.damaged": {

@@ -274,7 +274,8 @@ def _next_steps(result: CheckResult, verdict: Verdict, t: Messages) -> str:
 # acquisition never holds are listed last and are not gaps.
 _COVERAGE_GROUPS: tuple[tuple[str, tuple[ArtifactStatus, ...], bool], ...] = (
     ("failed", (ArtifactStatus.FAILED,), True),
-    ("absent", (ArtifactStatus.MISSING,), True),
+    ("absent", (ArtifactStatus.MISSING,), True),  # absent in a way that loses evidence: a gap
+    ("not_present", (ArtifactStatus.MISSING,), False),  # simply not in this acquisition
     ("excluded", (ArtifactStatus.NOT_SELECTED,), False),
     ("empty", (ArtifactStatus.EMPTY,), False),
     ("checked", (ArtifactStatus.OK,), False),
@@ -295,8 +296,9 @@ def _coverage(result: CheckResult, t: Messages) -> str:
     for key, statuses, open_ in _COVERAGE_GROUPS:
         chosen = [r for r in reports if r.status in statuses]
         if key == "absent":
-            # the absences that lose evidence first: they are the gaps
-            chosen.sort(key=lambda r: (r.absence is None or not r.absence.loses_evidence, r.title))
+            chosen = [r for r in chosen if r.absence is not None and r.absence.loses_evidence]
+        elif key == "not_present":
+            chosen = [r for r in chosen if r.absence is None or not r.absence.loses_evidence]
         if not chosen:
             continue
         items = "".join(

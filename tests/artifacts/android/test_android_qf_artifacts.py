@@ -154,7 +154,7 @@ def test_zip_equals_folder_and_evidence_unchanged(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == before
     assert by_zip.acquisition_kind == by_folder.acquisition_kind == "androidqf"
     assert [f.id for f in by_zip.findings] == [f.id for f in by_folder.findings]
-    assert len(by_zip.findings) == 9
+    assert len(by_zip.findings) == 10
 
 
 def test_malformed_json_costs_one_artifact(tmp_path: Path) -> None:

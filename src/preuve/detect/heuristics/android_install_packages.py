@@ -1,12 +1,14 @@
-"""An app is allowed to install other apps (app-op REQUEST_INSTALL_PACKAGES set to allow).
+"""An app holds the app-op REQUEST_INSTALL_PACKAGES: allowed to install other apps, or asking to.
 
-MEDIUM, as MVT rates it; app stores and the system's package installers, which install apps by
-design, are left out.
+Allowed: MEDIUM, as MVT rates it. In another mode (default, ignore…) the app asked for the
+permission but cannot install while it is not allowed: one INFO finding lists them all for review
+(MVT rates every entry medium). App stores and the system's package installers, which install apps
+by design, are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from preuve.artifacts.android._dumpsys import AppOp
@@ -25,15 +27,31 @@ class AndroidInstallPackages(Rule):
     )
     reference = "Android REQUEST_INSTALL_PACKAGES; MVT (mvt-project) dumpsys appops module"
 
+    grouped = True  # the apps that asked but are not allowed: one review list
+
+    def group_explanation(self, key: str, findings: Sequence[Finding]) -> str:
+        names = sorted({f.observable.value for f in findings if f.observable is not None})
+        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        return (f"{len(findings)} apps asked to install other apps but are not allowed to ({shown}); "
+                "listed for review.")
+
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, AppOp)
-        if record.op != "REQUEST_INSTALL_PACKAGES" or record.mode != "allow":
+        if record.op != "REQUEST_INSTALL_PACKAGES":
             return
         if record.package in KNOWN_STORES or record.package in PACKAGE_INSTALLERS:
             return
         where = " (a browser)" if record.package in BROWSERS else ""
+        if record.mode == "allow":
+            yield self.finding(
+                record, artifact,
+                f"The app {record.package}{where} is allowed to install other apps.",
+                observable=Observable(Kind.APP_ID, record.package), group=None,
+            )
+            return
         yield self.finding(
             record, artifact,
-            f"The app {record.package}{where} is allowed to install other apps.",
-            observable=Observable(Kind.APP_ID, record.package),
+            f"The app {record.package}{where} asked to install other apps (mode {record.mode or 'unknown'}): it "
+            "cannot while the mode is not allow; listed for review.",
+            observable=Observable(Kind.APP_ID, record.package), severity=Severity.INFO, group="asked",
         )
