@@ -497,3 +497,20 @@ def test_old_toolbox_ps_section(tmp_path: Path) -> None:
     found = records(path, "android_dumpstate")
     assert [(p.user, p.pid, p.ppid, p.name, p.context) for p in found] == [
         ("root", 1, 0, "/init", "u:r:init:s0"), ("u0_a99", 4321, 300, "com.spy.agent", "u:r:untrusted_app:s0:c512,c768")]
+
+
+def test_androidqf_is_not_looked_for_in_every_subfolder(tmp_path: Path) -> None:
+    """Detection stays cheap: an AndroidQF folder is the folder given or its only subfolder, never one
+    of many (a backup holds 256 shard folders, and a subfolder holding a getprop.txt is not an AndroidQF)."""
+    from preuve.evidence.acquisition import detect_kind
+    from preuve.evidence.kinds.android_qf import AndroidQF
+
+    many = tmp_path / "many"
+    for number in range(3):
+        (many / f"{number:02x}").mkdir(parents=True)
+    (many / "01" / "getprop.txt").write_text("[ro.product.model]: [Pixel 4a]\n")
+    assert not AndroidQF.detect(many)
+    wrapped = tmp_path / "wrapped"
+    (wrapped / "aqf").mkdir(parents=True)
+    (wrapped / "aqf" / "getprop.txt").write_text("[ro.product.model]: [Pixel 4a]\n")
+    assert detect_kind(wrapped) is AndroidQF

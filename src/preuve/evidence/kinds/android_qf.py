@@ -15,6 +15,7 @@ the artifacts whose files are not there are reported as missing, not failed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
@@ -39,13 +40,26 @@ def _is_aqf_folder(path: Path) -> bool:
     return is_aqf_top(n.rstrip("/") for n in folder_names(path) if not n.endswith("/") or n in ("logs/", "tmp/"))
 
 
+def _only_subfolder(path: Path) -> Path | None:
+    """The one entry of `path` when it is a folder (an acquisition wrapped in a folder), else None. Reads
+    at most two entries: detection must stay cheap on a folder of 256 shard folders (a backup)."""
+    try:
+        with os.scandir(path) as entries:
+            first = next(entries, None)
+            if first is None or next(entries, None) is not None:
+                return None
+            return Path(first.path) if first.is_dir(follow_symlinks=False) else None
+    except OSError:
+        return None
+
+
 def _aqf_root(path: Path) -> Path | None:
     if _is_aqf_folder(path):
         return path
     if path.is_dir():
-        inner = [c for c in sorted(path.iterdir()) if c.is_dir() and _is_aqf_folder(c)]
-        if len(inner) == 1:
-            return inner[0]
+        inner = _only_subfolder(path)
+        if inner is not None and _is_aqf_folder(inner):
+            return inner
     return None
 
 
