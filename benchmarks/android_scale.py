@@ -31,8 +31,8 @@ from preuve.builders.android import (  # noqa: E402
     bugreport_members,
     write_zip,
 )
-from preuve.check import CheckOptions, run_check  # noqa: E402
 from preuve.indicators.stalkerware import convert_file  # noqa: E402
+from preuve.run.engine import CheckOptions, run_check  # noqa: E402
 
 
 def build(folder: Path, packages: int, files: int, dumpsys_mb: int) -> Path:

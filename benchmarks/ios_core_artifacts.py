@@ -35,7 +35,7 @@ from preuve.builders.ios_plists import (
     profile_events,
     profile_stub,
 )
-from preuve.check import CheckOptions, run_check
+from preuve.run.engine import CheckOptions, run_check
 
 ARTIFACTS = ("tcc", "idstatuscache", "osanalytics_addaily", "locationd_clients", "configuration_profiles",
              "profile_events", "global_preferences")

@@ -51,7 +51,7 @@ _CHILD = r"""
 import sys, tempfile
 from pathlib import Path
 from preuve.artifacts.base import ArtifactContext, discover_artifacts
-from preuve.check import _parse_file
+from preuve.run.engine import _parse_file
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import OpenContext, open_acquisition

@@ -41,9 +41,9 @@ def build(root: Path, count: int) -> Path:
 
 
 def run(backup: Path, out: Path, html: bool) -> dict[str, object]:
-    from preuve.check import CheckOptions, run_check
     from preuve.report.html import HtmlReport
     from preuve.report.outdir import OutputFolder
+    from preuve.run.engine import CheckOptions, run_check
 
     sink = OutputFolder(out, backup)
     sinks: list[object] = [sink] + ([HtmlReport(out / "report.html")] if html else [])

@@ -6,12 +6,12 @@ Usage (from the repository root; see benchmarks/README.md)::
     python3 benchmarks/startup.py --evidence BACKUP --src /tmp/before/src --src src   # before/after
 
 Each sample is a fresh interpreter running the real CLI (``preuve check EVIDENCE -o TMP -q --iocs …``
-for every ``.stix2`` file under ``--iocs``), with the phases of :func:`preuve.check.run_check`
+for every ``.stix2`` file under ``--iocs``), with the phases of :func:`preuve.run.engine.run_check`
 timed by wrapping the functions it calls (they are looked up in the module when called). The run
 is stopped when the first artifact starts, so the sample costs only the start-up. Phases:
 
 - ``interpreter``: from spawning the process to the first line of the child script;
-- ``import``: ``import preuve.check`` and ``preuve.cli``;
+- ``import``: ``import preuve.run.engine`` and ``preuve.cli``;
 - ``cli``: building the command line and resolving ``check`` (its module's imports included), up
   to loading the indicators;
 - ``indicators``: ``load_indicators`` (every feed parsed and indexed);
@@ -49,7 +49,7 @@ CHILD = r"""
 import json, sys, time
 started = time.time()
 marks = {"start": time.perf_counter()}
-import preuve.check as check
+import preuve.run.engine as check
 import preuve.cli
 marks["imported"] = time.perf_counter()
 

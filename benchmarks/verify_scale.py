@@ -16,10 +16,10 @@ from pathlib import Path
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.builders.stix import IndicatorSpec, write_bundle
-from preuve.check import CheckOptions, run_check
+from preuve.proof.verify import export_proof, verify
 from preuve.report.bundle import BundleSink
 from preuve.report.outdir import OutputFolder
-from preuve.verify import export_proof, verify
+from preuve.run.engine import CheckOptions, run_check
 
 
 def main() -> None:

@@ -11,14 +11,14 @@ from pathlib import Path
 
 def check(evidence: Path, *iocs: Path, heuristics: bool = True, only: tuple[str, ...] = ()):  # noqa: ANN201
     """Run a check with no output folder and return the CheckResult."""
-    from preuve.check import CheckOptions, run_check
+    from preuve.run.engine import CheckOptions, run_check
 
     return run_check(evidence, CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=only))
 
 
 def records(evidence: Path, artifact: str) -> list:  # noqa: ANN201 - records of one artifact, in order
     """Every record one artifact yields on an acquisition, collected by a sink."""
-    from preuve.check import CheckOptions, run_check
+    from preuve.run.engine import CheckOptions, run_check
 
     collected: list = []
 

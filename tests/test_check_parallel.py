@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from benchmarks.ios_backup import build_backup, make_plan
 
-import preuve.check as check_module
+import preuve.run.engine as check_module
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.builders.demo import build_demo_backup
-from preuve.check import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
 from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
 from preuve.report.outdir import OutputFolder
+from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
 
 COMPARED = ("findings.json", "bundle.json", "bundle.md", "timeline.csv", "timeline.jsonl")
 

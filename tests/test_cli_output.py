@@ -104,12 +104,12 @@ def test_failed_run_leaves_no_folder_and_the_previous_output_as_it_was(tmp_path:
 
 
 def test_interrupted_run_exits_130_and_is_marked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import preuve.check
+    import preuve.run.engine
 
     evidence = _phone(tmp_path / "a", 1)
     out = tmp_path / "out"
     assert _run("check", str(evidence), "-o", str(out), "-q")[0] == 3  # no indicator: not a full check
-    real = preuve.check._run_artifact
+    real = preuve.run.engine._run_artifact
     calls: list[str] = []
 
     def stopped(artifact, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
@@ -118,7 +118,7 @@ def test_interrupted_run_exits_130_and_is_marked(tmp_path: Path, monkeypatch: py
             raise KeyboardInterrupt
         return real(artifact, *args, **kwargs)
 
-    monkeypatch.setattr(preuve.check, "_run_artifact", stopped)
+    monkeypatch.setattr(preuve.run.engine, "_run_artifact", stopped)
     code, output = _run("check", str(evidence), "-o", str(out), "-q")
     assert code == 130
     assert "interrupted: the run was stopped before it finished" in output and str(out) in output
@@ -134,7 +134,7 @@ def test_sigterm_stops_a_real_run_with_130(tmp_path: Path) -> None:
     evidence = _phone(tmp_path / "a", 1)
     out = tmp_path / "out"
     slow = (
-        "import time, preuve.check as c\n"
+        "import time, preuve.run.engine as c\n"
         "real = c._run_artifact\n"
         "def slow(*a, **k):\n"
         "    time.sleep(0.3)\n"

@@ -133,7 +133,7 @@ def test_builder_imports_nothing_it_tests(path: Path) -> None:
         ("from preuve import evidence, builders", "preuve.builders.x", ["preuve.evidence"]),
         ("from ..evidence.android_ab import MAGIC", "preuve.builders.android", ["preuve.evidence.android_ab"]),
         ("from .. import check", "preuve.builders.android", ["preuve.check"]),
-        ("def f():\n    from preuve.check import run_check\n", "tests.builders.fleet", ["preuve.check"]),
+        ("def f():\n    from preuve.run.engine import run_check\n", "tests.builders.fleet", ["preuve.run.engine"]),
         ("import importlib\nimportlib.import_module('preuve.artifacts.ios.sms')", "tests.builders.x",
          ["dynamically preuve.artifacts.ios.sms"]),
         ("__import__(name)", "tests.builders.x", ["dynamically <computed>"]),

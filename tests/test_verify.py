@@ -14,7 +14,7 @@ from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
-from preuve.verify import Status, export_proof, verify
+from preuve.proof.verify import Status, export_proof, verify
 from tests.builders import feed, snapshot
 from tests.builders.demo_expected import (  # noqa: F401
     DEMO_FINDINGS,

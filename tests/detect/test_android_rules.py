@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
-from preuve.check import ExitCode
+from preuve.run.engine import ExitCode
 from tests.builders import check, snapshot
 
 AQF = "/.acquisition/androidqf"

@@ -28,13 +28,13 @@ from preuve.builders.android import (
     tombstone_text,
     write_zip,
 )
-from preuve.check import CheckOptions, ExitCode, run_check
 from preuve.evidence.acquisition import Secrets, detect_kind
 from preuve.evidence.android_archive import safe_member_name
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
 from preuve.model import DeviceFacts
+from preuve.run.engine import CheckOptions, ExitCode, run_check
 from tests.builders import check, records, snapshot
 
 MAIN = "/.acquisition/bugreport/bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from preuve.builders.android import AndroidQFBuilder
-from preuve.check import CheckOptions, run_check
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.limits import Limits
+from preuve.run.engine import CheckOptions, run_check
 from tests.builders import check, snapshot
 
 

@@ -23,12 +23,12 @@ from preuve.artifacts.android.getprop import AndroidProperty
 from preuve.artifacts.android.mounts import Mount
 from preuve.artifacts.android.processes import AndroidProcess
 from preuve.artifacts.android.settings import AndroidSetting
-from preuve.check import ArtifactStatus
 from preuve.evidence.acquisition import detect_kind
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
 from preuve.model import DeviceFacts
+from preuve.run.engine import ArtifactStatus
 from tests.builders import check, feed, records, snapshot
 from tests.builders.bugreport import MAIN, bugreport_members, dumpstate_text, write_folder, write_zip
 

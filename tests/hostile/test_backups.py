@@ -141,7 +141,7 @@ def test_view_that_never_ends_stopped_by_deadline(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from preuve.check import CheckOptions, run_check
+        from preuve.run.engine import CheckOptions, run_check
         from preuve.evidence.limits import Limits
         from preuve.report.outdir import OutputFolder
         sink = OutputFolder(Path({str(out)!r}), Path({str(root)!r}))
@@ -182,7 +182,7 @@ def test_huge_blob_refused_by_length_limit(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from preuve.check import CheckOptions, run_check
+        from preuve.run.engine import CheckOptions, run_check
         from preuve.evidence.limits import Limits
         from preuve.report.outdir import OutputFolder
         sink = OutputFolder(Path({str(out)!r}), Path({str(root)!r}))
@@ -399,7 +399,7 @@ def test_manifest_files_view_that_never_ends(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from preuve.check import CheckOptions, run_check
+        from preuve.run.engine import CheckOptions, run_check
         from preuve.evidence.errors import PreuveError
         from preuve.evidence.limits import Limits
         try:

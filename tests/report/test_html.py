@@ -134,9 +134,9 @@ def test_timeline_bins_by_day_week_month() -> None:
 def test_device_facts_from_any_artifact(tmp_path: Path, pegasus_feed: Path) -> None:
     """The report reads the device from the DeviceFacts record type, whichever artifact gives it, and
     shows the times in the device's zone when the facts name it."""
-    from preuve.check import CheckOptions, run_check
     from preuve.model import DeviceFacts
     from preuve.report.html import HtmlReport
+    from preuve.run.engine import CheckOptions, run_check
 
     class Elsewhere:
         name = "some_other_artifact"

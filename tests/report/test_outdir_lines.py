@@ -10,9 +10,9 @@ import orjson
 from preuve.artifacts.ios.sms import SmsMessage
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.check import CheckOptions, run_check
 from preuve.model import Locator
 from preuve.report.outdir import OutputFolder, locator_text, record_line
+from preuve.run.engine import CheckOptions, run_check
 from tests.builders import snapshot
 
 

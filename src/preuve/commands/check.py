@@ -13,14 +13,6 @@ from typing import TYPE_CHECKING
 import click
 
 from preuve.artifacts.base import Artifact
-from preuve.check import (
-    ArtifactReport,
-    ArtifactStatus,
-    CheckOptions,
-    CheckResult,
-    ExitCode,
-    check_artifact_names,
-)
 from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
@@ -28,6 +20,14 @@ from preuve.messages import os_error_text
 from preuve.model import Absence, Finding, Severity
 from preuve.report.catalog import LANGUAGES
 from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, check_into_folder
+from preuve.run.engine import (
+    ArtifactReport,
+    ArtifactStatus,
+    CheckOptions,
+    CheckResult,
+    ExitCode,
+    check_artifact_names,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console

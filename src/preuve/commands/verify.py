@@ -11,12 +11,12 @@ from typing import TypeVar
 import click
 from rich.console import Console
 
-from preuve.check import CheckOptions
 from preuve.commands.backup import gather_secrets
 from preuve.commands.check import escape
 from preuve.evidence.acquisition import Secrets
 from preuve.evidence.errors import PreuveError
-from preuve.verify import Status, VerifyResult, export_proof, verify
+from preuve.proof.verify import Status, VerifyResult, export_proof, verify
+from preuve.run.engine import CheckOptions
 
 EXIT_CONFIRMED, EXIT_FATAL, EXIT_DIFFERS = 0, 1, 2
 

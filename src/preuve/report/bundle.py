@@ -24,7 +24,7 @@ from preuve.report.findings import finding_to_dict
 from preuve.report.jsonio import dumps
 
 if TYPE_CHECKING:
-    from preuve.check import ArtifactReport, CheckResult
+    from preuve.run.engine import ArtifactReport, CheckResult
 
 BUNDLE_FORMAT = "preuve-bundle/1"
 BUNDLE_NAME = "bundle.json"

@@ -24,7 +24,7 @@ from preuve.model import (
 )
 
 if TYPE_CHECKING:
-    from preuve.check import CheckResult
+    from preuve.run.engine import CheckResult
 
 
 def finding_to_dict(finding: Finding, *, context: bool = True) -> dict[str, object]:

@@ -47,7 +47,7 @@ from preuve.report.catalog import Messages
 from preuve.report.timeline import timeline_section, utc_day
 
 if TYPE_CHECKING:
-    from preuve.check import ArtifactReport, CheckResult
+    from preuve.run.engine import ArtifactReport, CheckResult
 
 MAX_FINDING_ROWS = 5000
 MAX_FACT_CHARS = 300

@@ -25,7 +25,7 @@ from preuve.report.findings import findings_document
 from preuve.report.jsonio import _default, dumps
 
 if TYPE_CHECKING:
-    from preuve.check import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
+    from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
 
 TIMELINE_FORMATS = ("csv", "jsonl")
 TIMELINE_CHOICES = {"csv": ("csv",), "jsonl": ("jsonl",), "both": ("csv", "jsonl"), "none": ()}
@@ -358,8 +358,8 @@ class OutputFolder(_RecordWriter):
 
 
 def run_document(result: CheckResult) -> dict[str, object]:
-    from preuve.check import environment
     from preuve.report.findings import coverage_to_dict, verdict_to_dict
+    from preuve.run.engine import environment
 
     return {
         "verdict": verdict_to_dict(result.verdict()),
@@ -566,7 +566,7 @@ class StagedOutput:
             "say nothing about what was not read. Run `preuve check` again for a complete result.\n"
         )
         (self.path / INTERRUPTED_MARKER).write_text(note, encoding="utf-8")
-        from preuve.check import environment
+        from preuve.run.engine import environment
 
         doc = {"status": "interrupted", "reason": reason, "tool": environment(), "evidence": str(evidence)}
         (self.path / "run.json").write_bytes(dumps(doc, indent=True) + b"\n")
@@ -676,7 +676,7 @@ def check_into_folder(
 
     `out` is replaced whole when the run ends; a run that fails leaves it as it was; an interrupted run
     leaves it marked partial (RunInterrupted)."""
-    from preuve.check import run_check
+    from preuve.run.engine import run_check
 
     with staged_output(out, evidence, force=force) as staged:
         records, sinks = output_sinks(staged.path, evidence, lang, timeline)
@@ -721,8 +721,8 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
     findings.json, run.json): the rows the check would have written with ``--timeline``, in the same
     order (artifacts as run.json lists them, records as their JSONL holds them). Each file is
     written beside and renamed into place when complete. Returns the files written."""
+    from preuve.proof.verify import rebuild_record, record_classes
     from preuve.report.jsonio import loads
-    from preuve.verify import rebuild_record, record_classes
 
     run = loads((out / "run.json").read_bytes())
     graded: dict[tuple[str, tuple[object, ...]], dict[str, Severity]] = {}

@@ -37,7 +37,7 @@ from preuve.report.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 
 if TYPE_CHECKING:
-    from preuve.check import ArtifactReport, CheckResult
+    from preuve.run.engine import ArtifactReport, CheckResult
 
 SCHEMA_VERSION = 1
 

@@ -79,12 +79,12 @@ def _stored_records(store: CaseStore, acquisition_id: int, artifact: str) -> Ite
 def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any]) -> Any:
     """Feed a stored acquisition through `sinks` as `run_check` fed them; return its CheckResult."""
     from preuve.artifacts.base import discover_artifacts
-    from preuve.check import ArtifactReport, ArtifactStatus, CheckOptions, CheckResult
     from preuve.evidence.acquisition import Opened, Secrets
     from preuve.evidence.ledger import EvidenceFile
     from preuve.indicators.index import IndicatorIndex
     from preuve.model import Absence, Finding
-    from preuve.verify import _locator, locator_key, rebuild_record, record_classes
+    from preuve.proof.verify import _locator, locator_key, rebuild_record, record_classes
+    from preuve.run.engine import ArtifactReport, ArtifactStatus, CheckOptions, CheckResult
 
     run = store.stored_document(acquisition.id, "run")
     summary = store.stored_document(acquisition.id, "summary")

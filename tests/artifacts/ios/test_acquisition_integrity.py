@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
-from preuve.verify import Status, verify
+from preuve.proof.verify import Status, verify
 from tests.builders import check, records, snapshot
 
 

@@ -131,7 +131,7 @@ def test_redirect_follow_up_is_verified_from_the_evidence(tmp_path: Path) -> Non
     from click.testing import CliRunner
 
     from preuve.cli import build_cli
-    from preuve.verify import Status, verify
+    from preuve.proof.verify import Status, verify
     from tests.builders import feed
 
     backup = _backup(tmp_path)

@@ -40,7 +40,6 @@ from typing import Any
 import orjson
 
 from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
-from preuve.check import CheckOptions, private_workdir
 from preuve.detect.match import Matcher
 from preuve.detect.rules import Rule, discover_rules
 from preuve.evidence.acquisition import OpenContext, open_acquisition
@@ -54,6 +53,7 @@ from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
 from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
 from preuve.report.jsonio import canonical_bytes, dumps
+from preuve.run.engine import CheckOptions, private_workdir
 
 PACKAGE_FORMAT = "preuve-proof/1"
 _RECORDS_NAME = "records.jsonl"

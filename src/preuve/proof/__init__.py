@@ -1,0 +1,1 @@
+"""Proof: re-deriving findings from the evidence or a proof package (verify.py)."""
