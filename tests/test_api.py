@@ -60,3 +60,16 @@ def test_check_then_verify_through_the_package(tmp_path: Path) -> None:
     assert result.verdict().headline == "Traces of known spyware found"
     checked = preuve.verify(tmp_path / "out" / "bundle.json", device)
     assert [c.status for c in checked.checks] == ["confirmed"] * len(result.findings)
+
+
+def test_a_locator_is_formatted_from_one_definition() -> None:
+    from preuve.model import Locator, Record
+    from preuve.report.outdir import locator_text
+
+    row = Locator("/a.db", "0" * 64, table="message", rowid=2)
+    deep = Locator("/b.plist", "0" * 64, key_path="a/b", line=7, offset=9)
+    assert row.inside() == [("table", "message"), ("rowid", 2)]
+    assert row.words() == "table message, row 2" and deep.words() == "key a/b; line 7; offset 9"
+    assert row.as_dict() == {"device_path": "/a.db", "sha256": "0" * 64, "table": "message", "rowid": 2}
+    assert locator_text(Record(locator=row)) == "table=message;rowid=2"
+    assert locator_text(Record(locator=deep)) == "key_path=a/b;line=7;offset=9"

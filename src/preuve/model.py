@@ -81,11 +81,26 @@ class Locator:
 
     def as_dict(self) -> dict[str, str | int]:
         out: dict[str, str | int] = {"device_path": self.device_path, "sha256": self.sha256}
-        for name in ("table", "rowid", "key_path", "line", "offset"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
+        out.update(self.inside())
         return out
+
+    def inside(self) -> list[tuple[str, str | int]]:
+        """Where in the file, as (field, value) pairs in a fixed order (table, rowid, key_path, line, offset):
+        the one definition every output formats a locator from."""
+        return [(name, value) for name in ("table", "rowid", "key_path", "line", "offset")
+                if (value := getattr(self, name)) is not None]
+
+    def words(self) -> str:
+        """Where in the file, for people: "table message, row 2", "key a/b", "line 7"."""
+        spoken = {"table": "table", "rowid": "row", "key_path": "key", "line": "line", "offset": "offset"}
+        out: list[str] = []
+        for name, value in self.inside():
+            text = f"{spoken[name]} {value}"
+            if name == "rowid" and out and out[-1].startswith("table "):
+                out[-1] += f", {text}"
+            else:
+                out.append(text)
+        return "; ".join(out)
 
 
 @dataclass(slots=True, unsafe_hash=True)

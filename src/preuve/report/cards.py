@@ -66,20 +66,6 @@ def group_findings(findings: Sequence[Finding]) -> list[Group]:
     return out
 
 
-def _locator_text(finding: Finding) -> str:
-    loc = finding.locator
-    bits = []
-    if loc.table is not None:
-        bits.append(f"table {loc.table}, row {loc.rowid}")
-    if loc.key_path is not None:
-        bits.append(f"key {loc.key_path}")
-    if loc.line is not None:
-        bits.append(f"line {loc.line}")
-    if loc.offset is not None:
-        bits.append(f"offset {loc.offset}")
-    return "; ".join(bits)
-
-
 def context_pairs(finding: Finding) -> list[tuple[str, str]]:
     """The record's context a finding carries (label, value), in its order."""
     return [] if finding.context is None else finding.context.lines()
@@ -122,7 +108,7 @@ def _details(finding: Finding, rules: dict[str, RuleText], titles: dict[str, str
         (t("card.file"), f"<code>{esc(finding.locator.device_path)}</code>"),
         (t("card.file_sha"), f"<code>{esc(finding.locator.sha256)}</code>"),
     ]
-    inside = _locator_text(finding)
+    inside = finding.locator.words()
     if inside:
         rows.append((t("card.where"), esc(inside)))
     if finding.record_sha256:

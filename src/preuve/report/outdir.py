@@ -70,19 +70,9 @@ def locator_text(record: Record) -> str:
     """
     loc = record.locator
     if loc.key_path is None and loc.line is None and loc.offset is None and loc.table is not None:
+        # the usual case (a database row), once per record: the same text as the general form below
         return f"table={loc.table}" if loc.rowid is None else f"table={loc.table};rowid={loc.rowid}"
-    parts = []
-    if loc.table is not None:
-        parts.append(f"table={loc.table}")
-    if loc.rowid is not None:
-        parts.append(f"rowid={loc.rowid}")
-    if loc.key_path is not None:
-        parts.append(f"key_path={loc.key_path}")
-    if loc.line is not None:
-        parts.append(f"line={loc.line}")
-    if loc.offset is not None:
-        parts.append(f"offset={loc.offset}")
-    return ";".join(parts)
+    return ";".join(f"{name}={value}" for name, value in loc.inside())
 
 
 def timesketch_line(

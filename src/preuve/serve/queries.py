@@ -238,12 +238,14 @@ def verdicts(store: CaseStore) -> list[str]:
 
 
 def _locator_where(locator: dict[str, object]) -> str:
-    parts = []
-    for name in ("table", "rowid", "key_path", "line", "offset"):
-        value = locator.get(name)
-        if value is not None:
-            parts.append(f"{name} {value}")
-    return ", ".join(parts)
+    """Where in the file, in the words the report uses (a stored locator, read back)."""
+    from preuve.model import Locator
+
+    fields = ("device_path", "sha256", "table", "rowid", "key_path", "line", "offset")
+    try:
+        return Locator(**{k: locator[k] for k in fields if locator.get(k) is not None}).words()  # type: ignore[arg-type]
+    except TypeError:
+        return ""
 
 
 def _context(doc: dict[str, object]) -> tuple[tuple[str, str], ...]:
