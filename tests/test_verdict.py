@@ -266,7 +266,16 @@ def test_backup_files_listed_but_absent_are_missing_and_one_grouped_finding(tmp_
     # The grouped finding is re-derived by verify like any other.
     verified = _cli("verify", str(out / "bundle.json"), str(backup))
     assert verified.exit_code == 0, verified.output
-    assert "1 of 1 findings confirmed" in _flat(verified.output)
+    assert "1 of 1 findings confirmed (their 1001 occurrences checked one by one)" in _flat(verified.output)
+    # Every occurrence is re-derived, not only the first: a file that is now there is a difference.
+    import hashlib
+
+    fid = hashlib.sha1(b"HomeDomain-Media/DCIM/100APPLE/IMG_0500.HEIC").hexdigest()  # noqa: S324 - the backup's id
+    (backup / fid[:2]).mkdir(exist_ok=True)
+    (backup / fid[:2] / fid).write_bytes(b"x" * 1000)
+    changed = _cli("verify", str(out / "bundle.json"), str(backup))
+    assert changed.exit_code == 2, changed.output
+    assert "0 of 1 findings confirmed (their 1001 occurrences checked one by one)" in _flat(changed.output)
 
 
 # -- indicators ----------------------------------------------------------------------------------

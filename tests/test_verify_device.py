@@ -41,7 +41,8 @@ def test_output_folder_and_another_device(tmp_path: Path) -> None:
     code, lines = _invoke("verify", str(out), str(first))
     assert code == 0, lines
     assert lines[0] == "Verified from the evidence (ios backup)."
-    assert lines[-1] == "2 of 2 findings confirmed."  # the two unbundled processes are one review finding
+    # the two unbundled processes are one review finding, each of its occurrences re-derived
+    assert lines[-1] == "2 of 2 findings confirmed (their 3 occurrences checked one by one)."
 
     code, lines = _invoke("verify", str(out), str(second))
     assert code == 2
@@ -53,7 +54,7 @@ def test_output_folder_and_another_device(tmp_path: Path) -> None:
         "          - /private/var/mobile/Library/SMS/sms.db: content changed",
         "          - /private/var/wireless/Library/Databases/DataUsage.sqlite: content changed",
     ]
-    assert lines[-1] == "0 of 2 findings confirmed."
+    assert lines[-1] == "0 of 2 findings confirmed (their 3 occurrences checked one by one)."
 
     # One file changed is not another device: the finding differs, said as such.
     tampered = tmp_path / "c"

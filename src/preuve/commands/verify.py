@@ -67,8 +67,16 @@ def print_verification(console: Console, result: VerifyResult) -> None:
                 console.print(f"          - {escape(problem)}", highlight=False)
         for note in check.notes:
             console.print(f"          [dim]{escape(note)}[/]", highlight=False)
-    confirmed = sum(1 for c in result.checks if c.status == Status.CONFIRMED)
-    console.print(f"{confirmed} of {len(result.checks)} findings confirmed.", highlight=False)
+    # A grouped finding's occurrences are checked one by one (ids "<id>#2"…); the finding is confirmed
+    # when every occurrence is.
+    by_finding: dict[str, bool] = {}
+    for check in result.checks:
+        base = check.finding.id.split("#", 1)[0]
+        by_finding[base] = by_finding.get(base, True) and check.status == Status.CONFIRMED
+    confirmed = sum(by_finding.values())
+    extra = len(result.checks) - len(by_finding)
+    occurrences = f" (their {len(result.checks)} occurrences checked one by one)" if extra else ""
+    console.print(f"{confirmed} of {len(by_finding)} findings confirmed{occurrences}.", highlight=False)
 
 
 @click.command("verify")

@@ -32,7 +32,7 @@ import typing
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -180,6 +180,18 @@ def parse_bundle(raw: bytes, name: str = BUNDLE_NAME) -> Bundle:
                     observable=None if not obs else Observable(Kind(obs["kind"]), str(obs["value"])),
                 )
             )
+            # A grouped finding stands for every occurrence it lists: each is re-derived as a finding of
+            # its own (the first is the finding itself).
+            group = item.get("group")
+            members = group.get("members", []) if isinstance(group, dict) else []
+            first = findings[-1]
+            for number, member in enumerate(members[1:], start=2):
+                mobs = member.get("observable")
+                findings.append(replace(
+                    first, id=f"{first.id}#{number}", explanation=str(member.get("explanation", "")),
+                    locator=_locator(member["locator"]), record_sha256=member.get("record_sha256"),
+                    observable=None if not mobs else Observable(Kind(mobs["kind"]), str(mobs["value"])),
+                ))
         hashes = {str(e["device_path"]): str(e["sha256"]) for e in doc.get("evidence_files", [])}
         sizes = {
             str(e["device_path"]): e["size"] for e in doc.get("evidence_files", [])
