@@ -157,3 +157,19 @@ def test_no_binary_question_on_a_dump_of_the_data_volume_alone(tmp_path: Path) -
     assert [(f.rule, f.severity) for f in check(dump, only=("datausage",)).findings] == [
         ("datausage_unbundled_process", Severity.INFO),
     ]
+
+
+def test_the_gaps_of_one_database_are_one_finding(tmp_path: Path) -> None:
+    """A database with many deleted process rows gives one finding listing every gap, not one per gap."""
+    processes = [Process(pk, f"proc{pk}", f"com.example.p{pk}", T1, T2) for pk in (1, 3, 4, 7, 9)]
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite",
+                       lambda c: fill_datausage(c, processes))
+    result = check(builder.finish(), only=("datausage",))
+    gaps = [f for f in result.findings if f.rule == "datausage_process_gap"]
+    assert [(f.severity, f.count, f.explanation) for f in gaps] == [
+        (Severity.LOW, 3, "3 gaps in the process ids of this network usage database (ids 2-2, 5-6, 8-8): process "
+         "records were deleted; worth a look if other signs are present."),
+    ]
+    assert gaps[0].group is not None
+    assert [m.explanation.split("(ids ")[1].split(")")[0] for m in gaps[0].group.members] == ["2-2", "5-6", "8-8"]
