@@ -161,3 +161,16 @@ def parse_date(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def acquisition_value(ctx: ArtifactContext, key: str) -> object:
+    """One value of AndroidQF's acquisition.json, or None when the file or the key is absent or the
+    file cannot be read (the artifacts that read acquisition.json itself report that)."""
+    meta = f"{AQF}/acquisition.json"
+    if not ctx.fs.is_file(meta):
+        return None
+    try:
+        data = load_json(ctx, meta)
+    except EvidenceError:
+        return None
+    return data.get(key) if isinstance(data, dict) else None

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, load_json, parse_date
+from preuve.artifacts.android._common import AQF, acquisition_value, parse_date
 from preuve.artifacts.android.packages import AndroidPackage, system_flags
 from preuve.artifacts.android.settings import DumpsysSettingsReader
 from preuve.artifacts.base import ArtifactContext
@@ -331,14 +331,7 @@ def adb_key(line: str) -> tuple[str, str | None] | None:
 
 def _acquisition_host_key(ctx: ArtifactContext) -> str | None:
     """Fingerprint of the acquisition computer's key as AndroidQF records it in acquisition.json."""
-    meta = f"{AQF}/acquisition.json"
-    if not ctx.fs.is_file(meta):
-        return None
-    try:
-        data = load_json(ctx, meta)
-    except EvidenceError:
-        return None  # reported by the artifacts that read acquisition.json
-    value = data.get("adb_host_public_key") if isinstance(data, dict) else None
+    value = acquisition_value(ctx, "adb_host_public_key")
     found = adb_key(value) if isinstance(value, str) else None
     return found[0] if found else None
 

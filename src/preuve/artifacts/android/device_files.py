@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, load_json
+from preuve.artifacts.android._common import AQF, acquisition_value
 from preuve.artifacts.android.files import AndroidFile
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.evidence.errors import EvidenceError
 from preuve.model import Record
 
 
@@ -47,14 +46,7 @@ _DEFAULT_TMP = "/data/local/tmp/"
 
 def _device_tmp_dir(ctx: ArtifactContext) -> str:
     """The phone's temporary folder AndroidQF copied (acquisition.json tmp_dir), /data/local/tmp/ by default."""
-    meta = f"{AQF}/acquisition.json"
-    if not ctx.fs.is_file(meta):
-        return _DEFAULT_TMP
-    try:
-        data = load_json(ctx, meta)
-    except EvidenceError:
-        return _DEFAULT_TMP  # reported by the artifacts that read acquisition.json
-    value = data.get("tmp_dir") if isinstance(data, dict) else None
+    value = acquisition_value(ctx, "tmp_dir")
     if not isinstance(value, str) or not value.startswith("/") or len(value) > 256 or not value.isprintable():
         return _DEFAULT_TMP
     parts = [p for p in value.split("/") if p]
