@@ -130,13 +130,13 @@ def _local(jobs: list[FleetJob], workers: int) -> Iterator[FleetOutcome]:
 def _dask(jobs: list[FleetJob], scheduler: str | object) -> Iterator[FleetOutcome]:
     from distributed import Client, as_completed
 
-    client = Client(scheduler)  # a scheduler address (tcp://host:port) or a Cluster object
+    client = Client(scheduler)  # type: ignore[no-untyped-call]  # a scheduler address (tcp://host:port) or a Cluster object
     try:
         futures = client.map(check_one, jobs, pure=False)
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
             yield future.result()
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def run_fleet(
