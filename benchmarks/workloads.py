@@ -296,11 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mvt-bin", type=Path, default=None, help="folder holding mvt-ios and mvt-android")
     parser.add_argument("--no-mvt", action="store_true", help="do not run MVT (e.g. where it is quadratic)")
     parser.add_argument("--build-only", action="store_true", help="build the evidence and stop")
+    parser.add_argument("--jobs", type=int, default=None, help="run preuve check with --jobs N (default: its own)")
     args = parser.parse_args(argv)
 
     iocs = args.iocs or default_iocs()
     feeds = sorted(feed_files([iocs]))
     work: Path = args.workdir
+    jobs = ["--jobs", str(args.jobs)] if args.jobs is not None else []
     work.mkdir(parents=True, exist_ok=True)
     env = preuve_env(work)
     mvt_ios = args.mvt_bin / "mvt-ios" if args.mvt_bin and not args.no_mvt else None
@@ -321,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             floor_args = ["encrypted", str(evidence), str(key)]
             mvt_ios = None  # MVT needs the password, and spends seconds deriving the key: not compared
         out, mout = work / f"out-{args.workload}-{args.size}", work / f"mvt-{args.workload}-{args.size}"
-        cases.append(Case(f"{args.workload} {args.size}", preuve_cmd(evidence, out, feeds, extra),
+        cases.append(Case(f"{args.workload} {args.size}", preuve_cmd(evidence, out, feeds, [*extra, *jobs]),
                           [*floor, *floor_args], mvt_cmd(mvt_ios, "check-backup", evidence, mout, feeds)
                           if mvt_ios else None, out, mout if mvt_ios else None))
     elif args.workload == "messages":
@@ -331,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(backup, ignore_errors=True)
             build_messages_backup(backup, make_plan(size, feeds))
         out, mout = work / f"out-messages-{args.size}", work / f"mvt-messages-{args.size}"
-        cases.append(Case(f"messages {args.size}", preuve_cmd(backup, out, feeds), [*floor, "backup", str(backup)],
+        cases.append(Case(f"messages {args.size}", preuve_cmd(backup, out, feeds, jobs), [*floor, "backup", str(backup)],
                           mvt_cmd(mvt_ios, "check-backup", backup, mout, feeds) if mvt_ios else None,
                           out, mout if mvt_ios else None))
     elif args.workload == "fs":
@@ -340,13 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind, path in built.items():
             out, mout = work / f"out-fs-{kind}", work / "mvt-fs"
             use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads folders only
-            cases.append(Case(f"fs {args.size} {kind}", preuve_cmd(path, out, feeds), [*floor, "fs", str(path)],
+            cases.append(Case(f"fs {args.size} {kind}", preuve_cmd(path, out, feeds, jobs), [*floor, "fs", str(path)],
                               mvt_cmd(cast(Path, mvt_ios), "check-fs", path, mout, feeds) if use_mvt else None,
                               out, mout if use_mvt else None))
     else:
         evidence = build_androidqf(work / f"androidqf-{args.size}", int(args.size))
         out, mout = work / "out-androidqf", work / "mvt-androidqf"
-        cases.append(Case(f"androidqf {args.size} MB", preuve_cmd(evidence, out, feeds),
+        cases.append(Case(f"androidqf {args.size} MB", preuve_cmd(evidence, out, feeds, jobs),
                           [*floor, "zip", str(evidence)],
                           mvt_cmd(mvt_android, "check-androidqf", evidence, mout, feeds) if mvt_android else None,
                           out, mout if mvt_android else None))

@@ -263,6 +263,7 @@ def _run(
     lang: str = "en",
     force: bool = False,
     timeline: str = DEFAULT_TIMELINE,
+    jobs: int | None = None,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
     from preuve.report.jsonio import dumps
@@ -273,7 +274,7 @@ def _run(
         if console is not None:
             console.print(text)
     options = CheckOptions(
-        iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only), secrets=secrets or Secrets()
+        iocs=tuple(iocs), heuristics=heuristics, only_artifacts=tuple(only), secrets=secrets or Secrets(), jobs=jobs
     )
 
     def fail(message: str) -> int:
@@ -352,9 +353,12 @@ def _run(
 @click.option("--timeline", type=click.Choice(list(TIMELINE_CHOICES)), default=DEFAULT_TIMELINE, show_default=True,
               help="Timeline files to write: timeline.csv, timeline.jsonl (Timesketch), both or none. "
                    "`preuve timeline OUT` renders any of them later from artifacts/.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes reading the acquisition (default: up to two, by the CPUs there are; 1: one). "
+                   "The output is the same whatever the number.")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bool, no_heuristics: bool,
           only: tuple[str, ...], quiet: bool, as_json: bool, case: Path | None, password_file: Path | None,
-          key_file: Path | None, age_key: Path | None, lang: str, timeline: str) -> None:
+          key_file: Path | None, age_key: Path | None, lang: str, timeline: str, jobs: int | None) -> None:
     """Check an acquisition against indicators and heuristics.
 
     EVIDENCE is recognised by itself: an iOS backup (plain or encrypted), an iOS filesystem dump (folder, tar,
@@ -379,7 +383,7 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bo
         stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
         sys.exit(int(ExitCode.FATAL))
     sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force,
-                  timeline))
+                  timeline, jobs))
 
 
 @click.command()
