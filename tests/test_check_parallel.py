@@ -1,7 +1,8 @@
-"""A big database read in parts by worker processes gives the same output, byte for byte, as one
-read sequentially, with the same warnings and errors: whatever goes wrong in a part (a failure, a
-warning, a worker that dies), the records, findings and problems reported are those of a sequential
-read."""
+"""A big database read in row ranges by worker processes gives the same outputs, byte for byte, as
+one read sequentially (every file of the output folder, and the case store with --case), with the
+same warnings and errors: whatever goes wrong in a part (a failure, a warning, a worker that dies),
+the records, findings and problems reported are those of a sequential read. The sinks are the
+ordinary ones: nothing of them knows about parts."""
 
 from __future__ import annotations
 
@@ -19,10 +20,9 @@ from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
 from preuve.report.bundle import BundleSink
 from preuve.report.html import HtmlReport
-from preuve.report.outdir import OutputFolder
+from preuve.report.outdir import TIMELINE_FORMATS, OutputFolder
 from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
-
-COMPARED = ("findings.json", "bundle.json", "bundle.md", "timeline.csv", "timeline.jsonl")
+from preuve.store.case import CaseStore
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +55,49 @@ def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 def _check(backup: Path, feed: Path, out: Path, jobs: int, extra: Sequence[Sink] = ()) -> tuple[CheckResult, HtmlReport]:
     html = HtmlReport(out / "report.html")
-    folder = OutputFolder(out, backup)
-    try:
-        result = run_check(backup, CheckOptions(iocs=(feed,), jobs=jobs), sinks=[folder, html, BundleSink(out), *extra])
-    finally:
-        folder.close()
+    folder = OutputFolder(out, backup, TIMELINE_FORMATS)
+    with CaseStore(out.with_name(out.name + ".case.db"), write=True) as store:
+        try:
+            sinks = [folder, html, BundleSink(out), store.sink(backup), *extra]
+            result = run_check(backup, CheckOptions(iocs=(feed,), jobs=jobs), sinks=sinks)
+        finally:
+            folder.close()
     return result, html
 
 
-def _outputs(out: Path) -> dict[str, bytes]:
-    names = [*COMPARED, *(f"artifacts/{p.name}" for p in sorted((out / "artifacts").iterdir()))]
-    return {name: (out / name).read_bytes() for name in names}
+def _timeless(value: object) -> object:
+    """A run.json value without what the clock decides (when the run started and ended, how long each step took)."""
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k not in ("started", "finished", "seconds")}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    """Every file of the output folder (run.json without its times), and every row the case store holds
+    of the run (the acquisition's own row without its times)."""
+    import json
+    import sqlite3
+
+    found: dict[str, object] = {
+        str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and p.name != "run.json"
+    }
+    found["run.json"] = _timeless(json.loads((out / "run.json").read_bytes()))
+    conn = sqlite3.connect(out.with_name(out.name + ".case.db"))
+    try:
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
+            rows = [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1, 2')]  # noqa: S608 - a table name
+            if table == "acquisitions":
+                columns = [c[1] for c in conn.execute("PRAGMA table_info(acquisitions)")]
+                rows = [tuple(v for c, v in zip(columns, r, strict=True) if c not in ("started", "finished", "run"))
+                        for r in rows]
+                runs = [json.loads(r[0]) for r in conn.execute("SELECT run FROM acquisitions ORDER BY id")]
+                found["case:acquisitions.run"] = _timeless(runs)
+            found[f"case:{table}"] = rows
+    finally:
+        conn.close()
+    return found
 
 
 def _reports(result: CheckResult) -> list[tuple[object, ...]]:
@@ -75,7 +107,10 @@ def _reports(result: CheckResult) -> list[tuple[object, ...]]:
 def _same(backup: Path, feed: Path, tmp_path: Path, jobs: int, extra: Callable[[], Sequence[Sink]] = list) -> None:
     seq, seq_html = _check(backup, feed, tmp_path / "sequential", 1, extra())
     par, par_html = _check(backup, feed, tmp_path / f"jobs{jobs}", jobs, extra())
-    assert _outputs(tmp_path / f"jobs{jobs}") == _outputs(tmp_path / "sequential")
+    sequential, parallel = _outputs(tmp_path / "sequential"), _outputs(tmp_path / f"jobs{jobs}")
+    assert list(parallel) == list(sequential)
+    for name, value in sequential.items():
+        assert parallel[name] == value, name
     assert _reports(par) == _reports(seq)
     assert [f.id for f in par.findings] == [f.id for f in seq.findings]
     assert list(par_html.per_day.items()) == list(seq_html.per_day.items())
@@ -221,7 +256,7 @@ def test_parts_a_worker_could_not_read_are_read_by_the_main_process(
 
 
 class _TypedSink:
-    """A sink that needs every typed record in the main process (like the case store): no split."""
+    """A sink with `record` only, that needs every typed record in the main process."""
 
     def __init__(self) -> None:
         self.types: list[str] = []
@@ -244,7 +279,7 @@ class _TypedSink:
         pass
 
 
-def test_sink_without_parts_gets_every_record_sequentially(
+def test_sink_with_record_only_gets_every_record_in_order_from_the_parts(
     built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object]
 ) -> None:
     sinks: list[_TypedSink] = []
@@ -254,7 +289,7 @@ def test_sink_without_parts_gets_every_record_sequentially(
         return [sinks[-1]]
 
     _same(built_backup, pegasus_feed, tmp_path, 2, make)
-    assert parts_read == []
+    assert parts_read == [2_400]
     assert sinks[0].types == sinks[1].types and sinks[0].types.count("ios:sms:message") == 2_400
 
 
@@ -292,22 +327,6 @@ def test_daemonic_process_reads_sequentially(
     monkeypatch.setattr(multiprocessing, "current_process", lambda: types.SimpleNamespace(daemon=True))
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert parts_read == []
-
-
-def test_parts_appended_through_a_buffer_when_the_kernel_copy_fails(
-    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """copy_file_range fails across some file systems, possibly after copying part of a file."""
-    import errno
-    import os
-
-    def failing(src: int, dst: int, count: int, *args: object) -> int:
-        os.write(dst, b"PARTIAL COPY")
-        raise OSError(errno.EXDEV, "cross-device")
-
-    monkeypatch.setattr(os, "copy_file_range", failing)
-    _same(built_backup, pegasus_feed, tmp_path, 2)
-    assert parts_read == [2_400]
 
 
 def test_split_database_is_hashed_once(

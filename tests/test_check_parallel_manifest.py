@@ -1,4 +1,4 @@
-"""A big Manifest.db is read in parts like sms.db (Manifest.split_table): the same output, byte for
+"""A big Manifest.db is read in row ranges like sms.db (Manifest.record_table): the same output, byte for
 byte, as a sequential read, damaged MBFiles and their warnings included."""
 
 from __future__ import annotations

@@ -33,9 +33,6 @@ class ArtifactContext:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _on_warning: Callable[[str], None] | None = None
-    # Set only when `preuve check` reads one part of a database in a worker (see
-    # SqliteArtifact.split_table): the half-open range [low, high) of rowids to read, None = no bound.
-    rowid_range: tuple[int | None, int | None] | None = None
 
     def warn(self, message: str) -> None:
         """Something odd but not fatal (a row skipped, a value that could not be decoded)."""
@@ -78,49 +75,13 @@ class Artifact(ABC):
 class SqliteArtifact(Artifact):
     """An artifact over one SQLite database per located file.
 
-    `split_table` names the table whose rows the records follow, one record per row in rowid
-    order; an artifact that sets it honours ``ctx.rowid_range`` in `parse_db`, and `preuve
-    check` may then read a big database in parts, in parallel (the output is the same).
+    `record_table` states a fact about the data, when it holds: each record is made from one row
+    of that table, in rowid order, and from no other row of it (lookups by key in other tables
+    are fine). Artifacts whose records need many rows at once (DataUsage's `ProcessIdGap`) leave
+    it None.
     """
 
-    split_table: ClassVar[str | None] = None
-
-    def split_bounds(
-        self, conn: sqlite3.Connection, parts: int, min_rows: int, rows_per_part: int | None = None
-    ) -> list[int] | None:
-        """Rowids cutting `split_table` into `parts` parts of about the same number of rows
-        (each bound starts a part), or None when the table is absent or smaller than `min_rows`.
-        With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
-        table = self.split_table
-        if table is None or parts < 2:
-            return None
-        count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608 - a class constant
-        if not isinstance(count, int) or count < min_rows:
-            return None
-        if rows_per_part is not None:
-            parts = max(2, min(parts, count // max(1, rows_per_part)))
-        # Bound i is the rowid at offset count*i//parts. Each is counted on from the one before
-        # (a seek to that rowid, then the rows between): OFFSET steps through every row it skips,
-        # so counting each from the start read the table about parts/2 times over instead of once.
-        bounds: list[int] = []
-        offset = 0
-        for part in range(1, parts):
-            target = count * part // parts
-            if bounds:
-                row = conn.execute(
-                    f'SELECT ROWID FROM "{table}" WHERE ROWID >= ? ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
-                    (bounds[-1], target - offset),
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    f'SELECT ROWID FROM "{table}" ORDER BY ROWID LIMIT 1 OFFSET ?',  # noqa: S608 - a class constant
-                    (target,),
-                ).fetchone()
-            if row is None or not isinstance(row[0], int) or (bounds and row[0] <= bounds[-1]):
-                return None
-            bounds.append(row[0])
-            offset = target
-        return bounds or None
+    record_table: ClassVar[str | None] = None
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         with ctx.fs.sqlite(path) as conn:

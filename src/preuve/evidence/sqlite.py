@@ -165,3 +165,40 @@ def iter_rows(
                 yield row
     finally:
         conn.text_factory = str
+
+
+_ROWID_NAMES = ("rowid", "oid", "_rowid_")
+
+
+def quoted(name: str) -> str:
+    """An SQL identifier in double quotes (its own quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def only_rows(conn: sqlite3.Connection, table: str, low: int | None, high: int | None) -> None:
+    """From now on, `table` named without its schema on this connection (a private one) holds only
+    its rows with ``low <= rowid < high`` (None: no bound): a TEMP VIEW of that name shadows it, as
+    SQLite looks a name up in ``temp`` before ``main``. Queries, joins and ``pragma_table_info``
+    read the view unchanged; the view names the table's rowid under each of rowid, oid and
+    _rowid_ the table does not declare itself (a view has no rowid of its own). A simple view
+    is flattened into the query, so a range is a seek on the table, never a scan.
+
+    This is how a run reads a big table in parts without the reading code knowing: it is the only
+    thing written on a hardened connection, in its in-memory ``temp`` schema, never in the file.
+    """
+    declared = {name.lower() for name in table_columns(conn, table)}
+    source = f"main.{quoted(table)}"
+    aliases = [f"{source}.rowid AS {alias}" for alias in _ROWID_NAMES if alias not in declared]
+    conditions = [f"{source}.rowid {op} {int(bound)}" for op, bound in ((">=", low), ("<", high)) if bound is not None]
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    conn.set_authorizer(None)
+    try:
+        conn.execute("PRAGMA query_only=OFF")
+        try:
+            conn.execute(
+                f"CREATE TEMP VIEW {quoted(table)} AS SELECT {', '.join([*aliases, '*'])} FROM {source}{where}"  # noqa: S608 - quoted name, integer bounds
+            )
+        finally:
+            conn.execute("PRAGMA query_only=ON")
+    finally:
+        conn.set_authorizer(_authorizer)

@@ -140,19 +140,17 @@ class BundleSink:
     def record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
     ) -> None:
-        for finding in findings:
-            self._record_types[finding.id] = record.record_type
+        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
 
-    def part(self, artifact: Artifact, folder: Path) -> BundleSink:
-        """For one part of an artifact read in parallel: the same bookkeeping, handed back to join."""
-        return BundleSink(folder)
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> tuple[tuple[str, str], ...]:
+        """The record type of each finding of the record (most records have none)."""
+        return tuple((finding.id, record.record_type) for finding in findings)
 
-    def close(self) -> object:
-        return self._record_types
-
-    def join(self, artifact: Artifact, folder: Path, state: object) -> None:
-        assert isinstance(state, dict)
-        self._record_types.update(state)
+    def write_record(self, artifact: Artifact, rendered: tuple[tuple[str, str], ...]) -> None:
+        for finding_id, record_type in rendered:
+            self._record_types[finding_id] = record_type
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         pass

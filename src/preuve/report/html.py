@@ -95,23 +95,6 @@ def headline_key(result: CheckResult, verdict: Verdict) -> str:
     return "verdict.no_heuristics"
 
 
-class _HtmlPart:
-    """HtmlReport's per-day count over one part of an artifact read in parallel."""
-
-    def __init__(self) -> None:
-        self.per_day: Counter[date] = Counter()
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        if stamps:
-            when = stamps[0].when
-            self.per_day[when.date() if when.tzinfo is UTC else utc_day(when)] += 1  # utc_day, inlined
-
-    def close(self) -> object:
-        return self.per_day
-
-
 class HtmlReport:
     """A Sink writing OUT/report.html at the end of the run; during the run it only counts records per day."""
 
@@ -132,21 +115,26 @@ class HtmlReport:
     def record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
     ) -> None:
+        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> tuple[date | None, DeviceFacts | None]:
+        """The day of the record's first timestamp, and the record when it holds the device's facts."""
+        day = None
         if stamps:
             when = stamps[0].when
-            self.per_day[when.date() if when.tzinfo is UTC else utc_day(when)] += 1  # utc_day, inlined
-        if type(record) is DeviceFacts and not self.device_facts:
-            self.device_facts = [(label, _clip(value)) for label, value in record.facts()]
-            if record.timezone:
-                self.device_tz = _zone(record.timezone)
+            day = when.date() if when.tzinfo is UTC else utc_day(when)  # utc_day, inlined
+        return day, record if type(record) is DeviceFacts else None
 
-    def part(self, artifact: Artifact, folder: Path) -> _HtmlPart | None:
-        """Counting for one part of an artifact read in parallel."""
-        return _HtmlPart()
-
-    def join(self, artifact: Artifact, folder: Path, state: object) -> None:
-        assert isinstance(state, Counter)
-        self.per_day.update(state)
+    def write_record(self, artifact: Artifact, rendered: tuple[date | None, DeviceFacts | None]) -> None:
+        day, facts = rendered
+        if day is not None:
+            self.per_day[day] += 1
+        if facts is not None and not self.device_facts:
+            self.device_facts = [(label, _clip(value)) for label, value in facts.facts()]
+            if facts.timezone:
+                self.device_tz = _zone(facts.timezone)
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         pass

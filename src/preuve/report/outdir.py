@@ -103,25 +103,6 @@ def timesketch_line(
     return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def _append(source: IO[bytes], target: IO[bytes]) -> None:
-    """Append a whole file to a flushed one: in the kernel where it can (copy_file_range moves the
-    file offsets as writes do), else through a buffer."""
-    copy = getattr(os, "copy_file_range", None)
-    if copy is not None:
-        start = os.lseek(target.fileno(), 0, os.SEEK_CUR)
-        try:
-            while copy(source.fileno(), target.fileno(), 1 << 30):
-                pass
-            return
-        except OSError:  # e.g. across file systems: drop whatever was copied, copy through a buffer
-            os.lseek(source.fileno(), 0, os.SEEK_SET)
-            os.lseek(target.fileno(), start, os.SEEK_SET)
-            os.ftruncate(target.fileno(), start)
-            source.seek(0)
-            target.seek(start)
-    shutil.copyfileobj(source, target, 1 << 20)
-
-
 class _RecordWriter:
     """Writes one record's artifact JSONL line and its timeline rows (CSV and JSONL, each when chosen)."""
 
@@ -135,17 +116,23 @@ class _RecordWriter:
     def record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
     ) -> None:
-        # This runs once per record: it writes the bytes that record_line, csv.writer and
+        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> tuple[bytes, str | None, bytes | None]:
+        """The record's artifact JSONL line, and its timeline rows (CSV, JSONL) when those are written."""
+        # This runs once per record: it makes the bytes that record_line, csv.writer and
         # timesketch_line would write (tests compare them), built from pieces computed once per
         # record, per timestamp description or per file instead of once per row.
-        assert self._jsonl is not None
         record_type = record.record_type
         prefix = self._prefixes.get(record_type)
         if prefix is None:
             prefix = self._prefixes[record_type] = _type_prefix(record_type)
-        self._jsonl.write(prefix + orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)[1:])
-        if not stamps or (self._timeline_file is None and self._timeline_jsonl is None):
-            return
+        line = prefix + orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)[1:]
+        want_csv, want_jsonl = self._timeline_file is not None, self._timeline_jsonl is not None
+        if not stamps or not (want_csv or want_jsonl):
+            return line, None, None
         locator = record.locator
         key = (
             artifact.name, max(f.severity for f in findings).label if findings else "", record_type,
@@ -167,20 +154,6 @@ class _RecordWriter:
         head = b'{"message":' + orjson.dumps(summary) + b',"datetime":'
         end = cells.json + orjson.dumps(where) + b"}\n"
         descriptions = self._descriptions
-        if len(stamps) == 1:
-            stamp = stamps[0]
-            when = stamp.when
-            quoted = orjson.dumps(when if when.tzinfo is UTC else when.astimezone(UTC), option=orjson.OPT_UTC_Z)
-            text = descriptions.get(stamp.description) or self._description(stamp.description)
-            if self._timeline_file is not None:
-                self._timeline_file.write(f"{quoted[1:-1].decode()},{text.cell},{tail}")
-            if self._timeline_jsonl is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                self._timeline_jsonl.write(
-                    b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
-                )
-            return
         rows = []
         events = []
         for stamp in stamps:
@@ -188,16 +161,24 @@ class _RecordWriter:
             # The datetime as to_iso writes it (naive taken through astimezone), in JSON quotes.
             quoted = orjson.dumps(when if when.tzinfo is UTC else when.astimezone(UTC), option=orjson.OPT_UTC_Z)
             text = descriptions.get(stamp.description) or self._description(stamp.description)
-            rows.append(f"{quoted[1:-1].decode()},{text.cell},{tail}")
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            events.append(
-                b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
-            )
-        if self._timeline_file is not None:
-            self._timeline_file.write("".join(rows))
-        if self._timeline_jsonl is not None:
-            self._timeline_jsonl.write(b"".join(events))
+            if want_csv:
+                rows.append(f"{quoted[1:-1].decode()},{text.cell},{tail}")
+            if want_jsonl:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                events.append(
+                    b"%b%b,\"timestamp\":%d%b%b" % (head, quoted, int(when.timestamp() * 1_000_000), text.json, end)
+                )
+        return line, "".join(rows) if want_csv else None, b"".join(events) if want_jsonl else None
+
+    def write_record(self, artifact: Artifact, rendered: tuple[bytes, str | None, bytes | None]) -> None:
+        line, rows, events = rendered
+        assert self._jsonl is not None
+        self._jsonl.write(line)
+        if rows is not None and self._timeline_file is not None:
+            self._timeline_file.write(rows)
+        if events is not None and self._timeline_jsonl is not None:
+            self._timeline_jsonl.write(events)
 
     def _description(self, description: str) -> _Description:
         if len(self._descriptions) >= 1024:
@@ -256,31 +237,6 @@ def _plain_cell(text: str) -> bool:
     )
 
 
-class OutputPart(_RecordWriter):
-    """What OutputFolder writes for one part of an artifact read in parallel: the same bytes, in
-    files of a private folder, appended in order by OutputFolder.join."""
-
-    def __init__(self, folder: Path, timeline: Sequence[str] = TIMELINE_FORMATS) -> None:
-        self._prefixes = {}
-        self._descriptions = {}
-        self._files = {}
-        self._jsonl = open(folder / "artifact.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
-        self._timeline_file = open(  # noqa: SIM115
-            folder / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
-        ) if "csv" in timeline else None
-        self._timeline_jsonl = (
-            open(folder / "timeline.jsonl", "wb", buffering=1 << 20) if "jsonl" in timeline else None  # noqa: SIM115
-        )
-
-    def close(self) -> object:
-        assert self._jsonl is not None
-        self._jsonl.close()
-        for stream in (self._timeline_file, self._timeline_jsonl):
-            if stream is not None:
-                stream.close()
-        return None
-
-
 class OutputFolder(_RecordWriter):
     """A Sink that writes the output contract as the run goes."""
 
@@ -309,23 +265,6 @@ class OutputFolder(_RecordWriter):
 
     def artifact_started(self, artifact: Artifact) -> None:
         self._jsonl = open(self.out / "artifacts" / f"{artifact.name}.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
-
-    def part(self, artifact: Artifact, folder: Path) -> OutputPart:
-        return OutputPart(folder, self.timeline)
-
-    def join(self, artifact: Artifact, folder: Path, state: object) -> None:
-        """Append what a part wrote, after what is already written."""
-        assert self._jsonl is not None
-        targets: list[tuple[str, IO[bytes]]] = [("artifact.jsonl", self._jsonl)]
-        if self._timeline_file is not None:
-            self._timeline_file.flush()
-            targets.append(("timeline.csv", self._timeline_file.buffer))  # type: ignore[attr-defined]
-        if self._timeline_jsonl is not None:
-            targets.append(("timeline.jsonl", self._timeline_jsonl))
-        for name, target in targets:
-            with open(folder / name, "rb") as part:
-                target.flush()
-                _append(part, target)
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         if self._jsonl is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import platform as _platform
 import shutil
 import sqlite3
@@ -23,7 +24,7 @@ import tarfile
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
@@ -47,7 +48,7 @@ from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
-from preuve.evidence.sqlite import open_readonly
+from preuve.evidence.sqlite import only_rows, open_readonly, quoted
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Feed, FeedError
 from preuve.model import (
@@ -215,7 +216,11 @@ class NullObserver:
 
 
 class Sink(Protocol):
-    """Receives what a run produces, as it is produced."""
+    """Receives what a run produces, as it is produced.
+
+    A sink may also split `record` in two (see `Rendering`): the run then calls `render_record` where
+    the record was read and `write_record` in order, and `record` is never called. Either way every sink gets
+    every record, in the order of a sequential read, in the run's own process."""
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None: ...
     def artifact_started(self, artifact: Artifact) -> None: ...
@@ -226,6 +231,41 @@ class Sink(Protocol):
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None: ...
     def finish(self, result: CheckResult) -> None: ...
+
+
+class Rendering(Protocol):
+    """A sink's `record` in two halves: `render_record` makes what the sink keeps of one record (its
+    output bytes, its counts…) from the record alone, changing nothing the sink holds but caches, and
+    returns it as plain picklable values; `write_record` takes those values, record after record, in
+    order. ``write_record(artifact, render_record(artifact, record, findings, stamps))`` is `record`."""
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> Any: ...
+    def write_record(self, artifact: Artifact, rendered: Any) -> None: ...
+
+
+class _Whole:
+    """A sink with `record` only, as a Rendering: the record itself is what it keeps."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> tuple[Record, Sequence[Finding], Sequence[Timestamp]]:
+        return record, findings, stamps
+
+    def write_record(self, artifact: Artifact, rendered: tuple[Record, Sequence[Finding], Sequence[Timestamp]]) -> None:
+        self.sink.record(artifact, *rendered)
+
+
+def _renderings(sinks: Sequence[Sink]) -> list[Rendering]:
+    return [
+        cast(Rendering, sink) if callable(getattr(sink, "render_record", None)) and callable(getattr(sink, "write_record", None))
+        else _Whole(sink)
+        for sink in sinks
+    ]
 
 
 def private_workdir(evidence: Path) -> Path:
@@ -239,8 +279,8 @@ def private_workdir(evidence: Path) -> Path:
     raise EvidenceError(str(evidence), "the temporary folder lies inside the evidence; set TMPDIR elsewhere")
 
 
-# A database is read in parallel parts only from this many rows of its split table: below, starting
-# a worker costs more than it saves.
+# A table is read in parallel row ranges only from this many rows: below, starting a worker costs
+# more than it saves.
 SPLIT_MIN_ROWS = 4_000
 # ...in chunks of about this many rows (at most SPLIT_CHUNKS), taken by whichever process is free
 # (the main process reads the other artifacts meanwhile): small enough that the last chunk leaves
@@ -249,103 +289,119 @@ SPLIT_ROWS_PER_CHUNK = 5_000
 SPLIT_CHUNKS = 128
 
 
-class SinkPart(Protocol):
-    """What a SplitSink keeps for one part of an artifact read in parallel (in a worker process)."""
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None: ...
-    def close(self) -> object: ...  # a picklable state, handed to SplitSink.join
-
-
-class SplitSink(Sink, Protocol):
-    """A Sink that can take an artifact in parts: `part` (called in the process reading the part)
-    writes into a private folder, `join` (in the main process, parts in order) appends it, so the
-    output is the same as when the records come one by one. A run with any sink that is not a
-    SplitSink reads everything sequentially."""
-
-    def part(self, artifact: Artifact, folder: Path) -> SinkPart | None: ...
-    def join(self, artifact: Artifact, folder: Path, state: object) -> None: ...
-
-
 def default_jobs() -> int:
     return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-@dataclass(slots=True)
-class _Parsed:
-    """What `_parse_file` did with one file (or one rowid range of it)."""
-
-    records: int
-    findings: int
-    # The records ended early on an error raised while reading (a damaged page, a planted bug):
-    # a sequential read stops there, so nothing after it is read.
-    stopped: bool
+Rows = tuple[int | None, int | None]  # a half-open range [low, high) of rowids; None: no bound
 
 
-def _parse_file(
-    artifact: Artifact,
-    ctx: ArtifactContext,
-    path: str,
-    matcher: Matcher,
-    rules: RuleSet | None,
-    sinks: Sequence[Sink | SinkPart],
-    findings: list[Finding],
-    progress: Callable[[int], None] | None,
-) -> _Parsed:
-    """Records of one file through the matcher, the rules and the sinks."""
-    records = found_count = pending = 0
-    stopped = False
-    # The loop below runs once per record: names are bound once, and the rules are only
-    # called for record types some rule subscribes to.
-    name, title, match = artifact.name, artifact.title, matcher.match
-    subscribed = rules.subscribed if rules is not None else frozenset()
-    rules_for = rules.for_type if rules is not None else None
+class _Reading:
+    """The records of one file, or of one range of rowids of its artifact's `record_table`, each with
+    its findings (the matcher's and the rules', in that order). `stopped` tells that an error raised
+    while reading ended the records early (a damaged page, a planted bug): it is reported on the
+    context, and nothing after it is read, as in a sequential read."""
+
+    def __init__(
+        self, artifact: Artifact, ctx: ArtifactContext, path: str, matcher: Matcher, rules: RuleSet | None,
+        rows: Rows | None = None,
+    ) -> None:
+        self.artifact, self.ctx, self.path, self.matcher, self.rules, self.rows = artifact, ctx, path, matcher, rules, rows
+        self.stopped = False
+
+    def _records(self) -> Iterator[Record]:
+        if self.rows is None:
+            yield from self.artifact.parse(self.ctx, self.path)
+            return
+        # The range is applied under the artifact's own query: the table is shadowed on this private
+        # connection by a view of its rows in the range (evidence.sqlite.only_rows). The artifact reads
+        # its table as always and never sees the range.
+        artifact = cast(SqliteArtifact, self.artifact)
+        fs = self.ctx.fs
+        with fs.sqlite(self.path) as conn:
+            only_rows(conn, cast(str, artifact.record_table), *self.rows)
+            yield from artifact.parse_db(self.ctx, conn, self.path, fs.sha256(self.path))
+
+    def __iter__(self) -> Iterator[tuple[Record, list[Finding]]]:
+        # This runs once per record: names are bound once, and the rules are only called for record
+        # types some rule subscribes to.
+        artifact, ctx, path, rules = self.artifact, self.ctx, self.path, self.rules
+        name, title, match = artifact.name, artifact.title, self.matcher.match
+        subscribed = rules.subscribed if rules is not None else frozenset()
+        rules_for = rules.for_type if rules is not None else None
+        try:
+            for record in self._records():
+                found = match(record, name, title)
+                if rules_for is not None and type(record) in subscribed:
+                    for rule in rules_for(type(record)):
+                        found.extend(rule.check(record, name))
+                if found:
+                    found = [f.with_record(record) for f in found]
+                yield record, found
+        except EvidenceError as exc:
+            ctx.error(exc.path, exc.reason)
+            self.stopped = True
+        except OSError as exc:
+            from preuve.messages import os_error_text
+
+            ctx.error(path, os_error_text(exc))
+            self.stopped = True
+        except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
+                MemoryError, UnicodeError, EOFError, tarfile.TarError, zlib.error) as exc:
+            # (a member of a damaged archive read to its cut end raises the archive module's own errors)
+            ctx.error(path, f"{type(exc).__name__}: {exc}")
+            self.stopped = True
+
+
+def _render(
+    artifact: Artifact, reading: Iterable[tuple[Record, list[Finding]]], sinks: Sequence[Rendering],
+) -> Iterator[tuple[list[Finding], list[Any]]]:
+    """Each record's findings and what each sink makes of it (in the process that read it)."""
+    for record, found in reading:
+        stamps = tuple(record.timestamps())
+        yield found, [sink.render_record(artifact, record, found, stamps) for sink in sinks]
+
+
+def _deliver(
+    artifact: Artifact, rendered: Iterable[tuple[list[Finding], list[Any]]], sinks: Sequence[Rendering],
+    findings: list[Finding], progress: Callable[[int], None] | None,
+) -> int:
+    """Records, rendered, to every sink in order (the one way records reach the sinks, read here or in a
+    worker); their findings are kept in `findings`. Returns how many records."""
+    count = pending = 0
     try:
-        for record in artifact.parse(ctx, path):
-            found = match(record, name, title)
-            if rules_for is not None and type(record) in subscribed:
-                for rule in rules_for(type(record)):
-                    found.extend(rule.check(record, name))
+        for found, values in rendered:
             if found:
-                found = [f.with_record(record) for f in found]
                 findings.extend(found)
-                found_count += len(found)
-            stamps = tuple(record.timestamps())
-            try:
-                for sink in sinks:
-                    sink.record(artifact, record, found, stamps)
-            except OSError as exc:  # the output, not the evidence: the run cannot go on
-                where = f"{exc.filename}: " if exc.filename else ""
-                raise OutputError(f"the output could not be written ({where}{exc.strerror or exc}): the run stopped") from exc
-            records += 1
+            for sink, value in zip(sinks, values, strict=True):
+                sink.write_record(artifact, value)
+            count += 1
             pending += 1
             if pending >= 2000 and progress is not None:
                 progress(pending)
                 pending = 0
-    except EvidenceError as exc:
-        ctx.error(exc.path, exc.reason)
-        stopped = True
-    except OSError as exc:
-        from preuve.messages import os_error_text
-
-        ctx.error(path, os_error_text(exc))
-        stopped = True
-    except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-            MemoryError, UnicodeError, EOFError, tarfile.TarError, zlib.error) as exc:
-        # (a member of a damaged archive read to its cut end raises the archive module's own errors)
-        ctx.error(path, f"{type(exc).__name__}: {exc}")
-        stopped = True
+    except OSError as exc:  # the output, not the evidence (which _Reading reports): the run cannot go on
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise OutputError(f"the output could not be written ({where}{exc.strerror or exc}): the run stopped") from exc
     if progress is not None:
         progress(pending)
-    return _Parsed(records, found_count, stopped)
+    return count
 
 
 @dataclass(slots=True)
 class _PartResult:
-    records: int
-    findings: list[Finding]
-    states: list[object]
+    """One row range read in a worker, shipped back whole to the main process, which writes its records
+    to the sinks in order.
+
+    What is shipped is each record's findings and what each sink rendered of it in the worker (for the
+    output folder, the record's JSON line: bytes already serialised). Shipping the records themselves
+    was measured first: unpickling a record and writing it through the sinks cost the main process
+    about 10 µs of the 14 µs a record costs a sequential read (Messages, 100k backup), so two processes
+    were barely faster than one. Rendered values unpickle in about a microsecond and are written as
+    they are; matching and the rules run in the worker too, the heaviest steps after parsing.
+    """
+
+    rendered: list[tuple[list[Finding], list[Any]]]
     errors: list[str]
     warnings: list[str]
     stopped: bool
@@ -355,27 +411,55 @@ class _PartResult:
 
 
 def _read_part(
-    artifact: Artifact,
-    fs: DeviceFS,
-    limits: Limits,
-    matcher: Matcher,
-    rules: RuleSet | None,
-    sinks: Sequence[SplitSink],
-    path: str,
-    rowid_range: tuple[int | None, int | None],
-    folder: Path,
-) -> _PartResult | None:
-    ctx = ArtifactContext(fs=fs, limits=limits, rowid_range=rowid_range)
-    parts = [sink.part(artifact, folder) for sink in sinks]
-    if any(part is None for part in parts):
+    artifact: Artifact, fs: DeviceFS, limits: Limits, matcher: Matcher, rules: RuleSet | None,
+    sinks: Sequence[Rendering], path: str, rows: Rows,
+) -> _PartResult:
+    ctx = ArtifactContext(fs=fs, limits=limits)
+    reading = _Reading(artifact, ctx, path, matcher, rules, rows)
+    rendered = list(_render(artifact, reading, sinks))
+    return _PartResult(rendered, list(ctx.errors), list(ctx.warnings), reading.stopped, fs.ledger.get(path))
+
+
+def _cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, rows_per_part: int | None = None) -> list[int] | None:
+    """Rowids cutting `table` into `parts` parts of about the same number of rows (each cut starts a
+    part), or None when the table is absent, smaller than `min_rows`, or its rowids are not plain
+    integers all through (a declared column named rowid that is not its integer key).
+
+    With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
+    if parts < 2:
         return None
-    live = [part for part in parts if part is not None]
-    findings: list[Finding] = []
-    parsed = _parse_file(artifact, ctx, path, matcher, rules, live, findings, None)
-    states = [part.close() for part in live]
-    return _PartResult(
-        parsed.records, findings, states, list(ctx.errors), list(ctx.warnings), parsed.stopped, fs.ledger.get(path)
-    )
+    name = quoted(table)
+    count = conn.execute(f"SELECT count(*) FROM main.{name}").fetchone()[0]  # noqa: S608 - a quoted name
+    if not isinstance(count, int) or count < min_rows:
+        return None
+    # Rows whose "rowid" is NULL, text or a blob would sort outside every integer range.
+    for order in ("", " DESC"):
+        first = conn.execute(f"SELECT rowid FROM main.{name} ORDER BY rowid{order} LIMIT 1").fetchone()  # noqa: S608
+        if first is None or type(first[0]) is not int:
+            return None
+    if rows_per_part is not None:
+        parts = max(2, min(parts, count // max(1, rows_per_part)))
+    # Cut i is the rowid at offset count*i//parts. Each is counted on from the one before (a seek to
+    # that rowid, then the rows between): OFFSET steps through every row it skips, so counting each
+    # from the start read the table about parts/2 times over instead of once.
+    cuts: list[int] = []
+    offset = 0
+    for part in range(1, parts):
+        target = count * part // parts
+        if cuts:
+            row = conn.execute(
+                f"SELECT rowid FROM main.{name} WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET ?",  # noqa: S608
+                (cuts[-1], target - offset),
+            ).fetchone()
+        else:
+            row = conn.execute(
+                f"SELECT rowid FROM main.{name} ORDER BY rowid LIMIT 1 OFFSET ?", (target,)  # noqa: S608
+            ).fetchone()
+        if row is None or type(row[0]) is not int or (cuts and row[0] <= cuts[-1]):
+            return None
+        cuts.append(row[0])
+        offset = target
+    return cuts or None
 
 
 def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
@@ -386,6 +470,9 @@ def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -
     This runs before any artifact and must leave the acquisition as it found it (what it has
     listed, hashed or looked at more closely): it reads the file on disk directly, read-only.
     """
+    table = artifact.record_table
+    if table is None:
+        return None
     try:
         if any(fs.is_file(path + suffix) for suffix in ("-wal", "-journal", "-shm")):
             return None
@@ -393,12 +480,12 @@ def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -
         if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
             return None
         with open_readonly(local, {}, limits, fs.workdir) as conn:
-            return artifact.split_bounds(conn, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
+            return _cuts(conn, table, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
     except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
         return None
 
 
-def _ranges(bounds: list[int]) -> list[tuple[int | None, int | None]]:
+def _ranges(bounds: list[int]) -> list[Rows]:
     edges: list[int | None] = [None, *bounds, None]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
@@ -419,25 +506,30 @@ class _Plan:
 
     artifact: SqliteArtifact
     path: str
-    ranges: list[tuple[int | None, int | None]]  # of rowids, one per chunk
+    ranges: list[Rows]  # one per chunk
     counter: Any  # a shared multiprocessing Value: the next chunk to take
-    folder: Path  # chunk i is written in folder/i
 
 
 class _Splitter:
     """Worker processes, forked before the artifacts run, that read chunks of the big databases
-    (`_Plan`) while the main process reads the other artifacts; when it comes to such a database,
-    the main process reads chunks too, and hands every chunk to the sinks in order as soon as it
-    and every chunk before it have been read."""
+    (`_Plan`) while the main process reads the other artifacts, and send back each chunk's records
+    with their findings; when it comes to such a database, the main process reads chunks too, and
+    hands every chunk's records to the sinks in order as soon as it and every chunk before it have
+    been read. The sinks never know: they receive records one by one, in the same order, in the
+    main process, as in a sequential read."""
 
     def __init__(
-        self, plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits, matcher: Matcher,
-        rules: RuleSet | None, sinks: Sequence[SplitSink],
+        self, plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits, matcher: Matcher, rules: RuleSet | None,
+        sinks: Sequence[Rendering],
     ) -> None:
         self.plans = plans
         self.fs, self.limits, self.matcher, self.rules, self.sinks = fs, limits, matcher, rules, sinks
         self.workers: list[tuple[BaseProcess, Connection]] = []
         self.alive: list[bool] = []
+        # Where workers leave each chunk they read until the main process comes to it: a pipe would
+        # hold a worker up until then (the main process reads other artifacts meanwhile), and keeping
+        # every chunk in memory would make memory grow with the database.
+        self.folder = Path(tempfile.mkdtemp(prefix="chunks-", dir=fs.workdir))
         context = multiprocessing.get_context("fork")
         # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
         # (It never flushes the sinks' files: it ends with os._exit.)
@@ -461,12 +553,9 @@ class _Splitter:
             self.close()
             raise
 
-    def _read(self, plan: _Plan, chunk: int) -> _PartResult | None:
-        folder = plan.folder / str(chunk)
-        folder.mkdir()
+    def _read(self, plan: _Plan, chunk: int) -> _PartResult:
         return _read_part(
-            plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path,
-            plan.ranges[chunk], folder,
+            plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path, plan.ranges[chunk]
         )
 
     def _work(self, send: Connection) -> None:
@@ -477,9 +566,12 @@ class _Splitter:
                 while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
                     try:
                         result = self._read(plan, chunk)
+                        path = self.folder / f"{number}-{chunk}"
+                        with open(path, "wb") as file:
+                            pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+                        send.send((number, chunk, (path, result.evidence)))
                     except BaseException:  # noqa: BLE001 - the main process then reads this chunk itself
-                        result = None
-                    send.send((number, chunk, result))
+                        send.send((number, chunk, None))
                 send.send((number, None, None))
         finally:
             send.close()
@@ -491,9 +583,9 @@ class _Splitter:
         return None
 
     def run(
-        self, number: int, ctx: ArtifactContext, findings: list[Finding], progress: Callable[[int], None]
+        self, number: int, ctx: ArtifactContext, findings: list[Finding], progress: Callable[[int], None],
     ) -> int | None:
-        """Read plan `number` in chunks and give them to the sinks in order: its records, or None
+        """Read plan `number` in chunks and give their records to the sinks in order: how many, or None
         when the file must be read sequentially instead (nothing was then given to the sinks).
 
         A chunk reports the warnings and errors of its rows, and those of the whole file (an odd
@@ -507,7 +599,7 @@ class _Splitter:
         """
         plan = self.plans[number]
         total = len(plan.ranges)
-        results: dict[int, _PartResult | None] = {}
+        results: dict[int, _PartResult | Path | None] = {}
         done = [not alive for alive in self.alive]  # workers that will send nothing more of this plan
         due = 0  # the next chunk to give to the sinks
         records = 0
@@ -515,13 +607,14 @@ class _Splitter:
             while due < total:
                 self._receive(number, results, done, block=False)
                 if due in results:
-                    result = results.pop(due)
+                    result = self._load(results.pop(due))
                     if result is not None and len(result.warnings) < ArtifactContext.MAX_WARNINGS:
                         if due == 0 and (result.errors or result.warnings):
                             return None
-                        self._join(plan, due, result, ctx, findings)
-                        records += result.records
-                        progress(result.records)
+                        for message in result.warnings:
+                            ctx.warn(message)
+                        ctx.errors.extend(result.errors)
+                        records += _deliver(plan.artifact, result.rendered, self.sinks, findings, progress)
                         due += 1
                         if result.stopped:
                             break
@@ -537,16 +630,12 @@ class _Splitter:
                 # Chunk `due` is read here, straight into the sinks (after a clean first chunk).
                 if due == 0:
                     return None
-                ctx.rowid_range = plan.ranges[due]
-                try:
-                    parsed = _parse_file(
-                        plan.artifact, ctx, plan.path, self.matcher, self.rules, self.sinks, findings, progress
-                    )
-                finally:
-                    ctx.rowid_range = None
-                records += parsed.records
+                reading = _Reading(plan.artifact, ctx, plan.path, self.matcher, self.rules, plan.ranges[due])
+                records += _deliver(
+                    plan.artifact, _render(plan.artifact, reading, self.sinks), self.sinks, findings, progress
+                )
                 due += 1
-                if parsed.stopped:
+                if reading.stopped:
                     break
             return records
         finally:
@@ -554,22 +643,26 @@ class _Splitter:
                 plan.counter.value = total
             while not all(done):
                 self._receive(number, results, done, block=True)
-            shutil.rmtree(plan.folder, ignore_errors=True)
 
-    def _join(
-        self, plan: _Plan, chunk: int, result: _PartResult, ctx: ArtifactContext, findings: list[Finding]
-    ) -> None:
-        folder = plan.folder / str(chunk)
-        for sink, state in zip(self.sinks, result.states, strict=True):
-            sink.join(plan.artifact, folder, state)
-        shutil.rmtree(folder, ignore_errors=True)
-        findings.extend(result.findings)
-        for message in result.warnings:
-            ctx.warn(message)
-        ctx.errors.extend(result.errors)
+    @staticmethod
+    def _load(result: _PartResult | Path | None) -> _PartResult | None:
+        """A chunk's result, loaded from where its worker left it."""
+        if not isinstance(result, Path):
+            return result
+        # A chunk is thousands of records: the collector would otherwise run on and on while they are
+        # unpickled, walking everything the main process holds each time.
+        gc.disable()
+        try:
+            with open(result, "rb") as file:
+                return cast(_PartResult, pickle.load(file))
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return None  # read here instead
+        finally:
+            gc.enable()
+            result.unlink(missing_ok=True)
 
     def _receive(
-        self, number: int, results: dict[int, _PartResult | None], done: list[bool], block: bool
+        self, number: int, results: dict[int, _PartResult | Path | None], done: list[bool], block: bool
     ) -> None:
         """What the workers have sent of plan `number` (waiting for one message when `block`)."""
         waiting = {receive: index for index, (_, receive) in enumerate(self.workers) if not done[index]}
@@ -578,7 +671,7 @@ class _Splitter:
         for receive in wait(list(waiting), timeout=None if block else 0):
             index = waiting[cast(Connection, receive)]
             try:
-                plan, chunk, result = cast(Connection, receive).recv()
+                plan, chunk, sent = cast(Connection, receive).recv()
             except (EOFError, OSError):
                 self.alive[index] = False
                 done[index] = True
@@ -586,10 +679,12 @@ class _Splitter:
             if plan == number:
                 if chunk is None:
                     done[index] = True
+                elif sent is None:
+                    results[chunk] = None
                 else:
-                    results[chunk] = result
-                    if result is not None and result.evidence is not None:
-                        self.fs.ledger.add(result.evidence)
+                    results[chunk], evidence = sent
+                    if evidence is not None:
+                        self.fs.ledger.add(evidence)
 
     def close(self) -> None:
         for worker, receive in self.workers:
@@ -597,24 +692,22 @@ class _Splitter:
             if worker.is_alive():
                 worker.kill()
             worker.join()
-        for plan in self.plans:
-            shutil.rmtree(plan.folder, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _splitter(
     artifacts: Sequence[Artifact], opened: Opened, limits: Limits, matcher: Matcher, rules: RuleSet | None,
-    sinks: Sequence[Sink], jobs: int,
+    sinks: Sequence[Rendering], jobs: int,
 ) -> _Splitter | None:
     """Workers for the big databases of this run, or None when everything is read sequentially."""
-    split = _split_sinks(sinks)
     # A daemonic process (a fleet or dask worker) may not start processes: it reads sequentially.
-    if jobs < 2 or split is None or multiprocessing.current_process().daemon:
+    if jobs < 2 or multiprocessing.current_process().daemon:
         return None
     fs = opened.fs
     context = multiprocessing.get_context("fork")
     plans: list[_Plan] = []
     for artifact in artifacts:
-        if not isinstance(artifact, SqliteArtifact) or artifact.split_table is None:
+        if not isinstance(artifact, SqliteArtifact) or artifact.record_table is None:
             continue
         try:
             files = artifact.locate(fs)
@@ -623,22 +716,13 @@ def _splitter(
         for path in files:
             bounds = _bounds(artifact, fs, path, limits)
             if bounds:
-                folder = Path(tempfile.mkdtemp(prefix="split-", dir=fs.workdir))
-                plans.append(_Plan(artifact, path, _ranges(bounds), context.Value("i", 0), folder))
+                plans.append(_Plan(artifact, path, _ranges(bounds), context.Value("i", 0)))
     if not plans:
         return None
     try:
-        return _Splitter(plans, jobs, fs, limits, matcher, rules, split)
+        return _Splitter(plans, jobs, fs, limits, matcher, rules, sinks)
     except (OSError, AssertionError, ValueError):  # no worker could be started: read sequentially
-        for plan in plans:
-            shutil.rmtree(plan.folder, ignore_errors=True)
         return None
-
-
-def _split_sinks(sinks: Sequence[Sink]) -> list[SplitSink] | None:
-    if all(callable(getattr(sink, "part", None)) and callable(getattr(sink, "join", None)) for sink in sinks):
-        return [cast(SplitSink, sink) for sink in sinks]
-    return None
 
 
 def _run_artifact(
@@ -651,6 +735,7 @@ def _run_artifact(
     observer: RunObserver,
     findings: list[Finding],
     splitter: _Splitter | None = None,
+    renderings: Sequence[Rendering] | None = None,
 ) -> ArtifactReport:
     fs = opened.fs
     started = time.perf_counter()
@@ -675,18 +760,18 @@ def _run_artifact(
     for sink in sinks:
         sink.artifact_started(artifact)
     ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
+    renderings = _renderings(sinks) if renderings is None else renderings
     for path in files:
         number = splitter.plan_for(artifact, path) if splitter is not None else None
         if splitter is not None and number is not None:
-            before = len(findings)
             records = splitter.run(number, ctx, findings, observer.records_parsed)
             if records is not None:
                 report.records += records
-                report.findings += len(findings) - before
                 continue
-        parsed = _parse_file(artifact, ctx, path, matcher, rules, sinks, findings, observer.records_parsed)
-        report.records += parsed.records
-        report.findings += parsed.findings
+        reading = _Reading(artifact, ctx, path, matcher, rules)
+        report.records += _deliver(
+            artifact, _render(artifact, reading, renderings), renderings, findings, observer.records_parsed
+        )
     report.errors = list(ctx.errors)
     report.warnings = list(ctx.warnings)
     if ctx.errors:
@@ -829,10 +914,13 @@ def run_check(
         artifacts = select_artifacts(opened.platform, options.only_artifacts)
         findings: list[Finding] = []
         jobs = options.jobs if options.jobs is not None else default_jobs()
-        splitter = _splitter(artifacts, opened, options.limits, matcher, rules, sinks, jobs)
+        renderings = _renderings(sinks)
+        splitter = _splitter(artifacts, opened, options.limits, matcher, rules, renderings, jobs)
         try:
             ran = {
-                a.name: _run_artifact(a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter)
+                a.name: _run_artifact(
+                    a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter, renderings
+                )
                 for a in artifacts
             }
         finally:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
@@ -476,23 +476,37 @@ class CaseSink:
     def record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
     ) -> None:
-        record_id = self._next_id
-        self._next_id += 1
+        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> tuple[tuple[object, ...], list[tuple[str, str, str, str]], bool]:
+        """The record's row (without its ids), its observables' rows (without the record id), and whether
+        it holds the device's facts."""
         texts = [(to_iso(t.when), t.description) for t in stamps]
         severity = max(f.severity for f in findings).label if findings else None
-        summary = record.summary()
-        if self._device is None and type(record) is DeviceFacts:
-            self._device = summary
-        self._records.append(
-            (
-                record_id, self.acquisition_id, artifact.name, record.record_type, record_line(record), summary,
-                orjson.dumps(texts).decode() if texts else None, texts[0][0] if texts else None,
-                record.content_sha256(), severity,
-            )
+        row = (
+            artifact.name, record.record_type, record_line(record), record.summary(),
+            orjson.dumps(texts).decode() if texts else None, texts[0][0] if texts else None,
+            record.content_sha256(), severity,
         )
-        for observable in record.observables():
-            for key_kind, key in observable_keys(observable):
-                self._observables.append((record_id, str(observable.kind), observable.value, key_kind, key))
+        keys = [
+            (str(observable.kind), observable.value, key_kind, key)
+            for observable in record.observables()
+            for key_kind, key in observable_keys(observable)
+        ]
+        return row, keys, type(record) is DeviceFacts
+
+    def write_record(
+        self, artifact: Artifact, rendered: tuple[tuple[object, ...], list[tuple[str, str, str, str]], bool]
+    ) -> None:
+        row, keys, device = rendered
+        record_id = self._next_id
+        self._next_id += 1
+        if self._device is None and device:
+            self._device = cast(str, row[3])
+        self._records.append((record_id, self.acquisition_id, *row))
+        self._observables.extend((record_id, *key) for key in keys)
         if len(self._records) >= self._BATCH:
             self._flush()
 

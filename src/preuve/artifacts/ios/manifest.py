@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.timeconv import from_unix
@@ -120,7 +120,7 @@ class Manifest(SqliteArtifact):
     platform = "ios"
     title = "Backup file list (Manifest.db)"
     paths: ClassVar[tuple[str, ...]] = (MANIFEST_PATH,)
-    split_table = "Files"  # one record per row, in rowid order: a big Manifest is read in parts
+    record_table = "Files"  # one file per row, in rowid order
 
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
         columns = table_columns(conn, "Files")
@@ -129,16 +129,10 @@ class Manifest(SqliteArtifact):
             return
         optional = ("fileID", "flags", "file")
         select = ["rowid", "domain", "relativePath"] + [c if c in columns else "NULL" for c in optional]
-        where, params = "", cast(tuple[int, ...], ())
-        if ctx.rowid_range is not None:  # one part of the table (see SqliteArtifact.split_table)
-            bounds = [(cond, value) for cond, value in zip(("rowid >= ?", "rowid < ?"), ctx.rowid_range, strict=True)
-                      if value is not None]
-            where = ("WHERE " + " AND ".join(cond for cond, _ in bounds)) if bounds else ""
-            params = tuple(value for _, value in bounds)
-        sql = f"SELECT {', '.join(select)} FROM Files {where} ORDER BY rowid"  # noqa: S608 - names from schema
+        sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
         bad_blobs = 0
         decoder = MBFileDecoder(ctx.limits)
-        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql, params):
+        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql):
             domain_text = domain if isinstance(domain, str) else None
             relative_text = relative if isinstance(relative, str) else None
             device = to_device_path(domain_text or "", relative_text or "") if domain_text is not None else None

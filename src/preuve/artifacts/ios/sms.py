@@ -130,7 +130,7 @@ class Sms(SqliteArtifact):
     platform = "ios"
     title = "Messages (SMS, MMS, iMessage)"
     paths = SMS_PATHS
-    split_table = "message"
+    record_table = "message"  # one message per row, in ROWID order
 
     def parse_db(
         self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str
@@ -149,15 +149,7 @@ class Sms(SqliteArtifact):
         else:
             select.append("NULL AS handle")
             join = ""
-        where = ""
-        params: tuple[int, ...] = ()
-        if ctx.rowid_range is not None:  # one part of the table (see SqliteArtifact.split_table)
-            low, high = ctx.rowid_range
-            bounds = [("m.ROWID >= ?", low), ("m.ROWID < ?", high)]
-            where = " AND ".join(cond for cond, value in bounds if value is not None)
-            where = f"WHERE {where}" if where else ""
-            params = tuple(value for _, value in bounds if value is not None)
-        sql = f"SELECT {', '.join(select)} FROM message m {join} {where} ORDER BY m.ROWID"  # noqa: S608 - names from schema
+        sql = f"SELECT {', '.join(select)} FROM message m {join} ORDER BY m.ROWID"  # noqa: S608 - names from schema
         # Rows are read as plain tuples by position (the SELECT order above): cheaper than
         # sqlite3.Row lookups by name on every column of every message.
         at = {name: i + 1 for i, name in enumerate(_OPTIONAL)}
@@ -165,7 +157,7 @@ class Sms(SqliteArtifact):
         guid_at, text_at, service_at, from_me_at = at["guid"], at["text"], at["service"], at["is_from_me"]
         date_at, read_at, body_at, payload_at = at["date"], at["date_read"], at["attributedBody"], at["payload_data"]
         summary_at, balloon_at, account_at = at["message_summary_info"], at["balloon_bundle_id"], at["account"]
-        for row in iter_rows(conn, sql, params, named=False):
+        for row in iter_rows(conn, sql, named=False):
             text = row[text_at]
             text_source = "text" if text else None
             body = _blob(row[body_at])

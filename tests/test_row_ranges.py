@@ -1,0 +1,116 @@
+"""How a run cuts a table in row ranges (run.engine._cuts) and reads one range under an artifact's own
+query (evidence.sqlite.only_rows), without the artifact knowing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sqlite import iter_rows, only_rows, open_readonly, table_columns
+from preuve.run.engine import _cuts
+
+
+def _db(rowids: list[int]) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(r, "x" * (r % 50)) for r in rowids])
+    return conn
+
+
+def test_cuts_are_the_rowids_at_even_offsets() -> None:
+    conn = _db([2, 3, 5, 7, 11, 13, 17, 19, 23, 29])
+    assert _cuts(conn, "t", 4, 1) == [5, 13, 19]  # offsets 2, 5 and 7
+    assert _cuts(conn, "t", 2, 1) == [13]
+    assert _cuts(conn, "t", 10, 1) == [3, 5, 7, 11, 13, 17, 19, 23, 29]
+
+
+def test_cuts_of_a_sparse_table() -> None:
+    rowids = sorted({(i * 7919) % 100_003 + 1 for i in range(5_000)})
+    count = len(rowids)
+    assert _cuts(_db(rowids), "t", 8, 4_000) == [rowids[count * i // 8] for i in range(1, 8)]
+
+
+def test_no_cuts() -> None:
+    conn = _db(list(range(1, 11)))
+    assert _cuts(conn, "t", 4, 11) is None  # fewer rows than min_rows
+    assert _cuts(conn, "t", 1, 1) is None
+    assert _cuts(conn, "t", 20, 1) is None  # parts of no row: cuts would repeat
+    conn.execute("DELETE FROM t")
+    assert _cuts(conn, "t", 4, 0) is None
+
+
+def test_rows_per_part_sets_the_number_of_parts_within_the_maximum() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY)")
+    conn.executemany("INSERT INTO message VALUES (?)", [(i,) for i in range(1, 10_001)])
+    assert _cuts(conn, "message", 128, 10, rows_per_part=2_500) == [2_501, 5_001, 7_501]
+    assert _cuts(conn, "message", 3, 10, rows_per_part=100) == [3_334, 6_667]
+    assert _cuts(conn, "message", 128, 10, rows_per_part=20_000) == [5_001]
+
+
+@pytest.mark.parametrize("value", [None, "text", b"blob"])
+def test_a_declared_rowid_column_that_is_not_an_integer_all_through_is_not_cut(value: object) -> None:
+    """A column named rowid that is not the integer key: its NULL, text or blob values would fall in no
+    integer range, so such a table is read in one piece."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (rowid, body)")
+    conn.executemany("INSERT INTO t VALUES (?, 'x')", [(i,) for i in range(1, 100)])
+    conn.execute("INSERT INTO t VALUES (?, 'odd')", (value,))
+    assert _cuts(conn, "t", 4, 1) is None
+
+
+def _database(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE handle (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT);
+        CREATE TABLE message (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT, handle_id INTEGER);
+        CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT);
+        INSERT INTO handle (id) VALUES ('+33100000000'), ('someone@example.org');
+        """
+    )
+    conn.executemany("INSERT INTO message (text, handle_id) VALUES (?, ?)", [(f"m{i}", 1 + i % 2) for i in range(10)])
+    conn.executemany("INSERT INTO Files VALUES (?, 'HomeDomain', ?)", [(f"{i:040x}", f"f{i}") for i in range(10)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_only_rows_shadows_a_table_with_an_explicit_rowid_column_under_a_join(tmp_path: Path) -> None:
+    database = _database(tmp_path / "sms.db")
+    query = "SELECT m.ROWID, m.text, h.id FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID"
+    with open_readonly(database, {}, DEFAULT_LIMITS, tmp_path) as conn:
+        only_rows(conn, "message", 4, 7)
+        assert [tuple(r) for r in iter_rows(conn, query)] == [
+            (4, "m3", "someone@example.org"), (5, "m4", "+33100000000"), (6, "m5", "someone@example.org"),
+        ]
+        # the table's own columns, the rowid already under its name: the others name it too
+        assert table_columns(conn, "message") == {"ROWID", "text", "handle_id", "oid", "_rowid_"}
+        assert tuple(conn.execute("SELECT count(*) FROM handle").fetchone()) == (2,)  # other tables unchanged
+
+
+def test_only_rows_gives_an_implicit_rowid_its_names(tmp_path: Path) -> None:
+    database = _database(tmp_path / "Manifest.db")
+    with open_readonly(database, {}, DEFAULT_LIMITS, tmp_path) as conn:
+        only_rows(conn, "Files", None, 3)
+        assert [tuple(r) for r in iter_rows(conn, "SELECT rowid, oid, _rowid_, relativePath FROM Files ORDER BY rowid")] == [
+            (1, 1, 1, "f0"), (2, 2, 2, "f1"),
+        ]
+    with open_readonly(database, {}, DEFAULT_LIMITS, tmp_path) as conn:
+        only_rows(conn, "Files", 9, None)
+        assert [tuple(r) for r in iter_rows(conn, "SELECT rowid, relativePath FROM Files")] == [(9, "f8"), (10, "f9")]
+
+
+def test_only_rows_leaves_the_connection_hardened(tmp_path: Path) -> None:
+    database = _database(tmp_path / "sms.db")
+    before = database.read_bytes()
+    with open_readonly(database, {}, DEFAULT_LIMITS, tmp_path) as conn:
+        only_rows(conn, "message", 1, 2)
+        for statement in ("DELETE FROM main.message", "CREATE TEMP TABLE x (a)", "DROP VIEW temp.message",
+                          "PRAGMA query_only=OFF"):
+            with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+                conn.execute(statement)
+    assert database.read_bytes() == before
