@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from preuve.artifacts.base import Artifact
@@ -101,7 +101,7 @@ class HtmlReport:
     def __init__(self, path: Path, lang: str = "en") -> None:
         self.path = path
         self.messages = Messages(lang)
-        self.per_day: Counter[date] = Counter()
+        self._days: Counter[int] = Counter()  # records by the day of their first timestamp (its ordinal)
         self.device_facts: list[tuple[str, str]] = []
         self.device_tz: tzinfo | None = None
         self.opened_path = ""
@@ -119,22 +119,33 @@ class HtmlReport:
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> tuple[date | None, DeviceFacts | None]:
-        """The day of the record's first timestamp, and the record when it holds the device's facts."""
+    ) -> int | tuple[int | None, DeviceFacts] | None:
+        """The day of the record's first timestamp (its ordinal: an int is cheaper to keep than a date),
+        with the record itself when it holds the device's facts."""
         day = None
         if stamps:
             when = stamps[0].when
-            day = when.date() if when.tzinfo is UTC else utc_day(when)  # utc_day, inlined
-        return day, record if type(record) is DeviceFacts else None
+            day = (when.date() if when.tzinfo is UTC else utc_day(when)).toordinal()  # utc_day, inlined
+        return (day, record) if type(record) is DeviceFacts else day
 
-    def write_record(self, artifact: Artifact, rendered: tuple[date | None, DeviceFacts | None]) -> None:
-        day, facts = rendered
+    def write_record(self, artifact: Artifact, rendered: int | tuple[int | None, DeviceFacts] | None) -> None:
+        if type(rendered) is int:
+            self._days[rendered] += 1
+            return
+        if rendered is None:
+            return
+        day, facts = cast(tuple[int | None, DeviceFacts], rendered)
         if day is not None:
-            self.per_day[day] += 1
-        if facts is not None and not self.device_facts:
+            self._days[day] += 1
+        if not self.device_facts:
             self.device_facts = [(label, _clip(value)) for label, value in facts.facts()]
             if facts.timezone:
                 self.device_tz = _zone(facts.timezone)
+
+    @property
+    def per_day(self) -> Counter[date]:
+        """How many records have their first timestamp on each day (UTC), in the order first seen."""
+        return Counter({date.fromordinal(day): count for day, count in self._days.items()})
 
     def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
         pass

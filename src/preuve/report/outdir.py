@@ -120,8 +120,8 @@ class _RecordWriter:
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> tuple[bytes, str | None, bytes | None]:
-        """The record's artifact JSONL line, and its timeline rows (CSV, JSONL) when those are written."""
+    ) -> bytes | tuple[bytes, str | None, bytes | None]:
+        """The record's artifact JSONL line, with its timeline rows (CSV, JSONL) when those are written."""
         # This runs once per record: it makes the bytes that record_line, csv.writer and
         # timesketch_line would write (tests compare them), built from pieces computed once per
         # record, per timestamp description or per file instead of once per row.
@@ -132,7 +132,7 @@ class _RecordWriter:
         line = prefix + orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)[1:]
         want_csv, want_jsonl = self._timeline_file is not None, self._timeline_jsonl is not None
         if not stamps or not (want_csv or want_jsonl):
-            return line, None, None
+            return line
         locator = record.locator
         key = (
             artifact.name, max(f.severity for f in findings).label if findings else "", record_type,
@@ -171,9 +171,12 @@ class _RecordWriter:
                 )
         return line, "".join(rows) if want_csv else None, b"".join(events) if want_jsonl else None
 
-    def write_record(self, artifact: Artifact, rendered: tuple[bytes, str | None, bytes | None]) -> None:
-        line, rows, events = rendered
+    def write_record(self, artifact: Artifact, rendered: bytes | tuple[bytes, str | None, bytes | None]) -> None:
         assert self._jsonl is not None
+        if type(rendered) is bytes:
+            self._jsonl.write(rendered)
+            return
+        line, rows, events = cast(tuple[bytes, str | None, bytes | None], rendered)
         self._jsonl.write(line)
         if rows is not None and self._timeline_file is not None:
             self._timeline_file.write(rows)
