@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 import pytest
 from benchmarks.ios_backup import build_backup, make_plan
@@ -367,3 +368,27 @@ def test_split_database_is_hashed_once(
     monkeypatch.setattr(check_module._Splitter, "run", after_first_chunk)
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert hashed.count(sms_size) == 1  # in the sequential run only
+
+
+def test_command_line_with_a_case_is_byte_identical_in_parts(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object]
+) -> None:
+    """`preuve check --case` reads in parts like any run (its case store once made it sequential): the
+    output folder and the case are the same with --jobs 1 and --jobs 2."""
+    from click.testing import CliRunner
+
+    from preuve.cli import build_cli
+
+    for jobs in ("1", "2"):
+        out = tmp_path / f"cli{jobs}"
+        result = CliRunner().invoke(build_cli(), [
+            "check", str(built_backup), "-o", str(out), "-q", "--iocs", str(pegasus_feed), "--jobs", jobs,
+            "--timeline", "both", "--case", str(out.with_name(out.name + ".case.db")),
+        ])
+        assert result.exit_code == 2, result.output
+    assert parts_read == [2_400]  # only --jobs 2 reads in parts, the case store and all
+    sequential, parallel = _outputs(tmp_path / "cli1"), _outputs(tmp_path / "cli2")
+    assert list(parallel) == list(sequential)
+    assert len(cast(list[object], sequential["case:records"])) > 2_400
+    for name, value in sequential.items():
+        assert parallel[name] == value, name
