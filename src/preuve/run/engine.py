@@ -568,7 +568,13 @@ class _Splitter:
             for number, plan in enumerate(self.plans):
                 while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
                     try:
-                        result = self._read(plan, chunk)
+                        # The chunk's rendered records are all kept until it is sent: the collector
+                        # would walk them over and over, for no cycle (records hold none).
+                        gc.disable()
+                        try:
+                            result = self._read(plan, chunk)
+                        finally:
+                            gc.enable()
                         path = self.folder / f"{number}-{chunk}"
                         with open(path, "wb") as file:
                             pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
