@@ -392,3 +392,25 @@ def test_command_line_with_a_case_is_byte_identical_in_parts(
     assert len(cast(list[object], sequential["case:records"])) > 2_400
     for name, value in sequential.items():
         assert parallel[name] == value, name
+
+
+def test_a_record_no_output_can_take_fails_its_artifact_in_parts_as_sequentially(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record whose timestamps or output cannot be made (a planted bug here) ends its file with an
+    error on the artifact, wherever it was read; the run goes on."""
+    from preuve.artifacts.ios.sms import SmsMessage
+
+    original = SmsMessage.timestamps
+
+    def failing(self: SmsMessage) -> object:
+        if self.locator.rowid == 1_800:
+            raise ValueError("planted failure")
+        return original(self)
+
+    monkeypatch.setattr(SmsMessage, "timestamps", failing)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == [1_799]
+    report = next(r for r in _check(built_backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
+    assert report.status == "failed" and report.records == 1_799
+    assert [e.rsplit(": ", 2)[1:] for e in report.errors] == [["ValueError", "planted failure"]]

@@ -297,16 +297,19 @@ Rows = tuple[int | None, int | None]  # a half-open range [low, high) of rowids;
 
 
 class _Reading:
-    """The records of one file, or of one range of rowids of its artifact's `record_table`, each with
-    its findings (the matcher's and the rules', in that order). `stopped` tells that an error raised
-    while reading ended the records early (a damaged page, a planted bug): it is reported on the
-    context, and nothing after it is read, as in a sequential read."""
+    """The records of one file, or of one range of rowids of its artifact's `record_table`, each as one
+    tuple: its findings (the matcher's and the rules', in that order), then what each sink rendered of
+    it (one flat tuple a record pickles faster than nested ones). `stopped` tells that an error raised
+    while reading or rendering ended the records early (a damaged page, a value no output can hold, a
+    planted bug): it is reported on the context, and nothing after it is read, as in a sequential
+    read."""
 
     def __init__(
         self, artifact: Artifact, ctx: ArtifactContext, path: str, matcher: Matcher, rules: RuleSet | None,
-        rows: Rows | None = None,
+        sinks: Sequence[Rendering], rows: Rows | None = None,
     ) -> None:
-        self.artifact, self.ctx, self.path, self.matcher, self.rules, self.rows = artifact, ctx, path, matcher, rules, rows
+        self.artifact, self.ctx, self.path, self.matcher, self.rules = artifact, ctx, path, matcher, rules
+        self.sinks, self.rows = sinks, rows
         self.stopped = False
 
     def _records(self) -> Iterator[Record]:
@@ -322,13 +325,14 @@ class _Reading:
             only_rows(conn, cast(str, artifact.record_table), *self.rows)
             yield from artifact.parse_db(self.ctx, conn, self.path, fs.sha256(self.path))
 
-    def __iter__(self) -> Iterator[tuple[Record, list[Finding]]]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         # This runs once per record: names are bound once, and the rules are only called for record
         # types some rule subscribes to.
         artifact, ctx, path, rules = self.artifact, self.ctx, self.path, self.rules
         name, title, match = artifact.name, artifact.title, self.matcher.match
         subscribed = rules.subscribed if rules is not None else frozenset()
         rules_for = rules.for_type if rules is not None else None
+        renders = [sink.render_record for sink in self.sinks]
         try:
             for record in self._records():
                 found = match(record, name, title)
@@ -337,7 +341,8 @@ class _Reading:
                         found.extend(rule.check(record, name))
                 if found:
                     found = [f.with_record(record) for f in found]
-                yield record, found
+                stamps = tuple(record.timestamps())
+                yield (found, *[render(artifact, record, found, stamps) for render in renders])
         except EvidenceError as exc:
             ctx.error(exc.path, exc.reason)
             self.stopped = True
@@ -351,17 +356,6 @@ class _Reading:
             # (a member of a damaged archive read to its cut end raises the archive module's own errors)
             ctx.error(path, f"{type(exc).__name__}: {exc}")
             self.stopped = True
-
-
-def _render(
-    artifact: Artifact, reading: Iterable[tuple[Record, list[Finding]]], sinks: Sequence[Rendering],
-) -> Iterator[tuple[Any, ...]]:
-    """Each record's findings, then what each sink makes of it, in one tuple (in the process that read
-    it; one flat tuple a record pickles faster than nested ones)."""
-    renders = [sink.render_record for sink in sinks]
-    for record, found in reading:
-        stamps = tuple(record.timestamps())
-        yield (found, *[render(artifact, record, found, stamps) for render in renders])
 
 
 def _deliver(
@@ -418,8 +412,8 @@ def _read_part(
     sinks: Sequence[Rendering], path: str, rows: Rows,
 ) -> _PartResult:
     ctx = ArtifactContext(fs=fs, limits=limits)
-    reading = _Reading(artifact, ctx, path, matcher, rules, rows)
-    rendered = list(_render(artifact, reading, sinks))
+    reading = _Reading(artifact, ctx, path, matcher, rules, sinks, rows)
+    rendered = list(reading)
     return _PartResult(rendered, list(ctx.errors), list(ctx.warnings), reading.stopped, fs.ledger.get(path))
 
 
@@ -639,10 +633,8 @@ class _Splitter:
                 # Chunk `due` is read here, straight into the sinks (after a clean first chunk).
                 if due == 0:
                     return None
-                reading = _Reading(plan.artifact, ctx, plan.path, self.matcher, self.rules, plan.ranges[due])
-                records += _deliver(
-                    plan.artifact, _render(plan.artifact, reading, self.sinks), self.sinks, findings, progress
-                )
+                reading = _Reading(plan.artifact, ctx, plan.path, self.matcher, self.rules, self.sinks, plan.ranges[due])
+                records += _deliver(plan.artifact, reading, self.sinks, findings, progress)
                 due += 1
                 if reading.stopped:
                     break
@@ -777,10 +769,8 @@ def _run_artifact(
             if records is not None:
                 report.records += records
                 continue
-        reading = _Reading(artifact, ctx, path, matcher, rules)
-        report.records += _deliver(
-            artifact, _render(artifact, reading, renderings), renderings, findings, observer.records_parsed
-        )
+        reading = _Reading(artifact, ctx, path, matcher, rules, renderings)
+        report.records += _deliver(artifact, reading, renderings, findings, observer.records_parsed)
     report.errors = list(ctx.errors)
     report.warnings = list(ctx.warnings)
     if ctx.errors:
