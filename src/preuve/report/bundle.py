@@ -146,6 +146,8 @@ class BundleSink:
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
     ) -> tuple[tuple[str, str], ...]:
         """The record type of each finding of the record (most records have none)."""
+        if not findings:
+            return ()
         return tuple((finding.id, record.record_type) for finding in findings)
 
     def write_record(self, artifact: Artifact, rendered: tuple[tuple[str, str], ...]) -> None:

@@ -365,13 +365,13 @@ def _deliver(
     """Records, rendered, to every sink in order (the one way records reach the sinks, read here or in a
     worker); their findings are kept in `findings`. Returns how many records."""
     count = pending = 0
-    writes = list(enumerate((sink.write_record for sink in sinks), 1))
+    writes = [sink.write_record for sink in sinks]
     try:
-        for item in rendered:
-            if item[0]:
-                findings.extend(item[0])
-            for at, write in writes:
-                write(artifact, item[at])
+        for found, *values in rendered:
+            if found:
+                findings.extend(found)
+            for write, value in zip(writes, values, strict=True):
+                write(artifact, value)
             count += 1
             pending += 1
             if pending >= 2000 and progress is not None:
@@ -532,17 +532,17 @@ class _Splitter:
         # (It never flushes the sinks' files: it ends with os._exit.)
         sys.stdout.flush()
         sys.stderr.flush()
+        # The collectors never walk what the main process had built (the index, the modules): in a
+        # worker, walking it would copy every page of it; in the main process, thousands of records
+        # come in with each chunk and would have it walked again and again. Unfrozen by close().
+        gc.freeze()
         try:
             for _ in range(jobs - 1):
                 receive, send = context.Pipe(duplex=False)
                 worker = context.Process(target=self._work, args=(send,), daemon=True)
-                # The worker's collector never walks what the main process had built (the index,
-                # the modules): walking it would copy every page of it into the worker.
-                gc.freeze()
                 try:
                     worker.start()
                 finally:
-                    gc.unfreeze()
                     send.close()
                 self.workers.append((worker, receive))
                 self.alive.append(True)
@@ -694,6 +694,7 @@ class _Splitter:
                 worker.kill()
             worker.join()
         shutil.rmtree(self.folder, ignore_errors=True)
+        gc.unfreeze()
 
 
 def _splitter(
