@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from preuve.artifacts.base import Artifact
-from preuve.evidence.acquisition import Opened
-from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
 from preuve.report.findings import finding_to_dict
 from preuve.report.jsonio import dumps
+from preuve.run.engine import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import ArtifactReport, CheckResult
+    from preuve.run.engine import CheckResult
 
 BUNDLE_FORMAT = "preuve-bundle/1"
 BUNDLE_NAME = "bundle.json"
@@ -124,23 +123,12 @@ def bundle_markdown(doc: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class BundleSink:
+class BundleSink(RenderingSink):
     """A Sink that writes OUT/bundle.json and OUT/bundle.md when the run finishes."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self._record_types: dict[str, str] = {}
-
-    def begin(self, opened: Opened, index: IndicatorIndex) -> None:
-        pass
-
-    def artifact_started(self, artifact: Artifact) -> None:
-        pass
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
@@ -153,9 +141,6 @@ class BundleSink:
     def write_record(self, artifact: Artifact, rendered: tuple[tuple[str, str], ...]) -> None:
         for finding_id, record_type in rendered:
             self._record_types[finding_id] = record_type
-
-    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
-        pass
 
     def finish(self, result: CheckResult) -> None:
         doc = bundle_document(result, self._record_types)

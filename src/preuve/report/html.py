@@ -45,9 +45,10 @@ from preuve.model import (
 from preuve.report.cards import RuleText, findings_section
 from preuve.report.catalog import Messages
 from preuve.report.timeline import timeline_section, utc_day
+from preuve.run.engine import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import ArtifactReport, CheckResult
+    from preuve.run.engine import CheckResult
 
 MAX_FINDING_ROWS = 5000
 MAX_FACT_CHARS = 300
@@ -95,7 +96,7 @@ def headline_key(result: CheckResult, verdict: Verdict) -> str:
     return "verdict.no_heuristics"
 
 
-class HtmlReport:
+class HtmlReport(RenderingSink):
     """A Sink writing OUT/report.html at the end of the run; during the run it only counts records per day."""
 
     def __init__(self, path: Path, lang: str = "en") -> None:
@@ -108,14 +109,6 @@ class HtmlReport:
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None:
         self.opened_path = str(opened.path)
-
-    def artifact_started(self, artifact: Artifact) -> None:
-        pass
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
@@ -146,9 +139,6 @@ class HtmlReport:
     def per_day(self) -> Counter[date]:
         """How many records have their first timestamp on each day (UTC), in the order first seen."""
         return Counter({date.fromordinal(day): count for day, count in self._days.items()})
-
-    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
-        pass
 
     def finish(self, result: CheckResult) -> None:
         self.path.write_text(self.render(result), encoding="utf-8")

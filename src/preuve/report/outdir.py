@@ -17,12 +17,12 @@ import orjson
 
 from preuve.artifacts.base import Artifact
 from preuve.artifacts.timeconv import to_iso
-from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
 from preuve.report.findings import findings_document
 from preuve.report.jsonio import _default, dumps
+from preuve.run.engine import RenderingSink
 
 if TYPE_CHECKING:
     from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
@@ -103,7 +103,7 @@ def timesketch_line(
     return orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
 
 
-class _RecordWriter:
+class _RecordWriter(RenderingSink):
     """Writes one record's artifact JSONL line and its timeline rows (CSV and JSONL, each when chosen)."""
 
     _jsonl: IO[bytes] | None
@@ -112,11 +112,6 @@ class _RecordWriter:
     _timeline_jsonl: IO[bytes] | None
     _descriptions: dict[str, _Description]
     _files: dict[tuple[str, str, str, str, str], _FileCells]
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
@@ -262,9 +257,6 @@ class OutputFolder(_RecordWriter):
             self._timeline_file.write(",".join(csv_cell(c) for c in TIMELINE_COLUMNS) + "\r\n")
         if "jsonl" in self.timeline:
             self._timeline_jsonl = open(self.out / "timeline.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
-
-    def begin(self, opened: Opened, index: IndicatorIndex) -> None:
-        pass
 
     def artifact_started(self, artifact: Artifact) -> None:
         self._jsonl = open(self.out / "artifacts" / f"{artifact.name}.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115

@@ -245,6 +245,36 @@ class Rendering(Protocol):
     def write_record(self, artifact: Artifact, rendered: Any) -> None: ...
 
 
+class RenderingSink:
+    """A base for sinks that render (see `Rendering`): `record` is ``write_record(render_record(…))``,
+    and what a sink has nothing to do at does nothing."""
+
+    def begin(self, opened: Opened, index: IndicatorIndex) -> None:
+        pass
+
+    def artifact_started(self, artifact: Artifact) -> None:
+        pass
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> Any:
+        raise NotImplementedError
+
+    def write_record(self, artifact: Artifact, rendered: Any) -> None:
+        raise NotImplementedError
+
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
+
+    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
+        pass
+
+    def finish(self, result: CheckResult) -> None:
+        pass
+
+
 class _Whole:
     """A sink with `record` only, as a Rendering: the record itself is what it keeps."""
 

@@ -35,9 +35,10 @@ from preuve.indicators.keys import indicator_queries, observable_keys
 from preuve.model import Coverage, DeviceFacts, Finding, Kind, Locator, Observable, Record, Timestamp
 from preuve.report.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
+from preuve.run.engine import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import ArtifactReport, CheckResult
+    from preuve.run.engine import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -441,7 +442,7 @@ class CaseStore:
         return hits
 
 
-class CaseSink:
+class CaseSink(RenderingSink):
     """A Sink that stores one acquisition's run in the case, in a single transaction."""
 
     _BATCH = 5000
@@ -469,14 +470,6 @@ class CaseSink:
         )
         self.acquisition_id = int(cur.lastrowid or 0)
         self._next_id = int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1
-
-    def artifact_started(self, artifact: Artifact) -> None:
-        pass
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
@@ -515,9 +508,6 @@ class CaseSink:
         self.conn.executemany("INSERT INTO observables VALUES (?, ?, ?, ?, ?)", self._observables)
         self._records.clear()
         self._observables.clear()
-
-    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
-        pass
 
     def finish(self, result: CheckResult) -> None:
         from preuve.report.outdir import run_document
