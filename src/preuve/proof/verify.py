@@ -26,7 +26,6 @@ import base64
 import dataclasses
 import enum
 import io
-import shutil
 import types
 import typing
 import zipfile
@@ -42,10 +41,8 @@ import orjson
 from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
 from preuve.detect.match import Matcher
 from preuve.detect.rules import Rule, discover_rules
-from preuve.evidence.acquisition import OpenContext, open_acquisition
 from preuve.evidence.bounded import load_json, zip_entry_count
 from preuve.evidence.errors import EvidenceError, PreuveError
-from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
@@ -53,7 +50,8 @@ from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
 from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
 from preuve.report.jsonio import canonical_bytes, dumps
-from preuve.run.engine import CheckOptions, private_workdir
+from preuve.run.engine import CheckOptions
+from preuve.run.session import open_evidence
 
 PACKAGE_FORMAT = "preuve-proof/1"
 _RECORDS_NAME = "records.jsonl"
@@ -312,14 +310,9 @@ def records_from_evidence(
     wanted: dict[tuple[str, str], set[LocatorKey]] = {}
     for finding in bundle.findings:
         wanted.setdefault((finding.artifact, finding.locator.device_path), set()).add(locator_key(finding.locator))
-    workdir = private_workdir(evidence)
-    opened = None
     found: dict[LocatorKey, Located] = {}
-    try:
-        ctx_open = OpenContext(
-            ledger=HashLedger(), limits=options.limits, workdir=workdir, secrets=options.secrets,
-        )
-        opened = open_acquisition(evidence, ctx_open)
+    with open_evidence(evidence, options.limits, options.secrets) as session:
+        opened = session.opened
         fs = opened.fs
         if sameness is not None:
             sameness.append(compare_acquisition(bundle, fs, opened.kind))
@@ -358,10 +351,6 @@ def records_from_evidence(
                 for slot in slots.values():
                     slot.error = f"{device_path} could not be read again: {problem}"
         yield found, opened.kind
-    finally:
-        if opened is not None:
-            opened.fs.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def record_classes() -> dict[str, type[Record]]:
