@@ -67,6 +67,9 @@ class Observable:
     value: str
 
 
+LocatorKey = tuple[str, str | None, int | None, str | None, int | None, int | None]
+
+
 @dataclass(unsafe_hash=True)
 class Locator:
     """Where exactly a record lives: which evidence file (and its hash) and where inside it."""
@@ -83,6 +86,29 @@ class Locator:
         out: dict[str, str | int] = {"device_path": self.device_path, "sha256": self.sha256}
         out.update(self.inside())
         return out
+
+    @classmethod
+    def from_dict(cls, value: object) -> Locator:
+        """The inverse of :meth:`as_dict`, for documents read back (findings.json, a bundle, a case
+        store): every field is type-checked, a wrong one is dropped; ValueError when there is no
+        device path."""
+        if not isinstance(value, dict) or not isinstance(value.get("device_path"), str):
+            raise ValueError("a locator needs a device_path")
+
+        def number(name: str) -> int | None:
+            item = value.get(name)
+            return item if isinstance(item, int) and not isinstance(item, bool) else None
+
+        def text(name: str) -> str | None:
+            item = value.get(name)
+            return item if isinstance(item, str) else None
+
+        return cls(value["device_path"], text("sha256") or "", text("table"), number("rowid"), text("key_path"),
+                   number("line"), number("offset"))
+
+    def key(self) -> LocatorKey:
+        """Where the record lives, without the file's hash (which is compared on its own)."""
+        return (self.device_path, self.table, self.rowid, self.key_path, self.line, self.offset)
 
     def inside(self) -> list[tuple[str, str | int]]:
         """Where in the file, as (field, value) pairs in a fixed order (table, rowid, key_path, line, offset):

@@ -104,9 +104,6 @@ def group_to_dict(group: FindingGroup | None) -> dict[str, object] | None:
     }
 
 
-_LOCATOR_FIELDS = ("device_path", "sha256", "table", "rowid", "key_path", "line", "offset")
-
-
 def _time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -114,12 +111,6 @@ def _time(value: object) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def _locator(value: object) -> Locator:
-    if not isinstance(value, dict) or not isinstance(value.get("device_path"), str):
-        raise ValueError("a finding's locator needs a device_path")
-    return Locator(**{k: value[k] for k in _LOCATOR_FIELDS if value.get(k) is not None})
 
 
 def _observable(value: object) -> Observable | None:
@@ -154,7 +145,7 @@ def group_from_dict(value: object) -> FindingGroup | None:
     if not isinstance(value, dict):
         return None
     members = tuple(
-        GroupMember(_locator(m.get("locator")), str(m.get("explanation", "")), _observable(m.get("observable")),
+        GroupMember(Locator.from_dict(m.get("locator")), str(m.get("explanation", "")), _observable(m.get("observable")),
                     _time(m.get("timestamp")), m.get("record_sha256") if isinstance(m.get("record_sha256"), str) else None)
         for m in value.get("members", ()) if isinstance(m, dict)
     )
@@ -170,7 +161,7 @@ def finding_from_dict(doc: dict[str, Any]) -> Finding:
         severity=Severity.parse(str(doc["severity"])),
         artifact=str(doc["artifact"]),
         explanation=str(doc.get("explanation", "")),
-        locator=_locator(doc.get("locator")),
+        locator=Locator.from_dict(doc.get("locator")),
         rule=doc.get("rule") if isinstance(doc.get("rule"), str) else None,
         indicator=None if not isinstance(ind, dict) else IndicatorRef(
             Kind(str(ind["kind"])), str(ind["value"]), str(ind["malware"]), str(ind["feed"]),

@@ -711,7 +711,7 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
     findings.json, run.json): the rows the check would have written with ``--timeline``, in the same
     order (artifacts as run.json lists them, records as their JSONL holds them). Each file is
     written beside and renamed into place when complete. Returns the files written."""
-    from preuve.proof.verify import rebuild_record, record_classes
+    from preuve.artifacts.records import rebuild_record, record_classes
     from preuve.report.jsonio import loads
 
     run = loads((out / "run.json").read_bytes())
@@ -749,7 +749,7 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
                     if cls is None:
                         raise PreuveError(f"{path}: unknown record type; written by another version of preuve?")
                     where = item.pop("locator")
-                    record = rebuild_record(cls, item, Locator(**where))
+                    record = rebuild_record(cls, item, Locator.from_dict(where))
                     stamps = tuple(record.timestamps())
                     if not stamps:
                         continue
