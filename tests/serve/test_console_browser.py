@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("starlette")
 uvicorn = pytest.importorskip("uvicorn")
 
+from preuve.commands.settings import data_dir  # noqa: E402
 from preuve.indicators.feeds import import_feeds  # noqa: E402
 from preuve.model import HEADLINE_SELECTED, HEADLINE_SPYWARE  # noqa: E402
 from preuve.serve.app import ConsoleSettings, create_app  # noqa: E402
@@ -52,8 +53,8 @@ def _free_port() -> int:
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     case = build_case(tmp_path)
-    import_feeds([later_feed(tmp_path / "later")])
-    settings = ConsoleSettings(case=case)
+    import_feeds([later_feed(tmp_path / "later")], data_dir())
+    settings = ConsoleSettings(case=case, feeds_root=data_dir())
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

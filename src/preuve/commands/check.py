@@ -287,9 +287,10 @@ def _run(
     try:
         check_artifact_names(only)
         if not iocs:
+            from preuve.commands.settings import data_dir
             from preuve.indicators.feeds import installed_index
 
-            index = installed_index(lambda message: say(f"[yellow]warning:[/] {escape(message)}"))
+            index = installed_index(lambda message: say(f"[yellow]warning:[/] {escape(message)}"), data_dir())
             if index is not None and len(index):
                 say(
                     f"Using {len(index.feeds)} installed indicator feed(s) ({len(index)} indicators); "

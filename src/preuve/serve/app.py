@@ -61,8 +61,8 @@ class ConsoleSettings:
     """What the console serves and how (resolved by the command line, passed in)."""
 
     case: Path
+    feeds_root: Path  # the data folder whose installed feeds the console lists and hunts with
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    feeds_root: Path | None = None  # None: the user data folder, as `preuve iocs` uses
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     reports: Path | None = None  # where devices checked from the console get their folders
 

@@ -13,7 +13,6 @@ re-run of the same acquisition replaces it.
 from __future__ import annotations
 
 import fcntl
-import os
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -546,10 +545,6 @@ class CaseSink:
         if self._open:
             self.conn.execute("ROLLBACK")
             self._open = False
-
-
-def default_case_path() -> Path:
-    return Path(os.environ.get("PREUVE_CASE", "case.db"))
 
 
 def rehunt_case(case: Path, index: IndicatorIndex) -> list[RehuntHit]:
