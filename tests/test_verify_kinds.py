@@ -11,14 +11,7 @@ from preuve.builders.ios_dump import backup_files, write_dump
 from preuve.builders.ios_encrypted import encrypt_backup
 from preuve.cli import build_cli
 from tests.builders import feed, snapshot
-from tests.builders.demo_expected import (  # noqa: F401
-    DEMO_FINDINGS,
-    DEMO_INDICATOR_FINDINGS,
-    DEMO_RULE_FINDINGS,
-    DEMO_SEVERITIES,
-    DEMO_SMS_FINDINGS,
-    DEMO_SMS_MESSAGES,
-)
+from tests.builders.demo_expected import DEMO_FINDINGS
 
 PASSWORD = "correct horse battery staple"
 

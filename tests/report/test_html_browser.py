@@ -13,14 +13,7 @@ from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
 from preuve.report.html import HtmlReport
 from preuve.run.engine import CheckOptions, run_check
 from tests.browser import chromium
-from tests.builders.demo_expected import (  # noqa: F401
-    DEMO_FINDINGS,
-    DEMO_INDICATOR_FINDINGS,
-    DEMO_RULE_FINDINGS,
-    DEMO_SEVERITIES,
-    DEMO_SMS_FINDINGS,
-    DEMO_SMS_MESSAGES,
-)
+from tests.builders.demo_expected import DEMO_FINDINGS, DEMO_SEVERITIES, DEMO_SMS_FINDINGS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "benchmarks" / "out"
 
