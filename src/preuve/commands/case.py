@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from preuve.evidence.errors import PreuveError
-from preuve.report.jsonio import dumps
+from preuve.model.jsonio import dumps
 
 
 def _fail(exc: Exception) -> None:

@@ -265,7 +265,7 @@ def _run(
     timeline: str = DEFAULT_TIMELINE,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
-    from preuve.report.jsonio import dumps
+    from preuve.model.jsonio import dumps
 
     console = None if quiet or as_json else stderr_console()
 

@@ -44,8 +44,8 @@ from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, LocatorKey, Observable, Record, Severity
+from preuve.model.jsonio import canonical_bytes, dumps
 from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
-from preuve.report.jsonio import canonical_bytes, dumps
 from preuve.run.engine import CheckOptions
 from preuve.run.session import open_evidence
 

@@ -20,8 +20,8 @@ from preuve.artifacts.base import Artifact
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
+from preuve.model.jsonio import dumps
 from preuve.report.findings import finding_to_dict
-from preuve.report.jsonio import dumps
 
 if TYPE_CHECKING:
     from preuve.run.engine import ArtifactReport, CheckResult

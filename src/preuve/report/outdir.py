@@ -21,8 +21,8 @@ from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
+from preuve.model.jsonio import _default, dumps
 from preuve.report.findings import findings_document
-from preuve.report.jsonio import _default, dumps
 
 if TYPE_CHECKING:
     from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
@@ -712,7 +712,7 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
     order (artifacts as run.json lists them, records as their JSONL holds them). Each file is
     written beside and renamed into place when complete. Returns the files written."""
     from preuve.artifacts.records import rebuild_record, record_classes
-    from preuve.report.jsonio import loads
+    from preuve.model.jsonio import loads
 
     run = loads((out / "run.json").read_bytes())
     graded: dict[tuple[str, tuple[object, ...]], dict[str, Severity]] = {}

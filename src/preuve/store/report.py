@@ -17,7 +17,7 @@ from typing import Any, cast
 import orjson
 
 from preuve.indicators.stix import Feed
-from preuve.report.jsonio import dumps
+from preuve.model.jsonio import dumps
 from preuve.store.case import CaseError, CaseStore, RehuntHit, StoredAcquisition
 
 

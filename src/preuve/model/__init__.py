@@ -2,7 +2,7 @@
 
 Every value that leaves an artifact is one of these types; nothing is passed
 around as an untyped dictionary. Serialisation to JSON is done by
-:func:`preuve.report.jsonio.dumps`, which understands these dataclasses.
+:func:`preuve.model.jsonio.dumps`, which understands these dataclasses.
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ class Record:
         `preuve verify` recomputes this from the evidence to show the record is
         unchanged.
         """
-        from preuve.report.jsonio import canonical_bytes
+        from preuve.model.jsonio import canonical_bytes
 
         return hashlib.sha256(canonical_bytes(self.fields())).hexdigest()
 
