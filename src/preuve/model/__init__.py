@@ -193,7 +193,7 @@ class Context:
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, text) pairs for reports, in a fixed order."""
-        from preuve.artifacts.timeconv import to_iso
+        from preuve.model.jsonio import to_iso
 
         out: list[tuple[str, str]] = []
         if self.counterpart is not None:

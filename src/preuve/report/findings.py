@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from preuve.artifacts.timeconv import to_iso
 from preuve.model import (
     Context,
     DataUse,
@@ -22,6 +21,7 @@ from preuve.model import (
     Timestamp,
     Verdict,
 )
+from preuve.model.jsonio import to_iso
 
 if TYPE_CHECKING:
     from preuve.run.engine import CheckResult

@@ -16,12 +16,11 @@ from typing import IO, TYPE_CHECKING, cast
 import orjson
 
 from preuve.artifacts.base import Artifact
-from preuve.artifacts.timeconv import to_iso
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
-from preuve.model.jsonio import _default, dumps
+from preuve.model.jsonio import _default, dumps, to_iso
 from preuve.report.findings import findings_document
 
 if TYPE_CHECKING:

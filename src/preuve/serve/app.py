@@ -325,9 +325,9 @@ def _csrf_ok(value: object, settings: ConsoleSettings) -> bool:
 def _rehunt(settings: ConsoleSettings, progress: Progress) -> str:
     """The installed feeds against every stored device, feed by feed (the progress), as `preuve rehunt`."""
     from preuve.artifacts.base import discover_artifacts
-    from preuve.artifacts.timeconv import to_iso
     from preuve.indicators.feeds import installed_index
     from preuve.indicators.index import IndicatorIndex
+    from preuve.model.jsonio import to_iso
 
     warnings: list[str] = []
     index = installed_index(warnings.append, settings.feeds_root)

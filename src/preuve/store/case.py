@@ -25,13 +25,13 @@ import orjson
 
 from preuve import __version__
 from preuve.artifacts.base import Artifact
-from preuve.artifacts.timeconv import to_iso
 from preuve.detect.match import finding_for
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.keys import indicator_queries, observable_keys
 from preuve.model import Coverage, DeviceFacts, Finding, Kind, Locator, Observable, Record, Timestamp
+from preuve.model.jsonio import to_iso
 from preuve.report.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 
