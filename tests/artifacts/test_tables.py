@@ -106,3 +106,14 @@ def test_absent_keeps_rows_not_referenced(tmp_path: Path) -> None:
         plain = [r["_key"] for r in db.rows(Query(usage, "x", where=(Absent("x.p", "p", "id"),)))]
         with_null = [r["_key"] for r in db.rows(Query(usage, "x", where=(Absent("x.p", "p", "id", or_null=True),)))]
     assert (plain, with_null) == ([2], [2, 3])
+
+
+def test_grouped_texts_are_one_line_per_present_column(tmp_path: Path) -> None:
+    script = """CREATE TABLE m (id INTEGER PRIMARY KEY); CREATE TABLE d (m INTEGER, a TEXT, c TEXT);
+                INSERT INTO m VALUES (1), (2); INSERT INTO d VALUES (1, 'x', NULL), (1, 'y', 'z');"""
+    texts = Grouped(Table("d", required=("m",), optional=("a", "b", "c")), "g", by="m", to="t.id", aggregates=(
+        Aggregate("texts", "group_concat", ("g.a", "g.b", "g.c"), "|", "lines"),
+        Aggregate("first", "min", ("g.b", "g.a"))))
+    with _db(tmp_path, script) as db:
+        got = [(r["_key"], r["g.texts"], r["g.first"]) for r in db.rows(Query(Table("m"), joins=(texts,)))]
+    assert got == [(1, "x\n|y\nz", "x"), (2, None, None)]

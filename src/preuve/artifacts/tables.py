@@ -173,7 +173,7 @@ class Database:
             self._schema[table.lower()] = found
         return found
 
-    def _has_column(self, table: str, column: str) -> bool:
+    def has_column(self, table: str, column: str) -> bool:
         columns = self.columns(table)
         return bool(columns) and (column.lower() in columns or column.lower() in _IMPLICIT)
 
@@ -182,7 +182,7 @@ class Database:
         is no such table)."""
         if not self.columns(table.name):
             return [""]
-        return [c for c in table.required if not self._has_column(table.name, c)]
+        return [c for c in table.required if not self.has_column(table.name, c)]
 
     def has(self, table: Table) -> bool:
         """The table is there with every required column (nothing is reported)."""
@@ -190,7 +190,7 @@ class Database:
 
     def key_of(self, table: Table) -> str:
         """The column that locates a row of `table`: the first of its `key` it has, else rowid."""
-        return next((c for c in table.key if self._has_column(table.name, c)), "rowid")
+        return next((c for c in table.key if self.has_column(table.name, c)), "rowid")
 
     def report_missing(self, table: Table) -> bool:
         """One ``ctx.error`` when the table, or required columns of it, are missing; True if so."""
@@ -220,60 +220,49 @@ class Database:
         sql, params = built
         yield from iter_rows(self.conn, sql, params)
 
+    def spelled(self, table: str, column: str) -> str:
+        """A column as the schema spells it (SQLite matches names in any case)."""
+        return self.columns(table).get(column.lower(), column)
+
+    def _join(self, join: Join, scope: _Scope) -> str | None:
+        """The JOIN clause of `join` in `scope` (which it then extends), or None when it is left out."""
+        target = scope.ref(join.to)
+        if target == "NULL" or not self.has(join.table) or not self.has_column(join.table.name, join.on):
+            return None
+        scope.aliases[join.alias.lower()] = join.table.name
+        return (f"{'JOIN' if join.inner else 'LEFT JOIN'} {quote(join.table.name)} {quote(join.alias)} "
+                f"ON {quote(join.alias)}.{quote(self.spelled(join.table.name, join.on))} = {target}")
+
     def build(self, query: Query) -> tuple[str, tuple[object, ...]] | None:
         """The SQL and parameters of a query over this schema (None when an inner join is impossible
         or the run's row range leaves this query out)."""
-        refs: dict[str, str] = {}  # "alias.column" (lower case) -> SQL expression
         main, alias = query.table, query.alias
-
-        aliases: dict[str, str] = {}  # alias -> table name, of the tables joined so far
-
-        def add_table(table: Table, name: str) -> None:
-            aliases[name.lower()] = table.name
-
-        def ref(text: str) -> str:
-            """``alias.column`` as SQL: a column of a table joined so far (declared or only used in a
-            join condition, never selected then), a grouped output, or NULL when it is not there."""
-            found = refs.get(text.lower())
-            if found is not None:
-                return found
-            name, _, column = text.partition(".")
-            table = aliases.get(name.lower())
-            if table is None or not self._has_column(table, column):
-                return "NULL"
-            return f"{quote(name)}.{quote(self.columns(table).get(column.lower(), column))}"
-
-        add_table(main, alias)
+        scope = _Scope(self, {alias.lower(): main.name})
         main_key = self.key_of(main)
         select = [f"{quote(alias)}.{quote(main_key)} AS {quote(KEY)}"]
-        select += [f"{ref(f'{alias}.{c}')} AS {quote(c)}" for c in main.columns]
+        select += [f"{scope.ref(f'{alias}.{c}')} AS {quote(c)}" for c in main.columns]
         joins: list[str] = []
         order = [f"{quote(alias)}.{quote(main_key)}"]
         outputs: list[tuple[str, str]] = []  # (output name, expression) of the joins, NULL when left out
         for join in query.joins:
             if isinstance(join, Join):
-                target = ref(join.to)
-                usable = self.has(join.table) and target != "NULL" and self._has_column(join.table.name, join.on)
-                if not usable and join.inner:
+                clause = self._join(join, scope)
+                if clause is None and join.inner:
                     return None
-                if usable:
-                    add_table(join.table, join.alias)
-                    kind = "JOIN" if join.inner else "LEFT JOIN"
-                    on = quote(self.columns(join.table.name).get(join.on.lower(), join.on))
-                    joins.append(f"{kind} {quote(join.table.name)} {quote(join.alias)} "
-                                 f"ON {quote(join.alias)}.{on} = {target}")
+                if clause is not None:
+                    joins.append(clause)
                     if join.alias in query.then_by:
                         order.append(f"{quote(join.alias)}.{quote(self.key_of(join.table))}")
-                outputs += [(f"{join.alias}.{c}", ref(f"{join.alias}.{c}")) for c in join.table.columns]
+                outputs += [(f"{join.alias}.{c}", scope.ref(f"{join.alias}.{c}")) for c in join.table.columns]
             else:
-                sub = self._grouped(join, ref(join.to))
-                if sub is not None:
-                    joins.append(sub)
+                clause = self._grouped(join, scope.ref(join.to))
+                if clause is not None:
+                    joins.append(clause)
                 for aggregate in join.aggregates:
                     name = f"{join.alias}.{aggregate.name}"
-                    expression = f"{quote(join.alias)}.{quote(aggregate.name)}" if sub else "NULL"
-                    if sub:
-                        refs[name.lower()] = expression
+                    expression = f"{quote(join.alias)}.{quote(aggregate.name)}" if clause else "NULL"
+                    if clause:
+                        scope.outputs[name.lower()] = expression
                     outputs.append((name, expression))
         select += [f"{expression} AS {quote(name)}" for name, expression in outputs]
         names = [KEY, *main.columns, *(name for name, _ in outputs)]
@@ -282,10 +271,10 @@ class Database:
         where: list[str] = []
         params: list[object] = []
         for absent in query.where:
-            if self._has_column(absent.table, absent.column):
-                column = quote(self.columns(absent.table).get(absent.column.lower(), absent.column))
-                test = f"{ref(absent.ref)} NOT IN (SELECT {column} FROM {quote(absent.table)} WHERE {column} IS NOT NULL)"
-                where.append(f"({ref(absent.ref)} IS NULL OR {test})" if absent.or_null else test)
+            if self.has_column(absent.table, absent.column):
+                column, ref = quote(self.spelled(absent.table, absent.column)), scope.ref(absent.ref)
+                test = f"{ref} NOT IN (SELECT {column} FROM {quote(absent.table)} WHERE {column} IS NOT NULL)"
+                where.append(f"({ref} IS NULL OR {test})" if absent.or_null else test)
         span = self.ctx.row_range
         if span is not None:
             if span.table.lower() != main.name.lower():
@@ -305,49 +294,36 @@ class Database:
         return sql, tuple(params)
 
     def _grouped(self, grouped: Grouped, target: str) -> str | None:
-        table = grouped.table
-        if target == "NULL" or not self.has(table) or not self._has_column(table.name, grouped.by):
+        """The LEFT JOIN of a grouped subquery, or None when it is left out."""
+        table, alias = grouped.table, quote(grouped.alias)
+        if target == "NULL" or not self.has(table) or not self.has_column(table.name, grouped.by):
             return None
-        refs: dict[str, str] = {}
-
-        def add(t: Table, name: str) -> None:
-            for column in t.columns:
-                if self._has_column(t.name, column):
-                    declared = self.columns(t.name).get(column.lower(), column)
-                    refs[f"{name}.{column}".lower()] = f"{quote(name)}.{quote(declared)}"
-
-        inner = quote(grouped.alias)
-        add(table, grouped.alias)
+        scope = _Scope(self, {grouped.alias.lower(): table.name})
         joins: list[str] = []
         for join in grouped.joins:
-            on_target = refs.get(join.to.lower())
-            if self.has(join.table) and on_target is not None and self._has_column(join.table.name, join.on):
-                add(join.table, join.alias)
-                on_column = quote(self.columns(join.table.name).get(join.on.lower(), join.on))
-                joins.append(f"{'JOIN' if join.inner else 'LEFT JOIN'} {quote(join.table.name)} {quote(join.alias)} "
-                             f"ON {quote(join.alias)}.{on_column} = {on_target}")
-            elif join.inner:
+            clause = self._join(join, scope)
+            if clause is None and join.inner:
                 return None
+            if clause is not None:
+                joins.append(clause)
         parts: list[str] = []
         for aggregate in grouped.aggregates:
-            present = [refs[c.lower()] for c in aggregate.columns if c.lower() in refs]
+            present = [r for r in (scope.ref(c) for c in aggregate.columns) if r != "NULL"]
             if not present:
                 parts.append(f"NULL AS {quote(aggregate.name)}")
                 continue
-            if len(present) == 1:
-                value = present[0]
-            elif aggregate.combine == "coalesce":
-                value = f"coalesce({', '.join(present)})"
-            else:
+            if aggregate.combine == "lines":
                 value = " || '\n' || ".join(f"coalesce({p}, '')" for p in present)
+            else:
+                value = present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
             args = value if aggregate.separator is None else f"{value}, {_literal(aggregate.separator)}"
             parts.append(f"{aggregate.function}({args}) AS {quote(aggregate.name)}")
-        if all(p.startswith("NULL AS") for p in parts):
-            return None
-        by = f"{inner}.{quote(self.columns(table.name).get(grouped.by.lower(), grouped.by))}"
-        body = " ".join((f"SELECT {by} AS {quote(KEY)}, {', '.join(parts)} FROM {quote(table.name)} {inner}", *joins,
+        if all(part.startswith("NULL AS ") for part in parts):
+            return None  # nothing to fold: the join would only cost time
+        by = f"{alias}.{quote(self.spelled(table.name, grouped.by))}"
+        body = " ".join((f"SELECT {by} AS {quote(KEY)}, {', '.join(parts)} FROM {quote(table.name)} {alias}", *joins,
                          f"GROUP BY {by}"))
-        return f"LEFT JOIN ({body}) {quote(grouped.alias)} ON {quote(grouped.alias)}.{quote(KEY)} = {target}"
+        return f"LEFT JOIN ({body}) {alias} ON {alias}.{quote(KEY)} = {target}"
 
     # -- locators ------------------------------------------------------------------------------
     def locator(self, table: str, rowid: object, key_path: str | None = None) -> Locator:
@@ -355,3 +331,23 @@ class Database:
         key = rowid if isinstance(rowid, int) and not isinstance(rowid, bool) else None
         return Locator(self.path, self.sha256, table, key, key_path)
 
+
+class _Scope:
+    """The tables of a query (or of a grouped subquery) by alias, to turn ``"alias.column"`` into SQL."""
+
+    def __init__(self, db: Database, aliases: dict[str, str]) -> None:
+        self.db = db
+        self.aliases = aliases  # alias (lower case) -> table name
+        self.outputs: dict[str, str] = {}  # "alias.name" (lower case) of a grouped join -> SQL
+
+    def ref(self, text: str) -> str:
+        """A column of a table joined so far (declared, or only named in a join condition, then
+        never selected), a grouped output, or ``NULL`` when it is not there."""
+        found = self.outputs.get(text.lower())
+        if found is not None:
+            return found
+        alias, _, column = text.partition(".")
+        table = self.aliases.get(alias.lower())
+        if table is None or not self.db.has_column(table, column):
+            return "NULL"
+        return f"{quote(alias)}.{quote(self.db.spelled(table, column))}"
