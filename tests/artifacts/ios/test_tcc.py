@@ -120,7 +120,7 @@ def test_missing_table_is_an_error(tmp_path: Path) -> None:
     builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", lambda c: c.execute("CREATE TABLE other (x)"))
     result = check(builder.finish(), only=("tcc",))
     (report,) = [a for a in result.artifacts if a.name == "tcc"]
-    assert report.errors == ["/private/var/mobile/Library/TCC/TCC.db: no access table with service and client columns"]
+    assert report.errors == ["/private/var/mobile/Library/TCC/TCC.db: no table 'access'"]
 
 
 def test_corrupt_database_does_not_stop_other_artifacts(tmp_path: Path) -> None:
