@@ -14,7 +14,7 @@ import pytest
 
 from preuve.builders.demo import build_demo_backup
 from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
-from preuve.report.html import HtmlReport
+from preuve.report.formats.html import HtmlReport
 from preuve.run.engine import CheckOptions, run_check
 from tests.builders.demo_expected import (  # noqa: F401
     DEMO_FINDINGS,

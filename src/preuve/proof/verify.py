@@ -51,7 +51,7 @@ from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
-from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
+from preuve.report.formats.bundle import BUNDLE_FORMAT, BUNDLE_NAME
 from preuve.report.jsonio import canonical_bytes, dumps
 from preuve.run.engine import CheckOptions, private_workdir
 

@@ -20,7 +20,7 @@ from preuve.artifacts.base import Artifact
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
-from preuve.report.findings import finding_to_dict
+from preuve.report.formats.findings import finding_to_dict
 from preuve.report.jsonio import dumps
 
 if TYPE_CHECKING:
