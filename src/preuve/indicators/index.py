@@ -208,9 +208,9 @@ class IndicatorIndex:
             seen: set[tuple[str, str]] = set()
             unique = []
             for hit in hits:
-                key = (hit.stix_id, hit.feed_sha256)
-                if key not in seen:
-                    seen.add(key)
+                ident = (hit.stix_id, hit.feed_sha256)
+                if ident not in seen:
+                    seen.add(ident)
                     unique.append(hit)
             return unique
         return hits
