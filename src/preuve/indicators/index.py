@@ -35,38 +35,22 @@ _URL, _DOMAIN, _IP = Kind.URL, Kind.DOMAIN, Kind.IP
 
 @dataclass(slots=True)
 class _Prefixes:
-    """The prefix keys of one key kind. Each ends with the kind's separator (see preuve.indicators.keys);
-    `stems` holds every separator-ended beginning of one: a walk down an observable's key goes on only
-    while it may still reach a prefix key."""
+    """The prefix keys of one key kind. Each ends with the kind's separator (see preuve.indicators.keys).
+    `stems` maps every separator-ended beginning of a prefix key to the indicators filed under it (none
+    for a beginning that is not itself a key): a walk down an observable's key goes on only while it may
+    still reach a prefix key, with one probe a level."""
 
     separator: str
-    table: dict[str, list[Indicator]] = field(default_factory=dict)
-    stems: set[str] = field(default_factory=set)
+    stems: dict[str, list[Indicator]] = field(default_factory=dict)
 
     def add(self, key: str, indicator: Indicator) -> None:
         if not key.endswith(self.separator):
             raise ValueError(f"prefix key {key!r} does not end with {self.separator!r}")
-        self.table.setdefault(key, []).append(indicator)
         end = key.find(self.separator)
         while end >= 0:
-            self.stems.add(key[: end + 1])
+            self.stems.setdefault(key[: end + 1], [])
             end = key.find(self.separator, end + 1)
-
-    def walk(self, key: str, hits: list[Indicator]) -> None:
-        """Add the indicators of every prefix key that begins `key`, the longest first."""
-        sep, stems, table = self.separator, self.stems, self.table
-        found: list[list[Indicator]] = []
-        end = key.find(sep)
-        while end >= 0:
-            stem = key[: end + 1]
-            if stem not in stems:
-                break
-            hit = table.get(stem)
-            if hit:
-                found.append(hit)
-            end = key.find(sep, end + 1)
-        for hit in reversed(found):
-            hits.extend(hit)
+        self.stems[key].append(indicator)
 
 
 @dataclass(slots=True)
@@ -127,13 +111,32 @@ class IndicatorIndex:
         hits: list[Indicator] = []
         for key_kind, key in keys:
             found = tables.get(key_kind)
-            if found is not None:
-                exact, prefixes = found
-                hit = exact.get(key)
+            if found is None:
+                continue
+            exact, prefixes = found
+            hit = exact.get(key)
+            if hit:
+                hits.extend(hit)
+            if prefixes is None:
+                continue
+            # Down the key's separators from the top, while a prefix key may lie below (one probe a level);
+            # inline: this runs for every path and every new host.
+            sep, stems = prefixes.separator, prefixes.stems
+            below: list[list[Indicator]] | None = None  # most walks find nothing: no list for them
+            end = key.find(sep)
+            while end >= 0:
+                hit = stems.get(key[: end + 1])
+                if hit is None:
+                    break
                 if hit:
+                    if below is None:
+                        below = [hit]
+                    else:
+                        below.append(hit)
+                end = key.find(sep, end + 1)
+            if below is not None:
+                for hit in reversed(below):
                     hits.extend(hit)
-                if prefixes is not None:
-                    prefixes.walk(key, hits)
         return hits
 
     def _host(self, host: str) -> list[Indicator]:

@@ -70,7 +70,7 @@ def lookup_key_kinds(kind: Kind) -> frozenset[str]:
 
 
 def reversed_domain(domain: str) -> str:
-    return ".".join(reversed(domain.split(".")))
+    return ".".join(domain.split(".")[::-1])
 
 
 def android_thread_name(name: str) -> str | None:
