@@ -19,15 +19,6 @@ from preuve.artifacts.android._dumpsys import (
 from preuve.artifacts.android.getprop import AndroidProperty, SecurityPatch
 from preuve.artifacts.android.packages import AndroidPackage
 from preuve.artifacts.android.tombstones import Tombstone
-from preuve.builders.android import (
-    AndroidQFBuilder,
-    DumpsysSpec,
-    android_backup_bytes,
-    bugreport_members,
-    sms_backup_members,
-    tombstone_text,
-    write_zip,
-)
 from preuve.evidence.acquisition import Secrets, detect_kind
 from preuve.evidence.android_archive import safe_member_name
 from preuve.evidence.errors import AcquisitionError
@@ -36,6 +27,15 @@ from preuve.evidence.kinds.android_qf import AndroidQF
 from preuve.model import DeviceFacts
 from preuve.run.engine import CheckOptions, ExitCode, run_check
 from tests.builders import check, records, snapshot
+from tests.builders.android import (
+    AndroidQFBuilder,
+    DumpsysSpec,
+    android_backup_bytes,
+    bugreport_members,
+    sms_backup_members,
+    tombstone_text,
+    write_zip,
+)
 
 MAIN = "/.acquisition/bugreport/bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt"
 PROPS = {"ro.product.model": "Pixel 4a", "ro.build.version.security_patch": "2023-03-01"}

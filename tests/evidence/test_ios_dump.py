@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from preuve.builders.demo import build_demo_backup
-from preuve.builders.ios_dump import backup_files, write_dump
 from preuve.evidence.acquisition import OpenContext, detect_kind, open_acquisition
 from preuve.evidence.archive import normalize_member_name
 from preuve.evidence.errors import AcquisitionError, LimitExceeded
@@ -18,6 +17,7 @@ from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.run.engine import CheckOptions, run_check
 from tests.builders import snapshot
 from tests.builders.demo_expected import DEMO_FINDINGS
+from tests.builders.ios_dump import backup_files, write_dump
 
 SMS = "private/var/mobile/Library/SMS/sms.db"
 

@@ -11,11 +11,11 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from preuve.builders.android import AndroidQFBuilder, bugreport_members
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.builders.ios_dump import backup_files
 from tests.builders import feed
+from tests.builders.android import AndroidQFBuilder, bugreport_members
+from tests.builders.ios_dump import backup_files
 from tests.hostile.harness import check_hostile
 
 SPY = "spy-domain.example"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from preuve.builders.android import android_backup_bytes, sms_backup_blob
 from tests.builders import feed
+from tests.builders.android import android_backup_bytes, sms_backup_blob
 from tests.hostile.harness import check_hostile
 
 SPY = "spy-domain.example"

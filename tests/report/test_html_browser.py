@@ -10,7 +10,7 @@ from pathlib import Path
 
 from preuve.builders.demo import build_demo_backup
 from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
-from preuve.report.html import HtmlReport
+from preuve.report.formats.html import HtmlReport
 from preuve.run.engine import CheckOptions, run_check
 from tests.browser import chromium
 from tests.builders.demo_expected import DEMO_FINDINGS, DEMO_SEVERITIES, DEMO_SMS_FINDINGS

@@ -182,7 +182,7 @@ def test_case_list_show_report(tmp_path: Path, known: Path) -> None:
 
 def test_a_case_from_androidqf_names_its_device(tmp_path: Path, known: Path) -> None:
     """The device comes from the DeviceFacts record type, whatever the artifact (here Android's properties)."""
-    from preuve.builders.android import AndroidQFBuilder
+    from tests.builders.android import AndroidQFBuilder
 
     builder = AndroidQFBuilder()
     builder.props["ro.product.manufacturer"] = "Google"

@@ -18,7 +18,7 @@ from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.messages import os_error_text
 from preuve.model import Absence, Finding, Severity
-from preuve.report.catalog import LANGUAGES
+from preuve.report.formats.catalog import LANGUAGES
 from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, check_into_folder
 from preuve.run.engine import (
     ArtifactReport,
@@ -234,7 +234,12 @@ def print_summary(
 
 def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:
     """What `check --json` prints: the verdict, the deterministic summary, where the outputs are."""
-    from preuve.report.findings import coverage_to_dict, finding_to_dict, summary_dict, verdict_to_dict
+    from preuve.report.formats.findings import (
+        coverage_to_dict,
+        finding_to_dict,
+        summary_dict,
+        verdict_to_dict,
+    )
 
     verdict = result.verdict()
     return {

@@ -45,7 +45,7 @@ from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, LocatorKey, Observable, Record, Severity
 from preuve.model.jsonio import canonical_bytes, dumps
-from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
+from preuve.report.formats.bundle import BUNDLE_FORMAT, BUNDLE_NAME
 from preuve.run.engine import CheckOptions
 from preuve.run.session import open_evidence
 

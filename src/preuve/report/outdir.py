@@ -21,7 +21,7 @@ from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
 from preuve.model.jsonio import _default, dumps, to_iso
-from preuve.report.findings import findings_document
+from preuve.report.formats.findings import findings_document
 
 if TYPE_CHECKING:
     from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
@@ -347,7 +347,7 @@ class OutputFolder(_RecordWriter):
 
 
 def run_document(result: CheckResult) -> dict[str, object]:
-    from preuve.report.findings import coverage_to_dict, verdict_to_dict
+    from preuve.report.formats.findings import coverage_to_dict, verdict_to_dict
     from preuve.run.engine import environment
 
     return {
@@ -614,8 +614,8 @@ def output_sinks(
     """The sinks that write a preuve output into `folder` (the same for check, fleet, case report and the
     console): the records and the `timeline` files asked for, report.html (in `lang`) and the
     verification bundle."""
-    from preuve.report.bundle import BundleSink
-    from preuve.report.html import HtmlReport
+    from preuve.report.formats.bundle import BundleSink
+    from preuve.report.formats.html import HtmlReport
 
     records = OutputFolder(folder, evidence, TIMELINE_CHOICES[timeline])
     return records, [records, HtmlReport(folder / "report.html", lang), BundleSink(folder)]

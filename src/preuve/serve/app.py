@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.feeds import InstalledFeed, list_feeds
-from preuve.report.catalog import LANGUAGES
+from preuve.report.formats.catalog import LANGUAGES
 from preuve.serve import queries
 from preuve.serve.jobs import JobRunner, Progress, output_folder_for
 from preuve.store.case import CaseStore, StoredAcquisition
@@ -213,7 +213,7 @@ def create_app(settings: ConsoleSettings, runner: JobRunner | None = None) -> St
     async def device_report(request: Request) -> Response:
         """The device's report.html, rendered from the store by the writer `check` uses (its own strict
         policy: only its inline style and script, pinned by hash, nothing loaded)."""
-        from preuve.report.html import content_security_policy
+        from preuve.report.formats.html import content_security_policy
 
         ident = str(request.path_params["ident"])
         lang = request.query_params.get("lang", "en")
@@ -309,7 +309,7 @@ def render_stored_report(case: CaseStore, acquisition: StoredAcquisition, lang: 
     """report.html of a stored device, as `check` wrote it (retro-hunt findings included)."""
     import tempfile
 
-    from preuve.report.html import HtmlReport
+    from preuve.report.formats.html import HtmlReport
     from preuve.store.report import replay
 
     with tempfile.TemporaryDirectory(prefix="preuve-console-") as folder:

@@ -32,7 +32,7 @@ from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.keys import indicator_queries, observable_keys
 from preuve.model import Coverage, DeviceFacts, Finding, Kind, Locator, Observable, Record, Timestamp
 from preuve.model.jsonio import to_iso
-from preuve.report.findings import finding_to_dict, summary_dict
+from preuve.report.formats.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 
 if TYPE_CHECKING:
@@ -345,8 +345,8 @@ class CaseStore:
         `case show` and `case report` then agree with the findings they list. The coverage is the one
         stored with the check, its indicators counted as the larger of the check's and the hunt's."""
         from preuve.model import Severity, verdict
-        from preuve.report.findings import verdict_to_dict
-        from preuve.report.share import finding_from_dict
+        from preuve.report.formats.findings import verdict_to_dict
+        from preuve.report.formats.share import finding_from_dict
 
         for acquisition_id in sorted(acquisition_ids):
             findings = [finding_from_dict(doc) for doc in self.finding_docs(acquisition_id)]

@@ -62,7 +62,7 @@ def _when(value: object) -> datetime | None:
 
 def stored_finding(doc: dict[str, Any]) -> Any:
     """A Finding from its stored document (finding_to_dict's form), context, strength and group included."""
-    from preuve.report.findings import finding_from_dict
+    from preuve.report.formats.findings import finding_from_dict
 
     return finding_from_dict(doc)
 
@@ -193,7 +193,7 @@ def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any
 
 
 def rehunt_document(hits: list[RehuntHit], feeds: list[Feed]) -> dict[str, object]:
-    from preuve.report.findings import finding_to_dict
+    from preuve.report.formats.findings import finding_to_dict
 
     return {
         "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators} for f in feeds],

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from preuve.artifacts.ios.calendar import CalendarEvent
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_personal import Event, fill_calendar
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_personal import Event, fill_calendar
 
 PAST = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
 PAST_END = datetime(2021, 3, 1, 10, 0, tzinfo=UTC)

@@ -14,7 +14,6 @@ from preuve.artifacts.ios.cache_db import CacheDb, CachedUrl
 from preuve.artifacts.ios.safari_favicons import SafariFavicon, SafariFavicons
 from preuve.artifacts.ios.version_history import IosVersion, VersionHistory
 from preuve.artifacts.ios.webkit_origins import WebkitOrigins, WebOrigin, parse_origin
-from preuve.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
 from preuve.detect.match import Matcher
 from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
@@ -22,6 +21,7 @@ from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.indicators.index import load_index
 from preuve.model import Record, Severity
 from tests.builders import feed, snapshot
+from tests.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
 
 T1 = datetime(2023, 2, 1, 8, 0, tzinfo=UTC)
 APP = "/private/var/mobile/Containers/Data/Application/0F1E2D3C-AAAA-4BBB-8CCC-000000000001"

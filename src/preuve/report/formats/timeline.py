@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from preuve.model import Finding, Severity
-from preuve.report.catalog import Messages
+from preuve.report.formats.catalog import Messages
 
 SEVERITY_COLOUR = {
     "critical": "#8b0000", "high": "#c62828", "medium": "#a35c00", "low": "#1f5f99", "info": "#5f6b7a",

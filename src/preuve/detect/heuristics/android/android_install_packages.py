@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 from preuve.artifacts.android._dumpsys import AppOp
-from preuve.detect.heuristics._android_lists import BROWSERS, KNOWN_STORES, PACKAGE_INSTALLERS
+from preuve.detect.heuristics.android._android_lists import BROWSERS, KNOWN_STORES, PACKAGE_INSTALLERS
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Kind, Observable, Record, Severity
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android.mounts import Mount
-from preuve.detect.heuristics._android_lists import is_system_partition
+from preuve.detect.heuristics.android._android_lists import is_system_partition
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 

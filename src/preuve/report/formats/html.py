@@ -4,7 +4,7 @@ From the top: the verdict in plain words and how sure it is, what to do next (fo
 for the analyst), the device and the acquisition; a compact coverage checklist; the findings as
 cards grouped by malware or rule, each with its record's context, time, strength and reason, the
 proof under "details"; the timeline with axes, a legend and the findings' window zoomed; the
-evidence files. Its fixed texts come from the message catalogue (:mod:`preuve.report.catalog`,
+evidence files. Its fixed texts come from the message catalogue (:mod:`preuve.report.formats.catalog`,
 ``--lang``). It prints cleanly (every "details" opens for printing).
 
 Written by hand (string building with :func:`html.escape`) rather than with a template engine: the
@@ -42,9 +42,9 @@ from preuve.model import (
     Verdict,
     VerdictKey,
 )
-from preuve.report.cards import RuleText, findings_section
-from preuve.report.catalog import Messages
-from preuve.report.timeline import timeline_section, utc_day
+from preuve.report.formats.cards import RuleText, findings_section
+from preuve.report.formats.catalog import Messages
+from preuve.report.formats.timeline import timeline_section, utc_day
 
 if TYPE_CHECKING:
     from preuve.run.engine import ArtifactReport, CheckResult

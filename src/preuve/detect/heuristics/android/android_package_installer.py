@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android.packages import AndroidPackage
-from preuve.detect.heuristics._android_lists import (
+from preuve.detect.heuristics.android._android_lists import (
     BROWSERS,
     KNOWN_STORES,
     PACKAGE_INSTALLERS,

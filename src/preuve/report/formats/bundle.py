@@ -21,7 +21,7 @@ from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
 from preuve.model.jsonio import dumps
-from preuve.report.findings import finding_to_dict
+from preuve.report.formats.findings import finding_to_dict
 
 if TYPE_CHECKING:
     from preuve.run.engine import ArtifactReport, CheckResult

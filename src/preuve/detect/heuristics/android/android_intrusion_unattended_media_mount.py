@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android.intrusion_logs import IntrusionUnattendedMount
-from preuve.detect.heuristics._intrusion import INTRUSION_LOGGING
+from preuve.detect.heuristics.android._intrusion import INTRUSION_LOGGING
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, tzinfo
 
 from preuve.detect.match import parse_stix_time
 from preuve.model import Finding, Severity
-from preuve.report.catalog import Messages
-from preuve.report.timeline import bin_key_for
+from preuve.report.formats.catalog import Messages
+from preuve.report.formats.timeline import bin_key_for
 
 # A value shown on a card is cut past this many characters (the full record is in artifacts/).
 MAX_VALUE = 600

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android.packages import AndroidPackage
-from preuve.detect.heuristics._android_lists import ROOT_PACKAGES
+from preuve.detect.heuristics.android._android_lists import ROOT_PACKAGES
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Kind, Observable, Record, Severity
 

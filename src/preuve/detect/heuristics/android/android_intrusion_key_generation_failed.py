@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from preuve.artifacts.android.intrusion_logs import IntrusionSecurityEvent
-from preuve.detect.heuristics._intrusion import MVT_REFERENCE
+from preuve.detect.heuristics.android._intrusion import MVT_REFERENCE
 from preuve.detect.rules import Rule
 from preuve.model import Finding, Record, Severity
 
