@@ -24,11 +24,12 @@ import pytest
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.artifacts.tables import RowRange
-from preuve.builders import ios_apps, ios_browsers, ios_dbs, ios_personal, ios_plists, safari
+from preuve.builders import ios_dbs, ios_plists, safari
 from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.model import Record
+from tests.builders import ios_apps, ios_browsers, ios_personal
 
 T1 = datetime(2023, 3, 1, 10, 0, tzinfo=UTC)
 T2 = datetime(2023, 3, 1, 10, 0, 2, tzinfo=UTC)
