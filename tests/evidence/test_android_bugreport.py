@@ -29,10 +29,10 @@ from preuve.builders.android import (
     write_zip,
 )
 from preuve.evidence.acquisition import Secrets, detect_kind
-from preuve.evidence.android_archive import safe_member_name
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
+from preuve.evidence.sources.mount import safe_member_name
 from preuve.model import DeviceFacts
 from preuve.run.engine import CheckOptions, ExitCode, run_check
 from tests.builders import check, records, snapshot

@@ -10,11 +10,11 @@ import pytest
 from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_dump import backup_files, write_dump
 from preuve.evidence.acquisition import OpenContext, detect_kind, open_acquisition
-from preuve.evidence.archive import normalize_member_name
 from preuve.evidence.errors import AcquisitionError, LimitExceeded
 from preuve.evidence.kinds.ios_dump import IosFilesystemDump, dump_root_in_names
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sources.tar import normalize_member_name
 from preuve.run.engine import CheckOptions, run_check
 from tests.builders import snapshot
 from tests.builders.demo_expected import DEMO_FINDINGS

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from preuve.artifacts.typedstream import printable_runs, typedstream_text
 from preuve.builders.typedstream import attributed_body
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import load_plist
 from preuve.evidence.sqlite import iter_rows, table_columns, tables
 from preuve.indicators.normalize import _TRAILING, _URL_RE, extract_urls, split_url
 from preuve.indicators.patterns import PatternError, parse_pattern

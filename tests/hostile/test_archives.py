@@ -1,4 +1,4 @@
-"""Hostile archives and Android backup headers, against the generic guards in preuve.evidence.bounded.
+"""Hostile archives and Android backup headers, against the generic guards in preuve.evidence.policy.
 
 Archive, .ab and AndroidQF acquisition kinds build on these helpers; the cases run them today on
 inputs written by code, in a guarded child process (time and memory bounds).
@@ -19,7 +19,7 @@ from tests.hostile.harness import Outcome, check_hostile, run_python
 
 _PRELUDE = """
 import sys, tarfile, zipfile
-from preuve.evidence.bounded import (bounded_copy, bounded_decompress, vet_tar_member,
+from preuve.evidence.policy import (bounded_copy, bounded_decompress, vet_tar_member,
     vet_zip_members, zip_entry_count)
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.limits import Limits

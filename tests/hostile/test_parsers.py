@@ -18,8 +18,8 @@ from tests.hostile.bplist import array, ascii_string, bplist
 from tests.hostile.harness import run_python
 
 _LOADERS = {
-    "plist": "from preuve.evidence.plists import load_plist as load",
-    "json": "from preuve.evidence.bounded import load_json as load",
+    "plist": "from preuve.evidence.formats.plists import load_plist as load",
+    "json": "from preuve.evidence.policy import load_json as load",
 }
 
 
@@ -99,7 +99,7 @@ def test_keyed_archive_amplification(tmp_path: Path) -> None:
         f"""
         from preuve.evidence.errors import EvidenceError
         from preuve.evidence.limits import Limits
-        from preuve.evidence.plists import load_plist, resolve_keyed_archive
+        from preuve.evidence.formats.plists import load_plist, resolve_keyed_archive
         limits = Limits(max_plist_objects=1_000_000)
         value = load_plist(open({str(path)!r}, "rb").read(), "a", limits)
         try:

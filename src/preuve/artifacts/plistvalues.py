@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from preuve.artifacts.timeconv import from_cocoa, from_unix
-from preuve.evidence.plists import PlistValue, plist_datetime
+from preuve.evidence.formats.plists import PlistValue, plist_datetime
 
 MAX_TEXT = 4096  # longest string kept from a plist field (longer values are cut)
 

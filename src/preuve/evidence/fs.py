@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist
 from preuve.evidence.sqlite import open_readonly
 
 ACQUISITION_PREFIX = "/.acquisition"

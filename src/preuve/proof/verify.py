@@ -43,10 +43,10 @@ from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
 from preuve.detect.match import Matcher
 from preuve.detect.rules import Rule, discover_rules
 from preuve.evidence.acquisition import OpenContext, open_acquisition
-from preuve.evidence.bounded import load_json, zip_entry_count
 from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.policy import load_json, zip_entry_count
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text

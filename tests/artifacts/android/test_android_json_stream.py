@@ -9,10 +9,10 @@ import pytest
 
 from preuve.artifacts.android import _common
 from preuve.artifacts.base import ArtifactContext
-from preuve.evidence.android_archive import FolderSource, MountFS, prefixed
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sources.mount import FolderSource, MountFS, prefixed
 
 
 def _items(tmp_path: Path, content: str, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, object]]:

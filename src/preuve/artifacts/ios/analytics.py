@@ -21,7 +21,7 @@ from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.rows import integer
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.plists import load_plist
+from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Locator, Observable, Record, Timestamp

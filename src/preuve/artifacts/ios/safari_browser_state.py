@@ -19,8 +19,8 @@ from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.ios.safari_history import SAFARI_ROOTS
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_ab import MAGIC
-from preuve.evidence.android_archive import FolderSource, MountFS
-from preuve.evidence.android_layout import backup_mapper, mount_backup
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS, open_regular_file
+from preuve.evidence.kinds.android_layout import backup_mapper, mount_backup
+from preuve.evidence.sources.ab import MAGIC
+from preuve.evidence.sources.mount import FolderSource, MountFS
 
 
 def _is_unpacked_backup(path: Path) -> bool:

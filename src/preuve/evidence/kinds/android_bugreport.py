@@ -17,8 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, MountFS, ZipSource, materialize
-from preuve.evidence.android_layout import (
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS
+from preuve.evidence.kinds.android_layout import (
     aqf_zip_root,
     bugreport_folder_root,
     bugreport_mapper,
@@ -26,8 +27,7 @@ from preuve.evidence.android_layout import (
     mount_bugreport_zip,
     zip_names,
 )
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS
+from preuve.evidence.sources.mount import FolderSource, MountFS, ZipSource, materialize
 
 WRAPPER_PREFIX = "/.acquisition/bugreport-wrapper"
 

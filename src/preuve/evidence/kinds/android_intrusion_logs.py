@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, MountFS, Source, prefixed
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file
+from preuve.evidence.sources.mount import FolderSource, MountFS, Source, prefixed
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
 _TEXT = (".txt", ".ndjson", ".jsonl", ".json")

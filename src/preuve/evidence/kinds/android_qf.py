@@ -6,7 +6,7 @@ certificates and installer), processes.txt, files.json, dumpsys.txt,
 root_binaries.json, mounts.json, logs/, tmp/, bugreport.zip, backup.ab and
 hashes.csv. Its files appear at ``/.acquisition/androidqf/<name>``; the
 nested bugreport and backup are mounted in the same tree (see
-:mod:`preuve.evidence.android_layout`) and analysed in the same run.
+:mod:`preuve.evidence.kinds.android_layout`) and analysed in the same run.
 
 A folder or zip holding only some of these files (only getprop.txt, only
 backup.ab) is an AndroidQF acquisition all the same: what is there is read, and
@@ -19,8 +19,9 @@ import os
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, LimitedWriter, MountFS, ZipSource
-from preuve.evidence.android_layout import (
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS, open_regular_file
+from preuve.evidence.kinds.android_layout import (
     aqf_mapper,
     aqf_zip_root,
     folder_names,
@@ -28,8 +29,7 @@ from preuve.evidence.android_layout import (
     mount_nested,
     zip_names,
 )
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS, open_regular_file
+from preuve.evidence.sources.mount import FolderSource, LimitedWriter, MountFS, ZipSource
 
 AGE_MAGIC = b"age-encryption.org/v1\n"
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.archive import (
+from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, LocalFolderFS
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sources.tar import (
     is_archive_file,
     open_archive_acquisition,
     peek_member_names,
     prefix_mapper,
 )
-from preuve.evidence.errors import AcquisitionError
-from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, LocalFolderFS
-from preuve.evidence.limits import DEFAULT_LIMITS
 
 DUMP_PREFIX = ACQUISITION_PREFIX + "/ios_dump"
 _MARK = "private/var/"

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.archive import MemberMapper, is_archive_file, open_archive_acquisition, peek_member_names
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import (
     ACQUISITION_PREFIX,
@@ -30,6 +29,12 @@ from preuve.evidence.fs import (
 )
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sources.tar import (
+    MemberMapper,
+    is_archive_file,
+    open_archive_acquisition,
+    peek_member_names,
+)
 
 SYSDIAGNOSE_PREFIX = ACQUISITION_PREFIX + "/sysdiagnose"
 

@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.bounded import guarded_member, refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file, walk_folder
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.evidence.policy import guarded_member, refuse_crowded_zip
 from preuve.messages import error_text
 
 # Small members compress far beyond any sane ratio (a file of zeros); the ratio

@@ -3,7 +3,7 @@
 - AndroidQF files: ``/.acquisition/androidqf/<name>`` (packages.json, getprop.txt, dumpsys.txt…).
 - A bugreport zip: ``FS/<path>`` members at ``/<path>`` (the device files dumpstate copied),
   everything else (the dumpstate text, version.txt…) at ``/.acquisition/bugreport/<name>``.
-- An adb backup: app data at its device paths (see :func:`preuve.evidence.android_ab.device_path`).
+- An adb backup: app data at its device paths (see :func:`preuve.evidence.sources.ab.device_path`).
 
 The same artifact therefore reads the same path whether a bugreport or a
 backup was given alone or found inside an AndroidQF acquisition.
@@ -17,18 +17,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.android_ab import AB_PREFIX, unpack_to_tar
-from preuve.evidence.android_ab import device_path as ab_device_path
-from preuve.evidence.android_archive import (
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import open_regular_file
+from preuve.evidence.limits import Limits
+from preuve.evidence.sources.ab import AB_PREFIX, unpack_to_tar
+from preuve.evidence.sources.ab import device_path as ab_device_path
+from preuve.evidence.sources.mount import (
     MountFS,
     PathMapper,
     TarSource,
     ZipSource,
     materialize,
 )
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import open_regular_file
-from preuve.evidence.limits import Limits
 
 AQF_PREFIX = "/.acquisition/androidqf"
 BUGREPORT_PREFIX = "/.acquisition/bugreport"

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.bounded import guarded_member, refuse_crowded_zip
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.formats.gzindex import GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path
-from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.evidence.policy import guarded_member, refuse_crowded_zip
 from preuve.messages import error_text
 
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -17,7 +17,7 @@ compromised phone needs and that the library does not give on its own:
   alone, never an exception that stops the run.
 
 The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
-:mod:`preuve.evidence.android_ab`.
+:mod:`preuve.evidence.sources.ab`.
 """
 
 from __future__ import annotations
