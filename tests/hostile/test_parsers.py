@@ -173,10 +173,13 @@ def test_folder_links_and_fifos_never_followed(tmp_path: Path) -> None:
         import tempfile
         from pathlib import Path
         from preuve.evidence.errors import EvidenceError
-        from preuve.evidence.fs import LocalFolderFS
+        from preuve.evidence.fs import MountFS
         from preuve.evidence.ledger import HashLedger
         from preuve.evidence.limits import Limits
-        fs = LocalFolderFS(Path({str(root)!r}), HashLedger(), Limits(), Path(tempfile.mkdtemp()))
+        from preuve.evidence.sources.base import at
+        from preuve.evidence.sources.folder import FolderSource
+        fs = MountFS(Path({str(root)!r}), HashLedger(), Limits(), Path(tempfile.mkdtemp()))
+        fs.mount(FolderSource(Path({str(root)!r}), Limits()), at("/"))
         print("LIST", fs.paths())
         for path in fs.paths():
             try:
@@ -208,10 +211,14 @@ def test_folder_with_more_entries_than_the_limit(tmp_path: Path) -> None:
         import tempfile
         from pathlib import Path
         from preuve.evidence.errors import EvidenceError
-        from preuve.evidence.fs import LocalFolderFS
+        from preuve.evidence.fs import MountFS
         from preuve.evidence.ledger import HashLedger
         from preuve.evidence.limits import Limits
-        fs = LocalFolderFS(Path({str(root)!r}), HashLedger(), Limits(max_archive_entries=1000), Path(tempfile.mkdtemp()))
+        from preuve.evidence.sources.base import at
+        from preuve.evidence.sources.folder import FolderSource
+        limits = Limits(max_archive_entries=1000)
+        fs = MountFS(Path({str(root)!r}), HashLedger(), limits, Path(tempfile.mkdtemp()))
+        fs.mount(FolderSource(Path({str(root)!r}), limits), at("/"))
         try:
             fs.paths()
         except EvidenceError as exc:

@@ -23,8 +23,10 @@ from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file
-from preuve.evidence.sources.mount import FolderSource, MountFS, Source, prefixed
+from preuve.evidence.fs import DeviceFS, MountFS, listed, normalize_device_path
+from preuve.evidence.policy import open_regular_file
+from preuve.evidence.sources.base import at
+from preuve.evidence.sources.folder import FileSource, FolderSource
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
 _TEXT = (".txt", ".ndjson", ".jsonl", ".json")
@@ -133,30 +135,6 @@ def _folder_is_logs(root: Path) -> bool:
     return False
 
 
-class _OneFile(Source):
-    """One file on disk, at a device path."""
-
-    def __init__(self, path: Path, device_path: str) -> None:
-        self.path = path
-        self.device_path = device_path
-        self.label = path.name
-        self.skipped: list[str] = []
-        self.damaged: list[str] = []
-
-    def entries(self) -> Iterable[FileInfo]:
-        st = self.path.lstat()
-        yield FileInfo(self.device_path, st.st_size, st.st_mtime, st.st_mode)
-
-    def local_file(self, device_path: str) -> Path | None:
-        return self.path
-
-    def open(self, device_path: str) -> BinaryIO:
-        return open_regular_file(self.path, device_path)
-
-    def source_name(self, device_path: str) -> str:
-        return self.path.name
-
-
 class AndroidIntrusionLogs(AcquisitionKind):
     name = "android_intrusion_logs"
     platform = "android"
@@ -175,18 +153,12 @@ class AndroidIntrusionLogs(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
-        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="android")
         if path.is_dir():
-            fs.mount(FolderSource(path, prefixed(DEVICE_DIR), ctx.limits, path.name))
+            fs.mount(FolderSource(path, ctx.limits, path.name), at(DEVICE_DIR))
         else:
             device = normalize_device_path(posixpath.join(DEVICE_DIR, path.name.replace("/", "_")))
             if device is None or not device.startswith(DEVICE_DIR + "/"):
                 raise AcquisitionError(f"{path}: a file name preuve cannot place")
-            fs.mount(_OneFile(path, device))
-        try:
-            fs.paths()
-        except EvidenceError as exc:
-            raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for note in fs.notes[:50]:
-            ctx.warn(f"{path}: {note}")
-        return fs
+            fs.mount(FileSource(path, ctx.limits), lambda name: device)
+        return listed(fs, path, ctx.warn)
