@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import json
 import posixpath
+import stat as statmod
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, MountFS, listed, normalize_device_path
+from preuve.evidence.limits import Limits
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sources.base import at
-from preuve.evidence.sources.folder import FileSource, FolderSource
+from preuve.evidence.sources.folder import FileSource, FolderSource, walk_folder
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
 _TEXT = (".txt", ".ndjson", ".jsonl", ".json")
@@ -103,27 +105,15 @@ def _file_is_log(path: Path) -> bool:
     return False
 
 
-def _candidates(root: Path) -> Iterable[Path]:
-    """Files under `root` (a few levels down, a bounded number) that may be logs."""
-    stack = [(root, 0)]
-    listed = 0
-    while stack:
-        folder, depth = stack.pop()
-        try:
-            children = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for child in children:
-            listed += 1
-            if listed > _MAX_LISTED:
-                return
-            if child.is_symlink():
-                continue
-            if child.is_dir():
-                if depth < _MAX_DEPTH:
-                    stack.append((child, depth + 1))
-            elif child.is_file() and child.name.lower().endswith((".zip", *_TEXT)):
-                yield child
+def _candidates(root: Path) -> Iterator[Path]:
+    """Files under `root` (a few levels down, a bounded number, links never followed) that may be logs."""
+    bounds = Limits(max_path_depth=_MAX_DEPTH, max_archive_entries=_MAX_LISTED)
+    try:
+        for rel, st in walk_folder(root, bounds):
+            if statmod.S_ISREG(st.st_mode) and rel.lower().endswith((".zip", *_TEXT)):
+                yield root / rel
+    except LimitExceeded:
+        return
 
 
 def _folder_is_logs(root: Path) -> bool:
