@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import posixpath
 import stat as statmod
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -26,9 +25,10 @@ from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.fs import DeviceFS, MountFS, listed, normalize_device_path
 from preuve.evidence.limits import Limits
-from preuve.evidence.policy import open_regular_file
+from preuve.evidence.policy import FILE, open_regular_file
 from preuve.evidence.sources.base import at
 from preuve.evidence.sources.folder import FileSource, FolderSource, walk_folder
+from preuve.evidence.sources.zip import ZipSource
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
 _TEXT = (".txt", ".ndjson", ".jsonl", ".json")
@@ -37,6 +37,8 @@ _FIRST_LINE_BYTES = 64 * 1024
 _MAX_CANDIDATES = 20  # files (or members) whose first line is read to decide
 _MAX_LISTED = 2_000  # entries looked at while deciding
 _MAX_DEPTH = 3
+_DETECTION_LIMITS = Limits(max_archive_entries=100_000)  # a zip of more members is not looked into
+_MAX_MEMBER_BYTES = 1024**3
 
 
 def looks_like_log_line(data: bytes) -> bool:
@@ -70,29 +72,32 @@ def _text_file_is_log(path: Path) -> bool:
 
 
 def _zip_is_log(path: Path) -> bool:
+    """Whether one of the first text members of a zip starts with an intrusion-log event."""
     try:
         with open_regular_file(path, str(path)) as stream:
             if stream.read(4) != b"PK\x03\x04":
                 return False
-            stream.seek(0)
-            with zipfile.ZipFile(stream) as archive:
-                infos = archive.infolist()
-                if len(infos) > 100_000:
-                    return False
-                checked = 0
-                for info in infos:
-                    if info.is_dir() or not info.filename.lower().endswith(_TEXT):
-                        continue
-                    checked += 1
-                    if checked > _MAX_CANDIDATES:
-                        break
-                    if info.file_size > 1024**3 or info.compress_size <= 0:
-                        continue
-                    with archive.open(info) as member:
-                        if looks_like_log_line(_first_bytes(member)):  # type: ignore[arg-type]
-                            return True
-    except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        source = ZipSource(path, _DETECTION_LIMITS)
+    except (OSError, EvidenceError, AcquisitionError):
         return False
+    try:
+        checked = 0
+        for member in source.members():
+            if member.type != FILE or member.size > _MAX_MEMBER_BYTES or not member.name.lower().endswith(_TEXT):
+                continue
+            checked += 1
+            if checked > _MAX_CANDIDATES:
+                break
+            try:
+                with source.open(member.name, member.name) as stream:
+                    if looks_like_log_line(_first_bytes(stream)):
+                        return True
+            except EvidenceError:
+                continue
+    except EvidenceError:  # more members than detection looks at
+        return False
+    finally:
+        source.close()
     return False
 
 
