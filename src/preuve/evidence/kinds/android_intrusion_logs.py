@@ -26,9 +26,9 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceede
 from preuve.evidence.fs import DeviceFS, MountFS, listed, normalize_device_path
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import FILE, open_regular_file
+from preuve.evidence.sources.archive import readable_zip
 from preuve.evidence.sources.base import at
 from preuve.evidence.sources.folder import FileSource, FolderSource, walk_folder
-from preuve.evidence.sources.zip import ZipSource
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
 _TEXT = (".txt", ".ndjson", ".jsonl", ".json")
@@ -73,12 +73,8 @@ def _text_file_is_log(path: Path) -> bool:
 
 def _zip_is_log(path: Path) -> bool:
     """Whether one of the first text members of a zip starts with an intrusion-log event."""
-    try:
-        with open_regular_file(path, str(path)) as stream:
-            if stream.read(4) != b"PK\x03\x04":
-                return False
-        source = ZipSource(path, _DETECTION_LIMITS)
-    except (OSError, EvidenceError, AcquisitionError):
+    source = readable_zip(path, _DETECTION_LIMITS)
+    if source is None:
         return False
     try:
         checked = 0

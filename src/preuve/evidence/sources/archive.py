@@ -63,14 +63,21 @@ def peek_member_names(
         source.close()
 
 
-def zip_names(path: Path, max_entries: int, limits: Limits = DEFAULT_LIMITS) -> list[str] | None:
-    """Safe member names of a zip (at most `max_entries`), or None when it is not a readable zip."""
+def readable_zip(path: Path, limits: Limits = DEFAULT_LIMITS) -> ZipSource | None:
+    """The zip at `path` as a source, or None when it is not a readable zip (for detection)."""
     try:
         with open_regular_file(path, str(path)) as stream:
             if stream.read(4) != b"PK\x03\x04":
                 return None
-        source = ZipSource(path, limits)
+        return ZipSource(path, limits)
     except (AcquisitionError, EvidenceError, OSError):
+        return None
+
+
+def zip_names(path: Path, max_entries: int, limits: Limits = DEFAULT_LIMITS) -> list[str] | None:
+    """Safe member names of a zip (at most `max_entries`), or None when it is not a readable zip."""
+    source = readable_zip(path, limits)
+    if source is None:
         return None
     try:
         return list(source.names(max_entries))
