@@ -7,14 +7,17 @@ one place that says what preuve accepts around it, and every source in
 
 - member names (:func:`member_name`): a relative path inside its container, never absolute, with
   no drive letter, NUL or ``..`` part (zip-slip); the one sanitizer;
-- member types (:func:`zip_member_type`, :func:`tar_member_type`): symbolic and hard links,
+- member types (:func:`zip_member_type`, :func:`tar_member_type`, :func:`folder_entry_type`):
+  symbolic and hard links,
   FIFOs, sockets and devices are listed (they can be reported) and never opened or followed;
   :func:`open_regular_file` opens a plain file without following a link or blocking on a FIFO;
 - duplicates (:func:`duplicate_note`): the first copy of a name is read, the others are reported;
 - counts: :func:`check_entry_count`, and :func:`refuse_crowded_zip`, which reads a zip's declared
   member count before :mod:`zipfile` allocates its member list;
 - sizes and ratios: :func:`ratio_exceeded` (a member declaring far more bytes than it stores is a
-  decompression bomb, not read), :func:`materialize` and :class:`LimitedWriter` (a bounded private copy in the run's workdir);
+  decompression bomb, not read), :func:`materialize` and :class:`LimitedWriter` (a bounded
+  private copy in the run's workdir);
+- a zip read whole by a reader of its own (:func:`vet_zip_members`): the same rules, member by member;
 - damage (:func:`guarded_member`): a member cut short, with a bad CRC or a broken compressed
   stream is an :class:`EvidenceError` about that member alone, never one that stops the run;
 - JSON (:func:`load_json`): size, nesting depth, integer length, no NaN or Infinity.
