@@ -8,8 +8,8 @@ one place that says what preuve accepts around it, and every source in
 - member names (:func:`member_name`): a relative path inside its container, never absolute, with
   no drive letter, NUL or ``..`` part (zip-slip); the one sanitizer;
 - member types (:func:`zip_member_type`, :func:`tar_member_type`, :func:`folder_entry_type`):
-  symbolic and hard links,
-  FIFOs, sockets and devices are listed (they can be reported) and never opened or followed;
+  symbolic and hard links, FIFOs, sockets and devices are listed (they can be reported) and
+  never opened or followed;
   :func:`open_regular_file` opens a plain file without following a link or blocking on a FIFO;
 - duplicates (:func:`duplicate_note`): the first copy of a name is read, the others are reported;
 - counts: :func:`check_entry_count`, and :func:`refuse_crowded_zip`, which reads a zip's declared
