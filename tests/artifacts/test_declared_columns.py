@@ -25,9 +25,9 @@ import pytest
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.artifacts.tables import RowRange
 from preuve.builders import ios_dbs, ios_plists, safari
-from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.folder import folder_fs
 from preuve.model import Record
 from tests.builders import ios_apps, ios_browsers, ios_personal
 
@@ -178,7 +178,7 @@ def _drop(file: Path, table: str, column: str) -> None:
 
 
 def _run(folder: Path, case: Case) -> tuple[list[Record], list[str], list[str]]:
-    ctx = ArtifactContext(fs=LocalFolderFS(folder, HashLedger(), Limits(), folder), limits=Limits())
+    ctx = ArtifactContext(fs=folder_fs(folder, HashLedger(), Limits(), folder), limits=Limits())
     got = list(ARTIFACTS[case.artifact].parse(ctx, case.device_path))
     return got, ctx.errors, ctx.warnings
 
@@ -327,7 +327,7 @@ def test_reading_in_row_ranges_gives_each_record_once(tmp_path: Path, artifact: 
     whole, errors, warnings = _run(tmp_path, case)
     parts: list[Record] = []
     for low, high in ((None, 2), (2, 3), (3, None)):
-        ctx = ArtifactContext(fs=LocalFolderFS(tmp_path, HashLedger(), Limits(), tmp_path), limits=Limits(),
+        ctx = ArtifactContext(fs=folder_fs(tmp_path, HashLedger(), Limits(), tmp_path), limits=Limits(),
                               row_range=RowRange(table, low, high))
         parts += ARTIFACTS[artifact].parse(ctx, case.device_path)
         assert (ctx.errors, ctx.warnings) == ([], [])

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from preuve.artifacts.base import ArtifactContext
 from preuve.artifacts.tables import Absent, Aggregate, Database, Grouped, Join, Query, RowRange, Table
-from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.folder import folder_fs
 from preuve.evidence.sqlite import open_readonly
 
 WEIRD = Table('we"ird', required=('co"l',), optional=("select", "gone"))
@@ -29,7 +29,7 @@ def _write(path: Path, script: str) -> Path:
 @contextmanager
 def _db(tmp_path: Path, script: str) -> Iterator[Database]:
     file = _write(tmp_path / "x.db", script)
-    ctx = ArtifactContext(fs=LocalFolderFS(tmp_path, HashLedger(), Limits(), tmp_path), limits=Limits())
+    ctx = ArtifactContext(fs=folder_fs(tmp_path, HashLedger(), Limits(), tmp_path), limits=Limits())
     with open_readonly(file, {}, Limits(), tmp_path) as conn:
         yield Database(ctx, conn, "/x.db", "0" * 64)
 

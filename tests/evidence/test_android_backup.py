@@ -10,10 +10,10 @@ import pytest
 
 from preuve.artifacts.android.backup_sms import BackupMessage
 from preuve.evidence.acquisition import Secrets, detect_kind
-from preuve.evidence.android_ab import device_path
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_backup import AndroidBackup
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.ab import device_path
 from preuve.run.engine import CheckOptions, ExitCode, run_check
 from tests.builders import snapshot
 from tests.builders.android import android_backup_bytes, sms_backup_members

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from preuve.artifacts.typedstream import printable_runs, typedstream_text
 from preuve.builders.typedstream import attributed_body
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.fs import LocalFolderFS
+from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import load_plist
+from preuve.evidence.sources.folder import folder_fs
 from preuve.evidence.sqlite import iter_rows, table_columns, tables
 from preuve.indicators.normalize import _TRAILING, _URL_RE, extract_urls, split_url
 from preuve.indicators.patterns import PatternError, parse_pattern
@@ -130,7 +130,7 @@ def test_sqlite_opener(flips: list[tuple[int, int]], cut: int | None) -> None:
         (root / "db").write_bytes(_mutate(_DATABASE, flips, cut))
         work = Path(tmp) / "work"
         work.mkdir()
-        fs = LocalFolderFS(root, HashLedger(), LIMITS, work)
+        fs = folder_fs(root, HashLedger(), LIMITS, work)
         try:
             with fs.sqlite("/db") as conn:
                 for name in sorted(tables(conn)):

@@ -210,6 +210,6 @@ def test_ios_dump_zip_member_with_damaged_bytes(tmp_path: Path) -> None:
     [usage] = [a for a in run["artifacts"] if a["name"] == "datausage"]
     assert usage["status"] == "failed"
     assert usage["errors"] == [
-        "private/var/wireless/Library/Databases/DataUsage.sqlite: damaged or cut short inside its archive "
+        "/private/var/wireless/Library/Databases/DataUsage.sqlite: damaged or cut short inside its archive "
         "(Bad CRC-32 for file 'private/var/wireless/Library/Databases/DataUsage.sqlite')"
     ]

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from preuve.artifacts.timeconv import from_cocoa, from_unix
-from preuve.evidence.plists import PlistValue, plist_datetime
+from preuve.evidence.formats.plists import PlistValue, plist_datetime
 
 
 def key_path(*parts: str | int) -> str:

@@ -37,9 +37,9 @@ from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
 from preuve.artifacts.records import rebuild_record, record_classes
 from preuve.detect.match import Matcher
 from preuve.detect.rules import Rule, discover_rules
-from preuve.evidence.bounded import load_json, zip_entry_count
 from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.policy import load_json, zip_entry_count
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text

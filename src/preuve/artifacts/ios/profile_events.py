@@ -17,7 +17,7 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
 from preuve.artifacts.plistvalues import cocoa_date, key_path, string_items
 from preuve.artifacts.values import plist_text
-from preuve.evidence.plists import PlistValue
+from preuve.evidence.formats.plists import PlistValue
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _FOLDERS = (

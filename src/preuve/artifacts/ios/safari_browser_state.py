@@ -20,8 +20,8 @@ from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.artifacts.values import as_str
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist
 from preuve.model import Kind, Observable, Record, Timestamp
 
 _OPTIONAL_TAB = ("uuid", "title", "url", "user_visible_url", "last_viewed_time", "private_browsing")

@@ -20,7 +20,7 @@ from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, T
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.artifacts.values import as_int, as_text
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.plists import load_plist
+from preuve.evidence.formats.plists import load_plist
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Observable, Record, Timestamp
 

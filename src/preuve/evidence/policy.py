@@ -1,37 +1,44 @@
-"""Small, generic guards for hostile containers and documents, for every acquisition kind to use.
+"""The hostile-input policy: what every source and reader of evidence refuses or bounds.
 
-The standard library does the decoding (zipfile, tarfile, gzip/zlib/bz2/lzma,
-json); these functions put the bounds around it that evidence from a
-compromised phone needs and that the library does not give on its own:
+Evidence comes from a phone an attacker may have controlled, and from archives anyone may have
+made. The standard library does the decoding (zipfile, tarfile, zlib, json); this module is the
+one place that says what preuve accepts around it, and every source in
+:mod:`preuve.evidence.sources` applies it:
 
-- :func:`bounded_copy` / :func:`bounded_decompress`: output size and
-  compression-ratio caps while streaming (zip and gzip bombs);
-- :func:`zip_entry_count`: the member count read from the end-of-central-
-  directory record *before* :class:`zipfile.ZipFile` builds its member list
-  (an archive claiming millions of entries costs nothing to refuse);
-- :func:`vet_zip_members` / :func:`vet_tar_member`: member names that would
-  leave the root (zip-slip), duplicates, links, hard links, FIFOs, devices;
-- :func:`load_json`: size, nesting depth, integer length, no NaN/Infinity;
-- :func:`guarded_member`: a member stream whose damage (cut short, bad CRC,
-  a broken compressed stream) is an :class:`EvidenceError` about that member
-  alone, never an exception that stops the run.
+- member names (:func:`member_name`): a relative path inside its container, never absolute, with
+  no drive letter, NUL or ``..`` part (zip-slip); the one sanitizer;
+- member types (:func:`zip_member_type`, :func:`tar_member_type`, :func:`folder_entry_type`):
+  symbolic and hard links, FIFOs, sockets and devices are listed (they can be reported) and
+  never opened or followed;
+  :func:`open_regular_file` opens a plain file without following a link or blocking on a FIFO;
+- duplicates (:func:`duplicate_note`): the first copy of a name is read, the others are reported;
+- counts: :func:`check_entry_count`, and :func:`refuse_crowded_zip`, which reads a zip's declared
+  member count before :mod:`zipfile` allocates its member list;
+- sizes and ratios: :func:`ratio_exceeded` (a member declaring far more bytes than it stores is a
+  decompression bomb, not read), :func:`materialize` and :class:`LimitedWriter` (a bounded
+  private copy in the run's workdir);
+- a zip read whole by a reader of its own (:func:`vet_zip_members`): the same rules, member by member;
+- damage (:func:`guarded_member`): a member cut short, with a bad CRC or a broken compressed
+  stream is an :class:`EvidenceError` about that member alone, never one that stops the run;
+- JSON (:func:`load_json`): size, nesting depth, integer length, no NaN or Infinity.
 
-The Android ``.ab`` header (PBKDF2 rounds bounded) is read in
-:mod:`preuve.evidence.android_ab`.
+The bounds themselves (how many, how big) are the run's :class:`~preuve.evidence.limits.Limits`.
 """
 
 from __future__ import annotations
 
-import bz2
 import io
 import json
 import lzma
-import posixpath
+import os
+import re
+import stat as statmod
 import struct
 import tarfile
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -41,6 +48,138 @@ from preuve.evidence.limits import Limits
 from preuve.messages import error_text
 
 _CHUNK = 1024 * 1024
+# Small members compress far beyond any sane ratio (a file of zeros): the ratio bound applies only above this size.
+RATIO_FLOOR = 1024 * 1024
+
+# What a member is. Only FILE members are ever opened.
+FILE = "file"
+DIR = "dir"
+LINK = "link"  # symbolic or hard link: listed, never followed
+OTHER = "other"  # FIFO, socket, device, sparse or unknown type: listed, never opened
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def member_name(raw: str) -> str | None:
+    """A member's name as a safe relative '/'-separated path, or None when it could leave its root
+    (absolute, a drive letter, a NUL, a ``..`` part) or names nothing. ``./`` parts, repeated and
+    trailing slashes and backslashes (as Windows tools write them) are normalised."""
+    if not raw or "\x00" in raw:
+        return None
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or _DRIVE.match(name):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def zip_member_type(info: zipfile.ZipInfo) -> str:
+    """What a zip member is, from its Unix mode when the zip records one."""
+    file_type = (info.external_attr >> 16) & 0o170000
+    if info.is_dir() or file_type == 0o040000:
+        return DIR
+    if file_type == 0o120000:
+        return LINK
+    if file_type in (0, 0o100000):
+        return FILE
+    return OTHER
+
+
+_TAR_TYPES = {b"0": FILE, b"\0": FILE, b"7": FILE, b"5": DIR, b"1": LINK, b"2": LINK}
+
+
+def tar_member_type(typeflag: bytes) -> str:
+    """What a tar member is, from its header's type flag (devices, FIFOs and GNU sparse files are OTHER)."""
+    return _TAR_TYPES.get(typeflag, OTHER)
+
+
+def folder_entry_type(mode: int) -> str:
+    """What a folder entry is, from its lstat mode (a link is never followed)."""
+    if statmod.S_ISREG(mode):
+        return FILE
+    if statmod.S_ISDIR(mode):
+        return DIR
+    if statmod.S_ISLNK(mode):
+        return LINK
+    return OTHER
+
+
+def duplicate_note(name: str) -> str:
+    return f"member {name}: appears twice; the first copy is read"
+
+
+def refused_note(raw: str) -> str:
+    return f"member refused: {raw}: unsafe member name"
+
+
+def check_entry_count(count: int, label: str, limits: Limits) -> None:
+    """Refuse a container past its `count`-th entry when that is more than the limit."""
+    if count > limits.max_archive_entries:
+        raise LimitExceeded(label, f"more than {limits.max_archive_entries} entries")
+
+
+def ratio_exceeded(size: int, compressed: int, limits: Limits) -> bool:
+    """Whether a member declaring `size` bytes from `compressed` is a decompression bomb."""
+    return size > RATIO_FLOOR and size > limits.max_decompression_ratio * max(compressed, 1)
+
+
+def bomb_note(name: str, size: int, compressed: int, limits: Limits) -> str:
+    return (f"member {name}: declares {size} bytes from {compressed} (a ratio above "
+            f"{limits.max_decompression_ratio}: decompression bomb?); not read")
+
+
+def open_regular_file(path: Path, label: str) -> BinaryIO:
+    """Open a plain file without following a link at its last component, nor blocking on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise EvidenceError(label, f"cannot open: {exc.strerror}") from exc
+    st = os.fstat(fd)
+    if not statmod.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise EvidenceError(label, "not a regular file")
+    return io.open(fd, "rb", buffering=1024 * 1024)  # noqa: UP020
+
+
+class LimitedWriter(io.RawIOBase):
+    """A writable stream that refuses more than `limit` bytes (for decryption into the workdir)."""
+
+    def __init__(self, out: BinaryIO, limit: int, label: str) -> None:
+        self._out = out
+        self._left = limit
+        self._label = label
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        size = len(data)
+        if size > self._left:
+            raise LimitExceeded(self._label, "decrypted content exceeds the size limit")
+        self._left -= size
+        self._out.write(data)
+        return size
+
+
+def materialize(stream: IO[bytes], workdir: Path, limit: int, label: str, name: str = "data") -> Path:
+    """Copy a stream into a fresh file of the run's private workdir, failing beyond `limit` bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="member-", dir=workdir))
+    target = folder / name
+    size = 0
+    with open(target, "wb") as out:
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise LimitExceeded(label, f"larger than {limit} bytes")
+            out.write(chunk)
+    return target
+
 
 # What the standard library raises on a damaged or truncated member while it is read.
 _MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
@@ -126,75 +265,6 @@ def guarded_member(raw: IO[bytes], label: str) -> BinaryIO:
     return _GuardedMember(raw, label)  # type: ignore[return-value]
 
 
-def _normalize_member(name: str) -> str | None:
-    """A member name as a relative POSIX path inside the archive, or None when it would leave it."""
-    if not name or "\x00" in name:
-        return None
-    text = name.replace("\\", "/")
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        return None
-    normal = posixpath.normpath(text)
-    if normal in (".", "") or normal.startswith("../") or normal == ".." or "/../" in f"/{normal}/":
-        return None
-    return normal
-
-
-def bounded_copy(
-    source: BinaryIO | IO[bytes],
-    sink: Callable[[bytes], object],
-    name: str,
-    limits: Limits,
-    compressed_size: int | None = None,
-    max_bytes: int | None = None,
-) -> int:
-    """Stream `source` into `sink`, refusing more than `max_bytes` (default: the file limit) or a
-    compression ratio above the limit relative to `compressed_size`. Returns the bytes copied."""
-    cap = limits.max_file_bytes if max_bytes is None else max_bytes
-    if compressed_size is not None:
-        # Small members may legitimately compress well (a file of zeros); the ratio applies past 1 MiB.
-        cap = min(cap, max(compressed_size * limits.max_decompression_ratio, _CHUNK))
-    total = 0
-    while True:
-        chunk = source.read(_CHUNK)
-        if not chunk:
-            return total
-        total += len(chunk)
-        if total > cap:
-            raise LimitExceeded(name, f"expands beyond {cap} bytes (decompression bomb or oversized file)")
-        sink(chunk)
-
-
-def bounded_decompress(data: bytes, method: str, name: str, limits: Limits, max_bytes: int | None = None) -> bytes:
-    """Decompress a whole in-memory blob ("gzip", "zlib", "deflate", "bz2", "xz") within the bounds."""
-    cap = limits.max_read_bytes if max_bytes is None else max_bytes
-    cap = min(cap, max(len(data) * limits.max_decompression_ratio, _CHUNK))
-    out = bytearray()
-    try:
-        if method in ("gzip", "zlib", "deflate"):
-            wbits = {"gzip": 16 + zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS, "deflate": -zlib.MAX_WBITS}[method]
-            zobj = zlib.decompressobj(wbits)
-            pending = data
-            while pending:
-                out += zobj.decompress(pending, cap + 1 - len(out))
-                if len(out) > cap:
-                    break
-                pending = zobj.unconsumed_tail
-                if zobj.eof:
-                    break
-        elif method in ("bz2", "xz"):
-            dobj: Any = bz2.BZ2Decompressor() if method == "bz2" else lzma.LZMADecompressor()
-            out += dobj.decompress(data, cap + 1)
-            while len(out) <= cap and not dobj.eof and not dobj.needs_input:
-                out += dobj.decompress(b"", cap + 1 - len(out))
-        else:
-            raise ValueError(f"unknown compression {method!r}")
-    except (zlib.error, OSError, lzma.LZMAError, EOFError) as exc:
-        raise EvidenceError(name, f"corrupt {method} data ({exc})") from exc
-    if len(out) > cap:
-        raise LimitExceeded(name, f"expands beyond {cap} bytes (decompression bomb or oversized file)")
-    return bytes(out)
-
-
 def zip_entry_count(stream: BinaryIO, name: str) -> int:
     """The member count a zip declares, read from its end records without listing the members."""
     stream.seek(0, 2)
@@ -219,8 +289,6 @@ def zip_entry_count(stream: BinaryIO, name: str) -> int:
 
 def refuse_crowded_zip(path: Path, limits: Limits) -> None:
     """Refuse a zip declaring more members than the limit, before zipfile lists (and allocates) them."""
-    from preuve.evidence.fs import open_regular_file
-
     with open_regular_file(path, str(path)) as stream:
         declared = zip_entry_count(stream, str(path))
     if declared > limits.max_archive_entries:
@@ -235,14 +303,14 @@ class MemberProblem:
 
 def vet_zip_members(infos: Iterable[zipfile.ZipInfo], name: str, limits: Limits) -> tuple[list[zipfile.ZipInfo],
                                                                                           list[MemberProblem]]:
-    """The members safe to read (first of duplicate names only) and why the others were left out."""
+    """The members of a zip read as a whole by a reader of its own (safe names, first of duplicate
+    names only, regular files and folders within the ratio bound) and why the others were left out."""
     safe: list[zipfile.ZipInfo] = []
     problems: list[MemberProblem] = []
     seen: set[str] = set()
     for count, info in enumerate(infos, 1):
-        if count > limits.max_archive_entries:
-            raise LimitExceeded(name, f"more than {limits.max_archive_entries} archive members")
-        normal = _normalize_member(info.filename)
+        check_entry_count(count, name, limits)
+        normal = member_name(info.filename)
         if normal is None:
             problems.append(MemberProblem(info.filename, "name leaves the archive root"))
             continue
@@ -250,39 +318,16 @@ def vet_zip_members(infos: Iterable[zipfile.ZipInfo], name: str, limits: Limits)
             problems.append(MemberProblem(info.filename, "duplicate member name (only the first is read)"))
             continue
         seen.add(normal)
-        mode = info.external_attr >> 16
-        if mode and (mode & 0o170000) == 0o120000:
+        kind = zip_member_type(info)
+        if kind == LINK:
             problems.append(MemberProblem(info.filename, "symbolic link (listed, never followed)"))
-            continue
-        if info.file_size < 0 or info.compress_size < 0:
-            problems.append(MemberProblem(info.filename, "negative size"))
-            continue
-        if info.file_size > max(info.compress_size * limits.max_decompression_ratio, _CHUNK):
+        elif kind == OTHER:
+            problems.append(MemberProblem(info.filename, "device, FIFO or socket (listed, never opened)"))
+        elif ratio_exceeded(info.file_size, info.compress_size, limits):
             problems.append(MemberProblem(info.filename, "declared compression ratio is a decompression bomb"))
-            continue
-        safe.append(info)
+        else:
+            safe.append(info)
     return safe, problems
-
-
-def vet_tar_member(member: tarfile.TarInfo) -> str | None:
-    """Why a tar member must not be read as a regular file (None when it is a safe regular file)."""
-    if _normalize_member(member.name) is None:
-        return "name leaves the archive root"
-    if member.issym():
-        return "symbolic link (listed, never followed)"
-    if member.islnk():
-        return "hard link (listed, never followed)"
-    if member.isfifo():
-        return "FIFO (listed, never opened)"
-    if member.ischr() or member.isblk():
-        return "device node (listed, never opened)"
-    if member.isdir():
-        return "folder"
-    if not member.isreg():
-        return "not a regular file"
-    if member.size < 0:
-        return "negative size"
-    return None
 
 
 def _json_depth_ok(text: str, max_depth: int) -> bool:

@@ -14,13 +14,9 @@ Layout (AOSP ``BackupManagerService``, format versions 1 to 5)::
     <master key blob, hex>\\n      (AES-256-CBC under the user key)
     payload: [AES-256-CBC under the master key] [zlib] tar
 
-The user key is PBKDF2-HMAC-SHA1(password, user salt, rounds, 32 bytes). The
-decrypted blob holds, each prefixed by its length byte: the master IV, the
-master key and a checksum, PBKDF2 of the master key (as Java turned its bytes
-into chars, from version 2 on) with the checksum salt; a wrong password shows
-as a checksum mismatch. Cryptography is the ``cryptography`` library's; the
-stream is decrypted and inflated chunk by chunk into the run's workdir, with
-the output bounded in size and in ratio to the input.
+The keys and the decryption are in :mod:`preuve.evidence.crypto.android_ab`. The stream is
+decrypted and inflated chunk by chunk into a tar in the run's private workdir, with the output
+bounded in size and in ratio to the input; :class:`AbSource` then reads that tar's members.
 
 The tar's members are ``apps/<package>/<token>/<path>``; :func:`device_path`
 maps the tokens to where the files live on the device.
@@ -28,15 +24,17 @@ maps the tokens to where the files live on the device.
 
 from __future__ import annotations
 
-import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.errors import AcquisitionError, LimitExceeded
+from preuve.evidence.crypto.android_ab import TruncatedStream, decrypted, master_key
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.base import Member
+from preuve.evidence.sources.tar import TarSource
 
 MAGIC = b"ANDROID BACKUP\n"
 AB_PREFIX = "/.acquisition/android_backup"
@@ -109,88 +107,6 @@ def read_header(stream: BinaryIO, label: str) -> AbHeader:
     return AbHeader(version, compressed, encryption, user_salt, checksum_salt, rounds, user_iv, blob)
 
 
-def _java_chars_utf8(key: bytes) -> bytes:
-    """Master key bytes as Java's PBKDF2 saw them: each signed byte widened to a char, in UTF-8."""
-    chars = "".join(chr(b | 0xFF00) if b >= 0x80 else chr(b) for b in key)
-    return chars.encode("utf-8")
-
-
-def _cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    unpadder = padding.PKCS7(128).unpadder()
-    return unpadder.update(decryptor.update(data) + decryptor.finalize()) + unpadder.finalize()
-
-
-def _password_secrets(password: str, version: int) -> list[bytes]:
-    """The password as Android's PBKDF2 took it: UTF-8; for format 1 (Android 4.0 to 4.3, whose restore
-    falls back to "PBKDF2WithHmacSHA1And8bit") also the low byte of each UTF-16 unit."""
-    secrets = [password.encode("utf-8")]
-    if version == 1:
-        eight_bit = password.encode("utf-16-le", errors="surrogatepass")[0::2]
-        if eight_bit != secrets[0]:
-            secrets.append(eight_bit)
-    return secrets
-
-
-def _unlock(header: AbHeader, secret: bytes) -> tuple[bytes, bytes] | None:
-    """(master key, master IV) when `secret` opens the master key blob and its checksum matches."""
-    user_key = hashlib.pbkdf2_hmac("sha1", secret, header.user_salt, header.rounds, 32)
-    try:
-        blob = _cbc_decrypt(user_key, header.user_iv, header.master_blob)
-    except ValueError:
-        return None
-    parts: list[bytes] = []
-    pos = 0
-    for _ in range(3):
-        if pos >= len(blob):
-            return None
-        size = blob[pos]
-        parts.append(blob[pos + 1 : pos + 1 + size])
-        pos += 1 + size
-    iv, key, checksum = parts
-    material = _java_chars_utf8(key) if header.version >= 2 else key
-    expected = hashlib.pbkdf2_hmac("sha1", material, header.checksum_salt, header.rounds, 32)
-    if expected != checksum and hashlib.pbkdf2_hmac("sha1", key, header.checksum_salt, header.rounds, 32) != checksum:
-        return None
-    return key, iv
-
-
-def master_key(header: AbHeader, password: str, label: str) -> tuple[bytes, bytes]:
-    """(master key, master IV) unlocked with the backup password, or AcquisitionError."""
-    for secret in _password_secrets(password, header.version):
-        unlocked = _unlock(header, secret)
-        if unlocked is not None:
-            key, iv = unlocked
-            if len(key) != 32 or len(iv) != 16:
-                raise AcquisitionError(f"{label}: malformed master key")
-            return key, iv
-    raise AcquisitionError(f"{label}: wrong backup password")
-
-
-class TruncatedStream(Exception):
-    """The backup stream ends early or is damaged; what came before it is kept."""
-
-
-def _decrypted(stream: BinaryIO, key: bytes, iv: bytes) -> Iterator[bytes]:
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    unpadder = padding.PKCS7(128).unpadder()
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            break
-        yield unpadder.update(decryptor.update(chunk))
-    try:
-        yield unpadder.update(decryptor.finalize()) + unpadder.finalize()
-    except ValueError as exc:
-        raise TruncatedStream(f"the encrypted stream ends early or is damaged ({exc})") from exc
-
-
 def _raw(stream: BinaryIO) -> Iterator[bytes]:
     while True:
         chunk = stream.read(_CHUNK)
@@ -215,7 +131,7 @@ def unpack_to_tar(
                 f"{label}: this Android backup is encrypted; give its password (--password-file, or $PREUVE_BACKUP_PASSWORD)"
             )
         key, iv = master_key(header, password, label)
-        chunks = _decrypted(stream, key, iv)
+        chunks = decrypted(stream, key, iv)
     else:
         chunks = _raw(stream)
     inflater = zlib.decompressobj() if header.compressed else None
@@ -269,3 +185,40 @@ def device_path(member: str, prefix: str = "") -> str:
     if len(parts) >= 3 and parts[0] == "shared" and parts[1].isdigit():
         return "/storage/emulated/" + parts[1] + "/" + "/".join(parts[2:])
     return f"{prefix or AB_PREFIX}/{member}"
+
+
+class AbSource(TarSource):
+    """The members of an Android backup: its stream (opened by `opener`) decrypted and inflated into
+    ``backup.tar`` in `folder` (in the run's private workdir, never beside the evidence), then read
+    as a tar. A backup cut short keeps what came before the cut, and says so."""
+
+    def __init__(
+        self, opener: Callable[[], BinaryIO], folder: Path, limits: Limits, label: str, password: str | None
+    ) -> None:
+        folder.mkdir()
+        target = folder / "backup.tar"
+        try:
+            with opener() as stream:
+                _, problem = unpack_to_tar(stream, target, limits, label, password)
+        except EvidenceError as exc:  # a bound was exceeded: refuse the backup rather than fill the disk
+            target.unlink(missing_ok=True)
+            raise AcquisitionError(f"{label}: {exc.reason}") from exc
+        try:
+            super().__init__(target, limits, label)
+        except AcquisitionError as exc:
+            if problem is None:
+                raise
+            raise AcquisitionError(f"{label}: {problem}") from exc
+        self._problem = problem
+        if problem is not None:
+            # What followed the damage is lost (the run is not complete), and the member it stopped in is
+            # named as unreadable.
+            self.notes.append(f"{label}: {problem}")
+            self.damage.append(f"{label}: {problem}")
+            self.damaged.append(f"{label}: {problem}")
+
+    def members(self) -> Iterator[Member]:
+        known = len(self.damage)
+        yield from super().members()
+        if self._problem is not None:
+            del self.damage[known:]  # the tar cut short is the consequence of the stream's damage, said already

@@ -3,7 +3,7 @@
 - AndroidQF files: ``/.acquisition/androidqf/<name>`` (packages.json, getprop.txt, dumpsys.txt…).
 - A bugreport zip: ``FS/<path>`` members at ``/<path>`` (the device files dumpstate copied),
   everything else (the dumpstate text, version.txt…) at ``/.acquisition/bugreport/<name>``.
-- An adb backup: app data at its device paths (see :func:`preuve.evidence.android_ab.device_path`).
+- An adb backup: app data at its device paths (see :func:`preuve.evidence.sources.ab.device_path`).
 
 The same artifact therefore reads the same path whether a bugreport or a
 backup was given alone or found inside an AndroidQF acquisition.
@@ -12,23 +12,19 @@ backup was given alone or found inside an AndroidQF acquisition.
 from __future__ import annotations
 
 import fnmatch
-import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.android_ab import AB_PREFIX, unpack_to_tar
-from preuve.evidence.android_ab import device_path as ab_device_path
-from preuve.evidence.android_archive import (
-    MountFS,
-    PathMapper,
-    TarSource,
-    ZipSource,
-    materialize,
-)
 from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import open_regular_file
+from preuve.evidence.fs import MountFS
 from preuve.evidence.limits import Limits
+from preuve.evidence.policy import materialize
+from preuve.evidence.sources.ab import AB_PREFIX, AbSource
+from preuve.evidence.sources.ab import device_path as ab_device_path
+from preuve.evidence.sources.archive import zip_names
+from preuve.evidence.sources.base import Mapper
+from preuve.evidence.sources.zip import ZipSource
 
 AQF_PREFIX = "/.acquisition/androidqf"
 BUGREPORT_PREFIX = "/.acquisition/bugreport"
@@ -45,7 +41,7 @@ AQF_FILE_PATTERNS = ("settings_*.txt",)
 AQF_SHARED = ("ps.txt", "logs", "tmp")
 
 
-def aqf_mapper(strip: str = "") -> PathMapper:
+def aqf_mapper(strip: str = "") -> Mapper:
     def mapper(name: str) -> str | None:
         if strip:
             if not name.startswith(strip + "/"):
@@ -62,7 +58,7 @@ def bugreport_mapper(name: str) -> str | None:
     return f"{BUGREPORT_PREFIX}/{name}"
 
 
-def bugreport_mapper_under(strip: str) -> PathMapper:
+def bugreport_mapper_under(strip: str) -> Mapper:
     """The bugreport mapper for members under one top folder (the others are left out)."""
     if not strip:
         return bugreport_mapper
@@ -77,20 +73,6 @@ def bugreport_mapper_under(strip: str) -> PathMapper:
 
 def backup_mapper(name: str) -> str | None:
     return ab_device_path(name, AB_PREFIX)
-
-
-def zip_names(path: Path, limit: int) -> list[str] | None:
-    """Member names of a zip (at most `limit`), or None when it is not one."""
-    try:
-        with open_regular_file(path, str(path)) as stream:
-            if stream.read(4) != b"PK\x03\x04":
-                return None
-            stream.seek(0)
-            with zipfile.ZipFile(stream) as archive:
-                names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError):
-        return None
-    return names[:limit]
 
 
 def is_aqf_top(top: Iterable[str]) -> bool:
@@ -173,54 +155,38 @@ def bugreport_folder_root(path: Path) -> Path | None:
 
 
 def mount_backup(
-    fs: MountFS, stream_opener: Callable[[], BinaryIO], label: str, limits: Limits, workdir: Path,
-    password: str | None,
+    fs: MountFS, opener: Callable[[], BinaryIO], label: str, limits: Limits, workdir: Path, password: str | None,
 ) -> None:
-    """Decrypt/inflate a backup stream into the workdir and mount its tar members."""
-    folder = workdir / f"backup-{len(fs.sources)}"
-    folder.mkdir()
-    target = folder / "backup.tar"
-    try:
-        with stream_opener() as stream:
-            _, problem = unpack_to_tar(stream, target, limits, label, password)
-    except EvidenceError as exc:  # a bound was exceeded: refuse the backup rather than fill the disk
-        target.unlink(missing_ok=True)
-        raise AcquisitionError(f"{label}: {exc.reason}") from exc
-    if problem is not None:
-        fs.notes.append(f"{label}: {problem}")
-        fs.damage.append(f"{label}: {problem}")  # what followed is lost: the run is not complete
-        fs.unreadable.append(f"{label}: {problem}")  # and the member it stopped in is named as unreadable
-    fs.mount(TarSource(target, backup_mapper, limits, label))
+    """Mount an Android backup's members (its stream decrypted and inflated into the workdir)."""
+    fs.mount(AbSource(opener, workdir / f"backup-{len(fs.mounts)}", limits, label, password), backup_mapper)
 
 
 def mount_bugreport_zip(fs: MountFS, path: Path, label: str, limits: Limits) -> None:
-    names = zip_names(path, limits.max_archive_entries)
+    names = zip_names(path, limits.max_archive_entries, limits)
     strip = bugreport_zip_root(names) if names is not None else None
-    fs.mount(ZipSource(path, bugreport_mapper_under(strip or ""), limits, label))
+    fs.mount(ZipSource(path, limits, label), bugreport_mapper_under(strip or ""))
 
 
 def mount_nested(fs: MountFS, limits: Limits, workdir: Path, password: str | None, warn: Callable[[str], None]) -> None:
     """Mount the bugreport.zip and backup.ab an AndroidQF acquisition holds, each failing alone."""
-    primary = fs.sources[0]
-    listed = {e.device_path for e in primary.entries()}
-    for name in ("bugreport.zip",):
-        device = f"{AQF_PREFIX}/{name}"
-        if device not in listed:
-            continue
-        label = primary.source_name(device)
+    fs.paths()  # the acquisition's own files, listed first: they win over the same path in a nested part
+    device = f"{AQF_PREFIX}/bugreport.zip"
+    if device in fs:
+        source, name = fs.member(device)
+        label = source.source_name(name)
         try:
-            local = primary.local_file(device)
+            local = source.local_file(name)
             if local is None:
-                with primary.open(device) as stream:
+                with source.open(name, device) as stream:
                     local = materialize(stream, workdir, limits.max_file_bytes, label, "bugreport.zip")
             mount_bugreport_zip(fs, local, label, limits)
         except (AcquisitionError, EvidenceError, OSError) as exc:
             warn(f"{label}: the bugreport inside the acquisition cannot be read ({exc}); analysed without it")
     device = f"{AQF_PREFIX}/backup.ab"
-    if device in listed:
-        label = primary.source_name(device)
+    if device in fs:
+        source, name = fs.member(device)
+        label = source.source_name(name)
         try:
-            mount_backup(fs, lambda: primary.open(device), label, limits, workdir, password)
+            mount_backup(fs, lambda: source.open(name, device), label, limits, workdir, password)
         except (AcquisitionError, EvidenceError, OSError) as exc:
             warn(f"{label}: the backup inside the acquisition cannot be read ({exc}); analysed without it")
-
