@@ -10,12 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from preuve.builders.android import AndroidQFBuilder, android_backup_bytes
 
 from preuve.evidence.acquisition import OpenContext, open_acquisition
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from tests.builders.android import AndroidQFBuilder, android_backup_bytes
 
 TREE = {
     "private/var/mobile/Library/SMS/sms.db": b"db",

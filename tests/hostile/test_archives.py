@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from preuve.builders.android import android_backup_bytes
 
 from preuve.evidence.acquisition import OpenContext, open_acquisition
 from preuve.evidence.errors import AcquisitionError, EvidenceError
@@ -23,6 +22,7 @@ from preuve.evidence.limits import Limits
 from preuve.evidence.policy import member_name
 from preuve.evidence.sources.zip import ZipSource
 from tests.builders import snapshot
+from tests.builders.android import android_backup_bytes
 from tests.hostile.harness import Outcome, check_hostile
 
 OK = "private/var/mobile/ok.txt"
