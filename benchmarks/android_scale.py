@@ -22,15 +22,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # preuve, and the fixture builders in tests/builders
 
-from preuve.builders.android import (  # noqa: E402
+from tests.builders.android import (  # noqa: E402
     AndroidQFBuilder,
     DumpsysSpec,
     PackageSpec,
     bugreport_members,
     write_zip,
 )
+
 from preuve.indicators.stalkerware import convert_file  # noqa: E402
 from preuve.run.engine import CheckOptions, run_check  # noqa: E402
 

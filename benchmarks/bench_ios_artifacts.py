@@ -11,11 +11,11 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
 
 from tests.builders import check, feed  # noqa: E402
+from tests.builders.ios_apps import WHATSAPP_GROUP, WaMessage, fill_whatsapp_chats  # noqa: E402
+from tests.builders.ios_browsers import CHROME_BUNDLE, CHROME_DIR, Visit, fill_chrome_history  # noqa: E402
+from tests.builders.ios_personal import Event, fill_calendar  # noqa: E402
 
-from preuve.builders.ios_apps import WHATSAPP_GROUP, WaMessage, fill_whatsapp_chats  # noqa: E402
 from preuve.builders.ios_backup import BackupBuilder  # noqa: E402
-from preuve.builders.ios_browsers import CHROME_BUNDLE, CHROME_DIR, Visit, fill_chrome_history  # noqa: E402
-from preuve.builders.ios_personal import Event, fill_calendar  # noqa: E402
 
 
 def main(n: int) -> None:

@@ -80,8 +80,8 @@ def encrypted(root: Path, key_file: Path) -> int:
     import shutil
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    from preuve.evidence.crypto.ios_keybag import decrypt_stream, file_key
     from preuve.evidence.ios_encrypted import unlock_backup
-    from preuve.evidence.ios_keybag import decrypt_stream, file_key
     from preuve.evidence.limits import Limits
 
     keys = unlock_backup(root, None, bytes.fromhex(key_file.read_text().strip()), Limits())

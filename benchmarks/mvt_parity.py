@@ -986,7 +986,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.build:
-        sys.path.insert(0, str(REPO / "src"))
+        sys.path[:0] = [str(REPO / "src"), str(REPO)]
         for path in build_all(args.build):
             print(path)
         return 0
@@ -1053,15 +1053,14 @@ def _sqlite_bytes(fill: Callable[[sqlite3.Connection], None]) -> bytes:
 
 def _ios_traces_backup(root: Path) -> Path:
     """A backup whose artifacts each carry what one MVT iOS module alerts on."""
-    from preuve.builders.ios_apps import (
+    from tests.builders.ios_apps import (
         WHATSAPP_GROUP,
         ShortcutRow,
         WaMessage,
         fill_shortcuts,
         fill_whatsapp_chats,
     )
-    from preuve.builders.ios_backup import AppFacts, BackupBuilder, DeviceFacts
-    from preuve.builders.ios_browsers import (
+    from tests.builders.ios_browsers import (
         CHROME_BUNDLE,
         CHROME_DIR,
         FIREFOX_GROUP,
@@ -1076,8 +1075,10 @@ def _ios_traces_backup(root: Path) -> Path:
         fill_observations,
         session_resource_log,
     )
+    from tests.builders.ios_personal import Event, fill_calendar
+
+    from preuve.builders.ios_backup import AppFacts, BackupBuilder, DeviceFacts
     from preuve.builders.ios_dbs import Attachment, Message, fill_sms
-    from preuve.builders.ios_personal import Event, fill_calendar
     from preuve.builders.ios_plists import (
         IdLookup,
         LocationClient,
@@ -1169,10 +1170,11 @@ def _ios_traces_backup(root: Path) -> Path:
 
 def _ios_dump(root: Path, backups: Sequence[Path]) -> Path:
     """A file-system dump with the files of the backups and the files only a dump has."""
-    from preuve.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
+    from tests.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
+    from tests.builders.ios_dump import backup_files, write_dump
+    from tests.builders.ios_sysdiagnose import Shutdown, shutdown_log
+
     from preuve.builders.ios_dbs import Process, fill_datausage
-    from preuve.builders.ios_dump import backup_files, write_dump
-    from preuve.builders.ios_sysdiagnose import Shutdown, shutdown_log
 
     when = datetime(2023, 5, 2, 10, 0, tzinfo=UTC)
     files: dict[str, bytes] = {}
@@ -1201,7 +1203,9 @@ def build_all(root: Path) -> Iterator[Path]:
     """Acquisitions with traces for MVT's modules, each written with preuve's own builders."""
     if str(REPO / "src") not in sys.path:
         sys.path.insert(0, str(REPO / "src"))
-    from preuve.builders.android import (
+    if str(REPO) not in sys.path:  # the fixture builders in tests/builders
+        sys.path.insert(0, str(REPO))
+    from tests.builders.android import (
         AndroidQFBuilder,
         DumpsysSpec,
         PackageSpec,
@@ -1211,8 +1215,9 @@ def build_all(root: Path) -> Iterator[Path]:
         tombstone_text,
         write_zip,
     )
+    from tests.builders.ios_sysdiagnose import Shutdown, ps_txt, shutdown_log, write_sysdiagnose
+
     from preuve.builders.demo import build_demo_backup
-    from preuve.builders.ios_sysdiagnose import Shutdown, ps_txt, shutdown_log, write_sysdiagnose
 
     root.mkdir(parents=True, exist_ok=True)
     demo = build_demo_backup(root / "ios-backup-demo")

@@ -58,8 +58,8 @@ from preuve.evidence.acquisition import OpenContext, open_acquisition
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.indicators.index import load_index
-from preuve.report.bundle import BundleSink
-from preuve.report.html import HtmlReport
+from preuve.report.formats.bundle import BundleSink
+from preuve.report.formats.html import HtmlReport
 from preuve.report.outdir import OutputFolder
 
 evidence, iocs, name, stage = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -41,7 +41,7 @@ def build(root: Path, count: int) -> Path:
 
 
 def run(backup: Path, out: Path, html: bool) -> dict[str, object]:
-    from preuve.report.html import HtmlReport
+    from preuve.report.formats.html import HtmlReport
     from preuve.report.outdir import OutputFolder
     from preuve.run.engine import CheckOptions, run_check
 

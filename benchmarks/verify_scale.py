@@ -13,11 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.builders.stix import IndicatorSpec, write_bundle
+
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.builders.stix import IndicatorSpec, write_bundle
 from preuve.proof.verify import export_proof, verify
-from preuve.report.bundle import BundleSink
+from preuve.report.formats.bundle import BundleSink
 from preuve.report.outdir import OutputFolder
 from preuve.run.engine import CheckOptions, run_check
 

@@ -43,6 +43,7 @@ from typing import cast
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))  # the fixture builders in tests/builders
 sys.path.insert(0, str(BENCH))
 
 from ios_backup import (  # noqa: E402
@@ -148,7 +149,7 @@ def build_phone(root: Path, plan: PhonePlan, feeds: Sequence[Path]) -> Path:
 
 def build_encrypted(plain: Path, out: Path, workdir: Path) -> tuple[Path, Path]:
     """The encrypted twin of a built backup and the key file `preuve backup-key` writes for it."""
-    from preuve.builders.ios_encrypted import encrypt_backup
+    from tests.builders.ios_encrypted import encrypt_backup
 
     if not (out / "Manifest.plist").is_file():
         shutil.rmtree(out, ignore_errors=True)

@@ -19,12 +19,13 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from preuve.builders.android import android_backup_bytes, java_char_key_bytes, sms_backup_members
 from preuve.builders.ios_backup import BackupBuilder, file_id
-from preuve.builders.ios_dump import backup_files, dump_path
-from preuve.evidence.android_ab import master_key, read_header
+from preuve.evidence.crypto.android_ab import master_key
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.ios_domains import device_path
+from preuve.evidence.sources.ab import read_header
+from tests.builders.android import android_backup_bytes, java_char_key_bytes, sms_backup_members
+from tests.builders.ios_dump import backup_files, dump_path
 from tests.builders.ios_known_paths import KNOWN_PATHS, matches
 
 IDS = [f"{domain}:{relative}" for domain, relative, *_ in KNOWN_PATHS]

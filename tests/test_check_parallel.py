@@ -20,8 +20,8 @@ from preuve.builders.demo import build_demo_backup
 from preuve.evidence.acquisition import Opened
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Record, Timestamp
-from preuve.report.bundle import BundleSink
-from preuve.report.html import HtmlReport
+from preuve.report.formats.bundle import BundleSink
+from preuve.report.formats.html import HtmlReport
 from preuve.report.outdir import TIMELINE_FORMATS, OutputFolder
 from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
 from preuve.store.case import CaseStore

@@ -12,14 +12,7 @@ from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
 from tests.builders import feed, snapshot
-from tests.builders.demo_expected import (  # noqa: F401
-    DEMO_FINDINGS,
-    DEMO_INDICATOR_FINDINGS,
-    DEMO_RULE_FINDINGS,
-    DEMO_SEVERITIES,
-    DEMO_SMS_FINDINGS,
-    DEMO_SMS_MESSAGES,
-)
+from tests.builders.demo_expected import DEMO_SEVERITIES, DEMO_SMS_MESSAGES
 
 
 def _run(*args: str) -> tuple[int, str]:

@@ -50,7 +50,9 @@ import click
 from preuve.cli import build_cli
 group = build_cli()
 command = group.get_command(click.Context(group), sys.argv[1])
-print(json.dumps([command.name, sorted(m for m in sys.modules if m.startswith("preuve.commands."))]))
+# preuve.commands.settings resolves settings for any command: not a command module
+commands = sorted(m for m in sys.modules if m.startswith("preuve.commands.") and m != "preuve.commands.settings")
+print(json.dumps([command.name, commands]))
 """
 
 

@@ -113,7 +113,7 @@ def builder_modules() -> list[Path]:
 
 def test_the_scan_sees_every_builder() -> None:
     names = {module_name(p) for p in builder_modules()}
-    assert {"preuve.builders.android", "preuve.builders.ios_dump", "preuve.builders.ios_backup",
+    assert {"tests.builders.android", "tests.builders.ios_dump", "preuve.builders.ios_backup",
             "tests.builders", "tests.builders.intrusion_logs"} <= names
     assert len(names) == len(builder_modules()) >= 18
 
@@ -127,9 +127,9 @@ def test_builder_imports_nothing_it_tests(path: Path) -> None:
 @pytest.mark.parametrize(
     ("source", "module", "expected"),
     [
-        ("from preuve.evidence.ios_domains import device_path", "preuve.builders.ios_dump",
+        ("from preuve.evidence.ios_domains import device_path", "tests.builders.ios_dump",
          ["preuve.evidence.ios_domains"]),
-        ("import preuve.evidence.android_ab as ab", "preuve.builders.android", ["preuve.evidence.android_ab"]),
+        ("import preuve.evidence.android_ab as ab", "tests.builders.android", ["preuve.evidence.android_ab"]),
         ("from preuve import evidence, builders", "preuve.builders.x", ["preuve.evidence"]),
         ("from ..evidence.android_ab import MAGIC", "preuve.builders.android", ["preuve.evidence.android_ab"]),
         ("from .. import check", "preuve.builders.android", ["preuve.check"]),
@@ -197,7 +197,7 @@ def copies(builder_sources: dict[str, str], reader_sources: dict[str, str]) -> l
 # Identical on purpose, with the reason. preuve.indicators.stalkerware took the builder's way of giving
 # STIX objects stable ids (uuid5 of their content); no reader parses an id's content, so no test can be
 # fooled by it.
-SHARED_ON_PURPOSE = frozenset({"preuve.builders.stix._id copies preuve.indicators.stalkerware._id"})
+SHARED_ON_PURPOSE = frozenset({"tests.builders.stix._id copies preuve.indicators.stalkerware._id"})
 
 
 def test_no_builder_copies_a_reader() -> None:

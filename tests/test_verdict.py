@@ -17,8 +17,6 @@ from click.testing import CliRunner, Result
 from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, Process, fill_datausage, fill_sms
-from preuve.builders.ios_dump import backup_files, write_dump
-from preuve.builders.stix import write_bundle
 from preuve.cli import build_cli
 from preuve.model import (
     HEADLINE_HEURISTICS_ONLY,
@@ -41,6 +39,8 @@ from preuve.model import (
 )
 from preuve.store.case import CaseStore
 from tests.builders import feed, snapshot
+from tests.builders.ios_dump import backup_files, write_dump
+from tests.builders.stix import write_bundle
 
 SMS_DB = "/private/var/mobile/Library/SMS/sms.db"
 DATAUSAGE_DB = "/private/var/wireless/Library/Databases/DataUsage.sqlite"
@@ -407,7 +407,7 @@ def test_top_findings_leave_out_info_while_worse_ones_exist(tmp_path: Path, pega
 
 
 def test_android_backup_cut_short_is_damaged_not_a_traceback(tmp_path: Path) -> None:
-    from preuve.builders.android import android_backup_bytes
+    from tests.builders.android import android_backup_bytes
 
     members = {
         "apps/com.example.notes/_manifest": b"1\ncom.example.notes\n",

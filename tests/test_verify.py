@@ -16,14 +16,7 @@ from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.cli import build_cli
 from preuve.proof.verify import Status, export_proof, verify
 from tests.builders import feed, snapshot
-from tests.builders.demo_expected import (  # noqa: F401
-    DEMO_FINDINGS,
-    DEMO_INDICATOR_FINDINGS,
-    DEMO_RULE_FINDINGS,
-    DEMO_SEVERITIES,
-    DEMO_SMS_FINDINGS,
-    DEMO_SMS_MESSAGES,
-)
+from tests.builders.demo_expected import DEMO_FINDINGS
 
 SMS_ID = file_id("HomeDomain", "Library/SMS/sms.db")
 LINK = "https://x.bad.example/p/1"

@@ -7,18 +7,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
-from preuve.builders.ios_dump import backup_files, write_dump
-from preuve.builders.ios_encrypted import encrypt_backup
 from preuve.cli import build_cli
 from tests.builders import feed, snapshot
-from tests.builders.demo_expected import (  # noqa: F401
-    DEMO_FINDINGS,
-    DEMO_INDICATOR_FINDINGS,
-    DEMO_RULE_FINDINGS,
-    DEMO_SEVERITIES,
-    DEMO_SMS_FINDINGS,
-    DEMO_SMS_MESSAGES,
-)
+from tests.builders.demo_expected import DEMO_FINDINGS
+from tests.builders.ios_dump import backup_files, write_dump
+from tests.builders.ios_encrypted import encrypt_backup
 
 PASSWORD = "correct horse battery staple"
 

@@ -14,10 +14,14 @@ T = TypeVar("T")
 
 
 def shipped_classes(package: ModuleType, base: Callable[..., T]) -> Iterator[type[T]]:
-    """Every concrete subclass of the class `base` defined in a module of `package` (modules in name
-    order). (`base` is typed as a callable because mypy refuses an abstract class for a type[T].)"""
+    """Every concrete subclass of the class `base` defined in a module of `package` or of its
+    subpackages (modules in name order, a subpackage's modules where its name sorts). (`base` is typed
+    as a callable because mypy refuses an abstract class for a type[T].)"""
     for module_info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+        if module_info.ispkg:
+            yield from shipped_classes(module, base)
+            continue
         for obj in list(vars(module).values()):
             # `base in __mro__`, not issubclass: on an ABC, issubclass of a class that is not a subclass
             # asks every subclass the ABC has, and records and rules are many (most of discovery's

@@ -2,16 +2,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from preuve.artifacts.plistvalues import (
-    boolean,
-    cocoa_date,
-    integer,
-    key_path,
-    number,
-    text,
-    unix_date,
-    walk_strings,
-)
+from preuve.artifacts.plistvalues import cocoa_date, key_path, unix_date, walk_strings
+from preuve.artifacts.values import as_bool_plist as boolean
+from preuve.artifacts.values import as_float as number
+from preuve.artifacts.values import as_int as integer
+from preuve.artifacts.values import plist_text as text
 
 
 def test_key_path_escapes_slashes_and_tildes() -> None:
@@ -46,8 +41,6 @@ def test_walk_strings_is_bounded_and_ordered() -> None:
 
 def test_integer_keeps_to_the_64_bit_range() -> None:
     """A plist float beyond 2**64 (an absurd IDStatus, say) is no integer: every output must write it."""
-    from preuve.artifacts.plistvalues import integer
-
     assert integer(1.8446744073709552e19) is None
     assert integer(2**64 - 1) == 2**64 - 1 and integer(2**64) is None
     assert integer(-(2**63)) == -(2**63) and integer(-(2**63) - 1) is None

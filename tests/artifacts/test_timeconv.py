@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preuve.artifacts.timeconv import from_cocoa, to_iso
+from preuve.artifacts.timeconv import from_cocoa
+from preuve.model.jsonio import to_iso
 
 
 def test_to_iso_is_utc_with_z_and_microseconds_only_when_present() -> None:

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from preuve.builders.stix import IndicatorSpec, write_bundle
+from tests.builders.stix import IndicatorSpec, write_bundle
 from tests.helpers import check, records
 
 __all__ = ["check", "feed", "records", "snapshot"]

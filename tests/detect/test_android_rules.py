@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from preuve.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 from preuve.run.engine import ExitCode
 from tests.builders import check, snapshot
+from tests.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 
 AQF = "/.acquisition/androidqf"
 

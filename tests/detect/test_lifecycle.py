@@ -7,10 +7,10 @@ from pathlib import Path
 
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.builders.stix import IndicatorSpec, write_bundle
 from preuve.detect.match import lifecycle, parse_stix_time
 from preuve.model import Severity
 from tests.builders import check, snapshot
+from tests.builders.stix import IndicatorSpec, write_bundle
 
 
 def test_parse_stix_time() -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from preuve.builders.android import AndroidQFBuilder, PackageSpec
 from preuve.evidence.acquisition import Secrets, detect_kind
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_qf import AndroidQF
 from preuve.run.engine import CheckOptions, run_check
 from tests.builders import snapshot
+from tests.builders.android import AndroidQFBuilder, PackageSpec
 
 pyrage = pytest.importorskip("pyrage")
 

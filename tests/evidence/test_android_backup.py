@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from preuve.artifacts.android.backup_sms import BackupMessage
-from preuve.builders.android import android_backup_bytes, sms_backup_members
-from preuve.builders.stix import IndicatorSpec, write_bundle
 from preuve.evidence.acquisition import Secrets, detect_kind
-from preuve.evidence.android_ab import device_path
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_backup import AndroidBackup
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.ab import device_path
 from preuve.run.engine import CheckOptions, ExitCode, run_check
 from tests.builders import snapshot
+from tests.builders.android import android_backup_bytes, sms_backup_members
+from tests.builders.stix import IndicatorSpec, write_bundle
 
 SMS = [
     {"address": "+33600000001", "body": "Your parcel: https://track-parcel.example.org/x?id=1", "date": "1699990000000",

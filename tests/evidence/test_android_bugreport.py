@@ -19,7 +19,14 @@ from preuve.artifacts.android._dumpsys import (
 from preuve.artifacts.android.getprop import AndroidProperty, SecurityPatch
 from preuve.artifacts.android.packages import AndroidPackage
 from preuve.artifacts.android.tombstones import Tombstone
-from preuve.builders.android import (
+from preuve.evidence.acquisition import Secrets, detect_kind
+from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.kinds.android_bugreport import AndroidBugreport
+from preuve.evidence.kinds.android_qf import AndroidQF
+from preuve.model import DeviceFacts
+from preuve.run.engine import CheckOptions, ExitCode, run_check
+from tests.builders import check, records, snapshot
+from tests.builders.android import (
     AndroidQFBuilder,
     DumpsysSpec,
     android_backup_bytes,
@@ -28,14 +35,6 @@ from preuve.builders.android import (
     tombstone_text,
     write_zip,
 )
-from preuve.evidence.acquisition import Secrets, detect_kind
-from preuve.evidence.android_archive import safe_member_name
-from preuve.evidence.errors import AcquisitionError
-from preuve.evidence.kinds.android_bugreport import AndroidBugreport
-from preuve.evidence.kinds.android_qf import AndroidQF
-from preuve.model import DeviceFacts
-from preuve.run.engine import CheckOptions, ExitCode, run_check
-from tests.builders import check, records, snapshot
 
 MAIN = "/.acquisition/bugreport/bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt"
 PROPS = {"ro.product.model": "Pixel 4a", "ro.build.version.security_patch": "2023-03-01"}
@@ -124,16 +123,6 @@ def test_androidqf_with_nested_bugreport_and_backup(tmp_path: Path) -> None:
     assert any("backup.ab" in w and "password" in w for w in result.warnings)
 
 
-def test_member_names_are_checked() -> None:
-    assert safe_member_name("FS/data/x") == "FS/data/x"
-    assert safe_member_name("./a//b") == "a/b"
-    assert safe_member_name("../etc/passwd") is None
-    assert safe_member_name("/etc/passwd") is None
-    assert safe_member_name("C:\\x") is None
-    assert safe_member_name("a/../../b") is None
-    assert safe_member_name("a\x00b") is None
-
-
 def test_hostile_zip_members(tmp_path: Path) -> None:
     path = tmp_path / "bugreport.zip"
     members = _bugreport_members()
@@ -146,7 +135,7 @@ def test_hostile_zip_members(tmp_path: Path) -> None:
         archive.writestr("FS/data/tombstones/tombstone_09", b"\0" * (4 * 1024 * 1024))  # ratio ~1000
     result = check(path)
     assert not (tmp_path.parent / "escape.txt").exists()
-    assert any("unsafe name" in w for w in result.warnings)
+    assert f"{path}: member refused: ../../escape.txt: unsafe member name" in result.warnings
     # A member beyond the ratio bound is not read: reported, and the run is incomplete.
     [members] = [a for a in result.artifacts if a.name == "archive_members"]
     assert any("tombstone_09: declares" in e and "decompression bomb" in e for e in members.errors)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from preuve.builders.android import AndroidQFBuilder
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.limits import Limits
 from preuve.run.engine import CheckOptions, run_check
 from tests.builders import check, snapshot
+from tests.builders.android import AndroidQFBuilder
 
 
 def test_links_and_fifos_are_listed_never_read(tmp_path: Path) -> None:

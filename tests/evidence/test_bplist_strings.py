@@ -11,7 +11,7 @@ from datetime import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preuve.evidence.plists import bplist_strings
+from preuve.evidence.formats.plists import bplist_strings
 
 _text = st.text(max_size=40).filter(lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t))
 _values = st.recursive(

@@ -262,7 +262,7 @@ def test_dumpstate_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_partial_androidqf(tmp_path: Path) -> None:
-    from preuve.builders.android import android_backup_bytes, sms_backup_members
+    from tests.builders.android import android_backup_bytes, sms_backup_members
 
     only_props = tmp_path / "aqf-props"
     only_props.mkdir()
@@ -388,7 +388,7 @@ def test_hostile_dumpstate_is_bounded(tmp_path: Path) -> None:
 def test_bugreport_inside_androidqf(tmp_path: Path) -> None:
     """Nested in AndroidQF, the bugreport under a top folder is read; its settings are left to
     settings_*.txt when AndroidQF holds them (as its packages are left to packages.json)."""
-    from preuve.builders.android import AndroidQFBuilder
+    from tests.builders.android import AndroidQFBuilder
 
     nested = write_zip(tmp_path / "br.zip", bugreport_members(), folder="bugreport-sunfish-2023-11-14").read_bytes()
     counts = {}

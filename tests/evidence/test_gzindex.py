@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from preuve.evidence.gzindex import GzipCheckpoints, indexing_reader, open_member
+from preuve.evidence.formats.gzindex import GzipCheckpoints, indexing_reader, open_member
 
 
 def _data(size: int, seed: int) -> bytes:

@@ -7,16 +7,16 @@ import pytest
 
 from preuve.builders.demo import build_demo_backup
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_encrypted import encrypt_backup
 from preuve.evidence.acquisition import OpenContext, Secrets, open_acquisition
+from preuve.evidence.crypto.ios_keybag import KeybagError, parse_keybag
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.ios_encrypted import derive_backup_key
-from preuve.evidence.ios_keybag import KeybagError, parse_keybag
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.run.engine import CheckOptions, run_check
 from tests.builders import snapshot
 from tests.builders.demo_expected import DEMO_FINDINGS
+from tests.builders.ios_encrypted import encrypt_backup
 
 PASSWORD = "correct horse battery staple"
 

@@ -5,13 +5,13 @@ import os
 import tarfile
 from pathlib import Path
 
-from preuve.builders.ios_sysdiagnose import SYSDIAGNOSE_NAME, write_sysdiagnose
 from preuve.evidence.acquisition import OpenContext, detect_kind, open_acquisition
 from preuve.evidence.kinds.ios_dump import IosFilesystemDump
 from preuve.evidence.kinds.ios_sysdiagnose import IosSysdiagnose
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from tests.builders import check, snapshot
+from tests.builders.ios_sysdiagnose import SYSDIAGNOSE_NAME, write_sysdiagnose
 
 
 def _ctx(tmp_path: Path, limits: Limits = DEFAULT_LIMITS) -> OpenContext:

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from preuve.builders.ios_backup import mbfile_blob
-from preuve.builders.ios_encrypted import _with_encryption_key
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFile, MBFileDecoder, decode_mbfile_general
+from tests.builders.ios_encrypted import _with_encryption_key
 
 LIMITS = Limits()
 UID = plistlib.UID

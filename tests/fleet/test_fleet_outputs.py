@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from preuve.cli import build_cli
+from preuve.commands.settings import data_dir
 from preuve.indicators.feeds import import_feeds
 from tests.builders import feed
 from tests.builders.fleet import KNOWN_DOMAIN, build_device
@@ -28,7 +29,7 @@ def test_fleet_device_is_a_check_output_with_installed_feeds(tmp_path: Path) -> 
     devices = tmp_path / "devices"
     infected = build_device(devices / "device00", 0)  # carries a link to KNOWN_DOMAIN
     build_device(devices / "device01", 1)
-    import_feeds([feed(tmp_path / "known.stix2", (f"[domain-name:value='{KNOWN_DOMAIN}']", "Known Spy"))])
+    import_feeds([feed(tmp_path / "known.stix2", (f"[domain-name:value='{KNOWN_DOMAIN}']", "Known Spy"))], data_dir())
 
     code, output = _invoke("fleet", str(devices), "--case", str(tmp_path / "case" / "c.db"),
                            "-o", str(tmp_path / "reports"), "--timeline", "both")

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from preuve.artifacts.typedstream import printable_runs, typedstream_text
 from preuve.builders.typedstream import attributed_body
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.fs import LocalFolderFS
+from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import load_plist
+from preuve.evidence.sources.folder import folder_fs
 from preuve.evidence.sqlite import iter_rows, table_columns, tables
 from preuve.indicators.normalize import _TRAILING, _URL_RE, extract_urls, split_url
 from preuve.indicators.patterns import PatternError, parse_pattern
@@ -130,7 +130,7 @@ def test_sqlite_opener(flips: list[tuple[int, int]], cut: int | None) -> None:
         (root / "db").write_bytes(_mutate(_DATABASE, flips, cut))
         work = Path(tmp) / "work"
         work.mkdir()
-        fs = LocalFolderFS(root, HashLedger(), LIMITS, work)
+        fs = folder_fs(root, HashLedger(), LIMITS, work)
         try:
             with fs.sqlite("/db") as conn:
                 for name in sorted(tables(conn)):
@@ -206,25 +206,29 @@ def test_plain_host_is_what_split_url_gives(pieces: list[str]) -> None:
         assert parts is not None and parts[0] == host
 
 
+_LABELS = st.lists(st.sampled_from(["a", "b", "example", "net", ".", "..", "x-y", "www.", "A", ""]), max_size=8).map("".join)
+
+
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.lists(st.sampled_from(["a", "b", "example", "net", ".", "..", "x-y", ""]), max_size=8))
-def test_index_domain_lookup_walks_domain_suffixes(pieces: list[str]) -> None:
-    """IndicatorIndex._domain cuts the suffixes as it goes: it must look up exactly domain_suffixes."""
+@given(_LABELS, st.lists(_LABELS, max_size=4))
+def test_index_domain_lookup_matches_at_label_boundaries(domain: str, published: list[str]) -> None:
+    """A domain indicator matches the domain and its subdomains, whatever the labels (the index walks the
+    reversed labels from the top, only while a prefix key lies below): the reference is plain strings."""
     from preuve.indicators.index import IndicatorIndex
-    from preuve.indicators.normalize import domain_suffixes
-
-    domain = "".join(pieces)
-    asked: list[str] = []
-
-    class _Table(dict[str, list[object]]):
-        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
-            asked.append(key)
-            return default
+    from preuve.indicators.stix import Indicator, normalize_indicator_value
+    from preuve.model import Observable
 
     index = IndicatorIndex()
-    index._exact[Kind.DOMAIN] = _Table({"\x00": []})  # type: ignore[assignment] - not empty: looked up
-    index._domain(domain)
-    assert asked == (domain_suffixes(domain) if domain else [])
+    values = []
+    for n, text in enumerate(published):
+        normal = normalize_indicator_value(Kind.DOMAIN, text)
+        if normal is None:
+            continue
+        values.append(normal[1])
+        index.add(Indicator(normal[0], normal[1], text, "Spy", "f", "0" * 64, f"indicator--{n}", ""))
+    observed = domain.strip().strip(".").lower()
+    expected = sorted({v for v in values if observed and (observed == v or observed.endswith("." + v))})
+    assert sorted({i.value for i in index.match(Observable(Kind.DOMAIN, domain))}) == expected
 
 
 _CELL_PIECES = [",", '"', "\n", "\r", "\r\n", " ", "'", "=", "+", "-", "@", "\t", "\x00", "é", "a", "b c", ";", '""', ""]

@@ -11,11 +11,11 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from preuve.builders.android import AndroidQFBuilder, bugreport_members
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.builders.ios_dump import backup_files
 from tests.builders import feed
+from tests.builders.android import AndroidQFBuilder, bugreport_members
+from tests.builders.ios_dump import backup_files
 from tests.hostile.harness import check_hostile
 
 SPY = "spy-domain.example"
@@ -210,6 +210,6 @@ def test_ios_dump_zip_member_with_damaged_bytes(tmp_path: Path) -> None:
     [usage] = [a for a in run["artifacts"] if a["name"] == "datausage"]
     assert usage["status"] == "failed"
     assert usage["errors"] == [
-        "private/var/wireless/Library/Databases/DataUsage.sqlite: damaged or cut short inside its archive "
+        "/private/var/wireless/Library/Databases/DataUsage.sqlite: damaged or cut short inside its archive "
         "(Bad CRC-32 for file 'private/var/wireless/Library/Databases/DataUsage.sqlite')"
     ]

@@ -18,8 +18,8 @@ from tests.hostile.bplist import array, ascii_string, bplist
 from tests.hostile.harness import run_python
 
 _LOADERS = {
-    "plist": "from preuve.evidence.plists import load_plist as load",
-    "json": "from preuve.evidence.bounded import load_json as load",
+    "plist": "from preuve.evidence.formats.plists import load_plist as load",
+    "json": "from preuve.evidence.policy import load_json as load",
 }
 
 
@@ -99,7 +99,7 @@ def test_keyed_archive_amplification(tmp_path: Path) -> None:
         f"""
         from preuve.evidence.errors import EvidenceError
         from preuve.evidence.limits import Limits
-        from preuve.evidence.plists import load_plist, resolve_keyed_archive
+        from preuve.evidence.formats.plists import load_plist, resolve_keyed_archive
         limits = Limits(max_plist_objects=1_000_000)
         value = load_plist(open({str(path)!r}, "rb").read(), "a", limits)
         try:
@@ -173,10 +173,13 @@ def test_folder_links_and_fifos_never_followed(tmp_path: Path) -> None:
         import tempfile
         from pathlib import Path
         from preuve.evidence.errors import EvidenceError
-        from preuve.evidence.fs import LocalFolderFS
+        from preuve.evidence.fs import MountFS
         from preuve.evidence.ledger import HashLedger
         from preuve.evidence.limits import Limits
-        fs = LocalFolderFS(Path({str(root)!r}), HashLedger(), Limits(), Path(tempfile.mkdtemp()))
+        from preuve.evidence.sources.base import at
+        from preuve.evidence.sources.folder import FolderSource
+        fs = MountFS(Path({str(root)!r}), HashLedger(), Limits(), Path(tempfile.mkdtemp()))
+        fs.mount(FolderSource(Path({str(root)!r}), Limits()), at("/"))
         print("LIST", fs.paths())
         for path in fs.paths():
             try:
@@ -208,10 +211,14 @@ def test_folder_with_more_entries_than_the_limit(tmp_path: Path) -> None:
         import tempfile
         from pathlib import Path
         from preuve.evidence.errors import EvidenceError
-        from preuve.evidence.fs import LocalFolderFS
+        from preuve.evidence.fs import MountFS
         from preuve.evidence.ledger import HashLedger
         from preuve.evidence.limits import Limits
-        fs = LocalFolderFS(Path({str(root)!r}), HashLedger(), Limits(max_archive_entries=1000), Path(tempfile.mkdtemp()))
+        from preuve.evidence.sources.base import at
+        from preuve.evidence.sources.folder import FolderSource
+        limits = Limits(max_archive_entries=1000)
+        fs = MountFS(Path({str(root)!r}), HashLedger(), limits, Path(tempfile.mkdtemp()))
+        fs.mount(FolderSource(Path({str(root)!r}), limits), at("/"))
         try:
             fs.paths()
         except EvidenceError as exc:

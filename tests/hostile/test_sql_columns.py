@@ -56,6 +56,18 @@ CASES = [
     ("whatsapp_messages", "AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ChatStorage.sqlite",
      _view("ZWAMESSAGE", "Z_PK", {"ZTEXT": "TEXT", "ZCHATSESSION": "INTEGER"}, "ZGROUPMEMBER"),
      "INSERT INTO ZWAMESSAGE_real (ZTEXT) VALUES ('see https://a.example/x')"),
+    ("calls", "HomeDomain", "Library/CallHistoryDB/CallHistory.storedata",
+     _view("ZCALLRECORD", "Z_PK", {"ZADDRESS": "TEXT", "ZDATE": "REAL"}, "ZFACE_TIME_DATA"),
+     "INSERT INTO ZCALLRECORD_real (ZADDRESS, ZDATE) VALUES ('+41790000001', 700000000)"),
+    ("datausage", "WirelessDomain", "Library/Databases/DataUsage.sqlite",
+     _view("ZPROCESS", "Z_PK", {"ZPROCNAME": "TEXT", "ZBUNDLENAME": "TEXT"}, "ZIDENTIFIER"),
+     "INSERT INTO ZPROCESS_real (ZPROCNAME) VALUES ('bh')"),
+    ("whatsapp_contacts", "AppDomainGroup-group.net.whatsapp.WhatsApp.shared", "ContactsV2.sqlite",
+     _view("ZWAADDRESSBOOKCONTACT", "Z_PK", {"ZFULLNAME": "TEXT"}, "ZPICTUREPATH"),
+     "INSERT INTO ZWAADDRESSBOOKCONTACT_real (ZFULLNAME) VALUES ('Ana')"),
+    ("safari_browser_state", "HomeDomain", "Library/Safari/BrowserState.db",
+     _view("tabs", "id", {"url": "TEXT", "title": "TEXT"}, "display_mode"),
+     "INSERT INTO tabs_real (url, title) VALUES ('https://a.example/', 'A')"),
 ]
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from preuve.builders.android import android_backup_bytes, sms_backup_blob
 from tests.builders import feed
+from tests.builders.android import android_backup_bytes, sms_backup_blob
 from tests.hostile.harness import check_hostile
 
 SPY = "spy-domain.example"
@@ -53,7 +53,7 @@ def test_truncated_backup_yields_what_it_holds(tmp_path: Path, compressed: bool)
     [members] = [a for a in run["artifacts"] if a["name"] == "archive_members"]
     assert members["status"] == "failed"
     assert any("backup.ab: member apps/org.example.big/f/blob.bin is cut short (200000 bytes declared, " in e
-               and e.endswith("the backup is truncated") for e in members["errors"])
+               and e.endswith("present): the archive is truncated") for e in members["errors"])
     findings = json.loads((tmp_path / "out" / "findings.json").read_text())["findings"]
     assert sum(1 for f in findings if f["indicator"] and f["indicator"]["malware"] == "Spy") == 10
 
@@ -69,5 +69,10 @@ def test_backup_cut_at_a_member_boundary(tmp_path: Path) -> None:
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     status = {a["name"]: (a["status"], a["records"]) for a in run["artifacts"]}
     assert status["android_backup_sms"] == ("ok", 10)
-    [members] = [a for a in run["artifacts"] if a["name"] == "archive_members"]
-    assert any("truncated" in e for e in members["errors"]), members["errors"]
+    # No member is cut: the backup is damaged as a whole (what followed the cut is lost), said the way
+    # every tar acquisition says it.
+    assert run["coverage"]["acquisition"]["problems"] == [
+        "backup.ab: the archive is cut short: it ends after 2 member(s), before its end-of-archive marker, whose "
+        f"last member ({TELEPHONY}/d_f/000000_sms_backup) may be incomplete; members after that point are lost"
+    ]
+    assert not [a for a in run["artifacts"] if a["name"] == "archive_members"]

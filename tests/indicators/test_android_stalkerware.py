@@ -10,11 +10,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from preuve.builders.android import AndroidQFBuilder, PackageSpec
 from preuve.cli import build_cli
 from preuve.indicators.stalkerware import StalkerwareFeedError, convert, convert_file
 from preuve.model import Kind
 from tests.builders import check
+from tests.builders.android import AndroidQFBuilder, PackageSpec
 
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 SAMPLE = """
@@ -91,7 +91,7 @@ def test_real_feed_detects_app_and_certificate(tmp_path: Path, shared_iocs: Path
 
 
 def test_uninstalled_stalkerware_still_found_in_battery_history(tmp_path: Path, shared_iocs: Path) -> None:
-    from preuve.builders.android import DumpsysSpec
+    from tests.builders.android import DumpsysSpec
 
     out = tmp_path / "stalkerware.stix2"
     convert_file(shared_iocs / "stalkerware-indicators" / "ioc.yaml", out)

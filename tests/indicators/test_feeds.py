@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
 from preuve.cli import build_cli
+from preuve.commands.settings import data_dir
 from preuve.indicators.feeds import (
     feeds_dir,
     import_feeds,
@@ -151,12 +152,12 @@ def test_cli_update_with_env_and_list(server: Server, tmp_path: Path, monkeypatc
 def test_import_then_check_uses_installed(tmp_path: Path, pegasus_feed: Path) -> None:
     runner = CliRunner()
     assert runner.invoke(build_cli(), ["iocs", "import", str(pegasus_feed)]).exit_code == 0
-    feeds = list_feeds()
+    feeds = list_feeds(data_dir())
     assert len(feeds) == 1 and feeds[0].indicators == 1549
     assert feeds[0].source == f"import:{pegasus_feed.resolve()}"
     # importing again is idempotent
     assert runner.invoke(build_cli(), ["iocs", "import", str(pegasus_feed)]).exit_code == 0
-    assert len(list_feeds()) == 1
+    assert len(list_feeds(data_dir())) == 1
 
     backup = build_demo_backup(tmp_path / "backup")
     before = snapshot(backup)
@@ -171,9 +172,9 @@ def test_import_then_check_uses_installed(tmp_path: Path, pegasus_feed: Path) ->
 def test_import_rejects_non_stix(tmp_path: Path) -> None:
     bad = tmp_path / "bad.stix2"
     bad.write_text('{"type": "bundle", "objects": []}')
-    report = import_feeds([bad])
+    report = import_feeds([bad], data_dir())
     assert report.updated == [] and "no usable indicator" in report.failed[0][1]
-    assert list_feeds() == []
+    assert list_feeds(data_dir()) == []
 
 
 def test_parse_index_is_defensive() -> None:
@@ -205,7 +206,7 @@ def test_update_refuses_other_schemes_and_unreachable_index(tmp_path: Path) -> N
     result = CliRunner().invoke(build_cli(), ["iocs", "update", "--index-url", "http://127.0.0.1:9/indicators.yaml"])
     assert result.exit_code == 1
     assert "cannot be fetched" in result.output and "Traceback" not in result.output
-    assert list_feeds() == []
+    assert list_feeds(data_dir()) == []
 
 
 def test_list_when_nothing_installed() -> None:

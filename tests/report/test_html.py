@@ -18,8 +18,8 @@ from preuve.model import HEADLINE_NOTHING as VERDICT_NOTHING
 from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
 from preuve.model import HEADLINE_SUSPICIOUS as VERDICT_SUSPICIOUS
 from preuve.model import Finding, Locator, Severity
-from preuve.report.html import content_security_policy
-from preuve.report.timeline import timeline_bins
+from preuve.report.formats.html import content_security_policy
+from preuve.report.formats.timeline import timeline_bins
 from tests.builders import feed, snapshot
 from tests.builders.demo_expected import DEMO_SEVERITIES
 
@@ -135,7 +135,7 @@ def test_device_facts_from_any_artifact(tmp_path: Path, pegasus_feed: Path) -> N
     """The report reads the device from the DeviceFacts record type, whichever artifact gives it, and
     shows the times in the device's zone when the facts name it."""
     from preuve.model import DeviceFacts
-    from preuve.report.html import HtmlReport
+    from preuve.report.formats.html import HtmlReport
     from preuve.run.engine import CheckOptions, run_check
 
     class Elsewhere:
@@ -168,7 +168,7 @@ def test_report_in_french(tmp_path: Path, pegasus_feed: Path) -> None:
 
 
 def test_every_language_has_every_message() -> None:
-    from preuve.report.catalog import LANGUAGES, Messages, missing_translations
+    from preuve.report.formats.catalog import LANGUAGES, Messages, missing_translations
 
     assert missing_translations() == []
     assert {Messages(lang)("verdict.nothing") for lang in LANGUAGES} == {
@@ -178,8 +178,8 @@ def test_every_language_has_every_message() -> None:
 
 
 def test_timeline_labels_and_marks_do_not_collide() -> None:
-    from preuve.report.catalog import Messages
-    from preuve.report.timeline import timeline_svg
+    from preuve.report.formats.catalog import Messages
+    from preuve.report.formats.timeline import timeline_svg
 
     per_day = Counter({date(2023, 1, 1) + timedelta(days=n): n % 7 for n in range(170)})
     findings = [_finding(datetime(2023, 3, 1, tzinfo=UTC) + timedelta(days=n)) for n in range(0, 20, 3)]
@@ -200,7 +200,7 @@ def test_timeline_labels_and_marks_do_not_collide() -> None:
 def test_english_headlines_are_the_verdicts() -> None:
     """report.html says the verdict in the model's words (the terminal, JSON and store say the same)."""
     from preuve import model
-    from preuve.report.catalog import Messages
+    from preuve.report.formats.catalog import Messages
 
     t = Messages("en")
     assert [t(key) for key in (

@@ -13,15 +13,13 @@ from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
 from preuve.cli import build_cli
-from preuve.report.share import finding_from_dict, load_output
+from preuve.report.formats.share import finding_from_dict, load_output
 from tests.builders import snapshot
-from tests.builders.demo_expected import (  # noqa: F401
+from tests.builders.demo_expected import (
     DEMO_FINDINGS,
     DEMO_INDICATOR_FINDINGS,
     DEMO_RULE_FINDINGS,
     DEMO_SEVERITIES,
-    DEMO_SMS_FINDINGS,
-    DEMO_SMS_MESSAGES,
 )
 
 

@@ -16,7 +16,7 @@ import preuve.artifacts.android as android
 import preuve.artifacts.ios as ios
 from preuve.discovery import shipped_classes
 from preuve.model import DeviceFacts, Locator, Record
-from preuve.report.jsonio import _default
+from preuve.model.jsonio import _default
 from preuve.report.outdir import record_line
 
 RECORD_CLASSES = sorted(

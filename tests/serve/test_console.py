@@ -12,6 +12,7 @@ pytest.importorskip("jinja2")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from preuve.commands.settings import data_dir
 from preuve.indicators.feeds import import_feeds  # noqa: E402
 from preuve.model import HEADLINE_SELECTED, HEADLINE_SPYWARE  # noqa: E402
 from preuve.serve.app import ConsoleSettings, create_app, shown  # noqa: E402
@@ -23,7 +24,7 @@ P0, P1, P3 = (f"Phone {n} (Apple iPhone14,2, iOS 16.5 20F66)" for n in (0, 1, 3)
 
 
 def _client(case: Path, token: str = "t0k3n") -> tuple[TestClient, ConsoleSettings]:
-    settings = ConsoleSettings(case=case, token=token)
+    settings = ConsoleSettings(case=case, feeds_root=data_dir(), token=token)
     client = TestClient(create_app(settings), base_url=BASE)
     response = client.get(f"/?token={token}", follow_redirects=False)
     assert response.status_code == 303
@@ -37,12 +38,12 @@ def case(tmp_path: Path) -> Path:
 
 
 def test_no_token_no_console(case: Path) -> None:
-    client = TestClient(create_app(ConsoleSettings(case=case, token="right")), base_url=BASE)
+    client = TestClient(create_app(ConsoleSettings(case=case, feeds_root=data_dir(), token="right")), base_url=BASE)
     assert client.get("/").status_code == 403
     assert client.get("/?token=wrong").status_code == 403
     assert client.get("/static/console.css").status_code == 403
     # A page reached by another host name (DNS rebinding) is refused even with the token.
-    other = TestClient(create_app(ConsoleSettings(case=case, token="right")), base_url="http://evil.example:8000")
+    other = TestClient(create_app(ConsoleSettings(case=case, feeds_root=data_dir(), token="right")), base_url="http://evil.example:8000")
     assert other.get("/?token=right").status_code == 421
 
 
@@ -102,7 +103,7 @@ def test_actions_need_the_csrf_token(case: Path, tmp_path: Path) -> None:
 
 
 def test_rehunt_from_the_console(case: Path, tmp_path: Path) -> None:
-    import_feeds([later_feed(tmp_path / "later")])
+    import_feeds([later_feed(tmp_path / "later")], data_dir())
     client, settings = _client(case)
     assert "newer feed" in client.get("/").text
     response = client.post("/rehunt", data={"csrf": settings.csrf()}, follow_redirects=False)

@@ -21,26 +21,12 @@ import pytest
 pytest.importorskip("starlette")
 uvicorn = pytest.importorskip("uvicorn")
 
+from preuve.commands.settings import data_dir  # noqa: E402
 from preuve.indicators.feeds import import_feeds  # noqa: E402
 from preuve.model import HEADLINE_SELECTED, HEADLINE_SPYWARE  # noqa: E402
 from preuve.serve.app import ConsoleSettings, create_app  # noqa: E402
+from tests.browser import chromium  # noqa: E402
 from tests.serve.casefixture import build_case, later_feed  # noqa: E402
-
-CHROMIUM = os.environ.get("PREUVE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
-
-
-def _playwright():  # noqa: ANN202 - the sync_playwright factory, or a skip
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python is not installed (pip install '.[test]')")
-    return sync_playwright
 
 
 def _free_port() -> int:
@@ -52,8 +38,8 @@ def _free_port() -> int:
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     case = build_case(tmp_path)
-    import_feeds([later_feed(tmp_path / "later")])
-    settings = ConsoleSettings(case=case)
+    import_feeds([later_feed(tmp_path / "later")], data_dir())
+    settings = ConsoleSettings(case=case, feeds_root=data_dir())
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -79,68 +65,63 @@ def _shots(page, folder: Path, name: str) -> None:  # noqa: ANN001 - a Playwrigh
 
 
 def test_console_in_browser(console: tuple[str, Path]) -> None:
-    sync_playwright = _playwright()
     url, folder = console
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            errors: list[str] = []
-            outside: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url.split("/?")[0]) else None)
-            page.goto(url)
-            rows = page.locator("tr.device")
-            assert rows.count() == 2
-            assert page.locator("tr.device .verdict").all_inner_texts() == [HEADLINE_SPYWARE, HEADLINE_SELECTED]
-            assert page.locator(".notice").is_visible()  # the newer feed
-            _shots(page, folder, "console-devices-1400")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        outside: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url.split("/?")[0]) else None)
+        page.goto(url)
+        rows = page.locator("tr.device")
+        assert rows.count() == 2
+        assert page.locator("tr.device .verdict").all_inner_texts() == [HEADLINE_SPYWARE, HEADLINE_SELECTED]
+        assert page.locator(".notice").is_visible()  # the newer feed
+        _shots(page, folder, "console-devices-1400")
 
-            page.get_by_role("link", name="Phone 0 (Apple iPhone14,2, iOS 16.5 20F66)").click()
-            assert page.locator("article.card").count() == 1
-            card = page.locator("article.card").first
-            assert "Known Spy" in card.inner_text()
-            assert not page.locator("dl.proof").is_visible()
-            card.locator("summary").click()
-            assert page.locator("dl.proof").is_visible()
-            _shots(page, folder, "console-device-1400")
-            page.locator("#full-report").click()
-            assert page.locator("#verdict-text").inner_text() == HEADLINE_SPYWARE
-            assert page.locator("article.card").count() >= 1  # its script and style run under its own policy
-            assert page.locator("#shown-count").inner_text() == str(page.locator("article.card").count())
-            page.go_back()
+        page.get_by_role("link", name="Phone 0 (Apple iPhone14,2, iOS 16.5 20F66)").click()
+        assert page.locator("article.card").count() == 1
+        card = page.locator("article.card").first
+        assert "Known Spy" in card.inner_text()
+        assert not page.locator("dl.proof").is_visible()
+        card.locator("summary").click()
+        assert page.locator("dl.proof").is_visible()
+        _shots(page, folder, "console-device-1400")
+        page.locator("#full-report").click()
+        assert page.locator("#verdict-text").inner_text() == HEADLINE_SPYWARE
+        assert page.locator("article.card").count() >= 1  # its script and style run under its own policy
+        assert page.locator("#shown-count").inner_text() == str(page.locator("article.card").count())
+        page.go_back()
 
-            page.get_by_role("link", name="Devices", exact=True).click()
-            page.locator("#rehunt").click()
-            page.wait_for_load_state()
-            assert page.locator("#job").count() == 1, page.content()[:3000]
-            page.wait_for_selector("#job[data-state='done'], #job[data-state='failed']", timeout=60_000)
-            assert page.locator("#job").get_attribute("data-state") == "done", page.locator("#job").inner_text()
-            assert "1 new finding(s)" in page.locator(".outcome").inner_text()
+        page.get_by_role("link", name="Devices", exact=True).click()
+        page.locator("#rehunt").click()
+        page.wait_for_load_state()
+        assert page.locator("#job").count() == 1, page.content()[:3000]
+        page.wait_for_selector("#job[data-state='done'], #job[data-state='failed']", timeout=60_000)
+        assert page.locator("#job").get_attribute("data-state") == "done", page.locator("#job").inner_text()
+        assert "1 new finding(s)" in page.locator(".outcome").inner_text()
 
-            page.goto(url.split("?")[0] + "search")
-            page.get_by_role("searchbox").fill("published-later.example")
-            page.get_by_role("button", name="Search the case").click()
-            assert page.locator("ul.hits li").all_inner_texts() == ["Phone 1 (Apple iPhone14,2, iOS 16.5 20F66)"]
-            assert "Later Spy" in page.locator("ol.timeline").inner_text()
-            _shots(page, folder, "console-across-1400")
-            page.locator("ol.timeline a").first.click()
-            assert page.locator("article.card").count() == 1
-            assert "Later Spy" in page.locator("article.card").first.inner_text()
-            assert "re-hunt" in page.locator("article.card").first.inner_text()
-            assert not page.locator(".notice").count()
+        page.goto(url.split("?")[0] + "search")
+        page.get_by_role("searchbox").fill("published-later.example")
+        page.get_by_role("button", name="Search the case").click()
+        assert page.locator("ul.hits li").all_inner_texts() == ["Phone 1 (Apple iPhone14,2, iOS 16.5 20F66)"]
+        assert "Later Spy" in page.locator("ol.timeline").inner_text()
+        _shots(page, folder, "console-across-1400")
+        page.locator("ol.timeline a").first.click()
+        assert page.locator("article.card").count() == 1
+        assert "Later Spy" in page.locator("article.card").first.inner_text()
+        assert "re-hunt" in page.locator("article.card").first.inner_text()
+        assert not page.locator(".notice").count()
 
-            # The device list filters, on a phone's width too.
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.get_by_role("link", name="Devices", exact=True).click()
-            page.locator("select[name=verdict]").select_option(HEADLINE_SPYWARE)
-            page.get_by_role("button", name="Apply").click()
-            assert page.locator("tr.device").count() == 2  # Phone 1 is now a known trace too
-            page.locator("input[name=q]").fill("Phone 1")
-            page.get_by_role("button", name="Apply").click()
-            assert page.locator("tr.device").count() == 1
-            _shots(page, folder, "console-devices-390")
-            assert errors == []
-            assert outside == []
-        finally:
-            browser.close()
+        # The device list filters, on a phone's width too.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.get_by_role("link", name="Devices", exact=True).click()
+        page.locator("select[name=verdict]").select_option(HEADLINE_SPYWARE)
+        page.get_by_role("button", name="Apply").click()
+        assert page.locator("tr.device").count() == 2  # Phone 1 is now a known trace too
+        page.locator("input[name=q]").fill("Phone 1")
+        page.get_by_role("button", name="Apply").click()
+        assert page.locator("tr.device").count() == 1
+        _shots(page, folder, "console-devices-390")
+        assert errors == []
+        assert outside == []

@@ -13,6 +13,7 @@ from preuve.run.engine import CheckOptions, run_check
 from preuve.store.case import SCHEMA_VERSION, CaseError, CaseStore
 from tests.builders import feed, snapshot
 from tests.builders.fleet import KNOWN_DOMAIN, LATER_DOMAIN, LATER_PROCESS, build_device
+from tests.helpers import QuietSink
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -121,21 +122,9 @@ def test_crash_mid_run_leaves_case_unchanged(tmp_path: Path, known: Path) -> Non
     with CaseStore(case, write=True) as store:
         run_check(device, CheckOptions(iocs=(known,), only_artifacts=ONLY), sinks=[store.sink(device)])
 
-    class Boom:
-        def begin(self, opened, index):  # noqa: ANN001, ANN202
-            pass
-
-        def artifact_started(self, artifact):  # noqa: ANN001, ANN202
-            pass
-
+    class Boom(QuietSink):
         def record(self, artifact, record, findings, stamps):  # noqa: ANN001, ANN202
             raise KeyboardInterrupt
-
-        def artifact_finished(self, artifact, report):  # noqa: ANN001, ANN202
-            pass
-
-        def finish(self, result):  # noqa: ANN001, ANN202
-            pass
 
     with CaseStore(case, write=True) as store:
         sink = store.sink(device)
@@ -193,7 +182,7 @@ def test_case_list_show_report(tmp_path: Path, known: Path) -> None:
 
 def test_a_case_from_androidqf_names_its_device(tmp_path: Path, known: Path) -> None:
     """The device comes from the DeviceFacts record type, whatever the artifact (here Android's properties)."""
-    from preuve.builders.android import AndroidQFBuilder
+    from tests.builders.android import AndroidQFBuilder
 
     builder = AndroidQFBuilder()
     builder.props["ro.product.manufacturer"] = "Google"

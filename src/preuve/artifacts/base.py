@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from preuve.artifacts.tables import Database, RowRange, Table
 from preuve.discovery import shipped_classes
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.limits import Limits
@@ -33,6 +34,11 @@ class ArtifactContext:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _on_warning: Callable[[str], None] | None = None
+    # -- declared tables (artifacts/tables.py) ------------------------------------------------
+    # Set only by the engine, when it reads a big table in parts: every declared query over
+    # `row_range.table` reads rowids in [low, high); the artifact never looks at it.
+    row_range: RowRange | None = None
+    # -- end of declared tables ---------------------------------------------------------------
 
     def warn(self, message: str) -> None:
         """Something odd but not fatal (a row skipped, a value that could not be decoded)."""
@@ -88,9 +94,20 @@ class SqliteArtifact(Artifact):
             sha = ctx.fs.sha256(path)
             yield from self.parse_db(ctx, conn, path, sha)
 
-    @abstractmethod
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        """Records from an open, read-only database."""
+        """Records from an open, read-only database (by default: :meth:`read` over declared tables)."""
+        yield from self.read(Database(ctx, conn, path, sha256))
+
+    # -- declared tables (artifacts/tables.py) ------------------------------------------------
+    # The tables the artifact reads, each with its required and optional columns (what the
+    # tests drop one by one); `read` builds its queries from them through the Database.
+    tables: ClassVar[tuple[Table, ...]] = ()
+
+    def read(self, db: Database) -> Iterator[Record]:
+        """Records from a database, read through declared queries (``db.rows(Query(...))``)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither read nor parse_db")
+        yield  # pragma: no cover - makes this a generator
+    # -- end of declared tables ---------------------------------------------------------------
 
 
 class PlistArtifact(Artifact):

@@ -2,8 +2,9 @@
 
 A plist from a phone an attacker controlled can hold any type anywhere: a
 string where a dictionary is expected, a date where a number is. These
-helpers narrow a value to the type an artifact expects or give None, so the
-artifact can warn and go on instead of crashing.
+helpers read dates and walk structures; scalars are narrowed by
+:mod:`preuve.artifacts.values` (``plist_text``, ``as_int``…), so an artifact
+can warn and go on instead of crashing.
 
 Key paths follow JSON Pointer (RFC 6901): ``/netUsageBaseline/bh`` with
 ``~`` written ``~0`` and ``/`` written ``~1`` inside a key, because plist keys
@@ -12,61 +13,16 @@ here are often file paths (``/usr/libexec/x``) and must stay unambiguous.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from preuve.artifacts.timeconv import from_cocoa, from_unix
-from preuve.evidence.plists import PlistValue, plist_datetime
-
-MAX_TEXT = 4096  # longest string kept from a plist field (longer values are cut)
+from preuve.evidence.formats.plists import PlistValue, plist_datetime
 
 
 def key_path(*parts: str | int) -> str:
     """A JSON Pointer to a value inside a plist."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def text(value: PlistValue, limit: int = MAX_TEXT) -> str | None:
-    """A plist string without NULs, bounded in length; None for any other type or an empty string."""
-    if not isinstance(value, str):
-        return None
-    cleaned = value.replace("\x00", "").strip()
-    return cleaned[:limit] if cleaned else None
-
-
-# The integers a plist can hold (and every output can write): signed and unsigned 64-bit.
-_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
-
-
-def integer(value: PlistValue) -> int | None:
-    """An integer value, or None (a float that is no whole number, or outside the 64-bit range)."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value if _INT_MIN <= value <= _INT_MAX else None
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        whole = int(value)
-        return whole if _INT_MIN <= whole <= _INT_MAX else None
-    return None
-
-
-def number(value: PlistValue) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    result = float(value)
-    return result if math.isfinite(result) else None
-
-
-def boolean(value: PlistValue) -> bool | None:
-    """A plist boolean (also 0/1 integers and "true"/"false" strings, which preference files hold)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
-        return value.strip().lower() in ("true", "yes", "1")
-    return None
 
 
 def cocoa_date(value: PlistValue) -> datetime | None:

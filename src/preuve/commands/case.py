@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from preuve.evidence.errors import PreuveError
-from preuve.report.jsonio import dumps
+from preuve.model.jsonio import dumps
 
 
 def _fail(exc: Exception) -> None:
@@ -160,9 +160,10 @@ def fleet(source: Path, case_db: Path, iocs: tuple[Path, ...], output: Path | No
         paths = list_acquisitions(source)
         out_root = output or case_db.resolve().parent / f"{case_db.stem}-reports"
         if not iocs:
+            from preuve.commands.settings import data_dir
             from preuve.indicators.feeds import list_feeds
 
-            installed = list_feeds()
+            installed = list_feeds(data_dir())
             if installed:
                 console.print(f"Using {len(installed)} installed indicator feed(s) "
                               f"({sum(f.indicators for f in installed)} indicators); `preuve iocs list` shows them.")
@@ -180,8 +181,10 @@ def fleet(source: Path, case_db: Path, iocs: tuple[Path, ...], output: Path | No
             console.print(f"[{colour}]{outcome.status:7}[/] {escape(outcome.evidence)}  {escape(detail)}",
                           highlight=False)
 
+        from preuve.commands.settings import data_dir
+
         outcomes = run_fleet(paths, case_db, out_root, iocs, workers=workers, scheduler=scheduler,
-                             resume=not no_resume, on_outcome=show, timeline=timeline)
+                             resume=not no_resume, on_outcome=show, timeline=timeline, installed_feeds=data_dir())
     except PreuveError as exc:
         _fail(exc)
         return

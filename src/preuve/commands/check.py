@@ -18,7 +18,7 @@ from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.messages import os_error_text
 from preuve.model import Absence, Finding, Severity
-from preuve.report.catalog import LANGUAGES
+from preuve.report.formats.catalog import LANGUAGES
 from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, check_into_folder
 from preuve.run.engine import (
     ArtifactReport,
@@ -234,7 +234,12 @@ def print_summary(
 
 def json_summary(result: CheckResult, out: Path, top: int = 20) -> dict[str, object]:
     """What `check --json` prints: the verdict, the deterministic summary, where the outputs are."""
-    from preuve.report.findings import coverage_to_dict, finding_to_dict, summary_dict, verdict_to_dict
+    from preuve.report.formats.findings import (
+        coverage_to_dict,
+        finding_to_dict,
+        summary_dict,
+        verdict_to_dict,
+    )
 
     verdict = result.verdict()
     return {
@@ -266,7 +271,7 @@ def _run(
     jobs: int | None = None,
 ) -> int:
     from preuve.indicators.index import IndicatorIndex
-    from preuve.report.jsonio import dumps
+    from preuve.model.jsonio import dumps
 
     console = None if quiet or as_json else stderr_console()
 
@@ -288,9 +293,10 @@ def _run(
     try:
         check_artifact_names(only)
         if not iocs:
+            from preuve.commands.settings import data_dir
             from preuve.indicators.feeds import installed_index
 
-            index = installed_index(lambda message: say(f"[yellow]warning:[/] {escape(message)}"))
+            index = installed_index(lambda message: say(f"[yellow]warning:[/] {escape(message)}"), data_dir())
             if index is not None and len(index):
                 say(
                     f"Using {len(index.feeds)} installed indicator feed(s) ({len(index)} indicators); "

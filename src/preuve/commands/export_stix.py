@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from preuve.evidence.errors import PreuveError
 from preuve.messages import error_text
-from preuve.report.share import export
+from preuve.report.formats.share import export
 
 
 @click.command(name="export-stix")

@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from preuve.commands.iocs_convert import iocs_convert
+from preuve.commands.settings import ENV_BASE_URL, ENV_INDEX_URL, data_dir
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.feeds import (
-    ENV_BASE_URL,
-    ENV_INDEX_URL,
+    DEFAULT_INDEX_URL,
+    DEFAULT_RAW_BASE,
     UpdateReport,
     feeds_dir,
     import_feeds,
@@ -47,12 +48,12 @@ def update(index_url: str | None, base_url: str | None) -> None:
     """
     console = Console(stderr=True)
     try:
-        report = update_feeds(index_url=index_url, base_url=base_url)
+        report = update_feeds(data_dir(), index_url or DEFAULT_INDEX_URL, base_url or DEFAULT_RAW_BASE)
     except PreuveError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     code = _print_report(console, report)
-    console.print(f"Feeds in [bold]{escape(str(feeds_dir()))}[/]", highlight=False)
+    console.print(f"Feeds in [bold]{escape(str(feeds_dir(data_dir())))}[/]", highlight=False)
     sys.exit(code)
 
 
@@ -61,14 +62,14 @@ def list_() -> None:
     """Show the installed feeds: source, indicators, SHA-256, when fetched."""
     console = Console()
     try:
-        feeds = list_feeds()
+        feeds = list_feeds(data_dir())
     except PreuveError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     if not feeds:
         console.print("No feed installed: run `preuve iocs update` (online) or `preuve iocs import FILE` (offline).")
         return
-    console.print(f"[bold]{len(feeds)} indicator feed(s)[/] in {escape(str(feeds_dir()))}", highlight=False)
+    console.print(f"[bold]{len(feeds)} indicator feed(s)[/] in {escape(str(feeds_dir(data_dir())))}", highlight=False)
     for feed in feeds:
         console.print(
             f"\n[bold]{escape(feed.name)}[/]: {feed.indicators} indicators, fetched {escape(feed.fetched)}",
@@ -88,7 +89,7 @@ def import_(paths: tuple[Path, ...]) -> None:
     """Install STIX 2.1 files (or folders of them) for offline use."""
     console = Console(stderr=True)
     try:
-        report = import_feeds(paths)
+        report = import_feeds(paths, data_dir())
     except PreuveError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)

@@ -43,7 +43,9 @@ def serve(case_db: Path, port: int, host: str | None, feeds_dir: Path | None) ->
         sys.exit(1)
     bind = host or "127.0.0.1"
     allowed = ("127.0.0.1", "localhost") if host is None else ("127.0.0.1", "localhost", bind)
-    settings = ConsoleSettings(case=case_db.resolve(), feeds_root=feeds_dir, allowed_hosts=allowed)
+    from preuve.commands.settings import data_dir
+
+    settings = ConsoleSettings(case=case_db.resolve(), feeds_root=feeds_dir or data_dir(), allowed_hosts=allowed)
     app = create_app(settings)
     import socket
 

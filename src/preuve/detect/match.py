@@ -100,16 +100,6 @@ def finding_for(
     )
 
 
-# Which indicator kinds an observable of a kind can match (see IndicatorIndex.match).
-_CAN_MATCH = {
-    Kind.URL: (Kind.URL, Kind.DOMAIN, Kind.IP),
-    Kind.DOMAIN: (Kind.DOMAIN, Kind.IP),
-    Kind.IP: (Kind.DOMAIN, Kind.IP),
-    Kind.FILE_PATH: (Kind.FILE_PATH, Kind.FILE_NAME),
-    Kind.PROCESS: (Kind.PROCESS, Kind.APP_ID),  # an app's process, its name cut to the package's last 15 characters
-}
-
-
 def follow_ups(record: Record, found: list[Finding]) -> list[Finding]:
     """Findings a record's indicator matches imply beyond themselves (usually none).
 
@@ -150,11 +140,9 @@ class Matcher:
     def __init__(self, index: IndicatorIndex) -> None:
         self.index = index
         self._kinds = index.kinds()
-        # Observable kinds no loaded indicator can match are skipped before any normalisation:
-        # with feeds of domains and processes, an e-mail address costs one set lookup.
-        self._wanted = {
-            kind for kind in Kind if any(k in self._kinds for k in _CAN_MATCH.get(kind, (kind,)))
-        }
+        # Observable kinds no loaded indicator can match (they share no key kind) are skipped before
+        # any normalisation: with feeds of domains and processes, an e-mail address costs one set lookup.
+        self._wanted = {kind for kind in Kind if index.can_match(kind)}
 
     def match(self, record: Record, artifact: str, title: str) -> list[Finding]:
         """The findings of one record (a list, usually empty: this runs once per record)."""

@@ -62,7 +62,8 @@ class Rule(ABC):
 
 
 def discover_rules() -> list[Rule]:
-    """One instance of every rule in :mod:`preuve.detect.heuristics`, sorted by name."""
+    """One instance of every rule in :mod:`preuve.detect.heuristics` (its `ios` and `android` packages),
+    sorted by name."""
     from preuve.detect import heuristics
 
     found: dict[str, Rule] = {}

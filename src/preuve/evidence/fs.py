@@ -6,6 +6,11 @@ presented as a read-only filesystem at the paths the files had on the device
 the bytes came from. Every file handed out is hashed once into the run's
 :class:`~preuve.evidence.ledger.HashLedger`.
 
+:class:`MountFS` is the DeviceFS of every acquisition but the iOS backup
+folders: a table of mounts, each a source (:mod:`preuve.evidence.sources`: a
+folder, a zip, a tar, an Android backup) placed in the device tree by a mapper,
+with one folder semantics whatever the source.
+
 Paths inside an acquisition that describe the acquisition itself (a backup's
 Manifest.db and Info.plist, an AndroidQF's hashes.csv) live under
 ``/.acquisition/``; artifacts that need them declare those paths like any
@@ -15,27 +20,28 @@ other.
 from __future__ import annotations
 
 import bisect
-import io
-import os
 import posixpath
 import re
 import shutil
 import sqlite3
-import stat as statmod
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist
+from preuve.evidence.policy import DIR, FILE, duplicate_note, refused_note
 from preuve.evidence.sqlite import open_readonly
+
+if TYPE_CHECKING:
+    from preuve.evidence.sources.base import Mapper, Source
 
 ACQUISITION_PREFIX = "/.acquisition"
 
@@ -61,6 +67,12 @@ def normalize_device_path(path: str) -> str | None:
     if ".." in parts:
         return None
     return joined
+
+
+def _is_normal(path: str) -> bool:
+    """Whether a device path is already absolute and normalised (the cheap test of the common case)."""
+    return (path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path
+            and "\x00" not in path and (path == "/" or not path.endswith(("/", "/.", "/.."))))
 
 
 @lru_cache(maxsize=512)
@@ -360,103 +372,114 @@ class DeviceFS(ABC):
                     shutil.rmtree(copy.parent, ignore_errors=True)
 
 
-def walk_folder(root: Path, limits: Limits, *, strict: bool = True) -> Iterator[tuple[str, os.stat_result]]:
-    """Every entry under `root` as (relative path, lstat), folders before their contents, never
-    following a link. Depth and entry count are bounded by `limits`; past the count it raises
-    LimitExceeded (`strict`) or stops. The one folder walk every folder acquisition uses."""
-    stack: list[tuple[Path, str, int]] = [(root, "", 0)]
-    listed = 0
-    while stack:
-        folder, relative, depth = stack.pop()
-        if depth > limits.max_path_depth:
-            continue
-        try:
-            children = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for child in children:
-            listed += 1
-            if listed > limits.max_archive_entries:
-                if strict:
-                    raise LimitExceeded(str(root), f"more than {limits.max_archive_entries} entries")
-                return
-            rel = f"{relative}/{child.name}" if relative else child.name
-            try:
-                st = child.lstat()
-            except OSError:
-                continue
-            yield rel, st
-            if statmod.S_ISDIR(st.st_mode):
-                stack.append((child, rel, depth + 1))
+class MountFS(DeviceFS):
+    """An acquisition as a table of mounts: each source's members placed at device paths by its mapper.
 
-
-class LocalFolderFS(DeviceFS):
-    """Files that lie in one folder on disk, mapped one-to-one under a device prefix.
-
-    Symbolic links, FIFOs and devices are listed (so they can be reported) but
-    never opened: nothing outside the folder is read through a link.
+    The folder semantics are the same whatever the source: every folder above a file is listed as
+    a folder (whether the container lists it or not), links, FIFOs and devices are listed and never
+    opened, and a device path is listed once: the first member placed there is read, and any other
+    is reported (:attr:`notes`). What the sources report (refused names, unreadable members, a
+    container cut short) is gathered here as they are listed.
     """
 
-    kind = "folder"
-
     def __init__(
-        self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path, device_prefix: str = "/"
+        self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path, kind: str = "unknown",
+        whole_filesystem: bool = False,
     ) -> None:
         super().__init__(source, ledger, limits, workdir)
-        self.device_prefix = "/" + device_prefix.strip("/")
+        self.kind = kind
+        self.whole_filesystem = whole_filesystem
+        self.mounts: list[tuple[Source, Mapper]] = []
+        self.notes: list[str] = []  # warnings about the acquisition (refused names, duplicates…)
+        self.unreadable: list[str] = []  # members that could not be read: the acquisition is incomplete
+        self._owner: dict[str, Source] = {}  # device path -> the source holding it
+        self._names: dict[str, str] = {}  # device path -> member name, when not the path without its '/'
+        self._entries: list[FileInfo] = []
+        self._folders: set[str] = set()
+        self._listed = 0  # mounts listed so far
 
-    def _device(self, relative: str) -> str:
-        return posixpath.join(self.device_prefix, relative) if relative else self.device_prefix
+    def mount(self, source: Source, mapper: Mapper) -> None:
+        """Add a source; it is listed with the next listing (after those mounted before it)."""
+        self.mounts.append((source, mapper))
+        self._paths = None
 
     def _iter_entries(self) -> Iterable[FileInfo]:
-        for rel, st in walk_folder(self.source, self.limits):
-            device = normalize_device_path(self._device(rel))
+        while self._listed < len(self.mounts):
+            source, mapper = self.mounts[self._listed]
+            self._listed += 1
+            self._entries.extend(self._place(source, mapper))
+            self.notes.extend(refused_note(raw) for raw in source.refused)
+            self.notes.extend(source.notes)
+            self.damage.extend(source.damage)
+            self.unreadable.extend(source.damaged)
+        return self._entries
+
+    def _place(self, source: Source, mapper: Mapper) -> Iterator[FileInfo]:
+        folders, owner, names = self._folders, self._owner, self._names
+        max_depth = self.limits.max_path_depth
+        for member in source.members():
+            mapped = mapper(member.name)
+            if mapped is None:
+                continue
+            device = mapped if _is_normal(mapped) else normalize_device_path(mapped)
             if device is None:
                 continue
-            if statmod.S_ISLNK(st.st_mode):
-                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
-            elif statmod.S_ISDIR(st.st_mode):
-                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_dir=True)
-            elif statmod.S_ISREG(st.st_mode):
-                yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
-            else:  # FIFO, socket, device: listed, never opened
-                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+            if member.name.count("/") >= max_depth:
+                self.notes.append(f"member refused: {member.name}: nested deeper than {max_depth}")
+                continue
+            if device in owner or (member.type != DIR and device in folders):
+                self.notes.append(duplicate_note(member.name))
+                continue
+            parent = posixpath.dirname(device)
+            while parent not in folders and parent not in ("/", ""):
+                folders.add(parent)
+                yield FileInfo(parent, 0, is_dir=True)
+                parent = posixpath.dirname(parent)
+            if member.type == DIR:
+                folders.add(device)
+                yield FileInfo(device, 0, member.mtime, member.mode, is_dir=True)
+                continue
+            owner[device] = source
+            if member.name != device[1:]:  # (a dump at the device's root keeps no second copy of its names)
+                names[device] = member.name
+            if member.type == FILE:
+                yield FileInfo(device, member.size, member.mtime, member.mode)
+            else:  # link, FIFO, socket, device: listed, never opened
+                yield FileInfo(device, 0, member.mtime, member.mode, is_link=True)
 
-    def _relative(self, device_path: str) -> str:
-        prefix = self.device_prefix.rstrip("/") + "/"
-        if device_path == self.device_prefix:
-            return ""
-        if not device_path.startswith(prefix) and self.device_prefix != "/":
-            raise EvidenceError(device_path, "outside this acquisition")
-        return device_path[len(prefix) :] if self.device_prefix != "/" else device_path.lstrip("/")
-
-    def _local_file(self, device_path: str) -> Path | None:
-        path = self.source / self._relative(device_path)
-        st = path.lstat()
-        if not statmod.S_ISREG(st.st_mode):
-            raise EvidenceError(device_path, "not a regular file")
-        return path
+    def member(self, device_path: str) -> tuple[Source, str]:
+        """The source holding a listed file and its member name there (to mount what it contains)."""
+        self._load()
+        source = self._owner.get(device_path)
+        if source is None:
+            raise EvidenceError(device_path, "no such file in the acquisition")
+        return source, self._names.get(device_path, device_path[1:])
 
     def _open_raw(self, device_path: str) -> BinaryIO:
-        local = self._local_file(device_path)
-        assert local is not None
-        return open_regular_file(local, device_path)
+        source, name = self.member(device_path)
+        return source.open(name, device_path)
+
+    def _local_file(self, device_path: str) -> Path | None:
+        source, name = self.member(device_path)
+        return source.local_file(name)
 
     def _source_name(self, device_path: str) -> str:
-        return self._relative(device_path)
+        source, name = self.member(device_path)
+        return source.source_name(name)
+
+    def close(self) -> None:
+        for source, _ in self.mounts:
+            source.close()
 
 
-def open_regular_file(path: Path, device_path: str) -> BinaryIO:
-    """Open a plain file without following a link at its last component, nor blocking on a FIFO."""
-    import os
-
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def listed(fs: MountFS, path: Path, warn: Callable[[str], None]) -> MountFS:
+    """An acquisition listed once as it is opened: a listing error is an AcquisitionError naming `path`,
+    and what the listing refused or found twice is warned (the first 50)."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise EvidenceError(device_path, f"cannot open: {exc.strerror}") from exc
-    st = os.fstat(fd)
-    if not statmod.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise EvidenceError(device_path, "not a regular file")
-    return io.open(fd, "rb", buffering=1024 * 1024)  # noqa: UP020
+        fs.paths()
+    except EvidenceError as exc:
+        fs.close()
+        raise AcquisitionError(f"{path}: {exc.reason}") from exc
+    for note in fs.notes[:50]:
+        warn(f"{path}: {note}")
+    return fs

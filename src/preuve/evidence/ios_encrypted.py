@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
-from preuve.evidence.fs import FileInfo, open_regular_file
-from preuve.evidence.ios_keybag import (
+from preuve.evidence.crypto.ios_keybag import (
     KeybagError,
     WrongPassword,
     decrypt_stream,
@@ -31,11 +29,14 @@ from preuve.evidence.ios_keybag import (
     parse_keybag,
     unlock_class_keys,
 )
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.formats.plists import load_plist
+from preuve.evidence.fs import FileInfo
 from preuve.evidence.kinds.ios_backup import BACKUP_PREFIX, BackupFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileDecoder
-from preuve.evidence.plists import load_plist
+from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sqlite import open_readonly
 
 _PLAIN_META = ("Info.plist", "Manifest.plist", "Status.plist")

@@ -13,7 +13,7 @@ shapes an archived MBFile takes: integers, booleans, strings, data, UIDs,
 arrays and dictionaries, each container referenced once (a tree, as both
 Apple's writer and plistlib write them). On such a blob it returns the very
 value ``plistlib.loads`` returns, having also checked what
-:func:`preuve.evidence.plists.load_plist` checks (depth, expanded size), for
+:func:`preuve.evidence.formats.plists.load_plist` checks (depth, expanded size), for
 about a third of plistlib's cost. On anything else (another object kind, a
 shared or cyclic container, an offset or length it cannot vouch for, a string
 that does not decode, a blob too large) it says it is unsure and the blob
@@ -32,8 +32,8 @@ from operator import itemgetter
 from typing import cast
 
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.plists import PlistValue, load_plist, resolve_keyed_archive
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist, resolve_keyed_archive
 
 MAX_MBFILE_BYTES = 64 * 1024  # an MBFile archive is a few hundred bytes
 _MAX_OBJECTS = 256  # more objects than any MBFile has: left to plistlib

@@ -151,16 +151,17 @@ def run_fleet(
     resume: bool = True,
     on_outcome: Callable[[FleetOutcome], None] | None = None,
     timeline: str = "none",
+    installed_feeds: Path | None = None,
 ) -> list[FleetOutcome]:
-    """Check every acquisition; merge results into the case (single writer); return each device's outcome."""
+    """Check every acquisition; merge results into the case (single writer); return each device's outcome.
+    Without `iocs`, the feeds installed in the data folder `installed_feeds` are used, as `preuve check` does."""
     out_root.mkdir(parents=True, exist_ok=True)
     feed_paths = tuple(str(Path(p).resolve()) for p in iocs)
     feeds_root = None
-    if not feed_paths:
-        # As `preuve check`: without --iocs, the installed feeds.
-        from preuve.indicators.feeds import data_dir, list_feeds
+    if not feed_paths and installed_feeds is not None:
+        from preuve.indicators.feeds import list_feeds
 
-        root = data_dir().resolve()
+        root = installed_feeds.resolve()
         feeds_root = str(root) if list_feeds(root) else None
     parts = out_root / ".case-parts"
     outcomes: list[FleetOutcome] = []

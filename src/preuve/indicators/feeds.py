@@ -33,9 +33,6 @@ from preuve.indicators.stix import MAX_FEED_BYTES, Feed, FeedError, Indicator, f
 
 DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/mvt-project/mvt-indicators/main/indicators.yaml"
 DEFAULT_RAW_BASE = "https://raw.githubusercontent.com"
-ENV_DATA_DIR = "PREUVE_DATA_DIR"
-ENV_INDEX_URL = "PREUVE_IOCS_INDEX_URL"
-ENV_BASE_URL = "PREUVE_IOCS_BASE_URL"
 MAX_INDEX_BYTES = 1024 * 1024
 MAX_INDEX_ENTRIES = 1000
 TIMEOUT_SECONDS = 60.0
@@ -43,18 +40,9 @@ METADATA = "feeds.json"
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
-def data_dir() -> Path:
-    """Where preuve keeps its data (PREUVE_DATA_DIR, else the platform's user data folder)."""
-    override = os.environ.get(ENV_DATA_DIR)
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("preuve", appauthor=False))
-
-
-def feeds_dir(root: Path | None = None) -> Path:
-    return (root or data_dir()) / "iocs"
+def feeds_dir(root: Path) -> Path:
+    """The installed feeds of the data folder `root` (the command line resolves it)."""
+    return root / "iocs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,14 +221,12 @@ def _install(folder: Path, file_name: str, data: bytes, name: str, source: str, 
 
 
 def update_feeds(
-    root: Path | None = None,
-    index_url: str | None = None,
-    base_url: str | None = None,
+    root: Path,
+    index_url: str = DEFAULT_INDEX_URL,
+    base_url: str = DEFAULT_RAW_BASE,
     progress: Callable[[str], None] = lambda message: None,
 ) -> UpdateReport:
     """Fetch every feed of the index; a feed that fails keeps its previous good copy."""
-    index_url = index_url or os.environ.get(ENV_INDEX_URL) or DEFAULT_INDEX_URL
-    base_url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_RAW_BASE
     folder = feeds_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     _, index_data, _ = _get(index_url)
@@ -274,7 +260,7 @@ def update_feeds(
     return report
 
 
-def import_feeds(paths: Iterable[Path], root: Path | None = None) -> UpdateReport:
+def import_feeds(paths: Iterable[Path], root: Path) -> UpdateReport:
     """Copy STIX files (or the STIX files of folders) into the installed feeds, for offline use."""
     folder = feeds_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
@@ -306,12 +292,12 @@ def import_feeds(paths: Iterable[Path], root: Path | None = None) -> UpdateRepor
     return report
 
 
-def list_feeds(root: Path | None = None) -> list[InstalledFeed]:
+def list_feeds(root: Path) -> list[InstalledFeed]:
     folder = feeds_dir(root)
     return [f for _, f in sorted(read_metadata(folder).items())]
 
 
-def installed_index(warn: Callable[[str], None], root: Path | None = None) -> IndicatorIndex | None:
+def installed_index(warn: Callable[[str], None], root: Path) -> IndicatorIndex | None:
     """The index of every installed feed (each Feed.source says where it came from), or None when
     nothing is installed. A feed whose file is gone or no longer parses is skipped with a warning."""
     folder = feeds_dir(root)

@@ -1,67 +1,66 @@
 """The compiled indicator index: one generic lookup for every observable.
 
-Exact kinds are hash lookups. Domains match at label boundaries: the
-indicator ``a.example.net`` matches ``a.example.net`` and ``x.y.a.example.net``
-but not ``bada.example.net``; a lookup walks the observed domain's parents,
-one dictionary probe each. URLs match their normalised form exactly and their
-host as a domain (or an IP). File paths match exactly (``/private/var`` and
-``/var`` alike), inside a folder a path indicator names (at component
-boundaries: ``/a/b`` matches ``/a/b/c``, not ``/a/bc``), and by their last
-component against file-name indicators.
-Process names cut to 15 or 16 characters by the kernel match the indicators
-they are a prefix of; a 15-character name with a dot also matches the app ids
-and process names it ends: Android names an app's main thread after the last 15
-characters of a longer package name (``androidSetThreadName``), and ``ps`` shows
-that name.
+What matches what is defined once, by the lookup keys of :mod:`preuve.indicators.keys` (the case
+store's retro-hunt uses the same keys): every indicator is filed under its keys, and an observable
+is looked up under its keys, exact keys with one dictionary probe each and prefix keys by walking the
+observable key's separators from the top (a domain's labels, a path's folders), only while some
+prefix key lies below. So domains match at label boundaries (the indicator ``a.example.net`` matches
+``a.example.net`` and ``x.y.a.example.net`` but not ``bada.example.net``), paths inside the folder a
+path indicator names (``/a/b`` matches ``/a/b/c``, not ``/a/bc``), links by their normalised form and
+by their host, process names cut by the kernel or by Android by what they begin or end.
+
+What is here besides the keys is speed: hosts repeat across thousands of links and messages, so the
+indicators a host (and a link's netloc) matches are cached; a link's host is read by one pattern when
+the link is plainly ``scheme://host/…`` (the same host as :func:`split_url`, tested).
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preuve.indicators.normalize import (
-    normalize_domain,
-    normalize_hash,
-    normalize_ip,
-    normalize_path,
-    plain_host,
-    refang,
-    split_url,
-    url_netloc,
-)
+from preuve.indicators.keys import KEYS_BY_KIND, Key, host_keys, indicator_queries, lookup_key_kinds
+from preuve.indicators.normalize import plain_host, refang, split_url, url_netloc
 from preuve.indicators.stix import Feed, FeedError, Indicator, feed_files, load_feed
 from preuve.model import Kind, Observable
 
-_TRUNCATED_PROCESS_LENGTHS = (15, 16)
-_ANDROID_NAME_LENGTH = 15
-
-
-def _android_thread_name(name: str) -> str | None:
-    """The name Android gives the thread of a longer dotted name (its last 15 characters); None when kept whole."""
-    if len(name) <= _ANDROID_NAME_LENGTH or "." not in name or "@" in name:
-        return None
-    return name[-_ANDROID_NAME_LENGTH:]
 # scheme://netloc where the netloc (up to the first /, ? or #, or the end) is only letters, digits,
 # dots and hyphens: see IndicatorIndex._url_host.
 _PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
 _HOST_CACHE = 50_000
-_HASH_KINDS = {Kind.SHA256, Kind.SHA1, Kind.MD5, Kind.CERT_SHA256, Kind.CERT_SHA1, Kind.CERT_MD5}
+_URL, _DOMAIN, _IP = Kind.URL, Kind.DOMAIN, Kind.IP
+
+
+@dataclass(slots=True)
+class _Prefixes:
+    """The prefix keys of one key kind. Each ends with the kind's separator (see preuve.indicators.keys).
+    `stems` maps every separator-ended beginning of a prefix key to the indicators filed under it (none
+    for a beginning that is not itself a key): a walk down an observable's key goes on only while it may
+    still reach a prefix key, with one probe a level."""
+
+    separator: str
+    stems: dict[str, list[Indicator]] = field(default_factory=dict)
+
+    def add(self, key: str, indicator: Indicator) -> None:
+        if not key.endswith(self.separator):
+            raise ValueError(f"prefix key {key!r} does not end with {self.separator!r}")
+        end = key.find(self.separator)
+        while end >= 0:
+            self.stems.setdefault(key[: end + 1], [])
+            end = key.find(self.separator, end + 1)
+        self.stems[key].append(indicator)
 
 
 @dataclass(slots=True)
 class IndicatorIndex:
     feeds: list[Feed] = field(default_factory=list)
-    _exact: dict[Kind, dict[str, list[Indicator]]] = field(default_factory=dict)
-    _process_prefix: dict[str, list[Indicator]] = field(default_factory=dict)
-    # The last 15 characters of dotted app ids and process names longer than that (Android's thread name).
-    _process_suffix: dict[str, list[Indicator]] = field(default_factory=dict)
-    # Every folder above a path indicator ("/var", "/var/db" for "/var/db/x"): a path's folders are walked
-    # from the top only while they lead to an indicator, so most paths stop after a probe or two.
-    _path_folders: set[str] = field(default_factory=set)
+    # Indicators by their exact keys and by their prefix keys, per key kind (see preuve.indicators.keys).
+    _exact: dict[str, dict[str, list[Indicator]]] = field(default_factory=dict)
+    _prefix: dict[str, _Prefixes] = field(default_factory=dict)
+    _tables: dict[str, tuple[dict[str, list[Indicator]], _Prefixes | None]] = field(default_factory=dict)
+    _indicators: dict[Kind, dict[str, list[Indicator]]] = field(default_factory=dict)
     # Hosts repeat across thousands of links and messages: the indicators a host matches are kept
     # (per index, bounded, emptied whenever an indicator is added) so each host is normalised once.
     _hosts: dict[str, list[Indicator]] = field(default_factory=dict)
@@ -78,61 +77,73 @@ class IndicatorIndex:
     def add(self, indicator: Indicator) -> None:
         self._hosts.clear()
         self._netlocs.clear()
-        bucket = self._exact.setdefault(indicator.kind, {}).setdefault(indicator.value, [])
+        bucket = self._indicators.setdefault(indicator.kind, {}).setdefault(indicator.value, [])
         if any(i.stix_id == indicator.stix_id and i.feed_sha256 == indicator.feed_sha256 for i in bucket):
             return
         bucket.append(indicator)
         self.count += 1
-        if indicator.kind == Kind.FILE_PATH:
-            end = indicator.value.rfind("/")
-            while end > 0:
-                self._path_folders.add(indicator.value[:end])
-                end = indicator.value.rfind("/", 0, end)
-        if indicator.kind == Kind.PROCESS:
-            for length in _TRUNCATED_PROCESS_LENGTHS:
-                if len(indicator.value) > length:
-                    self._process_prefix.setdefault(indicator.value[:length], []).append(indicator)
-        if indicator.kind in (Kind.PROCESS, Kind.APP_ID) and _android_thread_name(indicator.value) is not None:
-            self._process_suffix.setdefault(indicator.value[-_ANDROID_NAME_LENGTH:], []).append(indicator)
+        for key_kind, key, prefix in indicator_queries(indicator):
+            if prefix:
+                self._prefix.setdefault(key_kind, _Prefixes(key[-1])).add(key, indicator)
+            else:
+                self._exact.setdefault(key_kind, {}).setdefault(key, []).append(indicator)
+            self._tables[key_kind] = (self._exact.get(key_kind, {}), self._prefix.get(key_kind))
 
     def indicators(self) -> Iterator[Indicator]:
-        """Every indicator once, in the order they were added."""
-        for table in self._exact.values():
+        """Every indicator once, in the order they were added (grouped by kind and value)."""
+        for table in self._indicators.values():
             for bucket in table.values():
                 yield from bucket
 
     def kinds(self) -> set[Kind]:
-        return set(self._exact)
+        return set(self._indicators)
+
+    def can_match(self, kind: Kind) -> bool:
+        """Whether some loaded indicator may match an observable of `kind` (it shares a key kind)."""
+        return any(k in self._exact or k in self._prefix for k in lookup_key_kinds(kind))
 
     def __len__(self) -> int:
         return self.count
 
-    def _get(self, kind: Kind, value: str) -> list[Indicator]:
-        table = self._exact.get(kind)
-        if not table:
-            return []
-        return table.get(value, [])
-
-    def _domain(self, domain: str) -> list[Indicator]:
-        table = self._exact.get(Kind.DOMAIN)
-        if not table or not domain:
-            return []
-        # The suffixes of domain_suffixes (the domain, then after each dot), looked up as they are cut.
-        out: list[Indicator] = []
-        start = 0
-        while start >= 0:
-            hit = table.get(domain[start:] if start else domain)
+    def lookup(self, keys: Sequence[Key]) -> list[Indicator]:
+        """The indicators filed under any of `keys` (exact, then prefixes from the longest), in key order."""
+        tables = self._tables
+        hits: list[Indicator] = []
+        for key_kind, key in keys:
+            found = tables.get(key_kind)
+            if found is None:
+                continue
+            exact, prefixes = found
+            hit = exact.get(key)
             if hit:
-                out.extend(hit)
-            start = domain.find(".", start) + 1 or -1
-        return out
+                hits.extend(hit)
+            if prefixes is None:
+                continue
+            # Down the key's separators from the top, while a prefix key may lie below (one probe a level);
+            # inline: this runs for every path and every new host.
+            sep, stems = prefixes.separator, prefixes.stems
+            below: list[list[Indicator]] | None = None  # most walks find nothing: no list for them
+            end = key.find(sep)
+            while end >= 0:
+                hit = stems.get(key[: end + 1])
+                if hit is None:
+                    break
+                if hit:
+                    if below is None:
+                        below = [hit]
+                    else:
+                        below.append(hit)
+                end = key.find(sep, end + 1)
+            if below is not None:
+                for hit in reversed(below):
+                    hits.extend(hit)
+        return hits
 
     def _host(self, host: str) -> list[Indicator]:
         known = self._hosts.get(host)
         if known is not None:
             return known
-        ip = normalize_ip(host)
-        hits = self._get(Kind.IP, ip) if ip is not None else self._domain(normalize_domain(host))
+        hits = self.lookup(host_keys(host))
         if len(self._hosts) >= _HOST_CACHE:
             self._hosts.clear()
         self._hosts[host] = hits
@@ -173,95 +184,39 @@ class IndicatorIndex:
         value = observable.value
         if not value:
             return []
-        # One table lookup by kind, not a chain of comparisons: this runs for every observable,
-        # and each `Kind.X` costs an enum attribute lookup.
-        hits = _MATCH_BY_KIND.get(observable.kind, IndicatorIndex._match_stripped)(self, observable.kind, value)
+        kind = observable.kind
+        # Module constants, not `Kind.X`: this runs for every observable, and each `Kind.X` costs an enum
+        # attribute lookup.
+        if kind is _URL:
+            if "url" in self._exact:
+                parts = split_url(value)
+                if parts is None:
+                    return []
+                hits = self.lookup([("url", parts[1])]) + self._host(parts[0])
+            else:  # only the host can match: looked up once per distinct netloc
+                hits = self._url_host(value)
+        elif kind is _DOMAIN or kind is _IP:
+            hits = self._host(value.strip())
+        else:
+            keys = KEYS_BY_KIND[kind](value)
+            if len(keys) == 1:  # most observables have one key, and most key kinds no prefix: one probe
+                key_kind, key = keys[0]
+                found = self._tables.get(key_kind)
+                if found is None:
+                    return []
+                if found[1] is None:
+                    return found[0].get(key) or []
+            hits = self.lookup(keys)
         if len(hits) > 1:
             seen: set[tuple[str, str]] = set()
             unique = []
             for hit in hits:
-                key = (hit.stix_id, hit.feed_sha256)
-                if key not in seen:
-                    seen.add(key)
+                ident = (hit.stix_id, hit.feed_sha256)
+                if ident not in seen:
+                    seen.add(ident)
                     unique.append(hit)
             return unique
         return hits
-
-    def _match_url(self, kind: Kind, value: str) -> list[Indicator]:
-        if kind not in self._exact:  # only the host can match: looked up once per distinct netloc
-            return self._url_host(value)
-        parts = split_url(value)
-        if parts is None:
-            return []
-        host, normal = parts
-        return self._get(kind, normal) + self._host(host)
-
-    def _match_host(self, kind: Kind, value: str) -> list[Indicator]:
-        return self._host(value.strip())
-
-    def _match_process(self, kind: Kind, value: str) -> list[Indicator]:
-        hits = list(self._get(kind, value))
-        if len(value) in _TRUNCATED_PROCESS_LENGTHS:
-            hits += self._process_prefix.get(value, [])
-            if len(value) == _ANDROID_NAME_LENGTH and "." in value and self._process_suffix:
-                hits += self._process_suffix.get(value, [])
-                if value.lower() != value:  # app ids are kept in lower case
-                    hits += self._process_suffix.get(value.lower(), [])
-        return hits
-
-    def _match_path(self, kind: Kind, value: str) -> list[Indicator]:
-        path = normalize_path(value)
-        hits: list[Indicator] = []
-        paths = self._exact.get(Kind.FILE_PATH)
-        if paths:
-            hit = paths.get(path)
-            if hit:
-                hits.extend(hit)
-            # The folders above it: a path indicator names a file or a folder, and a folder's indicator
-            # matches what lies inside it (an implant's staging folder; the client "/usr/sbin/x/<UUID>"
-            # that shutdown.log writes for the program /usr/sbin/x). From the top, while a folder is
-            # one above some indicator (or one itself).
-            folders = self._path_folders
-            end = path.find("/", 1)
-            while end > 0:
-                folder = path[:end]
-                hit = paths.get(folder)
-                if hit:
-                    hits.extend(hit)
-                if folder not in folders:
-                    break
-                end = path.find("/", end + 1)
-        names = self._exact.get(Kind.FILE_NAME)
-        if names:
-            hit = names.get(posixpath.basename(path))
-            if hit:
-                hits.extend(hit)
-        return hits
-
-    def _match_hash(self, kind: Kind, value: str) -> list[Indicator]:
-        return self._get(kind, normalize_hash(value))
-
-    def _match_lower(self, kind: Kind, value: str) -> list[Indicator]:
-        return self._get(kind, value.strip().lower())
-
-    def _match_upper(self, kind: Kind, value: str) -> list[Indicator]:
-        return self._get(kind, value.strip().upper())
-
-    def _match_stripped(self, kind: Kind, value: str) -> list[Indicator]:
-        return self._get(kind, value.strip())
-
-
-_MATCH_BY_KIND = {
-    Kind.URL: IndicatorIndex._match_url,
-    Kind.DOMAIN: IndicatorIndex._match_host,
-    Kind.IP: IndicatorIndex._match_host,
-    Kind.PROCESS: IndicatorIndex._match_process,
-    Kind.FILE_PATH: IndicatorIndex._match_path,
-    **{kind: IndicatorIndex._match_hash for kind in _HASH_KINDS},
-    Kind.EMAIL: IndicatorIndex._match_lower,
-    Kind.APP_ID: IndicatorIndex._match_lower,
-    Kind.PROFILE_ID: IndicatorIndex._match_upper,
-}
 
 
 def load_index(paths: Iterable[Path], warn: Callable[[str], None]) -> IndicatorIndex:

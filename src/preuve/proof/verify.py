@@ -22,38 +22,32 @@ come from the bundle: the package cannot prove them, and the result says so.
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import enum
 import io
-import shutil
-import types
-import typing
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from preuve.artifacts.base import Artifact, ArtifactContext, discover_artifacts
+from preuve.artifacts.records import rebuild_record, record_classes
 from preuve.detect.match import Matcher
 from preuve.detect.rules import Rule, discover_rules
-from preuve.evidence.acquisition import OpenContext, open_acquisition
-from preuve.evidence.bounded import load_json, zip_entry_count
 from preuve.evidence.errors import EvidenceError, PreuveError
-from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.policy import load_json, zip_entry_count
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text
-from preuve.model import Finding, IndicatorRef, Kind, Locator, Observable, Record, Severity
-from preuve.report.bundle import BUNDLE_FORMAT, BUNDLE_NAME
-from preuve.report.jsonio import canonical_bytes, dumps
-from preuve.run.engine import CheckOptions, private_workdir
+from preuve.model import Finding, IndicatorRef, Kind, Locator, LocatorKey, Observable, Record, Severity
+from preuve.model.jsonio import canonical_bytes, dumps
+from preuve.report.formats.bundle import BUNDLE_FORMAT, BUNDLE_NAME
+from preuve.run.engine import CheckOptions
+from preuve.run.session import open_evidence
 
 PACKAGE_FORMAT = "preuve-proof/1"
 _RECORDS_NAME = "records.jsonl"
@@ -69,14 +63,6 @@ class VerifyError(PreuveError):
 class Status(enum.StrEnum):
     CONFIRMED = "confirmed"
     DIFFERS = "differs"
-
-
-LocatorKey = tuple[str, str | None, int | None, str | None, int | None, int | None]
-
-
-def locator_key(loc: Locator) -> LocatorKey:
-    """Where a record lives, without the file hash (which is checked on its own)."""
-    return (loc.device_path, loc.table, loc.rowid, loc.key_path, loc.line, loc.offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,22 +117,11 @@ class VerifyResult:
 
 # -- reading the bundle --------------------------------------------------------------------------
 
-def _locator(value: Any) -> Locator:
-    if not isinstance(value, dict) or not isinstance(value.get("device_path"), str):
-        raise VerifyError("a finding's locator is malformed")
-
-    def opt_int(name: str) -> int | None:
-        item = value.get(name)
-        return item if isinstance(item, int) and not isinstance(item, bool) else None
-
-    def opt_str(name: str) -> str | None:
-        item = value.get(name)
-        return item if isinstance(item, str) else None
-
-    return Locator(
-        value["device_path"], str(value.get("sha256", "")), opt_str("table"), opt_int("rowid"),
-        opt_str("key_path"), opt_int("line"), opt_int("offset"),
-    )
+def _locator(value: object) -> Locator:
+    try:
+        return Locator.from_dict(value)
+    except ValueError as exc:
+        raise VerifyError("a finding's locator is malformed") from exc
 
 
 def parse_bundle(raw: bytes, name: str = BUNDLE_NAME) -> Bundle:
@@ -311,15 +286,10 @@ def records_from_evidence(
     artifacts = _artifacts_by_name(bundle.platform)
     wanted: dict[tuple[str, str], set[LocatorKey]] = {}
     for finding in bundle.findings:
-        wanted.setdefault((finding.artifact, finding.locator.device_path), set()).add(locator_key(finding.locator))
-    workdir = private_workdir(evidence)
-    opened = None
+        wanted.setdefault((finding.artifact, finding.locator.device_path), set()).add(finding.locator.key())
     found: dict[LocatorKey, Located] = {}
-    try:
-        ctx_open = OpenContext(
-            ledger=HashLedger(), limits=options.limits, workdir=workdir, secrets=options.secrets,
-        )
-        opened = open_acquisition(evidence, ctx_open)
+    with open_evidence(evidence, options.limits, options.secrets) as session:
+        opened = session.opened
         fs = opened.fs
         if sameness is not None:
             sameness.append(compare_acquisition(bundle, fs, opened.kind))
@@ -341,7 +311,7 @@ def records_from_evidence(
                     slot.file_sha256 = sha
                 ctx = ArtifactContext(fs=fs, limits=options.limits)
                 for record in artifact.parse(ctx, device_path):
-                    target = slots.get(locator_key(record.locator))
+                    target = slots.get(record.locator.key())
                     if target is not None:
                         target.records.append(record)
                 problem = "; ".join(ctx.errors) or None
@@ -358,61 +328,6 @@ def records_from_evidence(
                 for slot in slots.values():
                     slot.error = f"{device_path} could not be read again: {problem}"
         yield found, opened.kind
-    finally:
-        if opened is not None:
-            opened.fs.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def record_classes() -> dict[str, type[Record]]:
-    """Every record type shipped, by its ``record_type`` name."""
-    discover_artifacts()  # imports every artifact module, hence every record class
-    out: dict[str, type[Record]] = {}
-    stack: list[type[Record]] = [Record]
-    while stack:
-        cls = stack.pop()
-        for sub in cls.__subclasses__():
-            stack.append(sub)
-            if "record_type" in sub.__dict__:
-                out[sub.record_type] = sub
-    return out
-
-
-def _decode_value(hint: Any, value: Any) -> Any:
-    """A field value from its canonical JSON form, guided by the field's type."""
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
-    if isinstance(value, str) and datetime in options:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dict) and set(value) == {"base64"} and (bytes in options):
-        return base64.b64decode(value["base64"])
-    if isinstance(value, list):
-        for option in options:
-            if typing.get_origin(option) is tuple:
-                args = typing.get_args(option)
-                inner = args[0] if args else Any
-                return tuple(_decode_value(inner, v) for v in value)
-        return [_decode_value(Any, v) for v in value]
-    return value
-
-
-def rebuild_record(cls: type[Record], values: dict[str, Any], locator: Locator) -> Record:
-    """A typed record from its values as the proof package holds them (raises ValueError when they do not fit)."""
-    hints = typing.get_type_hints(cls)
-    # Record.fields() (what the hash covers) also carries the class-level record_type.
-    names = [n for n in cls.__dataclass_fields__ if n != "locator"]
-    if set(values) != set(names):
-        raise ValueError(f"fields {sorted(values)} do not match {cls.record_type} ({sorted(names)})")
-    if values.get("record_type", cls.record_type) != cls.record_type:
-        raise ValueError(f"record_type {values.get('record_type')!r} is not {cls.record_type}")
-    kwargs = {
-        f.name: _decode_value(hints.get(f.name, Any), values[f.name])
-        for f in dataclasses.fields(cls)
-        if f.init and f.name != "locator"
-    }
-    return cls(locator=locator, **kwargs)
 
 
 def _package_zip(path: Path) -> zipfile.ZipFile | None:
@@ -452,7 +367,7 @@ def records_from_package(archive: zipfile.ZipFile, bundle: Bundle) -> dict[Locat
         try:
             item = load_json(line, f"{_RECORDS_NAME} line {number}", DEFAULT_LIMITS)
             locator = _locator(item["locator"])
-            slot = found.setdefault(locator_key(locator), Located())
+            slot = found.setdefault(locator.key(), Located())
             cls = classes.get(str(item["record_type"]))
             if cls is None:
                 slot.error = f"unknown record type {item['record_type']!r}"
@@ -535,7 +450,7 @@ def _check_one(
             problems.append(f"this version of preuve has no rule {finding.rule!r}")
         elif not any(
             f.rule == finding.rule and f.observable == finding.observable
-            and locator_key(f.locator) == locator_key(finding.locator)
+            and f.locator.key() == finding.locator.key()
             for f in rule.check(record, finding.artifact)
         ):
             problems.append(f"rule {finding.rule} no longer fires on the record")
@@ -581,7 +496,7 @@ def verify(
     matcher = Matcher(index)
     rules = {r.name: r for r in discover_rules()}
     checks = [
-        _check_one(f, found.get(locator_key(f.locator)), matcher, rules, bool(iocs), titles) for f in bundle.findings
+        _check_one(f, found.get(f.locator.key()), matcher, rules, bool(iocs), titles) for f in bundle.findings
     ]
     return VerifyResult(source, checks, notes, compared[0] if compared else None)
 
@@ -605,14 +520,14 @@ def export_proof(bundle_path: Path, evidence: Path, out: Path, options: CheckOpt
     missing: list[str] = []
     with records_from_evidence(bundle, evidence, options) as (found, _):
         for finding in bundle.findings:
-            slot = found.get(locator_key(finding.locator))
+            slot = found.get(finding.locator.key())
             record = None
             if slot is not None:
                 record = next((r for r in slot.records if r.content_sha256() == finding.record_sha256), None)
             if record is None:
                 missing.append(finding.id)
                 continue
-            key = (locator_key(record.locator), record.record_type)
+            key = (record.locator.key(), record.record_type)
             if key not in lines:
                 entry = {
                     "record_type": record.record_type,

@@ -16,12 +16,11 @@ from typing import IO, TYPE_CHECKING, cast
 import orjson
 
 from preuve.artifacts.base import Artifact
-from preuve.artifacts.timeconv import to_iso
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
-from preuve.report.findings import findings_document
-from preuve.report.jsonio import _default, dumps
+from preuve.model.jsonio import _default, dumps, to_iso
+from preuve.report.formats.findings import findings_document
 from preuve.run.engine import RenderingSink
 
 if TYPE_CHECKING:
@@ -282,7 +281,7 @@ class OutputFolder(_RecordWriter):
 
 
 def run_document(result: CheckResult) -> dict[str, object]:
-    from preuve.report.findings import coverage_to_dict, verdict_to_dict
+    from preuve.report.formats.findings import coverage_to_dict, verdict_to_dict
     from preuve.run.engine import environment
 
     return {
@@ -549,8 +548,8 @@ def output_sinks(
     """The sinks that write a preuve output into `folder` (the same for check, fleet, case report and the
     console): the records and the `timeline` files asked for, report.html (in `lang`) and the
     verification bundle."""
-    from preuve.report.bundle import BundleSink
-    from preuve.report.html import HtmlReport
+    from preuve.report.formats.bundle import BundleSink
+    from preuve.report.formats.html import HtmlReport
 
     records = OutputFolder(folder, evidence, TIMELINE_CHOICES[timeline])
     return records, [records, HtmlReport(folder / "report.html", lang), BundleSink(folder)]
@@ -645,8 +644,8 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
     findings.json, run.json): the rows the check would have written with ``--timeline``, in the same
     order (artifacts as run.json lists them, records as their JSONL holds them). Each file is
     written beside and renamed into place when complete. Returns the files written."""
-    from preuve.proof.verify import rebuild_record, record_classes
-    from preuve.report.jsonio import loads
+    from preuve.artifacts.records import rebuild_record, record_classes
+    from preuve.model.jsonio import loads
 
     run = loads((out / "run.json").read_bytes())
     graded: dict[tuple[str, tuple[object, ...]], dict[str, Severity]] = {}
@@ -683,7 +682,7 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
                     if cls is None:
                         raise PreuveError(f"{path}: unknown record type; written by another version of preuve?")
                     where = item.pop("locator")
-                    record = rebuild_record(cls, item, Locator(**where))
+                    record = rebuild_record(cls, item, Locator.from_dict(where))
                     stamps = tuple(record.timestamps())
                     if not stamps:
                         continue

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.feeds import InstalledFeed, list_feeds
-from preuve.report.catalog import LANGUAGES
+from preuve.report.formats.catalog import LANGUAGES
 from preuve.serve import queries
 from preuve.serve.jobs import JobRunner, Progress, output_folder_for
 from preuve.store.case import CaseStore, StoredAcquisition
@@ -61,8 +61,8 @@ class ConsoleSettings:
     """What the console serves and how (resolved by the command line, passed in)."""
 
     case: Path
+    feeds_root: Path  # the data folder whose installed feeds the console lists and hunts with
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    feeds_root: Path | None = None  # None: the user data folder, as `preuve iocs` uses
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     reports: Path | None = None  # where devices checked from the console get their folders
 
@@ -213,7 +213,7 @@ def create_app(settings: ConsoleSettings, runner: JobRunner | None = None) -> St
     async def device_report(request: Request) -> Response:
         """The device's report.html, rendered from the store by the writer `check` uses (its own strict
         policy: only its inline style and script, pinned by hash, nothing loaded)."""
-        from preuve.report.html import content_security_policy
+        from preuve.report.formats.html import content_security_policy
 
         ident = str(request.path_params["ident"])
         lang = request.query_params.get("lang", "en")
@@ -309,7 +309,7 @@ def render_stored_report(case: CaseStore, acquisition: StoredAcquisition, lang: 
     """report.html of a stored device, as `check` wrote it (retro-hunt findings included)."""
     import tempfile
 
-    from preuve.report.html import HtmlReport
+    from preuve.report.formats.html import HtmlReport
     from preuve.store.report import replay
 
     with tempfile.TemporaryDirectory(prefix="preuve-console-") as folder:
@@ -325,9 +325,9 @@ def _csrf_ok(value: object, settings: ConsoleSettings) -> bool:
 def _rehunt(settings: ConsoleSettings, progress: Progress) -> str:
     """The installed feeds against every stored device, feed by feed (the progress), as `preuve rehunt`."""
     from preuve.artifacts.base import discover_artifacts
-    from preuve.artifacts.timeconv import to_iso
     from preuve.indicators.feeds import installed_index
     from preuve.indicators.index import IndicatorIndex
+    from preuve.model.jsonio import to_iso
 
     warnings: list[str] = []
     index = installed_index(warnings.append, settings.feeds_root)

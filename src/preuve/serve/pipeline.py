@@ -53,7 +53,7 @@ def check_into_case(
     case: Path,
     out: Path,
     progress: Progress,
-    feeds_root: Path | None = None,
+    feeds_root: Path,
 ) -> DeviceChecked:
     """Check `evidence` with the installed feeds (or `options.iocs`), writing the report folder `out`
     and storing the run in `case`."""

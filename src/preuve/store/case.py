@@ -13,7 +13,6 @@ re-run of the same acquisition replaces it.
 from __future__ import annotations
 
 import fcntl
-import os
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -26,14 +25,14 @@ import orjson
 
 from preuve import __version__
 from preuve.artifacts.base import Artifact
-from preuve.artifacts.timeconv import to_iso
 from preuve.detect.match import finding_for
 from preuve.evidence.acquisition import Opened
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.indicators.keys import indicator_queries, observable_keys
 from preuve.model import Coverage, DeviceFacts, Finding, Kind, Locator, Observable, Record, Timestamp
-from preuve.report.findings import finding_to_dict, summary_dict
+from preuve.model.jsonio import to_iso
+from preuve.report.formats.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
 from preuve.run.engine import RenderingSink
 
@@ -347,8 +346,8 @@ class CaseStore:
         `case show` and `case report` then agree with the findings they list. The coverage is the one
         stored with the check, its indicators counted as the larger of the check's and the hunt's."""
         from preuve.model import Severity, verdict
-        from preuve.report.findings import verdict_to_dict
-        from preuve.report.share import finding_from_dict
+        from preuve.report.formats.findings import verdict_to_dict
+        from preuve.report.formats.share import finding_from_dict
 
         for acquisition_id in sorted(acquisition_ids):
             findings = [finding_from_dict(doc) for doc in self.finding_docs(acquisition_id)]
@@ -550,10 +549,6 @@ class CaseSink(RenderingSink):
         if self._open:
             self.conn.execute("ROLLBACK")
             self._open = False
-
-
-def default_case_path() -> Path:
-    return Path(os.environ.get("PREUVE_CASE", "case.db"))
 
 
 def rehunt_case(case: Path, index: IndicatorIndex) -> list[RehuntHit]:

@@ -17,7 +17,7 @@ from typing import Any, cast
 import orjson
 
 from preuve.indicators.stix import Feed
-from preuve.report.jsonio import dumps
+from preuve.model.jsonio import dumps
 from preuve.store.case import CaseError, CaseStore, RehuntHit, StoredAcquisition
 
 
@@ -62,7 +62,7 @@ def _when(value: object) -> datetime | None:
 
 def stored_finding(doc: dict[str, Any]) -> Any:
     """A Finding from its stored document (finding_to_dict's form), context, strength and group included."""
-    from preuve.report.findings import finding_from_dict
+    from preuve.report.formats.findings import finding_from_dict
 
     return finding_from_dict(doc)
 
@@ -79,11 +79,11 @@ def _stored_records(store: CaseStore, acquisition_id: int, artifact: str) -> Ite
 def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any]) -> Any:
     """Feed a stored acquisition through `sinks` as `run_check` fed them; return its CheckResult."""
     from preuve.artifacts.base import discover_artifacts
+    from preuve.artifacts.records import rebuild_record, record_classes
     from preuve.evidence.acquisition import Opened, Secrets
     from preuve.evidence.ledger import EvidenceFile
     from preuve.indicators.index import IndicatorIndex
-    from preuve.model import Absence, Finding
-    from preuve.proof.verify import _locator, locator_key, rebuild_record, record_classes
+    from preuve.model import Absence, Finding, Locator
     from preuve.run.engine import ArtifactReport, ArtifactStatus, CheckOptions, CheckResult
 
     run = store.stored_document(acquisition.id, "run")
@@ -133,12 +133,12 @@ def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any
 
     by_record: dict[tuple[str, object, str | None], list[Finding]] = {}
     for finding in findings:
-        by_record.setdefault((finding.artifact, locator_key(finding.locator), finding.record_sha256), []).append(
+        by_record.setdefault((finding.artifact, finding.locator.key(), finding.record_sha256), []).append(
             finding
         )
         # The sinks saw each occurrence of a grouped finding on its own record during the check.
         for member in finding.group.members[1:] if finding.group is not None else ():
-            by_record.setdefault((finding.artifact, locator_key(member.locator), member.record_sha256), []).append(
+            by_record.setdefault((finding.artifact, member.locator.key(), member.record_sha256), []).append(
                 Finding(finding.severity, finding.artifact, member.explanation, member.locator, rule=finding.rule,
                         observable=member.observable, timestamp=member.timestamp,
                         record_sha256=member.record_sha256)
@@ -160,12 +160,12 @@ def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any
             cls = classes.get(str(values.get("record_type")))
             if cls is None:
                 raise CaseError(f"{store.path}: this version of preuve has no record type {values.get('record_type')!r}")
-            locator = _locator(values.pop("locator", None))
             try:
+                locator = Locator.from_dict(values.pop("locator", None))
                 record = rebuild_record(cls, values, locator)
             except (TypeError, ValueError) as exc:
                 raise CaseError(f"{store.path}: a stored {cls.record_type} record cannot be read back ({exc})") from exc
-            found = by_record.get((report.name, locator_key(locator), sha), [])
+            found = by_record.get((report.name, locator.key(), sha), [])
             stamps = tuple(record.timestamps())
             for sink in sinks:
                 sink.record(artifact, record, found, stamps)
@@ -193,7 +193,7 @@ def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any
 
 
 def rehunt_document(hits: list[RehuntHit], feeds: list[Feed]) -> dict[str, object]:
-    from preuve.report.findings import finding_to_dict
+    from preuve.report.formats.findings import finding_to_dict
 
     return {
         "feeds": [{"name": f.name, "sha256": f.sha256, "indicators": f.indicators} for f in feeds],

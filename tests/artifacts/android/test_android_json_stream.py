@@ -9,10 +9,12 @@ import pytest
 
 from preuve.artifacts.android import _common
 from preuve.artifacts.base import ArtifactContext
-from preuve.evidence.android_archive import FolderSource, MountFS, prefixed
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sources.base import at
+from preuve.evidence.sources.folder import FolderSource
 
 
 def _items(tmp_path: Path, content: str, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, object]]:
@@ -22,7 +24,7 @@ def _items(tmp_path: Path, content: str, limits: Limits = DEFAULT_LIMITS) -> lis
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     fs = MountFS(root, HashLedger(), limits, work)
-    fs.mount(FolderSource(root, prefixed("/x"), limits))
+    fs.mount(FolderSource(root, limits), at("/x"))
     return list(_common.iter_json_items(ArtifactContext(fs=fs, limits=limits), "/x/f.json"))
 
 
@@ -63,5 +65,5 @@ def _stream(tmp_path: Path, content: str):  # noqa: ANN202 - generator of (index
     work = tmp_path / "w"
     work.mkdir(exist_ok=True)
     fs = MountFS(root, HashLedger(), DEFAULT_LIMITS, work)
-    fs.mount(FolderSource(root, prefixed("/x"), DEFAULT_LIMITS))
+    fs.mount(FolderSource(root, DEFAULT_LIMITS), at("/x"))
     yield from _common.iter_json_items(ArtifactContext(fs=fs, limits=DEFAULT_LIMITS), "/x/f.json")

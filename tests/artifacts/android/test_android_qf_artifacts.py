@@ -23,10 +23,10 @@ from preuve.artifacts.android.mounts import Mount
 from preuve.artifacts.android.packages import AndroidPackage
 from preuve.artifacts.android.root_binaries import RootBinary
 from preuve.artifacts.android.settings import AndroidSetting
-from preuve.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 from preuve.model import DeviceFacts, Kind, Observable
 from preuve.run.engine import ArtifactStatus, ExitCode
 from tests.builders import check, records, snapshot
+from tests.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 
 AQF = "/.acquisition/androidqf"
 

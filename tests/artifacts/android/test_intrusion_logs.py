@@ -22,13 +22,13 @@ from preuve.artifacts.android.intrusion_logs import (
     IntrusionSideloadedInstall,
     IntrusionUnattendedMount,
 )
-from preuve.builders.android import AndroidQFBuilder
 from preuve.cli import build_cli
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.limits import Limits
 from preuve.model import Kind, Locator, Observable, Severity
 from preuve.run.engine import ArtifactStatus, CheckOptions, ExitCode, run_check
 from tests.builders import check, feed, records, snapshot
+from tests.builders.android import AndroidQFBuilder
 from tests.builders.intrusion_logs import DAY1, DAY2, connect, dns, ndjson, ns, security, write_zip, zip_bytes
 
 ARTIFACT = "android_intrusion_logs"

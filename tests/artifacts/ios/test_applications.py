@@ -119,7 +119,7 @@ def test_findings(tmp_path: Path) -> None:
 
 def test_apps_of_a_file_system_dump(tmp_path: Path) -> None:
     # A dump has no Info.plist: each app container keeps the store metadata, which MVT reads.
-    from preuve.builders.ios_dump import write_dump
+    from tests.builders.ios_dump import write_dump
 
     container = "private/var/containers/Bundle/Application/"
     spy = AppFacts("com.spy.tracker", "System Service", source_app="com.market.alt")

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from preuve.artifacts.base import ArtifactContext, discover_artifacts
-from preuve.builders.ios_apps import WHATSAPP_GROUP, WaMessage, fill_whatsapp_chats
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_browsers import CHROME_BUNDLE, CHROME_DIR, Visit, fill_chrome_history
-from preuve.builders.ios_personal import Event, fill_calendar
-from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sources.folder import folder_fs
 from tests.builders import records
+from tests.builders.ios_apps import WHATSAPP_GROUP, WaMessage, fill_whatsapp_chats
+from tests.builders.ios_browsers import CHROME_BUNDLE, CHROME_DIR, Visit, fill_chrome_history
+from tests.builders.ios_personal import Event, fill_calendar
 
 T = datetime(2022, 5, 1, tzinfo=UTC)
 CASES: list[tuple[str, str, str, str, Callable[[sqlite3.Connection], None]]] = [
@@ -45,7 +45,7 @@ def test_same_records_from_backup_and_dump(tmp_path: Path, name: str, domain: st
     target.parent.mkdir(parents=True)
     target.write_bytes(stored.read_bytes())
     (tmp_path / "work").mkdir()
-    fs = LocalFolderFS(dump, HashLedger(), DEFAULT_LIMITS, tmp_path / "work")
+    fs = folder_fs(dump, HashLedger(), DEFAULT_LIMITS, tmp_path / "work")
     artifact = next(a for a in discover_artifacts("ios") if a.name == name)
     ctx = ArtifactContext(fs=fs, limits=DEFAULT_LIMITS)
     from_dump = [r for path in artifact.locate(fs) for r in artifact.parse(ctx, path)]

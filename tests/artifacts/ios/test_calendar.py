@@ -5,9 +5,10 @@ from pathlib import Path
 
 from preuve.artifacts.ios.calendar import CalendarEvent
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_personal import Event, fill_calendar
 from preuve.model import Kind, Observable, Severity
-from tests.builders import check, feed, records, snapshot
+from tests.builders import check, feed
+from tests.builders.ios_personal import Event, fill_calendar
+from tests.helpers import run_artifact, sqlite_bytes
 
 PAST = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
 PAST_END = datetime(2021, 3, 1, 10, 0, tzinfo=UTC)
@@ -33,10 +34,11 @@ def _backup(tmp_path: Path) -> Path:
 
 
 def test_calendar_records(tmp_path: Path) -> None:
-    root = _backup(tmp_path)
-    before = snapshot(root)
-    got = records(root, "calendar")
-    assert snapshot(root) == before
+    run = run_artifact("calendar", {
+        "/private/var/mobile/Library/Calendar/Calendar.sqlitedb": sqlite_bytes(tmp_path / "db", lambda c: fill_calendar(c, EVENTS)),
+    }, tmp_path)
+    assert (run.warnings, run.errors) == ([], [])
+    got = run.records
     assert all(isinstance(r, CalendarEvent) for r in got)
     assert [(r.locator.rowid, r.summary_text, r.organizer, r.organizer_name, r.attendees, r.is_invitation,
              r.backdated) for r in got] == [

@@ -6,9 +6,9 @@ from pathlib import Path
 from preuve.artifacts.ios.calls import Call
 from preuve.artifacts.ios.contacts import Contact
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_personal import CallRow, Person, fill_address_book, fill_call_history
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_personal import CallRow, Person, fill_address_book, fill_call_history
 
 WHEN = datetime(2022, 6, 1, 12, 0, tzinfo=UTC)
 

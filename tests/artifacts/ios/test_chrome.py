@@ -6,7 +6,9 @@ from pathlib import Path
 from preuve.artifacts.ios.chrome_favicons import ChromeFavicon
 from preuve.artifacts.ios.chrome_history import ChromeVisit
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_browsers import (
+from preuve.model import Kind, Observable, Severity
+from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_browsers import (
     CHROME_BUNDLE,
     CHROME_DIR,
     Favicon,
@@ -14,8 +16,6 @@ from preuve.builders.ios_browsers import (
     fill_chrome_favicons,
     fill_chrome_history,
 )
-from preuve.model import Kind, Observable, Severity
-from tests.builders import check, feed, records, snapshot
 
 T1 = datetime(2023, 3, 1, 10, 0, tzinfo=UTC)
 T2 = datetime(2023, 3, 1, 10, 0, 2, tzinfo=UTC)

@@ -95,7 +95,7 @@ def _sqlite_bytes(tmp_path: Path, fill) -> bytes:  # noqa: ANN001
 
 
 def test_unbundled_process_without_its_binary_in_a_dump(tmp_path: Path) -> None:
-    from preuve.builders.ios_dump import write_dump
+    from tests.builders.ios_dump import write_dump
 
     processes = [
         Process(1, "MobileSafari", "com.apple.mobilesafari", T1, T2),
@@ -148,7 +148,7 @@ def test_no_binary_question_on_a_backup(tmp_path: Path) -> None:
 
 def test_no_binary_question_on_a_dump_of_the_data_volume_alone(tmp_path: Path) -> None:
     # Without the system's programs in the dump, every daemon would look gone: nothing is concluded.
-    from preuve.builders.ios_dump import write_dump
+    from tests.builders.ios_dump import write_dump
 
     db = _sqlite_bytes(tmp_path, lambda c: fill_datausage(c, [Process(2, "bh", None, T1, T2)]))
     dump = write_dump([("private/var/wireless/Library/Databases/DataUsage.sqlite", db)], tmp_path / "ev" / "d", "folder")

@@ -14,14 +14,14 @@ from preuve.artifacts.ios.cache_db import CacheDb, CachedUrl
 from preuve.artifacts.ios.safari_favicons import SafariFavicon, SafariFavicons
 from preuve.artifacts.ios.version_history import IosVersion, VersionHistory
 from preuve.artifacts.ios.webkit_origins import WebkitOrigins, WebOrigin, parse_origin
-from preuve.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
 from preuve.detect.match import Matcher
-from preuve.evidence.fs import LocalFolderFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sources.folder import folder_fs
 from preuve.indicators.index import load_index
 from preuve.model import Record, Severity
 from tests.builders import feed, snapshot
+from tests.builders.ios_browsers import Favicon, fill_cache_db, fill_safari_favicons
 
 T1 = datetime(2023, 2, 1, 8, 0, tzinfo=UTC)
 APP = "/private/var/mobile/Containers/Data/Application/0F1E2D3C-AAAA-4BBB-8CCC-000000000001"
@@ -75,7 +75,7 @@ def persistence_origin(top: tuple[str, str], frame: tuple[str, str]) -> bytes:
 def _run(root: Path, tmp_path: Path, artifact: Artifact) -> tuple[list[Record], ArtifactContext]:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    fs = LocalFolderFS(root, HashLedger(), DEFAULT_LIMITS, work)
+    fs = folder_fs(root, HashLedger(), DEFAULT_LIMITS, work)
     ctx = ArtifactContext(fs=fs, limits=DEFAULT_LIMITS)
     out: list[Record] = []
     for path in artifact.locate(fs):
@@ -102,7 +102,7 @@ def test_cache_db_anywhere(tmp_path: Path) -> None:
     _db(root, f"{group}/Library/Caches/com.example.widget/Cache.db",
         lambda c: fill_cache_db(c, [("https://w.evil.example.net/x", T1)]))
     _db(root, f"{APP}/Library/Caches/com.example.app/NotACache.db", lambda c: fill_cache_db(c, [("https://n/", T1)]))
-    fs = LocalFolderFS(root, HashLedger(), DEFAULT_LIMITS, tmp_path / "w")
+    fs = folder_fs(root, HashLedger(), DEFAULT_LIMITS, tmp_path / "w")
     assert CacheDb().locate(fs) == [
         f"{APP}/Library/Caches/com.example.app/Cache.db",
         f"{group}/Library/Caches/com.example.widget/Cache.db",

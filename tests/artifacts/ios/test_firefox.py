@@ -6,7 +6,9 @@ from pathlib import Path
 from preuve.artifacts.ios.firefox_favicons import FirefoxFavicon
 from preuve.artifacts.ios.firefox_history import FirefoxVisit
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_browsers import (
+from preuve.model import Severity
+from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_browsers import (
     FIREFOX_GROUP,
     Favicon,
     Visit,
@@ -14,8 +16,6 @@ from preuve.builders.ios_browsers import (
     fill_firefox_favicons,
     fill_firefox_places,
 )
-from preuve.model import Severity
-from tests.builders import check, feed, records, snapshot
 
 T1 = datetime(2023, 3, 1, 10, 0, tzinfo=UTC)
 T2 = datetime(2023, 3, 1, 10, 0, 3, tzinfo=UTC)

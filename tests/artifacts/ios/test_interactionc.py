@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from preuve.artifacts.ios.interactionc import Interaction, InteractionContact
-from preuve.builders.ios_apps import InteractionRow, fill_interactionc
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_apps import InteractionRow, fill_interactionc
 
 WHEN = datetime(2021, 2, 3, 4, 5, 6, tzinfo=UTC)
 

@@ -93,7 +93,7 @@ def test_missing_table_is_named(tmp_path: Path) -> None:
     result = check(builder.finish())
     [report] = [a for a in result.artifacts if a.name == "safari_history"]
     assert report.status == "failed"
-    assert report.errors == ["/private/var/mobile/Library/Safari/History.db: no usable 'history_visits' table"]
+    assert report.errors == ["/private/var/mobile/Library/Safari/History.db: no table 'history_visits'"]
 
 
 def test_different_sites() -> None:

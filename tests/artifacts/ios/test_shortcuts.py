@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from preuve.artifacts.ios.shortcuts import Shortcut
-from preuve.builders.ios_apps import ShortcutRow, fill_shortcuts
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.model import Severity
 from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_apps import ShortcutRow, fill_shortcuts
 
 WHEN = datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from preuve.artifacts.ios.shutdown_log import ShutdownClient
-from preuve.builders.ios_dump import write_dump
-from preuve.builders.ios_sysdiagnose import Shutdown, shutdown_log, write_sysdiagnose
 from preuve.model import Kind, Observable
 from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_dump import write_dump
+from tests.builders.ios_sysdiagnose import Shutdown, shutdown_log, write_sysdiagnose
 
 UUID = "123E4567-E89B-12D3-A456-426614174000"
 DIAG = "private/var/db/diagnostics/"

@@ -8,11 +8,11 @@ import pytest
 from preuve.artifacts.ios.filesystem import FileEntry
 from preuve.artifacts.ios.processes import RunningProcess, executable_of
 from preuve.artifacts.ios.shutdown_log import Reboot, ShutdownClient
-from preuve.builders.ios_dump import write_dump
-from preuve.builders.ios_sysdiagnose import Shutdown, ps_txt, shutdown_log, write_sysdiagnose
 from preuve.evidence.acquisition import detect_kind
 from preuve.evidence.kinds.ios_sysdiagnose import IosSysdiagnose, sysdiagnose_device_path
 from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_dump import write_dump
+from tests.builders.ios_sysdiagnose import Shutdown, ps_txt, shutdown_log, write_sysdiagnose
 
 IMPLANT = "/private/var/db/com.apple.xpc.roleaccountd.staging/roleaccountd"
 LOG = "/private/var/db/diagnostics/shutdown.log"

@@ -10,6 +10,7 @@ from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_plists import TccEntry, fill_tcc
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, feed, records, snapshot
+from tests.helpers import ArtifactRun, run_artifact, sqlite_bytes
 
 T = datetime(2023, 5, 2, 8, 0, tzinfo=UTC)
 ENTRIES = [
@@ -30,8 +31,19 @@ def _backup(tmp_path: Path, ios_major: int) -> Path:
     return builder.finish()
 
 
+TCC_DB = "/private/var/mobile/Library/TCC/TCC.db"
+
+
+def _tree(tmp_path: Path, ios_major: int) -> ArtifactRun:
+    """The artifact over a device tree holding TCC.db alone, as the phone writes it."""
+    return run_artifact("tcc", {TCC_DB: sqlite_bytes(tmp_path / "db", lambda c: fill_tcc(c, ENTRIES, ios_major))},
+                        tmp_path)
+
+
 def test_records_ios16(tmp_path: Path) -> None:
-    got = records(_backup(tmp_path, 16), "tcc")
+    run = _tree(tmp_path, 16)
+    assert (run.warnings, run.errors) == ([], [])
+    got = run.records
     assert all(isinstance(r, TccAccess) for r in got)
     assert [(r.service_name, r.client, r.client_type, r.allowed, r.auth_value, r.auth_reason) for r in got] == [
         ("microphone", "net.whatsapp.WhatsApp", "bundle_id", True, "allowed", "user consent"),
@@ -56,7 +68,9 @@ def test_records_ios16(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("ios_major", "stamp"), [(13, T), (11, None)])
 def test_records_before_ios14(tmp_path: Path, ios_major: int, stamp: datetime | None) -> None:
-    got = records(_backup(tmp_path, ios_major), "tcc")
+    run = _tree(tmp_path, ios_major)
+    assert (run.warnings, run.errors) == ([], [])
+    got = run.records
     assert [(r.service, r.allowed, r.auth_value, r.auth_reason, r.prompt_count, r.last_modified) for r in got] == [
         ("kTCCServiceMicrophone", True, None, None, 1, stamp),
         ("kTCCServiceCamera", False, None, None, 1, stamp),
@@ -120,7 +134,7 @@ def test_missing_table_is_an_error(tmp_path: Path) -> None:
     builder.add_sqlite("HomeDomain", "Library/TCC/TCC.db", lambda c: c.execute("CREATE TABLE other (x)"))
     result = check(builder.finish(), only=("tcc",))
     (report,) = [a for a in result.artifacts if a.name == "tcc"]
-    assert report.errors == ["/private/var/mobile/Library/TCC/TCC.db: no access table with service and client columns"]
+    assert report.errors == ["/private/var/mobile/Library/TCC/TCC.db: no table 'access'"]
 
 
 def test_corrupt_database_does_not_stop_other_artifacts(tmp_path: Path) -> None:
@@ -171,3 +185,10 @@ def test_hostile_cell_types(tmp_path: Path) -> None:
         "/private/var/mobile/Library/TCC/TCC.db: access row 1 without a service or client, skipped",
         "/private/var/mobile/Library/TCC/TCC.db: access row 2 without a service or client, skipped",
     ]
+
+
+def test_a_file_that_is_no_database_is_one_error(tmp_path: Path) -> None:
+    run = run_artifact("tcc", {TCC_DB: b"SQLite format 3\x00" + b"\xff" * 200}, tmp_path)
+    assert (run.records, run.warnings) == ([], [])
+    assert run.errors == [f"{TCC_DB}: SQLite error: file is not a database"]
+

@@ -6,9 +6,9 @@ from pathlib import Path
 from preuve.artifacts.ios.webkit_resource_load_statistics import DomainRedirect, ObservedDomain
 from preuve.artifacts.ios.webkit_session_resource_log import SessionResource
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_browsers import Observed, SessionEntry, fill_observations, session_resource_log
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, records, snapshot
+from tests.builders.ios_browsers import Observed, SessionEntry, fill_observations, session_resource_log
 
 T1 = datetime(2021, 7, 1, 8, 0, tzinfo=UTC)
 T2 = datetime(2021, 7, 1, 8, 5, tzinfo=UTC)

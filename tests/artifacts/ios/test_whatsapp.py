@@ -5,16 +5,16 @@ from pathlib import Path
 
 from preuve.artifacts.ios.whatsapp_contacts import WhatsAppContact
 from preuve.artifacts.ios.whatsapp_messages import WhatsAppMessage
-from preuve.builders.ios_apps import (
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.model import Kind, Observable, Severity
+from tests.builders import check, feed, records, snapshot
+from tests.builders.ios_apps import (
     WHATSAPP_GROUP,
     WaContact,
     WaMessage,
     fill_whatsapp_chats,
     fill_whatsapp_contacts,
 )
-from preuve.builders.ios_backup import BackupBuilder
-from preuve.model import Kind, Observable, Severity
-from tests.builders import check, feed, records, snapshot
 
 WHEN = datetime(2023, 5, 1, 9, 30, tzinfo=UTC)
 CHAT = "41790000001@s.whatsapp.net"

@@ -1,4 +1,4 @@
-"""Helpers shared by the Android artifacts: bounded JSON, property lines, value coercion."""
+"""Helpers shared by the Android artifacts: bounded JSON, property lines, dates (values: artifacts/values.py)."""
 
 from __future__ import annotations
 
@@ -109,32 +109,6 @@ def iter_json_items(ctx: ArtifactContext, path: str) -> Iterator[tuple[int, obje
             index += 1
         if mode == "array":
             raise EvidenceError(path, f"malformed JSON: the list ends without ']' after {index} items")
-
-
-def text(value: object) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def flag(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def integer(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
 
 
 def parse_property_line(line: str) -> tuple[str, str] | None:

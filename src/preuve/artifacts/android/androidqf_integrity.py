@@ -23,8 +23,8 @@ from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.evidence.android_archive import safe_member_name
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.policy import member_name as safe_member_name
 from preuve.model import Record
 
 _HEX = set("0123456789abcdef")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import integer, text
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.timeconv import from_unix
+from preuve.artifacts.values import as_int_digits, text_or_number
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Observable, Record, Timestamp
@@ -87,18 +87,18 @@ class BackupSms(Artifact):
                 addresses = item.get("mms_addresses")
                 address = None
                 if isinstance(addresses, list):
-                    found = [text(a.get("address")) for a in addresses if isinstance(a, dict)]
+                    found = [text_or_number(a.get("address")) for a in addresses if isinstance(a, dict)]
                     address = ", ".join(a for a in found if a) or None
-                body = text(item.get("mms_body"))
-                subject = text(item.get("sub"))
+                body = text_or_number(item.get("mms_body"))
+                subject = text_or_number(item.get("sub"))
                 if subject:
                     body = f"{subject}\n{body}" if body else subject
                 yield BackupMessage(
                     locator=locator, kind="mms", address=address, body=body, when=from_unix(item.get("date")),
-                    outgoing=integer(item.get("msg_box")) == 2,
+                    outgoing=as_int_digits(item.get("msg_box")) == 2,
                 )
             else:
                 yield BackupMessage(
-                    locator=locator, kind="sms", address=text(item.get("address")), body=text(item.get("body")),
-                    when=from_unix(item.get("date")), outgoing=integer(item.get("type")) == 2,
+                    locator=locator, kind="sms", address=text_or_number(item.get("address")), body=text_or_number(item.get("body")),
+                    when=from_unix(item.get("date")), outgoing=as_int_digits(item.get("type")) == 2,
                 )

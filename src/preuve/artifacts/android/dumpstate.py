@@ -33,9 +33,9 @@ from preuve.artifacts.android.getprop import PropertyReader, device_facts, prope
 from preuve.artifacts.android.mounts import Mount, parse_mount_line
 from preuve.artifacts.android.processes import PsReader
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.evidence.android_layout import BUGREPORT_PREFIX
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
+from preuve.evidence.kinds.android_layout import BUGREPORT_PREFIX
 from preuve.model import Locator, Record
 
 _HEADER = re.compile(r"^== dumpstate: (?P<when>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})")

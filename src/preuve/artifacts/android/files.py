@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, integer, iter_json_items, text
+from preuve.artifacts.android._common import AQF, iter_json_items
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.timeconv import from_unix
+from preuve.artifacts.values import as_int_digits, text_or_number
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 
@@ -57,15 +58,15 @@ class Files(Artifact):
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         sha = ctx.fs.sha256(path)
         for index, item in iter_json_items(ctx, path):
-            if not isinstance(item, dict) or not text(item.get("path")):
+            if not isinstance(item, dict) or not text_or_number(item.get("path")):
                 continue
             yield AndroidFile(
                 locator=Locator(path, sha, key_path=f"[{index}]"),
-                path=str(text(item.get("path"))),
-                size=integer(item.get("size")),
-                mode=text(item.get("mode")),
-                owner=text(item.get("user_name")) or text(item.get("user_id")),
-                sha256=text(item.get("sha256")) or None,
+                path=str(text_or_number(item.get("path"))),
+                size=as_int_digits(item.get("size")),
+                mode=text_or_number(item.get("mode")),
+                owner=text_or_number(item.get("user_name")) or text_or_number(item.get("user_id")),
+                sha256=text_or_number(item.get("sha256")) or None,
                 modified=from_unix(item.get("modified_time")),
                 changed=from_unix(item.get("changed_time")),
             )

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, load_json, parse_date, parse_property_line, text
+from preuve.artifacts.android._common import AQF, load_json, parse_date, parse_property_line
 from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.values import text_or_number
 from preuve.evidence.errors import EvidenceError
 from preuve.model import DeviceFacts, Kind, Locator, Observable, Record, Timestamp
 
@@ -70,7 +71,7 @@ def acquisition_date(ctx: ArtifactContext, fallback_path: str) -> tuple[datetime
             data = None
         if isinstance(data, dict):
             for key in ("started", "Started", "completed", "Completed"):
-                when = parse_date(text(data.get(key)))
+                when = parse_date(text_or_number(data.get(key)))
                 if when is not None:
                     return when, f"{meta} ({key})"
     mtime = ctx.fs.stat(fallback_path).mtime

@@ -64,9 +64,8 @@ import orjson
 
 from preuve.artifacts.android._common import AQF
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.evidence.android_archive import materialize
-from preuve.evidence.bounded import vet_zip_members, zip_entry_count
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.policy import materialize, vet_zip_members, zip_entry_count
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"

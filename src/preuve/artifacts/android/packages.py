@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, flag, integer, iter_json_items, text
+from preuve.artifacts.android._common import AQF, iter_json_items
 from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.values import as_bool_word, as_int_digits, text_or_number
 from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Observable, Record
 
@@ -65,12 +66,12 @@ def _file(value: object) -> PackageFile | None:
     cert = cert if isinstance(cert, dict) else {}
 
     def c(name: str) -> str | None:
-        found = text(cert.get(name)) or text(cert.get(name.lower())) or text(cert.get(name.upper()))
+        found = text_or_number(cert.get(name)) or text_or_number(cert.get(name.lower())) or text_or_number(cert.get(name.upper()))
         return found or None
 
     return PackageFile(
-        path=text(value.get("path")),
-        sha256=text(value.get("sha256")) or None,
+        path=text_or_number(value.get("path")),
+        sha256=text_or_number(value.get("sha256")) or None,
         cert_sha256=c("Sha256"),
         cert_sha1=c("Sha1"),
         cert_md5=c("Md5"),
@@ -95,8 +96,8 @@ def system_flags(ctx: ArtifactContext) -> dict[str, bool] | None:
         for _index, item in iter_json_items(ctx, path):
             if len(flags) >= _MAX_FLAGS:
                 break
-            if isinstance(item, dict) and (name := text(item.get("name"))):
-                system = flag(item.get("system"))
+            if isinstance(item, dict) and (name := text_or_number(item.get("name"))):
+                system = as_bool_word(item.get("system"))
                 if system is not None:
                     flags[name] = system
     except EvidenceError:
@@ -112,21 +113,21 @@ class Packages(Artifact):
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         for index, item in iter_json_items(ctx, path):
-            if not isinstance(item, dict) or not text(item.get("name")):
+            if not isinstance(item, dict) or not text_or_number(item.get("name")):
                 ctx.warn(f"{path}: entry [{index}] has no package name, skipped")
                 continue
             files_raw = item.get("files")
             files = tuple(f for f in (_file(v) for v in (files_raw if isinstance(files_raw, list) else [])) if f)
-            installer = text(item.get("installer"))
+            installer = text_or_number(item.get("installer"))
             installer_recorded = bool(installer and installer.strip())
             yield AndroidPackage(
                 locator=ctx.locator(path, key_path=f"[{index}]"),
-                name=str(text(item.get("name"))),
+                name=str(text_or_number(item.get("name"))),
                 installer=None if not installer_recorded or installer == "null" else installer,
-                uid=integer(item.get("uid")),
-                system=flag(item.get("system")),
-                disabled=flag(item.get("disabled")),
-                third_party=flag(item.get("third_party")),
+                uid=as_int_digits(item.get("uid")),
+                system=as_bool_word(item.get("system")),
+                disabled=as_bool_word(item.get("disabled")),
+                third_party=as_bool_word(item.get("third_party")),
                 files=files,
                 installer_recorded=installer_recorded,
             )

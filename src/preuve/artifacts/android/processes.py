@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from preuve.artifacts.android._common import AQF, integer, load_json, text
+from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.values import as_int_digits, text_or_number
 from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record
 
@@ -149,18 +150,18 @@ class Processes(Artifact):
         if not isinstance(data, list):
             raise EvidenceError(path, "expected a JSON list of processes")
         for index, item in enumerate(data):
-            pid = integer(item.get("pid")) if isinstance(item, dict) else None
+            pid = as_int_digits(item.get("pid")) if isinstance(item, dict) else None
             if not isinstance(item, dict) or pid is None:
                 continue
             command = item.get("command_line")
             first = command[0] if isinstance(command, list) and command and isinstance(command[0], str) else None
-            stat_name = (text(item.get("filename")) or "").strip("()")
-            uid = integer(item.get("uid"))
+            stat_name = (text_or_number(item.get("filename")) or "").strip("()")
+            uid = as_int_digits(item.get("uid"))
             yield AndroidProcess(
                 locator=Locator(path, sha, key_path=f"[{index}]"),
                 user=str(uid) if uid is not None else "",
                 pid=pid,
-                ppid=integer(item.get("ppid")),
+                ppid=as_int_digits(item.get("ppid")),
                 name=first or stat_name or "?",
-                context=text(item.get("context")) or None,
+                context=text_or_number(item.get("context")) or None,
             )

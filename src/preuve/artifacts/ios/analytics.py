@@ -11,20 +11,18 @@ Only in filesystem dumps.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import integer
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.tables import Database, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.plists import load_plist
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.evidence.formats.plists import load_plist
 from preuve.indicators.normalize import extract_urls
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _TABLES = ("hard_failures", "soft_failures", "all_events")
 _HOST = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$", re.IGNORECASE)
@@ -70,33 +68,34 @@ class Analytics(SqliteArtifact):
     title = "Security analytics events (Keychains/Analytics)"
     paths = ("/private/var/Keychains/Analytics/*.db",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
+    tables = tuple(Table(name, required=("data",), optional=("timestamp",)) for name in _TABLES)
+
+    def read(self, db: Database) -> Iterator[Record]:
+        path = db.path
         database = path.rsplit("/", 1)[-1]
         found = False
-        for table in _TABLES:
-            columns = table_columns(conn, table)
-            if "data" not in columns:
-                continue
+        for table in self.tables:
+            if not db.has(table):
+                continue  # each of the tables is optional
             found = True
-            stamp = "timestamp" if "timestamp" in columns else "NULL"
-            sql = f"SELECT rowid, {stamp}, data FROM {table} ORDER BY rowid"  # noqa: S608 - fixed table names
-            for rid, when, data in iter_rows(conn, sql):
+            for row in db.rows(Query(table)):
+                rid, data = row["_key"], row["data"]
                 strings: list[tuple[str, str]] = []
                 if isinstance(data, bytes) and data:
                     try:
-                        value = load_plist(data, f"{path} {table} {rid}", ctx.limits)
+                        value = load_plist(data, f"{path} {table.name} {rid}", db.ctx.limits)
                     except EvidenceError as exc:
-                        ctx.warn(f"{path}: {table} row {rid} not decoded ({exc.reason})")
+                        db.ctx.warn(f"{path}: {table.name} row {rid} not decoded ({exc.reason})")
                         value = None
                     if isinstance(value, dict):
                         for key, item in list(value.items())[:_MAX_STRINGS]:
                             if isinstance(item, str) and item and len(item) <= _MAX_STRING:
                                 strings.append((str(key), item))
                 yield AnalyticsEvent(
-                    locator=Locator(path, sha256, table, integer(rid)),
+                    locator=db.locator(table.name, rid),
                     database=database,
-                    when=from_cocoa(when),
+                    when=from_cocoa(row["timestamp"]),
                     strings=tuple(strings),
                 )
         if not found:
-            ctx.warn(f"{path}: none of the analytics tables ({', '.join(_TABLES)})")
+            db.ctx.warn(f"{path}: none of the analytics tables ({', '.join(_TABLES)})")

@@ -19,8 +19,8 @@ from typing import ClassVar
 
 from preuve.artifacts.base import Artifact, ArtifactContext, PlistArtifact
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.plists import PlistValue, load_plist, plist_datetime
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
-from preuve.evidence.plists import PlistValue, load_plist, plist_datetime
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 INFO_PATH = ACQUISITION_PREFIX + "/backup/Info.plist"

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
+from preuve.evidence.formats.plists import plist_datetime
 from preuve.evidence.fs import ACQUISITION_PREFIX
-from preuve.evidence.plists import plist_datetime
 from preuve.model import DeviceFacts, Locator, Record, Timestamp
 
 INFO_PATH = ACQUISITION_PREFIX + "/backup/Info.plist"

@@ -8,22 +8,22 @@ Usually present only in a filesystem dump.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import container_of, integer, pick, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import container_of
+from preuve.artifacts.tables import Database, Query, Table
+from preuve.artifacts.values import as_text
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Kind, Observable, Record, Timestamp
 
 
 def _cache_time(value: object) -> datetime | None:
     """``YYYY-MM-DD HH:MM:SS`` in UTC, as CFNetwork writes it."""
-    raw = text(value, 64)
+    raw = as_text(value, 64)
     if not raw:
         return None
     try:
@@ -72,22 +72,17 @@ class CacheDb(SqliteArtifact):
                 found.add(path)
         return sorted(found)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "cfurl_cache_response")
-        if "request_key" not in columns:
-            ctx.error(path, "no cfurl_cache_response table with request_key")
-            return
-        key = "entry_ID" if "entry_ID" in columns else "rowid"
-        sql = (f"SELECT r.{key} AS rid, {pick(columns, 'r', ('request_key', 'time_stamp'))} "  # noqa: S608
-               f"FROM cfurl_cache_response r ORDER BY r.{key}")
-        owner = container_of(path)
+    tables = (Table("cfurl_cache_response", required=("request_key",), optional=("time_stamp",), key=("entry_ID",)),)
+
+    def read(self, db: Database) -> Iterator[Record]:
+        owner = container_of(db.path)
         if owner is None:
-            parts = path.split("/Library/Caches/", 1)
+            parts = db.path.split("/Library/Caches/", 1)
             owner = parts[1].split("/", 1)[0] if len(parts) == 2 else None
-        for row in iter_rows(conn, sql):
+        for row in db.rows(Query(self.tables[0], "r")):
             yield CachedUrl(
-                locator=Locator(path, sha256, "cfurl_cache_response", integer(row["rid"])),
+                locator=db.locator("cfurl_cache_response", row["_key"]),
                 owner=owner,
-                url=text(row["request_key"]),
+                url=as_text(row["request_key"]),
                 when=_cache_time(row["time_stamp"]),
             )

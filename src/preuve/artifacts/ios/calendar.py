@@ -10,17 +10,17 @@ was created after it had already taken place (a backdated invitation).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import flag, integer, links_in, pick, text, unique
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import links_in, unique
+from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_bool_int, as_int, as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _ITEM = ("UUID", "summary", "description", "start_date", "end_date", "creation_date", "last_modified", "url",
          "hidden", "invitation_status", "organizer_id", "self_attendee_id")  # only what the record holds
@@ -91,70 +91,56 @@ class Calendar(SqliteArtifact):
     title = "Calendar events and invitations"
     paths = ("/private/var/mobile/Library/Calendar/Calendar.sqlitedb",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        items = table_columns(conn, "CalendarItem")
-        if not items:
-            ctx.error(path, "no CalendarItem table")
-            return
-        participants = table_columns(conn, "Participant")
-        identities = table_columns(conn, "Identity")
-        has_identity = "identity_id" in participants and {"ROWID", "address"} <= identities
-        p_email = "p.email" if "email" in participants else "NULL"
-        if has_identity:
-            organizer = f"coalesce({p_email}, oi.address) AS organizer, " + (
-                "oi.display_name AS organizer_name" if "display_name" in identities else "NULL AS organizer_name")
-            org_join = "LEFT JOIN Identity oi ON oi.ROWID = p.identity_id "
-        else:
-            organizer, org_join = f"{p_email} AS organizer, NULL AS organizer_name", ""
-        if "organizer_id" in items and participants:
-            join = f"LEFT JOIN Participant p ON p.ROWID = c.organizer_id {org_join}"
-            organizer += ", p.is_self AS organizer_self" if "is_self" in participants else ", NULL AS organizer_self"
-        else:
-            organizer, join = "NULL AS organizer, NULL AS organizer_name, NULL AS organizer_self", ""
-        if "calendar_id" in items and {"ROWID", "title"} <= table_columns(conn, "Calendar"):
-            organizer += ", cal.title AS calendar_title"
-            join += "LEFT JOIN Calendar cal ON cal.ROWID = c.calendar_id "
-        else:
-            organizer += ", NULL AS calendar_title"
-        if "owner_id" in participants and ("email" in participants or has_identity):
-            a_email = "a.email" if "email" in participants else "NULL"
-            a_addr = f"coalesce({a_email}, ai.address)" if has_identity else a_email
-            a_join = "LEFT JOIN Identity ai ON ai.ROWID = a.identity_id " if has_identity else ""
-            # Grouped once and joined (SQLite indexes the grouped rows itself): a correlated subquery per
-            # event is quadratic when, as in a hostile or rebuilt file, Participant has no owner_id index.
-            attendees = "att.addresses"
-            join += (f"LEFT JOIN (SELECT a.owner_id AS oid, group_concat({a_addr}, ' ') AS addresses "  # noqa: S608
-                     f"FROM Participant a {a_join}GROUP BY a.owner_id) att ON att.oid = c.ROWID ")
-        else:
-            attendees = "NULL"
-        sql = (f"SELECT c.ROWID AS rid, {pick(items, 'c', _ITEM)}, {organizer}, {attendees} AS attendees "  # noqa: S608
-               f"FROM CalendarItem c {join}ORDER BY c.ROWID")
-        for row in iter_rows(conn, sql):
-            organizer_address = _address(text(row["organizer"]))
-            organizer_id = integer(row["organizer_id"])
-            self_id = integer(row["self_attendee_id"])
+    tables = (
+        Table("CalendarItem", optional=_ITEM, key=("ROWID",)),
+        Table("Participant", optional=("email", "is_self", "identity_id", "owner_id")),
+        Table("Identity", required=("ROWID", "address"), optional=("display_name",)),
+        Table("Calendar", required=("ROWID", "title")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        items, _, identities, calendars = self.tables
+        attendees = Grouped(
+            Table("Participant", required=("owner_id",), optional=("email", "identity_id")), "a", by="owner_id",
+            to="c.ROWID", joins=(Join(identities, "ai", on="ROWID", to="a.identity_id"),),
+            aggregates=(Aggregate("addresses", "group_concat", ("a.email", "ai.address"), " "),),
+        )
+        # Grouped once and joined (SQLite indexes the grouped rows itself): a correlated subquery per
+        # event is quadratic when, as in a hostile or rebuilt file, Participant has no owner_id index.
+        query = Query(items, "c", joins=(
+            Join(Table("Participant", optional=("email", "is_self", "identity_id")), "p", on="ROWID",
+                 to="c.organizer_id"),
+            Join(identities, "oi", on="ROWID", to="p.identity_id"),
+            Join(calendars, "cal", on="ROWID", to="c.calendar_id"),
+            attendees,
+        ))
+        for row in db.rows(query):
+            email = row["p.email"]
+            organizer_address = _address(as_text(email if email is not None else row["oi.address"]))
+            organizer_id = as_int(row["organizer_id"])
+            self_id = as_int(row["self_attendee_id"])
             attendee_list = unique(
-                a for a in (_address(x) for x in (text(row["attendees"]) or "").split(" "))
+                a for a in (_address(x) for x in (as_text(row["a.addresses"]) or "").split(" "))
                 if a and a != organizer_address
             )
-            description = text(row["description"])
+            description = as_text(row["description"])
             yield CalendarEvent(
-                locator=Locator(path, sha256, "CalendarItem", integer(row["rid"])),
-                uuid=text(row["UUID"]),
-                summary_text=text(row["summary"]),
+                locator=db.locator("CalendarItem", row["_key"]),
+                uuid=as_text(row["UUID"]),
+                summary_text=as_text(row["summary"]),
                 description=description,
                 start=from_cocoa(row["start_date"]),
                 end=from_cocoa(row["end_date"]),
                 created=from_cocoa(row["creation_date"]),
                 modified=from_cocoa(row["last_modified"]),
                 organizer=organizer_address,
-                organizer_name=text(row["organizer_name"]),
+                organizer_name=as_text(row["oi.display_name"]),
                 organizer_is_self=bool(organizer_id and self_id and organizer_id == self_id)
-                or flag(row["organizer_self"]) is True,
-                calendar=text(row["calendar_title"]),
+                or as_bool_int(row["p.is_self"]) is True,
+                calendar=as_text(row["cal.title"]),
                 attendees=attendee_list,
-                invitation_status=integer(row["invitation_status"]),
-                hidden=flag(row["hidden"]),
-                url=text(row["url"]),
+                invitation_status=as_int(row["invitation_status"]),
+                hidden=as_bool_int(row["hidden"]),
+                url=as_text(row["url"]),
                 links=links_in(description),
             )

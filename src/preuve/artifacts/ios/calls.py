@@ -8,17 +8,16 @@ and is stored as text or as a blob depending on the iOS version.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import flag, integer, number, pick, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.tables import Database, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_bool_int, as_float, as_int, as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _COLUMNS = ("ZADDRESS", "ZDATE", "ZDURATION", "ZORIGINATED", "ZANSWERED", "ZSERVICE_PROVIDER", "ZCALLTYPE",
             "ZLOCATION", "ZISO_COUNTRY_CODE", "ZNAME", "ZUNIQUE_ID")
@@ -60,24 +59,21 @@ class Calls(SqliteArtifact):
     title = "Call history"
     paths = ("/private/var/mobile/Library/CallHistoryDB/CallHistory.storedata",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "ZCALLRECORD")
-        if "Z_PK" not in columns:
-            ctx.error(path, "no ZCALLRECORD table")
-            return
-        sql = f"SELECT r.Z_PK AS pk, {pick(columns, 'r', _COLUMNS)} FROM ZCALLRECORD r ORDER BY r.Z_PK"  # noqa: S608
-        for row in iter_rows(conn, sql):
+    tables = (Table("ZCALLRECORD", required=("Z_PK",), optional=_COLUMNS, key=("Z_PK",)),)
+
+    def read(self, db: Database) -> Iterator[Record]:
+        for row in db.rows(Query(self.tables[0])):
             yield Call(
-                locator=Locator(path, sha256, "ZCALLRECORD", integer(row["pk"])),
-                address=text(row["ZADDRESS"]),
+                locator=db.locator("ZCALLRECORD", row["_key"]),
+                address=as_text(row["ZADDRESS"]),
                 date=from_cocoa(row["ZDATE"]),
-                duration=number(row["ZDURATION"]),
-                outgoing=flag(row["ZORIGINATED"]),
-                answered=flag(row["ZANSWERED"]),
-                service_provider=text(row["ZSERVICE_PROVIDER"]),
-                call_type=integer(row["ZCALLTYPE"]),
-                location=text(row["ZLOCATION"]),
-                country=text(row["ZISO_COUNTRY_CODE"]),
-                name=text(row["ZNAME"]),
-                unique_id=text(row["ZUNIQUE_ID"]),
+                duration=as_float(row["ZDURATION"]),
+                outgoing=as_bool_int(row["ZORIGINATED"]),
+                answered=as_bool_int(row["ZANSWERED"]),
+                service_provider=as_text(row["ZSERVICE_PROVIDER"]),
+                call_type=as_int(row["ZCALLTYPE"]),
+                location=as_text(row["ZLOCATION"]),
+                country=as_text(row["ZISO_COUNTRY_CODE"]),
+                name=as_text(row["ZNAME"]),
+                unique_id=as_text(row["ZUNIQUE_ID"]),
             )

@@ -6,19 +6,19 @@ deleted often still has its icon mapping, with the icon's last update time.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
 from preuve.artifacts.ios.chrome_history import CHROME_PROFILE
-from preuve.artifacts.rows import container_of, integer, text
+from preuve.artifacts.rows import container_of
+from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, Table
 from preuve.artifacts.timeconv import from_webkit
+from preuve.artifacts.values import as_text
 from preuve.artifacts.web import url_observables
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Locator, Observable, Record, Timestamp
+from preuve.model import Observable, Record, Timestamp
 
 
 @dataclass(kw_only=True)
@@ -51,38 +51,25 @@ class ChromeFavicons(SqliteArtifact):
     title = "Chrome favicons"
     paths = (f"{CHROME_PROFILE}/Favicons",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        mapping = table_columns(conn, "icon_mapping")
-        if not {"page_url", "icon_id"} <= mapping:
-            ctx.error(path, "no 'icon_mapping' table with page_url and icon_id")
-            return
-        rowid = "m.id" if "id" in mapping else "m.rowid"
-        icons = table_columns(conn, "favicons")
-        icon_url = "f.url" if {"id", "url"} <= icons else "NULL"
-        icon_join = "LEFT JOIN favicons f ON f.id = m.icon_id " if icon_url != "NULL" else ""
-        bitmaps = table_columns(conn, "favicon_bitmaps")
-        if "icon_id" in bitmaps:
-            # One row per icon (an icon has a bitmap per size): the latest times.
-            updated = "MAX(last_updated)" if "last_updated" in bitmaps else "NULL"
-            requested = "MAX(last_requested)" if "last_requested" in bitmaps else "NULL"
-            times = "b.updated, b.requested"
-            bitmap_join = (
-                f"LEFT JOIN (SELECT icon_id, {updated} AS updated, {requested} AS requested "  # noqa: S608
-                "FROM favicon_bitmaps GROUP BY icon_id) b ON b.icon_id = m.icon_id "
-            )
-        else:
-            times, bitmap_join = "NULL, NULL", ""
-        sql = (
-            f"SELECT {rowid} AS rid, m.page_url, {icon_url} AS icon_url, {times} "  # noqa: S608 - names from schema
-            f"FROM icon_mapping m {icon_join}{bitmap_join}ORDER BY rid"
-        )
-        app = container_of(path)
-        for rid, page_url, icon, updated, requested in iter_rows(conn, sql):
+    tables = (
+        Table("icon_mapping", required=("page_url", "icon_id"), key=("id",)),
+        Table("favicons", required=("id", "url")),
+        Table("favicon_bitmaps", required=("icon_id",), optional=("last_updated", "last_requested")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        mapping, icons, bitmaps = self.tables
+        # One row per icon (an icon has a bitmap per size): the latest times.
+        times = Grouped(bitmaps, "b", by="icon_id", to="m.icon_id", aggregates=(
+            Aggregate("updated", "max", ("b.last_updated",)), Aggregate("requested", "max", ("b.last_requested",))))
+        query = Query(mapping, "m", joins=(Join(icons, "f", on="id", to="m.icon_id"), times))
+        app = container_of(db.path)
+        for row in db.rows(query):
             yield ChromeFavicon(
-                locator=Locator(path, sha256, "icon_mapping", integer(rid)),
+                locator=db.locator("icon_mapping", row["_key"]),
                 app=app,
-                page_url=text(page_url),
-                icon_url=text(icon),
-                last_updated=from_webkit(updated),
-                last_requested=from_webkit(requested),
+                page_url=as_text(row["page_url"]),
+                icon_url=as_text(row["f.url"]),
+                last_updated=from_webkit(row["b.updated"]),
+                last_requested=from_webkit(row["b.requested"]),
             )

@@ -10,18 +10,18 @@ are expired or deleted).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import container_of, integer, pick, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import container_of
+from preuve.artifacts.tables import Absent, Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_webkit
+from preuve.artifacts.values import as_int, as_text
 from preuve.artifacts.web import VisitMethods
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Locator, Record
+from preuve.model import Record
 
 CHROME_PROFILE = "/private/var/mobile/Containers/Data/Application/*/Library/Application Support/Google/Chrome/*"
 
@@ -49,50 +49,47 @@ class ChromeHistory(SqliteArtifact):
     title = "Chrome history"
     paths = (f"{CHROME_PROFILE}/History",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        url_cols = table_columns(conn, "urls")
-        visit_cols = table_columns(conn, "visits")
-        if "id" not in url_cols or "url" not in url_cols:
-            ctx.error(path, "no 'urls' table with id and url")
+    tables = (
+        Table("urls", required=("id", "url"), optional=("title", "last_visit_time"), key=("id",)),
+        Table("visits", required=("id", "url"), optional=("visit_time", "from_visit", "transition"), key=("id",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        urls, visits = self.tables
+        if db.report_missing(urls):
             return
-        app = container_of(path)
-        url_select = pick(url_cols, "u", ("id", "url", "title"))
-        if {"id", "url"} <= visit_cols:
-            has_from = "from_visit" in visit_cols
-            sql = (
-                f"SELECT v.id AS visit_id, {pick(visit_cols, 'v', ('visit_time', 'from_visit', 'transition'))}, "  # noqa: S608
-                f"{url_select}, {'fu.url' if has_from else 'NULL'} AS from_url "
-                "FROM visits v LEFT JOIN urls u ON u.id = v.url "
-                + ("LEFT JOIN visits fv ON fv.id = v.from_visit LEFT JOIN urls fu ON fu.id = fv.url " if has_from else "")
-                + "ORDER BY v.id"
-            )
-            for row in iter_rows(conn, sql):
-                from_visit = integer(row["from_visit"])
+        app = container_of(db.path)
+        orphans: tuple[Absent, ...] = ()
+        if db.has(visits):
+            query = Query(visits, "v", joins=(
+                Join(urls, "u", on="id", to="v.url"),
+                Join(Table("visits", required=("id", "url")), "fv", on="id", to="v.from_visit"),
+                Join(Table("urls", required=("id", "url")), "fu", on="id", to="fv.url"),
+            ))
+            for row in db.rows(query):
+                from_visit = as_int(row["from_visit"])
                 yield ChromeVisit(
-                    locator=Locator(path, sha256, "visits", integer(row["visit_id"])),
+                    locator=db.locator("visits", row["_key"]),
                     app=app,
-                    visit_id=integer(row["visit_id"]),
-                    url_id=integer(row["id"]),
-                    url=text(row["url"]),
-                    title=text(row["title"]),
+                    visit_id=as_int(row["id"]),
+                    url_id=as_int(row["u.id"]),
+                    url=as_text(row["u.url"]),
+                    title=as_text(row["u.title"]),
                     visit_time=from_webkit(row["visit_time"]),
                     from_visit=from_visit or None,
-                    from_url=text(row["from_url"]),
-                    transition=integer(row["transition"]),
+                    from_url=as_text(row["fu.url"]),
+                    transition=as_int(row["transition"]),
                 )
-            orphans = "WHERE u.id NOT IN (SELECT url FROM visits WHERE url IS NOT NULL) "
-        else:
-            orphans = ""
-        extra = pick(url_cols, "u", ("last_visit_time",))
-        sql = f"SELECT {url_select}, {extra} FROM urls u {orphans}ORDER BY u.id"  # noqa: S608 - names from the schema
-        for row in iter_rows(conn, sql):
+            orphans = (Absent("u.id", "visits", "url"),)
+        # Rows of urls no visit refers to (all of them when there is no visits table).
+        for row in db.rows(Query(urls, "u", where=orphans)):
             yield ChromeVisit(
-                locator=Locator(path, sha256, "urls", integer(row["id"])),
+                locator=db.locator("urls", row["_key"]),
                 app=app,
                 visit_id=None,
-                url_id=integer(row["id"]),
-                url=text(row["url"]),
-                title=text(row["title"]),
+                url_id=as_int(row["id"]),
+                url=as_text(row["url"]),
+                title=as_text(row["title"]),
                 visit_time=from_webkit(row["last_visit_time"]),
                 from_visit=None,
                 from_url=None,

@@ -28,7 +28,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
-from preuve.artifacts.plistvalues import boolean, cocoa_date, key_path, text, walk_strings
+from preuve.artifacts.plistvalues import cocoa_date, key_path, walk_strings
+from preuve.artifacts.values import as_bool_plist, plist_text
 from preuve.indicators.normalize import extract_urls, split_url
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
@@ -215,14 +216,14 @@ class ConfigurationProfiles(PlistArtifact):
             ctx.error(path, f"top level is a {type(value).__name__}, not a dictionary")
             return
         if posixpath.basename(path) == CLOUD_CONFIGURATION:
-            url = text(value.get("ConfigurationURL"))
+            url = plist_text(value.get("ConfigurationURL"))
             yield CloudConfiguration(
                 locator=Locator(path, sha256, key_path="/IsSupervised"),
-                supervised=boolean(value.get("IsSupervised")),
-                mandatory=boolean(value.get("IsMandatory")),
-                mdm_unremovable=boolean(value.get("IsMDMUnremovable")),
+                supervised=as_bool_plist(value.get("IsSupervised")),
+                mandatory=as_bool_plist(value.get("IsMandatory")),
+                mdm_unremovable=as_bool_plist(value.get("IsMDMUnremovable")),
                 configuration_url=url,
-                organization=text(value.get("OrganizationName")),
+                organization=plist_text(value.get("OrganizationName")),
             )
             return
         yield self._profile(ctx, value, path, sha256)
@@ -233,7 +234,7 @@ class ConfigurationProfiles(PlistArtifact):
         inner = ota if isinstance(ota, dict) else {}
 
         def first(name: str) -> str | None:
-            return text(stub.get(name)) or text(inner.get(name))
+            return plist_text(stub.get(name)) or plist_text(inner.get(name))
 
         content = stub.get("PayloadContent")
         payloads: list[ProfilePayload] = []
@@ -244,8 +245,8 @@ class ConfigurationProfiles(PlistArtifact):
                              "not a dictionary")
                     continue
                 payloads.append(ProfilePayload(
-                    text(item.get("PayloadType")), text(item.get("PayloadIdentifier")),
-                    text(item.get("PayloadUUID")), text(item.get("PayloadDisplayName")),
+                    plist_text(item.get("PayloadType")), plist_text(item.get("PayloadIdentifier")),
+                    plist_text(item.get("PayloadUUID")), plist_text(item.get("PayloadDisplayName")),
                 ))
         elif content is not None:
             ctx.warn(f"{path}: PayloadContent is a {type(content).__name__}, not a list")
@@ -263,8 +264,8 @@ class ConfigurationProfiles(PlistArtifact):
             organization=first("PayloadOrganization"),
             description=first("PayloadDescription"),
             installed=cocoa_date(stub.get("InstallDate")),
-            removal_disallowed=boolean(stub.get("PayloadRemovalDisallowed")),
-            encrypted=boolean(stub.get("IsEncrypted")),
+            removal_disallowed=as_bool_plist(stub.get("PayloadRemovalDisallowed")),
+            encrypted=as_bool_plist(stub.get("IsEncrypted")),
             payloads=tuple(payloads),
             signers=tuple(signers),
             urls=urls,

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import integer, pick, text, unique
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import unique
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_int, as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 # ABMultiValue.property values (AddressBook framework property ids).
 _PHONE, _EMAIL, _URL = 3, 4, 22
@@ -60,30 +61,25 @@ class Contacts(SqliteArtifact):
     title = "Contacts (address book)"
     paths = ("/private/var/mobile/Library/AddressBook/AddressBook.sqlitedb",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        people = table_columns(conn, "ABPerson")
-        if "ROWID" not in people and not people:
-            ctx.error(path, "no ABPerson table")
-            return
-        values = table_columns(conn, "ABMultiValue")
-        if {"record_id", "property", "value"} <= values:
-            order = "mv.UID" if "UID" in values else "mv.rowid"
-            mv_select, mv_join = "mv.property AS property, mv.value AS value", (
-                f"LEFT JOIN ABMultiValue mv ON mv.record_id = p.ROWID ORDER BY p.ROWID, {order}"
-            )
-        else:
-            mv_select, mv_join = "NULL AS property, NULL AS value", "ORDER BY p.ROWID"
-        sql = f"SELECT p.ROWID AS pid, {pick(people, 'p', _PERSON)}, {mv_select} FROM ABPerson p {mv_join}"  # noqa: S608
+    tables = (
+        Table("ABPerson", optional=_PERSON, key=("ROWID",)),
+        Table("ABMultiValue", required=("record_id", "property", "value"), key=("UID",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        people, values = self.tables
+        query = Query(people, "p", joins=(Join(values, "mv", on="record_id", to="p.ROWID"),), then_by=("mv",))
         current: sqlite3.Row | None = None
         found: dict[int, list[str]] = {}
 
         def emit() -> Contact:
             assert current is not None
-            name = " ".join(n for n in (text(current["First"]), text(current["Middle"]), text(current["Last"])) if n)
+            name = " ".join(n for n in (as_text(current["First"]), as_text(current["Middle"]),
+                                        as_text(current["Last"])) if n)
             return Contact(
-                locator=Locator(path, sha256, "ABPerson", integer(current["pid"])),
+                locator=db.locator("ABPerson", current["_key"]),
                 name=name or None,
-                organization=text(current["Organization"]),
+                organization=as_text(current["Organization"]),
                 phones=unique(found.get(_PHONE, ())),
                 emails=unique(found.get(_EMAIL, ())),
                 urls=unique(found.get(_URL, ())),
@@ -91,13 +87,13 @@ class Contacts(SqliteArtifact):
                 modified=from_cocoa(current["ModificationDate"]),
             )
 
-        for row in iter_rows(conn, sql):
-            if current is None or row["pid"] != current["pid"]:
+        for row in db.rows(query):
+            if current is None or row["_key"] != current["_key"]:
                 if current is not None:
                     yield emit()
                 current, found = row, {}
-            value = text(row["value"])
-            prop = integer(row["property"])
+            value = as_text(row["mv.value"])
+            prop = as_int(row["mv.property"])
             if value is None or prop is None:
                 continue
             if prop not in (_PHONE, _EMAIL, _URL):

@@ -9,20 +9,21 @@ and the gaps as records of their own, so rules can judge each one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.tables import Absent, Aggregate, Database, Grouped, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_float
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _MAX_GAP_RECORDS = 10_000
 _TRUNCATED = (15, 16)  # process names the kernel cut
 _SYSTEM_PROGRAM_FOLDERS = ("/usr/libexec", "/usr/sbin", "/sbin", "/System/Library")
+_SUMS = ("ZWIFIIN", "ZWIFIOUT", "ZWWANIN", "ZWWANOUT")
 
 
 _PROCESS, _APP_ID = Kind.PROCESS, Kind.APP_ID  # bound once: Kind.X is an attribute lookup per call
@@ -105,10 +106,6 @@ class ProcessIdGap(Record):
         return f"Process ids {self.first_missing}-{self.last_missing} missing (after {self.before}, before {self.after})"
 
 
-def _num(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def program_name(process_name: str | None) -> str:
     """The program part of a process name ("proc/bundle" rows name a process and the app it served)."""
     return (process_name or "").split("/", 1)[0]
@@ -138,48 +135,37 @@ class DataUsage(SqliteArtifact):
     title = "Network data usage (DataUsage.sqlite)"
     paths: ClassVar[tuple[str, ...]] = ("/private/var/wireless/Library/Databases/DataUsage.sqlite",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        process_cols = table_columns(conn, "ZPROCESS")
-        if not process_cols or "Z_PK" not in process_cols:
-            ctx.error(path, "no ZPROCESS table")
+    tables = (
+        Table("ZPROCESS", required=("Z_PK",), optional=("ZPROCNAME", "ZBUNDLENAME", "ZFIRSTTIMESTAMP", "ZTIMESTAMP"),
+              key=("Z_PK",)),
+        Table("ZLIVEUSAGE", required=("Z_PK", "ZHASPROCESS"), optional=("ZTIMESTAMP", *_SUMS), key=("Z_PK",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        processes, live = self.tables
+        ctx, path = db.ctx, db.path
+        if db.report_missing(processes):
             return
-        live_cols = table_columns(conn, "ZLIVEUSAGE")
-
-        def col(table_cols: set[str], name: str, alias: str) -> str:
-            return f"{alias}.{name}" if name in table_cols else "NULL"
-
-        sums = ("ZWIFIIN", "ZWIFIOUT", "ZWWANIN", "ZWWANOUT")
-        if "ZHASPROCESS" in live_cols and set(sums) <= live_cols:
-            # One grouped pass over ZLIVEUSAGE joined once, not a subquery per process.
-            usage_select = ", u.wifi_in, u.wifi_out, u.wwan_in, u.wwan_out"
-            usage_join = (
-                " LEFT JOIN (SELECT ZHASPROCESS AS pid, SUM(ZWIFIIN) AS wifi_in, SUM(ZWIFIOUT) AS wifi_out, "
-                "SUM(ZWWANIN) AS wwan_in, SUM(ZWWANOUT) AS wwan_out FROM ZLIVEUSAGE GROUP BY ZHASPROCESS) u "
-                "ON u.pid = p.Z_PK"
-            )
-        else:
-            usage_select, usage_join = ", NULL, NULL, NULL, NULL", ""
-        sql = (
-            f"SELECT p.Z_PK, {col(process_cols, 'ZPROCNAME', 'p')}, {col(process_cols, 'ZBUNDLENAME', 'p')}, "  # noqa: S608
-            f"{col(process_cols, 'ZFIRSTTIMESTAMP', 'p')}, {col(process_cols, 'ZTIMESTAMP', 'p')}{usage_select} "
-            f"FROM ZPROCESS p{usage_join} ORDER BY p.Z_PK"
-        )
         present: set[str] | None = None
         if (ctx.fs.whole_filesystem and any(ctx.fs.exists(d) for d in _SYSTEM_PROGRAM_FOLDERS)
-                and "ZBUNDLENAME" in process_cols and "ZPROCNAME" in process_cols):
+                and "zbundlename" in db.columns("ZPROCESS") and "zprocname" in db.columns("ZPROCESS")):
             # MVT, on a file-system dump: an unbundled process whose binary is nowhere in the dump. Asked
             # only of a dump holding the system's programs: one of the data volume alone holds no daemon.
+            names = Table("ZPROCESS", required=("ZPROCNAME", "ZBUNDLENAME"))
             unbundled = {
-                program_name(name) for (name,) in iter_rows(
-                    conn, "SELECT DISTINCT ZPROCNAME FROM ZPROCESS WHERE ZBUNDLENAME IS NULL OR ZBUNDLENAME = ''",
-                    named=False,
-                ) if isinstance(name, str) and program_name(name)
+                program_name(row["ZPROCNAME"]) for row in db.rows(Query(names))
+                if isinstance(row["ZPROCNAME"], str) and row["ZBUNDLENAME"] in (None, "")
+                and program_name(row["ZPROCNAME"])
             }
             present = _binaries_present(ctx, unbundled) if unbundled else set()
+        # One grouped pass over ZLIVEUSAGE joined once, not a subquery per process.
+        usage = Grouped(Table("ZLIVEUSAGE", required=("ZHASPROCESS", *_SUMS)), "u", by="ZHASPROCESS", to="p.Z_PK",
+                        aggregates=tuple(Aggregate(c, "sum", (f"u.{c}",)) for c in _SUMS))
         previous_pk: int | None = None
         previous_name: str | None = None
         gaps = 0
-        for pk, name, bundle, first, last, wifi_in, wifi_out, wwan_in, wwan_out in iter_rows(conn, sql, named=False):
+        for row in db.rows(Query(processes, "p", joins=(usage,))):
+            pk, name, bundle = row["_key"], row["ZPROCNAME"], row["ZBUNDLENAME"]
             if not isinstance(pk, int):
                 ctx.warn(f"{path}: ZPROCESS row with non-integer Z_PK {pk!r} skipped")
                 continue
@@ -187,7 +173,7 @@ class DataUsage(SqliteArtifact):
             if previous_pk is not None and pk > previous_pk + 1 and gaps < _MAX_GAP_RECORDS:
                 gaps += 1
                 yield ProcessIdGap(
-                    locator=Locator(path, sha256, "ZPROCESS", pk, key_path=f"Z_PK {previous_pk + 1}-{pk - 1}"),
+                    locator=db.locator("ZPROCESS", pk, key_path=f"Z_PK {previous_pk + 1}-{pk - 1}"),
                     first_missing=previous_pk + 1,
                     last_missing=pk - 1,
                     before=previous_name,
@@ -196,31 +182,30 @@ class DataUsage(SqliteArtifact):
             previous_pk, previous_name = pk, name_text
             bundled = isinstance(bundle, str) and bool(bundle)
             yield NetworkProcess(
-                locator=Locator(path, sha256, "ZPROCESS", pk),
+                locator=db.locator("ZPROCESS", pk),
                 process_id=pk,
                 process_name=name_text,
                 bundle_id=bundle if isinstance(bundle, str) and bundle else None,
-                first_seen=from_cocoa(first),
-                last_seen=from_cocoa(last),
-                wifi_in=_num(wifi_in),
-                wifi_out=_num(wifi_out),
-                wwan_in=_num(wwan_in),
-                wwan_out=_num(wwan_out),
+                first_seen=from_cocoa(row["ZFIRSTTIMESTAMP"]),
+                last_seen=from_cocoa(row["ZTIMESTAMP"]),
+                wifi_in=as_float(row["u.ZWIFIIN"]),
+                wifi_out=as_float(row["u.ZWIFIOUT"]),
+                wwan_in=as_float(row["u.ZWWANIN"]),
+                wwan_out=as_float(row["u.ZWWANOUT"]),
                 binary_found=None if present is None or bundled else program_name(name_text) in present,
             )
-        if {"Z_PK", "ZHASPROCESS"} <= live_cols:
-            sql = (
-                f"SELECT u.Z_PK, u.ZHASPROCESS, {col(live_cols, 'ZTIMESTAMP', 'u')}, "  # noqa: S608
-                f"{col(live_cols, 'ZWIFIIN', 'u')}, {col(live_cols, 'ZWWANIN', 'u')} FROM ZLIVEUSAGE u "
-                # MVT counts a row naming no process (NULL) as manipulated too.
-                "WHERE u.ZHASPROCESS IS NULL OR u.ZHASPROCESS NOT IN (SELECT Z_PK FROM ZPROCESS) "
-                "ORDER BY u.Z_PK"
+        if not db.has(live):
+            return
+        # MVT counts a row naming no process (NULL) as manipulated too.
+        orphans = Query(Table("ZLIVEUSAGE", required=("Z_PK", "ZHASPROCESS"), optional=("ZTIMESTAMP", "ZWIFIIN",
+                                                                                       "ZWWANIN"), key=("Z_PK",)),
+                        "u", where=(Absent("u.ZHASPROCESS", "ZPROCESS", "Z_PK", or_null=True),))
+        for row in db.rows(orphans):
+            process_pk = row["ZHASPROCESS"]
+            yield OrphanedUsage(
+                locator=db.locator("ZLIVEUSAGE", row["_key"]),
+                missing_process_id=process_pk if isinstance(process_pk, int) else None,
+                when=from_cocoa(row["ZTIMESTAMP"]),
+                wifi_in=as_float(row["ZWIFIIN"]),
+                wwan_in=as_float(row["ZWWANIN"]),
             )
-            for pk, process_pk, when, wifi_in, wwan_in in iter_rows(conn, sql, named=False):
-                yield OrphanedUsage(
-                    locator=Locator(path, sha256, "ZLIVEUSAGE", pk if isinstance(pk, int) else None),
-                    missing_process_id=process_pk if isinstance(process_pk, int) else None,
-                    when=from_cocoa(when),
-                    wifi_in=_num(wifi_in),
-                    wwan_in=_num(wwan_in),
-                )

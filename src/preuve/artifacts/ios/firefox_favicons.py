@@ -7,19 +7,19 @@ and the older ``browser.db`` (``favicons`` ↔ ``favicon_sites`` ↔ ``history``
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
 from preuve.artifacts.ios.firefox_history import FIREFOX_PROFILES
-from preuve.artifacts.rows import container_of, integer, pick, text
+from preuve.artifacts.rows import container_of
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_unix
+from preuve.artifacts.values import as_int, as_text
 from preuve.artifacts.web import url_observables
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Locator, Observable, Record, Timestamp
+from preuve.model import Observable, Record, Timestamp
 
 
 @dataclass(kw_only=True)
@@ -49,42 +49,39 @@ class FirefoxFavicons(SqliteArtifact):
     title = "Firefox favicons"
     paths = tuple(f"{p}/{f}" for p in FIREFOX_PROFILES for f in ("browser.db", "favicons.db", "favicons.sqlite"))
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        app = container_of(path)
-        pages = table_columns(conn, "moz_pages_w_icons")
-        links = table_columns(conn, "moz_icons_to_pages")
-        icons = table_columns(conn, "moz_icons")
-        if {"id", "page_url"} <= pages and {"page_id", "icon_id"} <= links and {"id", "icon_url"} <= icons:
+    tables = (
+        Table("moz_pages_w_icons", required=("id", "page_url"), key=("id",)),
+        Table("moz_icons_to_pages", required=("page_id", "icon_id"), key=("icon_id",)),
+        Table("moz_icons", required=("id", "icon_url")),
+        Table("favicon_sites", required=("id", "siteID", "faviconID"), key=("id",)),
+        Table("favicons", required=("id", "url"), optional=("date",)),
+        Table("history", required=("id", "url")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        app = container_of(db.path)
+        pages, links, icons, sites, favicons, history = self.tables
+        if db.has(pages) and db.has(links) and db.has(icons):
             # moz_icons_to_pages is a WITHOUT ROWID table: the page row locates the record, the icon id completes it.
-            sql = (
-                "SELECT p.id AS pid, p.page_url, l.icon_id, i.icon_url "
-                "FROM moz_pages_w_icons p JOIN moz_icons_to_pages l ON l.page_id = p.id "
-                "LEFT JOIN moz_icons i ON i.id = l.icon_id ORDER BY p.id, l.icon_id"
-            )
-            for row in iter_rows(conn, sql):
+            query = Query(pages, "p", joins=(Join(links, "l", on="page_id", to="p.id", inner=True),
+                                             Join(icons, "i", on="id", to="l.icon_id")), then_by=("l",))
+            for row in db.rows(query):
                 yield FirefoxFavicon(
-                    locator=Locator(path, sha256, "moz_pages_w_icons", integer(row["pid"]),
-                                    key_path=f"icon_id={integer(row['icon_id'])}"),
-                    app=app, page_url=text(row["page_url"]), icon_url=text(row["icon_url"]), when=None,
+                    locator=db.locator("moz_pages_w_icons", row["_key"],
+                                       key_path=f"icon_id={as_int(row['l.icon_id'])}"),
+                    app=app, page_url=as_text(row["page_url"]), icon_url=as_text(row["i.icon_url"]), when=None,
                 )
             return
-        sites = table_columns(conn, "favicon_sites")
-        favicons = table_columns(conn, "favicons")
-        history = table_columns(conn, "history")
-        if {"id", "siteID", "faviconID"} <= sites and {"id", "url"} <= favicons:
-            page = "h.url" if {"id", "url"} <= history else "NULL"
-            join = "LEFT JOIN history h ON h.id = s.siteID " if page != "NULL" else ""
-            sql = (
-                f"SELECT s.id AS sid, {page} AS page_url, f.url AS icon_url, {pick(favicons, 'f', ('date',))} "  # noqa: S608
-                f"FROM favicon_sites s LEFT JOIN favicons f ON f.id = s.faviconID {join}ORDER BY s.id"
-            )
-            for row in iter_rows(conn, sql):
+        if db.has(sites) and db.has(favicons):
+            query = Query(sites, "s", joins=(Join(favicons, "f", on="id", to="s.faviconID"),
+                                             Join(history, "h", on="id", to="s.siteID")))
+            for row in db.rows(query):
                 yield FirefoxFavicon(
-                    locator=Locator(path, sha256, "favicon_sites", integer(row["sid"])),
-                    app=app, page_url=text(row["page_url"]), icon_url=text(row["icon_url"]),
-                    when=from_unix(row["date"]),
+                    locator=db.locator("favicon_sites", row["_key"]),
+                    app=app, page_url=as_text(row["h.url"]), icon_url=as_text(row["f.url"]),
+                    when=from_unix(row["f.date"]),
                 )
             return
-        if path.endswith("/browser.db") and table_columns(conn, "history"):
+        if db.path.endswith("/browser.db") and db.columns("history"):
             return  # a browser.db with history but no icons
-        ctx.error(path, "no Firefox favicon tables")
+        db.report_none_of(pages, links, icons, sites, favicons)

@@ -9,18 +9,18 @@ a file is. Visit times are microseconds since 1970 in both.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import container_of, integer, pick, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import container_of
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_unix
+from preuve.artifacts.values import as_int, as_text
 from preuve.artifacts.web import VisitMethods
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Locator, Record
+from preuve.model import Record
 
 FIREFOX_PROFILES = (
     "/private/var/mobile/Containers/Shared/AppGroup/*/profile.profile",
@@ -51,44 +51,40 @@ class FirefoxHistory(SqliteArtifact):
     title = "Firefox history"
     paths = tuple(f"{p}/{f}" for p in FIREFOX_PROFILES for f in ("browser.db", "places.db", "places.sqlite"))
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        app = container_of(path)
-        places = table_columns(conn, "moz_places")
-        visits = table_columns(conn, "moz_historyvisits")
-        if {"id", "url"} <= places and {"id", "place_id"} <= visits:
-            has_from = "from_visit" in visits
-            sql = (
-                f"SELECT v.id AS vid, {pick(visits, 'v', ('visit_date', 'visit_type'))}, "  # noqa: S608
-                f"{pick(places, 'p', ('url', 'title'))}, {'fp.url' if has_from else 'NULL'} AS from_url "
-                "FROM moz_historyvisits v LEFT JOIN moz_places p ON p.id = v.place_id "
-                + ("LEFT JOIN moz_historyvisits fv ON fv.id = v.from_visit "
-                   "LEFT JOIN moz_places fp ON fp.id = fv.place_id " if has_from else "")
-                + "ORDER BY v.id"
-            )
-            for row in iter_rows(conn, sql):
+    tables = (
+        Table("moz_historyvisits", required=("id", "place_id"), optional=("visit_date", "visit_type", "from_visit"),
+              key=("id",)),
+        Table("moz_places", required=("id", "url"), optional=("title",)),
+        Table("visits", required=("id", "siteID"), optional=("date", "type"), key=("id",)),
+        Table("history", required=("id", "url"), optional=("title",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        app = container_of(db.path)
+        visits, places, legacy, history = self.tables
+        if db.has(visits) and db.has(places):
+            query = Query(visits, "v", joins=(
+                Join(places, "p", on="id", to="v.place_id"),
+                Join(Table("moz_historyvisits", required=("id", "place_id")), "fv", on="id", to="v.from_visit"),
+                Join(Table("moz_places", required=("id", "url")), "fp", on="id", to="fv.place_id"),
+            ))
+            for row in db.rows(query):
                 yield FirefoxVisit(
-                    locator=Locator(path, sha256, "moz_historyvisits", integer(row["vid"])),
-                    app=app, store="places", visit_id=integer(row["vid"]), url=text(row["url"]),
-                    title=text(row["title"]), visit_time=from_unix(row["visit_date"]),
-                    from_url=text(row["from_url"]), visit_type=integer(row["visit_type"]),
+                    locator=db.locator("moz_historyvisits", row["_key"]),
+                    app=app, store="places", visit_id=as_int(row["id"]), url=as_text(row["p.url"]),
+                    title=as_text(row["p.title"]), visit_time=from_unix(row["visit_date"]),
+                    from_url=as_text(row["fp.url"]), visit_type=as_int(row["visit_type"]),
                 )
             return
-        history = table_columns(conn, "history")
-        legacy = table_columns(conn, "visits")
-        if {"id", "url"} <= history and {"id", "siteID"} <= legacy:
-            sql = (
-                f"SELECT v.id AS vid, {pick(legacy, 'v', ('date', 'type'))}, "  # noqa: S608 - names from schema
-                f"{pick(history, 'h', ('url', 'title'))} FROM visits v LEFT JOIN history h ON h.id = v.siteID "
-                "ORDER BY v.id"
-            )
-            for row in iter_rows(conn, sql):
+        if db.has(legacy) and db.has(history):
+            for row in db.rows(Query(legacy, "v", joins=(Join(history, "h", on="id", to="v.siteID"),))):
                 yield FirefoxVisit(
-                    locator=Locator(path, sha256, "visits", integer(row["vid"])),
-                    app=app, store="browser.db", visit_id=integer(row["vid"]), url=text(row["url"]),
-                    title=text(row["title"]), visit_time=from_unix(row["date"]), from_url=None,
-                    visit_type=integer(row["type"]),
+                    locator=db.locator("visits", row["_key"]),
+                    app=app, store="browser.db", visit_id=as_int(row["id"]), url=as_text(row["h.url"]),
+                    title=as_text(row["h.title"]), visit_time=from_unix(row["date"]), from_url=None,
+                    visit_type=as_int(row["type"]),
                 )
             return
-        if path.endswith("/browser.db") and table_columns(conn, "favicons"):
+        if db.path.endswith("/browser.db") and db.columns("favicons"):
             return  # a browser.db whose history moved to the places store: its favicons are read elsewhere
-        ctx.error(path, "neither moz_places/moz_historyvisits nor history/visits tables")
+        db.report_none_of(visits, places, legacy, history)

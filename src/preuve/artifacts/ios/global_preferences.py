@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
-from preuve.artifacts.plistvalues import boolean, text
+from preuve.artifacts.values import as_bool_plist, plist_text
 from preuve.model import Locator, Record
 
 
@@ -33,7 +33,7 @@ class GlobalPreferences(Record):
 def _strings(value: object, limit: int = 100) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    out = (text(item, 256) for item in value[:limit])
+    out = (plist_text(item, 256) for item in value[:limit])
     return tuple(item for item in out if item)
 
 
@@ -48,13 +48,13 @@ class GlobalPreferencesArtifact(PlistArtifact):
             ctx.error(path, f"top level is a {type(value).__name__}, not a dictionary")
             return
         raw = value.get("LDMGlobalEnabled")
-        lockdown = boolean(raw)
+        lockdown = as_bool_plist(raw)
         if raw is not None and lockdown is None:
             ctx.warn(f"{path}: LDMGlobalEnabled holds a {type(raw).__name__}, not a boolean")
         yield GlobalPreferences(
             locator=Locator(path, sha256, key_path="/LDMGlobalEnabled"),
             lockdown_mode=lockdown,
-            locale=text(value.get("AppleLocale"), 64),
+            locale=plist_text(value.get("AppleLocale"), 64),
             languages=_strings(value.get("AppleLanguages")),
             keyboards=_strings(value.get("AppleKeyboards")),
         )

@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
-from preuve.artifacts.plistvalues import cocoa_date, integer, key_path, string_items, text
+from preuve.artifacts.plistvalues import cocoa_date, key_path, string_items
+from preuve.artifacts.values import as_int, plist_text
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 SERVICES = {"com.apple.madrid": "iMessage", "com.apple.ess": "FaceTime", "com.apple.private.alloy.facetime.multi":
@@ -82,14 +83,14 @@ class IdStatusCache(PlistArtifact):
                 # Some versions keep scalars (a format version) beside the services.
                 continue
             for handle, entry in string_items(handles):
-                clean = text(handle)
+                clean = plist_text(handle)
                 if clean is None:
                     continue
                 escaped = handle.replace("\x00", "\\x00")[:1024] if "\x00" in handle else None
                 if not isinstance(entry, dict):
                     ctx.warn(f"{path}: {key_path(service, handle)} is a {type(entry).__name__}, not a dictionary")
                     entry = {}
-                status = integer(entry.get("IDStatus", entry.get("LookupStatus")))
+                status = as_int(entry.get("IDStatus", entry.get("LookupStatus")))
                 address, kind = split_handle(clean)
                 yield IdStatusLookup(
                     locator=Locator(path, sha256, key_path=key_path(service, handle)),

@@ -11,17 +11,17 @@ the first and last time each was seen.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import integer, pick, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns, tables
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_int, as_text
+from preuve.evidence.sqlite import tables as table_names
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _INTERACTION = ("ZSTARTDATE", "ZENDDATE", "ZCREATIONDATE", "ZBUNDLEID", "ZTARGETBUNDLEID", "ZACCOUNT",
                 "ZDIRECTION", "ZMECHANISM", "ZDOMAINIDENTIFIER", "ZCONTENTURL", "ZGROUPNAME",
@@ -111,60 +111,60 @@ class InteractionC(SqliteArtifact):
     title = "App interactions (CoreDuet interactionC)"
     paths = ("/private/var/mobile/Library/CoreDuet/People/interactionC.db",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        interactions = table_columns(conn, "ZINTERACTIONS")
-        contacts = table_columns(conn, "ZCONTACTS")
-        if "Z_PK" not in interactions:
-            ctx.error(path, "no ZINTERACTIONS table")
+    tables = (
+        Table("ZINTERACTIONS", required=("Z_PK",), optional=(*_INTERACTION, "ZSENDER"), key=("Z_PK",)),
+        Table("ZCONTACTS", required=("Z_PK",), optional=_CONTACT, key=("Z_PK",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        interactions, contacts = self.tables
+        if db.report_missing(interactions):
             return
-        if {"Z_PK", "ZIDENTIFIER"} <= contacts and "ZSENDER" in interactions:
-            name = "c.ZDISPLAYNAME" if "ZDISPLAYNAME" in contacts else "NULL"
-            sender, join = f"c.ZIDENTIFIER AS sender, {name} AS sender_name", "LEFT JOIN ZCONTACTS c ON c.Z_PK = i.ZSENDER "
-        else:
-            sender, join = "NULL AS sender, NULL AS sender_name", ""
-        recipients = "NULL"
-        if {"Z_PK", "ZIDENTIFIER"} <= contacts:
-            for table in sorted(t for t in tables(conn) if _RECIPIENT_TABLE.match(t)):
-                cols = table_columns(conn, table)
-                contact_col = next((c for c in sorted(cols) if _RECIPIENT_CONTACT.match(c)), None)
-                interaction_col = next((c for c in sorted(cols) if _RECIPIENT_INTERACTION.match(c)), None)
+        person = Table("ZCONTACTS", required=("Z_PK", "ZIDENTIFIER"), optional=("ZDISPLAYNAME",))
+        joins: list[Join | Grouped] = [Join(person, "c", on="Z_PK", to="i.ZSENDER")]
+        if db.has(person):
+            for table in sorted(t for t in table_names(db.conn) if _RECIPIENT_TABLE.match(t)):
+                cols = sorted(db.columns(table).values())
+                contact_col = next((c for c in cols if _RECIPIENT_CONTACT.match(c)), None)
+                interaction_col = next((c for c in cols if _RECIPIENT_INTERACTION.match(c)), None)
                 if contact_col and interaction_col:
                     # Grouped once and joined, not a subquery per interaction.
-                    recipients = "rcp.ids"
-                    join += (f"LEFT JOIN (SELECT r.{interaction_col} AS iid, group_concat(rc.ZIDENTIFIER, ' ') AS ids "  # noqa: S608
-                             f"FROM {table} r JOIN ZCONTACTS rc ON rc.Z_PK = r.{contact_col} "
-                             f"GROUP BY r.{interaction_col}) rcp ON rcp.iid = i.Z_PK ")
+                    joins.append(Grouped(
+                        Table(table, required=(contact_col, interaction_col)), "r", by=interaction_col, to="i.Z_PK",
+                        joins=(Join(person, "rc", on="Z_PK", to=f"r.{contact_col}", inner=True),),
+                        aggregates=(Aggregate("ids", "group_concat", ("rc.ZIDENTIFIER",), " "),),
+                    ))
                     break
-        sql = (f"SELECT i.Z_PK AS pk, {pick(interactions, 'i', _INTERACTION)}, {sender}, "  # noqa: S608
-               f"{recipients} AS recipients FROM ZINTERACTIONS i {join}ORDER BY i.Z_PK")
-        for row in iter_rows(conn, sql):
+        interactions = Table("ZINTERACTIONS", required=("Z_PK",), optional=_INTERACTION, key=("Z_PK",))
+        grouped = len(joins) > 1  # a recipients table was found
+        for row in db.rows(Query(interactions, "i", joins=tuple(joins))):
             yield Interaction(
-                locator=Locator(path, sha256, "ZINTERACTIONS", integer(row["pk"])),
+                locator=db.locator("ZINTERACTIONS", row["_key"]),
                 start=from_cocoa(row["ZSTARTDATE"]) or from_cocoa(row["ZCREATIONDATE"]),
                 end=from_cocoa(row["ZENDDATE"]),
-                bundle_id=text(row["ZBUNDLEID"]),
-                target_bundle_id=text(row["ZTARGETBUNDLEID"]),
-                account=text(row["ZACCOUNT"]),
-                direction=integer(row["ZDIRECTION"]),
-                mechanism=integer(row["ZMECHANISM"]),
-                domain_identifier=text(row["ZDOMAINIDENTIFIER"]),
-                content_url=text(row["ZCONTENTURL"]),
-                group_name=text(row["ZGROUPNAME"]),
-                sender=text(row["sender"]),
-                sender_name=text(row["sender_name"]),
-                recipients=tuple(r for r in (text(row["recipients"]) or "").split(" ") if r),
-                recipient_count=integer(row["ZRECIPIENTCOUNT"]),
+                bundle_id=as_text(row["ZBUNDLEID"]),
+                target_bundle_id=as_text(row["ZTARGETBUNDLEID"]),
+                account=as_text(row["ZACCOUNT"]),
+                direction=as_int(row["ZDIRECTION"]),
+                mechanism=as_int(row["ZMECHANISM"]),
+                domain_identifier=as_text(row["ZDOMAINIDENTIFIER"]),
+                content_url=as_text(row["ZCONTENTURL"]),
+                group_name=as_text(row["ZGROUPNAME"]),
+                sender=as_text(row["c.ZIDENTIFIER"]),
+                sender_name=as_text(row["c.ZDISPLAYNAME"]),
+                recipients=tuple(r for r in (as_text(row["r.ids"] if grouped else None) or "").split(" ") if r),
+                recipient_count=as_int(row["ZRECIPIENTCOUNT"]),
             )
-        if "Z_PK" not in contacts:
+        if not db.has(contacts):
             return
-        sql = f"SELECT c.Z_PK AS pk, {pick(contacts, 'c', _CONTACT)} FROM ZCONTACTS c ORDER BY c.Z_PK"  # noqa: S608
-        for row in iter_rows(conn, sql):
-            person = row["ZPERSONID"]
+        for row in db.rows(Query(contacts, "c")):
+            person_id = row["ZPERSONID"]
             yield InteractionContact(
-                locator=Locator(path, sha256, "ZCONTACTS", integer(row["pk"])),
-                identifier=text(row["ZIDENTIFIER"]) or text(row["ZCUSTOMIDENTIFIER"]),
-                display_name=text(row["ZDISPLAYNAME"]),
-                person_id=text(person) if person is None or isinstance(person, (str, bytes)) else str(person),
+                locator=db.locator("ZCONTACTS", row["_key"]),
+                identifier=as_text(row["ZIDENTIFIER"]) or as_text(row["ZCUSTOMIDENTIFIER"]),
+                display_name=as_text(row["ZDISPLAYNAME"]),
+                person_id=as_text(person_id) if person_id is None or isinstance(person_id, (str, bytes))
+                else str(person_id),
                 created=from_cocoa(row["ZCREATIONDATE"]),
                 first_incoming=from_cocoa(row["ZFIRSTINCOMINGSENDERDATE"]),
                 last_incoming=from_cocoa(row["ZLASTINCOMINGSENDERDATE"]),

@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
-from preuve.artifacts.plistvalues import cocoa_date, integer, key_path, string_items, text
+from preuve.artifacts.plistvalues import cocoa_date, key_path, string_items
+from preuve.artifacts.values import as_int, plist_text
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 # The timestamp fields locationd writes, with what each moment means.
@@ -108,7 +109,7 @@ class LocationdClients(PlistArtifact):
             ctx.error(path, f"top level is a {type(value).__name__}, not a dictionary")
             return
         for key, entry in string_items(value):
-            client = text(key)
+            client = plist_text(key)
             if client is None:
                 continue
             if not isinstance(entry, dict):
@@ -121,10 +122,10 @@ class LocationdClients(PlistArtifact):
                 locator=Locator(path, sha256, key_path=key_path(key)),
                 client=client,
                 client_path=client_path(client),
-                bundle_id=text(entry.get("BundleId")),
-                bundle_path=text(entry.get("BundlePath")),
-                executable=text(entry.get("Executable")),
-                registered=text(entry.get("Registered")),
-                authorization=integer(entry.get("Authorization")),
+                bundle_id=plist_text(entry.get("BundleId")),
+                bundle_path=plist_text(entry.get("BundlePath")),
+                executable=plist_text(entry.get("Executable")),
+                registered=plist_text(entry.get("Registered")),
+                authorization=as_int(entry.get("Authorization")),
                 times=times,
             )

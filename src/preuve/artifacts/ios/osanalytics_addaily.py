@@ -14,7 +14,8 @@ from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
 from preuve.artifacts.ios.datausage import process_observables
-from preuve.artifacts.plistvalues import cocoa_date, key_path, number, string_items, text
+from preuve.artifacts.plistvalues import cocoa_date, key_path, string_items
+from preuve.artifacts.values import as_float, plist_text
 from preuve.model import Locator, Observable, Record, Timestamp
 
 
@@ -58,7 +59,7 @@ class OsAnalyticsAdDaily(PlistArtifact):
             ctx.warn(f"{path}: netUsageBaseline is a {type(baseline).__name__}, not a dictionary")
             return
         for process, entry in string_items(baseline):
-            name = text(process)
+            name = plist_text(process)
             if name is None:
                 continue
             values = entry if isinstance(entry, list) else []
@@ -69,8 +70,8 @@ class OsAnalyticsAdDaily(PlistArtifact):
                 locator=Locator(path, sha256, key_path=key_path("netUsageBaseline", process)),
                 process=name,
                 when=cocoa_date(padded[0]),
-                wifi_in=number(padded[1]),
-                wifi_out=number(padded[2]),
-                wwan_in=number(padded[3]),
-                wwan_out=number(padded[4]),
+                wifi_in=as_float(padded[1]),
+                wifi_out=as_float(padded[2]),
+                wwan_in=as_float(padded[3]),
+                wwan_out=as_float(padded[4]),
             )

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, PlistArtifact
-from preuve.artifacts.plistvalues import cocoa_date, key_path, string_items, text
-from preuve.evidence.plists import PlistValue
+from preuve.artifacts.plistvalues import cocoa_date, key_path, string_items
+from preuve.artifacts.values import plist_text
+from preuve.evidence.formats.plists import PlistValue
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _FOLDERS = (
@@ -88,7 +89,7 @@ class ProfileEvents(PlistArtifact):
             return
         for parts, profile_id, item in entries:
             where = key_path("ProfileEvents", *parts)
-            identifier = text(profile_id)
+            identifier = plist_text(profile_id)
             if identifier is None:
                 continue
             if not isinstance(item, dict):
@@ -98,7 +99,7 @@ class ProfileEvents(PlistArtifact):
             yield ProfileEvent(
                 locator=Locator(path, sha256, key_path=where),
                 profile_id=identifier,
-                operation=text(details.get("operation")),
-                process=text(details.get("process")),
+                operation=plist_text(details.get("operation")),
+                process=plist_text(details.get("process")),
                 when=cocoa_date(details.get("timestamp")),
             )

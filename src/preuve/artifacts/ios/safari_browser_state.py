@@ -9,20 +9,20 @@ warning, never the tab.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
 from preuve.artifacts.ios.safari_history import SAFARI_ROOTS
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
+from preuve.artifacts.values import as_str
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import PlistValue, load_plist
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _OPTIONAL_TAB = ("uuid", "title", "url", "user_visible_url", "last_viewed_time", "private_browsing")
 _MAX_SESSION_URLS = 1000
@@ -91,50 +91,39 @@ def session_entries(value: PlistValue) -> tuple[tuple[str, ...], tuple[str, ...]
     return tuple(urls), tuple(titles)
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 class SafariBrowserState(SqliteArtifact):
     name = "safari_browser_state"
     platform = "ios"
     title = "Safari open tabs"
     paths: ClassVar[tuple[str, ...]] = tuple(f"{root}/BrowserState.db" for root in SAFARI_ROOTS)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        tab_cols = table_columns(conn, "tabs")
-        if "id" not in tab_cols:
-            ctx.error(path, "no 'tabs' table")
-            return
-        session_cols = table_columns(conn, "tab_sessions")
-        with_sessions = "uuid" in tab_cols and {"tab_uuid", "session_data"} <= session_cols
-        select = ["t.id"] + [f"t.{c}" if c in tab_cols else "NULL" for c in _OPTIONAL_TAB]
-        if with_sessions:
-            select.append("s.session_data")
-            join = " LEFT JOIN tab_sessions s ON s.tab_uuid = t.uuid"
-        else:
-            select.append("NULL")
-            join = ""
-        sql = f"SELECT {', '.join(select)} FROM tabs t{join} ORDER BY t.id"  # noqa: S608 - names from schema
-        for tab_id, uuid, title, url, visible, viewed, private, blob in iter_rows(conn, sql):
+    tables = (
+        Table("tabs", required=("id",), optional=_OPTIONAL_TAB, key=("id",)),
+        Table("tab_sessions", required=("tab_uuid", "session_data")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        tabs, sessions = self.tables
+        for row in db.rows(Query(tabs, "t", joins=(Join(sessions, "s", on="tab_uuid", to="t.uuid"),))):
+            tab_id, blob, private = row["_key"], row["s.session_data"], row["private_browsing"]
             if not isinstance(tab_id, int):
-                ctx.warn(f"{path}: tabs row with id {tab_id!r} skipped")
+                db.ctx.warn(f"{db.path}: tabs row with id {tab_id!r} skipped")
                 continue
             urls: tuple[str, ...] = ()
             titles: tuple[str, ...] = ()
             if isinstance(blob, bytes) and blob:
                 try:
-                    urls, titles = session_entries(decode_session(blob, path, ctx.limits))
+                    urls, titles = session_entries(decode_session(blob, db.path, db.ctx.limits))
                 except EvidenceError as exc:
-                    ctx.warn(f"{path}: tab {tab_id}: session history not decoded ({exc.reason})")
+                    db.ctx.warn(f"{db.path}: tab {tab_id}: session history not decoded ({exc.reason})")
             yield SafariTab(
-                locator=Locator(path, sha256, "tabs", tab_id),
+                locator=db.locator("tabs", tab_id),
                 tab_id=tab_id,
-                uuid=_text(uuid),
-                url=_text(url),
-                user_visible_url=_text(visible),
-                title=_text(title),
-                last_viewed_time=from_cocoa(viewed),
+                uuid=as_str(row["uuid"]),
+                url=as_str(row["url"]),
+                user_visible_url=as_str(row["user_visible_url"]),
+                title=as_str(row["title"]),
+                last_viewed_time=from_cocoa(row["last_viewed_time"]),
                 private_browsing=None if not isinstance(private, int) else bool(private),
                 session_urls=urls,
                 session_titles=titles,

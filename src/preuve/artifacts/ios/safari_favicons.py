@@ -6,17 +6,16 @@ keeps pages whose icon failed to load. Usually only in a filesystem dump.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import integer, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 
 @dataclass(kw_only=True)
@@ -49,26 +48,24 @@ class SafariFavicons(SqliteArtifact):
         "/private/var/mobile/Containers/Data/Application/*/Library/Image Cache/Favicons/Favicons.db",
     )
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        pages = table_columns(conn, "page_url")
-        icons = table_columns(conn, "icon_info")
-        rejected = table_columns(conn, "rejected_resources")
-        if not {"uuid", "url"} <= pages and not rejected:
-            ctx.error(path, "no page_url or rejected_resources table")
+    tables = (
+        Table("page_url", required=("uuid", "url")),
+        Table("icon_info", required=("uuid", "url"), optional=("timestamp",)),
+        Table("rejected_resources", required=("page_url", "icon_url"), optional=("timestamp",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        pages, icons, rejected = self.tables
+        if not db.has(pages) and not db.has(rejected):
+            db.report_none_of(pages, rejected)
             return
-        if {"uuid", "url"} <= pages:
-            if {"uuid", "url"} <= icons:
-                stamp = "i.timestamp" if "timestamp" in icons else "NULL"
-                sql = (f"SELECT p.rowid, p.url, i.url, {stamp} FROM page_url p "  # noqa: S608
-                       "LEFT JOIN icon_info i ON i.uuid = p.uuid ORDER BY p.rowid")
-            else:
-                sql = "SELECT p.rowid, p.url, NULL, NULL FROM page_url p ORDER BY p.rowid"
-            for rid, page, icon, when in iter_rows(conn, sql):
-                yield SafariFavicon(locator=Locator(path, sha256, "page_url", integer(rid)), page_url=text(page),
-                                    icon_url=text(icon), when=from_cocoa(when), rejected=False)
-        if {"page_url", "icon_url"} <= rejected:
-            stamp = "timestamp" if "timestamp" in rejected else "NULL"
-            sql = f"SELECT rowid, page_url, icon_url, {stamp} FROM rejected_resources ORDER BY rowid"  # noqa: S608
-            for rid, page, icon, when in iter_rows(conn, sql):
-                yield SafariFavicon(locator=Locator(path, sha256, "rejected_resources", integer(rid)),
-                                    page_url=text(page), icon_url=text(icon), when=from_cocoa(when), rejected=True)
+        if db.has(pages):
+            query = Query(pages, "p", joins=(Join(icons, "i", on="uuid", to="p.uuid"),))
+            for row in db.rows(query):
+                yield SafariFavicon(locator=db.locator("page_url", row["_key"]), page_url=as_text(row["url"]),
+                                    icon_url=as_text(row["i.url"]), when=from_cocoa(row["i.timestamp"]), rejected=False)
+        if db.has(rejected):
+            for row in db.rows(Query(rejected)):
+                yield SafariFavicon(locator=db.locator("rejected_resources", row["_key"]),
+                                    page_url=as_text(row["page_url"]), icon_url=as_text(row["icon_url"]),
+                                    when=from_cocoa(row["timestamp"]), rejected=True)

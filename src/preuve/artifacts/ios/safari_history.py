@@ -12,17 +12,17 @@ of deleted history (when, and which page if one was removed alone).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.artifacts.values import as_int_strict, as_str
 from preuve.indicators.normalize import split_url, strip_www
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Kind, Observable, Record, Timestamp
 
 SAFARI_ROOTS = (
     "/private/var/mobile/Library/Safari",
@@ -32,14 +32,6 @@ SAFARI_ROOTS = (
 )
 REDIRECT_WINDOW_SECONDS = 5.0  # a redirect followed this fast was not a person clicking
 _OPTIONAL_VISIT = ("title", "load_successful", "redirect_source", "redirect_destination", "origin")
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 @dataclass(kw_only=True)
@@ -138,69 +130,71 @@ class SafariHistory(SqliteArtifact):
     title = "Safari history"
     paths: ClassVar[tuple[str, ...]] = tuple(f"{root}/History.db" for root in SAFARI_ROOTS)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        visit_cols = table_columns(conn, "history_visits")
-        item_cols = table_columns(conn, "history_items")
-        if not {"id", "history_item", "visit_time"} <= visit_cols:
-            ctx.error(path, "no usable 'history_visits' table")
+    tables = (
+        Table("history_visits", required=("id", "history_item", "visit_time"), optional=_OPTIONAL_VISIT, key=("id",)),
+        Table("history_items", required=("id", "url")),
+        Table("history_tombstones", required=("id",), optional=("start_time", "end_time", "url"), key=("id",)),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        visits, items, _ = self.tables
+        if db.report_missing(visits):
             return
-        has_items = {"id", "url"} <= item_cols
+        has_items = db.has(items)
         if not has_items:
-            ctx.warn(f"{path}: no 'history_items' table: visits are listed without their URL")
-        select = ["v.id", "v.visit_time"]
-        select += [f"v.{c}" if c in visit_cols else "NULL" for c in _OPTIONAL_VISIT]
-        select.append("i.url" if has_items else "NULL")
-        join = " LEFT JOIN history_items i ON i.id = v.history_item" if has_items else ""
-        sql = f"SELECT {', '.join(select)} FROM history_visits v{join} ORDER BY v.id"  # noqa: S608 - names from schema
-        for vid, when, title, loaded, source, destination, origin, url in iter_rows(conn, sql):
-            visit_id = _int(vid)
+            db.ctx.warn(f"{db.path}: no 'history_items' table: visits are listed without their URL")
+        for row in db.rows(Query(visits, "v", joins=(Join(items, "i", on="id", to="v.history_item"),))):
+            vid, when, loaded = row["_key"], row["visit_time"], row["load_successful"]
+            visit_id = as_int_strict(vid)
             if visit_id is None:
-                ctx.warn(f"{path}: history_visits row with id {vid!r} skipped")
+                db.ctx.warn(f"{db.path}: history_visits row with id {vid!r} skipped")
                 continue
             raw = float(when) if isinstance(when, (int, float)) and not isinstance(when, bool) else None
             yield SafariVisit(
-                locator=Locator(path, sha256, "history_visits", visit_id),
+                locator=db.locator("history_visits", visit_id),
                 visit_id=visit_id,
-                url=_text(url),
-                title=_text(title),
+                url=as_str(row["i.url"]),
+                title=as_str(row["title"]),
                 visit_time=from_cocoa(when),
                 visit_time_raw=raw,
-                load_successful=None if _int(loaded) is None else bool(loaded),
-                redirect_source=_int(source),
-                redirect_destination=_int(destination),
-                origin=_int(origin),
+                load_successful=None if as_int_strict(loaded) is None else bool(loaded),
+                redirect_source=as_int_strict(row["redirect_source"]),
+                redirect_destination=as_int_strict(row["redirect_destination"]),
+                origin=as_int_strict(row["origin"]),
             )
-        if has_items and "redirect_destination" in visit_cols:
-            yield from self._redirects(conn, path, sha256)
-        yield from self._tombstones(conn, path, sha256)
+        yield from self._redirects(db)
+        yield from self._tombstones(db)
 
-    def _tombstones(self, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[SafariHistoryDeletion]:
+    def _tombstones(self, db: Database) -> Iterator[SafariHistoryDeletion]:
         # Safari keeps a tombstone for each deletion (to sync it): it survives the visits it removed.
-        columns = table_columns(conn, "history_tombstones")
-        if "id" not in columns:
+        tombstones = self.tables[2]
+        if not db.has(tombstones):
             return
-        select = ", ".join(c if c in columns else "NULL" for c in ("id", "start_time", "end_time", "url"))
-        sql = f"SELECT {select} FROM history_tombstones ORDER BY id"  # noqa: S608 - names from schema
-        for tid, start, end, url in iter_rows(conn, sql):
-            if _int(tid) is None:
+        for row in db.rows(Query(tombstones)):
+            tid = as_int_strict(row["_key"])
+            if tid is None:
                 continue
             yield SafariHistoryDeletion(
-                locator=Locator(path, sha256, "history_tombstones", tid),
-                start_time=from_cocoa(start),
-                end_time=from_cocoa(end),
-                url=_text(url),
+                locator=db.locator("history_tombstones", tid),
+                start_time=from_cocoa(row["start_time"]),
+                end_time=from_cocoa(row["end_time"]),
+                url=as_str(row["url"]),
             )
 
-    def _redirects(self, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[SafariRedirect]:
+    def _redirects(self, db: Database) -> Iterator[SafariRedirect]:
         # One self-join in SQLite: each redirecting visit with the visit it led to, streamed.
-        sql = (
-            "SELECT a.id, ia.url, a.visit_time, b.id, ib.url, b.visit_time FROM history_visits a "
-            "JOIN history_visits b ON b.id = a.redirect_destination "
-            "JOIN history_items ia ON ia.id = a.history_item JOIN history_items ib ON ib.id = b.history_item "
-            "WHERE a.redirect_destination IS NOT NULL ORDER BY a.id"
-        )
-        for aid, aurl, atime, bid, burl, btime in iter_rows(conn, sql):
-            if not (isinstance(aurl, str) and isinstance(burl, str) and _int(aid) is not None and _int(bid) is not None):
+        visit = Table("history_visits", required=("id", "history_item", "visit_time"), key=("id",))
+        items = Table("history_items", required=("id", "url"))
+        query = Query(visit, "a", joins=(
+            Join(visit, "b", on="id", to="a.redirect_destination", inner=True),
+            Join(items, "ia", on="id", to="a.history_item", inner=True),
+            Join(items, "ib", on="id", to="b.history_item", inner=True),
+        ))
+        for row in db.rows(query):
+            aid, bid, aurl, burl = row["_key"], row["b.id"], row["ia.url"], row["ib.url"]
+            atime, btime = row["visit_time"], row["b.visit_time"]
+            if not (isinstance(aurl, str) and isinstance(burl, str) and as_int_strict(aid) is not None
+                    and as_int_strict(bid) is not None):
                 continue
             if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in (atime, btime)):
                 continue
@@ -208,7 +202,7 @@ class SafariHistory(SqliteArtifact):
             if not 0 <= elapsed <= REDIRECT_WINDOW_SECONDS or not different_sites(aurl, burl):
                 continue
             yield SafariRedirect(
-                locator=Locator(path, sha256, "history_visits", aid, key_path=f"redirect_destination={bid}"),
+                locator=db.locator("history_visits", aid, key_path=f"redirect_destination={bid}"),
                 source_visit_id=aid,
                 source_url=aurl,
                 source_time=from_cocoa(atime),

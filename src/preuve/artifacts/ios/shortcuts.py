@@ -9,20 +9,20 @@ from evidence; every string in the parameters is searched for links.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import integer, pick, text, unique
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import unique
+from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
+from preuve.artifacts.values import as_int, as_text
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.plists import load_plist
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.evidence.formats.plists import load_plist
 from preuve.indicators.normalize import extract_urls
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _SHORTCUT = ("ZNAME", "ZCREATIONDATE", "ZMODIFICATIONDATE", "ZACTIONSDESCRIPTION")  # only what the record holds
 _MAX_STRINGS = 100_000
@@ -80,36 +80,31 @@ class Shortcuts(SqliteArtifact):
     title = "Shortcuts"
     paths = ("/private/var/mobile/Library/Shortcuts/Shortcuts.sqlite",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "ZSHORTCUT")
-        if "Z_PK" not in columns:
-            ctx.error(path, "no ZSHORTCUT table")
-            return
-        actions = table_columns(conn, "ZSHORTCUTACTIONS")
-        if {"Z_PK", "ZSHORTCUT", "ZDATA"} <= actions:
-            # The first actions row of each shortcut, found by one grouped pass (not a subquery per shortcut).
-            data_sql = "a.ZDATA"
-            join = ("LEFT JOIN (SELECT ZSHORTCUT AS sid, MIN(Z_PK) AS apk FROM ZSHORTCUTACTIONS GROUP BY ZSHORTCUT) f "
-                    "ON f.sid = s.Z_PK LEFT JOIN ZSHORTCUTACTIONS a ON a.Z_PK = f.apk ")
-        else:
-            data_sql, join = "NULL", ""
-        sql = (f"SELECT s.Z_PK AS pk, {pick(columns, 's', _SHORTCUT)}, {data_sql} AS data FROM ZSHORTCUT s "  # noqa: S608
-               f"{join}ORDER BY s.Z_PK")
-        for row in iter_rows(conn, sql):
-            pk = integer(row["pk"])
+    tables = (
+        Table("ZSHORTCUT", required=("Z_PK",), optional=_SHORTCUT, key=("Z_PK",)),
+        Table("ZSHORTCUTACTIONS", required=("Z_PK", "ZSHORTCUT", "ZDATA")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        shortcuts, actions = self.tables
+        # The first actions row of each shortcut, found by one grouped pass (not a subquery per shortcut).
+        first = Grouped(actions, "f", by="ZSHORTCUT", to="s.Z_PK", aggregates=(Aggregate("apk", "min", ("f.Z_PK",)),))
+        query = Query(shortcuts, "s", joins=(first, Join(actions, "a", on="Z_PK", to="f.apk")))
+        for row in db.rows(query):
+            pk = as_int(row["_key"])
             action_ids: list[str] = []
             links: list[str] = []
-            data = row["data"]
+            data = row["a.ZDATA"]
             if isinstance(data, bytes) and data:
                 try:
-                    action_ids, links = _walk(load_plist(data, f"{path} ZSHORTCUT {pk}", ctx.limits))
+                    action_ids, links = _walk(load_plist(data, f"{db.path} ZSHORTCUT {pk}", db.ctx.limits))
                 except EvidenceError as exc:
-                    ctx.warn(f"{path}: actions of shortcut {pk} not decoded ({exc.reason})")
-            description = text(row["ZACTIONSDESCRIPTION"])
+                    db.ctx.warn(f"{db.path}: actions of shortcut {pk} not decoded ({exc.reason})")
+            description = as_text(row["ZACTIONSDESCRIPTION"])
             links.extend(extract_urls(description or ""))
             yield Shortcut(
-                locator=Locator(path, sha256, "ZSHORTCUT", pk),
-                shortcut_name=text(row["ZNAME"]),
+                locator=db.locator("ZSHORTCUT", pk),
+                shortcut_name=as_text(row["ZNAME"]),
                 created=from_cocoa(row["ZCREATIONDATE"]),
                 modified=from_cocoa(row["ZMODIFICATIONDATE"]),
                 description=description,

@@ -21,7 +21,7 @@ from typing import ClassVar
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.timeconv import from_cocoa
 from preuve.artifacts.typedstream import printable_runs, typedstream_text
-from preuve.evidence.plists import bplist_strings
+from preuve.evidence.formats.plists import bplist_strings
 from preuve.evidence.sqlite import iter_rows, table_columns, tables
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Locator, Observable, Record, Timestamp

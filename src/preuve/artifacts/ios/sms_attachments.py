@@ -10,17 +10,17 @@ received, from whom and when.
 from __future__ import annotations
 
 import posixpath
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
 from preuve.artifacts.ios.sms import SMS_PATHS
+from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_int_strict, as_str
+from preuve.model import Kind, Observable, Record, Timestamp
 
 MOBILE_HOME = "/private/var/mobile"
 _ATTACHMENT_COLUMNS = ("guid", "filename", "transfer_name", "mime_type", "uti", "total_bytes", "created_date",
@@ -75,71 +75,55 @@ def expand_home(filename: str | None) -> str | None:
     return filename if filename.startswith("/") else None
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 class SmsAttachments(SqliteArtifact):
     name = "sms_attachments"
     platform = "ios"
     title = "Message attachments"
     paths = SMS_PATHS
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "attachment")
-        if "ROWID" not in columns:
+    tables = (
+        Table("attachment", optional=_ATTACHMENT_COLUMNS, key=("ROWID",)),
+        Table("message_attachment_join", required=("message_id", "attachment_id")),
+        Table("message", required=("ROWID",), optional=("is_from_me", "date", "handle_id")),
+        Table("handle", required=("ROWID", "id")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        attachments, joined, messages, handles = self.tables
+        if not db.columns("attachment"):
             # A Messages database without attachments (or a stripped copy): nothing lost, nothing to read.
-            ctx.warn(f"{path}: no 'attachment' table")
+            db.ctx.warn(f"{db.path}: no 'attachment' table")
             return
-        select = ["a.ROWID"] + [f"a.{c}" if c in columns else "NULL" for c in _ATTACHMENT_COLUMNS]
-        joins = ""
-        join_cols = table_columns(conn, "message_attachment_join")
-        message_cols = table_columns(conn, "message")
-        if {"message_id", "attachment_id"} <= join_cols:
+        if not db.has(joined):
+            db.ctx.warn(f"{db.path}: no message_attachment_join table: attachments are listed without their message")
+        query = Query(attachments, "a", joins=(
             # The first message of each attachment: one row per attachment even if it was forwarded.
-            joins += (" LEFT JOIN (SELECT attachment_id, MIN(message_id) AS message_id FROM message_attachment_join"
-                      " GROUP BY attachment_id) j ON j.attachment_id = a.ROWID")
-            select.append("j.message_id")
-            if "ROWID" in message_cols:
-                joins += " LEFT JOIN message m ON m.ROWID = j.message_id"
-                select += [f"m.{c}" if c in message_cols else "NULL" for c in ("is_from_me", "date")]
-                if "handle_id" in message_cols and {"ROWID", "id"} <= table_columns(conn, "handle"):
-                    joins += " LEFT JOIN handle h ON h.ROWID = m.handle_id"
-                    select.append("h.id")
-                else:
-                    select.append("NULL")
-            else:
-                select += ["NULL", "NULL", "NULL"]
-        else:
-            ctx.warn(f"{path}: no message_attachment_join table: attachments are listed without their message")
-            select += ["NULL", "NULL", "NULL", "NULL"]
-        sql = f"SELECT {', '.join(select)} FROM attachment a{joins} ORDER BY a.ROWID"  # noqa: S608 - names from schema
-        for row in iter_rows(conn, sql):
-            (rowid, guid, filename, transfer, mime, uti, size, created, outgoing,
-             message_id, from_me, message_date, handle) = tuple(row)
+            Grouped(joined, "j", by="attachment_id", to="a.ROWID",
+                    aggregates=(Aggregate("message_id", "min", ("j.message_id",)),)),
+            Join(messages, "m", on="ROWID", to="j.message_id"),
+            Join(handles, "h", on="ROWID", to="m.handle_id"),
+        ))
+        for row in db.rows(query):
+            rowid, message_id = row["_key"], row["j.message_id"]
             if not isinstance(rowid, int):
                 continue
-            from_me_value = _int(from_me) if message_id is not None else None
+            from_me_value = as_int_strict(row["m.is_from_me"]) if message_id is not None else None
             if from_me_value is None:
-                from_me_value = _int(outgoing)
-            filename_text = _text(filename)
+                from_me_value = as_int_strict(row["is_outgoing"])
+            filename_text = as_str(row["filename"])
             yield SmsAttachment(
-                locator=Locator(path, sha256, "attachment", rowid),
+                locator=db.locator("attachment", rowid),
                 attachment_id=rowid,
-                guid=_text(guid),
+                guid=as_str(row["guid"]),
                 filename=filename_text,
                 device_path=expand_home(filename_text),
-                transfer_name=_text(transfer),
-                mime_type=_text(mime),
-                uti=_text(uti),
-                total_bytes=_int(size),
-                created_date=from_cocoa(created),
-                message_id=_int(message_id),
+                transfer_name=as_str(row["transfer_name"]),
+                mime_type=as_str(row["mime_type"]),
+                uti=as_str(row["uti"]),
+                total_bytes=as_int_strict(row["total_bytes"]),
+                created_date=from_cocoa(row["created_date"]),
+                message_id=as_int_strict(message_id),
                 is_from_me=None if from_me_value is None else bool(from_me_value),
-                message_date=from_cocoa(message_date),
-                handle=_text(handle),
+                message_date=from_cocoa(row["m.date"]),
+                handle=as_str(row["h.id"]),
             )

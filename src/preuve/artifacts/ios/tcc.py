@@ -11,16 +11,16 @@ bundle id (``client_type`` 0) or the absolute path of a program (1).
 from __future__ import annotations
 
 import posixpath
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.tables import Database, Query, Table
 from preuve.artifacts.timeconv import from_unix
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_int_strict
+from preuve.model import Kind, Observable, Record, Timestamp
 
 # Service identifiers in plain words. Unknown ones are shown without their
 # ``kTCCService`` prefix rather than dropped.
@@ -127,41 +127,32 @@ class TccAccess(Record):
         return f"{self.client}: {self.service_name} {state}"
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 class Tcc(SqliteArtifact):
     name = "tcc"
     platform = "ios"
     title = "Privacy permissions (TCC.db)"
     paths: ClassVar[tuple[str, ...]] = ("/private/var/mobile/Library/TCC/TCC.db",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        cols = table_columns(conn, "access")
-        if not {"service", "client"} <= cols:
-            ctx.error(path, "no access table with service and client columns")
-            return
-        wanted = ("client_type", "allowed", "prompt_count", "auth_value", "auth_reason", "last_modified")
-        select = ", ".join(name if name in cols else "NULL" for name in wanted)
+    tables = (Table("access", required=("service", "client"),
+                    optional=("client_type", "allowed", "prompt_count", "auth_value", "auth_reason", "last_modified")),)
+
+    def read(self, db: Database) -> Iterator[Record]:
         # access is an ordinary rowid table on every iOS version seen; rowid locates the row.
-        sql = f"SELECT rowid, service, client, {select} FROM access ORDER BY rowid"  # noqa: S608 - names from a fixed list
-        for rowid, service, client, client_type, allowed, prompts, auth_value, auth_reason, modified in iter_rows(
-            conn, sql
-        ):
+        for row in db.rows(Query(self.tables[0])):
+            rowid, service, client = row["_key"], row["service"], row["client"]
             if not isinstance(service, str) or not isinstance(client, str) or not client:
-                ctx.warn(f"{path}: access row {rowid} without a service or client, skipped")
+                db.ctx.warn(f"{db.path}: access row {rowid} without a service or client, skipped")
                 continue
-            value = _int(auth_value)
+            value = as_int_strict(row["auth_value"])
             if value is not None:
                 granted: bool | None = {0: False, 2: True, 3: True}.get(value)
             else:
-                flag = _int(allowed)
+                flag = as_int_strict(row["allowed"])
                 granted = None if flag is None else bool(flag)
-            kind = _int(client_type)
-            reason = _int(auth_reason)
+            kind = as_int_strict(row["client_type"])
+            reason = as_int_strict(row["auth_reason"])
             yield TccAccess(
-                locator=Locator(path, sha256, "access", rowid if isinstance(rowid, int) else None),
+                locator=db.locator("access", rowid),
                 service=service,
                 service_name=service_words(service),
                 client=client,
@@ -169,6 +160,6 @@ class Tcc(SqliteArtifact):
                 allowed=granted,
                 auth_value=None if value is None else AUTH_VALUES.get(value, f"value {value}"),
                 auth_reason=None if reason is None else AUTH_REASONS.get(reason, f"reason {reason}"),
-                prompt_count=_int(prompts),
-                last_modified=from_unix(modified),
+                prompt_count=as_int_strict(row["prompt_count"]),
+                last_modified=from_unix(row["last_modified"]),
             )

@@ -10,17 +10,17 @@ read through their schema: the redirect tables are optional.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import container_of, flag, integer, pick, text
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import container_of
+from preuve.artifacts.tables import Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_unix
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_bool_int, as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _APPS = "/private/var/mobile/Containers/Data/Application/*"
 WEBSITE_DATA_DIRS = (
@@ -37,6 +37,9 @@ _REDIRECT_TABLES = (
     ("SubresourceUniqueRedirectsTo", "subresourceDomainID", "toDomainID", "subresource redirect"),
     ("SubresourceUniqueRedirectsFrom", "fromDomainID", "subresourceDomainID", "subresource redirect"),
 )
+_OBSERVED = Table("ObservedDomains", required=("domainID", "registrableDomain"),
+                  optional=("lastSeen", "hadUserInteraction", "mostRecentUserInteractionTime", "isPrevalent"),
+                  key=("domainID",))
 
 
 @dataclass(kw_only=True)
@@ -94,34 +97,34 @@ class WebkitResourceLoadStatistics(SqliteArtifact):
         f"{d}/observations.db" for d in WEBSITE_DATA_DIRS
     )
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "ObservedDomains")
-        if not {"domainID", "registrableDomain"} <= columns:
-            ctx.error(path, "no ObservedDomains table with domainID and registrableDomain")
+    tables = (
+        _OBSERVED,
+        *(Table(table, required=(first, second)) for table, first, second, _kind in _REDIRECT_TABLES),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        if db.report_missing(_OBSERVED):
             return
-        app = container_of(path)
-        wanted = ("registrableDomain", "lastSeen", "hadUserInteraction", "mostRecentUserInteractionTime", "isPrevalent")
-        sql = f"SELECT o.domainID AS id, {pick(columns, 'o', wanted)} FROM ObservedDomains o ORDER BY o.domainID"  # noqa: S608
-        for row in iter_rows(conn, sql):
+        app = container_of(db.path)
+        for row in db.rows(Query(_OBSERVED, "o")):
             yield ObservedDomain(
-                locator=Locator(path, sha256, "ObservedDomains", integer(row["id"])),
+                locator=db.locator("ObservedDomains", row["_key"]),
                 app=app,
-                domain=text(row["registrableDomain"]),
+                domain=as_text(row["registrableDomain"]),
                 last_seen=from_unix(row["lastSeen"]),
-                had_user_interaction=flag(row["hadUserInteraction"]),
+                had_user_interaction=as_bool_int(row["hadUserInteraction"]),
                 most_recent_interaction=from_unix(row["mostRecentUserInteractionTime"]),
-                is_prevalent=flag(row["isPrevalent"]),
+                is_prevalent=as_bool_int(row["isPrevalent"]),
             )
-        for table, first, second, kind in _REDIRECT_TABLES:
-            if not {first, second} <= table_columns(conn, table):
-                continue
-            sql = (
-                f"SELECT r.rowid AS rid, a.registrableDomain AS src, b.registrableDomain AS dst FROM {table} r "  # noqa: S608
-                f"LEFT JOIN ObservedDomains a ON a.domainID = r.{first} "
-                f"LEFT JOIN ObservedDomains b ON b.domainID = r.{second} ORDER BY r.rowid"
-            )
-            for rid, src, dst in iter_rows(conn, sql):
+        domain = Table("ObservedDomains", required=("domainID", "registrableDomain"))
+        for table, (name, first, second, kind) in zip(self.tables[1:], _REDIRECT_TABLES, strict=True):
+            if not db.has(table):
+                continue  # the redirect tables are optional
+            query = Query(table, "r", joins=(Join(domain, "a", on="domainID", to=f"r.{first}"),
+                                             Join(domain, "b", on="domainID", to=f"r.{second}")))
+            for row in db.rows(query):
                 yield DomainRedirect(
-                    locator=Locator(path, sha256, table, integer(rid)),
-                    app=app, kind=kind, source=text(src), destination=text(dst),
+                    locator=db.locator(name, row["_key"]),
+                    app=app, kind=kind, source=as_text(row["a.registrableDomain"]),
+                    destination=as_text(row["b.registrableDomain"]),
                 )

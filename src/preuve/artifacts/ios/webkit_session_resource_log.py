@@ -19,7 +19,7 @@ from preuve.artifacts.base import ArtifactContext, PlistArtifact
 from preuve.artifacts.ios.webkit_resource_load_statistics import WEBSITE_DATA_DIRS
 from preuve.artifacts.rows import container_of, unique
 from preuve.artifacts.timeconv import COCOA_EPOCH, from_unix
-from preuve.evidence.plists import plist_datetime
+from preuve.evidence.formats.plists import plist_datetime
 from preuve.model import Kind, Locator, Observable, Record, Severity, Timestamp
 
 _LOG = "full_browsing_session_resourceLog.plist"

@@ -7,18 +7,18 @@ are renamed across WhatsApp versions; the schema decides what is read.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
+from preuve.artifacts.base import SqliteArtifact
 from preuve.artifacts.ios.whatsapp_messages import WHATSAPP_GROUPS
-from preuve.artifacts.rows import integer, links_in, pick, text
+from preuve.artifacts.rows import links_in
+from preuve.artifacts.tables import Database, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 _COLUMNS = ("ZWHATSAPPID", "ZLID", "ZPHONENUMBER", "ZFULLNAME", "ZGIVENNAME", "ZLASTNAME", "ZBUSINESSNAME",
             "ZABOUTTEXT", "ZLASTUPDATED", "ZABOUTTIMESTAMP")
@@ -54,24 +54,21 @@ class WhatsAppContacts(SqliteArtifact):
     title = "WhatsApp contacts"
     paths = (f"{WHATSAPP_GROUPS}/ContactsV2.sqlite",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "ZWAADDRESSBOOKCONTACT")
-        if "Z_PK" not in columns:
-            ctx.error(path, "no ZWAADDRESSBOOKCONTACT table")
-            return
-        sql = f"SELECT c.Z_PK AS pk, {pick(columns, 'c', _COLUMNS)} FROM ZWAADDRESSBOOKCONTACT c ORDER BY c.Z_PK"  # noqa: S608
-        for row in iter_rows(conn, sql):
-            about = text(row["ZABOUTTEXT"])
-            full = text(row["ZFULLNAME"]) or " ".join(
-                n for n in (text(row["ZGIVENNAME"]), text(row["ZLASTNAME"])) if n
+    tables = (Table("ZWAADDRESSBOOKCONTACT", required=("Z_PK",), optional=_COLUMNS, key=("Z_PK",)),)
+
+    def read(self, db: Database) -> Iterator[Record]:
+        for row in db.rows(Query(self.tables[0])):
+            about = as_text(row["ZABOUTTEXT"])
+            full = as_text(row["ZFULLNAME"]) or " ".join(
+                n for n in (as_text(row["ZGIVENNAME"]), as_text(row["ZLASTNAME"])) if n
             ) or None
             yield WhatsAppContact(
-                locator=Locator(path, sha256, "ZWAADDRESSBOOKCONTACT", integer(row["pk"])),
-                whatsapp_id=text(row["ZWHATSAPPID"]),
-                lid=text(row["ZLID"]),
-                phone_number=text(row["ZPHONENUMBER"]),
+                locator=db.locator("ZWAADDRESSBOOKCONTACT", row["_key"]),
+                whatsapp_id=as_text(row["ZWHATSAPPID"]),
+                lid=as_text(row["ZLID"]),
+                phone_number=as_text(row["ZPHONENUMBER"]),
                 full_name=full,
-                business_name=text(row["ZBUSINESSNAME"]),
+                business_name=as_text(row["ZBUSINESSNAME"]),
                 about=about,
                 last_updated=from_cocoa(row["ZLASTUPDATED"]) or from_cocoa(row["ZABOUTTIMESTAMP"]),
                 links=links_in(about),

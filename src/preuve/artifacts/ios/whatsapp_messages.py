@@ -10,21 +10,22 @@ message (no correlated subquery, which is quadratic on a file without indexes).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.rows import flag, integer, links_in, pick, text, unique
+from preuve.artifacts.base import SqliteArtifact
+from preuve.artifacts.rows import links_in, unique
+from preuve.artifacts.tables import Aggregate, Database, Grouped, Join, Query, Table
 from preuve.artifacts.timeconv import from_cocoa
-from preuve.evidence.sqlite import iter_rows, table_columns
-from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.artifacts.values import as_bool_int, as_int, as_text
+from preuve.model import Kind, Observable, Record, Timestamp
 
 WHATSAPP_GROUPS = "/private/var/mobile/Containers/Shared/AppGroup/*"
 _MESSAGE_COLUMNS = ("ZSTANZAID", "ZISFROMME", "ZMESSAGEDATE", "ZSENTDATE", "ZFROMJID", "ZTOJID", "ZPUSHNAME",
                     "ZTEXT", "ZMESSAGETYPE")  # only what the record holds (chat and member come through joins)
+_PREVIEWS = ("ZMATCHEDTEXT", "ZCONTENT1", "ZCONTENT2", "ZSUMMARY")  # link preview texts
 _SEP = "\n"
 
 
@@ -62,7 +63,7 @@ class WhatsAppMessage(Record):
 
 
 def _split(value: object) -> list[str]:
-    joined = text(value)
+    joined = as_text(value)
     return [part for part in joined.split(_SEP) if part] if joined else []
 
 
@@ -72,59 +73,42 @@ class WhatsAppMessages(SqliteArtifact):
     title = "WhatsApp messages"
     paths = (f"{WHATSAPP_GROUPS}/ChatStorage.sqlite",)
 
-    def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
-        columns = table_columns(conn, "ZWAMESSAGE")
-        if "Z_PK" not in columns:
-            ctx.error(path, "no ZWAMESSAGE table")
-            return
-        media = table_columns(conn, "ZWAMEDIAITEM")
-        if {"ZMESSAGE", "ZMEDIAURL"} <= media:
-            media_sql = "mi.urls"
-            media_join = (f"LEFT JOIN (SELECT i.ZMESSAGE AS mid, group_concat(i.ZMEDIAURL, '{_SEP}') AS urls "  # noqa: S608
-                          "FROM ZWAMEDIAITEM i WHERE i.ZMEDIAURL IS NOT NULL GROUP BY i.ZMESSAGE) mi ON mi.mid = m.Z_PK ")
-        else:
-            media_sql, media_join = "NULL", ""
-        data = table_columns(conn, "ZWAMESSAGEDATAITEM")
-        preview_cols = [c for c in ("ZMATCHEDTEXT", "ZCONTENT1", "ZCONTENT2", "ZSUMMARY") if c in data]
-        if "ZMESSAGE" in data and preview_cols:
-            parts = " || '\n' || ".join(f"coalesce(d.{c}, '')" for c in preview_cols)
-            preview_sql = "di.texts"
-            preview_join = (f"LEFT JOIN (SELECT d.ZMESSAGE AS mid, group_concat({parts}, '{_SEP}') AS texts "  # noqa: S608
-                            "FROM ZWAMESSAGEDATAITEM d GROUP BY d.ZMESSAGE) di ON di.mid = m.Z_PK ")
-        else:
-            preview_sql, preview_join = "NULL", ""
-        sessions = table_columns(conn, "ZWACHATSESSION")
-        if {"Z_PK", "ZCONTACTJID"} <= sessions and "ZCHATSESSION" in columns:
-            chat_sql, chat_join = "s.ZCONTACTJID", "LEFT JOIN ZWACHATSESSION s ON s.Z_PK = m.ZCHATSESSION "
-        else:
-            chat_sql, chat_join = "NULL", ""
-        members = table_columns(conn, "ZWAGROUPMEMBER")
-        if {"Z_PK", "ZMEMBERJID"} <= members and "ZGROUPMEMBER" in columns:
-            member_sql = "gm.ZMEMBERJID"
-            chat_join += "LEFT JOIN ZWAGROUPMEMBER gm ON gm.Z_PK = m.ZGROUPMEMBER "
-        else:
-            member_sql = "NULL"
-        sql = (
-            f"SELECT m.Z_PK AS pk, {pick(columns, 'm', _MESSAGE_COLUMNS)}, {chat_sql} AS chat, "  # noqa: S608
-            f"{member_sql} AS member, "
-            f"{media_sql} AS media, {preview_sql} AS previews FROM ZWAMESSAGE m {chat_join}{media_join}{preview_join}"
-            "ORDER BY m.Z_PK"
-        )
-        for row in iter_rows(conn, sql):
-            body = text(row["ZTEXT"])
-            media_urls = unique(_split(row["media"]))
-            previews = text(row["previews"])
+    tables = (
+        Table("ZWAMESSAGE", required=("Z_PK",), optional=(*_MESSAGE_COLUMNS, "ZCHATSESSION", "ZGROUPMEMBER"),
+              key=("Z_PK",)),
+        Table("ZWAMEDIAITEM", required=("ZMESSAGE", "ZMEDIAURL")),
+        Table("ZWAMESSAGEDATAITEM", required=("ZMESSAGE",), optional=_PREVIEWS),
+        Table("ZWACHATSESSION", required=("Z_PK", "ZCONTACTJID")),
+        Table("ZWAGROUPMEMBER", required=("Z_PK", "ZMEMBERJID")),
+    )
+
+    def read(self, db: Database) -> Iterator[Record]:
+        _, media, data, sessions, members = self.tables
+        # The message table without ZCHATSESSION and ZGROUPMEMBER, which only the joins use (declared
+        # above for the tests that drop each column).
+        query = Query(Table("ZWAMESSAGE", required=("Z_PK",), optional=_MESSAGE_COLUMNS, key=("Z_PK",)), "m", joins=(
+            Join(sessions, "s", on="Z_PK", to="m.ZCHATSESSION"),
+            Join(members, "gm", on="Z_PK", to="m.ZGROUPMEMBER"),
+            Grouped(media, "mi", by="ZMESSAGE", to="m.Z_PK",
+                    aggregates=(Aggregate("urls", "group_concat", ("mi.ZMEDIAURL",), _SEP),)),
+            Grouped(data, "di", by="ZMESSAGE", to="m.Z_PK", aggregates=(
+                Aggregate("texts", "group_concat", tuple(f"di.{c}" for c in _PREVIEWS), _SEP, "lines"),)),
+        ))
+        for row in db.rows(query):
+            body = as_text(row["ZTEXT"])
+            media_urls = unique(_split(row["mi.urls"]))
+            previews = as_text(row["di.texts"])
             yield WhatsAppMessage(
-                locator=Locator(path, sha256, "ZWAMESSAGE", integer(row["pk"])),
-                stanza_id=text(row["ZSTANZAID"]),
-                chat=text(row["chat"]),
-                from_jid=text(row["ZFROMJID"]),
-                group_member=text(row["member"]),
-                to_jid=text(row["ZTOJID"]),
-                push_name=text(row["ZPUSHNAME"]),
-                is_from_me=flag(row["ZISFROMME"]),
+                locator=db.locator("ZWAMESSAGE", row["_key"]),
+                stanza_id=as_text(row["ZSTANZAID"]),
+                chat=as_text(row["s.ZCONTACTJID"]),
+                from_jid=as_text(row["ZFROMJID"]),
+                group_member=as_text(row["gm.ZMEMBERJID"]),
+                to_jid=as_text(row["ZTOJID"]),
+                push_name=as_text(row["ZPUSHNAME"]),
+                is_from_me=as_bool_int(row["ZISFROMME"]),
                 date=from_cocoa(row["ZMESSAGEDATE"]) or from_cocoa(row["ZSENTDATE"]),
-                message_type=integer(row["ZMESSAGETYPE"]),
+                message_type=as_int(row["ZMESSAGETYPE"]),
                 text=body,
                 media_urls=media_urls,
                 links=links_in(body, previews),

@@ -1,1 +1,2 @@
-"""One module per heuristic rule (discovered by :func:`preuve.detect.rules.discover_rules`)."""
+"""One module per heuristic rule, in `ios/` or `android/` like the artifacts they read (discovered by
+:func:`preuve.detect.rules.discover_rules`)."""

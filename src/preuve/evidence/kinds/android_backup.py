@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_ab import MAGIC
-from preuve.evidence.android_archive import FolderSource, MountFS
-from preuve.evidence.android_layout import backup_mapper, mount_backup
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS, open_regular_file
+from preuve.evidence.fs import DeviceFS, MountFS, listed
+from preuve.evidence.kinds.android_layout import backup_mapper, mount_backup
+from preuve.evidence.policy import open_regular_file
+from preuve.evidence.sources.ab import MAGIC
+from preuve.evidence.sources.folder import FolderSource
 
 
 def _is_unpacked_backup(path: Path) -> bool:
@@ -47,18 +47,12 @@ class AndroidBackup(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
-        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="android")
         if path.is_dir():
-            fs.mount(FolderSource(path, backup_mapper, ctx.limits, path.name))
+            fs.mount(FolderSource(path, ctx.limits, path.name), backup_mapper)
         else:
             mount_backup(
                 fs, lambda: open_regular_file(path, str(path)), path.name, ctx.limits, ctx.workdir,
                 ctx.secrets.password,
             )
-        try:
-            fs.paths()
-        except EvidenceError as exc:
-            raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for note in fs.notes[:50]:
-            ctx.warn(f"{path}: {note}")
-        return fs
+        return listed(fs, path, ctx.warn)

@@ -17,17 +17,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, MountFS, ZipSource, materialize
-from preuve.evidence.android_layout import (
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS, MountFS, listed
+from preuve.evidence.kinds.android_layout import (
     aqf_zip_root,
     bugreport_folder_root,
     bugreport_mapper,
     bugreport_zip_root,
     mount_bugreport_zip,
-    zip_names,
 )
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS
+from preuve.evidence.policy import materialize
+from preuve.evidence.sources.archive import zip_names
+from preuve.evidence.sources.folder import FolderSource
+from preuve.evidence.sources.zip import ZipSource
 
 WRAPPER_PREFIX = "/.acquisition/bugreport-wrapper"
 
@@ -60,38 +62,35 @@ class AndroidBugreport(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
-        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="android")
         root = bugreport_folder_root(path)
         if root is not None:
-            fs.mount(FolderSource(root, bugreport_mapper, ctx.limits, root.name))
+            fs.mount(FolderSource(root, ctx.limits, root.name), bugreport_mapper)
             ctx.warn(f"{path}: an unpacked bugreport: file times are those the unpacking left, not the device's "
                      "(analyse the original zip to keep them)")
         else:
-            names = zip_names(path, ctx.limits.max_archive_entries) or []
+            names = zip_names(path, ctx.limits.max_archive_entries, ctx.limits) or []
             inner = nested_bugreport(names) if bugreport_zip_root(names) is None else None
-            if inner is None:
-                mount_bugreport_zip(fs, path, path.name, ctx.limits)
-            else:
-                cls._mount_wrapped(fs, path, inner, len(names), ctx)
-        try:
-            fs.paths()
-        except EvidenceError as exc:
-            raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for note in fs.notes[:50]:
-            ctx.warn(f"{path}: {note}")
-        return fs
+            try:
+                if inner is None:
+                    mount_bugreport_zip(fs, path, path.name, ctx.limits)
+                else:
+                    cls._mount_wrapped(fs, path, inner, len(names), ctx)
+            except EvidenceError as exc:
+                fs.close()
+                raise AcquisitionError(f"{path}: {exc.reason}") from exc
+        return listed(fs, path, ctx.warn)
 
     @classmethod
     def _mount_wrapped(cls, fs: MountFS, path: Path, inner: str, count: int, ctx: OpenContext) -> None:
         device = f"{WRAPPER_PREFIX}/{inner.rsplit('/', 1)[-1]}"
-        wrapper = ZipSource(path, lambda name: device if name == inner else None, ctx.limits, path.name)
-        fs.mount(wrapper)
-        listed = {entry.device_path for entry in wrapper.entries()}
-        if device not in listed:
+        fs.mount(ZipSource(path, ctx.limits, path.name), lambda name: device if name == inner else None)
+        if not fs.is_file(device):
             raise AcquisitionError(f"{path}: the bugreport {inner} inside it cannot be read")
-        label = wrapper.source_name(device)
+        source, name = fs.member(device)
+        label = source.source_name(name)
         try:
-            with wrapper.open(device) as stream:
+            with source.open(name, device) as stream:
                 local = materialize(stream, ctx.workdir, ctx.limits.max_file_bytes, label, "bugreport.zip")
         except (EvidenceError, OSError) as exc:
             raise AcquisitionError(f"{label}: cannot be read ({exc})") from exc

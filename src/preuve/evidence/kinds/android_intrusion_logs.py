@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import json
 import posixpath
-import zipfile
-from collections.abc import Iterable
+import stat as statmod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, MountFS, Source, prefixed
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS, FileInfo, normalize_device_path, open_regular_file
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.fs import DeviceFS, MountFS, listed, normalize_device_path
+from preuve.evidence.limits import Limits
+from preuve.evidence.policy import FILE, open_regular_file
+from preuve.evidence.sources.archive import readable_zip
+from preuve.evidence.sources.base import at
+from preuve.evidence.sources.folder import FileSource, FolderSource, walk_folder
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
 _TEXT = (".txt", ".ndjson", ".jsonl", ".json")
@@ -33,6 +37,8 @@ _FIRST_LINE_BYTES = 64 * 1024
 _MAX_CANDIDATES = 20  # files (or members) whose first line is read to decide
 _MAX_LISTED = 2_000  # entries looked at while deciding
 _MAX_DEPTH = 3
+_DETECTION_LIMITS = Limits(max_archive_entries=100_000)  # a zip of more members is not looked into
+_MAX_MEMBER_BYTES = 1024**3
 
 
 def looks_like_log_line(data: bytes) -> bool:
@@ -66,29 +72,28 @@ def _text_file_is_log(path: Path) -> bool:
 
 
 def _zip_is_log(path: Path) -> bool:
-    try:
-        with open_regular_file(path, str(path)) as stream:
-            if stream.read(4) != b"PK\x03\x04":
-                return False
-            stream.seek(0)
-            with zipfile.ZipFile(stream) as archive:
-                infos = archive.infolist()
-                if len(infos) > 100_000:
-                    return False
-                checked = 0
-                for info in infos:
-                    if info.is_dir() or not info.filename.lower().endswith(_TEXT):
-                        continue
-                    checked += 1
-                    if checked > _MAX_CANDIDATES:
-                        break
-                    if info.file_size > 1024**3 or info.compress_size <= 0:
-                        continue
-                    with archive.open(info) as member:
-                        if looks_like_log_line(_first_bytes(member)):  # type: ignore[arg-type]
-                            return True
-    except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError, NotImplementedError, RuntimeError):
+    """Whether one of the first text members of a zip starts with an intrusion-log event."""
+    source = readable_zip(path, _DETECTION_LIMITS)
+    if source is None:
         return False
+    try:
+        checked = 0
+        for member in source.members():
+            if member.type != FILE or member.size > _MAX_MEMBER_BYTES or not member.name.lower().endswith(_TEXT):
+                continue
+            checked += 1
+            if checked > _MAX_CANDIDATES:
+                break
+            try:
+                with source.open(member.name, member.name) as stream:
+                    if looks_like_log_line(_first_bytes(stream)):
+                        return True
+            except EvidenceError:
+                continue
+    except EvidenceError:  # more members than detection looks at
+        return False
+    finally:
+        source.close()
     return False
 
 
@@ -101,27 +106,15 @@ def _file_is_log(path: Path) -> bool:
     return False
 
 
-def _candidates(root: Path) -> Iterable[Path]:
-    """Files under `root` (a few levels down, a bounded number) that may be logs."""
-    stack = [(root, 0)]
-    listed = 0
-    while stack:
-        folder, depth = stack.pop()
-        try:
-            children = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for child in children:
-            listed += 1
-            if listed > _MAX_LISTED:
-                return
-            if child.is_symlink():
-                continue
-            if child.is_dir():
-                if depth < _MAX_DEPTH:
-                    stack.append((child, depth + 1))
-            elif child.is_file() and child.name.lower().endswith((".zip", *_TEXT)):
-                yield child
+def _candidates(root: Path) -> Iterator[Path]:
+    """Files under `root` (a few levels down, a bounded number, links never followed) that may be logs."""
+    bounds = Limits(max_path_depth=_MAX_DEPTH, max_archive_entries=_MAX_LISTED)
+    try:
+        for rel, st in walk_folder(root, bounds):
+            if statmod.S_ISREG(st.st_mode) and rel.lower().endswith((".zip", *_TEXT)):
+                yield root / rel
+    except LimitExceeded:
+        return
 
 
 def _folder_is_logs(root: Path) -> bool:
@@ -131,30 +124,6 @@ def _folder_is_logs(root: Path) -> bool:
         if _file_is_log(candidate):
             return True
     return False
-
-
-class _OneFile(Source):
-    """One file on disk, at a device path."""
-
-    def __init__(self, path: Path, device_path: str) -> None:
-        self.path = path
-        self.device_path = device_path
-        self.label = path.name
-        self.skipped: list[str] = []
-        self.damaged: list[str] = []
-
-    def entries(self) -> Iterable[FileInfo]:
-        st = self.path.lstat()
-        yield FileInfo(self.device_path, st.st_size, st.st_mtime, st.st_mode)
-
-    def local_file(self, device_path: str) -> Path | None:
-        return self.path
-
-    def open(self, device_path: str) -> BinaryIO:
-        return open_regular_file(self.path, device_path)
-
-    def source_name(self, device_path: str) -> str:
-        return self.path.name
 
 
 class AndroidIntrusionLogs(AcquisitionKind):
@@ -175,18 +144,12 @@ class AndroidIntrusionLogs(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
-        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="android")
         if path.is_dir():
-            fs.mount(FolderSource(path, prefixed(DEVICE_DIR), ctx.limits, path.name))
+            fs.mount(FolderSource(path, ctx.limits, path.name), at(DEVICE_DIR))
         else:
             device = normalize_device_path(posixpath.join(DEVICE_DIR, path.name.replace("/", "_")))
             if device is None or not device.startswith(DEVICE_DIR + "/"):
                 raise AcquisitionError(f"{path}: a file name preuve cannot place")
-            fs.mount(_OneFile(path, device))
-        try:
-            fs.paths()
-        except EvidenceError as exc:
-            raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for note in fs.notes[:50]:
-            ctx.warn(f"{path}: {note}")
-        return fs
+            fs.mount(FileSource(path, ctx.limits), lambda name: device)
+        return listed(fs, path, ctx.warn)

@@ -6,7 +6,7 @@ certificates and installer), processes.txt, files.json, dumpsys.txt,
 root_binaries.json, mounts.json, logs/, tmp/, bugreport.zip, backup.ab and
 hashes.csv. Its files appear at ``/.acquisition/androidqf/<name>``; the
 nested bugreport and backup are mounted in the same tree (see
-:mod:`preuve.evidence.android_layout`) and analysed in the same run.
+:mod:`preuve.evidence.kinds.android_layout`) and analysed in the same run.
 
 A folder or zip holding only some of these files (only getprop.txt, only
 backup.ab) is an AndroidQF acquisition all the same: what is there is read, and
@@ -19,17 +19,19 @@ import os
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.android_archive import FolderSource, LimitedWriter, MountFS, ZipSource
-from preuve.evidence.android_layout import (
+from preuve.evidence.errors import AcquisitionError, EvidenceError
+from preuve.evidence.fs import DeviceFS, MountFS, listed
+from preuve.evidence.kinds.android_layout import (
     aqf_mapper,
     aqf_zip_root,
     folder_names,
     is_aqf_top,
     mount_nested,
-    zip_names,
 )
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import DeviceFS, open_regular_file
+from preuve.evidence.policy import LimitedWriter, open_regular_file
+from preuve.evidence.sources.archive import zip_names
+from preuve.evidence.sources.folder import FolderSource
+from preuve.evidence.sources.zip import ZipSource
 
 AGE_MAGIC = b"age-encryption.org/v1\n"
 
@@ -89,29 +91,26 @@ class AndroidQF(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
-        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir)
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="android")
         root = _aqf_root(path)
         if root is not None:
-            fs.mount(FolderSource(root, aqf_mapper(), ctx.limits, root.name))
+            fs.mount(FolderSource(root, ctx.limits, root.name), aqf_mapper())
         else:
             archive = path
             if _starts_with(path, AGE_MAGIC):
                 archive = cls._decrypt_age(path, ctx)
-            names = zip_names(archive, ctx.limits.max_archive_entries)
-            if names is None:
-                raise AcquisitionError(f"{path}: not a zip")
-            strip = aqf_zip_root(names)
+            source = ZipSource(archive, ctx.limits, path.name)
+            strip = aqf_zip_root(list(source.names()))
             if strip is None:
+                source.close()
                 raise AcquisitionError(f"{path}: a zip without AndroidQF files (packages.json, getprop.txt…)")
-            fs.mount(ZipSource(archive, aqf_mapper(strip), ctx.limits, path.name))
+            fs.mount(source, aqf_mapper(strip))
         try:
             mount_nested(fs, ctx.limits, ctx.workdir, ctx.secrets.password, ctx.warn)
-            fs.paths()
         except EvidenceError as exc:
+            fs.close()
             raise AcquisitionError(f"{path}: {exc.reason}") from exc
-        for note in fs.notes[:50]:
-            ctx.warn(f"{path}: {note}")
-        return fs
+        return listed(fs, path, ctx.warn)
 
     @classmethod
     def _decrypt_age(cls, path: Path, ctx: OpenContext) -> Path:

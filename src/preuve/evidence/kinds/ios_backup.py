@@ -21,11 +21,12 @@ from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
-from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo, open_regular_file
+from preuve.evidence.formats.plists import load_plist
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo
 from preuve.evidence.ios_domains import device_path
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.plists import load_plist
+from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sqlite import iter_rows, open_readonly, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"

@@ -12,15 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.archive import (
-    is_archive_file,
-    open_archive_acquisition,
-    peek_member_names,
-    prefix_mapper,
-)
 from preuve.evidence.errors import AcquisitionError
-from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, LocalFolderFS
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed
 from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sources.archive import archive_source, is_archive_file, peek_member_names
+from preuve.evidence.sources.base import at, prefix_mapper
+from preuve.evidence.sources.folder import FolderSource
 
 DUMP_PREFIX = ACQUISITION_PREFIX + "/ios_dump"
 _MARK = "private/var/"
@@ -81,18 +78,15 @@ class IosFilesystemDump(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_dump", whole_filesystem=True)
         if path.is_dir():
             root = _folder_root(path)
             if root is None:
                 raise AcquisitionError(f"{path}: no private/var folder; not an iOS filesystem dump")
-            fs: DeviceFS = LocalFolderFS(root, ctx.ledger, ctx.limits, ctx.workdir)
-            fs.kind = "ios_dump"
-            fs.whole_filesystem = True
-            return fs
+            fs.mount(FolderSource(root, ctx.limits), at("/"))
+            return listed(fs, path, ctx.warn)
         prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
-        return open_archive_acquisition(
-            path, ctx.ledger, ctx.limits, ctx.workdir, prefix_mapper(prefix, "/", DUMP_PREFIX), "ios_dump", ctx.warn,
-            whole_filesystem=True,
-        )
+        fs.mount(archive_source(path, ctx.limits), prefix_mapper(prefix, "/", DUMP_PREFIX))
+        return listed(fs, path, ctx.warn)

@@ -12,24 +12,15 @@ place under ``/.acquisition/sysdiagnose/<relative path>`` (``ps.txt``,
 from __future__ import annotations
 
 import posixpath
-import stat as statmod
-from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.archive import MemberMapper, is_archive_file, open_archive_acquisition, peek_member_names
-from preuve.evidence.errors import AcquisitionError, EvidenceError
-from preuve.evidence.fs import (
-    ACQUISITION_PREFIX,
-    DeviceFS,
-    FileInfo,
-    normalize_device_path,
-    open_regular_file,
-    walk_folder,
-)
-from preuve.evidence.ledger import HashLedger
-from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.errors import AcquisitionError
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed, normalize_device_path
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sources.archive import archive_source, is_archive_file, peek_member_names
+from preuve.evidence.sources.base import Mapper
+from preuve.evidence.sources.folder import FolderSource
 
 SYSDIAGNOSE_PREFIX = ACQUISITION_PREFIX + "/sysdiagnose"
 
@@ -69,7 +60,7 @@ def _top_folder(names: list[str]) -> str | None:
     return None
 
 
-def sysdiagnose_mapper(top: str) -> MemberMapper:
+def sysdiagnose_mapper(top: str) -> Mapper:
     def mapper(name: str) -> str | None:
         if top:
             if not name.startswith(top + "/"):
@@ -95,52 +86,6 @@ def _folder_root(path: Path) -> Path | None:
     return None
 
 
-class MappedFolderFS(DeviceFS):
-    """A folder whose files are placed at device paths by a mapper; links and devices never opened."""
-
-    kind = "ios_sysdiagnose"
-
-    def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path, mapper: MemberMapper) -> None:
-        super().__init__(source, ledger, limits, workdir)
-        self._mapper = mapper
-        self._local: dict[str, str] = {}
-
-    def _iter_entries(self) -> Iterable[FileInfo]:
-        folders: set[str] = set()
-        for rel, st in walk_folder(self.source, self.limits, strict=False):
-            if statmod.S_ISDIR(st.st_mode):
-                continue
-            device = self._mapper(rel)
-            if device is None:
-                continue
-            parent = posixpath.dirname(device)
-            while parent not in folders and parent not in ("/", ""):
-                folders.add(parent)
-                yield FileInfo(parent, 0, is_dir=True)
-                parent = posixpath.dirname(parent)
-            if statmod.S_ISREG(st.st_mode):
-                self._local[device] = rel
-                yield FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
-            else:  # link, FIFO, socket, device: listed, never opened
-                yield FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
-
-    def _relative(self, device_path: str) -> str:
-        self._load()
-        rel = self._local.get(device_path)
-        if rel is None:
-            raise EvidenceError(device_path, "not a regular file of the sysdiagnose")
-        return rel
-
-    def _local_file(self, device_path: str) -> Path | None:
-        return self.source / self._relative(device_path)
-
-    def _open_raw(self, device_path: str) -> BinaryIO:
-        return open_regular_file(self.source / self._relative(device_path), device_path)
-
-    def _source_name(self, device_path: str) -> str:
-        return self._relative(device_path)
-
-
 class IosSysdiagnose(AcquisitionKind):
     name = "ios_sysdiagnose"
     platform = "ios"
@@ -163,14 +108,15 @@ class IosSysdiagnose(AcquisitionKind):
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
+        fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_sysdiagnose")
         if path.is_dir():
             root = _folder_root(path)
             if root is None:
                 raise AcquisitionError(f"{path}: not a sysdiagnose folder")
-            return MappedFolderFS(root, ctx.ledger, ctx.limits, ctx.workdir, sysdiagnose_mapper(""))
+            fs.mount(FolderSource(root, ctx.limits), sysdiagnose_mapper(""))
+            return listed(fs, path, ctx.warn)
         top = _top_folder(peek_member_names(path, ctx.limits, max_entries=2000, strict=True))
         if top is None:
             raise AcquisitionError(f"{path}: no ps.txt or system_logs.logarchive inside; not a sysdiagnose")
-        return open_archive_acquisition(
-            path, ctx.ledger, ctx.limits, ctx.workdir, sysdiagnose_mapper(top), "ios_sysdiagnose", ctx.warn
-        )
+        fs.mount(archive_source(path, ctx.limits), sysdiagnose_mapper(top))
+        return listed(fs, path, ctx.warn)

@@ -1,0 +1,1 @@
+"""Heuristic rules on Android records: one module each (discovered by being there)."""

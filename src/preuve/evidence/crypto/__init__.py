@@ -1,0 +1,1 @@
+"""Decryption of protected acquisitions (iOS backup keybags, Android backup keys)."""

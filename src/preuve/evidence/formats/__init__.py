@@ -1,0 +1,1 @@
+"""Decoders of the file formats evidence comes in (plists, gzip checkpoints)."""

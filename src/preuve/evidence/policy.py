@@ -1,0 +1,385 @@
+"""The hostile-input policy: what every source and reader of evidence refuses or bounds.
+
+Evidence comes from a phone an attacker may have controlled, and from archives anyone may have
+made. The standard library does the decoding (zipfile, tarfile, zlib, json); this module is the
+one place that says what preuve accepts around it, and every source in
+:mod:`preuve.evidence.sources` applies it:
+
+- member names (:func:`member_name`): a relative path inside its container, never absolute, with
+  no drive letter, NUL or ``..`` part (zip-slip); the one sanitizer;
+- member types (:func:`zip_member_type`, :func:`tar_member_type`, :func:`folder_entry_type`):
+  symbolic and hard links, FIFOs, sockets and devices are listed (they can be reported) and
+  never opened or followed;
+  :func:`open_regular_file` opens a plain file without following a link or blocking on a FIFO;
+- duplicates (:func:`duplicate_note`): the first copy of a name is read, the others are reported;
+- counts: :func:`check_entry_count`, and :func:`refuse_crowded_zip`, which reads a zip's declared
+  member count before :mod:`zipfile` allocates its member list;
+- sizes and ratios: :func:`ratio_exceeded` (a member declaring far more bytes than it stores is a
+  decompression bomb, not read), :func:`materialize` and :class:`LimitedWriter` (a bounded
+  private copy in the run's workdir);
+- a zip read whole by a reader of its own (:func:`vet_zip_members`): the same rules, member by member;
+- damage (:func:`guarded_member`): a member cut short, with a bad CRC or a broken compressed
+  stream is an :class:`EvidenceError` about that member alone, never one that stops the run;
+- JSON (:func:`load_json`): size, nesting depth, integer length, no NaN or Infinity.
+
+The bounds themselves (how many, how big) are the run's :class:`~preuve.evidence.limits.Limits`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import lzma
+import os
+import re
+import stat as statmod
+import struct
+import tarfile
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.limits import Limits
+from preuve.messages import error_text
+
+_CHUNK = 1024 * 1024
+# Small members compress far beyond any sane ratio (a file of zeros): the ratio bound applies only above this size.
+RATIO_FLOOR = 1024 * 1024
+
+# What a member is. Only FILE members are ever opened.
+FILE = "file"
+DIR = "dir"
+LINK = "link"  # symbolic or hard link: listed, never followed
+OTHER = "other"  # FIFO, socket, device, sparse or unknown type: listed, never opened
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def member_name(raw: str) -> str | None:
+    """A member's name as a safe relative '/'-separated path, or None when it could leave its root
+    (absolute, a drive letter, a NUL, a ``..`` part) or names nothing. ``./`` parts, repeated and
+    trailing slashes and backslashes (as Windows tools write them) are normalised."""
+    if not raw or "\x00" in raw:
+        return None
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or _DRIVE.match(name):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def zip_member_type(info: zipfile.ZipInfo) -> str:
+    """What a zip member is, from its Unix mode when the zip records one."""
+    file_type = (info.external_attr >> 16) & 0o170000
+    if info.is_dir() or file_type == 0o040000:
+        return DIR
+    if file_type == 0o120000:
+        return LINK
+    if file_type in (0, 0o100000):
+        return FILE
+    return OTHER
+
+
+_TAR_TYPES = {b"0": FILE, b"\0": FILE, b"7": FILE, b"5": DIR, b"1": LINK, b"2": LINK}
+
+
+def tar_member_type(typeflag: bytes) -> str:
+    """What a tar member is, from its header's type flag (devices, FIFOs and GNU sparse files are OTHER)."""
+    return _TAR_TYPES.get(typeflag, OTHER)
+
+
+def folder_entry_type(mode: int) -> str:
+    """What a folder entry is, from its lstat mode (a link is never followed)."""
+    if statmod.S_ISREG(mode):
+        return FILE
+    if statmod.S_ISDIR(mode):
+        return DIR
+    if statmod.S_ISLNK(mode):
+        return LINK
+    return OTHER
+
+
+def duplicate_note(name: str) -> str:
+    return f"member {name}: appears twice; the first copy is read"
+
+
+def refused_note(raw: str) -> str:
+    return f"member refused: {raw}: unsafe member name"
+
+
+def check_entry_count(count: int, label: str, limits: Limits) -> None:
+    """Refuse a container past its `count`-th entry when that is more than the limit."""
+    if count > limits.max_archive_entries:
+        raise LimitExceeded(label, f"more than {limits.max_archive_entries} entries")
+
+
+def ratio_exceeded(size: int, compressed: int, limits: Limits) -> bool:
+    """Whether a member declaring `size` bytes from `compressed` is a decompression bomb."""
+    return size > RATIO_FLOOR and size > limits.max_decompression_ratio * max(compressed, 1)
+
+
+def bomb_note(name: str, size: int, compressed: int, limits: Limits) -> str:
+    return (f"member {name}: declares {size} bytes from {compressed} (a ratio above "
+            f"{limits.max_decompression_ratio}: decompression bomb?); not read")
+
+
+def open_regular_file(path: Path, label: str) -> BinaryIO:
+    """Open a plain file without following a link at its last component, nor blocking on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise EvidenceError(label, f"cannot open: {exc.strerror}") from exc
+    st = os.fstat(fd)
+    if not statmod.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise EvidenceError(label, "not a regular file")
+    return io.open(fd, "rb", buffering=1024 * 1024)  # noqa: UP020
+
+
+class LimitedWriter(io.RawIOBase):
+    """A writable stream that refuses more than `limit` bytes (for decryption into the workdir)."""
+
+    def __init__(self, out: BinaryIO, limit: int, label: str) -> None:
+        self._out = out
+        self._left = limit
+        self._label = label
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        size = len(data)
+        if size > self._left:
+            raise LimitExceeded(self._label, "decrypted content exceeds the size limit")
+        self._left -= size
+        self._out.write(data)
+        return size
+
+
+def materialize(stream: IO[bytes], workdir: Path, limit: int, label: str, name: str = "data") -> Path:
+    """Copy a stream into a fresh file of the run's private workdir, failing beyond `limit` bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="member-", dir=workdir))
+    target = folder / name
+    size = 0
+    with open(target, "wb") as out:
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise LimitExceeded(label, f"larger than {limit} bytes")
+            out.write(chunk)
+    return target
+
+
+# What the standard library raises on a damaged or truncated member while it is read.
+_MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
+
+
+class _GuardedMember(io.BufferedIOBase):
+    """The member's own (buffered) stream, each call passed through as it is (no extra copy): only the
+    errors change."""
+
+    def __init__(self, raw: IO[bytes], label: str) -> None:
+        self._raw = raw
+        self._label = label
+
+    def _damaged(self, exc: BaseException) -> EvidenceError:
+        return EvidenceError(self._label, f"damaged or cut short inside its archive ({error_text(exc)})")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.read(-1 if size is None else size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._raw, "read1", None)
+        try:
+            return read1(size) if read1 is not None else self._raw.read(size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.readline(-1 if size is None else size)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def peek(self, size: int = 0) -> bytes:
+        peek = getattr(self._raw, "peek", None)
+        try:
+            return peek(size) if peek is not None else b""
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._raw.seek(offset, whence)
+        except EvidenceError:
+            raise
+        except _MEMBER_DAMAGE as exc:
+            raise self._damaged(exc) from exc
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def guarded_member(raw: IO[bytes], label: str) -> BinaryIO:
+    """A member's stream whose read errors (truncated data, bad CRC, broken compression) are an
+    EvidenceError naming the member: that file fails, the others are read."""
+    return _GuardedMember(raw, label)  # type: ignore[return-value]
+
+
+def zip_entry_count(stream: BinaryIO, name: str) -> int:
+    """The member count a zip declares, read from its end records without listing the members."""
+    stream.seek(0, 2)
+    size = stream.tell()
+    tail_len = min(size, 22 + 65535)
+    stream.seek(size - tail_len)
+    tail = stream.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        raise EvidenceError(name, "not a zip archive (no end of central directory)")
+    count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+    locator = tail.rfind(b"PK\x06\x07", 0, at)
+    if count == 0xFFFF and locator >= 0 and locator + 20 <= len(tail):
+        offset = struct.unpack("<Q", tail[locator + 8 : locator + 16])[0]
+        if offset + 56 <= size:
+            stream.seek(offset)
+            record = stream.read(56)
+            if record[:4] == b"PK\x06\x06":
+                count = struct.unpack("<Q", record[32:40])[0]
+    return int(count)
+
+
+def refuse_crowded_zip(path: Path, limits: Limits) -> None:
+    """Refuse a zip declaring more members than the limit, before zipfile lists (and allocates) them."""
+    with open_regular_file(path, str(path)) as stream:
+        declared = zip_entry_count(stream, str(path))
+    if declared > limits.max_archive_entries:
+        raise LimitExceeded(str(path), f"the zip declares {declared} entries, more than {limits.max_archive_entries}")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProblem:
+    member: str
+    reason: str
+
+
+def vet_zip_members(infos: Iterable[zipfile.ZipInfo], name: str, limits: Limits) -> tuple[list[zipfile.ZipInfo],
+                                                                                          list[MemberProblem]]:
+    """The members of a zip read as a whole by a reader of its own (safe names, first of duplicate
+    names only, regular files and folders within the ratio bound) and why the others were left out."""
+    safe: list[zipfile.ZipInfo] = []
+    problems: list[MemberProblem] = []
+    seen: set[str] = set()
+    for count, info in enumerate(infos, 1):
+        check_entry_count(count, name, limits)
+        normal = member_name(info.filename)
+        if normal is None:
+            problems.append(MemberProblem(info.filename, "name leaves the archive root"))
+            continue
+        if normal in seen:
+            problems.append(MemberProblem(info.filename, "duplicate member name (only the first is read)"))
+            continue
+        seen.add(normal)
+        kind = zip_member_type(info)
+        if kind == LINK:
+            problems.append(MemberProblem(info.filename, "symbolic link (listed, never followed)"))
+        elif kind == OTHER:
+            problems.append(MemberProblem(info.filename, "device, FIFO or socket (listed, never opened)"))
+        elif ratio_exceeded(info.file_size, info.compress_size, limits):
+            problems.append(MemberProblem(info.filename, "declared compression ratio is a decompression bomb"))
+        else:
+            safe.append(info)
+    return safe, problems
+
+
+def _json_depth_ok(text: str, max_depth: int) -> bool:
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def load_json(data: bytes, name: str, limits: Limits, max_depth: int = 200, max_int_digits: int = 40) -> Any:
+    """Decode JSON from evidence: bounded size and depth, integers of sane length, no NaN or Infinity.
+
+    The standard library parser is used (not orjson) because it lets every
+    integer and constant be inspected: orjson silently turns a 30-digit
+    integer into a float, which would change a value that a finding cites.
+    """
+    if len(data) > limits.max_read_bytes:
+        raise LimitExceeded(name, f"JSON of {len(data)} bytes exceeds {limits.max_read_bytes}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EvidenceError(name, f"JSON is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    if not _json_depth_ok(text, max_depth):
+        raise LimitExceeded(name, f"JSON nests deeper than {max_depth} levels")
+
+    def parse_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > max_int_digits:
+            raise ValueError(f"integer of {len(digits)} digits")
+        return int(digits)
+
+    def parse_constant(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(text, parse_int=parse_int, parse_constant=parse_constant)
+    except RecursionError as exc:
+        raise LimitExceeded(name, "JSON nests too deeply") from exc
+    except ValueError as exc:
+        raise EvidenceError(name, f"not valid JSON ({exc})") from exc

@@ -1,0 +1,85 @@
+"""An archive file (zip or tar) as the right source, and a cheap look at its member names."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.policy import open_regular_file
+from preuve.evidence.sources.tar import TAR_SUFFIXES, TarSource
+from preuve.evidence.sources.zip import ZipSource
+
+
+def is_archive_file(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    name = path.name.lower()
+    return name.endswith(".zip") or name.endswith(TAR_SUFFIXES)
+
+
+def archive_source(path: Path, limits: Limits, label: str | None = None) -> ZipSource | TarSource:
+    """The source for a zip (by its name or its bytes) or else a tar; AcquisitionError when unreadable."""
+    if path.name.lower().endswith(".zip") or zipfile.is_zipfile(path):
+        return ZipSource(path, limits, label)
+    return TarSource(path, limits, label)
+
+
+def peek_member_names(
+    path: Path,
+    limits: Limits,
+    max_entries: int = 5000,
+    strict: bool = False,
+    until: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """Up to `max_entries` safe member names, for cheap detection; stops after a name `until` accepts.
+
+    An unreadable archive gives [] (or, with `strict`, an AcquisitionError saying why); a damaged one
+    the names read before the damage.
+    """
+    try:
+        source = archive_source(path, limits)
+    except (AcquisitionError, OSError):
+        if strict:
+            raise
+        return []
+    names: list[str] = []
+    try:
+        # A zip's central directory is cheap to read whole; a compressed tar is read only so far.
+        for name in source.names(None if isinstance(source, ZipSource) else max_entries):
+            names.append(name)
+            if until is not None and until(name):
+                break
+        return names
+    except (EvidenceError, OSError) as exc:
+        # Damage after some names is for the listing to report; none, or too many entries, is for the caller.
+        crowded = isinstance(exc, LimitExceeded) and "more than" in exc.reason
+        if strict and (not names or crowded):
+            raise AcquisitionError(f"{path}: {exc.reason if isinstance(exc, EvidenceError) else exc}") from exc
+        return names  # what could be read: enough to recognise the kind; opening will say what is wrong
+    finally:
+        source.close()
+
+
+def readable_zip(path: Path, limits: Limits = DEFAULT_LIMITS) -> ZipSource | None:
+    """The zip at `path` as a source, or None when it is not a readable zip (for detection)."""
+    try:
+        with open_regular_file(path, str(path)) as stream:
+            if stream.read(4) != b"PK\x03\x04":
+                return None
+        return ZipSource(path, limits)
+    except (AcquisitionError, EvidenceError, OSError):
+        return None
+
+
+def zip_names(path: Path, max_entries: int, limits: Limits = DEFAULT_LIMITS) -> list[str] | None:
+    """Safe member names of a zip (at most `max_entries`), or None when it is not a readable zip."""
+    source = readable_zip(path, limits)
+    if source is None:
+        return None
+    try:
+        return list(source.names(max_entries))
+    finally:
+        source.close()

