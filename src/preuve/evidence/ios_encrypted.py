@@ -34,7 +34,6 @@ from preuve.evidence.ios_keybag import (
 from preuve.evidence.kinds.ios_backup import BACKUP_PREFIX, BackupFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.plists import load_plist
 from preuve.evidence.sqlite import open_readonly
 
@@ -108,15 +107,6 @@ def unlock_backup(root: Path, password: str | None, key: bytes | None, limits: L
         raise AcquisitionError(f"{root / 'Manifest.plist'}: ManifestKey cannot be unwrapped ({exc})") from None
 
 
-def _mbfile_key_and_size(blob: bytes, decoder: MBFileDecoder) -> tuple[bytes | None, int | None]:
-    """The wrapped ``EncryptionKey`` and ``Size`` of an archived MBFile, read defensively."""
-    try:
-        meta = decoder.decode(blob, "MBFile")
-    except EvidenceError:
-        return None, None
-    return meta.encryption_key, meta.size if meta.size is not None and meta.size >= 0 else None
-
-
 class EncryptedBackupFS(BackupFS):
     kind = "ios_backup_encrypted"
     _wants_mbfile = True
@@ -125,7 +115,7 @@ class EncryptedBackupFS(BackupFS):
         super().__init__(source, ledger, limits, workdir)
         self._keys = keys
         self._file_keys: dict[str, tuple[bytes | None, int | None]] = {}
-        self._mbfiles = MBFileDecoder(limits)
+        self._row_key: bytes | None = None  # the wrapped key of the row being listed
         self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
         self._manifest = self._private / "Manifest.db"
 
@@ -163,8 +153,18 @@ class EncryptedBackupFS(BackupFS):
         with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
             yield from self._manifest_entries(conn)
 
-    def _on_file(self, device: str, fid: str, mbfile: bytes | None) -> bool:
-        key, size = _mbfile_key_and_size(mbfile, self._mbfiles) if mbfile else (None, None)
+    def _row_size(self, mbfile: bytes) -> int | None:
+        # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
+        try:
+            meta = self._mbfiles.decode(mbfile, "MBFile")
+        except EvidenceError:
+            self._row_key = None
+            return None
+        self._row_key = meta.encryption_key
+        return meta.size if meta.size is not None and meta.size >= 0 else None
+
+    def _on_file(self, device: str, fid: str, mbfile: bytes | None, size: int | None) -> bool:
+        key = self._row_key if mbfile else None
         if key is None and size != 0:
             self.skipped.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
             return False
