@@ -222,7 +222,7 @@ def compare(listed: ListedFiles, folders: _Folders, encrypted: bool,
     the folder, size), by name."""
     problems: list[_Problem] = []
     extras: list[tuple[str, str, int]] = []
-    by_folder: list[list[int]] = [[] for _ in range(256)]
+    by_folder: list[array[int]] = [array("q") for _ in range(256)]
     ids = bytes(listed.ids)
     for index in range(len(listed)):
         if index not in listed.odd_ids:

@@ -9,9 +9,11 @@ the backup; its WAL is replayed on a private copy so its rows are not lost.
 
 from __future__ import annotations
 
+import bisect
 import re
 import sqlite3
 import stat as statmod
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,13 +65,47 @@ def is_encrypted(root: Path, limits: Limits) -> bool:
     return isinstance(value, dict) and bool(value.get("IsEncrypted"))
 
 
+class _Listing(dict[str, FileInfo]):
+    """DeviceFS's map of device path to FileInfo for a backup: the folders, links, backup files and
+    the files already looked at, as entries; every other file of the sorted `files`, a FileInfo of
+    unknown size (completed by stat), made when asked for."""
+
+    def __init__(self, entries: dict[str, FileInfo], files: list[str]) -> None:
+        super().__init__(entries)
+        self._files = files
+
+    def _listed(self, device: str) -> bool:
+        files = self._files
+        index = bisect.bisect_left(files, device)
+        return index < len(files) and files[index] == device
+
+    def __missing__(self, device: str) -> FileInfo:
+        if self._listed(device):
+            return FileInfo(device, -1)
+        raise KeyError(device)
+
+    def __contains__(self, device: object) -> bool:
+        return super().__contains__(device) or (isinstance(device, str) and self._listed(device))
+
+    def get(self, device: str, default: FileInfo | None = None) -> FileInfo | None:  # type: ignore[override]
+        found = super().get(device)
+        if found is not None:
+            return found
+        return FileInfo(device, -1) if self._listed(device) else default
+
+
 class BackupFS(DeviceFS):
     kind = "ios_backup"
 
     def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path) -> None:
         super().__init__(source, ledger, limits, workdir)
-        # Device path -> file id, as its 20 bytes (a backup lists up to hundreds of thousands).
-        self._file_ids: dict[str, bytes] = {}
+        # The backup's files (up to hundreds of thousands), kept compact: their device paths, sorted,
+        # and their file ids, 20 bytes each in the same order (see _load); while listing, in the
+        # order of the rows, with the place of each among all entries.
+        self._file_paths: list[str] = []
+        self._file_raw = bytearray()
+        self._file_places = array("q")
+        self._entries_seen = 0
         self.skipped: list[str] = []
         self._mbfiles = MBFileDecoder(limits)
         # What the listing gathers for the integrity check of the kind (BackupIntegrity).
@@ -155,8 +191,11 @@ class BackupFS(DeviceFS):
                     continue
                 if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None, size):
                     continue
-                self._file_ids[device] = bytes.fromhex(fid)
-                yield FileInfo(device, -1)
+                # Listed without a FileInfo of its own (one is made when asked for; see _load).
+                self._file_paths.append(device)
+                self._file_raw += bytes.fromhex(fid)
+                self._file_places.append(self._entries_seen)
+                self._entries_seen += 1
 
     _wants_mbfile = False
 
@@ -199,6 +238,47 @@ class BackupFS(DeviceFS):
                     break
         return out
 
+    def _load(self) -> list[str]:
+        """The listing, as DeviceFS keeps it, but with a FileInfo only for the folders, links and
+        backup files (Info.plist…): a plain file is its device path in a sorted list and its id in
+        20 bytes, its FileInfo made when asked for. An entry listed again under the same path
+        replaces the one before, as in DeviceFS."""
+        if self._paths is not None:
+            return self._paths
+        explicit: dict[str, FileInfo] = {}
+        places: dict[str, int] = {}
+        for entry in self._iter_entries():
+            explicit[entry.device_path] = entry
+            places[entry.device_path] = self._entries_seen
+            self._entries_seen += 1
+        listed, raw, seen = self._file_paths, self._file_raw, self._file_places
+        order = sorted(range(len(listed)), key=listed.__getitem__)
+        paths: list[str] = []
+        ids = bytearray()
+        for at, index in enumerate(order):
+            path = listed[index]
+            if at + 1 < len(order) and listed[order[at + 1]] == path:
+                continue  # listed again below: the later row stands
+            if path in explicit:
+                if places[path] > seen[index]:
+                    continue
+                del explicit[path]
+            paths.append(path)
+            ids += raw[20 * index : 20 * index + 20]
+        del order
+        self._file_paths, self._file_raw, self._file_places = paths, ids, array("q")
+        self._info = _Listing(explicit, paths)
+        self._paths = sorted([*explicit, *paths]) if explicit else list(paths)
+        return self._paths
+
+    def _raw_id(self, device: str) -> bytes | None:
+        """The 20-byte file id of a listed file."""
+        paths = self._file_paths
+        index = bisect.bisect_left(paths, device)
+        if index < len(paths) and paths[index] == device:
+            return bytes(self._file_raw[20 * index : 20 * index + 20])
+        return None
+
     def _hash_meta(self, name: str) -> None:
         with open_regular_file(self.source / name, f"{BACKUP_PREFIX}/{name}") as stream:
             digest, size = sha256_stream(stream, self.limits.max_file_bytes)
@@ -218,7 +298,7 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device)
         if meta is not None:
             return meta
-        raw = self._file_ids.get(device)
+        raw = self._raw_id(device)
         if raw is None:
             raise EvidenceError(device, "not a file of this backup")
         fid = raw.hex()
@@ -226,7 +306,7 @@ class BackupFS(DeviceFS):
 
     def listed_but_absent(self, device_path: str) -> bool:
         self._load()
-        raw = self._file_ids.get(device_path)
+        raw = self._raw_id(device_path)
         if raw is None:
             return False
         fid = raw.hex()
@@ -240,7 +320,7 @@ class BackupFS(DeviceFS):
 
     def file_id(self, device: str) -> str | None:
         self._load()
-        raw = self._file_ids.get(device)
+        raw = self._raw_id(device)
         return None if raw is None else raw.hex()
 
     def _local_file(self, device_path: str) -> Path | None:
@@ -253,7 +333,7 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device_path)
         if meta is not None:
             return meta.name
-        fid = self._file_ids.get(device_path, b"").hex()
+        fid = (self._raw_id(device_path) or b"").hex()
         return f"{fid[:2]}/{fid}"
 
 
