@@ -30,6 +30,7 @@ import stat as statmod
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import ClassVar
 
@@ -47,6 +48,7 @@ _HEX_SHARD = re.compile(r"[0-9a-f]{2}\Z")
 _SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _NO_SIZE = -1  # in the size arrays: no expected size (no MBFile, or one without a whole-number Size)
 _NOT_REGULAR = -1  # in a folder's size array: a link, FIFO or device
+_NAME = attrgetter("name")
 
 
 @dataclass(kw_only=True)
@@ -100,13 +102,12 @@ class ListedFiles:
     def __len__(self) -> int:
         return len(self.sizes)
 
-    def add(self, scan_row: int, rowid: object, file_id: str, domain: object, relative: object,
-            size: int | None) -> None:
-        """One row with flags 1 and a text fileID (lower-cased), as the listing reads it."""
+    def add(self, scan_row: int, rowid: object, file_id: str, raw: bytes | None, domain: object,
+            relative: object, size: int | None) -> None:
+        """One row with flags 1 and a text fileID (lower-cased; `raw` its 20 bytes when it is 40 hex
+        digits), as the listing reads it."""
         index = len(self.sizes)
-        if _HEX_ID.match(file_id):
-            raw = bytes.fromhex(file_id)
-        else:
+        if raw is None:
             raw = bytes(20)
             self.odd_ids[index] = file_id
         self.ids += raw
@@ -176,12 +177,13 @@ def list_folders(root: Path, limits: Limits) -> _Folders:
             continue
         try:
             with os.scandir(folder.path) as listing:
-                children = sorted((entry.name, entry) for entry in listing)
+                children = sorted(listing, key=_NAME)
         except OSError:
             continue
         own = int(name, 16) if _HEX_SHARD.match(name) else None
         ids, sizes, orders = (out.ids[own], out.sizes[own], out.orders[own]) if own is not None else (None, None, None)
-        for child_name, child in children:
+        for child in children:
+            child_name = child.name
             count += 1
             if count > limits.max_archive_entries:
                 raise LimitExceeded(str(root), f"more than {limits.max_archive_entries} stored files")

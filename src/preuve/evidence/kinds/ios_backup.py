@@ -174,8 +174,11 @@ class BackupFS(DeviceFS):
                 mbfile, bytes
             ):
                 size = row_size(mbfile)
+            raw: bytes | None = None
             if flags == _FLAG_FILE and isinstance(file_id, str):
-                listed.add(place, row, file_id.lower(), domain, relative, size)
+                fid = file_id.lower()
+                raw = bytes.fromhex(fid) if _FILE_ID.match(fid) else None
+                listed.add(place, row, fid, raw, domain, relative, size)
             device = device_path(str(domain or ""), str(relative or ""))
             if device is None:
                 self.skipped.append(f"{domain}/{relative}: path would leave the device root")
@@ -185,15 +188,17 @@ class BackupFS(DeviceFS):
             elif flags == _FLAG_LINK:
                 yield FileInfo(device, 0, is_link=True)
             else:
-                fid = str(file_id or "").lower()
-                if not _FILE_ID.match(fid):
-                    self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
-                    continue
+                if raw is None:
+                    fid = str(file_id or "").lower()
+                    if not _FILE_ID.match(fid):
+                        self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                        continue
+                    raw = bytes.fromhex(fid)
                 if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None, size):
                     continue
                 # Listed without a FileInfo of its own (one is made when asked for; see _load).
                 self._file_paths.append(device)
-                self._file_raw += bytes.fromhex(fid)
+                self._file_raw += raw
                 self._file_places.append(self._entries_seen)
                 self._entries_seen += 1
 
