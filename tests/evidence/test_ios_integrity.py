@@ -16,7 +16,7 @@ import pytest
 
 from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.evidence.acquisition import acquisition_checks
-from preuve.evidence.ios_integrity import BackupIntegrity
+from preuve.evidence.ios_integrity import BackupFileIssue, BackupIntegrity
 from tests.builders import snapshot
 from tests.helpers import check, records
 
@@ -174,3 +174,36 @@ def test_the_check_belongs_to_the_backup_kind_and_runs_as_an_artifact(tmp_path: 
     (folder / "a.txt").write_bytes(b"a")
     report = {r.name: r for r in check(tmp_path / "dump").artifacts}["acquisition_integrity"]
     assert str(report.status) == "not_collected"
+
+
+def test_an_encrypted_backup_s_problems_name_their_rows(tmp_path: Path) -> None:
+    """The rows reported are read again from the decrypted Manifest.db, not from the encrypted file."""
+    from preuve.builders.ios_encrypted import encrypt_backup
+    from preuve.evidence.acquisition import Secrets
+    from preuve.run.engine import CheckOptions, run_check
+
+    builder = BackupBuilder(tmp_path / "p")
+    builder.add_file("HomeDomain", "Library/Preferences/a.plist", b"A" * 40)
+    builder.add_file("HomeDomain", "Library/Preferences/b.plist", b"B" * 40)
+    enc = encrypt_backup(builder.finish(), tmp_path / "e", "pw", seed="integrity")
+    gone = file_id("HomeDomain", "Library/Preferences/b.plist")
+    (enc / gone[:2] / gone).unlink()
+    before = snapshot(enc)
+    found: list[BackupFileIssue] = []
+
+    class Collect:
+        def begin(self, opened: object, index: object) -> None: ...
+        def artifact_started(self, artifact: object) -> None: ...
+        def artifact_finished(self, artifact: object, report: object) -> None: ...
+        def finish(self, result: object) -> None: ...
+
+        def record(self, artifact: object, record: object, findings: object, stamps: object) -> None:
+            if isinstance(record, BackupFileIssue):
+                found.append(record)
+
+    run_check(enc, CheckOptions(secrets=Secrets(password="pw"), only_artifacts=("acquisition_integrity",)),
+              [Collect()])
+    assert [(r.issue, r.file_id, r.domain, r.relative_path, r.expected_size) for r in found] == [
+        ("missing", gone, "HomeDomain", "Library/Preferences/b.plist", 40)
+    ]
+    assert snapshot(enc) == before

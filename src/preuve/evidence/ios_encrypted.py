@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import io
 import shutil
+import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -150,8 +152,14 @@ class EncryptedBackupFS(BackupFS):
         yield from self._meta_entries(_PLAIN_META)
         self._decrypt_manifest()
         yield FileInfo(f"{BACKUP_PREFIX}/Manifest.db", self._manifest.stat().st_size)
-        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
+        with self._manifest_db() as conn:
             yield from self._manifest_entries(conn)
+
+    @contextmanager
+    def _manifest_db(self) -> Iterator[sqlite3.Connection]:
+        """The decrypted Manifest.db (the private copy), read-only."""
+        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
+            yield conn
 
     def _row_size(self, mbfile: bytes) -> int | None:
         # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
