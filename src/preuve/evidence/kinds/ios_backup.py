@@ -260,6 +260,7 @@ class BackupFS(DeviceFS):
         order = sorted(range(len(listed)), key=listed.__getitem__)
         paths: list[str] = []
         ids = bytearray()
+        kept = array("q")
         for at, index in enumerate(order):
             path = listed[index]
             if at + 1 < len(order) and listed[order[at + 1]] == path:
@@ -270,19 +271,28 @@ class BackupFS(DeviceFS):
                 del explicit[path]
             paths.append(path)
             ids += raw[20 * index : 20 * index + 20]
+            kept.append(index)
         del order
         self._file_paths, self._file_raw, self._file_places = paths, ids, array("q")
+        self._files_sorted(kept)
         self._info = _Listing(explicit, paths)
         self._paths = sorted([*explicit, *paths]) if explicit else list(paths)
         return self._paths
 
-    def _raw_id(self, device: str) -> bytes | None:
-        """The 20-byte file id of a listed file."""
+    def _files_sorted(self, kept: array[int]) -> None:
+        """Hook for subclasses keeping something per file in the order the files were listed: the
+        files kept, in sorted order, by their place in that order."""
+
+    def _file_index(self, device: str) -> int:
+        """Where a listed file lies in the sorted files, or -1."""
         paths = self._file_paths
         index = bisect.bisect_left(paths, device)
-        if index < len(paths) and paths[index] == device:
-            return bytes(self._file_raw[20 * index : 20 * index + 20])
-        return None
+        return index if index < len(paths) and paths[index] == device else -1
+
+    def _raw_id(self, device: str) -> bytes | None:
+        """The 20-byte file id of a listed file."""
+        index = self._file_index(device)
+        return None if index < 0 else bytes(self._file_raw[20 * index : 20 * index + 20])
 
     def _hash_meta(self, name: str) -> None:
         with open_regular_file(self.source / name, f"{BACKUP_PREFIX}/{name}") as stream:
