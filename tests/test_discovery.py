@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preuve.artifacts import ios
-from preuve.artifacts.base import Artifact, SqliteArtifact
+from preuve.artifacts.base import Artifact, SqliteArtifact, discover_artifacts
 from preuve.discovery import shipped_classes
 from preuve.evidence import kinds
 from preuve.evidence.acquisition import AcquisitionKind
@@ -23,8 +23,15 @@ def test_acquisition_kinds_in_module_order() -> None:
 
 def test_only_concrete_classes_defined_in_the_module() -> None:
     found = list(shipped_classes(ios, Artifact))
-    assert len(found) == 39
+    assert len(found) == 38  # and the backup kind's integrity check, run as an artifact (see below)
     assert all(cls.__module__.startswith("preuve.artifacts.ios.") for cls in found)
     assert Artifact not in found and SqliteArtifact not in found  # imported there, and abstract
     sms = [cls for cls in found if cls.__module__ == "preuve.artifacts.ios.sms"]
     assert [cls.__qualname__ for cls in sms] == ["Sms"]  # not its record classes
+
+
+def test_the_artifacts_of_a_platform_hold_its_kinds_checks() -> None:
+    names = [a.name for a in discover_artifacts("ios")]
+    assert len(names) == 39 and names == sorted(names)
+    assert "acquisition_integrity" in names
+    assert "acquisition_integrity" not in [a.name for a in discover_artifacts("android")]

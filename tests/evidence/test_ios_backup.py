@@ -129,3 +129,35 @@ def test_hostile_file_ids_and_paths_are_skipped(tmp_path: Path) -> None:
     assert fs.read_bytes("/private/var/mobile/ok.txt") == b"ok"
     assert len(warnings) == 2
     assert all("Manifest.db" in w for w in warnings)
+
+
+def test_listing_keeps_files_compact_and_the_later_of_two_rows_for_one_path(tmp_path: Path) -> None:
+    """A backup's files are kept as sorted paths and 20-byte ids, their FileInfo made when asked for;
+    a path listed twice is the later row's, whether it is a file or a folder."""
+    builder = BackupBuilder(tmp_path / "b")
+    builder.add_file("HomeDomain", "Library/Preferences/a.plist", b"A" * 7)
+    builder.add_file("HomeDomain", "Library/Preferences/b.plist", b"B" * 9)
+    builder.add_file("HomeDomain", "Library/twice.txt", b"first")
+    root = builder.finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    # The same device path again: as a folder (a later row), then a file under another id (later still).
+    conn.execute("INSERT INTO Files VALUES (?, 'HomeDomain', 'Library/Preferences/b.plist', 2, NULL)", ("e" * 40,))
+    conn.execute("INSERT INTO Files VALUES (?, 'HomeDomain', 'Library/twice.txt', 2, NULL)", ("c" * 40,))
+    conn.execute("INSERT INTO Files VALUES (?, 'HomeDomain', 'Library/twice.txt', 1, NULL)", ("d" * 40,))
+    conn.commit()
+    conn.close()
+    (root / "dd").mkdir()
+    (root / "dd" / ("d" * 40)).write_bytes(b"second!")
+    fs = open_acquisition(root, _ctx(tmp_path)).fs
+    a = "/private/var/mobile/Library/Preferences/a.plist"
+    b = "/private/var/mobile/Library/Preferences/b.plist"
+    twice = "/private/var/mobile/Library/twice.txt"
+    assert fs.is_file(a) and a in fs and fs.stat(a).size == 7
+    assert fs.read_bytes(a) == b"A" * 7
+    assert fs.file_id(a) == file_id("HomeDomain", "Library/Preferences/a.plist")  # type: ignore[attr-defined]
+    assert b in fs and not fs.is_file(b) and fs.stat(b).is_dir
+    assert fs.is_file(twice) and fs.read_bytes(twice) == b"second!" and fs.file_id(twice) == "d" * 40  # type: ignore[attr-defined]
+    assert "/private/var/mobile/Library/nothing" not in fs and not fs.is_file("/private/var/mobile/Library/nothing")
+    paths = fs.paths()
+    assert paths == sorted(set(paths)) and {a, b, twice} <= set(paths)
+    assert [info.device_path for info in fs.iter_files()] == paths

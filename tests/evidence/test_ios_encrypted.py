@@ -166,3 +166,29 @@ def test_decrypted_database_copies_live_only_while_open(tmp_path: Path) -> None:
     finally:
         fs.close()
     assert list(work.iterdir()) == []
+
+
+def test_keys_and_sizes_follow_their_files_whatever_the_order_of_the_rows(tmp_path: Path) -> None:
+    """The listing keeps each file's key and size in compact arrays, sorted with the files: rows listed
+    in another order than their device paths still open with their own key and size."""
+    import sqlite3
+
+    builder = BackupBuilder(tmp_path / "p")
+    payloads = {f"Library/f{n:02d}.bin": bytes([n]) * (n * 7) for n in range(1, 12)}
+    for name, data in payloads.items():
+        builder.add_file("HomeDomain", name, data)
+    plain = builder.finish()
+    conn = sqlite3.connect(plain / "Manifest.db")
+    rows = conn.execute("SELECT * FROM Files ORDER BY rowid DESC").fetchall()
+    conn.execute("DELETE FROM Files")
+    conn.executemany("INSERT INTO Files VALUES (?, ?, ?, ?, ?)", rows)  # the last path first
+    conn.commit()
+    conn.close()
+    enc = encrypt_backup(plain, tmp_path / "e", "pw", seed="order")
+    fs = open_acquisition(enc, _ctx(tmp_path, Secrets(password="pw"))).fs
+    try:
+        for name, data in payloads.items():
+            assert fs.stat(f"/private/var/mobile/{name}").size == len(data)
+            assert fs.read_bytes(f"/private/var/mobile/{name}") == data
+    finally:
+        fs.close()

@@ -164,3 +164,63 @@ def test_kernel_leaves_what_it_cannot_read_to_plistlib(blob: bytes) -> None:
     decoder = MBFileDecoder(LIMITS)
     assert decoder.read(blob) is None
     assert kernel(decoder, blob) == general(blob)
+
+
+def general_size(blob: bytes) -> int | None:
+    """The Size the integrity check wants, by plistlib: a whole number, else None."""
+    found = general(blob)
+    if isinstance(found, str) or found.size is None or found.size < 0:
+        return None
+    return found.size
+
+
+def plain_plistlib_size(blob: bytes) -> int | None | str:
+    """The Size as plistlib alone reads an archive of the usual shape (``$top.root`` pointing at a
+    dictionary in ``$objects``); "other" for any other blob."""
+    try:
+        value = plistlib.loads(blob)
+    except Exception:  # noqa: BLE001 - whatever plistlib refuses
+        return "other"
+    if not isinstance(value, dict) or not isinstance(value.get("$top"), dict):
+        return "other"
+    root, objects = value["$top"].get("root"), value.get("$objects")
+    if not isinstance(root, UID) or not isinstance(objects, list) or not root.data < len(objects):
+        return "other"
+    fields = objects[root.data]
+    if not isinstance(fields, dict):
+        return "other"
+    size = fields.get("Size")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(archives(), min_size=1, max_size=4), st.integers(0, 2**32))
+def test_size_kernel_agrees_with_plistlib_on_archives_and_their_damaged_copies(blobs: list[bytes], seed: int) -> None:
+    decoder = MBFileDecoder(LIMITS)
+    rng = random.Random(seed)
+    for blob in blobs:
+        for _ in range(3):  # the later reads go through the layout
+            assert decoder.size(blob, "MBFile") == general_size(blob)
+        plain = plain_plistlib_size(blob)
+        if plain != "other":
+            assert decoder.size(blob, "MBFile") == plain
+        for _ in range(6):
+            bad = damaged(blob, rng)
+            assert decoder.size(bad, "MBFile") == general_size(bad)
+            plain = plain_plistlib_size(bad)
+            if plain != "other" and not isinstance(general(bad), str):
+                assert decoder.size(bad, "MBFile") == plain
+
+
+def test_size_kernel_reads_the_builders_mbfiles_through_their_layouts() -> None:
+    blobs = [mbfile_blob(f"Library/Caches/app/file{i % 37}.dat", i * 1_000_003 % 2**40, 1_700_000_000 + i, 0o100644, 1)
+             for i in range(200)]
+    decoder = MBFileDecoder(LIMITS)
+    assert [decoder.size(b, "MBFile") for b in blobs] == [i * 1_000_003 % 2**40 for i in range(200)]
+    assert [decoder.size(b, "MBFile") for b in blobs] == [plain_plistlib_size(b) for b in blobs]
+    # A layout that no longer fits (a renamed key, a path no longer ASCII) is not read by the layout.
+    first = blobs[0]
+    assert decoder.size(first.replace(b"TSize", b"TSizf"), "MBFile") is None
+    assert decoder.size(first.replace(b"Library/Caches", b"Library/\xffaches"), "MBFile") is None
+    negative = mbfile_blob("Library/n.txt", -5, 1_700_000_000, 0o100644, 1)
+    assert decoder.size(negative, "MBFile") is None and decoder.size(negative, "MBFile") is None

@@ -14,13 +14,15 @@ import pytest
 
 import preuve.artifacts.android as android
 import preuve.artifacts.ios as ios
+import preuve.evidence as evidence
 from preuve.discovery import shipped_classes
 from preuve.model import DeviceFacts, Locator, Record
 from preuve.model.jsonio import _default
 from preuve.report.outdir import record_line
 
 RECORD_CLASSES = sorted(
-    {cls for package in (ios, android) for cls in shipped_classes(package, Record)} | {DeviceFacts},
+    # (the records of the acquisition kinds' own checks, such as a backup's integrity, live in evidence/)
+    {cls for package in (ios, android, evidence) for cls in shipped_classes(package, Record)} | {DeviceFacts},
     key=lambda cls: (cls.__module__, cls.__qualname__),
 )
 WHEN = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from preuve.artifacts.tables import Database, RowRange, Table
 from preuve.discovery import shipped_classes
+from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.limits import Limits
 from preuve.model import Locator, Record
@@ -122,9 +123,26 @@ class PlistArtifact(Artifact):
         """Records from a decoded plist."""
 
 
+def kind_check_artifact(check: AcquisitionCheck) -> Artifact:
+    """An acquisition kind's own check, run and reported as an artifact of its name."""
+
+    class KindCheck(Artifact):
+        name = check.name
+        platform = check.platform
+        title = check.title
+        paths = check.paths
+
+        def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+            return check.records(ctx.fs, path, ctx.warn)
+
+    return KindCheck()
+
+
 def discover_artifacts(platform: str | None = None) -> list[Artifact]:
-    """One instance of every artifact shipped for `platform` (or all), sorted by name."""
+    """One instance of every artifact shipped for `platform` (or all), and of every check the
+    acquisition kinds own (evidence.acquisition.AcquisitionCheck), sorted by name."""
     from preuve.artifacts import android, ios
+    from preuve.evidence.acquisition import acquisition_checks
 
     packages = {"ios": ios, "android": android}
     chosen = [packages[platform]] if platform else list(packages.values())
@@ -134,4 +152,8 @@ def discover_artifacts(platform: str | None = None) -> list[Artifact]:
             if artifact.name in found:
                 raise RuntimeError(f"two artifacts are named {artifact.name!r}")
             found[artifact.name] = artifact()
+    for check in acquisition_checks(platform):
+        if check.name in found:
+            raise RuntimeError(f"two artifacts are named {check.name!r}")
+        found[check.name] = kind_check_artifact(check)
     return [found[name] for name in sorted(found)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -20,6 +20,7 @@ from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.model import Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,25 @@ class Opened:
     fs: DeviceFS
 
 
+class AcquisitionCheck(ABC):
+    """A check of the acquisition itself, owned by its kind (a backup's folder against its
+    Manifest.db): it reads what the kind gathered while listing the acquisition and yields typed
+    records located in the acquisition file it checks (under ``/.acquisition/``).
+
+    The run reports it as an artifact of its name (with coverage, findings and `preuve verify`
+    as for any artifact); it never reaches into a DeviceFS it does not know."""
+
+    name: ClassVar[str]
+    platform: ClassVar[str]
+    title: ClassVar[str]
+    paths: ClassVar[tuple[str, ...]]  # the acquisition files it checks
+
+    @abstractmethod
+    def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:
+        """Records of the check of `path` (one of `paths`); nothing when `fs` is not an acquisition
+        of its kind. EvidenceError when the check cannot be made."""
+
+
 class AcquisitionKind(ABC):
     name: ClassVar[str]
     platform: ClassVar[str]
@@ -61,6 +81,8 @@ class AcquisitionKind(ABC):
     # ps.txt, nor the caches iOS leaves out of backups). Present files are always read.
     holds: ClassVar[tuple[str, ...]] = ("*",)
     lacks: ClassVar[tuple[str, ...]] = ()
+    # Checks of the acquisition itself that this kind owns (see AcquisitionCheck).
+    checks: ClassVar[tuple[type[AcquisitionCheck], ...]] = ()
 
     @classmethod
     @abstractmethod
@@ -92,6 +114,17 @@ def acquisition_kinds() -> list[type[AcquisitionKind]]:
     from preuve.evidence import kinds
 
     return sorted(shipped_classes(kinds, AcquisitionKind), key=lambda k: (-k.specificity, k.name))
+
+
+def acquisition_checks(platform: str | None = None) -> list[AcquisitionCheck]:
+    """One instance of every check the acquisition kinds of `platform` (or all) own, by name (a
+    check two kinds share is listed once)."""
+    found: dict[str, type[AcquisitionCheck]] = {}
+    for kind in acquisition_kinds():
+        if platform is None or kind.platform == platform:
+            for check in kind.checks:
+                found.setdefault(check.name, check)
+    return [found[name]() for name in sorted(found)]
 
 
 def detect_kind(path: Path) -> type[AcquisitionKind]:

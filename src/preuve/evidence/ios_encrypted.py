@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import io
 import shutil
+import sqlite3
 import tempfile
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,7 +38,6 @@ from preuve.evidence.fs import FileInfo
 from preuve.evidence.kinds.ios_backup import BACKUP_PREFIX, BackupFS
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sqlite import open_readonly
 
@@ -109,15 +111,6 @@ def unlock_backup(root: Path, password: str | None, key: bytes | None, limits: L
         raise AcquisitionError(f"{root / 'Manifest.plist'}: ManifestKey cannot be unwrapped ({exc})") from None
 
 
-def _mbfile_key_and_size(blob: bytes, decoder: MBFileDecoder) -> tuple[bytes | None, int | None]:
-    """The wrapped ``EncryptionKey`` and ``Size`` of an archived MBFile, read defensively."""
-    try:
-        meta = decoder.decode(blob, "MBFile")
-    except EvidenceError:
-        return None, None
-    return meta.encryption_key, meta.size if meta.size is not None and meta.size >= 0 else None
-
-
 class EncryptedBackupFS(BackupFS):
     kind = "ios_backup_encrypted"
     _wants_mbfile = True
@@ -125,8 +118,13 @@ class EncryptedBackupFS(BackupFS):
     def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path, keys: BackupKeys) -> None:
         super().__init__(source, ledger, limits, workdir)
         self._keys = keys
-        self._file_keys: dict[str, tuple[bytes | None, int | None]] = {}
-        self._mbfiles = MBFileDecoder(limits)
+        # Each file's wrapped key and plaintext size, kept compact in the order of the files (listing
+        # order while listing, then sorted with them: see _files_sorted): the keys one after the
+        # other, where each starts (-1: no key), the sizes (-1: unknown).
+        self._wrapped = bytearray()
+        self._key_at = array("q")
+        self._sizes = array("q")
+        self._row_key: bytes | None = None  # the wrapped key of the row being listed
         self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
         self._manifest = self._private / "Manifest.db"
 
@@ -161,20 +159,61 @@ class EncryptedBackupFS(BackupFS):
         yield from self._meta_entries(_PLAIN_META)
         self._decrypt_manifest()
         yield FileInfo(f"{BACKUP_PREFIX}/Manifest.db", self._manifest.stat().st_size)
-        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
+        with self._manifest_db() as conn:
             yield from self._manifest_entries(conn)
 
-    def _on_file(self, device: str, fid: str, mbfile: bytes | None) -> bool:
-        key, size = _mbfile_key_and_size(mbfile, self._mbfiles) if mbfile else (None, None)
+    @contextmanager
+    def _manifest_db(self) -> Iterator[sqlite3.Connection]:
+        """The decrypted Manifest.db (the private copy), read-only."""
+        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
+            yield conn
+
+    def _row_size(self, mbfile: bytes) -> int | None:
+        # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
+        try:
+            meta = self._mbfiles.decode(mbfile, "MBFile")
+        except EvidenceError:
+            self._row_key = None
+            return None
+        self._row_key = meta.encryption_key
+        return meta.size if meta.size is not None and meta.size >= 0 else None
+
+    def _on_file(self, device: str, fid: str, mbfile: bytes | None, size: int | None) -> bool:
+        key = self._row_key if mbfile else None
         if key is None and size != 0:
             self.skipped.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
             return False
-        self._file_keys[device] = (key, size)
+        self._key_at.append(-1 if key is None else len(self._wrapped))
+        if key is not None:
+            self._wrapped += len(key).to_bytes(4, "big") + key
+        self._sizes.append(-1 if size is None else size)
         return True
+
+    def _files_sorted(self, kept: array[int]) -> None:
+        keys, key_at, sizes = bytearray(), array("q"), array("q")
+        for index in kept:
+            at = self._key_at[index]
+            if at < 0:
+                key_at.append(-1)
+            else:
+                key_at.append(len(keys))
+                keys += self._wrapped[at : at + 4 + int.from_bytes(self._wrapped[at : at + 4], "big")]
+            sizes.append(self._sizes[index])
+        self._wrapped, self._key_at, self._sizes = keys, key_at, sizes
+
+    def _file_key(self, device: str) -> tuple[bytes | None, int | None] | None:
+        """The wrapped key and plaintext size of a listed file (None when it is not one)."""
+        index = self._file_index(device)
+        if index < 0:
+            return None
+        at, size = self._key_at[index], self._sizes[index]
+        wrapped = self._wrapped
+        key = None if at < 0 else bytes(wrapped[at + 4 : at + 4 + int.from_bytes(wrapped[at : at + 4], "big")])
+        return key, None if size < 0 else size
 
     def _complete(self, entry: FileInfo) -> FileInfo:
         done = super()._complete(entry)
-        known = self._file_keys.get(entry.device_path)
+        known = self._file_key(entry.device_path)
         if done.is_link or known is None:
             return done
         if done.size % 16:
@@ -184,12 +223,12 @@ class EncryptedBackupFS(BackupFS):
         return FileInfo(entry.device_path, plain, done.mtime, done.mode)
 
     def _local_file(self, device_path: str) -> Path | None:
-        if device_path in self._file_keys:
+        if self._file_index(device_path) >= 0:
             return None  # ciphertext: SQLite gets a decrypted private copy via _materialize
         return self._blob_path(device_path)
 
     def _open_raw(self, device_path: str) -> BinaryIO:
-        known = self._file_keys.get(device_path)
+        known = self._file_key(device_path)
         if known is None:
             return open_regular_file(self._blob_path(device_path), device_path)
         wrapped, size = known
@@ -211,5 +250,5 @@ class EncryptedBackupFS(BackupFS):
         if device_path == f"{BACKUP_PREFIX}/Manifest.db":
             return "Manifest.db (decrypted)"
         name = super()._source_name(device_path)
-        return f"{name} (decrypted)" if device_path in self._file_keys else name
+        return f"{name} (decrypted)" if self._file_index(device_path) >= 0 else name
 

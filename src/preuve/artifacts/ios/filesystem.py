@@ -32,13 +32,17 @@ LISTING = "/"
 
 @dataclass(kw_only=True)
 class FileEntry(Record):
-    """One entry of a filesystem dump's listing."""
+    """One entry of a filesystem dump's listing. Its path is its locator's device path, written once
+    (a dump lists hundreds of thousands of entries: the path is most of each record)."""
 
     record_type: ClassVar[str] = "ios:filesystem:entry"
-    path: str
     entry_type: str  # file, dir, link (links, devices, FIFOs: listed, never followed)
     size: int
     modified: datetime | None
+
+    @property
+    def path(self) -> str:
+        return self.locator.device_path
 
     def observables(self) -> Iterator[Observable]:
         yield Observable(Kind.FILE_PATH, self.path)
@@ -75,7 +79,6 @@ class Filesystem(Artifact):
             kind = "dir" if info.is_dir else "link" if info.is_link else "file"
             yield FileEntry(
                 locator=Locator(device, "", key_path="listing"),
-                path=device,
                 entry_type=kind,
                 size=info.size,
                 modified=from_unix(info.mtime) if info.mtime else None,

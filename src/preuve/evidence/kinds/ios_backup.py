@@ -9,13 +9,13 @@ the backup; its WAL is replayed on a private copy so its rows are not lost.
 
 from __future__ import annotations
 
-import os
+import bisect
 import re
 import sqlite3
 import stat as statmod
+from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from operator import attrgetter
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,17 +24,17 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceede
 from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo
 from preuve.evidence.ios_domains import device_path
+from preuve.evidence.ios_integrity import BackupIntegrity, ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
+from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sqlite import iter_rows, open_readonly, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
-_SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
-_NAME = attrgetter("name")
 
 
 def _is_backup_folder(path: Path) -> bool:
@@ -66,24 +66,33 @@ def is_encrypted(root: Path, limits: Limits) -> bool:
     return isinstance(value, dict) and bool(value.get("IsEncrypted"))
 
 
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    """A file found in a backup folder's two-character shard folders.
+class _Listing(dict[str, FileInfo]):
+    """DeviceFS's map of device path to FileInfo for a backup: the folders, links, backup files and
+    the files already looked at, as entries; every other file of the sorted `files`, a FileInfo of
+    unknown size (completed by stat), made when asked for."""
 
-    A backup folder holds as many of these as files (500,000 in a big one): the shard's name is
-    one string shared by its files, and the lower-cased name is the file's own name when that is
-    lower-case already (as file ids are), so each costs one string."""
+    def __init__(self, entries: dict[str, FileInfo], files: list[str]) -> None:
+        super().__init__(entries)
+        self._files = files
 
-    shard: str  # "ab"
-    file_name: str  # "ab12…", as stored
-    name: str  # the file name, lower-cased (a file id when the backup is sound)
-    size: int
-    regular: bool
+    def _listed(self, device: str) -> bool:
+        files = self._files
+        index = bisect.bisect_left(files, device)
+        return index < len(files) and files[index] == device
 
-    @property
-    def relative(self) -> str:
-        """"ab/ab12…" inside the backup folder."""
-        return f"{self.shard}/{self.file_name}"
+    def __missing__(self, device: str) -> FileInfo:
+        if self._listed(device):
+            return FileInfo(device, -1)
+        raise KeyError(device)
+
+    def __contains__(self, device: object) -> bool:
+        return super().__contains__(device) or (isinstance(device, str) and self._listed(device))
+
+    def get(self, device: str, default: FileInfo | None = None) -> FileInfo | None:  # type: ignore[override]
+        found = super().get(device)
+        if found is not None:
+            return found
+        return FileInfo(device, -1) if self._listed(device) else default
 
 
 class BackupFS(DeviceFS):
@@ -91,9 +100,18 @@ class BackupFS(DeviceFS):
 
     def __init__(self, source: Path, ledger: HashLedger, limits: Limits, workdir: Path) -> None:
         super().__init__(source, ledger, limits, workdir)
-        # Device path -> file id, as its 20 bytes (a backup lists up to hundreds of thousands).
-        self._file_ids: dict[str, bytes] = {}
+        # The backup's files (up to hundreds of thousands), kept compact: their device paths, sorted,
+        # and their file ids, 20 bytes each in the same order (see _load); while listing, in the
+        # order of the rows, with the place of each among all entries.
+        self._file_paths: list[str] = []
+        self._file_raw = bytearray()
+        self._file_places = array("q")
+        self._entries_seen = 0
         self.skipped: list[str] = []
+        self._mbfiles = MBFileDecoder(limits)
+        # What the listing gathers for the integrity check of the kind (BackupIntegrity).
+        self._listed = ListedFiles()
+        self._listing_sql = ""
 
     def _meta_path(self, device: str) -> Path | None:
         if device.startswith(BACKUP_PREFIX + "/"):
@@ -107,14 +125,22 @@ class BackupFS(DeviceFS):
         manifest = self.source / "Manifest.db"
         if not manifest.is_file():
             return
-        journals = {}
         self._hash_meta("Manifest.db")
         wal = self.source / "Manifest.db-wal"
         if wal.is_file() and not wal.is_symlink():
-            journals["-wal"] = wal
             self._hash_meta("Manifest.db-wal")
-        with open_readonly(manifest, journals, self.limits, self.workdir) as conn:
+        with self._manifest_db() as conn:
             yield from self._manifest_entries(conn)
+
+    @contextmanager
+    def _manifest_db(self) -> Iterator[sqlite3.Connection]:
+        """Manifest.db, read-only (its WAL replayed on a private copy)."""
+        journals = {}
+        wal = self.source / "Manifest.db-wal"
+        if wal.is_file() and not wal.is_symlink():
+            journals["-wal"] = wal
+        with open_readonly(self.source / "Manifest.db", journals, self.limits, self.workdir) as conn:
+            yield conn
 
     def _meta_entries(self, names: Iterable[str]) -> Iterator[FileInfo]:
         for name in names:
@@ -127,13 +153,33 @@ class BackupFS(DeviceFS):
                 yield FileInfo(f"{BACKUP_PREFIX}/{name}", st.st_size, st.st_mtime, st.st_mode)
 
     def _manifest_entries(self, conn: sqlite3.Connection) -> Iterator[FileInfo]:
-        """The files of the backup, from an open Manifest.db."""
-        blob = "file" if self._wants_mbfile and "file" in table_columns(conn, "Files") else "NULL"
-        sql = f"SELECT fileID, domain, relativePath, flags, {blob} FROM Files"  # noqa: S608 - fixed names
-        for count, (file_id, domain, relative, flags, mbfile) in enumerate(iter_rows(conn, sql), 1):
-            if count > self.limits.max_archive_entries:
+        """The files of the backup, from an open Manifest.db; what the integrity check needs of each
+        file row is kept on the way (see ListedFiles), so Manifest.db is read once."""
+        blob = "file" if "file" in table_columns(conn, "Files") else "NULL"
+        try:
+            conn.execute("SELECT rowid FROM Files LIMIT 0")
+            rowid = "rowid"
+        except sqlite3.Error:  # a table WITHOUT ROWID
+            rowid = "NULL"
+        self._listing_sql = f"SELECT {rowid}, fileID, domain, relativePath, flags, {blob} FROM Files"  # noqa: S608 - fixed names
+        listed, row_size, wants_mbfile = self._listed, self._row_size, self._wants_mbfile
+        limit = self.limits.max_archive_entries
+        for place, (row, file_id, domain, relative, flags, mbfile) in enumerate(
+            iter_rows(conn, self._listing_sql, named=False)
+        ):
+            if place >= limit:
                 # A Files view can yield rows for ever; the listing must stay bounded in memory.
-                raise LimitExceeded("Manifest.db", f"more than {self.limits.max_archive_entries} entries")
+                raise LimitExceeded("Manifest.db", f"more than {limit} entries")
+            size = None
+            if (flags == _FLAG_FILE or (wants_mbfile and flags not in (_FLAG_DIR, _FLAG_LINK))) and isinstance(
+                mbfile, bytes
+            ):
+                size = row_size(mbfile)
+            raw: bytes | None = None
+            if flags == _FLAG_FILE and isinstance(file_id, str):
+                fid = file_id.lower()
+                raw = bytes.fromhex(fid) if _FILE_ID.match(fid) else None
+                listed.add(place, row, fid, raw, domain, relative, size)
             device = device_path(str(domain or ""), str(relative or ""))
             if device is None:
                 self.skipped.append(f"{domain}/{relative}: path would leave the device root")
@@ -143,20 +189,111 @@ class BackupFS(DeviceFS):
             elif flags == _FLAG_LINK:
                 yield FileInfo(device, 0, is_link=True)
             else:
-                fid = str(file_id or "").lower()
-                if not _FILE_ID.match(fid):
-                    self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                if raw is None:
+                    fid = str(file_id or "").lower()
+                    if not _FILE_ID.match(fid):
+                        self.skipped.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                        continue
+                    raw = bytes.fromhex(fid)
+                if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None, size):
                     continue
-                if not self._on_file(device, fid, mbfile if isinstance(mbfile, bytes) else None):
-                    continue
-                self._file_ids[device] = bytes.fromhex(fid)
-                yield FileInfo(device, -1)
+                # Listed without a FileInfo of its own (one is made when asked for; see _load).
+                self._file_paths.append(device)
+                self._file_raw += raw
+                self._file_places.append(self._entries_seen)
+                self._entries_seen += 1
 
     _wants_mbfile = False
 
-    def _on_file(self, device: str, fid: str, mbfile: bytes | None) -> bool:
+    def _row_size(self, mbfile: bytes) -> int | None:
+        """The expected size of a file from its MBFile (None when it has none)."""
+        return self._mbfiles.size(mbfile, "MBFile")
+
+    def _on_file(self, device: str, fid: str, mbfile: bytes | None, size: int | None) -> bool:
         """Hook for subclasses that need the MBFile of each file; False leaves the file out."""
         return True
+
+    def listed_files(self) -> ListedFiles:
+        """The files Manifest.db lists, as the listing gathered them for the integrity check."""
+        self._load()
+        return self._listed
+
+    def manifest_names(self, rows: dict[int, int | None]) -> dict[int, tuple[object, object, object, object]]:
+        """Domain and path (as decoded text, and as stored bytes) of the Manifest.db rows the listing
+        read at the places given (place: rowid, None when the row has none), read again."""
+        names = "domain, relativePath, CAST(domain AS BLOB), CAST(relativePath AS BLOB)"
+        out: dict[int, tuple[object, object, object, object]] = {}
+        with self._manifest_db() as conn:
+            by_rowid = {rowid: place for place, rowid in rows.items() if rowid is not None}
+            if len(by_rowid) == len(rows):
+                wanted = sorted(by_rowid)
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    marks = ", ".join("?" * len(chunk))
+                    sql = f"SELECT rowid, {names} FROM Files WHERE rowid IN ({marks})"  # noqa: S608 - fixed names
+                    for rowid, *values in iter_rows(conn, sql, tuple(chunk), named=False):
+                        out[by_rowid[rowid]] = (values[0], values[1], values[2], values[3])
+                return out
+            # Rows without a rowid (a view): the listing's query again, in its order.
+            sql = self._listing_sql.replace("SELECT ", f"SELECT {names}, ", 1)
+            last = max(rows)
+            for place, found in enumerate(iter_rows(conn, sql, named=False)):
+                if place in rows:
+                    out[place] = (found[0], found[1], found[2], found[3])
+                if place >= last:
+                    break
+        return out
+
+    def _load(self) -> list[str]:
+        """The listing, as DeviceFS keeps it, but with a FileInfo only for the folders, links and
+        backup files (Info.plist…): a plain file is its device path in a sorted list and its id in
+        20 bytes, its FileInfo made when asked for. An entry listed again under the same path
+        replaces the one before, as in DeviceFS."""
+        if self._paths is not None:
+            return self._paths
+        explicit: dict[str, FileInfo] = {}
+        places: dict[str, int] = {}
+        for entry in self._iter_entries():
+            explicit[entry.device_path] = entry
+            places[entry.device_path] = self._entries_seen
+            self._entries_seen += 1
+        listed, raw, seen = self._file_paths, self._file_raw, self._file_places
+        order = sorted(range(len(listed)), key=listed.__getitem__)
+        paths: list[str] = []
+        ids = bytearray()
+        kept = array("q")
+        for at, index in enumerate(order):
+            path = listed[index]
+            if at + 1 < len(order) and listed[order[at + 1]] == path:
+                continue  # listed again below: the later row stands
+            if path in explicit:
+                if places[path] > seen[index]:
+                    continue
+                del explicit[path]
+            paths.append(path)
+            ids += raw[20 * index : 20 * index + 20]
+            kept.append(index)
+        del order
+        self._file_paths, self._file_raw, self._file_places = paths, ids, array("q")
+        self._files_sorted(kept)
+        self._info = _Listing(explicit, paths)
+        self._paths = sorted([*explicit, *paths]) if explicit else list(paths)
+        return self._paths
+
+    def _files_sorted(self, kept: array[int]) -> None:
+        """Hook for subclasses keeping something per file in the order the files were listed: the
+        files kept, in sorted order, by their place in that order."""
+
+    def _file_index(self, device: str) -> int:
+        """Where a listed file lies in the sorted files, or -1."""
+        paths = self._file_paths
+        index = bisect.bisect_left(paths, device)
+        return index if index < len(paths) and paths[index] == device else -1
+
+    def _raw_id(self, device: str) -> bytes | None:
+        """The 20-byte file id of a listed file."""
+        index = self._file_index(device)
+        return None if index < 0 else bytes(self._file_raw[20 * index : 20 * index + 20])
 
     def _hash_meta(self, name: str) -> None:
         with open_regular_file(self.source / name, f"{BACKUP_PREFIX}/{name}") as stream:
@@ -177,7 +314,7 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device)
         if meta is not None:
             return meta
-        raw = self._file_ids.get(device)
+        raw = self._raw_id(device)
         if raw is None:
             raise EvidenceError(device, "not a file of this backup")
         fid = raw.hex()
@@ -185,7 +322,7 @@ class BackupFS(DeviceFS):
 
     def listed_but_absent(self, device_path: str) -> bool:
         self._load()
-        raw = self._file_ids.get(device_path)
+        raw = self._raw_id(device_path)
         if raw is None:
             return False
         fid = raw.hex()
@@ -197,44 +334,9 @@ class BackupFS(DeviceFS):
             return False
         return False
 
-    def stored_files(self) -> Iterator[StoredFile]:
-        """What actually lies in the backup's hashed-name folders (``ab/ab12…``), for integrity checks.
-
-        Never follows a link and never opens a file; bounded by the archive-entry limit.
-        """
-        count = 0
-        try:
-            with os.scandir(self.source) as listing:
-                folders = sorted((entry.name, entry) for entry in listing)
-        except OSError:
-            return
-        # Names sorted as strings (the order pathlib gave within one folder), without building a Path
-        # per file: a backup folder holds hundreds of thousands.
-        for name, folder in folders:
-            if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
-                continue
-            try:
-                with os.scandir(folder.path) as listing:
-                    children = sorted(listing, key=_NAME)
-            except OSError:
-                continue
-            for child in children:
-                child_name = child.name
-                count += 1
-                if count > self.limits.max_archive_entries:
-                    raise LimitExceeded(str(self.source), f"more than {self.limits.max_archive_entries} stored files")
-                try:
-                    st = child.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                regular = statmod.S_ISREG(st.st_mode)
-                lower = child_name.lower()
-                yield StoredFile(name, child_name, child_name if lower == child_name else lower,
-                                 st.st_size if regular else 0, regular)
-
     def file_id(self, device: str) -> str | None:
         self._load()
-        raw = self._file_ids.get(device)
+        raw = self._raw_id(device)
         return None if raw is None else raw.hex()
 
     def _local_file(self, device_path: str) -> Path | None:
@@ -247,7 +349,7 @@ class BackupFS(DeviceFS):
         meta = self._meta_path(device_path)
         if meta is not None:
             return meta.name
-        fid = self._file_ids.get(device_path, b"").hex()
+        fid = (self._raw_id(device_path) or b"").hex()
         return f"{fid[:2]}/{fid}"
 
 
@@ -264,6 +366,7 @@ class IosBackup(AcquisitionKind):
         "/private/var/preferences/*", "/private/var/Managed Preferences/*",
     )
     lacks = ("/private/var/mobile/*/Caches/*", "/private/var/mobile/Library/Caches/*", "/private/var/mobile/*Image Cache/*")
+    checks = (BackupIntegrity,)
 
     @classmethod
     def detect(cls, path: Path) -> bool:

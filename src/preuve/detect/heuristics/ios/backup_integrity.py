@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
-from preuve.artifacts.ios.acquisition_integrity import BackupFileIssue
 from preuve.detect.rules import Rule
+from preuve.evidence.ios_integrity import BackupFileIssue
 from preuve.model import Finding, Record, Severity
 
 
