@@ -4,7 +4,7 @@ Usage (from the repository root; see benchmarks/README.md)::
 
     python3 benchmarks/ios_backup.py                       # 10k and 100k records, median of 3
     python3 benchmarks/ios_backup.py --sizes 10k,100k,1M --repeat 3 --json results.json
-    python3 benchmarks/ios_backup.py --mvt /work/mvt-venv/bin/mvt-ios
+    python3 benchmarks/ios_backup.py --mvt MVT_VENV/bin/mvt-ios
 
 For each size, a backup is built with the package's builders (sms.db messages
 carrying links, DataUsage processes with their usage rows, a few planted
@@ -22,7 +22,7 @@ indicator hits), then, in the same run and repeated ``--repeat`` times:
 
 Medians are printed as a table with the ratios preuve/floor and mvt/preuve,
 and the time to load every feed under ``--iocs`` (default
-/work/shared/iocs or ../shared/iocs) in-process. This is a script, not a test.
+../shared/iocs beside the checkout, or --iocs) in-process. This is a script, not a test.
 """
 
 from __future__ import annotations
@@ -403,7 +403,7 @@ def print_table(results: Sequence[SizeResult], feeds_seconds: float, indicators:
 
 
 def default_iocs() -> Path:
-    for candidate in (Path("/work/shared/iocs"), REPO.parent / "shared" / "iocs"):
+    for candidate in (REPO.parent / "shared" / "iocs",):
         if candidate.is_dir():
             return candidate
     raise SystemExit("no indicator folder found: pass --iocs")

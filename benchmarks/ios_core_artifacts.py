@@ -5,7 +5,7 @@ against every shared public feed, and prints records and seconds per
 artifact. When MVT is installed (``--mvt path/to/mvt-ios``) it runs
 ``mvt-ios check-backup`` on the same backup for comparison.
 
-    PYTHONPATH=src python3 benchmarks/ios_core_artifacts.py /tmp/bench [--scale 1] [--mvt mvt-ios]
+    PYTHONPATH=src python3 benchmarks/ios_core_artifacts.py BENCH [--scale 1] [--mvt mvt-ios]
 """
 
 from __future__ import annotations

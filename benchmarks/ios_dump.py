@@ -8,7 +8,7 @@ separate processes:
 
 - `preuve check DUMP.tar` and `DUMP.tar.gz` (read in place, never extracted),
 - `preuve check DUMP/` (the folder),
-- `mvt-ios check-fs DUMP/` when MVT is installed (/work/mvt-venv/bin or PATH; MVT reads folders only),
+- `mvt-ios check-fs DUMP/` when MVT is installed (PATH; MVT reads folders only),
 
 with the same STIX feed, and prints the times and the ratio MVT / preuve.
 """
@@ -57,9 +57,6 @@ def write_dump(folder: Path, count: int) -> None:
 
 
 def find_mvt() -> str | None:
-    local = Path("/work/mvt-venv/bin/mvt-ios")
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
     return shutil.which("mvt-ios")
 
 
@@ -131,7 +128,7 @@ def main() -> int:
             print(f"  ratio mvt / preuve (tar.gz): {mvt_s / medians['preuve tar.gz']:.2f}")
             print(f"  ratio mvt / preuve (folder): {mvt_s / medians['preuve folder']:.2f}")
         else:
-            print("  mvt-ios not found (/work/mvt-venv/bin or PATH): no ratio")
+            print("  mvt-ios not found on PATH: no ratio")
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)

@@ -2,8 +2,8 @@
 
 Usage (from the repository root; needs valgrind; see benchmarks/README.md)::
 
-    python3 benchmarks/record_instructions.py --evidence /tmp/bench/backup-10k
-    python3 benchmarks/record_instructions.py --evidence BACKUP --src /tmp/before/src --src src   # before/after
+    python3 benchmarks/record_instructions.py --evidence BENCH/backup-10k
+    python3 benchmarks/record_instructions.py --evidence BACKUP --src BEFORE/src --src src   # before/after
     python3 benchmarks/record_instructions.py --evidence BACKUP --artifact datausage
 
 Wall and CPU times on a shared machine vary by tens of percent from one run to the next; the

@@ -2,8 +2,8 @@
 
 Usage (from the repository root; see benchmarks/README.md)::
 
-    python3 benchmarks/startup.py --evidence /tmp/bench/backup-100k [--repeat 7] [--iocs DIR]
-    python3 benchmarks/startup.py --evidence BACKUP --src /tmp/before/src --src src   # before/after
+    python3 benchmarks/startup.py --evidence BENCH/backup-100k [--repeat 7] [--iocs DIR]
+    python3 benchmarks/startup.py --evidence BACKUP --src BEFORE/src --src src   # before/after
 
 Each sample is a fresh interpreter running the real CLI (``preuve check EVIDENCE -o TMP -q --iocs …``
 for every ``.stix2`` file under ``--iocs``), with the phases of :func:`preuve.run.engine.run_check`
@@ -102,7 +102,7 @@ print(json.dumps({
 
 
 def default_iocs() -> Path:
-    for candidate in (Path("/work/shared/iocs"), REPO.parent / "shared" / "iocs"):
+    for candidate in (REPO.parent / "shared" / "iocs",):
         if candidate.is_dir():
             return candidate
     raise SystemExit("no --iocs folder given and no shared/iocs found")

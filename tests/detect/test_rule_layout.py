@@ -14,7 +14,13 @@ def test_rules_are_found_in_both_platform_packages() -> None:
 
 
 def test_a_rule_sits_beside_the_artifacts_it_reads() -> None:
+    """A rule reads records of its platform's artifacts, or of its platform's acquisition kinds' checks."""
+    from preuve.evidence.acquisition import acquisition_checks
+
+    checks = {p: {type(c).__module__ for c in acquisition_checks(p)} for p in ("ios", "android")}
     for rule in discover_rules():
         platform = type(rule).__module__.split(".")[3]
         for record_type in rule.record_types:
-            assert record_type.__module__.startswith(f"preuve.artifacts.{platform}."), (rule.name, record_type)
+            module = record_type.__module__
+            assert module.startswith(f"preuve.artifacts.{platform}.") or module in checks.get(platform, ()), (
+                rule.name, record_type)
