@@ -168,7 +168,7 @@ def test_a_manifest_whose_files_table_is_a_view_has_no_rowids(tmp_path: Path) ->
 
 def test_the_check_belongs_to_the_backup_kind_and_runs_as_an_artifact(tmp_path: Path) -> None:
     assert [type(c) for c in acquisition_checks("ios")] == [BackupIntegrity]
-    assert acquisition_checks("android") == []
+    assert [type(c).__name__ for c in acquisition_checks("android")] == ["AndroidQFIntegrity"]
     folder = tmp_path / "dump" / "private" / "var" / "mobile"
     folder.mkdir(parents=True)
     (folder / "a.txt").write_bytes(b"a")

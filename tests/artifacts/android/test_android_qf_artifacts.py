@@ -16,13 +16,13 @@ from preuve.artifacts.android._dumpsys import (
     PackageActivity,
     PackageEvent,
 )
-from preuve.artifacts.android.androidqf_integrity import IntegrityEntry
 from preuve.artifacts.android.files import AndroidFile
 from preuve.artifacts.android.getprop import AndroidProperty, SecurityPatch
 from preuve.artifacts.android.mounts import Mount
 from preuve.artifacts.android.packages import AndroidPackage
 from preuve.artifacts.android.root_binaries import RootBinary
 from preuve.artifacts.android.settings import AndroidSetting
+from preuve.evidence.androidqf_integrity import IntegrityEntry
 from preuve.model import DeviceFacts, Kind, Observable
 from preuve.run.engine import ArtifactStatus, ExitCode
 from tests.builders import check, records, snapshot

@@ -11,6 +11,9 @@ nested bugreport and backup are mounted in the same tree (see
 A folder or zip holding only some of these files (only getprop.txt, only
 backup.ab) is an AndroidQF acquisition all the same: what is there is read, and
 the artifacts whose files are not there are reported as missing, not failed.
+
+The kind owns one check of the acquisition itself: its hashes.csv against the
+files present (:mod:`preuve.evidence.androidqf_integrity`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.androidqf_integrity import AndroidQFIntegrity
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS, MountFS, listed
 from preuve.evidence.kinds.android_layout import (
@@ -77,6 +81,7 @@ class AndroidQF(AcquisitionKind):
     platform = "android"
     specificity = 60
     description = "an AndroidQF acquisition (folder, .zip, or .zip.age with --age-key)"
+    checks = (AndroidQFIntegrity,)  # hashes.csv against the files of the acquisition
 
     @classmethod
     def detect(cls, path: Path) -> bool:

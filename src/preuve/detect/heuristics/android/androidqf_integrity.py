@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from preuve.artifacts.android.androidqf_integrity import IntegrityEntry
 from preuve.detect.rules import Rule
+from preuve.evidence.androidqf_integrity import IntegrityEntry
 from preuve.model import Finding, Record, Severity
 
 # Files older AndroidQF versions write after hashes.csv: a difference there is the tool's, not tampering.
