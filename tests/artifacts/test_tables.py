@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from preuve.artifacts.base import ArtifactContext
-from preuve.artifacts.tables import Absent, Aggregate, Database, Grouped, Join, Query, RowRange, Table
+from preuve.artifacts.tables import Absent, Aggregate, Database, Grouped, Join, Query, Table
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.sources.folder import folder_fs
@@ -55,21 +55,6 @@ def test_a_missing_required_table_or_column_is_one_error_naming_them(tmp_path: P
         assert [r["A"] for r in db.rows(Query(Table("t", required=("A", "b"))))] == [1]  # names match in any case
     assert db.ctx.errors == ["/x.db: table 't' has no column 'c', 'd'", "/x.db: no table 'absent'"]
     assert db.ctx.warnings == []
-
-
-def test_the_row_range_bounds_the_main_table_and_keeps_other_queries_to_the_first_part(tmp_path: Path) -> None:
-    script = ("CREATE TABLE m (v); CREATE TABLE o (v); INSERT INTO m VALUES (1), (2), (3), (4), (5), (6); "
-              "INSERT INTO o VALUES (1), (2), (3), (4), (5), (6);")
-    main, other = Table("m", optional=("v",)), Table("o", optional=("v",))
-    with _db(tmp_path, script) as db:
-        db.ctx.row_range = RowRange("m", 3, 5)
-        assert [r["v"] for r in db.rows(Query(main))] == [3, 4]
-        assert [r["v"] for r in db.rows(Query(other))] == []  # not the first part: read once, elsewhere
-        db.ctx.row_range = RowRange("m", None, 3)
-        assert [r["v"] for r in db.rows(Query(main))] == [1, 2]
-        assert [r["v"] for r in db.rows(Query(other))] == [1, 2, 3, 4, 5, 6]
-        db.ctx.row_range = RowRange("m", 5, None)
-        assert [r["v"] for r in db.rows(Query(main))] == [5, 6]
 
 
 def test_joins_are_left_out_when_their_table_or_key_is_missing(tmp_path: Path) -> None:

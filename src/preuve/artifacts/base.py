@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from preuve.artifacts.tables import Database, RowRange, Table
+from preuve.artifacts.tables import Database, Table
 from preuve.discovery import shipped_classes
 from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.fs import DeviceFS
@@ -35,11 +35,6 @@ class ArtifactContext:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _on_warning: Callable[[str], None] | None = None
-    # -- declared tables (artifacts/tables.py) ------------------------------------------------
-    # Set only by the engine, when it reads a big table in parts: every declared query over
-    # `row_range.table` reads rowids in [low, high); the artifact never looks at it.
-    row_range: RowRange | None = None
-    # -- end of declared tables ---------------------------------------------------------------
 
     def warn(self, message: str) -> None:
         """Something odd but not fatal (a row skipped, a value that could not be decoded)."""

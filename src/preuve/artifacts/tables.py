@@ -21,8 +21,6 @@ module then, the same way for every artifact:
 * quotes every identifier (names come from the schema of a hostile file);
 * selects only the declared columns (a huge column the artifact does not
   need costs nothing);
-* restricts the main table to a row range when the run asks for one
-  (:class:`RowRange`, set on the context by the engine, never by the artifact);
 * yields named rows (``sqlite3.Row``): the main table's columns by their
   names, a joined table's as ``"alias.column"``, the row key as ``"_key"``.
 """
@@ -137,21 +135,6 @@ class Query:
     joins: tuple[Join | Grouped, ...] = ()
     where: tuple[Absent, ...] = ()
     then_by: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RowRange:
-    """The part of a run's reading of one table: rowids in [low, high) (None: no bound).
-
-    Set by the engine on ``ArtifactContext.row_range`` when it reads a big
-    table in parts. Every query whose main table is `table` reads only that
-    range; any other query of the artifact runs in the first part only (the
-    one with no lower bound), so that the parts together give each record once.
-    """
-
-    table: str
-    low: int | None
-    high: int | None
 
 
 class Database:
@@ -275,16 +258,6 @@ class Database:
                 column, ref = quote(self.spelled(absent.table, absent.column)), scope.ref(absent.ref)
                 test = f"{ref} NOT IN (SELECT {column} FROM {quote(absent.table)} WHERE {column} IS NOT NULL)"
                 where.append(f"({ref} IS NULL OR {test})" if absent.or_null else test)
-        span = self.ctx.row_range
-        if span is not None:
-            if span.table.lower() != main.name.lower():
-                if span.low is not None:
-                    return None
-            else:
-                for condition, bound in (("rowid >= ?", span.low), ("rowid < ?", span.high)):
-                    if bound is not None:
-                        where.append(f"{quote(alias)}.{condition}")
-                        params.append(bound)
         sql = f"SELECT {', '.join(select)} FROM {quote(main.name)} {quote(alias)}"
         if joins:
             sql += " " + " ".join(joins)
