@@ -38,15 +38,13 @@ from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import (
     AcquisitionKind,
-    OpenContext,
     Opened,
     Secrets,
     kind_named,
-    open_acquisition,
 )
 from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.fs import DeviceFS
-from preuve.evidence.ledger import EvidenceFile, HashLedger
+from preuve.evidence.ledger import EvidenceFile
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.evidence.sqlite import only_rows, open_readonly, quoted
 from preuve.indicators.index import IndicatorIndex, load_index
@@ -65,6 +63,7 @@ from preuve.model import (
     Verdict,
     verdict,
 )
+from preuve.run.session import open_evidence
 
 __all__ = ["ArtifactStatus", "ExitCode"]  # defined in the model, imported from here by callers
 
@@ -296,17 +295,6 @@ def _renderings(sinks: Sequence[Sink]) -> list[Rendering]:
         else _Whole(sink)
         for sink in sinks
     ]
-
-
-def private_workdir(evidence: Path) -> Path:
-    """A fresh temporary folder for private copies, guaranteed not to lie inside the evidence."""
-    workdir = Path(tempfile.mkdtemp(prefix="preuve-"))
-    try:
-        workdir.resolve().relative_to(evidence.resolve())
-    except ValueError:
-        return workdir
-    shutil.rmtree(workdir, ignore_errors=True)
-    raise EvidenceError(str(evidence), "the temporary folder lies inside the evidence; set TMPDIR elsewhere")
 
 
 # A table is read in parallel row ranges only from this many rows: below, starting a worker costs
@@ -929,12 +917,8 @@ def run_check(
 
     if index is None:
         index = load_indicators(options.iocs, warn)
-    ledger = HashLedger()
-    workdir = private_workdir(evidence)
-    opened: Opened | None = None
-    try:
-        ctx = OpenContext(ledger=ledger, limits=options.limits, workdir=workdir, secrets=options.secrets, warn=warn)
-        opened = open_acquisition(evidence, ctx)
+    with open_evidence(evidence, options.limits, options.secrets, warn) as session:
+        opened, ledger = session.opened, session.ledger
         observer.acquisition_opened(opened)
         for sink in sinks:
             sink.begin(opened, index)
@@ -991,10 +975,6 @@ def run_check(
         for sink in sinks:
             sink.finish(result)
         return result
-    finally:
-        if opened is not None:
-            opened.fs.close()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def environment() -> dict[str, str]:
