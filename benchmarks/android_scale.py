@@ -33,7 +33,8 @@ from tests.builders.android import (  # noqa: E402
 )
 
 from preuve.indicators.stalkerware import convert_file  # noqa: E402
-from preuve.run.engine import CheckOptions, run_check  # noqa: E402
+from preuve.run.engine import run_check  # noqa: E402
+from preuve.run.results import CheckOptions  # noqa: E402
 
 
 def build(folder: Path, packages: int, files: int, dumpsys_mb: int) -> Path:

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from preuve.builders.ios_backup import MANIFEST_SCHEMA, BackupBuilder, file_id, mbfile_blob
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 
 
 def write_manifest(root: Path, rows: int) -> None:

@@ -35,7 +35,8 @@ from preuve.builders.ios_plists import (
     profile_events,
     profile_stub,
 )
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 
 ARTIFACTS = ("tcc", "idstatuscache", "osanalytics_addaily", "locationd_clients", "configuration_profiles",
              "profile_events", "global_preferences")

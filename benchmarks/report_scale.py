@@ -43,7 +43,8 @@ def build(root: Path, count: int) -> Path:
 def run(backup: Path, out: Path, html: bool) -> dict[str, object]:
     from preuve.report.formats.html import HtmlReport
     from preuve.report.outdir import OutputFolder
-    from preuve.run.engine import CheckOptions, run_check
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
 
     sink = OutputFolder(out, backup)
     sinks: list[object] = [sink] + ([HtmlReport(out / "report.html")] if html else [])

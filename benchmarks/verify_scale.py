@@ -20,7 +20,8 @@ from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.proof.verify import export_proof, verify
 from preuve.report.formats.bundle import BundleSink
 from preuve.report.outdir import OutputFolder
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 def check(evidence: Path, *iocs: Path, heuristics: bool = True, only: tuple[str, ...] = ()):  # noqa: ANN201
     """Run a check with no output folder and return the CheckResult."""
-    from preuve.run.engine import CheckOptions, run_check
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
 
     return run_check(evidence, CheckOptions(iocs=tuple(iocs), heuristics=heuristics, only_artifacts=only))
 
@@ -47,7 +48,8 @@ class RecordCollector(QuietSink):
 
 def records(evidence: Path, artifact: str) -> list:  # noqa: ANN201 - records of one artifact, in order
     """Every record one artifact yields on an acquisition, collected by a sink."""
-    from preuve.run.engine import CheckOptions, run_check
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
 
     collector = RecordCollector()
     run_check(evidence, CheckOptions(only_artifacts=(artifact,)), sinks=[collector])

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from preuve.indicators.index import load_index
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from preuve.store.case import CaseError, CaseStore, rehunt_case
 from tests.builders import feed
 from tests.builders.fleet import KNOWN_DOMAIN, LATER_DOMAIN, build_device

@@ -23,7 +23,9 @@ from preuve.model import Finding, Record, Timestamp
 from preuve.report.formats.bundle import BundleSink
 from preuve.report.formats.html import HtmlReport
 from preuve.report.outdir import TIMELINE_FORMATS, OutputFolder
-from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, Sink, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
+from preuve.run.sinks import Sink
 from preuve.store.case import CaseStore
 
 

@@ -26,8 +26,8 @@ __version__ = "0.1.0"
 _API: dict[str, tuple[str, str]] = {
     "check": ("preuve.run.engine", "run_check"),
     "check_into_folder": ("preuve.report.outdir", "check_into_folder"),
-    "CheckOptions": ("preuve.run.engine", "CheckOptions"),
-    "CheckResult": ("preuve.run.engine", "CheckResult"),
+    "CheckOptions": ("preuve.run.results", "CheckOptions"),
+    "CheckResult": ("preuve.run.results", "CheckResult"),
     "verify": ("preuve.proof.verify", "verify"),
     "export_proof": ("preuve.proof.verify", "export_proof"),
     "rehunt": ("preuve.store.case", "rehunt_case"),
@@ -60,8 +60,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from preuve.model import Finding, Severity, Verdict
     from preuve.proof.verify import export_proof, verify
     from preuve.report.outdir import check_into_folder
-    from preuve.run.engine import CheckOptions, CheckResult
     from preuve.run.engine import run_check as check
+    from preuve.run.results import CheckOptions, CheckResult
     from preuve.store.case import rehunt_case as rehunt
 
 

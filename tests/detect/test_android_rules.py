@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from preuve.run.engine import ExitCode
+from preuve.model import ExitCode
 from tests.builders import check, snapshot
 from tests.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 

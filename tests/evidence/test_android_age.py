@@ -10,7 +10,8 @@ import pytest
 from preuve.evidence.acquisition import Secrets, detect_kind
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_qf import AndroidQF
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 from tests.builders.android import AndroidQFBuilder, PackageSpec
 

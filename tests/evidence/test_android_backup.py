@@ -14,7 +14,9 @@ from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_backup import AndroidBackup
 from preuve.evidence.limits import Limits
 from preuve.evidence.sources.ab import device_path
-from preuve.run.engine import CheckOptions, ExitCode, run_check
+from preuve.model import ExitCode
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 from tests.builders.android import android_backup_bytes, sms_backup_members
 from tests.builders.stix import IndicatorSpec, write_bundle

@@ -23,8 +23,9 @@ from preuve.evidence.acquisition import Secrets, detect_kind
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
-from preuve.model import DeviceFacts
-from preuve.run.engine import CheckOptions, ExitCode, run_check
+from preuve.model import DeviceFacts, ExitCode
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import check, records, snapshot
 from tests.builders.android import (
     AndroidQFBuilder,

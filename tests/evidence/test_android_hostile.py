@@ -9,7 +9,8 @@ import pytest
 
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.limits import Limits
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import check, snapshot
 from tests.builders.android import AndroidQFBuilder
 

@@ -27,8 +27,7 @@ from preuve.evidence.acquisition import detect_kind
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.kinds.android_bugreport import AndroidBugreport
 from preuve.evidence.kinds.android_qf import AndroidQF
-from preuve.model import DeviceFacts
-from preuve.run.engine import ArtifactStatus
+from preuve.model import ArtifactStatus, DeviceFacts
 from tests.builders import check, feed, records, snapshot
 from tests.builders.bugreport import MAIN, bugreport_members, dumpstate_text, write_folder, write_zip
 

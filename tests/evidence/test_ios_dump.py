@@ -13,7 +13,8 @@ from preuve.evidence.errors import AcquisitionError, LimitExceeded
 from preuve.evidence.kinds.ios_dump import IosFilesystemDump, dump_root_in_names
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 from tests.builders.demo_expected import DEMO_FINDINGS
 from tests.builders.ios_dump import backup_files, write_dump

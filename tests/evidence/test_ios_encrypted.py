@@ -13,7 +13,8 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.ios_encrypted import derive_backup_key
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 from tests.builders.demo_expected import DEMO_FINDINGS
 from tests.builders.ios_encrypted import encrypt_backup

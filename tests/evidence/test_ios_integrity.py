@@ -179,7 +179,8 @@ def test_the_check_belongs_to_the_backup_kind_and_runs_as_an_artifact(tmp_path: 
 def test_an_encrypted_backup_s_problems_name_their_rows(tmp_path: Path) -> None:
     """The rows reported are read again from the decrypted Manifest.db, not from the encrypted file."""
     from preuve.evidence.acquisition import Secrets
-    from preuve.run.engine import CheckOptions, run_check
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
     from tests.builders.ios_encrypted import encrypt_backup
 
     builder = BackupBuilder(tmp_path / "p")

@@ -17,7 +17,8 @@ from preuve.builders.ios_dbs import Message, Process, fill_datausage, fill_sms
 from preuve.indicators.index import load_index
 from preuve.indicators.keys import lookup_key_kinds, observable_keys
 from preuve.model import Finding, Kind, Observable
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from preuve.store.case import CaseSink, CaseStore, rehunt_case
 from tests.builders import feed
 

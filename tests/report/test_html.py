@@ -136,7 +136,8 @@ def test_device_facts_from_any_artifact(tmp_path: Path, pegasus_feed: Path) -> N
     shows the times in the device's zone when the facts name it."""
     from preuve.model import DeviceFacts
     from preuve.report.formats.html import HtmlReport
-    from preuve.run.engine import CheckOptions, run_check
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
 
     class Elsewhere:
         name = "some_other_artifact"

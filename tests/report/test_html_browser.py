@@ -11,7 +11,8 @@ from pathlib import Path
 from preuve.builders.demo import build_demo_backup
 from preuve.model import HEADLINE_SPYWARE as VERDICT_SPYWARE
 from preuve.report.formats.html import HtmlReport
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.browser import chromium
 from tests.builders.demo_expected import DEMO_FINDINGS, DEMO_SEVERITIES, DEMO_SMS_FINDINGS
 

@@ -12,7 +12,8 @@ from preuve.builders.ios_backup import BackupBuilder
 from preuve.builders.ios_dbs import Message, fill_sms
 from preuve.model import Locator
 from preuve.report.outdir import OutputFolder, locator_text, record_line
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 
 

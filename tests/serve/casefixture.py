@@ -9,7 +9,8 @@ from pathlib import Path
 
 from preuve.builders.ios_backup import BackupBuilder, DeviceFacts
 from preuve.builders.ios_dbs import Message, fill_sms
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from preuve.store.case import CaseStore
 from tests.builders import feed
 from tests.builders.fleet import KNOWN_DOMAIN, LATER_DOMAIN, build_device

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from preuve.cli import build_cli
 from preuve.model import HEADLINE_SELECTED, HEADLINE_SPYWARE
-from preuve.run.engine import CheckOptions, run_check
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from preuve.store.case import SCHEMA_VERSION, CaseError, CaseStore
 from tests.builders import feed, snapshot
 from tests.builders.fleet import KNOWN_DOMAIN, LATER_DOMAIN, LATER_PROCESS, build_device

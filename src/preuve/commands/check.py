@@ -17,17 +17,11 @@ from preuve.commands.backup import gather_secrets
 from preuve.evidence.acquisition import Opened, Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.messages import os_error_text
-from preuve.model import Absence, Finding, Severity
+from preuve.model import Absence, ArtifactStatus, ExitCode, Finding, Severity
 from preuve.report.formats.catalog import LANGUAGES
 from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, check_into_folder
-from preuve.run.engine import (
-    ArtifactReport,
-    ArtifactStatus,
-    CheckOptions,
-    CheckResult,
-    ExitCode,
-    check_artifact_names,
-)
+from preuve.run.engine import check_artifact_names
+from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
 
 if TYPE_CHECKING:
     from rich.console import Console

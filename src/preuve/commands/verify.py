@@ -16,7 +16,7 @@ from preuve.commands.check import escape
 from preuve.evidence.acquisition import Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.proof.verify import Status, VerifyResult, export_proof, verify
-from preuve.run.engine import CheckOptions
+from preuve.run.results import CheckOptions
 
 EXIT_CONFIRMED, EXIT_FATAL, EXIT_DIFFERS = 0, 1, 2
 

@@ -48,7 +48,7 @@ def check_one(job: FleetJob) -> FleetOutcome:
     """Check one acquisition into job.out (the outputs of `preuve check`) and its part case file.
     Runs in a worker; never raises."""
     from preuve.report.outdir import check_into_folder
-    from preuve.run.engine import CheckOptions
+    from preuve.run.results import CheckOptions
 
     out = Path(job.out)
     part = Path(job.part) if job.part else out.parent / f".{out.name}.case-part.db"

@@ -46,7 +46,7 @@ from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, LocatorKey, Observable, Record, Severity
 from preuve.model.jsonio import canonical_bytes, dumps
 from preuve.report.formats.bundle import BUNDLE_FORMAT, BUNDLE_NAME
-from preuve.run.engine import CheckOptions
+from preuve.run.results import CheckOptions
 from preuve.run.session import open_evidence
 
 PACKAGE_FORMAT = "preuve-proof/1"

@@ -21,10 +21,11 @@ from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
 from preuve.model.jsonio import _default, dumps, to_iso
 from preuve.report.formats.findings import findings_document
-from preuve.run.engine import RenderingSink
+from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult, RunObserver, Sink
+    from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
+    from preuve.run.sinks import RunObserver, Sink
 
 TIMELINE_FORMATS = ("csv", "jsonl")
 TIMELINE_CHOICES = {"csv": ("csv",), "jsonl": ("jsonl",), "both": ("csv", "jsonl"), "none": ()}
@@ -282,7 +283,7 @@ class OutputFolder(_RecordWriter):
 
 def run_document(result: CheckResult) -> dict[str, object]:
     from preuve.report.formats.findings import coverage_to_dict, verdict_to_dict
-    from preuve.run.engine import environment
+    from preuve.run.results import environment
 
     return {
         "verdict": verdict_to_dict(result.verdict()),
@@ -489,7 +490,7 @@ class StagedOutput:
             "say nothing about what was not read. Run `preuve check` again for a complete result.\n"
         )
         (self.path / INTERRUPTED_MARKER).write_text(note, encoding="utf-8")
-        from preuve.run.engine import environment
+        from preuve.run.results import environment
 
         doc = {"status": "interrupted", "reason": reason, "tool": environment(), "evidence": str(evidence)}
         (self.path / "run.json").write_bytes(dumps(doc, indent=True) + b"\n")

@@ -15,7 +15,6 @@ import gc
 import multiprocessing
 import os
 import pickle
-import platform as _platform
 import shutil
 import sqlite3
 import stat
@@ -25,253 +24,40 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from preuve import __version__
 from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import (
     AcquisitionKind,
     Opened,
-    Secrets,
     kind_named,
 )
-from preuve.evidence.errors import EvidenceError, PreuveError
+from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
-from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.limits import Limits
 from preuve.evidence.sqlite import only_rows, open_readonly, quoted
 from preuve.indicators.index import IndicatorIndex, load_index
-from preuve.indicators.stix import Feed, FeedError
+from preuve.indicators.stix import FeedError
 from preuve.model import (
     Absence,
     ArtifactStatus,
-    Coverage,
-    ExitCode,
     Finding,
     FindingGroup,
     GroupMember,
     Record,
-    Severity,
     Timestamp,
-    Verdict,
-    verdict,
 )
+from preuve.run.results import ArtifactReport, CheckOptions, CheckResult, OutputError, SelectionError
 from preuve.run.session import open_evidence
-
-__all__ = ["ArtifactStatus", "ExitCode"]  # defined in the model, imported from here by callers
-
-
-class OutputError(PreuveError):
-    """A sink could not write (the disk is full, the output folder went away). Unlike an evidence
-    file that cannot be read, this stops the run: its outputs would be silently incomplete."""
-
-
-class SelectionError(PreuveError):
-    """An --artifact name that is not an artifact of this acquisition's platform."""
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOptions:
-    iocs: tuple[Path, ...] = ()
-    heuristics: bool = True
-    only_artifacts: tuple[str, ...] = ()
-    limits: Limits = DEFAULT_LIMITS
-    secrets: Secrets = field(default_factory=Secrets)
-    # Processes reading a big database in parts (None: up to two, by the CPUs there are; 1: sequential).
-    # The output is the same whatever the number.
-    jobs: int | None = None
-
-    def describe(self) -> dict[str, object]:
-        """The options as recorded in run.json (never the secrets)."""
-        return {
-            "iocs": [str(p) for p in self.iocs],
-            "heuristics": self.heuristics,
-            "only_artifacts": list(self.only_artifacts),
-            "password_given": self.secrets.password is not None,
-            "key_given": self.secrets.key is not None,
-            "age_identity_given": self.secrets.age_identity is not None,
-        }
-
-
-@dataclass(slots=True)
-class ArtifactReport:
-    name: str
-    title: str
-    status: ArtifactStatus
-    files: list[str] = field(default_factory=list)
-    records: int = 0
-    findings: int = 0
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    # Why a file it expects is absent (with status MISSING; or beside OK/EMPTY when some of its files
-    # were read and others are absent).
-    absence: Absence | None = None
-    absent_files: list[str] = field(default_factory=list)
-
-    def why(self) -> str:
-        """Its status in words, with the reason."""
-        if self.status == ArtifactStatus.FAILED:
-            return "could not be read: " + ("; ".join(self.errors[:3]) or "unknown error")
-        if self.status == ArtifactStatus.MISSING:
-            return (self.absence or Absence.NOT_LISTED).meaning
-        if self.status == ArtifactStatus.NOT_COLLECTED:
-            return "not collected by this kind of acquisition"
-        if self.status == ArtifactStatus.NOT_SELECTED:
-            return "left out (--artifact)"
-        read = f"checked: {self.records} record(s)"
-        if self.absence is not None:
-            read += f"; {len(self.absent_files)} of its files are {self.absence.meaning}"
-        return read
-
-
-@dataclass(slots=True)
-class CheckResult:
-    evidence_path: Path
-    acquisition_kind: str
-    platform: str
-    findings: list[Finding]
-    artifacts: list[ArtifactReport]
-    feeds: list[Feed]
-    evidence_files: list[EvidenceFile]
-    warnings: list[str]
-    options: CheckOptions
-    started: datetime
-    finished: datetime
-    indicator_count: int = 0
-    # What is wrong with the acquisition as a whole (an archive cut short…).
-    acquisition_problems: list[str] = field(default_factory=list)
-    # The platform's artifacts the user left out (--artifact), status NOT_SELECTED; `artifacts` holds
-    # those that ran.
-    left_out: list[ArtifactReport] = field(default_factory=list)
-
-    def all_artifacts(self) -> list[ArtifactReport]:
-        """Every artifact of the platform with its status (those that ran and those left out), by name."""
-        return sorted([*self.artifacts, *self.left_out], key=lambda r: r.name)
-
-    def severity_counts(self) -> dict[str, int]:
-        counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
-        for finding in self.findings:
-            counts[finding.severity.label] += 1
-        return counts
-
-    def coverage(self) -> Coverage:
-        reports = self.all_artifacts()
-        return Coverage(
-            acquisition_problems=tuple(self.acquisition_problems),
-            checked=tuple(r.name for r in reports if r.status.checked),
-            failed=tuple(r.name for r in reports if r.status == ArtifactStatus.FAILED or (r.errors and r.status.checked)),
-            lost=tuple(r.name for r in reports if r.absence is not None and r.absence.loses_evidence),
-            not_selected=tuple(r.name for r in reports if r.status == ArtifactStatus.NOT_SELECTED),
-            indicators=self.indicator_count,
-            heuristics=self.options.heuristics,
-        )
-
-    def verdict(self) -> Verdict:
-        return verdict(self.findings, self.coverage())
-
-    @property
-    def incomplete(self) -> bool:
-        """Part of what the acquisition holds could not be checked (failed, lost or damaged)."""
-        return not self.coverage().complete
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return self.verdict().exit_code
-
-
-class RunObserver(Protocol):
-    """Progress for people (the CLI draws it with rich); the library never prints."""
-
-    def acquisition_opened(self, opened: Opened) -> None: ...
-    def artifact_started(self, artifact: Artifact, files: int) -> None: ...
-    def records_parsed(self, count: int) -> None: ...
-    def artifact_finished(self, report: ArtifactReport) -> None: ...
-    def warning(self, message: str) -> None: ...
-
-
-class NullObserver:
-    def acquisition_opened(self, opened: Opened) -> None:
-        pass
-
-    def artifact_started(self, artifact: Artifact, files: int) -> None:
-        pass
-
-    def records_parsed(self, count: int) -> None:
-        pass
-
-    def artifact_finished(self, report: ArtifactReport) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        pass
-
-
-class Sink(Protocol):
-    """Receives what a run produces, as it is produced.
-
-    A sink may also split `record` in two (see `Rendering`): the run then calls `render_record` where
-    the record was read and `write_record` in order, and `record` is never called. Either way every sink gets
-    every record, in the order of a sequential read, in the run's own process."""
-
-    def begin(self, opened: Opened, index: IndicatorIndex) -> None: ...
-    def artifact_started(self, artifact: Artifact) -> None: ...
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        """One record, its findings and its timestamps (``record.timestamps()``, computed once for all sinks)."""
-
-    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None: ...
-    def finish(self, result: CheckResult) -> None: ...
-
-
-class Rendering(Protocol):
-    """A sink's `record` in two halves: `render_record` makes what the sink keeps of one record (its
-    output bytes, its counts…) from the record alone, changing nothing the sink holds but caches, and
-    returns it as plain picklable values; `write_record` takes those values, record after record, in
-    order. ``write_record(artifact, render_record(artifact, record, findings, stamps))`` is `record`."""
-
-    def render_record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> Any: ...
-    def write_record(self, artifact: Artifact, rendered: Any) -> None: ...
-
-
-class RenderingSink:
-    """A base for sinks that render (see `Rendering`): `record` is ``write_record(render_record(…))``,
-    and what a sink has nothing to do at does nothing."""
-
-    def begin(self, opened: Opened, index: IndicatorIndex) -> None:
-        pass
-
-    def artifact_started(self, artifact: Artifact) -> None:
-        pass
-
-    def render_record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> Any:
-        raise NotImplementedError
-
-    def write_record(self, artifact: Artifact, rendered: Any) -> None:
-        raise NotImplementedError
-
-    def record(
-        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
-    ) -> None:
-        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
-
-    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
-        pass
-
-    def finish(self, result: CheckResult) -> None:
-        pass
+from preuve.run.sinks import NullObserver, Rendering, RunObserver, Sink
 
 
 class _Whole:
@@ -977,10 +763,3 @@ def run_check(
         return result
 
 
-def environment() -> dict[str, str]:
-    return {
-        "preuve": __version__,
-        "python": sys.version.split()[0],
-        "sqlite": sqlite3.sqlite_version,
-        "platform": _platform.platform(),
-    }

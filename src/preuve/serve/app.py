@@ -353,7 +353,7 @@ def _rehunt(settings: ConsoleSettings, progress: Progress) -> str:
 
 def _check_device(settings: ConsoleSettings, evidence: Path, progress: Progress) -> str:
     """Check an acquisition into the case, through the same pipeline as `preuve check --case`."""
-    from preuve.run.engine import CheckOptions
+    from preuve.run.results import CheckOptions
     from preuve.serve.pipeline import check_into_case
 
     reports = settings.reports or settings.case.parent

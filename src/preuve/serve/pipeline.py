@@ -9,7 +9,7 @@ from pathlib import Path
 from preuve.artifacts.base import Artifact
 from preuve.evidence.acquisition import Opened
 from preuve.report.outdir import check_into_folder
-from preuve.run.engine import ArtifactReport, CheckOptions, CheckResult
+from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
 from preuve.serve.jobs import Progress
 from preuve.store.case import CaseStore
 

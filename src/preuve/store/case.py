@@ -34,10 +34,10 @@ from preuve.model import Coverage, DeviceFacts, Finding, Kind, Locator, Observab
 from preuve.model.jsonio import to_iso
 from preuve.report.formats.findings import finding_to_dict, summary_dict
 from preuve.report.outdir import record_line
-from preuve.run.engine import RenderingSink
+from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import CheckResult
+    from preuve.run.results import CheckResult
 
 SCHEMA_VERSION = 1
 

@@ -83,8 +83,8 @@ def replay(store: CaseStore, acquisition: StoredAcquisition, sinks: Sequence[Any
     from preuve.evidence.acquisition import Opened, Secrets
     from preuve.evidence.ledger import EvidenceFile
     from preuve.indicators.index import IndicatorIndex
-    from preuve.model import Absence, Finding, Locator
-    from preuve.run.engine import ArtifactReport, ArtifactStatus, CheckOptions, CheckResult
+    from preuve.model import Absence, ArtifactStatus, Finding, Locator
+    from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
 
     run = store.stored_document(acquisition.id, "run")
     summary = store.stored_document(acquisition.id, "summary")

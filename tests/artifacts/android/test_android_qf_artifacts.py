@@ -23,8 +23,7 @@ from preuve.artifacts.android.packages import AndroidPackage
 from preuve.artifacts.android.root_binaries import RootBinary
 from preuve.artifacts.android.settings import AndroidSetting
 from preuve.evidence.androidqf_integrity import IntegrityEntry
-from preuve.model import DeviceFacts, Kind, Observable
-from preuve.run.engine import ArtifactStatus, ExitCode
+from preuve.model import ArtifactStatus, DeviceFacts, ExitCode, Kind, Observable
 from tests.builders import check, records, snapshot
 from tests.builders.android import AndroidQFBuilder, DumpsysSpec, PackageSpec
 

@@ -100,7 +100,7 @@ def test_receivers_and_admins_take_the_system_flag_of_packages_json(tmp_path: Pa
 
 
 def test_damaged_packages_json_keeps_the_flags_read_before_the_damage(tmp_path: Path) -> None:
-    from preuve.run.engine import ArtifactStatus
+    from preuve.model import ArtifactStatus
     from tests.builders import check
 
     good = json.dumps({"name": "com.carrier.sms", "installer": "null", "uid": 1001, "disabled": False,

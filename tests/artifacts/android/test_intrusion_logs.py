@@ -25,8 +25,9 @@ from preuve.artifacts.android.intrusion_logs import (
 from preuve.cli import build_cli
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.limits import Limits
-from preuve.model import Kind, Locator, Observable, Severity
-from preuve.run.engine import ArtifactStatus, CheckOptions, ExitCode, run_check
+from preuve.model import ArtifactStatus, ExitCode, Kind, Locator, Observable, Severity
+from preuve.run.engine import run_check
+from preuve.run.results import CheckOptions
 from tests.builders import check, feed, records, snapshot
 from tests.builders.android import AndroidQFBuilder
 from tests.builders.intrusion_logs import DAY1, DAY2, connect, dns, ndjson, ns, security, write_zip, zip_bytes

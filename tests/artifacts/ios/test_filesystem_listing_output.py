@@ -9,7 +9,7 @@ from pathlib import Path
 from preuve.artifacts.ios.filesystem import FileEntry
 from preuve.model import Kind
 from preuve.report.outdir import check_into_folder
-from preuve.run.engine import CheckOptions
+from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 from tests.helpers import records
 

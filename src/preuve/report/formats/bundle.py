@@ -20,10 +20,10 @@ from preuve.artifacts.base import Artifact
 from preuve.model import Finding, Record, Timestamp
 from preuve.model.jsonio import dumps
 from preuve.report.formats.findings import finding_to_dict
-from preuve.run.engine import RenderingSink
+from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import CheckResult
+    from preuve.run.results import CheckResult
 
 BUNDLE_FORMAT = "preuve-bundle/1"
 BUNDLE_NAME = "bundle.json"

@@ -24,7 +24,7 @@ from preuve.model import (
 from preuve.model.jsonio import to_iso
 
 if TYPE_CHECKING:
-    from preuve.run.engine import CheckResult
+    from preuve.run.results import CheckResult
 
 
 def finding_to_dict(finding: Finding, *, context: bool = True) -> dict[str, object]:

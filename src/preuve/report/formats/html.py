@@ -45,10 +45,10 @@ from preuve.model import (
 from preuve.report.formats.cards import RuleText, findings_section
 from preuve.report.formats.catalog import Messages
 from preuve.report.formats.timeline import timeline_section, utc_day
-from preuve.run.engine import RenderingSink
+from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
-    from preuve.run.engine import CheckResult
+    from preuve.run.results import CheckResult
 
 MAX_FINDING_ROWS = 5000
 MAX_FACT_CHARS = 300

@@ -1,0 +1,100 @@
+"""The contract between a run and what watches it: observers (progress for people) and sinks (the
+outputs, which receive every record and finding as the run produces them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from preuve.artifacts.base import Artifact
+from preuve.evidence.acquisition import Opened
+from preuve.indicators.index import IndicatorIndex
+from preuve.model import Finding, Record, Timestamp
+from preuve.run.results import ArtifactReport, CheckResult
+
+
+class RunObserver(Protocol):
+    """Progress for people (the CLI draws it with rich); the library never prints."""
+
+    def acquisition_opened(self, opened: Opened) -> None: ...
+    def artifact_started(self, artifact: Artifact, files: int) -> None: ...
+    def records_parsed(self, count: int) -> None: ...
+    def artifact_finished(self, report: ArtifactReport) -> None: ...
+    def warning(self, message: str) -> None: ...
+
+
+class NullObserver:
+    def acquisition_opened(self, opened: Opened) -> None:
+        pass
+
+    def artifact_started(self, artifact: Artifact, files: int) -> None:
+        pass
+
+    def records_parsed(self, count: int) -> None:
+        pass
+
+    def artifact_finished(self, report: ArtifactReport) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        pass
+
+
+class Sink(Protocol):
+    """Receives what a run produces, as it is produced.
+
+    A sink may also split `record` in two (see `Rendering`): the run then calls `render_record` where
+    the record was read and `write_record` in order, and `record` is never called. Either way every sink gets
+    every record, in the order of a sequential read, in the run's own process."""
+
+    def begin(self, opened: Opened, index: IndicatorIndex) -> None: ...
+    def artifact_started(self, artifact: Artifact) -> None: ...
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        """One record, its findings and its timestamps (``record.timestamps()``, computed once for all sinks)."""
+
+    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None: ...
+    def finish(self, result: CheckResult) -> None: ...
+
+
+class Rendering(Protocol):
+    """A sink's `record` in two halves: `render_record` makes what the sink keeps of one record (its
+    output bytes, its counts…) from the record alone, changing nothing the sink holds but caches, and
+    returns it as plain picklable values; `write_record` takes those values, record after record, in
+    order. ``write_record(artifact, render_record(artifact, record, findings, stamps))`` is `record`."""
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> Any: ...
+    def write_record(self, artifact: Artifact, rendered: Any) -> None: ...
+
+
+class RenderingSink:
+    """A base for sinks that render (see `Rendering`): `record` is ``write_record(render_record(…))``,
+    and what a sink has nothing to do at does nothing."""
+
+    def begin(self, opened: Opened, index: IndicatorIndex) -> None:
+        pass
+
+    def artifact_started(self, artifact: Artifact) -> None:
+        pass
+
+    def render_record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> Any:
+        raise NotImplementedError
+
+    def write_record(self, artifact: Artifact, rendered: Any) -> None:
+        raise NotImplementedError
+
+    def record(
+        self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
+    ) -> None:
+        self.write_record(artifact, self.render_record(artifact, record, findings, stamps))
+
+    def artifact_finished(self, artifact: Artifact, report: ArtifactReport) -> None:
+        pass
+
+    def finish(self, result: CheckResult) -> None:
+        pass
