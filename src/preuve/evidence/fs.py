@@ -159,6 +159,9 @@ class DeviceFS(ABC):
         self.whole_filesystem = False
         # What is wrong with the acquisition as a whole (an archive cut short…): files may be lost.
         self.damage: list[str] = []
+        # Members that could not be read (a decompression bomb, a damaged stream): the rest was read,
+        # and the acquisition is incomplete.
+        self.unreadable: list[str] = []
         self.source = source
         self.ledger = ledger
         self.limits = limits
@@ -391,7 +394,6 @@ class MountFS(DeviceFS):
         self.whole_filesystem = whole_filesystem
         self.mounts: list[tuple[Source, Mapper]] = []
         self.notes: list[str] = []  # warnings about the acquisition (refused names, duplicates…)
-        self.unreadable: list[str] = []  # members that could not be read: the acquisition is incomplete
         self._owner: dict[str, Source] = {}  # device path -> the source holding it
         self._names: dict[str, str] = {}  # device path -> member name, when not the path without its '/'
         self._entries: list[FileInfo] = []

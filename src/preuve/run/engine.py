@@ -735,7 +735,7 @@ def run_check(
             per_artifact[finding.artifact] = per_artifact.get(finding.artifact, 0) + 1
         for report in reports:
             report.findings = per_artifact.get(report.name, 0)
-        unreadable = list(getattr(opened.fs, "unreadable", ()))
+        unreadable = list(opened.fs.unreadable)
         if unreadable:
             # Archive members that could not be read (a decompression bomb, a damaged stream): the rest
             # was read, and the run says it is incomplete.
