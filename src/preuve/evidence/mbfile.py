@@ -6,7 +6,9 @@ NSKeyedArchiver binary plist (a few hundred bytes: the archive's top dictionary,
 description). A Manifest can list half a million of them, and three readers
 need their fields: the Manifest artifact (size, mode, times, link target), the
 backup integrity check (size) and an encrypted backup's listing (size and the
-wrapped file key). They all go through :func:`decode_mbfile` here.
+wrapped file key). They all go through :class:`MBFileDecoder` here: the Manifest
+artifact through its full-field kernel (:meth:`MBFileDecoder.fields`, a tuple of
+every field), the integrity check through its size kernel.
 
 The kernel, :func:`read_mbfile`, is a binary-plist reader for the
 shapes an archived MBFile takes: integers, booleans, strings, data, UIDs,
@@ -395,16 +397,8 @@ class _Layout:
         return None if where is None else int.from_bytes(blob[where[0]], "big", signed=where[1])
 
     def read(self, blob: bytes) -> MBFile | None:
-        if b"".join(self.fixed(blob)) != self.fixed_bytes:
-            return None
-        if self.ascii is not None and not b"".join(self.ascii(blob)).isascii():
-            return None
-        for at in self.wide:
-            try:
-                blob[at].decode("utf-16-be")
-            except UnicodeDecodeError:
-                return None
-        return self.plan.read(blob)
+        found = self.fields(blob)
+        return None if found is None else MBFile(*found)
 
     def fields(self, blob: bytes) -> MBFileFields | None:
         """What :meth:`read` reads, as a tuple (None when :meth:`read` would not read it)."""
