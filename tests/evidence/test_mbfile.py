@@ -224,3 +224,88 @@ def test_size_kernel_reads_the_builders_mbfiles_through_their_layouts() -> None:
     assert decoder.size(first.replace(b"Library/Caches", b"Library/\xffaches"), "MBFile") is None
     negative = mbfile_blob("Library/n.txt", -5, 1_700_000_000, 0o100644, 1)
     assert decoder.size(negative, "MBFile") is None and decoder.size(negative, "MBFile") is None
+
+
+def general_fields(blob: bytes) -> tuple[object, ...] | str:
+    """All the fields plistlib's decode gives, as the full-field kernel gives them (a tuple)."""
+    found = general(blob)
+    if isinstance(found, str):
+        return found
+    return (found.size, found.mode, found.last_modified, found.last_status_change, found.birth, found.target,
+            found.encryption_key)
+
+
+def kernel_fields(decoder: MBFileDecoder, blob: bytes) -> tuple[object, ...] | str:
+    """The full-field kernel's answer, plistlib's (through decode) where it leaves the blob."""
+    found = decoder.fields(blob)
+    if found is not None:
+        return found
+    try:
+        decoded = decoder.decode(blob, "MBFile")
+    except EvidenceError as exc:
+        return f"error: {exc.reason}"
+    return (decoded.size, decoded.mode, decoded.last_modified, decoded.last_status_change, decoded.birth,
+            decoded.target, decoded.encryption_key)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(archives(), min_size=1, max_size=4), st.integers(0, 2**32))
+def test_full_field_kernel_agrees_with_plistlib_on_archives_and_their_damaged_copies(
+    blobs: list[bytes], seed: int
+) -> None:
+    decoder = MBFileDecoder(LIMITS)
+    rng = random.Random(seed)
+    for blob in blobs:
+        for _ in range(3):  # the later reads go through the layout
+            assert kernel_fields(decoder, blob) == general_fields(blob)
+        for _ in range(6):
+            bad = damaged(blob, rng)
+            for _ in range(3):
+                assert kernel_fields(decoder, bad) == general_fields(bad)
+
+
+def _archive(root: dict[str, object], *extra: object) -> bytes:
+    objects: list[object] = ["$null", root, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]}, *extra]
+    root["$class"] = UID(2)
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": UID(1)}, "$objects": objects}
+    return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+
+
+def test_full_field_kernel_reads_every_integer_width_shared_numbers_links_and_keys_through_layouts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Integers of 1, 2, 4 and 8 bytes (8: signed), one integer object shared by three fields (plistlib
+    # writes an equal value once), absent fields, ASCII, UTF-16 and "$null" link targets, a wrapped key.
+    def blob(i: int) -> bytes:
+        when = [7, 300, 1_700_000_000 + i, -(2**40) - i, 2**63 - 1][i % 5]
+        root: dict[str, object] = {"Size": [i % 200, 60_000 + i, 2**31 + i, 2**40 + i][i % 4], "Mode": 0o100644,
+                                   "LastModified": when, "LastStatusChange": when, "Birth": when,
+                                   "RelativePath": UID(3)}
+        extra: list[object] = [f"Library/file{i % 10}.txt"]
+        if i % 7 == 1:
+            root["Target"] = UID(4)
+            extra.append([f"../t{i % 10}", f"../é{i % 10}", "$null"][i % 3])
+        if i % 11 == 2:
+            del root["Mode"]
+        if i % 13 == 3:
+            root["EncryptionKey"] = UID(4 + len(extra) - 1)
+            extra.append({"NS.data": bytes([3, 0, 0, 0]) + bytes(range(i % 5, 40 + i % 5)), "$class": UID(2)})
+        return _archive(root, *extra)
+
+    blobs = [blob(i) for i in range(400)]
+    decoder = MBFileDecoder(LIMITS)
+    first = [decoder.fields(b) for b in blobs]
+    assert first == [general_fields(b) for b in blobs]
+    key = bytes([3, 0, 0, 0])
+    assert first[0] == (0, 0o100644, 7, 7, 7, None, None)
+    assert first[1] == (60_001, 0o100644, 300, 300, 300, "../é1", None)
+    assert first[2] == (2**31 + 2, None, 1_700_000_002, 1_700_000_002, 1_700_000_002, None, None)
+    assert first[8] == (8, 0o100644, -(2**40) - 8, -(2**40) - 8, -(2**40) - 8, None, None)  # "$null"
+    assert first[15] == (2**40 + 15, 0o100644, 7, 7, 7, "../t5", None)
+    assert first[16] == (16, 0o100644, 300, 300, 300, None, key + bytes(range(1, 41)))
+    assert first[29] == (60_029, 0o100644, 2**63 - 1, 2**63 - 1, 2**63 - 1, None, key + bytes(range(4, 44)))
+    # A layout is kept from the second blob of its shape on; from then on every blob is read through
+    # its layout: the general kernel is never asked.
+    assert [decoder.fields(b) for b in blobs] == first
+    monkeypatch.setattr(decoder, "read", lambda blob: pytest.fail("read through the general kernel"))
+    assert [decoder.fields(b) for b in blobs] == first

@@ -6,7 +6,9 @@ NSKeyedArchiver binary plist (a few hundred bytes: the archive's top dictionary,
 description). A Manifest can list half a million of them, and three readers
 need their fields: the Manifest artifact (size, mode, times, link target), the
 backup integrity check (size) and an encrypted backup's listing (size and the
-wrapped file key). They all go through :func:`decode_mbfile` here.
+wrapped file key). They all go through :class:`MBFileDecoder` here: the Manifest
+artifact through its full-field kernel (:meth:`MBFileDecoder.fields`, a tuple of
+every field), the integrity check through its size kernel.
 
 The kernel, :func:`read_mbfile`, is a binary-plist reader for the
 shapes an archived MBFile takes: integers, booleans, strings, data, UIDs,
@@ -55,6 +57,9 @@ class MBFile:
     encryption_key: bytes | None = None
 
 
+# An MBFile's fields as a tuple, in MBFile's order (what MBFileDecoder.fields gives).
+MBFileFields = tuple[int | None, int | None, int | None, int | None, int | None, str | None, bytes | None]
+
 _ASCII_STRINGS = frozenset(range(0x50, 0x60))
 # The object kinds an MBFile holds (booleans; integers of 1-8 bytes; data, ASCII and UTF-16 strings;
 # UIDs of 1-4 bytes; arrays; dictionaries), by marker byte. Anything else is left to plistlib.
@@ -84,6 +89,7 @@ class MBFileDecoder:
         # Offset table and trailer: the layout of a checked blob with them; None when seen once;
         # _NO_LAYOUT when its objects overlap (each such blob gets the whole check).
         self._layouts: dict[bytes, object] = {}
+        self._max_bytes = min(MAX_MBFILE_BYTES, limits.max_plist_bytes)
 
     def decode(self, blob: bytes, where: str) -> MBFile:
         """The fields of one archived MBFile; EvidenceError when it is too large, not a plist or
@@ -117,6 +123,30 @@ class MBFileDecoder:
         except EvidenceError:
             return None
         return value if value is not None and value >= 0 else None
+
+    def fields(self, blob: bytes) -> MBFileFields | None:
+        """The full-field kernel: every field :meth:`decode` gives, as a tuple in :class:`MBFile`'s
+        order (size, mode, last_modified, last_status_change, birth, target, encryption_key), or None
+        when the kernel is not sure of the blob (then :meth:`decode` reads it, through plistlib).
+
+        For a blob laid out as a checked one (see _Layout): the comparison of its fixed bytes and
+        the check of its strings, then its numbers in one ``struct`` unpack and no MBFile made (the
+        Manifest artifact reads every row of a Manifest this way); any other blob goes through
+        :meth:`read` (which learns its layout)."""
+        size = len(blob)
+        if 40 <= size <= self._max_bytes:
+            table = int.from_bytes(blob[size - 8 :], "big")
+            if 8 <= table < size:
+                layout = self._layouts.get(blob[table:])
+                if isinstance(layout, _Layout):
+                    found = layout.fields(blob)
+                    if found is not None:
+                        return found
+        read = self.read(blob)
+        if read is None:
+            return None
+        return (read.size, read.mode, read.last_modified, read.last_status_change, read.birth, read.target,
+                read.encryption_key)
 
     def read(self, blob: bytes) -> MBFile | None:
         """The kernel: the fields, or None when it is not sure of the blob."""
@@ -349,6 +379,7 @@ class _Layout:
     ascii: Callable[[bytes], tuple[bytes, ...]] | None
     wide: tuple[slice, ...]
     plan: _Plan
+    unpack: Callable[[bytes], MBFileFields]  # the plan's fields, as a tuple (see _unpacker)
 
     def size(self, blob: bytes) -> int | None | object:
         """Only the ``Size`` of a blob :meth:`read` would read (None when it has none), or _UNSEEN
@@ -366,6 +397,11 @@ class _Layout:
         return None if where is None else int.from_bytes(blob[where[0]], "big", signed=where[1])
 
     def read(self, blob: bytes) -> MBFile | None:
+        found = self.fields(blob)
+        return None if found is None else MBFile(*found)
+
+    def fields(self, blob: bytes) -> MBFileFields | None:
+        """What :meth:`read` reads, as a tuple (None when :meth:`read` would not read it)."""
         if b"".join(self.fixed(blob)) != self.fixed_bytes:
             return None
         if self.ascii is not None and not b"".join(self.ascii(blob)).isascii():
@@ -375,7 +411,45 @@ class _Layout:
                 blob[at].decode("utf-16-be")
             except UnicodeDecodeError:
                 return None
-        return self.plan.read(blob)
+        return self.unpack(blob)
+
+
+# struct codes of plistlib's integers by width: 1, 2 and 4 bytes unsigned, 8 bytes signed.
+_INT_CODES = {1: "B", 2: "H", 4: "I", 8: "q"}
+
+
+def _unpacker(plan: _Plan) -> Callable[[bytes], MBFileFields]:
+    """A function reading a plan's fields as a tuple, equal to the fields of ``plan.read(blob)``:
+    every integer in one ``struct`` unpack (an integer two fields share is read once), then one
+    ``itemgetter`` placing them (None for an absent field); the link target and key as plan.read
+    reads them."""
+    # (A plan's integer is signed exactly when it has 8 bytes, as plistlib reads them.)
+    places = sorted({(at.start, at.stop) for at, _signed in filter(None, plan.numbers)})
+    first = places[0][0] if places else 0
+    fmt, cursor = ">", first
+    for start, stop in places:  # the objects of a layout never overlap (see _layout)
+        fmt += f"{start - cursor}x{_INT_CODES[stop - start]}" if start > cursor else _INT_CODES[stop - start]
+        cursor = stop
+    numbers = struct.Struct(fmt).unpack_from
+    index = {place: i for i, place in enumerate(places)}
+    absent = len(places)  # where the unpacked values get a None
+    order = [absent if at is None else index[(at[0].start, at[0].stop)] for at in plan.numbers]
+    if plan.target is None and plan.key is None:
+        place = itemgetter(*order, absent, absent)
+        return lambda blob: place((*numbers(blob, first), None))
+    place5 = itemgetter(*order)
+    target_at, key_at = plan.target, plan.key
+
+    def unpack(blob: bytes) -> MBFileFields:
+        target = None
+        if target_at is not None:
+            target = blob[target_at[1]].decode("utf-16-be" if target_at[0] else "ascii")
+            if target == "$null":
+                target = None
+        key = None if key_at is None else blob[key_at]
+        return (*place5((*numbers(blob, first), None)), target, key)
+
+    return unpack
 
 
 def _layout(
@@ -417,6 +491,7 @@ def _layout(
         ascii=_pieces(ascii_spans) if ascii_spans else None,
         wide=tuple(slice(start, stop) for start, stop, kind in loose if kind == 6),
         plan=plan,
+        unpack=_unpacker(plan),
     )
 
 

@@ -5,7 +5,18 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from preuve.artifacts.ios.manifest import BackupFile, web_domains
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from preuve.artifacts.ios.manifest import (
+    _BARE_LOCALSTORAGE,
+    _HOST,
+    _ORIGIN_NAME,
+    BackupFile,
+    _unix_time,
+    web_domains,
+)
+from preuve.artifacts.timeconv import from_unix
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.model import Kind, Observable, Severity
 from tests.builders import check, feed, records, snapshot
@@ -81,6 +92,43 @@ def test_web_domains() -> None:
     assert web_domains("a/StorageTracker.db") == ()
     assert web_domains("a/my_file_1") == ()
     assert web_domains("https_evil.example.net_0/https_evil.example.net_0") == ("evil.example.net",)
+    # Every scheme WebKit names storage after, and a bare name, found whatever else the path holds.
+    assert web_domains("IndexedDB/v1/wss_chat.example.com_443") == ("chat.example.com",)
+    assert web_domains("IndexedDB/v1/ws_chat.example.com_80/x.sqlite3") == ("chat.example.com",)
+    assert web_domains("LocalStorage/file__0.localstorage") == ()
+    assert web_domains("LocalStorage/file_host.example.com_0.localstorage-wal") == ("host.example.com",)
+    assert web_domains("a_b/news.example.org.localstorage") == ("news.example.org",)
+    assert web_domains("a/HTTPS_evil.example.net_0") == ()  # WebKit writes the scheme in lower case
+    assert web_domains("") == ()
+
+
+def _web_domains_part_by_part(relative_path: str) -> tuple[str, ...]:
+    """web_domains without its pre-check on the whole path: every part through the expressions."""
+    found: dict[str, None] = {}
+    for part in relative_path.split("/"):
+        match = _ORIGIN_NAME.match(part) or _BARE_LOCALSTORAGE.match(part)
+        if match:
+            host = match.group(1).lower().strip("[]")
+            if _HOST.match(host) or ":" in host:
+                found.setdefault(host, None)
+    return tuple(found)
+
+
+_SCHEMES = st.sampled_from(["http", "https", "ws", "wss", "file", "HTTPS", "ftp", ""])
+_HOSTS = st.sampled_from(["example.com", "a.b-c.example.org", "[::1]", "localhost", "x", "", "Host.Example.NET"])
+_ENDS = st.sampled_from(["", ".localstorage", ".localstorage-wal", ".localstorage-shm", ".db", "x"])
+_NOISE = st.text(alphabet="abwsfilehtp_.-:/0123456789", max_size=12)
+_PARTS = st.one_of(
+    st.tuples(_SCHEMES, _HOSTS, st.sampled_from(["0", "443", "x", ""]), _ENDS).map(lambda t: f"{t[0]}_{t[1]}_{t[2]}{t[3]}"),
+    st.tuples(_HOSTS, _ENDS).map("".join),
+    _NOISE,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PARTS, max_size=5).map("/".join))
+def test_web_domains_pre_check_never_drops_a_match(relative_path: str) -> None:
+    assert web_domains(relative_path) == _web_domains_part_by_part(relative_path)
 
 
 def test_schema_drift_without_file_column(tmp_path: Path) -> None:
@@ -157,3 +205,48 @@ def test_domains_between_underscores_as_mvt_reads_them(tmp_path: Path) -> None:
     [row] = [r for r in rows.values() if r.relative_path == "Library/Caches/img_cdn.example.org:8443/a.png"]
     assert row.web_domains == ()
     assert list(row.observables())[1:] == [Observable(Kind.DOMAIN, "cdn.example.org")]
+
+
+def test_mbfile_times_convert_as_from_unix_does() -> None:
+    # The plain-seconds path of the Manifest's time conversion stops where from_unix's bounds are.
+    low, high = 631_152_000, 4_102_444_800  # 1990-01-01 and 2100-01-01, in seconds since 1970
+    values = [None, 0, 1, -1, low - 1, low, low + 1, 1_700_000_000, high - 1, high, high + 1, 10**11, 10**11 + 1,
+              1_700_000_000_000, 1_700_000_000_000_000, 2**63 - 1, -(2**63)]
+    assert [_unix_time(v) for v in values] == [from_unix(v) for v in values]
+    assert _unix_time(low) == datetime(1990, 1, 1, tzinfo=UTC) and _unix_time(low - 1) is None
+    assert _unix_time(high - 1) == datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC) and _unix_time(high) is None
+
+
+def test_mbfiles_of_every_integer_width_and_shape(tmp_path: Path) -> None:
+    # Numbers of 1, 2, 4 and 8 bytes, times out of bounds or in milliseconds, one number shared by
+    # three fields, a UTF-16 link target, a "$null" one, a wrapped key; the same shapes over many
+    # rows (read through the decoder's layouts from the second one on) give the same records.
+    uid = plistlib.UID
+
+    def mbfile(size: int, when: int, target: str | None) -> bytes:
+        root: dict[str, object] = {"$class": uid(2), "Size": size, "Mode": 0o100600, "LastModified": when,
+                                   "LastStatusChange": when + 1, "Birth": when, "RelativePath": uid(3)}
+        objects: list[object] = ["$null", root, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]}, "x"]
+        if target is not None:
+            root["Target"] = uid(4)
+            objects.append(target)
+        archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": uid(1)}, "$objects": objects}
+        return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+
+    shapes = [(7, 1_700_000_000, None), (70_000, 12, "/var/tmp/é"), (2**33, 1_700_000_000_000, "$null"),
+              (-3, -(2**40), "../t")]
+    builder = BackupBuilder(tmp_path / "b")
+    for i in range(12):
+        builder.add_file("HomeDomain", f"f{i}", b"")
+        builder.set_mbfile("HomeDomain", f"f{i}", mbfile(*shapes[i % 4]))
+    rows = {r.relative_path: r for r in records(builder.finish(), "manifest")}
+    second = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    expected = [
+        (7, "100600", second, second.replace(second=21), second, None),
+        (70_000, "100600", None, None, None, "/var/tmp/é"),
+        (2**33, "100600", second, second.replace(microsecond=1000), second, None),
+        (-3, "100600", None, None, None, "../t"),
+    ]
+    for i in range(12):
+        row = rows[f"f{i}"]
+        assert (row.size, row.mode, row.modified, row.changed, row.birth, row.link_target) == expected[i % 4]

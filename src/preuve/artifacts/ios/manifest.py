@@ -17,21 +17,47 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
-from preuve.artifacts.timeconv import from_unix
+from preuve.artifacts.timeconv import UNIX_EPOCH, from_unix
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
-from preuve.evidence.mbfile import MBFile, MBFileDecoder
+from preuve.evidence.mbfile import MBFileDecoder, MBFileFields
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 MANIFEST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.db"
 _KINDS = {1: "file", 2: "directory", 4: "symlink"}
-_NO_MBFILE = MBFile()
+_NO_FIELDS: MBFileFields = (None, None, None, None, None, None, None)
+# Whole seconds from 1990 up to 2100 (from_unix's bounds): from_unix's datetime, without its general
+# checks (three per row of a Manifest). A test holds the two equal at and around the bounds.
+_PLAIN_SECONDS = (
+    int((datetime(1990, 1, 1, tzinfo=UTC) - UNIX_EPOCH).total_seconds()),
+    int((datetime(2100, 1, 1, tzinfo=UTC) - UNIX_EPOCH).total_seconds()),
+)
+
+
+def _unix_time(value: int | None) -> datetime | None:
+    """:func:`from_unix` of an MBFile's time."""
+    if type(value) is int and _PLAIN_SECONDS[0] <= value < _PLAIN_SECONDS[1]:
+        return UNIX_EPOCH + timedelta(0, value)
+    return None if value is None else from_unix(value)
+
+
+class _Times(dict[int | None, datetime | None]):
+    """:func:`_unix_time` of the times of one Manifest, each converted once: files share times (a
+    file's three times are often one; a restore or an update writes many files in the same second).
+    Bounded: cleared when it holds 4,096."""
+
+    def __missing__(self, value: int | None) -> datetime | None:
+        if len(self) >= 4096:
+            self.clear()
+        when = self[value] = _unix_time(value)
+        return when
+
 # WebKit names web storage after the origin: scheme_host_port (port 0 when default).
 _ORIGIN_NAME = re.compile(r"(?:https?|wss?|file)_([A-Za-z0-9.\-\[\]:]+?)_\d+(?:\.localstorage(?:-wal|-shm)?)?\Z")
 _BARE_LOCALSTORAGE = re.compile(r"([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\.localstorage\Z")
@@ -103,6 +129,11 @@ def underscore_domains(relative_path: str) -> tuple[str, ...]:
 
 def web_domains(relative_path: str) -> tuple[str, ...]:
     """Domains WebKit wrote into the names of the path's components (web storage of an origin)."""
+    # What every match needs somewhere in the path (a part that begins with a scheme and "_", or
+    # ends in ".localstorage"): most paths of a Manifest have none of it, and need no split.
+    text = relative_path
+    if ".localstorage" not in text and ("_" not in text or not ("http" in text or "ws" in text or "file_" in text)):
+        return ()
     found: dict[str, None] = {}
     for part in relative_path.split("/"):
         if "_" not in part and not part.endswith(".localstorage"):
@@ -132,34 +163,43 @@ class Manifest(SqliteArtifact):
         sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
         bad_blobs = 0
         decoder = MBFileDecoder(ctx.limits)
-        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql):
-            domain_text = domain if isinstance(domain, str) else None
-            relative_text = relative if isinstance(relative, str) else None
-            device = to_device_path(domain_text or "", relative_text or "") if domain_text is not None else None
-            meta = _NO_MBFILE
-            if isinstance(blob, bytes) and blob:
-                try:
-                    meta = decoder.decode(blob, f"{path} (Files rowid {rowid})")
-                except (EvidenceError, plistlib.InvalidFileException, ValueError) as exc:
-                    bad_blobs += 1
-                    if bad_blobs <= 20:
-                        ctx.warn(f"{path}: Files rowid {rowid}: MBFile not decoded ({exc})")
-            flag = flags if isinstance(flags, int) and not isinstance(flags, bool) else None
+        read_fields = decoder.fields
+        times = _Times()
+        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql, named=False):
+            # The types SQLite gives are exact (str, int, bytes, float, None): `type(x) is` stands for isinstance.
+            domain_text = domain if type(domain) is str else None
+            relative_text = relative if type(relative) is str else None
+            meta = _NO_FIELDS
+            if type(blob) is bytes and blob:
+                found = read_fields(blob)  # the kernel; None when it leaves the blob to plistlib
+                if found is not None:
+                    meta = found
+                else:
+                    try:
+                        decoded = decoder.decode(blob, f"{path} (Files rowid {rowid})")
+                        meta = (decoded.size, decoded.mode, decoded.last_modified, decoded.last_status_change,
+                                decoded.birth, decoded.target, None)
+                    except (EvidenceError, plistlib.InvalidFileException, ValueError) as exc:
+                        bad_blobs += 1
+                        if bad_blobs <= 20:
+                            ctx.warn(f"{path}: Files rowid {rowid}: MBFile not decoded ({exc})")
+            size, mode, modified, changed, birth, target, _key = meta
+            flag = flags if type(flags) is int else None
             yield BackupFile(
-                locator=Locator(path, sha256, "Files", rowid if isinstance(rowid, int) else None),
-                file_id=fid if isinstance(fid, str) else None,
+                locator=Locator(path, sha256, "Files", rowid if type(rowid) is int else None),
+                file_id=fid if type(fid) is str else None,
                 domain=domain_text,
                 relative_path=relative_text,
-                device_path=device,
+                device_path=to_device_path(domain_text, relative_text or "") if domain_text is not None else None,
                 flags=flag,
                 kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
-                size=meta.size,
-                mode=None if meta.mode is None else f"{meta.mode:o}",
-                modified=from_unix(meta.last_modified),
-                changed=from_unix(meta.last_status_change),
-                birth=from_unix(meta.birth),
-                link_target=meta.target,
-                web_domains=web_domains(relative_text or ""),
+                size=size,
+                mode=None if mode is None else f"{mode:o}",
+                modified=times[modified],
+                changed=times[changed],
+                birth=times[birth],
+                link_target=target,
+                web_domains=web_domains(relative_text) if relative_text else (),
             )
         if bad_blobs > 20:
             ctx.warn(f"{path}: {bad_blobs} MBFile values in all could not be decoded")
