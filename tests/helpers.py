@@ -116,3 +116,19 @@ def sqlite_bytes(folder: Path, fill) -> bytes:  # noqa: ANN001 - fill(conn) writ
     data = path.read_bytes()
     path.unlink()
     return data
+
+
+def assert_one_record(folder: Path, name: str, domain: str, relative: str, ddl: str, insert: str) -> None:
+    """A backup holding one database written by `ddl` and `insert` gives exactly one record of the
+    artifact `name`, no error, and leaves the evidence as it was."""
+    from preuve.builders.ios_backup import BackupBuilder
+    from tests.builders import snapshot
+
+    builder = BackupBuilder(folder)
+    builder.add_sqlite(domain, relative, lambda c: (c.executescript(ddl), c.executescript(insert)))
+    root = builder.finish()
+    before = snapshot(root)
+    result = check(root, only=(name,))
+    assert snapshot(root) == before
+    report = next(a for a in result.artifacts if a.name == name)
+    assert (report.status.value, report.records, report.errors) == ("ok", 1, [])

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from preuve.builders.ios_backup import BackupBuilder
-from tests.builders import check, snapshot
+from tests.builders import check
+from tests.helpers import assert_one_record
 
 # artifact, backup domain, relative path, minimal table statement, row insert
 CASES = [
@@ -62,14 +63,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "domain", "relative", "ddl", "insert"), CASES, ids=[c[0] for c in CASES])
 def test_minimal_schema_gives_a_record(tmp_path: Path, name: str, domain: str, relative: str, ddl: str,
                                        insert: str) -> None:
-    builder = BackupBuilder(tmp_path / "b")
-    builder.add_sqlite(domain, relative, lambda c: (c.executescript(ddl), c.executescript(insert)))
-    root = builder.finish()
-    before = snapshot(root)
-    result = check(root, only=(name,))
-    assert snapshot(root) == before
-    report = next(a for a in result.artifacts if a.name == name)
-    assert (report.status.value, report.records, report.errors) == ("ok", 1, [])
+    assert_one_record(tmp_path / "b", name, domain, relative, ddl, insert)
 
 
 @pytest.mark.parametrize(("name", "domain", "relative", "ddl", "insert"), CASES, ids=[c[0] for c in CASES])
