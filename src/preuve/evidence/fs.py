@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.plists import PlistValue, load_plist
+from preuve.evidence.formats.textlines import text_lines
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import DIR, FILE, duplicate_note, refused_note
@@ -310,22 +311,11 @@ class DeviceFS(ABC):
         return data
 
     def read_text_lines(self, device_path: str) -> Iterator[tuple[int, str]]:
-        """(line number from 1, text) for a text file, bounded per line, decoded leniently."""
+        """(line number from 1, text) for a text file, bounded per line, decoded leniently
+        (`evidence.formats.textlines`)."""
         self.sha256(device_path)
         with self._open_raw(device_path) as raw:
-            number = 0
-            limit = self.limits.max_text_line_bytes
-            while True:
-                line = raw.readline(limit + 1)
-                if not line:
-                    break
-                number += 1
-                if len(line) > limit:
-                    # Drain the rest of an over-long line, keep its start.
-                    while line and not line.endswith(b"\n"):
-                        line = raw.readline(limit)
-                    line = b""
-                yield number, line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+            yield from text_lines(raw, self.limits.max_text_line_bytes)
 
     def plist(self, device_path: str) -> PlistValue:
         return load_plist(self.read_bytes(device_path, self.limits.max_plist_bytes), device_path, self.limits)
