@@ -127,6 +127,9 @@ def kind_check_artifact(check: AcquisitionCheck) -> Artifact:
         title = check.title
         paths = check.paths
 
+        def locate(self, fs: DeviceFS) -> list[str]:
+            return check.locate(fs)
+
         def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
             return check.records(ctx.fs, path, ctx.warn)
 

@@ -57,17 +57,30 @@ class AcquisitionCheck(ABC):
     records located in the acquisition file it checks (under ``/.acquisition/``).
 
     The run reports it as an artifact of its name (with coverage, findings and `preuve verify`
-    as for any artifact); it never reaches into a DeviceFS it does not know."""
+    as for any artifact), reading where :meth:`locate` says; it never reaches into a DeviceFS it
+    does not know."""
 
     name: ClassVar[str]
     platform: ClassVar[str]
     title: ClassVar[str]
-    paths: ClassVar[tuple[str, ...]]  # the acquisition files it checks
+    paths: ClassVar[tuple[str, ...]]  # the acquisition files it checks (globs)
+
+    def locate(self, fs: DeviceFS) -> list[str]:
+        """Where the check reads in `fs`, sorted: by default the regular files matching `paths`. A
+        check that reads what the kind gathered rather than a file (the listing of a filesystem
+        dump) says so here, and declares no `paths`: when it locates nothing, the run reports it as
+        not collected by this kind of acquisition, never as a gap."""
+        found: set[str] = set()
+        for pattern in self.paths:
+            for path in fs.glob(pattern):
+                if fs.is_file(path):
+                    found.add(path)
+        return sorted(found)
 
     @abstractmethod
     def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:
-        """Records of the check of `path` (one of `paths`); nothing when `fs` is not an acquisition
-        of its kind. EvidenceError when the check cannot be made."""
+        """Records of the check of `path` (one that :meth:`locate` gave); nothing when `fs` is not
+        an acquisition of its kind. EvidenceError when the check cannot be made."""
 
 
 class AcquisitionKind(ABC):
