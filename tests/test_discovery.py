@@ -23,7 +23,7 @@ def test_acquisition_kinds_in_module_order() -> None:
 
 def test_only_concrete_classes_defined_in_the_module() -> None:
     found = list(shipped_classes(ios, Artifact))
-    assert len(found) == 38  # and the backup kind's integrity check, run as an artifact (see below)
+    assert len(found) == 37  # and the backup's and the dump's kind checks, run as artifacts (see below)
     assert all(cls.__module__.startswith("preuve.artifacts.ios.") for cls in found)
     assert Artifact not in found and SqliteArtifact not in found  # imported there, and abstract
     sms = [cls for cls in found if cls.__module__ == "preuve.artifacts.ios.sms"]
@@ -33,5 +33,6 @@ def test_only_concrete_classes_defined_in_the_module() -> None:
 def test_the_artifacts_of_a_platform_hold_its_kinds_checks() -> None:
     names = [a.name for a in discover_artifacts("ios")]
     assert len(names) == 39 and names == sorted(names)
-    assert "acquisition_integrity" in names
-    assert "acquisition_integrity" not in [a.name for a in discover_artifacts("android")]
+    assert "acquisition_integrity" in names and "filesystem" in names
+    android = [a.name for a in discover_artifacts("android")]
+    assert "acquisition_integrity" not in android and "filesystem" not in android

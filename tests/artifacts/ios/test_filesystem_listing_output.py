@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from preuve.artifacts.ios.filesystem import FileEntry
+from preuve.evidence.ios_listing import FileEntry
 from preuve.model import Kind
 from preuve.report.outdir import check_into_folder
 from preuve.run.results import CheckOptions

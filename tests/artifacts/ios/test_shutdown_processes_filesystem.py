@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from preuve.artifacts.ios.filesystem import FileEntry
 from preuve.artifacts.ios.processes import RunningProcess, executable_of
 from preuve.artifacts.ios.shutdown_log import Reboot, ShutdownClient
 from preuve.evidence.acquisition import detect_kind
+from preuve.evidence.ios_listing import FileEntry
 from preuve.evidence.kinds.ios_sysdiagnose import IosSysdiagnose, sysdiagnose_device_path
 from tests.builders import check, feed, records, snapshot
 from tests.builders.ios_dump import write_dump

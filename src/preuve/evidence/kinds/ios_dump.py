@@ -4,7 +4,9 @@ A dump holds the device's own tree: ``private/var/mobile/Library/SMS/sms.db``
 and so on, often under one top folder (``filesystem1/``, ``dump/``) or with a
 leading ``./``. The part before ``private/var/`` is stripped, so each file is
 at its real device path and every backup artifact runs unchanged. Archive
-members outside that root are kept under ``/.acquisition/ios_dump/``.
+members outside that root are kept under ``/.acquisition/ios_dump/``. Its
+listing is the device's own file tree, checked as a whole
+(:mod:`preuve.evidence.ios_listing`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed
+from preuve.evidence.ios_listing import FileListing
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.sources.archive import archive_source, is_archive_file, peek_member_names
 from preuve.evidence.sources.base import at, prefix_mapper
@@ -67,6 +70,7 @@ class IosFilesystemDump(AcquisitionKind):
     specificity = 30
     description = "an iOS filesystem dump (folder, .tar, .tar.gz or .zip holding private/var/…)"
     holds = ("/private/*",)  # the device's own tree; nothing of a backup's or sysdiagnose's own files
+    checks = (FileListing,)  # its listing is the device's file tree: every path against the indicators
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -1,31 +1,35 @@
-"""Every file of a filesystem dump: paths and names against indicators, times on the timeline.
+"""The listing of a filesystem dump: every path and name against indicators, times on the timeline.
 
 Implants leave files with published names and paths (Pegasus'
 ``/private/var/db/com.apple.xpc.roleaccountd.staging/``, Predator's and
-Triangulation's files under ``/private/var/tmp/``…). This artifact walks the
+Triangulation's files under ``/private/var/tmp/``…). This check walks the
 listing of a dump — never the files' content, so it streams over millions of
 entries at the cost of one record each — and offers each path for matching;
 every entry also offers its name as a process name (an implant's binary is
 named like its process, and its folder often too).
 
 Only a filesystem acquisition has a complete listing: a backup lists what
-iTunes chose to keep, already read by the other artifacts. The records are
-of the listing, not of the files' bytes: their locator names the file and
-carries no content hash (hashing every file of a dump would read it whole).
+iTunes chose to keep, already read by the other artifacts. The listing is
+what the kind gathered while opening the acquisition, not a file: this is a
+check of the kinds whose listing is the device's own file tree
+(:class:`FileListing`, in their ``checks``), located at ``/`` when the
+DeviceFS says so (``whole_filesystem``). The records are of the listing, not
+of the files' bytes: their locator names the file and carries no content hash
+(hashing every file of a dump would read it whole).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.artifacts.timeconv import from_unix
+from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
+from preuve.model.timeconv import from_unix
 
 LISTING = "/"
 
@@ -60,19 +64,21 @@ class FileEntry(Record):
         return f"{self.entry_type} {self.path} ({self.size} bytes)"
 
 
-class Filesystem(Artifact):
+class FileListing(AcquisitionCheck):
     name = "filesystem"
     platform = "ios"
     title = "Files of the filesystem dump"
     paths: ClassVar[tuple[str, ...]] = ()
 
     def locate(self, fs: DeviceFS) -> list[str]:
-        # The artifact reads the listing, not a file: it runs once, on acquisitions whose listing is
+        # The check reads the listing, not a file: it runs once, on acquisitions whose listing is
         # the device's whole file tree (a backup's own file list is read by the manifest artifact).
         return [LISTING] if fs.whole_filesystem else []
 
-    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
-        for info in ctx.fs.iter_files():
+    def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:
+        if not fs.whole_filesystem:
+            return
+        for info in fs.iter_files():
             device = info.device_path
             if device == ACQUISITION_PREFIX or device.startswith(ACQUISITION_PREFIX + "/"):
                 continue
