@@ -8,7 +8,6 @@ import pytest
 from preuve.artifacts.ios.processes import RunningProcess, executable_of
 from preuve.artifacts.ios.shutdown_log import Reboot, ShutdownClient
 from preuve.evidence.acquisition import detect_kind
-from preuve.evidence.ios_listing import FileEntry
 from preuve.evidence.kinds.ios_sysdiagnose import IosSysdiagnose, sysdiagnose_device_path
 from tests.builders import check, feed, records, snapshot
 from tests.builders.ios_dump import write_dump
@@ -126,40 +125,6 @@ def test_processes_bad_header_is_an_error(tmp_path: Path) -> None:
     assert str(report.status) == "failed"
     assert report.errors == ["/.acquisition/sysdiagnose/ps.txt: line 1: not a ps header ('garbage here')"]
     assert result.incomplete
-
-
-def test_filesystem_on_a_dump(tmp_path: Path) -> None:
-    files = [
-        ("private/var/mobile/Library/x.db", b"x"),
-        ("private/var/db/com.apple.xpc.roleaccountd.staging/roleaccountd", b"implant"),
-        ("private/var/tmp/fservernetd", b"y"),
-        ("private/var/mobile/Media/fservernetd", b"outside the system data folders"),
-        ("private/var/mobile/Library/Caches/com.apple.xpc.roleaccountd.staging/cache.db", b"z"),
-        ("private/var/mobile/Library/fservernetd.plist", b"a name that only contains it"),
-    ]
-    dump = write_dump(files, tmp_path / "ev" / "dump.tar", "tar", top="fs", mtime=T1)
-    stix = feed(tmp_path / "iocs.stix2", ("[file:path = '" + IMPLANT + "']", "Pegasus"),
-                ("[process:name = 'fservernetd']", "Pegasus"),
-                ("[process:name = 'com.apple.xpc.roleaccountd.staging']", "Pegasus"))
-    result = check(dump, stix, only=("filesystem",))
-    got = records(dump, "filesystem")
-    assert all(isinstance(r, FileEntry) for r in got)
-    entries = [(r.path, r.entry_type, r.size) for r in got]
-    assert len(entries) == 16
-    assert entries[-3:] == [
-        ("/private/var/mobile/Media/fservernetd", "file", 31),
-        ("/private/var/tmp", "dir", 0),
-        ("/private/var/tmp/fservernetd", "file", 1),
-    ]
-    assert got[-1].modified == datetime.fromtimestamp(T1, UTC)
-    # MVT compares every component of every path with process names: each is an entry of its own here.
-    assert sorted((f.observable.kind.value, f.locator.device_path) for f in result.findings) == [  # type: ignore[union-attr]
-        ("file_path", IMPLANT),
-        ("process", "/private/var/db/com.apple.xpc.roleaccountd.staging"),
-        ("process", "/private/var/mobile/Library/Caches/com.apple.xpc.roleaccountd.staging"),
-        ("process", "/private/var/mobile/Media/fservernetd"),
-        ("process", "/private/var/tmp/fservernetd"),
-    ]
 
 
 def test_filesystem_does_not_run_on_a_sysdiagnose_or_backup(tmp_path: Path) -> None:
