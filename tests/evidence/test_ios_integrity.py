@@ -17,6 +17,7 @@ import pytest
 from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.evidence.acquisition import acquisition_checks
 from preuve.evidence.ios_integrity import BackupFileIssue, BackupIntegrity
+from preuve.evidence.ios_listing import FileListing
 from tests.builders import snapshot
 from tests.helpers import check, records
 
@@ -167,7 +168,7 @@ def test_a_manifest_whose_files_table_is_a_view_has_no_rowids(tmp_path: Path) ->
 
 
 def test_the_check_belongs_to_the_backup_kind_and_runs_as_an_artifact(tmp_path: Path) -> None:
-    assert [type(c) for c in acquisition_checks("ios")] == [BackupIntegrity]
+    assert [type(c) for c in acquisition_checks("ios")] == [BackupIntegrity, FileListing]  # and the dump's listing
     assert [type(c).__name__ for c in acquisition_checks("android")] == ["AndroidQFIntegrity"]
     folder = tmp_path / "dump" / "private" / "var" / "mobile"
     folder.mkdir(parents=True)
