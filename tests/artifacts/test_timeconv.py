@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preuve.artifacts.timeconv import from_cocoa
+from preuve.artifacts.timeconv import from_cocoa, from_unix
 from preuve.model.jsonio import to_iso
 
 
@@ -82,3 +83,48 @@ def _cocoa_general(value: int) -> datetime | None:
 @settings(max_examples=3000, deadline=None)
 def test_nanosecond_fast_path_is_the_general_conversion(value: int) -> None:
     assert from_cocoa(value) == _cocoa_general(value)
+
+
+def _unix_general(value: float) -> datetime | None:
+    """from_unix for a number, written out (seconds, or milliseconds or microseconds by magnitude):
+    what its fast path for seconds must give, to the microsecond."""
+    number = float(value)
+    if not math.isfinite(number) or number == 0:
+        return None
+    if abs(number) > 1e14:
+        number /= 1e6
+    elif abs(number) > 1e11:
+        number /= 1e3
+    try:
+        when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=number)
+    except OverflowError:
+        return None
+    return when if datetime(1990, 1, 1, tzinfo=UTC) <= when < datetime(2100, 1, 1, tzinfo=UTC) else None
+
+
+_UNIX_1990, _UNIX_2100 = 631_152_000, 4_102_444_800
+
+
+@given(st.one_of(
+    st.integers(min_value=-(10**17), max_value=10**17),
+    st.integers(min_value=_UNIX_1990 - 5, max_value=_UNIX_1990 + 5),  # around the bounds, to the second
+    st.integers(min_value=_UNIX_2100 - 5, max_value=_UNIX_2100 + 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=_UNIX_1990 - 5, max_value=_UNIX_1990 + 5),  # and to the microsecond
+    st.floats(min_value=_UNIX_2100 - 5, max_value=_UNIX_2100 + 5),
+    st.floats(min_value=1e9, max_value=2e9),  # a file's time in a dump, 2001-2033
+))
+@settings(max_examples=3000, deadline=None)
+def test_from_unix_fast_path_is_the_general_conversion(value: float) -> None:
+    assert from_unix(value) == _unix_general(value)
+
+
+def test_from_unix_of_a_file_time() -> None:
+    assert from_unix(1_700_000_000.25) == datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=UTC)
+    assert from_unix(1_700_000_000) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert from_unix(_UNIX_1990) == datetime(1990, 1, 1, tzinfo=UTC)
+    assert from_unix(_UNIX_1990 - 0.5) is None
+    assert from_unix(_UNIX_2100 - 0.5) == datetime(2099, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)
+    assert from_unix(_UNIX_2100 - 1e-7) is None  # rounds to the first microsecond of 2100
+    assert from_unix(True) is None and from_unix(0) is None and from_unix(0.0) is None
+    assert from_unix(1_700_000_000_250) == datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=UTC)  # ms

@@ -10,11 +10,15 @@ from __future__ import annotations
 import io
 import json
 import os
+import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from preuve.artifacts.base import ArtifactContext, kind_check_artifact
 from preuve.builders.demo import build_demo_backup
@@ -23,7 +27,7 @@ from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ios_listing import FileEntry, FileListing
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
-from preuve.model import Kind, Locator, Record
+from preuve.model import Kind, Locator, Observable, Record
 from preuve.report.outdir import check_into_folder
 from preuve.run.engine import run_check
 from preuve.run.results import CheckOptions
@@ -126,6 +130,7 @@ def _tar_dump(path: Path) -> Path:
         add("fs/private/var/tmp/implant.bin", b"12345")
         add("fs/private/var/tmp/latest", kind=tarfile.SYMTYPE, link="implant.bin", mtime=1_700_000_100)
         add("fs/private/var/mobile/Library/x.db", b"x", mtime=0)
+        add("fs/.acquisition-notes.txt", b"a device file whose name begins like the acquisition's folder")
         add("notes.txt", b"acquired by hand")
     return path
 
@@ -150,8 +155,9 @@ def test_the_check_lists_every_entry_of_the_device_tree(tmp_path: Path) -> None:
     assert check.locate(opened.fs) == ["/"]
     got = list(check.records(opened.fs, "/", warnings.append))
     # Folders the archive only implies have no time; a time of 0 is no time; the acquisition's own
-    # file (under /.acquisition/) is not of the device.
+    # file (under /.acquisition/) is not of the device, a device file named alike is.
     assert got == [
+        _entry("/.acquisition-notes.txt", "file", 61, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
         _entry("/private", "dir", 0, None),
         _entry("/private/var", "dir", 0, None),
         _entry("/private/var/mobile", "dir", 0, None),
@@ -168,7 +174,7 @@ def test_the_check_lists_every_entry_of_the_device_tree(tmp_path: Path) -> None:
     assert [(t.when, t.description) for t in got[-1].timestamps()] == [
         (datetime(2023, 11, 14, 22, 15, tzinfo=UTC), "File modified")
     ]
-    assert list(got[0].timestamps()) == []
+    assert list(got[1].timestamps()) == []  # /private, a folder the archive implies
     assert snapshot(tmp_path / "ev") == before
 
 
@@ -179,7 +185,7 @@ def test_the_dump_kind_owns_the_check_and_the_run_reads_it_once_at_the_listing(t
     result = run_check(dump, CheckOptions(only_artifacts=("filesystem",)))
     [report] = result.artifacts
     assert (report.name, report.title, str(report.status), report.files, report.records, report.errors) == (
-        "filesystem", "Files of the filesystem dump", "ok", ["/"], 8, []
+        "filesystem", "Files of the filesystem dump", "ok", ["/"], 9, []
     )
 
 
@@ -240,3 +246,13 @@ def test_the_run_reads_a_check_where_its_locate_says(tmp_path: Path) -> None:
     got = [r for path in artifact.locate(fs) for r in artifact.parse(ctx, path)]
     assert [r.locator.device_path for r in got] == ["/", "/private/var/tmp"]
     assert ctx.warnings == ["read at /", "read at /private/var/tmp"]
+
+
+@given(st.text(alphabet="/.a\u00e9\x00 ", max_size=12))
+def test_an_entry_offers_its_path_and_its_name_as_posixpath_cuts_it(path: str) -> None:
+    entry = FileEntry(locator=Locator(path, "", key_path="listing"), entry_type="file", size=0, modified=None)
+    name = posixpath.basename(path)
+    assert list(entry.observables()) == [Observable(Kind.FILE_PATH, path)] + (
+        [Observable(Kind.PROCESS, name)] if name else []
+    )
+    assert list(entry.timestamps()) == []

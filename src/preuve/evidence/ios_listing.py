@@ -20,7 +20,6 @@ of the files' bytes: their locator names the file and carries no content hash
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 from preuve.model.timeconv import from_unix
 
 LISTING = "/"
+_FILE_PATH, _PROCESS = Kind.FILE_PATH, Kind.PROCESS
 
 
 @dataclass(kw_only=True)
@@ -48,17 +48,22 @@ class FileEntry(Record):
     def path(self) -> str:
         return self.locator.device_path
 
+    # These run once per entry of the listing (a dump has hundreds of thousands): iterators over
+    # tuples rather than generators, the name cut at the last "/" (posixpath.basename, without its
+    # generic checks).
     def observables(self) -> Iterator[Observable]:
-        yield Observable(Kind.FILE_PATH, self.path)
+        path = self.locator.device_path
         # Every name is compared with process names, folders included, so that every component of
         # every path is (MVT's check_file_path_process), each once, on the entry that bears it.
-        name = posixpath.basename(self.path)
+        name = path[path.rfind("/") + 1 :]
         if name:
-            yield Observable(Kind.PROCESS, name)
+            return iter((Observable(_FILE_PATH, path), Observable(_PROCESS, name)))
+        return iter((Observable(_FILE_PATH, path),))
 
     def timestamps(self) -> Iterator[Timestamp]:
-        if self.modified is not None:
-            yield Timestamp(self.modified, "File modified")
+        if self.modified is None:
+            return iter(())
+        return iter((Timestamp(self.modified, "File modified"),))
 
     def summary(self) -> str:
         return f"{self.entry_type} {self.path} ({self.size} bytes)"
@@ -78,14 +83,16 @@ class FileListing(AcquisitionCheck):
     def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:
         if not fs.whole_filesystem:
             return
+        inside = ACQUISITION_PREFIX + "/"
         for info in fs.iter_files():
             device = info.device_path
-            if device == ACQUISITION_PREFIX or device.startswith(ACQUISITION_PREFIX + "/"):
+            # The acquisition's own files (its notes, a tool's log) are not of the device.
+            if device.startswith(ACQUISITION_PREFIX) and (device == ACQUISITION_PREFIX or device.startswith(inside)):
                 continue
-            kind = "dir" if info.is_dir else "link" if info.is_link else "file"
+            mtime = info.mtime
             yield FileEntry(
-                locator=Locator(device, "", key_path="listing"),
-                entry_type=kind,
+                locator=Locator(device, "", None, None, "listing"),
+                entry_type="dir" if info.is_dir else "link" if info.is_link else "file",
                 size=info.size,
-                modified=from_unix(info.mtime) if info.mtime else None,
+                modified=from_unix(mtime) if mtime else None,
             )

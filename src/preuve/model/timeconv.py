@@ -76,8 +76,16 @@ def from_cocoa(value: object) -> datetime | None:
     return _bounded(COCOA_EPOCH, number)
 
 
+# Seconds since 1970 well inside [_MIN, _MAX) (every time of a filesystem dump's listing, most Unix
+# times): converted without the general checks below, to the same datetime (an int this small is
+# exactly its float, and no value here is large enough to be read as milliseconds).
+_UNIX_SAFE = ((_MIN - UNIX_EPOCH).total_seconds() + 1, (_MAX - UNIX_EPOCH).total_seconds() - 1)
+
+
 def from_unix(value: object) -> datetime | None:
     """Seconds, milliseconds or microseconds since 1970-01-01 UTC (by magnitude). Zero means unset."""
+    if (type(value) is float or type(value) is int) and _UNIX_SAFE[0] < value < _UNIX_SAFE[1]:
+        return UNIX_EPOCH + timedelta(0, value)
     number = _number(value)
     if number is None or number == 0:
         return None
