@@ -256,3 +256,14 @@ def test_an_entry_offers_its_path_and_its_name_as_posixpath_cuts_it(path: str) -
         [Observable(Kind.PROCESS, name)] if name else []
     )
     assert list(entry.timestamps()) == []
+
+
+def test_at_the_path_of_an_entry_the_check_reads_that_entry_alone(tmp_path: Path) -> None:
+    fs = _open(_tar_dump(tmp_path / "ev" / "dump.tar"), tmp_path).fs
+    check = FileListing()
+    whole = {r.locator.device_path: r for r in check.records(fs, "/", lambda m: None)}
+    for path in ("/private/var/tmp/implant.bin", "/private/var/tmp", "/private/var/tmp/latest", "/.acquisition-notes.txt"):
+        assert list(check.records(fs, path, lambda m: None)) == [whole[path]]
+    # Neither the acquisition's own files nor a path the dump does not have.
+    for path in ("/.acquisition/ios_dump/notes.txt", "/.acquisition", "/private/var/tmp/gone"):
+        assert list(check.records(fs, path, lambda m: None)) == []

@@ -26,12 +26,13 @@ from datetime import datetime
 from typing import ClassVar
 
 from preuve.evidence.acquisition import AcquisitionCheck
-from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS
+from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, FileInfo
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 from preuve.model.timeconv import from_unix
 
 LISTING = "/"
 _FILE_PATH, _PROCESS = Kind.FILE_PATH, Kind.PROCESS
+_INSIDE_ACQUISITION = ACQUISITION_PREFIX + "/"
 
 
 @dataclass(kw_only=True)
@@ -81,18 +82,31 @@ class FileListing(AcquisitionCheck):
         return [LISTING] if fs.whole_filesystem else []
 
     def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:
+        """Every entry of the listing at ``/``; at the path of one entry, that entry alone (how
+        `preuve verify` reads a finding's entry again, without listing the whole dump for each)."""
         if not fs.whole_filesystem:
             return
-        inside = ACQUISITION_PREFIX + "/"
+        if path != LISTING:
+            if fs.exists(path) and not _of_acquisition(path):
+                yield _entry(fs.stat(path))
+            return
         for info in fs.iter_files():
-            device = info.device_path
-            # The acquisition's own files (its notes, a tool's log) are not of the device.
-            if device.startswith(ACQUISITION_PREFIX) and (device == ACQUISITION_PREFIX or device.startswith(inside)):
+            # (the first test alone decides for the device's own paths)
+            if info.device_path.startswith(ACQUISITION_PREFIX) and _of_acquisition(info.device_path):
                 continue
-            mtime = info.mtime
-            yield FileEntry(
-                locator=Locator(device, "", None, None, "listing"),
-                entry_type="dir" if info.is_dir else "link" if info.is_link else "file",
-                size=info.size,
-                modified=from_unix(mtime) if mtime else None,
-            )
+            yield _entry(info)
+
+
+def _of_acquisition(device_path: str) -> bool:
+    """Whether a path is one of the acquisition's own files (its notes, a tool's log), not the device's."""
+    return device_path == ACQUISITION_PREFIX or device_path.startswith(_INSIDE_ACQUISITION)
+
+
+def _entry(info: FileInfo) -> FileEntry:
+    mtime = info.mtime
+    return FileEntry(
+        locator=Locator(info.device_path, "", None, None, "listing"),
+        entry_type="dir" if info.is_dir else "link" if info.is_link else "file",
+        size=info.size,
+        modified=from_unix(mtime) if mtime else None,
+    )
