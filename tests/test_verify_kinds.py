@@ -51,3 +51,35 @@ def test_verify_filesystem_listing_finding(tmp_path: Path) -> None:
     assert "2 of 2 findings confirmed" in output  # the planted file, and sms.db? no: see below
     assert "a file-listing entry" in output
     assert snapshot(tmp_path / "dumpdir") == before
+
+
+def test_verify_listing_findings_on_a_folder_and_a_link(tmp_path: Path) -> None:
+    """A listing entry is read again whatever it is: an implant's folder named like its process, a link
+    named like one (once reported as a missing file, the folder and the link being no regular files)."""
+    import io
+    import tarfile
+
+    dump = tmp_path / "dumpdir" / "dump.tar"
+    dump.parent.mkdir()
+    with tarfile.open(dump, "w") as archive:
+        for name, kind, data in (
+            ("private/var/db/com.apple.xpc.roleaccountd.staging", tarfile.DIRTYPE, b""),
+            ("private/var/db/com.apple.xpc.roleaccountd.staging/roleaccountd", tarfile.REGTYPE, b"x"),
+            ("private/var/tmp/bh", tarfile.SYMTYPE, b""),
+            ("private/var/mobile/Library/x.db", tarfile.REGTYPE, b"y"),
+        ):
+            member = tarfile.TarInfo(name)
+            member.type, member.mtime, member.size = kind, 1_700_000_000, len(data)
+            member.linkname = "../db/com.apple.xpc.roleaccountd.staging/roleaccountd" if kind == tarfile.SYMTYPE else ""
+            archive.addfile(member, io.BytesIO(data) if data else None)
+    before = snapshot(tmp_path / "dumpdir")
+    stix = feed(tmp_path / "i" / "f.stix2", ("[process:name = 'com.apple.xpc.roleaccountd.staging']", "Pegasus"),
+                ("[process:name = 'bh']", "Pegasus"))
+    out = tmp_path / "out"
+    code, output = _run("check", str(dump), "--iocs", str(stix), "-o", str(out), "-q", "--artifact", "filesystem")
+    assert code == 2, output
+    code, output = _run("verify", str(out / "bundle.json"), str(dump))
+    assert code == 0, output
+    assert "confirmed" in output and "differs" not in output
+    assert "2 of 2 findings confirmed" in output
+    assert snapshot(tmp_path / "dumpdir") == before

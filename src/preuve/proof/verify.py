@@ -285,8 +285,13 @@ def records_from_evidence(
     (with the acquisition's kind); the acquisition is closed when the block ends."""
     artifacts = _artifacts_by_name(bundle.platform)
     wanted: dict[tuple[str, str], set[LocatorKey]] = {}
+    # Where every finding is of an entry of the acquisition's file listing (no file hash in its locator):
+    # the entry is read again, whatever it is (a folder, a link), and the file is neither read nor hashed.
+    entries_only: dict[tuple[str, str], bool] = {}
     for finding in bundle.findings:
-        wanted.setdefault((finding.artifact, finding.locator.device_path), set()).add(finding.locator.key())
+        where = (finding.artifact, finding.locator.device_path)
+        wanted.setdefault(where, set()).add(finding.locator.key())
+        entries_only[where] = entries_only.get(where, True) and not finding.locator.sha256
     found: dict[LocatorKey, Located] = {}
     with open_evidence(evidence, options.limits, options.secrets) as session:
         opened = session.opened
@@ -300,15 +305,17 @@ def records_from_evidence(
                 for slot in slots.values():
                     slot.error = f"this version of preuve has no artifact {artifact_name!r}"
                 continue
+            entry = entries_only[(artifact_name, device_path)]
             info = fs.stat(device_path) if fs.exists(device_path) else None
-            if info is None or info.is_dir or info.is_link:
+            if info is None or (not entry and (info.is_dir or info.is_link)):
                 for slot in slots.values():
                     slot.file_missing = True
                 continue
             try:
-                sha = fs.sha256(device_path)
-                for slot in slots.values():
-                    slot.file_sha256 = sha
+                if not entry:
+                    sha = fs.sha256(device_path)
+                    for slot in slots.values():
+                        slot.file_sha256 = sha
                 ctx = ArtifactContext(fs=fs, limits=options.limits)
                 for record in artifact.parse(ctx, device_path):
                     target = slots.get(record.locator.key())
