@@ -82,4 +82,9 @@ def test_verify_listing_findings_on_a_folder_and_a_link(tmp_path: Path) -> None:
     assert code == 0, output
     assert "confirmed" in output and "differs" not in output
     assert "2 of 2 findings confirmed" in output
+    package = tmp_path / "proof.zip"  # the proof package holds the two entries, and verifies alone
+    code, output = _run("export", str(out / "bundle.json"), str(dump), "-o", str(package))
+    assert code == 0, output
+    code, output = _run("verify", str(out / "bundle.json"), str(package))
+    assert code == 0 and "2 of 2 findings confirmed" in output, output
     assert snapshot(tmp_path / "dumpdir") == before
