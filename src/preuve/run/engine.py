@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import islice
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -71,13 +72,16 @@ class _Whole:
     ) -> tuple[Record, Sequence[Finding], Sequence[Timestamp]]:
         return record, findings, stamps
 
-    def write_record(self, artifact: Artifact, rendered: tuple[Record, Sequence[Finding], Sequence[Timestamp]]) -> None:
-        self.sink.record(artifact, *rendered)
+    def write_records(
+        self, artifact: Artifact, rendered: Sequence[tuple[Record, Sequence[Finding], Sequence[Timestamp]]]
+    ) -> None:
+        for record, findings, stamps in rendered:
+            self.sink.record(artifact, record, findings, stamps)
 
 
 def _renderings(sinks: Sequence[Sink]) -> list[Rendering]:
     return [
-        cast(Rendering, sink) if callable(getattr(sink, "render_record", None)) and callable(getattr(sink, "write_record", None))
+        cast(Rendering, sink) if callable(getattr(sink, "render_record", None)) and callable(getattr(sink, "write_records", None))
         else _Whole(sink)
         for sink in sinks
     ]
@@ -162,30 +166,46 @@ class _Reading:
             self.stopped = True
 
 
+# Records reach the sinks in batches of this many: one call per sink and batch instead of one per
+# record (what a sink does with a record is often a few bytes appended), few enough to stay small.
+DELIVERY_BATCH = 500
+
+
+def _batches(rendered: Iterable[tuple[Any, ...]]) -> Iterator[Sequence[tuple[Any, ...]]]:
+    if isinstance(rendered, list):
+        for start in range(0, len(rendered), DELIVERY_BATCH):
+            yield rendered[start : start + DELIVERY_BATCH]
+        return
+    iterator = iter(rendered)
+    while batch := list(islice(iterator, DELIVERY_BATCH)):
+        yield batch
+
+
 def _deliver(
     artifact: Artifact, rendered: Iterable[tuple[Any, ...]], sinks: Sequence[Rendering],
     findings: list[Finding], progress: Callable[[int], None] | None,
 ) -> int:
     """Records, rendered, to every sink in order (the one way records reach the sinks, read here or in a
-    worker); their findings are kept in `findings`. Returns how many records."""
-    count = pending = 0
-    writes = [sink.write_record for sink in sinks]
+    worker); their findings are kept in `findings`. Returns how many records.
+
+    Each sink receives the records in order, a batch at a time (`Rendering.write_records`); the sinks
+    are independent of one another, so one sink may have a batch before another does."""
+    count = 0
+    writes = [sink.write_records for sink in sinks]
     try:
-        for found, *values in rendered:
-            if found:
-                findings.extend(found)
-            for write, value in zip(writes, values, strict=True):
-                write(artifact, value)
-            count += 1
-            pending += 1
-            if pending >= 2000 and progress is not None:
-                progress(pending)
-                pending = 0
+        for batch in _batches(rendered):
+            columns = list(zip(*batch, strict=True))
+            for found in columns[0]:
+                if found:
+                    findings.extend(found)
+            for write, values in zip(writes, columns[1:], strict=True):
+                write(artifact, values)
+            count += len(batch)
+            if progress is not None:
+                progress(len(batch))
     except OSError as exc:  # the output, not the evidence (which _Reading reports): the run cannot go on
         where = f"{exc.filename}: " if exc.filename else ""
         raise OutputError(f"the output could not be written ({where}{exc.strerror or exc}): the run stopped") from exc
-    if progress is not None:
-        progress(pending)
     return count
 
 
