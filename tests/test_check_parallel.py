@@ -44,16 +44,16 @@ def parts_read(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     monkeypatch.setattr(check_module, "SPLIT_MIN_ROWS", 10)
     monkeypatch.setattr(check_module, "SPLIT_ROWS_PER_CHUNK", 150)  # 16 chunks of the 2,400 messages
     calls: list[object] = []
-    original = check_module._Splitter.run
+    original = check_module._Workers.run
 
     def spy(
-        self: check_module._Splitter, number: int, ctx: ArtifactContext, findings: list[Finding],
+        self: check_module._Workers, number: int, ctx: ArtifactContext, findings: list[Finding],
         progress: Callable[[int], None],
     ) -> int | None:
         calls.append(result := original(self, number, ctx, findings, progress))
         return result
 
-    monkeypatch.setattr(check_module._Splitter, "run", spy)
+    monkeypatch.setattr(check_module._Workers, "run", spy)
     return calls
 
 
@@ -231,14 +231,14 @@ def test_parts_a_worker_never_sent_are_read_by_the_main_process(
     import os
 
     main = os.getpid()
-    original = check_module._Splitter._read
+    original = check_module._Workers._read
 
-    def dying(self: check_module._Splitter, plan: check_module._Plan, chunk: int) -> object:
+    def dying(self: check_module._Workers, plan: check_module._Plan, chunk: int) -> object:
         if os.getpid() != main and chunk >= 5:
             os._exit(9)
         return original(self, plan, chunk)
 
-    monkeypatch.setattr(check_module._Splitter, "_read", dying)
+    monkeypatch.setattr(check_module._Workers, "_read", dying)
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert parts_read == [2_400]
 
@@ -249,14 +249,14 @@ def test_parts_a_worker_could_not_read_are_read_by_the_main_process(
     import os
 
     main = os.getpid()
-    original = check_module._Splitter._read
+    original = check_module._Workers._read
 
-    def unreadable(self: check_module._Splitter, plan: check_module._Plan, chunk: int) -> object:
+    def unreadable(self: check_module._Workers, plan: check_module._Plan, chunk: int) -> object:
         if os.getpid() != main and chunk >= 3:
             raise OSError("no space left in the part folder")
         return original(self, plan, chunk)
 
-    monkeypatch.setattr(check_module._Splitter, "_read", unreadable)
+    monkeypatch.setattr(check_module._Workers, "_read", unreadable)
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert parts_read == [2_400]
 
@@ -360,17 +360,17 @@ def test_split_database_is_hashed_once(
             hashed.append(size)
         return digest, size
 
-    original_run = check_module._Splitter.run
+    original_run = check_module._Workers.run
 
-    def after_first_chunk(self: check_module._Splitter, number: int, *args: object) -> int | None:
+    def after_first_chunk(self: check_module._Workers, number: int, *args: object) -> int | None:
         # The worker takes chunk 1 only once it has sent chunk 0 (with the hash): wait for that.
         deadline = time.monotonic() + 60
-        while self.plans[number].counter.value < 2 and time.monotonic() < deadline:
+        while sum(1 for who in self.plans[number].takers if who) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         return original_run(self, number, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(fs_module, "sha256_stream", counting)
-    monkeypatch.setattr(check_module._Splitter, "run", after_first_chunk)
+    monkeypatch.setattr(check_module._Workers, "run", after_first_chunk)
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert hashed.count(sms_size) == 1  # in the sequential run only
 
@@ -419,3 +419,127 @@ def test_a_record_no_output_can_take_fails_its_artifact_in_parts_as_sequentially
     report = next(r for r in _check(built_backup, pegasus_feed, tmp_path / "again", 2)[0].artifacts if r.name == "sms")
     assert report.status == "failed" and report.records == 1_799
     assert [e.rsplit(": ", 2)[1:] for e in report.errors] == [["ValueError", "planted failure"]]
+
+
+@pytest.fixture
+def whole_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Workers start on any acquisition, however small, and the main process waits at its first artifact
+    until a worker has taken the last one (so a worker reads some artifacts whole, every time); the
+    names of the artifacts a worker read whole, as the main process received them."""
+    import time
+
+    monkeypatch.setattr(check_module, "WORKERS_MIN_PATHS", 0)
+    names: list[str] = []
+    original = check_module._Workers.read_by_worker
+
+    def spy(self: check_module._Workers, place: int) -> object:
+        if place == 0:
+            deadline = time.monotonic() + 60
+            while self.claims[len(self.artifacts) - 1] == check_module._FREE and time.monotonic() < deadline:
+                time.sleep(0.005)
+        read = original(self, place)
+        if read is not None:
+            names.append(self.artifacts[place].name)
+        return read
+
+    monkeypatch.setattr(check_module._Workers, "read_by_worker", spy)
+    return names
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_artifacts_read_whole_by_workers_are_byte_identical(
+    pegasus_feed: Path, tmp_path: Path, whole_read: list[str], jobs: int
+) -> None:
+    backup = build_demo_backup(tmp_path / "backup")
+    _same(backup, pegasus_feed, tmp_path, jobs)
+    assert whole_read and "whatsapp_messages" in whole_read  # the last artifact of an iOS run
+    assert len(set(whole_read)) == len(whole_read)
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar"])
+def test_archive_members_read_by_workers_are_byte_identical(
+    pegasus_feed: Path, tmp_path: Path, whole_read: list[str], fmt: str
+) -> None:
+    """Workers read members of the acquisition's archive, open in the main process too: each process
+    reads through its own file (DeviceFS.after_fork)."""
+    from tests.builders.android import AndroidQFBuilder
+    from tests.builders.ios_dump import backup_files, write_dump
+
+    if fmt == "zip":
+        evidence = AndroidQFBuilder().zip(tmp_path / "aqf.zip")
+    else:
+        evidence = write_dump(backup_files(build_demo_backup(tmp_path / "backup")), tmp_path / "dump.tar", fmt="tar")
+    _same(evidence, pegasus_feed, tmp_path, 2)
+    assert whole_read
+
+
+def test_artifacts_a_worker_could_not_read_whole_are_read_by_the_main_process(
+    pegasus_feed: Path, tmp_path: Path, whole_read: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    main = os.getpid()
+    original = check_module._Workers._read_artifact
+
+    def failing(self: check_module._Workers, place: int) -> object:
+        if os.getpid() != main and self.artifacts[place].name in ("whatsapp_messages", "sms"):
+            raise OSError("no space left in the part folder")
+        return original(self, place)
+
+    monkeypatch.setattr(check_module._Workers, "_read_artifact", failing)
+    backup = build_demo_backup(tmp_path / "backup")
+    _same(backup, pegasus_feed, tmp_path, 2)
+    assert whole_read and "whatsapp_messages" not in whole_read
+
+
+def test_artifacts_of_a_worker_that_died_are_read_by_the_main_process(
+    pegasus_feed: Path, tmp_path: Path, whole_read: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    main = os.getpid()
+    original = check_module._Workers._read_artifact
+    taken: list[str] = []
+
+    def dying(self: check_module._Workers, place: int) -> object:
+        if os.getpid() != main and place < len(self.artifacts) - 3:
+            os._exit(9)  # the fourth artifact from the end: three were sent
+        return original(self, place)
+
+    monkeypatch.setattr(check_module._Workers, "_read_artifact", dying)
+    backup = build_demo_backup(tmp_path / "backup")
+    _same(backup, pegasus_feed, tmp_path, 2)
+    taken.extend(whole_read)
+    assert len(taken) == 3
+
+
+def test_sources_open_their_files_again_after_a_fork(tmp_path: Path) -> None:
+    """A zip's and a plain tar's members are read through one file the source keeps open; a forked
+    process gets its own file (a file position shared with the other process would move under it),
+    and reads the same bytes through it."""
+    import io
+    import tarfile
+    import zipfile
+
+    from preuve.evidence.limits import Limits
+    from preuve.evidence.sources.tar import TarSource
+    from preuve.evidence.sources.zip import ZipSource
+
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.writestr("x/one.txt", b"one" * 100)
+    with tarfile.open(tmp_path / "a.tar", "w") as archive:
+        info = tarfile.TarInfo("x/one.txt")
+        info.size = 300
+        archive.addfile(info, io.BytesIO(b"one" * 100))
+    zip_source, tar_source = ZipSource(tmp_path / "a.zip", Limits()), TarSource(tmp_path / "a.tar", Limits())
+    try:
+        for source, held in ((zip_source, lambda: zip_source._zip.fp), (tar_source, lambda: tar_source._tar.fileobj)):
+            list(source.members())
+            before = held()
+            source.after_fork()
+            assert held() is not before and held().fileno() != before.fileno()  # type: ignore[union-attr]
+            with source.open("x/one.txt", "one") as stream:
+                assert stream.read() == b"one" * 100
+    finally:
+        zip_source.close()
+        tar_source.close()

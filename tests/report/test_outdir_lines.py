@@ -142,3 +142,43 @@ def test_timeline_cells_that_start_like_a_formula_are_escaped(tmp_path: Path) ->
         ("'+x from h: t", "'=p\"q", "table=message;rowid=4"),
         ("SMS from h: t", "'@/p", "table=message;rowid=5"),
     ]
+
+
+def test_a_batch_of_records_is_written_as_each_record_alone_would_be(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The output folder and the report write a batch of records at once (write_records): the files
+    are byte for byte those of writing each record alone (write_record, the base's loop), with records
+    that have timestamps and records that have none in the same batches, and both timelines."""
+    from preuve.report.formats.html import HtmlReport
+    from preuve.report.outdir import _RecordWriter
+    from preuve.run.sinks import RenderingSink
+
+    when = datetime(2023, 5, 1, 9, 30, tzinfo=UTC)
+    unset = datetime(2001, 1, 1, tzinfo=UTC)  # Cocoa time 0: no timestamp
+    messages = [
+        Message(text=f"m{i}, text", handle=f"+4179000{i:04d}", date=when if i % 3 else unset,
+                date_read=when if i % 5 == 0 else None)
+        for i in range(1200)
+    ]
+    builder = BackupBuilder(tmp_path / "backup")
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db", lambda c: fill_sms(c, messages, ios_major=16))
+    root = builder.finish()
+
+    def run(out: Path) -> dict[str, bytes]:
+        sink = OutputFolder(out, root, timeline=("csv", "jsonl"))
+        report = HtmlReport(out / "report.html")
+        try:
+            run_check(root, CheckOptions(only_artifacts=("sms",), jobs=1), sinks=[sink, report])
+        finally:
+            sink.close()
+        days = dict(report._days)  # noqa: SLF001 - what the report counted
+        files = {p.name: p.read_bytes() for p in sorted(out.rglob("*.jsonl")) + sorted(out.rglob("*.csv"))}
+        return {**files, "days": repr(sorted(days.items())).encode()}
+
+    batched = run(tmp_path / "batched")
+    monkeypatch.setattr(_RecordWriter, "write_records", RenderingSink.write_records)
+    monkeypatch.setattr(HtmlReport, "write_records", RenderingSink.write_records)
+    one_by_one = run(tmp_path / "one")
+    assert set(batched) == {"sms.jsonl", "timeline.jsonl", "timeline.csv", "days"}
+    assert batched == one_by_one
+    assert batched["sms.jsonl"].count(b"\n") == 1200
+    assert batched["timeline.csv"].count(b"\n") == 1 + 800 + 240

@@ -195,6 +195,10 @@ class DeviceFS(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
         """Release what the acquisition holds open."""
 
+    def after_fork(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
+        """In a process forked from the one that opened the acquisition: open again what it holds open,
+        so that the two processes never share a file position."""
+
     # -- listing ------------------------------------------------------------------------------
     def _load(self) -> list[str]:
         if self._paths is None:
@@ -231,6 +235,13 @@ class DeviceFS(ABC):
             entry = self._complete(entry)
             self._info[device_path] = entry
         return entry
+
+    def listed_size(self, device_path: str) -> int | None:
+        """The size of a file as the listing gives it, without looking closer (None when the listing does
+        not say, or does not list the file): asking changes nothing the acquisition reports later."""
+        self._load()
+        entry = self._info.get(device_path)
+        return entry.size if entry is not None and entry.size >= 0 and not entry.is_dir else None
 
     def _complete(self, entry: FileInfo) -> FileInfo:
         """Fill in what the listing left unknown (size -1), for acquisitions that list lazily."""
@@ -462,6 +473,10 @@ class MountFS(DeviceFS):
     def close(self) -> None:
         for source, _ in self.mounts:
             source.close()
+
+    def after_fork(self) -> None:
+        for source, _ in self.mounts:
+            source.after_fork()
 
 
 def listed(fs: MountFS, path: Path, warn: Callable[[str], None]) -> MountFS:

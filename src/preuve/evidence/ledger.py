@@ -48,6 +48,16 @@ class HashLedger:
         with self._lock:
             return self._files.setdefault(entry.device_path, entry)
 
+    def mark(self) -> int:
+        """A mark of what the ledger holds now, for `since`."""
+        with self._lock:
+            return len(self._files)
+
+    def since(self, mark: int) -> list[EvidenceFile]:
+        """The entries added after `mark` was taken (in the order they were added)."""
+        with self._lock:
+            return list(self._files.values())[mark:]
+
     def files(self) -> list[EvidenceFile]:
         with self._lock:
             return sorted(self._files.values(), key=lambda e: e.device_path)

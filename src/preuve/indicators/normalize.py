@@ -166,6 +166,11 @@ def extract_urls(text: str, limit: int = 1000) -> list[str]:
 
 def normalize_path(path: str) -> str:
     """iOS paths without the /private prefix (/private/var and /var are the same place)."""
+    # Nearly every path offered (a listing's, a manifest's: hundreds of thousands a run) is already
+    # absolute and normal: nothing for strip and normpath to change (tested against them).
+    if (path[:1] == "/" and path[-1:] != "/" and "//" not in path and "/." not in path
+            and not path[-1].isspace()):
+        return path[len("/private") :] if path.startswith("/private/") else path
     text = posixpath.normpath(path.strip()) if path.strip() else ""
     if text.startswith("/private/"):
         text = text[len("/private") :]

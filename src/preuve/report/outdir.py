@@ -178,6 +178,22 @@ class _RecordWriter(RenderingSink):
         if events is not None and self._timeline_jsonl is not None:
             self._timeline_jsonl.write(events)
 
+    def write_records(
+        self, artifact: Artifact, rendered: Sequence[bytes | tuple[bytes, str | None, bytes | None]]
+    ) -> None:
+        """A batch of records' lines, each file written once (the same bytes as write_record's, in order)."""
+        assert self._jsonl is not None
+        timed = [value for value in rendered if type(value) is not bytes]
+        if not timed:
+            self._jsonl.write(b"".join(cast(Sequence[bytes], rendered)))
+            return
+        self._jsonl.write(b"".join([value if isinstance(value, bytes) else value[0] for value in rendered]))
+        parts = cast(list[tuple[bytes, str | None, bytes | None]], timed)
+        if self._timeline_file is not None:
+            self._timeline_file.write("".join([rows for _, rows, _ in parts if rows is not None]))
+        if self._timeline_jsonl is not None:
+            self._timeline_jsonl.write(b"".join([events for _, _, events in parts if events is not None]))
+
     def _description(self, description: str) -> _Description:
         if len(self._descriptions) >= 1024:
             self._descriptions.clear()

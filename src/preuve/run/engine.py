@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import islice
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -71,13 +72,16 @@ class _Whole:
     ) -> tuple[Record, Sequence[Finding], Sequence[Timestamp]]:
         return record, findings, stamps
 
-    def write_record(self, artifact: Artifact, rendered: tuple[Record, Sequence[Finding], Sequence[Timestamp]]) -> None:
-        self.sink.record(artifact, *rendered)
+    def write_records(
+        self, artifact: Artifact, rendered: Sequence[tuple[Record, Sequence[Finding], Sequence[Timestamp]]]
+    ) -> None:
+        for record, findings, stamps in rendered:
+            self.sink.record(artifact, record, findings, stamps)
 
 
 def _renderings(sinks: Sequence[Sink]) -> list[Rendering]:
     return [
-        cast(Rendering, sink) if callable(getattr(sink, "render_record", None)) and callable(getattr(sink, "write_record", None))
+        cast(Rendering, sink) if callable(getattr(sink, "render_record", None)) and callable(getattr(sink, "write_records", None))
         else _Whole(sink)
         for sink in sinks
     ]
@@ -162,30 +166,46 @@ class _Reading:
             self.stopped = True
 
 
+# Records reach the sinks in batches of this many: one call per sink and batch instead of one per
+# record (what a sink does with a record is often a few bytes appended), few enough to stay small.
+DELIVERY_BATCH = 500
+
+
+def _batches(rendered: Iterable[tuple[Any, ...]]) -> Iterator[Sequence[tuple[Any, ...]]]:
+    if isinstance(rendered, list):
+        for start in range(0, len(rendered), DELIVERY_BATCH):
+            yield rendered[start : start + DELIVERY_BATCH]
+        return
+    iterator = iter(rendered)
+    while batch := list(islice(iterator, DELIVERY_BATCH)):
+        yield batch
+
+
 def _deliver(
-    artifact: Artifact, rendered: Iterable[tuple[Any, ...]], sinks: Sequence[Rendering],
+    artifact: Artifact, batches: Iterable[Sequence[tuple[Any, ...]]], sinks: Sequence[Rendering],
     findings: list[Finding], progress: Callable[[int], None] | None,
 ) -> int:
     """Records, rendered, to every sink in order (the one way records reach the sinks, read here or in a
-    worker); their findings are kept in `findings`. Returns how many records."""
-    count = pending = 0
-    writes = [sink.write_record for sink in sinks]
+    worker); their findings are kept in `findings`. Returns how many records.
+
+    Each sink receives the records in order, a batch at a time (`Rendering.write_records`); the sinks
+    are independent of one another, so one sink may have a batch before another does."""
+    count = 0
+    writes = [sink.write_records for sink in sinks]
     try:
-        for found, *values in rendered:
-            if found:
-                findings.extend(found)
-            for write, value in zip(writes, values, strict=True):
-                write(artifact, value)
-            count += 1
-            pending += 1
-            if pending >= 2000 and progress is not None:
-                progress(pending)
-                pending = 0
+        for batch in batches:
+            columns = list(zip(*batch, strict=True))
+            for found in columns[0]:
+                if found:
+                    findings.extend(found)
+            for write, values in zip(writes, columns[1:], strict=True):
+                write(artifact, values)
+            count += len(batch)
+            if progress is not None:
+                progress(len(batch))
     except OSError as exc:  # the output, not the evidence (which _Reading reports): the run cannot go on
         where = f"{exc.filename}: " if exc.filename else ""
         raise OutputError(f"the output could not be written ({where}{exc.strerror or exc}): the run stopped") from exc
-    if progress is not None:
-        progress(pending)
     return count
 
 
@@ -291,14 +311,24 @@ def _ranges(bounds: list[int]) -> list[Rows]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-def _take(counter: Any, total: int) -> int | None:
-    """The next chunk nobody has taken yet (the counter is shared by every process)."""
-    with counter.get_lock():
-        taken = int(counter.value)
-        if taken >= total:
-            return None
-        counter.value = taken + 1
-        return taken
+# Who holds a chunk of a plan or an artifact, in arrays shared by every process: nobody yet, the main
+# process, or worker k (_FIRST_WORKER + k).
+_FREE, _MAIN, _FIRST_WORKER = 0, 1, 2
+
+# Workers read whole artifacts beside the main process only on an acquisition this big (listed paths,
+# or bytes of the files the artifacts read): below, starting them costs more than it saves.
+WORKERS_MIN_PATHS = 20_000
+WORKERS_MIN_BYTES = 64 * 1024 * 1024
+
+
+def _take(takers: Any, lock: Any, who: int) -> int | None:
+    """The first chunk nobody has taken yet, now `who`'s."""
+    with lock:
+        for chunk in range(len(takers)):
+            if takers[chunk] == _FREE:
+                takers[chunk] = who
+                return chunk
+    return None
 
 
 @dataclass(slots=True)
@@ -308,30 +338,74 @@ class _Plan:
     artifact: SqliteArtifact
     path: str
     ranges: list[Rows]  # one per chunk
-    counter: Any  # a shared multiprocessing Value: the next chunk to take
+    takers: Any  # a shared array: who took each chunk
 
 
-class _Splitter:
-    """Worker processes, forked before the artifacts run, that read chunks of the big databases
-    (`_Plan`) while the main process reads the other artifacts, and send back each chunk's records
-    with their findings; when it comes to such a database, the main process reads chunks too, and
-    hands every chunk's records to the sinks in order as soon as it and every chunk before it have
-    been read. The sinks never know: they receive records one by one, in the same order, in the
-    main process, as in a sequential read."""
+@dataclass(slots=True)
+class _ArtifactRead:
+    """One artifact read whole in a worker: what the main process needs to report it as if it had read it
+    itself. Its records, rendered, wait in the file `records` (pickled batches, in order)."""
+
+    failed: str | None  # the error that stopped it before any file (locating them failed)
+    files: list[str]
+    absent: list[str]  # listed by the acquisition's manifest, bytes absent
+    errors: list[str]
+    warnings: list[str]
+    evidence: list[EvidenceFile]  # the ledger entries of the files it hashed
+    seconds: float
+    records: Path | None
+
+
+def _spilled(path: Path) -> Iterator[list[tuple[Any, ...]]]:
+    """The batches of records a worker left in `path`, in order (the file is removed)."""
+    try:
+        with open(path, "rb") as file:
+            while True:
+                # A batch is hundreds of records: the collector would otherwise walk everything the
+                # main process holds again and again while they are unpickled.
+                gc.disable()
+                try:
+                    batch = pickle.load(file)
+                except EOFError:
+                    return
+                finally:
+                    gc.enable()
+                yield cast(list[tuple[Any, ...]], batch)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+class _Workers:
+    """Worker processes, forked before the artifacts run, that read beside the main process.
+
+    The main process runs the artifacts in order. Each worker takes whole artifacts from the other
+    end, one after another, until it meets an artifact the main process has begun; then it reads
+    chunks of the big databases (`_Plan`), which the main process reads too when it comes to them.
+    Whatever a worker reads waits in a private folder, rendered, until the main process comes to it
+    and hands it to the sinks in order, with its warnings, errors and hashes, exactly as if it had
+    read it itself. The sinks never know: they receive records in the same order, in the main
+    process, as in a sequential read. A worker that fails or dies only leaves its part to the main
+    process."""
 
     def __init__(
-        self, plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits, matcher: Matcher, rules: RuleSet | None,
-        sinks: Sequence[Rendering],
+        self, artifacts: Sequence[Artifact], plans: list[_Plan], jobs: int, fs: DeviceFS, limits: Limits,
+        matcher: Matcher, rules: RuleSet | None, sinks: Sequence[Rendering],
     ) -> None:
-        self.plans = plans
+        self.artifacts, self.plans = artifacts, plans
+        self.planned = {id(plan.artifact) for plan in plans}  # read in chunks, never whole by a worker
         self.fs, self.limits, self.matcher, self.rules, self.sinks = fs, limits, matcher, rules, sinks
+        context = multiprocessing.get_context("fork")
+        self.lock = context.Lock()
+        self.claims = context.RawArray("i", len(artifacts))  # who reads each artifact
         self.workers: list[tuple[BaseProcess, Connection]] = []
         self.alive: list[bool] = []
-        # Where workers leave each chunk they read until the main process comes to it: a pipe would
-        # hold a worker up until then (the main process reads other artifacts meanwhile), and keeping
-        # every chunk in memory would make memory grow with the database.
+        # What the workers sent: chunks by (plan, chunk), artifacts by their place in the run; each a
+        # file in `folder`, or None when the worker could not read it.
+        self.chunks: dict[tuple[int, int], _PartResult | Path | None] = {}
+        self.reads: dict[int, Path | None] = {}
+        # Where workers leave what they read until the main process comes to it: a pipe would hold a
+        # worker up until then, and keeping it all in memory would make memory grow with the evidence.
         self.folder = Path(tempfile.mkdtemp(prefix="chunks-", dir=fs.workdir))
-        context = multiprocessing.get_context("fork")
         # A forked worker flushes its copy of these when it ends: nothing pending may be written twice.
         # (It never flushes the sinks' files: it ends with os._exit.)
         sys.stdout.flush()
@@ -341,9 +415,9 @@ class _Splitter:
         # come in with each chunk and would have it walked again and again. Unfrozen by close().
         gc.freeze()
         try:
-            for _ in range(jobs - 1):
+            for number in range(jobs - 1):
                 receive, send = context.Pipe(duplex=False)
-                worker = context.Process(target=self._work, args=(send,), daemon=True)
+                worker = context.Process(target=self._work, args=(send, _FIRST_WORKER + number), daemon=True)
                 try:
                     worker.start()
                 finally:
@@ -354,34 +428,143 @@ class _Splitter:
             self.close()
             raise
 
+    # -- in a worker --------------------------------------------------------------------------
+    def _work(self, send: Connection, me: int) -> None:
+        """Whole artifacts from the end, each sent back as ("artifact", place, file); then chunks of each
+        plan in turn, each sent back as ("chunk", plan, chunk, (file, ledger entry)); None for a file
+        when this worker could not read it."""
+        try:
+            # The acquisition's open files are shared with the main process: a file position moved
+            # here would move there too.
+            self.fs.after_fork()
+            for place in reversed(range(len(self.artifacts))):
+                with self.lock:
+                    owner = self.claims[place]
+                    mine = owner == _FREE and id(self.artifacts[place]) not in self.planned
+                    if mine:
+                        self.claims[place] = me
+                if owner == _MAIN:
+                    break  # the main process has come this far: every artifact before is its own
+                if mine:
+                    send.send(("artifact", place, self._spill_artifact(place)))
+            for number, plan in enumerate(self.plans):
+                while (chunk := _take(plan.takers, self.lock, me)) is not None:
+                    send.send(("chunk", number, chunk, self._spill_chunk(number, chunk)))
+        finally:
+            send.close()
+
+    def _spill_artifact(self, place: int) -> Path | None:
+        try:
+            read = self._read_artifact(place)
+            if read is None:
+                return None
+            path = self.folder / f"artifact-{place}"
+            with open(path, "wb") as file:
+                pickle.dump(read, file, protocol=pickle.HIGHEST_PROTOCOL)
+            return path
+        except BaseException:  # noqa: BLE001 - the main process then reads this artifact itself
+            return None
+
+    def _read_artifact(self, place: int) -> _ArtifactRead | None:
+        """One artifact, whole, as _run_artifact reads it (None when the main process must read it:
+        it warned more than the context keeps, and the main process shows every warning)."""
+        artifact, fs = self.artifacts[place], self.fs
+        started = time.perf_counter()
+        mark = fs.ledger.mark()
+        try:
+            files = artifact.locate(fs)
+        except EvidenceError as exc:
+            return _ArtifactRead(str(exc), [], [], [], [], fs.ledger.since(mark), 0.0, None)
+        absent = [path for path in files if fs.listed_but_absent(path)]
+        files = [path for path in files if path not in absent]
+        ctx = ArtifactContext(fs=fs, limits=self.limits)
+        records = None
+        if files:
+            records = self.folder / f"artifact-{place}.records"
+            with open(records, "wb") as file:
+                for path in files:
+                    for batch in _batches(_Reading(artifact, ctx, path, self.matcher, self.rules, self.sinks)):
+                        pickle.dump(batch, file, protocol=pickle.HIGHEST_PROTOCOL)
+            if len(ctx.warnings) >= ArtifactContext.MAX_WARNINGS:
+                return None
+        return _ArtifactRead(
+            None, files, absent, list(ctx.errors), list(ctx.warnings), fs.ledger.since(mark),
+            time.perf_counter() - started, records,
+        )
+
     def _read(self, plan: _Plan, chunk: int) -> _PartResult:
         return _read_part(
             plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path, plan.ranges[chunk]
         )
 
-    def _work(self, send: Connection) -> None:
-        """In a worker: chunks of each plan in turn, each sent back as (plan, chunk, result), then
-        (plan, None, None) when no chunk of the plan is left."""
+    def _spill_chunk(self, number: int, chunk: int) -> tuple[Path, EvidenceFile | None] | None:
         try:
-            for number, plan in enumerate(self.plans):
-                while (chunk := _take(plan.counter, len(plan.ranges))) is not None:
-                    try:
-                        # The chunk's rendered records are all kept until it is sent: the collector
-                        # would walk them over and over, for no cycle (records hold none).
-                        gc.disable()
-                        try:
-                            result = self._read(plan, chunk)
-                        finally:
-                            gc.enable()
-                        path = self.folder / f"{number}-{chunk}"
-                        with open(path, "wb") as file:
-                            pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
-                        send.send((number, chunk, (path, result.evidence)))
-                    except BaseException:  # noqa: BLE001 - the main process then reads this chunk itself
-                        send.send((number, chunk, None))
-                send.send((number, None, None))
+            # The chunk's rendered records are all kept until it is sent: the collector would walk them
+            # over and over, for no cycle (records hold none).
+            gc.disable()
+            try:
+                result = self._read(self.plans[number], chunk)
+            finally:
+                gc.enable()
+            path = self.folder / f"{number}-{chunk}"
+            with open(path, "wb") as file:
+                pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+            return path, result.evidence
+        except BaseException:  # noqa: BLE001 - the main process then reads this chunk itself
+            return None
+
+    # -- in the main process ------------------------------------------------------------------
+    def _pump(self, block: bool) -> None:
+        """File what the workers have sent (waiting for something when `block`: a message, or a worker's end)."""
+        waiting = {receive: index for index, (_, receive) in enumerate(self.workers) if self.alive[index]}
+        if not waiting:
+            return
+        for receive in wait(list(waiting), timeout=None if block else 0):
+            index = waiting[cast(Connection, receive)]
+            try:
+                message = cast(Connection, receive).recv()
+            except (EOFError, OSError):
+                self.alive[index] = False
+                continue
+            if message[0] == "artifact":
+                self.reads[message[1]] = message[2]
+                continue
+            _, number, chunk, sent = message
+            if sent is None:
+                self.chunks[(number, chunk)] = None
+            else:
+                self.chunks[(number, chunk)], evidence = sent
+                if evidence is not None:
+                    self.fs.ledger.add(evidence)
+
+    def _working(self, who: int) -> bool:
+        """Whether a worker is still alive (so what it took will come)."""
+        return who >= _FIRST_WORKER and self.alive[who - _FIRST_WORKER]
+
+    def read_by_worker(self, place: int) -> _ArtifactRead | None:
+        """The main process comes to the artifact at `place`: what a worker read of it (waiting for it
+        when a worker is reading it), or None when the main process reads it itself (now its own)."""
+        self._pump(block=False)
+        with self.lock:
+            owner = self.claims[place]
+            if owner == _FREE:
+                self.claims[place] = _MAIN
+        if owner in (_FREE, _MAIN):
+            return None
+        while place not in self.reads:
+            if not self._working(owner):
+                return None
+            self._pump(block=True)
+        path = self.reads.pop(place)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as file:
+                return cast(_ArtifactRead, pickle.load(file))
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return None  # read here instead
         finally:
-            send.close()
+            path.unlink(missing_ok=True)
 
     def plan_for(self, artifact: Artifact, path: str) -> int | None:
         for number, plan in enumerate(self.plans):
@@ -406,48 +589,46 @@ class _Splitter:
         """
         plan = self.plans[number]
         total = len(plan.ranges)
-        results: dict[int, _PartResult | Path | None] = {}
-        done = [not alive for alive in self.alive]  # workers that will send nothing more of this plan
         due = 0  # the next chunk to give to the sinks
         records = 0
         try:
             while due < total:
-                self._receive(number, results, done, block=False)
-                if due in results:
-                    result = self._load(results.pop(due))
+                self._pump(block=False)
+                if (number, due) in self.chunks:
+                    result = self._load(self.chunks.pop((number, due)))
                     if result is not None and len(result.warnings) < ArtifactContext.MAX_WARNINGS:
                         if due == 0 and (result.errors or result.warnings):
                             return None
                         for message in result.warnings:
                             ctx.warn(message)
                         ctx.errors.extend(result.errors)
-                        records += _deliver(plan.artifact, result.rendered, self.sinks, findings, progress)
+                        records += _deliver(plan.artifact, _batches(result.rendered), self.sinks, findings, progress)
                         due += 1
                         if result.stopped:
                             break
                         continue
                     # No usable part (or one whose warnings were not all kept): read it here.
-                elif (chunk := _take(plan.counter, total)) is not None:
+                elif (chunk := _take(plan.takers, self.lock, _MAIN)) is not None:
                     if chunk != due or due == 0:
-                        results[chunk] = self._read(plan, chunk)
+                        self.chunks[(number, chunk)] = self._read(plan, chunk)
                         continue
-                elif not all(done):
-                    self._receive(number, results, done, block=True)
+                elif self._working(plan.takers[due]):
+                    self._pump(block=True)
                     continue
                 # Chunk `due` is read here, straight into the sinks (after a clean first chunk).
                 if due == 0:
                     return None
                 reading = _Reading(plan.artifact, ctx, plan.path, self.matcher, self.rules, self.sinks, plan.ranges[due])
-                records += _deliver(plan.artifact, reading, self.sinks, findings, progress)
+                records += _deliver(plan.artifact, _batches(reading), self.sinks, findings, progress)
                 due += 1
                 if reading.stopped:
                     break
             return records
         finally:
-            with plan.counter.get_lock():  # no process takes another chunk of this plan
-                plan.counter.value = total
-            while not all(done):
-                self._receive(number, results, done, block=True)
+            with self.lock:  # no process takes another chunk of this plan
+                for chunk in range(total):
+                    if plan.takers[chunk] == _FREE:
+                        plan.takers[chunk] = _MAIN
 
     @staticmethod
     def _load(result: _PartResult | Path | None) -> _PartResult | None:
@@ -466,31 +647,6 @@ class _Splitter:
             gc.enable()
             result.unlink(missing_ok=True)
 
-    def _receive(
-        self, number: int, results: dict[int, _PartResult | Path | None], done: list[bool], block: bool
-    ) -> None:
-        """What the workers have sent of plan `number` (waiting for one message when `block`)."""
-        waiting = {receive: index for index, (_, receive) in enumerate(self.workers) if not done[index]}
-        if not waiting:
-            return
-        for receive in wait(list(waiting), timeout=None if block else 0):
-            index = waiting[cast(Connection, receive)]
-            try:
-                plan, chunk, sent = cast(Connection, receive).recv()
-            except (EOFError, OSError):
-                self.alive[index] = False
-                done[index] = True
-                continue
-            if plan == number:
-                if chunk is None:
-                    done[index] = True
-                elif sent is None:
-                    results[chunk] = None
-                else:
-                    results[chunk], evidence = sent
-                    if evidence is not None:
-                        self.fs.ledger.add(evidence)
-
     def close(self) -> None:
         for worker, receive in self.workers:
             receive.close()
@@ -501,11 +657,31 @@ class _Splitter:
         gc.unfreeze()
 
 
-def _splitter(
+def _worth_workers(artifacts: Sequence[Artifact], fs: DeviceFS) -> bool:
+    """Whether reading whole artifacts in workers may pay: a big acquisition (many files listed, or many
+    bytes for the artifacts to read). This looks at the listing only, and leaves the acquisition as
+    it found it."""
+    if len(fs.paths()) >= WORKERS_MIN_PATHS:
+        return True
+    total = 0
+    for artifact in artifacts:
+        try:
+            files = artifact.locate(fs)
+        except EvidenceError:
+            continue
+        for path in files:
+            total += fs.listed_size(path) or 0
+            if total >= WORKERS_MIN_BYTES:
+                return True
+    return False
+
+
+def _workers(
     artifacts: Sequence[Artifact], opened: Opened, limits: Limits, matcher: Matcher, rules: RuleSet | None,
     sinks: Sequence[Rendering], jobs: int,
-) -> _Splitter | None:
-    """Workers for the big databases of this run, or None when everything is read sequentially."""
+) -> _Workers | None:
+    """Workers for this run, or None when everything is read in the main process: one job, too little
+    to read, or a process that may not start others."""
     # A daemonic process (a fleet or dask worker) may not start processes: it reads sequentially.
     if jobs < 2 or multiprocessing.current_process().daemon:
         return None
@@ -522,13 +698,24 @@ def _splitter(
         for path in files:
             bounds = _bounds(artifact, fs, path, limits)
             if bounds:
-                plans.append(_Plan(artifact, path, _ranges(bounds), context.Value("i", 0)))
-    if not plans:
+                ranges = _ranges(bounds)
+                plans.append(_Plan(artifact, path, ranges, context.RawArray("i", len(ranges))))
+    if not plans and not _worth_workers(artifacts, fs):
         return None
     try:
-        return _Splitter(plans, jobs, fs, limits, matcher, rules, sinks)
+        return _Workers(artifacts, plans, jobs, fs, limits, matcher, rules, sinks)
     except (OSError, AssertionError, ValueError):  # no worker could be started: read sequentially
         return None
+
+
+def _located(artifact: Artifact, fs: DeviceFS) -> tuple[str | None, list[str], list[str]]:
+    """(why it failed, or None; the files to read; the files listed but absent)."""
+    try:
+        files = artifact.locate(fs)
+    except EvidenceError as exc:
+        return str(exc), [], []
+    absent = [path for path in files if fs.listed_but_absent(path)]
+    return None, [path for path in files if path not in absent], absent
 
 
 def _run_artifact(
@@ -540,22 +727,27 @@ def _run_artifact(
     sinks: Sequence[Sink],
     observer: RunObserver,
     findings: list[Finding],
-    splitter: _Splitter | None = None,
+    workers: _Workers | None = None,
     renderings: Sequence[Rendering] | None = None,
+    place: int | None = None,
 ) -> ArtifactReport:
+    """One artifact, read here, or by a worker (`place` is its place in the run's order)."""
     fs = opened.fs
     started = time.perf_counter()
     report = ArtifactReport(artifact.name, artifact.title, ArtifactStatus.MISSING)
-    try:
-        files = artifact.locate(fs)
-    except EvidenceError as exc:
+    read = workers.read_by_worker(place) if workers is not None and place is not None else None
+    if read is not None:
+        for entry in read.evidence:
+            fs.ledger.add(entry)
+        failed, files, absent = read.failed, read.files, read.absent
+    else:
+        failed, files, absent = _located(artifact, fs)
+    if failed is not None:
         report.status = ArtifactStatus.FAILED
-        report.errors.append(str(exc))
+        report.errors.append(failed)
         return report
-    absent = [path for path in files if fs.listed_but_absent(path)]
     if absent:
         report.absence, report.absent_files = Absence.LISTED_ABSENT, absent
-        files = [path for path in files if path not in absent]
     report.files = files
     observer.artifact_started(artifact, len(files))
     if not files:
@@ -565,26 +757,34 @@ def _run_artifact(
         return report
     for sink in sinks:
         sink.artifact_started(artifact)
-    ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
     renderings = _renderings(sinks) if renderings is None else renderings
-    for path in files:
-        number = splitter.plan_for(artifact, path) if splitter is not None else None
-        if splitter is not None and number is not None:
-            records = splitter.run(number, ctx, findings, observer.records_parsed)
-            if records is not None:
-                report.records += records
-                continue
-        reading = _Reading(artifact, ctx, path, matcher, rules, renderings)
-        report.records += _deliver(artifact, reading, renderings, findings, observer.records_parsed)
-    report.errors = list(ctx.errors)
-    report.warnings = list(ctx.warnings)
-    if ctx.errors:
+    if read is not None:
+        for message in read.warnings:
+            observer.warning(message)
+        if read.records is not None:
+            report.records = _deliver(artifact, _spilled(read.records), renderings, findings, observer.records_parsed)
+        errors, warnings, seconds = read.errors, read.warnings, read.seconds
+    else:
+        ctx = ArtifactContext(fs=fs, limits=limits, _on_warning=observer.warning)
+        for path in files:
+            number = workers.plan_for(artifact, path) if workers is not None else None
+            if workers is not None and number is not None:
+                records = workers.run(number, ctx, findings, observer.records_parsed)
+                if records is not None:
+                    report.records += records
+                    continue
+            reading = _Reading(artifact, ctx, path, matcher, rules, renderings)
+            report.records += _deliver(artifact, _batches(reading), renderings, findings, observer.records_parsed)
+        errors, warnings, seconds = ctx.errors, ctx.warnings, time.perf_counter() - started
+    report.errors = list(errors)
+    report.warnings = list(warnings)
+    if errors:
         report.status = ArtifactStatus.FAILED
     elif report.records == 0:
         report.status = ArtifactStatus.EMPTY
     else:
         report.status = ArtifactStatus.OK
-    report.seconds = time.perf_counter() - started
+    report.seconds = seconds
     for sink in sinks:
         sink.artifact_finished(artifact, report)
     observer.artifact_finished(report)
@@ -715,17 +915,17 @@ def run_check(
         findings: list[Finding] = []
         jobs = options.jobs if options.jobs is not None else default_jobs()
         renderings = _renderings(sinks)
-        splitter = _splitter(artifacts, opened, options.limits, matcher, rules, renderings, jobs)
+        workers = _workers(artifacts, opened, options.limits, matcher, rules, renderings, jobs)
         try:
             ran = {
                 a.name: _run_artifact(
-                    a, opened, options.limits, matcher, rules, sinks, observer, findings, splitter, renderings
+                    a, opened, options.limits, matcher, rules, sinks, observer, findings, workers, renderings, place
                 )
-                for a in artifacts
+                for place, a in enumerate(artifacts)
             }
         finally:
-            if splitter is not None:
-                splitter.close()
+            if workers is not None:
+                workers.close()
         reports = list(ran.values())
         left_out = [ArtifactReport(a.name, a.title, ArtifactStatus.NOT_SELECTED) for a in every if a.name not in ran]
         findings = group_findings(findings, rules)

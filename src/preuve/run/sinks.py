@@ -44,7 +44,7 @@ class Sink(Protocol):
     """Receives what a run produces, as it is produced.
 
     A sink may also split `record` in two (see `Rendering`): the run then calls `render_record` where
-    the record was read and `write_record` in order, and `record` is never called. Either way every sink gets
+    the record was read and `write_records` in order, and `record` is never called. Either way every sink gets
     every record, in the order of a sequential read, in the run's own process."""
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None: ...
@@ -61,18 +61,21 @@ class Sink(Protocol):
 class Rendering(Protocol):
     """A sink's `record` in two halves: `render_record` makes what the sink keeps of one record (its
     output bytes, its counts…) from the record alone, changing nothing the sink holds but caches, and
-    returns it as plain picklable values; `write_record` takes those values, record after record, in
-    order. ``write_record(artifact, render_record(artifact, record, findings, stamps))`` is `record`."""
+    returns it as plain picklable values; `write_records` takes those values, a batch of records at a
+    time, in order. ``write_records(artifact, [render_record(artifact, record, findings, stamps)])``
+    is `record`."""
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
     ) -> Any: ...
-    def write_record(self, artifact: Artifact, rendered: Any) -> None: ...
+    def write_records(self, artifact: Artifact, rendered: Sequence[Any]) -> None: ...
 
 
 class RenderingSink:
-    """A base for sinks that render (see `Rendering`): `record` is ``write_record(render_record(…))``,
-    and what a sink has nothing to do at does nothing."""
+    """A base for sinks that render (see `Rendering`): a sink gives `render_record` and `write_record`
+    (one record's rendering); `write_records` writes each of a batch in turn (a sink may write a batch
+    at once instead), `record` is ``write_record(render_record(…))``, and what a sink has nothing to
+    do at does nothing."""
 
     def begin(self, opened: Opened, index: IndicatorIndex) -> None:
         pass
@@ -87,6 +90,11 @@ class RenderingSink:
 
     def write_record(self, artifact: Artifact, rendered: Any) -> None:
         raise NotImplementedError
+
+    def write_records(self, artifact: Artifact, rendered: Sequence[Any]) -> None:
+        write = self.write_record
+        for value in rendered:
+            write(artifact, value)
 
     def record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]

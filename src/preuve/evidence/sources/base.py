@@ -70,6 +70,9 @@ class Source(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
         """Release what the source holds open."""
 
+    def after_fork(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
+        """In a forked process: open again what the source holds open (see DeviceFS.after_fork)."""
+
 
 def at(prefix: str) -> Mapper:
     """Every member under the device folder `prefix` ('/' for the device's root)."""

@@ -280,3 +280,9 @@ class TarSource(Source):
 
     def close(self) -> None:
         self._tar.close()
+
+    def after_fork(self) -> None:
+        # A plain tar's members are read through the tarfile's own file (seek, then read): this process
+        # gets its own. (Members of a compressed tar are read through files opened for each.)
+        if self._plain:
+            self._tar.fileobj = open(self.path, "rb", buffering=1024 * 1024)  # noqa: SIM115 - kept for member reads

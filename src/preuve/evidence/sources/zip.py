@@ -93,3 +93,10 @@ class ZipSource(Source):
     def close(self) -> None:
         self._zip.close()
         self._stream.close()
+
+    def after_fork(self) -> None:
+        # zipfile reads every member through `fp` (seek, then read): this process gets its own file, and
+        # the listing already read stays (the parent's file is left open: closing it here would not
+        # close it there, and its descriptor goes with this process).
+        self._stream = open_regular_file(self.path, str(self.path))
+        self._zip.fp = self._stream

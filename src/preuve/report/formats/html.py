@@ -121,6 +121,14 @@ class HtmlReport(RenderingSink):
             day = (when.date() if when.tzinfo is UTC else utc_day(when)).toordinal()  # utc_day, inlined
         return (day, record) if type(record) is DeviceFacts else day
 
+    def write_records(self, artifact: Artifact, rendered: Sequence[int | tuple[int | None, DeviceFacts] | None]) -> None:
+        days = [value for value in rendered if type(value) is int]
+        self._days.update(days)
+        if len(days) < len(rendered):
+            for value in rendered:
+                if type(value) is not int:
+                    self.write_record(artifact, value)
+
     def write_record(self, artifact: Artifact, rendered: int | tuple[int | None, DeviceFacts] | None) -> None:
         if type(rendered) is int:
             self._days[rendered] += 1
