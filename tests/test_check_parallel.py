@@ -543,3 +543,24 @@ def test_sources_open_their_files_again_after_a_fork(tmp_path: Path) -> None:
     finally:
         zip_source.close()
         tar_source.close()
+
+
+@pytest.mark.parametrize("fmt", ["folder", "tar"])
+def test_a_listing_read_in_ranges_is_byte_identical(
+    pegasus_feed: Path, tmp_path: Path, parts_read: list[object], fmt: str
+) -> None:
+    """A filesystem dump's listing (an artifact with record_entries) is read in ranges of entries like
+    a table in ranges of rows: the same outputs as one read, in order."""
+    from tests.builders.ios_dump import backup_files, write_dump
+
+    files = backup_files(build_demo_backup(tmp_path / "backup"))
+    files += [(f"private/var/mobile/Media/DCIM/100APPLE/IMG_{i:04d}.JPG", b"jpeg") for i in range(1_500)]
+    files += [("private/var/db/com.apple.xpc.roleaccountd.staging/accountpfd", b"implant")]  # a published process
+    target = tmp_path / ("dump" if fmt == "folder" else "dump.tar")
+    evidence = write_dump(files, target, fmt=fmt)
+    _same(evidence, pegasus_feed, tmp_path, 2)
+    listing = (tmp_path / "sequential" / "artifacts" / "filesystem.jsonl").read_bytes().count(b"\n")
+    assert listing > 1_500
+    assert listing in parts_read  # the listing was read in ranges (and the demo's Messages too)
+    findings = (tmp_path / "jobs2" / "findings.json").read_bytes()
+    assert b'"artifact": "filesystem"' in findings and b"roleaccountd.staging/accountpfd" in findings

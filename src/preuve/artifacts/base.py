@@ -59,6 +59,11 @@ class Artifact(ABC):
     title: ClassVar[str]
     paths: ClassVar[tuple[str, ...]]
     description: ClassVar[str] = ""
+    # A fact about the data, when it holds: read at a place it locates, each record is made from one
+    # entry of the acquisition's listing (`DeviceFS.iter_files`), in its order, and from no other
+    # entry. The engine may then read the listing in ranges (`DeviceFS.only_entries`), as it reads a
+    # `SqliteArtifact.record_table` in row ranges; the artifact never knows.
+    record_entries: ClassVar[bool] = False
 
     def locate(self, fs: DeviceFS) -> list[str]:
         """The evidence files this artifact will read (regular files matching its paths)."""
@@ -126,6 +131,7 @@ def kind_check_artifact(check: AcquisitionCheck) -> Artifact:
         platform = check.platform
         title = check.title
         paths = check.paths
+        record_entries = check.record_entries
 
         def locate(self, fs: DeviceFS) -> list[str]:
             return check.locate(fs)

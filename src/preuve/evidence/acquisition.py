@@ -64,6 +64,10 @@ class AcquisitionCheck(ABC):
     platform: ClassVar[str]
     title: ClassVar[str]
     paths: ClassVar[tuple[str, ...]]  # the acquisition files it checks (globs)
+    # A fact about what it reads, when it holds: at each place it locates, each record is made from one
+    # entry of the listing (`DeviceFS.iter_files`), in its order, and from no other (see
+    # Artifact.record_entries).
+    record_entries: ClassVar[bool] = False
 
     def locate(self, fs: DeviceFS) -> list[str]:
         """Where the check reads in `fs`, sorted: by default the regular files matching `paths`. A

@@ -20,6 +20,7 @@ other.
 from __future__ import annotations
 
 import bisect
+import copy
 import posixpath
 import re
 import shutil
@@ -169,6 +170,7 @@ class DeviceFS(ABC):
         self.workdir = workdir
         self._paths: list[str] | None = None
         self._info: dict[str, FileInfo] = {}
+        self._entry_range: tuple[int, int] | None = None  # see only_entries
 
     # -- what subclasses provide ------------------------------------------------------------
     @abstractmethod
@@ -277,9 +279,23 @@ class DeviceFS(ABC):
         return out
 
     def iter_files(self) -> Iterator[FileInfo]:
+        """Every listed entry (files, folders, links), in the order of :meth:`paths` (in a view made by
+        :meth:`only_entries`, those of its range alone)."""
+        paths = self._load()
+        if self._entry_range is not None:
+            paths = paths[self._entry_range[0] : self._entry_range[1]]
+        info = self._info
+        for path in paths:
+            yield info[path]
+
+    def only_entries(self, low: int, high: int) -> DeviceFS:
+        """A view of this acquisition in which :meth:`iter_files` gives the entries from `low` to `high`
+        (excluded) alone, and everything else is the acquisition's own: how the engine reads a range of
+        a listing (`Artifact.record_entries`) as it reads a range of a table (`sqlite.only_rows`)."""
         self._load()
-        for path in self._load():
-            yield self._info[path]
+        view = copy.copy(self)
+        view._entry_range = (low, high)
+        return view
 
     # -- reading ------------------------------------------------------------------------------
     def _require_file(self, device_path: str) -> FileInfo:

@@ -75,6 +75,7 @@ class FileListing(AcquisitionCheck):
     platform = "ios"
     title = "Files of the filesystem dump"
     paths: ClassVar[tuple[str, ...]] = ()
+    record_entries = True  # one record per entry, in the listing's order (the entry at a path, alone)
 
     def locate(self, fs: DeviceFS) -> list[str]:
         # The check reads the listing, not a file: it runs once, on acquisitions whose listing is

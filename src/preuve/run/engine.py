@@ -101,11 +101,13 @@ def default_jobs() -> int:
     return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-Rows = tuple[int | None, int | None]  # a half-open range [low, high) of rowids; None: no bound
+# A half-open range [low, high) of rowids (of an artifact's `record_table`) or of places in the
+# listing (for an artifact with `record_entries`); None: no bound.
+Rows = tuple[int | None, int | None]
 
 
 class _Reading:
-    """The records of one file, or of one range of rowids of its artifact's `record_table`, each as one
+    """The records of one file, or of one range of its artifact's `record_table` or listing, each as one
     tuple: its findings (the matcher's and the rules', in that order), then what each sink rendered of
     it (one flat tuple a record pickles faster than nested ones). `stopped` tells that an error raised
     while reading or rendering ended the records early (a damaged page, a value no output can hold, a
@@ -123,6 +125,14 @@ class _Reading:
     def _records(self) -> Iterator[Record]:
         if self.rows is None:
             yield from self.artifact.parse(self.ctx, self.path)
+            return
+        if self.artifact.record_entries:
+            # The artifact reads the listing through a view of the acquisition whose listing is the
+            # range (DeviceFS.only_entries); it reads as always and never sees the range.
+            fs = self.ctx.fs
+            low, high = self.rows
+            view = fs.only_entries(low or 0, len(fs.paths()) if high is None else high)
+            yield from self.artifact.parse(replace(self.ctx, fs=view), self.path)
             return
         # The range is applied under the artifact's own query: the table is shadowed on this private
         # connection by a view of its rows in the range (evidence.sqlite.only_rows). The artifact reads
@@ -306,6 +316,16 @@ def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -
         return None
 
 
+def _entry_bounds(fs: DeviceFS) -> list[int] | None:
+    """Where to cut the acquisition's listing in chunks, for an artifact with `record_entries` (as
+    _bounds cuts a table), or None when it is too short to pay."""
+    count = len(fs.paths())
+    if count < SPLIT_MIN_ROWS:
+        return None
+    parts = max(2, min(SPLIT_CHUNKS, count // SPLIT_ROWS_PER_CHUNK))
+    return [count * part // parts for part in range(1, parts)]
+
+
 def _ranges(bounds: list[int]) -> list[Rows]:
     edges: list[int | None] = [None, *bounds, None]
     return list(zip(edges[:-1], edges[1:], strict=True))
@@ -335,7 +355,7 @@ def _take(takers: Any, lock: Any, who: int) -> int | None:
 class _Plan:
     """One database that may be read in chunks, by whichever process is free first."""
 
-    artifact: SqliteArtifact
+    artifact: Artifact  # a SqliteArtifact with a record_table, or an artifact with record_entries
     path: str
     ranges: list[Rows]  # one per chunk
     takers: Any  # a shared array: who took each chunk
@@ -689,14 +709,15 @@ def _workers(
     context = multiprocessing.get_context("fork")
     plans: list[_Plan] = []
     for artifact in artifacts:
-        if not isinstance(artifact, SqliteArtifact) or artifact.record_table is None:
+        rows = isinstance(artifact, SqliteArtifact) and artifact.record_table is not None
+        if not rows and not artifact.record_entries:
             continue
         try:
             files = artifact.locate(fs)
         except EvidenceError:
             continue  # _run_artifact reports it
         for path in files:
-            bounds = _bounds(artifact, fs, path, limits)
+            bounds = _bounds(cast(SqliteArtifact, artifact), fs, path, limits) if rows else _entry_bounds(fs)
             if bounds:
                 ranges = _ranges(bounds)
                 plans.append(_Plan(artifact, path, ranges, context.RawArray("i", len(ranges))))
