@@ -9,7 +9,7 @@ stateless and a run stays streaming.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ClassVar
 
 from preuve.discovery import shipped_classes
@@ -92,3 +92,8 @@ class RuleSet:
     def for_type(self, record_type: type[Record]) -> Sequence[Rule]:
         """The rules that look at records of exactly this type (usually none)."""
         return self._by_type.get(record_type, ())
+
+    def checks_by_type(self) -> dict[type[Record], tuple[Callable[[Record, str], Iterable[Finding]], ...]]:
+        """Each subscribed record type and the `check` of every rule looking at it, in order (one dict
+        lookup per record for a run, instead of a test and a call)."""
+        return {record_type: tuple(rule.check for rule in rules) for record_type, rules in self._by_type.items()}

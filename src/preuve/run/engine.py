@@ -106,6 +106,30 @@ def default_jobs() -> int:
 Rows = tuple[int | None, int | None]
 
 
+Render = Callable[[Artifact, Record, list[Finding], tuple[Timestamp, ...]], Any]
+
+
+def _render_all(renders: Sequence[Render]) -> Callable[[Artifact, Record, list[Finding], tuple[Timestamp, ...]], tuple[Any, ...]]:
+    """One function giving a record's findings and what each sink rendered of it, as one flat tuple.
+    Written out for up to three sinks (the output folder, the report, the bundle): this runs once per
+    record, and a comprehension over the sinks cost a call and a list more each time."""
+    if len(renders) == 1:
+        (first,) = renders
+        return lambda artifact, record, found, stamps: (found, first(artifact, record, found, stamps))
+    if len(renders) == 2:
+        first, second = renders
+        return lambda artifact, record, found, stamps: (
+            found, first(artifact, record, found, stamps), second(artifact, record, found, stamps)
+        )
+    if len(renders) == 3:
+        first, second, third = renders
+        return lambda artifact, record, found, stamps: (
+            found, first(artifact, record, found, stamps), second(artifact, record, found, stamps),
+            third(artifact, record, found, stamps),
+        )
+    return lambda artifact, record, found, stamps: (found, *[r(artifact, record, found, stamps) for r in renders])
+
+
 class _Reading:
     """The records of one file, or of one range of its artifact's `record_table` or listing, each as one
     tuple: its findings (the matcher's and the rules', in that order), then what each sink rendered of
@@ -148,19 +172,19 @@ class _Reading:
         # types some rule subscribes to.
         artifact, ctx, path, rules = self.artifact, self.ctx, self.path, self.rules
         name, title, match = artifact.name, artifact.title, self.matcher.match
-        subscribed = rules.subscribed if rules is not None else frozenset()
-        rules_for = rules.for_type if rules is not None else None
-        renders = [sink.render_record for sink in self.sinks]
+        checks_for = (rules.checks_by_type() if rules is not None else {}).get
+        render = _render_all([sink.render_record for sink in self.sinks])
         try:
             for record in self._records():
                 found = match(record, name, title)
-                if rules_for is not None and type(record) in subscribed:
-                    for rule in rules_for(type(record)):
-                        found.extend(rule.check(record, name))
+                checks = checks_for(type(record))
+                if checks is not None:
+                    for check in checks:
+                        found.extend(check(record, name))
                 if found:
                     found = [f.with_record(record) for f in found]
                 stamps = tuple(record.timestamps())
-                yield (found, *[render(artifact, record, found, stamps) for render in renders])
+                yield render(artifact, record, found, stamps)
         except EvidenceError as exc:
             ctx.error(exc.path, exc.reason)
             self.stopped = True
