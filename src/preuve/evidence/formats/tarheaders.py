@@ -56,9 +56,11 @@ def tar_number(field: bytes) -> int:
     return int(text, 8) if text else 0
 
 
-def pax_records(data: bytes) -> dict[str, str]:
-    """The ``length key=value\\n`` records of a pax extended header, up to the first malformed one."""
-    out: dict[str, str] = {}
+def pax_records(data: bytes, out: dict[str, str] | None = None) -> dict[str, str]:
+    """The ``length key=value\\n`` records of a pax extended header, up to the first malformed one
+    (written into `out` when given: a later record of a key replaces an earlier one)."""
+    if out is None:
+        out = {}
     pos = 0
     end = len(data)
     while pos < end:
@@ -164,9 +166,20 @@ def scan_tar_headers(
                 buf += more
             data = buf[start : start + size]
             if kind == b"x":
-                pending.update(pax_records(data))
+                # The usual pax header holds one record ("27 mtime=1796505851.543362\n"): read here as
+                # pax_records reads its first record, and the others through it.
+                space = data.find(b" ")
+                try:
+                    one = space > 0 and int(data[:space]) == len(data)
+                except ValueError:
+                    one = False
+                if one:
+                    key, _, value = data[space + 1 : -1].partition(b"=")
+                    pending[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+                else:
+                    pax_records(data, pending)
             elif kind == b"g":
-                pax_global.update(pax_records(data))
+                pax_records(data, pax_global)
             elif kind == b"L":
                 long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             offset = data_at + padded

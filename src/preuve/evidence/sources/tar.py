@@ -35,6 +35,35 @@ from preuve.messages import error_text
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
+_SIZE_BITS = 64  # a member's (data offset, size) is kept as one int: offset << 64 | size
+_SIZE_MASK = (1 << _SIZE_BITS) - 1
+_UNSEEN = object()
+_FOLDERS_KEPT = 4096
+
+
+class _SafeNames:
+    """:func:`~preuve.evidence.policy.member_name` over one listing, each folder's name sanitised once.
+
+    A tar lists its members folder by folder; the name of a member ``FOLDER/LEAF`` whose leaf is a
+    plain name (not empty, ``.`` or ``..``, no backslash or NUL) is the safe name of its folder, then
+    ``/LEAF``, exactly what the policy makes of the whole name; any other name goes to the policy whole.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, object] = {}  # raw folder -> its safe name, or None when refused
+
+    def __call__(self, raw: str) -> str | None:
+        folder, _, leaf = raw.rpartition("/")
+        if folder and leaf and leaf != "." and leaf != ".." and "\\" not in leaf and "\0" not in leaf:
+            safe = self._folders.get(folder, _UNSEEN)
+            if safe is _UNSEEN:
+                if len(self._folders) >= _FOLDERS_KEPT:
+                    self._folders.clear()
+                safe = self._folders[folder] = member_name(folder)
+            if safe is not None:
+                return f"{safe}/{leaf}"
+        return member_name(raw)
+
 
 def _open_decompressed(path: Path) -> BinaryIO:
     import bz2
@@ -68,7 +97,9 @@ class TarSource(Source):
             raise AcquisitionError(f"{shown}: not a readable tar ({error_text(exc)})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
         self._gzip = GzipCheckpoints(path) if gzipped else None
-        self._files: dict[str, tuple[int, int]] = {}  # name -> (data offset, size), the first of a name
+        # name -> data offset << 64 | size, the first of a name (one int, not a tuple of two, a member)
+        self._files: dict[str, int] = {}
+        self._huge: dict[str, tuple[int, int]] = {}  # (a size of 2**64 bytes or more: a damaged header)
 
     def _stream(self) -> BinaryIO:
         return _open_decompressed(self.path) if self._gzip is None else indexing_reader(self.path, self._gzip)
@@ -94,6 +125,7 @@ class TarSource(Source):
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
         most = self.limits.max_archive_entries
         files, refused = self._files, self.refused
+        safe_name = _SafeNames()
         plain, length = self._plain, self._compressed
         try:
             with self._stream() as stream:
@@ -103,7 +135,7 @@ class TarSource(Source):
                     count += 1
                     if count > most:
                         check_entry_count(count, str(self.path), self.limits)
-                    name = member_name(raw)
+                    name = safe_name(raw)
                     if name is None:
                         refused.append(raw)
                         continue
@@ -114,8 +146,11 @@ class TarSource(Source):
                             self.damaged.append(f"{self.where}: member {name} is cut short ({declared} bytes "
                                                 f"declared, {present} present): the archive is truncated")
                         # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
-                        if name not in files:
-                            files[name] = (data_at, declared)
+                        if name not in files and name not in self._huge:
+                            if declared <= _SIZE_MASK:
+                                files[name] = data_at << _SIZE_BITS | declared
+                            else:
+                                self._huge[name] = (data_at, declared)
                         yield Member(name, kind, declared, mtime or None, mode)
                     else:
                         yield Member(name, kind, 0, mtime or None, mode)
@@ -139,7 +174,8 @@ class TarSource(Source):
             self.damage.extend(damage if self.label is None else [f"{self.label}: {d}" for d in damage])
 
     def open(self, name: str, label: str) -> BinaryIO:
-        where = self._files.get(name)
+        packed = self._files.get(name)
+        where = (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
         if where is None:
             raise EvidenceError(label, "not a regular file")
         if self._gzip is not None:
