@@ -219,6 +219,8 @@ def _hand_made() -> bytes:
         _member("a/ignored-name", b"pax"),
         _header("././@LongLink", 151, b"L") + b"L" * 150 + b"\0" + bytes(-151 % 512),
         _member("a/short", b"long name"),
+        _header("././@LongLink", 1, b"L") + bytes(512),  # an empty long name: the header's own name stands
+        _member("a/own-name", b"o"),
         _header("././@LongLink", 20, b"K") + b"k" * 19 + b"\0" + bytes(492),
         _member("a/link", b"", b"2"),
         _pax_header({"mtime": "not a number", "size": "5"}),
@@ -335,7 +337,8 @@ def test_the_hand_made_entries_by_name() -> None:
     assert got["a/two"] == (b"0", 1, float(0o14556025400), 0o644)
     assert got["a/after-global"][2] == 1_700_000_000.5
     assert got["a/pax-over-global"][2] == 3.5
-    assert len(entries) == 17
+    assert "a/own-name" in got
+    assert len(entries) == 18
 
 
 def test_a_pax_size_that_is_not_a_number_is_an_error_at_its_member() -> None:

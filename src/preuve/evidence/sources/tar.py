@@ -183,8 +183,13 @@ class TarSource(Source):
                 return guarded_member(open_member(self._gzip, where[0], where[1]), label)
             except (OSError, zlib.error) as exc:
                 raise EvidenceError(label, f"cannot be read from the tar ({error_text(exc)})") from exc
+        offset, size = where
+        if self._plain and offset + size > self._compressed:
+            # Declared past the end of the file (listed as cut short): read up to one byte past the end,
+            # where tarfile fails as for any cut member, never asking the file for more than it holds.
+            size = max(self._compressed - offset, 0) + 1
         info = tarfile.TarInfo(name)
-        info.offset_data, info.size, info.type = where[0], where[1], tarfile.REGTYPE
+        info.offset_data, info.size, info.type = offset, size, tarfile.REGTYPE
         try:
             stream = self._tar.extractfile(info)
         except (tarfile.TarError, OSError, EOFError) as exc:
