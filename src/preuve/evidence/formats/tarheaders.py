@@ -188,17 +188,20 @@ def scan_tar_headers(
                 long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             offset = data_at + padded
             continue
-        name = header[:100].partition(b"\0")[0]
-        if header[257:262] == b"ustar":
-            prefix = header[345:500].partition(b"\0")[0]
-            if prefix:
-                name = prefix + b"/" + name
-        text = name.decode("utf-8", "surrogateescape")
         info = {**pax_global, **pending} if pax_global else pending
-        if long_name:
-            text = long_name
+        # The name: a pax path, else a GNU long name, else the header's (ustar: prefix/name).
+        text = info.get("path") if info else None
+        if text is None:
+            if long_name:
+                text = long_name
+            else:
+                name = header[:100].partition(b"\0")[0]
+                if header[257:262] == b"ustar":
+                    prefix = header[345:500].partition(b"\0")[0]
+                    if prefix:
+                        name = prefix + b"/" + name
+                text = name.decode("utf-8", "surrogateescape")
         if info:
-            text = info.get("path", text)
             if "size" in info:
                 try:
                     size = int(info["size"])
