@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,28 +41,28 @@ _UNSEEN = object()
 _FOLDERS_KEPT = 4096
 
 
-class _SafeNames:
+def safe_names() -> Callable[[str], str | None]:
     """:func:`~preuve.evidence.policy.member_name` over one listing, each folder's name sanitised once.
 
     A tar lists its members folder by folder; the name of a member ``FOLDER/LEAF`` whose leaf is a
     plain name (not empty, ``.`` or ``..``, no backslash or NUL) is the safe name of its folder, then
     ``/LEAF``, exactly what the policy makes of the whole name; any other name goes to the policy whole.
     """
+    folders: dict[str, object] = {}  # raw folder -> its safe name, or None when refused
 
-    def __init__(self) -> None:
-        self._folders: dict[str, object] = {}  # raw folder -> its safe name, or None when refused
-
-    def __call__(self, raw: str) -> str | None:
+    def safe_name(raw: str) -> str | None:
         folder, _, leaf = raw.rpartition("/")
         if folder and leaf and leaf != "." and leaf != ".." and "\\" not in leaf and "\0" not in leaf:
-            safe = self._folders.get(folder, _UNSEEN)
+            safe = folders.get(folder, _UNSEEN)
             if safe is _UNSEEN:
-                if len(self._folders) >= _FOLDERS_KEPT:
-                    self._folders.clear()
-                safe = self._folders[folder] = member_name(folder)
+                if len(folders) >= _FOLDERS_KEPT:
+                    folders.clear()
+                safe = folders[folder] = member_name(folder)
             if safe is not None:
                 return f"{safe}/{leaf}"
         return member_name(raw)
+
+    return safe_name
 
 
 def _open_decompressed(path: Path) -> BinaryIO:
@@ -124,8 +124,8 @@ class TarSource(Source):
         count = 0
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
         most = self.limits.max_archive_entries
-        files, refused = self._files, self.refused
-        safe_name = _SafeNames()
+        files, huge, refused = self._files, self._huge, self.refused
+        safe_name = safe_names()
         plain, length = self._plain, self._compressed
         try:
             with self._stream() as stream:
@@ -146,11 +146,11 @@ class TarSource(Source):
                             self.damaged.append(f"{self.where}: member {name} is cut short ({declared} bytes "
                                                 f"declared, {present} present): the archive is truncated")
                         # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
-                        if name not in files and name not in self._huge:
+                        if name not in files and (not huge or name not in huge):
                             if declared <= _SIZE_MASK:
                                 files[name] = data_at << _SIZE_BITS | declared
                             else:
-                                self._huge[name] = (data_at, declared)
+                                huge[name] = (data_at, declared)
                         yield Member(name, kind, declared, mtime or None, mode)
                     else:
                         yield Member(name, kind, 0, mtime or None, mode)
