@@ -481,3 +481,26 @@ def test_a_gzip_tar_through_the_checkpointing_reader(tmp_path: Path) -> None:
         damage: list[str] = []
         new = _outcome(scan_tar_headers(stream, "t.tar", None, damage), damage)
     assert new == _outcome(_reference(io.BytesIO(data), "t.tar", None, []), [])
+
+
+def test_extended_headers_before_one_member_are_bounded() -> None:
+    """Their records are kept until the member they describe: however many headers there are, they hold at
+    most a MiB between them (and the global ones of an archive as much), not the whole archive."""
+    one = _pax_header({f"key{i}": "v" * 1000 for i in range(100)})  # 100 KiB of records
+    first = _member("a/first", b"1")
+    ten = first + one * 10 + _member("a/x", b"") + bytes(1024)
+    entries, error, _ = _outcome(scan_tar_headers(io.BytesIO(ten), "t.tar", None, []), [])
+    assert [e.name for e in entries] == ["a/first", "a/x"] and error is None
+    eleven = first + one * 11 + _member("a/x", b"") + bytes(1024)
+    entries, error, _ = _outcome(scan_tar_headers(io.BytesIO(eleven), "t.tar", None, []), [])
+    assert [e.name for e in entries] == ["a/first"]
+    assert error == (f"EvidenceError: t.tar: damaged tar: extended headers of more than 1048576 bytes before one "
+                     f"member at offset {len(first) + 10 * len(one)}")
+    spread = first + (one + _member("a/x", b"")) * 30 + bytes(1024)  # one before each member: no bound reached
+    assert len(list(scan_tar_headers(io.BytesIO(spread), "t.tar", None, []))) == 31
+    glob = _pax_header({f"key{i}": "v" * 1000 for i in range(100)}, b"g")
+    archive = first + (glob + _member("a/x", b"")) * 11 + bytes(1024)
+    entries, error, _ = _outcome(scan_tar_headers(io.BytesIO(archive), "t.tar", None, []), [])
+    assert len(entries) == 11
+    assert error == (f"EvidenceError: t.tar: damaged tar: global extended headers of more than 1048576 bytes at "
+                     f"offset {len(first) + 10 * (len(glob) + 512)}")

@@ -21,7 +21,9 @@ three times the folder listing of the same dump. This kernel:
 What it accepts and refuses is that of the header-by-header scan it replaces, which the tests keep
 as the reference: the same entries, the same errors at the same offsets, the same damage notes, the
 decompression budget checked before a member's data is skipped (a compressed stream is read at most
-one read, a MiB, past the last header checked).
+one read, a MiB, past the last header checked). One bound is new: the extended headers before one
+member (and the global ones of the archive) hold at most a MiB between them, as one may alone; the
+scan before kept the records of any number of them in memory.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def scan_tar_headers(
 
     `budget` bounds the decompressed bytes (checked before a member's data is skipped); `damage`
     receives what is wrong with the archive as a whole (cut short). A bad checksum, a negative size
-    or an oversized extended header is an :class:`EvidenceError` naming the offset; a numeric field
+    or oversized extended headers are an :class:`EvidenceError` naming the offset; a numeric field
     that is not a number a ValueError.
     """
     read = getattr(stream, "read1", None) or stream.read
@@ -111,6 +113,7 @@ def scan_tar_headers(
     # Extended headers already checked, with their size: the same bytes recur before every member (a pax
     # header named ././@PaxHeader with the records' length; a GNU ././@LongLink with the name's length).
     checked: dict[bytes, int] = {}
+    extended_bytes = global_bytes = 0  # data of the extended headers before this member, of the global ones
     while True:
         at = offset - base
         if at + BLOCK > len(buf):
@@ -162,6 +165,18 @@ def scan_tar_headers(
                 raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
             if size > _MAX_EXTENDED:
                 raise EvidenceError(path, f"damaged tar: extended header of {size} bytes")
+            # However many there are, the extended headers before one member (or the global ones of the
+            # whole archive) hold at most as much as one may: their records are kept in memory.
+            if kind == b"g":
+                global_bytes += size
+                if global_bytes > _MAX_EXTENDED:
+                    raise EvidenceError(path, f"damaged tar: global extended headers of more than {_MAX_EXTENDED} "
+                                              f"bytes at offset {offset}")
+            else:
+                extended_bytes += size
+                if extended_bytes > _MAX_EXTENDED:
+                    raise EvidenceError(path, f"damaged tar: extended headers of more than {_MAX_EXTENDED} bytes "
+                                              f"before one member at offset {offset}")
             start = data_at - base
             while len(buf) < start + padded:
                 more = read(_READ)
@@ -231,6 +246,7 @@ def scan_tar_headers(
         if pending:
             pending = {}
         long_name = None
+        extended_bytes = 0
         offset = data_at + padded
         if offset > base + len(buf):  # past the block read: skip the rest of the data
             buf, base = b"", offset
