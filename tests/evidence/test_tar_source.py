@@ -44,7 +44,8 @@ def test_members_and_their_bytes(tmp_path: Path) -> None:
     path = tmp_path / "d.tar"
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tf:
         for name, data in [("private/var/a", b"first"), ("./private//var/b", b"second" * 1000),
-                           ("private/var/a", b"again"), ("../escape", b"no"), ("private/var/" + "é" * 90, b"long")]:
+                           ("private/var/a", b"again"), ("../escape", b"no"), ("private/var/" + "é" * 90, b"long"), ("top", b"at the root"),
+                           ("private/var/c/a", b"a leaf named as another folder's")]:
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(data), 1_700_000_000.5
             tf.addfile(info, io.BytesIO(data))
@@ -56,11 +57,15 @@ def test_members_and_their_bytes(tmp_path: Path) -> None:
             ("private/var/b", "file", 6000, 1_700_000_000.5),
             ("private/var/a", "file", 5, 1_700_000_000.5),
             ("private/var/" + "é" * 90, "file", 4, 1_700_000_000.5),
+            ("top", "file", 11, 1_700_000_000.5),
+            ("private/var/c/a", "file", 32, 1_700_000_000.5),
         ]
         assert source.refused == ["../escape"]
         assert source.open("private/var/a", "a").read() == b"first"  # the first copy of a name
         assert source.open("private/var/b", "b").read() == b"second" * 1000
         assert source.open("private/var/" + "é" * 90, "l").read() == b"long"
+        assert source.open("top", "t").read() == b"at the root"
+        assert source.open("private/var/c/a", "c").read() == b"a leaf named as another folder's"
         with pytest.raises(EvidenceError, match="not a regular file"):
             source.open("private/var", "v")
     finally:

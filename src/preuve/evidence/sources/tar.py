@@ -97,8 +97,9 @@ class TarSource(Source):
             raise AcquisitionError(f"{shown}: not a readable tar ({error_text(exc)})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
         self._gzip = GzipCheckpoints(path) if gzipped else None
-        # name -> data offset << 64 | size, the first of a name (one int, not a tuple of two, a member)
-        self._files: dict[str, int] = {}
+        # folder -> leaf name -> data offset << 64 | size, the first of a name: a dump's names share a few
+        # thousand folders, each kept once, and a member costs its leaf and one int (not a tuple of two)
+        self._files: dict[str, dict[str, int]] = {}
         self._huge: dict[str, tuple[int, int]] = {}  # (a size of 2**64 bytes or more: a damaged header)
 
     def _stream(self) -> BinaryIO:
@@ -146,9 +147,13 @@ class TarSource(Source):
                             self.damaged.append(f"{self.where}: member {name} is cut short ({declared} bytes "
                                                 f"declared, {present} present): the archive is truncated")
                         # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
-                        if name not in files and (not huge or name not in huge):
+                        folder, _, leaf = name.rpartition("/")
+                        leaves = files.get(folder)
+                        if leaves is None:
+                            leaves = files[folder] = {}
+                        if leaf not in leaves and (not huge or name not in huge):
                             if declared <= _SIZE_MASK:
-                                files[name] = data_at << _SIZE_BITS | declared
+                                leaves[leaf] = data_at << _SIZE_BITS | declared
                             else:
                                 huge[name] = (data_at, declared)
                         yield Member(name, kind, declared, mtime or None, mode)
@@ -174,7 +179,8 @@ class TarSource(Source):
             self.damage.extend(damage if self.label is None else [f"{self.label}: {d}" for d in damage])
 
     def open(self, name: str, label: str) -> BinaryIO:
-        packed = self._files.get(name)
+        folder, _, leaf = name.rpartition("/")
+        packed = self._files.get(folder, {}).get(leaf)
         where = (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
         if where is None:
             raise EvidenceError(label, "not a regular file")
