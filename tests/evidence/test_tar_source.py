@@ -19,7 +19,7 @@ _PARTS = st.sampled_from(["a", "b", "private", "var", ".", "..", "", " ", "C:", 
                           "..a", "a..", "/"])
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(names=st.lists(st.lists(_PARTS, max_size=6).map("/".join), max_size=12))
 def test_safe_names_are_the_policy_s(names: list[str]) -> None:
     safe = safe_names()
