@@ -48,3 +48,52 @@ def test_forward_seeks_only(tmp_path: Path) -> None:
             stream.seek(0)
     finally:
         stream.close()
+
+
+def _compressible(size: int) -> bytes:
+    """Text that compresses a hundred times and more: one 256 KiB chunk inflates to several MiB."""
+    rng = random.Random(7)
+    out = bytearray()
+    i = 0
+    while len(out) < size:
+        out += (b"%08d" % i) * 50 + (rng.randbytes(30) if i % 97 == 0 else b"")
+        i += 1
+    return bytes(out[:size])
+
+
+def test_checkpoints_inside_a_chunk_resume_where_zlib_stopped(tmp_path: Path) -> None:
+    """A checkpoint taken while zlib still holds compressed input (output bounded a MiB at a time) resumes
+    from the first byte zlib had not taken, in a file of two gzip members."""
+    whole = _compressible(24_000_000)
+    path = tmp_path / "z.gz"
+    path.write_bytes(gzip.compress(whole[:10_000_000], mtime=0) + gzip.compress(whole[10_000_000:], mtime=0))
+    points = GzipCheckpoints(path, every=1_000_000)
+    with indexing_reader(path, points) as stream:
+        assert stream.read() == whole
+    assert len(points._points) >= 20
+    assert any(p.raw_pos % (256 * 1024) for p in points._points[1:])  # taken between two reads of the file
+    for offset in [0, 5, 1_000_000, 2_345_678, 9_999_990, 10_000_000, 17_000_001, len(whole) - 100]:
+        with open_member(points, offset, 300_000) as member:
+            assert member.read() == whole[offset : offset + 300_000], offset
+
+
+def test_inflating_holds_at_most_a_block(tmp_path: Path) -> None:
+    """Zeros inflate a thousand times: a 256 KiB chunk is 256 MiB out, never held at once."""
+    import tracemalloc
+
+    path = tmp_path / "zeros.gz"
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        for _ in range(128):
+            out.write(bytes(1024 * 1024))
+    points = GzipCheckpoints(path)
+    tracemalloc.start()
+    try:
+        with indexing_reader(path, points) as stream:
+            total = 0
+            while chunk := stream.read(64 * 1024):
+                total += len(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == 128 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024

@@ -19,9 +19,10 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-_CHUNK = 256 * 1024
+_CHUNK = 256 * 1024  # compressed bytes read at a time
+_OUT = 1024 * 1024  # decompressed bytes made at a time: a chunk of zeros inflates a thousand times
 _GZIP = 16 + zlib.MAX_WBITS
 
 
@@ -39,14 +40,16 @@ class GzipCheckpoints:
         self.path = path
         self.every = every
         self._points: list[_Checkpoint] = [_Checkpoint(0, 0, None)]
+        self._keys: list[int] = [0]  # each point's out_pos, for bisect
 
-    def add(self, point: _Checkpoint) -> None:
-        if point.out_pos >= self._points[-1].out_pos + self.every:
-            self._points.append(point)
+    def offer(self, out_pos: int, raw_pos: int, state: Any) -> None:
+        """Keep the decompressor's state at this point (a copy) when far enough from the last one."""
+        if out_pos >= self._keys[-1] + self.every:
+            self._points.append(_Checkpoint(out_pos, raw_pos, state.copy()))
+            self._keys.append(out_pos)
 
     def before(self, out_pos: int) -> _Checkpoint:
-        keys = [p.out_pos for p in self._points]
-        return self._points[max(0, bisect.bisect_right(keys, out_pos) - 1)]
+        return self._points[max(0, bisect.bisect_right(self._keys, out_pos) - 1)]
 
     def reader(self, start: int) -> CheckpointingReader:
         """A forward stream of the decompressed bytes from `start` (from the nearest checkpoint)."""
@@ -57,57 +60,72 @@ class GzipCheckpoints:
 
 
 class CheckpointingReader(io.RawIOBase):
-    """Decompressed bytes of a gzip file from a checkpoint, forward only (``seek`` skips ahead)."""
+    """Decompressed bytes of a gzip file from a checkpoint, forward only (``seek`` skips ahead).
 
-    def __init__(self, path: Path, start: _Checkpoint, record: Callable[[_Checkpoint], None] | None) -> None:
+    The stream is inflated at most a MiB at a time (``max_length``), so memory stays bounded however
+    well a chunk compresses, and bytes are handed out from that block without copying what is left.
+    """
+
+    def __init__(self, path: Path, start: _Checkpoint, record: Callable[[int, int, Any], None] | None) -> None:
         super().__init__()
         self._raw = open(path, "rb")  # noqa: SIM115 - closed with this reader
         self._raw.seek(start.raw_pos)
-        self._raw_pos = start.raw_pos
-        self._out_pos = start.out_pos
+        self._raw_pos = start.raw_pos  # compressed bytes read from the file
+        self._out_pos = start.out_pos  # decompressed bytes handed out (or skipped)
         copy = getattr(start.state, "copy", None)
         self._z = copy() if callable(copy) else zlib.decompressobj(_GZIP)
         self._record = record
-        self._buffer = b""
+        self._tail = b""  # compressed bytes read but not yet taken by zlib (the state's own copy is stale)
+        self._block = b""  # decompressed, not yet handed out from _at on
+        self._at = 0
         self._eof = False
 
     def readable(self) -> bool:
         return True
 
     def _more(self) -> None:
-        while not self._buffer and not self._eof:
-            if self._z.eof:  # a gzip file may hold several members, one after the other
-                rest = self._z.unused_data
-                self._z = zlib.decompressobj(_GZIP)
+        while self._at >= len(self._block) and not self._eof:
+            self._block, self._at = b"", 0
+            z = self._z
+            if z.eof:  # a gzip file may hold several members, one after the other
+                rest = z.unused_data
+                self._z = z = zlib.decompressobj(_GZIP)
                 if rest.strip(b"\x00"):
-                    self._buffer = self._z.decompress(rest)
+                    self._block = z.decompress(rest, _OUT)
+                    self._tail = z.unconsumed_tail
                     continue
-            chunk = self._raw.read(_CHUNK)
-            if not chunk:
-                self._eof = True
-                self._buffer = self._z.flush()
-                break
-            self._raw_pos += len(chunk)
-            self._buffer = self._z.decompress(chunk)
-            if self._record is not None and not self._z.eof and not self._z.unused_data:
-                # The state after this chunk, with every byte it gives out counted.
-                self._record(_Checkpoint(self._out_pos + len(self._buffer), self._raw_pos, self._z.copy()))
+            data = self._tail
+            if not data:
+                data = self._raw.read(_CHUNK)
+                if not data:
+                    self._eof = True
+                    self._block = z.flush()
+                    break
+                self._raw_pos += len(data)
+            self._block = z.decompress(data, _OUT)
+            self._tail = z.unconsumed_tail
+            if self._record is not None and not z.eof:
+                # The state after this block, with every byte it gives out counted, resumed from the first
+                # compressed byte it has not taken.
+                self._record(self._out_pos + len(self._block), self._raw_pos - len(self._tail), z)
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         self._more()
-        n = min(len(buffer), len(self._buffer))
-        buffer[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        self._out_pos += n
-        return n
+        at = self._at
+        n = min(len(buffer), len(self._block) - at)
+        if n > 0:
+            buffer[:n] = memoryview(self._block)[at : at + n]
+            self._at = at + n
+            self._out_pos += n
+        return max(n, 0)
 
     def skip(self, count: int) -> None:
         while count > 0:
             self._more()
-            if not self._buffer:
+            n = min(count, len(self._block) - self._at)
+            if n <= 0:
                 return
-            n = min(count, len(self._buffer))
-            self._buffer = self._buffer[n:]
+            self._at += n
             self._out_pos += n
             count -= n
 
@@ -133,7 +151,7 @@ class CheckpointingReader(io.RawIOBase):
 
 def indexing_reader(path: Path, checkpoints: GzipCheckpoints) -> BinaryIO:
     """A buffered forward stream over the whole gzip file that fills `checkpoints` as it goes."""
-    raw = CheckpointingReader(path, _Checkpoint(0, 0, None), checkpoints.add)
+    raw = CheckpointingReader(path, _Checkpoint(0, 0, None), checkpoints.offer)
     return io.BufferedReader(raw, buffer_size=1024 * 1024)
 
 

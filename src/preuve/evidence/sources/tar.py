@@ -1,6 +1,7 @@
 """A tar file (plain, or compressed with gzip, bzip2 or xz) as a source, read in place.
 
-A tar is indexed once: one pass over its headers (:func:`scan_tar_headers`), keeping only each
+A tar is indexed once: one pass over its headers
+(:func:`~preuve.evidence.formats.tarheaders.scan_tar_headers`), keeping only each
 regular member's data offset and size. A plain tar's member is then read where it lies; a
 .tar.gz's from the nearest gzip checkpoint taken during that pass
 (:mod:`preuve.evidence.formats.gzindex`), so opening members in any order never decompresses the
@@ -13,13 +14,13 @@ from __future__ import annotations
 import io
 import tarfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import GzipCheckpoints, indexing_reader, open_member
+from preuve.evidence.formats.tarheaders import scan_tar_headers
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import (
     FILE,
@@ -34,47 +35,34 @@ from preuve.messages import error_text
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
-
-_BLOCK = 512
-
-
-def _tar_number(field: bytes) -> int:
-    """A numeric header field: octal text, or GNU base-256 when the high bit is set."""
-    if field[:1] and field[0] & 0x80:
-        value = int.from_bytes(field[1:], "big")
-        return -value if field[0] & 0x40 else value
-    text = field.split(b"\0", 1)[0].strip()
-    return int(text, 8) if text else 0
+_SIZE_BITS = 64  # a member's (data offset, size) is kept as one int: offset << 64 | size
+_SIZE_MASK = (1 << _SIZE_BITS) - 1
+_UNSEEN = object()
+_FOLDERS_KEPT = 4096
 
 
-def _pax_records(data: bytes) -> dict[str, str]:
-    out: dict[str, str] = {}
-    pos = 0
-    while pos < len(data):
-        space = data.find(b" ", pos)
-        if space < 0:
-            break
-        try:
-            length = int(data[pos:space])
-        except ValueError:
-            break
-        if length <= 0 or pos + length > len(data):
-            break
-        record = data[space + 1 : pos + length - 1]
-        key, _, value = record.partition(b"=")
-        out[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
-        pos += length
-    return out
+def safe_names() -> Callable[[str], str | None]:
+    """:func:`~preuve.evidence.policy.member_name` over one listing, each folder's name sanitised once.
 
+    A tar lists its members folder by folder; the name of a member ``FOLDER/LEAF`` whose leaf is a
+    plain name (not empty, ``.`` or ``..``, no backslash or NUL) is the safe name of its folder, then
+    ``/LEAF``, exactly what the policy makes of the whole name; any other name goes to the policy whole.
+    """
+    folders: dict[str, object] = {}  # raw folder -> its safe name, or None when refused
 
-@dataclass(frozen=True, slots=True)
-class _TarEntry:
-    name: str
-    type: bytes
-    size: int
-    mtime: float
-    mode: int
-    offset_data: int
+    def safe_name(raw: str) -> str | None:
+        folder, _, leaf = raw.rpartition("/")
+        if folder and leaf and leaf != "." and leaf != ".." and "\\" not in leaf and "\0" not in leaf:
+            safe = folders.get(folder, _UNSEEN)
+            if safe is _UNSEEN:
+                if len(folders) >= _FOLDERS_KEPT:
+                    folders.clear()
+                safe = folders[folder] = member_name(folder)
+            if safe is not None:
+                return f"{safe}/{leaf}"
+        return member_name(raw)
+
+    return safe_name
 
 
 def _open_decompressed(path: Path) -> BinaryIO:
@@ -94,94 +82,6 @@ def _open_decompressed(path: Path) -> BinaryIO:
     return raw
 
 
-def scan_tar_headers(
-    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None = None
-) -> Iterator[_TarEntry]:
-    """Every header of a tar stream, skipping over the data (ustar, pax and GNU long names).
-
-    Written here rather than iterating :mod:`tarfile` because tarfile builds a
-    full TarInfo per member and is several times slower on dumps of hundreds
-    of thousands of files; this reads only what preuve indexes, checks each
-    header's checksum, and checks the decompression budget *before* skipping
-    a member's data (skipping is what decompresses it).
-    """
-    offset = 0
-    pax_global: dict[str, str] = {}
-    pending: dict[str, str] = {}
-    long_name: str | None = None
-    last: str | None = None
-    members = 0
-    while True:
-        header = stream.read(_BLOCK)
-        if header == bytes(_BLOCK):
-            return
-        if len(header) < _BLOCK:
-            # A tar ends with zero blocks; a stream that stops before them was cut short (an interrupted
-            # copy or download): the last member may be incomplete and whatever followed it is lost.
-            if damage is not None:
-                cut = f", whose last member ({last}) may be incomplete" if last is not None else ""
-                damage.append(
-                    f"the archive is cut short: it ends after {members} member(s), before its end-of-archive "
-                    f"marker{cut}; members after that point are lost"
-                )
-            return
-        stored = _tar_number(header[148:156])
-        if stored != sum(header) - sum(header[148:156]) + 256:  # the checksum field counts as spaces
-            raise EvidenceError(path, f"damaged tar: bad header checksum at offset {offset}")
-        kind = header[156:157]
-        size = _tar_number(header[124:136])
-        if size < 0:
-            raise EvidenceError(path, f"damaged tar: negative size at offset {offset}")
-        data_at = offset + _BLOCK
-        padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
-        if kind in (b"x", b"g", b"L", b"K"):
-            if budget is not None and data_at + size > budget:
-                raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
-            if size > 1024 * 1024:
-                raise EvidenceError(path, f"damaged tar: extended header of {size} bytes")
-            data = stream.read(padded)[:size]
-            if kind == b"x":
-                pending.update(_pax_records(data))
-            elif kind == b"g":
-                pax_global.update(_pax_records(data))
-            elif kind == b"L":
-                long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            offset = data_at + padded
-            continue
-        name = header[0:100].split(b"\0", 1)[0]
-        prefix = header[345:500].split(b"\0", 1)[0] if header[257:262] == b"ustar" else b""
-        text = (prefix + b"/" + name if prefix else name).decode("utf-8", "surrogateescape")
-        info = {**pax_global, **pending}
-        text = info.get("path", long_name or text)
-        if "size" in info:
-            try:
-                size = int(info["size"])
-            except ValueError:
-                raise EvidenceError(path, f"damaged tar: pax size {info['size']!r}") from None
-            padded = (size + _BLOCK - 1) // _BLOCK * _BLOCK
-        if budget is not None and data_at + size > budget:
-            raise LimitExceeded(
-                path, f"member {text} ({size} bytes) expands beyond the decompression ratio bound (archive bomb?)"
-            )
-        try:
-            mtime = float(info.get("mtime", _tar_number(header[136:148])))
-        except ValueError:
-            mtime = 0.0
-        yield _TarEntry(text, kind, size, mtime, _tar_number(header[100:108]), data_at)
-        last, members = text, members + 1
-        pending, long_name = {}, None
-        offset = data_at + padded
-        if padded and stream.seek(offset) < offset and stream.tell() < offset:
-            # A compressed stream that ends inside this member's data: it was cut short. The archive is
-            # damaged (what followed is lost), and this member is named as unreadable by the caller.
-            if damage is not None:
-                damage.append(
-                    f"the archive is cut short: it ends after {members} member(s), before its end-of-archive "
-                    f"marker, whose last member ({last}) may be incomplete; members after that point are lost"
-                )
-            raise EvidenceError(path, f"member {text} is cut short: the archive ends inside it (truncated)")
-
-
 class TarSource(Source):
     """Members of a tar, indexed in one pass over its headers and read through that index."""
 
@@ -197,7 +97,10 @@ class TarSource(Source):
             raise AcquisitionError(f"{shown}: not a readable tar ({error_text(exc)})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
         self._gzip = GzipCheckpoints(path) if gzipped else None
-        self._files: dict[str, tuple[int, int]] = {}  # name -> (data offset, size), the first of a name
+        # folder -> leaf name -> data offset << 64 | size, the first of a name: a dump's names share a few
+        # thousand folders, each kept once, and a member costs its leaf and one int (not a tuple of two)
+        self._files: dict[str, dict[str, int]] = {}
+        self._huge: dict[str, tuple[int, int]] = {}  # (a size of 2**64 bytes or more: a damaged header)
 
     def _stream(self) -> BinaryIO:
         return _open_decompressed(self.path) if self._gzip is None else indexing_reader(self.path, self._gzip)
@@ -221,25 +124,41 @@ class TarSource(Source):
         budget = None if self._plain else self._compressed * self.limits.max_decompression_ratio + RATIO_FLOOR
         count = 0
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
+        most = self.limits.max_archive_entries
+        files, huge, refused = self._files, self._huge, self.refused
+        safe_name = safe_names()
+        plain, length = self._plain, self._compressed
         try:
             with self._stream() as stream:
-                for entry in scan_tar_headers(stream, str(self.path), budget, damage):
+                for raw, typeflag, declared, mtime, mode, data_at in scan_tar_headers(
+                    stream, str(self.path), budget, damage
+                ):
                     count += 1
-                    check_entry_count(count, str(self.path), self.limits)
-                    name = member_name(entry.name)
+                    if count > most:
+                        check_entry_count(count, str(self.path), self.limits)
+                    name = safe_name(raw)
                     if name is None:
-                        self.refused.append(entry.name)
+                        refused.append(raw)
                         continue
-                    kind = tar_member_type(entry.type)
-                    size = entry.size if kind == FILE else 0
+                    kind = tar_member_type(typeflag)
                     if kind == FILE:
-                        if self._plain and entry.offset_data + entry.size > self._compressed:
-                            present = max(self._compressed - entry.offset_data, 0)
-                            self.damaged.append(f"{self.where}: member {name} is cut short ({entry.size} bytes "
+                        if plain and data_at + declared > length:
+                            present = max(length - data_at, 0)
+                            self.damaged.append(f"{self.where}: member {name} is cut short ({declared} bytes "
                                                 f"declared, {present} present): the archive is truncated")
                         # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
-                        self._files.setdefault(name, (entry.offset_data, entry.size))
-                    yield Member(name, kind, size, entry.mtime or None, entry.mode)
+                        folder, _, leaf = name.rpartition("/")
+                        leaves = files.get(folder)
+                        if leaves is None:
+                            leaves = files[folder] = {}
+                        if leaf not in leaves and (not huge or name not in huge):
+                            if declared <= _SIZE_MASK:
+                                leaves[leaf] = data_at << _SIZE_BITS | declared
+                            else:
+                                huge[name] = (data_at, declared)
+                        yield Member(name, kind, declared, mtime or None, mode)
+                    else:
+                        yield Member(name, kind, 0, mtime or None, mode)
         except EvidenceError as exc:
             if count == 0 or isinstance(exc, LimitExceeded) and "more than" in exc.reason:
                 raise
@@ -260,7 +179,9 @@ class TarSource(Source):
             self.damage.extend(damage if self.label is None else [f"{self.label}: {d}" for d in damage])
 
     def open(self, name: str, label: str) -> BinaryIO:
-        where = self._files.get(name)
+        folder, _, leaf = name.rpartition("/")
+        packed = self._files.get(folder, {}).get(leaf)
+        where = (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
         if where is None:
             raise EvidenceError(label, "not a regular file")
         if self._gzip is not None:
@@ -268,8 +189,13 @@ class TarSource(Source):
                 return guarded_member(open_member(self._gzip, where[0], where[1]), label)
             except (OSError, zlib.error) as exc:
                 raise EvidenceError(label, f"cannot be read from the tar ({error_text(exc)})") from exc
+        offset, size = where
+        if self._plain and offset + size > self._compressed:
+            # Declared past the end of the file (listed as cut short): read up to one byte past the end,
+            # where tarfile fails as for any cut member, never asking the file for more than it holds.
+            size = max(self._compressed - offset, 0) + 1
         info = tarfile.TarInfo(name)
-        info.offset_data, info.size, info.type = where[0], where[1], tarfile.REGTYPE
+        info.offset_data, info.size, info.type = offset, size, tarfile.REGTYPE
         try:
             stream = self._tar.extractfile(info)
         except (tarfile.TarError, OSError, EOFError) as exc:
