@@ -514,35 +514,41 @@ def test_artifacts_of_a_worker_that_died_are_read_by_the_main_process(
 
 
 def test_sources_open_their_files_again_after_a_fork(tmp_path: Path) -> None:
-    """A zip's and a plain tar's members are read through one file the source keeps open; a forked
-    process gets its own file (a file position shared with the other process would move under it),
-    and reads the same bytes through it."""
+    """A zip's and a plain, bzip2 or xz tar's members are read through one file the source keeps open;
+    a forked process gets its own file (a file position shared with the other process would move
+    under it), and reads the same bytes through it."""
     import io
     import tarfile
     import zipfile
 
     from preuve.evidence.limits import Limits
+    from preuve.evidence.sources.base import Source
     from preuve.evidence.sources.tar import TarSource
     from preuve.evidence.sources.zip import ZipSource
 
     with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
         archive.writestr("x/one.txt", b"one" * 100)
-    with tarfile.open(tmp_path / "a.tar", "w") as archive:
-        info = tarfile.TarInfo("x/one.txt")
-        info.size = 300
-        archive.addfile(info, io.BytesIO(b"one" * 100))
-    zip_source, tar_source = ZipSource(tmp_path / "a.zip", Limits()), TarSource(tmp_path / "a.tar", Limits())
+    sources: list[tuple[Source, Callable[[], object]]] = []
+    zip_source = ZipSource(tmp_path / "a.zip", Limits())
+    sources.append((zip_source, lambda: zip_source._zip.fp))
+    for suffix, mode in ((".tar", "w"), (".tar.bz2", "w:bz2"), (".tar.xz", "w:xz")):
+        with tarfile.open(tmp_path / f"a{suffix}", mode) as archive:  # type: ignore[call-overload]
+            info = tarfile.TarInfo("x/one.txt")
+            info.size = 300
+            archive.addfile(info, io.BytesIO(b"one" * 100))
+        tar_source = TarSource(tmp_path / f"a{suffix}", Limits())
+        sources.append((tar_source, lambda source=tar_source: source._tar.fileobj))  # type: ignore[misc]
     try:
-        for source, held in ((zip_source, lambda: zip_source._zip.fp), (tar_source, lambda: tar_source._tar.fileobj)):
+        for source, held in sources:
             list(source.members())
             before = held()
             source.after_fork()
-            assert held() is not before and held().fileno() != before.fileno()  # type: ignore[union-attr]
+            assert held() is not before and held().fileno() != before.fileno(), source  # type: ignore[attr-defined]
             with source.open("x/one.txt", "one") as stream:
                 assert stream.read() == b"one" * 100
     finally:
-        zip_source.close()
-        tar_source.close()
+        for source, _ in sources:
+            source.close()
 
 
 @pytest.mark.parametrize("fmt", ["folder", "tar"])

@@ -208,7 +208,7 @@ class TarSource(Source):
         self._tar.close()
 
     def after_fork(self) -> None:
-        # A plain tar's members are read through the tarfile's own file (seek, then read): this process
-        # gets its own. (Members of a compressed tar are read through files opened for each.)
-        if self._plain:
-            self._tar.fileobj = open(self.path, "rb", buffering=1024 * 1024)  # noqa: SIM115 - kept for member reads
+        # Members of a plain, bzip2 or xz tar are read through the tarfile's own file (seek, then read;
+        # a compressed one rewinds it): this process gets a tarfile and a file of its own (the parent's
+        # stay open for the parent). Members of a gzip tar are read through files opened for each.
+        self._tar = tarfile.open(self.path, "r:*")  # noqa: SIM115 - kept open for member reads
