@@ -267,3 +267,39 @@ def test_at_the_path_of_an_entry_the_check_reads_that_entry_alone(tmp_path: Path
     # Neither the acquisition's own files nor a path the dump does not have.
     for path in ("/.acquisition/ios_dump/notes.txt", "/.acquisition", "/private/var/tmp/gone"):
         assert list(check.records(fs, path, lambda m: None)) == []
+
+
+def test_a_member_declaring_more_than_64_bits_of_size_is_listed_with_the_rest(tmp_path: Path) -> None:
+    """A tar header may declare any size in base 256 (2**80 bytes here, a hostile or damaged header);
+    no output can hold such an integer as a JSON number: the entry is listed with its size as text, the
+    member is named as cut short, and every other entry of the listing is there."""
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
+    from tests.evidence.test_tar_source import _header
+
+    data = b"x" * 10
+    archive = (_header("private/var/mobile/Library/x.db", b"%011o\0" % len(data)) + data + bytes(502)
+               + _header("private/var/tmp/huge", b"\x80" + (2**80).to_bytes(11, "big")) + b"data" + bytes(2044))
+    dump = tmp_path / "dump.tar"
+    dump.write_bytes(archive)
+    out = tmp_path / "out"
+    from preuve.report.outdir import OutputFolder
+
+    folder = OutputFolder(out, dump, ())
+    try:
+        result = run_check(dump, CheckOptions(only_artifacts=("filesystem",)), sinks=[folder])
+    finally:
+        folder.close()
+    report = next(r for r in result.artifacts if r.name == "filesystem")
+    assert (report.status, report.errors) == ("ok", [])
+    lines = [json.loads(line) for line in (out / "artifacts" / "filesystem.jsonl").read_bytes().splitlines()]
+    assert [(line["locator"]["device_path"], line["size"]) for line in lines] == [
+        ("/private", 0), ("/private/var", 0), ("/private/var/mobile", 0), ("/private/var/mobile/Library", 0),
+        ("/private/var/mobile/Library/x.db", 10), ("/private/var/tmp", 0), ("/private/var/tmp/huge", str(2**80)),
+    ]
+    unreadable = next(r for r in result.artifacts if r.name == "archive_members")
+    assert unreadable.errors == [
+        f"dump.tar: member private/var/tmp/huge is cut short ({2**80} bytes declared, 2048 present): the archive "
+        "is truncated",
+        "dump.tar: damaged tar after 2 members (cannot fit 'int' into an offset-sized integer); the rest is not read",
+    ]

@@ -19,7 +19,7 @@ from preuve.artifacts.base import Artifact
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
-from preuve.model.jsonio import _default, dumps, to_iso
+from preuve.model.jsonio import dumps, encode, to_iso
 from preuve.report.formats.findings import findings_document
 from preuve.run.sinks import RenderingSink
 
@@ -50,7 +50,7 @@ def _type_prefix(record_type: str) -> bytes:
 
 def record_line(record: Record, prefix: bytes | None = None) -> bytes:
     """One JSONL line: the record type, then the record's fields as orjson writes the dataclass."""
-    body = orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)
+    body = encode(record, _JSONL_OPTIONS)
     return (prefix or _type_prefix(record.record_type)) + body[1:]
 
 
@@ -124,7 +124,7 @@ class _RecordWriter(RenderingSink):
         prefix = self._prefixes.get(record_type)
         if prefix is None:
             prefix = self._prefixes[record_type] = _type_prefix(record_type)
-        line = prefix + orjson.dumps(record, default=_default, option=_JSONL_OPTIONS)[1:]
+        line = prefix + encode(record, _JSONL_OPTIONS)[1:]
         want_csv, want_jsonl = self._timeline_file is not None, self._timeline_jsonl is not None
         if not stamps or not (want_csv or want_jsonl):
             return line
