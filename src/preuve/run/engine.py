@@ -446,7 +446,7 @@ class _Workers:
         # What the workers sent: chunks by (plan, chunk), artifacts by their place in the run; each a
         # file in `folder`, or None when the worker could not read it.
         self.chunks: dict[tuple[int, int], _PartResult | Path | None] = {}
-        self.reads: dict[int, Path | None] = {}
+        self.reads: dict[int, _ArtifactRead | Path | None] = {}
         # Where workers leave what they read until the main process comes to it: a pipe would hold a
         # worker up until then, and keeping it all in memory would make memory grow with the evidence.
         self.folder = Path(tempfile.mkdtemp(prefix="chunks-", dir=fs.workdir))
@@ -474,7 +474,8 @@ class _Workers:
 
     # -- in a worker --------------------------------------------------------------------------
     def _work(self, send: Connection, me: int) -> None:
-        """Whole artifacts from the end, each sent back as ("artifact", place, file); then chunks of each
+        """Whole artifacts from the end, each sent back as ("artifact", place, file) (the read itself
+        when it read no file: most artifacts find nothing to read); then chunks of each
         plan in turn, each sent back as ("chunk", plan, chunk, (file, ledger entry)); None for a file
         when this worker could not read it."""
         try:
@@ -497,11 +498,11 @@ class _Workers:
         finally:
             send.close()
 
-    def _spill_artifact(self, place: int) -> Path | None:
+    def _spill_artifact(self, place: int) -> _ArtifactRead | Path | None:
         try:
             read = self._read_artifact(place)
-            if read is None:
-                return None
+            if read is None or (read.records is None and len(read.warnings) + len(read.errors) < 10):
+                return read  # nothing read (most artifacts find nothing to read): sent as it is
             path = self.folder / f"artifact-{place}"
             with open(path, "wb") as file:
                 pickle.dump(read, file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -600,8 +601,8 @@ class _Workers:
                 return None
             self._pump(block=True)
         path = self.reads.pop(place)
-        if path is None:
-            return None
+        if not isinstance(path, Path):
+            return path
         try:
             with open(path, "rb") as file:
                 return cast(_ArtifactRead, pickle.load(file))
