@@ -6,10 +6,12 @@ presented as a read-only filesystem at the paths the files had on the device
 the bytes came from. Every file handed out is hashed once into the run's
 :class:`~preuve.evidence.ledger.HashLedger`.
 
-:class:`MountFS` is the DeviceFS of every acquisition but the iOS backup
-folders: a table of mounts, each a source (:mod:`preuve.evidence.sources`: a
-folder, a zip, a tar, an Android backup) placed in the device tree by a mapper,
-with one folder semantics whatever the source.
+:class:`MountFS` is the one DeviceFS: a table of mounts, each a source
+(:mod:`preuve.evidence.sources`: a folder, a zip, a tar, an Android backup, an
+iOS backup plain or encrypted) placed in the device tree by a mapper, with one
+folder semantics whatever the source. Each mount's listing is kept compactly
+(its sorted paths and a few arrays; a FileInfo is made when asked for), so an
+acquisition of half a million files costs little more than its paths.
 
 Paths inside an acquisition that describe the acquisition itself (a backup's
 Manifest.db and Info.plist, an AndroidQF's hashes.csv) live under
@@ -20,18 +22,21 @@ other.
 from __future__ import annotations
 
 import bisect
+import heapq
 import posixpath
 import re
 import shutil
 import sqlite3
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.plists import PlistValue, load_plist
@@ -42,9 +47,12 @@ from preuve.evidence.policy import DIR, FILE, duplicate_note, refused_note
 from preuve.evidence.sqlite import open_readonly
 
 if TYPE_CHECKING:
-    from preuve.evidence.sources.base import Mapper, Source
+    from preuve.evidence.sources.base import Mapper, Member, Source
 
 ACQUISITION_PREFIX = "/.acquisition"
+S = TypeVar("S", bound="Source")
+_FIRST = itemgetter(0)
+_DEVICE_PATH = attrgetter("device_path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +154,8 @@ def _literal_prefix(pattern: str) -> str:
 class DeviceFS(ABC):
     """A read-only view of an acquisition at device paths.
 
-    Subclasses provide the listing (:meth:`_iter_entries`) and the bytes
-    (:meth:`_open_raw`, and :meth:`_local_file` when the bytes already lie in
-    one plain file on disk). Everything else, bounds and hashing included, is
-    here once.
+    The one implementation is :class:`MountFS`; this class says what every artifact may ask of an
+    acquisition (the listing and the bytes) and does the reading, bounds and hashing included, once.
     """
 
     kind: str = "unknown"
@@ -167,13 +173,23 @@ class DeviceFS(ABC):
         self.ledger = ledger
         self.limits = limits
         self.workdir = workdir
-        self._paths: list[str] | None = None
-        self._info: dict[str, FileInfo] = {}
 
-    # -- what subclasses provide ------------------------------------------------------------
+    # -- what the implementation provides -----------------------------------------------------
     @abstractmethod
-    def _iter_entries(self) -> Iterable[FileInfo]:
-        """Every file (and folder) of the acquisition, at normalised device paths."""
+    def _load(self) -> list[str]:
+        """Every device path, sorted (the acquisition is listed the first time)."""
+
+    @abstractmethod
+    def _entry(self, device_path: str) -> FileInfo | None:
+        """The listed entry at a path (its size -1 when the listing left it unknown), or None."""
+
+    @abstractmethod
+    def _complete(self, entry: FileInfo) -> FileInfo:
+        """An entry of unknown size (-1) completed, once (then :meth:`_entry` gives the completed one)."""
+
+    @abstractmethod
+    def iter_files(self) -> Iterator[FileInfo]:
+        """Every listed entry (files, folders, links), in the order of :meth:`paths`, as :meth:`_entry` gives it."""
 
     @abstractmethod
     def _open_raw(self, device_path: str) -> BinaryIO:
@@ -196,44 +212,26 @@ class DeviceFS(ABC):
         """Release what the acquisition holds open."""
 
     # -- listing ------------------------------------------------------------------------------
-    def _load(self) -> list[str]:
-        if self._paths is None:
-            info: dict[str, FileInfo] = {}
-            for entry in self._iter_entries():
-                info[entry.device_path] = entry
-            self._info = info
-            self._paths = sorted(info)
-        return self._paths
-
     def paths(self) -> list[str]:
         """Every device path, sorted."""
         return list(self._load())
 
     def __contains__(self, device_path: str) -> bool:
-        self._load()
-        return device_path in self._info
+        return self._entry(device_path) is not None
 
     def exists(self, device_path: str) -> bool:
         return device_path in self
 
     def is_file(self, device_path: str) -> bool:
-        self._load()
-        entry = self._info.get(device_path)
+        entry = self._entry(device_path)
         return entry is not None and not entry.is_dir and not entry.is_link
 
     def stat(self, device_path: str) -> FileInfo:
-        self._load()
-        try:
-            entry = self._info[device_path]
-        except KeyError:
-            raise EvidenceError(device_path, "no such file in the acquisition") from None
+        entry = self._entry(device_path)
+        if entry is None:
+            raise EvidenceError(device_path, "no such file in the acquisition")
         if entry.size < 0:
             entry = self._complete(entry)
-            self._info[device_path] = entry
-        return entry
-
-    def _complete(self, entry: FileInfo) -> FileInfo:
-        """Fill in what the listing left unknown (size -1), for acquisitions that list lazily."""
         return entry
 
     def glob(self, pattern: str) -> list[str]:
@@ -264,11 +262,6 @@ class DeviceFS(ABC):
             if regex.match(path):
                 out.append(path)
         return out
-
-    def iter_files(self) -> Iterator[FileInfo]:
-        self._load()
-        for path in self._load():
-            yield self._info[path]
 
     # -- reading ------------------------------------------------------------------------------
     def _require_file(self, device_path: str) -> FileInfo:
@@ -365,14 +358,222 @@ class DeviceFS(ABC):
                     shutil.rmtree(copy.parent, ignore_errors=True)
 
 
+# One byte per listed entry (see _Listing): its kind, and what the source gave of its time and mode.
+_KIND_FILE, _KIND_DIR, _KIND_LINK, _KIND = 0, 1, 2, 3
+_HAS_MTIME, _INT_MTIME, _HAS_MODE = 4, 8, 16
+_INT64 = 1 << 63
+_EXACT_FLOAT = 1 << 53
+_SYNTHESISED = -1  # the ref of a folder no member names: it lies above a file
+
+
+class _Listing:
+    """One mount's entries, sorted by device path, each a slot in a few compact arrays (no Python
+    object per entry but its path): a byte saying its kind (file, folder, link) and whether it has a
+    time and a mode, its size, time and mode, its `ref` (its place among what the source listed, by
+    which the source finds it again), and its member name when that is not the device path without
+    its '/' (a source mounted elsewhere than at the device's root). A FileInfo is made when asked for.
+    """
+
+    __slots__ = ("exact", "flags", "modes", "mtimes", "names", "paths", "refs", "sizes", "source")
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.paths: list[str] = []
+        self.flags = bytearray()
+        self.sizes = array("q")
+        self.mtimes: array[float] | None = None  # None: no entry of this mount has a time
+        self.modes: array[int] | None = None  # None: no entry of this mount has a mode
+        self.refs = array("q")
+        self.names: list[str | None] | None = None  # None: every name is the device path without its '/'
+        self.exact: dict[int, FileInfo] = {}  # entries whose values fit no array (a hostile size or time)
+
+    def find(self, device_path: str) -> int:
+        """Where a path lies in this listing, or -1."""
+        paths = self.paths
+        index = bisect.bisect_left(paths, device_path)
+        return index if index < len(paths) and paths[index] == device_path else -1
+
+    def is_dir(self, index: int) -> bool:
+        return self.flags[index] & _KIND == _KIND_DIR
+
+    def name(self, index: int) -> str:
+        name = self.names[index] if self.names is not None else None
+        return name if name is not None else self.paths[index][1:]
+
+    def info(self, index: int) -> FileInfo:
+        exact = self.exact.get(index) if self.exact else None
+        if exact is not None:
+            return exact
+        flag, path = self.flags[index], self.paths[index]
+        mtime: float | None = None
+        if flag & _HAS_MTIME and self.mtimes is not None:
+            mtime = self.mtimes[index]
+            if flag & _INT_MTIME:
+                mtime = int(mtime)
+        mode = self.modes[index] if flag & _HAS_MODE and self.modes is not None else None
+        kind = flag & _KIND
+        if kind == _KIND_FILE:
+            return FileInfo(path, self.sizes[index], mtime, mode)
+        if kind == _KIND_DIR:
+            return FileInfo(path, 0, mtime, mode, is_dir=True)
+        return FileInfo(path, 0, mtime, mode, is_link=True)
+
+    def make_folder(self, index: int) -> None:
+        """A file that a later mount placed something below: a folder (with no time or mode)."""
+        self.flags[index] = _KIND_DIR
+        self.sizes[index] = 0
+        self.exact.pop(index, None)
+
+
+class _Placing:
+    """A mount's entries while it is listed, in the order they come (then sorted into a _Listing)."""
+
+    __slots__ = ("any_mode", "any_mtime", "devices", "exact", "flags", "modes", "mtimes", "names", "refs", "sizes")
+
+    def __init__(self) -> None:
+        self.devices: list[str] = []
+        self.flags = bytearray()
+        self.sizes = array("q")
+        self.mtimes = array("d")
+        self.modes = array("q")
+        self.refs = array("q")
+        self.names: list[str | None] | None = None
+        self.exact: dict[int, FileInfo] = {}
+        self.any_mtime = self.any_mode = False
+
+    def folder(self, device: str) -> None:
+        self.devices.append(device)
+        self.flags.append(_KIND_DIR)
+        self.sizes.append(0)
+        self.mtimes.append(0.0)
+        self.modes.append(0)
+        self.refs.append(_SYNTHESISED)
+        if self.names is not None:
+            self.names.append(None)
+
+    def member(self, device: str, ref: int, member: Member) -> None:
+        kind = member.type
+        if kind == FILE:
+            flag, size = _KIND_FILE, member.size
+        elif kind == DIR:
+            flag, size = _KIND_DIR, 0
+        else:  # link, FIFO, socket, device: listed, never opened
+            flag, size = _KIND_LINK, 0
+        mtime, mode = member.mtime, member.mode
+        at = len(self.devices)
+        fits = -_INT64 <= size < _INT64
+        stored_mtime = 0.0
+        if mtime is not None:
+            if type(mtime) is float:
+                flag |= _HAS_MTIME
+                stored_mtime = mtime
+            elif type(mtime) is int and -_EXACT_FLOAT <= mtime <= _EXACT_FLOAT:
+                flag |= _HAS_MTIME | _INT_MTIME
+                stored_mtime = float(mtime)
+            else:
+                fits = False
+            self.any_mtime = True
+        stored_mode = 0
+        if mode is not None:
+            if 0 <= mode < _INT64:
+                flag |= _HAS_MODE
+                stored_mode = mode
+            else:
+                fits = False
+            self.any_mode = True
+        if not fits:
+            self.exact[at] = FileInfo(device, size, mtime, mode, is_dir=flag & _KIND == _KIND_DIR,
+                                      is_link=flag & _KIND == _KIND_LINK)
+            flag, size, stored_mtime, stored_mode = flag & _KIND, 0, 0.0, 0
+        self.devices.append(device)
+        self.flags.append(flag)
+        self.sizes.append(size)
+        self.mtimes.append(stored_mtime)
+        self.modes.append(stored_mode)
+        self.refs.append(ref)
+        name = member.name
+        if len(name) + 1 != len(device) or not device.endswith(name):
+            if self.names is None:
+                self.names = [None] * at
+            self.names.append(name)
+        elif self.names is not None:
+            self.names.append(None)
+
+    def name(self, at: int) -> str:
+        name = self.names[at] if self.names is not None else None
+        return name if name is not None else self.devices[at][1:]
+
+    def chosen(self, group: list[int], last_wins: bool, notes: list[tuple[int, str]]) -> int:
+        """Which of the entries placed at one path is listed (their places, in the order they came)."""
+        flags, refs = self.flags, self.refs
+        if last_wins:  # the later entry replaces the earlier; a folder above a file stays a folder
+            named = [at for at in group if refs[at] != _SYNTHESISED]
+            chosen = named[-1] if named else group[0]
+            if flags[chosen] & _KIND != _KIND_DIR and len(named) < len(group):
+                chosen = next(at for at in group if refs[at] == _SYNTHESISED)
+            return chosen
+        folders = [at for at in group if flags[at] & _KIND == _KIND_DIR]
+        if folders:  # a folder, whatever else was placed there; its time is that of the last member naming it
+            named = [at for at in folders if refs[at] != _SYNTHESISED]
+            chosen = named[-1] if named else folders[0]
+        else:
+            chosen = group[0]
+        for at in group:
+            if at != chosen and flags[at] & _KIND != _KIND_DIR:
+                notes.append((refs[at], duplicate_note(self.name(at))))
+        return chosen
+
+    def sorted_listing(self, source: Source, notes: list[tuple[int, str]]) -> _Listing:
+        """The entries sorted by path, one per path (see :meth:`chosen`), as a _Listing."""
+        devices, flags, sizes, mtimes, modes, refs, names = (
+            self.devices, self.flags, self.sizes, self.mtimes, self.modes, self.refs, self.names)
+        out = _Listing(source)
+        paths, out_flags, out_sizes, out_refs = out.paths, out.flags, out.sizes, out.refs
+        out_mtimes = out.mtimes = array("d") if self.any_mtime else None
+        out_modes = out.modes = array("q") if self.any_mode else None
+        out_names: list[str | None] | None = [] if names is not None else None
+        out.names = out_names
+        last_wins = source.last_wins
+        order = sorted(range(len(devices)), key=devices.__getitem__)
+        count, index = len(order), 0
+        while index < count:
+            chosen = order[index]
+            device = devices[chosen]
+            end = index + 1
+            if end < count and devices[order[end]] == device:
+                while end < count and devices[order[end]] == device:
+                    end += 1
+                chosen = self.chosen(order[index:end], last_wins, notes)
+            index = end
+            if self.exact and chosen in self.exact:
+                out.exact[len(paths)] = self.exact[chosen]
+            paths.append(device)
+            out_flags.append(flags[chosen])
+            out_sizes.append(sizes[chosen])
+            out_refs.append(refs[chosen])
+            if out_mtimes is not None:
+                out_mtimes.append(mtimes[chosen])
+            if out_modes is not None:
+                out_modes.append(modes[chosen])
+            if out_names is not None and names is not None:
+                out_names.append(names[chosen])
+        return out
+
+
 class MountFS(DeviceFS):
     """An acquisition as a table of mounts: each source's members placed at device paths by its mapper.
 
     The folder semantics are the same whatever the source: every folder above a file is listed as
     a folder (whether the container lists it or not), links, FIFOs and devices are listed and never
     opened, and a device path is listed once: the first member placed there is read, and any other
-    is reported (:attr:`notes`). What the sources report (refused names, unreadable members, a
-    container cut short) is gathered here as they are listed.
+    is reported (:attr:`notes`); a path both a file and a folder is a folder, the file reported. A
+    source whose own index says a later entry replaces an earlier one (:attr:`Source.last_wins`, a
+    backup's Manifest.db) has its last entry at a path listed, silently. What the sources report
+    (refused names, unreadable members, a container cut short) is gathered here as they are listed.
+
+    Each mount's listing is kept compactly (:class:`_Listing`: the sorted paths and a few arrays, a
+    FileInfo made when asked for), and a path is looked up in each mount's listing in turn (a run
+    has a few mounts): half a million files cost their paths and a few dozen bytes each.
     """
 
     def __init__(
@@ -384,10 +585,10 @@ class MountFS(DeviceFS):
         self.whole_filesystem = whole_filesystem
         self.mounts: list[tuple[Source, Mapper]] = []
         self.notes: list[str] = []  # warnings about the acquisition (refused names, duplicates…)
-        self._owner: dict[str, Source] = {}  # device path -> the source holding it
-        self._names: dict[str, str] = {}  # device path -> member name, when not the path without its '/'
-        self._entries: list[FileInfo] = []
-        self._folders: set[str] = set()
+        self._listings: list[_Listing] = []  # one per mount listed, in the order of the mounts
+        self._folders: set[str] = set()  # every folder listed so far, whichever mount holds it
+        self._completed: dict[str, FileInfo] = {}  # entries listed with an unknown size, completed
+        self._paths: list[str] | None = None
         self._listed = 0  # mounts listed so far
 
     def mount(self, source: Source, mapper: Mapper) -> None:
@@ -395,21 +596,36 @@ class MountFS(DeviceFS):
         self.mounts.append((source, mapper))
         self._paths = None
 
-    def _iter_entries(self) -> Iterable[FileInfo]:
-        while self._listed < len(self.mounts):
-            source, mapper = self.mounts[self._listed]
-            self._listed += 1
-            self._entries.extend(self._place(source, mapper))
-            self.notes.extend(refused_note(raw) for raw in source.refused)
-            self.notes.extend(source.notes)
-            self.damage.extend(source.damage)
-            self.unreadable.extend(source.damaged)
-        return self._entries
+    def sources(self, kind: type[S]) -> list[S]:
+        """The mounted sources of a kind (for what reads a source's own index, as a backup's integrity check)."""
+        return [source for source, _ in self.mounts if isinstance(source, kind)]
 
-    def _place(self, source: Source, mapper: Mapper) -> Iterator[FileInfo]:
-        folders, owner, names = self._folders, self._owner, self._names
+    # -- listing ------------------------------------------------------------------------------
+    def _load(self) -> list[str]:
+        if self._paths is None:
+            while self._listed < len(self.mounts):
+                source, mapper = self.mounts[self._listed]
+                self._listed += 1
+                notes: list[tuple[int, str]] = []
+                self._listings.append(self._place(source, mapper, notes))
+                notes.sort(key=_FIRST)
+                self.notes.extend(note for _, note in notes)
+                self.notes.extend(refused_note(raw) for raw in source.refused)
+                self.notes.extend(source.notes)
+                self.damage.extend(source.damage)
+                self.unreadable.extend(source.damaged)
+            lists = [listing.paths for listing in self._listings]
+            self._paths = lists[0] if len(lists) == 1 else list(heapq.merge(*lists))
+        return self._paths
+
+    def _place(self, source: Source, mapper: Mapper, notes: list[tuple[int, str]]) -> _Listing:
+        """A source's members placed in the device tree (the notes about them, by their place in the
+        source's listing, go to `notes`), sorted into its listing."""
+        folders, earlier = self._folders, bool(self._listings)
         max_depth = self.limits.max_path_depth
-        for member in source.members():
+        last_wins = source.last_wins
+        placing = _Placing()
+        for ref, member in enumerate(source.members()):
             mapped = mapper(member.name)
             if mapped is None:
                 continue
@@ -417,47 +633,106 @@ class MountFS(DeviceFS):
             if device is None:
                 continue
             if member.name.count("/") >= max_depth:
-                self.notes.append(f"member refused: {member.name}: nested deeper than {max_depth}")
+                notes.append((ref, f"member refused: {member.name}: nested deeper than {max_depth}"))
                 continue
-            if device in owner or (member.type != DIR and device in folders):
-                self.notes.append(duplicate_note(member.name))
+            if earlier:
+                held = self._find(device)  # (this mount is not among the listings yet)
+                if held is not None:
+                    if not (held[0].is_dir(held[1]) and member.type == DIR):  # (a folder again: the first stands)
+                        notes.append((ref, duplicate_note(member.name)))
+                    continue
+            if member.type != DIR and not last_wins and device in folders:
+                notes.append((ref, duplicate_note(member.name)))
                 continue
-            parent = posixpath.dirname(device)
-            while parent not in folders and parent not in ("/", ""):
+            parent = device.rpartition("/")[0]
+            while parent and parent not in folders:
                 folders.add(parent)
-                yield FileInfo(parent, 0, is_dir=True)
-                parent = posixpath.dirname(parent)
+                held = self._find(parent) if earlier else None
+                if held is not None:  # a file of an earlier mount, with something below it now
+                    held[0].make_folder(held[1])
+                else:
+                    placing.folder(parent)
+                parent = parent.rpartition("/")[0]
             if member.type == DIR:
                 folders.add(device)
-                yield FileInfo(device, 0, member.mtime, member.mode, is_dir=True)
-                continue
-            owner[device] = source
-            if member.name != device[1:]:  # (a dump at the device's root keeps no second copy of its names)
-                names[device] = member.name
-            if member.type == FILE:
-                yield FileInfo(device, member.size, member.mtime, member.mode)
-            else:  # link, FIFO, socket, device: listed, never opened
-                yield FileInfo(device, 0, member.mtime, member.mode, is_link=True)
+            placing.member(device, ref, member)
+        return placing.sorted_listing(source, notes)
+
+    def _find(self, device_path: str) -> tuple[_Listing, int] | None:
+        """The listing holding a path and where, or None."""
+        for listing in self._listings:
+            index = listing.find(device_path)
+            if index >= 0:
+                return listing, index
+        return None
+
+    def __contains__(self, device_path: str) -> bool:
+        self._load()
+        return self._find(device_path) is not None
+
+    def _entry(self, device_path: str) -> FileInfo | None:
+        self._load()
+        done = self._completed.get(device_path) if self._completed else None
+        if done is not None:
+            return done
+        found = self._find(device_path)
+        return None if found is None else found[0].info(found[1])
+
+    def _complete(self, entry: FileInfo) -> FileInfo:
+        found = self._find(entry.device_path)
+        if found is None:
+            return entry
+        listing, index = found
+        done = listing.source.complete(listing.refs[index], listing.name(index), entry)
+        self._completed[entry.device_path] = done
+        return done
+
+    def iter_files(self) -> Iterator[FileInfo]:
+        self._load()
+        if len(self._listings) == 1:
+            yield from self._iter_listing(self._listings[0])
+        else:
+            yield from heapq.merge(*(self._iter_listing(listing) for listing in self._listings), key=_DEVICE_PATH)
+
+    def _iter_listing(self, listing: _Listing) -> Iterator[FileInfo]:
+        completed = self._completed
+        for index, path in enumerate(listing.paths):
+            done = completed.get(path) if completed else None
+            yield done if done is not None else listing.info(index)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _held(self, device_path: str) -> tuple[Source, int, str]:
+        self._load()
+        found = self._find(device_path)
+        if found is None or found[0].is_dir(found[1]):
+            raise EvidenceError(device_path, "no such file in the acquisition")
+        listing, index = found
+        return listing.source, listing.refs[index], listing.name(index)
 
     def member(self, device_path: str) -> tuple[Source, str]:
         """The source holding a listed file and its member name there (to mount what it contains)."""
-        self._load()
-        source = self._owner.get(device_path)
-        if source is None:
-            raise EvidenceError(device_path, "no such file in the acquisition")
-        return source, self._names.get(device_path, device_path[1:])
+        source, _, name = self._held(device_path)
+        return source, name
 
     def _open_raw(self, device_path: str) -> BinaryIO:
-        source, name = self.member(device_path)
-        return source.open(name, device_path)
+        source, ref, name = self._held(device_path)
+        return source.open_member(ref, name, device_path)
 
     def _local_file(self, device_path: str) -> Path | None:
-        source, name = self.member(device_path)
-        return source.local_file(name)
+        source, ref, name = self._held(device_path)
+        return source.local_member(ref, name)
 
     def _source_name(self, device_path: str) -> str:
-        source, name = self.member(device_path)
-        return source.source_name(name)
+        source, ref, name = self._held(device_path)
+        return source.member_source_name(ref, name)
+
+    def listed_but_absent(self, device_path: str) -> bool:
+        self._load()
+        found = self._find(device_path)
+        if found is None or found[0].is_dir(found[1]):
+            return False
+        listing, index = found
+        return listing.source.absent(listing.refs[index], listing.name(index))
 
     def close(self) -> None:
         for source, _ in self.mounts:

@@ -211,8 +211,8 @@ class EncryptedBackupFS(BackupFS):
         key = None if at < 0 else bytes(wrapped[at + 4 : at + 4 + int.from_bytes(wrapped[at : at + 4], "big")])
         return key, None if size < 0 else size
 
-    def _complete(self, entry: FileInfo) -> FileInfo:
-        done = super()._complete(entry)
+    def _completed(self, entry: FileInfo) -> FileInfo:
+        done = super()._completed(entry)
         known = self._file_key(entry.device_path)
         if done.is_link or known is None:
             return done

@@ -112,6 +112,16 @@ class BackupFS(DeviceFS):
         # What the listing gathers for the integrity check of the kind (BackupIntegrity).
         self._listed = ListedFiles()
         self._listing_sql = ""
+        self._paths: list[str] | None = None
+        self._info: dict[str, FileInfo] = {}
+
+    def _entry(self, device_path: str) -> FileInfo | None:
+        self._load()
+        return self._info.get(device_path)
+
+    def iter_files(self) -> Iterator[FileInfo]:
+        for path in self._load():
+            yield self._info[path]
 
     def _meta_path(self, device: str) -> Path | None:
         if device.startswith(BACKUP_PREFIX + "/"):
@@ -301,6 +311,11 @@ class BackupFS(DeviceFS):
         self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
 
     def _complete(self, entry: FileInfo) -> FileInfo:
+        done = self._completed(entry)
+        self._info[entry.device_path] = done
+        return done
+
+    def _completed(self, entry: FileInfo) -> FileInfo:
         local = self._blob_path(entry.device_path)
         try:
             st = local.lstat()
