@@ -701,7 +701,8 @@ class MountFS(DeviceFS):
             yield done if done is not None else listing.info(index)
 
     # -- reading ------------------------------------------------------------------------------
-    def _held(self, device_path: str) -> tuple[Source, int, str]:
+    def placed(self, device_path: str) -> tuple[Source, int, str]:
+        """The source holding a listed file or link, its ref there and its member name."""
         self._load()
         found = self._find(device_path)
         if found is None or found[0].is_dir(found[1]):
@@ -711,19 +712,19 @@ class MountFS(DeviceFS):
 
     def member(self, device_path: str) -> tuple[Source, str]:
         """The source holding a listed file and its member name there (to mount what it contains)."""
-        source, _, name = self._held(device_path)
+        source, _, name = self.placed(device_path)
         return source, name
 
     def _open_raw(self, device_path: str) -> BinaryIO:
-        source, ref, name = self._held(device_path)
+        source, ref, name = self.placed(device_path)
         return source.open_member(ref, name, device_path)
 
     def _local_file(self, device_path: str) -> Path | None:
-        source, ref, name = self._held(device_path)
+        source, ref, name = self.placed(device_path)
         return source.local_member(ref, name)
 
     def _source_name(self, device_path: str) -> str:
-        source, ref, name = self._held(device_path)
+        source, ref, name = self.placed(device_path)
         return source.member_source_name(ref, name)
 
     def listed_but_absent(self, device_path: str) -> bool:
