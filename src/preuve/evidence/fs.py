@@ -364,6 +364,7 @@ _HAS_MTIME, _INT_MTIME, _HAS_MODE = 4, 8, 16
 _INT64 = 1 << 63
 _EXACT_FLOAT = 1 << 53
 _SYNTHESISED = -1  # the ref of a folder no member names: it lies above a file
+_MAX_REF = (1 << 31) - 1  # refs are kept in 32 bits
 
 
 class _Listing:
@@ -381,11 +382,13 @@ class _Listing:
         self.paths: list[str] = []
         self.flags = bytearray()
         self.sizes = array("q")
-        self.mtimes: array[float] | None = None  # None: no entry of this mount has a time
-        self.modes: array[int] | None = None  # None: no entry of this mount has a mode
-        self.refs = array("q")
+        self.mtimes: array[float] | None = None  # (with modes) None: few entries have a time or mode
+        self.modes: array[int] | None = None
+        self.refs = array("i")
         self.names: list[str | None] | None = None  # None: every name is the device path without its '/'
-        self.exact: dict[int, FileInfo] = {}  # entries whose values fit no array (a hostile size or time)
+        # Entries kept whole: the few with a time or mode when the others have none, and those whose
+        # values fit no array (a hostile size or time).
+        self.exact: dict[int, FileInfo] = {}
 
     def find(self, device_path: str) -> int:
         """Where a path lies in this listing, or -1."""
@@ -404,16 +407,21 @@ class _Listing:
         exact = self.exact.get(index) if self.exact else None
         if exact is not None:
             return exact
-        flag, path = self.flags[index], self.paths[index]
+        mtimes, modes = self.mtimes, self.modes
+        if mtimes is None or modes is None:
+            return self.made(self.paths[index], self.flags[index], self.sizes[index], 0.0, 0)
+        return self.made(self.paths[index], self.flags[index], self.sizes[index], mtimes[index], modes[index])
+
+    @staticmethod
+    def made(path: str, flag: int, size: int, stored_mtime: float, stored_mode: int) -> FileInfo:
+        """The FileInfo of an entry from its slots."""
         mtime: float | None = None
-        if flag & _HAS_MTIME and self.mtimes is not None:
-            mtime = self.mtimes[index]
-            if flag & _INT_MTIME:
-                mtime = int(mtime)
-        mode = self.modes[index] if flag & _HAS_MODE and self.modes is not None else None
+        if flag & _HAS_MTIME:
+            mtime = int(stored_mtime) if flag & _INT_MTIME else stored_mtime
+        mode = stored_mode if flag & _HAS_MODE else None
         kind = flag & _KIND
         if kind == _KIND_FILE:
-            return FileInfo(path, self.sizes[index], mtime, mode)
+            return FileInfo(path, size, mtime, mode)
         if kind == _KIND_DIR:
             return FileInfo(path, 0, mtime, mode, is_dir=True)
         return FileInfo(path, 0, mtime, mode, is_link=True)
@@ -426,28 +434,32 @@ class _Listing:
 
 
 class _Placing:
-    """A mount's entries while it is listed, in the order they come (then sorted into a _Listing)."""
+    """A mount's entries while it is listed, in the order they come (then sorted into a _Listing).
 
-    __slots__ = ("any_mode", "any_mtime", "devices", "exact", "flags", "modes", "mtimes", "names", "refs", "sizes")
+    Times and modes are kept aside, by place, while few entries have one (a backup lists only its own
+    few files with a time), and in arrays beside the others once many do (a folder, a zip, a tar)."""
+
+    __slots__ = ("devices", "exact", "flags", "modes", "mtimes", "names", "refs", "sizes", "sparse")
 
     def __init__(self) -> None:
         self.devices: list[str] = []
         self.flags = bytearray()
         self.sizes = array("q")
-        self.mtimes = array("d")
-        self.modes = array("q")
-        self.refs = array("q")
+        self.refs = array("i")
+        self.mtimes: array[float] | None = None  # (with modes) one slot per entry, once many have a time or mode
+        self.modes: array[int] | None = None
+        self.sparse: dict[int, tuple[float, int]] = {}  # place: (time, mode), while few have one
         self.names: list[str | None] | None = None
         self.exact: dict[int, FileInfo] = {}
-        self.any_mtime = self.any_mode = False
 
     def folder(self, device: str) -> None:
         self.devices.append(device)
         self.flags.append(_KIND_DIR)
         self.sizes.append(0)
-        self.mtimes.append(0.0)
-        self.modes.append(0)
         self.refs.append(_SYNTHESISED)
+        if self.mtimes is not None and self.modes is not None:
+            self.mtimes.append(0.0)
+            self.modes.append(0)
         if self.names is not None:
             self.names.append(None)
 
@@ -472,7 +484,6 @@ class _Placing:
                 stored_mtime = float(mtime)
             else:
                 fits = False
-            self.any_mtime = True
         stored_mode = 0
         if mode is not None:
             if 0 <= mode < _INT64:
@@ -480,7 +491,6 @@ class _Placing:
                 stored_mode = mode
             else:
                 fits = False
-            self.any_mode = True
         if not fits:
             self.exact[at] = FileInfo(device, size, mtime, mode, is_dir=flag & _KIND == _KIND_DIR,
                                       is_link=flag & _KIND == _KIND_LINK)
@@ -488,9 +498,14 @@ class _Placing:
         self.devices.append(device)
         self.flags.append(flag)
         self.sizes.append(size)
-        self.mtimes.append(stored_mtime)
-        self.modes.append(stored_mode)
         self.refs.append(ref)
+        if self.mtimes is not None and self.modes is not None:
+            self.mtimes.append(stored_mtime)
+            self.modes.append(stored_mode)
+        elif flag & (_HAS_MTIME | _HAS_MODE):
+            self.sparse[at] = (stored_mtime, stored_mode)
+            if len(self.sparse) > 64 + at // 8:
+                self._dense(at + 1)
         name = member.name
         if len(name) + 1 != len(device) or not device.endswith(name):
             if self.names is None:
@@ -499,19 +514,23 @@ class _Placing:
         elif self.names is not None:
             self.names.append(None)
 
+    def _dense(self, count: int) -> None:
+        """Times and modes in arrays from now on (the first `count` entries' filled in)."""
+        self.mtimes = array("d", bytes(8 * count))
+        self.modes = array("q", bytes(8 * count))
+        for at, (mtime, mode) in self.sparse.items():
+            self.mtimes[at], self.modes[at] = mtime, mode
+        self.sparse = {}
+
     def name(self, at: int) -> str:
         name = self.names[at] if self.names is not None else None
         return name if name is not None else self.devices[at][1:]
 
-    def chosen(self, group: list[int], last_wins: bool, notes: list[tuple[int, str]]) -> int:
+    def chosen(self, group: list[int], as_indexed: bool, notes: list[tuple[int, str]]) -> int:
         """Which of the entries placed at one path is listed (their places, in the order they came)."""
+        if as_indexed:  # the later entry replaces the earlier (no folder was added: see MountFS._place)
+            return group[-1]
         flags, refs = self.flags, self.refs
-        if last_wins:  # the later entry replaces the earlier; a folder above a file stays a folder
-            named = [at for at in group if refs[at] != _SYNTHESISED]
-            chosen = named[-1] if named else group[0]
-            if flags[chosen] & _KIND != _KIND_DIR and len(named) < len(group):
-                chosen = next(at for at in group if refs[at] == _SYNTHESISED)
-            return chosen
         folders = [at for at in group if flags[at] & _KIND == _KIND_DIR]
         if folders:  # a folder, whatever else was placed there; its time is that of the last member naming it
             named = [at for at in folders if refs[at] != _SYNTHESISED]
@@ -525,15 +544,15 @@ class _Placing:
 
     def sorted_listing(self, source: Source, notes: list[tuple[int, str]]) -> _Listing:
         """The entries sorted by path, one per path (see :meth:`chosen`), as a _Listing."""
-        devices, flags, sizes, mtimes, modes, refs, names = (
-            self.devices, self.flags, self.sizes, self.mtimes, self.modes, self.refs, self.names)
+        devices, flags, sizes, refs, names = self.devices, self.flags, self.sizes, self.refs, self.names
+        mtimes, modes, sparse, exact = self.mtimes, self.modes, self.sparse, self.exact
         out = _Listing(source)
         paths, out_flags, out_sizes, out_refs = out.paths, out.flags, out.sizes, out.refs
-        out_mtimes = out.mtimes = array("d") if self.any_mtime else None
-        out_modes = out.modes = array("q") if self.any_mode else None
+        out_mtimes = out.mtimes = array("d") if mtimes is not None else None
+        out_modes = out.modes = array("q") if modes is not None else None
         out_names: list[str | None] | None = [] if names is not None else None
         out.names = out_names
-        last_wins = source.last_wins
+        as_indexed = source.index_is_listing
         order = sorted(range(len(devices)), key=devices.__getitem__)
         count, index = len(order), 0
         while index < count:
@@ -543,20 +562,22 @@ class _Placing:
             if end < count and devices[order[end]] == device:
                 while end < count and devices[order[end]] == device:
                     end += 1
-                chosen = self.chosen(order[index:end], last_wins, notes)
+                chosen = self.chosen(order[index:end], as_indexed, notes)
             index = end
-            if self.exact and chosen in self.exact:
-                out.exact[len(paths)] = self.exact[chosen]
+            at = len(paths)
             paths.append(device)
             out_flags.append(flags[chosen])
             out_sizes.append(sizes[chosen])
             out_refs.append(refs[chosen])
-            if out_mtimes is not None:
+            if out_mtimes is not None and out_modes is not None and mtimes is not None and modes is not None:
                 out_mtimes.append(mtimes[chosen])
-            if out_modes is not None:
                 out_modes.append(modes[chosen])
             if out_names is not None and names is not None:
                 out_names.append(names[chosen])
+            if exact and chosen in exact:
+                out.exact[at] = exact[chosen]
+            elif sparse and chosen in sparse:  # one of the few entries with a time or mode: kept whole
+                out.exact[at] = _Listing.made(device, flags[chosen], sizes[chosen], *sparse[chosen])
         return out
 
 
@@ -567,8 +588,9 @@ class MountFS(DeviceFS):
     a folder (whether the container lists it or not), links, FIFOs and devices are listed and never
     opened, and a device path is listed once: the first member placed there is read, and any other
     is reported (:attr:`notes`); a path both a file and a folder is a folder, the file reported. A
-    source whose own index says a later entry replaces an earlier one (:attr:`Source.last_wins`, a
-    backup's Manifest.db) has its last entry at a path listed, silently. What the sources report
+    source whose own index is the listing (:attr:`Source.index_is_listing`: a backup's Manifest.db,
+    which lists its folders and whose later row for a path replaces the earlier) is listed as its
+    index says: the last entry at a path, silently, and no folder added. What the sources report
     (refused names, unreadable members, a container cut short) is gathered here as they are listed.
 
     Each mount's listing is kept compactly (:class:`_Listing`: the sorted paths and a few arrays, a
@@ -586,7 +608,6 @@ class MountFS(DeviceFS):
         self.mounts: list[tuple[Source, Mapper]] = []
         self.notes: list[str] = []  # warnings about the acquisition (refused names, duplicates…)
         self._listings: list[_Listing] = []  # one per mount listed, in the order of the mounts
-        self._folders: set[str] = set()  # every folder listed so far, whichever mount holds it
         self._completed: dict[str, FileInfo] = {}  # entries listed with an unknown size, completed
         self._paths: list[str] | None = None
         self._listed = 0  # mounts listed so far
@@ -621,11 +642,14 @@ class MountFS(DeviceFS):
     def _place(self, source: Source, mapper: Mapper, notes: list[tuple[int, str]]) -> _Listing:
         """A source's members placed in the device tree (the notes about them, by their place in the
         source's listing, go to `notes`), sorted into its listing."""
-        folders, earlier = self._folders, bool(self._listings)
+        earlier = bool(self._listings)  # (this mount is not among the listings yet)
         max_depth = self.limits.max_path_depth
-        last_wins = source.last_wins
+        as_indexed = source.index_is_listing
+        folders: set[str] = set()  # this mount's folders (those of earlier mounts are found in their listings)
         placing = _Placing()
         for ref, member in enumerate(source.members()):
+            if ref >= _MAX_REF:
+                raise LimitExceeded(source.where, f"more than {_MAX_REF} members")
             mapped = mapper(member.name)
             if mapped is None:
                 continue
@@ -636,25 +660,26 @@ class MountFS(DeviceFS):
                 notes.append((ref, f"member refused: {member.name}: nested deeper than {max_depth}"))
                 continue
             if earlier:
-                held = self._find(device)  # (this mount is not among the listings yet)
+                held = self._find(device)
                 if held is not None:
                     if not (held[0].is_dir(held[1]) and member.type == DIR):  # (a folder again: the first stands)
                         notes.append((ref, duplicate_note(member.name)))
                     continue
-            if member.type != DIR and not last_wins and device in folders:
-                notes.append((ref, duplicate_note(member.name)))
-                continue
-            parent = device.rpartition("/")[0]
-            while parent and parent not in folders:
-                folders.add(parent)
-                held = self._find(parent) if earlier else None
-                if held is not None:  # a file of an earlier mount, with something below it now
-                    held[0].make_folder(held[1])
-                else:
-                    placing.folder(parent)
-                parent = parent.rpartition("/")[0]
-            if member.type == DIR:
-                folders.add(device)
+            if not as_indexed:
+                if member.type != DIR and device in folders:
+                    notes.append((ref, duplicate_note(member.name)))
+                    continue
+                parent = device.rpartition("/")[0]
+                while parent and parent not in folders:
+                    folders.add(parent)
+                    held = self._find(parent) if earlier else None
+                    if held is None:
+                        placing.folder(parent)
+                    elif not held[0].is_dir(held[1]):  # a file of an earlier mount, with something below it now
+                        held[0].make_folder(held[1])
+                    parent = parent.rpartition("/")[0]
+                if member.type == DIR:
+                    folders.add(device)
             placing.member(device, ref, member)
         return placing.sorted_listing(source, notes)
 

@@ -1,7 +1,8 @@
 """iTunes / Finder / libimobiledevice backups of an iPhone, plain or encrypted.
 
 The backup folder is one source (:mod:`preuve.evidence.sources.backup`: its files
-listed from Manifest.db, decrypted on the fly when the backup is encrypted)
+listed from Manifest.db; :mod:`~preuve.evidence.sources.encrypted_backup`
+decrypting them on the fly when the backup is encrypted)
 mounted at the device's root of a :class:`~preuve.evidence.fs.MountFS`.
 """
 
@@ -15,7 +16,7 @@ from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import DeviceFS, MountFS
 from preuve.evidence.ios_integrity import BackupIntegrity
 from preuve.evidence.limits import Limits
-from preuve.evidence.sources.backup import BACKUP_PREFIX, BackupSource, EncryptedBackupSource
+from preuve.evidence.sources.backup import BACKUP_PREFIX, BackupSource
 from preuve.evidence.sources.base import at
 
 __all__ = ["BACKUP_PREFIX", "IosBackup", "encrypted_backup_root", "is_encrypted"]
@@ -87,6 +88,7 @@ class IosBackup(AcquisitionKind):
     @classmethod
     def open_encrypted(cls, root: Path, ctx: OpenContext) -> DeviceFS:
         from preuve.evidence.ios_encrypted import unlock_backup
+        from preuve.evidence.sources.encrypted_backup import EncryptedBackupSource
 
         keys = unlock_backup(root, ctx.secrets.password, ctx.secrets.key, ctx.limits)
         fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup_encrypted")

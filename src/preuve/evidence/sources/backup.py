@@ -1,4 +1,4 @@
-"""An iOS backup folder (iTunes, Finder, libimobiledevice) as a source, plain or encrypted.
+"""An iOS backup folder (iTunes, Finder, libimobiledevice) as a source.
 
 A backup folder holds ``Manifest.db`` (one row per file: fileID, domain,
 relativePath, flags, and an archived MBFile), the files themselves at
@@ -9,42 +9,31 @@ the backup; its WAL is replayed on a private copy so its rows are not lost.
 The source's members are named by their device paths (mount it at the device's
 root) and listed from Manifest.db, read once: the rows placed under
 :data:`BACKUP_PREFIX` for the backup's own files, a member per row with a safe
-path, the later of two rows for one path standing (:attr:`Source.last_wins`).
+path, the later of two rows for one path standing, and no folder added (the rows
+list the folders: :attr:`Source.index_is_listing`).
 What the source keeps per member is compact and in the order of its listing, so
 a member is found again by its `ref`: the 20-byte file id (and, encrypted, the
 wrapped key and plaintext size). A file's size is that of the file stored,
 looked up when asked for. What the backup's integrity check needs of each row is
 gathered on the way (:class:`~preuve.evidence.ios_integrity.ListedFiles`).
 
-An encrypted backup (:class:`EncryptedBackupSource`) is decrypted on the fly:
-only what an artifact opens, as a stream (or, for SQLite, as a private copy in
-the run's workdir, removed with it). Manifest.db is decrypted once into the
-workdir. Nothing decrypted is ever written in or beside the evidence. The
-SHA-256 recorded for a file is that of its plaintext (the file as it was on the
-phone), so a finding in an encrypted backup has the same locator as in a plain
-backup of the same phone; the encrypted Manifest.db is recorded as it lies,
-under ``/.acquisition/backup/encrypted/Manifest.db``.
+An encrypted backup is the same source decrypting on the fly
+(:mod:`preuve.evidence.sources.encrypted_backup`).
 """
 
 from __future__ import annotations
 
-import io
 import re
-import shutil
 import sqlite3
 import stat as statmod
-import tempfile
-from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from preuve.evidence.crypto.ios_keybag import KeybagError, decrypt_stream, file_key
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import ACQUISITION_PREFIX, FileInfo
 from preuve.evidence.ios_domains import device_path
-from preuve.evidence.ios_encrypted import BackupKeys
 from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
@@ -54,18 +43,17 @@ from preuve.evidence.sources.base import Member, Source
 from preuve.evidence.sqlite import iter_rows, open_readonly, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
-ENCRYPTED_MANIFEST = BACKUP_PREFIX + "/encrypted/Manifest.db"
 _META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own files
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
-_NO_ID = bytes(20)
-_NOT_A_FILE, _A_FILE, _A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
+NO_ID = bytes(20)
+NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
 
 
 class BackupSource(Source):
     """A plain backup's files, listed from its Manifest.db (see the module's docstring)."""
 
-    last_wins = True
+    index_is_listing = True
     meta_files: ClassVar[tuple[str, ...]] = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db",
                                               "Manifest.db-wal")
     _wants_mbfile = False  # whether every file row's MBFile is decoded (not only those of flags 1)
@@ -96,14 +84,14 @@ class BackupSource(Source):
         with self._manifest_db() as conn:
             yield from self._manifest_members(conn)
 
-    def _listed_one(self, kind: int, raw: bytes = _NO_ID) -> None:
+    def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
         """Keep what is known of the member about to be yielded (its ref is the count so far)."""
         self._kinds.append(kind)
         self._ids += raw
 
     def _meta_member(self, name: str, local: Path, st_size: int, mtime: float | None, mode: int | None) -> Member:
         self._meta[len(self._kinds)] = local
-        self._listed_one(_A_META)
+        self._listed_one(A_META)
         return Member(_META_NAME + name, FILE, st_size, mtime, mode)
 
     def _meta_members(self, names: Iterable[str]) -> Iterator[Member]:
@@ -159,10 +147,10 @@ class BackupSource(Source):
                 self.notes.append(f"{domain}/{relative}: path would leave the device root")
                 continue
             if flags == _FLAG_DIR:
-                self._listed_one(_NOT_A_FILE)
+                self._listed_one(NOTA_FILE)
                 yield Member(device[1:], DIR, 0, None, None)
             elif flags == _FLAG_LINK:
-                self._listed_one(_NOT_A_FILE)
+                self._listed_one(NOTA_FILE)
                 yield Member(device[1:], LINK, 0, None, None)
             else:
                 if raw is None:
@@ -173,7 +161,7 @@ class BackupSource(Source):
                     raw = bytes.fromhex(fid)
                 if not self._on_file(device, mbfile if isinstance(mbfile, bytes) else None, size):
                     continue
-                self._listed_one(_A_FILE, raw)
+                self._listed_one(A_FILE, raw)
                 # Its size is that of the file stored, looked up when asked for (see complete).
                 yield Member(device[1:], FILE, -1, None, None)
 
@@ -224,12 +212,12 @@ class BackupSource(Source):
     # -- a member found by its ref ------------------------------------------------------------
     def file_id(self, ref: int) -> str | None:
         """The file id of a backup file (None for a folder, a link or a file of the backup itself)."""
-        if not 0 <= ref < len(self._kinds) or self._kinds[ref] != _A_FILE:
+        if not 0 <= ref < len(self._kinds) or self._kinds[ref] != A_FILE:
             return None
         return self._ids[20 * ref : 20 * ref + 20].hex()
 
     def _is_file(self, ref: int) -> bool:
-        return 0 <= ref < len(self._kinds) and self._kinds[ref] == _A_FILE
+        return 0 <= ref < len(self._kinds) and self._kinds[ref] == A_FILE
 
     def _blob(self, ref: int, label: str) -> Path:
         """Where a member's bytes lie: a file of the backup itself, or ``<id[:2]>/<id>``."""
@@ -278,128 +266,3 @@ class BackupSource(Source):
             return meta.name
         fid = self.file_id(ref) or ""
         return f"{fid[:2]}/{fid}"
-
-
-class EncryptedBackupSource(BackupSource):
-    """An encrypted backup's files: Manifest.db decrypted once into the workdir, each file decrypted
-    when it is read (see the module's docstring)."""
-
-    meta_files = ("Info.plist", "Manifest.plist", "Status.plist")
-    _wants_mbfile = True
-
-    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys) -> None:
-        super().__init__(root, limits, ledger, workdir)
-        self._keys = keys
-        # Each member's wrapped key and plaintext size, by ref: the keys one after the other, where
-        # each starts (-1: no key), the sizes (-1: unknown).
-        self._wrapped = bytearray()
-        self._key_at = array("q")
-        self._sizes = array("q")
-        self._row: tuple[bytes | None, int | None] | None = None  # the key and size of the row being listed
-        self._row_key: bytes | None = None
-        self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
-        self._manifest = self._private / "Manifest.db"
-
-    def close(self) -> None:
-        shutil.rmtree(self._private, ignore_errors=True)
-
-    def members(self) -> Iterator[Member]:
-        yield from self._meta_members(self.meta_files)
-        self._decrypt_manifest()
-        yield self._meta_member("Manifest.db", self._manifest, self._manifest.stat().st_size, None, None)
-        with self._manifest_db() as conn:
-            yield from self._manifest_members(conn)
-
-    def _decrypt_manifest(self) -> None:
-        source = self.path / "Manifest.db"
-        with open_regular_file(source, ENCRYPTED_MANIFEST) as stream:
-            digest, size = sha256_stream(stream, self.limits.max_file_bytes)
-        if size % 16:
-            raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
-        self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, "Manifest.db", size, digest))
-        with open_regular_file(source, ENCRYPTED_MANIFEST) as raw, decrypt_stream(
-            raw, self._keys.manifest_key, None
-        ) as plain, open(self._manifest, "wb") as out:
-            shutil.copyfileobj(plain, out, 1024 * 1024)
-        with open(self._manifest, "rb") as check:
-            if check.read(16) != b"SQLite format 3\x00":
-                raise EvidenceError(ENCRYPTED_MANIFEST, "does not decrypt to a SQLite database (damaged?)")
-
-    @contextmanager
-    def _manifest_db(self) -> Iterator[sqlite3.Connection]:
-        """The decrypted Manifest.db (the private copy), read-only."""
-        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
-            yield conn
-
-    def _row_size(self, mbfile: bytes) -> int | None:
-        # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
-        try:
-            meta = self._mbfiles.decode(mbfile, "MBFile")
-        except EvidenceError:
-            self._row_key = None
-            return None
-        self._row_key = meta.encryption_key
-        return meta.size if meta.size is not None and meta.size >= 0 else None
-
-    def _on_file(self, device: str, mbfile: bytes | None, size: int | None) -> bool:
-        key = self._row_key if mbfile else None
-        if key is None and size != 0:
-            self.notes.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
-            return False
-        self._row = (key, size)
-        return True
-
-    def _listed_one(self, kind: int, raw: bytes = _NO_ID) -> None:
-        super()._listed_one(kind, raw)
-        key, size = self._row if kind == _A_FILE and self._row is not None else (None, None)
-        self._row = None
-        self._key_at.append(-1 if key is None else len(self._wrapped))
-        if key is not None:
-            self._wrapped += len(key).to_bytes(4, "big") + key
-        self._sizes.append(-1 if size is None else size)
-
-    def _file_key(self, ref: int) -> tuple[bytes | None, int | None]:
-        """The wrapped key and plaintext size of a backup file."""
-        at, size = self._key_at[ref], self._sizes[ref]
-        wrapped = self._wrapped
-        key = None if at < 0 else bytes(wrapped[at + 4 : at + 4 + int.from_bytes(wrapped[at : at + 4], "big")])
-        return key, None if size < 0 else size
-
-    def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
-        done = super().complete(ref, name, info)
-        if done.is_link or not self._is_file(ref):
-            return done
-        if done.size % 16:
-            return FileInfo(info.device_path, 0, done.mtime, done.mode, is_link=True)  # not ciphertext
-        size = self._file_key(ref)[1]
-        plain = done.size if size is None else min(size, done.size)
-        return FileInfo(info.device_path, plain, done.mtime, done.mode)
-
-    def local_member(self, ref: int, name: str) -> Path | None:
-        if self._is_file(ref):
-            return None  # ciphertext: SQLite gets a decrypted private copy (DeviceFS._materialize)
-        return self._blob(ref, "/" + name)
-
-    def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
-        if not self._is_file(ref):
-            return open_regular_file(self._blob(ref, label), label)
-        wrapped, size = self._file_key(ref)
-        raw = open_regular_file(self._blob(ref, label), label)
-        if wrapped is None:  # an empty file has no key
-            raw.close()
-            return io.BytesIO(b"")
-        try:
-            key = file_key(self._keys.class_keys, wrapped)
-        except KeybagError as exc:
-            raw.close()
-            raise EvidenceError(label, f"cannot be decrypted ({exc})") from None
-        if size is not None and size > self.limits.max_file_bytes:
-            raw.close()
-            raise LimitExceeded(label, f"file of {size} bytes exceeds {self.limits.max_file_bytes}")
-        return decrypt_stream(raw, key, size)
-
-    def member_source_name(self, ref: int, name: str) -> str:
-        if self._meta.get(ref) == self._manifest:
-            return "Manifest.db (decrypted)"
-        named = super().member_source_name(ref, name)
-        return f"{named} (decrypted)" if self._is_file(ref) else named

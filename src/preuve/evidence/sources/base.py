@@ -39,9 +39,10 @@ class Source(ABC):
     """
 
     separator = "!"
-    # True for a container whose own index says that a later entry at a path replaces an earlier one
-    # (a backup's Manifest.db): its last entry there is listed, silently (see MountFS).
-    last_wins: ClassVar[bool] = False
+    # True for a container whose own index is the listing (a backup's Manifest.db, which lists its
+    # folders and whose later row for a path replaces the earlier): listed as the index says, the last
+    # entry at a path silently, no folder added above a file (see MountFS).
+    index_is_listing: ClassVar[bool] = False
 
     def __init__(self, path: Path, limits: Limits, label: str | None = None) -> None:
         self.path = path
