@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter, itemgetter
+from itertools import islice
+from operator import attrgetter, eq, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
@@ -464,15 +465,39 @@ class _Placing:
             self.names.append(None)
 
     def member(self, device: str, ref: int, member: Member) -> None:
-        kind = member.type
+        name, kind, size, mtime, mode = member
         if kind == FILE:
-            flag, size = _KIND_FILE, member.size
-        elif kind == DIR:
-            flag, size = _KIND_DIR, 0
-        else:  # link, FIFO, socket, device: listed, never opened
-            flag, size = _KIND_LINK, 0
-        mtime, mode = member.mtime, member.mode
+            flag = _KIND_FILE
+        else:  # a folder; or a link, FIFO, socket, device: listed, never opened
+            flag, size = (_KIND_DIR if kind == DIR else _KIND_LINK), 0
         at = len(self.devices)
+        if mtime is None and mode is None and -_INT64 <= size < _INT64:  # (a backup's rows)
+            stored_mtime, stored_mode = 0.0, 0
+        else:
+            flag, size, stored_mtime, stored_mode = self._timed(device, at, flag, size, mtime, mode)
+        self.devices.append(device)
+        self.flags.append(flag)
+        self.sizes.append(size)
+        self.refs.append(ref)
+        mtimes, modes = self.mtimes, self.modes
+        if mtimes is not None and modes is not None:
+            mtimes.append(stored_mtime)
+            modes.append(stored_mode)
+        elif flag & (_HAS_MTIME | _HAS_MODE):
+            self.sparse[at] = (stored_mtime, stored_mode)
+            if len(self.sparse) > 64 + at // 8:
+                self._dense(at + 1)
+        if len(name) + 1 != len(device) or not device.endswith(name):
+            if self.names is None:
+                self.names = [None] * at
+            self.names.append(name)
+        elif self.names is not None:
+            self.names.append(None)
+
+    def _timed(self, device: str, at: int, flag: int, size: int, mtime: float | None, mode: int | None,
+               ) -> tuple[int, int, float, int]:
+        """The flag, size, time and mode to store of an entry with a time or mode (or an odd size); an
+        entry whose values fit no array is kept whole (:attr:`exact`)."""
         fits = -_INT64 <= size < _INT64
         stored_mtime = 0.0
         if mtime is not None:
@@ -491,28 +516,11 @@ class _Placing:
                 stored_mode = mode
             else:
                 fits = False
-        if not fits:
-            self.exact[at] = FileInfo(device, size, mtime, mode, is_dir=flag & _KIND == _KIND_DIR,
-                                      is_link=flag & _KIND == _KIND_LINK)
-            flag, size, stored_mtime, stored_mode = flag & _KIND, 0, 0.0, 0
-        self.devices.append(device)
-        self.flags.append(flag)
-        self.sizes.append(size)
-        self.refs.append(ref)
-        if self.mtimes is not None and self.modes is not None:
-            self.mtimes.append(stored_mtime)
-            self.modes.append(stored_mode)
-        elif flag & (_HAS_MTIME | _HAS_MODE):
-            self.sparse[at] = (stored_mtime, stored_mode)
-            if len(self.sparse) > 64 + at // 8:
-                self._dense(at + 1)
-        name = member.name
-        if len(name) + 1 != len(device) or not device.endswith(name):
-            if self.names is None:
-                self.names = [None] * at
-            self.names.append(name)
-        elif self.names is not None:
-            self.names.append(None)
+        if fits:
+            return flag, size, stored_mtime, stored_mode
+        self.exact[at] = FileInfo(device, size, mtime, mode, is_dir=flag & _KIND == _KIND_DIR,
+                                  is_link=flag & _KIND == _KIND_LINK)
+        return flag & _KIND, 0, 0.0, 0
 
     def _dense(self, count: int) -> None:
         """Times and modes in arrays from now on (the first `count` entries' filled in)."""
@@ -544,41 +552,45 @@ class _Placing:
 
     def sorted_listing(self, source: Source, notes: list[tuple[int, str]]) -> _Listing:
         """The entries sorted by path, one per path (see :meth:`chosen`), as a _Listing."""
-        devices, flags, sizes, refs, names = self.devices, self.flags, self.sizes, self.refs, self.names
-        mtimes, modes, sparse, exact = self.mtimes, self.modes, self.sparse, self.exact
-        out = _Listing(source)
-        paths, out_flags, out_sizes, out_refs = out.paths, out.flags, out.sizes, out.refs
-        out_mtimes = out.mtimes = array("d") if mtimes is not None else None
-        out_modes = out.modes = array("q") if modes is not None else None
-        out_names: list[str | None] | None = [] if names is not None else None
-        out.names = out_names
-        as_indexed = source.index_is_listing
+        devices = self.devices
         order = sorted(range(len(devices)), key=devices.__getitem__)
+        paths = list(map(devices.__getitem__, order))
+        if any(map(eq, paths, islice(paths, 1, None))):  # some path placed twice: one entry kept
+            order, paths = self._one_per_path(order, paths, source.index_is_listing, notes)
+        out = _Listing(source)
+        out.paths = paths
+        out.flags = bytearray(map(self.flags.__getitem__, order))
+        out.sizes = array("q", map(self.sizes.__getitem__, order))
+        out.refs = array("i", map(self.refs.__getitem__, order))
+        if self.mtimes is not None and self.modes is not None:
+            out.mtimes = array("d", map(self.mtimes.__getitem__, order))
+            out.modes = array("q", map(self.modes.__getitem__, order))
+        if self.names is not None:
+            out.names = list(map(self.names.__getitem__, order))
+        exact, sparse = self.exact, self.sparse
+        if exact or sparse:
+            for at, chosen in enumerate(order):
+                if chosen in exact:
+                    out.exact[at] = exact[chosen]
+                elif chosen in sparse:  # one of the few entries with a time or mode: kept whole
+                    out.exact[at] = _Listing.made(paths[at], self.flags[chosen], self.sizes[chosen], *sparse[chosen])
+        return out
+
+    def _one_per_path(self, order: list[int], paths: list[str], as_indexed: bool, notes: list[tuple[int, str]],
+                      ) -> tuple[list[int], list[str]]:
+        """The sorted entries with one per path (see :meth:`chosen`): their places, and the paths."""
+        kept: list[int] = []
+        kept_paths: list[str] = []
         count, index = len(order), 0
         while index < count:
-            chosen = order[index]
-            device = devices[chosen]
+            device = paths[index]
             end = index + 1
-            if end < count and devices[order[end]] == device:
-                while end < count and devices[order[end]] == device:
-                    end += 1
-                chosen = self.chosen(order[index:end], as_indexed, notes)
+            while end < count and paths[end] == device:
+                end += 1
+            kept.append(order[index] if end == index + 1 else self.chosen(order[index:end], as_indexed, notes))
+            kept_paths.append(device)
             index = end
-            at = len(paths)
-            paths.append(device)
-            out_flags.append(flags[chosen])
-            out_sizes.append(sizes[chosen])
-            out_refs.append(refs[chosen])
-            if out_mtimes is not None and out_modes is not None and mtimes is not None and modes is not None:
-                out_mtimes.append(mtimes[chosen])
-                out_modes.append(modes[chosen])
-            if out_names is not None and names is not None:
-                out_names.append(names[chosen])
-            if exact and chosen in exact:
-                out.exact[at] = exact[chosen]
-            elif sparse and chosen in sparse:  # one of the few entries with a time or mode: kept whole
-                out.exact[at] = _Listing.made(device, flags[chosen], sizes[chosen], *sparse[chosen])
-        return out
+        return kept, kept_paths
 
 
 class MountFS(DeviceFS):
@@ -647,56 +659,70 @@ class MountFS(DeviceFS):
         as_indexed = source.index_is_listing
         folders: set[str] = set()  # this mount's folders (those of earlier mounts are found in their listings)
         placing = _Placing()
+        place, find = placing.member, self._find
         for ref, member in enumerate(source.members()):
-            if ref >= _MAX_REF:
-                raise LimitExceeded(source.where, f"more than {_MAX_REF} members")
-            mapped = mapper(member.name)
+            name, kind = member[0], member[1]
+            mapped = mapper(name)
             if mapped is None:
                 continue
             device = mapped if _is_normal(mapped) else normalize_device_path(mapped)
             if device is None:
                 continue
-            if member.name.count("/") >= max_depth:
-                notes.append((ref, f"member refused: {member.name}: nested deeper than {max_depth}"))
+            if name.count("/") >= max_depth:
+                notes.append((ref, f"member refused: {name}: nested deeper than {max_depth}"))
                 continue
             if earlier:
-                held = self._find(device)
+                held = find(device)
                 if held is not None:
-                    if not (held[0].is_dir(held[1]) and member.type == DIR):  # (a folder again: the first stands)
-                        notes.append((ref, duplicate_note(member.name)))
+                    if not (held[0].is_dir(held[1]) and kind == DIR):  # (a folder again: the first stands)
+                        notes.append((ref, duplicate_note(name)))
                     continue
             if not as_indexed:
-                if member.type != DIR and device in folders:
-                    notes.append((ref, duplicate_note(member.name)))
+                if kind != DIR and device in folders:
+                    notes.append((ref, duplicate_note(name)))
                     continue
                 parent = device.rpartition("/")[0]
                 while parent and parent not in folders:
                     folders.add(parent)
-                    held = self._find(parent) if earlier else None
+                    held = find(parent) if earlier else None
                     if held is None:
                         placing.folder(parent)
                     elif not held[0].is_dir(held[1]):  # a file of an earlier mount, with something below it now
                         held[0].make_folder(held[1])
                     parent = parent.rpartition("/")[0]
-                if member.type == DIR:
+                if kind == DIR:
                     folders.add(device)
-            placing.member(device, ref, member)
+            if ref >= _MAX_REF:
+                raise LimitExceeded(source.where, f"more than {_MAX_REF} members")
+            place(device, ref, member)
         return placing.sorted_listing(source, notes)
 
     def _find(self, device_path: str) -> tuple[_Listing, int] | None:
         """The listing holding a path and where, or None."""
         for listing in self._listings:
-            index = listing.find(device_path)
-            if index >= 0:
+            paths = listing.paths
+            index = bisect.bisect_left(paths, device_path)
+            if index < len(paths) and paths[index] == device_path:
                 return listing, index
         return None
 
     def __contains__(self, device_path: str) -> bool:
-        self._load()
+        if self._paths is None:
+            self._load()
         return self._find(device_path) is not None
 
+    def is_file(self, device_path: str) -> bool:
+        if self._paths is None:
+            self._load()
+        done = self._completed.get(device_path) if self._completed else None
+        if done is not None:
+            return not done.is_dir and not done.is_link
+        found = self._find(device_path)
+        return found is not None and found[0].flags[found[1]] & _KIND == _KIND_FILE
+
     def _entry(self, device_path: str) -> FileInfo | None:
-        self._load()
+        if self._paths is None:
+            self._load()
         done = self._completed.get(device_path) if self._completed else None
         if done is not None:
             return done
