@@ -193,3 +193,22 @@ def test_a_source_whose_index_is_the_listing_has_its_last_entry_and_no_folder_ad
     assert fs.paths() == ["/a/b/c", "/d"]
     assert fs.stat("/a/b/c").size == 2 and fs.is_file("/d") and fs.stat("/d").size == 3
     assert fs.notes == []
+
+
+def test_a_backup_row_nested_past_the_depth_bound_is_refused_and_said(tmp_path: Path) -> None:
+    b = BackupBuilder(tmp_path / "backup")
+    b.add_file("HomeDomain", "Library/ok.txt", b"ok")
+    deep = "/".join(["d"] * 70) + "/deep.txt"
+    b.add_entry_only("HomeDomain", deep, size=0)
+    root = b.finish()
+    work = tmp_path / "work"
+    work.mkdir()
+    said: list[str] = []
+    ctx = OpenContext(HashLedger(), Limits(), work)
+    ctx.warn = said.append
+    fs = open_acquisition(root, ctx).fs
+    try:
+        assert fs.is_file(f"{MOBILE}/Library/ok.txt") and not any(p.endswith("/deep.txt") for p in fs.paths())
+        assert said == [f"{root / 'Manifest.db'}: member refused: private/var/mobile/{deep}: nested deeper than 64"]
+    finally:
+        fs.close()

@@ -391,12 +391,6 @@ class _Listing:
         # values fit no array (a hostile size or time).
         self.exact: dict[int, FileInfo] = {}
 
-    def find(self, device_path: str) -> int:
-        """Where a path lies in this listing, or -1."""
-        paths = self.paths
-        index = bisect.bisect_left(paths, device_path)
-        return index if index < len(paths) and paths[index] == device_path else -1
-
     def is_dir(self, index: int) -> bool:
         return self.flags[index] & _KIND == _KIND_DIR
 
