@@ -212,3 +212,44 @@ def test_a_backup_row_nested_past_the_depth_bound_is_refused_and_said(tmp_path: 
         assert said == [f"{root / 'Manifest.db'}: member refused: private/var/mobile/{deep}: nested deeper than 64"]
     finally:
         fs.close()
+
+
+def test_a_view_lists_a_range_of_entries_across_mounts_and_reads_as_the_acquisition(tmp_path: Path) -> None:
+    first = _Members([_file("b/x", 2), _file("d", 1)], {"d": b"d"})
+    second = _Members([_file("a/y", 3), _file("c", 4)])
+    fs = _fs(tmp_path, (first, "/"), (second, "/"))
+    every = [info.device_path for info in fs.iter_files()]
+    assert every == ["/a", "/a/y", "/b", "/b/x", "/c", "/d"]
+    view = fs.only_entries(1, 4)
+    assert [info.device_path for info in view.iter_files()] == ["/a/y", "/b", "/b/x"]
+    assert [info.device_path for info in fs.only_entries(4, 9).iter_files()] == ["/c", "/d"]
+    assert [info.device_path for info in fs.iter_files()] == every  # the acquisition is as it was
+    assert view.paths() == fs.paths() and view.read_bytes("/d") == b"d" and fs.ledger.get("/d") is not None
+    assert (fs.listed_size("/a/y"), fs.listed_size("/a"), fs.listed_size("/nothing")) == (3, None, None)
+
+
+def test_a_backup_view_and_listed_sizes(tmp_path: Path) -> None:
+    root = _backup(tmp_path / "backup")
+    work = tmp_path / "work"
+    work.mkdir()
+    fs = open_acquisition(root, OpenContext(HashLedger(), Limits(), work)).fs
+    try:
+        every = list(fs.iter_files())
+        assert [info.device_path for info in fs.only_entries(3, 6).iter_files()] == [i.device_path for i in every[3:6]]
+        sms = f"{MOBILE}/Library/SMS/sms.db"
+        assert fs.listed_size(sms) is None  # a backup's listing leaves the size to the file stored
+        assert fs.stat(sms).size == 3 and fs.listed_size(sms) == 3
+    finally:
+        fs.close()
+
+
+def test_after_fork_reaches_every_source(tmp_path: Path) -> None:
+    forked: list[str] = []
+
+    class Forking(_Members):
+        def after_fork(self) -> None:
+            forked.append(self.where)
+
+    fs = _fs(tmp_path, (Forking([_file("a")], label="one"), "/"), (Forking([_file("b")], label="two"), "/"))
+    fs.after_fork()
+    assert forked == ["one", "two"]

@@ -22,6 +22,7 @@ other.
 from __future__ import annotations
 
 import bisect
+import copy
 import heapq
 import posixpath
 import re
@@ -174,6 +175,7 @@ class DeviceFS(ABC):
         self.ledger = ledger
         self.limits = limits
         self.workdir = workdir
+        self._entry_range: tuple[int, int] | None = None  # see only_entries
 
     # -- what the implementation provides -----------------------------------------------------
     @abstractmethod
@@ -190,7 +192,8 @@ class DeviceFS(ABC):
 
     @abstractmethod
     def iter_files(self) -> Iterator[FileInfo]:
-        """Every listed entry (files, folders, links), in the order of :meth:`paths`, as :meth:`_entry` gives it."""
+        """Every listed entry (files, folders, links), in the order of :meth:`paths`, as :meth:`_entry`
+        gives it (in a view made by :meth:`only_entries`, those of its range alone)."""
 
     @abstractmethod
     def _open_raw(self, device_path: str) -> BinaryIO:
@@ -211,6 +214,10 @@ class DeviceFS(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
         """Release what the acquisition holds open."""
+
+    def after_fork(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
+        """In a process forked from the one that opened the acquisition: open again what it holds open,
+        so that the two processes never share a file position."""
 
     # -- listing ------------------------------------------------------------------------------
     def paths(self) -> list[str]:
@@ -234,6 +241,21 @@ class DeviceFS(ABC):
         if entry.size < 0:
             entry = self._complete(entry)
         return entry
+
+    def listed_size(self, device_path: str) -> int | None:
+        """The size of a file as the listing gives it, without looking closer (None when the listing does
+        not say, or does not list the file): asking changes nothing the acquisition reports later."""
+        entry = self._entry(device_path)
+        return entry.size if entry is not None and entry.size >= 0 and not entry.is_dir else None
+
+    def only_entries(self, low: int, high: int) -> DeviceFS:
+        """A view of this acquisition in which :meth:`iter_files` gives the entries from `low` to `high`
+        (excluded) alone, and everything else is the acquisition's own: how the engine reads a range of
+        a listing as it reads a range of a table."""
+        self._load()
+        view = copy.copy(self)
+        view._entry_range = (low, high)
+        return view
 
     def glob(self, pattern: str) -> list[str]:
         """Device paths matching a glob (``*`` within a folder, ``**/`` across folders), sorted.
@@ -734,15 +756,17 @@ class MountFS(DeviceFS):
 
     def iter_files(self) -> Iterator[FileInfo]:
         self._load()
+        low, high = self._entry_range if self._entry_range is not None else (0, None)
         if len(self._listings) == 1:
-            yield from self._iter_listing(self._listings[0])
+            yield from self._iter_listing(self._listings[0], low, high)
         else:
-            yield from heapq.merge(*(self._iter_listing(listing) for listing in self._listings), key=_DEVICE_PATH)
+            merged = heapq.merge(*(self._iter_listing(listing) for listing in self._listings), key=_DEVICE_PATH)
+            yield from islice(merged, low, high)
 
-    def _iter_listing(self, listing: _Listing) -> Iterator[FileInfo]:
-        completed = self._completed
-        for index, path in enumerate(listing.paths):
-            done = completed.get(path) if completed else None
+    def _iter_listing(self, listing: _Listing, low: int = 0, high: int | None = None) -> Iterator[FileInfo]:
+        completed, paths = self._completed, listing.paths
+        for index in range(max(low, 0), len(paths) if high is None else min(high, len(paths))):
+            done = completed.get(paths[index]) if completed else None
             yield done if done is not None else listing.info(index)
 
     # -- reading ------------------------------------------------------------------------------
@@ -783,6 +807,10 @@ class MountFS(DeviceFS):
     def close(self) -> None:
         for source, _ in self.mounts:
             source.close()
+
+    def after_fork(self) -> None:
+        for source, _ in self.mounts:
+            source.after_fork()
 
 
 def listed(fs: MountFS, path: Path, warn: Callable[[str], None]) -> MountFS:

@@ -76,6 +76,9 @@ class Source(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
         """Release what the source holds open."""
 
+    def after_fork(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
+        """In a forked process: open again what the source holds open (see DeviceFS.after_fork)."""
+
     # -- a member found by its ref (its place in the listing) as well as its name ----------------
     def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
         return self.open(name, label)
