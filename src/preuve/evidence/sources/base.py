@@ -73,12 +73,6 @@ class Source(ABC):
     def source_name(self, name: str) -> str:
         return name if self.label is None else f"{self.label}{self.separator}{name}"
 
-    def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
-        """Release what the source holds open."""
-
-    def after_fork(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
-        """In a forked process: open again what the source holds open (see DeviceFS.after_fork)."""
-
     # -- a member found by its ref (its place in the listing) as well as its name ----------------
     def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
         return self.open(name, label)
@@ -96,6 +90,12 @@ class Source(ABC):
     def absent(self, ref: int, name: str) -> bool:
         """Whether the container's own index lists this member but its bytes are absent."""
         return False
+
+    def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
+        """Release what the source holds open."""
+
+    def after_fork(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
+        """In a forked process: open again what the source holds open (see DeviceFS.after_fork)."""
 
 
 def at(prefix: str) -> Mapper:
