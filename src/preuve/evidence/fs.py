@@ -676,6 +676,8 @@ class MountFS(DeviceFS):
         folders: set[str] = set()  # this mount's folders (those of earlier mounts are found in their listings)
         placing = _Placing()
         place, find = placing.member, self._find
+        append_device, append_flag = placing.devices.append, placing.flags.append
+        append_size, append_ref = placing.sizes.append, placing.refs.append
         for ref, member in enumerate(source.members()):
             name, kind = member[0], member[1]
             mapped = mapper(name)
@@ -710,6 +712,14 @@ class MountFS(DeviceFS):
                     folders.add(device)
             if ref >= _MAX_REF:
                 raise LimitExceeded(source.where, f"more than {_MAX_REF} members")
+            if (kind == FILE and member[3] is None and member[4] is None and placing.mtimes is None
+                    and placing.names is None and len(name) + 1 == len(device) and device.endswith(name)
+                    and -_INT64 <= member[2] < _INT64):  # a backup's file: what placing.member would keep
+                append_device(device)
+                append_flag(_KIND_FILE)
+                append_size(member[2])
+                append_ref(ref)
+                continue
             place(device, ref, member)
         return placing.sorted_listing(source, notes)
 
