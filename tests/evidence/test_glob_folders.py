@@ -4,29 +4,39 @@ answer as testing every path under the prefix against the pattern."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preuve.evidence.fs import DeviceFS, FileInfo
+from preuve.evidence.fs import MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.base import Member, Source, at
 
 
-class ListedFS(DeviceFS):
-    kind = "listed"
+class _Names(Source):
+    """Files named by their device paths, listed and never read."""
 
     def __init__(self, paths: Iterable[str]) -> None:
-        super().__init__(Path("/nonexistent"), HashLedger(), Limits(), Path("/nonexistent"))
-        self._listed = list(paths)
+        super().__init__(Path("/nonexistent"), Limits())
+        self._paths = list(paths)
 
-    def _iter_entries(self) -> Iterable[FileInfo]:
-        return [FileInfo(p, 1) for p in self._listed]
+    def members(self) -> Iterator[Member]:
+        for path in self._paths:
+            yield Member(path[1:], "file", 1, None, None)
 
-    def _open_raw(self, device_path: str):  # type: ignore[no-untyped-def]
+    def open(self, name: str, label: str) -> BinaryIO:
         raise NotImplementedError
+
+
+def ListedFS(paths: Iterable[str]) -> MountFS:  # noqa: N802 - stands for the DeviceFS it makes
+    """A MountFS listing these paths as files (and the folders above them as folders)."""
+    fs = MountFS(Path("/nonexistent"), HashLedger(), Limits(), Path("/nonexistent"), kind="listed")
+    fs.mount(_Names(paths), at("/"))
+    return fs
 
 
 def brute(paths: Iterable[str], pattern: str) -> list[str]:
@@ -64,7 +74,8 @@ patterns = st.tuples(st.sampled_from(["/r/", "/r/a", "/r/L"]), st.sampled_from([
 def test_folder_by_folder_glob_finds_what_every_path_test_finds(listed: list[str], parts: tuple[str, str, str]) -> None:
     prefix, after, tail = parts
     pattern = f"{prefix}*/{after}{tail}"
-    assert ListedFS(listed).glob(pattern) == brute(listed, pattern)
+    fs = ListedFS(listed)
+    assert fs.glob(pattern) == brute(fs.paths(), pattern)
 
 
 def test_many_containers() -> None:
@@ -73,5 +84,5 @@ def test_many_containers() -> None:
     listed += ["/private/var/mobile/Containers/Data/Application/0001", "/private/var/mobile/Containers/Data/Application/0001.x/Library/Preferences/p"]
     fs = ListedFS(listed)
     pattern = "/private/var/mobile/Containers/Data/Application/*/Library/Preferences/*"
-    assert fs.glob(pattern) == brute(listed, pattern)
+    assert fs.glob(pattern) == brute(fs.paths(), pattern) == brute(listed, pattern)
     assert len(fs.glob(pattern)) == 300 * 5 + 1

@@ -6,10 +6,12 @@ presented as a read-only filesystem at the paths the files had on the device
 the bytes came from. Every file handed out is hashed once into the run's
 :class:`~preuve.evidence.ledger.HashLedger`.
 
-:class:`MountFS` is the DeviceFS of every acquisition but the iOS backup
-folders: a table of mounts, each a source (:mod:`preuve.evidence.sources`: a
-folder, a zip, a tar, an Android backup) placed in the device tree by a mapper,
-with one folder semantics whatever the source.
+:class:`MountFS` is the one DeviceFS: a table of mounts, each a source
+(:mod:`preuve.evidence.sources`: a folder, a zip, a tar, an Android backup, an
+iOS backup plain or encrypted) placed in the device tree by a mapper, with one
+folder semantics whatever the source. Each mount's listing is kept compactly
+(its sorted paths and a few arrays; a FileInfo is made when asked for), so an
+acquisition of half a million files costs little more than its paths.
 
 Paths inside an acquisition that describe the acquisition itself (a backup's
 Manifest.db and Info.plist, an AndroidQF's hashes.csv) live under
@@ -21,18 +23,22 @@ from __future__ import annotations
 
 import bisect
 import copy
+import heapq
 import posixpath
 import re
 import shutil
 import sqlite3
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
+from operator import attrgetter, eq, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.plists import PlistValue, load_plist
@@ -43,9 +49,12 @@ from preuve.evidence.policy import DIR, FILE, duplicate_note, refused_note
 from preuve.evidence.sqlite import open_readonly
 
 if TYPE_CHECKING:
-    from preuve.evidence.sources.base import Mapper, Source
+    from preuve.evidence.sources.base import Mapper, Member, Source
 
 ACQUISITION_PREFIX = "/.acquisition"
+S = TypeVar("S", bound="Source")
+_FIRST = itemgetter(0)
+_DEVICE_PATH = attrgetter("device_path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +156,8 @@ def _literal_prefix(pattern: str) -> str:
 class DeviceFS(ABC):
     """A read-only view of an acquisition at device paths.
 
-    Subclasses provide the listing (:meth:`_iter_entries`) and the bytes
-    (:meth:`_open_raw`, and :meth:`_local_file` when the bytes already lie in
-    one plain file on disk). Everything else, bounds and hashing included, is
-    here once.
+    The one implementation is :class:`MountFS`; this class says what every artifact may ask of an
+    acquisition (the listing and the bytes) and does the reading, bounds and hashing included, once.
     """
 
     kind: str = "unknown"
@@ -168,14 +175,25 @@ class DeviceFS(ABC):
         self.ledger = ledger
         self.limits = limits
         self.workdir = workdir
-        self._paths: list[str] | None = None
-        self._info: dict[str, FileInfo] = {}
         self._entry_range: tuple[int, int] | None = None  # see only_entries
 
-    # -- what subclasses provide ------------------------------------------------------------
+    # -- what the implementation provides -----------------------------------------------------
     @abstractmethod
-    def _iter_entries(self) -> Iterable[FileInfo]:
-        """Every file (and folder) of the acquisition, at normalised device paths."""
+    def _load(self) -> list[str]:
+        """Every device path, sorted (the acquisition is listed the first time)."""
+
+    @abstractmethod
+    def _entry(self, device_path: str) -> FileInfo | None:
+        """The listed entry at a path (its size -1 when the listing left it unknown), or None."""
+
+    @abstractmethod
+    def _complete(self, entry: FileInfo) -> FileInfo:
+        """An entry of unknown size (-1) completed, once (then :meth:`_entry` gives the completed one)."""
+
+    @abstractmethod
+    def iter_files(self) -> Iterator[FileInfo]:
+        """Every listed entry (files, folders, links), in the order of :meth:`paths`, as :meth:`_entry`
+        gives it (in a view made by :meth:`only_entries`, those of its range alone)."""
 
     @abstractmethod
     def _open_raw(self, device_path: str) -> BinaryIO:
@@ -202,52 +220,42 @@ class DeviceFS(ABC):
         so that the two processes never share a file position."""
 
     # -- listing ------------------------------------------------------------------------------
-    def _load(self) -> list[str]:
-        if self._paths is None:
-            info: dict[str, FileInfo] = {}
-            for entry in self._iter_entries():
-                info[entry.device_path] = entry
-            self._info = info
-            self._paths = sorted(info)
-        return self._paths
-
     def paths(self) -> list[str]:
         """Every device path, sorted."""
         return list(self._load())
 
     def __contains__(self, device_path: str) -> bool:
-        self._load()
-        return device_path in self._info
+        return self._entry(device_path) is not None
 
     def exists(self, device_path: str) -> bool:
         return device_path in self
 
     def is_file(self, device_path: str) -> bool:
-        self._load()
-        entry = self._info.get(device_path)
+        entry = self._entry(device_path)
         return entry is not None and not entry.is_dir and not entry.is_link
 
     def stat(self, device_path: str) -> FileInfo:
-        self._load()
-        try:
-            entry = self._info[device_path]
-        except KeyError:
-            raise EvidenceError(device_path, "no such file in the acquisition") from None
+        entry = self._entry(device_path)
+        if entry is None:
+            raise EvidenceError(device_path, "no such file in the acquisition")
         if entry.size < 0:
             entry = self._complete(entry)
-            self._info[device_path] = entry
         return entry
 
     def listed_size(self, device_path: str) -> int | None:
         """The size of a file as the listing gives it, without looking closer (None when the listing does
         not say, or does not list the file): asking changes nothing the acquisition reports later."""
-        self._load()
-        entry = self._info.get(device_path)
+        entry = self._entry(device_path)
         return entry.size if entry is not None and entry.size >= 0 and not entry.is_dir else None
 
-    def _complete(self, entry: FileInfo) -> FileInfo:
-        """Fill in what the listing left unknown (size -1), for acquisitions that list lazily."""
-        return entry
+    def only_entries(self, low: int, high: int) -> DeviceFS:
+        """A view of this acquisition in which :meth:`iter_files` gives the entries from `low` to `high`
+        (excluded) alone, and everything else is the acquisition's own: how the engine reads a range of
+        a listing as it reads a range of a table."""
+        self._load()
+        view = copy.copy(self)
+        view._entry_range = (low, high)
+        return view
 
     def glob(self, pattern: str) -> list[str]:
         """Device paths matching a glob (``*`` within a folder, ``**/`` across folders), sorted.
@@ -277,25 +285,6 @@ class DeviceFS(ABC):
             if regex.match(path):
                 out.append(path)
         return out
-
-    def iter_files(self) -> Iterator[FileInfo]:
-        """Every listed entry (files, folders, links), in the order of :meth:`paths` (in a view made by
-        :meth:`only_entries`, those of its range alone)."""
-        paths = self._load()
-        if self._entry_range is not None:
-            paths = paths[self._entry_range[0] : self._entry_range[1]]
-        info = self._info
-        for path in paths:
-            yield info[path]
-
-    def only_entries(self, low: int, high: int) -> DeviceFS:
-        """A view of this acquisition in which :meth:`iter_files` gives the entries from `low` to `high`
-        (excluded) alone, and everything else is the acquisition's own: how the engine reads a range of
-        a listing (`Artifact.record_entries`) as it reads a range of a table (`sqlite.only_rows`)."""
-        self._load()
-        view = copy.copy(self)
-        view._entry_range = (low, high)
-        return view
 
     # -- reading ------------------------------------------------------------------------------
     def _require_file(self, device_path: str) -> FileInfo:
@@ -392,14 +381,249 @@ class DeviceFS(ABC):
                     shutil.rmtree(copy.parent, ignore_errors=True)
 
 
+# One byte per listed entry (see _Listing): its kind, and what the source gave of its time and mode.
+_KIND_FILE, _KIND_DIR, _KIND_LINK, _KIND = 0, 1, 2, 3
+_HAS_MTIME, _INT_MTIME, _HAS_MODE = 4, 8, 16
+_INT64 = 1 << 63
+_EXACT_FLOAT = 1 << 53
+_SYNTHESISED = -1  # the ref of a folder no member names: it lies above a file
+_MAX_REF = (1 << 31) - 1  # refs are kept in 32 bits
+
+
+class _Listing:
+    """One mount's entries, sorted by device path, each a slot in a few compact arrays (no Python
+    object per entry but its path): a byte saying its kind (file, folder, link) and whether it has a
+    time and a mode, its size, time and mode, its `ref` (its place among what the source listed, by
+    which the source finds it again), and its member name when that is not the device path without
+    its '/' (a source mounted elsewhere than at the device's root). A FileInfo is made when asked for.
+    """
+
+    __slots__ = ("exact", "flags", "modes", "mtimes", "names", "paths", "refs", "sizes", "source")
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.paths: list[str] = []
+        self.flags = bytearray()
+        self.sizes = array("q")
+        self.mtimes: array[float] | None = None  # (with modes) None: few entries have a time or mode
+        self.modes: array[int] | None = None
+        self.refs = array("i")
+        self.names: list[str | None] | None = None  # None: every name is the device path without its '/'
+        # Entries kept whole: the few with a time or mode when the others have none, and those whose
+        # values fit no array (a hostile size or time).
+        self.exact: dict[int, FileInfo] = {}
+
+    def is_dir(self, index: int) -> bool:
+        return self.flags[index] & _KIND == _KIND_DIR
+
+    def name(self, index: int) -> str:
+        name = self.names[index] if self.names is not None else None
+        return name if name is not None else self.paths[index][1:]
+
+    def info(self, index: int) -> FileInfo:
+        exact = self.exact.get(index) if self.exact else None
+        if exact is not None:
+            return exact
+        mtimes, modes = self.mtimes, self.modes
+        if mtimes is None or modes is None:
+            return self.made(self.paths[index], self.flags[index], self.sizes[index], 0.0, 0)
+        return self.made(self.paths[index], self.flags[index], self.sizes[index], mtimes[index], modes[index])
+
+    @staticmethod
+    def made(path: str, flag: int, size: int, stored_mtime: float, stored_mode: int) -> FileInfo:
+        """The FileInfo of an entry from its slots."""
+        mtime: float | None = None
+        if flag & _HAS_MTIME:
+            mtime = int(stored_mtime) if flag & _INT_MTIME else stored_mtime
+        mode = stored_mode if flag & _HAS_MODE else None
+        kind = flag & _KIND
+        if kind == _KIND_FILE:
+            return FileInfo(path, size, mtime, mode)
+        if kind == _KIND_DIR:
+            return FileInfo(path, 0, mtime, mode, is_dir=True)
+        return FileInfo(path, 0, mtime, mode, is_link=True)
+
+    def make_folder(self, index: int) -> None:
+        """A file that a later mount placed something below: a folder (with no time or mode)."""
+        self.flags[index] = _KIND_DIR
+        self.sizes[index] = 0
+        self.exact.pop(index, None)
+
+
+class _Placing:
+    """A mount's entries while it is listed, in the order they come (then sorted into a _Listing).
+
+    Times and modes are kept aside, by place, while few entries have one (a backup lists only its own
+    few files with a time), and in arrays beside the others once many do (a folder, a zip, a tar)."""
+
+    __slots__ = ("devices", "exact", "flags", "modes", "mtimes", "names", "refs", "sizes", "sparse")
+
+    def __init__(self) -> None:
+        self.devices: list[str] = []
+        self.flags = bytearray()
+        self.sizes = array("q")
+        self.refs = array("i")
+        self.mtimes: array[float] | None = None  # (with modes) one slot per entry, once many have a time or mode
+        self.modes: array[int] | None = None
+        self.sparse: dict[int, tuple[float, int]] = {}  # place: (time, mode), while few have one
+        self.names: list[str | None] | None = None
+        self.exact: dict[int, FileInfo] = {}
+
+    def folder(self, device: str) -> None:
+        self.devices.append(device)
+        self.flags.append(_KIND_DIR)
+        self.sizes.append(0)
+        self.refs.append(_SYNTHESISED)
+        if self.mtimes is not None and self.modes is not None:
+            self.mtimes.append(0.0)
+            self.modes.append(0)
+        if self.names is not None:
+            self.names.append(None)
+
+    def member(self, device: str, ref: int, member: Member) -> None:
+        name, kind, size, mtime, mode = member
+        if kind == FILE:
+            flag = _KIND_FILE
+        else:  # a folder; or a link, FIFO, socket, device: listed, never opened
+            flag, size = (_KIND_DIR if kind == DIR else _KIND_LINK), 0
+        at = len(self.devices)
+        if mtime is None and mode is None and -_INT64 <= size < _INT64:  # (a backup's rows)
+            stored_mtime, stored_mode = 0.0, 0
+        else:
+            flag, size, stored_mtime, stored_mode = self._timed(device, at, flag, size, mtime, mode)
+        self.devices.append(device)
+        self.flags.append(flag)
+        self.sizes.append(size)
+        self.refs.append(ref)
+        mtimes, modes = self.mtimes, self.modes
+        if mtimes is not None and modes is not None:
+            mtimes.append(stored_mtime)
+            modes.append(stored_mode)
+        elif flag & (_HAS_MTIME | _HAS_MODE):
+            self.sparse[at] = (stored_mtime, stored_mode)
+            if len(self.sparse) > 64 + at // 8:
+                self._dense(at + 1)
+        if len(name) + 1 != len(device) or not device.endswith(name):
+            if self.names is None:
+                self.names = [None] * at
+            self.names.append(name)
+        elif self.names is not None:
+            self.names.append(None)
+
+    def _timed(self, device: str, at: int, flag: int, size: int, mtime: float | None, mode: int | None,
+               ) -> tuple[int, int, float, int]:
+        """The flag, size, time and mode to store of an entry with a time or mode (or an odd size); an
+        entry whose values fit no array is kept whole (:attr:`exact`)."""
+        fits = -_INT64 <= size < _INT64
+        stored_mtime = 0.0
+        if mtime is not None:
+            if type(mtime) is float:
+                flag |= _HAS_MTIME
+                stored_mtime = mtime
+            elif type(mtime) is int and -_EXACT_FLOAT <= mtime <= _EXACT_FLOAT:
+                flag |= _HAS_MTIME | _INT_MTIME
+                stored_mtime = float(mtime)
+            else:
+                fits = False
+        stored_mode = 0
+        if mode is not None:
+            if 0 <= mode < _INT64:
+                flag |= _HAS_MODE
+                stored_mode = mode
+            else:
+                fits = False
+        if fits:
+            return flag, size, stored_mtime, stored_mode
+        self.exact[at] = FileInfo(device, size, mtime, mode, is_dir=flag & _KIND == _KIND_DIR,
+                                  is_link=flag & _KIND == _KIND_LINK)
+        return flag & _KIND, 0, 0.0, 0
+
+    def _dense(self, count: int) -> None:
+        """Times and modes in arrays from now on (the first `count` entries' filled in)."""
+        self.mtimes = array("d", bytes(8 * count))
+        self.modes = array("q", bytes(8 * count))
+        for at, (mtime, mode) in self.sparse.items():
+            self.mtimes[at], self.modes[at] = mtime, mode
+        self.sparse = {}
+
+    def name(self, at: int) -> str:
+        name = self.names[at] if self.names is not None else None
+        return name if name is not None else self.devices[at][1:]
+
+    def chosen(self, group: list[int], as_indexed: bool, notes: list[tuple[int, str]]) -> int:
+        """Which of the entries placed at one path is listed (their places, in the order they came)."""
+        if as_indexed:  # the later entry replaces the earlier (no folder was added: see MountFS._place)
+            return group[-1]
+        flags, refs = self.flags, self.refs
+        folders = [at for at in group if flags[at] & _KIND == _KIND_DIR]
+        if folders:  # a folder, whatever else was placed there; its time is that of the last member naming it
+            named = [at for at in folders if refs[at] != _SYNTHESISED]
+            chosen = named[-1] if named else folders[0]
+        else:
+            chosen = group[0]
+        for at in group:
+            if at != chosen and flags[at] & _KIND != _KIND_DIR:
+                notes.append((refs[at], duplicate_note(self.name(at))))
+        return chosen
+
+    def sorted_listing(self, source: Source, notes: list[tuple[int, str]]) -> _Listing:
+        """The entries sorted by path, one per path (see :meth:`chosen`), as a _Listing."""
+        devices = self.devices
+        order = sorted(range(len(devices)), key=devices.__getitem__)
+        paths = list(map(devices.__getitem__, order))
+        if any(map(eq, paths, islice(paths, 1, None))):  # some path placed twice: one entry kept
+            order, paths = self._one_per_path(order, paths, source.index_is_listing, notes)
+        out = _Listing(source)
+        out.paths = paths
+        out.flags = bytearray(map(self.flags.__getitem__, order))
+        out.sizes = array("q", map(self.sizes.__getitem__, order))
+        out.refs = array("i", map(self.refs.__getitem__, order))
+        if self.mtimes is not None and self.modes is not None:
+            out.mtimes = array("d", map(self.mtimes.__getitem__, order))
+            out.modes = array("q", map(self.modes.__getitem__, order))
+        if self.names is not None:
+            out.names = list(map(self.names.__getitem__, order))
+        exact, sparse = self.exact, self.sparse
+        if exact or sparse:
+            for at, chosen in enumerate(order):
+                if chosen in exact:
+                    out.exact[at] = exact[chosen]
+                elif chosen in sparse:  # one of the few entries with a time or mode: kept whole
+                    out.exact[at] = _Listing.made(paths[at], self.flags[chosen], self.sizes[chosen], *sparse[chosen])
+        return out
+
+    def _one_per_path(self, order: list[int], paths: list[str], as_indexed: bool, notes: list[tuple[int, str]],
+                      ) -> tuple[list[int], list[str]]:
+        """The sorted entries with one per path (see :meth:`chosen`): their places, and the paths."""
+        kept: list[int] = []
+        kept_paths: list[str] = []
+        count, index = len(order), 0
+        while index < count:
+            device = paths[index]
+            end = index + 1
+            while end < count and paths[end] == device:
+                end += 1
+            kept.append(order[index] if end == index + 1 else self.chosen(order[index:end], as_indexed, notes))
+            kept_paths.append(device)
+            index = end
+        return kept, kept_paths
+
+
 class MountFS(DeviceFS):
     """An acquisition as a table of mounts: each source's members placed at device paths by its mapper.
 
     The folder semantics are the same whatever the source: every folder above a file is listed as
     a folder (whether the container lists it or not), links, FIFOs and devices are listed and never
     opened, and a device path is listed once: the first member placed there is read, and any other
-    is reported (:attr:`notes`). What the sources report (refused names, unreadable members, a
-    container cut short) is gathered here as they are listed.
+    is reported (:attr:`notes`); a path both a file and a folder is a folder, the file reported. A
+    source whose own index is the listing (:attr:`Source.index_is_listing`: a backup's Manifest.db,
+    which lists its folders and whose later row for a path replaces the earlier) is listed as its
+    index says: the last entry at a path, silently, and no folder added. What the sources report
+    (refused names, unreadable members, a container cut short) is gathered here as they are listed.
+
+    Each mount's listing is kept compactly (:class:`_Listing`: the sorted paths and a few arrays, a
+    FileInfo made when asked for), and a path is looked up in each mount's listing in turn (a run
+    has a few mounts): half a million files cost their paths and a few dozen bytes each.
     """
 
     def __init__(
@@ -411,10 +635,9 @@ class MountFS(DeviceFS):
         self.whole_filesystem = whole_filesystem
         self.mounts: list[tuple[Source, Mapper]] = []
         self.notes: list[str] = []  # warnings about the acquisition (refused names, duplicates…)
-        self._owner: dict[str, Source] = {}  # device path -> the source holding it
-        self._names: dict[str, str] = {}  # device path -> member name, when not the path without its '/'
-        self._entries: list[FileInfo] = []
-        self._folders: set[str] = set()
+        self._listings: list[_Listing] = []  # one per mount listed, in the order of the mounts
+        self._completed: dict[str, FileInfo] = {}  # entries listed with an unknown size, completed
+        self._paths: list[str] | None = None
         self._listed = 0  # mounts listed so far
 
     def mount(self, source: Source, mapper: Mapper) -> None:
@@ -422,69 +645,174 @@ class MountFS(DeviceFS):
         self.mounts.append((source, mapper))
         self._paths = None
 
-    def _iter_entries(self) -> Iterable[FileInfo]:
-        while self._listed < len(self.mounts):
-            source, mapper = self.mounts[self._listed]
-            self._listed += 1
-            self._entries.extend(self._place(source, mapper))
-            self.notes.extend(refused_note(raw) for raw in source.refused)
-            self.notes.extend(source.notes)
-            self.damage.extend(source.damage)
-            self.unreadable.extend(source.damaged)
-        return self._entries
+    def sources(self, kind: type[S]) -> list[S]:
+        """The mounted sources of a kind (for what reads a source's own index, as a backup's integrity check)."""
+        return [source for source, _ in self.mounts if isinstance(source, kind)]
 
-    def _place(self, source: Source, mapper: Mapper) -> Iterator[FileInfo]:
-        folders, owner, names = self._folders, self._owner, self._names
+    # -- listing ------------------------------------------------------------------------------
+    def _load(self) -> list[str]:
+        if self._paths is None:
+            while self._listed < len(self.mounts):
+                source, mapper = self.mounts[self._listed]
+                self._listed += 1
+                notes: list[tuple[int, str]] = []
+                self._listings.append(self._place(source, mapper, notes))
+                notes.sort(key=_FIRST)
+                self.notes.extend(note for _, note in notes)
+                self.notes.extend(refused_note(raw) for raw in source.refused)
+                self.notes.extend(source.notes)
+                self.damage.extend(source.damage)
+                self.unreadable.extend(source.damaged)
+            lists = [listing.paths for listing in self._listings]
+            self._paths = lists[0] if len(lists) == 1 else list(heapq.merge(*lists))
+        return self._paths
+
+    def _place(self, source: Source, mapper: Mapper, notes: list[tuple[int, str]]) -> _Listing:
+        """A source's members placed in the device tree (the notes about them, by their place in the
+        source's listing, go to `notes`), sorted into its listing."""
+        earlier = bool(self._listings)  # (this mount is not among the listings yet)
         max_depth = self.limits.max_path_depth
-        for member in source.members():
-            mapped = mapper(member.name)
+        as_indexed = source.index_is_listing
+        folders: set[str] = set()  # this mount's folders (those of earlier mounts are found in their listings)
+        placing = _Placing()
+        place, find = placing.member, self._find
+        append_device, append_flag = placing.devices.append, placing.flags.append
+        append_size, append_ref = placing.sizes.append, placing.refs.append
+        for ref, member in enumerate(source.members()):
+            name, kind = member[0], member[1]
+            mapped = mapper(name)
             if mapped is None:
                 continue
             device = mapped if _is_normal(mapped) else normalize_device_path(mapped)
             if device is None:
                 continue
-            if member.name.count("/") >= max_depth:
-                self.notes.append(f"member refused: {member.name}: nested deeper than {max_depth}")
+            if name.count("/") >= max_depth:
+                notes.append((ref, f"member refused: {name}: nested deeper than {max_depth}"))
                 continue
-            if device in owner or (member.type != DIR and device in folders):
-                self.notes.append(duplicate_note(member.name))
+            if earlier:
+                held = find(device)
+                if held is not None:
+                    if not (held[0].is_dir(held[1]) and kind == DIR):  # (a folder again: the first stands)
+                        notes.append((ref, duplicate_note(name)))
+                    continue
+            if not as_indexed:
+                if kind != DIR and device in folders:
+                    notes.append((ref, duplicate_note(name)))
+                    continue
+                parent = device.rpartition("/")[0]
+                while parent and parent not in folders:
+                    folders.add(parent)
+                    held = find(parent) if earlier else None
+                    if held is None:
+                        placing.folder(parent)
+                    elif not held[0].is_dir(held[1]):  # a file of an earlier mount, with something below it now
+                        held[0].make_folder(held[1])
+                    parent = parent.rpartition("/")[0]
+                if kind == DIR:
+                    folders.add(device)
+            if ref >= _MAX_REF:
+                raise LimitExceeded(source.where, f"more than {_MAX_REF} members")
+            if (kind == FILE and member[3] is None and member[4] is None and placing.mtimes is None
+                    and placing.names is None and len(name) + 1 == len(device) and device.endswith(name)
+                    and -_INT64 <= member[2] < _INT64):  # a backup's file: what placing.member would keep
+                append_device(device)
+                append_flag(_KIND_FILE)
+                append_size(member[2])
+                append_ref(ref)
                 continue
-            parent = posixpath.dirname(device)
-            while parent not in folders and parent not in ("/", ""):
-                folders.add(parent)
-                yield FileInfo(parent, 0, is_dir=True)
-                parent = posixpath.dirname(parent)
-            if member.type == DIR:
-                folders.add(device)
-                yield FileInfo(device, 0, member.mtime, member.mode, is_dir=True)
-                continue
-            owner[device] = source
-            if member.name != device[1:]:  # (a dump at the device's root keeps no second copy of its names)
-                names[device] = member.name
-            if member.type == FILE:
-                yield FileInfo(device, member.size, member.mtime, member.mode)
-            else:  # link, FIFO, socket, device: listed, never opened
-                yield FileInfo(device, 0, member.mtime, member.mode, is_link=True)
+            place(device, ref, member)
+        return placing.sorted_listing(source, notes)
+
+    def _find(self, device_path: str) -> tuple[_Listing, int] | None:
+        """The listing holding a path and where, or None."""
+        for listing in self._listings:
+            paths = listing.paths
+            index = bisect.bisect_left(paths, device_path)
+            if index < len(paths) and paths[index] == device_path:
+                return listing, index
+        return None
+
+    def __contains__(self, device_path: str) -> bool:
+        if self._paths is None:
+            self._load()
+        return self._find(device_path) is not None
+
+    def is_file(self, device_path: str) -> bool:
+        if self._paths is None:
+            self._load()
+        done = self._completed.get(device_path) if self._completed else None
+        if done is not None:
+            return not done.is_dir and not done.is_link
+        found = self._find(device_path)
+        return found is not None and found[0].flags[found[1]] & _KIND == _KIND_FILE
+
+    def _entry(self, device_path: str) -> FileInfo | None:
+        if self._paths is None:
+            self._load()
+        done = self._completed.get(device_path) if self._completed else None
+        if done is not None:
+            return done
+        found = self._find(device_path)
+        return None if found is None else found[0].info(found[1])
+
+    def _complete(self, entry: FileInfo) -> FileInfo:
+        found = self._find(entry.device_path)
+        if found is None:
+            return entry
+        listing, index = found
+        done = listing.source.complete(listing.refs[index], listing.name(index), entry)
+        self._completed[entry.device_path] = done
+        return done
+
+    def iter_files(self) -> Iterator[FileInfo]:
+        self._load()
+        low, high = self._entry_range if self._entry_range is not None else (0, None)
+        if len(self._listings) == 1:
+            yield from self._iter_listing(self._listings[0], low, high)
+        else:
+            merged = heapq.merge(*(self._iter_listing(listing) for listing in self._listings), key=_DEVICE_PATH)
+            yield from islice(merged, low, high)
+
+    def _iter_listing(self, listing: _Listing, low: int = 0, high: int | None = None) -> Iterator[FileInfo]:
+        completed, paths = self._completed, listing.paths
+        for index in range(max(low, 0), len(paths) if high is None else min(high, len(paths))):
+            done = completed.get(paths[index]) if completed else None
+            yield done if done is not None else listing.info(index)
+
+    # -- reading ------------------------------------------------------------------------------
+    def placed(self, device_path: str) -> tuple[Source, int, str]:
+        """The source holding a listed file or link, its ref there and its member name."""
+        self._load()
+        found = self._find(device_path)
+        if found is None or found[0].is_dir(found[1]):
+            raise EvidenceError(device_path, "no such file in the acquisition")
+        listing, index = found
+        return listing.source, listing.refs[index], listing.name(index)
 
     def member(self, device_path: str) -> tuple[Source, str]:
         """The source holding a listed file and its member name there (to mount what it contains)."""
-        self._load()
-        source = self._owner.get(device_path)
-        if source is None:
-            raise EvidenceError(device_path, "no such file in the acquisition")
-        return source, self._names.get(device_path, device_path[1:])
+        source, _, name = self.placed(device_path)
+        return source, name
 
     def _open_raw(self, device_path: str) -> BinaryIO:
-        source, name = self.member(device_path)
-        return source.open(name, device_path)
+        source, ref, name = self.placed(device_path)
+        return source.open_member(ref, name, device_path)
 
     def _local_file(self, device_path: str) -> Path | None:
-        source, name = self.member(device_path)
-        return source.local_file(name)
+        source, ref, name = self.placed(device_path)
+        return source.local_member(ref, name)
 
     def _source_name(self, device_path: str) -> str:
-        source, name = self.member(device_path)
-        return source.source_name(name)
+        source, ref, name = self.placed(device_path)
+        return source.member_source_name(ref, name)
+
+    def listed_but_absent(self, device_path: str) -> bool:
+        self._load()
+        found = self._find(device_path)
+        if found is None or found[0].is_dir(found[1]):
+            return False
+        listing, index = found
+        return listing.source.absent(listing.refs[index], listing.name(index))
 
     def close(self) -> None:
         for source, _ in self.mounts:

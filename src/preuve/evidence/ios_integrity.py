@@ -13,10 +13,11 @@ altered, and its file is read under a wrong path, or not at all (a damaged
 row can hide ``sms.db`` from every artifact).
 
 This is a check of the backup kind itself (:class:`BackupIntegrity`), not an
-artifact: Manifest.db is read once, by the backup's listing, which keeps
-what the check needs in :class:`ListedFiles` (compact arrays: a file id in 20
-bytes, its expected size, its row; a few bytes per file, never a Python
-object per file). The check lists the hashed-name folders, one at a time, and
+artifact: Manifest.db is read once, by the listing of the backup's source
+(:class:`~preuve.evidence.sources.backup.BackupSource`, found among the
+acquisition's mounts), which keeps what the check needs in :class:`ListedFiles`
+(compact arrays: a file id in 20 bytes, its expected size, its row; a few
+bytes per file, never a Python object per file). The check lists the hashed-name folders, one at a time, and
 compares the two by file id, folder by folder. Only the rows it reports are
 read again from Manifest.db, for their domain and path.
 """
@@ -36,7 +37,7 @@ from typing import ClassVar
 
 from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.errors import EvidenceError, LimitExceeded
-from preuve.evidence.fs import DeviceFS
+from preuve.evidence.fs import DeviceFS, MountFS
 from preuve.evidence.limits import Limits
 from preuve.model import Locator, Record
 
@@ -306,13 +307,15 @@ class BackupIntegrity(AcquisitionCheck):
     paths: ClassVar[tuple[str, ...]] = (MANIFEST_DB,)
 
     def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:
-        from preuve.evidence.kinds.ios_backup import BackupFS
+        from preuve.evidence.sources.backup import BackupSource
 
-        if not isinstance(fs, BackupFS) or path != MANIFEST_DB:
+        backups = fs.sources(BackupSource) if isinstance(fs, MountFS) else []
+        if len(backups) != 1 or path != MANIFEST_DB:
             return
-        listed = fs.listed_files()
+        backup = backups[0]
+        listed = backup.listed_files()
         sha256 = fs.sha256(path)
-        folders = list_folders(fs.source, fs.limits)
+        folders = list_folders(backup.path, fs.limits)
         encrypted = False
         if fs.is_file(MANIFEST_PLIST):
             try:
@@ -323,7 +326,7 @@ class BackupIntegrity(AcquisitionCheck):
         problems, extras = compare(listed, folders, encrypted)
         # The rows with a name to compare on its stored bytes, and the names of the rows reported.
         wanted = {listed.scan_rows[i]: listed.rowid(i) for i in [p.index for p in problems] + listed.names_to_check}
-        names = fs.manifest_names(wanted) if wanted else {}
+        names = backup.manifest_names(wanted) if wanted else {}
         late: list[_Problem] = []
         for index in listed.names_to_check:
             _, _, raw_domain, raw_relative = names.get(listed.scan_rows[index], (None, None, None, None))

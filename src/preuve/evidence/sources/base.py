@@ -1,7 +1,9 @@
 """What a source is: the members of one container (a folder, a zip, a tar, an Android backup).
 
 A source lists its members under safe relative names (the policy's one sanitizer) and opens a
-regular member's bytes; it knows nothing of device paths. The acquisition's
+regular member's bytes; it knows nothing of device paths. A member is found again by its name, or
+by its `ref` (its place among what :meth:`Source.members` yielded, from 0), for a source that keeps
+what it knows of each member compactly in that order (an iOS backup's file ids and keys). The acquisition's
 :class:`~preuve.evidence.fs.MountFS` mounts each source with a :data:`Mapper` that places its
 members in the device tree, and gives every source the same folder semantics.
 """
@@ -12,9 +14,9 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, ClassVar, NamedTuple
 
-from preuve.evidence.fs import normalize_device_path
+from preuve.evidence.fs import FileInfo, normalize_device_path
 from preuve.evidence.limits import Limits
 
 # Where a member goes in the device tree (None: not mounted).
@@ -37,6 +39,10 @@ class Source(ABC):
     """
 
     separator = "!"
+    # True for a container whose own index is the listing (a backup's Manifest.db, which lists its
+    # folders and whose later row for a path replaces the earlier): listed as the index says, the last
+    # entry at a path silently, no folder added above a file (see MountFS).
+    index_is_listing: ClassVar[bool] = False
 
     def __init__(self, path: Path, limits: Limits, label: str | None = None) -> None:
         self.path = path
@@ -66,6 +72,24 @@ class Source(ABC):
 
     def source_name(self, name: str) -> str:
         return name if self.label is None else f"{self.label}{self.separator}{name}"
+
+    # -- a member found by its ref (its place in the listing) as well as its name ----------------
+    def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
+        return self.open(name, label)
+
+    def local_member(self, ref: int, name: str) -> Path | None:
+        return self.local_file(name)
+
+    def member_source_name(self, ref: int, name: str) -> str:
+        return self.source_name(name)
+
+    def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
+        """A member listed with an unknown size (-1), its size (and what else was left unknown) found."""
+        return info
+
+    def absent(self, ref: int, name: str) -> bool:
+        """Whether the container's own index lists this member but its bytes are absent."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
         """Release what the source holds open."""

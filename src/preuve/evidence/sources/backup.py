@@ -1,0 +1,268 @@
+"""An iOS backup folder (iTunes, Finder, libimobiledevice) as a source.
+
+A backup folder holds ``Manifest.db`` (one row per file: fileID, domain,
+relativePath, flags, and an archived MBFile), the files themselves at
+``<fileID[:2]>/<fileID>``, and ``Info.plist``, ``Manifest.plist`` and
+``Status.plist``. Manifest.db is often left in WAL mode by the tool that made
+the backup; its WAL is replayed on a private copy so its rows are not lost.
+
+The source's members are named by their device paths (mount it at the device's
+root) and listed from Manifest.db, read once: the rows placed under
+:data:`BACKUP_PREFIX` for the backup's own files, a member per row with a safe
+path, the later of two rows for one path standing, and no folder added (the rows
+list the folders: :attr:`Source.index_is_listing`).
+What the source keeps per member is compact and in the order of its listing, so
+a member is found again by its `ref`: the 20-byte file id (and, encrypted, the
+wrapped key and plaintext size). A file's size is that of the file stored,
+looked up when asked for. What the backup's integrity check needs of each row is
+gathered on the way (:class:`~preuve.evidence.ios_integrity.ListedFiles`).
+
+An encrypted backup is the same source decrypting on the fly
+(:mod:`preuve.evidence.sources.encrypted_backup`).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat as statmod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, ClassVar
+
+from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.fs import ACQUISITION_PREFIX, FileInfo
+from preuve.evidence.ios_domains import device_path
+from preuve.evidence.ios_integrity import ListedFiles
+from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
+from preuve.evidence.limits import Limits
+from preuve.evidence.mbfile import MBFileDecoder
+from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file
+from preuve.evidence.sources.base import Member, Source
+from preuve.evidence.sqlite import iter_rows, open_readonly, table_columns
+
+BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
+_META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own files
+_FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
+_FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
+NO_ID = bytes(20)
+NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
+
+
+class BackupSource(Source):
+    """A plain backup's files, listed from its Manifest.db (see the module's docstring)."""
+
+    index_is_listing = True
+    meta_files: ClassVar[tuple[str, ...]] = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db",
+                                              "Manifest.db-wal")
+    _wants_mbfile = False  # whether every file row's MBFile is decoded (not only those of flags 1)
+
+    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path) -> None:
+        super().__init__(root, limits)
+        self.ledger = ledger
+        self.workdir = workdir
+        # Per member, in the order of the listing (by ref): what it is, and a file's 20-byte id.
+        self._kinds = bytearray()
+        self._ids = bytearray()
+        self._meta: dict[int, Path] = {}  # ref: where a file of the backup itself lies
+        self._mbfiles = MBFileDecoder(limits)
+        # What the listing gathers for the integrity check of the kind (BackupIntegrity).
+        self._listed = ListedFiles()
+        self._listing_sql = ""
+
+    # -- listing ------------------------------------------------------------------------------
+    def members(self) -> Iterator[Member]:
+        yield from self._meta_members(self.meta_files)
+        manifest = self.path / "Manifest.db"
+        if not manifest.is_file():
+            return
+        self._hash_meta("Manifest.db")
+        wal = self.path / "Manifest.db-wal"
+        if wal.is_file() and not wal.is_symlink():
+            self._hash_meta("Manifest.db-wal")
+        with self._manifest_db() as conn:
+            yield from self._manifest_members(conn)
+
+    def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
+        """Keep what is known of the member about to be yielded (its ref is the count so far)."""
+        self._kinds.append(kind)
+        self._ids += raw
+
+    def _meta_member(self, name: str, local: Path, st_size: int, mtime: float | None, mode: int | None) -> Member:
+        self._meta[len(self._kinds)] = local
+        self._listed_one(A_META)
+        return Member(_META_NAME + name, FILE, st_size, mtime, mode)
+
+    def _meta_members(self, names: Iterable[str]) -> Iterator[Member]:
+        for name in names:
+            meta = self.path / name
+            try:
+                st = meta.lstat()
+            except OSError:
+                continue
+            if statmod.S_ISREG(st.st_mode):
+                yield self._meta_member(name, meta, st.st_size, st.st_mtime, st.st_mode)
+
+    @contextmanager
+    def _manifest_db(self) -> Iterator[sqlite3.Connection]:
+        """Manifest.db, read-only (its WAL replayed on a private copy)."""
+        journals = {}
+        wal = self.path / "Manifest.db-wal"
+        if wal.is_file() and not wal.is_symlink():
+            journals["-wal"] = wal
+        with open_readonly(self.path / "Manifest.db", journals, self.limits, self.workdir) as conn:
+            yield conn
+
+    def _manifest_members(self, conn: sqlite3.Connection) -> Iterator[Member]:
+        """The files of the backup, from an open Manifest.db; what the integrity check needs of each
+        file row is kept on the way (see ListedFiles), so Manifest.db is read once."""
+        blob = "file" if "file" in table_columns(conn, "Files") else "NULL"
+        try:
+            conn.execute("SELECT rowid FROM Files LIMIT 0")
+            rowid = "rowid"
+        except sqlite3.Error:  # a table WITHOUT ROWID
+            rowid = "NULL"
+        self._listing_sql = f"SELECT {rowid}, fileID, domain, relativePath, flags, {blob} FROM Files"  # noqa: S608 - fixed names
+        listed, row_size, wants_mbfile = self._listed, self._row_size, self._wants_mbfile
+        limit = self.limits.max_archive_entries
+        for place, (row, file_id, domain, relative, flags, mbfile) in enumerate(
+            iter_rows(conn, self._listing_sql, named=False)
+        ):
+            if place >= limit:
+                # A Files view can yield rows for ever; the listing must stay bounded in memory.
+                raise LimitExceeded("Manifest.db", f"more than {limit} entries")
+            size = None
+            if (flags == _FLAG_FILE or (wants_mbfile and flags not in (_FLAG_DIR, _FLAG_LINK))) and isinstance(
+                mbfile, bytes
+            ):
+                size = row_size(mbfile)
+            raw: bytes | None = None
+            if flags == _FLAG_FILE and isinstance(file_id, str):
+                fid = file_id.lower()
+                raw = bytes.fromhex(fid) if _FILE_ID.match(fid) else None
+                listed.add(place, row, fid, raw, domain, relative, size)
+            device = device_path(str(domain or ""), str(relative or ""))
+            if device is None:
+                self.notes.append(f"{domain}/{relative}: path would leave the device root")
+                continue
+            if flags == _FLAG_DIR:
+                self._listed_one(NOTA_FILE)
+                yield Member(device[1:], DIR, 0, None, None)
+            elif flags == _FLAG_LINK:
+                self._listed_one(NOTA_FILE)
+                yield Member(device[1:], LINK, 0, None, None)
+            else:
+                if raw is None:
+                    fid = str(file_id or "").lower()
+                    if not _FILE_ID.match(fid):
+                        self.notes.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                        continue
+                    raw = bytes.fromhex(fid)
+                if not self._on_file(device, mbfile if isinstance(mbfile, bytes) else None, size):
+                    continue
+                self._listed_one(A_FILE, raw)
+                # Its size is that of the file stored, looked up when asked for (see complete).
+                yield Member(device[1:], FILE, -1, None, None)
+
+    def _row_size(self, mbfile: bytes) -> int | None:
+        """The expected size of a file from its MBFile (None when it has none)."""
+        return self._mbfiles.size(mbfile, "MBFile")
+
+    def _on_file(self, device: str, mbfile: bytes | None, size: int | None) -> bool:
+        """Hook for sources that need the MBFile of each file; False leaves the file out."""
+        return True
+
+    def _hash_meta(self, name: str) -> None:
+        with open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}") as stream:
+            digest, size = sha256_stream(stream, self.limits.max_file_bytes)
+        self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
+
+    # -- what the integrity check reads -------------------------------------------------------
+    def listed_files(self) -> ListedFiles:
+        """The files Manifest.db lists, as the listing gathered them for the integrity check."""
+        return self._listed
+
+    def manifest_names(self, rows: dict[int, int | None]) -> dict[int, tuple[object, object, object, object]]:
+        """Domain and path (as decoded text, and as stored bytes) of the Manifest.db rows the listing
+        read at the places given (place: rowid, None when the row has none), read again."""
+        names = "domain, relativePath, CAST(domain AS BLOB), CAST(relativePath AS BLOB)"
+        out: dict[int, tuple[object, object, object, object]] = {}
+        with self._manifest_db() as conn:
+            by_rowid = {rowid: place for place, rowid in rows.items() if rowid is not None}
+            if len(by_rowid) == len(rows):
+                wanted = sorted(by_rowid)
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start : start + 500]
+                    marks = ", ".join("?" * len(chunk))
+                    sql = f"SELECT rowid, {names} FROM Files WHERE rowid IN ({marks})"  # noqa: S608 - fixed names
+                    for rowid, *values in iter_rows(conn, sql, tuple(chunk), named=False):
+                        out[by_rowid[rowid]] = (values[0], values[1], values[2], values[3])
+                return out
+            # Rows without a rowid (a view): the listing's query again, in its order.
+            sql = self._listing_sql.replace("SELECT ", f"SELECT {names}, ", 1)
+            last = max(rows)
+            for place, found in enumerate(iter_rows(conn, sql, named=False)):
+                if place in rows:
+                    out[place] = (found[0], found[1], found[2], found[3])
+                if place >= last:
+                    break
+        return out
+
+    # -- a member found by its ref ------------------------------------------------------------
+    def file_id(self, ref: int) -> str | None:
+        """The file id of a backup file (None for a folder, a link or a file of the backup itself)."""
+        if not 0 <= ref < len(self._kinds) or self._kinds[ref] != A_FILE:
+            return None
+        return self._ids[20 * ref : 20 * ref + 20].hex()
+
+    def _is_file(self, ref: int) -> bool:
+        return 0 <= ref < len(self._kinds) and self._kinds[ref] == A_FILE
+
+    def _blob(self, ref: int, label: str) -> Path:
+        """Where a member's bytes lie: a file of the backup itself, or ``<id[:2]>/<id>``."""
+        meta = self._meta.get(ref)
+        if meta is not None:
+            return meta
+        fid = self.file_id(ref)
+        if fid is None:
+            raise EvidenceError(label, "not a file of this backup")
+        return self.path / fid[:2] / fid
+
+    def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
+        device = info.device_path
+        try:
+            st = self._blob(ref, device).lstat()
+        except OSError:
+            return FileInfo(device, 0, None, None, is_link=True)  # listed, absent: unreadable
+        if not statmod.S_ISREG(st.st_mode):
+            return FileInfo(device, 0, st.st_mtime, st.st_mode, is_link=True)
+        return FileInfo(device, st.st_size, st.st_mtime, st.st_mode)
+
+    def absent(self, ref: int, name: str) -> bool:
+        fid = self.file_id(ref)
+        if fid is None:
+            return False
+        try:
+            (self.path / fid[:2] / fid).lstat()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return False
+
+    def open(self, name: str, label: str) -> BinaryIO:
+        raise EvidenceError(label, "a backup's files are found by their place in Manifest.db")
+
+    def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
+        return open_regular_file(self._blob(ref, label), label)
+
+    def local_member(self, ref: int, name: str) -> Path | None:
+        return self._blob(ref, "/" + name)
+
+    def member_source_name(self, ref: int, name: str) -> str:
+        meta = self._meta.get(ref)
+        if meta is not None:
+            return meta.name
+        fid = self.file_id(ref) or ""
+        return f"{fid[:2]}/{fid}"

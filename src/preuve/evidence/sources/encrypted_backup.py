@@ -1,0 +1,161 @@
+"""An encrypted iOS backup as a source: the plain backup's listing, each file decrypted when it is read.
+
+Only what an artifact opens is decrypted, as a stream (or, for SQLite, as a
+private copy in the run's workdir, removed with it). Manifest.db is decrypted
+once into the workdir. Nothing decrypted is ever written in or beside the
+evidence. The SHA-256 recorded for a file is that of its plaintext (the file as
+it was on the phone), so a finding in an encrypted backup has the same locator
+as in a plain backup of the same phone; the encrypted Manifest.db is recorded
+as it lies, under ``/.acquisition/backup/encrypted/Manifest.db``. (A module of
+its own: the AES library is loaded only for an encrypted backup.)
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sqlite3
+import tempfile
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from preuve.evidence.crypto.ios_keybag import KeybagError, decrypt_stream, file_key
+from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.fs import FileInfo
+from preuve.evidence.ios_encrypted import BackupKeys
+from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
+from preuve.evidence.limits import Limits
+from preuve.evidence.policy import open_regular_file
+from preuve.evidence.sources.backup import A_FILE, BACKUP_PREFIX, NO_ID, BackupSource
+from preuve.evidence.sources.base import Member
+from preuve.evidence.sqlite import open_readonly
+
+ENCRYPTED_MANIFEST = BACKUP_PREFIX + "/encrypted/Manifest.db"
+
+
+class EncryptedBackupSource(BackupSource):
+    """An encrypted backup's files: Manifest.db decrypted once into the workdir, each file decrypted
+    when it is read (see the module's docstring)."""
+
+    meta_files = ("Info.plist", "Manifest.plist", "Status.plist")
+    _wants_mbfile = True
+
+    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys) -> None:
+        super().__init__(root, limits, ledger, workdir)
+        self._keys = keys
+        # Each member's wrapped key and plaintext size, by ref: the keys one after the other, where
+        # each starts (-1: no key), the sizes (-1: unknown).
+        self._wrapped = bytearray()
+        self._key_at = array("q")
+        self._sizes = array("q")
+        self._row: tuple[bytes | None, int | None] | None = None  # the key and size of the row being listed
+        self._row_key: bytes | None = None
+        self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
+        self._manifest = self._private / "Manifest.db"
+
+    def close(self) -> None:
+        shutil.rmtree(self._private, ignore_errors=True)
+
+    def members(self) -> Iterator[Member]:
+        yield from self._meta_members(self.meta_files)
+        self._decrypt_manifest()
+        yield self._meta_member("Manifest.db", self._manifest, self._manifest.stat().st_size, None, None)
+        with self._manifest_db() as conn:
+            yield from self._manifest_members(conn)
+
+    def _decrypt_manifest(self) -> None:
+        source = self.path / "Manifest.db"
+        with open_regular_file(source, ENCRYPTED_MANIFEST) as stream:
+            digest, size = sha256_stream(stream, self.limits.max_file_bytes)
+        if size % 16:
+            raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
+        self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, "Manifest.db", size, digest))
+        with open_regular_file(source, ENCRYPTED_MANIFEST) as raw, decrypt_stream(
+            raw, self._keys.manifest_key, None
+        ) as plain, open(self._manifest, "wb") as out:
+            shutil.copyfileobj(plain, out, 1024 * 1024)
+        with open(self._manifest, "rb") as check:
+            if check.read(16) != b"SQLite format 3\x00":
+                raise EvidenceError(ENCRYPTED_MANIFEST, "does not decrypt to a SQLite database (damaged?)")
+
+    @contextmanager
+    def _manifest_db(self) -> Iterator[sqlite3.Connection]:
+        """The decrypted Manifest.db (the private copy), read-only."""
+        with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
+            yield conn
+
+    def _row_size(self, mbfile: bytes) -> int | None:
+        # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
+        try:
+            meta = self._mbfiles.decode(mbfile, "MBFile")
+        except EvidenceError:
+            self._row_key = None
+            return None
+        self._row_key = meta.encryption_key
+        return meta.size if meta.size is not None and meta.size >= 0 else None
+
+    def _on_file(self, device: str, mbfile: bytes | None, size: int | None) -> bool:
+        key = self._row_key if mbfile else None
+        if key is None and size != 0:
+            self.notes.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
+            return False
+        self._row = (key, size)
+        return True
+
+    def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
+        super()._listed_one(kind, raw)
+        key, size = self._row if kind == A_FILE and self._row is not None else (None, None)
+        self._row = None
+        self._key_at.append(-1 if key is None else len(self._wrapped))
+        if key is not None:
+            self._wrapped += len(key).to_bytes(4, "big") + key
+        self._sizes.append(-1 if size is None else size)
+
+    def _file_key(self, ref: int) -> tuple[bytes | None, int | None]:
+        """The wrapped key and plaintext size of a backup file."""
+        at, size = self._key_at[ref], self._sizes[ref]
+        wrapped = self._wrapped
+        key = None if at < 0 else bytes(wrapped[at + 4 : at + 4 + int.from_bytes(wrapped[at : at + 4], "big")])
+        return key, None if size < 0 else size
+
+    def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
+        done = super().complete(ref, name, info)
+        if done.is_link or not self._is_file(ref):
+            return done
+        if done.size % 16:
+            return FileInfo(info.device_path, 0, done.mtime, done.mode, is_link=True)  # not ciphertext
+        size = self._file_key(ref)[1]
+        plain = done.size if size is None else min(size, done.size)
+        return FileInfo(info.device_path, plain, done.mtime, done.mode)
+
+    def local_member(self, ref: int, name: str) -> Path | None:
+        if self._is_file(ref):
+            return None  # ciphertext: SQLite gets a decrypted private copy (DeviceFS._materialize)
+        return self._blob(ref, "/" + name)
+
+    def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
+        if not self._is_file(ref):
+            return open_regular_file(self._blob(ref, label), label)
+        wrapped, size = self._file_key(ref)
+        raw = open_regular_file(self._blob(ref, label), label)
+        if wrapped is None:  # an empty file has no key
+            raw.close()
+            return io.BytesIO(b"")
+        try:
+            key = file_key(self._keys.class_keys, wrapped)
+        except KeybagError as exc:
+            raw.close()
+            raise EvidenceError(label, f"cannot be decrypted ({exc})") from None
+        if size is not None and size > self.limits.max_file_bytes:
+            raw.close()
+            raise LimitExceeded(label, f"file of {size} bytes exceeds {self.limits.max_file_bytes}")
+        return decrypt_stream(raw, key, size)
+
+    def member_source_name(self, ref: int, name: str) -> str:
+        if self._meta.get(ref) == self._manifest:
+            return "Manifest.db (decrypted)"
+        named = super().member_source_name(ref, name)
+        return f"{named} (decrypted)" if self._is_file(ref) else named
