@@ -67,12 +67,7 @@ class Artifact(ABC):
 
     def locate(self, fs: DeviceFS) -> list[str]:
         """The evidence files this artifact will read (regular files matching its paths)."""
-        found: set[str] = set()
-        for pattern in self.paths:
-            for path in fs.glob(pattern):
-                if fs.is_file(path):
-                    found.add(path)
-        return sorted(found)
+        return fs.regular_files(self.paths)
 
     @abstractmethod
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:

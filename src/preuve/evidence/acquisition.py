@@ -74,12 +74,7 @@ class AcquisitionCheck(ABC):
         check that reads what the kind gathered rather than a file (the listing of a filesystem
         dump) says so here, and declares no `paths`: when it locates nothing, the run reports it as
         not collected by this kind of acquisition, never as a gap."""
-        found: set[str] = set()
-        for pattern in self.paths:
-            for path in fs.glob(pattern):
-                if fs.is_file(path):
-                    found.add(path)
-        return sorted(found)
+        return fs.regular_files(self.paths)
 
     @abstractmethod
     def records(self, fs: DeviceFS, path: str, warn: Callable[[str], None]) -> Iterator[Record]:

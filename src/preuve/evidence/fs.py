@@ -31,7 +31,7 @@ import sqlite3
 import tempfile
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -256,6 +256,16 @@ class DeviceFS(ABC):
         view = copy.copy(self)
         view._entry_range = (low, high)
         return view
+
+    def regular_files(self, patterns: Iterable[str]) -> list[str]:
+        """The regular files matching any of the globs, sorted (where an artifact or a check reads, by
+        default)."""
+        found: set[str] = set()
+        for pattern in patterns:
+            for path in self.glob(pattern):
+                if self.is_file(path):
+                    found.add(path)
+        return sorted(found)
 
     def glob(self, pattern: str) -> list[str]:
         """Device paths matching a glob (``*`` within a folder, ``**/`` across folders), sorted.
