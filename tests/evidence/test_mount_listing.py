@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.evidence.acquisition import OpenContext, open_acquisition
@@ -253,3 +255,18 @@ def test_after_fork_reaches_every_source(tmp_path: Path) -> None:
     fs = _fs(tmp_path, (Forking([_file("a")], label="one"), "/"), (Forking([_file("b")], label="two"), "/"))
     fs.after_fork()
     assert forked == ["one", "two"]
+
+
+@given(st.lists(st.sampled_from(["a", "b", ".", "/", "\\", " ", "\x00", "é", "C:", ".."]), max_size=16).map("".join),
+       st.sampled_from(["/", "data", "/data/", "private/var/mobile"]))
+def test_under_a_folder_a_safe_name_is_a_normal_path(raw: str, prefix: str) -> None:
+    """MountFS places the members of an `at(prefix)` mount without checking their paths: a name the
+    policy lets through (every source's names are) gives a path that normalising leaves as it is."""
+    from preuve.evidence.fs import normalize_device_path
+    from preuve.evidence.policy import member_name
+    from preuve.evidence.sources.base import at
+
+    name = member_name(raw)
+    if name is not None:
+        path = at(prefix)(name)
+        assert path is not None and normalize_device_path(path) == path

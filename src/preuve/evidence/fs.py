@@ -688,14 +688,22 @@ class MountFS(DeviceFS):
         place, find = placing.member, self._find
         append_device, append_flag = placing.devices.append, placing.flags.append
         append_size, append_ref = placing.sizes.append, placing.refs.append
+        from preuve.evidence.sources.base import Under  # (sources import this module)
+
+        # Under a folder, a safe member name gives a normal path as it is (see Under): no call, no check.
+        root = mapper.root if isinstance(mapper, Under) else None
         for ref, member in enumerate(source.members()):
             name, kind = member[0], member[1]
-            mapped = mapper(name)
-            if mapped is None:
-                continue
-            device = mapped if _is_normal(mapped) else normalize_device_path(mapped)
-            if device is None:
-                continue
+            if root is not None:
+                device = root + name
+            else:
+                mapped = mapper(name)
+                if mapped is None:
+                    continue
+                normal = mapped if _is_normal(mapped) else normalize_device_path(mapped)
+                if normal is None:
+                    continue
+                device = normal
             if name.count("/") >= max_depth:
                 notes.append((ref, f"member refused: {name}: nested deeper than {max_depth}"))
                 continue

@@ -98,14 +98,23 @@ class Source(ABC):
         """In a forked process: open again what the source holds open (see DeviceFS.after_fork)."""
 
 
-def at(prefix: str) -> Mapper:
+class Under:
+    """The mapper of every member under one device folder: `root` + the member's name. Member names
+    are safe (no '', '.' or '..' part, no leading '/': see Source.members), so every path it gives
+    is already normal: MountFS places such members without calling it or checking their paths."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def __call__(self, name: str) -> str | None:
+        return self.root + name
+
+
+def at(prefix: str) -> Under:
     """Every member under the device folder `prefix` ('/' for the device's root)."""
-    root = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-
-    def mapper(name: str) -> str | None:
-        return root + name  # member names are already safe (no '', '.', '..' parts)
-
-    return mapper
+    return Under("/" + prefix.strip("/") + "/" if prefix.strip("/") else "/")
 
 
 def prefix_mapper(strip: str, device_prefix: str = "/", other_prefix: str | None = None) -> Mapper:
