@@ -1,4 +1,4 @@
-"""How a run cuts a table in row ranges (run.engine._cuts) and reads one range under an artifact's own
+"""How a run cuts a table in row ranges (evidence.sqlite.row_cuts) and reads one range under an artifact's own
 query (evidence.sqlite.only_rows), without the artifact knowing."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from preuve.evidence.limits import DEFAULT_LIMITS
-from preuve.evidence.sqlite import iter_rows, only_rows, open_readonly, table_columns
-from preuve.run.engine import _cuts
+from preuve.evidence.sqlite import iter_rows, only_rows, open_readonly, row_cuts, table_columns
 
 
 def _db(rowids: list[int]) -> sqlite3.Connection:
@@ -22,33 +21,33 @@ def _db(rowids: list[int]) -> sqlite3.Connection:
 
 def test_cuts_are_the_rowids_at_even_offsets() -> None:
     conn = _db([2, 3, 5, 7, 11, 13, 17, 19, 23, 29])
-    assert _cuts(conn, "t", 4, 1) == [5, 13, 19]  # offsets 2, 5 and 7
-    assert _cuts(conn, "t", 2, 1) == [13]
-    assert _cuts(conn, "t", 10, 1) == [3, 5, 7, 11, 13, 17, 19, 23, 29]
+    assert row_cuts(conn, "t", 4, 1) == [5, 13, 19]  # offsets 2, 5 and 7
+    assert row_cuts(conn, "t", 2, 1) == [13]
+    assert row_cuts(conn, "t", 10, 1) == [3, 5, 7, 11, 13, 17, 19, 23, 29]
 
 
 def test_cuts_of_a_sparse_table() -> None:
     rowids = sorted({(i * 7919) % 100_003 + 1 for i in range(5_000)})
     count = len(rowids)
-    assert _cuts(_db(rowids), "t", 8, 4_000) == [rowids[count * i // 8] for i in range(1, 8)]
+    assert row_cuts(_db(rowids), "t", 8, 4_000) == [rowids[count * i // 8] for i in range(1, 8)]
 
 
-def test_no_cuts() -> None:
+def test_norow_cuts() -> None:
     conn = _db(list(range(1, 11)))
-    assert _cuts(conn, "t", 4, 11) is None  # fewer rows than min_rows
-    assert _cuts(conn, "t", 1, 1) is None
-    assert _cuts(conn, "t", 20, 1) is None  # parts of no row: cuts would repeat
+    assert row_cuts(conn, "t", 4, 11) is None  # fewer rows than min_rows
+    assert row_cuts(conn, "t", 1, 1) is None
+    assert row_cuts(conn, "t", 20, 1) is None  # parts of no row: cuts would repeat
     conn.execute("DELETE FROM t")
-    assert _cuts(conn, "t", 4, 0) is None
+    assert row_cuts(conn, "t", 4, 0) is None
 
 
 def test_rows_per_part_sets_the_number_of_parts_within_the_maximum() -> None:
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE message (ROWID INTEGER PRIMARY KEY)")
     conn.executemany("INSERT INTO message VALUES (?)", [(i,) for i in range(1, 10_001)])
-    assert _cuts(conn, "message", 128, 10, rows_per_part=2_500) == [2_501, 5_001, 7_501]
-    assert _cuts(conn, "message", 3, 10, rows_per_part=100) == [3_334, 6_667]
-    assert _cuts(conn, "message", 128, 10, rows_per_part=20_000) == [5_001]
+    assert row_cuts(conn, "message", 128, 10, rows_per_part=2_500) == [2_501, 5_001, 7_501]
+    assert row_cuts(conn, "message", 3, 10, rows_per_part=100) == [3_334, 6_667]
+    assert row_cuts(conn, "message", 128, 10, rows_per_part=20_000) == [5_001]
 
 
 @pytest.mark.parametrize("value", [None, "text", b"blob"])
@@ -59,7 +58,7 @@ def test_a_declared_rowid_column_that_is_not_an_integer_all_through_is_not_cut(v
     conn.execute("CREATE TABLE t (rowid, body)")
     conn.executemany("INSERT INTO t VALUES (?, 'x')", [(i,) for i in range(1, 100)])
     conn.execute("INSERT INTO t VALUES (?, 'odd')", (value,))
-    assert _cuts(conn, "t", 4, 1) is None
+    assert row_cuts(conn, "t", 4, 1) is None
 
 
 def _database(path: Path) -> Path:

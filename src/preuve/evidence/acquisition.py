@@ -39,6 +39,7 @@ class OpenContext:
     workdir: Path
     secrets: Secrets = field(default_factory=Secrets)
     warn: Callable[[str], None] = lambda message: None
+    jobs: int = 1  # processes that may list the acquisition (see preuve.evidence.parallel)
 
 
 @dataclass(frozen=True, slots=True)

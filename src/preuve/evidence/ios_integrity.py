@@ -127,6 +127,19 @@ class ListedFiles:
         else:
             self.names_to_check.append(index)
 
+    def extend(self, other: ListedFiles, places: int) -> None:
+        """Add what the listing gathered from a later range of rows (`places`: the rows read before it,
+        by which its places are counted on)."""
+        start = len(self.sizes)
+        self.ids += other.ids
+        self.scan_rows.extend(other.scan_rows if not places else array("q", [row + places for row in other.scan_rows]))
+        self.rowids.extend(other.rowids)
+        self.sizes.extend(other.sizes)
+        self.odd_ids.update({index + start: name for index, name in other.odd_ids.items()})
+        self.no_rowid.update(index + start for index in other.no_rowid)
+        self.name_mismatches.extend(index + start for index in other.name_mismatches)
+        self.names_to_check.extend(index + start for index in other.names_to_check)
+
     def file_id(self, index: int) -> str:
         odd = self.odd_ids.get(index)
         return odd if odd is not None else self.ids[20 * index : 20 * index + 20].hex()

@@ -202,3 +202,45 @@ def only_rows(conn: sqlite3.Connection, table: str, low: int | None, high: int |
             conn.execute("PRAGMA query_only=ON")
     finally:
         conn.set_authorizer(_authorizer)
+
+
+def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, rows_per_part: int | None = None) -> list[int] | None:
+    """Rowids cutting `table` into `parts` parts of about the same number of rows (each cut starts a
+    part), or None when the table is absent, smaller than `min_rows`, or its rowids are not plain
+    integers all through (a declared column named rowid that is not its integer key).
+
+    With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
+    if parts < 2:
+        return None
+    name = quoted(table)
+    count = conn.execute(f"SELECT count(*) FROM main.{name}").fetchone()[0]  # noqa: S608 - a quoted name
+    if not isinstance(count, int) or count < min_rows:
+        return None
+    # Rows whose "rowid" is NULL, text or a blob would sort outside every integer range.
+    for order in ("", " DESC"):
+        first = conn.execute(f"SELECT rowid FROM main.{name} ORDER BY rowid{order} LIMIT 1").fetchone()  # noqa: S608
+        if first is None or type(first[0]) is not int:
+            return None
+    if rows_per_part is not None:
+        parts = max(2, min(parts, count // max(1, rows_per_part)))
+    # Cut i is the rowid at offset count*i//parts. Each is counted on from the one before (a seek to
+    # that rowid, then the rows between): OFFSET steps through every row it skips, so counting each
+    # from the start read the table about parts/2 times over instead of once.
+    cuts: list[int] = []
+    offset = 0
+    for part in range(1, parts):
+        target = count * part // parts
+        if cuts:
+            row = conn.execute(
+                f"SELECT rowid FROM main.{name} WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET ?",  # noqa: S608
+                (cuts[-1], target - offset),
+            ).fetchone()
+        else:
+            row = conn.execute(
+                f"SELECT rowid FROM main.{name} ORDER BY rowid LIMIT 1 OFFSET ?", (target,)  # noqa: S608
+            ).fetchone()
+        if row is None or type(row[0]) is not int or (cuts and row[0] <= cuts[-1]):
+            return None
+        cuts.append(row[0])
+        offset = target
+    return cuts or None

@@ -44,7 +44,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
 from preuve.evidence.limits import Limits
-from preuve.evidence.sqlite import only_rows, open_readonly, quoted
+from preuve.evidence.sqlite import only_rows, open_readonly, row_cuts
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import FeedError
 from preuve.model import (
@@ -275,48 +275,6 @@ def _read_part(
     return _PartResult(rendered, list(ctx.errors), list(ctx.warnings), reading.stopped, fs.ledger.get(path))
 
 
-def _cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, rows_per_part: int | None = None) -> list[int] | None:
-    """Rowids cutting `table` into `parts` parts of about the same number of rows (each cut starts a
-    part), or None when the table is absent, smaller than `min_rows`, or its rowids are not plain
-    integers all through (a declared column named rowid that is not its integer key).
-
-    With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
-    if parts < 2:
-        return None
-    name = quoted(table)
-    count = conn.execute(f"SELECT count(*) FROM main.{name}").fetchone()[0]  # noqa: S608 - a quoted name
-    if not isinstance(count, int) or count < min_rows:
-        return None
-    # Rows whose "rowid" is NULL, text or a blob would sort outside every integer range.
-    for order in ("", " DESC"):
-        first = conn.execute(f"SELECT rowid FROM main.{name} ORDER BY rowid{order} LIMIT 1").fetchone()  # noqa: S608
-        if first is None or type(first[0]) is not int:
-            return None
-    if rows_per_part is not None:
-        parts = max(2, min(parts, count // max(1, rows_per_part)))
-    # Cut i is the rowid at offset count*i//parts. Each is counted on from the one before (a seek to
-    # that rowid, then the rows between): OFFSET steps through every row it skips, so counting each
-    # from the start read the table about parts/2 times over instead of once.
-    cuts: list[int] = []
-    offset = 0
-    for part in range(1, parts):
-        target = count * part // parts
-        if cuts:
-            row = conn.execute(
-                f"SELECT rowid FROM main.{name} WHERE rowid >= ? ORDER BY rowid LIMIT 1 OFFSET ?",  # noqa: S608
-                (cuts[-1], target - offset),
-            ).fetchone()
-        else:
-            row = conn.execute(
-                f"SELECT rowid FROM main.{name} ORDER BY rowid LIMIT 1 OFFSET ?", (target,)  # noqa: S608
-            ).fetchone()
-        if row is None or type(row[0]) is not int or (cuts and row[0] <= cuts[-1]):
-            return None
-        cuts.append(row[0])
-        offset = target
-    return cuts or None
-
-
 def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
     """Where to cut a database in chunks, or None when it is read sequentially: too small, or
     not a plain file on disk that every chunk can open in place (an archive member or a database
@@ -335,7 +293,7 @@ def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -
         if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
             return None
         with open_readonly(local, {}, limits, fs.workdir) as conn:
-            return _cuts(conn, table, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
+            return row_cuts(conn, table, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
     except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
         return None
 
@@ -949,7 +907,8 @@ def run_check(
 
     if index is None:
         index = load_indicators(options.iocs, warn)
-    with open_evidence(evidence, options.limits, options.secrets, warn) as session:
+    jobs = options.jobs if options.jobs is not None else default_jobs()
+    with open_evidence(evidence, options.limits, options.secrets, warn, jobs=jobs) as session:
         opened, ledger = session.opened, session.ledger
         observer.acquisition_opened(opened)
         for sink in sinks:
@@ -959,7 +918,6 @@ def run_check(
         every = discover_artifacts(opened.platform)
         artifacts = select_artifacts(opened.platform, options.only_artifacts)
         findings: list[Finding] = []
-        jobs = options.jobs if options.jobs is not None else default_jobs()
         renderings = _renderings(sinks)
         workers = _workers(artifacts, opened, options.limits, matcher, rules, renderings, jobs)
         try:

@@ -51,13 +51,15 @@ def open_evidence(
     secrets: Secrets,
     warn: Callable[[str], None] = _ignore,
     ledger: HashLedger | None = None,
+    jobs: int = 1,
 ) -> Iterator[Session]:
-    """Open `evidence` (any acquisition kind) for one run; raises AcquisitionError when it cannot."""
+    """Open `evidence` (any acquisition kind) for one run, listed by up to `jobs` processes; raises
+    AcquisitionError when it cannot."""
     ledger = ledger if ledger is not None else HashLedger()
     workdir = private_workdir(evidence)
     opened: Opened | None = None
     try:
-        ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn)
+        ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn, jobs=jobs)
         opened = open_acquisition(evidence, ctx)
         yield Session(opened, ledger, workdir)
     finally:

@@ -82,7 +82,7 @@ class IosBackup(AcquisitionKind):
                 raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
             raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
         fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup")
-        fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir), at("/"))
+        fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs), at("/"))
         return _listed(fs, root, ctx)
 
     @classmethod
@@ -92,7 +92,7 @@ class IosBackup(AcquisitionKind):
 
         keys = unlock_backup(root, ctx.secrets.password, ctx.secrets.key, ctx.limits)
         fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup_encrypted")
-        fs.mount(EncryptedBackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, keys), at("/"))
+        fs.mount(EncryptedBackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, keys, ctx.jobs), at("/"))
         return _listed(fs, root, ctx)
 
 

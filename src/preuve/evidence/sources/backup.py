@@ -28,6 +28,7 @@ import sqlite3
 import stat as statmod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
@@ -38,9 +39,10 @@ from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileDecoder
+from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file
 from preuve.evidence.sources.base import Member, Source
-from preuve.evidence.sqlite import iter_rows, open_readonly, table_columns
+from preuve.evidence.sqlite import iter_rows, open_readonly, row_cuts, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
 _META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own files
@@ -48,6 +50,28 @@ _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
 NO_ID = bytes(20)
 NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
+ROW_DIR, ROW_FILE, ROW_LINK = 0, 1, 2  # a listed row's member type (see ListedRows)
+_MEMBER_TYPES = (DIR, FILE, LINK)
+_KIND_OF_TYPE = bytes([NOTA_FILE, A_FILE, NOTA_FILE]).ljust(256, b"\0")
+# Manifest.db is read in ranges on the run's jobs only from this many rows: below, a forked process
+# costs more than it saves.
+PARALLEL_MIN_ROWS = 20_000
+_BATCH_ROWS = 16_384  # rows listed a batch at a time (what a forked process hands over at a time)
+
+
+@dataclass(slots=True)
+class ListedRows:
+    """What one range of Manifest.db's rows lists, in the order of the rows (a picklable result of
+    :meth:`BackupSource._read_rows`): the member of each row that stands for one (its name, its type
+    as `ROW_DIR`, `ROW_FILE` or `ROW_LINK`, its 20-byte id, NO_ID for a folder or link), what the
+    integrity check needs of the file rows (places counted from the range's first row), the notes."""
+
+    rows: int = 0  # rows read
+    names: list[str] = field(default_factory=list)
+    types: bytearray = field(default_factory=bytearray)
+    ids: bytearray = field(default_factory=bytearray)
+    listed: ListedFiles = field(default_factory=ListedFiles)
+    notes: list[str] = field(default_factory=list)
 
 
 class BackupSource(Source):
@@ -58,10 +82,11 @@ class BackupSource(Source):
                                               "Manifest.db-wal")
     _wants_mbfile = False  # whether every file row's MBFile is decoded (not only those of flags 1)
 
-    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path) -> None:
+    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, jobs: int = 1) -> None:
         super().__init__(root, limits)
         self.ledger = ledger
         self.workdir = workdir
+        self.jobs = jobs  # processes that may read Manifest.db's rows (see _manifest_members)
         # Per member, in the order of the listing (by ref): what it is, and a file's 20-byte id.
         self._kinds = bytearray()
         self._ids = bytearray()
@@ -116,22 +141,87 @@ class BackupSource(Source):
 
     def _manifest_members(self, conn: sqlite3.Connection) -> Iterator[Member]:
         """The files of the backup, from an open Manifest.db; what the integrity check needs of each
-        file row is kept on the way (see ListedFiles), so Manifest.db is read once."""
-        blob = "file" if "file" in table_columns(conn, "Files") else "NULL"
+        file row is kept on the way (see ListedFiles), so Manifest.db is read once. A big Manifest.db
+        is read in row ranges, the later ones in a forked process while this one reads the first and
+        places its members (:func:`~preuve.evidence.parallel.in_parts`); the ranges together are the
+        rows of one read, in its order."""
+        columns = table_columns(conn, "Files")
+        blob = "file" if "file" in columns else "NULL"
         try:
             conn.execute("SELECT rowid FROM Files LIMIT 0")
             rowid = "rowid"
         except sqlite3.Error:  # a table WITHOUT ROWID
             rowid = "NULL"
         self._listing_sql = f"SELECT {rowid}, fileID, domain, relativePath, flags, {blob} FROM Files"  # noqa: S608 - fixed names
-        listed, row_size, wants_mbfile = self._listed, self._row_size, self._wants_mbfile
+        ranges = self._row_ranges(conn, columns) if rowid == "rowid" else [None]
+        if len(ranges) == 1:
+            parts: Iterable[ListedRows] = self._read_rows(conn, None)
+        else:
+            def read(index: int) -> Iterator[ListedRows]:
+                with self._manifest_db() as own:  # (a forked process never uses this one's connection)
+                    yield from self._read_rows(own, ranges[index])
+
+            parts = in_parts(read, len(ranges), self.jobs, self.workdir)
+        types = _MEMBER_TYPES
+        places = 0
+        for part in parts:
+            self._merge(part, places)
+            places += part.rows
+            for name, code in zip(part.names, part.types, strict=True):
+                yield Member(name, types[code], -1 if code == ROW_FILE else 0, None, None)
+
+    def _row_ranges(self, conn: sqlite3.Connection, columns: set[str]) -> list[tuple[int | None, int | None] | None]:
+        """Rowid ranges to read Manifest.db's Files in, one per job, or [None] (one read of it all) when
+        it is small, when it is read on a private copy (a journal replayed), or when a range would not
+        give its rows in the order of one read: that is a scan of the table in rowid order, and some
+        hostile schemas (a column declared ``rowid``, an index covering every column) read otherwise."""
+        whole: list[tuple[int | None, int | None] | None] = [None]
+        if not can_fork(self.jobs) or {c.lower() for c in columns} & {"rowid", "oid", "_rowid_"}:
+            return whole
+        wal = self.path / "Manifest.db-wal"
+        if type(self) is BackupSource and wal.is_file() and wal.stat().st_size > 0:
+            return whole
+        try:
+            plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + self._listing_sql)]
+            if plan not in (["SCAN Files"], ["SCAN TABLE Files"]):
+                return whole
+            cuts = row_cuts(conn, "Files", self.jobs, PARALLEL_MIN_ROWS)
+        except sqlite3.Error:
+            return whole
+        count = conn.execute("SELECT count(*) FROM Files").fetchone()[0]
+        if not cuts or not isinstance(count, int) or count >= self.limits.max_archive_entries:
+            return whole  # (one read raises when it comes to the bound, as it always has)
+        edges: list[int | None] = [None, *cuts, None]
+        return list(zip(edges[:-1], edges[1:], strict=True))
+
+    def _read_rows(self, conn: sqlite3.Connection, rows: tuple[int | None, int | None] | None) -> Iterator[ListedRows]:
+        """What the rows of a rowid range (None: every row) list, in the order of the rows, a batch of
+        rows at a time."""
+        sql = self._listing_sql
+        params: tuple[int, ...] = ()
+        if rows is not None:
+            low, high = rows
+            where = " AND ".join(
+                part for part, bound in (("rowid >= ?", low), ("rowid < ?", high)) if bound is not None
+            )
+            sql, params = f"{sql} WHERE {where}", tuple(bound for bound in rows if bound is not None)
+        row_size, wants_mbfile = self._row_size, self._wants_mbfile
         limit = self.limits.max_archive_entries
+        part = self._new_rows()
+        listed, names, types, ids, notes = part.listed, part.names, part.types, part.ids, part.notes
+        place, start = -1, 0  # the row's place in the range, that of the batch's first row
         for place, (row, file_id, domain, relative, flags, mbfile) in enumerate(
-            iter_rows(conn, self._listing_sql, named=False)
+            iter_rows(conn, sql, params, named=False)
         ):
             if place >= limit:
                 # A Files view can yield rows for ever; the listing must stay bounded in memory.
                 raise LimitExceeded("Manifest.db", f"more than {limit} entries")
+            if place - start == _BATCH_ROWS:
+                part.rows = _BATCH_ROWS
+                yield part
+                start = place
+                part = self._new_rows()
+                listed, names, types, ids, notes = part.listed, part.names, part.types, part.ids, part.notes
             size = None
             if (flags == _FLAG_FILE or (wants_mbfile and flags not in (_FLAG_DIR, _FLAG_LINK))) and isinstance(
                 mbfile, bytes
@@ -141,36 +231,53 @@ class BackupSource(Source):
             if flags == _FLAG_FILE and isinstance(file_id, str):
                 fid = file_id.lower()
                 raw = bytes.fromhex(fid) if _FILE_ID.match(fid) else None
-                listed.add(place, row, fid, raw, domain, relative, size)
+                listed.add(place - start, row, fid, raw, domain, relative, size)
             device = device_path(str(domain or ""), str(relative or ""))
             if device is None:
-                self.notes.append(f"{domain}/{relative}: path would leave the device root")
+                notes.append(f"{domain}/{relative}: path would leave the device root")
                 continue
             if flags == _FLAG_DIR:
-                self._listed_one(NOTA_FILE)
-                yield Member(device[1:], DIR, 0, None, None)
+                names.append(device[1:])
+                types.append(ROW_DIR)
+                ids += NO_ID
             elif flags == _FLAG_LINK:
-                self._listed_one(NOTA_FILE)
-                yield Member(device[1:], LINK, 0, None, None)
+                names.append(device[1:])
+                types.append(ROW_LINK)
+                ids += NO_ID
             else:
                 if raw is None:
                     fid = str(file_id or "").lower()
                     if not _FILE_ID.match(fid):
-                        self.notes.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                        notes.append(f"{domain}/{relative}: invalid file id {file_id!r}")
                         continue
                     raw = bytes.fromhex(fid)
-                if not self._on_file(device, mbfile if isinstance(mbfile, bytes) else None, size):
+                if not self._on_file(device, mbfile if isinstance(mbfile, bytes) else None, size, part):
                     continue
-                self._listed_one(A_FILE, raw)
                 # Its size is that of the file stored, looked up when asked for (see complete).
-                yield Member(device[1:], FILE, -1, None, None)
+                names.append(device[1:])
+                types.append(ROW_FILE)
+                ids += raw
+        part.rows = place + 1 - start
+        yield part
+
+    def _new_rows(self) -> ListedRows:
+        return ListedRows()
+
+    def _merge(self, part: ListedRows, places: int) -> None:
+        """Keep what a range of rows lists (`places`: the rows read before it), in the order of the
+        listing: the members, then what the integrity check needs, then the notes."""
+        self._kinds += part.types.translate(_KIND_OF_TYPE)
+        self._ids += part.ids
+        self._listed.extend(part.listed, places)
+        self.notes.extend(part.notes)
 
     def _row_size(self, mbfile: bytes) -> int | None:
         """The expected size of a file from its MBFile (None when it has none)."""
         return self._mbfiles.size(mbfile, "MBFile")
 
-    def _on_file(self, device: str, mbfile: bytes | None, size: int | None) -> bool:
-        """Hook for sources that need the MBFile of each file; False leaves the file out."""
+    def _on_file(self, device: str, mbfile: bytes | None, size: int | None, part: ListedRows) -> bool:
+        """Hook for sources that need the MBFile of each file (what they keep of it goes in `part`);
+        False leaves the file out."""
         return True
 
     def _hash_meta(self, name: str) -> None:

@@ -19,6 +19,7 @@ import tempfile
 from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,11 +30,20 @@ from preuve.evidence.ios_encrypted import BackupKeys
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import open_regular_file
-from preuve.evidence.sources.backup import A_FILE, BACKUP_PREFIX, NO_ID, BackupSource
+from preuve.evidence.sources.backup import BACKUP_PREFIX, NO_ID, ROW_FILE, BackupSource, ListedRows
 from preuve.evidence.sources.base import Member
 from preuve.evidence.sqlite import open_readonly
 
 ENCRYPTED_MANIFEST = BACKUP_PREFIX + "/encrypted/Manifest.db"
+
+
+@dataclass(slots=True)
+class KeyedRows(ListedRows):
+    """A range of rows listed, with the wrapped key (None for an empty file) and plaintext size (-1:
+    unknown) of each file, in the order of the files."""
+
+    keys: list[bytes | None] = field(default_factory=list)
+    plain: array[int] = field(default_factory=lambda: array("q"))
 
 
 class EncryptedBackupSource(BackupSource):
@@ -43,15 +53,16 @@ class EncryptedBackupSource(BackupSource):
     meta_files = ("Info.plist", "Manifest.plist", "Status.plist")
     _wants_mbfile = True
 
-    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys) -> None:
-        super().__init__(root, limits, ledger, workdir)
+    def __init__(
+        self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys, jobs: int = 1
+    ) -> None:
+        super().__init__(root, limits, ledger, workdir, jobs)
         self._keys = keys
         # Each member's wrapped key and plaintext size, by ref: the keys one after the other, where
         # each starts (-1: no key), the sizes (-1: unknown).
         self._wrapped = bytearray()
         self._key_at = array("q")
         self._sizes = array("q")
-        self._row: tuple[bytes | None, int | None] | None = None  # the key and size of the row being listed
         self._row_key: bytes | None = None
         self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
         self._manifest = self._private / "Manifest.db"
@@ -97,22 +108,38 @@ class EncryptedBackupSource(BackupSource):
         self._row_key = meta.encryption_key
         return meta.size if meta.size is not None and meta.size >= 0 else None
 
-    def _on_file(self, device: str, mbfile: bytes | None, size: int | None) -> bool:
+    def _on_file(self, device: str, mbfile: bytes | None, size: int | None, part: ListedRows) -> bool:
         key = self._row_key if mbfile else None
         if key is None and size != 0:
-            self.notes.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
+            part.notes.append(f"{device}: no EncryptionKey in its MBFile; cannot be decrypted")
             return False
-        self._row = (key, size)
+        assert isinstance(part, KeyedRows)  # noqa: S101 - made by _new_rows
+        part.keys.append(key)
+        part.plain.append(-1 if size is None else size)
         return True
 
-    def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
+    def _new_rows(self) -> ListedRows:
+        return KeyedRows()
+
+    def _merge(self, part: ListedRows, places: int) -> None:
+        assert isinstance(part, KeyedRows)  # noqa: S101 - made by _new_rows
+        super()._merge(part, places)
+        keys, plain = iter(part.keys), iter(part.plain)
+        for code in part.types:
+            if code != ROW_FILE:
+                self._key_at.append(-1)
+                self._sizes.append(-1)
+                continue
+            key = next(keys)
+            self._key_at.append(-1 if key is None else len(self._wrapped))
+            if key is not None:
+                self._wrapped += len(key).to_bytes(4, "big") + key
+            self._sizes.append(next(plain))
+
+    def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:  # (a file of the backup itself)
         super()._listed_one(kind, raw)
-        key, size = self._row if kind == A_FILE and self._row is not None else (None, None)
-        self._row = None
-        self._key_at.append(-1 if key is None else len(self._wrapped))
-        if key is not None:
-            self._wrapped += len(key).to_bytes(4, "big") + key
-        self._sizes.append(-1 if size is None else size)
+        self._key_at.append(-1)
+        self._sizes.append(-1)
 
     def _file_key(self, ref: int) -> tuple[bytes | None, int | None]:
         """The wrapped key and plaintext size of a backup file."""

@@ -1,0 +1,205 @@
+"""A big Manifest.db is listed in row ranges on the run's jobs (BackupSource._manifest_members through
+evidence.parallel.in_parts), a batch of rows at a time: the acquisition opened is the same, listing,
+notes, what the integrity check gathers and every file's bytes, as when one process reads it, on a
+backup damaged in every way, plain and encrypted; schemas a range would read in another order are
+read by one process."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import preuve.evidence.sources.backup as backup_module
+from preuve.builders.ios_backup import BackupBuilder
+from preuve.evidence.acquisition import OpenContext, Secrets, open_acquisition
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.fs import MountFS
+from preuve.evidence.ledger import HashLedger
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.parallel import can_fork
+from preuve.evidence.sources.backup import BackupSource
+from preuve.evidence.sources.encrypted_backup import EncryptedBackupSource
+from tests.builders import snapshot
+from tests.builders.ios_encrypted import encrypt_backup
+from tests.evidence.test_ios_integrity import _damaged_backup
+from tests.helpers import RecordCollector
+
+pytestmark = pytest.mark.skipif(not can_fork(2), reason="a backup is listed in parts only where processes fork")
+
+
+@pytest.fixture
+def ranges_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many ranges each listing of a Manifest.db was read in; every Manifest.db is split, however
+    small, and its ranges read in batches of 7 rows."""
+    monkeypatch.setattr(backup_module, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(backup_module, "_BATCH_ROWS", 7)
+    counts: list[int] = []
+    original = backup_module.in_parts
+
+    def spy(work, parts, jobs, folder):  # noqa: ANN001, ANN202 - delegates
+        counts.append(parts)
+        return original(work, parts, jobs, folder)
+
+    monkeypatch.setattr(backup_module, "in_parts", spy)
+    return counts
+
+
+def _hostile_rows(root: Path) -> None:
+    """Rows of every kind the listing treats apart, spread over the table."""
+    conn = sqlite3.connect(root / "Manifest.db")
+    rows = [
+        ("d" * 40, "HomeDomain", "Library/Folder", 2, None),
+        ("e" * 40, "HomeDomain", "Library/Folder/link", 4, None),
+        ("f" * 40, "HomeDomain", "../../escape", 1, None),
+        ("0" * 40, "HomeDomain", "Library/Folder", 1, None),  # a file where a folder was listed
+        ("1" * 40, "HomeDomain", "Library/Preferences/twice.plist", 1, None),
+        ("2" * 40, "HomeDomain", "Library/Preferences/twice.plist", 1, None),  # the later row stands
+        ("not hex", "HomeDomain", "Library/bad-id", 8, None),
+    ]
+    for number, row in enumerate(rows * 3):
+        fid = f"{row[0][:38]}{number:02x}" if len(row[0]) == 40 else f"{row[0]} {number}"
+        conn.execute("INSERT INTO Files VALUES (?, ?, ?, ?, ?)", (fid, row[1], f"{row[2]}{number // 7 or ''}",
+                                                                   row[3], row[4]))
+    conn.commit()
+    conn.close()
+
+
+def _opened(root: Path, jobs: int, password: str | None = None) -> Iterator[MountFS]:
+    with tempfile.TemporaryDirectory() as workdir:
+        ctx = OpenContext(ledger=HashLedger(), limits=DEFAULT_LIMITS, workdir=Path(workdir),
+                          secrets=Secrets(password=password), jobs=jobs)
+        fs = open_acquisition(root, ctx).fs
+        assert isinstance(fs, MountFS)
+        try:
+            yield fs
+        finally:
+            fs.close()
+
+
+def _state(fs: MountFS) -> dict[str, object]:
+    """What an opened backup is: its listing, notes, what the integrity check gathered, each member
+    as its source knows it, and the bytes of every file."""
+    (source,) = fs.sources(BackupSource)
+    infos = list(fs.iter_files())
+    state: dict[str, object] = {
+        "paths": fs.paths(),
+        "infos": infos,
+        "notes": list(fs.notes),
+        "listed": dataclasses.asdict(source.listed_files()),
+        "members": [(source.file_id(ref), source.member_source_name(ref, "")) for ref in range(len(source._kinds))],  # noqa: SLF001
+        "bytes": {info.device_path: _read(fs, info.device_path) for info in infos if fs.is_file(info.device_path)},
+    }
+    if isinstance(source, EncryptedBackupSource):
+        state["keys"] = [source._file_key(ref) for ref in range(len(source._kinds))]  # noqa: SLF001
+    return state
+
+
+def _read(fs: MountFS, path: str) -> bytes | str:
+    try:
+        return fs.read_bytes(path)
+    except EvidenceError as exc:
+        return exc.reason
+
+
+def _states(root: Path, ranges_read: list[int], password: str | None = None) -> list[dict[str, object]]:
+    before = snapshot(root)
+    states = []
+    for jobs in (1, 2, 3):
+        ranges_read.clear()
+        for fs in _opened(root, jobs, password):
+            states.append(_state(fs))
+        assert ranges_read == ([] if jobs == 1 else [jobs])
+    assert snapshot(root) == before
+    return states
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_damaged_backup_listed_in_parts_is_the_same(tmp_path: Path, ranges_read: list[int], seed: int) -> None:
+    root = _damaged_backup(tmp_path, seed)
+    _hostile_rows(root)
+    sequential, *parted = _states(root, ranges_read)
+    assert sequential["notes"] and any("leave the device root" in str(n) for n in sequential["notes"])  # type: ignore[attr-defined]
+    for state in parted:
+        assert state == sequential
+
+
+def test_an_encrypted_backup_listed_in_parts_is_the_same(tmp_path: Path, ranges_read: list[int]) -> None:
+    builder = BackupBuilder(tmp_path / "plain")
+    for n in range(60):
+        builder.add_file(f"AppDomain-com.example.app{n % 4}", f"Library/Caches/file{n}.dat", bytes([n]) * (n * 7))
+    builder.add_file("HomeDomain", "Library/empty", b"")  # no key: an empty file
+    builder.add_link("HomeDomain", "Library/link", "../target")
+    root = encrypt_backup(builder.finish(), tmp_path / "enc", "pw", seed="parts")
+    sequential, *parted = _states(root, ranges_read, password="pw")
+    assert len(sequential["bytes"]) == 61 + 4  # type: ignore[arg-type] # and Info, Manifest, Status, Manifest.db
+    for state in parted:
+        assert state == sequential
+
+
+def test_the_integrity_check_and_the_manifest_are_the_same(tmp_path: Path, ranges_read: list[int]) -> None:
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
+
+    root = _damaged_backup(tmp_path, 3)
+    _hostile_rows(root)
+    seen = []
+    for jobs in (1, 2):
+        collector = RecordCollector()
+        run_check(root, CheckOptions(only_artifacts=("acquisition_integrity", "manifest"), jobs=jobs), sinks=[collector])
+        seen.append(collector.records)
+    assert seen[0] and seen[1] == seen[0]
+
+
+def _one_range(root: Path, ranges_read: list[int]) -> None:
+    for fs in _opened(root, 2):
+        assert fs.paths()
+    assert ranges_read == []
+
+
+def test_a_column_declared_rowid_is_read_by_one_process(tmp_path: Path, ranges_read: list[int]) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    for n in range(30):
+        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
+    root = builder.finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("ALTER TABLE Files RENAME TO Old")
+    conn.execute("CREATE TABLE Files (fileID TEXT, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB, rowid INT)")
+    conn.execute("INSERT INTO Files SELECT fileID, domain, relativePath, flags, file, 1000 - rowid FROM Old")
+    conn.execute("DROP TABLE Old")
+    conn.commit()
+    conn.close()
+    _one_range(root, ranges_read)
+
+
+def test_an_index_covering_every_column_is_read_by_one_process(tmp_path: Path, ranges_read: list[int]) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    for n in range(30):
+        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
+    root = builder.finish()
+    conn = sqlite3.connect(root / "Manifest.db")
+    # A wide column the listing does not read makes the index the smaller one to scan.
+    conn.execute("ALTER TABLE Files ADD COLUMN pad BLOB")
+    conn.execute("UPDATE Files SET pad = zeroblob(3000)")
+    conn.execute("CREATE INDEX everything ON Files (relativePath, fileID, domain, flags, file)")
+    conn.execute("ANALYZE")
+    conn.commit()
+    conn.close()
+    plan = sqlite3.connect(root / "Manifest.db").execute(
+        "EXPLAIN QUERY PLAN SELECT rowid, fileID, domain, relativePath, flags, file FROM Files"
+    ).fetchall()
+    assert "COVERING INDEX" in str(plan)
+    _one_range(root, ranges_read)
+
+
+def test_a_manifest_with_a_live_wal_is_read_by_one_process(tmp_path: Path, ranges_read: list[int]) -> None:
+    builder = BackupBuilder(tmp_path / "b")
+    for n in range(30):
+        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
+    root = builder.finish(manifest_wal=True)
+    assert (root / "Manifest.db-wal").stat().st_size > 0
+    _one_range(root, ranges_read)

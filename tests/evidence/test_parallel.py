@@ -1,0 +1,116 @@
+"""The listing's kernel of parallelism (evidence.parallel.in_parts): the results of every part, in order,
+the same as computing the parts one after another here, whatever happens to a forked process; an
+error a part raises raised here; nothing left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import preuve.evidence.parallel as parallel
+from preuve.evidence.parallel import can_fork, in_parts
+
+pytestmark = pytest.mark.skipif(not can_fork(2), reason="parts are computed here only where nothing forks")
+
+
+def _results(index: int) -> Iterator[tuple[int, int]]:
+    for n in range(index * 3 + 2):
+        yield index, n
+
+
+def _expected(parts: int) -> list[tuple[int, int]]:
+    return [result for index in range(parts) for result in _results(index)]
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3, 5])
+@pytest.mark.parametrize("parts", [1, 2, 3, 4])
+def test_results_in_order_whatever_the_jobs(tmp_path: Path, jobs: int, parts: int) -> None:
+    assert list(in_parts(_results, parts, jobs, tmp_path)) == _expected(parts)
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_later_parts_are_computed_in_forked_processes(tmp_path: Path) -> None:
+    here = os.getpid()
+
+    def work(index: int) -> Iterator[tuple[int, bool]]:
+        yield index, os.getpid() == here
+
+    assert list(in_parts(work, 3, 3, tmp_path)) == [(0, True), (1, False), (2, False)]
+    assert list(in_parts(work, 3, 2, tmp_path)) == [(0, True), (1, False), (2, True)]  # one forked process
+    assert list(in_parts(work, 3, 1, tmp_path)) == [(0, True), (1, True), (2, True)]
+
+
+def test_a_part_that_fails_in_its_process_is_computed_here(tmp_path: Path) -> None:
+    here = os.getpid()
+
+    def work(index: int) -> Iterator[tuple[int, int]]:
+        for result in _results(index):
+            if index == 1 and result[1] == 2 and os.getpid() != here:
+                raise RuntimeError("only beside")
+            yield result
+
+    assert list(in_parts(work, 3, 3, tmp_path)) == _expected(3)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_process_that_dies_midway_leaves_its_part_to_this_one(tmp_path: Path) -> None:
+    here = os.getpid()
+
+    def work(index: int) -> Iterator[tuple[int, int]]:
+        for result in _results(index):
+            if result[1] == 3 and os.getpid() != here:
+                os._exit(1)  # results written already: never read
+            yield result
+
+    assert list(in_parts(work, 3, 3, tmp_path)) == _expected(3)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_result_that_cannot_be_sent_is_computed_here(tmp_path: Path) -> None:
+    def work(index: int) -> Iterator[object]:
+        yield index
+        yield (lambda: index) if os.getpid() != here else ("here", index)  # a lambda does not pickle
+
+    here = os.getpid()
+    assert list(in_parts(work, 2, 2, tmp_path)) == [0, ("here", 0), 1, ("here", 1)]
+
+
+def test_an_error_is_raised_here_after_the_results_before_it(tmp_path: Path) -> None:
+    def work(index: int) -> Iterator[tuple[int, int]]:
+        for result in _results(index):
+            if index == 1 and result[1] == 2:
+                raise ValueError("part 1 is damaged")
+            yield result
+
+    got: list[tuple[int, int]] = []
+    with pytest.raises(ValueError, match="part 1 is damaged"):
+        for result in in_parts(work, 3, 3, tmp_path):
+            got.append(result)
+    assert got == [*_results(0), (1, 0), (1, 1)]
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_stopping_early_leaves_no_process_and_no_file(tmp_path: Path) -> None:
+    results = in_parts(_results, 4, 4, tmp_path)
+    assert next(results) == (0, 0)
+    results.close()
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_nothing_forks_in_a_daemonic_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    class Daemonic:
+        daemon = True
+
+    monkeypatch.setattr(parallel.multiprocessing, "current_process", Daemonic)
+    here = os.getpid()
+    assert not can_fork(4)
+    assert list(in_parts(lambda index: [(index, os.getpid() == here)], 3, 4, tmp_path)) == [
+        (0, True), (1, True), (2, True)
+    ]
