@@ -113,7 +113,7 @@ def _states(root: Path, ranges_read: list[int], password: str | None = None) -> 
         ranges_read.clear()
         for fs in _opened(root, jobs, password):
             states.append(_state(fs))
-        assert ranges_read == ([] if jobs == 1 else [jobs])
+        assert ranges_read == ([] if jobs == 1 else [2 * jobs])
     assert snapshot(root) == before
     return states
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,49 +35,83 @@ def test_results_in_order_whatever_the_jobs(tmp_path: Path, jobs: int, parts: in
     assert multiprocessing.active_children() == []
 
 
-def test_later_parts_are_computed_in_forked_processes(tmp_path: Path) -> None:
+def _slow_here(here: int, seconds: float = 0.5) -> None:
+    """This process lingers on its first part (always its own), so that helpers take the others."""
+    if os.getpid() == here:
+        time.sleep(seconds)
+
+
+def test_helpers_take_parts_from_the_last_one_down(tmp_path: Path) -> None:
     here = os.getpid()
 
     def work(index: int) -> Iterator[tuple[int, bool]]:
+        if index == 0:
+            _slow_here(here)
         yield index, os.getpid() == here
 
-    assert list(in_parts(work, 3, 3, tmp_path)) == [(0, True), (1, False), (2, False)]
-    assert list(in_parts(work, 3, 2, tmp_path)) == [(0, True), (1, False), (2, True)]  # one forked process
+    assert list(in_parts(work, 4, 2, tmp_path)) == [(0, True), (1, False), (2, False), (3, False)]
+    assert list(in_parts(work, 4, 3, tmp_path)) == [(0, True), (1, False), (2, False), (3, False)]
     assert list(in_parts(work, 3, 1, tmp_path)) == [(0, True), (1, True), (2, True)]
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_a_part_that_fails_in_its_process_is_computed_here(tmp_path: Path) -> None:
+def test_this_process_takes_parts_until_it_meets_a_helper(tmp_path: Path) -> None:
+    here = os.getpid()
+
+    def work(index: int) -> Iterator[tuple[int, bool]]:
+        if index == 0:
+            _slow_here(here)  # the helper takes the last part meanwhile, and holds it
+        elif os.getpid() != here:
+            time.sleep(1.5)  # a slow helper: this process takes every part but the one it holds
+        yield index, os.getpid() == here
+
+    results = list(in_parts(work, 5, 2, tmp_path))
+    assert [index for index, _ in results] == [0, 1, 2, 3, 4]
+    assert results == [(0, True), (1, True), (2, True), (3, True), (4, False)]
+
+
+def test_a_part_that_fails_in_a_helper_is_computed_here(tmp_path: Path) -> None:
     here = os.getpid()
 
     def work(index: int) -> Iterator[tuple[int, int]]:
+        if index == 0:
+            _slow_here(here)
         for result in _results(index):
-            if index == 1 and result[1] == 2 and os.getpid() != here:
+            if index == 2 and result[1] == 2 and os.getpid() != here:
                 raise RuntimeError("only beside")
             yield result
 
-    assert list(in_parts(work, 3, 3, tmp_path)) == _expected(3)
+    assert list(in_parts(work, 4, 2, tmp_path)) == _expected(4)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_process_that_dies_midway_leaves_its_part_to_this_one(tmp_path: Path) -> None:
+def test_a_helper_that_dies_midway_leaves_its_parts_to_this_one(tmp_path: Path) -> None:
     here = os.getpid()
 
-    def work(index: int) -> Iterator[tuple[int, int]]:
-        for result in _results(index):
-            if result[1] == 3 and os.getpid() != here:
-                os._exit(1)  # results written already: never read
-            yield result
+    def work(index: int) -> Iterator[tuple[int, int, bool]]:
+        if index == 0:
+            _slow_here(here)
+        for n, result in enumerate(_results(index)):
+            if index == 2 and n == 3 and os.getpid() != here:
+                os._exit(1)  # part 3 is written whole, part 2 half: it is computed here
+            yield (*result, os.getpid() == here)
 
-    assert list(in_parts(work, 3, 3, tmp_path)) == _expected(3)
+    results = list(in_parts(work, 4, 2, tmp_path))
+    assert [r[:2] for r in results] == _expected(4)
+    assert {r[0]: r[2] for r in results} == {0: True, 1: True, 2: True, 3: False}
     assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
 
 
 def test_a_result_that_cannot_be_sent_is_computed_here(tmp_path: Path) -> None:
+    here = os.getpid()
+
     def work(index: int) -> Iterator[object]:
+        if index == 0:
+            _slow_here(here)
         yield index
         yield (lambda: index) if os.getpid() != here else ("here", index)  # a lambda does not pickle
 
-    here = os.getpid()
     assert list(in_parts(work, 2, 2, tmp_path)) == [0, ("here", 0), 1, ("here", 1)]
 
 

@@ -2,42 +2,43 @@
 
 An acquisition is listed before any artifact runs, so the engine's workers
 (:mod:`preuve.run.engine`) cannot help with it, and listing half a million
-rows of a backup's Manifest.db is seconds of work on one core while the other
-waits. :func:`in_parts` gives the results of such a piece of work in order, a
-part at a time: the first part computed in this process and handed over
-result by result as it is computed, while the other parts are computed by
-forked processes beside it.
+rows of a backup's Manifest.db, or the files of a dump, is seconds of work on
+one core while the other waits. :func:`in_parts` gives the results of such a
+piece of work in order, a part at a time. This process computes the parts from
+the first on and hands each result over as soon as it is computed (its caller
+places them meanwhile); forked processes take parts from the last one down,
+until the two meet: however the parts differ in size, and however much the
+caller does with each result, neither side waits long for the other.
 
 A part is an iterable of results (batches of rows, say). What a part computes
 must depend on its index alone (and on what the process held when it forked),
-and its results must be picklable. A forked process writes its results one
-after another to a file of its own in a private folder, never through a pipe
-that would hold it up until this process comes to them, and this process reads
-them back one at a time: memory holds a result of each part, not a part. A
-part whose process failed, died or was cut short is computed again here, whole,
-so the results are the same whatever happened beside it, and an error a part
-raises is raised here, where a sequential read raises it. With one job, in a
-daemonic process (a fleet or dask worker may not start processes) or where
-processes cannot be forked, every part is computed here, in order.
+and its results must be picklable. A forked process writes each part's results
+one after another to a file of a private folder, never through a pipe that
+would hold it up until this process comes to them, and says when a part is
+written whole; this process reads them back one at a time, so memory holds a
+result at a time, not a part. A part whose process failed, died or was cut
+short is computed again here, so the results are the same whatever happened
+beside it, and an error a part raises is raised here, where a sequential read
+raises it. With one job, in a daemonic process (a fleet or dask worker may not
+start processes) or where processes cannot be forked, every part is computed
+here, in order.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
-import os
 import pickle
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-_DONE = "done"
 
 
 def can_fork(jobs: int) -> bool:
@@ -48,82 +49,116 @@ def can_fork(jobs: int) -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+# Who computes a part, in an array shared by every process: nobody yet, this process, or helper k (2 + k).
+_FREE, _MAIN, _FIRST_HELPER = 0, 1, 2
+
+
 def in_parts(work: Callable[[int], Iterable[T]], parts: int, jobs: int, folder: Path) -> Iterator[T]:
     """The results of ``work(0)``, ``work(1)``, … ``work(parts - 1)``, in order; with more than one job,
-    the parts after the first computed by up to ``jobs - 1`` forked processes, their results kept in
-    `folder` (a private folder) until they are wanted (see the module's docstring)."""
+    up to ``jobs - 1`` forked processes take parts from the last one down, their results kept in a
+    private folder made in `folder` until they are wanted (see the module's docstring)."""
     if parts < 1:
         return
-    helpers: dict[int, _Helper[T]] = {}
-    if parts > 1 and can_fork(jobs):
-        helpers = _start(work, range(1, min(parts, jobs)), folder)
-    try:
+    if parts == 1 or not can_fork(jobs):
         for index in range(parts):
-            helper = helpers.pop(index, None)
-            if helper is not None and helper.finished():
-                yield from helper.results()
-            else:
-                yield from work(index)
+            yield from work(index)
+        return
+    context = multiprocessing.get_context("fork")
+    claims = context.RawArray("b", parts)
+    claims[0] = _MAIN  # this process's first part (its results are wanted first)
+    lock = context.Lock()
+    spill = Path(tempfile.mkdtemp(prefix="parts-", dir=folder))
+    helpers: list[_Helper] = []
+    try:
+        helpers = _start(work, claims, lock, min(jobs - 1, parts - 1), spill)
+        index = 0
+        while index < parts:
+            if helpers and index:
+                with lock:
+                    mine = claims[index] == _FREE
+                    if mine:
+                        claims[index] = _MAIN
+                if not mine:
+                    break  # this part and every one after it a helper has taken
+            yield from work(index)
+            index += 1
+        written: set[int] = set()
+        for helper in helpers:
+            written |= helper.finished()
+        for rest in range(index, parts):
+            yield from _spilled(spill / str(rest)) if rest in written else work(rest)
     finally:
-        for helper in helpers.values():  # the caller stopped early, or a part raised
+        for helper in helpers:  # the caller stopped early, or a part raised
             helper.stop()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
-class _Helper(Generic[T]):
-    """A forked process computing one part, and the file its results go to."""
+def _spilled(path: Path) -> Iterator[T]:
+    """The results a helper wrote to `path`, one at a time."""
+    with open(path, "rb") as file:
+        while True:
+            try:
+                yield pickle.load(file)  # noqa: S301 - written by this run's own forked process
+            except EOFError:
+                return
 
-    def __init__(self, process: BaseProcess, receive: Connection, spill: Path) -> None:
-        self.process, self.receive, self.spill = process, receive, spill
 
-    def finished(self) -> bool:
-        """Whether the process wrote its part whole (it says so when it has: waited for)."""
+class _Helper:
+    """A forked process computing parts, and the pipe it says which it has written through."""
+
+    def __init__(self, process: BaseProcess, receive: Connection) -> None:
+        self.process, self.receive = process, receive
+
+    def finished(self) -> set[int]:
+        """The parts it wrote whole (waited for until it ends, whether it ends well or not)."""
+        written: set[int] = set()
         try:
-            done = bool(self.receive.recv() == _DONE)
-        except (EOFError, OSError):
-            done = False  # it failed or died: the part is computed here
+            while True:
+                written.add(int(self.receive.recv()))
+        except (EOFError, OSError, ValueError, TypeError):
+            pass  # it has ended (or died: its other parts are computed here)
         finally:
             self.receive.close()
             self.process.join()
-        if not done:
-            self.spill.unlink(missing_ok=True)
-        return done
-
-    def results(self) -> Iterator[T]:
-        try:
-            with open(self.spill, "rb") as file:
-                while True:
-                    try:
-                        yield pickle.load(file)  # noqa: S301 - written by this run's own forked process
-                    except EOFError:
-                        return
-        finally:
-            self.spill.unlink(missing_ok=True)
+        return written
 
     def stop(self) -> None:
         self.receive.close()
-        self.process.kill()
+        if self.process.is_alive():
+            self.process.kill()
         self.process.join()
-        self.spill.unlink(missing_ok=True)
 
 
-def _compute(work: Callable[[int], Iterable[T]], index: int, spill: Path, send: Connection) -> None:
-    """In a forked process: one part's results written to `spill`, then "done" sent (nothing when it
-    raised: the parent computes the part itself, and raises there)."""
+def _help(
+    work: Callable[[int], Iterable[T]], claims: Any, lock: Any, me: int, spill: Path, send: Connection
+) -> None:
+    """In a forked process: parts taken from the last one down until one this process took, each
+    written to ``spill/<index>`` and then its index sent. One that raises ends it (the parent
+    computes that part and those left, and raises there)."""
     try:
-        with open(spill, "wb") as file:
-            for result in work(index):
-                pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
-        send.send(_DONE)
+        for index in reversed(range(len(claims))):
+            with lock:
+                owner = claims[index]
+                if owner == _FREE:
+                    claims[index] = me
+            if owner == _MAIN:
+                break
+            if owner != _FREE:
+                continue  # another helper's
+            with open(spill / str(index), "wb") as file:
+                for result in work(index):
+                    pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+            send.send(index)
     except BaseException:  # noqa: BLE001, S110 - see above
         pass
     finally:
         send.close()
 
 
-def _start(work: Callable[[int], Iterable[T]], indexes: range, folder: Path) -> dict[int, _Helper[T]]:
-    """A forked process per part of `indexes` (a part whose process could not start is computed here)."""
+def _start(work: Callable[[int], Iterable[T]], claims: Any, lock: Any, count: int, spill: Path) -> list[_Helper]:
+    """`count` forked helpers (fewer when some cannot start: their parts are computed here)."""
     context = multiprocessing.get_context("fork")
-    started: dict[int, _Helper[T]] = {}
+    started: list[_Helper] = []
     # A forked process flushes its copy of these when it ends: nothing pending may be written twice.
     sys.stdout.flush()
     sys.stderr.flush()
@@ -133,21 +168,19 @@ def _start(work: Callable[[int], Iterable[T]], indexes: range, folder: Path) -> 
     if freeze:
         gc.freeze()
     try:
-        for index in indexes:
-            handle, name = tempfile.mkstemp(prefix=f"part-{index}-", dir=folder)
-            os.close(handle)
-            spill = Path(name)
+        for number in range(count):
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_compute, args=(work, index, spill, send), daemon=True)
+            process = context.Process(
+                target=_help, args=(work, claims, lock, _FIRST_HELPER + number, spill, send), daemon=True
+            )
             try:
                 process.start()
             except (OSError, ValueError):
                 receive.close()
-                spill.unlink(missing_ok=True)
                 break
             finally:
                 send.close()
-            started[index] = _Helper(process, receive, spill)
+            started.append(_Helper(process, receive))
     finally:
         if freeze:
             gc.unfreeze()

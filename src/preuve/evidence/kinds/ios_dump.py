@@ -87,7 +87,7 @@ class IosFilesystemDump(AcquisitionKind):
             root = _folder_root(path)
             if root is None:
                 raise AcquisitionError(f"{path}: no private/var folder; not an iOS filesystem dump")
-            fs.mount(FolderSource(root, ctx.limits), at("/"))
+            fs.mount(FolderSource(root, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/"))
             return listed(fs, path, ctx.warn)
         prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:

@@ -171,7 +171,7 @@ class BackupSource(Source):
                 yield Member(name, types[code], -1 if code == ROW_FILE else 0, None, None)
 
     def _row_ranges(self, conn: sqlite3.Connection, columns: set[str]) -> list[tuple[int | None, int | None] | None]:
-        """Rowid ranges to read Manifest.db's Files in, one per job, or [None] (one read of it all) when
+        """Rowid ranges to read Manifest.db's Files in, two per job, or [None] (one read of it all) when
         it is small, when it is read on a private copy (a journal replayed), or when a range would not
         give its rows in the order of one read: that is a scan of the table in rowid order, and some
         hostile schemas (a column declared ``rowid``, an index covering every column) read otherwise."""
@@ -185,7 +185,7 @@ class BackupSource(Source):
             plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + self._listing_sql)]
             if plan not in (["SCAN Files"], ["SCAN TABLE Files"]):
                 return whole
-            cuts = row_cuts(conn, "Files", self.jobs, PARALLEL_MIN_ROWS)
+            cuts = row_cuts(conn, "Files", 2 * self.jobs, PARALLEL_MIN_ROWS)
         except sqlite3.Error:
             return whole
         count = conn.execute("SELECT count(*) FROM Files").fetchone()[0]

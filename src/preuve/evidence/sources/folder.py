@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import stat as statmod
+from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,51 +15,169 @@ from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
-from preuve.evidence.policy import FILE, folder_entry_type, open_regular_file
+from preuve.evidence.parallel import can_fork, in_parts
+from preuve.evidence.policy import DIR, FILE, LINK, OTHER, folder_entry_type, open_regular_file
 from preuve.evidence.sources.base import Member, Source, at
 
 
 def walk_folder(root: Path, limits: Limits) -> Iterator[tuple[str, os.stat_result]]:
     """Every entry under `root` as (relative path, lstat), folders before their contents, never
     following a link. Depth is bounded by `limits`; past the entry count it raises LimitExceeded."""
-    # os.scandir and plain names, not pathlib: a dump lists hundreds of thousands of entries, and a
-    # Path per entry (made, sorted by its parts, stat-ed) was most of the listing's time. Names sort
-    # as strings, the order pathlib gave within one folder.
-    stack: list[tuple[str, str, int]] = [(str(root), "", 0)]
     listed = 0
+    for rel, st in _walk([(str(root), "", 0)], limits):
+        listed += 1
+        if listed > limits.max_archive_entries:
+            raise LimitExceeded(str(root), f"more than {limits.max_archive_entries} entries")
+        if rel is not None and st is not None:
+            yield rel, st
+
+
+def _walk(stack: list[tuple[str, str, int]], limits: Limits) -> Iterator[tuple[str | None, os.stat_result | None]]:
+    """Every entry under the folders of `stack` (folder, its relative path, its depth; the last one
+    walked first), as walk_folder gives them, and (None, None) for an entry that cannot be stat-ed."""
     while stack:
         folder, relative, depth = stack.pop()
         if depth > limits.max_path_depth:
             continue
-        try:
-            with os.scandir(folder) as listing:
-                children = sorted((entry.name, entry) for entry in listing)
-        except OSError:
-            continue
-        for name, entry in children:
-            listed += 1
-            if listed > limits.max_archive_entries:
-                raise LimitExceeded(str(root), f"more than {limits.max_archive_entries} entries")
-            rel = f"{relative}/{name}" if relative else name
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
+        for rel, st, path in _children(folder, relative):
             yield rel, st
-            if statmod.S_ISDIR(st.st_mode):
-                stack.append((entry.path, rel, depth + 1))
+            if st is not None and statmod.S_ISDIR(st.st_mode):
+                stack.append((path, rel, depth + 1))
+
+
+def _children(folder: str, relative: str) -> Iterator[tuple[str, os.stat_result | None, str]]:
+    """A folder's own entries, by name: relative path, lstat (None when it cannot be stat-ed), path;
+    none when it cannot be listed."""
+    # os.scandir and plain names, not pathlib: a dump lists hundreds of thousands of entries, and a
+    # Path per entry (made, sorted by its parts, stat-ed) was most of the listing's time. Names sort
+    # as strings, the order pathlib gave within one folder.
+    try:
+        with os.scandir(folder) as listing:
+            children = sorted((entry.name, entry) for entry in listing)
+    except OSError:
+        return
+    for name, entry in children:
+        rel = f"{relative}/{name}" if relative else name
+        try:
+            st: os.stat_result | None = entry.stat(follow_symlinks=False)
+        except OSError:
+            st = None
+        yield rel, st, entry.path
+
+
+# A folder is listed in parts on the run's jobs from this many subfolders planned (see _plan); its
+# entries are handed over this many at a time.
+PLANNED_WALKS = 64
+_PLANNING_FOLDERS = 512  # at most this many folders are listed to plan
+_BATCH = 4096
+
+
+_TYPES = (FILE, DIR, LINK, OTHER)
+_TYPE_CODES = {kind: code for code, kind in enumerate(_TYPES)}
+
+
+@dataclass(slots=True)
+class _Listed:
+    """Entries listed, in order, as columns (they go to the process that places them, and columns
+    pickle at the speed of copying bytes, a tuple per entry a hundred times slower): each member's
+    name, type (a code of _TYPES), size, time and mode; and the count of entries they stand for
+    (some may not stat)."""
+
+    names: list[str] = field(default_factory=list)
+    types: bytearray = field(default_factory=bytearray)
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    mtimes: array[float] = field(default_factory=lambda: array("d"))
+    modes: array[int] = field(default_factory=lambda: array("q"))
+    count: int = 0
+
+    def add(self, rel: str, st: os.stat_result) -> None:
+        kind = folder_entry_type(st.st_mode)
+        self.names.append(rel)
+        self.types.append(_TYPE_CODES[kind])
+        self.sizes.append(st.st_size if kind == FILE else 0)
+        self.mtimes.append(st.st_mtime)
+        self.modes.append(st.st_mode)
+
+    def members(self) -> Iterator[Member]:
+        return map(Member, self.names, map(_TYPES.__getitem__, self.types), self.sizes, self.mtimes, self.modes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Subtree:
+    """A folder to walk whole (its path, its relative path, its depth)."""
+
+    folder: str
+    relative: str
+    depth: int
 
 
 class FolderSource(Source):
     """The entries of a folder on disk. Symbolic links, FIFOs and devices are listed (so they can be
-    reported) but never opened: nothing outside the folder is read through a link."""
+    reported) but never opened: nothing outside the folder is read through a link.
+
+    With more than one job and a private `workdir`, a big folder is listed in parts: the first
+    levels are listed to plan (:meth:`_plan`), then its subfolders are walked in parallel
+    (:func:`~preuve.evidence.parallel.in_parts`), in an order that gives the members one walk gives."""
 
     separator = "/"
 
+    def __init__(
+        self, path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None
+    ) -> None:
+        super().__init__(path, limits, label)
+        self.jobs, self.workdir = jobs, workdir
+
     def members(self) -> Iterator[Member]:
-        for rel, st in walk_folder(self.path, self.limits):
-            kind = folder_entry_type(st.st_mode)
-            yield Member(rel, kind, st.st_size if kind == FILE else 0, st.st_mtime, st.st_mode)
+        if self.workdir is None or not can_fork(self.jobs):
+            for rel, st in walk_folder(self.path, self.limits):
+                yield _member(rel, st)
+            return
+        plan = self._plan()
+        # Too few subfolders to pay for a process beside: the parts planned are walked here, in order.
+        jobs = self.jobs if sum(isinstance(part, _Subtree) for part in plan) >= PLANNED_WALKS else 1
+        limit, listed = self.limits.max_archive_entries, 0
+        work = partial(_part, plan, self.limits, str(self.path))
+        for batch in in_parts(work, len(plan), jobs, self.workdir):
+            listed += batch.count
+            if listed > limit:
+                raise LimitExceeded(str(self.path), f"more than {limit} entries")
+            yield from batch.members()
+
+    def _plan(self) -> list[_Listed | _Subtree]:
+        """The walk of the folder as parts, in order: what the first levels list, and the subfolders
+        below them to walk whole. A folder's walk is its own entries, then the walk of each of its
+        subfolders from the last (as walk_folder goes); the levels are listed one after the other until
+        the plan has PLANNED_WALKS subfolders to walk, none is left, or _PLANNING_FOLDERS were listed."""
+        plan: list[_Listed | _Subtree] = [_Subtree(str(self.path), "", 0)]
+        listed = 0
+        while listed < _PLANNING_FOLDERS:
+            walks = sum(isinstance(part, _Subtree) for part in plan)
+            if walks == 0 or walks >= PLANNED_WALKS:
+                break
+            level: list[_Listed | _Subtree] = []
+            for part in plan:  # the next level: each subfolder planned is listed
+                if isinstance(part, _Subtree) and listed < _PLANNING_FOLDERS:
+                    listed += 1
+                    level.extend(self._listed(part))
+                else:
+                    level.append(part)
+            plan = level
+        return plan
+
+    def _listed(self, part: _Subtree) -> list[_Listed | _Subtree]:
+        """A subfolder's walk as parts: its own entries, then the walk of each of its subfolders, the last
+        first (as walk_folder goes)."""
+        if part.depth > self.limits.max_path_depth:
+            return []
+        listed = _Listed()
+        below: list[_Subtree] = []
+        for rel, st, path in _children(part.folder, part.relative):
+            listed.count += 1
+            if st is not None:
+                listed.add(rel, st)
+                if statmod.S_ISDIR(st.st_mode):
+                    below.append(_Subtree(path, rel, part.depth + 1))
+        return [listed, *reversed(below)]
 
     def local_file(self, name: str) -> Path | None:
         path = self.path / name
@@ -70,6 +191,32 @@ class FolderSource(Source):
 
     def open(self, name: str, label: str) -> BinaryIO:
         return open_regular_file(self.path / name, label)
+
+
+def _member(rel: str, st: os.stat_result) -> Member:
+    kind = folder_entry_type(st.st_mode)
+    return Member(rel, kind, st.st_size if kind == FILE else 0, st.st_mtime, st.st_mode)
+
+
+def _part(plan: list[_Listed | _Subtree], limits: Limits, where: str, index: int) -> Iterator[_Listed]:
+    """One part of a folder's plan, as batches of members (each with the count of entries it stands
+    for); a subfolder walked whole is bounded in entries as a whole walk is."""
+    part = plan[index]
+    if isinstance(part, _Listed):
+        yield part
+        return
+    batch, total = _Listed(), 0
+    for rel, st in _walk([(part.folder, part.relative, part.depth)], limits):
+        batch.count += 1
+        if rel is not None and st is not None:
+            batch.add(rel, st)
+        if batch.count == _BATCH:
+            total += _BATCH
+            if total > limits.max_archive_entries:
+                raise LimitExceeded(where, f"more than {limits.max_archive_entries} entries")
+            yield batch
+            batch = _Listed()
+    yield batch
 
 
 class FileSource(Source):
