@@ -97,10 +97,6 @@ SPLIT_ROWS_PER_CHUNK = 5_000
 SPLIT_CHUNKS = 128
 
 
-def default_jobs() -> int:
-    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
-
-
 # A half-open range [low, high) of rowids (of an artifact's `record_table`) or of places in the
 # listing (for an artifact with `record_entries`); None: no bound.
 Rows = tuple[int | None, int | None]
@@ -907,7 +903,7 @@ def run_check(
 
     if index is None:
         index = load_indicators(options.iocs, warn)
-    jobs = options.jobs if options.jobs is not None else default_jobs()
+    jobs = options.job_count()
     with open_evidence(evidence, options.limits, options.secrets, warn, jobs=jobs) as session:
         opened, ledger = session.opened, session.ledger
         observer.acquisition_opened(opened)

@@ -3,6 +3,7 @@ the result every output renders (its coverage and verdict are the model's)."""
 
 from __future__ import annotations
 
+import os
 import platform as _platform
 import sqlite3
 import sys
@@ -28,6 +29,10 @@ class SelectionError(PreuveError):
     """An --artifact name that is not an artifact of this acquisition's platform."""
 
 
+def default_jobs() -> int:
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 @dataclass(frozen=True, slots=True)
 class CheckOptions:
     iocs: tuple[Path, ...] = ()
@@ -35,9 +40,13 @@ class CheckOptions:
     only_artifacts: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
     secrets: Secrets = field(default_factory=Secrets)
-    # Processes reading a big database in parts (None: up to two, by the CPUs there are; 1: sequential).
-    # The output is the same whatever the number.
+    # Processes listing a big acquisition and reading a big database in parts (None: up to two, by the
+    # CPUs there are; 1: sequential). The output is the same whatever the number.
     jobs: int | None = None
+
+    def job_count(self) -> int:
+        """The processes a run may use (see `jobs`)."""
+        return self.jobs if self.jobs is not None else default_jobs()
 
     def describe(self) -> dict[str, object]:
         """The options as recorded in run.json (never the secrets)."""
