@@ -178,8 +178,7 @@ class BackupSource(Source):
         whole: list[tuple[int | None, int | None] | None] = [None]
         if not can_fork(self.jobs) or {c.lower() for c in columns} & {"rowid", "oid", "_rowid_"}:
             return whole
-        wal = self.path / "Manifest.db-wal"
-        if type(self) is BackupSource and wal.is_file() and wal.stat().st_size > 0:
+        if self._copied_to_read():
             return whole
         try:
             plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + self._listing_sql)]
@@ -193,6 +192,12 @@ class BackupSource(Source):
             return whole  # (one read raises when it comes to the bound, as it always has)
         edges: list[int | None] = [None, *cuts, None]
         return list(zip(edges[:-1], edges[1:], strict=True))
+
+    def _copied_to_read(self) -> bool:
+        """Whether Manifest.db is read on a private copy made when it is opened (a live WAL replayed):
+        each range would copy it again."""
+        wal = self.path / "Manifest.db-wal"
+        return wal.is_file() and not wal.is_symlink() and wal.stat().st_size > 0
 
     def _read_rows(self, conn: sqlite3.Connection, rows: tuple[int | None, int | None] | None) -> Iterator[ListedRows]:
         """What the rows of a rowid range (None: every row) list, in the order of the rows, a batch of

@@ -98,6 +98,9 @@ class EncryptedBackupSource(BackupSource):
         with open_readonly(self._manifest, {}, self.limits, self.workdir) as conn:
             yield conn
 
+    def _copied_to_read(self) -> bool:
+        return False  # (the decrypted copy is read in place)
+
     def _row_size(self, mbfile: bytes) -> int | None:
         # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
         try:

@@ -149,7 +149,7 @@ class FolderSource(Source):
         subfolders from the last (as walk_folder goes); the levels are listed one after the other until
         the plan has PLANNED_WALKS subfolders to walk, none is left, or _PLANNING_FOLDERS were listed."""
         plan: list[_Listed | _Subtree] = [_Subtree(str(self.path), "", 0)]
-        listed = 0
+        listed = entries = 0
         while listed < _PLANNING_FOLDERS:
             walks = sum(isinstance(part, _Subtree) for part in plan)
             if walks == 0 or walks >= PLANNED_WALKS:
@@ -158,21 +158,27 @@ class FolderSource(Source):
             for part in plan:  # the next level: each subfolder planned is listed
                 if isinstance(part, _Subtree) and listed < _PLANNING_FOLDERS:
                     listed += 1
-                    level.extend(self._listed(part))
+                    parts = self._listed(part, self.limits.max_archive_entries - entries)
+                    entries += parts[0].count if parts and isinstance(parts[0], _Listed) else 0
+                    level.extend(parts)
                 else:
                     level.append(part)
             plan = level
         return plan
 
-    def _listed(self, part: _Subtree) -> list[_Listed | _Subtree]:
+    def _listed(self, part: _Subtree, room: int) -> list[_Listed | _Subtree]:
         """A subfolder's walk as parts: its own entries, then the walk of each of its subfolders, the last
-        first (as walk_folder goes)."""
+        first (as walk_folder goes). Past `room` entries (what the bound leaves) it raises LimitExceeded,
+        as one walk does, before a huge folder is held whole."""
         if part.depth > self.limits.max_path_depth:
             return []
         listed = _Listed()
         below: list[_Subtree] = []
         for rel, st, path in _children(part.folder, part.relative):
             listed.count += 1
+            if listed.count > room:
+                limit = self.limits.max_archive_entries
+                raise LimitExceeded(str(self.path), f"more than {limit} entries")
             if st is not None:
                 listed.add(rel, st)
                 if statmod.S_ISDIR(st.st_mode):
