@@ -354,7 +354,7 @@ def _run(
               help="Timeline files to write: timeline.csv, timeline.jsonl (Timesketch), both or none. "
                    "`preuve timeline OUT` renders any of them later from artifacts/.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes reading the acquisition (default: up to two, by the CPUs there are; 1: one). "
+              help="Processes listing and reading the acquisition (default: up to two, by the CPUs there are; 1: one). "
                    "The output is the same whatever the number.")
 def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bool, no_heuristics: bool,
           only: tuple[str, ...], quiet: bool, as_json: bool, case: Path | None, password_file: Path | None,
