@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-DUMP_FORMATS = ("folder", "tar", "tar.gz", "zip")
+DUMP_FORMATS = ("folder", "tar", "tar.gz", "tar.bz2", "tar.xz", "zip")
 
 # Domains that stand for one folder of the device.
 DOMAIN_FOLDERS: dict[str, str] = {
@@ -131,7 +131,7 @@ def write_dump(
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, data)
         return out
-    mode = "w:gz" if fmt == "tar.gz" else "w"
+    mode = {"tar.gz": "w:gz", "tar.bz2": "w:bz2", "tar.xz": "w:xz"}.get(fmt, "w")
     with tarfile.open(out, mode) as tf:  # type: ignore[call-overload]
         for name, data in files:
             member = tarfile.TarInfo(prefix + name)

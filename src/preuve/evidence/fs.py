@@ -219,6 +219,15 @@ class DeviceFS(ABC):
         """In a process forked from the one that opened the acquisition: open again what it holds open,
         so that the two processes never share a file position."""
 
+    def wants_prefetch(self) -> bool:
+        """Whether some files are reached only by reading a container from its start (a bzip2 or xz
+        tar), so that the files a run will read are best named first (:meth:`prefetch`)."""
+        return False
+
+    def prefetch(self, device_paths: Iterable[str]) -> None:  # noqa: B027 - optional hook
+        """The files a run will read, named before it reads any: a container read only forward copies
+        them in one pass to the run's private folder (the others read in place, in any order)."""
+
     # -- listing ------------------------------------------------------------------------------
     def paths(self) -> list[str]:
         """Every device path, sorted."""
@@ -654,6 +663,21 @@ class MountFS(DeviceFS):
         """Add a source; it is listed with the next listing (after those mounted before it)."""
         self.mounts.append((source, mapper))
         self._paths = None
+
+    def wants_prefetch(self) -> bool:
+        return any(source.reads_forward() for source, _ in self.mounts)
+
+    def prefetch(self, device_paths: Iterable[str]) -> None:
+        wanted: dict[int, tuple[Source, list[str]]] = {}
+        for device_path in device_paths:
+            try:
+                source, _, name = self.placed(device_path)
+            except EvidenceError:
+                continue
+            if source.reads_forward():
+                wanted.setdefault(id(source), (source, []))[1].append(name)
+        for source, names in wanted.values():
+            source.prefetch(names, Path(tempfile.mkdtemp(prefix="prefetch-", dir=self.workdir)))
 
     def sources(self, kind: type[S]) -> list[S]:
         """The mounted sources of a kind (for what reads a source's own index, as a backup's integrity check)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO, ClassVar, NamedTuple
 
@@ -90,6 +90,15 @@ class Source(ABC):
     def absent(self, ref: int, name: str) -> bool:
         """Whether the container's own index lists this member but its bytes are absent."""
         return False
+
+    def reads_forward(self) -> bool:
+        """Whether a member is reached only by reading the container from its start (a bzip2 or xz
+        tar): then the members a run will read are best copied in one pass (:meth:`prefetch`)."""
+        return False
+
+    def prefetch(self, names: Collection[str], folder: Path) -> None:  # noqa: B027 - optional hook
+        """Copy these members in one pass into `folder` (a private folder) and read them from there
+        afterwards (for a source that :meth:`reads_forward`; the others read in place)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
         """Release what the source holds open."""

@@ -5,16 +5,21 @@ A tar is indexed once: one pass over its headers
 regular member's data offset and size. A plain tar's member is then read where it lies; a
 .tar.gz's from the nearest gzip checkpoint taken during that pass
 (:mod:`preuve.evidence.formats.gzindex`), so opening members in any order never decompresses the
-archive again from its start. A compressed tar is bounded as a whole by the decompression ratio,
-checked before each member's data is skipped (skipping is what decompresses it).
+archive again from its start. A .tar.bz2's or .tar.xz's stream has no such checkpoints: the
+members a run will read are copied to its private folder in one forward pass before any artifact
+runs (:meth:`TarSource.prefetch`, asked by the engine), and read from there in any order; any other
+member is reached by decompressing the archive from its start. A compressed tar is bounded as a
+whole by the decompression ratio, checked before each member's data is skipped (skipping is what
+decompresses it).
 """
 
 from __future__ import annotations
 
 import io
+import lzma
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -101,6 +106,7 @@ class TarSource(Source):
         # thousand folders, each kept once, and a member costs its leaf and one int (not a tuple of two)
         self._files: dict[str, dict[str, int]] = {}
         self._huge: dict[str, tuple[int, int]] = {}  # (a size of 2**64 bytes or more: a damaged header)
+        self._fetched: dict[str, Path] = {}  # members copied in one pass to the run's private folder (prefetch)
 
     def _stream(self) -> BinaryIO:
         return _open_decompressed(self.path) if self._gzip is None else indexing_reader(self.path, self._gzip)
@@ -178,10 +184,56 @@ class TarSource(Source):
         finally:
             self.damage.extend(damage if self.label is None else [f"{self.label}: {d}" for d in damage])
 
-    def open(self, name: str, label: str) -> BinaryIO:
+    def _where(self, name: str) -> tuple[int, int] | None:
+        """Where a regular member's bytes lie in the (decompressed) archive: offset and size."""
         folder, _, leaf = name.rpartition("/")
         packed = self._files.get(folder, {}).get(leaf)
-        where = (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
+        return (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
+
+    def reads_forward(self) -> bool:
+        # A bzip2 or xz stream has no checkpoints a reader could start from (a gzip one has: see
+        # evidence/formats/gzindex.py): reaching a member before the last one read decompresses the
+        # archive again from its start.
+        return not self._plain and self._gzip is None
+
+    def prefetch(self, names: Collection[str], folder: Path) -> None:
+        if not self.reads_forward():
+            return
+        wanted = sorted(
+            (where[0], where[1], name) for name in set(names)
+            if name not in self._fetched and (where := self._where(name)) is not None
+            and where[1] <= self.limits.max_file_bytes
+        )
+        try:
+            with self._stream() as stream:
+                for offset, size, name in wanted:
+                    if offset < stream.tell():
+                        continue  # (members that overlap: a damaged archive; read as it always was)
+                    stream.seek(offset)
+                    target = folder / str(len(self._fetched))
+                    with open(target, "wb") as copy:
+                        left = size
+                        while left:
+                            chunk = stream.read(min(left, 1024 * 1024))
+                            if not chunk:
+                                break
+                            copy.write(chunk)
+                            left -= len(chunk)
+                    if left:  # cut short: the archive ends here, and reading the member says so
+                        target.unlink()
+                        return
+                    self._fetched[name] = target
+        except (OSError, EOFError, ValueError, tarfile.TarError, zlib.error, lzma.LZMAError):
+            return  # a damaged stream: what was copied is read from its copy, the rest as it always was
+
+    def local_file(self, name: str) -> Path | None:
+        return self._fetched.get(name)
+
+    def open(self, name: str, label: str) -> BinaryIO:
+        fetched = self._fetched.get(name)
+        if fetched is not None:
+            return guarded_member(open(fetched, "rb"), label)  # noqa: SIM115 - returned for the caller to close
+        where = self._where(name)
         if where is None:
             raise EvidenceError(label, "not a regular file")
         if self._gzip is not None:
