@@ -155,6 +155,21 @@ def test_the_integrity_check_and_the_manifest_are_the_same(tmp_path: Path, range
     assert seen[0] and seen[1] == seen[0]
 
 
+def _small_backup(tmp_path: Path, manifest_wal: bool = False) -> Path:
+    builder = BackupBuilder(tmp_path / "b")
+    for n in range(30):
+        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
+    return builder.finish(manifest_wal=manifest_wal)
+
+
+def _altered(root: Path, *statements: str) -> None:
+    conn = sqlite3.connect(root / "Manifest.db")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
 def _one_range(root: Path, ranges_read: list[int]) -> None:
     for fs in _opened(root, 2):
         assert fs.paths()
@@ -162,33 +177,26 @@ def _one_range(root: Path, ranges_read: list[int]) -> None:
 
 
 def test_a_column_declared_rowid_is_read_by_one_process(tmp_path: Path, ranges_read: list[int]) -> None:
-    builder = BackupBuilder(tmp_path / "b")
-    for n in range(30):
-        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
-    root = builder.finish()
-    conn = sqlite3.connect(root / "Manifest.db")
-    conn.execute("ALTER TABLE Files RENAME TO Old")
-    conn.execute("CREATE TABLE Files (fileID TEXT, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB, rowid INT)")
-    conn.execute("INSERT INTO Files SELECT fileID, domain, relativePath, flags, file, 1000 - rowid FROM Old")
-    conn.execute("DROP TABLE Old")
-    conn.commit()
-    conn.close()
+    root = _small_backup(tmp_path)
+    _altered(
+        root,
+        "ALTER TABLE Files RENAME TO Old",
+        "CREATE TABLE Files (fileID TEXT, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB, rowid INT)",
+        "INSERT INTO Files SELECT fileID, domain, relativePath, flags, file, 1000 - rowid FROM Old",
+        "DROP TABLE Old",
+    )
     _one_range(root, ranges_read)
 
 
 def test_an_index_covering_every_column_is_read_by_one_process(tmp_path: Path, ranges_read: list[int]) -> None:
-    builder = BackupBuilder(tmp_path / "b")
-    for n in range(30):
-        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
-    root = builder.finish()
-    conn = sqlite3.connect(root / "Manifest.db")
-    # A wide column the listing does not read makes the index the smaller one to scan.
-    conn.execute("ALTER TABLE Files ADD COLUMN pad BLOB")
-    conn.execute("UPDATE Files SET pad = zeroblob(3000)")
-    conn.execute("CREATE INDEX everything ON Files (relativePath, fileID, domain, flags, file)")
-    conn.execute("ANALYZE")
-    conn.commit()
-    conn.close()
+    root = _small_backup(tmp_path)
+    _altered(  # a wide column the listing does not read makes the index the smaller one to scan
+        root,
+        "ALTER TABLE Files ADD COLUMN pad BLOB",
+        "UPDATE Files SET pad = zeroblob(3000)",
+        "CREATE INDEX everything ON Files (relativePath, fileID, domain, flags, file)",
+        "ANALYZE",
+    )
     plan = sqlite3.connect(root / "Manifest.db").execute(
         "EXPLAIN QUERY PLAN SELECT rowid, fileID, domain, relativePath, flags, file FROM Files"
     ).fetchall()
@@ -197,9 +205,6 @@ def test_an_index_covering_every_column_is_read_by_one_process(tmp_path: Path, r
 
 
 def test_a_manifest_with_a_live_wal_is_read_by_one_process(tmp_path: Path, ranges_read: list[int]) -> None:
-    builder = BackupBuilder(tmp_path / "b")
-    for n in range(30):
-        builder.add_file("HomeDomain", f"Library/f{n}", b"x")
-    root = builder.finish(manifest_wal=True)
+    root = _small_backup(tmp_path, manifest_wal=True)
     assert (root / "Manifest.db-wal").stat().st_size > 0
     _one_range(root, ranges_read)

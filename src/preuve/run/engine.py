@@ -663,16 +663,21 @@ def _worth_workers(artifacts: Sequence[Artifact], fs: DeviceFS) -> bool:
     if len(fs.paths()) >= WORKERS_MIN_PATHS:
         return True
     total = 0
+    for path in _every_located(artifacts, fs):
+        total += fs.listed_size(path) or 0
+        if total >= WORKERS_MIN_BYTES:
+            return True
+    return False
+
+
+def _every_located(artifacts: Sequence[Artifact], fs: DeviceFS) -> Iterator[str]:
+    """The files each artifact locates, in turn (an artifact that cannot locate its files is left to
+    _run_artifact, which reports it). This looks at the listing only."""
     for artifact in artifacts:
         try:
-            files = artifact.locate(fs)
+            yield from artifact.locate(fs)
         except EvidenceError:
             continue
-        for path in files:
-            total += fs.listed_size(path) or 0
-            if total >= WORKERS_MIN_BYTES:
-                return True
-    return False
 
 
 def _workers(
@@ -712,16 +717,11 @@ def _files_to_read(artifacts: Sequence[Artifact], fs: DeviceFS) -> list[str]:
     """The files the artifacts will read (what they locate, with a database's journals), for a container
     read only forward to copy in one pass (DeviceFS.prefetch). This looks at the listing only."""
     wanted: dict[str, None] = {}
-    for artifact in artifacts:
-        try:
-            files = artifact.locate(fs)
-        except EvidenceError:
-            continue
-        for path in files:
-            wanted[path] = None
-            for suffix in ("-wal", "-journal"):
-                if fs.is_file(path + suffix):
-                    wanted[path + suffix] = None
+    for path in _every_located(artifacts, fs):
+        wanted[path] = None
+        for suffix in ("-wal", "-journal"):
+            if fs.is_file(path + suffix):
+                wanted[path + suffix] = None
     return list(wanted)
 
 
