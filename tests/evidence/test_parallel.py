@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import preuve.evidence.parallel as parallel
-from preuve.evidence.parallel import can_fork, in_parts
+from preuve.evidence.parallel import beside, can_fork, in_parts
 
 pytestmark = pytest.mark.skipif(not can_fork(2), reason="parts are computed here only where nothing forks")
 
@@ -149,3 +149,60 @@ def test_nothing_forks_in_a_daemonic_process(monkeypatch: pytest.MonkeyPatch, tm
     assert list(in_parts(lambda index: [(index, os.getpid() == here)], 3, 4, tmp_path)) == [
         (0, True), (1, True), (2, True)
     ]
+
+
+def _batches() -> Iterator[tuple[str, int]]:
+    for n in range(7):
+        yield "batch", n
+
+
+def test_beside_gives_the_results_of_the_work_in_order(tmp_path: Path) -> None:
+    here = os.getpid()
+
+    def work() -> Iterator[tuple[int, bool]]:
+        for n in range(5):
+            yield n, os.getpid() == here
+
+    assert list(beside(work, 2, tmp_path)) == [(n, False) for n in range(5)]
+    assert list(beside(work, 1, tmp_path)) == [(n, True) for n in range(5)]
+    assert list(beside(_batches, 3, tmp_path)) == list(_batches())
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_beside_takes_over_from_a_process_that_dies(tmp_path: Path) -> None:
+    here = os.getpid()
+
+    def work() -> Iterator[tuple[int, bool]]:
+        for n in range(6):
+            if n == 3 and os.getpid() != here:
+                os._exit(1)
+            yield n, os.getpid() == here
+
+    got = list(beside(work, 2, tmp_path))
+    assert [n for n, _ in got] == list(range(6))
+    assert got[3:] == [(3, True), (4, True), (5, True)]  # the first ones, taken already, are not computed again
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_beside_raises_here_after_the_results_before_the_error(tmp_path: Path) -> None:
+    def work() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("damaged at the third")
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="damaged at the third"):
+        for result in beside(work, 2, tmp_path):
+            got.append(result)
+    assert got == [1, 2]
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_beside_stopped_early_leaves_nothing(tmp_path: Path) -> None:
+    results = beside(_batches, 2, tmp_path)
+    assert next(results) == ("batch", 0)
+    results.close()
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []

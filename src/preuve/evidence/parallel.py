@@ -22,6 +22,10 @@ beside it, and an error a part raises is raised here, where a sequential read
 raises it. With one job, in a daemonic process (a fleet or dask worker may not
 start processes) or where processes cannot be forked, every part is computed
 here, in order.
+
+:func:`beside` is the other shape of the same kernel: one piece of work that cannot be cut (a tar's
+headers, read one after the other) computed in a forked process while this one takes its results
+as they come (and places them), a pipeline of two stages on two cores.
 """
 
 from __future__ import annotations
@@ -185,3 +189,85 @@ def _start(work: Callable[[int], Iterable[T]], claims: Any, lock: Any, count: in
         if freeze:
             gc.unfreeze()
     return started
+
+
+def beside(work: Callable[[], Iterable[T]], jobs: int, folder: Path) -> Iterator[T]:
+    """The results of ``work()``, in order, computed by a forked process while this one takes them as
+    they come: the process writes each to a file of a private folder made in `folder` and says how
+    many it has written; this one reads them back one at a time. When the process fails, dies or is
+    cut short, this one computes ``work()`` itself from the start, past the results it took already
+    (so the results are the same, and an error is raised here where a sequential read raises it).
+    With one job, in a daemonic process or where processes cannot be forked: ``work()`` here."""
+    if not can_fork(jobs):
+        yield from work()
+        return
+    spill = Path(tempfile.mkdtemp(prefix="beside-", dir=folder))
+    results = spill / "results"
+    results.touch()
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    process = context.Process(target=_stream, args=(work, results, send), daemon=True)
+    try:
+        process.start()
+    except (OSError, ValueError):
+        receive.close()
+        shutil.rmtree(spill, ignore_errors=True)
+        yield from work()
+        return
+    finally:
+        send.close()
+        if freeze:
+            gc.unfreeze()
+    taken = 0
+    try:
+        with open(results, "rb") as file:
+            written, done = 0, False
+            while True:
+                while taken < written:
+                    result = pickle.load(file)  # noqa: S301 - written by this run's own forked process
+                    taken += 1
+                    yield result
+                if done:
+                    return
+                try:
+                    message = receive.recv()
+                except (EOFError, OSError):
+                    break  # it failed or died: the rest is computed here
+                if message == _END:
+                    done = True
+                else:
+                    written = int(message)
+        rest = iter(work())
+        for _ in range(taken):
+            next(rest)
+        yield from rest
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+_END = "end"
+
+
+def _stream(work: Callable[[], Iterable[T]], results: Path, send: Connection) -> None:
+    """In a forked process: every result of ``work()`` appended to `results`, the count sent after
+    each; the end said when the last is written (nothing when it raised: see beside)."""
+    try:
+        with open(results, "ab") as file:
+            for count, result in enumerate(work(), start=1):  # (each result is a batch of many)
+                pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+                file.flush()
+                send.send(count)
+        send.send(_END)
+    except BaseException:  # noqa: BLE001, S110 - this process computes it (see beside)
+        pass
+    finally:
+        send.close()

@@ -92,5 +92,5 @@ class IosFilesystemDump(AcquisitionKind):
         prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
-        fs.mount(archive_source(path, ctx.limits), prefix_mapper(prefix, "/", DUMP_PREFIX))
+        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), prefix_mapper(prefix, "/", DUMP_PREFIX))
         return listed(fs, path, ctx.warn)

@@ -20,11 +20,14 @@ def is_archive_file(path: Path) -> bool:
     return name.endswith(".zip") or name.endswith(TAR_SUFFIXES)
 
 
-def archive_source(path: Path, limits: Limits, label: str | None = None) -> ZipSource | TarSource:
-    """The source for a zip (by its name or its bytes) or else a tar; AcquisitionError when unreadable."""
+def archive_source(
+    path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None
+) -> ZipSource | TarSource:
+    """The source for a zip (by its name or its bytes) or else a tar; AcquisitionError when unreadable.
+    A tar's headers may be read on a second job (with a private `workdir`: see TarSource)."""
     if path.name.lower().endswith(".zip") or zipfile.is_zipfile(path):
         return ZipSource(path, limits, label)
-    return TarSource(path, limits, label)
+    return TarSource(path, limits, label, jobs, workdir)
 
 
 def peek_member_names(

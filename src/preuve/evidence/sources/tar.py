@@ -20,13 +20,16 @@ import lzma
 import tarfile
 import zlib
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import GzipCheckpoints, indexing_reader, open_member
-from preuve.evidence.formats.tarheaders import scan_tar_headers
+from preuve.evidence.formats.tarheaders import TarEntry, scan_tar_headers
 from preuve.evidence.limits import Limits
+from preuve.evidence.parallel import beside
 from preuve.evidence.policy import (
     FILE,
     RATIO_FLOOR,
@@ -87,11 +90,42 @@ def _open_decompressed(path: Path) -> BinaryIO:
     return raw
 
 
+_HEADER_BATCH = 4096  # member headers handed over at a time
+
+
+@dataclass(slots=True)
+class _Headers:
+    """Member headers as the header scan gives them, in order, as columns (they may come from a forked
+    process: columns pickle at the speed of copying bytes, a tuple per header far slower)."""
+
+    names: list[str] = field(default_factory=list)
+    types: list[bytes] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    mtimes: list[float] = field(default_factory=list)
+    modes: list[int] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+    damage: list[str] = field(default_factory=list)  # (the last batch) what is wrong with the archive
+
+    def add(self, entry: TarEntry) -> None:
+        name, kind, size, mtime, mode, offset = entry
+        self.names.append(name)
+        self.types.append(kind)
+        self.sizes.append(size)
+        self.mtimes.append(mtime)
+        self.modes.append(mode)
+        self.offsets.append(offset)
+
+
 class TarSource(Source):
     """Members of a tar, indexed in one pass over its headers and read through that index."""
 
-    def __init__(self, path: Path, limits: Limits, label: str | None = None) -> None:
+    def __init__(
+        self, path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None
+    ) -> None:
         super().__init__(path, limits, label)
+        # With more than one job and a private folder, the headers of a tar that needs no checkpoints
+        # are read by a forked process while this one places the members (see members).
+        self.jobs, self.workdir = jobs, workdir
         try:
             self._compressed = path.stat().st_size
             self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 - kept open for member reads
@@ -134,10 +168,18 @@ class TarSource(Source):
         files, huge, refused = self._files, self._huge, self.refused
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
+        # A .tar.gz's checkpoints are taken by the pass that reads its headers, in this process; the
+        # headers of any other tar may be read beside it (evidence.parallel.beside), a batch at a time.
+        headers = partial(self._headers, budget)
+        batches = (
+            beside(headers, self.jobs, self.workdir) if self._gzip is None and self.workdir is not None
+            else headers()
+        )
         try:
-            with self._stream() as stream:
-                for raw, typeflag, declared, mtime, mode, data_at in scan_tar_headers(
-                    stream, str(self.path), budget, damage
+            for batch in batches:
+                damage.extend(batch.damage)
+                for raw, typeflag, declared, mtime, mode, data_at in zip(
+                    batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets, strict=True
                 ):
                     count += 1
                     if count > most:
@@ -183,6 +225,25 @@ class TarSource(Source):
                           "members after that point are lost")
         finally:
             self.damage.extend(damage if self.label is None else [f"{self.label}: {d}" for d in damage])
+
+    def _headers(self, budget: int | None) -> Iterator[_Headers]:
+        """The archive's member headers, a batch at a time (the last with what is wrong with the archive
+        as a whole). When reading them fails, the headers read before are yielded first, then the error
+        raised, as one read of them raises it."""
+        damage: list[str] = []
+        batch = _Headers()
+        try:
+            with self._stream() as stream:
+                for entry in scan_tar_headers(stream, str(self.path), budget, damage):
+                    batch.add(entry)
+                    if len(batch.names) == _HEADER_BATCH:
+                        yield batch
+                        batch = _Headers()
+        except Exception:
+            yield batch
+            raise
+        batch.damage = damage
+        yield batch
 
     def _where(self, name: str) -> tuple[int, int] | None:
         """Where a regular member's bytes lie in the (decompressed) archive: offset and size."""
