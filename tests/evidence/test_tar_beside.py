@@ -6,6 +6,7 @@ damaged or cut anywhere, plain or compressed, whether the process beside ends we
 from __future__ import annotations
 
 import bz2
+import gzip
 import io
 import lzma
 import os
@@ -25,7 +26,7 @@ from tests.evidence.test_tarheaders import _all_archives
 
 pytestmark = pytest.mark.skipif(not can_fork(2), reason="headers are read beside only where processes fork")
 
-_COMPRESS = {"tar": lambda data: data, "tar.xz": lzma.compress, "tar.bz2": bz2.compress}
+_COMPRESS = {"tar": lambda data: data, "tar.gz": gzip.compress, "tar.xz": lzma.compress, "tar.bz2": bz2.compress}
 
 
 def _listing(path: Path, jobs: int, workdir: Path) -> tuple[object, ...]:
@@ -121,3 +122,27 @@ def test_damaged_anywhere_as_one_read(tmp_path_factory: pytest.TempPathFactory, 
         if at < len(data):
             data[at] = value
     _same(tmp_path_factory.mktemp("damaged"), bytes(data[:cut] if cut is not None else data), "tar")
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "tar.xz", "tar.bz2"])
+def test_a_compressed_stream_cut_anywhere_says_where(tmp_path: Path, fmt: str) -> None:
+    """A stream cut inside a member: the scan says the archive is cut short (a gzip stream), or the
+    decompressor fails after the members read (bzip2, xz); either reaches the run, with every member
+    read before it listed."""
+    data = _all_archives()["gnu"]
+    packed = _COMPRESS[fmt](data)
+    path = tmp_path / f"dump.{fmt}"
+    work = tmp_path / "work"
+    work.mkdir()
+    for cut in range(len(packed) // 2, len(packed), max(1, len(packed) // 7)):
+        path.write_bytes(packed[:cut])
+        one = _listing(path, 1, work)
+        assert _listing(path, 2, work) == one
+        if one[0] == "not opened" or one[1] is not None:
+            continue
+        members, refused, damage = one[0], one[2], one[4]
+        assert isinstance(members, list) and isinstance(refused, list) and isinstance(damage, list)
+        read = len(members) + len(refused)
+        assert len(damage) == 1
+        assert damage[0].startswith(("the archive is cut short: it ends after ",
+                                     f"the archive is damaged after {read} member(s)")), damage

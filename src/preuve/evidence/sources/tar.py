@@ -240,6 +240,7 @@ class TarSource(Source):
                         yield batch
                         batch = _Headers()
         except Exception:
+            batch.damage = damage  # (a stream cut inside a member says so, then fails)
             yield batch
             raise
         batch.damage = damage
