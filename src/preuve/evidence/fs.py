@@ -38,18 +38,18 @@ from functools import lru_cache
 from itertools import islice
 from operator import attrgetter, eq, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar, cast
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.formats.textlines import text_lines
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.policy import DIR, FILE, duplicate_note, refused_note
+from preuve.evidence.policy import DIR, FILE, LINK, OTHER, duplicate_note, refused_note
 from preuve.evidence.sqlite import open_readonly
 
 if TYPE_CHECKING:
-    from preuve.evidence.sources.base import Mapper, Member, Source
+    from preuve.evidence.sources.base import Mapper, Member, MemberColumns, Source
 
 ACQUISITION_PREFIX = "/.acquisition"
 S = TypeVar("S", bound="Source")
@@ -403,6 +403,13 @@ class DeviceFS(ABC):
 # One byte per listed entry (see _Listing): its kind, and what the source gave of its time and mode.
 _KIND_FILE, _KIND_DIR, _KIND_LINK, _KIND = 0, 1, 2, 3
 _HAS_MTIME, _INT_MTIME, _HAS_MODE = 4, 8, 16
+# The member types of a batch of columns (sources.base.MemberColumns), by their code, and the flag of
+# each in a listing (a link, FIFO, socket or device is listed as a link: never opened), with and
+# without a time and a mode.
+MEMBER_TYPES = (FILE, DIR, LINK, OTHER)
+_TYPE_FILE, _TYPE_DIR = MEMBER_TYPES.index(FILE), MEMBER_TYPES.index(DIR)
+_FLAGS = bytes([_KIND_FILE, _KIND_DIR, _KIND_LINK, _KIND_LINK]).ljust(256, b"\xff")
+_FLAGS_TIMED = bytes(flag | _HAS_MTIME | _HAS_MODE for flag in _FLAGS[:4]).ljust(256, b"\xff")
 _INT64 = 1 << 63
 _EXACT_FLOAT = 1 << 53
 _SYNTHESISED = -1  # the ref of a folder no member names: it lies above a file
@@ -528,6 +535,57 @@ class _Placing:
             self.names.append(name)
         elif self.names is not None:
             self.names.append(None)
+
+    def columns(self, batch: MemberColumns, ref: int, folders: set[str], as_indexed: bool, max_depth: int) -> bool:
+        """A batch of members at the device's root, in a mount listed first, placed whole (their refs from
+        `ref`), when that gives exactly what placing them one by one gives (MountFS._place); False, and
+        nothing placed, when it might not: a name nested too deep, a ref past the bound, a time or mode
+        an array cannot hold, times where this mount keeps none in arrays yet (few had one), or, in a
+        mount that is not its own index, a member whose folder is not listed before it or a path
+        listed twice. This is the listing's kernel for the members of a big folder or backup (one
+        step per member, in C where it can be, instead of a placement each)."""
+        names, types, sizes = batch.names, batch.types, batch.sizes
+        count = len(names)
+        if count != len(types) or count != len(sizes) or ref + count > _MAX_REF or not count:
+            return False
+        if max(types) >= len(MEMBER_TYPES) or any(name.count("/") >= max_depth for name in names):
+            return False
+        if any(size and code != _TYPE_FILE for size, code in zip(sizes, types, strict=True)):
+            return False  # (one by one, anything but a file is listed with size 0)
+        timed = batch.mtimes is not None and batch.modes is not None
+        if timed:
+            mtimes, modes = cast("array[float]", batch.mtimes), cast("array[int]", batch.modes)
+            if self.mtimes is None or len(mtimes) != count or len(modes) != count or (
+                count and (min(modes) < 0 or max(modes) >= _INT64)
+            ):
+                return False
+        devices = ["/" + name for name in names]
+        if not as_indexed:
+            # One walk lists every folder before what it holds, and each path once; anything else (a
+            # folder to add above a member, a path twice) is placed one by one.
+            added: set[str] = set()
+            for device, code in zip(devices, types, strict=True):
+                parent = device.rpartition("/")[0]
+                if device in folders or device in added or (parent and parent not in folders and parent not in added):
+                    return False
+                if code == _TYPE_DIR:
+                    added.add(device)
+            folders |= added
+        flags = types.translate(_FLAGS_TIMED if timed else _FLAGS)
+        self.devices += devices
+        self.flags += flags
+        self.sizes.extend(sizes)
+        self.refs.extend(range(ref, ref + count))
+        if self.mtimes is not None and self.modes is not None:
+            if timed:
+                self.mtimes.extend(cast("array[float]", batch.mtimes))
+                self.modes.extend(cast("array[int]", batch.modes))
+            else:
+                self.mtimes.extend(array("d", bytes(8 * count)))
+                self.modes.extend(array("q", bytes(8 * count)))
+        if self.names is not None:
+            self.names += [None] * count
+        return True
 
     def _timed(self, device: str, at: int, flag: int, size: int, mtime: float | None, mode: int | None,
                ) -> tuple[int, int, float, int]:
@@ -712,11 +770,29 @@ class MountFS(DeviceFS):
         place, find = placing.member, self._find
         append_device, append_flag = placing.devices.append, placing.flags.append
         append_size, append_ref = placing.sizes.append, placing.refs.append
-        from preuve.evidence.sources.base import Under  # (sources import this module)
+        from preuve.evidence.sources.base import MemberColumns, Under  # (sources import this module)
 
         # Under a folder, a safe member name gives a normal path as it is (see Under): no call, no check.
         root = mapper.root if isinstance(mapper, Under) else None
-        for ref, member in enumerate(source.members()):
+        # A batch of columns at the device's root, in the first mount, is placed whole when that gives
+        # what placing its members one by one gives (_Placing.columns); the others one by one, below.
+        whole = root == "/" and not earlier
+
+        def one_by_one() -> Iterator[tuple[int, Member]]:
+            ref = 0
+            for item in source.member_batches():
+                if type(item) is MemberColumns:
+                    if whole and placing.columns(item, ref, folders, as_indexed, max_depth):
+                        ref += len(item.names)
+                        continue
+                    for member in item.members():
+                        yield ref, member
+                        ref += 1
+                else:
+                    yield ref, cast("Member", item)
+                    ref += 1
+
+        for ref, member in one_by_one():
             name, kind = member[0], member[1]
             if root is not None:
                 device = root + name

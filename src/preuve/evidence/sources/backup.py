@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import stat as statmod
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
-from preuve.evidence.fs import ACQUISITION_PREFIX, FileInfo
+from preuve.evidence.fs import ACQUISITION_PREFIX, MEMBER_TYPES, FileInfo
 from preuve.evidence.ios_domains import device_path
 from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
@@ -41,7 +42,7 @@ from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file
-from preuve.evidence.sources.base import Member, Source
+from preuve.evidence.sources.base import Member, MemberColumns, Source
 from preuve.evidence.sqlite import iter_rows, open_readonly, row_cuts, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
@@ -50,9 +51,11 @@ _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
 NO_ID = bytes(20)
 NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
-ROW_DIR, ROW_FILE, ROW_LINK = 0, 1, 2  # a listed row's member type (see ListedRows)
-_MEMBER_TYPES = (DIR, FILE, LINK)
-_KIND_OF_TYPE = bytes([NOTA_FILE, A_FILE, NOTA_FILE]).ljust(256, b"\0")
+# A listed row's member type (see ListedRows), as its code among MEMBER_TYPES.
+ROW_FILE, ROW_DIR, ROW_LINK = MEMBER_TYPES.index(FILE), MEMBER_TYPES.index(DIR), MEMBER_TYPES.index(LINK)
+_KIND_OF_TYPE = bytes(A_FILE if kind == FILE else NOTA_FILE for kind in MEMBER_TYPES).ljust(256, b"\0")
+# A row's member size (a file's is looked up when asked for: -1), as a signed byte.
+_SIZE_OF_TYPE = bytes(0xFF if kind == FILE else 0 for kind in MEMBER_TYPES).ljust(256, b"\0")
 # Manifest.db is read in ranges on the run's jobs only from this many rows: below, a forked process
 # costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
@@ -98,6 +101,13 @@ class BackupSource(Source):
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
+        for item in self.member_batches():
+            if isinstance(item, MemberColumns):
+                yield from item.members()
+            else:
+                yield item
+
+    def member_batches(self) -> Iterator[Member | MemberColumns]:
         yield from self._meta_members(self.meta_files)
         manifest = self.path / "Manifest.db"
         if not manifest.is_file():
@@ -139,7 +149,7 @@ class BackupSource(Source):
         with open_readonly(self.path / "Manifest.db", journals, self.limits, self.workdir) as conn:
             yield conn
 
-    def _manifest_members(self, conn: sqlite3.Connection) -> Iterator[Member]:
+    def _manifest_members(self, conn: sqlite3.Connection) -> Iterator[MemberColumns]:
         """The files of the backup, from an open Manifest.db; what the integrity check needs of each
         file row is kept on the way (see ListedFiles), so Manifest.db is read once. A big Manifest.db
         is read in row ranges, the later ones in a forked process while this one reads the first and
@@ -162,13 +172,12 @@ class BackupSource(Source):
                     yield from self._read_rows(own, ranges[index])
 
             parts = in_parts(read, len(ranges), self.jobs, self.workdir)
-        types = _MEMBER_TYPES
         places = 0
         for part in parts:
             self._merge(part, places)
             places += part.rows
-            for name, code in zip(part.names, part.types, strict=True):
-                yield Member(name, types[code], -1 if code == ROW_FILE else 0, None, None)
+            sizes = array("q", array("b", part.types.translate(_SIZE_OF_TYPE)))
+            yield MemberColumns(part.names, part.types, sizes)
 
     def _row_ranges(self, conn: sqlite3.Connection, columns: set[str]) -> list[tuple[int | None, int | None] | None]:
         """Rowid ranges to read Manifest.db's Files in, two per job, or [None] (one read of it all) when

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, ClassVar, NamedTuple
 
-from preuve.evidence.fs import FileInfo, normalize_device_path
+from preuve.evidence.fs import MEMBER_TYPES, FileInfo, normalize_device_path
 from preuve.evidence.limits import Limits
 
 # Where a member goes in the device tree (None: not mounted).
@@ -29,6 +32,26 @@ class Member(NamedTuple):  # a tuple: hundreds of thousands are made while a dum
     size: int
     mtime: float | None
     mode: int | None
+
+
+@dataclass(slots=True)
+class MemberColumns:
+    """Members as columns, in order: a source that lists many at once may hand them over so (see
+    Source.member_batches), and MountFS places a whole batch at once where it can. Each member's
+    name, type (a code of MEMBER_TYPES), size (0 for anything but a file; -1 for a file whose size is
+    looked up when asked for), and time and mode (None: no member of the batch has one)."""
+
+    names: list[str]
+    types: bytearray
+    sizes: array[int]
+    mtimes: array[float] | None = None
+    modes: array[int] | None = None
+
+    def members(self) -> Iterator[Member]:
+        types = map(MEMBER_TYPES.__getitem__, self.types)
+        if self.mtimes is None or self.modes is None:
+            return map(Member, self.names, types, self.sizes, repeat(None), repeat(None))
+        return map(Member, self.names, types, self.sizes, self.mtimes, self.modes)
 
 
 class Source(ABC):
@@ -61,6 +84,11 @@ class Source(ABC):
     @abstractmethod
     def members(self) -> Iterator[Member]:
         """Every member with a safe name, once (refused names go to :attr:`refused`)."""
+
+    def member_batches(self) -> Iterator[Member | MemberColumns]:
+        """The members, as :meth:`members` gives them, some handed over a batch at a time as columns
+        (a source that lists many at once overrides this; :meth:`members` is then the same, flattened)."""
+        yield from self.members()
 
     @abstractmethod
     def open(self, name: str, label: str) -> BinaryIO:

@@ -31,7 +31,7 @@ from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sources.backup import BACKUP_PREFIX, NO_ID, ROW_FILE, BackupSource, ListedRows
-from preuve.evidence.sources.base import Member
+from preuve.evidence.sources.base import Member, MemberColumns
 from preuve.evidence.sqlite import open_readonly
 
 ENCRYPTED_MANIFEST = BACKUP_PREFIX + "/encrypted/Manifest.db"
@@ -70,7 +70,7 @@ class EncryptedBackupSource(BackupSource):
     def close(self) -> None:
         shutil.rmtree(self._private, ignore_errors=True)
 
-    def members(self) -> Iterator[Member]:
+    def member_batches(self) -> Iterator[Member | MemberColumns]:
         yield from self._meta_members(self.meta_files)
         self._decrypt_manifest()
         yield self._meta_member("Manifest.db", self._manifest, self._manifest.stat().st_size, None, None)

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
-from preuve.evidence.fs import MountFS
+from preuve.evidence.fs import MEMBER_TYPES, MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import can_fork, in_parts
-from preuve.evidence.policy import DIR, FILE, LINK, OTHER, folder_entry_type, open_regular_file
-from preuve.evidence.sources.base import Member, Source, at
+from preuve.evidence.policy import FILE, folder_entry_type, open_regular_file
+from preuve.evidence.sources.base import Member, MemberColumns, Source, at
 
 
 def walk_folder(root: Path, limits: Limits) -> Iterator[tuple[str, os.stat_result]]:
@@ -72,8 +72,7 @@ _PLANNING_FOLDERS = 512  # at most this many folders are listed to plan
 _BATCH = 4096
 
 
-_TYPES = (FILE, DIR, LINK, OTHER)
-_TYPE_CODES = {kind: code for code, kind in enumerate(_TYPES)}
+_TYPE_CODES = {kind: code for code, kind in enumerate(MEMBER_TYPES)}
 
 
 @dataclass(slots=True)
@@ -97,9 +96,6 @@ class _Listed:
         self.sizes.append(st.st_size if kind == FILE else 0)
         self.mtimes.append(st.st_mtime)
         self.modes.append(st.st_mode)
-
-    def members(self) -> Iterator[Member]:
-        return map(Member, self.names, map(_TYPES.__getitem__, self.types), self.sizes, self.mtimes, self.modes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +124,13 @@ class FolderSource(Source):
         self.jobs, self.workdir = jobs, workdir
 
     def members(self) -> Iterator[Member]:
+        for item in self.member_batches():
+            if isinstance(item, MemberColumns):
+                yield from item.members()
+            else:
+                yield item
+
+    def member_batches(self) -> Iterator[Member | MemberColumns]:
         if self.workdir is None or not can_fork(self.jobs):
             for rel, st in walk_folder(self.path, self.limits):
                 yield _member(rel, st)
@@ -141,7 +144,7 @@ class FolderSource(Source):
             listed += batch.count
             if listed > limit:
                 raise LimitExceeded(str(self.path), f"more than {limit} entries")
-            yield from batch.members()
+            yield MemberColumns(batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes)
 
     def _plan(self) -> list[_Listed | _Subtree]:
         """The walk of the folder as parts, in order: what the first levels list, and the subfolders
