@@ -21,7 +21,7 @@ from preuve.evidence.fs import MEMBER_TYPES, MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import DIR, FILE
-from preuve.evidence.sources.base import Member, MemberColumns, Source, at
+from preuve.evidence.sources.base import Member, MemberColumns, Source, at, members_of
 
 
 class _Listed(Source):
@@ -33,11 +33,7 @@ class _Listed(Source):
         self.index_is_listing = indexed  # type: ignore[misc]
 
     def members(self) -> Iterator[Member]:
-        for item in self.batches:
-            if isinstance(item, MemberColumns):
-                yield from item.members()
-            else:
-                yield item
+        return members_of(self.batches)
 
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         if self.flatten:

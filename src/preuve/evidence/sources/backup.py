@@ -42,7 +42,7 @@ from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileDecoder
 from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file
-from preuve.evidence.sources.base import Member, MemberColumns, Source
+from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
 from preuve.evidence.sqlite import iter_rows, open_readonly, row_cuts, table_columns
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
@@ -101,11 +101,7 @@ class BackupSource(Source):
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
-        for item in self.member_batches():
-            if isinstance(item, MemberColumns):
-                yield from item.members()
-            else:
-                yield item
+        return members_of(self.member_batches())
 
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         yield from self._meta_members(self.meta_files)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -52,6 +52,15 @@ class MemberColumns:
         if self.mtimes is None or self.modes is None:
             return map(Member, self.names, types, self.sizes, repeat(None), repeat(None))
         return map(Member, self.names, types, self.sizes, self.mtimes, self.modes)
+
+
+def members_of(batches: Iterable[Member | MemberColumns]) -> Iterator[Member]:
+    """The members of batches, one at a time (a source that hands over columns lists its members so)."""
+    for item in batches:
+        if isinstance(item, MemberColumns):
+            yield from item.members()
+        else:
+            yield item
 
 
 class Source(ABC):

@@ -17,7 +17,7 @@ from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import FILE, folder_entry_type, open_regular_file
-from preuve.evidence.sources.base import Member, MemberColumns, Source, at
+from preuve.evidence.sources.base import Member, MemberColumns, Source, at, members_of
 
 
 def walk_folder(root: Path, limits: Limits) -> Iterator[tuple[str, os.stat_result]]:
@@ -124,11 +124,7 @@ class FolderSource(Source):
         self.jobs, self.workdir = jobs, workdir
 
     def members(self) -> Iterator[Member]:
-        for item in self.member_batches():
-            if isinstance(item, MemberColumns):
-                yield from item.members()
-            else:
-                yield item
+        return members_of(self.member_batches())
 
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         if self.workdir is None or not can_fork(self.jobs):
