@@ -206,3 +206,17 @@ def test_beside_stopped_early_leaves_nothing(tmp_path: Path) -> None:
     results.close()
     assert list(tmp_path.iterdir()) == []
     assert multiprocessing.active_children() == []
+
+
+def test_no_room_for_the_results_beside_computes_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A private folder that cannot be made (a full disk): every part is computed here, as with one job."""
+    here = os.getpid()
+
+    def no_room(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parallel.tempfile, "mkdtemp", no_room)
+    assert list(in_parts(lambda index: [(index, os.getpid() == here)], 3, 2, tmp_path)) == [
+        (0, True), (1, True), (2, True)
+    ]
+    assert list(beside(lambda: iter([(0, os.getpid() == here)]), 2, tmp_path)) == [(0, True)]

@@ -75,3 +75,24 @@ def test_members_no_artifact_named_are_still_read(tmp_path: Path, dump_files: li
         assert [fs.read_bytes(p, 1 << 30) for p in paths] == [data for _, data in dump_files]
     finally:
         fs.close()
+
+
+def test_no_room_for_the_copies_reads_from_the_archive(
+    tmp_path: Path, dump_files: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import preuve.evidence.fs as fs_module
+
+    plain = write_dump(dump_files, tmp_path / "dump.tar", fmt="tar")
+    packed = write_dump(dump_files, tmp_path / "dump.tar.xz", fmt="tar.xz")
+    records, hashes, _ = _run(plain, 1, monkeypatch)
+    original = fs_module.tempfile.mkdtemp
+
+    def no_room(*args: object, **kwargs: object) -> str:
+        if str(kwargs.get("prefix", "")).startswith("prefetch-"):
+            raise OSError(28, "No space left on device")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fs_module.tempfile, "mkdtemp", no_room)
+    got_records, got_hashes, rewinds = _run(packed, 1, monkeypatch)
+    assert (got_records, got_hashes) == (records, hashes)
+    assert rewinds > 0  # read from the archive, rewinding

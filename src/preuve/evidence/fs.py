@@ -735,7 +735,11 @@ class MountFS(DeviceFS):
             if source.reads_forward():
                 wanted.setdefault(id(source), (source, []))[1].append(name)
         for source, names in wanted.values():
-            source.prefetch(names, Path(tempfile.mkdtemp(prefix="prefetch-", dir=self.workdir)))
+            try:
+                folder = Path(tempfile.mkdtemp(prefix="prefetch-", dir=self.workdir))
+            except OSError:
+                return  # (no room for the copies: the files are read from the archive, as they always were)
+            source.prefetch(names, folder)
 
     def sources(self, kind: type[S]) -> list[S]:
         """The mounted sources of a kind (for what reads a source's own index, as a backup's integrity check)."""

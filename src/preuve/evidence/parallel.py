@@ -67,11 +67,16 @@ def in_parts(work: Callable[[int], Iterable[T]], parts: int, jobs: int, folder: 
         for index in range(parts):
             yield from work(index)
         return
+    try:
+        spill = Path(tempfile.mkdtemp(prefix="parts-", dir=folder))
+    except OSError:  # (no room for what a process beside would write: every part here)
+        for index in range(parts):
+            yield from work(index)
+        return
     context = multiprocessing.get_context("fork")
     claims = context.RawArray("b", parts)
     claims[0] = _MAIN  # this process's first part (its results are wanted first)
     lock = context.Lock()
-    spill = Path(tempfile.mkdtemp(prefix="parts-", dir=folder))
     helpers: list[_Helper] = []
     try:
         helpers = _start(work, claims, lock, min(jobs - 1, parts - 1), spill)
@@ -201,9 +206,13 @@ def beside(work: Callable[[], Iterable[T]], jobs: int, folder: Path) -> Iterator
     if not can_fork(jobs):
         yield from work()
         return
-    spill = Path(tempfile.mkdtemp(prefix="beside-", dir=folder))
-    results = spill / "results"
-    results.touch()
+    try:
+        spill = Path(tempfile.mkdtemp(prefix="beside-", dir=folder))
+        results = spill / "results"
+        results.touch()
+    except OSError:  # (no room for what the process beside would write: the work here)
+        yield from work()
+        return
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     sys.stdout.flush()
