@@ -21,8 +21,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preuve.indicators.keys import KEYS_BY_KIND, Key, host_keys, indicator_queries, lookup_key_kinds
-from preuve.indicators.normalize import plain_host, refang, split_url, url_netloc
+from preuve.indicators.keys import (
+    KEYS_BY_KIND,
+    Key,
+    host_keys,
+    indicator_queries,
+    lookup_key_kinds,
+    path_keys,
+)
+from preuve.indicators.normalize import normalize_path, plain_host, refang, split_url, url_netloc
 from preuve.indicators.stix import Feed, FeedError, Indicator, feed_files, load_feed
 from preuve.model import Kind, Observable
 
@@ -30,7 +37,7 @@ from preuve.model import Kind, Observable
 # dots and hyphens: see IndicatorIndex._url_host.
 _PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
 _HOST_CACHE = 50_000
-_URL, _DOMAIN, _IP = Kind.URL, Kind.DOMAIN, Kind.IP
+_URL, _DOMAIN, _IP, _FILE_PATH = Kind.URL, Kind.DOMAIN, Kind.IP, Kind.FILE_PATH
 
 
 @dataclass(slots=True)
@@ -139,6 +146,46 @@ class IndicatorIndex:
                     hits.extend(hit)
         return hits
 
+    def _path(self, value: str) -> list[Indicator]:
+        """What a file path matches: the same as ``lookup(path_keys(value))`` (tested), written out for
+        the one observable every listed file has (hundreds of thousands a run): no key list, and the
+        name cut at the last "/" as posixpath.basename cuts it."""
+        tables = self._tables
+        names = tables.get("file_name")
+        if names is not None and names[1] is not None:  # (no indicator files a name as a prefix)
+            return self.lookup(path_keys(value))
+        normal = normalize_path(value)
+        hits: list[Indicator] = []
+        found = tables.get("file_path")
+        if found is not None:
+            exact, prefixes = found
+            hit = exact.get(normal)
+            if hit:
+                hits.extend(hit)
+            if prefixes is not None:
+                # As in lookup: down the path's folders while a prefix key may lie below.
+                stems = prefixes.stems
+                below: list[list[Indicator]] | None = None
+                end = normal.find("/")
+                while end >= 0:
+                    hit = stems.get(normal[: end + 1])
+                    if hit is None:
+                        break
+                    if hit:
+                        if below is None:
+                            below = [hit]
+                        else:
+                            below.append(hit)
+                    end = normal.find("/", end + 1)
+                if below is not None:
+                    for hit in reversed(below):
+                        hits.extend(hit)
+        if names is not None:
+            hit = names[0].get(normal[normal.rfind("/") + 1 :])
+            if hit:
+                hits.extend(hit)
+        return hits
+
     def _host(self, host: str) -> list[Indicator]:
         known = self._hosts.get(host)
         if known is not None:
@@ -197,6 +244,8 @@ class IndicatorIndex:
                 hits = self._url_host(value)
         elif kind is _DOMAIN or kind is _IP:
             hits = self._host(value.strip())
+        elif kind is _FILE_PATH:
+            hits = self._path(value)
         else:
             keys = KEYS_BY_KIND[kind](value)
             if len(keys) == 1:  # most observables have one key, and most key kinds no prefix: one probe
