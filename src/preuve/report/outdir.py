@@ -273,6 +273,8 @@ class OutputFolder(_RecordWriter):
             self._timeline_file.write(",".join(csv_cell(c) for c in TIMELINE_COLUMNS) + "\r\n")
         if "jsonl" in self.timeline:
             self._timeline_jsonl = open(self.out / "timeline.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115
+        # Without a timeline, a record's timestamps are not read here (see run.sinks.timestamps_read).
+        self.timestamps_read = None if self.timeline else 0
 
     def artifact_started(self, artifact: Artifact) -> None:
         self._jsonl = open(self.out / "artifacts" / f"{artifact.name}.jsonl", "wb", buffering=1 << 20)  # noqa: SIM115

@@ -58,7 +58,7 @@ from preuve.model import (
 )
 from preuve.run.results import ArtifactReport, CheckOptions, CheckResult, OutputError, SelectionError
 from preuve.run.session import open_evidence
-from preuve.run.sinks import NullObserver, Rendering, RunObserver, Sink
+from preuve.run.sinks import NullObserver, Rendering, RunObserver, Sink, timestamps_read
 
 
 class _Whole:
@@ -66,6 +66,7 @@ class _Whole:
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
+        self.timestamps_read: int | None = getattr(sink, "timestamps_read", None)
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
@@ -170,6 +171,8 @@ class _Reading:
         name, title, match = artifact.name, artifact.title, self.matcher.match
         checks_for = (rules.checks_by_type() if rules is not None else {}).get
         render = _render_all([sink.render_record for sink in self.sinks])
+        wanted = timestamps_read(self.sinks)  # None: every timestamp; 1: the first; 0: none
+        stamps: tuple[Timestamp, ...] = ()
         try:
             for record in self._records():
                 found = match(record, name, title)
@@ -179,7 +182,11 @@ class _Reading:
                         found.extend(check(record, name))
                 if found:
                     found = [f.with_record(record) for f in found]
-                stamps = tuple(record.timestamps())
+                if wanted is None:
+                    stamps = tuple(record.timestamps())
+                elif wanted:
+                    first = next(record.timestamps(), None)
+                    stamps = () if first is None else (first,)
                 yield render(artifact, record, found, stamps)
         except EvidenceError as exc:
             ctx.error(exc.path, exc.reason)

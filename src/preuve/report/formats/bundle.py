@@ -126,6 +126,8 @@ def bundle_markdown(doc: dict[str, object]) -> str:
 class BundleSink(RenderingSink):
     """A Sink that writes OUT/bundle.json and OUT/bundle.md when the run finishes."""
 
+    timestamps_read = 0
+
     def __init__(self, out: Path) -> None:
         self.out = out
         self._record_types: dict[str, str] = {}

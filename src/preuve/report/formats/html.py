@@ -99,6 +99,8 @@ def headline_key(result: CheckResult, verdict: Verdict) -> str:
 class HtmlReport(RenderingSink):
     """A Sink writing OUT/report.html at the end of the run; during the run it only counts records per day."""
 
+    timestamps_read = 1  # a record's day is that of its first timestamp
+
     def __init__(self, path: Path, lang: str = "en") -> None:
         self.path = path
         self.messages = Messages(lang)
