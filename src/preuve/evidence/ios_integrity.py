@@ -31,9 +31,10 @@ import stat as statmod
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.errors import EvidenceError, LimitExceeded
@@ -178,7 +179,8 @@ class _Folders:
 
 def list_folders(root: Path, limits: Limits) -> _Folders:
     """What lies in the backup's hashed-name folders (``ab/ab12…``). Never follows a link and never
-    opens a file; bounded by the archive-entry limit."""
+    opens a file; bounded by the archive-entry limit (counted before any entry of a folder is looked
+    at, as each entry is counted when it is reached)."""
     out = _Folders()
     try:
         with os.scandir(root) as listing:
@@ -190,30 +192,77 @@ def list_folders(root: Path, limits: Limits) -> _Folders:
         if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
             continue
         try:
-            with os.scandir(folder.path) as listing:
-                children = sorted(listing, key=_NAME)
+            names, sizes = _children(folder.path, limits.max_archive_entries - count, str(root), limits)
         except OSError:
             continue
         own = int(name, 16) if _HEX_SHARD.match(name) else None
-        ids, sizes, orders = (out.ids[own], out.sizes[own], out.orders[own]) if own is not None else (None, None, None)
-        for child in children:
-            child_name = child.name
-            count += 1
-            if count > limits.max_archive_entries:
-                raise LimitExceeded(str(root), f"more than {limits.max_archive_entries} stored files")
-            try:
-                st = child.stat(follow_symlinks=False)
-            except OSError:
+        first = count + 1  # the listing order of the folder's first entry
+        count += len(names)
+        joined = "\n".join(names)
+        if (own is not None and None not in sizes and len(joined) == 41 * len(names) - 1
+                and _own_names(name).fullmatch(joined)):  # (re caches the 256 patterns)
+            # The usual folder: every entry a file id of its own folder (40 characters each, no line
+            # break in any: the lines the pattern found are the names), every one stat-ed.
+            out.ids[own] += bytes.fromhex("".join(names))
+            out.sizes[own].extend(cast(list[int], sizes))
+            out.orders[own].extend(range(first, count + 1))
+            continue
+        for order, (child_name, size) in enumerate(zip(names, sizes, strict=True), first):
+            if size is None:
                 continue
-            size = st.st_size if statmod.S_ISREG(st.st_mode) else _NOT_REGULAR
-            if ids is not None and sizes is not None and orders is not None and child_name.startswith(name) \
-                    and _HEX_ID.match(child_name):
-                ids += bytes.fromhex(child_name)
-                sizes.append(size)
-                orders.append(count)
+            if own is not None and child_name.startswith(name) and _HEX_ID.match(child_name):
+                out.ids[own] += bytes.fromhex(child_name)
+                out.sizes[own].append(size)
+                out.orders[own].append(order)
             else:
-                out.strays[child_name.lower()] = _Stray(count, f"{name}/{child_name}", size)
+                out.strays[child_name.lower()] = _Stray(order, f"{name}/{child_name}", size)
     return out
+
+
+def _own_names(shard: str) -> re.Pattern[str]:
+    """Names, one a line, each a file id of the folder `shard` (as _HEX_ID and the shard prefix take it)."""
+    return re.compile(shard + "[0-9a-f]{38}(?:\n" + shard + "[0-9a-f]{38})*")
+
+
+def _children(folder: str, room: int, root: str, limits: Limits) -> tuple[list[str], list[int | None]]:
+    """A hashed-name folder's entries, sorted by name, each with its size (_NOT_REGULAR for a link,
+    FIFO or device; None when it cannot be stat-ed). LimitExceeded, before any entry is stat-ed,
+    when there are more than `room`; OSError when the folder cannot be listed.
+
+    Where the platform lets a folder be listed and its entries stat-ed through a descriptor, they
+    are: one name looked up per entry instead of its whole path (a backup's 200,000 entries cost
+    about a sixth less), and no entry objects made."""
+    stat, regular = os.stat, statmod.S_ISREG
+    if os.listdir in os.supports_fd and stat in os.supports_dir_fd:
+        handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            names = sorted(os.listdir(handle))
+            if len(names) > room:
+                raise LimitExceeded(root, f"more than {limits.max_archive_entries} stored files")
+            sizes: list[int | None] = []
+            for child in names:
+                try:
+                    st = stat(child, dir_fd=handle, follow_symlinks=False)
+                except OSError:
+                    sizes.append(None)
+                    continue
+                sizes.append(st.st_size if regular(st.st_mode) else _NOT_REGULAR)
+            return names, sizes
+        finally:
+            os.close(handle)
+    with os.scandir(folder) as listing:
+        entries = sorted(listing, key=_NAME)
+    if len(entries) > room:
+        raise LimitExceeded(root, f"more than {limits.max_archive_entries} stored files")
+    sizes = []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            sizes.append(None)
+            continue
+        sizes.append(st.st_size if regular(st.st_mode) else _NOT_REGULAR)
+    return [entry.name for entry in entries], sizes
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +297,7 @@ def compare(listed: ListedFiles, folders: _Folders, encrypted: bool,
         if _HEX_ID.match(name):
             strays_by_folder.setdefault(int(name[:2], 16), []).append(name)
     mismatched = set(listed.name_mismatches)
+    listed_sizes = listed.sizes
     seen_strays: set[str] = set()
 
     def check(index: int, found: tuple[int, str] | None) -> None:
@@ -266,10 +316,9 @@ def compare(listed: ListedFiles, folders: _Folders, encrypted: bool,
         # later stands for it, as the later of two same names does.
         raw, sizes, orders = bytes(folders.ids[number]), folders.sizes[number], folders.orders[number]
         shard = f"{number:02x}"
-        present: dict[bytes, tuple[int, str]] = {}
-        for at in range(len(sizes)):
-            key = raw[20 * at : 20 * at + 20]
-            present[key] = (sizes[at], "")
+        present: dict[bytes, tuple[int, str]] = dict(
+            zip([raw[at : at + 20] for at in range(0, len(raw), 20)], zip(sizes, repeat("")), strict=True)
+        )
         for name in strays_by_folder.get(number, ()):
             stray = folders.strays[name]
             key = bytes.fromhex(name)
@@ -283,7 +332,13 @@ def compare(listed: ListedFiles, folders: _Folders, encrypted: bool,
             found = present.get(key)
             if found is not None:
                 used.add(key)
+                # Nearly every file: present, regular, of the size listed, its name agreeing (what
+                # check finds nothing wrong with, without the call).
+                if found[0] >= 0 and found[0] == listed_sizes[index] and index not in mismatched:
+                    continue
             check(index, found)
+        if len(used) == len(present):
+            continue
         for key in sorted(present.keys() - used):
             size, relative = present[key]
             name = key.hex()
