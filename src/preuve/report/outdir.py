@@ -178,6 +178,12 @@ class _RecordWriter(RenderingSink):
         if events is not None and self._timeline_jsonl is not None:
             self._timeline_jsonl.write(events)
 
+    def write_joined(self, artifact: Artifact, data: bytes) -> None:
+        """Records' lines rendered as bytes (no timeline rows), joined in order: what write_records
+        writes of them."""
+        assert self._jsonl is not None
+        self._jsonl.write(data)
+
     def write_records(
         self, artifact: Artifact, rendered: Sequence[bytes | tuple[bytes, str | None, bytes | None]]
     ) -> None:

@@ -65,7 +65,11 @@ class Rendering(Protocol):
     output bytes, its counts…) from the record alone, changing nothing the sink holds but caches, and
     returns it as plain picklable values; `write_records` takes those values, a batch of records at a
     time, in order. ``write_records(artifact, [render_record(artifact, record, findings, stamps)])``
-    is `record`."""
+    is `record`.
+
+    A sink may also take the values it rendered as bytes joined: ``write_joined(artifact, data)``,
+    where `data` is ``b"".join(values)`` of a batch whose every value is bytes, must do what
+    ``write_records(artifact, values)`` does. Records a worker read reach such a sink so."""
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
