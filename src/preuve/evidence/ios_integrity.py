@@ -49,6 +49,8 @@ _HEX_ID = re.compile(r"[0-9a-f]{40}\Z")
 _HEX_SHARD = re.compile(r"[0-9a-f]{2}\Z")
 _SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _NO_SIZE = -1  # in the size arrays: no expected size (no MBFile, or one without a whole-number Size)
+_WIDE_SIZE = -2  # in the size arrays: a size no 64-bit integer holds (in ListedFiles.wide_sizes)
+_INT64 = 1 << 63
 _NOT_REGULAR = -1  # in a folder's size array: a link, FIFO or device
 _NAME = attrgetter("name")
 
@@ -97,6 +99,7 @@ class ListedFiles:
     rowids: array[int] = field(default_factory=lambda: array("q"))
     sizes: array[int] = field(default_factory=lambda: array("q"))
     odd_ids: dict[int, str] = field(default_factory=dict)  # index: a file id that is not 40 hex digits
+    wide_sizes: dict[int, int] = field(default_factory=dict)  # index: an expected size beyond 64 bits
     no_rowid: set[int] = field(default_factory=set)  # indexes whose row has no rowid (a view)
     name_mismatches: list[int] = field(default_factory=list)
     names_to_check: list[int] = field(default_factory=list)
@@ -119,6 +122,9 @@ class ListedFiles:
         else:
             self.rowids.append(0)
             self.no_rowid.add(index)
+        if size is not None and size >= _INT64:  # (a hostile MBFile: no file is that large)
+            self.wide_sizes[index] = size
+            size = _WIDE_SIZE
         self.sizes.append(_NO_SIZE if size is None else size)
         if isinstance(domain, str) and isinstance(relative, str) and "\\" not in domain and "\\" not in relative:
             # Text read without the lenient decoder is valid UTF-8: its encoding is the stored bytes.
@@ -137,6 +143,7 @@ class ListedFiles:
         self.rowids.extend(other.rowids)
         self.sizes.extend(other.sizes)
         self.odd_ids.update({index + start: name for index, name in other.odd_ids.items()})
+        self.wide_sizes.update({index + start: size for index, size in other.wide_sizes.items()})
         self.no_rowid.update(index + start for index in other.no_rowid)
         self.name_mismatches.extend(index + start for index in other.name_mismatches)
         self.names_to_check.extend(index + start for index in other.names_to_check)
@@ -153,6 +160,8 @@ class ListedFiles:
 
     def expected(self, index: int) -> int | None:
         size = self.sizes[index]
+        if size == _WIDE_SIZE:
+            return self.wide_sizes[index]
         return None if size == _NO_SIZE else size
 
 

@@ -118,7 +118,7 @@ class EncryptedBackupSource(BackupSource):
             return False
         assert isinstance(part, KeyedRows)  # noqa: S101 - made by _new_rows
         part.keys.append(key)
-        part.plain.append(-1 if size is None else size)
+        part.plain.append(-1 if size is None or size >= 1 << 63 else size)  # (no file is that large: unknown)
         return True
 
     def _new_rows(self) -> ListedRows:
