@@ -91,6 +91,7 @@ def _state(fs: MountFS) -> dict[str, object]:
         "infos": infos,
         "notes": list(fs.notes),
         "listed": dataclasses.asdict(source.listed_files()),
+        "decoded": dataclasses.asdict(source.decoded_mbfiles()),
         "members": [(source.file_id(ref), source.member_source_name(ref, "")) for ref in range(len(source._kinds))],  # noqa: SLF001
         "bytes": {info.device_path: _read(fs, info.device_path) for info in infos if fs.is_file(info.device_path)},
     }

@@ -26,6 +26,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
 from preuve.evidence.mbfile import MBFileDecoder, MBFileFields
+from preuve.evidence.sources.backup import listed_mbfiles
 from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
@@ -160,16 +161,34 @@ class Manifest(SqliteArtifact):
             return
         optional = ("fileID", "flags", "file")
         select = ["rowid", "domain", "relativePath"] + [c if c in columns else "NULL" for c in optional]
+        # The MBFiles the backup's listing decoded from this very database: each row's numbers are
+        # taken from there, and only a row it left (or did not read) has its blob read and decoded here.
+        listed = listed_mbfiles(ctx.fs, path) if "file" in columns else None
+        if listed is not None and listed.ordered and len(listed):
+            select[-1] = "NULL"
+        else:
+            listed = None
         sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
         bad_blobs = 0
         decoder = MBFileDecoder(ctx.limits)
         read_fields = decoder.fields
         times = _Times()
+        hint = 0  # where the next row lies among the listing's (rows come in rowid order)
         for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql, named=False):
             # The types SQLite gives are exact (str, int, bytes, float, None): `type(x) is` stands for isinstance.
             domain_text = domain if type(domain) is str else None
             relative_text = relative if type(relative) is str else None
             meta = _NO_FIELDS
+            if listed is not None:
+                place = listed.find(rowid, hint) if type(rowid) is int else -1
+                found = listed.fields_at(place) if place >= 0 else None
+                if found is not None:
+                    hint = place + 1
+                    meta = found
+                    blob = None
+                else:  # (a row the listing left to this reader, or did not read)
+                    again = conn.execute("SELECT file FROM Files WHERE rowid = ?", (rowid,)).fetchone()
+                    blob = again[0] if again is not None else None
             if type(blob) is bytes and blob:
                 found = read_fields(blob)  # the kernel; None when it leaves the blob to plistlib
                 if found is not None:

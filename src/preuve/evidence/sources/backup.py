@@ -15,7 +15,9 @@ What the source keeps per member is compact and in the order of its listing, so
 a member is found again by its `ref`: the 20-byte file id (and, encrypted, the
 wrapped key and plaintext size). A file's size is that of the file stored,
 looked up when asked for. What the backup's integrity check needs of each row is
-gathered on the way (:class:`~preuve.evidence.ios_integrity.ListedFiles`).
+gathered on the way (:class:`~preuve.evidence.ios_integrity.ListedFiles`), and
+every row's MBFile is decoded there once, for the Manifest artifact too
+(:class:`~preuve.evidence.mbfile.DecodedMBFiles`, :func:`listed_mbfiles`).
 
 An encrypted backup is the same source decrypting on the fly
 (:mod:`preuve.evidence.sources.encrypted_backup`).
@@ -34,12 +36,12 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
-from preuve.evidence.fs import ACQUISITION_PREFIX, MEMBER_TYPES, FileInfo
+from preuve.evidence.fs import ACQUISITION_PREFIX, MEMBER_TYPES, DeviceFS, FileInfo, MountFS
 from preuve.evidence.ios_domains import device_path
 from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.mbfile import MBFileDecoder
+from preuve.evidence.mbfile import DecodedMBFiles, MBFileDecoder, MBFileFields
 from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file
 from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
@@ -67,13 +69,15 @@ class ListedRows:
     """What one range of Manifest.db's rows lists, in the order of the rows (a picklable result of
     :meth:`BackupSource._read_rows`): the member of each row that stands for one (its name, its type
     as `ROW_DIR`, `ROW_FILE` or `ROW_LINK`, its 20-byte id, NO_ID for a folder or link), what the
-    integrity check needs of the file rows (places counted from the range's first row), the notes."""
+    integrity check needs of the file rows (places counted from the range's first row), every row's
+    MBFile as decoded, the notes."""
 
     rows: int = 0  # rows read
     names: list[str] = field(default_factory=list)
     types: bytearray = field(default_factory=bytearray)
     ids: bytearray = field(default_factory=bytearray)
     listed: ListedFiles = field(default_factory=ListedFiles)
+    decoded: DecodedMBFiles = field(default_factory=DecodedMBFiles)
     notes: list[str] = field(default_factory=list)
 
 
@@ -95,8 +99,10 @@ class BackupSource(Source):
         self._ids = bytearray()
         self._meta: dict[int, Path] = {}  # ref: where a file of the backup itself lies
         self._mbfiles = MBFileDecoder(limits)
-        # What the listing gathers for the integrity check of the kind (BackupIntegrity).
+        # What the listing gathers for the integrity check of the kind (BackupIntegrity), and every
+        # row's MBFile as it decoded it (for the Manifest artifact: see listed_mbfiles).
         self._listed = ListedFiles()
+        self._decoded = DecodedMBFiles()
         self._listing_sql = ""
 
     # -- listing ------------------------------------------------------------------------------
@@ -215,10 +221,12 @@ class BackupSource(Source):
                 part for part, bound in (("rowid >= ?", low), ("rowid < ?", high)) if bound is not None
             )
             sql, params = f"{sql} WHERE {where}", tuple(bound for bound in rows if bound is not None)
-        row_size, wants_mbfile = self._row_size, self._wants_mbfile
+        file_size, wants_mbfile, read_fields = self._file_size, self._wants_mbfile, self._mbfiles.fields
         limit = self.limits.max_archive_entries
         part = self._new_rows()
-        listed, names, types, ids, notes = part.listed, part.names, part.types, part.ids, part.notes
+        listed, names, types, ids, notes, decoded = (
+            part.listed, part.names, part.types, part.ids, part.notes, part.decoded
+        )
         place, start = -1, 0  # the row's place in the range, that of the batch's first row
         for place, (row, file_id, domain, relative, flags, mbfile) in enumerate(
             iter_rows(conn, sql, params, named=False)
@@ -231,12 +239,17 @@ class BackupSource(Source):
                 yield part
                 start = place
                 part = self._new_rows()
-                listed, names, types, ids, notes = part.listed, part.names, part.types, part.ids, part.notes
+                listed, names, types, ids, notes, decoded = (
+                    part.listed, part.names, part.types, part.ids, part.notes, part.decoded
+                )
+            # Every row's MBFile is decoded here once, by the full-field kernel (None: unsure of it).
+            fields = read_fields(mbfile) if type(mbfile) is bytes and mbfile else None
+            decoded.add(row, mbfile, fields)
             size = None
             if (flags == _FLAG_FILE or (wants_mbfile and flags not in (_FLAG_DIR, _FLAG_LINK))) and isinstance(
                 mbfile, bytes
             ):
-                size = row_size(mbfile)
+                size = file_size(mbfile, fields)
             raw: bytes | None = None
             if flags == _FLAG_FILE and isinstance(file_id, str):
                 fid = file_id.lower()
@@ -279,10 +292,15 @@ class BackupSource(Source):
         self._kinds += part.types.translate(_KIND_OF_TYPE)
         self._ids += part.ids
         self._listed.extend(part.listed, places)
+        self._decoded.extend(part.decoded)
         self.notes.extend(part.notes)
 
-    def _row_size(self, mbfile: bytes) -> int | None:
-        """The expected size of a file from its MBFile (None when it has none)."""
+    def _file_size(self, mbfile: bytes, fields: MBFileFields | None) -> int | None:
+        """The expected size of a file from its MBFile (None when it has none), given what the kernel
+        read of it (None: the size kernel, then the general decoder, read it)."""
+        if fields is not None:
+            size = fields[0]
+            return size if size is not None and size >= 0 else None
         return self._mbfiles.size(mbfile, "MBFile")
 
     def _on_file(self, device: str, mbfile: bytes | None, size: int | None, part: ListedRows) -> bool:
@@ -299,6 +317,10 @@ class BackupSource(Source):
     def listed_files(self) -> ListedFiles:
         """The files Manifest.db lists, as the listing gathered them for the integrity check."""
         return self._listed
+
+    def decoded_mbfiles(self) -> DecodedMBFiles:
+        """The MBFiles of Manifest.db's rows, as the listing decoded them (the rows it read)."""
+        return self._decoded
 
     def manifest_names(self, rows: dict[int, int | None]) -> dict[int, tuple[object, object, object, object]]:
         """Domain and path (as decoded text, and as stored bytes) of the Manifest.db rows the listing
@@ -383,3 +405,13 @@ class BackupSource(Source):
             return meta.name
         fid = self.file_id(ref) or ""
         return f"{fid[:2]}/{fid}"
+
+
+def listed_mbfiles(fs: DeviceFS, path: str) -> DecodedMBFiles | None:
+    """The MBFiles of the Manifest.db at `path` as the backup's listing decoded them, when `path` is
+    the Manifest.db of the one backup the acquisition mounts (the database its listing read: the
+    same file, its journal replayed the same way); None otherwise (read them from the database)."""
+    if path != BACKUP_PREFIX + "/Manifest.db" or not isinstance(fs, MountFS):
+        return None
+    backups = fs.sources(BackupSource)
+    return backups[0].decoded_mbfiles() if len(backups) == 1 else None

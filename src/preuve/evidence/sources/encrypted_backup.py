@@ -29,6 +29,7 @@ from preuve.evidence.fs import FileInfo
 from preuve.evidence.ios_encrypted import BackupKeys
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
+from preuve.evidence.mbfile import MBFileFields
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sources.backup import BACKUP_PREFIX, NO_ID, ROW_FILE, BackupSource, ListedRows
 from preuve.evidence.sources.base import Member, MemberColumns
@@ -101,8 +102,12 @@ class EncryptedBackupSource(BackupSource):
     def _copied_to_read(self) -> bool:
         return False  # (the decrypted copy is read in place)
 
-    def _row_size(self, mbfile: bytes) -> int | None:
+    def _file_size(self, mbfile: bytes, fields: MBFileFields | None) -> int | None:
         # Each file's MBFile is decoded once: its size, and its wrapped key kept for _on_file.
+        if fields is not None:
+            self._row_key = fields[6]
+            size = fields[0]
+            return size if size is not None and size >= 0 else None
         try:
             meta = self._mbfiles.decode(mbfile, "MBFile")
         except EvidenceError:
