@@ -587,11 +587,12 @@ def decode_mbfile_general(blob: bytes, where: str, limits: Limits) -> MBFile:
 
 
 # DecodedMBFiles.absent: per row, bit i set when number i (size, mode, three times) is None;
-# _LEFT when the row's MBFile was not decoded by the listing (the kernel unsure of it): its reader
-# reads the blob itself.
+# _LEFT when the row's MBFile was not decoded by the listing (the kernel unsure of it, or a number
+# beyond 32 bits): its reader reads the blob itself.
 _ALL_ABSENT = 0x1F
 _LEFT = 0x80
 _FIVE_ZEROS = (0, 0, 0, 0, 0)
+_LOW, _HIGH = -(1 << 31), 1 << 31  # what the store's arrays hold (array "i")
 
 
 @dataclass(slots=True)
@@ -602,14 +603,15 @@ class DecodedMBFiles:
     The listing reads every row's MBFile (the integrity check needs each file's size, an encrypted
     backup each file's key); the Manifest artifact then reads the same rows for their records.
     Decoding each blob once, and handing the artifact the numbers, is a phone's 200,000 blobs read
-    once instead of twice. Compact: a rowid and five numbers per row in arrays, a byte saying
-    which numbers are absent, the few link targets in a dict; never an object per row. A row whose
-    blob the kernel was not sure of is marked left: its reader decodes it as it always has
-    (plistlib, its warnings). The fields given are exactly those the kernel gave (no encryption
-    key: what the Manifest artifact reads)."""
+    once instead of twice. Compact, 25 bytes a row: a rowid and five numbers in 32-bit arrays, a
+    byte saying which numbers are absent, the few link targets in a dict; never an object per row.
+    A row whose blob the kernel was not sure of, or with a number beyond 32 bits (a file of 2 GiB
+    or more, a time past 2038), is marked left: its reader decodes it as it always has (plistlib,
+    its warnings). Rowids beyond 32 bits leave every row to the reader. The fields given are
+    exactly those the kernel gave (no encryption key: what the Manifest artifact reads)."""
 
-    rowids: array[int] = field(default_factory=lambda: array("q"))
-    numbers: array[int] = field(default_factory=lambda: array("q"))  # five per row
+    rowids: array[int] = field(default_factory=lambda: array("i"))
+    numbers: array[int] = field(default_factory=lambda: array("i"))  # five per row
     absent: bytearray = field(default_factory=bytearray)
     targets: dict[int, str] = field(default_factory=dict)  # by place
     ordered: bool = True  # rowids whole numbers, strictly increasing: found by bisection
@@ -621,9 +623,13 @@ class DecodedMBFiles:
         """One row, in the order of the listing: its rowid, its MBFile column as read, and what the
         kernel gave of it (None when it was not sure, or not asked: the row is left)."""
         rowids = self.rowids
-        if type(rowid) is not int or (rowids and rowid <= rowids[-1]):
+        if type(rowid) is int and _LOW <= rowid < _HIGH:
+            if rowids and rowid <= rowids[-1]:
+                self.ordered = False
+            rowids.append(rowid)
+        else:
             self.ordered = False
-        rowids.append(rowid if type(rowid) is int and -(1 << 63) <= rowid < (1 << 63) else 0)
+            rowids.append(0)
         if not (type(blob) is bytes and blob):
             # No MBFile: every field absent, as its reader takes it.
             self.numbers.extend(_FIVE_ZEROS)
@@ -634,16 +640,28 @@ class DecodedMBFiles:
             self.absent.append(_LEFT)
             return
         size, mode, modified, changed, birth, target, _key = fields
+        values = (size, mode, modified, changed, birth)
         if size is not None and mode is not None and modified is not None and changed is not None and birth is not None:
-            self.numbers.extend((size, mode, modified, changed, birth))  # (the kernel's integers fit 64 bits)
-            self.absent.append(0)
+            if (_LOW <= size < _HIGH and _LOW <= mode < _HIGH and _LOW <= modified < _HIGH
+                    and _LOW <= changed < _HIGH and _LOW <= birth < _HIGH):
+                self.numbers.extend((size, mode, modified, changed, birth))
+                self.absent.append(0)
+            else:
+                self.numbers.extend(_FIVE_ZEROS)
+                self.absent.append(_LEFT)
+                return
         else:
             mask = 0
-            for bit, value in enumerate((size, mode, modified, changed, birth)):
+            for bit, value in enumerate(values):
                 if value is None:
                     mask |= 1 << bit
-            self.numbers.extend([0 if value is None else value for value in (size, mode, modified, changed, birth)])
+                elif not _LOW <= value < _HIGH:
+                    mask = _LEFT
+                    break
+            self.numbers.extend(_FIVE_ZEROS if mask == _LEFT else [0 if v is None else v for v in values])
             self.absent.append(mask)
+            if mask == _LEFT:
+                return
         if target is not None:
             self.targets[len(self.absent) - 1] = target
 
