@@ -20,28 +20,21 @@ from preuve.evidence.ios_integrity import (
     _HEX_SHARD,
     _NAME,
     _NOT_REGULAR,
-    _SHARD,
     _Folders,
     _Stray,
     list_folders,
+    shard_folders,
 )
 from preuve.evidence.limits import Limits
 
 
 def reference(root: Path, limits: Limits) -> _Folders:
-    """The walk list_folders replaced, as it was."""
+    """The walk list_folders replaced, as it was (its folders as shard_folders finds them, unchanged)."""
     out = _Folders()
-    try:
-        with os.scandir(root) as listing:
-            folders = sorted((entry.name, entry) for entry in listing)
-    except OSError:
-        return out
     count = 0
-    for name, folder in folders:
-        if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
-            continue
+    for name, folder in shard_folders(root):
         try:
-            with os.scandir(folder.path) as listing:
+            with os.scandir(folder) as listing:
                 children = sorted(listing, key=_NAME)
         except OSError:
             continue

@@ -191,17 +191,10 @@ def list_folders(root: Path, limits: Limits) -> _Folders:
     opens a file; bounded by the archive-entry limit (counted before any entry of a folder is looked
     at, as each entry is counted when it is reached)."""
     out = _Folders()
-    try:
-        with os.scandir(root) as listing:
-            folders = sorted((entry.name, entry) for entry in listing)
-    except OSError:
-        return out
     count = 0
-    for name, folder in folders:
-        if not _SHARD.match(name) or not folder.is_dir(follow_symlinks=False):
-            continue
+    for name, folder in shard_folders(root):
         try:
-            names, sizes = _children(folder.path, limits.max_archive_entries - count, str(root), limits)
+            names, sizes = _children(folder, limits.max_archive_entries - count, str(root), limits)
         except OSError:
             continue
         own = int(name, 16) if _HEX_SHARD.match(name) else None
@@ -226,6 +219,18 @@ def list_folders(root: Path, limits: Limits) -> _Folders:
             else:
                 out.strays[child_name.lower()] = _Stray(order, f"{name}/{child_name}", size)
     return out
+
+
+def shard_folders(root: Path) -> list[tuple[str, str]]:
+    """The backup's hashed-name folders (two hex digits, either case; not links), by name: (name,
+    path); none when the backup's folder cannot be listed."""
+    try:
+        with os.scandir(root) as listing:
+            folders = sorted((entry.name, entry) for entry in listing)
+    except OSError:
+        return []
+    return [(name, folder.path) for name, folder in folders
+            if _SHARD.match(name) and folder.is_dir(follow_symlinks=False)]
 
 
 def _own_names(shard: str) -> re.Pattern[str]:

@@ -59,6 +59,27 @@ class _Prefixes:
             end = key.find(self.separator, end + 1)
         self.stems[key].append(indicator)
 
+    def below(self, key: str, hits: list[Indicator]) -> None:
+        """Add to `hits` the indicators filed under the prefix keys `key` lies below, the longest
+        first: down the key's separators from the top, while a prefix key may lie below (one probe
+        a level; this runs for every path and every new host)."""
+        sep, stems = self.separator, self.stems
+        found: list[list[Indicator]] | None = None  # most walks find nothing: no list for them
+        end = key.find(sep)
+        while end >= 0:
+            hit = stems.get(key[: end + 1])
+            if hit is None:
+                break
+            if hit:
+                if found is None:
+                    found = [hit]
+                else:
+                    found.append(hit)
+            end = key.find(sep, end + 1)
+        if found is not None:
+            for hit in reversed(found):
+                hits.extend(hit)
+
 
 @dataclass(slots=True)
 class IndicatorIndex:
@@ -124,26 +145,8 @@ class IndicatorIndex:
             hit = exact.get(key)
             if hit:
                 hits.extend(hit)
-            if prefixes is None:
-                continue
-            # Down the key's separators from the top, while a prefix key may lie below (one probe a level);
-            # inline: this runs for every path and every new host.
-            sep, stems = prefixes.separator, prefixes.stems
-            below: list[list[Indicator]] | None = None  # most walks find nothing: no list for them
-            end = key.find(sep)
-            while end >= 0:
-                hit = stems.get(key[: end + 1])
-                if hit is None:
-                    break
-                if hit:
-                    if below is None:
-                        below = [hit]
-                    else:
-                        below.append(hit)
-                end = key.find(sep, end + 1)
-            if below is not None:
-                for hit in reversed(below):
-                    hits.extend(hit)
+            if prefixes is not None:
+                prefixes.below(key, hits)
         return hits
 
     def _path(self, value: str) -> list[Indicator]:
@@ -163,23 +166,7 @@ class IndicatorIndex:
             if hit:
                 hits.extend(hit)
             if prefixes is not None:
-                # As in lookup: down the path's folders while a prefix key may lie below.
-                stems = prefixes.stems
-                below: list[list[Indicator]] | None = None
-                end = normal.find("/")
-                while end >= 0:
-                    hit = stems.get(normal[: end + 1])
-                    if hit is None:
-                        break
-                    if hit:
-                        if below is None:
-                            below = [hit]
-                        else:
-                            below.append(hit)
-                    end = normal.find("/", end + 1)
-                if below is not None:
-                    for hit in reversed(below):
-                        hits.extend(hit)
+                prefixes.below(normal, hits)
         if names is not None:
             hit = names[0].get(normal[normal.rfind("/") + 1 :])
             if hit:
