@@ -81,6 +81,17 @@ class _Prefixes:
                 hits.extend(hit)
 
 
+def _look_up(table: tuple[dict[str, list[Indicator]], _Prefixes | None], key: str, hits: list[Indicator]) -> None:
+    """Add to `hits` the indicators of one key kind's table filed under `key`: exactly, then as prefix
+    keys it lies below, the longest first."""
+    exact, prefixes = table
+    hit = exact.get(key)
+    if hit:
+        hits.extend(hit)
+    if prefixes is not None:
+        prefixes.below(key, hits)
+
+
 @dataclass(slots=True)
 class IndicatorIndex:
     feeds: list[Feed] = field(default_factory=list)
@@ -139,14 +150,8 @@ class IndicatorIndex:
         hits: list[Indicator] = []
         for key_kind, key in keys:
             found = tables.get(key_kind)
-            if found is None:
-                continue
-            exact, prefixes = found
-            hit = exact.get(key)
-            if hit:
-                hits.extend(hit)
-            if prefixes is not None:
-                prefixes.below(key, hits)
+            if found is not None:
+                _look_up(found, key, hits)
         return hits
 
     def _path(self, value: str) -> list[Indicator]:
@@ -161,12 +166,7 @@ class IndicatorIndex:
         hits: list[Indicator] = []
         found = tables.get("file_path")
         if found is not None:
-            exact, prefixes = found
-            hit = exact.get(normal)
-            if hit:
-                hits.extend(hit)
-            if prefixes is not None:
-                prefixes.below(normal, hits)
+            _look_up(found, normal, hits)
         if names is not None:
             hit = names[0].get(normal[normal.rfind("/") + 1 :])
             if hit:
