@@ -37,6 +37,14 @@ def test_same_lines_as_the_readline_loop(data: bytes, limit: int, block: int) ->
     assert list(text_lines(io.BytesIO(data), limit, block)) == list(_reference(data, limit))
 
 
+@settings(max_examples=600, deadline=None)
+@given(data=_BYTES, limit=st.integers(min_value=1, max_value=80), block=st.integers(min_value=1, max_value=40))
+def test_same_lines_with_limits_beyond_the_block(data: bytes, limit: int, block: int) -> None:
+    """Blocks of whole lines shorter than the limit are decoded at once: characters cut by a block's
+    end, carriage returns, bytes that do not decode."""
+    assert list(text_lines(io.BytesIO(data), limit, block)) == list(_reference(data, limit))
+
+
 def test_the_edges_by_name() -> None:
     def lines(data: bytes, limit: int = 4, block: int = 3) -> list[tuple[int, str]]:
         return list(text_lines(io.BytesIO(data), limit, block))
