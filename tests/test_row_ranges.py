@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.sqlite import iter_rows, only_rows, open_readonly, row_cuts, table_columns
@@ -113,3 +115,49 @@ def test_only_rows_leaves_the_connection_hardened(tmp_path: Path) -> None:
             with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
                 conn.execute(statement)
     assert database.read_bytes() == before
+
+
+def _walked(conn: sqlite3.Connection, table: str, parts: int, rows_per_part: int | None = None) -> list[int] | None:
+    """The reference: the rowid at each offset count*i//parts, stepped to with OFFSET (no shortcut)."""
+    count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - a test's own name
+    if rows_per_part is not None:
+        parts = max(2, min(parts, count // max(1, rows_per_part)))
+    cuts: list[int] = []
+    for part in range(1, parts):
+        cuts.append(
+            conn.execute(f"SELECT rowid FROM {table} ORDER BY rowid LIMIT 1 OFFSET ?", (count * part // parts,))  # noqa: S608
+            .fetchone()[0]
+        )
+    if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
+        return None
+    return cuts or None
+
+
+@given(
+    low=st.integers(-(2**40), 2**40),
+    count=st.integers(1, 300),
+    holes=st.sets(st.integers(0, 299), max_size=3),
+    parts=st.integers(2, 40),
+    rows_per_part=st.one_of(st.none(), st.integers(1, 50)),
+)
+@settings(max_examples=300, deadline=None)
+def test_cuts_are_those_of_stepping_through_the_rowids(
+    low: int, count: int, holes: set[int], parts: int, rows_per_part: int | None
+) -> None:
+    """Dense rowids (every one from the first to the last) are cut without stepping through the table:
+    the cuts are those the rowids at the offsets give, dense or with holes, at every number of parts."""
+    rowids = [low + k for k in range(count) if k not in holes or k in (0, count - 1)]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, 'x')", [(r,) for r in rowids])
+    assert row_cuts(conn, "t", parts, 1, rows_per_part) == _walked(conn, "t", parts, rows_per_part)
+
+
+def test_a_declared_rowid_column_of_repeated_integers_is_cut_where_its_values_lie() -> None:
+    """A column named rowid whose integers repeat, as many as from its least to its greatest: not
+    the table's key, so the shortcut of dense rowids is not taken and the cuts are the values at the
+    offsets."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (rowid INTEGER, body TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, 'x')", [(v,) for v in (1, 1, 1, 2, 2, 6)])  # 6 rows from 1 to 6
+    assert row_cuts(conn, "t", 2, 1) == [2] == _walked(conn, "t", 2)

@@ -217,12 +217,35 @@ def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, ro
     if not isinstance(count, int) or count < min_rows:
         return None
     # Rows whose "rowid" is NULL, text or a blob would sort outside every integer range.
+    ends: list[int] = []
     for order in ("", " DESC"):
         first = conn.execute(f"SELECT rowid FROM main.{name} ORDER BY rowid{order} LIMIT 1").fetchone()  # noqa: S608
         if first is None or type(first[0]) is not int:
             return None
+        ends.append(first[0])
     if rows_per_part is not None:
         parts = max(2, min(parts, count // max(1, rows_per_part)))
+    low, high = ends
+    if high - low + 1 == count and _true_rowid(conn, table):
+        # Every rowid from the first to the last is there (as in a table only ever appended to): the
+        # rowid at offset k is low + k, and the cuts are known without stepping through the table.
+        # (Stepping through a phone's Manifest.db, 170 MB, took 50 ms, twice, on the run's one
+        # busy core.) The same cuts as the walk below, which a test holds it to.
+        dense = [low + count * part // parts for part in range(1, parts)]
+        if any(cut <= before for before, cut in zip(dense, dense[1:], strict=False)):
+            return None
+        return dense or None
+    return _walked_cuts(conn, name, count, parts)
+
+
+def _true_rowid(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether `rowid` names the table's own integer key (unique), not a declared column of that name."""
+    rows = _schema_rows(conn, "SELECT name FROM pragma_table_info(?, 'main')", (table,))
+    return bool(rows) and not {str(r[0]).lower() for r in rows} & {"rowid", "oid", "_rowid_"}
+
+
+def _walked_cuts(conn: sqlite3.Connection, name: str, count: int, parts: int) -> list[int] | None:
+    """The cuts of row_cuts found by stepping through the rowids (`name`: the table, quoted)."""
     # Cut i is the rowid at offset count*i//parts. Each is counted on from the one before (a seek to
     # that rowid, then the rows between): OFFSET steps through every row it skips, so counting each
     # from the start read the table about parts/2 times over instead of once.
