@@ -30,7 +30,8 @@ import sqlite3
 import stat as statmod
 from array import array
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ClassVar
@@ -114,12 +115,31 @@ class BackupSource(Source):
         manifest = self.path / "Manifest.db"
         if not manifest.is_file():
             return
-        self._hash_meta("Manifest.db")
+        names = ["Manifest.db"]
         wal = self.path / "Manifest.db-wal"
         if wal.is_file() and not wal.is_symlink():
-            self._hash_meta("Manifest.db-wal")
-        with self._manifest_db() as conn:
-            yield from self._manifest_members(conn)
+            names.append("Manifest.db-wal")
+        # Manifest.db (170 MB on a phone of 200,000 files) is hashed on a thread while its rows are
+        # listed: reading a file and hashlib release the GIL, so the hash runs on the second core as
+        # the listing starts, instead of first on the one busy core (0.16 s). Each file is opened
+        # here first (a link or a FIFO refused before anything is read, as before); the entries
+        # reach the ledger once the rows are listed, and an error hashing is raised first.
+        with ExitStack() as files, ThreadPoolExecutor(1, thread_name_prefix="preuve-hash") as pool:
+            streams = [
+                (name, files.enter_context(open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}")))
+                for name in names
+            ]
+            hashed = pool.submit(self._hashed_meta, streams)
+            try:
+                with self._manifest_db() as conn:
+                    yield from self._manifest_members(conn)
+            except GeneratorExit:
+                raise
+            except BaseException:
+                hashed.result()  # (an error hashing is raised before the listing's, as it was)
+                raise
+            for entry in hashed.result():
+                self.ledger.add(entry)
 
     def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
         """Keep what is known of the member about to be yielded (its ref is the count so far)."""
@@ -308,10 +328,13 @@ class BackupSource(Source):
         False leaves the file out."""
         return True
 
-    def _hash_meta(self, name: str) -> None:
-        with open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}") as stream:
+    def _hashed_meta(self, streams: list[tuple[str, BinaryIO]]) -> list[EvidenceFile]:
+        """The ledger entries of the backup's own files (name, opened), hashed in turn."""
+        entries = []
+        for name, stream in streams:
             digest, size = sha256_stream(stream, self.limits.max_file_bytes)
-        self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
+            entries.append(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
+        return entries
 
     # -- what the integrity check reads -------------------------------------------------------
     def listed_files(self) -> ListedFiles:
