@@ -90,3 +90,29 @@ def test_names_filed_as_prefixes_take_the_general_walk(indexes: list[IndicatorIn
     for path in ("/data/local/tmp/wd/fs.db", "/a/fs.", "/var/tmp/l"):
         assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
     assert some in index._path("/a/fs.db")  # noqa: SLF001
+
+
+def test_what_lies_above_a_folder_is_looked_up_again_once_an_indicator_is_added(tmp_path: Path) -> None:
+    """The kernel keeps what lies above each folder it has seen: an indicator added later is found
+    in a folder seen before it was added."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    index = _index(tmp_path / "a", PATHS, ())
+    later = _index(tmp_path / "b", ("/var/mobile/Media/DCIM",), ())
+    path = "/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"
+    assert index._path(path) == []  # noqa: SLF001
+    for indicator in later.indicators():
+        index.add(indicator)
+    assert [i.value for i in index._path(path)] == ["/var/mobile/Media/DCIM"]  # noqa: SLF001
+    assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
+
+
+def test_the_folders_kept_are_bounded(indexes: list[IndicatorIndex], monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many folders a listing has, the kernel keeps a bounded number, and finds the same."""
+    monkeypatch.setattr("preuve.indicators.index._FOLDER_CACHE", 3)
+    index = indexes[0]
+    index._folders.clear()  # noqa: SLF001
+    paths = [f"{known}/{sub}/f{n}" for n in range(3) for known in PATHS for sub in ("x", "y", "tmp/wd")]
+    for path in paths + paths[::-1]:
+        assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
+        assert len(index._folders) <= 3  # noqa: SLF001

@@ -37,6 +37,7 @@ from preuve.model import Kind, Observable
 # dots and hyphens: see IndicatorIndex._url_host.
 _PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
 _HOST_CACHE = 50_000
+_FOLDER_CACHE = 20_000
 _URL, _DOMAIN, _IP, _FILE_PATH = Kind.URL, Kind.DOMAIN, Kind.IP, Kind.FILE_PATH
 
 
@@ -104,6 +105,8 @@ class IndicatorIndex:
     # (per index, bounded, emptied whenever an indicator is added) so each host is normalised once.
     _hosts: dict[str, list[Indicator]] = field(default_factory=dict)
     _netlocs: dict[str, list[Indicator]] = field(default_factory=dict)
+    # The path indicators above each folder (see _path): bounded, emptied whenever an indicator is added.
+    _folders: dict[str, list[Indicator]] = field(default_factory=dict)
     count: int = 0
 
     @classmethod
@@ -116,6 +119,7 @@ class IndicatorIndex:
     def add(self, indicator: Indicator) -> None:
         self._hosts.clear()
         self._netlocs.clear()
+        self._folders.clear()
         bucket = self._indicators.setdefault(indicator.kind, {}).setdefault(indicator.value, [])
         if any(i.stix_id == indicator.stix_id and i.feed_sha256 == indicator.feed_sha256 for i in bucket):
             return
@@ -166,7 +170,24 @@ class IndicatorIndex:
         hits: list[Indicator] = []
         found = tables.get("file_path")
         if found is not None:
-            _look_up(found, normal, hits)
+            exact, prefixes = found
+            hit = exact.get(normal)
+            if hit:
+                hits.extend(hit)
+            if prefixes is not None:
+                # What lies above a path is what lies above its folder (the walk stops at the last
+                # separator): looked up once per folder, the files of one folder (a camera roll, an
+                # app's cache) cost one probe each instead of a walk down the path.
+                folder = normal[: normal.rfind(prefixes.separator) + 1]
+                above = self._folders.get(folder)
+                if above is None:
+                    above = []
+                    prefixes.below(folder, above)
+                    if len(self._folders) >= _FOLDER_CACHE:
+                        self._folders.clear()
+                    self._folders[folder] = above
+                if above:
+                    hits.extend(above)
         if names is not None:
             hit = names[0].get(normal[normal.rfind("/") + 1 :])
             if hit:
