@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import plistlib
 from pathlib import Path
 
@@ -193,3 +194,46 @@ def test_keys_and_sizes_follow_their_files_whatever_the_order_of_the_rows(tmp_pa
             assert fs.read_bytes(f"/private/var/mobile/{name}") == data
     finally:
         fs.close()
+
+
+def test_manifest_is_read_once_and_its_copy_hashed_as_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The encrypted Manifest.db is hashed as it is decrypted (one read), and its decrypted copy as it
+    is written: asking for the copy's hash reads nothing, and gives what reading the copy gives."""
+    import preuve.evidence.fs as fs_module
+
+    _, enc = _pair(tmp_path)
+    ctx = _ctx(tmp_path, Secrets(password=PASSWORD))
+    opened = open_acquisition(enc, ctx)
+    try:
+        lying = (enc / "Manifest.db").read_bytes()
+        entry = ctx.ledger.get("/.acquisition/backup/encrypted/Manifest.db")
+        assert entry is not None
+        assert (entry.sha256, entry.size) == (hashlib.sha256(lying).hexdigest(), len(lying))
+        read: list[int] = []
+        real = fs_module.sha256_stream
+        monkeypatch.setattr(
+            fs_module, "sha256_stream", lambda stream, limit=None: read.append(1) or real(stream, limit)
+        )
+        member = "/.acquisition/backup/Manifest.db"
+        digest = opened.fs.sha256(member)
+        assert read == []
+        with opened.fs.open(member) as stream:
+            copy = stream.read()
+        assert copy[:16] == b"SQLite format 3\x00"
+        assert digest == hashlib.sha256(copy).hexdigest()
+        copied = ctx.ledger.get(member)
+        assert copied is not None
+        assert (copied.size, copied.source) == (len(copy), "Manifest.db (decrypted)")
+    finally:
+        opened.fs.close()
+
+
+@pytest.mark.parametrize("extra", [1, 15])
+def test_a_manifest_that_is_not_whole_aes_blocks_is_refused_before_it_is_read(tmp_path: Path, extra: int) -> None:
+    _, enc = _pair(tmp_path)
+    with open(enc / "Manifest.db", "ab") as file:
+        file.write(b"\0" * extra)
+    with pytest.raises(AcquisitionError, match="not a whole number of AES blocks"):
+        open_acquisition(enc, _ctx(tmp_path, Secrets(password=PASSWORD)))

@@ -207,6 +207,10 @@ class DeviceFS(ABC):
         """Where the bytes lie inside the acquisition, for the ledger."""
         return device_path
 
+    def _known_digest(self, device_path: str) -> tuple[str, int] | None:
+        """The SHA-256 and size of a file its source hashed as it made it (see Source.member_digest)."""
+        return None
+
     def listed_but_absent(self, device_path: str) -> bool:
         """Whether the acquisition's own manifest lists this file but its bytes are absent (a backup's
         Manifest.db row without its file): the file is missing, not merely unreadable."""
@@ -320,11 +324,15 @@ class DeviceFS(ABC):
         if known is not None:
             return known.sha256
         self._require_file(device_path)
-        with self._open_raw(device_path) as stream:
-            try:
-                digest, size = sha256_stream(stream, self.limits.max_file_bytes)
-            except ValueError as exc:
-                raise LimitExceeded(device_path, str(exc)) from exc
+        made = self._known_digest(device_path)
+        if made is not None:
+            digest, size = made
+        else:
+            with self._open_raw(device_path) as stream:
+                try:
+                    digest, size = sha256_stream(stream, self.limits.max_file_bytes)
+                except ValueError as exc:
+                    raise LimitExceeded(device_path, str(exc)) from exc
         entry = EvidenceFile(device_path, self._source_name(device_path), size, digest)
         return self.ledger.add(entry).sha256
 
@@ -927,6 +935,10 @@ class MountFS(DeviceFS):
     def _source_name(self, device_path: str) -> str:
         source, ref, name = self.placed(device_path)
         return source.member_source_name(ref, name)
+
+    def _known_digest(self, device_path: str) -> tuple[str, int] | None:
+        source, ref, name = self.placed(device_path)
+        return source.member_digest(ref, name)
 
     def listed_but_absent(self, device_path: str) -> bool:
         self._load()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -31,6 +34,66 @@ def sha256_stream(stream: BinaryIO, limit: int | None = None) -> tuple[str, int]
             raise ValueError(f"larger than {limit} bytes")
         digest.update(chunk)
     return digest.hexdigest(), size
+
+
+class HashBeside:
+    """The SHA-256 of bytes handed over a chunk at a time, computed on a thread of `pool` while the
+    caller goes on (hashlib releases the GIL on large chunks, so the hash takes another core): for a
+    pass over a file that does other work with each chunk (decrypting it, writing it), so the file
+    is read once and the hash costs the pass no time. Each hash's chunks are taken in order (a pool of
+    one thread); at most a few are held at once. `limit`: ValueError past that many bytes, as
+    :func:`sha256_stream` raises it."""
+
+    _HELD = 8
+
+    def __init__(self, pool: ThreadPoolExecutor, limit: int | None = None) -> None:
+        self._pool = pool
+        self._digest = hashlib.sha256()
+        self._limit = limit
+        self.size = 0
+        self._pending: deque[Future[None]] = deque()
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self._limit is not None and self.size > self._limit:
+            raise ValueError(f"larger than {self._limit} bytes")
+        self._pending.append(self._pool.submit(self._digest.update, chunk))
+        while len(self._pending) > self._HELD:
+            self._pending.popleft().result()
+
+    def result(self) -> tuple[str, int]:
+        """(hex digest, size) of every chunk handed over."""
+        while self._pending:
+            self._pending.popleft().result()
+        return self._digest.hexdigest(), self.size
+
+
+class HashingReader(io.RawIOBase):
+    """A raw stream handing every chunk read from `raw` to `hasher` (see HashBeside); closing it closes `raw`."""
+
+    def __init__(self, raw: BinaryIO, hasher: HashBeside) -> None:
+        super().__init__()
+        self._raw, self._hasher = raw, hasher
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        if chunk:
+            self._hasher.update(chunk)
+        return chunk
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
 
 
 class HashLedger:

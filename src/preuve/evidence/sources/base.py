@@ -120,6 +120,11 @@ class Source(ABC):
     def member_source_name(self, ref: int, name: str) -> str:
         return self.source_name(name)
 
+    def member_digest(self, ref: int, name: str) -> tuple[str, int] | None:
+        """The SHA-256 and size of a member's bytes when the source hashed them as it made them (a
+        private copy it decrypted), so they are not read again to be hashed; None: not known."""
+        return None
+
     def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
         """A member listed with an unknown size (-1), its size (and what else was left unknown) found."""
         return info

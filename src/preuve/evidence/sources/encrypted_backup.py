@@ -13,21 +13,23 @@ its own: the AES library is loaded only for an encrypted backup.)
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import sqlite3
 import tempfile
 from array import array
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from preuve.evidence.crypto.ios_keybag import KeybagError, decrypt_stream, file_key
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import FileInfo
 from preuve.evidence.ios_encrypted import BackupKeys
-from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
+from preuve.evidence.ledger import EvidenceFile, HashBeside, HashingReader, HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileFields
 from preuve.evidence.policy import open_regular_file
@@ -36,6 +38,7 @@ from preuve.evidence.sources.base import Member, MemberColumns
 from preuve.evidence.sqlite import open_readonly
 
 ENCRYPTED_MANIFEST = BACKUP_PREFIX + "/encrypted/Manifest.db"
+_COPY_CHUNK = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -67,6 +70,7 @@ class EncryptedBackupSource(BackupSource):
         self._row_key: bytes | None = None
         self._private = Path(tempfile.mkdtemp(prefix="manifest-", dir=workdir))
         self._manifest = self._private / "Manifest.db"
+        self._copy_digest: tuple[str, int] | None = None  # the decrypted Manifest.db's, as written
 
     def close(self) -> None:
         shutil.rmtree(self._private, ignore_errors=True)
@@ -79,19 +83,41 @@ class EncryptedBackupSource(BackupSource):
             yield from self._manifest_members(conn)
 
     def _decrypt_manifest(self) -> None:
+        """Manifest.db read once: hashed as it lies (into the ledger), decrypted into the private copy,
+        and the copy's bytes hashed as they are written (see member_digest). Both hashes run on a
+        thread beside the decryption (HashBeside): on a phone's 170 MB Manifest.db, reading it twice
+        and hashing its copy again in each process cost about half a second of CPU."""
         source = self.path / "Manifest.db"
-        with open_regular_file(source, ENCRYPTED_MANIFEST) as stream:
-            digest, size = sha256_stream(stream, self.limits.max_file_bytes)
-        if size % 16:
-            raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
-        self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, "Manifest.db", size, digest))
-        with open_regular_file(source, ENCRYPTED_MANIFEST) as raw, decrypt_stream(
-            raw, self._keys.manifest_key, None
-        ) as plain, open(self._manifest, "wb") as out:
-            shutil.copyfileobj(plain, out, 1024 * 1024)
+        limit = self.limits.max_file_bytes
+        with ExitStack() as stack:
+            raw = stack.enter_context(open_regular_file(source, ENCRYPTED_MANIFEST))
+            lying = os.fstat(raw.fileno()).st_size
+            if lying > limit:
+                raise ValueError(f"larger than {limit} bytes")  # (as hashing it first raised)
+            if lying % 16:
+                raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
+            pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="preuve-hash"))
+            as_lying, as_copied = HashBeside(pool, limit), HashBeside(pool)
+            read = HashingReader(raw, as_lying)
+            with decrypt_stream(cast(BinaryIO, read), self._keys.manifest_key, None) as plain, open(self._manifest, "wb") as out:
+                while chunk := plain.read(_COPY_CHUNK):
+                    as_copied.update(chunk)
+                    out.write(chunk)
+                while read.read(_COPY_CHUNK):  # (to the end, whatever the decryption took)
+                    pass
+            digest, size = as_lying.result()
+            if size % 16:
+                raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
+            self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, "Manifest.db", size, digest))
+            self._copy_digest = as_copied.result()
         with open(self._manifest, "rb") as check:
             if check.read(16) != b"SQLite format 3\x00":
                 raise EvidenceError(ENCRYPTED_MANIFEST, "does not decrypt to a SQLite database (damaged?)")
+
+    def member_digest(self, ref: int, name: str) -> tuple[str, int] | None:
+        if self._meta.get(ref) == self._manifest:
+            return self._copy_digest
+        return None
 
     @contextmanager
     def _manifest_db(self) -> Iterator[sqlite3.Connection]:
