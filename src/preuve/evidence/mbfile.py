@@ -639,31 +639,32 @@ class DecodedMBFiles:
             self.numbers.extend(_FIVE_ZEROS)
             self.absent.append(_LEFT)
             return
-        size, mode, modified, changed, birth, target, _key = fields
-        values = (size, mode, modified, changed, birth)
-        if size is not None and mode is not None and modified is not None and changed is not None and birth is not None:
-            if (_LOW <= size < _HIGH and _LOW <= mode < _HIGH and _LOW <= modified < _HIGH
-                    and _LOW <= changed < _HIGH and _LOW <= birth < _HIGH):
-                self.numbers.extend((size, mode, modified, changed, birth))
-                self.absent.append(0)
-            else:
-                self.numbers.extend(_FIVE_ZEROS)
-                self.absent.append(_LEFT)
-                return
+        numbers = self.numbers
+        held = len(numbers)
+        try:
+            # The usual row: every number there and within 32 bits, which the array checks as it takes
+            # them (None is refused with TypeError, a wider number with OverflowError).
+            numbers.extend(cast("tuple[int, ...]", fields[:5]))
+        except (TypeError, OverflowError):
+            del numbers[held:]  # (what it took before refusing one)
         else:
-            mask = 0
-            for bit, value in enumerate(values):
-                if value is None:
-                    mask |= 1 << bit
-                elif not _LOW <= value < _HIGH:
-                    mask = _LEFT
-                    break
-            self.numbers.extend(_FIVE_ZEROS if mask == _LEFT else [0 if v is None else v for v in values])
-            self.absent.append(mask)
-            if mask == _LEFT:
-                return
-        if target is not None:
-            self.targets[len(self.absent) - 1] = target
+            self.absent.append(0)
+            if fields[5] is not None:
+                self.targets[len(self.absent) - 1] = fields[5]
+            return
+        # Some number absent (kept as absent), or one the arrays cannot hold (the row is left).
+        values = fields[:5]
+        mask = 0
+        for bit, value in enumerate(values):
+            if value is None:
+                mask |= 1 << bit
+            elif type(value) is not int or not _LOW <= value < _HIGH:
+                mask = _LEFT
+                break
+        numbers.extend(_FIVE_ZEROS if mask == _LEFT else [0 if v is None else v for v in values])
+        self.absent.append(mask)
+        if mask != _LEFT and fields[5] is not None:
+            self.targets[len(self.absent) - 1] = fields[5]
 
     def extend(self, other: DecodedMBFiles) -> None:
         """Add the rows a later range of the listing decoded."""
