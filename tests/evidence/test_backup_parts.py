@@ -209,3 +209,28 @@ def test_a_manifest_with_a_live_wal_is_read_by_one_process(tmp_path: Path, range
     root = _small_backup(tmp_path, manifest_wal=True)
     assert (root / "Manifest.db-wal").stat().st_size > 0
     _one_range(root, ranges_read)
+
+
+def test_the_folders_are_listed_beside_the_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two jobs, the backup's hashed-name folders are listed by a process beside the open (this
+    process never lists them) and the integrity check finds what it finds when it lists them itself."""
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
+
+    root = _damaged_backup(tmp_path, 5)
+    here: list[int] = []
+    listing = backup_module.list_folders
+
+    def counted(*args: object) -> object:
+        here.append(1)
+        return listing(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backup_module, "list_folders", counted)
+    seen = []
+    for jobs in (1, 2):
+        here.clear()
+        collector = RecordCollector()
+        run_check(root, CheckOptions(only_artifacts=("acquisition_integrity",), jobs=jobs), sinks=[collector])
+        seen.append((collector.records, len(here)))
+    assert seen[0][0] and seen[1][0] == seen[0][0]
+    assert (seen[0][1], seen[1][1]) == (1, 0)

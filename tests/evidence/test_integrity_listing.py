@@ -20,7 +20,7 @@ from preuve.evidence.ios_integrity import (
     _HEX_SHARD,
     _NAME,
     _NOT_REGULAR,
-    _Folders,
+    StoredFolders,
     _Stray,
     list_folders,
     shard_folders,
@@ -28,9 +28,9 @@ from preuve.evidence.ios_integrity import (
 from preuve.evidence.limits import Limits
 
 
-def reference(root: Path, limits: Limits) -> _Folders:
+def reference(root: Path, limits: Limits) -> StoredFolders:
     """The walk list_folders replaced, as it was (its folders as shard_folders finds them, unchanged)."""
-    out = _Folders()
+    out = StoredFolders()
     count = 0
     for name, folder in shard_folders(root):
         try:
@@ -60,7 +60,7 @@ def reference(root: Path, limits: Limits) -> _Folders:
     return out
 
 
-def _listed(folders: _Folders) -> tuple[object, ...]:
+def _listed(folders: StoredFolders) -> tuple[object, ...]:
     return (
         [bytes(ids) for ids in folders.ids], [list(sizes) for sizes in folders.sizes],
         [list(orders) for orders in folders.orders], folders.strays,

@@ -8,12 +8,13 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import preuve.evidence.parallel as parallel
-from preuve.evidence.parallel import beside, can_fork, in_parts
+from preuve.evidence.parallel import beside, can_fork, in_parts, later
 
 pytestmark = pytest.mark.skipif(not can_fork(2), reason="parts are computed here only where nothing forks")
 
@@ -220,3 +221,109 @@ def test_no_room_for_the_results_beside_computes_here(tmp_path: Path, monkeypatc
         (0, True), (1, True), (2, True)
     ]
     assert list(beside(lambda: iter([(0, os.getpid() == here)]), 2, tmp_path)) == [(0, True)]
+
+
+def _whose() -> tuple[int, int]:
+    """The process computing it, and its priority."""
+    return os.getpid(), os.nice(0) if hasattr(os, "nice") else 0
+
+
+def test_later_is_computed_beside_at_the_lowest_priority(tmp_path: Path) -> None:
+    ahead = later(_whose, 2, tmp_path)
+    pid, niceness = ahead.result()
+    assert pid != os.getpid()
+    assert niceness == 19 or niceness > os.nice(0)
+    assert ahead.result() == (pid, niceness)  # (kept until it is closed)
+    ahead.close()
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_later_with_one_job_is_computed_when_wanted(tmp_path: Path) -> None:
+    calls: list[int] = []
+    ahead = later(lambda: calls.append(1) or len(calls), 1, tmp_path)
+    assert calls == [] and list(tmp_path.iterdir()) == []
+    assert ahead.result() == 1
+    assert calls == [1]
+    ahead.close()
+
+
+def _fails_beside(here: int) -> int:
+    if os.getpid() != here:
+        raise RuntimeError("only beside")
+    return 7
+
+
+def test_later_that_fails_beside_is_computed_here(tmp_path: Path) -> None:
+    ahead = later(partial(_fails_beside, os.getpid()), 2, tmp_path)
+    assert ahead.result() == 7
+    ahead.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def _always_fails() -> int:
+    raise ValueError("the work's own error")
+
+
+def test_later_raises_here_the_error_of_the_work(tmp_path: Path) -> None:
+    ahead = later(_always_fails, 2, tmp_path)
+    with pytest.raises(ValueError, match="the work's own error"):
+        ahead.result()
+    ahead.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def _dies_beside(here: int) -> int:
+    if os.getpid() != here:
+        os._exit(3)
+    return 5
+
+
+def test_later_whose_process_dies_is_computed_here(tmp_path: Path) -> None:
+    ahead = later(partial(_dies_beside, os.getpid()), 2, tmp_path)
+    assert ahead.result() == 5
+    ahead.close()
+
+
+def test_later_closed_while_it_runs_leaves_no_process_and_no_file(tmp_path: Path) -> None:
+    ahead = later(partial(time.sleep, 30), 2, tmp_path)
+    started = time.monotonic()
+    ahead.close()
+    assert time.monotonic() - started < 10
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_later_in_a_forked_process_takes_what_was_written_and_never_waits(tmp_path: Path) -> None:
+    """A process forked from the one that started it (an engine worker) takes the result written
+    whole, or computes it itself; it never waits for, stops or removes what it did not start."""
+    ahead = later(_whose, 2, tmp_path)
+    written = ahead.result()
+    slow = later(partial(_slow_beside, os.nice(0)), 2, tmp_path)
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        started = time.monotonic()
+        send.send((ahead.result(), slow.result(), time.monotonic() - started))
+        ahead.close()
+        slow.close()
+
+    process = context.Process(target=child)
+    process.start()
+    got, computed, took = receive.recv()
+    process.join()
+    assert got == written  # what was written, not computed again there
+    assert computed == "here" and took < 10  # not waited for: computed there
+    assert ahead.result() == written and len(list(tmp_path.iterdir())) == 2
+    slow.close()
+    ahead.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def _slow_beside(niceness: int) -> str:
+    """Slow in the process beside only (the one of the lowest priority)."""
+    if os.nice(0) == niceness:
+        return "here"
+    time.sleep(30)
+    return "beside"

@@ -176,7 +176,7 @@ class _Stray:
 
 
 @dataclass(slots=True)
-class _Folders:
+class StoredFolders:
     """The hashed-name folders of a backup, listed: per two-hex-digit folder, the files at their own
     place (20-byte ids, sizes, listing order), and the other files (strays) by lower-cased name."""
 
@@ -186,11 +186,11 @@ class _Folders:
     strays: dict[str, _Stray] = field(default_factory=dict)
 
 
-def list_folders(root: Path, limits: Limits) -> _Folders:
+def list_folders(root: Path, limits: Limits) -> StoredFolders:
     """What lies in the backup's hashed-name folders (``ab/ab12…``). Never follows a link and never
     opens a file; bounded by the archive-entry limit (counted before any entry of a folder is looked
     at, as each entry is counted when it is reached)."""
-    out = _Folders()
+    out = StoredFolders()
     count = 0
     for name, folder in shard_folders(root):
         try:
@@ -294,7 +294,7 @@ def _size_agrees(expected: int, actual: int, encrypted: bool) -> bool:
     return encrypted and actual == (expected // _AES_BLOCK + 1) * _AES_BLOCK
 
 
-def compare(listed: ListedFiles, folders: _Folders, encrypted: bool,
+def compare(listed: ListedFiles, folders: StoredFolders, encrypted: bool,
             ) -> tuple[list[_Problem], list[tuple[str, str, int]]]:
     """The listed files against the folders, one hashed-name folder at a time: the problems of the
     listed files (in the order of their rows) and the files nobody lists (lower-cased name, place in
@@ -397,7 +397,7 @@ class BackupIntegrity(AcquisitionCheck):
         backup = backups[0]
         listed = backup.listed_files()
         sha256 = fs.sha256(path)
-        folders = list_folders(backup.path, fs.limits)
+        folders = backup.stored_folders()
         encrypted = False
         if fs.is_file(MANIFEST_PLIST):
             try:

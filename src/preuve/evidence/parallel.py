@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import pickle
 import shutil
 import sys
@@ -40,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -280,3 +281,86 @@ def _stream(work: Callable[[], Iterable[T]], results: Path, send: Connection) ->
         pass
     finally:
         send.close()
+
+
+class Later(Generic[T]):
+    """The result of ``work()``, computed ahead of the moment it is wanted by a forked process of the
+    lowest priority (see :func:`later`), or here when it is wanted, whatever happened beside."""
+
+    def __init__(self, work: Callable[[], T], process: BaseProcess | None = None, spill: Path | None = None) -> None:
+        self._work, self._process, self._spill = work, process, spill
+        self._owner = os.getpid()
+
+    def result(self) -> T:
+        """The result: the one the process beside wrote whole, else ``work()`` computed here (so an
+        error is raised here, where computing it here raises it). In a process forked from the one
+        that started it, the written result is taken when it is there, and never waited for."""
+        process, spill = self._process, self._spill
+        if process is not None and os.getpid() == self._owner:
+            process.join()
+        if spill is not None:
+            try:
+                with open(spill / "result", "rb") as file:
+                    return cast(T, pickle.load(file))  # noqa: S301 - written by this run's own forked process
+            except (OSError, EOFError, pickle.UnpicklingError):
+                pass
+        return self._work()
+
+    def close(self) -> None:
+        """Stop the process beside if it still runs, and remove what it wrote (in the process that
+        started it; a no-op in any other)."""
+        if os.getpid() != self._owner:
+            return
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+            self._process = None
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
+
+
+def later(work: Callable[[], T], jobs: int, folder: Path) -> Later[T]:
+    """``work()`` started now in a forked process at the lowest priority, so it takes a core only when
+    the run leaves one idle (while the last parts of a listing are placed, say), its result kept in a
+    private folder made in `folder` until it is wanted (:meth:`Later.result`). Work whose result is
+    wanted only later, that does not depend on what is computed meanwhile (the files a backup's
+    folders hold, before its Manifest.db is listed). With one job, in a daemonic process or where
+    processes cannot be forked: computed when it is wanted."""
+    if not can_fork(jobs):
+        return Later(work)
+    try:
+        spill = Path(tempfile.mkdtemp(prefix="later-", dir=folder))
+    except OSError:
+        return Later(work)
+    context = multiprocessing.get_context("fork")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    process = context.Process(target=_compute, args=(work, spill), daemon=True)
+    try:
+        process.start()
+    except (OSError, ValueError):
+        shutil.rmtree(spill, ignore_errors=True)
+        return Later(work)
+    finally:
+        if freeze:
+            gc.unfreeze()
+    return Later(work, process, spill)
+
+
+def _compute(work: Callable[[], T], spill: Path) -> None:
+    """In a forked process: ``work()`` written whole to ``spill/result`` (under another name until it
+    is whole); nothing when it raises (the process that wants it computes it, and raises there)."""
+    try:
+        if hasattr(os, "nice"):
+            os.nice(19)
+        result = work()
+        with open(spill / "partial", "wb") as file:
+            pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(spill / "partial", spill / "result")
+    except BaseException:  # noqa: BLE001, S110 - computed where it is wanted (see later)
+        pass

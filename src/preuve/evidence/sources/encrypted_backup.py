@@ -73,10 +73,15 @@ class EncryptedBackupSource(BackupSource):
         self._copy_digest: tuple[str, int] | None = None  # the decrypted Manifest.db's, as written
 
     def close(self) -> None:
-        shutil.rmtree(self._private, ignore_errors=True)
+        try:
+            super().close()
+        finally:
+            shutil.rmtree(self._private, ignore_errors=True)
 
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         yield from self._meta_members(self.meta_files)
+        if (self.path / "Manifest.db").is_file():
+            self._list_folders_beside()
         self._decrypt_manifest()
         yield self._meta_member("Manifest.db", self._manifest, self._manifest.stat().st_size, None, None)
         with self._manifest_db() as conn:
