@@ -30,8 +30,7 @@ import sqlite3
 import stat as statmod
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -118,31 +117,12 @@ class BackupSource(Source):
         if not manifest.is_file():
             return
         self._list_folders_beside()
-        names = ["Manifest.db"]
+        self._hash_meta("Manifest.db")
         wal = self.path / "Manifest.db-wal"
         if wal.is_file() and not wal.is_symlink():
-            names.append("Manifest.db-wal")
-        # Manifest.db (170 MB on a phone of 200,000 files) is hashed on a thread while its rows are
-        # listed: reading a file and hashlib release the GIL, so the hash runs on the second core as
-        # the listing starts, instead of first on the one busy core (0.16 s). Each file is opened
-        # here first (a link or a FIFO refused before anything is read, as before); the entries
-        # reach the ledger once the rows are listed, and an error hashing is raised first.
-        with ExitStack() as files, ThreadPoolExecutor(1, thread_name_prefix="preuve-hash") as pool:
-            streams = [
-                (name, files.enter_context(open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}")))
-                for name in names
-            ]
-            hashed = pool.submit(self._hashed_meta, streams)
-            try:
-                with self._manifest_db() as conn:
-                    yield from self._manifest_members(conn)
-            except GeneratorExit:
-                raise
-            except BaseException:
-                hashed.result()  # (an error hashing is raised before the listing's, as it was)
-                raise
-            for entry in hashed.result():
-                self.ledger.add(entry)
+            self._hash_meta("Manifest.db-wal")
+        with self._manifest_db() as conn:
+            yield from self._manifest_members(conn)
 
     def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
         """Keep what is known of the member about to be yielded (its ref is the count so far)."""
@@ -331,13 +311,10 @@ class BackupSource(Source):
         False leaves the file out."""
         return True
 
-    def _hashed_meta(self, streams: list[tuple[str, BinaryIO]]) -> list[EvidenceFile]:
-        """The ledger entries of the backup's own files (name, opened), hashed in turn."""
-        entries = []
-        for name, stream in streams:
+    def _hash_meta(self, name: str) -> None:
+        with open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}") as stream:
             digest, size = sha256_stream(stream, self.limits.max_file_bytes)
-            entries.append(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
-        return entries
+        self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
 
     # -- what the integrity check reads -------------------------------------------------------
     def _list_folders_beside(self) -> None:
