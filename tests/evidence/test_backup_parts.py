@@ -226,11 +226,21 @@ def test_the_folders_are_listed_beside_the_open(tmp_path: Path, monkeypatch: pyt
         return listing(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(backup_module, "list_folders", counted)
-    seen = []
-    for jobs in (1, 2):
-        here.clear()
-        collector = RecordCollector()
-        run_check(root, CheckOptions(only_artifacts=("acquisition_integrity",), jobs=jobs), sinks=[collector])
-        seen.append((collector.records, len(here)))
-    assert seen[0][0] and seen[1][0] == seen[0][0]
-    assert (seen[0][1], seen[1][1]) == (1, 0)
+
+    def runs() -> list[tuple[list[object], int]]:
+        seen = []
+        for jobs in (1, 2):
+            here.clear()
+            collector = RecordCollector()
+            run_check(root, CheckOptions(only_artifacts=("acquisition_integrity",), jobs=jobs), sinks=[collector])
+            seen.append((collector.records, len(here)))
+        return seen
+
+    # A Manifest.db this small lists few files: its folders are listed when wanted, by this process.
+    assert (root / "Manifest.db").stat().st_size < backup_module.LIST_BESIDE_MIN_BYTES
+    small = runs()
+    assert [count for _, count in small] == [1, 1]
+    monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
+    seen = runs()
+    assert seen[0][0] and seen[1][0] == seen[0][0] == small[0][0]
+    assert [count for _, count in seen] == [1, 0]

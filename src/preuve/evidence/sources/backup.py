@@ -62,6 +62,9 @@ _SIZE_OF_TYPE = bytes(0xFF if kind == FILE else 0 for kind in MEMBER_TYPES).ljus
 # Manifest.db is read in ranges on the run's jobs only from this many rows: below, a forked process
 # costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
+# The hashed-name folders are listed beside the open only for a Manifest.db of this size or more
+# (some 5,000 files): for fewer, starting a process costs more than listing them when wanted.
+LIST_BESIDE_MIN_BYTES = 4 << 20
 _BATCH_ROWS = 16_384  # rows listed a batch at a time (what a forked process hands over at a time)
 
 
@@ -322,7 +325,13 @@ class BackupSource(Source):
         lowest priority: it takes a core when the run leaves one idle). Independent of Manifest.db,
         the folders' listing (200,000 `stat` calls on a phone, most of a second) was made in the
         parallel part of the run, while the open leaves a core idle as it places its last members."""
-        if self._folders is None:
+        if self._folders is not None:
+            return
+        try:
+            small = (self.path / "Manifest.db").stat().st_size < LIST_BESIDE_MIN_BYTES
+        except OSError:
+            small = True
+        if not small:
             self._folders = later(partial(list_folders, self.path, self.limits), self.jobs, self.workdir)
 
     def stored_folders(self) -> StoredFolders:
