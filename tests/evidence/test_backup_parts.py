@@ -244,3 +244,26 @@ def test_the_folders_are_listed_beside_the_open(tmp_path: Path, monkeypatch: pyt
     seen = runs()
     assert seen[0][0] and seen[1][0] == seen[0][0] == small[0][0]
     assert [count for _, count in seen] == [1, 0]
+
+
+def test_folders_past_the_bound_beside_the_open_fail_the_check_as_listed_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More stored files than the bound: the process beside gives up, the check lists the folders
+    itself and reports the bound exactly as with one job."""
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
+
+    root = _small_backup(tmp_path)  # 30 files listed
+    (root / "ab").mkdir(exist_ok=True)
+    for n in range(10):  # stored, listed nowhere: 40 stored files in all
+        (root / "ab" / f"ab{n:038x}").write_bytes(b"y")
+    monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_archive_entries=35)
+    reports = []
+    for jobs in (1, 2):
+        result = run_check(root, CheckOptions(only_artifacts=("acquisition_integrity",), jobs=jobs, limits=limits))
+        (report,) = [r for r in result.artifacts if r.name == "acquisition_integrity"]
+        reports.append((report.status, report.errors, report.records))
+    assert reports[1] == reports[0]
+    assert reports[0][1] and "more than 35" in reports[0][1][0]
