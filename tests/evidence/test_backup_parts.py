@@ -17,7 +17,7 @@ import pytest
 import preuve.evidence.sources.backup as backup_module
 from preuve.builders.ios_backup import BackupBuilder
 from preuve.evidence.acquisition import OpenContext, Secrets, open_acquisition
-from preuve.evidence.errors import EvidenceError
+from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
@@ -267,3 +267,39 @@ def test_folders_past_the_bound_beside_the_open_fail_the_check_as_listed_here(
         reports.append((report.status, report.errors, report.records))
     assert reports[1] == reports[0]
     assert reports[0][1] and "more than 35" in reports[0][1][0]
+
+
+def test_an_encrypted_backups_folders_are_listed_while_its_keys_are_unlocked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folders' listing starts before the password unlocks the keys (seconds on one core), and
+    a password that unlocks nothing leaves no process and no file behind."""
+    import multiprocessing
+
+    import preuve.evidence.ios_encrypted as encrypted_module
+
+    root = encrypt_backup(_small_backup(tmp_path), tmp_path / "enc", "pw")
+    monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
+    unlock = encrypted_module.unlock_backup
+    beside: list[int] = []
+
+    def unlocking(*args: object, **kwargs: object) -> object:
+        beside.append(len(multiprocessing.active_children()))
+        return unlock(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(encrypted_module, "unlock_backup", unlocking)
+    work = tmp_path / "work"
+    work.mkdir()
+    for password, opens in (("pw", True), ("wrong", False)):
+        ctx = OpenContext(ledger=HashLedger(), limits=DEFAULT_LIMITS, workdir=work, secrets=Secrets(password=password),
+                          jobs=2)
+        if opens:
+            opened = open_acquisition(root, ctx)
+            assert opened.fs.paths()
+            opened.fs.close()
+        else:
+            with pytest.raises(AcquisitionError, match="password"):
+                open_acquisition(root, ctx)
+        assert multiprocessing.active_children() == []
+        assert [p.name for p in work.iterdir() if p.name.startswith("later-")] == []
+    assert beside == [1, 1]

@@ -14,8 +14,9 @@ from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import DeviceFS, MountFS
-from preuve.evidence.ios_integrity import BackupIntegrity
+from preuve.evidence.ios_integrity import BackupIntegrity, StoredFolders
 from preuve.evidence.limits import Limits
+from preuve.evidence.parallel import Later
 from preuve.evidence.sources.backup import BACKUP_PREFIX, BackupSource
 from preuve.evidence.sources.base import at
 
@@ -75,24 +76,32 @@ class IosBackup(AcquisitionKind):
         root = _backup_root(path)
         if root is None:
             raise AcquisitionError(f"{path}: not an iOS backup")
-        if is_encrypted(root, ctx.limits):
-            return cls.open_encrypted(root, ctx)
-        if not (root / "Manifest.db").is_file():
-            if (root / "Manifest.mbdb").is_file():
-                raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
-            raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
-        fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup")
-        fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs), at("/"))
-        return _listed(fs, root, ctx)
+        # The hashed-name folders are listed beside everything from here on (an encrypted backup's
+        # keys unlocked from its password take seconds on one core); the source owns the listing.
+        folders = BackupSource.folders_beside(root, ctx.limits, ctx.jobs, ctx.workdir)
+        try:
+            if is_encrypted(root, ctx.limits):
+                return cls.open_encrypted(root, ctx, folders)
+            if not (root / "Manifest.db").is_file():
+                if (root / "Manifest.mbdb").is_file():
+                    raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
+                raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
+            fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup")
+            fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs, folders), at("/"))
+            return _listed(fs, root, ctx)
+        except BaseException:
+            if folders is not None:
+                folders.close()
+            raise
 
     @classmethod
-    def open_encrypted(cls, root: Path, ctx: OpenContext) -> DeviceFS:
+    def open_encrypted(cls, root: Path, ctx: OpenContext, folders: Later[StoredFolders] | None = None) -> DeviceFS:
         from preuve.evidence.ios_encrypted import unlock_backup
         from preuve.evidence.sources.encrypted_backup import EncryptedBackupSource
 
         keys = unlock_backup(root, ctx.secrets.password, ctx.secrets.key, ctx.limits)
         fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup_encrypted")
-        fs.mount(EncryptedBackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, keys, ctx.jobs), at("/"))
+        fs.mount(EncryptedBackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, keys, ctx.jobs, folders), at("/"))
         return _listed(fs, root, ctx)
 
 

@@ -93,7 +93,12 @@ class BackupSource(Source):
                                               "Manifest.db-wal")
     _wants_mbfile = False  # whether every file row's MBFile is decoded (not only those of flags 1)
 
-    def __init__(self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, jobs: int = 1) -> None:
+    def __init__(
+        self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, jobs: int = 1,
+        folders: Later[StoredFolders] | None = None,
+    ) -> None:
+        """`folders`: the hashed-name folders' listing, started before the source was made (see
+        folders_beside); the source closes it."""
         super().__init__(root, limits)
         self.ledger = ledger
         self.workdir = workdir
@@ -108,7 +113,7 @@ class BackupSource(Source):
         self._listed = ListedFiles()
         self._decoded = DecodedMBFiles()
         self._listing_sql = ""
-        self._folders: Later[StoredFolders] | None = None  # what the hashed-name folders hold (see stored_folders)
+        self._folders = folders  # what the hashed-name folders hold (see stored_folders)
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
@@ -325,14 +330,18 @@ class BackupSource(Source):
         lowest priority: it takes a core when the run leaves one idle). Independent of Manifest.db,
         the folders' listing (200,000 `stat` calls on a phone, most of a second) was made in the
         parallel part of the run, while the open leaves a core idle as it places its last members."""
-        if self._folders is not None:
-            return
+        if self._folders is None:
+            self._folders = self.folders_beside(self.path, self.limits, self.jobs, self.workdir)
+
+    @staticmethod
+    def folders_beside(root: Path, limits: Limits, jobs: int, workdir: Path) -> Later[StoredFolders] | None:
+        """The listing of the backup's hashed-name folders, started now beside whatever comes next
+        (see _list_folders_beside); None for a Manifest.db under LIST_BESIDE_MIN_BYTES (or none)."""
         try:
-            small = (self.path / "Manifest.db").stat().st_size < LIST_BESIDE_MIN_BYTES
+            small = (root / "Manifest.db").stat().st_size < LIST_BESIDE_MIN_BYTES
         except OSError:
             small = True
-        if not small:
-            self._folders = later(partial(list_folders, self.path, self.limits), self.jobs, self.workdir)
+        return None if small else later(partial(list_folders, root, limits), jobs, workdir)
 
     def stored_folders(self) -> StoredFolders:
         """What the backup's hashed-name folders hold (ios_integrity.list_folders): as listed beside

@@ -29,9 +29,11 @@ from preuve.evidence.crypto.ios_keybag import KeybagError, decrypt_stream, file_
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import FileInfo
 from preuve.evidence.ios_encrypted import BackupKeys
+from preuve.evidence.ios_integrity import StoredFolders
 from preuve.evidence.ledger import EvidenceFile, HashBeside, HashingReader, HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileFields
+from preuve.evidence.parallel import Later
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sources.backup import BACKUP_PREFIX, NO_ID, ROW_FILE, BackupSource, ListedRows
 from preuve.evidence.sources.base import Member, MemberColumns
@@ -58,9 +60,10 @@ class EncryptedBackupSource(BackupSource):
     _wants_mbfile = True
 
     def __init__(
-        self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys, jobs: int = 1
+        self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys, jobs: int = 1,
+        folders: Later[StoredFolders] | None = None,
     ) -> None:
-        super().__init__(root, limits, ledger, workdir, jobs)
+        super().__init__(root, limits, ledger, workdir, jobs, folders)
         self._keys = keys
         # Each member's wrapped key and plaintext size, by ref: the keys one after the other, where
         # each starts (-1: no key), the sizes (-1: unknown).
