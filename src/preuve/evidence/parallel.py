@@ -26,6 +26,10 @@ here, in order.
 :func:`beside` is the other shape of the same kernel: one piece of work that cannot be cut (a tar's
 headers, read one after the other) computed in a forked process while this one takes its results
 as they come (and places them), a pipeline of two stages on two cores.
+
+:func:`later` is the third: one piece of work whose result is wanted only later and depends on
+nothing computed meanwhile (a backup's folders, listed for its integrity check), started in a forked
+process of the lowest priority so that it takes a core only when the run leaves one idle.
 """
 
 from __future__ import annotations
