@@ -38,10 +38,11 @@ def _ids(found: list[Indicator]) -> list[tuple[str, str]]:
 
 
 _SEGMENT = st.sampled_from(["", ".", "..", "var", "private", "tmp", "l", "mobile", "Library", "Caches", "fs.db",
-                            "keychain_dump.txt", "wd", "data", "local", "local", "data", " ", "L", "a b"])
+                            "keychain_dump.txt", "wd", "data", "local", "local", "data", " ", "L", "a b",
+                            ".x", "x ", "x\t", "l.", "...", "private"])
 _PATH = st.one_of(
     st.builds(lambda lead, parts, tail: lead + "/".join(parts) + tail,
-              st.sampled_from(["/", "", "//", "/private/", " /"]), st.lists(_SEGMENT, max_size=7),
+              st.sampled_from(["/", "", "//", "/private/", " /", "/private", "/./", "/private//"]), st.lists(_SEGMENT, max_size=7),
               st.sampled_from(["", "/", " ", "//"])),
     # an indicator's path, and what lies inside it or beside it
     st.builds(lambda known, parts: known + "".join(parts), st.sampled_from(PATHS + ("/private" + PATHS[0],)),
@@ -116,3 +117,19 @@ def test_the_folders_kept_are_bounded(indexes: list[IndicatorIndex], monkeypatch
     for path in paths + paths[::-1]:
         assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
         assert len(index._folders) <= 3  # noqa: SLF001
+
+
+def test_a_path_indicator_added_later_is_found_in_a_folder_seen_before(tmp_path: Path) -> None:
+    """The kernel files exact path indicators by folder: the table is made again once one is added."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    index = _index(tmp_path / "a", PATHS, ())
+    later = _index(tmp_path / "b", ("/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC",), ())
+    path = "/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"
+    assert index._path(path) == []  # noqa: SLF001
+    assert index._path("/private/var/tmp/l") != []  # noqa: SLF001 (the table by folder is made)
+    for indicator in later.indicators():
+        index.add(indicator)
+    assert [i.value for i in index._path(path)] == ["/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"]  # noqa: SLF001
+    assert index._path(path.replace("IMG_0001", "IMG_0002")) == []  # noqa: SLF001
+    assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001

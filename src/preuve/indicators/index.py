@@ -37,8 +37,14 @@ from preuve.model import Kind, Observable
 # dots and hyphens: see IndicatorIndex._url_host.
 _PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
 _HOST_CACHE = 50_000
-_FOLDER_CACHE = 20_000
+_FOLDER_CACHE = 50_000
 _URL, _DOMAIN, _IP, _FILE_PATH = Kind.URL, Kind.DOMAIN, Kind.IP, Kind.FILE_PATH
+
+
+# What the paths of one folder match by the folder (see IndicatorIndex._folder): the path indicators
+# above it, and those filed under a path in it, by name (None: none); _NOT_PLAIN: the general walk.
+_Folder = tuple[list[Indicator], dict[str, list[Indicator]] | None]
+_NOT_PLAIN: _Folder = ([], None)
 
 
 @dataclass(slots=True)
@@ -105,8 +111,10 @@ class IndicatorIndex:
     # (per index, bounded, emptied whenever an indicator is added) so each host is normalised once.
     _hosts: dict[str, list[Indicator]] = field(default_factory=dict)
     _netlocs: dict[str, list[Indicator]] = field(default_factory=dict)
-    # The path indicators above each folder (see _path): bounded, emptied whenever an indicator is added.
-    _folders: dict[str, list[Indicator]] = field(default_factory=dict)
+    # What a path matches by its folder, per folder as written (see _path, _folder): bounded, emptied
+    # whenever an indicator is added, as is the exact path indicators' table by folder and name.
+    _folders: dict[str, _Folder] = field(default_factory=dict)
+    _exact_by_folder: dict[str, dict[str, list[Indicator]]] | None = None
     count: int = 0
 
     @classmethod
@@ -120,6 +128,7 @@ class IndicatorIndex:
         self._hosts.clear()
         self._netlocs.clear()
         self._folders.clear()
+        self._exact_by_folder = None
         bucket = self._indicators.setdefault(indicator.kind, {}).setdefault(indicator.value, [])
         if any(i.stix_id == indicator.stix_id and i.feed_sha256 == indicator.feed_sha256 for i in bucket):
             return
@@ -166,8 +175,33 @@ class IndicatorIndex:
         names = tables.get("file_name")
         if names is not None and names[1] is not None:  # (no indicator files a name as a prefix)
             return self.lookup(path_keys(value))
+        cut = value.rfind("/") + 1
+        name = value[cut:]
+        # The usual path: an absolute folder with nothing for normpath to change, and a name neither
+        # empty, nor beginning with a dot, nor ending in a space. Then normalize_path keeps the name
+        # and changes at most the folder's beginning, and what the path matches is known from its
+        # folder as written (looked up once per folder: the files of one folder, a camera roll or an
+        # app's cache, cost one probe each) and from its name.
+        if cut and name and name[0] != "." and not name[-1].isspace():
+            folder = self._folders.get(value[:cut])
+            if folder is None:
+                folder = self._folder(value[:cut])
+            if folder is not _NOT_PLAIN:
+                above, here = folder
+                hits: list[Indicator] = []
+                if here is not None:
+                    hit = here.get(name)
+                    if hit:
+                        hits.extend(hit)
+                if above:
+                    hits.extend(above)
+                if names is not None:
+                    hit = names[0].get(name)
+                    if hit:
+                        hits.extend(hit)
+                return hits
         normal = normalize_path(value)
-        hits: list[Indicator] = []
+        hits = []
         found = tables.get("file_path")
         if found is not None:
             exact, prefixes = found
@@ -175,24 +209,40 @@ class IndicatorIndex:
             if hit:
                 hits.extend(hit)
             if prefixes is not None:
-                # What lies above a path is what lies above its folder (the walk stops at the last
-                # separator): looked up once per folder, the files of one folder (a camera roll, an
-                # app's cache) cost one probe each instead of a walk down the path.
-                folder = normal[: normal.rfind(prefixes.separator) + 1]
-                above = self._folders.get(folder)
-                if above is None:
-                    above = []
-                    prefixes.below(folder, above)
-                    if len(self._folders) >= _FOLDER_CACHE:
-                        self._folders.clear()
-                    self._folders[folder] = above
-                if above:
-                    hits.extend(above)
+                prefixes.below(normal[: normal.rfind(prefixes.separator) + 1], hits)
         if names is not None:
             hit = names[0].get(normal[normal.rfind("/") + 1 :])
             if hit:
                 hits.extend(hit)
         return hits
+
+    def _folder(self, written: str) -> _Folder:
+        """What the files of a folder as written (ending with "/") match by their folder: the path
+        indicators above it, and those filed under a path in it by the name there; _NOT_PLAIN when
+        normalize_path may change the folder's part of a path in it (the path takes the general walk)."""
+        if written[:1] != "/" or "//" in written or "/." in written:
+            folder: _Folder = _NOT_PLAIN
+        else:
+            normal = written[len("/private") :] if written.startswith("/private/") else written
+            above: list[Indicator] = []
+            here: dict[str, list[Indicator]] | None = None
+            found = self._tables.get("file_path")
+            if found is not None:
+                exact, prefixes = found
+                if prefixes is not None:
+                    prefixes.below(normal, above)
+                if exact:
+                    if self._exact_by_folder is None:
+                        self._exact_by_folder = {}
+                        for key, hit in exact.items():
+                            cut = key.rfind("/") + 1
+                            self._exact_by_folder.setdefault(key[:cut], {})[key[cut:]] = hit
+                    here = self._exact_by_folder.get(normal)
+            folder = (above, here)
+        if len(self._folders) >= _FOLDER_CACHE:
+            self._folders.clear()
+        self._folders[written] = folder
+        return folder
 
     def _host(self, host: str) -> list[Indicator]:
         known = self._hosts.get(host)
