@@ -169,7 +169,9 @@ def test_output_that_cannot_be_written_stops_the_run(tmp_path: Path, pegasus_fee
         if len(written) > 2:
             raise OSError(errno.ENOSPC, "No space left on device")
 
+    # (records reach the output folder as a batch of values, or as their lines joined)
     monkeypatch.setattr(_RecordWriter, "write_records", full)
+    monkeypatch.setattr(_RecordWriter, "write_joined", full)
     code, output = _run("check", str(root), "--iocs", str(pegasus_feed), "-o", str(tmp_path / "o"))
     assert code == 1, output
     assert "No space left on device" in output and "the run stopped" in output and "Traceback" not in output

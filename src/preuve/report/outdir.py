@@ -166,6 +166,24 @@ class _RecordWriter(RenderingSink):
                 )
         return line, "".join(rows) if want_csv else None, b"".join(events) if want_jsonl else None
 
+    def render_records(
+        self, artifact: Artifact, records: Sequence[Record], findings: Sequence[Sequence[Finding]],
+        stamps: Sequence[Sequence[Timestamp]],
+    ) -> list[bytes] | list[bytes | tuple[bytes, str | None, bytes | None]]:
+        """render_record of each record of a batch (the same values: the engine renders a batch at once)."""
+        if self._timeline_file is not None or self._timeline_jsonl is not None:
+            render = self.render_record
+            return [render(artifact, record, hits, when) for record, hits, when in zip(records, findings, stamps, strict=True)]
+        # Without a timeline, each record's value is its JSON line: the record's type, then its fields.
+        prefixes = self._prefixes
+        lines = []
+        for record in records:
+            prefix = prefixes.get(record.record_type)
+            if prefix is None:
+                prefix = prefixes[record.record_type] = _type_prefix(record.record_type)
+            lines.append(prefix + encode(record, _JSONL_OPTIONS)[1:])
+        return lines
+
     def write_record(self, artifact: Artifact, rendered: bytes | tuple[bytes, str | None, bytes | None]) -> None:
         assert self._jsonl is not None
         if type(rendered) is bytes:

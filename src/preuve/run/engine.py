@@ -165,11 +165,10 @@ class _Reading:
             yield from artifact.parse_db(self.ctx, conn, self.path, fs.sha256(self.path))
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        # This runs once per record: names are bound once, and the rules are only called for record
-        # types some rule subscribes to.
-        artifact, ctx, path, rules = self.artifact, self.ctx, self.path, self.rules
-        name, title, match = artifact.name, artifact.title, self.matcher.match
-        checks_for = (rules.checks_by_type() if rules is not None else {}).get
+        """The records one at a time, each read, matched and rendered before the next is read: the
+        reference :meth:`batches` is held to (tested)."""
+        artifact, name, title, match = self.artifact, self.artifact.name, self.artifact.title, self.matcher.match
+        checks_for = (self.rules.checks_by_type() if self.rules is not None else {}).get
         render = _render_all([sink.render_record for sink in self.sinks])
         wanted = timestamps_read(self.sinks)  # None: every timestamp; 1: the first; 0: none
         stamps: tuple[Timestamp, ...] = ()
@@ -188,19 +187,115 @@ class _Reading:
                     first = next(record.timestamps(), None)
                     stamps = () if first is None else (first,)
                 yield render(artifact, record, found, stamps)
-        except EvidenceError as exc:
+        except _STOPPING as exc:
+            self._stop(exc)
+
+    def batches(self, size: int, joins: Sequence[bool]) -> Iterator[_Columns]:
+        """The records as columns (see _Columns), `size` records at a time (the last batch fewer):
+        exactly ``_columns(batch, joins)`` of each batch of :meth:`__iter__` (tested), with the same
+        records, errors and `stopped`.
+
+        Each batch is read, then matched, then its timestamps taken, then rendered by each sink in
+        turn (`render_records` when the sink has it: a list or a comprehension instead of a call and a
+        tuple per record per step). When a step fails at some record, the batch ends before it and
+        the failure is the one a record-by-record read meets first: the earliest record's, and for
+        one record its first step's. What the artifact warned of while reading the rest of the batch
+        stays said: the batch is read ahead of its matching."""
+        artifact, name, title, match = self.artifact, self.artifact.name, self.artifact.title, self.matcher.match
+        checks_for = (self.rules.checks_by_type() if self.rules is not None else {}).get
+        wanted = timestamps_read(self.sinks)
+        renders = [
+            getattr(sink, "render_records", None) or _one_by_one(sink.render_record) for sink in self.sinks
+        ]
+        singles = [sink.render_record for sink in self.sinks]
+        records = self._records()
+        while True:
+            batch: list[Record] = []
+            failure: BaseException | None = None
+            try:
+                for record in records:
+                    batch.append(record)
+                    if len(batch) >= size:
+                        break
+            except _STOPPING as exc:
+                failure = exc
+            cut = len(batch)
+            found: list[list[Finding]] = []
+            try:
+                for record in batch:
+                    hits = match(record, name, title)
+                    checks = checks_for(type(record))
+                    if checks is not None:
+                        for check in checks:
+                            hits.extend(check(record, name))
+                    if hits:
+                        hits = [f.with_record(record) for f in hits]
+                    found.append(hits)
+            except _STOPPING as exc:
+                cut, failure = len(found), exc
+            stamps: list[tuple[Timestamp, ...]] = []
+            try:
+                if wanted is None:
+                    for record in batch[:cut]:
+                        stamps.append(tuple(record.timestamps()))
+                elif wanted:
+                    for record in batch[:cut]:
+                        first = next(record.timestamps(), None)
+                        stamps.append(() if first is None else (first,))
+                else:
+                    stamps = [()] * cut
+            except _STOPPING as exc:
+                cut, failure = len(stamps), exc
+            values: list[Any] = []
+            for render, single in zip(renders, singles, strict=True):
+                try:
+                    values.append(render(artifact, batch[:cut], found[:cut], stamps[:cut]))
+                except _STOPPING:
+                    # Which record failed, and how: rendered again one by one (rendering changes
+                    # nothing but caches).
+                    done: list[Any] = []
+                    try:
+                        for record, hits, when in zip(batch[:cut], found[:cut], stamps[:cut], strict=True):
+                            done.append(single(artifact, record, hits, when))
+                    except _STOPPING as exc:
+                        cut, failure = len(done), exc
+                    values.append(done)
+            if cut:
+                yield _columns_of(cut, found, values, joins)
+            if failure is not None:
+                self._stop(failure)
+                return
+            if len(batch) < size:
+                return
+
+    def _stop(self, exc: BaseException) -> None:
+        """Report what ended the records early (see _STOPPING), and mark the reading stopped."""
+        ctx, path = self.ctx, self.path
+        if isinstance(exc, EvidenceError):
             ctx.error(exc.path, exc.reason)
-            self.stopped = True
-        except OSError as exc:
+        elif isinstance(exc, OSError):
             from preuve.messages import os_error_text
 
             ctx.error(path, os_error_text(exc))
-            self.stopped = True
-        except (sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError,
-                MemoryError, UnicodeError, EOFError, tarfile.TarError, zlib.error) as exc:
+        else:
             # (a member of a damaged archive read to its cut end raises the archive module's own errors)
             ctx.error(path, f"{type(exc).__name__}: {exc}")
-            self.stopped = True
+        self.stopped = True
+
+
+# What ends an artifact's records early, reported on its context (see _Reading): the evidence's own
+# errors, the system's, and what a damaged or hostile file makes a parser or a sink raise.
+_STOPPING = (
+    EvidenceError, OSError, sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError,
+    RecursionError, MemoryError, UnicodeError, EOFError, tarfile.TarError, zlib.error,
+)
+
+
+def _one_by_one(render: Render) -> Callable[[Artifact, list[Record], list[list[Finding]], list[tuple[Timestamp, ...]]], list[Any]]:
+    """A sink's `render_records` from its `render_record`."""
+    return lambda artifact, records, found, stamps: [
+        render(artifact, record, hits, when) for record, hits, when in zip(records, found, stamps, strict=True)
+    ]
 
 
 # Records reach the sinks in batches of this many: one call per sink and batch instead of one per
@@ -243,17 +338,26 @@ def _columns(batch: Sequence[tuple[Any, ...]], joins: Sequence[bool]) -> _Column
     if not batch:
         return _Columns(0, [], [[] for _ in joins])
     columns = list(zip(*batch, strict=True))
-    found = [(place, hits) for place, hits in enumerate(columns[0]) if hits]
-    values: list[Any] = []
-    for joined, column in zip(joins, columns[1:], strict=True):
+    return _columns_of(len(batch), list(columns[0]), [list(column) for column in columns[1:]], joins)
+
+
+def _columns_of(count: int, found: list[list[Finding]], values: list[list[Any]], joins: Sequence[bool]) -> _Columns:
+    """The first `count` records of a batch as columns, from their findings and what each sink rendered
+    of them (a list per sink, which may go on past `count`)."""
+    if len(found) > count:
+        found = found[:count]
+    out: list[Any] = []
+    for joined, column in zip(joins, values, strict=True):
+        if len(column) > count:
+            column = column[:count]
         if joined:
             try:
-                values.append(b"".join(column))
+                out.append(b"".join(column))
                 continue
             except TypeError:  # some value is not bytes (a timeline row with it, say)
                 pass
-        values.append(list(column))
-    return _Columns(len(batch), found, values)
+        out.append(column)
+    return _Columns(count, [(place, hits) for place, hits in enumerate(found) if hits], out)
 
 
 def _joins(sinks: Sequence[Rendering]) -> list[bool]:
@@ -330,7 +434,7 @@ def _read_part(
     ctx = ArtifactContext(fs=fs, limits=limits)
     reading = _Reading(artifact, ctx, path, matcher, rules, sinks, rows)
     joins = _joins(sinks)
-    rendered = [_columns(batch, joins) for batch in _batches(reading, SPILL_BATCH)]
+    rendered = list(reading.batches(SPILL_BATCH, joins))
     return _PartResult(rendered, list(ctx.errors), list(ctx.warnings), reading.stopped, fs.ledger.get(path))
 
 
@@ -547,8 +651,8 @@ class _Workers:
             with open(records, "wb") as file:
                 for path in files:
                     reading = _Reading(artifact, ctx, path, self.matcher, self.rules, self.sinks)
-                    for batch in _batches(reading, SPILL_BATCH):
-                        pickle.dump(_columns(batch, joins), file, protocol=pickle.HIGHEST_PROTOCOL)
+                    for columns in reading.batches(SPILL_BATCH, joins):
+                        pickle.dump(columns, file, protocol=pickle.HIGHEST_PROTOCOL)
             if len(ctx.warnings) >= ArtifactContext.MAX_WARNINGS:
                 return None
         return _ArtifactRead(
@@ -683,7 +787,9 @@ class _Workers:
                 if due == 0:
                     return None
                 reading = _Reading(plan.artifact, ctx, plan.path, self.matcher, self.rules, self.sinks, plan.ranges[due])
-                records += _deliver(plan.artifact, _batches(reading), self.sinks, findings, progress)
+                records += _deliver(
+                    plan.artifact, reading.batches(DELIVERY_BATCH, _joins(self.sinks)), self.sinks, findings, progress
+                )
                 due += 1
                 if reading.stopped:
                     break
@@ -856,7 +962,10 @@ def _run_artifact(
                     report.records += records
                     continue
             reading = _Reading(artifact, ctx, path, matcher, rules, renderings)
-            report.records += _deliver(artifact, _batches(reading), renderings, findings, observer.records_parsed)
+            report.records += _deliver(
+                artifact, reading.batches(DELIVERY_BATCH, _joins(renderings)), renderings, findings,
+                observer.records_parsed,
+            )
         errors, warnings, seconds = ctx.errors, ctx.warnings, time.perf_counter() - started
     report.errors = list(errors)
     report.warnings = list(warnings)

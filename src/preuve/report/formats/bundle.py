@@ -140,6 +140,16 @@ class BundleSink(RenderingSink):
             return ()
         return tuple((finding.id, record.record_type) for finding in findings)
 
+    def render_records(
+        self, artifact: Artifact, records: Sequence[Record], findings: Sequence[Sequence[Finding]],
+        stamps: Sequence[Sequence[Timestamp]],
+    ) -> list[tuple[tuple[str, str], ...]]:
+        """render_record of each record of a batch."""
+        return [
+            tuple((finding.id, record.record_type) for finding in hits) if hits else ()
+            for record, hits in zip(records, findings, strict=True)
+        ]
+
     def write_record(self, artifact: Artifact, rendered: tuple[tuple[str, str], ...]) -> None:
         for finding_id, record_type in rendered:
             self._record_types[finding_id] = record_type

@@ -123,6 +123,20 @@ class HtmlReport(RenderingSink):
             day = (when.date() if when.tzinfo is UTC else utc_day(when)).toordinal()  # utc_day, inlined
         return (day, record) if type(record) is DeviceFacts else day
 
+    def render_records(
+        self, artifact: Artifact, records: Sequence[Record], findings: Sequence[Sequence[Finding]],
+        stamps: Sequence[Sequence[Timestamp]],
+    ) -> list[int | tuple[int | None, DeviceFacts] | None]:
+        """render_record of each record of a batch."""
+        out: list[int | tuple[int | None, DeviceFacts] | None] = []
+        for record, when in zip(records, stamps, strict=True):
+            day = None
+            if when:
+                moment = when[0].when
+                day = (moment.date() if moment.tzinfo is UTC else utc_day(moment)).toordinal()
+            out.append((day, record) if type(record) is DeviceFacts else day)
+        return out
+
     def write_records(self, artifact: Artifact, rendered: Sequence[int | tuple[int | None, DeviceFacts] | None]) -> None:
         days = [value for value in rendered if type(value) is int]
         self._days.update(days)

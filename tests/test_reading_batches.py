@@ -1,0 +1,174 @@
+"""An artifact's records read a batch at a time (engine._Reading.batches: read, then matched, then
+timestamped, then rendered by each sink) come out exactly as read one at a time (_Reading.__iter__,
+each record read, matched and rendered before the next): the same columns, the same errors, the same
+`stopped`, whatever fails where."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from preuve.artifacts.base import ArtifactContext
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.limits import Limits
+from preuve.model import Finding, Locator, Record, Severity, Timestamp
+from preuve.run import engine
+
+
+@dataclass(kw_only=True)
+class _Row(Record):
+    record_type: ClassVar[str] = "test:row"
+    n: int
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.n in _Plan.bad_times:
+            raise ValueError(f"no time for {self.n}")
+        for step in range(self.n % 3):
+            yield Timestamp(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=self.n + step), f"t{step}")
+
+
+class _Plan:
+    """Where the planted failures are (class attributes: one plan at a time, reset by each example)."""
+
+    bad_times: ClassVar[set[int]] = set()
+
+
+_FAILURES = st.sampled_from([
+    lambda n: EvidenceError("/x.db", f"damaged at {n}"),
+    lambda n: ValueError(f"value {n}"),
+    lambda n: OSError(5, f"read {n}"),
+    lambda n: OverflowError(f"too large {n}"),
+])
+
+
+class _Artifact:
+    name = "rows"
+    title = "Rows"
+
+    def __init__(self, count: int, fail_at: int | None, failure: Any) -> None:
+        self.count, self.fail_at, self.failure = count, fail_at, failure
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        for n in range(self.count):
+            if n == self.fail_at:
+                raise self.failure(n)
+            if n % 5 == 4:
+                ctx.warn(f"row {n} is odd")
+            yield _Row(locator=Locator("/x.db", "0" * 64, "t", n), n=n)
+
+
+class _Matcher:
+    def __init__(self, hits: set[int], fail_at: int | None, failure: Any) -> None:
+        self.hits, self.fail_at, self.failure = hits, fail_at, failure
+
+    def match(self, record: Record, artifact: str, title: str) -> list[Finding]:
+        n = record.locator.rowid or 0
+        if n == self.fail_at:
+            raise self.failure(n)
+        if n in self.hits:
+            return [Finding(Severity.HIGH, artifact, f"hit {n}", record.locator)]
+        return []
+
+
+class _Rules:
+    def __init__(self, fail_at: int | None) -> None:
+        self.fail_at = fail_at
+
+    def check(self, record: Record, name: str) -> list[Finding]:
+        n = record.locator.rowid or 0
+        if n == self.fail_at:
+            raise KeyError(n)
+        return [Finding(Severity.LOW, name, f"rule {n}", record.locator)] if n % 7 == 0 else []
+
+    def checks_by_type(self) -> dict[type[Record], tuple[Any, ...]]:
+        return {_Row: (self.check,)}
+
+
+class _Sink:
+    """Renders (n, findings' explanations, stamps' descriptions); fails at one record."""
+
+    def __init__(self, fail_at: int | None, read: int | None) -> None:
+        self.fail_at, self.timestamps_read = fail_at, read
+
+    def render_record(self, artifact: Any, record: Record, found: Sequence[Finding], stamps: Sequence[Timestamp]) -> Any:
+        n = record.locator.rowid or 0
+        if n == self.fail_at:
+            raise TypeError(f"cannot render {n}")
+        return (n, [f.explanation for f in found], [s.description for s in stamps])
+
+    def write_records(self, artifact: Any, rendered: Sequence[Any]) -> None:
+        raise AssertionError("not written here")
+
+
+class _BatchSink(_Sink):
+    """A sink rendering a batch at once, as bytes (joined when the batch is)."""
+
+    def render_records(self, artifact: Any, records: Sequence[Record], found: Any, stamps: Any) -> list[Any]:
+        return [
+            str(value).encode() if not value[1] else value
+            for value in (self.render_record(artifact, r, f, s) for r, f, s in zip(records, found, stamps, strict=True))
+        ]
+
+    def render_record(self, artifact: Any, record: Record, found: Sequence[Finding], stamps: Sequence[Timestamp]) -> Any:
+        value = super().render_record(artifact, record, found, stamps)
+        return str(value).encode() if not value[1] else value
+
+    def write_joined(self, artifact: Any, data: bytes) -> None:
+        raise AssertionError("not written here")
+
+
+def _read(how: str, size: int, plan: dict[str, Any]) -> tuple[list[Any], list[str], list[str], bool]:
+    _Plan.bad_times = plan["bad_times"]
+    ctx = ArtifactContext(fs=None, limits=Limits())  # type: ignore[arg-type]
+    sinks = [_Sink(plan["sink_fail"][0], plan["read"]), _BatchSink(plan["sink_fail"][1], 1)]
+    reading = engine._Reading(  # noqa: SLF001
+        _Artifact(plan["count"], plan["parse_fail"], plan["failure"]), ctx, "/x.db",  # type: ignore[arg-type]
+        _Matcher(plan["hits"], plan["match_fail"], plan["failure"]),  # type: ignore[arg-type]
+        _Rules(plan["rule_fail"]) if plan["rules"] else None, sinks,  # type: ignore[arg-type]
+    )
+    joins = engine._joins(sinks)  # type: ignore[arg-type]  # noqa: SLF001
+    if how == "one by one":
+        columns = [engine._columns(batch, joins) for batch in engine._batches(reading, size)]  # noqa: SLF001
+    else:
+        columns = list(reading.batches(size, joins))
+    return [(c.count, c.findings, c.values) for c in columns], ctx.errors, ctx.warnings, reading.stopped
+
+
+_AT = st.one_of(st.none(), st.integers(0, 40))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(1, 9),
+    plan=st.fixed_dictionaries({
+        "count": st.integers(0, 30), "parse_fail": _AT, "match_fail": _AT, "rule_fail": _AT,
+        "sink_fail": st.tuples(_AT, _AT), "bad_times": st.sets(st.integers(0, 30).filter(lambda n: n % 3 == 1)),
+        "hits": st.sets(st.integers(0, 30)), "rules": st.booleans(), "read": st.sampled_from([None, 0, 1]),
+        "failure": _FAILURES,
+    }),
+)
+def test_batches_read_what_one_by_one_reads(size: int, plan: dict[str, Any]) -> None:
+    batched = _read("batches", size, plan)
+    single = _read("one by one", size, plan)
+    assert batched[0] == single[0]  # the records, rendered, in order
+    assert batched[1] == single[1]  # the error that ended them
+    assert batched[3] == single[3]
+    # What the artifact warned of while its batch was read ahead is said too (and nothing else).
+    assert single[2] == batched[2][: len(single[2])]
+
+
+def test_a_batch_failing_at_one_record_keeps_those_before_it() -> None:
+    plan = {"count": 10, "parse_fail": None, "match_fail": None, "rule_fail": None, "sink_fail": (None, 6),
+            "bad_times": set(), "hits": {2}, "rules": False, "read": 1, "failure": ValueError}
+    columns, errors, warnings, stopped = _read("batches", 4, plan)
+    assert [c[0] for c in columns] == [4, 2]
+    assert columns[0][1][0][0] == 2 and columns[0][1][0][1][0].explanation == "hit 2"
+    assert columns[1][2][1] == b"(4, [], ['t0'])(5, [], ['t0'])"  # (the first timestamp only)
+    assert errors == ["/x.db: TypeError: cannot render 6"]
+    assert warnings == ["row 4 is odd"]  # (row 9's came after the batch that failed)
+    assert stopped
