@@ -161,3 +161,43 @@ def test_a_declared_rowid_column_of_repeated_integers_is_cut_where_its_values_li
     conn.execute("CREATE TABLE t (rowid INTEGER, body TEXT)")
     conn.executemany("INSERT INTO t VALUES (?, 'x')", [(v,) for v in (1, 1, 1, 2, 2, 6)])  # 6 rows from 1 to 6
     assert row_cuts(conn, "t", 2, 1) == [2] == _walked(conn, "t", 2)
+
+
+@settings(max_examples=60)
+@given(rows=st.integers(0, 23), size=st.integers(1, 7), bad=st.one_of(st.none(), st.integers(0, 23)))
+def test_rows_in_blocks_are_the_rows_and_an_error_comes_after_those_before_it(
+    rows: int, size: int, bad: int | None
+) -> None:
+    """iter_row_blocks gives iter_rows' rows in lists of `size`; a row that cannot be read (a function
+    raising on it, as a damaged page would) ends them after the rows read before it."""
+    from preuve.evidence.sqlite import iter_row_blocks
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (n INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(rows)])
+
+    def probe(n: int) -> int:
+        if n == bad:
+            raise ValueError("damaged")
+        return n
+
+    conn.create_function("probe", 1, probe)
+    sql = "SELECT probe(n) FROM t"  # (in rowid order; no sort, which would compute every row first)
+    expected: list[tuple[object, ...]] = []  # what iter_rows gives before it raises
+    try:
+        expected.extend(tuple(row) for row in iter_rows(conn, sql, named=False))
+    except sqlite3.OperationalError:
+        pass
+    assert len(expected) >= (rows if bad is None else min(bad, rows) - 1)
+    got: list[tuple[object, ...]] = []
+    blocks: list[int] = []
+    failed = False
+    try:
+        for block in iter_row_blocks(conn, sql, size):
+            blocks.append(len(block))
+            got.extend(block)
+    except sqlite3.OperationalError:
+        failed = True
+    assert got == expected
+    assert failed == (bad is not None and bad < rows)
+    assert all(length == size for length in blocks[:-1]) and all(0 < length <= size for length in blocks)

@@ -687,6 +687,44 @@ class DecodedMBFiles:
         place = bisect_left(rowids, rowid)
         return place if place < len(rowids) and rowids[place] == rowid else -1
 
+    def fields_of(self, rowids: Sequence[object], hint: int = 0) -> tuple[list[MBFileFields | None], int]:
+        """The fields of the rows `rowids`, as ``fields_at(find(rowid))`` gives each (None for a row the
+        listing left to its reader or did not decode), and where to look for the rows after them.
+
+        The rows an artifact reads in rowid order are the listing's, one after the other: when they
+        are, their numbers are taken as one slice of the arrays (a phone's Manifest has 200,000 rows;
+        a lookup and a tuple built by item per row was most of what the rows cost here). Tested
+        against fields_at and find on any rows."""
+        count = len(rowids)
+        first = rowids[0] if count else None
+        place = self.find(first, hint) if type(first) is int else -1
+        if place >= 0 and self.rowids[place : place + count].tolist() == rowids:
+            numbers = iter(self.numbers[5 * place : 5 * (place + count)].tolist())
+            found: list[MBFileFields | None] = [
+                (size, mode, modified, changed, birth, None, None)
+                for size, mode, modified, changed, birth in zip(numbers, numbers, numbers, numbers, numbers, strict=True)
+            ]
+            absent = self.absent[place : place + count]
+            if absent.count(0) != count:
+                for at, mask in enumerate(absent):
+                    if mask:
+                        found[at] = self.fields_at(place + at)
+            targets = self.targets
+            if targets:
+                for at in range(count):
+                    target = targets.get(place + at)
+                    if target is not None and not absent[at]:
+                        found[at] = (*cast("MBFileFields", found[at])[:5], target, None)
+            return found, place + count
+        out: list[MBFileFields | None] = []
+        for rowid in rowids:
+            place = self.find(rowid, hint) if type(rowid) is int else -1
+            fields = self.fields_at(place) if place >= 0 else None
+            if fields is not None:
+                hint = place + 1
+            out.append(fields)
+        return out, hint
+
     def fields_at(self, place: int) -> MBFileFields | None:
         """The fields of the row at `place` (see :meth:`MBFileDecoder.fields`; no encryption key), or
         None when the listing left its MBFile to its reader."""

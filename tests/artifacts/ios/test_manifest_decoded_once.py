@@ -200,3 +200,22 @@ def test_the_store_gives_back_what_was_added(rows: list[tuple[Any, Any, Any]], c
             assert whole.find(rowid if type(rowid) is int else 0) == -1
     if ordered:
         assert whole.find(10_000) == -1 and whole.find(-10_000, 3) == -1
+
+
+@given(st.lists(_ROW, max_size=30), st.lists(st.one_of(st.integers(-5, 65), st.none()), max_size=12),
+       st.integers(0, 40), st.integers(0, 30), st.integers(0, 12))
+def test_rows_taken_together_are_the_rows_taken_one_by_one(
+    rows: list[tuple[Any, Any, Any]], others: list[Any], hint: int, start: int, count: int
+) -> None:
+    """fields_of gives each row what fields_at(find(rowid)) gives it: on a run of the listing's own
+    rows (the usual read), on any rows, and whatever the hint."""
+    store = DecodedMBFiles()
+    for rowid, blob, fields in rows:
+        store.add(rowid, blob, fields)
+
+    def one_by_one(rowids: list[Any]) -> list[Any]:
+        return [store.fields_at(p) if (p := store.find(r) if type(r) is int else -1) >= 0 else None for r in rowids]
+
+    for rowids in ([r for r, _, _ in rows][start : start + count], others, [r for r, _, _ in rows][::2]):
+        found, _ = store.fields_of(rowids, hint)
+        assert found == one_by_one(rowids)

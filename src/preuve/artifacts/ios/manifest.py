@@ -27,12 +27,13 @@ from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
 from preuve.evidence.mbfile import MBFileDecoder, MBFileFields
 from preuve.evidence.sources.backup import listed_mbfiles
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.evidence.sqlite import iter_row_blocks, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 MANIFEST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.db"
 _KINDS = {1: "file", 2: "directory", 4: "symlink"}
 _NO_FIELDS: MBFileFields = (None, None, None, None, None, None, None)
+_BLOCK_ROWS = 512  # rows read together: their MBFile numbers are taken from the listing at once
 # Whole seconds from 1990 up to 2100 (from_unix's bounds): from_unix's datetime, without its general
 # checks (three per row of a Manifest). A test holds the two equal at and around the bounds.
 _PLAIN_SECONDS = (
@@ -173,52 +174,54 @@ class Manifest(SqliteArtifact):
         decoder = MBFileDecoder(ctx.limits)
         read_fields = decoder.fields
         times = _Times()
-        hint = 0  # where the next row lies among the listing's (rows come in rowid order)
-        for rowid, domain, relative, fid, flags, blob in iter_rows(conn, sql, named=False):
-            # The types SQLite gives are exact (str, int, bytes, float, None): `type(x) is` stands for isinstance.
-            domain_text = domain if type(domain) is str else None
-            relative_text = relative if type(relative) is str else None
-            meta = _NO_FIELDS
+        hint = 0  # where the next rows lie among the listing's (rows come in rowid order)
+        for block in iter_row_blocks(conn, sql, _BLOCK_ROWS):
+            metas: list[MBFileFields | None] | None = None
             if listed is not None:
-                place = listed.find(rowid, hint) if type(rowid) is int else -1
-                found = listed.fields_at(place) if place >= 0 else None
-                if found is not None:
-                    hint = place + 1
-                    meta = found
-                    blob = None
-                else:  # (a row the listing left to this reader, or did not read)
-                    again = conn.execute("SELECT file FROM Files WHERE rowid = ?", (rowid,)).fetchone()
-                    blob = again[0] if again is not None else None
-            if type(blob) is bytes and blob:
-                found = read_fields(blob)  # the kernel; None when it leaves the blob to plistlib
-                if found is not None:
-                    meta = found
-                else:
-                    try:
-                        decoded = decoder.decode(blob, f"{path} (Files rowid {rowid})")
-                        meta = (decoded.size, decoded.mode, decoded.last_modified, decoded.last_status_change,
-                                decoded.birth, decoded.target, None)
-                    except (EvidenceError, plistlib.InvalidFileException, ValueError) as exc:
-                        bad_blobs += 1
-                        if bad_blobs <= 20:
-                            ctx.warn(f"{path}: Files rowid {rowid}: MBFile not decoded ({exc})")
-            size, mode, modified, changed, birth, target, _key = meta
-            flag = flags if type(flags) is int else None
-            yield BackupFile(
-                locator=Locator(path, sha256, "Files", rowid if type(rowid) is int else None),
-                file_id=fid if type(fid) is str else None,
-                domain=domain_text,
-                relative_path=relative_text,
-                device_path=to_device_path(domain_text, relative_text or "") if domain_text is not None else None,
-                flags=flag,
-                kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
-                size=size,
-                mode=None if mode is None else f"{mode:o}",
-                modified=times[modified],
-                changed=times[changed],
-                birth=times[birth],
-                link_target=target,
-                web_domains=web_domains(relative_text) if relative_text else (),
-            )
+                metas, hint = listed.fields_of([row[0] for row in block], hint)
+            for place, (rowid, domain, relative, fid, flags, blob) in enumerate(block):
+                # The types SQLite gives are exact (str, int, bytes, float, None): `type(x) is` stands for isinstance.
+                domain_text = domain if type(domain) is str else None
+                relative_text = relative if type(relative) is str else None
+                meta = _NO_FIELDS
+                if metas is not None:
+                    found = metas[place]
+                    if found is not None:
+                        meta = found
+                        blob = None
+                    else:  # (a row the listing left to this reader, or did not read)
+                        again = conn.execute("SELECT file FROM Files WHERE rowid = ?", (rowid,)).fetchone()
+                        blob = again[0] if again is not None else None
+                if type(blob) is bytes and blob:
+                    found = read_fields(blob)  # the kernel; None when it leaves the blob to plistlib
+                    if found is not None:
+                        meta = found
+                    else:
+                        try:
+                            decoded = decoder.decode(blob, f"{path} (Files rowid {rowid})")
+                            meta = (decoded.size, decoded.mode, decoded.last_modified, decoded.last_status_change,
+                                    decoded.birth, decoded.target, None)
+                        except (EvidenceError, plistlib.InvalidFileException, ValueError) as exc:
+                            bad_blobs += 1
+                            if bad_blobs <= 20:
+                                ctx.warn(f"{path}: Files rowid {rowid}: MBFile not decoded ({exc})")
+                size, mode, modified, changed, birth, target, _key = meta
+                flag = flags if type(flags) is int else None
+                yield BackupFile(
+                    locator=Locator(path, sha256, "Files", rowid if type(rowid) is int else None),
+                    file_id=fid if type(fid) is str else None,
+                    domain=domain_text,
+                    relative_path=relative_text,
+                    device_path=to_device_path(domain_text, relative_text or "") if domain_text is not None else None,
+                    flags=flag,
+                    kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
+                    size=size,
+                    mode=None if mode is None else f"{mode:o}",
+                    modified=times[modified],
+                    changed=times[changed],
+                    birth=times[birth],
+                    link_target=target,
+                    web_domains=web_domains(relative_text) if relative_text else (),
+                )
         if bad_blobs > 20:
             ctx.warn(f"{path}: {bad_blobs} MBFile values in all could not be decoded")
