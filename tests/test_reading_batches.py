@@ -74,6 +74,9 @@ class _Matcher:
             return [Finding(Severity.HIGH, artifact, f"hit {n}", record.locator)]
         return []
 
+    def match_many(self, records: Sequence[Record], artifact: str, title: str) -> list[list[Finding]]:
+        return [self.match(record, artifact, title) for record in records]
+
 
 class _Rules:
     def __init__(self, fail_at: int | None) -> None:

@@ -35,3 +35,24 @@ def test_links_still_match_domain_and_ip_indicators(tmp_path: Path) -> None:
     ]
     assert [f.severity for f in found] == [Severity.HIGH, Severity.HIGH]
     assert found[0].record_sha256 == found[1].record_sha256 is not None
+
+
+def test_a_batch_matches_as_each_record_does(tmp_path: Path) -> None:
+    """match_many gives each record what match gives it: no finding, or the same findings in order."""
+    index = load_index(
+        [feed(tmp_path / "d.stix2", ("[domain-name:value='evil.example']", "Spy"),
+              ("[email-addr:value='bad@example.org']", "Spy"))],
+        lambda m: None,
+    )
+    matcher = Matcher(index)
+    records = [
+        _message(("https://a.evil.example/x",), "bad@example.org"),
+        _message(("https://good.example/",), "+41"),
+        _message((), "bad@example.org"),
+        _message(("https://evil.example",), "+41"),
+        _message((), "+41"),
+    ]
+    many = matcher.match_many(records, "sms", "Messages")
+    assert many == [matcher.match(record, "sms", "Messages") for record in records]
+    assert [len(found) for found in many] == [2, 0, 1, 1, 0]
+    assert Matcher(load_index([], lambda m: None)).match_many(records, "sms", "Messages") == [[]] * 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from preuve.indicators.index import IndicatorIndex
@@ -166,3 +167,20 @@ class Matcher:
         if found:
             found.extend(follow_ups(record, found))
         return found
+
+    def match_many(self, records: Sequence[Record], artifact: str, title: str) -> list[list[Finding]]:
+        """:meth:`match` of each record (the same findings, tested), for a batch: most records match
+        nothing, and for them only their observables are looked up, with what match sets up per
+        record set up once; a record with some indicator is matched by :meth:`match` itself."""
+        if not self._kinds:
+            return [[] for _ in records]
+        wanted, index_match, match = self._wanted, self.index.match, self.match
+        out: list[list[Finding]] = []
+        for record in records:
+            for observable in record.observables():
+                if observable.kind in wanted and index_match(observable):
+                    out.append(match(record, artifact, title))
+                    break
+            else:
+                out.append([])
+        return out

@@ -202,6 +202,7 @@ class _Reading:
         one record its first step's. What the artifact warned of while reading the rest of the batch
         stays said: the batch is read ahead of its matching."""
         artifact, name, title, match = self.artifact, self.artifact.name, self.artifact.title, self.matcher.match
+        match_many = self.matcher.match_many
         checks_for = (self.rules.checks_by_type() if self.rules is not None else {}).get
         wanted = timestamps_read(self.sinks)
         renders = [
@@ -220,19 +221,29 @@ class _Reading:
             except _STOPPING as exc:
                 failure = exc
             cut = len(batch)
-            found: list[list[Finding]] = []
             try:
-                for record in batch:
-                    hits = match(record, name, title)
+                found = match_many(batch, name, title)
+            except _STOPPING:
+                # Which record failed, and how: matched again one by one (matching changes nothing
+                # but caches).
+                found = []
+                try:
+                    for record in batch:
+                        found.append(match(record, name, title))
+                except _STOPPING as exc:
+                    cut, failure = len(found), exc
+            place = 0
+            try:
+                for place, record in enumerate(batch[:cut]):
+                    hits = found[place]
                     checks = checks_for(type(record))
                     if checks is not None:
                         for check in checks:
                             hits.extend(check(record, name))
                     if hits:
-                        hits = [f.with_record(record) for f in hits]
-                    found.append(hits)
+                        found[place] = [f.with_record(record) for f in hits]
             except _STOPPING as exc:
-                cut, failure = len(found), exc
+                cut, failure = place, exc
             stamps: list[tuple[Timestamp, ...]] = []
             try:
                 if wanted is None:
@@ -1017,6 +1028,8 @@ def select_artifacts(platform: str, names: Sequence[str]) -> list[Artifact]:
 
 def check_artifact_names(names: Sequence[str]) -> None:
     """SelectionError unless every name is an artifact of some platform (before opening anything)."""
+    if not names:
+        return  # (nothing to look up: every platform's artifacts need not be imported for it)
     known = {a.name for a in discover_artifacts()}
     unknown = sorted(set(names) - known)
     if unknown:
