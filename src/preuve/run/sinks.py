@@ -69,7 +69,11 @@ class Rendering(Protocol):
 
     A sink may also take the values it rendered as bytes joined: ``write_joined(artifact, data)``,
     where `data` is ``b"".join(values)`` of a batch whose every value is bytes, must do what
-    ``write_records(artifact, values)`` does. Records a worker read reach such a sink so."""
+    ``write_records(artifact, values)`` does. Records reach such a sink so whenever they can.
+
+    And a sink may render a batch at once: ``render_records(artifact, records, findings, stamps)``
+    (a sequence each) must give the list of what `render_record` gives each record; the run calls
+    it where the sink has it (see engine._Reading.batches)."""
 
     def render_record(
         self, artifact: Artifact, record: Record, findings: Sequence[Finding], stamps: Sequence[Timestamp]
