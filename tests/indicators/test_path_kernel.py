@@ -133,3 +133,17 @@ def test_a_path_indicator_added_later_is_found_in_a_folder_seen_before(tmp_path:
     assert [i.value for i in index._path(path)] == ["/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"]  # noqa: SLF001
     assert index._path(path.replace("IMG_0001", "IMG_0002")) == []  # noqa: SLF001
     assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
+
+
+def test_the_folders_kept_are_bounded_by_their_characters_too(
+    indexes: list[IndicatorIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile listing's folders may be long: the kernel keeps a bounded number of characters."""
+    monkeypatch.setattr("preuve.indicators.index._FOLDER_CHARS", 300)
+    index = indexes[0]
+    index._folders.clear()  # noqa: SLF001
+    index._folder_chars = 0  # noqa: SLF001
+    paths = [f"/var/{'x' * 90}{n}/tmp/wd/f" for n in range(8)] + ["/private/var/tmp/l", "/data/local/tmp/wd/fs.db"]
+    for path in paths + paths[::-1]:
+        assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
+        assert sum(len(folder) for folder in index._folders) == index._folder_chars <= 300  # noqa: SLF001

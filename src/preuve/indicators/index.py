@@ -38,6 +38,7 @@ from preuve.model import Kind, Observable
 _PLAIN_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([A-Za-z0-9.\-]+)(?=[/?#]|\Z)")
 _HOST_CACHE = 50_000
 _FOLDER_CACHE = 50_000
+_FOLDER_CHARS = 4_000_000  # ...and the characters of their names (a hostile listing's folders may be long)
 _URL, _DOMAIN, _IP, _FILE_PATH = Kind.URL, Kind.DOMAIN, Kind.IP, Kind.FILE_PATH
 
 
@@ -114,6 +115,7 @@ class IndicatorIndex:
     # What a path matches by its folder, per folder as written (see _path, _folder): bounded, emptied
     # whenever an indicator is added, as is the exact path indicators' table by folder and name.
     _folders: dict[str, _Folder] = field(default_factory=dict)
+    _folder_chars: int = 0  # the characters of the folders kept
     _exact_by_folder: dict[str, dict[str, list[Indicator]]] | None = None
     count: int = 0
 
@@ -128,6 +130,7 @@ class IndicatorIndex:
         self._hosts.clear()
         self._netlocs.clear()
         self._folders.clear()
+        self._folder_chars = 0
         self._exact_by_folder = None
         bucket = self._indicators.setdefault(indicator.kind, {}).setdefault(indicator.value, [])
         if any(i.stix_id == indicator.stix_id and i.feed_sha256 == indicator.feed_sha256 for i in bucket):
@@ -239,9 +242,11 @@ class IndicatorIndex:
                             self._exact_by_folder.setdefault(key[:cut], {})[key[cut:]] = hit
                     here = self._exact_by_folder.get(normal)
             folder = (above, here)
-        if len(self._folders) >= _FOLDER_CACHE:
+        if len(self._folders) >= _FOLDER_CACHE or self._folder_chars + len(written) > _FOLDER_CHARS:
             self._folders.clear()
+            self._folder_chars = 0
         self._folders[written] = folder
+        self._folder_chars += len(written)
         return folder
 
     def _host(self, host: str) -> list[Indicator]:
