@@ -93,19 +93,23 @@ def test_names_filed_as_prefixes_take_the_general_walk(indexes: list[IndicatorIn
     assert some in index._path("/a/fs.db")  # noqa: SLF001
 
 
-def test_what_lies_above_a_folder_is_looked_up_again_once_an_indicator_is_added(tmp_path: Path) -> None:
-    """The kernel keeps what lies above each folder it has seen: an indicator added later is found
-    in a folder seen before it was added."""
+@pytest.mark.parametrize("added", ["/var/mobile/Media/DCIM", "/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"])
+def test_a_path_indicator_added_later_is_found_in_a_folder_seen_before(tmp_path: Path, added: str) -> None:
+    """The kernel keeps what each folder it has seen matches (the indicators above it, the exact
+    ones in it by name): an indicator added later, above the folder or in it, is found there."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     index = _index(tmp_path / "a", PATHS, ())
-    later = _index(tmp_path / "b", ("/var/mobile/Media/DCIM",), ())
+    later = _index(tmp_path / "b", (added,), ())
     path = "/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"
     assert index._path(path) == []  # noqa: SLF001
+    assert index._path("/private/var/tmp/l") != []  # noqa: SLF001 (the exact table by folder is made)
     for indicator in later.indicators():
         index.add(indicator)
-    assert [i.value for i in index._path(path)] == ["/var/mobile/Media/DCIM"]  # noqa: SLF001
+    assert [i.value for i in index._path(path)] == [added]  # noqa: SLF001
     assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
+    beside = "/private/var/mobile/Media/DCIM/100APPLE/IMG_0002.HEIC"
+    assert _ids(index._path(beside)) == _ids(index.lookup(path_keys(beside)))  # noqa: SLF001
 
 
 def test_the_folders_kept_are_bounded(indexes: list[IndicatorIndex], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,22 +121,6 @@ def test_the_folders_kept_are_bounded(indexes: list[IndicatorIndex], monkeypatch
     for path in paths + paths[::-1]:
         assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
         assert len(index._folders) <= 3  # noqa: SLF001
-
-
-def test_a_path_indicator_added_later_is_found_in_a_folder_seen_before(tmp_path: Path) -> None:
-    """The kernel files exact path indicators by folder: the table is made again once one is added."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    index = _index(tmp_path / "a", PATHS, ())
-    later = _index(tmp_path / "b", ("/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC",), ())
-    path = "/private/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"
-    assert index._path(path) == []  # noqa: SLF001
-    assert index._path("/private/var/tmp/l") != []  # noqa: SLF001 (the table by folder is made)
-    for indicator in later.indicators():
-        index.add(indicator)
-    assert [i.value for i in index._path(path)] == ["/var/mobile/Media/DCIM/100APPLE/IMG_0001.HEIC"]  # noqa: SLF001
-    assert index._path(path.replace("IMG_0001", "IMG_0002")) == []  # noqa: SLF001
-    assert _ids(index._path(path)) == _ids(index.lookup(path_keys(path)))  # noqa: SLF001
 
 
 def test_the_folders_kept_are_bounded_by_their_characters_too(
