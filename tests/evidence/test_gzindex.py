@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import gzip
 import random
+import zlib
 from pathlib import Path
 
 import pytest
 
-from preuve.evidence.formats.gzindex import GzipCheckpoints, indexing_reader, open_member
+from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
 
 
 def _data(size: int, seed: int) -> bytes:
@@ -97,3 +98,68 @@ def test_inflating_holds_at_most_a_block(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert total == 128 * 1024 * 1024
     assert peak < 8 * 1024 * 1024
+
+
+def _read_whole(path: Path, every: int) -> list[tuple[int, int]]:
+    points = GzipCheckpoints(path, every=every)
+    with indexing_reader(path, points) as stream:
+        while stream.read(1 << 20):
+            pass
+    return [(p.out_pos, p.raw_pos) for p in points._points]
+
+
+def test_a_pass_on_a_thread_takes_the_checkpoints_of_one_read(tmp_path: Path) -> None:
+    """Told to go to the end a little at a time, the pass takes the checkpoints a read of the whole
+    file takes (the same places), and members read from them are the bytes written."""
+    whole = _compressible(24_000_000)
+    path = tmp_path / "z.gz"
+    path.write_bytes(gzip.compress(whole[:10_000_000], mtime=0) + gzip.compress(whole[10_000_000:], mtime=0))
+    points = GzipCheckpoints(path, every=1_000_000)
+    passing = CheckpointPass(points)
+    for target in range(0, len(whole), 3_000_000):
+        passing.reach(target)
+    passing.finish(len(whole))
+    assert [(p.out_pos, p.raw_pos) for p in points._points] == _read_whole(path, 1_000_000)
+    for offset in [0, 1_000_000, 9_999_990, 17_000_001, len(whole) - 100]:
+        with open_member(points, offset, 300_000) as member:
+            assert member.read() == whole[offset : offset + 300_000], offset
+
+
+def test_a_pass_goes_no_further_than_it_is_told(tmp_path: Path) -> None:
+    """It inflates up to the place it is told and at most one block past it (a MiB): ended at once, it
+    takes nothing; ended at a place, its checkpoints reach it and stop there."""
+    whole = _compressible(24_000_000)
+    path = tmp_path / "z.gz"
+    path.write_bytes(gzip.compress(whole, mtime=0))
+    points = GzipCheckpoints(path, every=500_000)
+    CheckpointPass(points).finish(None)
+    assert [p.out_pos for p in points._points] == [0]
+    points = GzipCheckpoints(path, every=500_000)
+    passing = CheckpointPass(points)
+    passing.reach(6_000_000)
+    passing.finish(5_000_000)
+    passing.finish(20_000_000)  # (ended already: no further)
+    last = points._points[-1].out_pos
+    assert 5_000_000 - 500_000 - (1 << 20) <= last <= 6_000_000 + (1 << 20)
+
+
+def test_a_pass_over_a_damaged_stream_ends_at_the_damage(tmp_path: Path) -> None:
+    """A stream that cannot be inflated past some point: the pass ends there without an error, with the
+    checkpoints a read up to the damage takes; a file that cannot be opened takes none."""
+    whole = _data(3_000_000, 1)
+    path = tmp_path / "d.gz"
+    packed = bytearray(gzip.compress(whole, mtime=0))
+    packed[len(packed) // 2 : len(packed) // 2 + 2048] = bytes(2048)  # (zlib: "invalid code lengths set")
+    path.write_bytes(bytes(packed))
+    reference = GzipCheckpoints(path, every=200_000)
+    with pytest.raises(zlib.error, match="invalid code lengths set"), indexing_reader(path, reference) as stream:
+        while stream.read(1 << 20):
+            pass
+    points = GzipCheckpoints(path, every=200_000)
+    passing = CheckpointPass(points)
+    passing.finish(len(whole))
+    assert [(p.out_pos, p.raw_pos) for p in points._points] == [(p.out_pos, p.raw_pos) for p in reference._points]
+    assert len(points._points) > 3
+    gone = GzipCheckpoints(tmp_path / "absent.gz")
+    CheckpointPass(gone).finish(1_000_000)
+    assert [p.out_pos for p in gone._points] == [0]

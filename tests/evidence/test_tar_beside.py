@@ -77,13 +77,13 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("archive", ["ustar", "gnu", "pax", "hand-made"])
-@pytest.mark.parametrize("fmt", ["tar", "tar.xz", "tar.bz2"])
+@pytest.mark.parametrize("fmt", ["tar", "tar.gz", "tar.xz", "tar.bz2"])
 def test_every_format_as_one_read(tmp_path: Path, archive: str, fmt: str) -> None:
     members = _same(tmp_path, _all_archives()[archive], fmt)[0]
     assert isinstance(members, list) and len(members) > 3
 
 
-@pytest.mark.parametrize("fmt", ["tar", "tar.xz"])
+@pytest.mark.parametrize("fmt", ["tar", "tar.gz", "tar.xz"])
 def test_cut_and_damaged_as_one_read(tmp_path: Path, fmt: str) -> None:
     data = _all_archives()["pax"]
     cut = _same(tmp_path, data[: len(data) * 2 // 3], fmt)
@@ -98,8 +98,8 @@ def test_a_process_beside_that_dies_leaves_the_rest_to_this_one(tmp_path: Path, 
     here = os.getpid()
     original = TarSource._headers
 
-    def dying(self: TarSource, budget: int | None):  # noqa: ANN202 - the batches, then death beside
-        for number, batch in enumerate(original(self, budget)):
+    def dying(self: TarSource, budget: int | None, checkpoints: bool = True):  # noqa: ANN202 - the batches, then death beside
+        for number, batch in enumerate(original(self, budget, checkpoints)):
             if number == 2 and os.getpid() != here:
                 os._exit(1)
             yield batch
@@ -146,3 +146,93 @@ def test_a_compressed_stream_cut_anywhere_says_where(tmp_path: Path, fmt: str) -
         assert len(damage) == 1
         assert damage[0].startswith(("the archive is cut short: it ends after ",
                                      f"the archive is damaged after {read} member(s)")), damage
+
+
+def _members_written(count: int, seed: int) -> tuple[bytes, dict[str, bytes]]:
+    """A tar (by tarfile) of `count` files of mixed sizes, text that compresses and bytes that do not."""
+    import random
+    import tarfile
+
+    rng = random.Random(seed)
+    contents: dict[str, bytes] = {}
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for number in range(count):
+            name = f"private/var/mobile/f{number // 50}/file{number}.bin"
+            size = rng.choice([0, 1, 511, 512, 513, 4_000, 70_000])
+            data = rng.randbytes(size) if number % 3 else (b"%06d " % number) * (size // 7)
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), 1_700_000_000 + number
+            archive.addfile(info, io.BytesIO(data))
+            contents[name] = data
+    return out.getvalue(), contents
+
+
+def test_a_gzip_tar_read_beside_opens_its_members_from_checkpoints_of_a_pass_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .tar.gz whose headers are read beside: its checkpoints are taken by a pass on a thread here,
+    held to a little past the headers received. The listing is that of one read, every member's bytes
+    read back are those written, and checkpoints spread through the archive (not only its start)."""
+    import functools
+
+    import preuve.evidence.formats.gzindex as gzindex_module
+
+    data, contents = _members_written(400, 5)
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(gzip.compress(data, mtime=0))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tar_module, "GzipCheckpoints", functools.partial(tar_module.GzipCheckpoints, every=200_000))
+    monkeypatch.setattr(tar_module, "_CHECKPOINTS_AHEAD", 100_000)
+    monkeypatch.setattr(gzindex_module, "_STEP", 150_000)
+    one = _listing(path, 1, work)
+    source = TarSource(path, DEFAULT_LIMITS, jobs=2, workdir=work)
+    try:
+        members = list(source.members())
+        assert (members, None, source.refused, source.damaged, source.damage, source._files, source._huge) == one  # noqa: SLF001
+        points = source._gzip._points  # type: ignore[union-attr]  # noqa: SLF001
+        assert len(points) > 10
+        assert points[-1].out_pos > len(data) - 2_000_000  # taken up to the last members
+        for name, expected in contents.items():
+            with source.open(name, name) as member:
+                assert member.read() == expected, name
+    finally:
+        source.close()
+    assert list(work.iterdir()) == []
+
+
+def test_a_gzip_tar_damaged_in_its_middle_read_beside(tmp_path: Path) -> None:
+    """Compressed bytes changed in the middle of a .tar.gz: the headers read beside and the pass taking
+    its checkpoints both stop at the damage. The listing is that of one read, and every member listed
+    reads back the bytes one read gives (before the damage, those written)."""
+    data, contents = _members_written(300, 6)
+    packed = bytearray(gzip.compress(data, mtime=0))
+    for at in range(len(packed) // 2, len(packed) // 2 + 64):
+        packed[at] ^= 0x5A
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(bytes(packed))
+    work = tmp_path / "work"
+    work.mkdir()
+    one = _listing(path, 1, work)
+    sources = [TarSource(path, DEFAULT_LIMITS, jobs=jobs, workdir=work) for jobs in (1, 2)]
+    try:
+        listed = [list(source.members()) for source in sources]
+        assert (listed[1], None, *[getattr(sources[1], a) for a in ("refused", "damaged", "damage", "_files", "_huge")]) == one
+        assert listed[0] == listed[1]
+        assert sources[1].damage and 0 < len(listed[1]) < len(contents)
+
+        def read(source: TarSource, name: str) -> bytes | str:
+            try:
+                with source.open(name, name) as stream:
+                    return stream.read()
+            except Exception as exc:  # noqa: BLE001 - compared, whatever it is
+                return f"{type(exc).__name__}: {exc}"
+
+        for member in listed[1]:
+            assert read(sources[1], member.name) == read(sources[0], member.name), member.name
+        first = listed[1][0].name
+        assert read(sources[1], first) == contents[first]
+    finally:
+        for source in sources:
+            source.close()

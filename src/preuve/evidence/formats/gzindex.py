@@ -9,12 +9,19 @@ then starts from the nearest checkpoint before it. Each checkpoint costs
 about 50 KiB (zlib's window and state), so a 10 GiB dump needs a few MiB.
 The standard library gives no such index; zlib's ``decompressobj.copy()``
 makes it short to write.
+
+The pass that takes the checkpoints need not be the one that reads the
+headers: a :class:`CheckpointPass` inflates the file on a thread of its own
+(zlib lets go of the GIL while it inflates), told how far to go as the
+headers are read elsewhere, so the headers can be read by a forked process
+(whose zlib states could not be handed back) while this one places them.
 """
 
 from __future__ import annotations
 
 import bisect
 import io
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,10 +156,84 @@ class CheckpointingReader(io.RawIOBase):
             super().close()
 
 
-def indexing_reader(path: Path, checkpoints: GzipCheckpoints) -> BinaryIO:
-    """A buffered forward stream over the whole gzip file that fills `checkpoints` as it goes."""
-    raw = CheckpointingReader(path, _Checkpoint(0, 0, None), checkpoints.offer)
+def indexing_reader(path: Path, checkpoints: GzipCheckpoints | None) -> BinaryIO:
+    """A buffered forward stream over the whole gzip file that fills `checkpoints` as it goes (None:
+    a stream that takes none: the same bytes, the same errors)."""
+    record = checkpoints.offer if checkpoints is not None else None
+    raw = CheckpointingReader(path, _Checkpoint(0, 0, None), record)
     return io.BufferedReader(raw, buffer_size=1024 * 1024)
+
+
+_STEP = 8 * 1024 * 1024  # decompressed bytes a pass skips between looks at how far it may go
+
+
+class CheckpointPass:
+    """Checkpoints of a gzip file taken by a pass on a thread, which inflates the file only as far as
+    it is told (:meth:`reach`), and at most a block (``_OUT``) past it: the caller keeps it near the
+    headers read so far and within the archive's decompression bound, so a stream that inflates
+    without end is not inflated past what the header scan itself may read. A damaged stream ends the
+    pass where it is damaged (members before it are read from the checkpoints taken before).
+    :meth:`finish` waits for the pass to come to the last place it is told, then ends it: the
+    checkpoints are complete, and only then read."""
+
+    def __init__(self, checkpoints: GzipCheckpoints) -> None:
+        self._checkpoints = checkpoints
+        self._changed = threading.Condition()
+        self._target = 0  # the pass inflates up to here
+        self._final = False  # no further target will come
+        # The thread starts when first told to go somewhere: a process forked before (the one reading
+        # the headers) is forked from a process of one thread.
+        self._thread: threading.Thread | None = None
+        self._ended = False
+
+    def reach(self, out_pos: int) -> None:
+        """Let the pass go on to this decompressed offset."""
+        if self._ended:
+            return
+        with self._changed:
+            if out_pos > self._target:
+                self._target = out_pos
+                self._changed.notify()
+        if self._thread is None and out_pos > 0:
+            self._thread = threading.Thread(target=self._run, name="gzip checkpoints", daemon=True)
+            self._thread.start()
+
+    def finish(self, out_pos: int | None) -> None:
+        """Let the pass come to `out_pos`, no further than it was let go already (None: stop it where
+        it is), then end it and wait for it; later calls do nothing."""
+        if self._ended:
+            return
+        if out_pos is not None:
+            self.reach(out_pos)  # (starts the pass if it has not begun)
+        self._ended = True
+        with self._changed:
+            self._final = True
+            self._target = -1 if out_pos is None else out_pos  # (not the margin it was let go to)
+            self._changed.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            reader = CheckpointingReader(self._checkpoints.path, _Checkpoint(0, 0, None), self._checkpoints.offer)
+        except OSError:
+            return
+        try:
+            while True:
+                with self._changed:
+                    while not self._final and reader.tell() >= self._target:
+                        self._changed.wait()
+                    count = min(self._target - reader.tell(), _STEP)
+                if count <= 0:
+                    return
+                before = reader.tell()
+                reader.skip(count)
+                if reader.tell() == before:
+                    return  # the end of the stream
+        except (OSError, EOFError, ValueError, zlib.error):
+            return  # damaged: the checkpoints taken before stand
+        finally:
+            reader.close()
 
 
 class _Window(io.RawIOBase):
