@@ -24,7 +24,7 @@ from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.parallel import can_fork
 from preuve.evidence.sources.backup import BackupSource
 from preuve.evidence.sources.encrypted_backup import EncryptedBackupSource
-from tests.builders import snapshot
+from tests.builders import feed, snapshot
 from tests.builders.ios_encrypted import encrypt_backup
 from tests.evidence.test_ios_integrity import _damaged_backup
 from tests.helpers import RecordCollector
@@ -303,3 +303,78 @@ def test_an_encrypted_backups_folders_are_listed_while_its_keys_are_unlocked(
         assert multiprocessing.active_children() == []
         assert [p.name for p in work.iterdir() if p.name.startswith("later-")] == []
     assert beside == [1, 1]
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_the_folders_are_listed_beside_only_for_a_run_with_the_integrity_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encrypted: bool
+) -> None:
+    """The folders' listing beside the open serves the integrity check alone: a run of every artifact or
+    of the check starts it, a run of other artifacts (`--artifact`) does not, and a verify starts it
+    only when some finding is the check's. Each run finds what it finds when every listing is made."""
+    from preuve.proof.verify import Status, verify
+    from preuve.report.outdir import check_into_folder
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
+
+    if encrypted:
+        root, secrets = encrypt_backup(_small_backup(tmp_path), tmp_path / "enc", "pw"), Secrets(password="pw")
+        stored = sorted(path for path in root.glob("??/*") if path.is_file())
+        stored[0].unlink()  # (an integrity problem: a file listed, not stored)
+        planted = "/private/var/mobile/Library/f7"
+    else:
+        root, secrets = _damaged_backup(tmp_path, 5), Secrets()
+        planted = "/private/var/mobile/Containers/Data/Application/com.example.app0/Library/Caches/app0/file0.dat"
+    monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
+    started: list[int] = []
+    original = backup_module.later
+
+    def spy(work, jobs, folder):  # noqa: ANN001, ANN202 - delegates
+        started.append(jobs)
+        return original(work, jobs, folder)
+
+    monkeypatch.setattr(backup_module, "later", spy)
+    seen = {}
+    for only in ((), ("acquisition_integrity",), ("manifest", "backup_info")):
+        started.clear()
+        collector = RecordCollector()
+        run_check(root, CheckOptions(only_artifacts=only, jobs=2, secrets=secrets), sinks=[collector])
+        seen[only] = (len(started), sorted(r.record_type for r in collector.records))
+    assert [count for count, _ in seen.values()] == [1, 1, 0]
+    everything = seen[()][1]
+    assert seen[("acquisition_integrity",)][1] == [t for t in everything if t == "ios:backup:integrity"]
+    assert "ios:backup:integrity" in everything and "ios:manifest:file" in everything
+    restricted = seen[("manifest", "backup_info")][1]
+    assert "ios:backup:integrity" not in restricted
+    assert [t for t in restricted if t == "ios:manifest:file"] == [t for t in everything if t == "ios:manifest:file"]
+    iocs = (feed(tmp_path / "planted.stix2", (f"[file:path = '{planted}']", "Planted")),)
+    for only, artifacts, starts in (((), {"acquisition_integrity", "manifest"}, 1), (("manifest",), {"manifest"}, 0)):
+        out = tmp_path / f"out-{len(only)}"
+        check_into_folder(root, CheckOptions(iocs=iocs, only_artifacts=only, jobs=2, secrets=secrets), out)
+        started.clear()
+        checks = verify(out / "bundle.json", root, iocs, options=CheckOptions(jobs=2, secrets=secrets)).checks
+        assert {c.finding.artifact for c in checks} == artifacts
+        assert {c.status for c in checks} == {Status.CONFIRMED}
+        assert len(started) == starts
+
+
+def test_a_backup_listed_for_a_run_without_the_integrity_check_gathers_nothing_for_it(tmp_path: Path) -> None:
+    """Made for a run without the check, the source lists the same members and gathers nothing of the
+    rows for the check: asked for what it gathered, it refuses rather than report a backup with no file."""
+    root = _small_backup(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    listings = []
+    for integrity in (True, False):
+        source = BackupSource(root, DEFAULT_LIMITS, HashLedger(), work, 2, None, integrity)
+        try:
+            listings.append(list(source.members()))
+            if integrity:
+                assert len(source.listed_files()) == 30
+            else:
+                with pytest.raises(EvidenceError, match="without the backup's integrity check"):
+                    source.listed_files()
+        finally:
+            source.close()
+    assert listings[0] == listings[1] and len(listings[0]) > 30
+    assert list(work.iterdir()) == []

@@ -40,6 +40,13 @@ class OpenContext:
     secrets: Secrets = field(default_factory=Secrets)
     warn: Callable[[str], None] = lambda message: None
     jobs: int = 1  # processes that may list the acquisition (see preuve.evidence.parallel)
+    # The artifacts (by name) the run will read, None for all: work an open starts for one of them
+    # alone (a backup's folders listed beside for its integrity check) is left out when it will not run.
+    runs: frozenset[str] | None = None
+
+    def will_run(self, name: str) -> bool:
+        """Whether the artifact (or kind check) `name` is among those the run reads."""
+        return self.runs is None or name in self.runs
 
 
 @dataclass(frozen=True, slots=True)

@@ -293,7 +293,9 @@ def records_from_evidence(
         wanted.setdefault(where, set()).add(finding.locator.key())
         entries_only[where] = entries_only.get(where, True) and not finding.locator.sha256
     found: dict[LocatorKey, Located] = {}
-    with open_evidence(evidence, options.limits, options.secrets, jobs=options.job_count()) as session:
+    with open_evidence(
+        evidence, options.limits, options.secrets, jobs=options.job_count(), artifacts={name for name, _ in wanted}
+    ) as session:
         opened = session.opened
         fs = opened.fs
         if sameness is not None:

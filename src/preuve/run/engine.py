@@ -1108,7 +1108,8 @@ def run_check(
     if index is None:
         index = load_indicators(options.iocs, warn)
     jobs = options.job_count()
-    with open_evidence(evidence, options.limits, options.secrets, warn, jobs=jobs) as session:
+    only = options.only_artifacts
+    with open_evidence(evidence, options.limits, options.secrets, warn, jobs=jobs, artifacts=only or None) as session:
         opened, ledger = session.opened, session.ledger
         observer.acquisition_opened(opened)
         for sink in sinks:

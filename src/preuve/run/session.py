@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,14 +52,16 @@ def open_evidence(
     warn: Callable[[str], None] = _ignore,
     ledger: HashLedger | None = None,
     jobs: int = 1,
+    artifacts: Collection[str] | None = None,
 ) -> Iterator[Session]:
-    """Open `evidence` (any acquisition kind) for one run, listed by up to `jobs` processes; raises
-    AcquisitionError when it cannot."""
+    """Open `evidence` (any acquisition kind) for one run, listed by up to `jobs` processes, for the
+    artifacts named (None: all; see OpenContext.runs); raises AcquisitionError when it cannot."""
     ledger = ledger if ledger is not None else HashLedger()
     workdir = private_workdir(evidence)
     opened: Opened | None = None
     try:
-        ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn, jobs=jobs)
+        ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn, jobs=jobs,
+                          runs=frozenset(artifacts) if artifacts is not None else None)
         opened = open_acquisition(evidence, ctx)
         yield Session(opened, ledger, workdir)
     finally:

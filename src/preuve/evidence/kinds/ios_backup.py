@@ -77,8 +77,10 @@ class IosBackup(AcquisitionKind):
         if root is None:
             raise AcquisitionError(f"{path}: not an iOS backup")
         # The hashed-name folders are listed beside everything from here on (an encrypted backup's
-        # keys unlocked from its password take seconds on one core); the source owns the listing.
-        folders = BackupSource.folders_beside(root, ctx.limits, ctx.jobs, ctx.workdir)
+        # keys unlocked from its password take seconds on one core), when the integrity check will run;
+        # the source owns the listing.
+        integrity = ctx.will_run(BackupIntegrity.name)
+        folders = BackupSource.folders_beside(root, ctx.limits, ctx.jobs, ctx.workdir) if integrity else None
         try:
             if is_encrypted(root, ctx.limits):
                 return cls.open_encrypted(root, ctx, folders)
@@ -87,7 +89,7 @@ class IosBackup(AcquisitionKind):
                     raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
                 raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
             fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup")
-            fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs, folders), at("/"))
+            fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs, folders, integrity), at("/"))
             return _listed(fs, root, ctx)
         except BaseException:
             if folders is not None:
@@ -101,7 +103,8 @@ class IosBackup(AcquisitionKind):
 
         keys = unlock_backup(root, ctx.secrets.password, ctx.secrets.key, ctx.limits)
         fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup_encrypted")
-        fs.mount(EncryptedBackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, keys, ctx.jobs, folders), at("/"))
+        fs.mount(EncryptedBackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, keys, ctx.jobs, folders,
+                                       ctx.will_run(BackupIntegrity.name)), at("/"))
         return _listed(fs, root, ctx)
 
 

@@ -95,10 +95,12 @@ class BackupSource(Source):
 
     def __init__(
         self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, jobs: int = 1,
-        folders: Later[StoredFolders] | None = None,
+        folders: Later[StoredFolders] | None = None, integrity: bool = True,
     ) -> None:
         """`folders`: the hashed-name folders' listing, started before the source was made (see
-        folders_beside); the source closes it."""
+        folders_beside); the source closes it. `integrity` False: the backup's integrity check will not
+        run, and nothing is done for it alone (no listing of the folders beside the open, nothing
+        gathered of each row: listed_files refuses)."""
         super().__init__(root, limits)
         self.ledger = ledger
         self.workdir = workdir
@@ -114,6 +116,7 @@ class BackupSource(Source):
         self._decoded = DecodedMBFiles()
         self._listing_sql = ""
         self._folders = folders  # what the hashed-name folders hold (see stored_folders)
+        self._integrity = integrity
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
@@ -233,6 +236,7 @@ class BackupSource(Source):
             )
             sql, params = f"{sql} WHERE {where}", tuple(bound for bound in rows if bound is not None)
         file_size, wants_mbfile, read_fields = self._file_size, self._wants_mbfile, self._mbfiles.fields
+        integrity = self._integrity  # (what the integrity check needs of each file row gathered for it)
         limit = self.limits.max_archive_entries
         part = self._new_rows()
         listed, names, types, ids, notes, decoded = (
@@ -265,7 +269,8 @@ class BackupSource(Source):
             if flags == _FLAG_FILE and isinstance(file_id, str):
                 fid = file_id.lower()
                 raw = bytes.fromhex(fid) if _FILE_ID.match(fid) else None
-                listed.add(place - start, row, fid, raw, domain, relative, size)
+                if integrity:
+                    listed.add(place - start, row, fid, raw, domain, relative, size)
             device = device_path(str(domain or ""), str(relative or ""))
             if device is None:
                 notes.append(f"{domain}/{relative}: path would leave the device root")
@@ -330,7 +335,7 @@ class BackupSource(Source):
         lowest priority: it takes a core when the run leaves one idle). Independent of Manifest.db,
         the folders' listing (200,000 `stat` calls on a phone, most of a second) was made in the
         parallel part of the run, while the open leaves a core idle as it places its last members."""
-        if self._folders is None:
+        if self._folders is None and self._integrity:
             self._folders = self.folders_beside(self.path, self.limits, self.jobs, self.workdir)
 
     @staticmethod
@@ -355,7 +360,10 @@ class BackupSource(Source):
             self._folders.close()
 
     def listed_files(self) -> ListedFiles:
-        """The files Manifest.db lists, as the listing gathered them for the integrity check."""
+        """The files Manifest.db lists, as the listing gathered them for the integrity check (an
+        EvidenceError when the source was made for a run without the check: nothing was gathered)."""
+        if not self._integrity:
+            raise EvidenceError("Manifest.db", "listed for a run without the backup's integrity check")
         return self._listed
 
     def decoded_mbfiles(self) -> DecodedMBFiles:

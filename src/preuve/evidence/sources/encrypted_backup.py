@@ -61,9 +61,9 @@ class EncryptedBackupSource(BackupSource):
 
     def __init__(
         self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys, jobs: int = 1,
-        folders: Later[StoredFolders] | None = None,
+        folders: Later[StoredFolders] | None = None, integrity: bool = True,
     ) -> None:
-        super().__init__(root, limits, ledger, workdir, jobs, folders)
+        super().__init__(root, limits, ledger, workdir, jobs, folders, integrity)
         self._keys = keys
         # Each member's wrapped key and plaintext size, by ref: the keys one after the other, where
         # each starts (-1: no key), the sizes (-1: unknown).
