@@ -21,6 +21,10 @@ RSS of each, and the size of preuve's output folder beside MVT's.
   sqlite3 (Manifest.db with its MBFile blobs included), or the same bytes read with plain reads.
 - **MVT**: ``mvt-ios check-backup`` / ``check-fs`` / ``mvt-android check-androidqf`` with the
   same feeds, from ``--mvt-bin`` (a folder holding mvt-ios and mvt-android), when given.
+
+``--skip-artifact NAME`` (repeatable) runs preuve with ``--artifact`` for every other artifact of the
+platform: ``--skip-artifact acquisition_integrity`` measures preuve doing what MVT does, without the
+backup's integrity check, which MVT has no counterpart of.
 """
 
 from __future__ import annotations
@@ -298,12 +302,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-mvt", action="store_true", help="do not run MVT (e.g. where it is quadratic)")
     parser.add_argument("--build-only", action="store_true", help="build the evidence and stop")
     parser.add_argument("--jobs", type=int, default=None, help="run preuve check with --jobs N (default: its own)")
+    parser.add_argument("--skip-artifact", action="append", default=[], metavar="NAME",
+                        help="run preuve with --artifact for every other artifact of the platform (repeatable)")
     args = parser.parse_args(argv)
 
     iocs = args.iocs or default_iocs()
     feeds = sorted(feed_files([iocs]))
     work: Path = args.workdir
     jobs = ["--jobs", str(args.jobs)] if args.jobs is not None else []
+    skipped = ""
+    if args.skip_artifact:
+        from preuve.artifacts.base import discover_artifacts
+
+        platform = "android" if args.workload == "androidqf" else "ios"
+        names = [a.name for a in discover_artifacts(platform)]
+        unknown = sorted(set(args.skip_artifact) - set(names))
+        if unknown:
+            parser.error(f"--skip-artifact {', '.join(unknown)}: not an artifact of {platform} acquisitions")
+        jobs += [arg for name in names if name not in args.skip_artifact for arg in ("--artifact", name)]
+        skipped = f" without {', '.join(args.skip_artifact)}"
     work.mkdir(parents=True, exist_ok=True)
     env = preuve_env(work)
     mvt_ios = args.mvt_bin / "mvt-ios" if args.mvt_bin and not args.no_mvt else None
@@ -324,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             floor_args = ["encrypted", str(evidence), str(key)]
             mvt_ios = None  # MVT needs the password, and spends seconds deriving the key: not compared
         out, mout = work / f"out-{args.workload}-{args.size}", work / f"mvt-{args.workload}-{args.size}"
-        cases.append(Case(f"{args.workload} {args.size}", preuve_cmd(evidence, out, feeds, [*extra, *jobs]),
+        cases.append(Case(f"{args.workload} {args.size}{skipped}", preuve_cmd(evidence, out, feeds, [*extra, *jobs]),
                           [*floor, *floor_args], mvt_cmd(mvt_ios, "check-backup", evidence, mout, feeds)
                           if mvt_ios else None, out, mout if mvt_ios else None))
     elif args.workload == "messages":
@@ -334,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(backup, ignore_errors=True)
             build_messages_backup(backup, make_plan(size, feeds))
         out, mout = work / f"out-messages-{args.size}", work / f"mvt-messages-{args.size}"
-        cases.append(Case(f"messages {args.size}", preuve_cmd(backup, out, feeds, jobs), [*floor, "backup", str(backup)],
+        cases.append(Case(f"messages {args.size}{skipped}", preuve_cmd(backup, out, feeds, jobs), [*floor, "backup", str(backup)],
                           mvt_cmd(mvt_ios, "check-backup", backup, mout, feeds) if mvt_ios else None,
                           out, mout if mvt_ios else None))
     elif args.workload == "fs":
@@ -343,13 +360,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind, path in built.items():
             out, mout = work / f"out-fs-{kind}", work / "mvt-fs"
             use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads folders only
-            cases.append(Case(f"fs {args.size} {kind}", preuve_cmd(path, out, feeds, jobs), [*floor, "fs", str(path)],
+            cases.append(Case(f"fs {args.size} {kind}{skipped}", preuve_cmd(path, out, feeds, jobs), [*floor, "fs", str(path)],
                               mvt_cmd(cast(Path, mvt_ios), "check-fs", path, mout, feeds) if use_mvt else None,
                               out, mout if use_mvt else None))
     else:
         evidence = build_androidqf(work / f"androidqf-{args.size}", int(args.size))
         out, mout = work / "out-androidqf", work / "mvt-androidqf"
-        cases.append(Case(f"androidqf {args.size} MB", preuve_cmd(evidence, out, feeds, jobs),
+        cases.append(Case(f"androidqf {args.size} MB{skipped}", preuve_cmd(evidence, out, feeds, jobs),
                           [*floor, "zip", str(evidence)],
                           mvt_cmd(mvt_android, "check-androidqf", evidence, mout, feeds) if mvt_android else None,
                           out, mout if mvt_android else None))
