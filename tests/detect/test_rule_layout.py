@@ -24,3 +24,16 @@ def test_a_rule_sits_beside_the_artifacts_it_reads() -> None:
             module = record_type.__module__
             assert module.startswith(f"preuve.artifacts.{platform}.") or module in checks.get(platform, ()), (
                 rule.name, record_type)
+
+
+def test_a_run_on_one_platform_takes_that_platforms_rules() -> None:
+    """Each platform's rules are those of its package, and the two make up every rule (a run on one
+    platform imports neither the other's rules nor, through them, its artifacts); a platform of no
+    package takes every rule."""
+    every = [type(rule) for rule in discover_rules()]
+    ios = [type(rule) for rule in discover_rules("ios")]
+    android = [type(rule) for rule in discover_rules("android")]
+    assert {r.__module__.split(".")[3] for r in ios} == {"ios"}
+    assert {r.__module__.split(".")[3] for r in android} == {"android"}
+    assert sorted([*ios, *android], key=lambda r: r.name) == every
+    assert [type(rule) for rule in discover_rules("elsewhere")] == every

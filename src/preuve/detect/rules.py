@@ -61,13 +61,18 @@ class Rule(ABC):
         return f"{len(findings)} occurrences of this sign; the first: {findings[0].explanation}"
 
 
-def discover_rules() -> list[Rule]:
-    """One instance of every rule in :mod:`preuve.detect.heuristics` (its `ios` and `android` packages),
-    sorted by name."""
+def discover_rules(platform: str | None = None) -> list[Rule]:
+    """One instance of every rule in :mod:`preuve.detect.heuristics` (its `ios` and `android` packages;
+    only the one of `platform` when it is one of them: a rule reads the records of its platform's
+    artifacts, and a run on one platform need not import the other's rules and artifacts), sorted by
+    name."""
     from preuve.detect import heuristics
+    from preuve.detect.heuristics import android, ios
 
+    packages = {"ios": ios, "android": android}
     found: dict[str, Rule] = {}
-    for rule in shipped_classes(heuristics, Rule):
+    chosen = (packages[platform],) if platform in packages else (heuristics,)
+    for rule in (rule for package in chosen for rule in shipped_classes(package, Rule)):
         if rule.name in found:
             raise RuntimeError(f"two rules are named {rule.name!r}")
         found[rule.name] = rule()

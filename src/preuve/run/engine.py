@@ -1115,7 +1115,7 @@ def run_check(
         for sink in sinks:
             sink.begin(opened, index)
         matcher = Matcher(index)
-        rules = RuleSet(discover_rules()) if options.heuristics else None
+        rules = RuleSet(discover_rules(opened.platform)) if options.heuristics else None
         every = discover_artifacts(opened.platform)
         artifacts = select_artifacts(opened.platform, options.only_artifacts)
         findings: list[Finding] = []

@@ -172,7 +172,7 @@ class HtmlReport(RenderingSink):
         from preuve.detect.rules import discover_rules
 
         t = self.messages
-        rules = {r.name: RuleText(r.reason, r.reference) for r in discover_rules()}
+        rules = {r.name: RuleText(r.reason, r.reference) for r in discover_rules(result.platform)}
         titles = {r.name: r.title for r in result.artifacts}
         verdict = result.verdict()
         headline = t(headline_key(result, verdict))
