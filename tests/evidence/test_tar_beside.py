@@ -236,3 +236,51 @@ def test_a_gzip_tar_damaged_in_its_middle_read_beside(tmp_path: Path) -> None:
     finally:
         for source in sources:
             source.close()
+
+
+def test_a_gzip_bomb_read_beside_is_inflated_no_further_than_its_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member of zeros that inflates past the decompression bound: the listing read beside stops there
+    as one read does, and the pass taking the checkpoints here inflates the archive no further than the
+    bound and one block (it is let go a checkpoint's spacing past the headers, never past the bound)."""
+    import functools
+    import tarfile
+
+    from preuve.evidence.policy import RATIO_FLOOR
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for number in range(20):
+            info = tarfile.TarInfo(f"private/var/mobile/f{number}.txt")
+            info.size = 1000
+            archive.addfile(info, io.BytesIO(bytes([65 + number % 26]) * 1000))
+        info = tarfile.TarInfo("private/var/mobile/zeros.bin")
+        info.size = 48 * 1024 * 1024
+        archive.addfile(info, io.BytesIO(bytes(info.size)))
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(gzip.compress(out.getvalue(), compresslevel=9, mtime=0))
+    budget = path.stat().st_size * DEFAULT_LIMITS.max_decompression_ratio + RATIO_FLOOR
+    assert budget < 48 * 1024 * 1024
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr(tar_module, "GzipCheckpoints", functools.partial(tar_module.GzipCheckpoints, every=256 * 1024))
+    told: list[int] = []
+    reach = tar_module.CheckpointPass.reach
+
+    def told_to(self: object, out_pos: int) -> None:
+        told.append(out_pos)
+        reach(self, out_pos)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tar_module.CheckpointPass, "reach", told_to)
+    one = _listing(path, 1, work)
+    source = TarSource(path, DEFAULT_LIMITS, jobs=2, workdir=work)
+    try:
+        members = list(source.members())
+        assert (members, None, source.refused, source.damaged, source.damage, source._files, source._huge) == one  # noqa: SLF001
+        assert len(members) == 20 and "decompression ratio bound" in source.damaged[0]
+        assert told and max(told) <= budget
+        points = source._gzip._points  # type: ignore[union-attr]  # noqa: SLF001
+        assert points[-1].out_pos <= budget + 1024 * 1024
+    finally:
+        source.close()
