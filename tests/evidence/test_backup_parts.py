@@ -338,7 +338,10 @@ def test_the_folders_are_listed_beside_only_for_a_run_with_the_integrity_check(
     for only in ((), ("acquisition_integrity",), ("manifest", "backup_info")):
         started.clear()
         collector = RecordCollector()
-        run_check(root, CheckOptions(only_artifacts=only, jobs=2, secrets=secrets), sinks=[collector])
+        result = run_check(root, CheckOptions(only_artifacts=only, jobs=2, secrets=secrets), sinks=[collector])
+        assert [(r.name, r.errors) for r in result.artifacts if r.errors] == []
+        statuses = {r.name: str(r.status) for r in [*result.artifacts, *result.left_out]}
+        assert (statuses["acquisition_integrity"] == "not_selected") == (only == ("manifest", "backup_info"))
         seen[only] = (len(started), sorted(r.record_type for r in collector.records))
     assert [count for count, _ in seen.values()] == [1, 1, 0]
     everything = seen[()][1]
