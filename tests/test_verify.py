@@ -8,6 +8,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
@@ -182,6 +183,40 @@ def test_verify_tampered_package(tmp_path: Path) -> None:
     check = verify(out / "bundle.json", forged, [stix]).checks[0]
     assert check.status == Status.DIFFERS
     assert check.problems[0].startswith("value changed")
+
+
+def _damage_member(package: Path, name: str, how: str) -> None:
+    """Rewrite one member's headers in a proof package (the zip format's own offsets, not zipfile)."""
+    import struct
+
+    data = bytearray(package.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        length = struct.unpack_from("<H", data, at + 28)[0]
+        local = struct.unpack_from("<I", data, at + 42)[0]
+        if bytes(data[at + 46 : at + 46 + length]) == name.encode():
+            if how == "crc":
+                struct.pack_into("<I", data, at + 16, 0x12345678)
+            else:  # compression method 99 (AES), which zipfile cannot read
+                struct.pack_into("<H", data, at + 10, 99)
+                struct.pack_into("<H", data, local + 8, 99)
+        at = data.find(b"PK\x01\x02", at + 4)
+    package.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(("name", "how", "said"), [
+    ("records.jsonl", "crc", "records.jsonl in the proof package cannot be read (Bad CRC-32 for file 'records.jsonl')"),
+    ("bundle.json", "aes", "bundle.json in the proof package cannot be read (compression method 99 (AES) is not supported)"),
+])
+def test_verify_damaged_package_says_which_member(tmp_path: Path, name: str, how: str, said: str) -> None:
+    backup, stix, out = _scenario(tmp_path)
+    proof = tmp_path / "proof.zip"
+    assert export_proof(out / "bundle.json", backup, proof) == 1
+    _damage_member(proof, name, how)
+    code, output = _cli("verify", str(out / "bundle.json"), str(proof), "--iocs", str(stix))
+    assert code == 1
+    assert said in " ".join(output.split())
+    assert "unexpected error" not in output
 
 
 def test_export_refuses_changed_evidence(tmp_path: Path) -> None:

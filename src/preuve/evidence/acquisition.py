@@ -159,7 +159,33 @@ def detect_kind(path: Path) -> type[AcquisitionKind]:
         except OSError as exc:
             raise AcquisitionError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     expected = ", ".join(k.description or k.name for k in kinds)
+    unreadable = _unreadable_archive(path)
+    if unreadable is not None:
+        # (a damaged zip or tar hides what it holds: saying so beats "not recognised")
+        raise AcquisitionError(f"{unreadable}: its kind cannot be recognised (expected one of: {expected})")
     raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
+
+
+def _unreadable_archive(path: Path) -> str | None:
+    """Why the archive at `path` (a zip by its name or its first bytes, a tar by its name) cannot be
+    listed at all, or None when it is no archive or can be listed."""
+    from preuve.evidence.limits import DEFAULT_LIMITS
+    from preuve.evidence.sources.archive import is_archive_file, peek_member_names
+
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as stream:
+            zip_magic = stream.read(4) == b"PK\x03\x04"
+    except OSError:
+        return None
+    if not (zip_magic or is_archive_file(path)):
+        return None
+    try:
+        peek_member_names(path, DEFAULT_LIMITS, max_entries=1, strict=True)
+    except AcquisitionError as exc:
+        return str(exc)
+    return None
 
 
 def open_acquisition(path: Path, ctx: OpenContext) -> Opened:

@@ -87,6 +87,24 @@ def zip_member_type(info: zipfile.ZipInfo) -> str:
     return OTHER
 
 
+# The compression methods zipfile inflates (APPNOTE 4.4.5): stored, deflate, bzip2, LZMA; and the
+# names of those a phone's or a desktop's archiver may write that it does not.
+_ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+_ZIP_METHOD_NAMES = {9: "Deflate64", 93: "Zstandard", 95: "XZ", 96: "JPEG", 97: "WavPack", 98: "PPMd", 99: "AES"}
+
+
+def zip_member_refusal(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member cannot be read, known from its header before it is opened (None: it may be):
+    encrypted, or compressed by a method zipfile does not inflate. Said in preuve's words, the same on
+    every Python, where zipfile's own message shows the member's repr."""
+    if info.flag_bits & 0x1:
+        return "the member is encrypted (a password-protected zip)"
+    if info.compress_type not in _ZIP_METHODS:
+        method = _ZIP_METHOD_NAMES.get(info.compress_type)
+        return f"compression method {info.compress_type}{f' ({method})' if method else ''} is not supported"
+    return None
+
+
 _TAR_TYPES = {b"0": FILE, b"\0": FILE, b"7": FILE, b"5": DIR, b"1": LINK, b"2": LINK}
 
 
@@ -182,7 +200,14 @@ def materialize(stream: IO[bytes], workdir: Path, limit: int, label: str, name: 
 
 
 # What the standard library raises on a damaged or truncated member while it is read.
-_MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
+MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
+
+# What zipfile raises when a damaged or hostile zip is opened, or one of its members: besides
+# BadZipFile, NotImplementedError for a version or compression method it does not support (a
+# central directory claiming "version 11.7", Deflate64, AES), RuntimeError for an encrypted member,
+# ValueError for a name flagged UTF-8 that is not (or an offset before the file's start), EOFError
+# and OSError for one cut short.
+ZIP_OPEN_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, EOFError, OSError)
 
 
 class _GuardedMember(io.BufferedIOBase):
@@ -204,7 +229,7 @@ class _GuardedMember(io.BufferedIOBase):
             return self._raw.read(-1 if size is None else size)
         except EvidenceError:
             raise
-        except _MEMBER_DAMAGE as exc:
+        except MEMBER_DAMAGE as exc:
             raise self._damaged(exc) from exc
 
     def read1(self, size: int = -1) -> bytes:
@@ -213,7 +238,7 @@ class _GuardedMember(io.BufferedIOBase):
             return read1(size) if read1 is not None else self._raw.read(size)
         except EvidenceError:
             raise
-        except _MEMBER_DAMAGE as exc:
+        except MEMBER_DAMAGE as exc:
             raise self._damaged(exc) from exc
 
     def readline(self, size: int | None = -1) -> bytes:
@@ -221,7 +246,7 @@ class _GuardedMember(io.BufferedIOBase):
             return self._raw.readline(-1 if size is None else size)
         except EvidenceError:
             raise
-        except _MEMBER_DAMAGE as exc:
+        except MEMBER_DAMAGE as exc:
             raise self._damaged(exc) from exc
 
     def peek(self, size: int = 0) -> bytes:
@@ -230,7 +255,7 @@ class _GuardedMember(io.BufferedIOBase):
             return peek(size) if peek is not None else b""
         except EvidenceError:
             raise
-        except _MEMBER_DAMAGE as exc:
+        except MEMBER_DAMAGE as exc:
             raise self._damaged(exc) from exc
 
     def readinto(self, buffer: Any) -> int:
@@ -246,7 +271,7 @@ class _GuardedMember(io.BufferedIOBase):
             return self._raw.seek(offset, whence)
         except EvidenceError:
             raise
-        except _MEMBER_DAMAGE as exc:
+        except MEMBER_DAMAGE as exc:
             raise self._damaged(exc) from exc
 
     def tell(self) -> int:

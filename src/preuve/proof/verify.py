@@ -39,7 +39,13 @@ from preuve.detect.match import Matcher
 from preuve.detect.rules import Rule, discover_rules
 from preuve.evidence.errors import EvidenceError, PreuveError
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
-from preuve.evidence.policy import load_json, zip_entry_count
+from preuve.evidence.policy import (
+    MEMBER_DAMAGE,
+    ZIP_OPEN_ERRORS,
+    load_json,
+    zip_entry_count,
+    zip_member_refusal,
+)
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import Indicator, normalize_indicator_value
 from preuve.messages import error_text
@@ -345,7 +351,10 @@ def _package_zip(path: Path) -> zipfile.ZipFile | None:
     with open(path, "rb") as handle:
         if zip_entry_count(handle, str(path)) > 16:
             return None
-    archive = zipfile.ZipFile(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except ZIP_OPEN_ERRORS:
+        return None  # no proof package: read as evidence, whose open says what is wrong with it
     if _MANIFEST_NAME not in archive.namelist():
         archive.close()
         return None
@@ -359,8 +368,14 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int = _MAX_BUNDLE_B
         raise VerifyError(f"the proof package has no {name}") from None
     if info.file_size > limit:
         raise VerifyError(f"{name} in the proof package is larger than {limit} bytes")
-    with archive.open(info) as member:
-        data = member.read(limit + 1)
+    refusal = zip_member_refusal(info)
+    if refusal is not None:
+        raise VerifyError(f"{name} in the proof package cannot be read ({refusal})")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (*ZIP_OPEN_ERRORS, *MEMBER_DAMAGE) as exc:
+        raise VerifyError(f"{name} in the proof package cannot be read ({error_text(exc)})") from exc
     if len(data) > limit:
         raise VerifyError(f"{name} in the proof package is larger than {limit} bytes")
     return data

@@ -65,7 +65,14 @@ import orjson
 from preuve.artifacts.android._common import AQF
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.errors import EvidenceError
-from preuve.evidence.policy import materialize, vet_zip_members, zip_entry_count
+from preuve.evidence.policy import (
+    MEMBER_DAMAGE,
+    ZIP_OPEN_ERRORS,
+    materialize,
+    vet_zip_members,
+    zip_entry_count,
+    zip_member_refusal,
+)
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 DEVICE_DIR = "/sdcard/Download/Intrusion Logging"
@@ -531,7 +538,7 @@ class IntrusionLogs(Artifact):
             stream.seek(0)
             try:
                 archive = zipfile.ZipFile(stream)
-            except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+            except ZIP_OPEN_ERRORS as exc:
                 raise EvidenceError(path, f"not a readable zip ({exc})") from exc
             with archive:
                 infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
@@ -543,15 +550,19 @@ class IntrusionLogs(Artifact):
                         ctx.warn(f"{path}: member {info.filename!r} is not an intrusion log (.txt, .ndjson, .jsonl, "
                                  ".json): not read")
                         continue
+                    refusal = zip_member_refusal(info)
+                    if refusal is not None:
+                        ctx.error(path, f"member {info.filename!r} cannot be read ({refusal})")
+                        continue
                     try:
                         member = archive.open(info)
-                    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+                    except ZIP_OPEN_ERRORS as exc:
                         ctx.error(path, f"member {info.filename!r} cannot be read ({exc})")
                         continue
                     try:
                         with member:
                             yield from self._lines(ctx, scan, seen, info.filename, member)
-                    except (zipfile.BadZipFile, EOFError, OSError) as exc:  # a damaged member: the rest is lost
+                    except MEMBER_DAMAGE as exc:  # a damaged member (its data, its CRC, cut short): its rest is lost
                         ctx.error(path, f"member {info.filename!r} is damaged ({exc}); read up to there")
                     seen.end_source()
         finally:

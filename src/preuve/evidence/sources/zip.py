@@ -12,6 +12,7 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceede
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import (
     FILE,
+    ZIP_OPEN_ERRORS,
     bomb_note,
     check_entry_count,
     guarded_member,
@@ -19,6 +20,7 @@ from preuve.evidence.policy import (
     open_regular_file,
     ratio_exceeded,
     refuse_crowded_zip,
+    zip_member_refusal,
     zip_member_type,
 )
 from preuve.evidence.sources.base import Member, Source
@@ -47,7 +49,7 @@ class ZipSource(Source):
             refuse_crowded_zip(path, limits)
             self._stream: BinaryIO = open_regular_file(path, str(path))
             self._zip = zipfile.ZipFile(self._stream)
-        except (zipfile.BadZipFile, OSError, EvidenceError, ValueError, EOFError) as exc:
+        except (*ZIP_OPEN_ERRORS, EvidenceError) as exc:
             shown = label if label is not None else str(path)
             raise AcquisitionError(f"{shown}: not a readable zip ({error_text(exc)})") from exc
         self._infos: dict[str, zipfile.ZipInfo] = {}
@@ -83,9 +85,12 @@ class ZipSource(Source):
         if ratio_exceeded(info.file_size, info.compress_size, self.limits):
             raise LimitExceeded(label, f"decompression ratio {info.file_size // max(info.compress_size, 1)} "
                                 f"exceeds {self.limits.max_decompression_ratio} (zip bomb?)")
+        refusal = zip_member_refusal(info)
+        if refusal is not None:
+            raise EvidenceError(label, f"cannot be read from the zip ({refusal})")
         try:
             raw = self._zip.open(info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError) as exc:
+        except ZIP_OPEN_ERRORS as exc:
             raise EvidenceError(label, f"cannot be read from the zip ({error_text(exc)})") from exc
         # ZipExtFile stops at the declared size and checks the CRC at the end.
         return guarded_member(raw, label)
