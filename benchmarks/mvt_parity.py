@@ -355,6 +355,14 @@ def _scan(value: object, out: set[str], depth: int, budget: list[int]) -> None:
         if len(value) <= 2048:
             out |= _value_objects(value)
     elif isinstance(value, dict):
+        # A setting or a property, as MVT ({"name", "value"}) and preuve ({"key", "value"}) write it: the
+        # pair identifies it where neither its name (one per user) nor its value ("1") does.
+        name, setting = value.get("name", value.get("key")), value.get("value")
+        named = norm(name)
+        if named is not None and isinstance(setting, (str, int)) and not isinstance(setting, bool):
+            pair = f"{named}={str(setting).strip().lower()}"  # (the value as it is: "1" is one)
+            if len(pair) <= 2048:
+                out.add("kv:" + pair)
         for key, item in list(value.items())[:200]:
             if key in _ROW_FIELDS:
                 row = _row_object(item, _ROW_FIELDS[key])

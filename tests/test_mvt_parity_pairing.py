@@ -344,6 +344,32 @@ def test_a_value_many_records_share_does_not_pair(tmp_path: Path) -> None:
     assert [f.rule for f in unmatched] == ["android_unknown_sources"]
 
 
+def test_a_setting_pairs_by_its_name_and_value_when_each_alone_is_shared(tmp_path: Path) -> None:
+    """A bugreport's settings hold accessibility_enabled once per user (MVT's own test dumpstate: 1 for
+    user 0, 0 for user 10): neither the name nor "1" identifies a record, the pair does."""
+    out = tmp_path / "mvt"
+    out.mkdir()
+    (out / "alerts.json").write_text(json.dumps([
+        _alert("MEDIUM", "settings", 'Found suspicious "secure" setting "accessibility_enabled = 1" (x)',
+               {"namespace": "secure", "name": "accessibility_enabled", "value": "1"})]))
+    dumpstate = "/.acquisition/bugreport/dumpstate.txt"
+    findings = [_finding("medium", "android_dumpstate", {"device_path": dumpstate, "line": 304},
+                         rule="android_dangerous_setting")]
+    records = {"android_dumpstate": [
+        _record("android:settings:setting", {"device_path": dumpstate, "line": 284}, namespace="global",
+                key="development_settings_enabled", value="1"),
+        _record("android:settings:setting", {"device_path": dumpstate, "line": 304}, namespace="secure",
+                key="accessibility_enabled", value="1"),
+        _record("android:settings:setting", {"device_path": dumpstate, "line": 309}, namespace="secure",
+                key="accessibility_enabled", value="0"),
+    ]}
+    pairs, unmatched = pair_all(read_mvt_alerts(out), read_preuve_findings(_write_preuve(tmp_path / "p", findings,
+                                                                                          records)))
+    assert [(p.finding.rule if p.finding else None, p.note) for p in pairs] == [
+        ("android_dangerous_setting", "counterpart on the same record")]
+    assert unmatched == []
+
+
 def test_row_ids_of_different_tables_do_not_pair(tmp_path: Path) -> None:
     """MVT names a DataUsage row by process id and live-usage id; preuve's finding is on process row 7, another
     process than the one MVT alerts on (whose live-usage row is 7)."""
