@@ -42,7 +42,7 @@ EXPECTED_LAYOUT = [
     (26, "Mount"), (27, "Mount"),
     (40, "AppOp"), (47, "AppOp"), (49, "AppOp"), (51, "AppOp"),
     (56, "AndroidSetting"), (60, "AndroidSetting"), (61, "AndroidSetting"), (67, "AndroidSetting"),
-    (68, "AndroidSetting"),
+    (68, "AndroidSetting"), (63, "AndroidSettingChange"),  # (a row's changes come at the end of the dump)
     (79, "PackageActivity"), (83, "PackageActivity"), (89, "BroadcastReceiver"),
     (96, "PackageEvent"), (97, "PackageEvent"),
     (98, "BatteryHistoryEvent"), (98, "BatteryHistoryEvent"), (99, "BatteryHistoryEvent"),
@@ -228,7 +228,7 @@ def test_bare_dumpsys(tmp_path: Path) -> None:
     assert detect_kind(path) is AndroidBugreport
     found = records(path, "android_dumpstate")
     assert [type(r).__name__ for r in found] == (
-        ["AppOp"] * 4 + ["AndroidSetting"] * 5 + ["PackageActivity"] * 2 + ["BroadcastReceiver"]
+        ["AppOp"] * 4 + ["AndroidSetting"] * 5 + ["AndroidSettingChange"] + ["PackageActivity"] * 2 + ["BroadcastReceiver"]
         + ["PackageEvent"] * 2 + ["BatteryHistoryEvent"] * 3 + ["BatteryDailyUpdate"] * 6 + ["DatabaseAccess"]
         + ["CompatOverride"] * 2)
     assert found[0].locator.line == 11 and found[0].locator.device_path == "/.acquisition/bugreport/dumpstate.txt"
