@@ -30,7 +30,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF, acquisition_value, parse_date
@@ -66,7 +66,9 @@ _PKG_USER0 = re.compile(r"^\s+User 0: .*\benabled=(?P<enabled>\d)")
 _PKG_EVENT = re.compile(r'\b(?P<event>pkginst|pkgunin)=(?P<uid>\d+):"(?P<pkg>[^"\s]{1,256})"')
 # '+job=u0a12:"com.app/.SyncJob"', '+top=u0a12:"com.app"', ' wake_lock=u0a12:"*alarm*:com.app/.X"'
 _HISTORY_EVENT = re.compile(r'[ +-](job|top|wake_lock)=([^:\s]{1,32}):"([^"]{1,512})"')
-_ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>\S+))?")
+_ADB_KEY = re.compile(r"(?P<key>[A-Za-z0-9+/]{300,}={0,2})(?:\s+(?P<comment>[^\s\"]+))?")
+# The keystore's <adbKey key="…" lastConnection="1628501829898" /> (milliseconds since 1970).
+_LAST_CONNECTION = re.compile(r'lastConnection="(?P<ms>\d{1,15})"')
 
 WATCHED_ACTIONS = {
     "android.provider.Telephony.SMS_RECEIVED": "receive SMS",
@@ -300,6 +302,13 @@ class AdbKey(Record):
     fingerprint: str  # MD5 of the key, as ``adb`` and Android's dialog show it
     comment: str | None
     acquisition_host: bool = False  # the key of the computer that made this AndroidQF acquisition
+    # When that computer last connected, as the keystore dumpsys prints records it (lastConnection,
+    # Android 11 and later); None when it does not say.
+    last_connection: datetime | None = None
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.last_connection is not None:
+            yield Timestamp(self.last_connection, "ADB key last connected")
 
     def summary(self) -> str:
         return f"Trusted ADB key {self.fingerprint} ({self.comment or 'no name'})"
@@ -315,6 +324,15 @@ class AdbKeyInvalid(Record):
 
     def summary(self) -> str:
         return f"Invalid trusted ADB key {self.key_start}… ({self.comment or 'no name'})"
+
+
+def _from_millis(text: str) -> datetime | None:
+    """Milliseconds since 1970 as a UTC time; None for 0 (never) or a time no calendar holds."""
+    try:
+        millis = int(text)
+        return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis > 0 else None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def adb_key(line: str) -> tuple[str, str | None] | None:
@@ -416,6 +434,9 @@ class DumpsysReader:
         self._a11y_installed: dict[str, tuple[int, str]] = {}
         self._a11y_enabled: set[str] = set()
         self._a11y_enabled_stated = False
+        # adb: the keys of the service, in order, and where each fingerprint is among them
+        self._adb_keys: list[AdbKey | AdbKeyInvalid] = []
+        self._adb_held: dict[str, int] = {}
 
     def end_section(self) -> Iterator[Record]:
         """Call at the end of a dumpstate section (and of the file): yields what was still open."""
@@ -424,8 +445,13 @@ class DumpsysReader:
         self._state = ""
 
     def _flush(self) -> Iterator[Record]:
-        """At the end of a service: the package block, app-op, settings row and daily changes still open."""
+        """At the end of a service: the package block, app-op, settings row, daily changes and ADB keys
+        still open."""
         yield from self._op_done()
+        if self._adb_keys:
+            keys, self._adb_keys = self._adb_keys, []
+            self._adb_held = {}
+            yield from keys
         if self._settings is not None:
             yield from self._settings.end()
             self._settings = None
@@ -753,12 +779,26 @@ class DumpsysReader:
                                      change_name=name)
 
     def _adb(self, number: int, text: str) -> Iterator[Record]:
+        """The trusted keys, kept until the service ends: a key is listed once as user_keys and again in
+        the keystore, which alone says when its computer last connected."""
         found = adb_key(text)
         if found is None:
             bad = _ADB_KEY.search(text)
             if bad is not None and self._once("adb_invalid", bad["key"][:128]):
-                yield AdbKeyInvalid(locator=self.locator(number), key_start=bad["key"][:24], comment=bad["comment"])
+                self._adb_keys.append(
+                    AdbKeyInvalid(locator=self.locator(number), key_start=bad["key"][:24], comment=bad["comment"]))
+            return
+        connected = _LAST_CONNECTION.search(text)
+        when = _from_millis(connected["ms"]) if connected is not None else None
+        held = self._adb_held.get(found[0])
+        if held is not None:
+            key = self._adb_keys[held]
+            assert isinstance(key, AdbKey)
+            if when is not None and (key.last_connection is None or when > key.last_connection):
+                key.last_connection = when
             return
         if self._once("adb", found[0]):
-            yield AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1],
-                         acquisition_host=found[0] == self.host_key)
+            self._adb_held[found[0]] = len(self._adb_keys)
+            self._adb_keys.append(AdbKey(locator=self.locator(number), fingerprint=found[0], comment=found[1],
+                                         acquisition_host=found[0] == self.host_key, last_connection=when))
+        yield from ()

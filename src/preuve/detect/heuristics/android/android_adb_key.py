@@ -38,8 +38,10 @@ class AndroidAdbKey(Rule):
                 severity=Severity.INFO,
             )
             return
+        last = (f", and last connected on {record.last_connection:%Y-%m-%d %H:%M:%S} UTC"
+                if record.last_connection is not None else "")
         yield self.finding(
             record, artifact,
             f"The computer '{record.comment or 'unnamed'}' (key {record.fingerprint}) is trusted for USB "
-            "debugging. Check it is the acquisition computer or one the owner knows.",
+            f"debugging{last}. Check it is the acquisition computer or one the owner knows.",
         )
