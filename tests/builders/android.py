@@ -241,6 +241,45 @@ def tombstone_text(process: str, uid: int, signal: str = "signal 11 (SIGSEGV), c
     ])
 
 
+def _pb_varint(value: int) -> bytes:
+    value &= (1 << 64) - 1  # (a negative int32 is written as its 64-bit two's complement)
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _pb_field(number: int, value: int | str | bytes) -> bytes:
+    """One field in protobuf's wire format: a varint for an integer, length-delimited otherwise."""
+    if isinstance(value, int):
+        return _pb_varint(number << 3) + _pb_varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _pb_varint(number << 3 | 2) + _pb_varint(len(data)) + data
+
+
+def tombstone_pb(process: str, uid: int, signal: tuple[int, str] = (11, "SIGSEGV")) -> bytes:
+    """The crash of tombstone_text as debuggerd writes it to tombstone_NN.pb (AOSP tombstone.proto:
+    arch 1, build_fingerprint 2, revision 3, timestamp 4, pid 5, tid 6, uid 7, selinux_label 8,
+    command_line 9, signal_info 10 {number 1, name 2, code 3, code_name 4}, abort_message 14,
+    threads 16 {key 1, value 2 {id 1, name 2}}, process_uptime 20)."""
+    thread = _pb_field(1, 1240) + _pb_field(2, "Binder:1234_2")
+    return b"".join([
+        _pb_field(1, 3),  # ARM64
+        _pb_field(2, "google/sunfish/sunfish:13/TQ3A/1:user/release-keys"),
+        _pb_field(3, "MP1.0"),
+        _pb_field(4, "2023-11-10 08:30:00.123456789+0100"),
+        _pb_field(5, 1234), _pb_field(6, 1240), _pb_field(7, uid),
+        _pb_field(8, "u:r:mediaserver:s0\x00"),
+        *[_pb_field(9, part) for part in process.split(" ")],
+        _pb_field(10, _pb_field(1, signal[0]) + _pb_field(2, signal[1]) + _pb_field(3, 1) + _pb_field(4, "SEGV_MAPERR")),
+        _pb_field(14, "stack corruption detected"),
+        _pb_field(16, _pb_field(1, 1240) + _pb_field(2, thread)),
+        _pb_field(20, 3600),
+    ])
+
+
 def sms_backup_blob(messages: Sequence[Mapping[str, object]]) -> bytes:
     """The telephony backup agent's format: a zlib stream of a JSON array."""
     return zlib.compress(json.dumps(list(messages)).encode())

@@ -248,3 +248,17 @@ def test_csv_cell_rows_are_what_csv_writer_writes(cells: list[list[str]]) -> Non
     reference = io.StringIO(newline="")
     csv.writer(reference).writerow(row)
     assert ",".join(csv_cell(cell) for cell in row) + "\r\n" == reference.getvalue()
+
+
+@BRIEF
+@given(st.binary(max_size=300))
+def test_protobuf_wire_reader_arbitrary_bytes(data: bytes) -> None:
+    """Any bytes: fields with in-range values, or ProtoError; never another exception, never past the end."""
+    from preuve.evidence.formats.protowire import ProtoError, fields
+
+    try:
+        for number, wire, value in fields(data):
+            assert number >= 1 and wire in (0, 1, 2, 5)
+            assert len(value) <= len(data) if isinstance(value, bytes) else 0 <= value < 1 << 64
+    except ProtoError:
+        pass
