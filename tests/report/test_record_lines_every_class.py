@@ -61,8 +61,9 @@ def _value(kind: object, name: str, index: int) -> object:
 
 
 def test_every_record_class_is_found() -> None:
-    assert len(RECORD_CLASSES) == 80  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts,
-    # 3 for MVT parity (installed accessibility services, invalid ADB keys, ps threads) and the settings' changes
+    assert len(RECORD_CLASSES) == 81  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts,
+    # 3 for MVT parity (installed accessibility services, invalid ADB keys, ps threads), the settings' changes and
+    # AndroidQF's browser history
 
 
 @pytest.mark.parametrize("cls", RECORD_CLASSES, ids=lambda cls: cls.record_type)

@@ -1,0 +1,146 @@
+"""Browser history AndroidQF collected (``browser_history/``, on phones where it can read it).
+
+AndroidQF copies each Chromium-based browser's ``History`` database into ``browser_history/`` and
+describes them in ``browser_history/manifest.json``: ``{"schema_version": 1, "databases": [{"browser",
+"package", "profile", "device_path", "archive_path"}]}``. Each database is read as Chrome's is on
+iOS: ``urls`` and ``visits``, with the visit each one came from (a redirect through an exploit
+server shows as the previous hop), times in microseconds since 1601. A database the manifest names
+that is absent, unsafe to follow or unreadable fails alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import ClassVar
+
+from preuve.artifacts.android._common import AQF, load_json
+from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.tables import Absent, Database, Join, Query, Table
+from preuve.artifacts.timeconv import from_webkit
+from preuve.artifacts.values import as_int, as_text
+from preuve.artifacts.web import url_observables
+from preuve.evidence.errors import EvidenceError
+from preuve.model import Observable, Record, Timestamp
+
+MANIFEST = f"{AQF}/browser_history/manifest.json"
+MAX_DATABASES = 1000
+_URLS = Table("urls", required=("id", "url"), optional=("title", "last_visit_time"), key=("id",))
+_VISITS = Table("visits", required=("id", "url"), optional=("visit_time", "from_visit", "transition"), key=("id",))
+
+
+@dataclass(kw_only=True)
+class AndroidBrowserVisit(Record):
+    """A page a browser on the phone visited (or a URL it kept with no visit left)."""
+
+    record_type: ClassVar[str] = "android:browser:visit"
+    browser: str  # as AndroidQF names it
+    package: str
+    profile: str
+    database: str  # where the database lies on the phone
+    visit_id: int | None
+    url_id: int | None
+    url: str | None
+    title: str | None
+    visit_time: datetime | None
+    from_visit: int | None
+    from_url: str | None
+    transition: int | None
+
+    def observables(self) -> Iterator[Observable]:
+        return url_observables(self.url, self.from_url)
+
+    def timestamps(self) -> Iterator[Timestamp]:
+        if self.visit_time is not None:
+            yield Timestamp(self.visit_time, f"{self.browser} visit")
+
+    def summary(self) -> str:
+        via = f" (from {self.from_url})" if self.from_url else ""
+        return f"{self.browser} visit to {self.url or '?'}{via}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    browser: str
+    package: str
+    profile: str
+    device_path: str
+    archive_path: str
+
+
+class AndroidBrowserHistory(Artifact):
+    name = "android_browser_history"
+    platform = "android"
+    title = "Browser history (AndroidQF browser_history/)"
+    paths: ClassVar[tuple[str, ...]] = (MANIFEST,)
+
+    def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
+        for entry in _entries(ctx, path):
+            database = f"{AQF}/{entry.archive_path}"
+            if not ctx.fs.is_file(database):
+                ctx.error(database, f"named by {path} but absent")
+                continue
+            try:
+                with ctx.fs.sqlite(database) as conn:
+                    yield from _visits(Database(ctx, conn, database, ctx.fs.sha256(database)), entry)
+            except EvidenceError as exc:
+                ctx.error(exc.path, exc.reason)
+            except sqlite3.Error as exc:
+                ctx.error(database, f"cannot be read ({exc})")
+
+
+def _entries(ctx: ArtifactContext, path: str) -> Iterator[_Entry]:
+    """The databases the manifest names, each checked (a bad entry is a warning, the others are read)."""
+    data = load_json(ctx, path)
+    if not isinstance(data, dict) or data.get("schema_version") != 1:
+        raise EvidenceError(path, "not a browser history manifest of schema version 1")
+    databases = data.get("databases")
+    if not isinstance(databases, list):
+        raise EvidenceError(path, "no list of databases")
+    if len(databases) > MAX_DATABASES:
+        ctx.warn(f"{path}: {len(databases)} databases listed; the first {MAX_DATABASES} are read")
+    for number, raw in enumerate(databases[:MAX_DATABASES]):
+        fields = [raw.get(key) if isinstance(raw, dict) else None
+                  for key in ("browser", "package", "profile", "device_path", "archive_path")]
+        if not all(isinstance(value, str) and value for value in fields):
+            ctx.warn(f"{path}: database {number} is not described whole (browser, package, profile, device_path, "
+                     "archive_path); not read")
+            continue
+        browser, package, profile, device_path, archive = (str(value) for value in fields)
+        parts = PurePosixPath(archive).parts
+        if "\\" in archive or archive.startswith("/") or ".." in parts or parts[:1] != ("browser_history",):
+            ctx.warn(f"{path}: database {number} lies outside browser_history/ ({archive!r}); not read")
+            continue
+        yield _Entry(browser, package, profile, device_path, archive)
+
+
+def _visits(db: Database, entry: _Entry) -> Iterator[Record]:
+    if db.report_missing(_URLS):
+        return
+    common = {"browser": entry.browser, "package": entry.package, "profile": entry.profile,
+              "database": entry.device_path}
+    orphans: tuple[Absent, ...] = ()
+    if db.has(_VISITS):
+        query = Query(_VISITS, "v", joins=(
+            Join(_URLS, "u", on="id", to="v.url"),
+            Join(Table("visits", required=("id", "url")), "fv", on="id", to="v.from_visit"),
+            Join(Table("urls", required=("id", "url")), "fu", on="id", to="fv.url"),
+        ))
+        for row in db.rows(query):
+            yield AndroidBrowserVisit(
+                locator=db.locator("visits", row["_key"]), **common, visit_id=as_int(row["id"]),
+                url_id=as_int(row["u.id"]), url=as_text(row["u.url"]), title=as_text(row["u.title"]),
+                visit_time=from_webkit(row["visit_time"]), from_visit=as_int(row["from_visit"]) or None,
+                from_url=as_text(row["fu.url"]), transition=as_int(row["transition"]),
+            )
+        orphans = (Absent("u.id", "visits", "url"),)
+    # Rows of urls no visit refers to (all of them when there is no visits table).
+    for row in db.rows(Query(_URLS, "u", where=orphans)):
+        yield AndroidBrowserVisit(
+            locator=db.locator("urls", row["_key"]), **common, visit_id=None, url_id=as_int(row["id"]),
+            url=as_text(row["url"]), title=as_text(row["title"]), visit_time=from_webkit(row["last_visit_time"]),
+            from_visit=None, from_url=None, transition=None,
+        )
