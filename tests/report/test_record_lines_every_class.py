@@ -61,9 +61,9 @@ def _value(kind: object, name: str, index: int) -> object:
 
 
 def test_every_record_class_is_found() -> None:
-    assert len(RECORD_CLASSES) == 81  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts,
-    # 3 for MVT parity (installed accessibility services, invalid ADB keys, ps threads), the settings' changes and
-    # AndroidQF's browser history
+    assert len(RECORD_CLASSES) == 84  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts,
+    # 3 for MVT parity (installed accessibility services, invalid ADB keys, ps threads), the settings' changes,
+    # AndroidQF's browser history and the 3 of Samsung's framework logs
 
 
 @pytest.mark.parametrize("cls", RECORD_CLASSES, ids=lambda cls: cls.record_type)
