@@ -19,17 +19,13 @@ from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.base import Artifact, ArtifactContext
-from preuve.artifacts.tables import Absent, Database, Join, Query, Table
-from preuve.artifacts.timeconv import from_webkit
-from preuve.artifacts.values import as_int, as_text
-from preuve.artifacts.web import url_observables
+from preuve.artifacts.tables import Database
+from preuve.artifacts.web import chromium_history, url_observables
 from preuve.evidence.errors import EvidenceError
 from preuve.model import Observable, Record, Timestamp
 
 MANIFEST = f"{AQF}/browser_history/manifest.json"
 MAX_DATABASES = 1000
-_URLS = Table("urls", required=("id", "url"), optional=("title", "last_visit_time"), key=("id",))
-_VISITS = Table("visits", required=("id", "url"), optional=("visit_time", "from_visit", "transition"), key=("id",))
 
 
 @dataclass(kw_only=True)
@@ -118,29 +114,10 @@ def _entries(ctx: ArtifactContext, path: str) -> Iterator[_Entry]:
 
 
 def _visits(db: Database, entry: _Entry) -> Iterator[Record]:
-    if db.report_missing(_URLS):
-        return
-    common = {"browser": entry.browser, "package": entry.package, "profile": entry.profile,
-              "database": entry.device_path}
-    orphans: tuple[Absent, ...] = ()
-    if db.has(_VISITS):
-        query = Query(_VISITS, "v", joins=(
-            Join(_URLS, "u", on="id", to="v.url"),
-            Join(Table("visits", required=("id", "url")), "fv", on="id", to="v.from_visit"),
-            Join(Table("urls", required=("id", "url")), "fu", on="id", to="fv.url"),
-        ))
-        for row in db.rows(query):
-            yield AndroidBrowserVisit(
-                locator=db.locator("visits", row["_key"]), **common, visit_id=as_int(row["id"]),
-                url_id=as_int(row["u.id"]), url=as_text(row["u.url"]), title=as_text(row["u.title"]),
-                visit_time=from_webkit(row["visit_time"]), from_visit=as_int(row["from_visit"]) or None,
-                from_url=as_text(row["fu.url"]), transition=as_int(row["transition"]),
-            )
-        orphans = (Absent("u.id", "visits", "url"),)
-    # Rows of urls no visit refers to (all of them when there is no visits table).
-    for row in db.rows(Query(_URLS, "u", where=orphans)):
+    for row in chromium_history(db):
         yield AndroidBrowserVisit(
-            locator=db.locator("urls", row["_key"]), **common, visit_id=None, url_id=as_int(row["id"]),
-            url=as_text(row["url"]), title=as_text(row["title"]), visit_time=from_webkit(row["last_visit_time"]),
-            from_visit=None, from_url=None, transition=None,
+            locator=db.locator(row.table, row.key), browser=entry.browser, package=entry.package,
+            profile=entry.profile, database=entry.device_path, visit_id=row.visit_id, url_id=row.url_id, url=row.url,
+            title=row.title, visit_time=row.visit_time, from_visit=row.from_visit, from_url=row.from_url,
+            transition=row.transition,
         )

@@ -17,10 +17,8 @@ from typing import ClassVar
 
 from preuve.artifacts.base import SqliteArtifact
 from preuve.artifacts.rows import container_of
-from preuve.artifacts.tables import Absent, Database, Join, Query, Table
-from preuve.artifacts.timeconv import from_webkit
-from preuve.artifacts.values import as_int, as_text
-from preuve.artifacts.web import VisitMethods
+from preuve.artifacts.tables import Database
+from preuve.artifacts.web import CHROMIUM_URLS, CHROMIUM_VISITS, VisitMethods, chromium_history
 from preuve.model import Record
 
 CHROME_PROFILE = "/private/var/mobile/Containers/Data/Application/*/Library/Application Support/Google/Chrome/*"
@@ -49,49 +47,13 @@ class ChromeHistory(SqliteArtifact):
     title = "Chrome history"
     paths = (f"{CHROME_PROFILE}/History",)
 
-    tables = (
-        Table("urls", required=("id", "url"), optional=("title", "last_visit_time"), key=("id",)),
-        Table("visits", required=("id", "url"), optional=("visit_time", "from_visit", "transition"), key=("id",)),
-    )
+    tables = (CHROMIUM_URLS, CHROMIUM_VISITS)
 
     def read(self, db: Database) -> Iterator[Record]:
-        urls, visits = self.tables
-        if db.report_missing(urls):
-            return
         app = container_of(db.path)
-        orphans: tuple[Absent, ...] = ()
-        if db.has(visits):
-            query = Query(visits, "v", joins=(
-                Join(urls, "u", on="id", to="v.url"),
-                Join(Table("visits", required=("id", "url")), "fv", on="id", to="v.from_visit"),
-                Join(Table("urls", required=("id", "url")), "fu", on="id", to="fv.url"),
-            ))
-            for row in db.rows(query):
-                from_visit = as_int(row["from_visit"])
-                yield ChromeVisit(
-                    locator=db.locator("visits", row["_key"]),
-                    app=app,
-                    visit_id=as_int(row["id"]),
-                    url_id=as_int(row["u.id"]),
-                    url=as_text(row["u.url"]),
-                    title=as_text(row["u.title"]),
-                    visit_time=from_webkit(row["visit_time"]),
-                    from_visit=from_visit or None,
-                    from_url=as_text(row["fu.url"]),
-                    transition=as_int(row["transition"]),
-                )
-            orphans = (Absent("u.id", "visits", "url"),)
-        # Rows of urls no visit refers to (all of them when there is no visits table).
-        for row in db.rows(Query(urls, "u", where=orphans)):
+        for row in chromium_history(db):
             yield ChromeVisit(
-                locator=db.locator("urls", row["_key"]),
-                app=app,
-                visit_id=None,
-                url_id=as_int(row["id"]),
-                url=as_text(row["url"]),
-                title=as_text(row["title"]),
-                visit_time=from_webkit(row["last_visit_time"]),
-                from_visit=None,
-                from_url=None,
-                transition=None,
+                locator=db.locator(row.table, row.key), app=app, visit_id=row.visit_id, url_id=row.url_id,
+                url=row.url, title=row.title, visit_time=row.visit_time, from_visit=row.from_visit,
+                from_url=row.from_url, transition=row.transition,
             )
