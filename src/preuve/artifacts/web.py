@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from preuve.artifacts.tables import Absent, Database, Join, Query, Table
 from preuve.artifacts.timeconv import from_webkit
@@ -25,21 +24,25 @@ class VisitMethods:
     """The methods of a browser's visit record, put before `Record` among its bases: the page and the
     page the visit came from are matched, the visit time is on the timeline."""
 
-    browser: ClassVar[str]
     url: str | None
     from_url: str | None
     visit_time: datetime | None
+
+    def browser_name(self) -> str:
+        """The browser's name: a class constant of a record of one browser (``browser = "Chrome"``), or a
+        field of a record of whichever browser the acquisition names (AndroidQF's browser history)."""
+        return str(getattr(self, "browser", "Browser"))
 
     def observables(self) -> Iterator[Observable]:
         return url_observables(self.url, self.from_url)
 
     def timestamps(self) -> Iterator[Timestamp]:
         if self.visit_time is not None:
-            yield Timestamp(self.visit_time, f"{self.browser} visit")
+            yield Timestamp(self.visit_time, f"{self.browser_name()} visit")
 
     def summary(self) -> str:
         via = f" (from {self.from_url})" if self.from_url else ""
-        return f"{self.browser} visit to {self.url or '?'}{via}"
+        return f"{self.browser_name()} visit to {self.url or '?'}{via}"
 
 
 # Chromium's History database (Chrome on iOS; Chrome, Brave, Edge… on Android): its two tables.

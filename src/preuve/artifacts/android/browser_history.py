@@ -20,16 +20,16 @@ from typing import ClassVar
 from preuve.artifacts.android._common import AQF, load_json
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.tables import Database
-from preuve.artifacts.web import chromium_history, url_observables
+from preuve.artifacts.web import VisitMethods, chromium_history
 from preuve.evidence.errors import EvidenceError
-from preuve.model import Observable, Record, Timestamp
+from preuve.model import Record
 
 MANIFEST = f"{AQF}/browser_history/manifest.json"
 MAX_DATABASES = 1000
 
 
 @dataclass(kw_only=True)
-class AndroidBrowserVisit(Record):
+class AndroidBrowserVisit(VisitMethods, Record):
     """A page a browser on the phone visited (or a URL it kept with no visit left)."""
 
     record_type: ClassVar[str] = "android:browser:visit"
@@ -45,17 +45,6 @@ class AndroidBrowserVisit(Record):
     from_visit: int | None
     from_url: str | None
     transition: int | None
-
-    def observables(self) -> Iterator[Observable]:
-        return url_observables(self.url, self.from_url)
-
-    def timestamps(self) -> Iterator[Timestamp]:
-        if self.visit_time is not None:
-            yield Timestamp(self.visit_time, f"{self.browser} visit")
-
-    def summary(self) -> str:
-        via = f" (from {self.from_url})" if self.from_url else ""
-        return f"{self.browser} visit to {self.url or '?'}{via}"
 
 
 @dataclass(frozen=True)
