@@ -141,6 +141,9 @@ class Heuristic:
     pattern: str  # matched against the start of MVT's message
     label: str
     rules: tuple[str, ...]  # "@indicator": an indicator finding on the same record is the counterpart
+    # (MVT event field, preuve record field) pairs that identify the object where no string does (a count
+    # per Android user): each gives both sides the object "key:<preuve field>=<value>".
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 ANY_DATAUSAGE = ("datausage", "netusage")
@@ -174,7 +177,8 @@ HEURISTICS: tuple[Heuristic, ...] = (
               ("datausage_unbundled_process",)),
     Heuristic(ANY_DATAUSAGE, r"Found process entry with empty 'proc_name'", "usage of a process with no name",
               ("datausage_deleted_process", "datausage_unbundled_process")),
-    Heuristic(("dumpsys_accessibility",), r"The accessibility dump states", "services counted but not named", ()),
+    Heuristic(("dumpsys_accessibility",), r"The accessibility dump states", "services counted but not named",
+              ("android_accessibility_unnamed",), keys=(("user_id", "user"),)),
     Heuristic(("dumpsys_accessibility",), r"Found accessibility service", "accessibility service",
               ("android_accessibility_service",)),
     Heuristic(("dumpsys_appops",), r"Package '.*' had risky permission", "REQUEST_INSTALL_PACKAGES app op",
@@ -225,10 +229,18 @@ HEURISTICS: tuple[Heuristic, ...] = (
 
 
 def heuristic_of(alert: MvtAlert) -> Heuristic | None:
+    return heuristic_of_message(alert.module, alert.message)
+
+
+def heuristic_of_message(module: str, message: str) -> Heuristic | None:
     for heuristic in HEURISTICS:
-        if alert.module in heuristic.modules and re.match(heuristic.pattern, alert.message):
+        if module in heuristic.modules and re.match(heuristic.pattern, message):
             return heuristic
     return None
+
+
+# The preuve record fields some heuristics name as identifying keys (Heuristic.keys).
+_KEY_FIELDS = frozenset(mine for heuristic in HEURISTICS for _theirs, mine in heuristic.keys)
 
 
 # Event fields holding a row id, and the table it is a row of when the field says ("row": not known).
@@ -398,6 +410,8 @@ def record_objects(record: dict[str, object]) -> frozenset[str]:
     out: set[str] = set()
     fields = {k: v for k, v in record.items() if k not in ("record_type", "locator")}
     _scan(fields, out, 0, [500])
+    out |= {f"key:{k}={v}" for k, v in fields.items() if k in _KEY_FIELDS and isinstance(v, int)
+            and not isinstance(v, bool)}
     locator = record.get("locator")
     if isinstance(locator, dict) and all(locator.get(k) is None for k in ("table", "rowid", "key_path", "line")):
         path = str(locator.get("device_path") or "")
@@ -479,7 +493,12 @@ def _mvt_alert(doc: object, default_module: str) -> MvtAlert | None:
         ind_value = str(indicator.get("value")) if indicator.get("value") is not None else None
     elif isinstance(indicator, str):
         ind_value = indicator
-    return MvtAlert(module, level, message, ind_type, ind_value, mvt_objects(event, message, ind_value))
+    objects = mvt_objects(event, message, ind_value)
+    heuristic = heuristic_of_message(module, message)
+    if heuristic is not None and isinstance(event, dict):
+        objects |= {f"key:{mine}={value}" for theirs, mine in heuristic.keys
+                    if isinstance(value := event.get(theirs), int) and not isinstance(value, bool)}
+    return MvtAlert(module, level, message, ind_type, ind_value, objects)
 
 
 def read_mvt_alerts(out_dir: Path) -> list[MvtAlert]:

@@ -482,6 +482,35 @@ def test_dump_archives_unpacked_for_check_fs_inside_their_folder(tmp_path: Path)
     assert dump_root(tmp_path / "z") == tmp_path / "z" / "phone"
 
 
+def test_a_count_per_user_pairs_by_its_user(tmp_path: Path) -> None:
+    """MVT's "services counted but not named" alert holds numbers only: it pairs with preuve's finding for
+    the same Android user, not with another user's."""
+    out = tmp_path / "mvt"
+    out.mkdir()
+    event = {"user_id": 10, "component": None, "package_name": None, "installed_service_count": 2,
+             "unnamed_service_count": 1}
+    (out / "alerts.json").write_text(json.dumps([
+        _alert("LOW", "dumpsys_accessibility", "The accessibility dump states 2 installed service(s) for user 10 "
+               "but lists the component names of only 1 of them (1 unnamed)", event)]))
+    dumpstate = "/.acquisition/bugreport/dumpstate.txt"
+
+    def preuve(user: int) -> list[PreuveFinding]:
+        findings = [_finding("low", "android_dumpstate", {"device_path": dumpstate, "line": 12},
+                             rule="android_accessibility_unnamed")]
+        records = {"android_dumpstate": [
+            _record("android:dumpsys:accessibility_services_unnamed", {"device_path": dumpstate, "line": 12},
+                    user=user, stated=2, named=1)]}
+        return read_preuve_findings(_write_preuve(tmp_path / f"p{user}", findings, records))
+
+    alerts = read_mvt_alerts(out)
+    pairs, _ = pair_all(alerts, preuve(10))
+    assert [(p.finding.rule if p.finding else None, p.note) for p in pairs] == [
+        ("android_accessibility_unnamed", "counterpart on the same record")]
+    pairs, _ = pair_all(alerts, preuve(0))
+    assert [(p.finding, p.note) for p in pairs] == [(None, "expected android_accessibility_unnamed in "
+                                                           "android_dumpsys/android_dumpstate")]
+
+
 def test_a_heuristic_preuve_has_no_rule_for_is_missing_and_says_so() -> None:
     alert = MvtAlert("aqf_packages", 3, "VirusTotal flagged package com.example.app", None, None,
                      frozenset({"v:com.example.app"}))

@@ -460,6 +460,75 @@ def test_accessibility_enabled_services_over_several_lines(tmp_path: Path) -> No
          "com.google.android.marvin.talkback/com.android.switchaccess.SwitchAccessService")]
 
 
+def _accessibility_dump(tmp_path: Path, lines: list[str]) -> Path:
+    text = "\n".join(["-" * 79, "DUMP OF SERVICE accessibility:", "ACCESSIBILITY MANAGER (dumpsys accessibility)",
+                      *lines, "--------- 0.003s was the duration of dumpsys accessibility, ending at: 2023-11-14 22:13:30",
+                      ""])
+    return write_zip(tmp_path / "bugreport.zip", {"version.txt": b"2.0", "dumpstate.txt": text.encode()})
+
+
+def _a11y_findings(path: Path) -> list[tuple[str, str, int | None, str]]:
+    return [(f.rule or "", f.severity.label, f.locator.line, f.explanation) for f in check(path).findings
+            if f.rule in ("android_accessibility_service", "android_accessibility_unnamed")]
+
+
+def test_accessibility_count_the_dump_does_not_name(tmp_path: Path) -> None:
+    """Most builds print only `installedServiceCount=N` in a user's attributes: the services it does not
+    name are said, per user, as MVT says them (low)."""
+    path = _accessibility_dump(tmp_path, [
+        "User state[",
+        "     attributes:{id=0, touchExplorationEnabled=false, serviceInfoChangeCount=0, installedServiceCount=13}",
+        "     Bound services:{}",
+        "     Enabled services:{}",
+        "     Binding services:{}",
+        "     Crashed services:{}",
+        "]",
+        "User state[",
+        "     attributes:{id=10, touchExplorationEnabled=false, installedServiceCount=2}",
+        "     Bound services:{Service[label=Spy, feedbackType[FEEDBACK_GENERIC], capabilities=1]}",
+        "     Enabled services:{{com.spy.app/com.spy.app.A11y}}",
+        "]",
+    ])
+    found = [r for r in records(path, "android_dumpstate") if type(r).__name__.startswith("Accessibility")]
+    assert [(type(r).__name__, r.locator.line, getattr(r, "user", None), getattr(r, "stated", None),
+             getattr(r, "named", None), getattr(r, "component", None)) for r in found] == [
+        ("AccessibilityService", 14, None, None, None, "com.spy.app/com.spy.app.A11y"),
+        ("AccessibilityServicesUnnamed", 5, 0, 13, 0, None),
+        ("AccessibilityServicesUnnamed", 12, 10, 2, 1, None)]
+    assert _a11y_findings(path) == [
+        ("android_accessibility_service", "medium", 14,
+         "The accessibility service com.spy.app/com.spy.app.A11y is enabled: it can read the screen and typing. "
+         "Check that the owner knows this app."),
+        ("android_accessibility_unnamed", "low", 5,
+         "The accessibility dump states 13 installed accessibility service(s) for Android user 0 but names none of "
+         "them: the unnamed ones cannot be checked from this dump. The owner can list them under Settings > "
+         "Accessibility."),
+        ("android_accessibility_unnamed", "low", 12,
+         "The accessibility dump states 2 installed accessibility service(s) for Android user 10 but names only 1 "
+         "(1 unnamed): the unnamed ones cannot be checked from this dump. The owner can list them under Settings > "
+         "Accessibility."),
+    ]
+
+
+def test_accessibility_count_met_by_every_list(tmp_path: Path) -> None:
+    """A service named in any list counts as named (Android 10's one-line state, as a car's dump printed it);
+    a list left open does not swallow the lists after it."""
+    path = _accessibility_dump(tmp_path, [
+        "User state[attributes:{id=0, currentUser=true, touchExplorationEnabled=false, installedServiceCount=3}",
+        "     Bound services:{Service[label=.custom.StatusBarAcces…, feedbackType[FEEDBACK_SPOKEN], capabilities=43]}",
+        "     Crashed services:{",
+        "          com.example.crashy/.CrashyService",
+        "     Enabled services:{{com.vendor.voice/com.vendor.voice.Access}, {com.vendor.nav/.NavService}}",
+        "     Binding services:{{com.vendor.nav/com.vendor.nav.NavService}}]",
+    ])
+    assert [(rule, severity, line) for rule, severity, line, _ in _a11y_findings(path)] == [
+        ("android_accessibility_service", "medium", 8), ("android_accessibility_service", "medium", 8)]
+    found = records(path, "android_dumpstate")
+    assert [(type(r).__name__, getattr(r, "component", None)) for r in found] == [
+        ("AccessibilityService", "com.vendor.voice/com.vendor.voice.Access"),
+        ("AccessibilityService", "com.vendor.nav/com.vendor.nav.NavService")]
+
+
 def test_vendor_wrapper_around_the_bugreport(tmp_path: Path) -> None:
     """MIUI / HyperOS: a zip of app logs and captures with the real bugreport zip inside."""
     inner = write_zip(tmp_path / "inner.zip", bugreport_members()).read_bytes()

@@ -42,6 +42,12 @@ from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _SERVICE = re.compile(r"^DUMP OF SERVICE (?:CRITICAL |HIGH |NORMAL )?(?P<name>[\w.\-/]+):")
 _COMPONENT = re.compile(r"(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)/(?P<cls>[\w.$]+)")
+_A11Y_USER = re.compile(r"attributes:\{id=(\d{1,9})\b")
+_A11Y_COUNT = re.compile(r"\binstalledServiceCount=(\d{1,9})\b")
+# The lists a user's state prints; "installed" and "enabled" are read for their services, the others
+# only count as naming one.
+_A11Y_LISTS = ("enabled services", "installed services", "binding services", "bound services",
+               "crashed services")
 _ACTION = re.compile(r"^\s+(?P<action>[\w.]+):\s*$")
 _RECEIVER = re.compile(r"^\s+[0-9a-f]+ (?P<pkg>[\w.]+)/(?P<cls>[\w.$]+)")
 _APPOPS_UID = re.compile(r"^  Uid [^:\s]+:\s*$")
@@ -115,6 +121,22 @@ class AccessibilityServiceInstalled(Record):
     def summary(self) -> str:
         state = "not enabled" if self.enabled_stated else "enabled state not stated"
         return f"Accessibility service installed ({state}): {self.component}"
+
+
+@dataclass(kw_only=True)
+class AccessibilityServicesUnnamed(Record):
+    """A user's count of installed accessibility services, as the dump states it
+    (``installedServiceCount=N``), where the dump names fewer services for that user: on most builds
+    the count is the dump's only statement about installed services."""
+
+    record_type: ClassVar[str] = "android:dumpsys:accessibility_services_unnamed"
+    user: int | None  # the Android user the count is of; None when the dump gives none
+    stated: int
+    named: int  # the user's services the dump names, in any of its lists
+
+    def summary(self) -> str:
+        of = "" if self.user is None else f" of user {self.user}"
+        return f"Accessibility services{of}: {self.stated} installed, {self.named} named"
 
 
 @dataclass(kw_only=True)
@@ -434,6 +456,11 @@ class DumpsysReader:
         self._a11y_installed: dict[str, tuple[int, str]] = {}
         self._a11y_enabled: set[str] = set()
         self._a11y_enabled_stated = False
+        # the user whose state is being printed, each user's stated count (and its line), the
+        # services named for each user in any list
+        self._a11y_user: int | None = None
+        self._a11y_counts: dict[int | None, tuple[int, int]] = {}
+        self._a11y_named: dict[int | None, set[str]] = {}
         # adb: the keys of the service, in order, and where each fingerprint is among them
         self._adb_keys: list[AdbKey | AdbKeyInvalid] = []
         self._adb_held: dict[str, int] = {}
@@ -461,6 +488,8 @@ class DumpsysReader:
         self._db_pool = None
         if self._a11y_installed:
             yield from self._a11y_installed_records()
+        if self._a11y_counts or self._a11y_named:
+            yield from self._a11y_unnamed_records()
         pending, self._pending = self._pending, None
         if pending is None or not self._once("pkg", pending.name):
             return
@@ -527,26 +556,41 @@ class DumpsysReader:
         return True
 
     def _accessibility(self, number: int, text: str) -> Iterator[Record]:
-        if self._state in ("a11y", "a11y_installed"):  # "… services: {" listed one per line, up to "}"
-            installed = self._state == "a11y_installed"
+        lowered = text.lower()
+        chosen = next((name for name in _A11Y_LISTS if name in lowered), None)
+        if chosen is None and self._state in ("a11y", "a11y_installed", "a11y_other"):
+            # "… services: {" listed one a line, up to "}" (or the next list or user, if it has none)
+            kind = self._state
             if text.strip().startswith("}"):
                 self._state = ""
                 return
             listed = text
-        else:
-            lowered = text.lower()
-            if "enabled services" in lowered:
-                installed = False
-                self._a11y_enabled_stated = True
-            elif "installed services" in lowered:
-                installed = True
-            else:
+            if "attributes:{" in text:
+                self._state = ""
+                self._a11y_attributes(number, text)
                 return
+        else:
+            self._state = ""
+            if "attributes:{" in text or "installedServiceCount=" in text:
+                self._a11y_attributes(number, text)
+            if chosen is None:
+                return
+            if chosen == "enabled services":
+                kind = "a11y"
+                self._a11y_enabled_stated = True
+            else:
+                kind = "a11y_installed" if chosen == "installed services" else "a11y_other"
             listed = text.split(":", 1)[-1]
             if listed.count("{") > listed.count("}"):
-                self._state = "a11y_installed" if installed else "a11y"
+                self._state = kind
+        installed = kind == "a11y_installed"
         for match in _COMPONENT.finditer(listed):
             component = f"{match['pkg']}/{_full_class(match['pkg'], match['cls'])}"
+            named = self._a11y_named.setdefault(self._a11y_user, set())
+            if len(named) < MAX_SEEN:
+                named.add(component)
+            if kind == "a11y_other":
+                continue
             if installed:
                 if component not in self._a11y_installed and len(self._a11y_installed) < MAX_SEEN:
                     self._a11y_installed[component] = (number, match["pkg"])
@@ -555,6 +599,27 @@ class DumpsysReader:
                 self._a11y_enabled.add(component)
             if self._once("a11y", component):
                 yield AccessibilityService(locator=self.locator(number), package=match["pkg"], component=component)
+
+    def _a11y_attributes(self, number: int, text: str) -> None:
+        """A user state's attributes: the user whose lists follow, and the count of installed services
+        it states (the first, for each user)."""
+        user = _A11Y_USER.search(text)
+        if user is not None:
+            self._a11y_user = int(user.group(1))
+        count = _A11Y_COUNT.search(text)
+        if count is not None and len(self._a11y_counts) < MAX_SEEN:
+            self._a11y_counts.setdefault(self._a11y_user, (int(count.group(1)), number))
+
+    def _a11y_unnamed_records(self) -> Iterator[Record]:
+        """At the end of the accessibility service: each user whose stated count of installed services
+        is more than the services the dump names for that user."""
+        counts, named = self._a11y_counts, self._a11y_named
+        self._a11y_counts, self._a11y_named, self._a11y_user = {}, {}, None
+        for user, (stated, number) in counts.items():
+            known = len(named.get(user, ()))
+            if stated > known and self._once("a11y_unnamed", str(user)):
+                yield AccessibilityServicesUnnamed(locator=self.locator(number), user=user, stated=stated,
+                                                   named=known)
 
     def _a11y_installed_records(self) -> Iterator[Record]:
         """At the end of the accessibility service: the installed services that are not enabled."""
