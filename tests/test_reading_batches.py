@@ -5,6 +5,10 @@ each record read, matched and rendered before the next): the same columns, the s
 
 from __future__ import annotations
 
+import csv
+import lzma
+import struct
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +47,11 @@ _FAILURES = st.sampled_from([
     lambda n: ValueError(f"value {n}"),
     lambda n: OSError(5, f"read {n}"),
     lambda n: OverflowError(f"too large {n}"),
+    # what a damaged file makes the standard library's readers raise (policy.PARSE_ERRORS)
+    lambda n: csv.Error(f"bad row {n}"),
+    lambda n: struct.error(f"unpack requires a buffer of {n} bytes"),
+    lambda n: zipfile.BadZipFile(f"bad member {n}"),
+    lambda n: lzma.LZMAError(f"corrupt input {n}"),
 ])
 
 
@@ -175,3 +184,17 @@ def test_a_batch_failing_at_one_record_keeps_those_before_it() -> None:
     assert errors == ["/x.db: TypeError: cannot render 6"]
     assert warnings == ["row 4 is odd"]  # (row 9's came after the batch that failed)
     assert stopped
+
+
+def test_a_library_error_of_a_damaged_file_ends_the_artifact_in_words() -> None:
+    """csv and struct name their exception `Error` and `error`: the module is said with it."""
+    said = []
+    for failure in (lambda n: csv.Error(f"bad row {n}"), lambda n: struct.error("unpack requires a buffer of 4 bytes"),
+                    lambda n: zipfile.BadZipFile(f"bad member {n}")):
+        plan = {"count": 10, "parse_fail": 3, "match_fail": None, "rule_fail": None, "sink_fail": (None, None),
+                "bad_times": set(), "hits": set(), "rules": False, "read": 1, "failure": failure}
+        columns, errors, _warnings, stopped = _read("batches", 4, plan)
+        assert [c[0] for c in columns] == [3] and stopped
+        said += errors
+    assert said == ["/x.db: csv error: bad row 3", "/x.db: struct error: unpack requires a buffer of 4 bytes",
+                    "/x.db: BadZipFile: bad member 3"]

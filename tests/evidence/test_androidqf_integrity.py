@@ -76,3 +76,24 @@ def test_verify_confirms_the_integrity_findings_and_sees_a_repair(tmp_path: Path
     by_line = {c.finding.locator.line: c.status for c in verify(out / "bundle.json", root).checks}
     assert by_line[4] == Status.DIFFERS
     assert [by_line[7], by_line[None]] == [Status.CONFIRMED, Status.CONFIRMED]
+
+
+def test_rows_csv_refuses_are_warned_alone(tmp_path: Path) -> None:
+    """A bare carriage return inside a field, or a field over csv's size limit, is that row's warning; the
+    rows after it are still checked, each at its own line."""
+    root = AndroidQFBuilder().folder(tmp_path / "aqf")
+    rows = (root / "hashes.csv").read_text().splitlines()
+    damaged = [rows[0], "getprop\r.txt,0000", "x" * 200_000 + ",1111", *rows[1:]]
+    (root / "hashes.csv").write_text("\n".join(damaged) + "\n")
+    before = snapshot(root)
+    result = check(root, only=("androidqf_integrity",))
+    assert snapshot(root) == before
+    report = {a.name: a for a in result.artifacts}["androidqf_integrity"]
+    assert (str(report.status), report.records) == ("ok", 11)
+    path = "/.acquisition/androidqf/hashes.csv"
+    assert report.warnings == [
+        f"{path}:2: not a CSV row (new-line character seen in unquoted field - do you need to open the file in "
+        "universal-newline mode?), skipped",
+        f"{path}:3: not a CSV row (field larger than field limit (131072)), skipped",
+    ]
+    assert sorted(f.locator.line for f in result.findings) == []

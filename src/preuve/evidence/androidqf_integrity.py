@@ -104,8 +104,14 @@ class AndroidQFIntegrity(AcquisitionCheck):
 
     def _listed(self, fs: DeviceFS, path: str, warn: Callable[[str], None], listed: set[str]) -> Iterator[Record]:
         anchors = self._anchors(fs)
-        lines = (line for _, line in fs.read_text_lines(path))
-        for number, row in enumerate(csv.reader(lines), start=1):
+        for number, line in fs.read_text_lines(path):
+            # One line, one row: AndroidQF quotes nothing across lines, and a line csv refuses (a bare
+            # carriage return inside a field, a field over csv's size limit) is that row's warning alone.
+            try:
+                row = next(csv.reader([line]), [])
+            except csv.Error as exc:
+                warn(f"{path}:{number}: not a CSV row ({exc}), skipped")
+                continue
             if not row or not row[0].strip():
                 continue
             if len(row) < 2:

@@ -27,6 +27,7 @@ The bounds themselves (how many, how big) are the run's :class:`~preuve.evidence
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import lzma
@@ -201,6 +202,12 @@ def materialize(stream: IO[bytes], workdir: Path, limit: int, label: str, name: 
 
 # What the standard library raises on a damaged or truncated member while it is read.
 MEMBER_DAMAGE = (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError, lzma.LZMAError, OSError)
+
+# What a damaged or hostile file makes the standard library's readers raise that is not already a
+# ValueError, OSError or EOFError: csv (a bare carriage return in a field, a field over its size
+# limit), struct (a record cut short), and the archive and compression modules. An artifact that
+# meets one stops with it as its error; it is never a crash of the run.
+PARSE_ERRORS = (csv.Error, struct.error, tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)
 
 # What zipfile raises when a damaged or hostile zip is opened, or one of its members: besides
 # BadZipFile, NotImplementedError for a version or compression method it does not support (a

@@ -19,10 +19,8 @@ import shutil
 import sqlite3
 import stat
 import sys
-import tarfile
 import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -44,6 +42,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
 from preuve.evidence.limits import Limits
+from preuve.evidence.policy import PARSE_ERRORS
 from preuve.evidence.sqlite import only_rows, open_readonly, row_cuts
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import FeedError
@@ -289,8 +288,12 @@ class _Reading:
 
             ctx.error(path, os_error_text(exc))
         else:
-            # (a member of a damaged archive read to its cut end raises the archive module's own errors)
-            ctx.error(path, f"{type(exc).__name__}: {exc}")
+            # (a member of a damaged archive read to its cut end raises the archive module's own errors;
+            # csv's and struct's are named `Error` and `error`, which say nothing without their module)
+            kind = type(exc).__name__
+            if kind in ("Error", "error"):
+                kind = f"{type(exc).__module__.lstrip('_')} error"
+            ctx.error(path, f"{kind}: {exc}")
         self.stopped = True
 
 
@@ -298,7 +301,7 @@ class _Reading:
 # errors, the system's, and what a damaged or hostile file makes a parser or a sink raise.
 _STOPPING = (
     EvidenceError, OSError, sqlite3.Error, ValueError, TypeError, KeyError, IndexError, OverflowError,
-    RecursionError, MemoryError, UnicodeError, EOFError, tarfile.TarError, zlib.error,
+    RecursionError, MemoryError, UnicodeError, EOFError, *PARSE_ERRORS,
 )
 
 
