@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from preuve.model import ExitCode
@@ -100,4 +101,24 @@ def test_adb_key_of_the_acquisition_computer_is_info(tmp_path: Path) -> None:
         ("android_adb_key", "low", 17, False),
         ("android_adb_key", "info", 18, True),
         ("android_install_packages", "info", 27, False),
+    ]
+
+
+def test_old_security_patch_says_where_the_acquisitions_date_comes_from(tmp_path: Path) -> None:
+    """Counted to acquisition.json's date; without one, to the file's time, and the message says so (a copy
+    may have changed it)."""
+    b = AndroidQFBuilder()
+    b.props["ro.build.version.security_patch"] = "2023-01-05"
+    with_json = check(b.folder(tmp_path / "aqf"))
+    b.extra["acquisition.json"] = b"{}"
+    root = b.folder(tmp_path / "bare")
+    os.utime(root / "getprop.txt", (1_704_067_200, 1_704_067_200))  # 2024-01-01 00:00 UTC
+    without = check(root)
+    assert [f.explanation for r in (with_json, without) for f in r.findings
+            if f.rule == "android_old_security_patch"] == [
+        "The security patch level is 2023-01-05, 313 days before the acquisition (2023-11-14): the phone misses "
+        "months of security fixes.",
+        "The security patch level is 2023-01-05, 361 days before the acquisition (2024-01-01, the time of "
+        f"{AQF}/getprop.txt: nothing in the acquisition records when it was made): the phone misses months of "
+        "security fixes.",
     ]

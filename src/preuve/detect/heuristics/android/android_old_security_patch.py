@@ -28,8 +28,12 @@ class AndroidOldSecurityPatch(Rule):
     def check(self, record: Record, artifact: str) -> Iterator[Finding]:
         assert isinstance(record, SecurityPatch)
         if record.acquired - record.patch > timedelta(days=MAX_DAYS):
+            # The date is the acquisition's own record (acquisition.json, the dumpstate's header) or,
+            # lacking one, a file's time, which a copy may have changed: the message says which.
+            source = (f", the {record.acquired_from}: nothing in the acquisition records when it was made"
+                      if record.acquired_from.startswith("time of ") else "")
             yield self.finding(
                 record, artifact,
                 f"The security patch level is {record.patch.date()}, {record.age_days} days before the "
-                f"acquisition ({record.acquired.date()}): the phone misses months of security fixes.",
+                f"acquisition ({record.acquired.date()}{source}): the phone misses months of security fixes.",
             )
