@@ -168,3 +168,33 @@ def test_fast_path_on_odd_forms(pattern: str, fast: list[Comparison] | None) -> 
 def test_forms_left_to_the_tokenizer_still_parse(pattern: str, expected: list[Comparison]) -> None:
     assert single_comparison(pattern) is None
     assert tokenized_comparisons(pattern) == expected
+
+
+def test_nesting_past_the_bound_is_refused_without_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """500 nested parentheses exhausted the stack of the descent (a crash of the run); the bound refuses
+    them as the tokenizer meets them, and the library, which would recurse as deep, is not asked."""
+    import preuve.indicators.patterns as patterns
+
+    monkeypatch.setattr(patterns, "_library_verdict", lambda pattern: pytest.fail("the library was asked"))
+    deep = "(" * 500 + "[domain-name:value = 'e.example']" + ")" * 500
+    with pytest.raises(PatternError) as caught:
+        parse_pattern(deep)
+    assert str(caught.value) == "parentheses nested deeper than 32"
+    within = "(" * 31 + "[domain-name:value = 'e.example'] OR ([domain-name:value = 'f.example'])" + ")" * 31
+    assert parse_pattern(within) == [(Kind.DOMAIN, "e.example"), (Kind.DOMAIN, "f.example")]
+    inner = "[" + "(" * 40 + "domain-name:value = 'g.example'" + ")" * 40 + "]"
+    with pytest.raises(PatternError, match=r"^parentheses nested deeper than 32$"):
+        parse_pattern(inner)
+
+
+def test_a_long_pattern_is_not_handed_to_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stix2-patterns is linear but slow (about 5 µs a character): past 4096 characters it is not asked."""
+    import preuve.indicators.patterns as patterns
+
+    long = "[domain-name:value = 'a.example'] OR " * 200 + "[garbage"
+    with pytest.raises(PatternError) as caught:
+        parse_pattern(long)
+    assert str(caught.value) == "object path 'garbage' lacks a type; not checked further: longer than 4096 characters"
+    monkeypatch.setattr(patterns, "MAX_LIBRARY_PATTERN", 100_000)
+    with pytest.raises(PatternError, match=r"^object path 'garbage' lacks a type; invalid STIX pattern"):
+        parse_pattern(long)

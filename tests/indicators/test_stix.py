@@ -56,3 +56,23 @@ def test_all_public_feeds_load(shared_iocs: Path) -> None:
     names = {f.name: f.malware for f in index.feeds}
     assert names["2021-07-18_nso/pegasus.stix2"] == ("Pegasus",)
     assert names["2023-04-11_quadream/kingspawn.stix2"] == ("KingSpawn",)
+
+
+def test_many_skipped_indicators_are_counted_not_each_warned(tmp_path: Path) -> None:
+    """The first ten skipped indicators are each said; the rest of the file's are counted by kind of reason
+    in one warning. A pattern that is not text is said as such."""
+    path = tmp_path / "odd.stix2"
+    bad = [f"[x-custom:thing = 'v{n}']" for n in range(12)] + ["[domain-name:value = '']"] * 3 + [42]
+    objects = [{"type": "indicator", "id": f"indicator--{n}", "pattern": pattern, "pattern_type": "stix"}
+               for n, pattern in enumerate(bad)]
+    objects.append({"type": "indicator", "id": "indicator--ok", "pattern": "[domain-name:value = 'ok.example']",
+                    "pattern_type": "stix"})
+    path.write_text(json.dumps({"type": "bundle", "objects": objects}))
+    warnings: list[str] = []
+    info, indicators = load_feed(path, warnings.append)
+    assert [(i.value, info.indicators, info.skipped) for i in indicators] == [("ok.example", 1, 16)]
+    assert warnings == [
+        *(f"{path}: indicator indicator--{n} skipped: no matching rule for x-custom:thing" for n in range(10)),
+        f"{path}: 6 more indicator(s) skipped (3 empty or unusable value, 2 no matching rule for x-custom:thing, "
+        "1 its pattern is int, not text)",
+    ]

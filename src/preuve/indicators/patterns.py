@@ -28,6 +28,10 @@ class PatternError(ValueError):
     """A pattern preuve cannot use, with the reason."""
 
 
+class PatternLimit(PatternError):
+    """A pattern past one of preuve's bounds: refused without asking the library, which has none."""
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     object_type: str
@@ -104,12 +108,25 @@ def _unquote(literal: str) -> str:
     return re.sub(r"\\(.)", r"\1", body)
 
 
+# Parentheses nested deeper than this are refused: the descent below recurses once per level, and a
+# hostile feed could otherwise exhaust the interpreter's stack (no published pattern nests at all).
+MAX_NESTING = 32
+
+
 class _Parser:
     """Recursive descent over: obs (OR obs)*; obs = '[' cmp (OR cmp)* ']'; cmp = path '=' str | path IN (…)."""
 
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+
+    def enter(self) -> None:
+        """Past an opening parenthesis."""
+        self.pos += 1
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise PatternLimit(f"parentheses nested deeper than {MAX_NESTING}")
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
@@ -140,9 +157,10 @@ class _Parser:
 
     def observation(self) -> list[Comparison]:
         if self.peek()[0] == "lparen":
-            self.pos += 1
+            self.enter()
             out = self.observation_or()
             self.take("rparen")
+            self.depth -= 1
             return out
         self.take("lbracket")
         out = self.comparison_or()
@@ -160,9 +178,10 @@ class _Parser:
 
     def comparison(self) -> list[Comparison]:
         if self.peek()[0] == "lparen":
-            self.pos += 1
+            self.enter()
             out = self.comparison_or()
             self.take("rparen")
+            self.depth -= 1
             return out
         head = self.take("word")
         if ":" not in head:
@@ -198,8 +217,15 @@ class _Parser:
         raise PatternError(f"operator {tok[1]!r} is not supported")
 
 
+# stix2-patterns takes about 5 µs a character: a pattern longer than this is not handed to it (a
+# hostile feed of long patterns would otherwise take minutes to load; published ones are far shorter).
+MAX_LIBRARY_PATTERN = 4096
+
+
 def _library_verdict(pattern: str) -> str:
     """Ask stix2-patterns, the maintained parser, why a pattern was not accepted."""
+    if len(pattern) > MAX_LIBRARY_PATTERN:
+        return f"not checked further: longer than {MAX_LIBRARY_PATTERN} characters"
     try:
         from stix2patterns.validator import run_validator
     except ImportError:  # pragma: no cover - it is a dependency
@@ -240,13 +266,18 @@ def single_comparison(pattern: str) -> list[Comparison] | None:
     return [Comparison(object_type.lower(), path, value)]
 
 
-def parse_pattern(pattern: str) -> list[tuple[Kind, str]]:
-    """The (observable kind, value) pairs a pattern matches, any of which suffices."""
+def parse_pattern(pattern: str, ask_library: bool = True) -> list[tuple[Kind, str]]:
+    """The (observable kind, value) pairs a pattern matches, any of which suffices. Without
+    `ask_library`, a pattern the tokenizer refuses is refused with its reason alone."""
     comparisons = single_comparison(pattern)
     if comparisons is None:
         try:
             comparisons = tokenized_comparisons(pattern)
+        except PatternLimit:
+            raise
         except PatternError as exc:
+            if not ask_library:
+                raise
             raise PatternError(f"{exc}; {_library_verdict(pattern)}") from None
     if not comparisons:
         raise PatternError("no comparison in pattern")

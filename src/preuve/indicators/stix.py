@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,37 @@ def feed_name_for(path: Path) -> str:
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
+class _Skips:
+    """The indicators of one feed that are skipped: the first few each said with its reason, the rest
+    counted by kind of reason in one warning (a feed of thousands of unusable indicators must not bury
+    the run's other warnings)."""
+
+    SAID = 10
+
+    def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
+        self.path, self.warn = path, warn
+        self.count = 0  # revoked ones included (not warned of)
+        self.said = 0
+        self.rest: dict[str, int] = {}
+
+    def add(self, sid: str, reason: str) -> None:
+        self.count += 1
+        if self.said < self.SAID:
+            self.said += 1
+            self.warn(f"{self.path}: indicator {sid or '?'} skipped: {reason}")
+            return
+        # the kind of reason: up to its first quoted value, parenthesis or clause
+        kind = re.split(r" ['(\"]|; |: ", reason, maxsplit=1)[0]
+        self.rest[kind] = self.rest.get(kind, 0) + 1
+
+    def close(self) -> None:
+        if not self.rest:
+            return
+        total = sum(self.rest.values())
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.rest.items(), key=lambda item: (-item[1], item[0])))
+        self.warn(f"{self.path}: {total} more indicator(s) skipped ({kinds})")
+
+
 def load_feed(
     path: Path, warn: Callable[[str], None], name: str | None = None, source: str | None = None
 ) -> tuple[Feed, list[Indicator]]:
@@ -136,25 +168,27 @@ def load_feed(
     fallback = sole or path.stem
 
     indicators: list[Indicator] = []
-    skipped = 0
+    skips = _Skips(path, warn)
     for obj in objects:
         if obj.get("type") != "indicator":
             continue
         sid = str(obj.get("id") or "")
         if obj.get("revoked") is True:
-            skipped += 1
+            skips.count += 1
             continue
         pattern_type = obj.get("pattern_type", "stix")
         pattern = obj.get("pattern")
         if pattern_type != "stix" or not isinstance(pattern, str):
-            warn(f"{path}: indicator {sid or '?'} skipped: pattern type {pattern_type!r} is not STIX")
-            skipped += 1
+            why = (f"pattern type {pattern_type!r} is not STIX" if pattern_type != "stix"
+                   else f"its pattern is {type(pattern).__name__}, not text")
+            skips.add(sid, why)
             continue
         try:
-            pairs = parse_pattern(pattern)
+            # (the STIX library, slow, says why for the feed's first refusals only: the others are
+            # counted by their reason anyway)
+            pairs = parse_pattern(pattern, ask_library=skips.count < _Skips.SAID)
         except PatternError as exc:
-            warn(f"{path}: indicator {sid or '?'} skipped: {exc}")
-            skipped += 1
+            skips.add(sid, str(exc))
             continue
         malware = ", ".join(sorted(set(targets.get(sid, [])))) or fallback
         published = obj.get("valid_from") or obj.get("created")
@@ -162,8 +196,7 @@ def load_feed(
         for kind, raw in pairs:
             normal = normalize_indicator_value(kind, raw)
             if normal is None:
-                warn(f"{path}: indicator {sid or '?'} skipped: empty or unusable value {raw!r}")
-                skipped += 1
+                skips.add(sid, f"empty or unusable value {raw!r}")
                 continue
             indicators.append(
                 Indicator(
@@ -179,12 +212,13 @@ def load_feed(
                     valid_until=valid_until if isinstance(valid_until, str) else None,
                 )
             )
+    skips.close()
     info = Feed(
         name=feed,
         path=str(path),
         sha256=digest,
         indicators=len(indicators),
-        skipped=skipped,
+        skipped=skips.count,
         malware=tuple(sorted(set(malware_names.values()))),
         source=source,
     )
