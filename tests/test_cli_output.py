@@ -285,3 +285,39 @@ def test_feed_import_names_the_file_given(tmp_path: Path) -> None:
     assert code == 1
     assert f"failed {notes}: {notes.parent.name}/notes.txt: not valid JSON" in output
     assert "probe" not in output and "/tmp/preuve-iocs-" not in output
+
+
+def test_a_flood_of_warnings_is_cut_on_the_terminal_and_kept_in_run_json(tmp_path: Path) -> None:
+    """Three feeds of unusable indicators warn 33 times: the terminal shows 20 and one line saying where
+    the rest are; run.json keeps every one."""
+    evidence = _phone(tmp_path / "a", 1)
+    feeds = []
+    for number in range(3):
+        objects = [{"type": "indicator", "id": f"indicator--{number}-{n}", "pattern": f"[x-custom:a = '{n}']",
+                    "pattern_type": "stix"} for n in range(12)]
+        objects.append({"type": "indicator", "id": f"indicator--{number}-ok",
+                        "pattern": f"[domain-name:value = 'ok{number}.example']", "pattern_type": "stix"})
+        feeds += ["--iocs", str(tmp_path / f"feed{number}.stix2")]
+        (tmp_path / f"feed{number}.stix2").write_text(json.dumps({"type": "bundle", "objects": objects}))
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), COLUMNS="200")
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "preuve", "check", str(evidence), "-o", str(out), *feeds],
+        capture_output=True, env=env, timeout=120, check=False)
+    said = [line for line in done.stderr.decode().splitlines() if line.startswith("warning:")]
+    assert len(said) == 21
+    assert said[-1] == "warning: more than 20 warnings: the others are not shown here (run.json keeps them)"
+    kept = json.loads((out / "run.json").read_text())["warnings"]
+    assert len(kept) == 33 and kept[10] == f"{tmp_path / 'feed0.stix2'}: 2 more indicator(s) skipped (2 no matching " \
+        "rule for x-custom:a)"
+
+
+def test_run_json_counts_the_warnings_it_does_not_keep() -> None:
+    from preuve.report.outdir import _kept
+
+    many = [f"w{n}" for n in range(1500)]
+    assert _kept(many[:1000], 1000) == many[:1000]
+    assert _kept(many, 1000) == [*many[:999], "501 more warnings are not kept here"]
+    # an artifact's list holds at most 1000: past it, the count is a lower bound
+    assert _kept(many[:1000], 100, 1000) == [*many[:99], "at least 901 more warnings are not kept here"]
+    assert _kept(many[:150], 100, 1000) == [*many[:99], "51 more warnings are not kept here"]

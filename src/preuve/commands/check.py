@@ -108,10 +108,20 @@ class RichObserver:
             self.progress.remove_task(self._task)
             self._task = None
 
+    # Warnings printed as they come; past these, one line says the rest are in the outputs (a damaged
+    # database or a feed of unusable indicators can warn thousands of times, and the verdict must not
+    # scroll away under them).
+    SHOWN_WARNINGS = 20
+
     def warning(self, message: str) -> None:
         self.warnings += 1
-        if self.console is not None:
-            self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+        if self.console is None or self.warnings > self.SHOWN_WARNINGS + 1:
+            return
+        if self.warnings == self.SHOWN_WARNINGS + 1:
+            self.console.print(f"[yellow]warning:[/] more than {self.SHOWN_WARNINGS} warnings: the others are not "
+                               "shown here (run.json keeps them)", highlight=False)
+            return
+        self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 NO_INDICATOR_WARNING = (

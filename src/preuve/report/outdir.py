@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
-from preuve.artifacts.base import Artifact
+from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
@@ -352,14 +352,24 @@ def run_document(result: CheckResult) -> dict[str, object]:
             {
                 "name": r.name, "title": r.title, "status": str(r.status), "files": r.files,
                 "records": r.records, "findings": r.findings, "errors": r.errors,
-                "warnings": r.warnings[:100], "seconds": round(r.seconds, 3),
+                "warnings": _kept(r.warnings, 100, ArtifactContext.MAX_WARNINGS), "seconds": round(r.seconds, 3),
                 "absence": None if r.absence is None else str(r.absence), "absent_files": r.absent_files[:1000],
             }
             for r in result.all_artifacts()
         ],
-        "warnings": result.warnings[:1000],
+        "warnings": _kept(result.warnings, 1000),
         "exit_code": int(result.exit_code),
     }
+
+
+def _kept(warnings: list[str], most: int, held: int | None = None) -> list[str]:
+    """The first warnings, and when there are more than `most`, a last line counting those left out
+    (`held`: the most the list itself holds, past which the count is a lower bound)."""
+    if len(warnings) <= most:
+        return warnings
+    left = len(warnings) - most + 1
+    bound = "at least " if held is not None and len(warnings) >= held else ""
+    return [*warnings[: most - 1], f"{bound}{left} more warnings are not kept here"]
 
 
 # -- the output folder's lifecycle ---------------------------------------------------------------
