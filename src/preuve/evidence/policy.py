@@ -76,6 +76,27 @@ def member_name(raw: str) -> str | None:
     return "/".join(parts)
 
 
+# A byte of a name that is not UTF-8, as Python decodes a folder's or a tar's names (surrogateescape).
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_ESCAPED = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def text_name(name: str) -> str:
+    """A member name as text every output can hold: each byte of it that is not UTF-8 (a folder's or a
+    tar's name keeps it as a lone surrogate, which no JSON encoder writes) as ``\\xNN``, the rest as it
+    is. An ASCII name, nearly every name, is returned at once."""
+    if name.isascii() or _UNDECODED.search(name) is None:
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def raw_name(text: str) -> str:
+    """The name :func:`text_name` made `text` from: its ``\\xNN`` (80 to ff) as the bytes they stand for."""
+    if "\\x" not in text:
+        return text
+    return _ESCAPED.sub(lambda match: chr(0xDC00 + int(match.group(1), 16)), text)
+
+
 def zip_member_type(info: zipfile.ZipInfo) -> str:
     """What a zip member is, from its Unix mode when the zip records one."""
     file_type = (info.external_attr >> 16) & 0o170000
@@ -385,6 +406,35 @@ def _json_depth_ok(text: str, max_depth: int) -> bool:
     return True
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def may_escape_surrogates(text: str) -> bool:
+    """Whether JSON text may write a surrogate as an escape (``\\ud800``): only then can a decoded string
+    hold one alone, which the standard library's parser lets through and no JSON encoder writes."""
+    return "\\ud" in text or "\\uD" in text
+
+
+def surrogate_free(value: Any) -> Any:
+    """A decoded JSON value whose strings hold no lone surrogate: each is written as the escape it was
+    (``\\ud800``). A value nested too deeply raises RecursionError, as its parse would have."""
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value) is None:
+            return value
+        return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
+    if isinstance(value, list):
+        return [surrogate_free(item) for item in value]
+    if isinstance(value, dict):
+        return {surrogate_free(key): surrogate_free(item) for key, item in value.items()}
+    return value
+
+
+def json_text(text: str, **options: Any) -> Any:
+    """json.loads, its strings surrogate-free (see surrogate_free)."""
+    value = json.loads(text, **options)
+    return surrogate_free(value) if may_escape_surrogates(text) else value
+
+
 def load_json(data: bytes, name: str, limits: Limits, max_depth: int = 200, max_int_digits: int = 40) -> Any:
     """Decode JSON from evidence: bounded size and depth, integers of sane length, no NaN or Infinity.
 
@@ -410,7 +460,7 @@ def load_json(data: bytes, name: str, limits: Limits, max_depth: int = 200, max_
         raise ValueError(f"{constant} is not JSON")
 
     try:
-        return json.loads(text, parse_int=parse_int, parse_constant=parse_constant)
+        return json_text(text, parse_int=parse_int, parse_constant=parse_constant)
     except RecursionError as exc:
         raise LimitExceeded(name, "JSON nests too deeply") from exc
     except ValueError as exc:

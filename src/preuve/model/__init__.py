@@ -497,7 +497,9 @@ class Finding:
         }
 
     def compute_id(self) -> str:
-        blob = orjson.dumps(self.identity(), option=orjson.OPT_SORT_KEYS)
+        from preuve.model.jsonio import encode
+
+        blob = encode(self.identity(), orjson.OPT_SORT_KEYS)
         return hashlib.sha256(blob).hexdigest()[:24]
 
     def sort_key(self) -> tuple[object, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import math
+import re
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,34 +33,44 @@ def _default(value: Any) -> Any:
 _SMALLEST, _LARGEST = -(2**63), 2**64 - 1  # the integers orjson writes
 
 
-def _wide_as_text(value: Any) -> Any:
-    """`value` with each integer orjson cannot write (beyond 64 bits) as its decimal text: dataclasses
-    stay dataclasses (a copy, its fields replaced), so orjson writes their fields as it always does (in
-    their order, never sorted)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(value: Any) -> Any:
+    """`value` with what orjson refuses without asking `_default` made writable: each integer beyond 64
+    bits as its decimal text, each lone surrogate of a string as its escape text (``\\udcff``).
+    Dataclasses stay dataclasses (a copy, its fields replaced), so orjson writes their fields as it
+    always does (in their order, never sorted)."""
     if type(value) is int:
         return value if _SMALLEST <= value <= _LARGEST else str(value)
+    if type(value) is str:
+        if _SURROGATE.search(value) is None:
+            return value
+        return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
     if is_dataclass(value) and not isinstance(value, type):
         clone = copy.copy(value)
         for field in fields(value):
-            object.__setattr__(clone, field.name, _wide_as_text(getattr(value, field.name)))
+            object.__setattr__(clone, field.name, _encodable(getattr(value, field.name)))
         return clone
     if isinstance(value, dict):
-        return {key: _wide_as_text(item) for key, item in value.items()}
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_wide_as_text(item) for item in value]
+        return [_encodable(item) for item in value]
     return value
 
 
 def encode(value: Any, option: int) -> bytes:
-    """orjson's JSON of `value`, with `_default` for what orjson does not know; an integer beyond 64
-    bits (a hostile size in an archive header, a damaged database's value), which orjson refuses
-    without asking `_default`, is written as its decimal text rather than failing the record."""
+    """orjson's JSON of `value`, with `_default` for what orjson does not know. What orjson refuses
+    without asking `_default` is written rather than failing the record: an integer beyond 64 bits (a
+    hostile size in an archive header, a damaged database's value) as its decimal text, a lone surrogate
+    (a name or an escape that was not UTF-8, where a reader let it through) as its escape text."""
     try:
         return orjson.dumps(value, default=_default, option=option)
     except TypeError as exc:
-        if "64-bit" not in str(exc):
+        reason = str(exc)
+        if "64-bit" not in reason and "surrogates" not in reason:
             raise
-        return orjson.dumps(_wide_as_text(value), default=_default, option=option)
+        return orjson.dumps(_encodable(value), default=_default, option=option)
 
 
 def dumps(value: Any, *, indent: bool = False) -> bytes:

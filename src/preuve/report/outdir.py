@@ -292,7 +292,7 @@ class OutputFolder(_RecordWriter):
         self._timeline_file = self._timeline_jsonl = None
         if "csv" in self.timeline:
             self._timeline_file = open(  # noqa: SIM115
-                self.out / "timeline.csv", "w", newline="", encoding="utf-8", buffering=1 << 20
+                self.out / "timeline.csv", "w", newline="", encoding="utf-8", errors="backslashreplace", buffering=1 << 20
             )
             self._timeline_file.write(",".join(csv_cell(c) for c in TIMELINE_COLUMNS) + "\r\n")
         if "jsonl" in self.timeline:
@@ -714,7 +714,7 @@ def render_timeline(out: Path, formats: Sequence[str]) -> list[Path]:
     classes = record_classes()
     wanted = [name for name in TIMELINE_FORMATS if name in formats]
     temporary = {name: out / f".timeline.{name}.part" for name in wanted}
-    csv_file = open(temporary["csv"], "w", newline="", encoding="utf-8", buffering=1 << 20) if "csv" in temporary else None  # noqa: SIM115
+    csv_file = open(temporary["csv"], "w", newline="", encoding="utf-8", errors="backslashreplace", buffering=1 << 20) if "csv" in temporary else None  # noqa: SIM115
     jsonl_file = open(temporary["jsonl"], "wb", buffering=1 << 20) if "jsonl" in temporary else None  # noqa: SIM115
     try:
         if csv_file is not None:

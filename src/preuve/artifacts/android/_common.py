@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from preuve.artifacts.base import ArtifactContext
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.policy import json_text, may_escape_surrogates, surrogate_free
 
 AQF = "/.acquisition/androidqf"
 _PROP = re.compile(r"^\[(?P<name>[^\]]{1,512})\]: \[(?P<value>.*)\]\s*$")
@@ -20,14 +21,14 @@ def load_json(ctx: ArtifactContext, path: str) -> object:
     data = ctx.fs.read_bytes(path)
     text = data.decode("utf-8", "replace")
     try:
-        return json.loads(text)
+        return json_text(text)
     except (ValueError, RecursionError) as exc:
         items: list[object] = []
         for line in text.splitlines():
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
+                items.append(json_text(line))
             except (ValueError, RecursionError):
                 raise EvidenceError(path, f"malformed JSON ({exc})") from None
         if not items:
@@ -56,10 +57,11 @@ def iter_json_items(ctx: ArtifactContext, path: str) -> Iterator[tuple[int, obje
     index = 0
     mode: str | None = None  # "array" or "lines"
     eof = False
+    escapes = False  # whether the text read may write a surrogate as an escape
     with ctx.fs.open(path) as stream:
 
         def fill() -> bool:
-            nonlocal buf, pos, eof
+            nonlocal buf, pos, eof, escapes
             if eof:
                 return False
             # Read at least as much as is pending, so an item spanning many chunks is re-parsed
@@ -68,6 +70,7 @@ def iter_json_items(ctx: ArtifactContext, path: str) -> Iterator[tuple[int, obje
             buf = buf[pos:] + utf8.decode(chunk, final=not chunk)
             pos = 0
             eof = not chunk
+            escapes = may_escape_surrogates(buf)  # (nearly never: then each item is looked at)
             return True
 
         fill()
@@ -104,6 +107,11 @@ def iter_json_items(ctx: ArtifactContext, path: str) -> Iterator[tuple[int, obje
                 # A number cut by the chunk edge ("1." of "1.5e3"): read more and parse it again.
                 fill()
                 continue
+            if escapes and may_escape_surrogates(buf[pos:end]):
+                try:
+                    item = surrogate_free(item)
+                except RecursionError:
+                    raise EvidenceError(path, f"item [{index}] is nested too deeply") from None
             pos = end
             yield index, item
             index += 1

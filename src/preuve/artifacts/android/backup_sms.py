@@ -8,7 +8,6 @@ observables (Pegasus and Predator arrived as SMS links).
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.artifacts.timeconv import from_unix
 from preuve.artifacts.values import as_int_digits, text_or_number
 from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.policy import json_text
 from preuve.indicators.normalize import extract_urls
 from preuve.model import Kind, Observable, Record, Timestamp
 
@@ -73,7 +73,7 @@ class BackupSms(Artifact):
         raw = ctx.fs.read_bytes(path)
         data = inflate(raw, ctx.limits.max_read_bytes, ctx.limits.max_decompression_ratio, path)
         try:
-            items = json.loads(data.decode("utf-8", "replace"))
+            items = json_text(data.decode("utf-8", "replace"))
         except (ValueError, RecursionError) as exc:
             raise EvidenceError(path, f"malformed JSON ({exc})") from exc
         if not isinstance(items, list):

@@ -8,13 +8,13 @@ was (or was not) updated. Only in filesystem dumps and sysdiagnoses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.evidence.policy import json_text
 from preuve.model import Locator, Record, Timestamp
 
 _MAX_HEADER = 64 * 1024
@@ -56,7 +56,7 @@ class VersionHistory(Artifact):
         with ctx.fs.open(path) as stream:
             first = stream.readline(_MAX_HEADER)
         try:
-            header = json.loads(first.decode("utf-8", "replace"))
+            header = json_text(first.decode("utf-8", "replace"))
         except ValueError:
             ctx.error(path, "first line is not JSON")
             return

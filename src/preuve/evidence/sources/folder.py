@@ -16,7 +16,7 @@ from preuve.evidence.fs import MEMBER_TYPES, MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import can_fork, in_parts
-from preuve.evidence.policy import FILE, folder_entry_type, open_regular_file
+from preuve.evidence.policy import FILE, folder_entry_type, open_regular_file, raw_name, text_name
 from preuve.evidence.sources.base import Member, MemberColumns, Source, at, members_of
 
 
@@ -91,7 +91,7 @@ class _Listed:
 
     def add(self, rel: str, st: os.stat_result) -> None:
         kind = folder_entry_type(st.st_mode)
-        self.names.append(rel)
+        self.names.append(rel if rel.isascii() else text_name(rel))
         self.types.append(_TYPE_CODES[kind])
         self.sizes.append(st.st_size if kind == FILE else 0)
         self.mtimes.append(st.st_mtime)
@@ -184,8 +184,15 @@ class FolderSource(Source):
                     below.append(_Subtree(path, rel, part.depth + 1))
         return [listed, *reversed(below)]
 
-    def local_file(self, name: str) -> Path | None:
+    def _path(self, name: str) -> Path:
+        """Where a member lies: a name whose bytes were not UTF-8 was listed as text (policy.text_name)."""
         path = self.path / name
+        if "\\x" in name and not os.path.lexists(path):
+            return self.path / raw_name(name)
+        return path
+
+    def local_file(self, name: str) -> Path | None:
+        path = self._path(name)
         try:
             regular = statmod.S_ISREG(path.lstat().st_mode)
         except OSError as exc:
@@ -195,12 +202,12 @@ class FolderSource(Source):
         return path
 
     def open(self, name: str, label: str) -> BinaryIO:
-        return open_regular_file(self.path / name, label)
+        return open_regular_file(self._path(name), label)
 
 
 def _member(rel: str, st: os.stat_result) -> Member:
     kind = folder_entry_type(st.st_mode)
-    return Member(rel, kind, st.st_size if kind == FILE else 0, st.st_mtime, st.st_mode)
+    return Member(text_name(rel), kind, st.st_size if kind == FILE else 0, st.st_mtime, st.st_mode)
 
 
 def _part(plan: list[_Listed | _Subtree], limits: Limits, where: str, index: int) -> Iterator[_Listed]:

@@ -44,6 +44,7 @@ from preuve.evidence.policy import (
     guarded_member,
     member_name,
     tar_member_type,
+    text_name,
 )
 from preuve.evidence.sources.base import Member, Source
 from preuve.messages import error_text
@@ -72,10 +73,12 @@ def safe_names() -> Callable[[str], str | None]:
             if safe is _UNSEEN:
                 if len(folders) >= _FOLDERS_KEPT:
                     folders.clear()
-                safe = folders[folder] = member_name(folder)
+                named = member_name(folder)
+                safe = folders[folder] = None if named is None else text_name(named)
             if safe is not None:
-                return f"{safe}/{leaf}"
-        return member_name(raw)
+                return f"{safe}/{leaf if leaf.isascii() else text_name(leaf)}"
+        named = member_name(raw)
+        return None if named is None else text_name(named)
 
     return safe_name
 
@@ -170,7 +173,7 @@ class TarSource(Source):
                     check_entry_count(count, str(self.path), self.limits)
                     name = member_name(entry.name)
                     if name is not None:
-                        yield name
+                        yield text_name(name)
         except (EOFError, OSError, ValueError, tarfile.TarError, zlib.error) as exc:
             raise EvidenceError(str(self.path), f"damaged tar ({error_text(exc)})") from exc
 

@@ -158,4 +158,4 @@ class BundleSink(RenderingSink):
         doc = bundle_document(result, self._record_types)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / BUNDLE_NAME).write_bytes(dumps(doc, indent=True) + b"\n")
-        (self.out / "bundle.md").write_text(bundle_markdown(doc), encoding="utf-8")
+        (self.out / "bundle.md").write_text(bundle_markdown(doc), encoding="utf-8", errors="backslashreplace")

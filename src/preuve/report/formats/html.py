@@ -165,7 +165,7 @@ class HtmlReport(RenderingSink):
         return Counter({date.fromordinal(day): count for day, count in self._days.items()})
 
     def finish(self, result: CheckResult) -> None:
-        self.path.write_text(self.render(result), encoding="utf-8")
+        self.path.write_text(self.render(result), encoding="utf-8", errors="backslashreplace")
 
     def render(self, result: CheckResult) -> str:
         from preuve import __version__
