@@ -76,3 +76,30 @@ def test_many_skipped_indicators_are_counted_not_each_warned(tmp_path: Path) -> 
         f"{path}: 6 more indicator(s) skipped (3 empty or unusable value, 2 no matching rule for x-custom:thing, "
         "1 its pattern is int, not text)",
     ]
+
+
+def test_values_no_indicator_reaches_are_refused_before_they_are_filed(tmp_path: Path) -> None:
+    """A domain of 20,000 labels took 800 MB to file (a prefix key per label): values no indicator reaches are refused
+    with their reason (any value past 8192 characters too), and a warning quotes a long value cut short."""
+    path = tmp_path / "long.stix2"
+    patterns = {
+        "indicator--domain": "[domain-name:value = '" + "a." * 2_000 + "example']",
+        "indicator--path": "[file:path = '" + "/d" * 70 + "/x']",
+        "indicator--url": "[url:value = 'https://x.example/?q=" + "q" * 9000 + "']",
+        "indicator--ok-domain": "[domain-name:value = '" + "b." * 100 + "example']",
+        "indicator--ok-path": "[file:path = '" + "/d" * 60 + "/x']",
+        "indicator--empty": "[domain-name:value = '" + " " * 200 + "']",
+    }
+    objects = [{"type": "indicator", "id": sid, "pattern": pattern, "pattern_type": "stix"}
+               for sid, pattern in patterns.items()]
+    path.write_text(json.dumps({"type": "bundle", "objects": objects}))
+    warnings: list[str] = []
+    info, indicators = load_feed(path, warnings.append)
+    assert [i.stix_id for i in indicators] == ["indicator--ok-domain", "indicator--ok-path"]
+    assert warnings == [
+        f"{path}: indicator indicator--domain skipped: a domain of 4007 characters, more than a domain name can "
+        "have (253)",
+        f"{path}: indicator indicator--path skipped: a path of 71 folders, deeper than any path read (64)",
+        f"{path}: indicator indicator--url skipped: a value of 9020 characters, more than 8192",
+        f"{path}: indicator indicator--empty skipped: empty or unusable value '" + " " * 80 + "'… (200 characters)",
+    ]

@@ -69,6 +69,29 @@ class Indicator:
         )
 
 
+# Values no real indicator reaches, refused before they are filed (a domain's or a path's prefix key
+# is filed under each of its labels or folders: a hostile feed's 100 KB domain would take gigabytes):
+MAX_VALUE_CHARS = 8192  # any value (a URL with a long query stays well within it)
+MAX_DOMAIN_CHARS = 253  # a domain name, as DNS bounds it
+MAX_PATH_PARTS = 64  # a path's folders: deeper than any evidence path preuve lists (Limits.max_path_depth)
+
+
+def value_refusal(kind: Kind, value: str) -> str | None:
+    """Why a normalised indicator value is refused, or None (see MAX_VALUE_CHARS)."""
+    if len(value) > MAX_VALUE_CHARS:
+        return f"a value of {len(value)} characters, more than {MAX_VALUE_CHARS}"
+    if kind == Kind.DOMAIN and len(value) > MAX_DOMAIN_CHARS:
+        return f"a domain of {len(value)} characters, more than a domain name can have ({MAX_DOMAIN_CHARS})"
+    if kind == Kind.FILE_PATH and value.count("/") > MAX_PATH_PARTS:
+        return f"a path of {value.count('/')} folders, deeper than any path read ({MAX_PATH_PARTS})"
+    return None
+
+
+def _shown(value: str, most: int = 80) -> str:
+    """A value as a warning quotes it: its repr, cut to `most` characters."""
+    return repr(value) if len(value) <= most else repr(value[:most]) + f"… ({len(value)} characters)"
+
+
 def normalize_indicator_value(kind: Kind, value: str) -> tuple[Kind, str] | None:
     """The matching form of a published value; a domain that is an IP becomes an IP indicator."""
     text = value.strip()
@@ -196,7 +219,11 @@ def load_feed(
         for kind, raw in pairs:
             normal = normalize_indicator_value(kind, raw)
             if normal is None:
-                skips.add(sid, f"empty or unusable value {raw!r}")
+                skips.add(sid, f"empty or unusable value {_shown(raw)}")
+                continue
+            refused = value_refusal(*normal)
+            if refused is not None:
+                skips.add(sid, refused)
                 continue
             indicators.append(
                 Indicator(
