@@ -103,3 +103,18 @@ def test_values_no_indicator_reaches_are_refused_before_they_are_filed(tmp_path:
         f"{path}: indicator indicator--url skipped: a value of 9020 characters, more than 8192",
         f"{path}: indicator indicator--empty skipped: empty or unusable value '" + " " * 80 + "'… (200 characters)",
     ]
+
+
+def test_a_feed_that_is_neither_file_nor_folder_is_said_so(tmp_path: Path) -> None:
+    import os
+
+    from preuve.indicators.stix import feed_files
+
+    fifo = tmp_path / "feed.stix2"
+    os.mkfifo(fifo)
+    with pytest.raises(FeedError) as caught:
+        feed_files([fifo])
+    assert str(caught.value) == f"{fifo}: not an indicator file or folder (neither a regular file nor a folder)"
+    with pytest.raises(FeedError) as caught:
+        feed_files([tmp_path / "absent.stix2"])
+    assert str(caught.value) == f"{tmp_path / 'absent.stix2'}: no such indicator file or folder"

@@ -262,6 +262,8 @@ def feed_files(paths: Iterable[Path]) -> list[Path]:
             )
         elif path.is_file():
             out.append(path)
+        elif path.exists() or path.is_symlink():
+            raise FeedError(f"{path}: not an indicator file or folder (neither a regular file nor a folder)")
         else:
             raise FeedError(f"{path}: no such indicator file or folder")
     return out
