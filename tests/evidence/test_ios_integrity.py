@@ -153,18 +153,27 @@ def test_check_agrees_with_the_plain_reference_on_a_backup_damaged_every_way(tmp
     assert snapshot(root) == before
 
 
-def test_a_manifest_whose_files_table_is_a_view_has_no_rowids(tmp_path: Path) -> None:
+def test_a_manifest_whose_files_table_is_a_view_is_refused(tmp_path: Path) -> None:
+    """No backup tool writes Files as a view; a view can make the listing endless: the backup is refused
+    with the reason, before anything is read through it."""
+    from preuve.evidence.errors import AcquisitionError
+
     builder = BackupBuilder(tmp_path / "b")
     builder.add_file("HomeDomain", "Library/Preferences/a.plist", b"A" * 10)
-    builder.add_entry_only("HomeDomain", "Library/Preferences/gone.plist", size=3)
     root = builder.finish()
     conn = sqlite3.connect(root / "Manifest.db")
     conn.execute("ALTER TABLE Files RENAME TO RealFiles")
     conn.execute("CREATE VIEW Files AS SELECT * FROM RealFiles")
     conn.commit()
     conn.close()
-    gone = file_id("HomeDomain", "Library/Preferences/gone.plist")
-    assert _found(root) == [("missing", gone, "HomeDomain", "Library/Preferences/gone.plist", 3, None, None, None)]
+    before = snapshot(root)
+    with pytest.raises(AcquisitionError) as raised:
+        check(root)
+    assert str(raised.value) == (
+        f"{root / 'Manifest.db'}: cannot be read ('Files' is a view, not a table: not read (no database a phone "
+        "writes keeps its records in a view, and a view can make a read endless))"
+    )
+    assert snapshot(root) == before
 
 
 def test_the_check_belongs_to_the_backup_kind_and_runs_as_an_artifact(tmp_path: Path) -> None:

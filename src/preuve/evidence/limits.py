@@ -19,6 +19,11 @@ class Limits:
     max_plist_objects: int = 5_000_000
     max_sqlite_cell_bytes: int = 64 * 1024**2
     sqlite_seconds: float = 600.0  # one artifact's queries on one database
+    # The work a connection to an evidence database may do, in SQLite steps: this many per byte of the
+    # database (with its journal), never fewer than min_sqlite_steps. Real databases take about one
+    # (see evidence.sqlite); a view or a join that multiplies rows takes without end.
+    sqlite_steps_per_byte: int = 64
+    min_sqlite_steps: int = 4_000_000
     max_text_line_bytes: int = 1024**2
     max_archive_entries: int = 2_000_000
     max_decompression_ratio: int = 200

@@ -8,16 +8,28 @@ in the WAL are read (and a hot journal rolled back) without touching the
 evidence. Either way the connection is hardened: ``trusted_schema`` off, an
 authorizer that allows reads only, a cap on the size of any value, and a
 deadline enforced by a progress handler.
+
+A hostile schema can make a read endless without writing anything: a view
+standing where a phone's database has a table (a recursive one, or a join that
+multiplies rows a million times), or tables whose keys repeat so that a join
+multiplies them. So a connection also refuses to read through the database's
+own views (no database preuve reads keeps its records in a view, and
+``pragma_table_info`` still answers), refuses recursive queries (preuve never
+writes one), and stops a query past a budget of work that grows with the
+database's size (``Limits.sqlite_steps_per_byte``): real databases need about
+one SQLite step per byte, a row-multiplying join needs without end. The error
+then says why.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
@@ -29,7 +41,6 @@ _ALLOWED_ACTIONS = {
     sqlite3.SQLITE_SELECT,
     sqlite3.SQLITE_READ,
     sqlite3.SQLITE_FUNCTION,
-    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
 }
 _SCHEMA_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info"}
 _VALUE_PRAGMAS = {"user_version", "page_count", "journal_mode"}
@@ -40,36 +51,127 @@ _ALLOWED_FUNCTIONS = {
 }
 
 
-def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
-    if action in _ALLOWED_ACTIONS:
-        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() not in _ALLOWED_FUNCTIONS:
-            return sqlite3.SQLITE_DENY
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_UPDATE and arg1 in ("sqlite_master", "sqlite_schema"):
-        # SQLite reports reading the schema for pragma_table_info() this way; no write can
-        # happen anyway (query_only is on and the file is opened read-only).
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA:
-        name = (arg1 or "").lower()
-        if name in _SCHEMA_PRAGMAS or (name in _VALUE_PRAGMAS and arg2 is None):
+# Measured (each connection's steps over the bytes of its database, all the queries of a run on it):
+# a phone's databases, a backup's 170 MB Manifest.db, a 100,000-message sms.db and every database of
+# the real acquisitions tested took at most about one step per byte (a network-usage database's
+# grouped sums, 1.02); Limits.sqlite_steps_per_byte (64) leaves a wide margin above that.
+_STEPS_PER_CALL = 10_000  # the progress handler is called once per this many steps
+
+
+class EvidenceConnection(sqlite3.Connection):
+    """A connection to an evidence database (made by :func:`open_readonly`): `stopped` says why its
+    last refused or interrupted query was, when a bound of this module did it (None otherwise)."""
+
+    stopped: str | None = None
+    authorizer: Callable[[int, str | None, str | None, str | None, str | None], int] | None = None
+
+
+def _view_refused(name: str) -> str:
+    return (
+        f"{name!r} is a view, not a table: not read (no database a phone writes keeps its records in a view, "
+        "and a view can make a read endless)"
+    )
+
+
+def _guard(conn: EvidenceConnection, views: frozenset[str], computed: frozenset[tuple[str, str]]) -> Callable[
+    [int, str | None, str | None, str | None, str | None], int
+]:
+    """The authorizer of `conn`: reads only, of what the database stores and of this connection's TEMP
+    views (see only_rows). Refused: its own `views` and its `computed` columns (table, column), all
+    lowercased (SQLite names are case-insensitive)."""
+    def authorize(action: int, arg1: str | None, arg2: str | None, db: str | None, inner: str | None) -> int:
+        if action == sqlite3.SQLITE_SELECT and inner is None:
+            conn.stopped = None  # a statement begins (a reason given before was for an earlier one)
+        if action == sqlite3.SQLITE_READ:
+            if db == "main" and arg1 is not None and arg1.lower() in views:
+                conn.stopped = _view_refused(arg1)
+                return sqlite3.SQLITE_DENY
+            if computed and db == "main" and arg1 is not None and (arg1.lower(), (arg2 or "").lower()) in computed:
+                conn.stopped = (
+                    f"column {arg2!r} of {arg1!r} is computed when read (a generated column), not stored: not "
+                    "read (a phone's databases store their values; a computed one can be made any size)"
+                )
+                return sqlite3.SQLITE_DENY
             return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+        if action in _ALLOWED_ACTIONS:
+            if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() not in _ALLOWED_FUNCTIONS:
+                if inner is not None and inner.lower() in views:  # (met before the view's columns are read)
+                    conn.stopped = _view_refused(inner)
+                return sqlite3.SQLITE_DENY
+            return sqlite3.SQLITE_OK
+        if action == getattr(sqlite3, "SQLITE_RECURSIVE", 33):
+            conn.stopped = "a recursive query: not run (preuve never asks for one; a hostile schema can)"
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_UPDATE and arg1 in ("sqlite_master", "sqlite_schema"):
+            # SQLite reports reading the schema for pragma_table_info() this way; no write can
+            # happen anyway (query_only is on and the file is opened read-only).
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_PRAGMA:
+            name = (arg1 or "").lower()
+            if name in _SCHEMA_PRAGMAS or (name in _VALUE_PRAGMAS and arg2 is None):
+                return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    return authorize
 
 
-def _harden(conn: sqlite3.Connection, limits: Limits) -> None:
+# What a generated column's declaration has and no other column's can: "AS (" (GENERATED ALWAYS is optional).
+_MAY_GENERATE = re.compile(r"\bAS\s*\(", re.IGNORECASE)
+
+
+def _computed_columns(conn: sqlite3.Connection) -> frozenset[tuple[str, str]]:
+    """(table, column), lowercased, of each column computed when read (a VIRTUAL generated column).
+    Only the tables whose declaration may have one are asked, never a virtual table: asking a full-text
+    table of the phone's (the address book's) about its columns needs its tokenizer, which only the
+    phone has, and fails."""
+    found: set[tuple[str, str]] = set()
+    for name, sql in _schema_rows(conn, "SELECT name, sql FROM main.sqlite_master WHERE type = 'table'"):
+        if not isinstance(sql, str) or sql.lstrip()[:14].upper() == "CREATE VIRTUAL" or not _MAY_GENERATE.search(sql):
+            continue
+        try:
+            columns = _schema_rows(conn, "SELECT name FROM pragma_table_xinfo(?, 'main') WHERE hidden = 2", (name,))
+        except sqlite3.DatabaseError:
+            continue  # (a table SQLite cannot describe cannot be read either: its reader says so)
+        found.update((str(name).lower(), str(column[0]).lower()) for column in columns)
+    return frozenset(found)
+
+
+def _harden(conn: EvidenceConnection, limits: Limits, size: int) -> None:
+    """Bound what `conn`, on a database of `size` bytes (with its journal), may do (see the module)."""
     conn.execute("PRAGMA trusted_schema=OFF")
     conn.execute("PRAGMA query_only=ON")
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_sqlite_cell_bytes)
     conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 1_000_000)
     conn.setlimit(sqlite3.SQLITE_LIMIT_EXPR_DEPTH, 200)
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    # The database's own views, and its columns computed when read (VIRTUAL generated columns: hidden
+    # 2), read before any authorizer (a hostile schema's names need not be UTF-8).
+    views = frozenset(
+        str(row[0]).lower()
+        for row in _schema_rows(conn, "SELECT name FROM main.sqlite_master WHERE type = 'view'")
+    )
+    computed = _computed_columns(conn)
     deadline = time.monotonic() + limits.sqlite_seconds
+    per_byte = limits.sqlite_steps_per_byte
+    steps = max(limits.min_sqlite_steps, per_byte * size)
+    calls_left = [steps // _STEPS_PER_CALL]  # for the whole connection: every query on it counts
 
     def _progress() -> int:
-        return 1 if time.monotonic() > deadline else 0
+        calls_left[0] -= 1
+        if calls_left[0] < 0:
+            conn.stopped = (
+                f"stopped after {steps:,} SQLite steps ({per_byte} per byte of this {size:,}-byte "
+                "database): real databases need about one; a hostile schema can make a query endless"
+            )
+            return 1
+        if time.monotonic() > deadline:
+            conn.stopped = f"stopped after {limits.sqlite_seconds:g} s (the limit on one database's queries)"
+            return 1
+        return 0
 
-    conn.set_progress_handler(_progress, 10_000)
-    conn.set_authorizer(_authorizer)
+    conn.set_progress_handler(_progress, _STEPS_PER_CALL)
+    conn.authorizer = _guard(conn, views, computed)
+    conn.set_authorizer(conn.authorizer)
 
 
 def _decode_text(raw: bytes) -> str:
@@ -102,17 +204,36 @@ def open_readonly(
                 shutil.copyfile(source, private / ("db" + suffix))
             # Opened read-write on our own copy: SQLite must be able to build the
             # WAL index or roll back the hot journal; the evidence is not involved.
-            conn = sqlite3.connect(_uri(copy, "mode=rw"), uri=True, check_same_thread=False)
+            conn = sqlite3.connect(
+                _uri(copy, "mode=rw"), uri=True, check_same_thread=False, factory=EvidenceConnection
+            )
+            size = sum(_size(path) for path in (copy, *(private / ("db" + suffix) for suffix in live)))
         else:
-            conn = sqlite3.connect(_uri(database, "mode=ro&immutable=1"), uri=True, check_same_thread=False)
+            conn = sqlite3.connect(
+                _uri(database, "mode=ro&immutable=1"), uri=True, check_same_thread=False, factory=EvidenceConnection
+            )
+            size = _size(database)
         try:
-            _harden(conn, limits)
-            yield conn
+            _harden(conn, limits, size)
+            try:
+                yield conn
+            except sqlite3.DatabaseError as exc:
+                # Refused or interrupted by a bound of this module: the error says which, and why.
+                if conn.stopped is not None:  # (the reason is reset as each statement begins)
+                    raise sqlite3.OperationalError(conn.stopped) from exc
+                raise
         finally:
             conn.close()
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _schema_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
@@ -126,8 +247,11 @@ def _schema_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] 
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    """The columns a table has, or an empty set when the table does not exist."""
-    rows = _schema_rows(conn, "SELECT name FROM pragma_table_info(?)", (table,))
+    """The columns a table has, or an empty set when the table does not exist. Generated columns are
+    among them (``table_info`` hides them, so a reader would take one for absent and read nothing,
+    silently): a stored one is read as any column, one computed when read is refused with its reason
+    when a query names it (see _guard)."""
+    rows = _schema_rows(conn, "SELECT name FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3)", (table,))
     return {str(r[0]) for r in rows}
 
 
@@ -216,6 +340,9 @@ def only_rows(conn: sqlite3.Connection, table: str, low: int | None, high: int |
     aliases = [f"{source}.rowid AS {alias}" for alias in _ROWID_NAMES if alias not in declared]
     conditions = [f"{source}.rowid {op} {int(bound)}" for op, bound in ((">=", low), ("<", high)) if bound is not None]
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    if not isinstance(conn, EvidenceConnection) or conn.authorizer is None:
+        raise TypeError("only_rows shadows a table on a connection made by open_readonly")
+    authorizer = conn.authorizer
     conn.set_authorizer(None)
     try:
         conn.execute("PRAGMA query_only=OFF")
@@ -226,7 +353,7 @@ def only_rows(conn: sqlite3.Connection, table: str, low: int | None, high: int |
         finally:
             conn.execute("PRAGMA query_only=ON")
     finally:
-        conn.set_authorizer(_authorizer)
+        conn.set_authorizer(authorizer)
 
 
 def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, rows_per_part: int | None = None) -> list[int] | None:
@@ -236,6 +363,10 @@ def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, ro
 
     With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
     if parts < 2:
+        return None
+    if _schema_rows(conn, "SELECT 1 FROM pragma_table_xinfo(?) WHERE hidden = 2 LIMIT 1", (table,)):
+        # A column computed when read: the view only_rows makes would name it, and be refused, where a
+        # reader that never names it reads the table whole. Read whole, as one job reads it.
         return None
     name = quoted(table)
     count = conn.execute(f"SELECT count(*) FROM main.{name}").fetchone()[0]  # noqa: S608 - a quoted name
