@@ -41,7 +41,10 @@ from preuve.evidence.errors import EvidenceError
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 _SERVICE = re.compile(r"^DUMP OF SERVICE (?:CRITICAL |HIGH |NORMAL )?(?P<name>[\w.\-/]+):")
-_COMPONENT = re.compile(r"(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)/(?P<cls>[\w.$]+)")
+# A component, package/class. The lookahead bounds the package (Android makes each a folder name, at most
+# 255 bytes): without it, a line of 1 MB of name characters and no "/" had every position tried, each
+# scanning to the line's end (hours); with it, each position costs at most 256 characters.
+_COMPONENT = re.compile(r"(?=[\w.]{1,255}/)(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)/(?P<cls>[\w.$]+)")
 _A11Y_USER = re.compile(r"attributes:\{id=(\d{1,9})\b")
 _A11Y_COUNT = re.compile(r"\binstalledServiceCount=(\d{1,9})\b")
 # The lists a user's state prints; "installed" and "enabled" are read for their services, the others
