@@ -146,6 +146,16 @@ def test_small_database_is_read_sequentially(built_backup: Path, pegasus_feed: P
     assert parts_read == []
 
 
+def test_database_of_big_rows_is_read_sequentially(built_backup: Path, pegasus_feed: Path, tmp_path: Path,
+                                                   parts_read: list[object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range is held whole until it is handed over: a database whose rows are big on average (a hostile
+    one's cells can be 64 MB each) is read a batch at a time, never in ranges (the bound made small here,
+    so that the backup's own rows count as big)."""
+    monkeypatch.setattr(check_module, "SPLIT_MAX_ROW_BYTES", 16)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read == []
+
+
 def _fail_at(monkeypatch: pytest.MonkeyPatch, message: int) -> None:
     import preuve.artifacts.ios.sms as sms
 

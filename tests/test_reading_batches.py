@@ -134,7 +134,7 @@ class _BatchSink(_Sink):
         raise AssertionError("not written here")
 
 
-def _read(how: str, size: int, plan: dict[str, Any]) -> tuple[list[Any], list[str], list[str], bool]:
+def _read(how: str, size: int, plan: dict[str, Any], budget: int | None = None) -> tuple[list[Any], list[str], list[str], bool]:
     _Plan.bad_times = plan["bad_times"]
     ctx = ArtifactContext(fs=None, limits=Limits())  # type: ignore[arg-type]
     sinks = [_Sink(plan["sink_fail"][0], plan["read"]), _BatchSink(plan["sink_fail"][1], 1)]
@@ -147,7 +147,7 @@ def _read(how: str, size: int, plan: dict[str, Any]) -> tuple[list[Any], list[st
     if how == "one by one":
         columns = [engine._columns(batch, joins) for batch in engine._batches(reading, size)]  # noqa: SLF001
     else:
-        columns = list(reading.batches(size, joins))
+        columns = list(reading.batches(size, joins, budget))
     return [(c.count, c.findings, c.values) for c in columns], ctx.errors, ctx.warnings, reading.stopped
 
 
@@ -198,3 +198,59 @@ def test_a_library_error_of_a_damaged_file_ends_the_artifact_in_words() -> None:
         said += errors
     assert said == ["/x.db: csv error: bad row 3", "/x.db: struct error: unpack requires a buffer of 4 bytes",
                     "/x.db: BadZipFile: bad member 3"]
+
+
+def _flat(columns: list[Any]) -> tuple[int, list[Any], list[Any], bytes]:
+    """Batches as one: how many records, their findings by place in the whole, what the first sink
+    rendered of each, and the second's as one byte string (each batch's value joined, or each of its
+    records' values: bytes as they are, others as their repr)."""
+    count, found, first, second = 0, [], [], b""
+    for batch_count, batch_found, (values, joined) in columns:
+        found += [(count + place, [f.explanation for f in hits]) for place, hits in batch_found]
+        first += list(values)
+        second += joined if isinstance(joined, bytes) else b"".join(
+            v if isinstance(v, bytes) else repr(v).encode() for v in joined
+        )
+        count += batch_count
+    return count, found, first, second
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(1, 40),
+    budget=st.integers(1, 400),
+    plan=st.fixed_dictionaries({
+        "count": st.integers(0, 60), "parse_fail": _AT, "match_fail": _AT, "rule_fail": _AT,
+        "sink_fail": st.tuples(_AT, _AT), "bad_times": st.sets(st.integers(0, 30).filter(lambda n: n % 3 == 1)),
+        "hits": st.sets(st.integers(0, 30)), "rules": st.booleans(), "read": st.sampled_from([None, 0, 1]),
+        "failure": _FAILURES,
+    }),
+)
+def test_batches_within_a_budget_read_the_same_records(size: int, budget: int, plan: dict[str, Any]) -> None:
+    """Batches sized by what they hold as rendered: the same records, findings, errors and `stopped` as
+    one by one, in batches of other sizes (the first of one record)."""
+    batched = _read("batches", size, plan, budget)
+    single = _read("one by one", 1, plan)
+    counts = [c[0] for c in batched[0]]
+    assert _flat(batched[0]) == _flat(single[0])
+    assert batched[1] == single[1]
+    assert batched[3] == single[3]
+    assert single[2] == batched[2][: len(single[2])]
+    assert all(count <= size for count in counts)
+    if counts:
+        assert counts[0] == 1
+
+
+def test_the_next_batch_s_size() -> None:
+    """Four times the last at most, no more than the budget holds at the last batch's bytes a record,
+    never more than the size asked for, never none."""
+    limit = 1
+    sizes = []
+    for _ in range(8):  # records of 100 bytes, a budget of 1 MB: 1, 4, 16... up to 4096
+        limit = engine._next_limit(limit, 4096, 1 << 20, 100 * limit, limit)  # noqa: SLF001
+        sizes.append(limit)
+    assert sizes == [4, 16, 64, 256, 1024, 4096, 4096, 4096]
+    assert engine._next_limit(4096, 4096, 32 << 20, 4096 * 60_000_000, 4096) == 1  # noqa: SLF001 - 60 MB records
+    assert engine._next_limit(16, 4096, 32 << 20, 16 * 3_000_000, 16) == 11  # noqa: SLF001 - 3 MB records
+    assert engine._next_limit(16, 4096, 32 << 20, None, 16) == 64  # noqa: SLF001 - nothing measured
+    assert engine._next_limit(16, 4096, 32 << 20, 0, 0) == 64  # noqa: SLF001 - nothing rendered

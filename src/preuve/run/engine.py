@@ -43,7 +43,7 @@ from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import PARSE_ERRORS
-from preuve.evidence.sqlite import only_rows, open_readonly, row_cuts
+from preuve.evidence.sqlite import only_rows, open_readonly, quoted, row_cuts
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import FeedError
 from preuve.model import (
@@ -95,6 +95,9 @@ SPLIT_MIN_ROWS = 4_000
 # the other process idle only briefly, large enough that opening each costs little.
 SPLIT_ROWS_PER_CHUNK = 5_000
 SPLIT_CHUNKS = 128
+# ...and only when its rows are small on average: a range is read whole into memory before it is handed
+# over, and a hostile database's cells can be 64 MB each (read sequentially, a batch at a time, instead).
+SPLIT_MAX_ROW_BYTES = 64 * 1024
 
 
 # A half-open range [low, high) of rowids (of an artifact's `record_table`) or of places in the
@@ -189,7 +192,7 @@ class _Reading:
         except _STOPPING as exc:
             self._stop(exc)
 
-    def batches(self, size: int, joins: Sequence[bool]) -> Iterator[_Columns]:
+    def batches(self, size: int, joins: Sequence[bool], budget: int | None = None) -> Iterator[_Columns]:
         """The records as columns (see _Columns), `size` records at a time (the last batch fewer):
         exactly ``_columns(batch, joins)`` of each batch of :meth:`__iter__` (tested), with the same
         records, errors and `stopped`.
@@ -199,7 +202,12 @@ class _Reading:
         tuple per record per step). When a step fails at some record, the batch ends before it and
         the failure is the one a record-by-record read meets first: the earliest record's, and for
         one record its first step's. What the artifact warned of while reading the rest of the batch
-        stays said: the batch is read ahead of its matching."""
+        stays said: the batch is read ahead of its matching.
+
+        With a `budget` (bytes), batches are no bigger than that as rendered, as far as the batches
+        before tell: the first is of one record, and each next one at most four times the last and
+        no more records than the budget holds at the last batch's bytes a record (see BATCH_BYTES).
+        The same records in the same order, in batches of other sizes."""
         artifact, name, title, match = self.artifact, self.artifact.name, self.artifact.title, self.matcher.match
         match_many = self.matcher.match_many
         checks_for = (self.rules.checks_by_type() if self.rules is not None else {}).get
@@ -209,13 +217,14 @@ class _Reading:
         ]
         singles = [sink.render_record for sink in self.sinks]
         records = self._records()
+        limit = size if budget is None else 1  # this batch's size
         while True:
             batch: list[Record] = []
             failure: BaseException | None = None
             try:
                 for record in records:
                     batch.append(record)
-                    if len(batch) >= size:
+                    if len(batch) >= limit:
                         break
             except _STOPPING as exc:
                 failure = exc
@@ -270,12 +279,18 @@ class _Reading:
                     except _STOPPING as exc:
                         cut, failure = len(done), exc
                     values.append(done)
-            if cut:
-                yield _columns_of(cut, found, values, joins)
+            columns = _columns_of(cut, found, values, joins) if cut else None
+            full = len(batch) >= limit
+            if budget is not None and full:
+                limit = _next_limit(limit, size, budget, _rendered_bytes(values, cut), cut)
+            del batch, found, values, stamps  # (what the batch held is let go of before the next is read)
+            if columns is not None:
+                yield columns
+                del columns
             if failure is not None:
                 self._stop(failure)
                 return
-            if len(batch) < size:
+            if not full:
                 return
 
     def _stop(self, exc: BaseException) -> None:
@@ -318,6 +333,39 @@ DELIVERY_BATCH = 500
 # What a worker leaves for the main process is batched by this many records (as columns, see
 # _Columns): fewer, larger objects to pickle and unpickle.
 SPILL_BATCH = 4096
+
+
+# What the batches of records an artifact reads may hold, as rendered (see _Reading.batches): records
+# are small (a file list's row, a message: under a kilobyte), a batch of thousands a few megabytes; a
+# hostile database's cells can be 64 MB each, and thousands of them held at once would make memory
+# grow with the evidence. Batches start at one record and grow fourfold while records stay small.
+BATCH_BYTES = 32 * 1024**2
+
+
+def _rendered_bytes(values: list[list[Any]], count: int) -> int | None:
+    """The bytes of the first `count` records of a batch as the first sink rendering them as bytes
+    rendered them (None when none does: nothing to measure)."""
+    for column in values:
+        if not column:
+            continue
+        first = column[0]
+        if type(first) is bytes:
+            return sum(map(len, column[:count]))
+        if type(first) is tuple and first and type(first[0]) is bytes:  # (a record's line, with its timeline rows)
+            return sum(
+                len(value[0]) if type(value) is tuple and value and type(value[0]) is bytes
+                else len(value) if type(value) is bytes else 0
+                for value in column[:count]
+            )
+    return None
+
+
+def _next_limit(limit: int, size: int, budget: int, rendered: int | None, count: int) -> int:
+    """The next batch's size after one of `limit` records (`count` rendered, `rendered` bytes)."""
+    if rendered is None or count == 0:
+        return min(size, limit * 4)
+    per_record = max(1, rendered // count)
+    return max(1, min(size, limit * 4, budget // per_record))
 
 
 def _batches(rendered: Iterable[tuple[Any, ...]], size: int = DELIVERY_BATCH) -> Iterator[Sequence[tuple[Any, ...]]]:
@@ -387,32 +435,36 @@ def _deliver(
 
     Each sink receives the records in order, a batch at a time (`Rendering.write_records`); the sinks
     are independent of one another, so one sink may have a batch before another does."""
-    count = 0
     writes = [sink.write_records for sink in sinks]
     joined = [getattr(sink, "write_joined", None) for sink in sinks]
+
+    def one(batch: Sequence[tuple[Any, ...]] | _Columns) -> int:
+        # (A function of its own: what it held of the batch is let go of before the next is read.)
+        if isinstance(batch, _Columns):
+            for _, hits in batch.findings:
+                findings.extend(hits)
+            for write, write_joined, value in zip(writes, joined, batch.values, strict=True):
+                if type(value) is bytes:
+                    cast(Callable[[Artifact, bytes], None], write_joined)(artifact, value)
+                else:
+                    write(artifact, value)
+            return batch.count
+        columns = list(zip(*batch, strict=True))
+        for found in columns[0]:
+            if found:
+                findings.extend(found)
+        for write, values in zip(writes, columns[1:], strict=True):
+            write(artifact, values)
+        return len(batch)
+
+    count = 0
     try:
         for batch in batches:
-            if isinstance(batch, _Columns):
-                for _, hits in batch.findings:
-                    findings.extend(hits)
-                for write, write_joined, value in zip(writes, joined, batch.values, strict=True):
-                    if type(value) is bytes:
-                        cast(Callable[[Artifact, bytes], None], write_joined)(artifact, value)
-                    else:
-                        write(artifact, value)
-                count += batch.count
-                if progress is not None:
-                    progress(batch.count)
-                continue
-            columns = list(zip(*batch, strict=True))
-            for found in columns[0]:
-                if found:
-                    findings.extend(found)
-            for write, values in zip(writes, columns[1:], strict=True):
-                write(artifact, values)
-            count += len(batch)
+            done = one(batch)
+            del batch  # (before the next batch is read: a batch of big records is not held twice)
+            count += done
             if progress is not None:
-                progress(len(batch))
+                progress(done)
     except OSError as exc:  # the output, not the evidence (which _Reading reports): the run cannot go on
         where = f"{exc.filename}: " if exc.filename else ""
         raise OutputError(f"the output could not be written ({where}{exc.strerror or exc}): the run stopped") from exc
@@ -448,7 +500,7 @@ def _read_part(
     ctx = ArtifactContext(fs=fs, limits=limits)
     reading = _Reading(artifact, ctx, path, matcher, rules, sinks, rows)
     joins = _joins(sinks)
-    rendered = list(reading.batches(SPILL_BATCH, joins))
+    rendered = list(reading.batches(SPILL_BATCH, joins, BATCH_BYTES))
     return _PartResult(rendered, list(ctx.errors), list(ctx.warnings), reading.stopped, fs.ledger.get(path))
 
 
@@ -470,7 +522,12 @@ def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -
         if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
             return None
         with open_readonly(local, {}, limits, fs.workdir) as conn:
-            return row_cuts(conn, table, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
+            cuts = row_cuts(conn, table, SPLIT_CHUNKS, SPLIT_MIN_ROWS, SPLIT_ROWS_PER_CHUNK)
+            if cuts is not None:
+                rows = conn.execute(f"SELECT count(*) FROM main.{quoted(table)}").fetchone()[0]  # noqa: S608
+                if not isinstance(rows, int) or os.lstat(local).st_size > SPLIT_MAX_ROW_BYTES * max(rows, 1):
+                    return None
+            return cuts
     except Exception:  # noqa: BLE001 - the sequential read reports whatever is wrong
         return None
 
@@ -665,7 +722,7 @@ class _Workers:
             with open(records, "wb") as file:
                 for path in files:
                     reading = _Reading(artifact, ctx, path, self.matcher, self.rules, self.sinks)
-                    for columns in reading.batches(SPILL_BATCH, joins):
+                    for columns in reading.batches(SPILL_BATCH, joins, BATCH_BYTES):
                         pickle.dump(columns, file, protocol=pickle.HIGHEST_PROTOCOL)
             if len(ctx.warnings) >= ArtifactContext.MAX_WARNINGS:
                 return None
@@ -802,7 +859,8 @@ class _Workers:
                     return None
                 reading = _Reading(plan.artifact, ctx, plan.path, self.matcher, self.rules, self.sinks, plan.ranges[due])
                 records += _deliver(
-                    plan.artifact, reading.batches(DELIVERY_BATCH, _joins(self.sinks)), self.sinks, findings, progress
+                    plan.artifact, reading.batches(DELIVERY_BATCH, _joins(self.sinks), BATCH_BYTES), self.sinks, findings,
+                progress,
                 )
                 due += 1
                 if reading.stopped:
@@ -977,7 +1035,7 @@ def _run_artifact(
                     continue
             reading = _Reading(artifact, ctx, path, matcher, rules, renderings)
             report.records += _deliver(
-                artifact, reading.batches(DELIVERY_BATCH, _joins(renderings)), renderings, findings,
+                artifact, reading.batches(DELIVERY_BATCH, _joins(renderings), BATCH_BYTES), renderings, findings,
                 observer.records_parsed,
             )
         errors, warnings, seconds = ctx.errors, ctx.warnings, time.perf_counter() - started
