@@ -254,3 +254,33 @@ def test_the_next_batch_s_size() -> None:
     assert engine._next_limit(16, 4096, 32 << 20, 16 * 3_000_000, 16) == 11  # noqa: SLF001 - 3 MB records
     assert engine._next_limit(16, 4096, 32 << 20, None, 16) == 64  # noqa: SLF001 - nothing measured
     assert engine._next_limit(16, 4096, 32 << 20, 0, 0) == 64  # noqa: SLF001 - nothing rendered
+
+
+class _Growing:
+    """A stand-in for the process's resident memory that grows by a gigabyte at each look."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def __call__(self) -> int:
+        self.looks += 1
+        return self.looks << 30
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_batch_whose_memory_grows_is_cut(monkeypatch: Any) -> None:
+    """Small records make batches grow; when memory then grows while one is read (records turned big),
+    it is cut at the next look (after 1, 2, 4… records): the same records, no batch beyond the size at
+    which memory is looked at."""
+    plan = {"count": 400, "parse_fail": None, "match_fail": None, "rule_fail": None, "sink_fail": (None, None),
+            "bad_times": set(), "hits": {3, 250}, "rules": True, "read": 1, "failure": ValueError}
+    steady = _read("batches", 4096, plan, 1 << 20)
+    monkeypatch.setattr(engine, "_Resident", _Growing)
+    growing = _read("batches", 4096, plan, 1 << 20)
+    single = _read("one by one", 1, plan)
+    assert _flat(steady[0]) == _flat(growing[0]) == _flat(single[0])
+    assert [c[0] for c in steady[0]] == [1, 4, 16, 64, 256, 59]
+    # Batches of up to _LOOK_EVERY records are never looked at; a bigger one is cut at its first look.
+    assert [c[0] for c in growing[0]] == [1, 4, 16] * 19 + [1]

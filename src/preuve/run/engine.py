@@ -208,6 +208,19 @@ class _Reading:
         before tell: the first is of one record, and each next one at most four times the last and
         no more records than the budget holds at the last batch's bytes a record (see BATCH_BYTES).
         The same records in the same order, in batches of other sizes."""
+        records = self._records()
+        limit = size if budget is None else 1  # this batch's size
+        resident = _Resident() if budget is not None else None
+        try:
+            yield from self._batches(records, size, joins, budget, limit, resident)
+        finally:
+            if resident is not None:
+                resident.close()
+
+    def _batches(
+        self, records: Iterator[Record], size: int, joins: Sequence[bool], budget: int | None, limit: int,
+        resident: _Resident | None,
+    ) -> Iterator[_Columns]:
         artifact, name, title, match = self.artifact, self.artifact.name, self.artifact.title, self.matcher.match
         match_many = self.matcher.match_many
         checks_for = (self.rules.checks_by_type() if self.rules is not None else {}).get
@@ -216,16 +229,30 @@ class _Reading:
             getattr(sink, "render_records", None) or _one_by_one(sink.render_record) for sink in self.sinks
         ]
         singles = [sink.render_record for sink in self.sinks]
-        records = self._records()
-        limit = size if budget is None else 1  # this batch's size
+        threshold = 2 * budget if budget is not None else 0  # memory a batch may grow by as it is read
         while True:
             batch: list[Record] = []
             failure: BaseException | None = None
+            more = False  # the batch was cut (at its size, or by memory): records may follow
+            # A batch of many small records whose records turn big is cut when memory grows (the sizes
+            # adapt a batch late): the process's resident memory, looked at after 1, 2, 4… records, then
+            # every _LOOK_EVERY.
+            look = resident if limit > _LOOK_EVERY else None
+            start = look() if look is not None else None
+            due = 1  # the count at the next look: 1, 2, 4… then every _LOOK_EVERY
             try:
                 for record in records:
                     batch.append(record)
-                    if len(batch) >= limit:
+                    count = len(batch)
+                    if count >= limit:
+                        more = True
                         break
+                    if count == due and start is not None and look is not None:
+                        due = count * 2 if count < _LOOK_EVERY else count + _LOOK_EVERY
+                        now = look()
+                        if now is not None and now - start > threshold:
+                            more = True
+                            break
             except _STOPPING as exc:
                 failure = exc
             cut = len(batch)
@@ -280,9 +307,8 @@ class _Reading:
                         cut, failure = len(done), exc
                     values.append(done)
             columns = _columns_of(cut, found, values, joins) if cut else None
-            full = len(batch) >= limit
-            if budget is not None and full:
-                limit = _next_limit(limit, size, budget, _rendered_bytes(values, cut), cut)
+            if budget is not None and more:
+                limit = _next_limit(min(limit, cut), size, budget, _rendered_bytes(values, cut), cut)
             del batch, found, values, stamps  # (what the batch held is let go of before the next is read)
             if columns is not None:
                 yield columns
@@ -290,7 +316,7 @@ class _Reading:
             if failure is not None:
                 self._stop(failure)
                 return
-            if not full:
+            if not more:
                 return
 
     def _stop(self, exc: BaseException) -> None:
@@ -340,6 +366,37 @@ SPILL_BATCH = 4096
 # hostile database's cells can be 64 MB each, and thousands of them held at once would make memory
 # grow with the evidence. Batches start at one record and grow fourfold while records stay small.
 BATCH_BYTES = 32 * 1024**2
+
+
+_LOOK_EVERY = 32  # records between two looks at memory within a batch (a few microseconds each)
+
+
+class _Resident:
+    """The process's resident memory in bytes, read from /proc/self/statm through a descriptor kept
+    open; None where the platform has no such file (there the batch sizes alone bound memory). Made in
+    the process that reads: a descriptor opened before a fork would read the parent's."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._page = 0
+        try:
+            self._fd = os.open("/proc/self/statm", os.O_RDONLY)
+            self._page = os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, AttributeError):
+            self.close()
+
+    def __call__(self) -> int | None:
+        if self._fd is None:
+            return None
+        try:
+            return int(os.pread(self._fd, 128, 0).split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _rendered_bytes(values: list[list[Any]], count: int) -> int | None:
