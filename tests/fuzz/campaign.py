@@ -41,6 +41,7 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 EXIT_CODES = (0, 1, 2, 3)
 # A Python exception's name in a reported error: a parser that raised where it should have said what
@@ -145,8 +146,8 @@ class Mutator:
                 binary = data.startswith(b"bplist")
                 return plistlib.dumps(_plist_safe(value), fmt=plistlib.FMT_BINARY if binary else plistlib.FMT_XML), \
                     "plist-types"
-            except (ValueError, TypeError, OverflowError, plistlib.InvalidFileException):
-                return None
+            except (ValueError, TypeError, OverflowError, plistlib.InvalidFileException, ExpatError):
+                return None  # (not a plist, or not well-formed XML: left to the byte damage)
         return None
 
     def sqlite_cells(self, path: Path) -> str:

@@ -4,11 +4,12 @@ nothing wrong, and what it judges a problem is one."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from tests.builders.android import AndroidQFBuilder, PackageSpec
 from tests.builders.bugreport import bugreport_members, write_zip
-from tests.fuzz.campaign import _problems, main
+from tests.fuzz.campaign import Mutator, _problems, main
 
 
 def test_rounds_on_built_acquisitions_find_nothing(tmp_path: Path) -> None:
@@ -45,3 +46,11 @@ def test_what_the_campaign_calls_a_problem(tmp_path: Path) -> None:
     ]
     assert _problems(3, "", failed, 1.0, False) == [
         "an error naming a Python exception: sms: /x.db: TypeError: 'NoneType' object is not subscriptable"]
+
+
+def test_xml_that_is_no_plist_is_left_to_the_byte_damage() -> None:
+    """A file that begins like an XML plist but is not well-formed XML (a dump's other XML, or one
+    damaged by an earlier round) gets no typed damage; the campaign goes on."""
+    mutator = Mutator(random.Random(1))
+    assert mutator.structured(b"<?xml version='1.0'?><plist><dict><key>a</b></plist>") is None
+    assert mutator.structured(b"bplist00 not really") is None
