@@ -1,4 +1,4 @@
-"""The integrity check's listing of a backup's hashed-name folders (ios_integrity.list_folders) gives
+"""The integrity check's listing of a backup's hashed-name folders (backup_folders.list_folders) gives
 exactly what the entry-by-entry walk it replaced gave (kept below as the reference), through a
 folder descriptor and without one, on folders of every shape: file ids at their place, strays,
 upper-case and odd names, names with line breaks, links, FIFOs, sub-folders, and the entry bound."""
@@ -13,18 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from preuve.evidence import ios_integrity
-from preuve.evidence.errors import LimitExceeded
-from preuve.evidence.ios_integrity import (
-    _HEX_ID,
+from preuve.evidence import backup_folders
+from preuve.evidence.backup_folders import (
     _HEX_SHARD,
     _NAME,
-    _NOT_REGULAR,
+    HEX_ID,
+    NOT_REGULAR,
     StoredFolders,
     _Stray,
     list_folders,
     shard_folders,
 )
+from preuve.evidence.errors import LimitExceeded
 from preuve.evidence.limits import Limits
 
 
@@ -49,9 +49,9 @@ def reference(root: Path, limits: Limits) -> StoredFolders:
                 st = child.stat(follow_symlinks=False)
             except OSError:
                 continue
-            size = st.st_size if statmod.S_ISREG(st.st_mode) else _NOT_REGULAR
+            size = st.st_size if statmod.S_ISREG(st.st_mode) else NOT_REGULAR
             if ids is not None and sizes is not None and orders is not None and child_name.startswith(name) \
-                    and _HEX_ID.match(child_name):
+                    and HEX_ID.match(child_name):
                 ids += bytes.fromhex(child_name)
                 sizes.append(size)
                 orders.append(count)
@@ -156,7 +156,7 @@ def test_the_usual_folder_and_its_exceptions(tmp_path: Path) -> None:
     assert list(listed.sizes[0xAB]) == [0, 1, 2] and list(listed.orders[0xAB]) == [1, 2, 3]
     assert bytes(listed.ids[0xCD]) == bytes.fromhex("cd" + "1" * 38)
     assert sorted(listed.strays) == ["cd" + "2" * 38 + "\ncd" + "2" * 38, ("cd" + "3" * 38).lower()]
-    assert listed.strays[("cd" + "3" * 38).lower()].size == _NOT_REGULAR
+    assert listed.strays[("cd" + "3" * 38).lower()].size == NOT_REGULAR
     assert _both(root, Limits(max_archive_entries=5)) == (("limit", f"{root}: more than 5 stored files"),) * 2
 
 
@@ -170,7 +170,7 @@ def test_a_folder_that_cannot_be_listed_is_passed_over(tmp_path: Path, monkeypat
             raise PermissionError(13, "Permission denied")
         return real(path)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ios_integrity.os, "listdir", refuse)
+    monkeypatch.setattr(backup_folders.os, "listdir", refuse)
     monkeypatch.setattr(os, "supports_fd", {*os.supports_fd, refuse})
     listed = list_folders(root, Limits())
     assert bytes(listed.ids[0xAB]) == bytes.fromhex("ab" + "1" * 38) and not listed.ids[0xCD]

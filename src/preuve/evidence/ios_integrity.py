@@ -25,34 +25,26 @@ read again from Manifest.db, for their domain and path.
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import stat as statmod
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import attrgetter
-from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from preuve.evidence.acquisition import AcquisitionCheck
-from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.backup_folders import HEX_ID as _HEX_ID
+from preuve.evidence.backup_folders import INTEGRITY_CHECK, StoredFolders
+from preuve.evidence.backup_folders import NOT_REGULAR as _NOT_REGULAR
+from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS, MountFS
-from preuve.evidence.limits import Limits
 from preuve.model import Locator, Record
 
 MANIFEST_DB = "/.acquisition/backup/Manifest.db"
 MANIFEST_PLIST = "/.acquisition/backup/Manifest.plist"
 _AES_BLOCK = 16
-_HEX_ID = re.compile(r"[0-9a-f]{40}\Z")
-_HEX_SHARD = re.compile(r"[0-9a-f]{2}\Z")
-_SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
 _NO_SIZE = -1  # in the size arrays: no expected size (no MBFile, or one without a whole-number Size)
 _WIDE_SIZE = -2  # in the size arrays: a size no 64-bit integer holds (in ListedFiles.wide_sizes)
 _INT64 = 1 << 63
-_NOT_REGULAR = -1  # in a folder's size array: a link, FIFO or device
-_NAME = attrgetter("name")
 
 
 @dataclass(kw_only=True)
@@ -165,120 +157,6 @@ class ListedFiles:
         return None if size == _NO_SIZE else size
 
 
-@dataclass(slots=True)
-class _Stray:
-    """A file of the hashed-name folders that is not at its own place (``ab/ab12…``, 40 lower-case hex
-    digits): its name lower-cased is compared with the file ids all the same."""
-
-    order: int  # its place in the listing of the folders (the later of two same names is the one kept)
-    relative: str
-    size: int  # _NOT_REGULAR for a link, FIFO or device
-
-
-@dataclass(slots=True)
-class StoredFolders:
-    """The hashed-name folders of a backup, listed: per two-hex-digit folder, the files at their own
-    place (20-byte ids, sizes, listing order), and the other files (strays) by lower-cased name."""
-
-    ids: list[bytearray] = field(default_factory=lambda: [bytearray() for _ in range(256)])
-    sizes: list[array[int]] = field(default_factory=lambda: [array("q") for _ in range(256)])
-    orders: list[array[int]] = field(default_factory=lambda: [array("q") for _ in range(256)])
-    strays: dict[str, _Stray] = field(default_factory=dict)
-
-
-def list_folders(root: Path, limits: Limits) -> StoredFolders:
-    """What lies in the backup's hashed-name folders (``ab/ab12…``). Never follows a link and never
-    opens a file; bounded by the archive-entry limit (counted before any entry of a folder is looked
-    at, as each entry is counted when it is reached)."""
-    out = StoredFolders()
-    count = 0
-    for name, folder in shard_folders(root):
-        try:
-            names, sizes = _children(folder, limits.max_archive_entries - count, str(root), limits)
-        except OSError:
-            continue
-        own = int(name, 16) if _HEX_SHARD.match(name) else None
-        first = count + 1  # the listing order of the folder's first entry
-        count += len(names)
-        joined = "\n".join(names)
-        if (own is not None and None not in sizes and len(joined) == 41 * len(names) - 1
-                and _own_names(name).fullmatch(joined)):  # (re caches the 256 patterns)
-            # The usual folder: every entry a file id of its own folder (40 characters each, no line
-            # break in any: the lines the pattern found are the names), every one stat-ed.
-            out.ids[own] += bytes.fromhex("".join(names))
-            out.sizes[own].extend(cast(list[int], sizes))
-            out.orders[own].extend(range(first, count + 1))
-            continue
-        for order, (child_name, size) in enumerate(zip(names, sizes, strict=True), first):
-            if size is None:
-                continue
-            if own is not None and child_name.startswith(name) and _HEX_ID.match(child_name):
-                out.ids[own] += bytes.fromhex(child_name)
-                out.sizes[own].append(size)
-                out.orders[own].append(order)
-            else:
-                out.strays[child_name.lower()] = _Stray(order, f"{name}/{child_name}", size)
-    return out
-
-
-def shard_folders(root: Path) -> list[tuple[str, str]]:
-    """The backup's hashed-name folders (two hex digits, either case; not links), by name: (name,
-    path); none when the backup's folder cannot be listed."""
-    try:
-        with os.scandir(root) as listing:
-            folders = sorted((entry.name, entry) for entry in listing)
-    except OSError:
-        return []
-    return [(name, folder.path) for name, folder in folders
-            if _SHARD.match(name) and folder.is_dir(follow_symlinks=False)]
-
-
-def _own_names(shard: str) -> re.Pattern[str]:
-    """Names, one a line, each a file id of the folder `shard` (as _HEX_ID and the shard prefix take it)."""
-    return re.compile(shard + "[0-9a-f]{38}(?:\n" + shard + "[0-9a-f]{38})*")
-
-
-def _children(folder: str, room: int, root: str, limits: Limits) -> tuple[list[str], list[int | None]]:
-    """A hashed-name folder's entries, sorted by name, each with its size (_NOT_REGULAR for a link,
-    FIFO or device; None when it cannot be stat-ed). LimitExceeded, before any entry is stat-ed,
-    when there are more than `room`; OSError when the folder cannot be listed.
-
-    Where the platform lets a folder be listed and its entries stat-ed through a descriptor, they
-    are: one name looked up per entry instead of its whole path (a backup's 200,000 entries cost
-    about a sixth less), and no entry objects made."""
-    stat, regular = os.stat, statmod.S_ISREG
-    if os.listdir in os.supports_fd and stat in os.supports_dir_fd:
-        handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
-        try:
-            names = sorted(os.listdir(handle))
-            if len(names) > room:
-                raise LimitExceeded(root, f"more than {limits.max_archive_entries} stored files")
-            sizes: list[int | None] = []
-            for child in names:
-                try:
-                    st = stat(child, dir_fd=handle, follow_symlinks=False)
-                except OSError:
-                    sizes.append(None)
-                    continue
-                sizes.append(st.st_size if regular(st.st_mode) else _NOT_REGULAR)
-            return names, sizes
-        finally:
-            os.close(handle)
-    with os.scandir(folder) as listing:
-        entries = sorted(listing, key=_NAME)
-    if len(entries) > room:
-        raise LimitExceeded(root, f"more than {limits.max_archive_entries} stored files")
-    sizes = []
-    for entry in entries:
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except OSError:
-            sizes.append(None)
-            continue
-        sizes.append(st.st_size if regular(st.st_mode) else _NOT_REGULAR)
-    return [entry.name for entry in entries], sizes
-
-
 @dataclass(frozen=True, slots=True)
 class _Problem:
     index: int  # in ListedFiles
@@ -383,7 +261,7 @@ def _position(raw: bytes, key: bytes) -> int:
 
 
 class BackupIntegrity(AcquisitionCheck):
-    name = "acquisition_integrity"
+    name = INTEGRITY_CHECK
     platform = "ios"
     title = "Backup integrity (Manifest.db against the files present)"
     paths: ClassVar[tuple[str, ...]] = (MANIFEST_DB,)

@@ -11,34 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.backup_folders import StoredFolders, backup_root
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import DeviceFS, MountFS
-from preuve.evidence.ios_integrity import BackupIntegrity, StoredFolders
+from preuve.evidence.ios_integrity import BackupIntegrity
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import Later
 from preuve.evidence.sources.backup import BACKUP_PREFIX, BackupSource
 from preuve.evidence.sources.base import at
 
 __all__ = ["BACKUP_PREFIX", "IosBackup", "encrypted_backup_root", "is_encrypted"]
-
-
-def _is_backup_folder(path: Path) -> bool:
-    return path.is_dir() and ((path / "Manifest.db").is_file() or (path / "Manifest.plist").is_file())
-
-
-def _backup_root(path: Path) -> Path | None:
-    """The backup at `path`, or the single backup inside it."""
-    if _is_backup_folder(path):
-        return path
-    if path.is_dir():
-        inner = [child for child in sorted(path.iterdir()) if _is_backup_folder(child)]
-        if len(inner) == 1:
-            return inner[0]
-        if len(inner) > 1:
-            names = ", ".join(c.name for c in inner)
-            raise AcquisitionError(f"{path}: holds {len(inner)} backups ({names}); give one of them")
-    return None
 
 
 def is_encrypted(root: Path, limits: Limits) -> bool:
@@ -69,11 +52,11 @@ class IosBackup(AcquisitionKind):
 
     @classmethod
     def detect(cls, path: Path) -> bool:
-        return _backup_root(path) is not None
+        return backup_root(path) is not None
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
-        root = _backup_root(path)
+        root = backup_root(path)
         if root is None:
             raise AcquisitionError(f"{path}: not an iOS backup")
         # The hashed-name folders are listed beside everything from here on (an encrypted backup's
@@ -127,7 +110,7 @@ def _listed(fs: MountFS, root: Path, ctx: OpenContext) -> MountFS:
 def encrypted_backup_root(path: Path, limits: Limits) -> Path | None:
     """The encrypted backup at `path` (so the CLI knows to ask for a password), or None."""
     try:
-        root = _backup_root(path)
+        root = backup_root(path)
     except (AcquisitionError, OSError):
         return None
     return root if root is not None and is_encrypted(root, limits) else None

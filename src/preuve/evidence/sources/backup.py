@@ -36,10 +36,11 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
+from preuve.evidence.backup_folders import LIST_BESIDE_MIN_BYTES, StoredFolders, list_folders
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import ACQUISITION_PREFIX, MEMBER_TYPES, DeviceFS, FileInfo, MountFS
 from preuve.evidence.ios_domains import device_path
-from preuve.evidence.ios_integrity import ListedFiles, StoredFolders, list_folders
+from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import DecodedMBFiles, MBFileDecoder, MBFileFields
@@ -62,9 +63,6 @@ _SIZE_OF_TYPE = bytes(0xFF if kind == FILE else 0 for kind in MEMBER_TYPES).ljus
 # Manifest.db is read in ranges on the run's jobs only from this many rows: below, a forked process
 # costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
-# The hashed-name folders are listed beside the open only for a Manifest.db of this size or more
-# (some 5,000 files): for fewer, starting a process costs more than listing them when wanted.
-LIST_BESIDE_MIN_BYTES = 4 << 20
 _BATCH_ROWS = 16_384  # rows listed a batch at a time (what a forked process hands over at a time)
 
 

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from preuve.evidence.backup_folders import StoredFolders
 from preuve.evidence.crypto.ios_keybag import KeybagError, decrypt_stream, file_key
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import FileInfo
 from preuve.evidence.ios_encrypted import BackupKeys
-from preuve.evidence.ios_integrity import StoredFolders
 from preuve.evidence.ledger import EvidenceFile, HashBeside, HashingReader, HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileFields

@@ -1,0 +1,165 @@
+"""A backup's hashed-name folders (``ab/ab12…``) listed with their sizes, for its integrity check
+(:mod:`preuve.evidence.ios_integrity`), and where that listing is started early.
+
+This module imports nothing of preuve's but the limits, the errors and the parallel kernel, so that a
+run can start the listing at its very beginning (:func:`list_folders_early`), before it imports the
+rest of preuve: its 200,000 ``stat`` calls on a phone (most of a second, spent in the kernel) then
+take the core that the run's start-up (imports, feeds, the acquisition's kind) leaves idle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat as statmod
+from array import array
+from dataclasses import dataclass, field
+from operator import attrgetter
+from pathlib import Path
+from typing import cast
+
+from preuve.evidence.errors import AcquisitionError, LimitExceeded
+from preuve.evidence.limits import Limits
+
+# The name of the backup's integrity check (ios_integrity.BackupIntegrity), which reads this listing.
+INTEGRITY_CHECK = "acquisition_integrity"
+# The hashed-name folders are listed beside the open only for a Manifest.db of this size or more
+# (some 5,000 files): for fewer, starting a process costs more than listing them when wanted.
+LIST_BESIDE_MIN_BYTES = 4 << 20
+HEX_ID = re.compile(r"[0-9a-f]{40}\Z")
+_HEX_SHARD = re.compile(r"[0-9a-f]{2}\Z")
+_SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
+NOT_REGULAR = -1  # in a folder's size array: a link, FIFO or device
+_NAME = attrgetter("name")
+
+
+def is_backup_folder(path: Path) -> bool:
+    return path.is_dir() and ((path / "Manifest.db").is_file() or (path / "Manifest.plist").is_file())
+
+
+def backup_root(path: Path) -> Path | None:
+    """The backup at `path`, or the single backup inside it (AcquisitionError when it holds several)."""
+    if is_backup_folder(path):
+        return path
+    if path.is_dir():
+        inner = [child for child in sorted(path.iterdir()) if is_backup_folder(child)]
+        if len(inner) == 1:
+            return inner[0]
+        if len(inner) > 1:
+            names = ", ".join(c.name for c in inner)
+            raise AcquisitionError(f"{path}: holds {len(inner)} backups ({names}); give one of them")
+    return None
+
+
+@dataclass(slots=True)
+class _Stray:
+    """A file of the hashed-name folders that is not at its own place (``ab/ab12…``, 40 lower-case hex
+    digits): its name lower-cased is compared with the file ids all the same."""
+
+    order: int  # its place in the listing of the folders (the later of two same names is the one kept)
+    relative: str
+    size: int  # NOT_REGULAR for a link, FIFO or device
+
+
+@dataclass(slots=True)
+class StoredFolders:
+    """The hashed-name folders of a backup, listed: per two-hex-digit folder, the files at their own
+    place (20-byte ids, sizes, listing order), and the other files (strays) by lower-cased name."""
+
+    ids: list[bytearray] = field(default_factory=lambda: [bytearray() for _ in range(256)])
+    sizes: list[array[int]] = field(default_factory=lambda: [array("q") for _ in range(256)])
+    orders: list[array[int]] = field(default_factory=lambda: [array("q") for _ in range(256)])
+    strays: dict[str, _Stray] = field(default_factory=dict)
+
+
+def list_folders(root: Path, limits: Limits) -> StoredFolders:
+    """What lies in the backup's hashed-name folders (``ab/ab12…``). Never follows a link and never
+    opens a file; bounded by the archive-entry limit (counted before any entry of a folder is looked
+    at, as each entry is counted when it is reached)."""
+    out = StoredFolders()
+    count = 0
+    for name, folder in shard_folders(root):
+        try:
+            names, sizes = _children(folder, limits.max_archive_entries - count, str(root), limits)
+        except OSError:
+            continue
+        own = int(name, 16) if _HEX_SHARD.match(name) else None
+        first = count + 1  # the listing order of the folder's first entry
+        count += len(names)
+        joined = "\n".join(names)
+        if (own is not None and None not in sizes and len(joined) == 41 * len(names) - 1
+                and _own_names(name).fullmatch(joined)):  # (re caches the 256 patterns)
+            # The usual folder: every entry a file id of its own folder (40 characters each, no line
+            # break in any: the lines the pattern found are the names), every one stat-ed.
+            out.ids[own] += bytes.fromhex("".join(names))
+            out.sizes[own].extend(cast(list[int], sizes))
+            out.orders[own].extend(range(first, count + 1))
+            continue
+        for order, (child_name, size) in enumerate(zip(names, sizes, strict=True), first):
+            if size is None:
+                continue
+            if own is not None and child_name.startswith(name) and HEX_ID.match(child_name):
+                out.ids[own] += bytes.fromhex(child_name)
+                out.sizes[own].append(size)
+                out.orders[own].append(order)
+            else:
+                out.strays[child_name.lower()] = _Stray(order, f"{name}/{child_name}", size)
+    return out
+
+
+def shard_folders(root: Path) -> list[tuple[str, str]]:
+    """The backup's hashed-name folders (two hex digits, either case; not links), by name: (name,
+    path); none when the backup's folder cannot be listed."""
+    try:
+        with os.scandir(root) as listing:
+            folders = sorted((entry.name, entry) for entry in listing)
+    except OSError:
+        return []
+    return [(name, folder.path) for name, folder in folders
+            if _SHARD.match(name) and folder.is_dir(follow_symlinks=False)]
+
+
+def _own_names(shard: str) -> re.Pattern[str]:
+    """Names, one a line, each a file id of the folder `shard` (as HEX_ID and the shard prefix take it)."""
+    return re.compile(shard + "[0-9a-f]{38}(?:\n" + shard + "[0-9a-f]{38})*")
+
+
+def _children(folder: str, room: int, root: str, limits: Limits) -> tuple[list[str], list[int | None]]:
+    """A hashed-name folder's entries, sorted by name, each with its size (NOT_REGULAR for a link,
+    FIFO or device; None when it cannot be stat-ed). LimitExceeded, before any entry is stat-ed,
+    when there are more than `room`; OSError when the folder cannot be listed.
+
+    Where the platform lets a folder be listed and its entries stat-ed through a descriptor, they
+    are: one name looked up per entry instead of its whole path (a backup's 200,000 entries cost
+    about a sixth less), and no entry objects made."""
+    stat, regular = os.stat, statmod.S_ISREG
+    if os.listdir in os.supports_fd and stat in os.supports_dir_fd:
+        handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            names = sorted(os.listdir(handle))
+            if len(names) > room:
+                raise LimitExceeded(root, f"more than {limits.max_archive_entries} stored files")
+            sizes: list[int | None] = []
+            for child in names:
+                try:
+                    st = stat(child, dir_fd=handle, follow_symlinks=False)
+                except OSError:
+                    sizes.append(None)
+                    continue
+                sizes.append(st.st_size if regular(st.st_mode) else NOT_REGULAR)
+            return names, sizes
+        finally:
+            os.close(handle)
+    with os.scandir(folder) as listing:
+        entries = sorted(listing, key=_NAME)
+    if len(entries) > room:
+        raise LimitExceeded(root, f"more than {limits.max_archive_entries} stored files")
+    sizes = []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            sizes.append(None)
+            continue
+        sizes.append(st.st_size if regular(st.st_mode) else NOT_REGULAR)
+    return [entry.name for entry in entries], sizes
