@@ -63,9 +63,33 @@ def _imported_for(name: str) -> list[object]:
 
 
 def test_one_command_imports_its_module_only() -> None:
-    assert _imported_for("check") == ["check", ["preuve.commands.backup", "preuve.commands.check"]]
+    assert _imported_for("check") == ["check", ["preuve.commands.check"]]
     assert _imported_for("export-stix") == ["export-stix", ["preuve.commands.export_stix"]]
     assert _imported_for("iocs") == ["iocs", ["preuve.commands.iocs", "preuve.commands.iocs_convert"]]
+
+
+_HEAVY_PROBE = """
+import json, sys
+import click
+from preuve.cli import build_cli
+group = build_cli()
+group.get_command(click.Context(group), "check")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("preuve"))))
+"""
+
+
+def test_the_check_command_imports_none_of_the_run_before_it_starts() -> None:
+    """`preuve check` starts listing a backup's folders as it begins (backup_folders.list_folders_early),
+    on the core its start-up leaves idle: the command's module imports none of the run, which is
+    imported after."""
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    done = subprocess.run([sys.executable, "-c", _HEAVY_PROBE], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [
+        "preuve", "preuve.cli", "preuve.commands", "preuve.commands.check", "preuve.evidence",
+        "preuve.evidence.backup_folders", "preuve.evidence.errors", "preuve.evidence.limits",
+        "preuve.evidence.parallel", "preuve.messages", "preuve.report", "preuve.report.choices",
+        "preuve.report.formats", "preuve.report.formats.catalog",
+    ]
 
 
 _RUN = """

@@ -12,23 +12,27 @@ from typing import TYPE_CHECKING
 
 import click
 
-from preuve.artifacts.base import Artifact
-from preuve.commands.backup import gather_secrets
-from preuve.evidence.acquisition import Opened, Secrets
+from preuve.evidence.backup_folders import EarlyListing, list_folders_early
 from preuve.evidence.errors import PreuveError
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.parallel import default_jobs
 from preuve.messages import os_error_text
-from preuve.model import Absence, ArtifactStatus, ExitCode, Finding, Severity
+from preuve.report.choices import DEFAULT_TIMELINE, TIMELINE_CHOICES
 from preuve.report.formats.catalog import LANGUAGES
-from preuve.report.outdir import DEFAULT_TIMELINE, TIMELINE_CHOICES, check_into_folder
-from preuve.run.engine import check_artifact_names
-from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+    from preuve.artifacts.base import Artifact
+    from preuve.evidence.acquisition import Opened, Secrets
+    from preuve.model import Finding
+    from preuve.run.results import ArtifactReport, CheckResult
+
 # rich is imported where something is shown: a quiet run (-q, --json) shows nothing, and importing
-# rich is about a tenth of the start-up of `preuve check`.
+# rich is about a tenth of the start-up of `preuve check`. The run itself (artifacts, engine, outputs)
+# is imported once the command starts: a backup's folders are listed from then on, beside the imports
+# (see `check`), and this module imports nothing heavy.
 
 
 def escape(text: str) -> str:
@@ -138,6 +142,8 @@ _VERDICT_STYLE = {
 def top_findings(result: CheckResult, top: int) -> list[Finding]:
     """The findings to show first: worst severity, then strongest evidence; info-level review items only
     when nothing worse was found."""
+    from preuve.model import Severity
+
     findings = result.findings
     if any(f.severity > Severity.INFO for f in findings):
         findings = [f for f in findings if f.severity > Severity.INFO]
@@ -148,6 +154,8 @@ def print_summary(
     console: Console, result: CheckResult, out: Path, top: int = 10, timeline: Sequence[str] = ()
 ) -> None:
     from rich.table import Table
+
+    from preuve.model import Absence, ArtifactStatus
 
     verdict = result.verdict()
     console.print(f"\n[{_VERDICT_STYLE[verdict.key]}] {escape(verdict.headline)} [/]")
@@ -273,9 +281,15 @@ def _run(
     force: bool = False,
     timeline: str = DEFAULT_TIMELINE,
     jobs: int | None = None,
+    early: EarlyListing | None = None,
 ) -> int:
+    from preuve.evidence.acquisition import Secrets
     from preuve.indicators.index import IndicatorIndex
+    from preuve.model import ExitCode
     from preuve.model.jsonio import dumps
+    from preuve.report.outdir import check_into_folder
+    from preuve.run.engine import check_artifact_names
+    from preuve.run.results import CheckOptions
 
     console = None if quiet or as_json else stderr_console()
 
@@ -318,7 +332,7 @@ def _run(
             try:
                 result = check_into_folder(
                     evidence, options, out, force=force, extra_sinks=[case_sink] if case_sink else [],
-                    observer=observer, index=index, lang=lang, timeline=timeline,
+                    observer=observer, index=index, lang=lang, timeline=timeline, early=early,
                 )
             except BaseException:
                 if case_sink is not None:
@@ -381,19 +395,26 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bo
     was loaded, or heuristics were off); 1 fatal error.
     """
     out = output or Path.cwd() / f"preuve-{evidence.resolve().name or 'evidence'}"
-    try:
-        secrets = gather_secrets(evidence, password_file, key_file)
-        if age_key is not None:
-            identity = age_key.read_bytes()[:65536].decode("utf-8", "replace")
-            secrets = dataclasses.replace(secrets, age_identity=identity)
-    except PreuveError as exc:
-        stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(int(ExitCode.FATAL))
-    except OSError as exc:
-        stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
-        sys.exit(int(ExitCode.FATAL))
-    sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force,
-                  timeline, jobs))
+    # A backup's folders are listed from now on, on the core the start-up leaves idle (the run's
+    # imports, its feeds, the acquisition's kind), at the lowest priority; the run's open takes the
+    # listing. (The run's own limits are the defaults; `jobs` as the run counts them.)
+    with list_folders_early(evidence, DEFAULT_LIMITS, jobs or default_jobs(), only or None) as early:
+        from preuve.commands.backup import gather_secrets
+        from preuve.model import ExitCode
+
+        try:
+            secrets = gather_secrets(evidence, password_file, key_file)
+            if age_key is not None:
+                identity = age_key.read_bytes()[:65536].decode("utf-8", "replace")
+                secrets = dataclasses.replace(secrets, age_identity=identity)
+        except PreuveError as exc:
+            stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            sys.exit(int(ExitCode.FATAL))
+        except OSError as exc:
+            stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
+            sys.exit(int(ExitCode.FATAL))
+        sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force,
+                      timeline, jobs, early))
 
 
 @click.command()
@@ -416,6 +437,7 @@ def demo(output: Path | None, seed: int) -> None:
     Exit 0 when the planted traces are found, 1 otherwise.
     """
     from preuve.builders.demo import DEMO_FEED, build_demo_backup
+    from preuve.model import ExitCode
 
     base = output or Path(tempfile.mkdtemp(prefix="preuve-demo-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -443,6 +465,7 @@ def demo(output: Path | None, seed: int) -> None:
 def timeline_command(out: Path, formats: str) -> None:
     """Write the timeline of a finished check from its output folder OUT (artifacts/, findings.json,
     run.json): the same rows `check --timeline` writes, without the evidence."""
+    from preuve.model import ExitCode
     from preuve.report.outdir import render_timeline
 
     try:

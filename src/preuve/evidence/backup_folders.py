@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat as statmod
+import tempfile
 from array import array
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import cast
 
 from preuve.evidence.errors import AcquisitionError, LimitExceeded
 from preuve.evidence.limits import Limits
+from preuve.evidence.parallel import Later, later
 
 # The name of the backup's integrity check (ios_integrity.BackupIntegrity), which reads this listing.
 INTEGRITY_CHECK = "acquisition_integrity"
@@ -163,3 +169,71 @@ def _children(folder: str, room: int, root: str, limits: Limits) -> tuple[list[s
             continue
         sizes.append(st.st_size if regular(st.st_mode) else NOT_REGULAR)
     return [entry.name for entry in entries], sizes
+
+
+@dataclass(eq=False, slots=True)
+class EarlyListing:
+    """A backup's folders being listed from the run's beginning (:func:`list_folders_early`): for
+    which backup (its folder, resolved), with which limits and jobs, where the listing is written, and
+    the listing itself, which the backup's open takes (:meth:`take`)."""
+
+    root: Path
+    limits: Limits
+    jobs: int
+    folder: Path
+    listing: Later[StoredFolders]
+    taken: bool = False
+
+    def take(self, root: Path, limits: Limits, jobs: int) -> Later[StoredFolders] | None:
+        """The listing, for the open of the backup at `root` with these limits and jobs, once; None for
+        any other open (which lists its folders itself)."""
+        try:
+            same = root.resolve() == self.root
+        except OSError:
+            same = False
+        if self.taken or not same or limits != self.limits or jobs != self.jobs:
+            return None
+        self.taken = True
+        return self.listing
+
+    def close(self) -> None:
+        """Stop the listing if it still runs and remove what it wrote (once the run that took it is done)."""
+        self.listing.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def list_folders_early(
+    evidence: Path, limits: Limits, jobs: int, runs: Collection[str] | None,
+) -> Iterator[EarlyListing | None]:
+    """Start listing the hashed-name folders of the backup at `evidence` now, in a forked process of the
+    lowest priority, when the run will check the backup's integrity (`runs`: the artifacts it reads,
+    None for all) with more than one job, and its Manifest.db is big enough to be worth a process (the
+    same rule as when its open starts the listing); None otherwise, and for anything that is not a
+    backup (its open says what it is). Stopped, and what it wrote removed, on leaving; the run opens
+    the backup in between, and its open takes the listing (EarlyListing.take)."""
+    early = _start_early(evidence, limits, jobs, runs)
+    try:
+        yield early
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _start_early(evidence: Path, limits: Limits, jobs: int, runs: Collection[str] | None) -> EarlyListing | None:
+    if jobs < 2 or (runs is not None and INTEGRITY_CHECK not in runs):
+        return None
+    try:
+        root = backup_root(evidence)
+        if root is None or (root / "Manifest.db").stat().st_size < LIST_BESIDE_MIN_BYTES:
+            return None
+        resolved = root.resolve()
+        folder = Path(tempfile.mkdtemp(prefix="preuve-"))
+    except (AcquisitionError, OSError):
+        return None  # (the open says why)
+    try:
+        folder.resolve().relative_to(evidence.resolve())
+    except ValueError:
+        return EarlyListing(resolved, limits, jobs, folder, later(partial(list_folders, root, limits), jobs, folder))
+    shutil.rmtree(folder, ignore_errors=True)  # (a temporary folder inside the evidence: never written to)
+    return None

@@ -50,6 +50,11 @@ from typing import Any, Generic, TypeVar, cast
 T = TypeVar("T")
 
 
+def default_jobs() -> int:
+    """The processes a run uses unless told (``--jobs``): up to two, by the CPUs it may run on."""
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 def can_fork(jobs: int) -> bool:
     """Whether parts may be computed in forked processes: more than one job, a process allowed to
     start others, and a platform that forks."""

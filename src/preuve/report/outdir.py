@@ -20,18 +20,15 @@ from preuve.evidence.errors import PreuveError
 from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
 from preuve.model.jsonio import dumps, encode, to_iso
+from preuve.report.choices import DEFAULT_TIMELINE, TIMELINE_CHOICES, TIMELINE_FORMATS
 from preuve.report.formats.findings import findings_document
 from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
+    from preuve.evidence.backup_folders import EarlyListing
     from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
     from preuve.run.sinks import RunObserver, Sink
 
-TIMELINE_FORMATS = ("csv", "jsonl")
-TIMELINE_CHOICES = {"csv": ("csv",), "jsonl": ("jsonl",), "both": ("csv", "jsonl"), "none": ()}
-# The records are kept whole in artifacts/*.jsonl; a timeline repeats each once per timestamp. None is
-# written unless asked for (`check --timeline`), and `preuve timeline OUT` renders one later.
-DEFAULT_TIMELINE = "none"
 TIMELINE_COLUMNS = (
     "datetime", "timestamp_desc", "message", "artifact", "severity", "record_type", "device_path", "locator",
 )
@@ -647,17 +644,20 @@ def check_into_folder(
     index: IndicatorIndex | None = None,
     lang: str = "en",
     timeline: str = DEFAULT_TIMELINE,
+    early: EarlyListing | None = None,
 ) -> CheckResult:
     """Check one acquisition into the output folder `out` (check, fleet and demo all write through here).
 
     `out` is replaced whole when the run ends; a run that fails leaves it as it was; an interrupted run
-    leaves it marked partial (RunInterrupted)."""
+    leaves it marked partial (RunInterrupted). `early`: see run_check."""
     from preuve.run.engine import run_check
 
     with staged_output(out, evidence, force=force) as staged:
         records, sinks = output_sinks(staged.path, evidence, lang, timeline)
         try:
-            return run_check(evidence, options, sinks=[*sinks, *extra_sinks], observer=observer, index=index)
+            return run_check(
+                evidence, options, sinks=[*sinks, *extra_sinks], observer=observer, index=index, early=early,
+            )
         finally:
             records.close()
 

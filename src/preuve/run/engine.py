@@ -38,6 +38,7 @@ from preuve.evidence.acquisition import (
     Opened,
     kind_named,
 )
+from preuve.evidence.backup_folders import EarlyListing, list_folders_early
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
@@ -1213,8 +1214,27 @@ def run_check(
     sinks: Sequence[Sink] = (),
     observer: RunObserver | None = None,
     index: IndicatorIndex | None = None,
+    early: EarlyListing | None = None,
 ) -> CheckResult:
-    """Check one acquisition. Raises PreuveError (AcquisitionError, FeedError) when it cannot start."""
+    """Check one acquisition. Raises PreuveError (AcquisitionError, FeedError) when it cannot start.
+
+    A backup's folders are listed from here on, beside the feeds loaded and the acquisition opened
+    (backup_folders.list_folders_early), or since the caller began (`early`: the command line starts
+    the listing before it imports the run)."""
+    if early is None:
+        with list_folders_early(evidence, options.limits, options.job_count(), options.only_artifacts or None) as begun:
+            return _check(evidence, options, sinks, observer, index, begun)
+    return _check(evidence, options, sinks, observer, index, early)
+
+
+def _check(
+    evidence: Path,
+    options: CheckOptions,
+    sinks: Sequence[Sink],
+    observer: RunObserver | None,
+    index: IndicatorIndex | None,
+    early: EarlyListing | None,
+) -> CheckResult:
     observer = observer or NullObserver()
     started = datetime.now(UTC)
     warnings: list[str] = []
@@ -1227,7 +1247,9 @@ def run_check(
         index = load_indicators(options.iocs, warn)
     jobs = options.job_count()
     only = options.only_artifacts
-    with open_evidence(evidence, options.limits, options.secrets, warn, jobs=jobs, artifacts=only or None) as session:
+    with open_evidence(
+        evidence, options.limits, options.secrets, warn, jobs=jobs, artifacts=only or None, early=early,
+    ) as session:
         opened, ledger = session.opened, session.ledger
         observer.acquisition_opened(opened)
         for sink in sinks:

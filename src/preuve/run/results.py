@@ -3,7 +3,6 @@ the result every output renders (its coverage and verdict are the model's)."""
 
 from __future__ import annotations
 
-import os
 import platform as _platform
 import sqlite3
 import sys
@@ -16,6 +15,7 @@ from preuve.evidence.acquisition import Secrets
 from preuve.evidence.errors import PreuveError
 from preuve.evidence.ledger import EvidenceFile
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.parallel import default_jobs
 from preuve.indicators.stix import Feed
 from preuve.model import Absence, ArtifactStatus, Coverage, ExitCode, Finding, Severity, Verdict, verdict
 
@@ -29,8 +29,6 @@ class SelectionError(PreuveError):
     """An --artifact name that is not an artifact of this acquisition's platform."""
 
 
-def default_jobs() -> int:
-    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, slots=True)

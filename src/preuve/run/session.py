@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preuve.evidence.acquisition import OpenContext, Opened, Secrets, open_acquisition
+from preuve.evidence.backup_folders import EarlyListing
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
@@ -53,15 +54,17 @@ def open_evidence(
     ledger: HashLedger | None = None,
     jobs: int = 1,
     artifacts: Collection[str] | None = None,
+    early: EarlyListing | None = None,
 ) -> Iterator[Session]:
     """Open `evidence` (any acquisition kind) for one run, listed by up to `jobs` processes, for the
-    artifacts named (None: all; see OpenContext.runs); raises AcquisitionError when it cannot."""
+    artifacts named (None: all; see OpenContext.runs); raises AcquisitionError when it cannot. `early`:
+    a backup's folders listed since the run began (see OpenContext.early)."""
     ledger = ledger if ledger is not None else HashLedger()
     workdir = private_workdir(evidence)
     opened: Opened | None = None
     try:
         ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn, jobs=jobs,
-                          runs=frozenset(artifacts) if artifacts is not None else None)
+                          runs=frozenset(artifacts) if artifacts is not None else None, early=early)
         opened = open_acquisition(evidence, ctx)
         yield Session(opened, ledger, workdir)
     finally:

@@ -60,10 +60,12 @@ class IosBackup(AcquisitionKind):
         if root is None:
             raise AcquisitionError(f"{path}: not an iOS backup")
         # The hashed-name folders are listed beside everything from here on (an encrypted backup's
-        # keys unlocked from its password take seconds on one core), when the integrity check will run;
-        # the source owns the listing.
+        # keys unlocked from its password take seconds on one core), when the integrity check will run,
+        # or have been since the run began (ctx.early); the source owns the listing.
         integrity = ctx.will_run(BackupIntegrity.name)
-        folders = BackupSource.folders_beside(root, ctx.limits, ctx.jobs, ctx.workdir) if integrity else None
+        folders = ctx.early.take(root, ctx.limits, ctx.jobs) if ctx.early is not None and integrity else None
+        if folders is None and integrity:
+            folders = BackupSource.folders_beside(root, ctx.limits, ctx.jobs, ctx.workdir)
         try:
             if is_encrypted(root, ctx.limits):
                 return cls.open_encrypted(root, ctx, folders)
