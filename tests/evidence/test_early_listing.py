@@ -131,3 +131,38 @@ def test_nothing_is_begun_where_no_open_would_list_the_folders_beside(
         assert early is not None and early.root == root.resolve()
     assert multiprocessing.active_children() == []
     assert list(private_tmp.iterdir()) == []
+
+
+def test_the_command_line_looks_for_a_backup_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
+) -> None:
+    """`preuve check` begins the listing before it imports the run; the run does not look through the
+    evidence for a backup again when there was nothing to list (a folder that holds no backup may be
+    big), and takes the listing when there was."""
+    from click.testing import CliRunner
+
+    from preuve.cli import build_cli
+
+    looked: list[Path] = []
+    start = folders_module._start_early  # noqa: SLF001
+
+    def counted(evidence: Path, *args: object) -> object:
+        looked.append(evidence)
+        return start(evidence, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(folders_module, "_start_early", counted)
+    monkeypatch.setattr(folders_module, "LIST_BESIDE_MIN_BYTES", 0)
+    started = _spied(monkeypatch)
+    dump = tmp_path / "dump"
+    (dump / "private" / "var" / "mobile").mkdir(parents=True)
+    backup = _damaged_backup(tmp_path / "one", 3)
+    for evidence, early in ((dump, 0), (backup, 1)):
+        looked.clear()
+        started.update(early=0, open=0)
+        result = CliRunner().invoke(build_cli(), ["check", str(evidence), "-o", str(tmp_path / f"out{early}"), "-q",
+                                                  "--jobs", "2"])
+        assert result.exit_code in (0, 2, 3), result.output
+        assert looked == [evidence]
+        assert started == {"early": early, "open": 0}
+    assert multiprocessing.active_children() == []
+    assert list(private_tmp.iterdir()) == []

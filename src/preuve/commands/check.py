@@ -282,6 +282,7 @@ def _run(
     timeline: str = DEFAULT_TIMELINE,
     jobs: int | None = None,
     early: EarlyListing | None = None,
+    begun: bool = False,
 ) -> int:
     from preuve.evidence.acquisition import Secrets
     from preuve.indicators.index import IndicatorIndex
@@ -333,6 +334,7 @@ def _run(
                 result = check_into_folder(
                     evidence, options, out, force=force, extra_sinks=[case_sink] if case_sink else [],
                     observer=observer, index=index, lang=lang, timeline=timeline, early=early,
+                    begun=begun,
                 )
             except BaseException:
                 if case_sink is not None:
@@ -414,7 +416,7 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bo
             stderr_console().print(f"[bold red]error:[/] {escape(os_error_text(exc))}", highlight=False)
             sys.exit(int(ExitCode.FATAL))
         sys.exit(_run(evidence, iocs, out, quiet, not no_heuristics, only, as_json, case, secrets, lang, force,
-                      timeline, jobs, early))
+                      timeline, jobs, early, True))
 
 
 @click.command()

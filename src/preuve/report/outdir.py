@@ -645,11 +645,12 @@ def check_into_folder(
     lang: str = "en",
     timeline: str = DEFAULT_TIMELINE,
     early: EarlyListing | None = None,
+    begun: bool = False,
 ) -> CheckResult:
     """Check one acquisition into the output folder `out` (check, fleet and demo all write through here).
 
     `out` is replaced whole when the run ends; a run that fails leaves it as it was; an interrupted run
-    leaves it marked partial (RunInterrupted). `early`: see run_check."""
+    leaves it marked partial (RunInterrupted). `early`, `begun`: see run_check."""
     from preuve.run.engine import run_check
 
     with staged_output(out, evidence, force=force) as staged:
@@ -657,6 +658,7 @@ def check_into_folder(
         try:
             return run_check(
                 evidence, options, sinks=[*sinks, *extra_sinks], observer=observer, index=index, early=early,
+                begun=begun,
             )
         finally:
             records.close()

@@ -1215,15 +1215,17 @@ def run_check(
     observer: RunObserver | None = None,
     index: IndicatorIndex | None = None,
     early: EarlyListing | None = None,
+    begun: bool = False,
 ) -> CheckResult:
     """Check one acquisition. Raises PreuveError (AcquisitionError, FeedError) when it cannot start.
 
     A backup's folders are listed from here on, beside the feeds loaded and the acquisition opened
-    (backup_folders.list_folders_early), or since the caller began (`early`: the command line starts
-    the listing before it imports the run)."""
-    if early is None:
-        with list_folders_early(evidence, options.limits, options.job_count(), options.only_artifacts or None) as begun:
-            return _check(evidence, options, sinks, observer, index, begun)
+    (backup_folders.list_folders_early), or since the caller began (`begun`; `early` what it began,
+    None when there was nothing to list: the command line starts the listing before it imports the
+    run, and a folder is not looked through twice for a backup)."""
+    if early is None and not begun:
+        with list_folders_early(evidence, options.limits, options.job_count(), options.only_artifacts or None) as started:
+            return _check(evidence, options, sinks, observer, index, started)
     return _check(evidence, options, sinks, observer, index, early)
 
 
