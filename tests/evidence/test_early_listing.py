@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -164,5 +165,34 @@ def test_the_command_line_looks_for_a_backup_once(
         assert result.exit_code in (0, 2, 3), result.output
         assert looked == [evidence]
         assert started == {"early": early, "open": 0}
+    assert multiprocessing.active_children() == []
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_folders_past_the_bound_fail_the_check_as_listed_by_one_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
+) -> None:
+    """More stored files than the bound: the listing begun early gives up, and the check reports the
+    bound exactly as a run of one job does."""
+    from preuve.run.engine import run_check
+    from preuve.run.results import CheckOptions
+
+    root = _damaged_backup(tmp_path, 3)
+    with sqlite3.connect(f"file:{root / 'Manifest.db'}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT count(*) FROM Files").fetchone()[0]
+    (root / "ab").mkdir(exist_ok=True)
+    for n in range(rows):  # stored, listed nowhere: more stored files than rows
+        (root / "ab" / f"ab{n:038x}").write_bytes(b"y")
+    monkeypatch.setattr(folders_module, "LIST_BESIDE_MIN_BYTES", 0)
+    started = _spied(monkeypatch)
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_archive_entries=rows + 10)
+    reports = []
+    for jobs in (1, 2):
+        result = run_check(root, CheckOptions(only_artifacts=("acquisition_integrity",), jobs=jobs, limits=limits))
+        (report,) = [r for r in result.artifacts if r.name == "acquisition_integrity"]
+        reports.append((report.status, report.errors, report.records))
+    assert started == {"early": 1, "open": 0}
+    assert reports[1] == reports[0]
+    assert reports[0][1] == [f"{root}: more than {rows + 10} stored files"]
     assert multiprocessing.active_children() == []
     assert list(private_tmp.iterdir()) == []
