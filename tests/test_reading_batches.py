@@ -155,15 +155,21 @@ def _read(how: str, size: int, plan: dict[str, Any], budget: int | None = None) 
 _AT = st.one_of(st.none(), st.integers(0, 40))
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    size=st.integers(1, 9),
-    plan=st.fixed_dictionaries({
-        "count": st.integers(0, 30), "parse_fail": _AT, "match_fail": _AT, "rule_fail": _AT,
+def _plans(most: int) -> st.SearchStrategy[dict[str, Any]]:
+    """What a reading meets (see _read): up to `most` records, and where reading, matching, the rules
+    or a sink fail."""
+    return st.fixed_dictionaries({
+        "count": st.integers(0, most), "parse_fail": _AT, "match_fail": _AT, "rule_fail": _AT,
         "sink_fail": st.tuples(_AT, _AT), "bad_times": st.sets(st.integers(0, 30).filter(lambda n: n % 3 == 1)),
         "hits": st.sets(st.integers(0, 30)), "rules": st.booleans(), "read": st.sampled_from([None, 0, 1]),
         "failure": _FAILURES,
-    }),
+    })
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(1, 9),
+    plan=_plans(30),
 )
 def test_batches_read_what_one_by_one_reads(size: int, plan: dict[str, Any]) -> None:
     batched = _read("batches", size, plan)
@@ -220,12 +226,7 @@ def _flat(columns: list[Any]) -> tuple[int, list[Any], list[Any], bytes]:
 @given(
     size=st.integers(1, 40),
     budget=st.integers(1, 400),
-    plan=st.fixed_dictionaries({
-        "count": st.integers(0, 60), "parse_fail": _AT, "match_fail": _AT, "rule_fail": _AT,
-        "sink_fail": st.tuples(_AT, _AT), "bad_times": st.sets(st.integers(0, 30).filter(lambda n: n % 3 == 1)),
-        "hits": st.sets(st.integers(0, 30)), "rules": st.booleans(), "read": st.sampled_from([None, 0, 1]),
-        "failure": _FAILURES,
-    }),
+    plan=_plans(60),
 )
 def test_batches_within_a_budget_read_the_same_records(size: int, budget: int, plan: dict[str, Any]) -> None:
     """Batches sized by what they hold as rendered: the same records, findings, errors and `stopped` as

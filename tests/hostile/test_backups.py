@@ -158,6 +158,14 @@ def _errors(tmp_path: Path, root: Path, limits: str = "") -> tuple[str, int]:
 _SMS_ERROR = "sms could not be read: /private/var/mobile/Library/SMS/sms.db: SQLite error: "
 
 
+def _assert_sms_refused(tmp_path: Path, builder: BackupBuilder, reason: str) -> None:
+    """The backup built (with a DataUsage database beside) reports sms.db refused for `reason`, and
+    nothing else, and the sms artifact reads no record."""
+    _with_datausage(builder)
+    text, _ = _errors(tmp_path, builder.finish())
+    assert text.splitlines() == [_SMS_ERROR + reason, "records [('sms', 0)]"]
+
+
 def test_view_that_never_ends_refused(tmp_path: Path) -> None:
     """A view where sms.db has its message table, recursive and endless: refused as a view at once, with
     the default limits (it used to run until the 600 s deadline)."""
@@ -166,13 +174,8 @@ def test_view_that_never_ends_refused(tmp_path: Path) -> None:
         "CREATE VIEW message AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
         "SELECT n AS ROWID, 'x' AS text FROM r",
     ])
-    _with_datausage(builder)
-    text, _ = _errors(tmp_path, builder.finish())
-    assert text.splitlines() == [
-        _SMS_ERROR + "'message' is a view, not a table: not read (no database a phone writes keeps its records "
-        "in a view, and a view can make a read endless)",
-        "records [('sms', 0)]",
-    ]
+    _assert_sms_refused(tmp_path, builder, "'message' is a view, not a table: not read (no database a phone "
+                        "writes keeps its records in a view, and a view can make a read endless)")
 
 
 def test_schema_function_in_a_view_refused(tmp_path: Path) -> None:
@@ -198,13 +201,9 @@ def test_value_computed_when_read_refused(tmp_path: Path) -> None:
         conn.executemany("INSERT INTO message (ROWID, guid, date) VALUES (?, ?, 0)", [(i, f"g{i}") for i in range(1, 21)])
 
     builder.add_sqlite(*SMS, fill)
-    _with_datausage(builder)
-    text, _ = _errors(tmp_path, builder.finish())
-    assert text.splitlines() == [
-        _SMS_ERROR + "column 'text' of 'message' is computed when read (a generated column), not stored: not "
-        "read (a phone's databases store their values; a computed one can be made any size)",
-        "records [('sms', 0)]",
-    ]
+    _assert_sms_refused(tmp_path, builder, "column 'text' of 'message' is computed when read (a generated "
+                        "column), not stored: not read (a phone's databases store their values; a computed one "
+                        "can be made any size)")
 
 
 def test_join_that_multiplies_rows_stopped(tmp_path: Path) -> None:
