@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from preuve.evidence.acquisition import Opened
-from preuve.run.engine import YOUNG_COLLECTION, few_collections, run_check
+from preuve.run.collector import YOUNG_COLLECTION, few_collections
+from preuve.run.engine import run_check
 from preuve.run.results import CheckOptions
 from preuve.run.sinks import NullObserver
 from tests.builders import feed
@@ -91,3 +93,28 @@ def test_cycles_made_within_the_pace_are_still_collected(thresholds: tuple[int, 
     finally:
         gc.callbacks.remove(count)
     assert sum(collected) >= YOUNG_COLLECTION
+
+
+def test_a_verification_paces_the_collector_as_it_reads_and_leaves_it_as_it_was(
+    tmp_path: Path, thresholds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import preuve
+
+    known = feed(tmp_path / "known.stix2", (f"[domain-name:value='{KNOWN_DOMAIN}']", "Known Spy"))
+    device = build_device(tmp_path / "d0", 0)
+    result = preuve.check_into_folder(device, preuve.CheckOptions(iocs=(known,)), tmp_path / "out")
+    assert result.findings
+    seen: list[tuple[int, int, int]] = []
+    from preuve.proof import verify as verifying
+
+    reading = verifying.records_from_evidence
+
+    def reading_seen(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return reading(*args, **kwargs)
+
+    monkeypatch.setattr(verifying, "records_from_evidence", reading_seen)
+    checked = preuve.verify(tmp_path / "out" / "bundle.json", device)
+    assert [c.status for c in checked.checks] == ["confirmed"] * len(result.findings)
+    assert seen and set(seen) == {(YOUNG_COLLECTION, 10, 10)}
+    assert gc.get_threshold() == thresholds

@@ -52,6 +52,7 @@ from preuve.messages import error_text
 from preuve.model import Finding, IndicatorRef, Kind, Locator, LocatorKey, Observable, Record, Severity
 from preuve.model.jsonio import canonical_bytes, dumps
 from preuve.report.formats.bundle import BUNDLE_FORMAT, BUNDLE_NAME
+from preuve.run.collector import few_collections
 from preuve.run.results import CheckOptions
 from preuve.run.session import open_evidence
 
@@ -495,7 +496,11 @@ def verify(
     bundle_path: Path, evidence: Path, iocs: Sequence[Path] = (), options: CheckOptions | None = None
 ) -> VerifyResult:
     """Re-derive every finding of a bundle from the evidence (or from a proof package made by `export`)."""
-    options = options or CheckOptions()
+    with few_collections():
+        return _verify(bundle_path, evidence, iocs, options or CheckOptions())
+
+
+def _verify(bundle_path: Path, evidence: Path, iocs: Sequence[Path], options: CheckOptions) -> VerifyResult:
     bundle = read_bundle(bundle_path)
     notes: list[str] = []
     if iocs:

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -57,6 +56,7 @@ from preuve.model import (
     Record,
     Timestamp,
 )
+from preuve.run.collector import few_collections
 from preuve.run.results import ArtifactReport, CheckOptions, CheckResult, OutputError, SelectionError
 from preuve.run.session import open_evidence
 from preuve.run.sinks import NullObserver, Rendering, RunObserver, Sink, timestamps_read
@@ -1207,28 +1207,6 @@ def load_indicators(paths: Iterable[Path], warn: Callable[[str], None]) -> Indic
                 "check the path, or run without it"
             )
     return index
-
-
-# A check makes millions of short-lived containers (records, their locators, rows, batches) and keeps
-# none in a cycle; Python collects its youngest generation every 700 more containers made than
-# freed, and each collection walks what is young and then, every tenth and hundredth, what is older:
-# on a phone of 200,000 files, 0.87 core-second of 7.8 with one job (the older collections walk the
-# listing's and the index's containers), 0.26 with two (benchmarks/README.md). Every 50,000: 0.02 and
-# 0.006. Cycles are still collected, at most 50,000 containers late (an exception's traceback and its
-# frames are such a cycle: a few megabytes at most), and what refcounting frees is freed at once.
-YOUNG_COLLECTION = 50_000
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """The collector paced for a run (see YOUNG_COLLECTION) within the block, as it was after it; a
-    process forked within the block (a worker) keeps the pace it was forked with."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], YOUNG_COLLECTION), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def run_check(
