@@ -118,3 +118,24 @@ def test_a_verification_paces_the_collector_as_it_reads_and_leaves_it_as_it_was(
     assert [c.status for c in checked.checks] == ["confirmed"] * len(result.findings)
     assert seen and set(seen) == {(YOUNG_COLLECTION, 10, 10)}
     assert gc.get_threshold() == thresholds
+
+
+@pytest.mark.parametrize("first_out", ["outer", "inner"])
+def test_overlapping_paced_blocks_leave_the_collector_as_it_was(
+    thresholds: tuple[int, int, int], first_out: str
+) -> None:
+    """Two runs in threads of one process: their blocks overlap and may end in either order."""
+    outer, inner = few_collections(), few_collections()
+    outer.__enter__()
+    inner.__enter__()
+    assert gc.get_threshold() == (YOUNG_COLLECTION, 10, 10)
+    first, last = (outer, inner) if first_out == "outer" else (inner, outer)
+    first.__exit__(None, None, None)
+    last.__exit__(None, None, None)
+    assert gc.get_threshold() == thresholds
+
+
+def test_a_pace_set_by_someone_else_within_the_block_is_kept(thresholds: tuple[int, int, int]) -> None:
+    with few_collections():
+        gc.set_threshold(1000, 10, 10)
+    assert gc.get_threshold() == (1000, 10, 10)

@@ -19,10 +19,17 @@ YOUNG_COLLECTION = 50_000
 @contextmanager
 def few_collections() -> Iterator[None]:
     """The collector paced for a run (see YOUNG_COLLECTION) within the block, as it was after it; a
-    process forked within the block (a worker) keeps the pace it was forked with."""
+    process forked within the block (a worker) keeps the pace it was forked with.
+
+    The pace is the process's: runs in threads of one process overlap their blocks. Each block puts
+    back what it found only if the pace is still the one it set, so whatever order overlapping blocks
+    end in, the last leaves the pace as it was before the first (a run still going when another ends
+    may go on at the unpaced rate: slower, never wrong), and a pace someone else set meanwhile is kept."""
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], YOUNG_COLLECTION), *before[1:])
+    paced = (max(before[0], YOUNG_COLLECTION), *before[1:])
+    gc.set_threshold(*paced)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        if gc.get_threshold() == paced:
+            gc.set_threshold(*before)
