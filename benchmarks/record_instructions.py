@@ -19,7 +19,7 @@ records read, is what the later stage costs per record:
 - ``parse``: the artifact's records (``Artifact.parse``: SQLite, decoding, the typed records);
 - ``match``: and every record through the indicator matcher (the feeds under ``--iocs``);
 - ``stamps``: and each record's timestamps;
-- ``rules``: and the heuristic rules, through ``check._parse_file`` with no sink;
+- ``rules``: and the heuristic rules, through the engine's reading (``_Reading`` and ``_deliver``) with no sink;
 - ``writer``: and the output folder's writer (artifact JSONL, timeline CSV and JSONL);
 - ``sinks``: and the HTML report's and the bundle's sinks: everything `preuve check` does per record.
 
@@ -51,7 +51,7 @@ _CHILD = r"""
 import sys, tempfile
 from pathlib import Path
 from preuve.artifacts.base import ArtifactContext, discover_artifacts
-from preuve.run.engine import _parse_file
+from preuve.run.engine import BATCH_BYTES, DELIVERY_BATCH, _deliver, _joins, _Reading, _renderings
 from preuve.detect.match import Matcher
 from preuve.detect.rules import RuleSet, discover_rules
 from preuve.evidence.acquisition import OpenContext, open_acquisition
@@ -97,7 +97,9 @@ elif stage in ("match", "stamps"):
             tuple(record.timestamps())
         records += 1
 elif stage in ("rules", "writer", "sinks"):
-    records = _parse_file(artifact, ctx, path, matcher, rules, sinks.get(stage, []), [], None).records
+    renderings = _renderings(sinks.get(stage, []))
+    reading = _Reading(artifact, ctx, path, matcher, rules, renderings)
+    records = _deliver(artifact, reading.batches(DELIVERY_BATCH, _joins(renderings), BATCH_BYTES), renderings, [], None)
 folder.close()
 print(records)
 """

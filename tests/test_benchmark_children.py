@@ -1,0 +1,37 @@
+"""The code benchmarks/record_instructions.py counts in each stage runs on today's engine (without
+valgrind): a stage that names an engine function no longer there broke the script once, silently."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from benchmarks.ios_backup import build_backup, make_plan
+
+from tests.conftest import PACKAGED_PEGASUS, ROOT
+
+
+@pytest.fixture(scope="module")
+def small_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_backup(tmp_path_factory.mktemp("instructions") / "backup", make_plan(300, [PACKAGED_PEGASUS]))
+
+
+STAGES = ("floor", "parse", "match", "stamps", "rules", "writer", "sinks")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_reads_every_message(small_backup: Path, stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # (the script imports its neighbours by name)
+    from benchmarks import record_instructions
+
+    assert record_instructions.STAGES == STAGES
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", record_instructions._CHILD, str(small_backup), str(PACKAGED_PEGASUS), "sms", stage],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "240"  # (make_plan: four in five records are messages)
