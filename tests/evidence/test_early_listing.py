@@ -17,6 +17,7 @@ import preuve.evidence.sources.backup as backup_module
 from preuve.evidence.backup_folders import list_folders_early
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.parallel import can_fork
+from preuve.run.results import CheckOptions
 from tests.evidence.test_ios_integrity import _damaged_backup
 from tests.helpers import RecordCollector
 
@@ -46,16 +47,23 @@ def _spied(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return started
 
 
+def _checked_alone(root: Path) -> tuple[CheckOptions, RecordCollector]:
+    """The options of an integrity-only run with two jobs, and the records that run gives with one."""
+    from preuve.run.engine import run_check
+
+    options = CheckOptions(only_artifacts=("acquisition_integrity",), jobs=2)
+    alone = RecordCollector()
+    run_check(root, dataclasses.replace(options, jobs=1), sinks=[alone])
+    return options, alone
+
+
 def test_the_run_takes_the_listing_begun_early_and_finds_what_it_finds_without(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
 ) -> None:
     from preuve.run.engine import run_check
-    from preuve.run.results import CheckOptions
 
     root = _damaged_backup(tmp_path, 3)
-    options = CheckOptions(only_artifacts=("acquisition_integrity",), jobs=2)
-    alone = RecordCollector()
-    run_check(root, dataclasses.replace(options, jobs=1), sinks=[alone])
+    options, alone = _checked_alone(root)
     assert len(alone.records) == 29  # (what the damage of _damaged_backup with this seed shows)
     monkeypatch.setattr(folders_module, "LIST_BESIDE_MIN_BYTES", 0)
     monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
@@ -81,15 +89,12 @@ def test_another_open_lists_its_own_and_what_nobody_took_is_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
 ) -> None:
     from preuve.run.engine import run_check
-    from preuve.run.results import CheckOptions
 
     first = _damaged_backup(tmp_path / "one", 3)
     second = _damaged_backup(tmp_path / "two", 4)
+    options, alone = _checked_alone(second)
     monkeypatch.setattr(folders_module, "LIST_BESIDE_MIN_BYTES", 0)
     monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
-    options = CheckOptions(only_artifacts=("acquisition_integrity",), jobs=2)
-    alone = RecordCollector()
-    run_check(second, dataclasses.replace(options, jobs=1), sinks=[alone])
     started = _spied(monkeypatch)
     limits = dataclasses.replace(DEFAULT_LIMITS, max_archive_entries=DEFAULT_LIMITS.max_archive_entries - 1)
     for evidence, early_limits in ((first, DEFAULT_LIMITS), (second, limits)):
