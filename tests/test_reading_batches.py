@@ -12,7 +12,6 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 from hypothesis import given, settings
@@ -259,49 +258,72 @@ def test_the_next_batch_s_size() -> None:
 
 
 class _Growing:
-    """A stand-in for the process's resident memory that grows by a gigabyte at each look."""
+    """A stand-in for the memory gauge (run/memory.py): from its `after`-th look on, the process has
+    grown by a gigabyte since the mark."""
 
-    def __init__(self) -> None:
+    def __init__(self, after: int = 1) -> None:
+        self.after = after
         self.looks = 0
+        self.measures = True
 
-    def __call__(self) -> int:
+    def mark(self) -> None:
+        pass
+
+    def grown(self) -> int:
         self.looks += 1
-        return self.looks << 30
+        return 1 << 30 if self.looks >= self.after else 0
 
     def close(self) -> None:
         pass
 
 
+class _Clock:
+    """A clock for the engine that moves by `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+_GROWING_PLAN: dict[str, Any] = {"count": 400, "parse_fail": None, "match_fail": None, "rule_fail": None, "sink_fail": (None, None),
+                 "bad_times": set(), "hits": {3, 250}, "rules": True, "read": 1, "failure": ValueError}
+
+
 def test_a_batch_whose_memory_grows_is_cut(monkeypatch: Any) -> None:
     """Small records make batches grow; when memory then grows while one is read (records turned big),
-    it is cut at the next look (after 1, 2, 4… records): the same records, no batch beyond the size at
-    which memory is looked at."""
-    plan = {"count": 400, "parse_fail": None, "match_fail": None, "rule_fail": None, "sink_fail": (None, None),
-            "bad_times": set(), "hits": {3, 250}, "rules": True, "read": 1, "failure": ValueError}
+    it is cut at the next look, which comes once _LOOK_AFTER has passed since the last (here: after
+    every record): the same records, in batches of one."""
+    plan = _GROWING_PLAN
     steady = _read("batches", 4096, plan, 1 << 20)
-    monkeypatch.setattr(engine, "_Resident", _Growing)
+    monkeypatch.setattr(engine, "Gauge", _Growing)
+    monkeypatch.setattr(engine, "_CLOCK", _Clock(1.0))
     growing = _read("batches", 4096, plan, 1 << 20)
     single = _read("one by one", 1, plan)
     assert _flat(steady[0]) == _flat(growing[0]) == _flat(single[0])
     assert [c[0] for c in steady[0]] == [1, 4, 16, 64, 256, 59]
-    # Batches of up to _LOOK_EVERY records are never looked at; a bigger one is cut at its first look.
-    assert [c[0] for c in growing[0]] == [1, 4, 16] * 19 + [1]
+    assert [c[0] for c in growing[0]] == [1] * 400
 
 
-def test_resident_memory_is_the_process_s_own() -> None:
-    """Where the platform has /proc/self/statm, the look at memory reads the process's resident bytes
-    (64 MB written show as at least 60 MB more); elsewhere, and once closed, it reads nothing."""
-    resident = engine._Resident()  # noqa: SLF001
-    try:
-        before = resident()
-        if not Path("/proc/self/statm").exists():
-            assert before is None
-            return
-        assert before is not None and before > 0
-        block = b"\x01" * (64 << 20)  # (every page written)
-        after = resident()
-        assert after is not None and after - before >= 60 << 20
-        del block
-    finally:
-        resident.close()
-    assert resident() is None
+def test_memory_is_looked_at_by_time_not_by_count(monkeypatch: Any) -> None:
+    """Records read faster than _LOOK_AFTER apart are not looked at, however many: memory that grows
+    then cuts nothing. With time passing, the batch is cut at the first look that sees the growth (the
+    gauge's fifth), and every batch after it at its first look."""
+    plan = _GROWING_PLAN
+    steady = _read("batches", 4096, plan, 1 << 20)
+    monkeypatch.setattr(engine, "Gauge", lambda: _Growing(after=5))
+    monkeypatch.setattr(engine, "_CLOCK", _Clock(0.0))
+    frozen = _read("batches", 4096, plan, 1 << 20)
+    assert [c[0] for c in frozen[0]] == [1, 4, 16, 64, 256, 59]
+    monkeypatch.setattr(engine, "_CLOCK", _Clock(engine._LOOK_AFTER * 0.75))  # noqa: SLF001
+    timed = _read("batches", 4096, plan, 1 << 20)
+    assert _flat(timed[0]) == _flat(steady[0])
+    # The clock moves 1.5 ms a read, and is read once a record, and once more to set the next look
+    # after one: the batch of 4 is looked at after its 2nd and 4th records; that of 16 after its 2nd,
+    # 4th and 6th (the gauge's fifth look, a gigabyte: cut at 6); from then on every look sees the
+    # growth, and each batch is cut at its first, after its 2nd record.
+    assert [c[0] for c in timed[0]] == [1, 4, 6] + [2] * 194 + [1]
+    assert sum(c[0] for c in timed[0]) == 400

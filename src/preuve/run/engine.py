@@ -57,6 +57,7 @@ from preuve.model import (
     Timestamp,
 )
 from preuve.run.collector import few_collections
+from preuve.run.memory import Gauge
 from preuve.run.results import ArtifactReport, CheckOptions, CheckResult, OutputError, SelectionError
 from preuve.run.session import open_evidence
 from preuve.run.sinks import NullObserver, Rendering, RunObserver, Sink, timestamps_read
@@ -208,20 +209,21 @@ class _Reading:
 
         With a `budget` (bytes), batches are no bigger than that as rendered, as far as the batches
         before tell: the first is of one record, and each next one at most four times the last and
-        no more records than the budget holds at the last batch's bytes a record (see BATCH_BYTES).
-        The same records in the same order, in batches of other sizes."""
+        no more records than the budget holds at the last batch's bytes a record (see BATCH_BYTES);
+        and a batch is cut when the memory the process takes while it is read grows past the budget
+        (see _LOOK_AFTER). The same records in the same order, in batches of other sizes."""
         records = self._records()
         limit = size if budget is None else 1  # this batch's size
-        resident = _Resident() if budget is not None else None
+        gauge = Gauge() if budget is not None else None
         try:
-            yield from self._batches(records, size, joins, budget, limit, resident)
+            yield from self._batches(records, size, joins, budget, limit, gauge)
         finally:
-            if resident is not None:
-                resident.close()
+            if gauge is not None:
+                gauge.close()
 
     def _batches(
         self, records: Iterator[Record], size: int, joins: Sequence[bool], budget: int | None, limit: int,
-        resident: _Resident | None,
+        gauge: Gauge | None,
     ) -> Iterator[_Columns]:
         artifact, name, title, match = self.artifact, self.artifact.name, self.artifact.title, self.matcher.match
         match_many = self.matcher.match_many
@@ -231,30 +233,37 @@ class _Reading:
             getattr(sink, "render_records", None) or _one_by_one(sink.render_record) for sink in self.sinks
         ]
         singles = [sink.render_record for sink in self.sinks]
-        threshold = 2 * budget if budget is not None else 0  # memory a batch may grow by as it is read
+        # Memory a batch may take as it is read (the budget: what it will hold as rendered is about as
+        # much again; twice the budget, as before, let three records of 30 MB in where two now come).
+        threshold = budget if budget is not None else 0
+        look = gauge if gauge is not None and gauge.measures else None
+        clock = _CLOCK
         while True:
             batch: list[Record] = []
+            append = batch.append
             failure: BaseException | None = None
             more = False  # the batch was cut (at its size, or by memory): records may follow
-            # A batch of many small records whose records turn big is cut when memory grows (the sizes
-            # adapt a batch late): the process's resident memory, looked at after 1, 2, 4… records, then
-            # every _LOOK_EVERY.
-            look = resident if limit > _LOOK_EVERY else None
-            start = look() if look is not None else None
-            due = 1  # the count at the next look: 1, 2, 4… then every _LOOK_EVERY
             try:
-                for record in records:
-                    batch.append(record)
-                    count = len(batch)
-                    if count >= limit:
-                        more = True
-                        break
-                    if count == due and start is not None and look is not None:
-                        due = count * 2 if count < _LOOK_EVERY else count + _LOOK_EVERY
-                        now = look()
-                        if now is not None and now - start > threshold:
-                            more = True
-                            break
+                if look is None or limit == 1:
+                    for record in islice(records, limit):
+                        append(record)
+                else:
+                    # A batch whose records turn big is cut when memory grows (the sizes adapt a batch
+                    # late): looked at once _LOOK_AFTER has passed since the last look, whatever the
+                    # count (a batch of big records is read slowly), and never between two records
+                    # otherwise (a look costs microseconds, the clock tens of nanoseconds).
+                    look.mark()
+                    due = clock() + _LOOK_AFTER
+                    for record in islice(records, limit):
+                        append(record)
+                        if clock() >= due:
+                            grown = look.grown()
+                            if grown is not None and grown > threshold:
+                                more = True
+                                break
+                            due = clock() + _LOOK_AFTER
+                if len(batch) == limit:
+                    more = True
             except _STOPPING as exc:
                 failure = exc
             cut = len(batch)
@@ -370,35 +379,15 @@ SPILL_BATCH = 4096
 BATCH_BYTES = 32 * 1024**2
 
 
-_LOOK_EVERY = 32  # records between two looks at memory within a batch (a few microseconds each)
-
-
-class _Resident:
-    """The process's resident memory in bytes, read from /proc/self/statm through a descriptor kept
-    open; None where the platform has no such file (there the batch sizes alone bound memory). Made in
-    the process that reads: a descriptor opened before a fork would read the parent's."""
-
-    def __init__(self) -> None:
-        self._fd: int | None = None
-        self._page = 0
-        try:
-            self._fd = os.open("/proc/self/statm", os.O_RDONLY)
-            self._page = os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, AttributeError):
-            self.close()
-
-    def __call__(self) -> int | None:
-        if self._fd is None:
-            return None
-        try:
-            return int(os.pread(self._fd, 128, 0).split()[1]) * self._page
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+# Seconds of reading between two looks at memory within a batch (run/memory.py; a few microseconds
+# each). Memory a process takes is memory it writes, at a few gigabytes a second at most (on the
+# machines of benchmarks/README.md, 1.5 GB/s to fresh pages): a look every 2 ms sees a batch at most
+# some tens of megabytes past the point where it should have been cut, however big its records. A look
+# every 32 records, as before, let 32 records of 30 MB each in between (2.6 GB on a backup of such
+# messages). Normal records (a few microseconds each) are looked at once per 2 ms read, fewer
+# looks than every 32.
+_LOOK_AFTER = 0.002
+_CLOCK = time.monotonic  # (a name of its own: tests give the engine a clock of theirs)
 
 
 def _rendered_bytes(values: list[list[Any]], count: int) -> int | None:
