@@ -243,10 +243,10 @@ def test_parts_a_worker_never_sent_are_read_by_the_main_process(
     main = os.getpid()
     original = check_module._Workers._read
 
-    def dying(self: check_module._Workers, plan: check_module._Plan, chunk: int) -> object:
+    def dying(self: check_module._Workers, number: int, chunk: int) -> object:
         if os.getpid() != main and chunk >= 5:
             os._exit(9)
-        return original(self, plan, chunk)
+        return original(self, number, chunk)
 
     monkeypatch.setattr(check_module._Workers, "_read", dying)
     _same(built_backup, pegasus_feed, tmp_path, 2)
@@ -261,14 +261,59 @@ def test_parts_a_worker_could_not_read_are_read_by_the_main_process(
     main = os.getpid()
     original = check_module._Workers._read
 
-    def unreadable(self: check_module._Workers, plan: check_module._Plan, chunk: int) -> object:
+    def unreadable(self: check_module._Workers, number: int, chunk: int) -> object:
         if os.getpid() != main and chunk >= 3:
             raise OSError("no space left in the part folder")
-        return original(self, plan, chunk)
+        return original(self, number, chunk)
 
     monkeypatch.setattr(check_module._Workers, "_read", unreadable)
     _same(built_backup, pegasus_feed, tmp_path, 2)
     assert parts_read == [2_400]
+
+
+def test_parts_past_their_bytes_wait_in_files_and_are_byte_identical(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part read ahead of its turn keeps its batches in memory up to PART_BYTES as rendered, and the
+    batches after them in a file of the run's folder (a range of small rows can hold a few of 64 MB):
+    here 10 KB, so every part of 150 messages (batches of 1, 4, 16, 64 and 65 records of 1 to 2 KB
+    each as rendered) holds its first two batches and leaves the rest. The outputs are those of a sequential read, and no
+    file is left behind."""
+    monkeypatch.setattr(check_module, "PART_BYTES", 10_000)
+    original = check_module._read_part
+    parts: list[tuple[int, bool]] = []
+    left: list[Path] = []
+
+    def spy(*args: object, **kwargs: object) -> check_module._PartResult:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        parts.append((sum(c.count for c in result.rendered), result.spilled is not None))
+        if result.spilled is not None:
+            left.append(result.spilled)
+        return result
+
+    monkeypatch.setattr(check_module, "_read_part", spy)
+    _same(built_backup, pegasus_feed, tmp_path, 1)  # (nothing is split with one job)
+    assert parts == []
+    _same(built_backup, pegasus_feed, tmp_path / "two", 2)
+    assert parts_read == [2_400]
+    # (what the workers read is counted in their processes; the main process reads parts too)
+    assert parts and all(part == (5, True) for part in parts)
+    assert left and not any(path.exists() for path in left)
+
+
+def test_a_part_the_main_process_cannot_leave_in_a_file_is_read_when_due(
+    built_backup: Path, pegasus_feed: Path, tmp_path: Path, parts_read: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The main process reads parts ahead of their turn too; when it cannot leave one in the run's
+    folder (full), it reads it again when its turn comes, straight into the sinks."""
+    monkeypatch.setattr(check_module, "PART_BYTES", 0)
+
+    def no_room(*args: object, **kwargs: object) -> check_module._PartResult:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(check_module, "_read_part", no_room)
+    _same(built_backup, pegasus_feed, tmp_path, 2)
+    assert parts_read in ([2_400], [None])  # (the first part unread ahead: the file is read sequentially)
 
 
 class _TypedSink:

@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from preuve.artifacts.base import Artifact, ArtifactContext, SqliteArtifact, discover_artifacts
 from preuve.detect.match import Matcher
@@ -532,7 +532,11 @@ class _PartResult:
     they are; matching and the rules run in the worker too, the heaviest steps after parsing.
     """
 
-    rendered: list[_Columns]  # the records, rendered (see _Columns)
+    rendered: list[_Columns]  # the records, rendered (see _Columns)...
+    # ...and, when those held more than PART_BYTES, the batches after them, left in this file (pickled
+    # batches, in order, as a worker leaves a whole artifact's records): a range of a database whose
+    # rows average under SPLIT_MAX_ROW_BYTES can still hold a few rows of 64 MB.
+    spilled: Path | None
     errors: list[str]
     warnings: list[str]
     stopped: bool
@@ -541,15 +545,52 @@ class _PartResult:
     evidence: EvidenceFile | None
 
 
+# What a row range read ahead of its turn keeps in memory, as rendered (see _PartResult): its batches
+# beyond that wait in a file.
+PART_BYTES = BATCH_BYTES
+
+
 def _read_part(
     artifact: Artifact, fs: DeviceFS, limits: Limits, matcher: Matcher, rules: RuleSet | None,
-    sinks: Sequence[Rendering], path: str, rows: Rows,
+    sinks: Sequence[Rendering], path: str, rows: Rows, spill: Path,
 ) -> _PartResult:
+    """A row range read and rendered, its batches held up to PART_BYTES and the rest written to `spill`
+    (OSError when that cannot be written)."""
     ctx = ArtifactContext(fs=fs, limits=limits)
     reading = _Reading(artifact, ctx, path, matcher, rules, sinks, rows)
     joins = _joins(sinks)
-    rendered = list(reading.batches(SPILL_BATCH, joins, BATCH_BYTES))
-    return _PartResult(rendered, list(ctx.errors), list(ctx.warnings), reading.stopped, fs.ledger.get(path))
+    rendered: list[_Columns] = []
+    held = 0
+    file: IO[bytes] | None = None
+    try:
+        for columns in reading.batches(SPILL_BATCH, joins, BATCH_BYTES):
+            if file is None:
+                held += _held_bytes(columns)
+                if held <= PART_BYTES:
+                    rendered.append(columns)
+                    continue
+                file = open(spill, "wb")  # noqa: SIM115 - closed below, the batches written one by one
+            pickle.dump(columns, file, protocol=pickle.HIGHEST_PROTOCOL)
+            del columns  # (let go of before the next batch is read)
+    finally:
+        if file is not None:
+            file.close()
+    return _PartResult(
+        rendered, spill if file is not None else None, list(ctx.errors), list(ctx.warnings), reading.stopped,
+        fs.ledger.get(path),
+    )
+
+
+def _held_bytes(columns: _Columns) -> int:
+    """The bytes a batch holds as rendered, as far as its bytes tell: each sink's joined bytes, and the
+    values of each sink that renders bytes (a record's line, with its timeline rows)."""
+    total = 0
+    for value in columns.values:
+        if type(value) is bytes:
+            total += len(value)
+        else:
+            total += _rendered_bytes([value], columns.count) or 0
+    return total
 
 
 def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
@@ -779,9 +820,11 @@ class _Workers:
             time.perf_counter() - started, records,
         )
 
-    def _read(self, plan: _Plan, chunk: int) -> _PartResult:
+    def _read(self, number: int, chunk: int) -> _PartResult:
+        plan = self.plans[number]
         return _read_part(
-            plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path, plan.ranges[chunk]
+            plan.artifact, self.fs, self.limits, self.matcher, self.rules, self.sinks, plan.path, plan.ranges[chunk],
+            self.folder / f"{number}-{chunk}.rest",
         )
 
     def _spill_chunk(self, number: int, chunk: int) -> tuple[Path, EvidenceFile | None] | None:
@@ -790,7 +833,7 @@ class _Workers:
             # over and over, for no cycle (records hold none).
             gc.disable()
             try:
-                result = self._read(self.plans[number], chunk)
+                result = self._read(number, chunk)
             finally:
                 gc.enable()
             path = self.folder / f"{number}-{chunk}"
@@ -889,7 +932,10 @@ class _Workers:
                         for message in result.warnings:
                             ctx.warn(message)
                         ctx.errors.extend(result.errors)
-                        records += _deliver(plan.artifact, result.rendered, self.sinks, findings, progress)
+                        batches: Iterable[_Columns] = result.rendered
+                        if result.spilled is not None:
+                            batches = chain(result.rendered, _spilled(result.spilled))
+                        records += _deliver(plan.artifact, batches, self.sinks, findings, progress)
                         due += 1
                         if result.stopped:
                             break
@@ -897,7 +943,10 @@ class _Workers:
                     # No usable part (or one whose warnings were not all kept): read it here.
                 elif (chunk := _take(plan.takers, self.lock, _MAIN)) is not None:
                     if chunk != due or due == 0:
-                        self.chunks[(number, chunk)] = self._read(plan, chunk)
+                        try:
+                            self.chunks[(number, chunk)] = self._read(number, chunk)
+                        except OSError:  # (its batches could not be left in the folder: read it when due)
+                            self.chunks[(number, chunk)] = None
                         continue
                 elif self._working(plan.takers[due]):
                     self._pump(block=True)
