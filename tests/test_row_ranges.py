@@ -163,18 +163,28 @@ def test_a_declared_rowid_column_of_repeated_integers_is_cut_where_its_values_li
     assert row_cuts(conn, "t", 2, 1) == [2] == _walked(conn, "t", 2)
 
 
-@settings(max_examples=60)
-@given(rows=st.integers(0, 23), size=st.integers(1, 7), bad=st.one_of(st.none(), st.integers(0, 23)))
-def test_rows_in_blocks_are_the_rows_and_an_error_comes_after_those_before_it(
-    rows: int, size: int, bad: int | None
+@settings(max_examples=80)
+@given(
+    texts=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 9), st.text(max_size=12)), st.text(max_size=40),
+                  st.one_of(st.text(max_size=12), st.binary(max_size=12))),
+        max_size=23,
+    ),
+    size=st.integers(1, 7), chars=st.integers(0, 60), bad=st.one_of(st.none(), st.integers(0, 23)),
+)
+def test_manifest_rows_in_blocks_are_the_rows_and_an_error_comes_after_those_before_it(
+    texts: list[tuple[object, str, object]], size: int, chars: int, bad: int | None,
 ) -> None:
-    """iter_row_blocks gives iter_rows' rows in lists of `size`; a row that cannot be read (a function
-    raising on it, as a damaged page would) ends them after the rows read before it."""
-    from preuve.evidence.sqlite import iter_row_blocks
+    """The Manifest artifact reads iter_rows' rows in blocks of _BLOCK_ROWS, each cut sooner after the
+    row that brings the characters (or bytes) of its domain, path and file id past _BLOCK_CHARS (values
+    of other types count nothing); a row that cannot be read (a function raising on it, as a damaged
+    page would) ends them after the rows read before it."""
+    from preuve.artifacts.ios import manifest
 
+    rows = len(texts)
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE t (n INTEGER)")
-    conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(rows)])
+    conn.execute("CREATE TABLE t (n INTEGER, a, b, c)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [(n, *values) for n, values in enumerate(texts)])
 
     def probe(n: int) -> int:
         if n == bad:
@@ -182,7 +192,7 @@ def test_rows_in_blocks_are_the_rows_and_an_error_comes_after_those_before_it(
         return n
 
     conn.create_function("probe", 1, probe)
-    sql = "SELECT probe(n) FROM t"  # (in rowid order; no sort, which would compute every row first)
+    sql = "SELECT probe(n), a, b, c FROM t"  # (in rowid order; no sort, which would compute every row first)
     expected: list[tuple[object, ...]] = []  # what iter_rows gives before it raises
     try:
         expected.extend(tuple(row) for row in iter_rows(conn, sql, named=False))
@@ -190,14 +200,26 @@ def test_rows_in_blocks_are_the_rows_and_an_error_comes_after_those_before_it(
         pass
     assert len(expected) >= (rows if bad is None else min(bad, rows) - 1)
     got: list[tuple[object, ...]] = []
-    blocks: list[int] = []
+    blocks: list[list[tuple[object, ...]]] = []
     failed = False
-    try:
-        for block in iter_row_blocks(conn, sql, size):
-            blocks.append(len(block))
-            got.extend(block)
-    except sqlite3.OperationalError:
-        failed = True
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest, "_BLOCK_ROWS", size)
+        patch.setattr(manifest, "_BLOCK_CHARS", chars)
+        try:
+            for block in manifest._row_blocks(conn, sql):  # noqa: SLF001
+                blocks.append(block)
+                got.extend(block)
+        except sqlite3.OperationalError:
+            failed = True
     assert got == expected
     assert failed == (bad is not None and bad < rows)
-    assert all(length == size for length in blocks[:-1]) and all(0 < length <= size for length in blocks)
+
+    def weight(row: tuple[object, ...]) -> int:
+        return sum(len(v) for v in row[1:4] if isinstance(v, str | bytes))
+
+    for number, block in enumerate(blocks):
+        assert 0 < len(block) <= size
+        held = [sum(weight(row) for row in block[: n + 1]) for n in range(len(block))]
+        assert all(h <= chars for h in held[:-1])  # (cut at the first row past the bound, not before)
+        if number < len(blocks) - 1:
+            assert len(block) == size or held[-1] > chars

@@ -45,7 +45,7 @@ from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.formats.textlines import text_lines
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.policy import DIR, FILE, LINK, OTHER, duplicate_note, refused_note
+from preuve.evidence.policy import DIR, FILE, LINK, OTHER, duplicate_note, refused_note, shown, too_long_note
 from preuve.evidence.sqlite import open_readonly
 
 if TYPE_CHECKING:
@@ -544,10 +544,12 @@ class _Placing:
         elif self.names is not None:
             self.names.append(None)
 
-    def columns(self, batch: MemberColumns, ref: int, folders: set[str], as_indexed: bool, max_depth: int) -> bool:
+    def columns(
+        self, batch: MemberColumns, ref: int, folders: set[str], as_indexed: bool, max_depth: int, max_chars: int,
+    ) -> bool:
         """A batch of members at the device's root, in a mount listed first, placed whole (their refs from
         `ref`), when that gives exactly what placing them one by one gives (MountFS._place); False, and
-        nothing placed, when it might not: a name nested too deep, a ref past the bound, a time or mode
+        nothing placed, when it might not: a name nested too deep or too long, a ref past the bound, a time or mode
         an array cannot hold, times where this mount keeps none in arrays yet (few had one), or, in a
         mount that is not its own index, a member whose folder is not listed before it or a path
         listed twice. This is the listing's kernel for the members of a big folder or backup (one
@@ -557,6 +559,8 @@ class _Placing:
         if count != len(types) or count != len(sizes) or ref + count > _MAX_REF or not count:
             return False
         if max(types) >= len(MEMBER_TYPES) or any(name.count("/") >= max_depth for name in names):
+            return False
+        if max(map(len, names)) >= max_chars:  # (the device path is one character longer: "/" + name)
             return False
         if any(size and code != _TYPE_FILE for size, code in zip(sizes, types, strict=True)):
             return False  # (one by one, anything but a file is listed with size 0)
@@ -775,7 +779,7 @@ class MountFS(DeviceFS):
         """A source's members placed in the device tree (the notes about them, by their place in the
         source's listing, go to `notes`), sorted into its listing."""
         earlier = bool(self._listings)  # (this mount is not among the listings yet)
-        max_depth = self.limits.max_path_depth
+        max_depth, max_chars = self.limits.max_path_depth, self.limits.max_path_chars
         as_indexed = source.index_is_listing
         folders: set[str] = set()  # this mount's folders (those of earlier mounts are found in their listings)
         placing = _Placing()
@@ -794,7 +798,7 @@ class MountFS(DeviceFS):
             ref = 0
             for item in source.member_batches():
                 if type(item) is MemberColumns:
-                    if whole and placing.columns(item, ref, folders, as_indexed, max_depth):
+                    if whole and placing.columns(item, ref, folders, as_indexed, max_depth, max_chars):
                         ref += len(item.names)
                         continue
                     for member in item.members():
@@ -816,8 +820,11 @@ class MountFS(DeviceFS):
                 if normal is None:
                     continue
                 device = normal
+            if len(device) > max_chars:
+                notes.append((ref, too_long_note(device, self.limits)))
+                continue
             if name.count("/") >= max_depth:
-                notes.append((ref, f"member refused: {name}: nested deeper than {max_depth}"))
+                notes.append((ref, f"member refused: {shown(name)}: nested deeper than {max_depth}"))
                 continue
             if earlier:
                 held = find(device)

@@ -28,6 +28,10 @@ class Limits:
     max_archive_entries: int = 2_000_000
     max_decompression_ratio: int = 200
     max_path_depth: int = 64
+    # The longest path a phone's file system holds (Linux's PATH_MAX, Android's; iOS's is 1,024): a
+    # listing keeps every path it places for the whole run, so a longer one (a hostile Manifest.db row,
+    # a pax header) is refused rather than kept.
+    max_path_chars: int = 4096
 
 
 DEFAULT_LIMITS = Limits()

@@ -12,6 +12,8 @@ one place that says what preuve accepts around it, and every source in
   never opened or followed;
   :func:`open_regular_file` opens a plain file without following a link or blocking on a FIFO;
 - duplicates (:func:`duplicate_note`): the first copy of a name is read, the others are reported;
+- path lengths (:func:`too_long_note`): a path longer than any a phone holds is refused, and a name
+  in a note is shown cut (:func:`shown`);
 - counts: :func:`check_entry_count`, and :func:`refuse_crowded_zip`, which reads a zip's declared
   member count before :mod:`zipfile` allocates its member list;
 - sizes and ratios: :func:`ratio_exceeded` (a member declaring far more bytes than it stores is a
@@ -146,12 +148,34 @@ def folder_entry_type(mode: int) -> str:
     return OTHER
 
 
+# A name in a note is shown whole up to this many characters (iOS's longest path), else cut (see shown).
+SHOWN_CHARS = 1024
+
+
+def shown(name: str) -> str:
+    """A name (a path, a member's name, as the evidence has it) as a note shows it: whole up to
+    SHOWN_CHARS characters, else its beginning and end around how many characters it has (a note is
+    kept for the run and written to run.json: a hostile name of megabytes must not be kept whole)."""
+    if len(name) <= SHOWN_CHARS:
+        return name
+    half = SHOWN_CHARS // 2
+    return f"{name[:half]}…({len(name):,} characters)…{name[-half:]}"
+
+
 def duplicate_note(name: str) -> str:
-    return f"member {name}: appears twice; the first copy is read"
+    return f"member {shown(name)}: appears twice; the first copy is read"
 
 
 def refused_note(raw: str) -> str:
-    return f"member refused: {raw}: unsafe member name"
+    return f"member refused: {shown(raw)}: unsafe member name"
+
+
+def too_long_note(name: str, limits: Limits) -> str:
+    """The note for a member whose path is longer than any a phone holds (Limits.max_path_chars)."""
+    return (
+        f"member refused: {shown(name)}: a path of {len(name):,} characters, longer than any a phone's "
+        f"file system holds ({limits.max_path_chars:,})"
+    )
 
 
 def check_entry_count(count: int, label: str, limits: Limits) -> None:

@@ -32,7 +32,6 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
 
 from preuve.evidence.limits import Limits
 
@@ -290,30 +289,6 @@ def iter_rows(
                 yield row
     finally:
         conn.text_factory = str
-
-
-def iter_row_blocks(
-    conn: sqlite3.Connection, sql: str, size: int, params: tuple[object, ...] = ()
-) -> Iterator[list[tuple[object, ...]]]:
-    """The rows of :func:`iter_rows` (plain tuples) in lists of `size` (the last one fewer), for a
-    reader that takes what rows share a block at a time; an error raised while reading comes after
-    the rows read before it, as it would row by row."""
-    rows = cast(Iterator[tuple[object, ...]], iter_rows(conn, sql, params, named=False))
-    while True:
-        block: list[tuple[object, ...]] = []
-        try:
-            for row in rows:
-                block.append(row)
-                if len(block) >= size:
-                    break
-        except BaseException:
-            if block:
-                yield block
-            raise
-        if block:
-            yield block
-        if len(block) < size:
-            return
 
 
 _ROWID_NAMES = ("rowid", "oid", "_rowid_")

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
 from preuve.artifacts.timeconv import UNIX_EPOCH, from_unix
@@ -27,13 +27,15 @@ from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
 from preuve.evidence.mbfile import MBFileDecoder, MBFileFields
 from preuve.evidence.sources.backup import listed_mbfiles
-from preuve.evidence.sqlite import iter_row_blocks, table_columns
+from preuve.evidence.sqlite import iter_rows, table_columns
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 MANIFEST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.db"
 _KINDS = {1: "file", 2: "directory", 4: "symlink"}
 _NO_FIELDS: MBFileFields = (None, None, None, None, None, None, None)
-_BLOCK_ROWS = 512  # rows read together: their MBFile numbers are taken from the listing at once
+_BLOCK_ROWS = 512  # rows read together: their MBFile numbers are taken from the listing at once...
+# ...and no more than this many characters of their domains, paths and file ids (see _row_blocks).
+_BLOCK_CHARS = 4 << 20
 # Whole seconds from 1990 up to 2100 (from_unix's bounds): from_unix's datetime, without its general
 # checks (three per row of a Manifest). A test holds the two equal at and around the bounds.
 _PLAIN_SECONDS = (
@@ -47,6 +49,37 @@ def _unix_time(value: int | None) -> datetime | None:
     if type(value) is int and _PLAIN_SECONDS[0] <= value < _PLAIN_SECONDS[1]:
         return UNIX_EPOCH + timedelta(0, value)
     return None if value is None else from_unix(value)
+
+
+def _row_blocks(conn: sqlite3.Connection, sql: str) -> Iterator[list[tuple[object, ...]]]:
+    """The rows of `sql` (rowid, domain, relative path, file id, ...) in blocks of _BLOCK_ROWS, each cut
+    sooner after the row that brings the characters of its texts past _BLOCK_CHARS: a real row's texts
+    are a few hundred characters, a hostile Manifest.db's can be 64 MB each, and a block of 512 such
+    rows held at once made memory grow with the evidence (30 paths of 20 MB: 660 MB held). An error
+    raised while reading comes after the rows read before it, as row by row."""
+    rows = cast(Iterator[tuple[object, ...]], iter_rows(conn, sql, named=False))
+    while True:
+        block: list[tuple[object, ...]] = []
+        held = 0
+        ended = True
+        try:
+            for row in rows:
+                block.append(row)
+                try:
+                    held += len(row[1]) + len(row[2]) + len(row[3])  # type: ignore[arg-type]
+                except TypeError:  # (a value that is not text: what text or bytes it holds)
+                    held += sum(len(value) for value in row[1:4] if isinstance(value, (str, bytes)))
+                if len(block) >= _BLOCK_ROWS or held > _BLOCK_CHARS:
+                    ended = False
+                    break
+        except BaseException:
+            if block:
+                yield block
+            raise
+        if block:
+            yield block
+        if ended:
+            return
 
 
 class _Times(dict[int | None, datetime | None]):
@@ -175,7 +208,7 @@ class Manifest(SqliteArtifact):
         read_fields = decoder.fields
         times = _Times()
         hint = 0  # where the next rows lie among the listing's (rows come in rowid order)
-        for block in iter_row_blocks(conn, sql, _BLOCK_ROWS):
+        for block in _row_blocks(conn, sql):
             metas: list[MBFileFields | None] | None = None
             if listed is not None:
                 metas, hint = listed.fields_of([row[0] for row in block], hint)

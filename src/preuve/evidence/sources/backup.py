@@ -45,7 +45,7 @@ from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import DecodedMBFiles, MBFileDecoder, MBFileFields
 from preuve.evidence.parallel import Later, can_fork, in_parts, later
-from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file
+from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file, shown, too_long_note
 from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
 from preuve.evidence.sqlite import iter_rows, open_readonly, row_cuts, table_columns
 
@@ -235,7 +235,7 @@ class BackupSource(Source):
             sql, params = f"{sql} WHERE {where}", tuple(bound for bound in rows if bound is not None)
         file_size, wants_mbfile, read_fields = self._file_size, self._wants_mbfile, self._mbfiles.fields
         integrity = self._integrity  # (what the integrity check needs of each file row gathered for it)
-        limit = self.limits.max_archive_entries
+        limit, max_chars = self.limits.max_archive_entries, self.limits.max_path_chars
         part = self._new_rows()
         listed, names, types, ids, notes, decoded = (
             part.listed, part.names, part.types, part.ids, part.notes, part.decoded
@@ -271,7 +271,10 @@ class BackupSource(Source):
                     listed.add(place - start, row, fid, raw, domain, relative, size)
             device = device_path(str(domain or ""), str(relative or ""))
             if device is None:
-                notes.append(f"{domain}/{relative}: path would leave the device root")
+                notes.append(f"{shown(f'{domain}/{relative}')}: path would leave the device root")
+                continue
+            if len(device) > max_chars:  # (its row is still read by the integrity check and the Manifest artifact)
+                notes.append(too_long_note(device, self.limits))
                 continue
             if flags == _FLAG_DIR:
                 names.append(device[1:])
@@ -285,7 +288,7 @@ class BackupSource(Source):
                 if raw is None:
                     fid = str(file_id or "").lower()
                     if not _FILE_ID.match(fid):
-                        notes.append(f"{domain}/{relative}: invalid file id {file_id!r}")
+                        notes.append(f"{shown(f'{domain}/{relative}')}: invalid file id {shown(repr(file_id))}")
                         continue
                     raw = bytes.fromhex(fid)
                 if not self._on_file(device, mbfile if isinstance(mbfile, bytes) else None, size, part):
