@@ -305,6 +305,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-artifact", action="append", default=[], metavar="NAME",
                         help="run preuve with --artifact for every other artifact of the platform (repeatable)")
     args = parser.parse_args(argv)
+    if args.workload in ("phone", "encrypted"):
+        # The phone's compositions are named by their file count: "200000" is "200k".
+        named = {parse_size(name): name for name in PHONE_SIZES}
+        try:
+            args.size = named.get(parse_size(args.size), args.size)
+        except ValueError:
+            pass
+        if args.size not in PHONE_SIZES:
+            parser.error(f"--size {args.size}: the phone is built at {', '.join(PHONE_SIZES)}")
+    else:
+        try:
+            parse_size(args.size)
+        except ValueError:
+            parser.error(f"--size {args.size}: a count (100k, 1M, 250000)")
 
     iocs = args.iocs or default_iocs()
     feeds = sorted(feed_files([iocs]))

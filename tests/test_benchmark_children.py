@@ -35,3 +35,17 @@ def test_each_stage_reads_every_message(small_backup: Path, stage: str, monkeypa
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "240"  # (make_plan: four in five records are messages)
+
+
+def test_hostile_memory_builds_its_cases_and_measures_each_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/hostile_memory.py at a small size (messages of 1 MB, paths of 0.67 MB): each case is
+    built, checked, and printed as a row with a peak; a case it does not know is refused."""
+    from benchmarks import hostile_memory
+
+    assert hostile_memory.main(["--workdir", str(tmp_path), "--mb", "1", "--case", "paths-30", "--jobs", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| paths-30 |")]
+    assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert cells[0] == "paths-30" and cells[2] == "1" and float(cells[3]) > 0 and float(cells[4]) > 0
+    with pytest.raises(SystemExit):
+        hostile_memory.main(["--workdir", str(tmp_path), "--case", "nothing"])
