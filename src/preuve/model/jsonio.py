@@ -11,9 +11,10 @@ import base64
 import copy
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -78,6 +79,33 @@ def dumps(value: Any, *, indent: bool = False) -> bytes:
     if indent:
         option |= orjson.OPT_INDENT_2
     return encode(value, option)
+
+
+def write_indented(stream: BinaryIO, document: dict[str, Any], key: str, items: Iterable[Any]) -> None:
+    """Write ``dumps({**document, key: list(items)}, indent=True)``, byte for byte (tested), taking the
+    items one at a time: a document of many findings (a hostile phone can make a million) is never
+    held whole as values and as bytes at once, as one call to orjson would hold it.
+
+    The document is written with the list empty, and the items are put in its place: each written
+    alone, as dumps writes it, its lines indented two levels deeper (a top-level key's list). The
+    empty list's place is found as the key's line at the top level, which no nested key's line can
+    be (it is indented further); JSON strings hold no raw line break."""
+    if key in document:
+        raise ValueError(f"{key!r} is given twice")
+    whole = dumps({**document, key: []}, indent=True)
+    marker = b"\n  " + dumps(key) + b": []"
+    at = whole.find(marker)
+    if at < 0 or whole.find(marker, at + 1) >= 0:
+        raise ValueError(f"{key!r}: its place in the document is not found once")
+    cut = at + len(marker) - 2  # where "[]" begins
+    stream.write(whole[:cut])
+    first = True
+    for item in items:
+        stream.write(b"[\n    " if first else b",\n    ")
+        stream.write(dumps(item, indent=True).replace(b"\n", b"\n    "))
+        first = False
+    stream.write(b"[]" if first else b"\n  ]")
+    stream.write(whole[cut + 2 :])
 
 
 def dumps_line(value: Any) -> bytes:

@@ -21,7 +21,7 @@ from preuve.indicators.index import IndicatorIndex
 from preuve.model import Finding, Locator, Record, Severity, Timestamp
 from preuve.model.jsonio import dumps, encode, to_iso
 from preuve.report.choices import DEFAULT_TIMELINE, TIMELINE_CHOICES, TIMELINE_FORMATS
-from preuve.report.formats.findings import findings_document
+from preuve.report.formats.findings import write_findings_document
 from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
@@ -309,7 +309,9 @@ class OutputFolder(_RecordWriter):
         for stream in (self._timeline_file, self._timeline_jsonl):
             if stream is not None:
                 stream.close()
-        (self.out / "findings.json").write_bytes(dumps(findings_document(result), indent=True) + b"\n")
+        with open(self.out / "findings.json", "wb") as stream:
+            write_findings_document(stream, result)
+            stream.write(b"\n")
         (self.out / "run.json").write_bytes(dumps(run_document(result), indent=True) + b"\n")
 
     def close(self) -> None:

@@ -12,13 +12,13 @@ in the evidence, or in the privacy-minimising proof package of `preuve export`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from preuve.artifacts.base import Artifact
 from preuve.model import Finding, Record, Timestamp
-from preuve.model.jsonio import dumps
+from preuve.model.jsonio import write_indented
 from preuve.report.formats.findings import finding_to_dict
 from preuve.run.sinks import RenderingSink
 
@@ -31,14 +31,14 @@ BUNDLE_NAME = "bundle.json"
 
 def bundle_document(result: CheckResult, record_types: dict[str, str]) -> dict[str, object]:
     """The bundle as a JSON-ready value; `record_types` maps a finding id to its record's type."""
+    return {**bundle_header(result), "findings": list(bundle_findings(result, record_types))}
+
+
+def bundle_header(result: CheckResult) -> dict[str, object]:
+    """The bundle without its findings (see BundleSink.finish, which writes them one at a time)."""
     from preuve import __version__
 
     options = result.options
-    findings = []
-    for finding in result.findings:
-        entry = finding_to_dict(finding, context=False)  # no record values in the bundle
-        entry["record_type"] = record_types.get(finding.id)
-        findings.append(entry)
     return {
         "format": BUNDLE_FORMAT,
         "tool": {"name": "preuve", "version": __version__},
@@ -62,8 +62,15 @@ def bundle_document(result: CheckResult, record_types: dict[str, str]) -> dict[s
             for r in result.artifacts
         },
         "complete": not result.incomplete,
-        "findings": findings,
     }
+
+
+def bundle_findings(result: CheckResult, record_types: dict[str, str]) -> Iterator[dict[str, object]]:
+    """The bundle's findings, one at a time."""
+    for finding in result.findings:
+        entry = finding_to_dict(finding, context=False)  # no record values in the bundle
+        entry["record_type"] = record_types.get(finding.id)
+        yield entry
 
 
 def _md_cell(value: object) -> str:
@@ -77,11 +84,20 @@ def _md_cell(value: object) -> str:
 
 def bundle_markdown(doc: dict[str, object]) -> str:
     """A readable rendering of the bundle (the JSON is what `verify` reads)."""
-    lines = ["# preuve verification bundle", ""]
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    return "".join(line + "\n" for line in _markdown_lines(doc, findings, len(findings)))
+
+
+def _markdown_lines(doc: dict[str, object], findings: Iterable[dict[str, Any]], count: int) -> Iterator[str]:
+    """The lines of bundle_markdown, for a bundle whose `count` findings come one at a time (`doc`
+    without them: bundle_header)."""
     tool = doc["tool"]
     acquisition = doc["acquisition"]
     assert isinstance(tool, dict) and isinstance(acquisition, dict)
-    lines += [
+    yield from [
+        "# preuve verification bundle",
+        "",
         f"- Tool: preuve {_md_cell(tool['version'])}",
         f"- Acquisition: {_md_cell(acquisition['kind'])} ({_md_cell(acquisition['platform'])})",
         f"- Analysis complete: {'yes' if doc['complete'] else 'no (some artifacts could not be read)'}",
@@ -94,12 +110,8 @@ def bundle_markdown(doc: dict[str, object]) -> str:
         "|---|---|---|---|",
     ]
     for feed in doc["feeds"]:  # type: ignore[attr-defined]
-        lines.append(
-            f"| {_md_cell(feed['name'])} | `{feed['sha256']}` | {feed['indicators']} | {_md_cell(feed['source'] or '')} |"
-        )
-    findings = doc["findings"]
-    assert isinstance(findings, list)
-    lines += ["", f"## Findings ({len(findings)})", ""]
+        yield f"| {_md_cell(feed['name'])} | `{feed['sha256']}` | {feed['indicators']} | {_md_cell(feed['source'] or '')} |"
+    yield from ["", f"## Findings ({count})", ""]
     for number, finding in enumerate(findings, 1):
         indicator = finding["indicator"]
         fired = (
@@ -109,7 +121,7 @@ def bundle_markdown(doc: dict[str, object]) -> str:
             else f"rule `{_md_cell(finding['rule'])}`"
         )
         where = ", ".join(f"{k}={_md_cell(v)}" for k, v in finding["locator"].items() if k != "sha256")
-        lines += [
+        yield from [
             f"{number}. **{finding['severity']}** — {_md_cell(finding['explanation'])}",
             f"   - fired: {fired}",
             f"   - where: {where}",
@@ -117,10 +129,9 @@ def bundle_markdown(doc: dict[str, object]) -> str:
             f"   - record ({_md_cell(finding['record_type'])}) SHA-256: `{finding['record_sha256']}`",
             f"   - finding id: `{finding['id']}`",
         ]
-    lines += ["", "## Evidence files read", "", "| device path | SHA-256 | size |", "|---|---|---|"]
+    yield from ["", "## Evidence files read", "", "| device path | SHA-256 | size |", "|---|---|---|"]
     for entry in doc["evidence_files"]:  # type: ignore[attr-defined]
-        lines.append(f"| {_md_cell(entry['device_path'])} | `{entry['sha256']}` | {entry['size']} |")
-    return "\n".join(lines) + "\n"
+        yield f"| {_md_cell(entry['device_path'])} | `{entry['sha256']}` | {entry['size']} |"
 
 
 class BundleSink(RenderingSink):
@@ -155,7 +166,13 @@ class BundleSink(RenderingSink):
             self._record_types[finding_id] = record_type
 
     def finish(self, result: CheckResult) -> None:
-        doc = bundle_document(result, self._record_types)
+        """bundle.json and bundle.md, each written a finding at a time (the same bytes as
+        bundle_document and bundle_markdown give: tested), never the whole of either in memory."""
+        header = bundle_header(result)
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / BUNDLE_NAME).write_bytes(dumps(doc, indent=True) + b"\n")
-        (self.out / "bundle.md").write_text(bundle_markdown(doc), encoding="utf-8", errors="backslashreplace")
+        with open(self.out / BUNDLE_NAME, "wb") as stream:
+            write_indented(stream, header, "findings", bundle_findings(result, self._record_types))
+            stream.write(b"\n")
+        with open(self.out / "bundle.md", "w", encoding="utf-8", errors="backslashreplace") as text:  # (as write_text)
+            for line in _markdown_lines(header, bundle_findings(result, self._record_types), len(result.findings)):
+                text.write(line + "\n")

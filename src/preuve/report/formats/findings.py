@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from preuve.model import (
     Context,
@@ -21,7 +21,7 @@ from preuve.model import (
     Timestamp,
     Verdict,
 )
-from preuve.model.jsonio import to_iso
+from preuve.model.jsonio import to_iso, write_indented
 
 if TYPE_CHECKING:
     from preuve.run.results import CheckResult
@@ -247,3 +247,9 @@ def summary_dict(result: CheckResult) -> dict[str, object]:
 
 def findings_document(result: CheckResult) -> dict[str, object]:
     return {"findings": [finding_to_dict(f) for f in result.findings], "summary": summary_dict(result)}
+
+
+def write_findings_document(stream: BinaryIO, result: CheckResult) -> None:
+    """findings_document's JSON (indented, as findings.json holds it), written a finding at a time
+    (the same bytes: tested): a run of many findings never holds them all as values and as bytes."""
+    write_indented(stream, {"summary": summary_dict(result)}, "findings", (finding_to_dict(f) for f in result.findings))
