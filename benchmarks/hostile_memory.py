@@ -16,6 +16,9 @@ Memory that does not grow with the evidence shows as the same peak for a case an
   64 KB: the table is read in parallel row ranges).
 - ``paths-30`` / ``paths-60``: a small backup whose Manifest.db lists 30 (60) folders whose relative
   paths are two thirds of ``--mb`` MB long (20 MB for 30).
+- ``findings-10k`` / ``findings-40k``: 70,000 (280,000) small messages, one in seven linking to a
+  domain of a feed written beside the backups (``hostile-feed.stix2``, given with the others): 10,000
+  (40,000) findings. The findings are held for the verdict and the report: these show what each costs.
 """
 
 from __future__ import annotations
@@ -75,6 +78,25 @@ def _long_paths(root: Path, count: int, chars: int) -> None:
     conn.close()
 
 
+_FEED_DOMAIN = "evil1.example"
+_FEED = """{"type": "bundle", "id": "bundle--11111111-1111-4111-8111-111111111111", "objects": [
+{"type": "malware", "spec_version": "2.1", "id": "malware--22222222-2222-4222-8222-222222222222",
+ "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "name": "Spy", "is_family": true},
+{"type": "indicator", "spec_version": "2.1", "id": "indicator--33333333-3333-4333-8333-333333333333",
+ "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+ "pattern": "[domain-name:value='DOMAIN']", "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"},
+{"type": "relationship", "spec_version": "2.1", "id": "relationship--44444444-4444-4444-8444-444444444444",
+ "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "relationship_type": "indicates",
+ "source_ref": "indicator--33333333-3333-4333-8333-333333333333",
+ "target_ref": "malware--22222222-2222-4222-8222-222222222222"}]}
+""".replace("DOMAIN", _FEED_DOMAIN)
+
+
+def _linking(count: int) -> list[Message]:
+    """Small messages, one in seven linking to the feed's domain."""
+    return [Message(text=f"see https://evil{n % 7}.example/x{n}") for n in range(count)]
+
+
 def cases(mb: int) -> dict[str, Callable[[Path], None]]:
     path_chars = (mb << 20) * 2 // 3
     return {
@@ -86,6 +108,8 @@ def cases(mb: int) -> dict[str, Callable[[Path], None]]:
         "around-20": lambda root: _messages(root, _small(30_000, "hello") + _big(20, mb) + _small(30_000, "bye")),
         "paths-30": lambda root: _long_paths(root, 30, path_chars),
         "paths-60": lambda root: _long_paths(root, 60, path_chars),
+        "findings-10k": lambda root: _messages(root, _linking(70_000)),
+        "findings-40k": lambda root: _messages(root, _linking(280_000)),
     }
 
 
@@ -120,9 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         parser.error(f"--case {', '.join(unknown)}: the cases are {', '.join(known)}")
-    feeds = sorted(feed_files([args.iocs or default_iocs()]))
     work: Path = args.workdir
     work.mkdir(parents=True, exist_ok=True)
+    (work / "hostile-feed.stix2").write_text(_FEED, encoding="utf-8")
+    feeds = [*sorted(feed_files([args.iocs or default_iocs()])), work / "hostile-feed.stix2"]
     env = preuve_env(work)
     print("| case | on disk MB | jobs | seconds | peak RSS MiB |\n|---|---:|---:|---:|---:|", flush=True)
     for name in chosen:
