@@ -69,3 +69,32 @@ def test_findings_and_bundle_of_a_run_are_the_documents_dumped_whole(tmp_path: P
     assert (out / BUNDLE_NAME).read_bytes() == dumps(whole, indent=True) + b"\n"
     assert (out / "bundle.md").read_text(encoding="utf-8") == bundle_markdown(whole)
     assert f"## Findings ({len(result.findings)})" in bundle_markdown(whole)
+
+
+def _md_cell_reference(value: object) -> str:
+    """bundle.md's cell as first written: every character walked, then each markup character escaped."""
+    text = "" if value is None else str(value)
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    for char in "\\`*_[]<>|#!":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+_MARKUP_HEAVY = st.text(alphabet=st.sampled_from("\\`*_[]<>|#!ax \n\t\x00\x7f\u2028é\U0001f600"), max_size=30)
+
+
+@settings(max_examples=400)
+@given(value=st.none() | st.integers() | st.text(max_size=40) | _MARKUP_HEAVY)
+def test_a_markdown_cell_is_the_character_walk(value: object) -> None:
+    """The cell's checks at C speed give the text the character walk gave, for any value."""
+    from preuve.report.formats.bundle import _md_cell
+
+    assert _md_cell(value) == _md_cell_reference(value)
+
+
+def test_a_markdown_cell_escapes_markup_and_what_is_not_printable() -> None:
+    from preuve.report.formats.bundle import _md_cell
+
+    assert _md_cell("HomeDomain/Library/SMS/sms.db") == "HomeDomain/Library/SMS/sms.db"
+    assert _md_cell("a_b|c\n\\") == "a\\_b\\|c\\\\x0a\\\\"
+    assert _md_cell(None) == ""
