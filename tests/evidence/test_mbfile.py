@@ -309,3 +309,102 @@ def test_full_field_kernel_reads_every_integer_width_shared_numbers_links_and_ke
     assert [decoder.fields(b) for b in blobs] == first
     monkeypatch.setattr(decoder, "read", lambda blob: pytest.fail("read through the general kernel"))
     assert [decoder.fields(b) for b in blobs] == first
+
+
+# -- templates: blobs of one structure whose strings and data have other lengths ---------------------
+
+_PATHS = st.one_of(
+    st.text(alphabet="abcdefghij/._- ", min_size=0, max_size=300),  # ASCII, short and long (1- and 2-byte lengths)
+    st.text(alphabet="abé/ü字", min_size=0, max_size=40),  # UTF-16
+    st.text(max_size=20),
+)
+
+
+@st.composite
+def families(draw: st.DrawFn) -> list[bytes]:
+    """MBFiles of one recipe (fields, widths, shared numbers, a link, a key, extended attributes) whose
+    path, link target and key differ in length and content: on a phone, one structure for many shapes."""
+    numbers = {name: draw(ints) for name in ("Size", "Mode", "LastModified", "InodeNumber", "UserID")}
+    numbers["LastStatusChange"] = draw(st.sampled_from([numbers["LastModified"], 1_700_000_000]))
+    numbers["Birth"] = draw(st.sampled_from([numbers["LastModified"], 5]))
+    link = draw(st.integers(0, 2))
+    keyed = draw(st.booleans())
+    attributes = draw(st.booleans())
+    blobs = []
+    for path in draw(st.lists(_PATHS, min_size=2, max_size=8)):
+        objects: list[object] = ["$null"]
+        root: dict[str, object] = dict(numbers)
+        objects.append(root)
+        root["RelativePath"] = UID(len(objects))
+        objects.append(path)
+        if link:
+            root["Target"] = UID(len(objects))
+            objects.append(draw(_PATHS) if link == 1 else "$null")
+        if keyed:
+            objects.append({"$classname": "NSMutableData", "$classes": ["NSMutableData", "NSData", "NSObject"]})
+            objects.append({"NS.data": draw(st.binary(min_size=0, max_size=60)), "$class": UID(len(objects) - 1)})
+            root["EncryptionKey"] = UID(len(objects) - 1)
+        if attributes:
+            objects.append({"NS.keys": [UID(2)], "NS.objects": [UID(2)], "$class": UID(0)})
+            root["ExtendedAttributes"] = UID(len(objects) - 1)
+        root["$class"] = UID(len(objects))
+        objects.append({"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]})
+        archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": UID(1)}, "$objects": objects}
+        blobs.append(plistlib.dumps(archive, fmt=plistlib.FMT_BINARY))
+    return blobs
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(families(), st.integers(0, 2**32))
+def test_templates_agree_with_plistlib_on_a_structure_s_blobs_and_their_damaged_copies(
+    blobs: list[bytes], seed: int
+) -> None:
+    """One decoder reads a family twice over (the first blob of a structure teaches its template, the
+    others are read through it), then damaged copies: plistlib's answer every time."""
+    decoder = MBFileDecoder(LIMITS)
+    rng = random.Random(seed)
+    for _ in range(2):
+        for blob in blobs:
+            assert kernel_fields(decoder, blob) == general_fields(blob)
+    for blob in blobs:
+        for _ in range(6):
+            bad = damaged(blob, rng)
+            assert kernel_fields(decoder, bad) == general_fields(bad)
+            found = decoder.read(bad)
+            assert found is None or found == general(bad)
+
+
+def test_a_phone_s_many_shapes_are_read_through_a_few_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths of every length (up to 255: the kernel reads an ASCII string's length in one byte) and
+    sizes of every integer width make a shape (offset table) each, some 1,000 here and thousands on
+    a phone, more than the layouts a decoder keeps. They are a few dozen structures: once those are
+    learnt, a blob of a shape never seen is read through its structure's template, never checked whole."""
+    import preuve.evidence.mbfile as kernel_module
+
+    def blob(length: int, size: int) -> bytes:
+        return mbfile_blob("p" * length, size, 1_700_000_000, 0o100644, 1)
+
+    sizes = (7, 300, 70_000, 2**33)
+    taught = [blob(length, size) for length in [*range(1, 15), *range(15, 256, 2)] for size in sizes]
+    unseen = [blob(length, size + 1) for length in range(16, 256, 2) for size in sizes]
+    shape = {b[int.from_bytes(b[-8:], "big"):] for b in taught + unseen}
+    assert len(shape) > 1_000
+    decoder = MBFileDecoder(LIMITS)
+    checks = 0
+    whole = kernel_module._check
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal checks
+        checks += 1
+        return whole(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kernel_module, "_check", counted)
+    assert [decoder.fields(b) for b in taught] == [general_fields(b) for b in taught]
+    # One structure per size width for paths of 15 characters and more (their length written after
+    # the marker); one per length below, where the marker holds it.
+    assert len(decoder._templates) == 4 * 15
+    assert checks == len(decoder._templates)
+    checks = 0
+    assert [decoder.fields(b) for b in unseen] == [general_fields(b) for b in unseen]
+    assert checks == 0
+    assert len(decoder._layouts) == len(shape) and decoder._layout_count == 0  # each seen once, no layout yet

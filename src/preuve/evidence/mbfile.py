@@ -35,6 +35,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from itertools import accumulate
 from operator import itemgetter
 from typing import cast
 
@@ -94,6 +96,10 @@ class MBFileDecoder:
         # Offset table and trailer: the layout of a checked blob with them; None when seen once;
         # _NO_LAYOUT when its objects overlap (each such blob gets the whole check).
         self._layouts: dict[bytes, object] = {}
+        self._layout_count = 0  # of _Layout values in _layouts
+        # Structure (see _structure): the template of a checked blob of it; _NO_LAYOUT when its
+        # blobs cannot be read so (see _template).
+        self._templates: dict[bytes, object] = {}
         self._max_bytes = min(MAX_MBFILE_BYTES, limits.max_plist_bytes)
 
     def decode(self, blob: bytes, where: str) -> MBFile:
@@ -147,14 +153,21 @@ class MBFileDecoder:
                     found = layout.fields(blob)
                     if found is not None:
                         return found
-        read = self.read(blob)
-        if read is None:
-            return None
-        return (read.size, read.mode, read.last_modified, read.last_status_change, read.birth, read.target,
-                read.encryption_key)
+        return self._read(blob)
 
     def read(self, blob: bytes) -> MBFile | None:
         """The kernel: the fields, or None when it is not sure of the blob."""
+        found = self._read(blob)
+        return None if found is None else MBFile(*found)
+
+    def _read(self, blob: bytes) -> MBFileFields | None:
+        """:meth:`read`'s fields, as a tuple.
+
+        Three tiers: a blob whose offset table and trailer are those of a checked one is read
+        through its layout (see _Layout); any other whose objects are those of a checked one, in
+        the same order, with strings and data of other lengths, through its template (see
+        _Template); any other is checked whole (see _check), which learns its layout (from the
+        second blob of a shape on) and the template of its structure."""
         size = len(blob)
         if size < 40 or size > MAX_MBFILE_BYTES or size > self.limits.max_plist_bytes:
             return None
@@ -162,23 +175,44 @@ class MBFileDecoder:
         if not 8 <= table < size:
             return None
         shape = blob[table:]  # the offset table and the trailer
-        layout = self._layouts.get(shape, _UNSEEN)
+        layouts = self._layouts
+        layout = layouts.get(shape, _UNSEEN)
         if isinstance(layout, _Layout):
-            found = layout.read(blob)
+            found = layout.fields(blob)
             if found is not None:
                 return found
-        # A layout is worth keeping from the second blob of a shape on.
-        checked = _check(blob, self.limits, with_layout=layout is None)
+        # A layout is worth keeping from the second blob of a shape on, while there is room for it.
+        learn = layout is None and self._layout_count < _MAX_LAYOUTS
+        template: object = _NO_LAYOUT
+        structure = _structure(blob, table)
+        if structure is not None:
+            template = self._templates.get(structure[0], _UNSEEN)
+            if isinstance(template, _Template) and not learn:
+                fields = template.fields(blob, structure[1], table)
+                if fields is not None:
+                    if layout is _UNSEEN and len(layouts) < _MAX_SHAPES:
+                        layouts[shape] = None  # seen once
+                    return fields
+        checked = _check(blob, self.limits, with_layout=learn, with_template=template is _UNSEEN)
         if checked is None:
             return None
-        if layout is _UNSEEN or layout is None:
-            if len(self._layouts) >= 1024:
-                self._layouts.clear()
-            self._layouts[shape] = checked[1] if layout is _UNSEEN or checked[1] is not None else _NO_LAYOUT
-        return checked[0]
+        decoded, new_layout, new_template = checked
+        if layout is _UNSEEN:
+            if len(layouts) < _MAX_SHAPES:
+                layouts[shape] = None
+        elif learn:
+            layouts[shape] = new_layout if new_layout is not None else _NO_LAYOUT
+            if new_layout is not None:
+                self._layout_count += 1
+        if structure is not None and template is _UNSEEN and len(self._templates) < _MAX_TEMPLATES:
+            self._templates[structure[0]] = new_template if new_template is not None else _NO_LAYOUT
+        return (decoded.size, decoded.mode, decoded.last_modified, decoded.last_status_change, decoded.birth,
+                decoded.target, decoded.encryption_key)
 
 
-def _check(blob: bytes, limits: Limits, with_layout: bool) -> tuple[MBFile, _Layout | None] | None:
+def _check(
+    blob: bytes, limits: Limits, with_layout: bool, with_template: bool = False
+) -> tuple[MBFile, _Layout | None, _Template | None] | None:
     """The fields of an archived MBFile, equal to what :func:`decode_mbfile_general` (plistlib)
     gives, and its layout, or None when this reader is not sure of the blob.
 
@@ -214,7 +248,7 @@ def _check(blob: bytes, limits: Limits, with_layout: bool) -> tuple[MBFile, _Lay
     if not _KNOWN_MARKERS.issuperset(markers):
         return None
     try:
-        return _read_archive(blob, end, offsets, markers, top, limits, with_layout)
+        return _read_archive(blob, end, offsets, markers, top, limits, with_layout, with_template)
     except _Unsure:
         return None
 
@@ -236,7 +270,8 @@ def _length(blob: bytes, end: int, offset: int) -> tuple[int, int]:
 def _read_archive(
     blob: bytes, end: int, offsets: Sequence[int], markers: tuple[int, ...], top: int, limits: Limits,
     with_layout: bool,
-) -> tuple[MBFile, _Layout | None] | None:
+    with_template: bool = False,
+) -> tuple[MBFile, _Layout | None, _Template | None] | None:
     count = len(offsets)
     # ASCII strings (most of an MBFile: its keys, class names, paths), as bytes (ASCII bytes compare
     # as their text does), all checked at once. An object starts before the offset table, which
@@ -303,14 +338,18 @@ def _read_archive(
         return None
     fields = _table(containers[objects[root_uid]], strings)
     numbers: list[tuple[slice, bool] | None] = []
+    number_objects: list[int | None] = []
     for name in _NUMBERS:
         at = fields.get(name)
         if at is None or markers[at] >> 4 != 1:
             numbers.append(None)
+            number_objects.append(None)
         else:
             low = markers[at] & 0xF
             numbers.append((slice(offsets[at] + 1, offsets[at] + 1 + (1 << low)), low == 3))
+            number_objects.append(at)
     target: tuple[bool, slice] | None = None  # (UTF-16, where)
+    target_object: int | None = None
     target_uid = _uid(blob, offsets, markers, fields.get(b"Target"))
     if target_uid is not None and 0 < target_uid < len(objects):
         at = objects[target_uid]
@@ -318,7 +357,9 @@ def _read_archive(
             length, start = _length(blob, end, offsets[at])
             wide = markers[at] >> 4 == 6
             target = (wide, slice(start, start + (2 * length if wide else length)))
+            target_object = at
     key: slice | None = None
+    key_object: int | None = None
     key_at = fields.get(b"EncryptionKey")
     if key_at is not None:
         key_uid = _uid(blob, offsets, markers, key_at)
@@ -329,11 +370,17 @@ def _read_archive(
         if key_at is not None and markers[key_at] >> 4 == 4:
             length, start = _length(blob, end, offsets[key_at])
             key = slice(start, start + length)
+            key_object = key_at
     plan = _Plan(tuple(numbers), target, key)
-    if not with_layout:
-        return plan.read(blob), None
+    if not with_layout and not with_template:
+        return plan.read(blob), None, None
     keys_at = {ref for index, refs in containers.items() if markers[index] >= 0xD0 for ref in refs[: len(refs) // 2]}
-    return plan.read(blob), _layout(blob, end, offsets, markers, keys_at, plan)
+    return (
+        plan.read(blob),
+        _layout(blob, end, offsets, markers, keys_at, plan) if with_layout else None,
+        _template(blob, end, offsets, markers, keys_at, tuple(number_objects), target_object, key_object)
+        if with_template else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +544,214 @@ def _layout(
         wide=tuple(slice(start, stop) for start, stop, kind in loose if kind == 6),
         plan=plan,
         unpack=_unpacker(plan),
+    )
+
+
+# Bounds of what a decoder keeps: layouts (about 4 KB each) by shape, shapes seen once (their key
+# only), templates by structure. When one is full, nothing more is added to it and what it holds stays:
+# a Manifest of more shapes than that (a real phone's files have paths of every length, sizes and
+# times of every width) is read through the templates, never by clearing and learning again.
+_MAX_LAYOUTS = 1024
+_MAX_SHAPES = 16384
+_MAX_TEMPLATES = 1024
+
+
+def _structure(blob: bytes, table: int) -> tuple[bytes, tuple[int, ...]] | None:
+    """A blob's structure, as templates are kept by it: its trailer but for the offset table's place,
+    then every object's marker in the order of the table; with its offsets. None when it is not laid
+    out as a template reads (one-byte references, offsets of one or two bytes, the offset table just
+    before the trailer, every offset in the blob). Its offsets are not checked further: a template
+    reads a blob only when they are where its objects lie (see _Template.fields)."""
+    trailer = len(blob) - 32
+    offset_size = blob[trailer + 6]
+    if blob[trailer + 7] != 1 or offset_size not in (1, 2):
+        return None
+    count = int.from_bytes(blob[trailer + 8 : trailer + 16], "big")
+    if not 1 < count <= _MAX_OBJECTS or table + count * offset_size != trailer:
+        return None
+    offsets = tuple(blob[table:trailer]) if offset_size == 1 else _offsets_reader(count)(blob, table)
+    try:
+        markers = bytes(itemgetter(*offsets)(blob))
+    except IndexError:
+        return None
+    return blob[trailer : trailer + 24] + markers, offsets
+
+
+@cache
+def _offsets_reader(count: int) -> Callable[[bytes, int], tuple[int, ...]]:
+    """The reader of an offset table of `count` two-byte offsets (at most _MAX_OBJECTS kept)."""
+    return struct.Struct(f">{count}H").unpack_from
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """What a checked archive shares with every blob of its structure whose objects lie in the same
+    order, one after the other, as the checked one's: a _Layout for blobs whose strings and data may
+    have other lengths.
+
+    Apple's writer and plistlib lay an archive's objects out one after the other, each the bytes its
+    marker says, except a string or data of 15 or more (its length written after the marker). The
+    paths of a phone's files have every length, their sizes and times every width, and some of their
+    numbers are equal (one object for both): a Manifest of 200,000 real files holds thousands of
+    shapes (offset tables), which no bounded set of layouts holds, and each blob of a shape not held
+    went through the whole check. The same objects with the same markers make a few hundred
+    structures. For a blob of a template's structure, its objects' places are worked out from the
+    markers and from the lengths its variable objects (strings and data of 15 or more, not keys)
+    write; when they are its offsets, the blob without those objects' bytes ("canon") is laid out
+    as the checked blob's, and is compared and read as a layout reads (fixed bytes, strings, the
+    numbers in one unpack). Any difference sends the blob through the whole check."""
+
+    sizes: tuple[int, ...]  # each object's bytes, in the order they lie, as checked
+    variable: tuple[tuple[int, int, int], ...]  # (place in that order, object, kind: 4 data, 5 ASCII, 6 UTF-16)
+    starts_by_object: Callable[[list[int]], tuple[int, ...]]  # each object's start, from the starts in order
+    canon_length: int
+    fixed: Callable[[bytes], tuple[bytes, ...]]  # on the canon, as _Layout's
+    fixed_bytes: bytes
+    ascii: Callable[[bytes], tuple[bytes, ...]] | None
+    wide: tuple[slice, ...]
+    numbers: Callable[[bytes], MBFileFields]  # on the canon (its link target and key None)
+    target: tuple[int, bool] | None  # (object, UTF-16)
+    key: int | None  # object
+
+    def fields(self, blob: bytes, offsets: tuple[int, ...], table: int) -> MBFileFields | None:
+        """What the whole check would read of a blob of the template's structure (`offsets`: its own),
+        or None when it is not laid out as the checked one."""
+        sizes = list(self.sizes)
+        bodies: list[tuple[int, int, int]] = []  # (start, stop, kind) of each variable object's characters
+        for place, index, kind in self.variable:
+            at = offsets[index]
+            head = blob[at + 1]
+            if head != 0x10 and (kind == 5 or not 0x10 < head <= 0x13):
+                return None  # (the whole check takes an ASCII string's length in one byte only)
+            width = 1 << (head & 0xF)
+            start = at + 2 + width
+            length = int.from_bytes(blob[at + 2 : start], "big")
+            sizes[place] = 2 + width + (2 * length if kind == 6 else length)
+            bodies.append((start, start + (2 * length if kind == 6 else length), kind))
+        starts = list(accumulate(sizes, initial=8))
+        if starts[-1] != table or self.starts_by_object(starts) != offsets:
+            return None
+        pieces: list[bytes] = []
+        at = 0
+        for place, _index, _kind in self.variable:
+            pieces.append(blob[at : starts[place] + 1])  # up to the object's marker, which the structure holds
+            at = starts[place + 1]
+        pieces.append(blob[at:table])
+        canon = b"".join(pieces)
+        if len(canon) != self.canon_length or b"".join(self.fixed(canon)) != self.fixed_bytes:
+            return None
+        ascii_parts = [blob[start:stop] for start, stop, kind in bodies if kind == 5]
+        if self.ascii is not None:
+            ascii_parts.extend(self.ascii(canon))
+        if ascii_parts and not b"".join(ascii_parts).isascii():
+            return None
+        try:
+            for where in self.wide:
+                canon[where].decode("utf-16-be")
+            for start, stop, kind in bodies:
+                if kind == 6:
+                    blob[start:stop].decode("utf-16-be")
+        except UnicodeDecodeError:
+            return None
+        size, mode, modified, changed, birth, _target, _key = self.numbers(canon)
+        target = None
+        if self.target is not None:
+            index, wide = self.target
+            start, stop = _content(blob, offsets[index])
+            target = blob[start:stop].decode("utf-16-be" if wide else "ascii")
+            if target == "$null":
+                target = None
+        key = None
+        if self.key is not None:
+            start, stop = _content(blob, offsets[self.key])
+            key = blob[start:stop]
+        return size, mode, modified, changed, birth, target, key
+
+
+def _content(blob: bytes, at: int) -> tuple[int, int]:
+    """Where the characters or bytes of the string or data at `at` lie (its length checked already)."""
+    marker = blob[at]
+    low = marker & 0xF
+    if low != 0xF:
+        start, length = at + 1, low
+    else:
+        width = 1 << (blob[at + 1] & 0xF)
+        start = at + 2 + width
+        length = int.from_bytes(blob[at + 2 : start], "big")
+    return start, start + (2 * length if marker >> 4 == 6 else length)
+
+
+def _template(
+    blob: bytes, end: int, offsets: Sequence[int], markers: tuple[int, ...], keys_at: set[int],
+    number_objects: tuple[int | None, ...], target_object: int | None, key_object: int | None,
+) -> _Template | None:
+    """The template of a checked archive, or None when its objects do not lie one after the other from
+    the header to the offset table, or the table is not just before the trailer (see _structure)."""
+    structure = _structure(blob, end)
+    if structure is None or min(structure[1]) < 8 or max(structure[1]) >= end:
+        return None
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    sizes: list[int] = []
+    variable: list[tuple[int, int, int]] = []
+    loose: list[tuple[int, int, int]] = []  # (start, stop, kind) in the blob, as _layout's
+    for place, index in enumerate(order):
+        offset, marker = offsets[index], markers[index]
+        high, low = marker >> 4, marker & 0xF
+        if high == 0:
+            stop = offset + 1
+        elif high == 1:
+            stop = offset + 1 + (1 << low)
+            loose.append((offset + 1, stop, 4))
+        elif high == 8:
+            stop = offset + 2 + low
+        else:
+            length, start = _length(blob, end, offset)
+            stop = start + length * (2 if high in (6, 0xD) else 1)
+            if high in (4, 5, 6) and index not in keys_at:
+                if low == 0xF:
+                    variable.append((place, index, high))
+                else:
+                    loose.append((start, stop, high))
+        sizes.append(stop - offset)
+    starts = list(accumulate(sizes, initial=8))
+    if starts[:-1] != [offsets[index] for index in order] or starts[-1] != end:
+        return None  # (a gap or an overlap: such blobs are read through their layouts only)
+    # The canon: the blob up to the offset table, without each variable object's bytes after its marker.
+    removed = [(starts[place] + 1, starts[place + 1]) for place, _index, _kind in variable]
+
+    def canon_at(position: int) -> int:
+        return position - sum(stop - start for start, stop in removed if stop <= position)
+
+    canon_length = canon_at(end)
+    canon = b"".join([blob[a:b] for a, b in zip([0, *(stop for _, stop in removed)],
+                                                  [*(start for start, _ in removed), end], strict=True)])
+    fixed: list[slice] = []
+    at = 0
+    for start, stop, _kind in sorted(loose):
+        fixed.append(slice(at, canon_at(start)))
+        at = canon_at(stop)
+    fixed.append(slice(at, canon_length))
+    ascii_spans = [slice(canon_at(start), canon_at(stop)) for start, stop, kind in sorted(loose) if kind == 5]
+    numbers = tuple(
+        None if index is None else (slice(canon_at(offsets[index] + 1), canon_at(offsets[index] + 1) + (1 << (markers[index] & 0xF))),
+                                    markers[index] & 0xF == 3)
+        for index in number_objects
+    )
+    position_of = {index: place for place, index in enumerate(order)}
+    return _Template(
+        sizes=tuple(sizes),
+        variable=tuple(variable),
+        starts_by_object=cast(
+            Callable[[list[int]], tuple[int, ...]], itemgetter(*(position_of[i] for i in range(len(offsets))))
+        ),
+        canon_length=canon_length,
+        fixed=_pieces(fixed),
+        fixed_bytes=b"".join(canon[piece] for piece in fixed),
+        ascii=_pieces(ascii_spans) if ascii_spans else None,
+        wide=tuple(slice(canon_at(start), canon_at(stop)) for start, stop, kind in sorted(loose) if kind == 6),
+        numbers=_unpacker(_Plan(numbers, None, None)),
+        target=None if target_object is None else (target_object, markers[target_object] >> 4 == 6),
+        key=key_object,
     )
 
 
