@@ -49,3 +49,18 @@ def test_hostile_memory_builds_its_cases_and_measures_each_run(tmp_path: Path, c
     assert cells[0] == "paths-30" and cells[2] == "1" and float(cells[3]) > 0 and float(cells[4]) > 0
     with pytest.raises(SystemExit):
         hostile_memory.main(["--workdir", str(tmp_path), "--case", "nothing"])
+
+
+def test_mbfile_shapes_decodes_both_sets_in_children(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/mbfile_shapes.py at a small size: both sets decoded in a child each, the phone's
+    spread into many more shapes than the builder's."""
+    from benchmarks import mbfile_shapes
+
+    assert mbfile_shapes.main(["--blobs", "2000", "--repeat", "1", "--src", str(ROOT / "src")]) == 0
+    rows = {cells[0]: cells for cells in (
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in capsys.readouterr().out.splitlines() if line.startswith(("| builder |", "| phone |"))
+    )}
+    assert set(rows) == {"builder", "phone"}
+    assert int(rows["builder"][2]) < 10 < 500 < int(rows["phone"][2])
+    assert float(rows["phone"][3]) > 0 and float(rows["phone"][4]) > 0
