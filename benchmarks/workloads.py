@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import plistlib
 import shutil
 import statistics
 import subprocess
@@ -83,6 +84,8 @@ _APP_PARTS = (
     "Library/Application Support/Cache/{n:x}/blob",
     "Library/Caches/{app}/fsCachedData/{n:08X}-ABCD-4EF0-9A1B-{n:012X}",
     "tmp/upload-{n}.part",
+    "Documents/{name}.json",  # names of every length, as apps make them from titles and hashes
+    "Library/Caches/{app}/{name}/{n}",
 )
 _WEB_STORAGE = "Library/WebKit/WebsiteData/LocalStorage/https_www.site{n}.example_0.localstorage"
 
@@ -102,6 +105,47 @@ PHONE_SIZES = {
 }
 
 
+# Apps' bundle ids are of every length (com.apple.mobilesafari, net.whatsapp.WhatsApp,
+# com.burbn.instagram…), and so are the paths of their files.
+_VENDORS = ("acme", "burbn", "whatsapp", "toyopagroup", "facebook", "google", "spotify", "x", "tinyspeck",
+            "microsoft", "nianticlabs", "zhiliaoapp")
+_APPS = ("app", "Messenger", "instagram", "WhatsApp", "Maps", "client", "musically", "Slack", "Outlook-iOS")
+
+
+def _app(n: int) -> str:
+    """One of 120 bundle ids, of lengths from 9 to 41 characters."""
+    k = n % 120
+    return f"com.{_VENDORS[k % len(_VENDORS)]}.{_APPS[k % len(_APPS)]}{k if k % 3 else ''}"
+
+
+def phone_mbfile(relative_path: str, size: int, mode: int, n: int) -> bytes:
+    """The MBFile of file `n` as a phone's are spread: inode numbers of 32 and 64 bits, the creation,
+    change and status-change times equal, two equal or all different (the archiver writes one object
+    for equal numbers), protection classes 1 to 4; its size is the stored file's. (Until the
+    nineteenth session the builder's three times were one, its inodes 32-bit: 79 shapes in 220,000
+    rows, where a phone has thousands; see benchmarks/mbfile_shapes.py.)"""
+    uid = plistlib.UID
+    mixed = (n * 2_654_435_761 + 12_345) % 2**32  # a fixed spread, the same at every build
+    birth = 1_600_000_000 + mixed % 90_000_000
+    modified = birth + (0, 0, 3_600 + mixed % 500_000)[mixed % 3]
+    changed = modified + (0, 17 + mixed % 3_000)[mixed >> 3 & 1]
+    root = {
+        "$class": uid(3), "Birth": birth, "Flags": 0, "GroupID": 501,
+        "InodeNumber": mixed if mixed >> 5 & 3 else mixed << 8 | n % 256, "LastModified": modified,
+        "LastStatusChange": changed, "Mode": mode, "ProtectionClass": 1 + (mixed >> 9 & 3), "RelativePath": uid(2),
+        "Size": size, "UserID": 501,
+    }
+    archive = {"$version": 100000, "$archiver": "NSKeyedArchiver", "$top": {"root": uid(1)},
+               "$objects": ["$null", root, relative_path, {"$classname": "MBFile", "$classes": ["MBFile", "NSObject"]}]}
+    return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY)
+
+
+def _name(n: int) -> str:
+    """A name of 1 to 120 characters, fixed for `n`."""
+    spread = (n * 2_654_435_761) % 2**32
+    return (f"{spread:08x}" * 15)[: 1 + spread % 120]
+
+
 def _phone_files(count: int) -> Iterator[tuple[str, str, int]]:
     """(domain, relative path, size) of the ordinary files: 120 apps, the camera roll, the home domain;
     every path distinct. (Before 2026-12-05 22:00 camera-roll and web-storage names repeated, and the
@@ -109,11 +153,11 @@ def _phone_files(count: int) -> Iterator[tuple[str, str, int]]:
     for n in range(count):
         share = n % 10
         if share < 6:  # app containers
-            app = f"com.vendor{n % 120}.app{n % 120}"
+            app = _app(n)
             if n % 50 == 7:
                 relative = _WEB_STORAGE.format(n=n // 50)
             else:
-                relative = _APP_PARTS[n % len(_APP_PARTS)].format(n=n, app=app)
+                relative = _APP_PARTS[n % len(_APP_PARTS)].format(n=n, app=app, name=_name(n))
             yield f"AppDomain-{app}", relative, 64 + n % 900
         elif share < 9:  # photos and their thumbnails
             folder = 100 + (n // 1000) % 900
@@ -140,8 +184,9 @@ def build_phone(root: Path, plan: PhonePlan, feeds: Sequence[Path]) -> Path:
     sized = Plan(plan.messages + plan.processes, plan.messages, plan.processes, indicators.bad_domains,
                  indicators.bad_processes)
     builder = BackupBuilder(root)
-    for domain, relative, size in _phone_files(plan.files):
+    for n, (domain, relative, size) in enumerate(_phone_files(plan.files)):
         builder.add_file(domain, relative, b"\0" * size)
+        builder.set_mbfile(domain, relative, phone_mbfile(relative, size, 0o100644, n))
     builder.add_sqlite("HomeDomain", "Library/SMS/sms.db",
                        lambda conn: fill_sms(conn, cast(Sequence[Message], plan_messages(sized)), ios_major=16))
     builder.add_sqlite("HomeDomain", "Library/Safari/History.db",

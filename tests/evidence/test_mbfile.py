@@ -408,3 +408,33 @@ def test_a_phone_s_many_shapes_are_read_through_a_few_templates(monkeypatch: pyt
     assert [decoder.fields(b) for b in unseen] == [general_fields(b) for b in unseen]
     assert checks == 0
     assert len(decoder._layouts) == len(shape) and decoder._layout_count == 0  # each seen once, no layout yet
+
+
+def test_blobs_of_one_structure_whose_references_differ_have_a_template_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two of the three times equal, which two varying: the same objects and markers, references to
+    other objects. Each variant gets its template once; then no blob of any is checked whole but to
+    learn the layout of a shape seen again (the variants share their shapes)."""
+    import preuve.evidence.mbfile as kernel_module
+
+    def blob(length: int, variant: int) -> bytes:
+        times = [(5_000, 5_000, 9_000), (5_000, 9_000, 9_000), (9_000, 5_000, 9_000)][variant]
+        root: dict[str, object] = {"Size": 10, "Mode": 0o100644, "Birth": times[0], "LastModified": times[1],
+                                   "LastStatusChange": times[2], "RelativePath": UID(3)}
+        return _archive(root, "q" * length)
+
+    taught = [blob(20, variant) for variant in range(3)]
+    unseen = [blob(length, variant) for length in range(21, 200) for variant in range(3)]
+    decoder = MBFileDecoder(LIMITS)
+    assert [kernel_fields(decoder, b) for b in taught] == [general_fields(b) for b in taught]
+    assert len(decoder._templates) == 1 and len(next(iter(decoder._templates.values()))) == 3
+    checks = 0
+    whole = kernel_module._check
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal checks
+        checks += not kwargs.get("with_layout")
+        return whole(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kernel_module, "_check", counted)
+    assert [decoder.fields(b) for b in unseen] == [general_fields(b) for b in unseen]
+    assert checks == 0

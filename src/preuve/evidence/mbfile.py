@@ -97,9 +97,8 @@ class MBFileDecoder:
         # _NO_LAYOUT when its objects overlap (each such blob gets the whole check).
         self._layouts: dict[bytes, object] = {}
         self._layout_count = 0  # of _Layout values in _layouts
-        # Structure (see _structure): the template of a checked blob of it; _NO_LAYOUT when its
-        # blobs cannot be read so (see _template).
-        self._templates: dict[bytes, object] = {}
+        # Structure (see _structure): the templates of checked blobs of it (see _template).
+        self._templates: dict[bytes, list[_Template]] = {}
         self._max_bytes = min(MAX_MBFILE_BYTES, limits.max_plist_bytes)
 
     def decode(self, blob: bytes, where: str) -> MBFile:
@@ -183,17 +182,26 @@ class MBFileDecoder:
                 return found
         # A layout is worth keeping from the second blob of a shape on, while there is room for it.
         learn = layout is None and self._layout_count < _MAX_LAYOUTS
-        template: object = _NO_LAYOUT
+        # The templates of the blob's structure: blobs of one structure may differ in which objects
+        # their references name (two times equal in one, another two in the next), so each such
+        # variant has its own, tried in turn, the last one to read a blob first.
+        templates: list[_Template] | None = None
         structure = _structure(blob, table)
         if structure is not None:
-            template = self._templates.get(structure[0], _UNSEEN)
-            if isinstance(template, _Template) and not learn:
-                fields = template.fields(blob, structure[1], table)
-                if fields is not None:
-                    if layout is _UNSEEN and len(layouts) < _MAX_SHAPES:
-                        layouts[shape] = None  # seen once
-                    return fields
-        checked = _check(blob, self.limits, with_layout=learn, with_template=template is _UNSEEN)
+            templates = self._templates.get(structure[0])
+            if templates and not learn:
+                for place, template in enumerate(templates):
+                    fields = template.fields(blob, structure[1], table)
+                    if fields is not None:
+                        if place:
+                            templates.insert(0, templates.pop(place))
+                        if layout is _UNSEEN and len(layouts) < _MAX_SHAPES:
+                            layouts[shape] = None  # seen once
+                        return fields
+        more = structure is not None and (
+            len(templates) < _TEMPLATES_PER_STRUCTURE if templates is not None else len(self._templates) < _MAX_TEMPLATES
+        )
+        checked = _check(blob, self.limits, with_layout=learn, with_template=more)
         if checked is None:
             return None
         decoded, new_layout, new_template = checked
@@ -204,8 +212,11 @@ class MBFileDecoder:
             layouts[shape] = new_layout if new_layout is not None else _NO_LAYOUT
             if new_layout is not None:
                 self._layout_count += 1
-        if structure is not None and template is _UNSEEN and len(self._templates) < _MAX_TEMPLATES:
-            self._templates[structure[0]] = new_template if new_template is not None else _NO_LAYOUT
+        if structure is not None and new_template is not None:
+            if templates is None:
+                self._templates[structure[0]] = [new_template]
+            elif len(templates) < _TEMPLATES_PER_STRUCTURE:
+                templates.insert(0, new_template)
         return (decoded.size, decoded.mode, decoded.last_modified, decoded.last_status_change, decoded.birth,
                 decoded.target, decoded.encryption_key)
 
@@ -553,7 +564,8 @@ def _layout(
 # times of every width) is read through the templates, never by clearing and learning again.
 _MAX_LAYOUTS = 1024
 _MAX_SHAPES = 16384
-_MAX_TEMPLATES = 1024
+_MAX_TEMPLATES = 1024  # structures
+_TEMPLATES_PER_STRUCTURE = 8
 
 
 def _structure(blob: bytes, table: int) -> tuple[bytes, tuple[int, ...]] | None:
