@@ -81,22 +81,22 @@ class _Unsure(Exception):  # noqa: N818 - control flow inside the kernel, never 
 
 
 _UNSEEN = object()
-_NO_LAYOUT = object()
 
 
 class MBFileDecoder:
     """Decodes the MBFiles of one Manifest.db: the kernel where it is sure, plistlib elsewhere.
 
-    It keeps the layouts of the archives it has checked (at most 1,024: a backup's MBFiles come in
-    a few hundred layouts, by the lengths of their paths and numbers), so most blobs are read by
-    comparing their fixed bytes with a checked one's (see _Layout)."""
+    It keeps the layouts of the archives it has checked, by shape (at most _MAX_LAYOUTS, a few per
+    shape), and templates by structure (see _Template): most blobs are read by comparing their fixed
+    bytes with a checked one's (see _Layout), most others through their structure's template. A
+    phone's MBFiles come in thousands of shapes (the lengths of their paths, the widths of their
+    numbers, which of their numbers are equal) and a few hundred structures."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        # Offset table and trailer: the layout of a checked blob with them; None when seen once;
-        # _NO_LAYOUT when its objects overlap (each such blob gets the whole check).
-        self._layouts: dict[bytes, object] = {}
-        self._layout_count = 0  # of _Layout values in _layouts
+        # By shape (offset table and trailer): the layouts of checked blobs of it (see _Shape).
+        self._layouts: dict[bytes, _Shape] = {}
+        self._layout_count = 0  # layouts in _layouts
         # Structure (see _structure): the templates of checked blobs of it (see _template).
         self._templates: dict[bytes, list[_Template]] = {}
         self._max_bytes = min(MAX_MBFILE_BYTES, limits.max_plist_bytes)
@@ -123,11 +123,12 @@ class MBFileDecoder:
         if 40 <= size <= MAX_MBFILE_BYTES and size <= self.limits.max_plist_bytes:
             table = int.from_bytes(blob[size - 8 :], "big")
             if 8 <= table < size:
-                layout = self._layouts.get(blob[table:])
-                if isinstance(layout, _Layout):
-                    found = layout.size(blob)
-                    if found is not _UNSEEN:
-                        return found if isinstance(found, int) and found >= 0 else None
+                seen = self._layouts.get(blob[table:])
+                if seen is not None:
+                    for layout in seen.layouts:
+                        found = layout.size(blob)
+                        if found is not _UNSEEN:
+                            return found if isinstance(found, int) and found >= 0 else None
         try:
             value = self.decode(blob, where).size
         except EvidenceError:
@@ -147,11 +148,12 @@ class MBFileDecoder:
         if 40 <= size <= self._max_bytes:
             table = int.from_bytes(blob[size - 8 :], "big")
             if 8 <= table < size:
-                layout = self._layouts.get(blob[table:])
-                if isinstance(layout, _Layout):
-                    found = layout.fields(blob)
-                    if found is not None:
-                        return found
+                seen = self._layouts.get(blob[table:])
+                if seen is not None:
+                    for layout in seen.layouts:
+                        found = layout.fields(blob)
+                        if found is not None:
+                            return found
         return self._read(blob)
 
     def read(self, blob: bytes) -> MBFile | None:
@@ -174,17 +176,22 @@ class MBFileDecoder:
         if not 8 <= table < size:
             return None
         shape = blob[table:]  # the offset table and the trailer
-        layouts = self._layouts
-        layout = layouts.get(shape, _UNSEEN)
-        if isinstance(layout, _Layout):
-            found = layout.fields(blob)
-            if found is not None:
-                return found
-        # A layout is worth keeping from the second blob of a shape on, while there is room for it.
-        learn = layout is None and self._layout_count < _MAX_LAYOUTS
-        # The templates of the blob's structure: blobs of one structure may differ in which objects
-        # their references name (two times equal in one, another two in the next), so each such
-        # variant has its own, tried in turn, the last one to read a blob first.
+        seen = self._layouts.get(shape)
+        if seen is not None:
+            for place, layout in enumerate(seen.layouts):
+                found = layout.fields(blob)
+                if found is not None:
+                    if place:
+                        seen.layouts.insert(0, seen.layouts.pop(place))
+                    return found
+        # A layout is worth keeping from the second blob of a shape on (blobs of one shape may differ
+        # in which objects their references name: each such variant gets its own), while there is room.
+        if seen is not None:
+            seen.misses += 1
+        learn = seen is not None and seen.may_learn() and self._layout_count < _MAX_LAYOUTS
+        # The templates of the blob's structure, the same way: blobs of one structure may differ in
+        # which objects their references name, and each variant has its own, tried in turn, the last
+        # one to read a blob first.
         templates: list[_Template] | None = None
         structure = _structure(blob, table)
         if structure is not None:
@@ -195,8 +202,8 @@ class MBFileDecoder:
                     if fields is not None:
                         if place:
                             templates.insert(0, templates.pop(place))
-                        if layout is _UNSEEN and len(layouts) < _MAX_SHAPES:
-                            layouts[shape] = None  # seen once
+                        if seen is None and len(self._layouts) < _MAX_SHAPES:
+                            self._layouts[shape] = _Shape()
                         return fields
         more = structure is not None and (
             len(templates) < _TEMPLATES_PER_STRUCTURE if templates is not None else len(self._templates) < _MAX_TEMPLATES
@@ -205,13 +212,15 @@ class MBFileDecoder:
         if checked is None:
             return None
         decoded, new_layout, new_template = checked
-        if layout is _UNSEEN:
-            if len(layouts) < _MAX_SHAPES:
-                layouts[shape] = None
+        if seen is None:
+            if len(self._layouts) < _MAX_SHAPES:
+                self._layouts[shape] = _Shape()
         elif learn:
-            layouts[shape] = new_layout if new_layout is not None else _NO_LAYOUT
             if new_layout is not None:
+                seen.layouts.insert(0, new_layout)
                 self._layout_count += 1
+            else:
+                seen.failed += 1
         if structure is not None and new_template is not None:
             if templates is None:
                 self._templates[structure[0]] = [new_template]
@@ -562,7 +571,9 @@ def _layout(
 # only), templates by structure. When one is full, nothing more is added to it and what it holds stays:
 # a Manifest of more shapes than that (a real phone's files have paths of every length, sizes and
 # times of every width) is read through the templates, never by clearing and learning again.
-_MAX_LAYOUTS = 1024
+_MAX_LAYOUTS = 4096
+_LAYOUTS_PER_SHAPE = 4
+_LEARN_AFTER = 8  # a layout costs a whole check to learn: learnt for shapes seen often
 _MAX_SHAPES = 16384
 _MAX_TEMPLATES = 1024  # structures
 _TEMPLATES_PER_STRUCTURE = 8
@@ -593,6 +604,20 @@ def _structure(blob: bytes, table: int) -> tuple[bytes, tuple[int, ...]] | None:
 def _offsets_reader(count: int) -> Callable[[bytes, int], tuple[int, ...]]:
     """The reader of an offset table of `count` two-byte offsets (at most _MAX_OBJECTS kept)."""
     return struct.Struct(f">{count}H").unpack_from
+
+
+@dataclass(slots=True)
+class _Shape:
+    """What a decoder knows of a shape it has seen: the layouts of its checked blobs (one per variant
+    of references, the last to read a blob first), and how many of its blobs had no layout (their
+    objects overlap: such a shape is not learnt from again)."""
+
+    layouts: list[_Layout] = field(default_factory=list)
+    failed: int = 0
+    misses: int = 0  # its blobs none of its layouts read, after the first
+
+    def may_learn(self) -> bool:
+        return self.misses >= _LEARN_AFTER and len(self.layouts) < _LAYOUTS_PER_SHAPE and not self.failed
 
 
 @dataclass(frozen=True, slots=True)
