@@ -82,6 +82,23 @@ def kernel(decoder: MBFileDecoder, blob: bytes) -> MBFile | str:
         return f"error: {exc.reason}"
 
 
+class WholeChecks:
+    """Counts the kernel's whole checks (`learning`: also those that learn a layout), once installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, learning: bool = True) -> None:
+        import preuve.evidence.mbfile as kernel_module
+
+        self.count = 0
+        whole = kernel_module._check
+
+        def counted(*args: object, **kwargs: object) -> object:
+            if learning or not kwargs.get("with_layout"):
+                self.count += 1
+            return whole(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(kernel_module, "_check", counted)
+
+
 def damaged(blob: bytes, rng: random.Random) -> bytes:
     data = bytearray(blob)
     for _ in range(rng.randint(1, 4)):
@@ -306,23 +323,13 @@ def test_full_field_kernel_reads_every_integer_width_shared_numbers_links_and_ke
     assert first[29] == (60_029, 0o100644, 2**63 - 1, 2**63 - 1, 2**63 - 1, None, key + bytes(range(4, 44)))
     # Once learnt, every blob is read through a layout (its shape's, once the shape's blobs have
     # missed the layouts kept some times: see _LEARN_AFTER) or a template: none is checked whole.
-    import preuve.evidence.mbfile as kernel_module
-
-    checks = 0
-    whole = kernel_module._check
-
-    def counted(*args: object, **kwargs: object) -> object:
-        nonlocal checks
-        checks += 1
-        return whole(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(kernel_module, "_check", counted)
+    checks = WholeChecks(monkeypatch)
     for _ in range(12):  # (a pass checks whole only the blobs whose shape's layout is learnt then)
-        checks = 0
+        checks.count = 0
         assert [decoder.fields(b) for b in blobs] == first
-        if not checks:
+        if not checks.count:
             break
-    assert checks == 0 and decoder._layout_count > 0
+    assert checks.count == 0 and decoder._layout_count > 0
 
 
 # -- templates: blobs of one structure whose strings and data have other lengths ---------------------
@@ -393,8 +400,6 @@ def test_a_phone_s_many_shapes_are_read_through_a_few_templates(monkeypatch: pyt
     sizes of every integer width make a shape (offset table) each, some 1,000 here and thousands on
     a phone, more than the layouts a decoder keeps. They are a few dozen structures: once those are
     learnt, a blob of a shape never seen is read through its structure's template, never checked whole."""
-    import preuve.evidence.mbfile as kernel_module
-
     def blob(length: int, size: int) -> bytes:
         return mbfile_blob("p" * length, size, 1_700_000_000, 0o100644, 1)
 
@@ -404,23 +409,15 @@ def test_a_phone_s_many_shapes_are_read_through_a_few_templates(monkeypatch: pyt
     shape = {b[int.from_bytes(b[-8:], "big"):] for b in taught + unseen}
     assert len(shape) > 1_000
     decoder = MBFileDecoder(LIMITS)
-    checks = 0
-    whole = kernel_module._check
-
-    def counted(*args: object, **kwargs: object) -> object:
-        nonlocal checks
-        checks += 1
-        return whole(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(kernel_module, "_check", counted)
+    checks = WholeChecks(monkeypatch)
     assert [decoder.fields(b) for b in taught] == [general_fields(b) for b in taught]
     # One structure per size width for paths of 15 characters and more (their length written after
     # the marker); one per length below, where the marker holds it.
     assert len(decoder._templates) == 4 * 15
-    assert checks == len(decoder._templates)
-    checks = 0
+    assert checks.count == len(decoder._templates)
+    checks.count = 0
     assert [decoder.fields(b) for b in unseen] == [general_fields(b) for b in unseen]
-    assert checks == 0
+    assert checks.count == 0
     assert len(decoder._layouts) == len(shape) and decoder._layout_count == 0  # each seen once, no layout yet
 
 
@@ -428,8 +425,6 @@ def test_blobs_of_one_structure_whose_references_differ_have_a_template_each(mon
     """Two of the three times equal, which two varying: the same objects and markers, references to
     other objects. Each variant gets its template once; then no blob of any is checked whole but to
     learn the layout of a shape seen again (the variants share their shapes)."""
-    import preuve.evidence.mbfile as kernel_module
-
     def blob(length: int, variant: int) -> bytes:
         times = [(5_000, 5_000, 9_000), (5_000, 9_000, 9_000), (9_000, 5_000, 9_000)][variant]
         root: dict[str, object] = {"Size": 10, "Mode": 0o100644, "Birth": times[0], "LastModified": times[1],
@@ -441,14 +436,6 @@ def test_blobs_of_one_structure_whose_references_differ_have_a_template_each(mon
     decoder = MBFileDecoder(LIMITS)
     assert [kernel_fields(decoder, b) for b in taught] == [general_fields(b) for b in taught]
     assert len(decoder._templates) == 1 and len(next(iter(decoder._templates.values()))) == 3
-    checks = 0
-    whole = kernel_module._check
-
-    def counted(*args: object, **kwargs: object) -> object:
-        nonlocal checks
-        checks += not kwargs.get("with_layout")
-        return whole(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(kernel_module, "_check", counted)
+    checks = WholeChecks(monkeypatch, learning=False)
     assert [decoder.fields(b) for b in unseen] == [general_fields(b) for b in unseen]
-    assert checks == 0
+    assert checks.count == 0
