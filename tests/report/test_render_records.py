@@ -80,5 +80,23 @@ def test_the_output_folder_renders_a_batch_as_one_by_one(tmp_path: Path, timelin
 
 
 def test_the_report_and_the_bundle_render_a_batch_as_one_by_one(tmp_path: Path) -> None:
-    _same(HtmlReport(tmp_path / "report.html"), 1)
+    report = HtmlReport(tmp_path / "report.html")
+    _same(report, report.timestamps_read)
     _same(BundleSink(tmp_path), 0)
+
+
+def test_the_report_reads_each_records_day_itself(tmp_path: Path) -> None:
+    """The report asks the run for no timestamp: it reads each record's first moment itself, by its
+    UTC day (the local time of a message two hours ahead of UTC is the day before)."""
+    report = HtmlReport(tmp_path / "report.html")
+    assert report.timestamps_read == 0
+    records = _records()
+    days = report.render_records(_Artifact(), records, _findings(records), [()] * len(records))
+    day = _WHEN.date().toordinal()
+    facts = [record for record in records if isinstance(record, DeviceFacts)]
+    assert days == [
+        day, day, (None, facts[0]),  # (a file born at _WHEN; a message)
+        day + 3, day, (None, facts[1]),  # (a file without birth, modified three days on; a message at +02:00)
+        day, day, (None, facts[2]),
+        day + 9, day, (None, facts[3]),
+    ]

@@ -279,6 +279,14 @@ class Record:
     def timestamps(self) -> Iterator[Timestamp]:
         return iter(())
 
+    def first_moment(self) -> datetime | None:
+        """The moment of the record's first timestamp (None when it has none): what the report's count
+        of records by day reads of every record. A record class whose records come by the hundred
+        thousand gives it directly from its fields, without a generator and a Timestamp made per
+        record (0.7 µs of a record's few); a test holds every such class to its `timestamps`."""
+        first = next(self.timestamps(), None)
+        return None if first is None else first.when
+
     def summary(self) -> str:
         """One line describing the record for the timeline and reports."""
         return self.record_type

@@ -68,6 +68,9 @@ class NetworkProcess(Record):
         if self.last_seen is not None:
             yield Timestamp(self.last_seen, "Last network use")
 
+    def first_moment(self) -> datetime | None:
+        return self.first_seen if self.first_seen is not None else self.last_seen
+
     def summary(self) -> str:
         return f"Network use by {self.process_name or '?'} ({self.bundle_id or 'no bundle'})"
 

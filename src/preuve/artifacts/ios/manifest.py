@@ -134,6 +134,9 @@ class BackupFile(Record):
         if self.modified is not None:
             yield Timestamp(self.modified, "File modified")
 
+    def first_moment(self) -> datetime | None:
+        return self.birth if self.birth is not None else self.modified
+
     def summary(self) -> str:
         return f"Backup {self.kind} {self.domain}/{self.relative_path}"
 

@@ -57,6 +57,9 @@ class SafariVisit(Record):
         if self.visit_time is not None:
             yield Timestamp(self.visit_time, "Safari visit")
 
+    def first_moment(self) -> datetime | None:
+        return self.visit_time
+
     def summary(self) -> str:
         extra = " (redirected)" if self.redirect_destination is not None else ""
         return f"Safari visit to {self.url or '?'}{extra}"

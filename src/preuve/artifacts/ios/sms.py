@@ -68,6 +68,9 @@ class SmsMessage(Record):
         if self.date_read is not None:
             yield Timestamp(self.date_read, "Message read")
 
+    def first_moment(self) -> datetime | None:
+        return self.date if self.date is not None else self.date_read
+
     def summary(self) -> str:
         who = ("to " if self.is_from_me else "from ") + (self.handle or "unknown")
         text = (self.text or "").replace("\n", " ")

@@ -99,7 +99,9 @@ def headline_key(result: CheckResult, verdict: Verdict) -> str:
 class HtmlReport(RenderingSink):
     """A Sink writing OUT/report.html at the end of the run; during the run it only counts records per day."""
 
-    timestamps_read = 1  # a record's day is that of its first timestamp
+    # A record's day is that of its first timestamp, which the sink reads itself (Record.first_moment):
+    # none of the Timestamps the run would make for it.
+    timestamps_read = 0
 
     def __init__(self, path: Path, lang: str = "en") -> None:
         self.path = path
@@ -118,8 +120,8 @@ class HtmlReport(RenderingSink):
         """The day of the record's first timestamp (its ordinal: an int is cheaper to keep than a date),
         with the record itself when it holds the device's facts."""
         day = None
-        if stamps:
-            when = stamps[0].when
+        when = record.first_moment()
+        if when is not None:
             day = (when.date() if when.tzinfo is UTC else utc_day(when)).toordinal()  # utc_day, inlined
         return (day, record) if type(record) is DeviceFacts else day
 
@@ -129,10 +131,10 @@ class HtmlReport(RenderingSink):
     ) -> list[int | tuple[int | None, DeviceFacts] | None]:
         """render_record of each record of a batch."""
         out: list[int | tuple[int | None, DeviceFacts] | None] = []
-        for record, when in zip(records, stamps, strict=True):
+        for record in records:
             day = None
-            if when:
-                moment = when[0].when
+            moment = record.first_moment()
+            if moment is not None:
                 day = (moment.date() if moment.tzinfo is UTC else utc_day(moment)).toordinal()
             out.append((day, record) if type(record) is DeviceFacts else day)
         return out
