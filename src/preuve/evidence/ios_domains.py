@@ -69,9 +69,15 @@ def device_path(domain: str, relative_path: str) -> str | None:
         return None
     rel = relative_path or ""
     # Most relative paths are already normal: the join is the answer, as normpath would leave it.
-    # (A Manifest lists hundreds of thousands; normpath was most of this function's cost.)
-    if clean and rel and _normal_relative(rel):
-        return root + "/" + rel
+    # (A Manifest lists hundreds of thousands, twice a run; normpath was most of this function's
+    # cost.) No component that begins with a dot, no empty one, no NUL: normal without looking
+    # further. A path with a hidden name (".metadata.plist") is looked at component by component.
+    if clean and rel:
+        if (
+            "/." not in rel and "//" not in rel and "\x00" not in rel
+            and rel[0] != "." and rel[0] != "/" and rel[-1] != "/"
+        ) or _normal_relative(rel):
+            return root + "/" + rel
     if rel.startswith("/") or "\x00" in rel:
         return None
     parts = rel.split("/")

@@ -240,6 +240,10 @@ class BackupSource(Source):
             )
             sql, params = f"{sql} WHERE {where}", tuple(bound for bound in rows if bound is not None)
         file_size, wants_mbfile, read_fields = self._file_size, self._wants_mbfile, self._mbfiles.fields
+        # The hooks are called only where a source gives its own: a plain backup's rows need nothing more
+        # than the size the kernel read (_file_size's own first branch, inlined below).
+        on_file = self._on_file if type(self)._on_file is not BackupSource._on_file else None
+        plain_size = type(self)._file_size is BackupSource._file_size
         integrity = self._integrity  # (what the integrity check needs of each file row gathered for it)
         limit, max_chars = self.limits.max_archive_entries, self.limits.max_path_chars
         part = self._new_rows()
@@ -268,14 +272,22 @@ class BackupSource(Source):
             if (flags == _FLAG_FILE or (wants_mbfile and flags not in (_FLAG_DIR, _FLAG_LINK))) and isinstance(
                 mbfile, bytes
             ):
-                size = file_size(mbfile, fields)
+                if fields is not None and plain_size:
+                    size = fields[0]
+                    if size is not None and size < 0:
+                        size = None
+                else:
+                    size = file_size(mbfile, fields)
             raw: bytes | None = None
             if flags == _FLAG_FILE and isinstance(file_id, str):
                 fid = file_id.lower()
                 raw = bytes.fromhex(fid) if _FILE_ID.match(fid) else None
                 if integrity:
                     listed.add(place - start, row, fid, raw, domain, relative, size)
-            device = device_path(str(domain or ""), str(relative or ""))
+            device = device_path(
+                domain if type(domain) is str else str(domain or ""),
+                relative if type(relative) is str else str(relative or ""),
+            )
             if device is None:
                 notes.append(f"{shown(f'{domain}/{relative}')}: path would leave the device root")
                 continue
@@ -297,7 +309,7 @@ class BackupSource(Source):
                         notes.append(f"{shown(f'{domain}/{relative}')}: invalid file id {shown(repr(file_id))}")
                         continue
                     raw = bytes.fromhex(fid)
-                if not self._on_file(device, mbfile if isinstance(mbfile, bytes) else None, size, part):
+                if on_file is not None and not on_file(device, mbfile if isinstance(mbfile, bytes) else None, size, part):
                     continue
                 # Its size is that of the file stored, looked up when asked for (see complete).
                 names.append(device[1:])
