@@ -885,6 +885,10 @@ _ALL_ABSENT = 0x1F
 _LEFT = 0x80
 _FIVE_ZEROS = (0, 0, 0, 0, 0)
 _LOW, _HIGH = -(1 << 31), 1 << 31  # what the store's arrays hold (array "i")
+# A row's five numbers as the bytes of the store's array (its own type, native): struct packs them at
+# C speed where array.extend parses each one by a format string (0.19 µs a row of 200,000), and
+# refuses the same values (None, beyond 32 bits) with struct.error.
+_PACK_FIVE = struct.Struct("@5" + array("i").typecode).pack
 
 
 @dataclass(slots=True)
@@ -931,21 +935,21 @@ class DecodedMBFiles:
             self.numbers.extend(_FIVE_ZEROS)
             self.absent.append(_LEFT)
             return
-        numbers = self.numbers
-        held = len(numbers)
+        values = fields[:5]
         try:
-            # The usual row: every number there and within 32 bits, which the array checks as it takes
-            # them (None is refused with TypeError, a wider number with OverflowError).
-            numbers.extend(cast("tuple[int, ...]", fields[:5]))
-        except (TypeError, OverflowError):
-            del numbers[held:]  # (what it took before refusing one)
+            # The usual row: every number there and within 32 bits, which struct checks as it packs
+            # them (None and a wider number are refused).
+            packed = _PACK_FIVE(*values)
+        except struct.error:
+            pass
         else:
+            self.numbers.frombytes(packed)
             self.absent.append(0)
             if fields[5] is not None:
                 self.targets[len(self.absent) - 1] = fields[5]
             return
         # Some number absent (kept as absent), or one the arrays cannot hold (the row is left).
-        values = fields[:5]
+        numbers = self.numbers
         mask = 0
         for bit, value in enumerate(values):
             if value is None:
