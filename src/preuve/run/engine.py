@@ -280,14 +280,17 @@ class _Reading:
                     cut, failure = len(found), exc
             place = 0
             try:
-                for place, record in enumerate(batch[:cut]):
-                    hits = found[place]
-                    checks = checks_for(type(record))
-                    if checks is not None:
-                        for check in checks:
-                            hits.extend(check(record, name))
-                    if hits:
-                        found[place] = [f.with_record(record) for f in hits]
+                # A batch of records no rule checks and no indicator matched (most of a phone's file
+                # list, its Safari visits) has nothing done to it here: it is not walked record by record.
+                if any(islice(found, cut)) or any(checks_for(kind) is not None for kind in set(map(type, batch[:cut]))):
+                    for place, record in enumerate(batch[:cut]):
+                        hits = found[place]
+                        checks = checks_for(type(record))
+                        if checks is not None:
+                            for check in checks:
+                                hits.extend(check(record, name))
+                        if hits:
+                            found[place] = [f.with_record(record) for f in hits]
             except _STOPPING as exc:
                 cut, failure = place, exc
             stamps: list[tuple[Timestamp, ...]] = []
