@@ -93,6 +93,17 @@ class _Times(dict[int | None, datetime | None]):
         when = self[value] = _unix_time(value)
         return when
 
+class _Modes(dict[int | None, str | None]):
+    """Modes in octal as ls shows them, each written once: a Manifest's files share a few modes.
+    Bounded: cleared when it holds 4,096."""
+
+    def __missing__(self, mode: int | None) -> str | None:
+        if len(self) >= 4096:
+            self.clear()
+        text = self[mode] = None if mode is None else f"{mode:o}"
+        return text
+
+
 # WebKit names web storage after the origin: scheme_host_port (port 0 when default).
 _ORIGIN_NAME = re.compile(r"(?:https?|wss?|file)_([A-Za-z0-9.\-\[\]:]+?)_\d+(?:\.localstorage(?:-wal|-shm)?)?\Z")
 _BARE_LOCALSTORAGE = re.compile(r"([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)\.localstorage\Z")
@@ -210,6 +221,7 @@ class Manifest(SqliteArtifact):
         decoder = MBFileDecoder(ctx.limits)
         read_fields = decoder.fields
         times = _Times()
+        modes = _Modes()
         hint = 0  # where the next rows lie among the listing's (rows come in rowid order)
         for block in _row_blocks(conn, sql):
             metas: list[MBFileFields | None] | None = None
@@ -252,7 +264,7 @@ class Manifest(SqliteArtifact):
                     flags=flag,
                     kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
                     size=size,
-                    mode=None if mode is None else f"{mode:o}",
+                    mode=modes[mode],
                     modified=times[modified],
                     changed=times[changed],
                     birth=times[birth],
