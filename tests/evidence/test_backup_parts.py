@@ -22,7 +22,7 @@ from preuve.evidence.fs import MountFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.parallel import can_fork
-from preuve.evidence.sources.backup import RANGES_PER_JOB, BackupSource
+from preuve.evidence.sources.backup import BackupSource
 from preuve.evidence.sources.encrypted_backup import EncryptedBackupSource
 from tests.builders import feed, snapshot
 from tests.builders.ios_encrypted import encrypt_backup
@@ -114,7 +114,7 @@ def _states(root: Path, ranges_read: list[int], password: str | None = None) -> 
         ranges_read.clear()
         for fs in _opened(root, jobs, password):
             states.append(_state(fs))
-        assert ranges_read == ([] if jobs == 1 else [RANGES_PER_JOB * jobs])
+        assert ranges_read == ([] if jobs == 1 else [2 * jobs])
     assert snapshot(root) == before
     return states
 

@@ -63,12 +63,6 @@ _SIZE_OF_TYPE = bytes(0xFF if kind == FILE else 0 for kind in MEMBER_TYPES).ljus
 # Manifest.db is read in ranges on the run's jobs only from this many rows: below, a forked process
 # costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
-# Ranges per job. Each process takes ranges one after the other, and the open waits, with a core
-# idle, for the range a forked process is still reading when the others are done: about half a range.
-# With two ranges per job that was a quarter of a second on a phone's 220,000 rows (a core idle while
-# the rest of the run waited); with eight it is a few hundredths, and a range costs a connection
-# opened (a millisecond).
-RANGES_PER_JOB = 8
 _BATCH_ROWS = 16_384  # rows listed a batch at a time (what a forked process hands over at a time)
 
 
@@ -200,7 +194,7 @@ class BackupSource(Source):
             yield MemberColumns(part.names, part.types, sizes)
 
     def _row_ranges(self, conn: sqlite3.Connection, columns: set[str]) -> list[tuple[int | None, int | None] | None]:
-        """Rowid ranges to read Manifest.db's Files in, RANGES_PER_JOB per job, or [None] (one read of it all) when
+        """Rowid ranges to read Manifest.db's Files in, two per job, or [None] (one read of it all) when
         it is small, when it is read on a private copy (a journal replayed), or when a range would not
         give its rows in the order of one read: that is a scan of the table in rowid order, and some
         hostile schemas (a column declared ``rowid``, an index covering every column) read otherwise."""
@@ -213,7 +207,7 @@ class BackupSource(Source):
             plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + self._listing_sql)]
             if plan not in (["SCAN Files"], ["SCAN TABLE Files"]):
                 return whole
-            cuts = row_cuts(conn, "Files", RANGES_PER_JOB * self.jobs, PARALLEL_MIN_ROWS)
+            cuts = row_cuts(conn, "Files", 2 * self.jobs, PARALLEL_MIN_ROWS)
         except sqlite3.Error:
             return whole
         count = conn.execute("SELECT count(*) FROM Files").fetchone()[0]
