@@ -64,3 +64,42 @@ def test_mbfile_shapes_decodes_both_sets_in_children(capsys: pytest.CaptureFixtu
     assert set(rows) == {"builder", "phone"}
     assert int(rows["builder"][2]) < 10 < 500 < int(rows["phone"][2])
     assert float(rows["phone"][3]) > 0 and float(rows["phone"][4]) > 0
+
+
+def test_compare_runs_times_each_tree_with_its_own_bytecode(
+    small_backup: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """benchmarks/compare_runs.py at a small size: each tree compiled into its own folder first, two
+    interleaved rounds of real runs, a row per tree with its ratios to the first (itself: 1)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from benchmarks import compare_runs
+
+    compiled: list[Path] = []
+    original = compare_runs.compile_tree
+
+    def compile_tree(tree: compare_runs.Tree) -> None:
+        original(tree)
+        compiled.append(tree.pycache)
+
+    monkeypatch.setattr(compare_runs, "compile_tree", compile_tree)
+    timed: list[str] = []
+    run = compare_runs.timed_run
+
+    def timed_run(tree: compare_runs.Tree, command: list[str]) -> compare_runs.Run:
+        timed.append(tree.env()["PYTHONPYCACHEPREFIX"])
+        assert any((Path(tree.env()["PYTHONPYCACHEPREFIX"])).rglob("engine.cpython-*.pyc"))  # (compiled before)
+        return run(tree, command)
+
+    monkeypatch.setattr(compare_runs, "timed_run", timed_run)
+    source = str(ROOT / "src")
+    argv = ["--evidence", str(small_backup), "--iocs", str(PACKAGED_PEGASUS), "--src", source, "--src", source,
+            "--rounds", "2", "--", "--jobs", "1"]
+    assert compare_runs.main(argv) == 0
+    assert len(compiled) == 2 and compiled[0] != compiled[1]
+    assert timed == [str(compiled[0]), str(compiled[1])] * 2
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"| {ROOT / 'src'} |")]
+    assert len(rows) == 2
+    first = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert first[4:] == ["1.000", "1.000"] and float(first[1]) > 0 and float(first[2]) > 0 and float(first[3]) > 0
+    with pytest.raises(SystemExit):
+        compare_runs.main(["--evidence", str(small_backup), "--src", source, "--minus", str(small_backup)])
