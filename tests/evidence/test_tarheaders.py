@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import GzipCheckpoints, indexing_reader
-from preuve.evidence.formats.tarheaders import TarEntry, scan_tar_headers
+from preuve.evidence.formats.tarheaders import TarEntry, TarHeaders, scan_tar_batches, scan_tar_headers
 
 # --- the reference: the scan preuve used before the kernel (one read(512) a header), kept as written ---
 
@@ -285,10 +285,25 @@ def _outcome(scan: Iterator[TarEntry], damage: list[str]) -> tuple[list[TarEntry
     return entries, None, damage
 
 
-def _both(make: Callable[[], Any], budget: int | None = None) -> tuple[tuple[object, ...], tuple[object, ...]]:
+def _flat(batches: Iterator[TarHeaders], size: int) -> Iterator[TarEntry]:
+    """The entries of the batches, each batch checked to hold `size` headers but the last."""
+    short = False
+    for batch in batches:
+        assert not short and 0 < len(batch) <= size
+        short = len(batch) < size
+        for entry in zip(batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets, strict=True):
+            yield TarEntry(*entry)
+
+
+def _both(
+    make: Callable[[], Any], budget: int | None = None, batch: int | None = None
+) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The kernel's outcome (scan_tar_headers, or scan_tar_batches in batches of `batch`) and the reference's."""
     damage_new: list[str] = []
     damage_old: list[str] = []
-    new = _outcome(scan_tar_headers(make(), "t.tar", budget, damage_new), damage_new)
+    scan = (scan_tar_headers(make(), "t.tar", budget, damage_new) if batch is None
+            else _flat(scan_tar_batches(make(), "t.tar", budget, damage_new, batch), batch))
+    new = _outcome(scan, damage_new)
     stream = make()  # the reference read whole blocks, as a buffered or decompressing stream gives them
     stream = io.BufferedReader(stream, buffer_size=4096) if isinstance(stream, io.RawIOBase) else stream
     old = _outcome(_reference(stream, "t.tar", budget, damage_old), damage_old)
@@ -416,18 +431,30 @@ def test_cut_short_inside_a_member_of_a_compressed_stream() -> None:
     cut=st.one_of(st.none(), st.integers(min_value=0, max_value=20_000)),
     step=st.sampled_from([1, 100, 512, 4096, 1 << 20]),
     budget=st.one_of(st.none(), st.integers(min_value=0, max_value=20_000)),
+    batch=st.sampled_from([None, 1, 3, 4096]),
 )
 def test_damaged_archives_as_the_reference(archive: str, changes: list[tuple[int, int]], cut: int | None, step: int,
-                                            budget: int | None) -> None:
+                                            budget: int | None, batch: int | None) -> None:
     data = bytearray(_all_archives()[archive])
     for at, value in changes:
         if at < len(data):
             data[at] = value
     raw = bytes(data[:cut] if cut is not None else data)
-    new, old = _both(lambda: _Trickle(raw, step), budget)
+    new, old = _both(lambda: _Trickle(raw, step), budget, batch)
     assert new == old
-    new, old = _both(lambda: io.BytesIO(raw), budget)
+    new, old = _both(lambda: io.BytesIO(raw), budget, batch)
     assert new == old
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5, 64, 4096])
+@pytest.mark.parametrize("archive", ["ustar", "gnu", "pax", "hand-made"])
+def test_batches_hold_the_reference_entries_in_order(archive: str, batch: int) -> None:
+    data = _all_archives()[archive]
+    new, old = _both(lambda: io.BufferedReader(_Trickle(data, 700), buffer_size=4096), None, batch)
+    assert new == old and new[1] is None
+    cut = data[: len(data) * 2 // 3]  # ends inside the archive: the batches before, then the damage
+    new, old = _both(lambda: io.BytesIO(cut), None, batch)
+    assert new == old and new[2] != []
 
 
 @settings(max_examples=200, deadline=None)

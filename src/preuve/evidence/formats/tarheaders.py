@@ -6,17 +6,21 @@ headers as there are files. :mod:`tarfile` builds a full TarInfo per member, and
 block by block with six numeric fields each parsed in Python cost several microseconds a header,
 three times the folder listing of the same dump. This kernel:
 
-- reads the stream in blocks of up to a MiB (one underlying read each, ``read1``), slices each
-  header out of the block, and seeks over a member's data only when it lies past the block;
-- checks the header checksum with C primitives: a header with at most 256 non-zero bytes sums below
-  65,521, so zlib's Adler-32 (started at 0) gives its exact byte sum; others are summed with ``sum``;
+- reads the stream in blocks of up to a MiB (one underlying read each, ``read1``), reads a header's
+  fields out of the block with one ``struct`` call, and seeks over a member's data only when it lies
+  past the block;
+- checks the header checksum with C primitives: each half of a header (256 bytes) sums below
+  65,521, so zlib's Adler-32 (started at 0) of each half gives its exact byte sum;
 - parses a numeric field with one ``int(…, 8)`` on the text before its first NUL, and the reference
   rules (:func:`tar_number`: whitespace, base-256) only when that fails;
 - remembers the extended headers it has checked: Python's tarfile writes the same pax header bytes
   (``././@PaxHeader``, the records' length) before every member, GNU tar the same ``././@LongLink``
   header for names of one length, so most are one dict lookup instead of a checksum; the one
   record such a header usually holds is read inline;
-- decodes only the fields it returns (name, prefix, type, size, mode, mtime) and yields a tuple.
+- decodes only the fields it returns (name, prefix, type, size, mode, mtime) and appends them to
+  columns, given a batch at a time (:func:`scan_tar_batches`; :func:`scan_tar_headers` gives them
+  one at a time): a tar read beside hands its batches over as they are, with no tuple made per
+  header.
 
 What it accepts and refuses is that of the header-by-header scan it replaces, which the tests keep
 as the reference: the same entries, the same errors at the same offsets, the same damage notes, the
@@ -28,6 +32,7 @@ scan before kept the records of any number of them in memory.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 from zlib import adler32
@@ -40,6 +45,10 @@ _READ = 1024 * 1024  # bytes asked for at a time (one underlying read: a decompr
 _MAX_EXTENDED = 1024 * 1024  # a pax or GNU long-name header's data
 _EXTENDED = frozenset((b"x", b"g", b"L", b"K"))
 _CHECKED = 64  # extended headers remembered
+_FEW = 64  # headers read at a time by scan_tar_headers
+# The fields a header is read for, in one call: name, mode, (uid, gid), size, mtime, checksum, type,
+# (link name), magic, (version, user and group names, device numbers), prefix, (padding).
+_FIELDS = struct.Struct("100s8s16x12s12s8s1s100x6s2x80x155s12x")
 
 
 class TarEntry(NamedTuple):
@@ -91,18 +100,77 @@ def _cut_short(members: int, last: str | None) -> str:
             f"marker{cut}; members after that point are lost")
 
 
+class TarHeaders:
+    """Member headers as columns, in the order of the archive (what :func:`scan_tar_batches` gives a
+    batch at a time: columns pickle at the speed of copying bytes, a tuple per header far slower)."""
+
+    __slots__ = ("names", "types", "sizes", "mtimes", "modes", "offsets")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.types: list[bytes] = []
+        self.sizes: list[int] = []
+        self.mtimes: list[float] = []
+        self.modes: list[int] = []
+        self.offsets: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def take(self) -> TarHeaders:
+        """What this holds, as a batch of its own; this is emptied."""
+        taken = TarHeaders()
+        taken.names, taken.types, taken.sizes, taken.mtimes, taken.modes, taken.offsets = (
+            self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets
+        )
+        self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets = [], [], [], [], [], []
+        return taken
+
+    def entries(self) -> Iterator[TarEntry]:
+        for entry in zip(self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets, strict=True):
+            yield TarEntry._make(entry)
+
+
 def scan_tar_headers(
     stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None = None
 ) -> Iterator[TarEntry]:
-    """Every member header of a tar stream, skipping over the data (ustar, pax and GNU long names).
+    """Every member header of a tar stream, one at a time: :func:`scan_tar_batches` in small batches (a
+    reader that stops early, as detection does, reads a few headers past the last it takes)."""
+    for batch in scan_tar_batches(stream, path, budget, damage, _FEW):
+        yield from batch.entries()
+
+
+def scan_tar_batches(
+    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None = None, size: int = 4096
+) -> Iterator[TarHeaders]:
+    """Every member header of a tar stream, skipping over the data (ustar, pax and GNU long names), in
+    batches of `size` headers (the last one shorter).
 
     `budget` bounds the decompressed bytes (checked before a member's data is skipped); `damage`
     receives what is wrong with the archive as a whole (cut short). A bad checksum, a negative size
     or oversized extended headers are an :class:`EvidenceError` naming the offset; a numeric field
-    that is not a number a ValueError.
+    that is not a number a ValueError. When one is raised, the headers before it come first (a
+    batch), then the error, as a scan header by header gives them.
     """
+    batch = TarHeaders()  # (the one being filled)
+    try:
+        yield from _scan(stream, path, budget, damage, size, batch)
+    except Exception:
+        if batch.names:
+            yield batch
+        raise
+    if batch.names:
+        yield batch
+
+
+def _scan(
+    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None, size_of_batch: int, batch: TarHeaders
+) -> Iterator[TarHeaders]:
+    """The scan itself, filling `batch` and yielding what it holds each time it is full (the caller
+    keeps the batch being filled, to give what it holds when the scan ends or fails)."""
     read = getattr(stream, "read1", None) or stream.read
     buf = b""  # the stream's bytes [base, base + len(buf)); the stream stands at base + len(buf)
+    view = memoryview(buf)
     base = 0
     offset = 0  # the next header
     pax_global: dict[str, str] = {}
@@ -114,6 +182,10 @@ def scan_tar_headers(
     # header named ././@PaxHeader with the records' length; a GNU ././@LongLink with the name's length).
     checked: dict[bytes, int] = {}
     extended_bytes = global_bytes = 0  # data of the extended headers before this member, of the global ones
+    unpack, sum_of, extended, zero = _FIELDS.unpack_from, adler32, _EXTENDED, _ZERO
+    names, types, sizes, mtimes, modes, offsets = (
+        batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets
+    )
     while True:
         at = offset - base
         if at + BLOCK > len(buf):
@@ -123,44 +195,45 @@ def scan_tar_headers(
                 if not more:
                     break
                 buf += more
-        header = buf[at : at + BLOCK]
-        kind = header[156:157]
-        size = checked.get(header, -1) if kind in _EXTENDED else -1
-        if size < 0:
-            if header == _ZERO:
-                return
-            if len(header) < BLOCK:
+            view = memoryview(buf)
+            if len(buf) < BLOCK:
                 # A tar ends with zero blocks; a stream that stops before them was cut short (an interrupted
                 # copy or download): the last member may be incomplete and whatever followed it is lost.
                 if damage is not None:
                     damage.append(_cut_short(members, last))
                 return
+        name, mode_field, size_field, mtime_field, sum_field, kind, magic, prefix = unpack(buf, at)
+        size = -1
+        header = b""
+        if kind in extended:
+            header = buf[at : at + BLOCK]
+            size = checked.get(header, -1)
+        if size < 0:
+            if not name[0] and buf.startswith(zero, at):  # (a zero block's name is empty)
+                return
             # Numeric fields: one int() on the text before the first NUL (it strips the same ASCII
             # whitespace bytes.strip does, and fails on an empty text, a base-256 field or anything not
             # octal, which tar_number then reads by the reference rules or refuses).
-            sum_field = header[148:156]
             try:
                 stored = int(sum_field.partition(b"\0")[0], 8)
             except ValueError:
                 stored = tar_number(sum_field)
-            if header.count(0) >= BLOCK // 2:  # at most 256 non-zero bytes: a sum of at most 65,280 < 65,521
-                total = adler32(header, 0) & 0xFFFF  # Adler-32's first half, started at 0: the byte sum
-            else:
-                total = sum(header)
+            # The byte sum of the header: Adler-32's first half (started at 0) of each half of it, which
+            # holds at most 256 bytes and so sums below 65,521, Adler-32's modulus.
+            total = (sum_of(view[at : at + 256], 0) & 0xFFFF) + (sum_of(view[at + 256 : at + BLOCK], 0) & 0xFFFF)
             if stored != total - sum(sum_field) + 256:  # the checksum field counts as eight spaces
                 raise EvidenceError(path, f"damaged tar: bad header checksum at offset {offset}")
-            size_field = header[124:136]
             try:
                 size = int(size_field.partition(b"\0")[0], 8)
             except ValueError:
                 size = tar_number(size_field)
             if size < 0:
                 raise EvidenceError(path, f"damaged tar: negative size at offset {offset}")
-            if kind in _EXTENDED and size <= _MAX_EXTENDED and len(checked) < _CHECKED:
+            if header and size <= _MAX_EXTENDED and len(checked) < _CHECKED:
                 checked[header] = size
         data_at = offset + BLOCK
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
-        if kind in _EXTENDED:
+        if header:  # (an extended header)
             if budget is not None and data_at + size > budget:
                 raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
             if size > _MAX_EXTENDED:
@@ -178,11 +251,13 @@ def scan_tar_headers(
                     raise EvidenceError(path, f"damaged tar: extended headers of more than {_MAX_EXTENDED} bytes "
                                               f"before one member at offset {offset}")
             start = data_at - base
-            while len(buf) < start + padded:
-                more = read(_READ)
-                if not more:
-                    break
-                buf += more
+            if len(buf) < start + padded:
+                while len(buf) < start + padded:
+                    more = read(_READ)
+                    if not more:
+                        break
+                    buf += more
+                view = memoryview(buf)
             data = buf[start : start + size]
             if kind == b"x":
                 # The usual pax header holds one record ("27 mtime=1796505851.543362\n"): read here as
@@ -210,25 +285,23 @@ def scan_tar_headers(
             if long_name:
                 text = long_name
             else:
-                name = header[:100].partition(b"\0")[0]
-                if header[257:262] == b"ustar":
-                    prefix = header[345:500].partition(b"\0")[0]
+                name = name.partition(b"\0")[0]
+                if magic.startswith(b"ustar"):
+                    prefix = prefix.partition(b"\0")[0]
                     if prefix:
                         name = prefix + b"/" + name
                 text = name.decode("utf-8", "surrogateescape")
-        if info:
-            if "size" in info:
-                try:
-                    size = int(info["size"])
-                except ValueError:
-                    raise EvidenceError(path, f"damaged tar: pax size {info['size']!r}") from None
-                padded = (size + BLOCK - 1) // BLOCK * BLOCK
+        if info and "size" in info:
+            try:
+                size = int(info["size"])
+            except ValueError:
+                raise EvidenceError(path, f"damaged tar: pax size {info['size']!r}") from None
+            padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if budget is not None and data_at + size > budget:
             raise LimitExceeded(
                 path, f"member {text} ({size} bytes) expands beyond the decompression ratio bound (archive bomb?)"
             )
         try:  # (a header mtime that is not a number gives 0, even beside a pax mtime)
-            mtime_field = header[136:148]
             try:
                 header_mtime = int(mtime_field.partition(b"\0")[0], 8)
             except ValueError:
@@ -236,13 +309,23 @@ def scan_tar_headers(
             mtime = float(info["mtime"]) if "mtime" in info else float(header_mtime)
         except ValueError:
             mtime = 0.0
-        mode_field = header[100:108]
         try:
             mode = int(mode_field.partition(b"\0")[0], 8)
         except ValueError:
             mode = tar_number(mode_field)
-        yield TarEntry(text, kind, size, mtime, mode, data_at)
+        names.append(text)
+        types.append(kind)
+        sizes.append(size)
+        mtimes.append(mtime)
+        modes.append(mode)
+        offsets.append(data_at)
         last, members = text, members + 1
+        if len(names) == size_of_batch:
+            full = batch.take()
+            names, types, sizes, mtimes, modes, offsets = (
+                batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets
+            )
+            yield full
         if pending:
             pending = {}
         long_name = None
@@ -250,6 +333,7 @@ def scan_tar_headers(
         offset = data_at + padded
         if offset > base + len(buf):  # past the block read: skip the rest of the data
             buf, base = b"", offset
+            view = memoryview(buf)
             if stream.seek(offset) < offset and stream.tell() < offset:
                 # A compressed stream that ends inside this member's data: it was cut short. The archive
                 # is damaged (what followed is lost), and this member is named as unreadable by the caller.

@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
-from preuve.evidence.formats.tarheaders import TarEntry, scan_tar_headers
+from preuve.evidence.formats.tarheaders import TarHeaders, scan_tar_batches, scan_tar_headers
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
 from preuve.evidence.policy import (
@@ -108,25 +108,11 @@ _CHECKPOINTS_AHEAD = 32 * 1024 * 1024
 
 @dataclass(slots=True)
 class _Headers:
-    """Member headers as the header scan gives them, in order, as columns (they may come from a forked
-    process: columns pickle at the speed of copying bytes, a tuple per header far slower)."""
+    """A batch of member headers as the header scan gives them (they may come from a forked process),
+    and with the last batch what is wrong with the archive as a whole."""
 
-    names: list[str] = field(default_factory=list)
-    types: list[bytes] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
-    mtimes: list[float] = field(default_factory=list)
-    modes: list[int] = field(default_factory=list)
-    offsets: list[int] = field(default_factory=list)
-    damage: list[str] = field(default_factory=list)  # (the last batch) what is wrong with the archive
-
-    def add(self, entry: TarEntry) -> None:
-        name, kind, size, mtime, mode, offset = entry
-        self.names.append(name)
-        self.types.append(kind)
-        self.sizes.append(size)
-        self.mtimes.append(mtime)
-        self.modes.append(mode)
-        self.offsets.append(offset)
+    headers: TarHeaders
+    damage: list[str] = field(default_factory=list)
 
 
 class TarSource(Source):
@@ -195,12 +181,13 @@ class TarSource(Source):
         try:
             for batch in batches:
                 damage.extend(batch.damage)
-                if indexing is not None and batch.offsets:
-                    last_data = batch.offsets[-1]
+                got = batch.headers
+                if indexing is not None and got.offsets:
+                    last_data = got.offsets[-1]
                     ahead = last_data + _CHECKPOINTS_AHEAD
                     indexing.reach(ahead if budget is None else min(ahead, budget))
                 for raw, typeflag, declared, mtime, mode, data_at in zip(
-                    batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets, strict=True
+                    got.names, got.types, got.sizes, got.mtimes, got.modes, got.offsets, strict=True
                 ):
                     count += 1
                     if count > most:
@@ -251,25 +238,19 @@ class TarSource(Source):
                 indexing.finish(last_data)
 
     def _headers(self, budget: int | None, checkpoints: bool = True) -> Iterator[_Headers]:
-        """The archive's member headers, a batch at a time (the last with what is wrong with the archive
-        as a whole), read by a pass that takes a .tar.gz's checkpoints unless `checkpoints` is False.
-        When reading them fails, the headers read before are yielded first, then the error raised, as
-        one read of them raises it."""
+        """The archive's member headers, a batch at a time, then what is wrong with the archive as a
+        whole (a batch of no headers), read by a pass that takes a .tar.gz's checkpoints unless
+        `checkpoints` is False. When reading them fails, the headers read before are yielded first, then
+        what is wrong, then the error raised, as one read of them raises it."""
         damage: list[str] = []
-        batch = _Headers()
         try:
             with self._stream(checkpoints) as stream:
-                for entry in scan_tar_headers(stream, str(self.path), budget, damage):
-                    batch.add(entry)
-                    if len(batch.names) == _HEADER_BATCH:
-                        yield batch
-                        batch = _Headers()
+                for batch in scan_tar_batches(stream, str(self.path), budget, damage, _HEADER_BATCH):
+                    yield _Headers(batch)
         except Exception:
-            batch.damage = damage  # (a stream cut inside a member says so, then fails)
-            yield batch
+            yield _Headers(TarHeaders(), damage)  # (a stream cut inside a member says so, then fails)
             raise
-        batch.damage = damage
-        yield batch
+        yield _Headers(TarHeaders(), damage)
 
     def _where(self, name: str) -> tuple[int, int] | None:
         """Where a regular member's bytes lie in the (decompressed) archive: offset and size."""
