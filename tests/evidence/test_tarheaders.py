@@ -16,7 +16,7 @@ import lzma
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -169,7 +169,7 @@ def _archive(fmt: int) -> bytes:
     return out.getvalue()
 
 
-def _pax_header(records: dict[str, str], kind: bytes = b"x") -> bytes:
+def _pax_header(records: dict[str, str], kind: bytes = b"x", name: str = "././@PaxHeader") -> bytes:
     data = b""
     for key, value in records.items():
         body = f" {key}={value}\n".encode("utf-8", "surrogateescape")
@@ -177,7 +177,7 @@ def _pax_header(records: dict[str, str], kind: bytes = b"x") -> bytes:
         while len(str(length)) + len(body) != length:
             length += 1
         data += str(length).encode() + body
-    return _header("././@PaxHeader", len(data), kind) + data + bytes(-len(data) % 512)
+    return _header(name, len(data), kind) + data + bytes(-len(data) % 512)
 
 
 def _header(name: str, size: int, kind: bytes = b"0", *, size_field: bytes | None = None,
@@ -241,7 +241,28 @@ FORMATS = {"ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT, "pax": tarf
 
 
 @functools.cache
-def _all_archives() -> dict[str, bytes]:
+def _gnu_pax(members: int = 300) -> bytes:
+    """Pax headers as GNU tar writes them: each named after its member ("./PaxHeaders/NAME", so none
+    repeats), with the member's three times, and here and there a long path, an extended attribute,
+    a size, a key or a value that is not UTF-8."""
+    parts = []
+    for n in range(members):
+        name = f"a/f{n:04d}"
+        records = {"mtime": f"17{n:08d}.123456789", "atime": f"17{n:08d}.5", "ctime": f"17{n:08d}.25"}
+        if n % 7 == 0:
+            records["path"] = "a/" + "long-" * 30 + f"{n}"
+        if n % 11 == 0:
+            records["SCHILY.xattr.user.tag"] = "\udcff\udcfe"  # (bytes that are not UTF-8)
+        if n % 13 == 0:
+            records["pat\udcffh"] = "not the path"
+        if n % 17 == 0:
+            records["size"] = "3"
+        data = b"abc" if n % 17 == 0 else b"x" * (n % 5)
+        parts.append(_pax_header(records, name=f"./PaxHeaders/{name}") + _member(name, data))
+    return b"".join(parts) + bytes(1024)
+
+
+def _all_archives() -> dict[str, bytes]:  # (each small: the hypothesis tests read them many times)
     out = {name: _archive(fmt) for name, fmt in FORMATS.items()}
     out["hand-made"] = _hand_made()
     return out
@@ -455,6 +476,32 @@ def test_batches_hold_the_reference_entries_in_order(archive: str, batch: int) -
     cut = data[: len(data) * 2 // 3]  # ends inside the archive: the batches before, then the damage
     new, old = _both(lambda: io.BytesIO(cut), None, batch)
     assert new == old and new[2] != []
+
+
+@pytest.mark.parametrize("stream", ["file", "trickle-700", "gzip"])
+def test_gnu_pax_headers_as_the_reference(stream: str) -> None:
+    # More pax headers than the kernel looks up among those checked before it stops (none repeats).
+    data = _gnu_pax(300)
+    new, old = _both(_streams(data)[stream])
+    assert new == old and new[1:] == (None, [])
+    entries = {e.name: e for e in cast(list[TarEntry], new[0])}
+    assert len(entries) == 300
+    assert entries["a/f0001"].mtime == 1700000001.123456789 and entries["a/f0001"].size == 1
+    assert entries["a/" + "long-" * 30 + "7"].size == 2 and "a/f0007" not in entries
+    assert entries["a/f0034"].size == 3  # (its pax size)
+    for batch in (1, 64, 4096):
+        assert _both(_streams(data)[stream], None, batch) == (new, old)
+
+
+def test_a_damaged_gnu_pax_header_past_the_lookups_as_the_reference() -> None:
+    data = _gnu_pax(300)
+    starts = [at for at in range(0, len(data), 512) if data[at : at + 13] == b"./PaxHeaders/"]
+    for at in (starts[0], starts[270], starts[299]):
+        for change in (5, 130, 520):  # its name, its size field, its first record
+            broken = bytearray(data)
+            broken[at + change] ^= 0x01
+            new, old = _both(lambda b=bytes(broken): io.BytesIO(b))  # type: ignore[misc]
+            assert new == old
 
 
 @settings(max_examples=200, deadline=None)

@@ -16,7 +16,9 @@ three times the folder listing of the same dump. This kernel:
 - remembers the extended headers it has checked: Python's tarfile writes the same pax header bytes
   (``././@PaxHeader``, the records' length) before every member, GNU tar the same ``././@LongLink``
   header for names of one length, so most are one dict lookup instead of a checksum; the one
-  record such a header usually holds is read inline;
+  record such a header usually holds is read inline (and the lookup stops where it does not pay:
+  GNU tar names each pax header after its member); of a pax header's records only those the scan
+  uses (path, size, mtime) are decoded;
 - decodes only the fields it returns (name, prefix, type, size, mode, mtime) and appends them to
   columns, given a batch at a time (:func:`scan_tar_batches`; :func:`scan_tar_headers` gives them
   one at a time): a tar read beside hands its batches over as they are, with no tuple made per
@@ -46,6 +48,12 @@ _MAX_EXTENDED = 1024 * 1024  # a pax or GNU long-name header's data
 _EXTENDED = frozenset((b"x", b"g", b"L", b"K"))
 _CHECKED = 64  # extended headers remembered
 _FEW = 64  # headers read at a time by scan_tar_headers
+# The pax keys a scan reads (what a member's name, size and time come from): GNU tar and bsdtar write
+# others for every member (atime, ctime, extended attributes), which the scan passes over undecoded.
+_USED_KEYS = {b"path": "path", b"size": "size", b"mtime": "mtime"}
+# The extended headers are looked up among those checked only while that pays: an archive whose pax
+# headers are named after their members (GNU tar's "./PaxHeaders/NAME") never repeats one.
+_LOOKUPS_UNPAID = 256
 # The fields a header is read for, in one call: name, mode, (uid, gid), size, mtime, checksum, type,
 # (link name), magic, (version, user and group names, device numbers), prefix, (padding).
 _FIELDS = struct.Struct("100s8s16x12s12s8s1s100x6s2x80x155s12x")
@@ -71,9 +79,12 @@ def tar_number(field: bytes) -> int:
     return int(text, 8) if text else 0
 
 
-def pax_records(data: bytes, out: dict[str, str] | None = None) -> dict[str, str]:
+def pax_records(
+    data: bytes, out: dict[str, str] | None = None, only: dict[bytes, str] | None = None
+) -> dict[str, str]:
     """The ``length key=value\\n`` records of a pax extended header, up to the first malformed one
-    (written into `out` when given: a later record of a key replaces an earlier one)."""
+    (written into `out` when given: a later record of a key replaces an earlier one); with `only`,
+    just the records of its keys (as bytes), each under its text there."""
     if out is None:
         out = {}
     pos = 0
@@ -89,7 +100,12 @@ def pax_records(data: bytes, out: dict[str, str] | None = None) -> dict[str, str
         if length <= 0 or pos + length > end:
             break
         key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
-        out[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        if only is None:
+            out[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        else:
+            text = only.get(key)
+            if text is not None:
+                out[text] = value.decode("utf-8", "surrogateescape")
         pos += length
     return out
 
@@ -181,8 +197,9 @@ def _scan(
     # Extended headers already checked, with their size: the same bytes recur before every member (a pax
     # header named ././@PaxHeader with the records' length; a GNU ././@LongLink with the name's length).
     checked: dict[bytes, int] = {}
+    looking, hits, misses = True, 0, 0  # (looked up until _LOOKUPS_UNPAID misses have had few hits)
     extended_bytes = global_bytes = 0  # data of the extended headers before this member, of the global ones
-    unpack, sum_of, extended, zero = _FIELDS.unpack_from, adler32, _EXTENDED, _ZERO
+    unpack, sum_of, extended, zero, used_keys = _FIELDS.unpack_from, adler32, _EXTENDED, _ZERO, _USED_KEYS
     names, types, sizes, mtimes, modes, offsets = (
         batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets
     )
@@ -204,10 +221,17 @@ def _scan(
                 return
         name, mode_field, size_field, mtime_field, sum_field, kind, magic, prefix = unpack(buf, at)
         size = -1
+        is_extended = kind in extended
         header = b""
-        if kind in extended:
+        if is_extended and looking:
             header = buf[at : at + BLOCK]
             size = checked.get(header, -1)
+            if size < 0:
+                misses += 1
+                if misses >= _LOOKUPS_UNPAID and hits * 4 < misses:
+                    looking = False
+            else:
+                hits += 1
         if size < 0:
             if not name[0] and buf.startswith(zero, at):  # (a zero block's name is empty)
                 return
@@ -233,7 +257,7 @@ def _scan(
                 checked[header] = size
         data_at = offset + BLOCK
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
-        if header:  # (an extended header)
+        if is_extended:
             if budget is not None and data_at + size > budget:
                 raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
             if size > _MAX_EXTENDED:
@@ -269,11 +293,13 @@ def _scan(
                     one = False
                 if one:
                     key, _, value = data[space + 1 : -1].partition(b"=")
-                    pending[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+                    used = used_keys.get(key)
+                    if used is not None:
+                        pending[used] = value.decode("utf-8", "surrogateescape")
                 else:
-                    pax_records(data, pending)
+                    pax_records(data, pending, used_keys)
             elif kind == b"g":
-                pax_records(data, pax_global)
+                pax_records(data, pax_global, used_keys)
             elif kind == b"L":
                 long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             offset = data_at + padded
