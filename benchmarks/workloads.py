@@ -6,7 +6,8 @@ Usage (from the repository root; see benchmarks/README.md, "Realistic workloads"
     python3 benchmarks/workloads.py --workload phone --size 500k --repeat 3 --workdir BENCH
     python3 benchmarks/workloads.py --workload messages --size 100k ...      (the messages-heavy backups)
     python3 benchmarks/workloads.py --workload encrypted --size 200k ...     (workload phone, encrypted)
-    python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: tar, tar.gz, folder)
+    python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: folder, tar, tar.gz,
+                                                                              and as GNU tar writes them, when on PATH)
     python3 benchmarks/workloads.py --workload androidqf --size 100 ...      (an AndroidQF zip, bugreport of N MB)
 
 Each acquisition is built once in ``--workdir`` (kept and reused: build big ones once) with the
@@ -230,7 +231,22 @@ def build_fs(base: Path, files: int) -> dict[str, Path]:
     if not tar_gz.is_file():
         with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    return {"folder": folder, "tar": tar, "tar.gz": tar_gz}
+    built = {"folder": folder, "tar": tar, "tar.gz": tar_gz}
+    # The same dump as GNU tar writes it in its pax format, as tools that image a phone's file system
+    # do (GNU tar or bsdtar): a pax header before every member, named after it, holding its three
+    # times. Python's tarfile writes one shared header with one record instead, a lighter shape.
+    gnu = shutil.which("tar")
+    version = subprocess.run([gnu, "--version"], capture_output=True, text=True, check=False).stdout if gnu else ""
+    if gnu and "GNU tar" in version:
+        gnu_tar, gnu_tar_gz = base / "dump-gnu.tar", base / "dump-gnu.tar.gz"
+        if not gnu_tar.is_file():
+            subprocess.run([gnu, "--format=pax", "--sort=name", "-cf", str(gnu_tar), "-C", str(folder), "private"],  # noqa: S603
+                           check=True)
+        if not gnu_tar_gz.is_file():
+            with open(gnu_tar, "rb") as src, gzip.open(gnu_tar_gz, "wb", compresslevel=6) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        built |= {"gnu.tar": gnu_tar, "gnu.tar.gz": gnu_tar_gz}
+    return built
 
 
 def build_androidqf(base: Path, bugreport_mb: int) -> Path:
