@@ -169,14 +169,17 @@ def at(prefix: str) -> Under:
 
 
 def prefix_mapper(strip: str, device_prefix: str = "/", other_prefix: str | None = None) -> Mapper:
-    """Members under `strip` go under `device_prefix`; the others under `other_prefix` (or are dropped)."""
+    """Members under `strip` go under `device_prefix`; the others under `other_prefix` (or are dropped).
+    With nothing to strip, every member goes under `device_prefix`: that is :class:`Under` (whose
+    members MountFS places without a call or a check of their paths)."""
     strip = strip.strip("/")
     root = "/" + device_prefix.strip("/") + "/" if device_prefix.strip("/") else "/"
+    if not strip:
+        return Under(root)
 
     def mapper(name: str) -> str | None:
-        if not strip:
-            rest: str | None = name
-        elif name == strip:
+        rest: str | None
+        if name == strip:
             rest = ""
         elif name.startswith(strip + "/"):
             rest = name[len(strip) + 1 :]
