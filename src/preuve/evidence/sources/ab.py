@@ -33,7 +33,7 @@ from typing import BinaryIO
 from preuve.evidence.crypto.android_ab import TruncatedStream, decrypted, master_key
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.limits import Limits
-from preuve.evidence.sources.base import Member
+from preuve.evidence.sources.base import Member, MemberColumns
 from preuve.evidence.sources.tar import TarSource
 
 MAGIC = b"ANDROID BACKUP\n"
@@ -217,8 +217,8 @@ class AbSource(TarSource):
             self.damage.append(f"{label}: {problem}")
             self.damaged.append(f"{label}: {problem}")
 
-    def members(self) -> Iterator[Member]:
+    def member_batches(self) -> Iterator[Member | MemberColumns]:
         known = len(self.damage)
-        yield from super().members()
+        yield from super().member_batches()
         if self._problem is not None:
             del self.damage[known:]  # the tar cut short is the consequence of the stream's damage, said already

@@ -1,7 +1,7 @@
 """A tar file (plain, or compressed with gzip, bzip2 or xz) as a source, read in place.
 
 A tar is indexed once: one pass over its headers
-(:func:`~preuve.evidence.formats.tarheaders.scan_tar_headers`), keeping only each
+(:func:`~preuve.evidence.formats.tarheaders.scan_tar_batches`), keeping only each
 regular member's data offset and size. A plain tar's member is then read where it lies; a
 .tar.gz's from the nearest gzip checkpoint taken during that pass
 (:mod:`preuve.evidence.formats.gzindex`), so opening members in any order never decompresses the
@@ -12,7 +12,10 @@ member is reached by decompressing the archive from its start. A compressed tar 
 whole by the decompression ratio, checked before each member's data is skipped (skipping is what
 decompresses it).
 
-With more than one job, the headers are read by a forked process while this one places the members
+The members are handed to the mount a batch of headers at a time as columns
+(:meth:`TarSource.member_batches`), which it places whole where that lists what placing them one by
+one lists (a batch with a member of no time is handed over one by one). With more than one job, the
+headers are read by a forked process while this one places the members
 (:func:`~preuve.evidence.parallel.beside`). A .tar.gz's checkpoints (zlib states, which cannot be
 handed from one process to another) are then taken here by a pass of their own on a thread
 (:class:`~preuve.evidence.formats.gzindex.CheckpointPass`), kept no more than ``_CHECKPOINTS_AHEAD``
@@ -26,6 +29,7 @@ import io
 import lzma
 import tarfile
 import zlib
+from array import array
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,6 +39,7 @@ from typing import BinaryIO
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.formats.tarheaders import TarHeaders, scan_tar_batches, scan_tar_headers
+from preuve.evidence.fs import MEMBER_TYPES
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
 from preuve.evidence.policy import (
@@ -46,7 +51,7 @@ from preuve.evidence.policy import (
     tar_member_type,
     text_name,
 )
-from preuve.evidence.sources.base import Member, Source
+from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
 from preuve.messages import error_text
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -104,6 +109,25 @@ _HEADER_BATCH = 4096  # member headers handed over at a time
 # How far past the data of the last header received the pass taking a .tar.gz's checkpoints may
 # inflate it (one checkpoint's spacing): it keeps ahead without running far past a stream's bounds.
 _CHECKPOINTS_AHEAD = 32 * 1024 * 1024
+
+
+# A member's kind as a MemberColumns type code.
+_TYPE_CODES = {kind: code for code, kind in enumerate(MEMBER_TYPES)}
+_INT64 = 1 << 63
+
+
+def _as_columns(
+    names: list[str], codes: bytearray, sizes: list[int], mtimes: list[float], modes: list[int]
+) -> Iterator[Member | MemberColumns]:
+    """A batch of members as columns, or one by one where columns would not give the same members: a
+    member with no time (its header's is 0, given as None), or a size or mode past 64 bits."""
+    if not names:
+        return
+    if 0.0 not in mtimes and -_INT64 <= min(sizes) and max(sizes) < _INT64 and 0 <= min(modes) and max(modes) < _INT64:
+        yield MemberColumns(names, codes, array("q", sizes), array("d", mtimes), array("q", modes))
+        return
+    for name, code, size, mtime, mode in zip(names, codes, sizes, mtimes, modes, strict=True):
+        yield Member(name, MEMBER_TYPES[code], size, mtime or None, mode)
 
 
 @dataclass(slots=True)
@@ -164,6 +188,11 @@ class TarSource(Source):
             raise EvidenceError(str(self.path), f"damaged tar ({error_text(exc)})") from exc
 
     def members(self) -> Iterator[Member]:
+        return members_of(self.member_batches())
+
+    def member_batches(self) -> Iterator[Member | MemberColumns]:
+        """The members, a batch of headers at a time as columns (see MemberColumns) when every member
+        of the batch has a time and its numbers fit the columns' arrays, else one by one."""
         budget = None if self._plain else self._compressed * self.limits.max_decompression_ratio + RATIO_FLOOR
         count = 0
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
@@ -186,6 +215,11 @@ class TarSource(Source):
                     last_data = got.offsets[-1]
                     ahead = last_data + _CHECKPOINTS_AHEAD
                     indexing.reach(ahead if budget is None else min(ahead, budget))
+                names: list[str] = []
+                codes = bytearray()
+                sizes: list[int] = []
+                mtimes: list[float] = []
+                modes: list[int] = []
                 for raw, typeflag, declared, mtime, mode, data_at in zip(
                     got.names, got.types, got.sizes, got.mtimes, got.modes, got.offsets, strict=True
                 ):
@@ -212,9 +246,14 @@ class TarSource(Source):
                                 leaves[leaf] = data_at << _SIZE_BITS | declared
                             else:
                                 huge[name] = (data_at, declared)
-                        yield Member(name, kind, declared, mtime or None, mode)
                     else:
-                        yield Member(name, kind, 0, mtime or None, mode)
+                        declared = 0
+                    names.append(name)
+                    codes.append(_TYPE_CODES[kind])
+                    sizes.append(declared)
+                    mtimes.append(mtime)
+                    modes.append(mode)
+                yield from _as_columns(names, codes, sizes, mtimes, modes)
         except EvidenceError as exc:
             if count == 0 or isinstance(exc, LimitExceeded) and "more than" in exc.reason:
                 raise
