@@ -72,14 +72,19 @@ def _hostile() -> bytes:
     return b"".join(parts) + bytes(1024)
 
 
+def _written(tmp_path: Path, archive: str) -> Path:
+    """One of the archives, written to a file."""
+    path = tmp_path / "dump.tar"
+    path.write_bytes({**_all_archives(), "gnu-pax": _gnu_pax(300), "hostile": _hostile()}[archive])
+    return path
+
+
 @pytest.mark.parametrize("batch", [3, 64, 4096])
 @pytest.mark.parametrize("archive", ["ustar", "gnu", "pax", "hand-made", "gnu-pax", "hostile"])
 def test_columns_list_what_one_by_one_lists(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, archive: str, batch: int
 ) -> None:
-    data = {**_all_archives(), "gnu-pax": _gnu_pax(300), "hostile": _hostile()}[archive]
-    path = tmp_path / "dump.tar"
-    path.write_bytes(data)
+    path = _written(tmp_path, archive)
     monkeypatch.setattr(tar_module, "_HEADER_BATCH", batch)
     reference = _state(path, 1, True)
     assert _state(path, 1, False) == reference
@@ -87,8 +92,7 @@ def test_columns_list_what_one_by_one_lists(
 
 
 def test_the_columns_are_taken_where_they_can_be(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "dump.tar"
-    path.write_bytes(_gnu_pax(300))
+    path = _written(tmp_path, "gnu-pax")
     monkeypatch.setattr(tar_module, "_HEADER_BATCH", 64)
     taken: list[bool] = []
     place = fs_module._Placing.columns  # noqa: SLF001
@@ -121,10 +125,7 @@ def test_a_batch_with_a_member_of_no_time_is_handed_over_one_by_one(tmp_path: Pa
 def test_the_members_are_those_of_one_read_of_the_headers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, archive: str, batch: int
 ) -> None:
-    # (archives whose names the policy keeps as they are)
-    data = {**_all_archives(), "gnu-pax": _gnu_pax(300), "hostile": _hostile()}[archive]
-    path = tmp_path / "dump.tar"
-    path.write_bytes(data)
+    path = _written(tmp_path, archive)  # (archives whose names the policy keeps as they are)
     entries = []
     with open(path, "rb") as stream:
         try:
