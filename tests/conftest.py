@@ -1,7 +1,9 @@
-"""Shared fixtures: paths to the real public feeds in ../shared/iocs."""
+"""Shared fixtures: paths to the real public feeds in ../shared/iocs, a private data folder, a private
+temporary folder."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,4 +33,13 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("PREUVE_DATA_DIR", str(folder))
     for name in ("PREUVE_IOCS_INDEX_URL", "PREUVE_IOCS_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary folders of the run made here, to see that none is left."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder

@@ -79,16 +79,17 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("preuve"))))
 
 
 def test_the_check_command_imports_none_of_the_run_before_it_starts() -> None:
-    """`preuve check` starts listing a backup's folders as it begins (backup_folders.list_folders_early),
-    on the core its start-up leaves idle: the command's module imports none of the run, which is
-    imported after."""
+    """`preuve check` starts listing a backup's folders (backup_folders.list_folders_early), or reading a
+    tar's headers (early_tar.scan_headers_early), as it begins, on the core its start-up leaves idle: the
+    command's module imports none of the run, which is imported after."""
     env = dict(os.environ, PYTHONPATH=str(SRC))
     done = subprocess.run([sys.executable, "-c", _HEAVY_PROBE], env=env, capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == [
         "preuve", "preuve.cli", "preuve.commands", "preuve.commands.check", "preuve.evidence",
-        "preuve.evidence.backup_folders", "preuve.evidence.errors", "preuve.evidence.limits",
-        "preuve.evidence.parallel", "preuve.messages", "preuve.report", "preuve.report.choices",
-        "preuve.report.formats", "preuve.report.formats.catalog",
+        "preuve.evidence.backup_folders", "preuve.evidence.early_tar", "preuve.evidence.errors",
+        "preuve.evidence.formats", "preuve.evidence.formats.gzindex", "preuve.evidence.formats.tarheaders",
+        "preuve.evidence.limits", "preuve.evidence.parallel", "preuve.messages", "preuve.report",
+        "preuve.report.choices", "preuve.report.formats", "preuve.report.formats.catalog",
     ]
 
 

@@ -14,14 +14,6 @@ from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.run.session import open_evidence
 
 
-@pytest.fixture()
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
 def test_the_work_folder_lives_for_the_block_and_the_acquisition_is_closed(tmp_path: Path, private_tmp: Path) -> None:
     backup = build_demo_backup(tmp_path / "backup")
     with open_evidence(backup, DEFAULT_LIMITS, Secrets()) as session:

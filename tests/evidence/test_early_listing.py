@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from tests.helpers import RecordCollector
 
 pytestmark = pytest.mark.skipif(not can_fork(2), reason="no forked processes here")
 
-
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The temporary folders of the run made here, to see that none is left."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def _spied(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:

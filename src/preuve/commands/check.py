@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from preuve.evidence.backup_folders import EarlyListing, list_folders_early
+from preuve.evidence.early_tar import EarlyHeaders, scan_headers_early
 from preuve.evidence.errors import PreuveError
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.parallel import default_jobs
@@ -281,7 +282,7 @@ def _run(
     force: bool = False,
     timeline: str = DEFAULT_TIMELINE,
     jobs: int | None = None,
-    early: EarlyListing | None = None,
+    early: EarlyListing | EarlyHeaders | None = None,
     begun: bool = False,
 ) -> int:
     from preuve.evidence.acquisition import Secrets
@@ -400,7 +401,10 @@ def check(evidence: Path, iocs: tuple[Path, ...], output: Path | None, force: bo
     # A backup's folders are listed from now on, on the core the start-up leaves idle (the run's
     # imports, its feeds, the acquisition's kind), at the lowest priority; the run's open takes the
     # listing. (The run's own limits are the defaults; `jobs` as the run counts them.)
-    with list_folders_early(evidence, DEFAULT_LIMITS, jobs or default_jobs(), only or None) as early:
+    # Likewise a tar's headers are read from now on, in a forked process; the tar's open takes the scan.
+    with list_folders_early(evidence, DEFAULT_LIMITS, jobs or default_jobs(), only or None) as folders, \
+            scan_headers_early(evidence, DEFAULT_LIMITS, jobs or default_jobs()) as headers:
+        early = folders if folders is not None else headers
         from preuve.commands.backup import gather_secrets
         from preuve.model import ExitCode
 

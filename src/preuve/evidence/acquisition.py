@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from preuve.discovery import shipped_classes
 from preuve.evidence.backup_folders import EarlyListing
+from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import HashLedger
@@ -44,9 +45,10 @@ class OpenContext:
     # The artifacts (by name) the run will read, None for all: work an open starts for one of them
     # alone (a backup's folders listed beside for its integrity check) is left out when it will not run.
     runs: frozenset[str] | None = None
-    # A backup's folders being listed since the run began (backup_folders.list_folders_early): its open
-    # takes the listing rather than start another.
-    early: EarlyListing | None = None
+    # Work begun for the open when the run began, which it takes rather than start again: a backup's
+    # folders being listed (backup_folders.list_folders_early), a tar's headers being read
+    # (early_tar.scan_headers_early).
+    early: EarlyListing | EarlyHeaders | None = None
 
     def will_run(self, name: str) -> bool:
         """Whether the artifact (or kind check) `name` is among those the run reads."""

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Small members compress far beyond any sane ratio (a file of zeros): the ratio bound applies only above
+# this size (see policy).
+RATIO_FLOOR = 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:

@@ -212,68 +212,102 @@ def beside(work: Callable[[], Iterable[T]], jobs: int, folder: Path) -> Iterator
     many it has written; this one reads them back one at a time. When the process fails, dies or is
     cut short, this one computes ``work()`` itself from the start, past the results it took already
     (so the results are the same, and an error is raised here where a sequential read raises it).
-    With one job, in a daemonic process or where processes cannot be forked: ``work()`` here."""
-    if not can_fork(jobs):
-        yield from work()
-        return
-    try:
-        spill = Path(tempfile.mkdtemp(prefix="beside-", dir=folder))
-        results = spill / "results"
-        results.touch()
-    except OSError:  # (no room for what the process beside would write: the work here)
-        yield from work()
-        return
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    process = context.Process(target=_stream, args=(work, results, send), daemon=True)
-    try:
-        process.start()
-    except (OSError, ValueError):
-        receive.close()
-        shutil.rmtree(spill, ignore_errors=True)
-        yield from work()
-        return
-    finally:
-        send.close()
+    With one job, in a daemonic process or where processes cannot be forked: ``work()`` here. The
+    process starts when the first result is asked for (:class:`Beside` starts it at once)."""
+    yield from Beside(work, jobs, folder)
+
+
+class Beside(Generic[T]):
+    """:func:`beside`'s process, started when this is made: its results are taken by iterating this
+    (once); one never iterated is stopped, and what it wrote removed, by :meth:`close` (in the process
+    that made it; a no-op in any other)."""
+
+    def __init__(self, work: Callable[[], Iterable[T]], jobs: int, folder: Path) -> None:
+        self._work = work
+        self._owner = os.getpid()
+        self._process: BaseProcess | None = None
+        self._receive: Connection | None = None
+        self._spill: Path | None = None
+        if not can_fork(jobs):
+            return
+        try:
+            spill = Path(tempfile.mkdtemp(prefix="beside-", dir=folder))
+            (spill / "results").touch()
+        except OSError:  # (no room for what the process beside would write: the work here)
+            return
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        freeze = gc.get_freeze_count() == 0
         if freeze:
-            gc.unfreeze()
-    taken = 0
-    try:
-        with open(results, "rb") as file:
-            written, done = 0, False
-            while True:
-                while taken < written:
-                    result = pickle.load(file)  # noqa: S301 - written by this run's own forked process
-                    taken += 1
-                    yield result
-                if done:
-                    return
-                try:
-                    message = receive.recv()
-                except (EOFError, OSError):
-                    break  # it failed or died: the rest is computed here
-                if message == _END:
-                    done = True
-                else:
-                    written = int(message)
-        rest = iter(work())
-        for _ in range(taken):
-            next(rest)
-        yield from rest
-    finally:
-        receive.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
-        shutil.rmtree(spill, ignore_errors=True)
+            gc.freeze()
+        process = context.Process(target=_stream, args=(work, spill / "results", send), daemon=True)
+        try:
+            process.start()
+        except (OSError, ValueError):
+            receive.close()
+            shutil.rmtree(spill, ignore_errors=True)
+            return
+        finally:
+            send.close()
+            if freeze:
+                gc.unfreeze()
+        self._process, self._receive, self._spill = process, receive, spill
+
+    def __iter__(self) -> Iterator[T]:
+        process, receive, spill = self._process, self._receive, self._spill
+        if process is None or receive is None or spill is None:
+            yield from self._work()
+            return
+        taken = 0
+        try:
+            with open(spill / "results", "rb") as file:
+                written, done = 0, False
+                while True:
+                    while taken < written:
+                        result = pickle.load(file)  # noqa: S301 - written by this run's own forked process
+                        taken += 1
+                        yield result
+                    if done:
+                        return
+                    try:
+                        message = receive.recv()
+                    except (EOFError, OSError):
+                        break  # it failed or died: the rest is computed here
+                    if message == _END:
+                        done = True
+                    else:
+                        written = int(message)
+            rest = iter(self._work())
+            for _ in range(taken):
+                next(rest)
+            yield from rest
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the process if it still runs and remove what it wrote (its results are no longer taken)."""
+        if os.getpid() != self._owner:
+            return
+        if self._receive is not None:
+            self._receive.close()
+            self._receive = None
+        _stop(self._process, self._spill)
+        self._process = self._spill = None
 
 
 _END = "end"
+
+
+def _stop(process: BaseProcess | None, spill: Path | None) -> None:
+    """Kill a process beside if it still runs (and wait for it), and remove the folder it wrote in."""
+    if process is not None:
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if spill is not None:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _stream(work: Callable[[], Iterable[T]], results: Path, send: Connection) -> None:
@@ -320,14 +354,8 @@ class Later(Generic[T]):
         started it; a no-op in any other)."""
         if os.getpid() != self._owner:
             return
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join()
-            self._process = None
-        if self._spill is not None:
-            shutil.rmtree(self._spill, ignore_errors=True)
-            self._spill = None
+        _stop(self._process, self._spill)
+        self._process = self._spill = None
 
 
 def later(work: Callable[[], T], jobs: int, folder: Path) -> Later[T]:

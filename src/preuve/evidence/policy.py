@@ -47,12 +47,10 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from preuve.evidence.errors import EvidenceError, LimitExceeded
-from preuve.evidence.limits import Limits
+from preuve.evidence.limits import RATIO_FLOOR, Limits
 from preuve.messages import error_text
 
 _CHUNK = 1024 * 1024
-# Small members compress far beyond any sane ratio (a file of zeros): the ratio bound applies only above this size.
-RATIO_FLOOR = 1024 * 1024
 
 # What a member is. Only FILE members are ever opened.
 FILE = "file"

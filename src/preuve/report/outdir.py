@@ -26,6 +26,7 @@ from preuve.run.sinks import RenderingSink
 
 if TYPE_CHECKING:
     from preuve.evidence.backup_folders import EarlyListing
+    from preuve.evidence.early_tar import EarlyHeaders
     from preuve.run.results import ArtifactReport, CheckOptions, CheckResult
     from preuve.run.sinks import RunObserver, Sink
 
@@ -646,7 +647,7 @@ def check_into_folder(
     index: IndicatorIndex | None = None,
     lang: str = "en",
     timeline: str = DEFAULT_TIMELINE,
-    early: EarlyListing | None = None,
+    early: EarlyListing | EarlyHeaders | None = None,
     begun: bool = False,
 ) -> CheckResult:
     """Check one acquisition into the output folder `out` (check, fleet and demo all write through here).

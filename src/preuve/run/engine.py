@@ -39,6 +39,7 @@ from preuve.evidence.acquisition import (
     kind_named,
 )
 from preuve.evidence.backup_folders import EarlyListing, list_folders_early
+from preuve.evidence.early_tar import EarlyHeaders, scan_headers_early
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
@@ -1256,21 +1257,21 @@ def run_check(
     sinks: Sequence[Sink] = (),
     observer: RunObserver | None = None,
     index: IndicatorIndex | None = None,
-    early: EarlyListing | None = None,
+    early: EarlyListing | EarlyHeaders | None = None,
     begun: bool = False,
 ) -> CheckResult:
     """Check one acquisition. Raises PreuveError (AcquisitionError, FeedError) when it cannot start.
 
-    A backup's folders are listed from here on, beside the feeds loaded and the acquisition opened
-    (backup_folders.list_folders_early), or since the caller began (`begun`; `early` what it began,
-    None when there was nothing to list: the command line starts the listing before it imports the
-    run, and a folder is not looked through twice for a backup)."""
+    A backup's folders are listed, or a tar's headers read, from here on, beside the feeds loaded and
+    the acquisition opened (backup_folders.list_folders_early, early_tar.scan_headers_early), or since
+    the caller began (`begun`; `early` what it began, None when there was nothing to begin: the command
+    line begins it before it imports the run, and an evidence is not looked at twice for it)."""
     with few_collections():
         if early is None and not begun:
-            with list_folders_early(
-                evidence, options.limits, options.job_count(), options.only_artifacts or None
-            ) as started:
-                return _check(evidence, options, sinks, observer, index, started)
+            jobs = options.job_count()
+            with list_folders_early(evidence, options.limits, jobs, options.only_artifacts or None) as folders, \
+                    scan_headers_early(evidence, options.limits, jobs) as headers:
+                return _check(evidence, options, sinks, observer, index, folders if folders is not None else headers)
         return _check(evidence, options, sinks, observer, index, early)
 
 
@@ -1280,7 +1281,7 @@ def _check(
     sinks: Sequence[Sink],
     observer: RunObserver | None,
     index: IndicatorIndex | None,
-    early: EarlyListing | None,
+    early: EarlyListing | EarlyHeaders | None,
 ) -> CheckResult:
     observer = observer or NullObserver()
     started = datetime.now(UTC)

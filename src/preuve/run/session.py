@@ -16,6 +16,7 @@ from pathlib import Path
 
 from preuve.evidence.acquisition import OpenContext, Opened, Secrets, open_acquisition
 from preuve.evidence.backup_folders import EarlyListing
+from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
@@ -54,18 +55,23 @@ def open_evidence(
     ledger: HashLedger | None = None,
     jobs: int = 1,
     artifacts: Collection[str] | None = None,
-    early: EarlyListing | None = None,
+    early: EarlyListing | EarlyHeaders | None = None,
 ) -> Iterator[Session]:
     """Open `evidence` (any acquisition kind) for one run, listed by up to `jobs` processes, for the
     artifacts named (None: all; see OpenContext.runs); raises AcquisitionError when it cannot. `early`:
-    a backup's folders listed since the run began (see OpenContext.early)."""
+    what was begun for the open when the run began (see OpenContext.early), stopped once the open is
+    done when it did not take it."""
     ledger = ledger if ledger is not None else HashLedger()
     workdir = private_workdir(evidence)
     opened: Opened | None = None
     try:
         ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn, jobs=jobs,
                           runs=frozenset(artifacts) if artifacts is not None else None, early=early)
-        opened = open_acquisition(evidence, ctx)
+        try:
+            opened = open_acquisition(evidence, ctx)
+        finally:
+            if early is not None and not early.taken:
+                early.close()  # (begun for an open that did not take it: its core is the run's again)
         yield Session(opened, ledger, workdir)
     finally:
         if opened is not None:

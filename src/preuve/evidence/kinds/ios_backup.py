@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.backup_folders import StoredFolders, backup_root
+from preuve.evidence.backup_folders import EarlyListing, StoredFolders, backup_root
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import DeviceFS, MountFS
@@ -63,7 +63,8 @@ class IosBackup(AcquisitionKind):
         # keys unlocked from its password take seconds on one core), when the integrity check will run,
         # or have been since the run began (ctx.early); the source owns the listing.
         integrity = ctx.will_run(BackupIntegrity.name)
-        folders = ctx.early.take(root, ctx.limits, ctx.jobs) if ctx.early is not None and integrity else None
+        early = ctx.early if isinstance(ctx.early, EarlyListing) else None
+        folders = early.take(root, ctx.limits, ctx.jobs) if early is not None and integrity else None
         if folders is None and integrity:
             folders = BackupSource.folders_beside(root, ctx.limits, ctx.jobs, ctx.workdir)
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
+from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed
 from preuve.evidence.ios_listing import FileListing
@@ -92,5 +93,7 @@ class IosFilesystemDump(AcquisitionKind):
         prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
         if prefix is None:
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
-        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), prefix_mapper(prefix, "/", DUMP_PREFIX))
+        early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None  # (its headers read since the run began)
+        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early),
+                 prefix_mapper(prefix, "/", DUMP_PREFIX))
         return listed(fs, path, ctx.warn)

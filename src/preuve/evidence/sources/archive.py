@@ -6,6 +6,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.evidence.policy import open_regular_file
@@ -21,13 +22,15 @@ def is_archive_file(path: Path) -> bool:
 
 
 def archive_source(
-    path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None
+    path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None,
+    early: EarlyHeaders | None = None,
 ) -> ZipSource | TarSource:
     """The source for a zip (by its name or its bytes) or else a tar; AcquisitionError when unreadable.
-    A tar's headers may be read on a second job (with a private `workdir`: see TarSource)."""
+    A tar's headers may be read on a second job (with a private `workdir`: see TarSource), or have been
+    since the run began (`early`: see early_tar)."""
     if path.name.lower().endswith(".zip") or zipfile.is_zipfile(path):
         return ZipSource(path, limits, label)
-    return TarSource(path, limits, label, jobs, workdir)
+    return TarSource(path, limits, label, jobs, workdir, early)
 
 
 def peek_member_names(

@@ -30,21 +30,20 @@ import lzma
 import tarfile
 import zlib
 from array import array
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
+from preuve.evidence.early_tar import EarlyHeaders, HeaderBatch, header_batches, tar_budget
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
-from preuve.evidence.formats.tarheaders import TarHeaders, scan_tar_batches, scan_tar_headers
+from preuve.evidence.formats.tarheaders import scan_tar_headers
 from preuve.evidence.fs import MEMBER_TYPES
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
 from preuve.evidence.policy import (
     FILE,
-    RATIO_FLOOR,
     check_entry_count,
     guarded_member,
     member_name,
@@ -130,22 +129,15 @@ def _as_columns(
         yield Member(name, MEMBER_TYPES[code], size, mtime or None, mode)
 
 
-@dataclass(slots=True)
-class _Headers:
-    """A batch of member headers as the header scan gives them (they may come from a forked process),
-    and with the last batch what is wrong with the archive as a whole."""
-
-    headers: TarHeaders
-    damage: list[str] = field(default_factory=list)
-
-
 class TarSource(Source):
     """Members of a tar, indexed in one pass over its headers and read through that index."""
 
     def __init__(
-        self, path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None
+        self, path: Path, limits: Limits, label: str | None = None, jobs: int = 1, workdir: Path | None = None,
+        early: EarlyHeaders | None = None,
     ) -> None:
         super().__init__(path, limits, label)
+        self._early = early  # (its headers read since the run began: see early_tar)
         # With more than one job and a private folder, the headers of a tar that needs no checkpoints
         # are read by a forked process while this one places the members (see members).
         self.jobs, self.workdir = jobs, workdir
@@ -174,7 +166,7 @@ class TarSource(Source):
 
     def names(self, max_entries: int | None = None) -> Iterator[str]:
         """Safe member names, reading only as far as needed (cheap detection); stops at damage."""
-        budget = None if self._plain else self._compressed * self.limits.max_decompression_ratio + RATIO_FLOOR
+        budget = tar_budget(self._compressed, self._plain, self.limits)
         try:
             with _open_decompressed(self.path) as stream:
                 for count, entry in enumerate(scan_tar_headers(stream, str(self.path), budget), start=1):
@@ -193,7 +185,7 @@ class TarSource(Source):
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         """The members, a batch of headers at a time as columns (see MemberColumns) when every member
         of the batch has a time and its numbers fit the columns' arrays, else one by one."""
-        budget = None if self._plain else self._compressed * self.limits.max_decompression_ratio + RATIO_FLOOR
+        budget = tar_budget(self._compressed, self._plain, self.limits)
         count = 0
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
         most = self.limits.max_archive_entries
@@ -205,7 +197,10 @@ class TarSource(Source):
         workdir = self.workdir if can_fork(self.jobs) else None
         indexing = CheckpointPass(self._gzip) if workdir is not None and self._gzip is not None else None
         headers = partial(self._headers, budget, indexing is None)
-        batches = beside(headers, self.jobs, workdir) if workdir is not None else headers()
+        taken = self._early.take(self.path, budget, self.jobs) if self._early is not None and workdir else None
+        batches: Iterable[HeaderBatch] = (
+            taken if taken is not None else beside(headers, self.jobs, workdir) if workdir is not None else headers()
+        )
         last_data = 0  # where the data of the last header received starts
         try:
             for batch in batches:
@@ -276,20 +271,11 @@ class TarSource(Source):
                 # (the checkpoints complete up to the last member's data before any member is opened)
                 indexing.finish(last_data)
 
-    def _headers(self, budget: int | None, checkpoints: bool = True) -> Iterator[_Headers]:
+    def _headers(self, budget: int | None, checkpoints: bool = True) -> Iterator[HeaderBatch]:
         """The archive's member headers, a batch at a time, then what is wrong with the archive as a
-        whole (a batch of no headers), read by a pass that takes a .tar.gz's checkpoints unless
-        `checkpoints` is False. When reading them fails, the headers read before are yielded first, then
-        what is wrong, then the error raised, as one read of them raises it."""
-        damage: list[str] = []
-        try:
-            with self._stream(checkpoints) as stream:
-                for batch in scan_tar_batches(stream, str(self.path), budget, damage, _HEADER_BATCH):
-                    yield _Headers(batch)
-        except Exception:
-            yield _Headers(TarHeaders(), damage)  # (a stream cut inside a member says so, then fails)
-            raise
-        yield _Headers(TarHeaders(), damage)
+        whole (see early_tar.header_batches), read by a pass that takes a .tar.gz's checkpoints unless
+        `checkpoints` is False."""
+        return header_batches(partial(self._stream, checkpoints), str(self.path), budget, _HEADER_BATCH)
 
     def _where(self, name: str) -> tuple[int, int] | None:
         """Where a regular member's bytes lie in the (decompressed) archive: offset and size."""
