@@ -212,38 +212,47 @@ def test_a_manifest_with_a_live_wal_is_read_by_one_process(tmp_path: Path, range
 
 
 def test_the_folders_are_listed_beside_the_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With two jobs, the backup's hashed-name folders are listed by a process beside the open (this
-    process never lists them) and the integrity check finds what it finds when it lists them itself."""
+    """A backup's hashed-name folders are listed by a process begun beside the open (what it has not
+    listed when the check wants them is listed then: parallel.later), and the integrity check finds
+    what it finds when this process lists them all itself."""
     from preuve.run.engine import run_check
     from preuve.run.results import CheckOptions
 
     root = _damaged_backup(tmp_path, 5)
     here: list[int] = []
-    listing = backup_module.list_folders
+    begun: list[int] = []
+    listing, listing_later = backup_module.list_folders, backup_module.list_folders_later
 
     def counted(*args: object) -> object:
         here.append(1)
         return listing(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(backup_module, "list_folders", counted)
+    def counted_later(root: Path, limits: object, jobs: int, folder: Path) -> object:
+        begun.append(jobs)
+        return listing_later(root, limits, jobs, folder)  # type: ignore[arg-type]
 
-    def runs() -> list[tuple[list[object], int]]:
+    monkeypatch.setattr(backup_module, "list_folders", counted)
+    monkeypatch.setattr(backup_module, "list_folders_later", counted_later)
+
+    def runs() -> list[tuple[list[object], int, list[int]]]:
         seen = []
         for jobs in (1, 2):
             here.clear()
+            begun.clear()
             collector = RecordCollector()
             run_check(root, CheckOptions(only_artifacts=("acquisition_integrity",), jobs=jobs), sinks=[collector])
-            seen.append((collector.records, len(here)))
+            seen.append((collector.records, len(here), list(begun)))
         return seen
 
     # A Manifest.db this small lists few files: its folders are listed when wanted, by this process.
     assert (root / "Manifest.db").stat().st_size < backup_module.LIST_BESIDE_MIN_BYTES
     small = runs()
-    assert [count for _, count in small] == [1, 1]
+    assert [(count, started) for _, count, started in small] == [(1, []), (1, [])]
     monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
     seen = runs()
     assert seen[0][0] and seen[1][0] == seen[0][0] == small[0][0]
-    assert [count for _, count in seen] == [1, 0]
+    # (with one job, parallel.later begins nothing beside: every folder is listed when wanted)
+    assert [(count, started) for _, count, started in seen] == [(0, [1]), (0, [2])]
 
 
 def test_folders_past_the_bound_beside_the_open_fail_the_check_as_listed_here(
@@ -327,13 +336,13 @@ def test_the_folders_are_listed_beside_only_for_a_run_with_the_integrity_check(
         planted = "/private/var/mobile/Containers/Data/Application/com.example.app0/Library/Caches/app0/file0.dat"
     monkeypatch.setattr(backup_module, "LIST_BESIDE_MIN_BYTES", 0)
     started: list[int] = []
-    original = backup_module.later
+    original = backup_module.list_folders_later
 
-    def spy(work, jobs, folder):  # noqa: ANN001, ANN202 - delegates
+    def spy(root, limits, jobs, folder):  # noqa: ANN001, ANN202 - delegates
         started.append(jobs)
-        return original(work, jobs, folder)
+        return original(root, limits, jobs, folder)
 
-    monkeypatch.setattr(backup_module, "later", spy)
+    monkeypatch.setattr(backup_module, "list_folders_later", spy)
     seen = {}
     for only in ((), ("acquisition_integrity",), ("manifest", "backup_info")):
         started.clear()

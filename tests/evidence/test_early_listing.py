@@ -28,13 +28,13 @@ def _spied(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many listings were started early, and by an open."""
     started = {"early": 0, "open": 0}
     for module, name in ((folders_module, "early"), (backup_module, "open")):
-        original = module.later
+        original = module.list_folders_later
 
-        def spy(work, jobs, folder, _original=original, _name=name):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+        def spy(root, limits, jobs, folder, _original=original, _name=name):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
             started[_name] += 1
-            return _original(work, jobs, folder)
+            return _original(root, limits, jobs, folder)
 
-        monkeypatch.setattr(module, "later", spy)
+        monkeypatch.setattr(module, "list_folders_later", spy)
     return started
 
 

@@ -5,8 +5,11 @@ upper-case and odd names, names with line breaks, links, FIFOs, sub-folders, and
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import stat as statmod
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +22,11 @@ from preuve.evidence.backup_folders import (
     _NAME,
     HEX_ID,
     NOT_REGULAR,
+    FolderSteps,
     StoredFolders,
     _Stray,
     list_folders,
+    list_folders_later,
     shard_folders,
 )
 from preuve.evidence.errors import LimitExceeded
@@ -121,6 +126,19 @@ _LAYOUT = st.lists(
 )
 
 
+def _split(root: Path, limits: Limits, beside: int) -> StoredFolders:
+    """The listing as parallel.later makes it when the process beside did the first `beside` folders
+    (their outputs and counts written and read back) and the rest were listed where it is wanted."""
+    steps = FolderSteps(root, limits)
+    outputs, carry = [], steps.start
+    for index in range(steps.count):
+        output, carry = steps.step(index, carry)
+        if index < beside:
+            output, carry = pickle.loads(pickle.dumps((output, carry), protocol=pickle.HIGHEST_PROTOCOL))
+        outputs.append(output)
+    return steps.finish(outputs, carry)
+
+
 def _both(root: Path, limits: Limits) -> tuple[object, object]:
     def run(walk: object) -> object:
         try:
@@ -138,6 +156,12 @@ def test_the_listing_is_the_walk(tmp_path_factory: pytest.TempPathFactory, layou
     for limits in (Limits(), Limits(max_archive_entries=bound)):
         new, old = _both(root, limits)
         assert new == old
+        for beside in range(len(shard_folders(root)) + 1):  # (the folders the process beside listed)
+            try:
+                split: object = _listed(_split(root, limits, beside))
+            except LimitExceeded as exc:
+                split = ("limit", str(exc))
+            assert split == old
         with pytest.MonkeyPatch.context() as patch:  # a platform without descriptor-relative calls
             patch.setattr(os, "supports_dir_fd", set())
             assert _both(root, limits)[0] == old
@@ -174,3 +198,20 @@ def test_a_folder_that_cannot_be_listed_is_passed_over(tmp_path: Path, monkeypat
     monkeypatch.setattr(os, "supports_fd", {*os.supports_fd, refuse})
     listed = list_folders(root, Limits())
     assert bytes(listed.ids[0xAB]) == bytes.fromhex("ab" + "1" * 38) and not listed.ids[0xCD]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no forked processes here")
+def test_the_listing_begun_beside_is_the_listing(tmp_path: Path) -> None:
+    """Begun in a process beside (however far it got when wanted), the listing is list_folders's."""
+    root = tmp_path / "backup"
+    layout = [(f"{n:02x}", [(("own", f"{k:038x}"), "file", k % 3) for k in range(20)] + [(("name", "x"), "link", 0)])
+              for n in range(0, 256, 8)]
+    _lay_out(root, layout)
+    expected = _listed(list_folders(root, Limits()))
+    for pause in (0.0, 0.05, 1.0):
+        ahead = list_folders_later(root, Limits(), 2, tmp_path)
+        time.sleep(pause)
+        assert _listed(ahead.result()) == expected
+        ahead.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["backup"]
+    assert multiprocessing.active_children() == []

@@ -8,13 +8,13 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterator
-from functools import partial
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 import preuve.evidence.parallel as parallel
-from preuve.evidence.parallel import beside, can_fork, in_parts, later
+from preuve.evidence.parallel import beside, can_fork, in_parts, later, run_steps
 
 pytestmark = pytest.mark.skipif(not can_fork(2), reason="parts are computed here only where nothing forks")
 
@@ -223,70 +223,119 @@ def test_no_room_for_the_results_beside_computes_here(tmp_path: Path, monkeypatc
     assert list(beside(lambda: iter([(0, os.getpid() == here)]), 2, tmp_path)) == [(0, True)]
 
 
-def _whose() -> tuple[int, int]:
-    """The process computing it, and its priority."""
-    return os.getpid(), os.nice(0) if hasattr(os, "nice") else 0
+@dataclass(frozen=True)
+class _Who:
+    """Steps that say who did each: step i gives (i, the process, its priority), carrying the sum of
+    the indexes so far. Beside (in any process but the one that made it), step `stall` sleeps 30 s (a
+    process that a busy machine gives no share of a core) and step `die` ends the process; step
+    `fail` raises wherever it is done. Beside is told by the priority: the process beside lowers its
+    own, a process forked otherwise (an engine worker) keeps it."""
+
+    count: int
+    start: int = 0
+    stall: int | None = None
+    die: int | None = None
+    fail: int | None = None
+    niceness: int = field(default_factory=lambda: os.nice(0))
+
+    def step(self, index: int, carry: int) -> tuple[tuple[int, int, int], int]:
+        if os.nice(0) != self.niceness:
+            if index == self.stall:
+                time.sleep(30)
+            if index == self.die:
+                os._exit(3)
+        if index == self.fail:
+            raise ValueError("the step's own error")
+        return (index, os.getpid(), os.nice(0) if hasattr(os, "nice") else 0), carry + index
+
+    def finish(self, outputs: list[tuple[int, int, int]], carry: int) -> tuple[list[tuple[int, int, int]], int]:
+        return outputs, carry
 
 
-def test_later_is_computed_beside_at_the_lowest_priority(tmp_path: Path) -> None:
-    ahead = later(_whose, 2, tmp_path)
-    pid, niceness = ahead.result()
-    assert pid != os.getpid()
-    assert niceness == 19 or niceness > os.nice(0)
-    assert ahead.result() == (pid, niceness)  # (kept until it is closed)
+def _ended(timeout: float = 20) -> None:
+    """Wait for the process beside to end (it does all its steps, or dies)."""
+    limit = time.monotonic() + timeout
+    while multiprocessing.active_children() and time.monotonic() < limit:
+        time.sleep(0.01)
+    assert multiprocessing.active_children() == []
+
+
+def _written(folder: Path, steps: int, timeout: float = 20) -> None:
+    """Wait until the process beside has written `steps` steps whole (their lengths read as it does)."""
+    limit = time.monotonic() + timeout
+    while time.monotonic() < limit:
+        for path in folder.glob("later-*/steps"):
+            data, done = path.read_bytes(), 0
+            while len(data) >= 8 and len(data) - 8 >= int.from_bytes(data[:8], "big"):
+                data, done = data[8 + int.from_bytes(data[:8], "big"):], done + 1
+            if done >= steps:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"the process beside did not write {steps} steps")
+
+
+def test_later_is_done_beside_at_the_lowest_priority(tmp_path: Path) -> None:
+    ahead = later(_Who(3), 2, tmp_path)
+    _ended()
+    outputs, carry = ahead.result()
+    assert carry == 3 and [index for index, _, _ in outputs] == [0, 1, 2]
+    assert {pid for _, pid, _ in outputs} != {os.getpid()} and len({pid for _, pid, _ in outputs}) == 1
+    assert all(niceness == 19 or niceness > os.nice(0) for _, _, niceness in outputs)
+    assert ahead.result() == (outputs, carry)  # (kept until it is closed)
     ahead.close()
     assert list(tmp_path.iterdir()) == []
     assert multiprocessing.active_children() == []
 
 
-def test_later_with_one_job_is_computed_when_wanted(tmp_path: Path) -> None:
-    calls: list[int] = []
-    ahead = later(lambda: calls.append(1) or len(calls), 1, tmp_path)
-    assert calls == [] and list(tmp_path.iterdir()) == []
-    assert ahead.result() == 1
-    assert calls == [1]
-    ahead.close()
-
-
-def _fails_beside(here: int) -> int:
-    if os.getpid() != here:
-        raise RuntimeError("only beside")
-    return 7
-
-
-def test_later_that_fails_beside_is_computed_here(tmp_path: Path) -> None:
-    ahead = later(partial(_fails_beside, os.getpid()), 2, tmp_path)
-    assert ahead.result() == 7
+def test_later_is_never_waited_for(tmp_path: Path) -> None:
+    """A process beside that gets no share of a core (here: asleep at its second step) is not waited
+    for: it is stopped when the result is wanted, and the steps it has not done are done here, at
+    this process's priority."""
+    ahead = later(_Who(4, stall=1), 2, tmp_path)
+    _written(tmp_path, 1)
+    started = time.monotonic()
+    outputs, carry = ahead.result()
+    assert time.monotonic() - started < 10
+    assert carry == 6 and [index for index, _, _ in outputs] == [0, 1, 2, 3]
+    assert outputs[0][1] != os.getpid()  # done beside
+    assert [(pid, niceness) for _, pid, niceness in outputs[1:]] == [(os.getpid(), os.nice(0))] * 3  # done here
+    assert multiprocessing.active_children() == []  # stopped
     ahead.close()
     assert list(tmp_path.iterdir()) == []
 
 
-def _always_fails() -> int:
-    raise ValueError("the work's own error")
+@pytest.mark.parametrize("die", [0, 1, 2, 3, 4])
+def test_later_whose_process_dies_at_any_step_gives_every_step(tmp_path: Path, die: int) -> None:
+    """The same outputs, in order, with the same carry, however many steps the process beside did."""
+    ahead = later(_Who(4, die=die), 2, tmp_path)
+    _ended()
+    outputs, carry = ahead.result()
+    assert carry == 6 and [index for index, _, _ in outputs] == [0, 1, 2, 3]
+    assert [pid == os.getpid() for _, pid, _ in outputs] == [index >= die for index in range(4)]
+    assert [index for index, _, _ in run_steps(_Who(4))[0]] == [0, 1, 2, 3] and run_steps(_Who(4))[1] == 6
+    ahead.close()
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_later_raises_here_the_error_of_the_work(tmp_path: Path) -> None:
-    ahead = later(_always_fails, 2, tmp_path)
-    with pytest.raises(ValueError, match="the work's own error"):
+def test_later_with_one_job_is_done_when_wanted(tmp_path: Path) -> None:
+    ahead = later(_Who(2), 1, tmp_path)
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
+    outputs, carry = ahead.result()
+    assert carry == 1 and [(index, pid) for index, pid, _ in outputs] == [(0, os.getpid()), (1, os.getpid())]
+    ahead.close()
+
+
+def test_later_raises_here_the_error_of_a_step(tmp_path: Path) -> None:
+    ahead = later(_Who(4, fail=2), 2, tmp_path)
+    with pytest.raises(ValueError, match="the step's own error"):
         ahead.result()
     ahead.close()
     assert list(tmp_path.iterdir()) == []
-
-
-def _dies_beside(here: int) -> int:
-    if os.getpid() != here:
-        os._exit(3)
-    return 5
-
-
-def test_later_whose_process_dies_is_computed_here(tmp_path: Path) -> None:
-    ahead = later(partial(_dies_beside, os.getpid()), 2, tmp_path)
-    assert ahead.result() == 5
-    ahead.close()
+    assert multiprocessing.active_children() == []
 
 
 def test_later_closed_while_it_runs_leaves_no_process_and_no_file(tmp_path: Path) -> None:
-    ahead = later(partial(time.sleep, 30), 2, tmp_path)
+    ahead = later(_Who(2, stall=0), 2, tmp_path)
     started = time.monotonic()
     ahead.close()
     assert time.monotonic() - started < 10
@@ -295,35 +344,28 @@ def test_later_closed_while_it_runs_leaves_no_process_and_no_file(tmp_path: Path
 
 
 def test_later_in_a_forked_process_takes_what_was_written_and_never_waits(tmp_path: Path) -> None:
-    """A process forked from the one that started it (an engine worker) takes the result written
-    whole, or computes it itself; it never waits for, stops or removes what it did not start."""
-    ahead = later(_whose, 2, tmp_path)
-    written = ahead.result()
-    slow = later(partial(_slow_beside, os.nice(0)), 2, tmp_path)
+    """A process forked from the one that started it (an engine worker) takes the steps written whole
+    and does the rest itself; it never waits for, stops or removes what it did not start."""
+    ahead = later(_Who(3, stall=1), 2, tmp_path)
+    _written(tmp_path, 1)
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
 
     def child() -> None:
         started = time.monotonic()
-        send.send((ahead.result(), slow.result(), time.monotonic() - started))
+        outputs, carry = ahead.result()
+        send.send(([pid == os.getpid() for _, pid, _ in outputs], carry, time.monotonic() - started))
         ahead.close()
-        slow.close()
 
     process = context.Process(target=child)
     process.start()
-    got, computed, took = receive.recv()
+    mine, carry, took = receive.recv()
     process.join()
-    assert got == written  # what was written, not computed again there
-    assert computed == "here" and took < 10  # not waited for: computed there
-    assert ahead.result() == written and len(list(tmp_path.iterdir())) == 2
-    slow.close()
+    assert mine == [False, True, True] and carry == 3 and took < 10
+    assert len(multiprocessing.active_children()) == 1  # the process beside still runs: not its to stop
+    assert len(list(tmp_path.iterdir())) == 1
+    outputs, carry = ahead.result()
+    assert [pid == os.getpid() for _, pid, _ in outputs] == [False, True, True] and carry == 3
     ahead.close()
     assert list(tmp_path.iterdir()) == []
-
-
-def _slow_beside(niceness: int) -> str:
-    """Slow in the process beside only (the one of the lowest priority)."""
-    if os.nice(0) == niceness:
-        return "here"
-    time.sleep(30)
-    return "beside"
+    assert multiprocessing.active_children() == []

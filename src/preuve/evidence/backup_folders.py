@@ -18,14 +18,13 @@ from array import array
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import cast
 
 from preuve.evidence.errors import AcquisitionError, LimitExceeded
 from preuve.evidence.limits import Limits
-from preuve.evidence.parallel import Later, later
+from preuve.evidence.parallel import Later, later, run_steps
 
 # The name of the backup's integrity check (ios_integrity.BackupIntegrity), which reads this listing.
 INTEGRITY_CHECK = "acquisition_integrity"
@@ -81,36 +80,106 @@ class StoredFolders:
 def list_folders(root: Path, limits: Limits) -> StoredFolders:
     """What lies in the backup's hashed-name folders (``ab/ab12…``). Never follows a link and never
     opens a file; bounded by the archive-entry limit (counted before any entry of a folder is looked
-    at, as each entry is counted when it is reached)."""
-    out = StoredFolders()
-    count = 0
-    for name, folder in shard_folders(root):
+    at, as each entry is counted when it is reached). Every folder listed here, in turn: what
+    :func:`list_folders_later` gives, whichever process listed which folder."""
+    return run_steps(FolderSteps(root, limits))
+
+
+def list_folders_later(root: Path, limits: Limits, jobs: int, folder: Path) -> FoldersLater:
+    """:func:`list_folders`, begun now beside the caller at the lowest priority (parallel.later), a
+    hashed-name folder at a time: those not listed when the result is wanted are listed then."""
+    return later(FolderSteps(root, limits), jobs, folder)
+
+
+@dataclass(slots=True)
+class _Shard:
+    """What one hashed-name folder holds, as list_folders keeps it: its own files (20-byte ids, sizes)
+    when it is its own two hex digits, the listing order of its first entry, and its strays."""
+
+    own: int | None
+    first: int
+    ids: bytes = b""
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    orders: array[int] | None = None  # None: the entries from `first` on, one after the other
+    strays: list[tuple[str, _Stray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSteps:
+    """The listing of a backup's hashed-name folders in steps, one folder a step (parallel.Steps), the
+    entries counted so far carried from one to the next: the folders are found when this is made, so
+    whichever process lists a folder lists the same one."""
+
+    root: Path
+    limits: Limits
+    folders: tuple[tuple[str, str], ...]
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "limits", limits)
+        object.__setattr__(self, "folders", tuple(shard_folders(root)))
+
+    @property
+    def count(self) -> int:
+        return len(self.folders)
+
+    @property
+    def start(self) -> int:
+        return 0
+
+    def step(self, index: int, count: int) -> tuple[_Shard | None, int]:
+        """The folder at `index` (None when it cannot be listed), and the entries counted once it is."""
+        name, folder = self.folders[index]
+        limits = self.limits
         try:
-            names, sizes = _children(folder, limits.max_archive_entries - count, str(root), limits)
+            names, sizes = _children(folder, limits.max_archive_entries - count, str(self.root), limits)
         except OSError:
-            continue
+            return None, count
         own = int(name, 16) if _HEX_SHARD.match(name) else None
         first = count + 1  # the listing order of the folder's first entry
         count += len(names)
+        shard = _Shard(own, first)
         joined = "\n".join(names)
         if (own is not None and None not in sizes and len(joined) == 41 * len(names) - 1
                 and _own_names(name).fullmatch(joined)):  # (re caches the 256 patterns)
             # The usual folder: every entry a file id of its own folder (40 characters each, no line
             # break in any: the lines the pattern found are the names), every one stat-ed.
-            out.ids[own] += bytes.fromhex("".join(names))
-            out.sizes[own].extend(cast(list[int], sizes))
-            out.orders[own].extend(range(first, count + 1))
-            continue
+            shard.ids = bytes.fromhex("".join(names))
+            shard.sizes = array("q", cast(list[int], sizes))
+            return shard, count
+        ids = bytearray()
+        orders = shard.orders = array("q")
         for order, (child_name, size) in enumerate(zip(names, sizes, strict=True), first):
             if size is None:
                 continue
             if own is not None and child_name.startswith(name) and HEX_ID.match(child_name):
-                out.ids[own] += bytes.fromhex(child_name)
-                out.sizes[own].append(size)
-                out.orders[own].append(order)
+                ids += bytes.fromhex(child_name)
+                shard.sizes.append(size)
+                orders.append(order)
             else:
-                out.strays[child_name.lower()] = _Stray(order, f"{name}/{child_name}", size)
-    return out
+                shard.strays.append((child_name.lower(), _Stray(order, f"{name}/{child_name}", size)))
+        shard.ids = bytes(ids)
+        return shard, count
+
+    def finish(self, shards: list[_Shard | None], count: int) -> StoredFolders:
+        out = StoredFolders()
+        for shard in shards:
+            if shard is None:
+                continue
+            if shard.own is not None:
+                out.ids[shard.own] += shard.ids
+                out.sizes[shard.own].extend(shard.sizes)
+                if shard.orders is None:
+                    out.orders[shard.own].extend(range(shard.first, shard.first + len(shard.sizes)))
+                else:
+                    out.orders[shard.own].extend(shard.orders)
+            for lowered, stray in shard.strays:
+                out.strays[lowered] = stray
+        return out
+
+
+# The listing begun beside (list_folders_later): its steps' outputs are _Shard (or None), they carry a count.
+FoldersLater = Later["_Shard | None", int, StoredFolders]
 
 
 def shard_folders(root: Path) -> list[tuple[str, str]]:
@@ -181,10 +250,10 @@ class EarlyListing:
     limits: Limits
     jobs: int
     folder: Path
-    listing: Later[StoredFolders]
+    listing: FoldersLater
     taken: bool = False
 
-    def take(self, root: Path, limits: Limits, jobs: int) -> Later[StoredFolders] | None:
+    def take(self, root: Path, limits: Limits, jobs: int) -> FoldersLater | None:
         """The listing, for the open of the backup at `root` with these limits and jobs, once; None for
         any other open (which lists its folders itself)."""
         try:
@@ -234,6 +303,6 @@ def _start_early(evidence: Path, limits: Limits, jobs: int, runs: Collection[str
     try:
         folder.resolve().relative_to(evidence.resolve())
     except ValueError:
-        return EarlyListing(resolved, limits, jobs, folder, later(partial(list_folders, root, limits), jobs, folder))
+        return EarlyListing(resolved, limits, jobs, folder, list_folders_later(root, limits, jobs, folder))
     shutil.rmtree(folder, ignore_errors=True)  # (a temporary folder inside the evidence: never written to)
     return None

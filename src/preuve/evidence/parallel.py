@@ -27,9 +27,11 @@ here, in order.
 headers, read one after the other) computed in a forked process while this one takes its results
 as they come (and places them), a pipeline of two stages on two cores.
 
-:func:`later` is the third: one piece of work whose result is wanted only later and depends on
-nothing computed meanwhile (a backup's folders, listed for its integrity check), started in a forked
-process of the lowest priority so that it takes a core only when the run leaves one idle.
+:func:`later` is the third: work whose result is wanted only later and depends on nothing computed
+meanwhile (a backup's folders, listed for its integrity check), begun in a forked process of the
+lowest priority so that it takes a core only when the run leaves one idle, in steps done in order
+(a folder at a time): when the result is wanted, the steps it has not done are done there, so a
+process that a busy machine gives no share of a core is never waited for.
 """
 
 from __future__ import annotations
@@ -45,9 +47,13 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+Out = TypeVar("Out")  # a step's output (see Steps)
+C = TypeVar("C")  # what steps carry from one to the next
+R = TypeVar("R")  # the result
+R_co = TypeVar("R_co", covariant=True)
 
 
 def default_jobs() -> int:
@@ -326,78 +332,135 @@ def _stream(work: Callable[[], Iterable[T]], results: Path, send: Connection) ->
         send.close()
 
 
-class Later(Generic[T]):
-    """The result of ``work()``, computed ahead of the moment it is wanted by a forked process of the
-    lowest priority (see :func:`later`), or here when it is wanted, whatever happened beside."""
+class Steps(Protocol[Out, C, R_co]):
+    """Work done in steps, one after the other, for :func:`later`: ``count`` steps, each given its index
+    and what the steps before it carry (a count, say; ``start`` before the first), giving its output and
+    what it carries on; ``finish`` makes the result of every output, in order, and the last carry. A
+    step depends on its index, the carry and what the process held when it forked, alone."""
 
-    def __init__(self, work: Callable[[], T], process: BaseProcess | None = None, spill: Path | None = None) -> None:
-        self._work, self._process, self._spill = work, process, spill
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def start(self) -> C: ...
+
+    def step(self, index: int, carry: C) -> tuple[Out, C]: ...
+
+    def finish(self, outputs: list[Out], carry: C) -> R_co: ...
+
+
+def run_steps(steps: Steps[Out, C, R]) -> R:
+    """The steps' result, every step computed here, in order: what :meth:`Later.result` gives."""
+    outputs: list[Out] = []
+    carry = steps.start
+    for index in range(steps.count):
+        output, carry = steps.step(index, carry)
+        outputs.append(output)
+    return steps.finish(outputs, carry)
+
+
+class Later(Generic[Out, C, R]):
+    """The result of some steps (see :func:`later`), begun ahead of the moment it is wanted by a forked
+    process of the lowest priority, and finished here when it is wanted."""
+
+    def __init__(self, steps: Steps[Out, C, R], process: BaseProcess | None = None, spill: Path | None = None) -> None:
+        self._steps, self._process, self._spill = steps, process, spill
         self._owner = os.getpid()
+        self._done: tuple[R] | None = None
 
-    def result(self) -> T:
-        """The result: the one the process beside wrote whole, else ``work()`` computed here (so an
-        error is raised here, where computing it here raises it). In a process forked from the one
-        that started it, the written result is taken when it is there, and never waited for."""
-        process, spill = self._process, self._spill
+    def result(self) -> R:
+        """The result: the steps the process beside wrote whole, then the others computed here, in order
+        (an error a step raises is raised here, where computing every step here raises it).
+
+        The process beside is never waited for. It runs at the lowest priority, so on a machine busy
+        with other work it may get no share of a core at all (a phone's 200,000 `stat` calls then took
+        a run from 5 to 90 seconds, waiting on it): when the result is wanted, it is stopped, and what
+        it has not finished is done here, at this process's priority. A process forked from the one
+        that started it (an engine worker) takes what was written and does the rest itself; it never
+        stops what it did not start. Kept once made, until closed."""
+        if self._done is not None:
+            return self._done[0]
+        steps, process, spill = self._steps, self._process, self._spill
         if process is not None and os.getpid() == self._owner:
-            process.join()
+            _stop(process, None)  # (what it has written whole stays: its file is read below)
+            self._process = None
+        outputs: list[Out] = []
+        carry = steps.start
         if spill is not None:
             try:
-                with open(spill / "result", "rb") as file:
-                    return cast(T, pickle.load(file))  # noqa: S301 - written by this run's own forked process
+                with open(spill / "steps", "rb") as file:
+                    while len(outputs) < steps.count:
+                        head = file.read(8)
+                        size = int.from_bytes(head, "big")
+                        body = file.read(size) if len(head) == 8 else b""
+                        if len(body) != size or not body:
+                            break  # (the step it was writing when it stopped: done here)
+                        output, carry = pickle.loads(body)  # noqa: S301 - written by this run's own forked process
+                        outputs.append(output)
             except (OSError, EOFError, pickle.UnpicklingError):
-                pass
-        return self._work()
+                outputs, carry = [], steps.start
+        for index in range(len(outputs), steps.count):
+            output, carry = steps.step(index, carry)
+            outputs.append(output)
+        result = steps.finish(outputs, carry)
+        self._done = (result,)
+        return result
 
     def close(self) -> None:
         """Stop the process beside if it still runs, and remove what it wrote (in the process that
         started it; a no-op in any other)."""
+        self._done = None
         if os.getpid() != self._owner:
             return
         _stop(self._process, self._spill)
         self._process = self._spill = None
 
 
-def later(work: Callable[[], T], jobs: int, folder: Path) -> Later[T]:
-    """``work()`` started now in a forked process at the lowest priority, so it takes a core only when
-    the run leaves one idle (while the last parts of a listing are placed, say), its result kept in a
-    private folder made in `folder` until it is wanted (:meth:`Later.result`). Work whose result is
-    wanted only later, that does not depend on what is computed meanwhile (the files a backup's
-    folders hold, before its Manifest.db is listed). With one job, in a daemonic process or where
-    processes cannot be forked: computed when it is wanted."""
+def later(steps: Steps[Out, C, R], jobs: int, folder: Path) -> Later[Out, C, R]:
+    """`steps` begun now in a forked process at the lowest priority, so it takes a core only when the run
+    leaves one idle, each step written to a private folder made in `folder` as it is done; the ones it
+    has not done when the result is wanted are done then, here (:meth:`Later.result`). Work whose result
+    is wanted only later, that does not depend on what is computed meanwhile (the files a backup's
+    folders hold, before its Manifest.db is listed), and that can be cut in steps done in order (a
+    folder at a time). With one job, in a daemonic process or where processes cannot be forked: every
+    step done when it is wanted."""
     if not can_fork(jobs):
-        return Later(work)
+        return Later(steps)
     try:
         spill = Path(tempfile.mkdtemp(prefix="later-", dir=folder))
     except OSError:
-        return Later(work)
+        return Later(steps)
     context = multiprocessing.get_context("fork")
     sys.stdout.flush()
     sys.stderr.flush()
     freeze = gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
-    process = context.Process(target=_compute, args=(work, spill), daemon=True)
+    process = context.Process(target=_compute, args=(steps, spill), daemon=True)
     try:
         process.start()
     except (OSError, ValueError):
         shutil.rmtree(spill, ignore_errors=True)
-        return Later(work)
+        return Later(steps)
     finally:
         if freeze:
             gc.unfreeze()
-    return Later(work, process, spill)
+    return Later(steps, process, spill)
 
 
-def _compute(work: Callable[[], T], spill: Path) -> None:
-    """In a forked process: ``work()`` written whole to ``spill/result`` (under another name until it
-    is whole); nothing when it raises (the process that wants it computes it, and raises there)."""
+def _compute(steps: Steps[Out, C, R], spill: Path) -> None:
+    """In a forked process: each step's output and carry appended to ``spill/steps`` as it is done, its
+    length first (a step cut short when the process is stopped is told from a whole one by it); the
+    first step that raises ends it (the process that wants the result does it, and raises there)."""
     try:
         if hasattr(os, "nice"):
             os.nice(19)
-        result = work()
-        with open(spill / "partial", "wb") as file:
-            pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(spill / "partial", spill / "result")
-    except BaseException:  # noqa: BLE001, S110 - computed where it is wanted (see later)
+        carry = steps.start
+        with open(spill / "steps", "wb") as file:
+            for index in range(steps.count):
+                output, carry = steps.step(index, carry)
+                body = pickle.dumps((output, carry), protocol=pickle.HIGHEST_PROTOCOL)
+                file.write(len(body).to_bytes(8, "big") + body)
+                file.flush()
+    except BaseException:  # noqa: BLE001, S110 - done where it is wanted (see later)
         pass

@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
-from preuve.evidence.backup_folders import EarlyListing, StoredFolders, backup_root
+from preuve.evidence.backup_folders import EarlyListing, FoldersLater, backup_root
 from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import DeviceFS, MountFS
 from preuve.evidence.ios_integrity import BackupIntegrity
 from preuve.evidence.limits import Limits
-from preuve.evidence.parallel import Later
 from preuve.evidence.sources.backup import BACKUP_PREFIX, BackupSource
 from preuve.evidence.sources.base import at
 
@@ -83,7 +82,7 @@ class IosBackup(AcquisitionKind):
             raise
 
     @classmethod
-    def open_encrypted(cls, root: Path, ctx: OpenContext, folders: Later[StoredFolders] | None = None) -> DeviceFS:
+    def open_encrypted(cls, root: Path, ctx: OpenContext, folders: FoldersLater | None = None) -> DeviceFS:
         from preuve.evidence.ios_encrypted import unlock_backup
         from preuve.evidence.sources.encrypted_backup import EncryptedBackupSource
 

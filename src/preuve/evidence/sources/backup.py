@@ -32,11 +32,16 @@ from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from preuve.evidence.backup_folders import LIST_BESIDE_MIN_BYTES, StoredFolders, list_folders
+from preuve.evidence.backup_folders import (
+    LIST_BESIDE_MIN_BYTES,
+    FoldersLater,
+    StoredFolders,
+    list_folders,
+    list_folders_later,
+)
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import ACQUISITION_PREFIX, MEMBER_TYPES, DeviceFS, FileInfo, MountFS
 from preuve.evidence.ios_domains import device_path
@@ -44,7 +49,7 @@ from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import DecodedMBFiles, MBFileDecoder, MBFileFields
-from preuve.evidence.parallel import Later, can_fork, in_parts, later
+from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file, shown, too_long_note
 from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
 from preuve.evidence.sqlite import iter_rows, open_readonly, row_cuts, table_columns
@@ -93,7 +98,7 @@ class BackupSource(Source):
 
     def __init__(
         self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, jobs: int = 1,
-        folders: Later[StoredFolders] | None = None, integrity: bool = True,
+        folders: FoldersLater | None = None, integrity: bool = True,
     ) -> None:
         """`folders`: the hashed-name folders' listing, started before the source was made (see
         folders_beside); the source closes it. `integrity` False: the backup's integrity check will not
@@ -352,14 +357,14 @@ class BackupSource(Source):
             self._folders = self.folders_beside(self.path, self.limits, self.jobs, self.workdir)
 
     @staticmethod
-    def folders_beside(root: Path, limits: Limits, jobs: int, workdir: Path) -> Later[StoredFolders] | None:
+    def folders_beside(root: Path, limits: Limits, jobs: int, workdir: Path) -> FoldersLater | None:
         """The listing of the backup's hashed-name folders, started now beside whatever comes next
         (see _list_folders_beside); None for a Manifest.db under LIST_BESIDE_MIN_BYTES (or none)."""
         try:
             small = (root / "Manifest.db").stat().st_size < LIST_BESIDE_MIN_BYTES
         except OSError:
             small = True
-        return None if small else later(partial(list_folders, root, limits), jobs, workdir)
+        return None if small else list_folders_later(root, limits, jobs, workdir)
 
     def stored_folders(self) -> StoredFolders:
         """What the backup's hashed-name folders hold (ios_integrity.list_folders): as listed beside

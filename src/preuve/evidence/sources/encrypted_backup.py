@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from preuve.evidence.backup_folders import StoredFolders
+from preuve.evidence.backup_folders import FoldersLater
 from preuve.evidence.crypto.ios_keybag import KeybagError, decrypt_stream, file_key
 from preuve.evidence.errors import EvidenceError, LimitExceeded
 from preuve.evidence.fs import FileInfo
@@ -33,7 +33,6 @@ from preuve.evidence.ios_encrypted import BackupKeys
 from preuve.evidence.ledger import EvidenceFile, HashBeside, HashingReader, HashLedger
 from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import MBFileFields
-from preuve.evidence.parallel import Later
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sources.backup import BACKUP_PREFIX, NO_ID, ROW_FILE, BackupSource, ListedRows
 from preuve.evidence.sources.base import Member, MemberColumns
@@ -61,7 +60,7 @@ class EncryptedBackupSource(BackupSource):
 
     def __init__(
         self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, keys: BackupKeys, jobs: int = 1,
-        folders: Later[StoredFolders] | None = None, integrity: bool = True,
+        folders: FoldersLater | None = None, integrity: bool = True,
     ) -> None:
         super().__init__(root, limits, ledger, workdir, jobs, folders, integrity)
         self._keys = keys
