@@ -3,6 +3,7 @@
 Usage (from the repository root; see benchmarks/README.md, "The twentieth session")::
 
     python3 benchmarks/compare_runs.py --evidence BENCH/phone-200k --src BEFORE/src --src src --rounds 6
+    python3 benchmarks/compare_runs.py --evidence BENCH/phone-200k --src BEFORE/src --src src --rounds 3 --busy 2
     python3 benchmarks/compare_runs.py --evidence BENCH/phone-20k --minus BENCH/phone-2k \\
         --src BEFORE/src --src src --instructions
 
@@ -19,6 +20,10 @@ change that saved 3 % looked like one that saved 10 %.
   processes it waited for) and the peak resident memory; and the median, over the rounds, of each
   tree's wall and CPU time over the first tree's in the same round. The machines these run on are
   shared: take several rounds, and read a ratio, not a time.
+- **On a busy machine** (``--busy N``, with the timed mode): N other programs keep the CPUs busy
+  (each a Python loop that never waits) for the whole of the rounds, as an analyst's laptop runs a
+  browser, a video call or a build beside preuve. A run that waits on a process of the lowest
+  priority is seen here: that process gets almost no share of a core while they run.
 - **Instructions** (``--instructions``, needs valgrind): each tree runs once with one job under
   ``valgrind --tool=callgrind``, which counts the instructions the interpreter executes; counts vary
   by about 0.1 % from one run to the next, where times vary by tens of percent. With ``--minus
@@ -40,7 +45,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +116,19 @@ def instructions(tree: Tree, command: list[str]) -> int:
     return int(found.group(1))
 
 
+@contextmanager
+def busy(count: int) -> Iterator[None]:
+    """`count` other programs keeping the CPUs busy (a loop each) while the block runs."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        time.sleep(0.3 if loops else 0)  # (started and running)
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
 def timed_table(trees: Sequence[Tree], rounds: list[list[Run]]) -> list[str]:
     lines = ["| tree | wall s | CPU s | peak MiB | wall / first | CPU / first |", "|---|---:|---:|---:|---:|---:|"]
     for place, tree in enumerate(trees):
@@ -131,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind, one job)")
     parser.add_argument("--minus", type=Path, default=None, help="with --instructions: an acquisition whose count is subtracted")
+    parser.add_argument("--busy", type=int, default=0, help="timed: N other programs keep the CPUs busy meanwhile")
     parser.add_argument("extra", nargs="*", help="after --: more arguments of `preuve check`")
     args = parser.parse_args(argv)
     if args.minus is not None and not args.instructions:
@@ -161,15 +181,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"| {tree.src} | {count:,} | {count / first:.4f} |")
             return 0
         rounds: list[list[Run]] = []
-        for number in range(args.rounds):
-            runs = []
-            for tree in trees:
-                shutil.rmtree(out, ignore_errors=True)
-                runs.append(timed_run(tree, check_command(args.evidence, out, feeds, extra)))
-                print(f"[round {number + 1}/{args.rounds}] {tree.src}: {runs[-1].wall:.2f} s, CPU {runs[-1].cpu:.2f} s",
-                      file=sys.stderr)
-            rounds.append(runs)
-        print(f"Medians of {args.rounds} interleaved rounds, {args.evidence}; {os.cpu_count()} CPUs")
+        with busy(args.busy):
+            for number in range(args.rounds):
+                runs = []
+                for tree in trees:
+                    shutil.rmtree(out, ignore_errors=True)
+                    runs.append(timed_run(tree, check_command(args.evidence, out, feeds, extra)))
+                    print(f"[round {number + 1}/{args.rounds}] {tree.src}: {runs[-1].wall:.2f} s, "
+                          f"CPU {runs[-1].cpu:.2f} s", file=sys.stderr)
+                rounds.append(runs)
+        print(f"Medians of {args.rounds} interleaved rounds, {args.evidence}; {os.cpu_count()} CPUs"
+              + (f"; {args.busy} other programs keeping the CPUs busy" if args.busy else ""))
         print("\n".join(timed_table(trees, rounds)))
     return 0
 

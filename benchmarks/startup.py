@@ -71,7 +71,7 @@ def timed(name):
     setattr(check, name, wrapper)
 
 
-for name in ("load_indicators", "open_acquisition", "discover_rules", "discover_artifacts", "_splitter"):
+for name in ("load_indicators", "open_evidence", "discover_rules", "discover_artifacts", "_workers"):
     timed(name)
 
 
@@ -95,7 +95,7 @@ print(json.dumps({
     "open": m["discover_rules:in"] - m["load_indicators:out"],
     "rules": m["discover_rules:out"] - m["discover_rules:in"],
     "artifacts": m["discover_artifacts:out"] - m["discover_artifacts:in"],
-    "splitter": m["_splitter:out"] - m["_splitter:in"],
+    "splitter": m["_workers:out"] - m["_workers:in"],
     "after_start": m["first"] - m["start"],
 }), file=sys.stderr)
 """
