@@ -427,14 +427,6 @@ class _Plan:
         )
 
 
-def _pieces(slices: Sequence[slice]) -> Callable[[bytes], tuple[bytes, ...]]:
-    """A function giving the bytes at `slices` of a blob, at C speed."""
-    if len(slices) == 1:
-        only = slices[0]
-        return lambda blob: (blob[only],)
-    return cast(Callable[[bytes], tuple[bytes, ...]], itemgetter(*slices))
-
-
 @dataclass(frozen=True, slots=True)
 class _Layout:
     """What a checked archive shares with every blob laid out as it is.
@@ -443,28 +435,39 @@ class _Layout:
     and data, and the characters of strings no dictionary uses as a key (a file's path, a link's
     target). Two blobs equal outside those spans are read the same way and fail or pass the same
     checks, given that their strings decode. So for a blob whose offset table and trailer are
-    those of a checked one, comparing those bytes (at C speed) and decoding its own strings
-    stands for the whole check; any difference sends it through the check again."""
+    those of a checked one, comparing those bytes and decoding its own strings stands for the whole
+    check; any difference sends it through the check again.
 
-    fixed: Callable[[bytes], tuple[bytes, ...]]
-    fixed_bytes: bytes
-    ascii: Callable[[bytes], tuple[bytes, ...]] | None
+    The comparison is one masked compare of the blob read as a number (`mask`: every bit of the
+    bytes outside those spans, and the top bit of each character of its ASCII strings; `expected`:
+    the checked blob's bits there, whose ASCII characters' top bits are 0, as ASCII says). A phone's
+    MBFiles come in thousands of shapes read in no order: the layout of each is two numbers, where
+    the pieces of a blob cut and joined took some thirty objects a layout, and a layout read among
+    thousands cost twice what one read over and over costs (benchmarks/README.md, the twenty-second
+    session)."""
+
+    length: int
+    mask: int
+    expected: int
     wide: tuple[slice, ...]
     plan: _Plan
     unpack: Callable[[bytes], MBFileFields]  # the plan's fields, as a tuple (see _unpacker)
 
-    def size(self, blob: bytes) -> int | None | object:
-        """Only the ``Size`` of a blob :meth:`read` would read (None when it has none), or _UNSEEN
-        when :meth:`read` would not read it."""
-        if b"".join(self.fixed(blob)) != self.fixed_bytes:
-            return _UNSEEN
-        if self.ascii is not None and not b"".join(self.ascii(blob)).isascii():
-            return _UNSEEN
+    def _fits(self, blob: bytes) -> bool:
+        if len(blob) != self.length or int.from_bytes(blob, "little") & self.mask != self.expected:
+            return False
         for at in self.wide:
             try:
                 blob[at].decode("utf-16-be")
             except UnicodeDecodeError:
-                return _UNSEEN
+                return False
+        return True
+
+    def size(self, blob: bytes) -> int | None | object:
+        """Only the ``Size`` of a blob :meth:`read` would read (None when it has none), or _UNSEEN
+        when :meth:`read` would not read it."""
+        if not self._fits(blob):
+            return _UNSEEN
         where = self.plan.numbers[0]
         return None if where is None else int.from_bytes(blob[where[0]], "big", signed=where[1])
 
@@ -474,9 +477,7 @@ class _Layout:
 
     def fields(self, blob: bytes) -> MBFileFields | None:
         """What :meth:`read` reads, as a tuple (None when :meth:`read` would not read it)."""
-        if b"".join(self.fixed(blob)) != self.fixed_bytes:
-            return None
-        if self.ascii is not None and not b"".join(self.ascii(blob)).isascii():
+        if len(blob) != self.length or int.from_bytes(blob, "little") & self.mask != self.expected:
             return None
         for at in self.wide:
             try:
@@ -550,21 +551,29 @@ def _layout(
     if any(stop > next_start for (_, stop), (next_start, _) in zip(spans, spans[1:], strict=False)):
         return None
     loose.sort()
-    fixed: list[slice] = []
-    at = 0
-    for start, stop, _kind in loose:
-        fixed.append(slice(at, start))
-        at = stop
-    fixed.append(slice(at, len(blob)))
-    ascii_spans = [slice(start, stop) for start, stop, kind in loose if kind == 5]
+    mask, expected = _masked(blob, loose)
     return _Layout(
-        fixed=_pieces(fixed),
-        fixed_bytes=b"".join(blob[piece] for piece in fixed),
-        ascii=_pieces(ascii_spans) if ascii_spans else None,
+        length=len(blob),
+        mask=mask,
+        expected=expected,
         wide=tuple(slice(start, stop) for start, stop, kind in loose if kind == 6),
         plan=plan,
         unpack=_unpacker(plan),
     )
+
+
+def _masked(data: bytes, loose: Sequence[tuple[int, int, int]]) -> tuple[int, int]:
+    """A layout's comparison of `data` read as a number, little-endian (see _Layout): the mask (every
+    bit of the bytes outside the `loose` spans, and the top bit of each byte of the ASCII strings'
+    spans, kind 5) and the bits expected there (the data's own, the top bits of its ASCII 0)."""
+    mask = bytearray(b"\xff" * len(data))
+    for start, stop, kind in loose:
+        mask[start:stop] = (b"\x80" if kind == 5 else b"\x00") * (stop - start)
+    fixed = bytearray(data)
+    for start, stop, _kind in loose:
+        fixed[start:stop] = bytes(stop - start)
+    bits = int.from_bytes(mask, "little")
+    return bits, int.from_bytes(fixed, "little") & bits
 
 
 # Bounds of what a decoder keeps: layouts (about 4 KB each) by shape, shapes seen once (their key
@@ -642,9 +651,8 @@ class _Template:
     variable: tuple[tuple[int, int, int], ...]  # (place in that order, object, kind: 4 data, 5 ASCII, 6 UTF-16)
     starts_by_object: Callable[[list[int]], tuple[int, ...]]  # each object's start, from the starts in order
     canon_length: int
-    fixed: Callable[[bytes], tuple[bytes, ...]]  # on the canon, as _Layout's
-    fixed_bytes: bytes
-    ascii: Callable[[bytes], tuple[bytes, ...]] | None
+    mask: int  # on the canon, as _Layout's
+    expected: int
     wide: tuple[slice, ...]
     numbers: Callable[[bytes], MBFileFields]  # on the canon (its link target and key None)
     target: tuple[int, bool] | None  # (object, UTF-16)
@@ -675,11 +683,9 @@ class _Template:
             at = starts[place + 1]
         pieces.append(blob[at:table])
         canon = b"".join(pieces)
-        if len(canon) != self.canon_length or b"".join(self.fixed(canon)) != self.fixed_bytes:
+        if len(canon) != self.canon_length or int.from_bytes(canon, "little") & self.mask != self.expected:
             return None
         ascii_parts = [blob[start:stop] for start, stop, kind in bodies if kind == 5]
-        if self.ascii is not None:
-            ascii_parts.extend(self.ascii(canon))
         if ascii_parts and not b"".join(ascii_parts).isascii():
             return None
         try:
@@ -762,13 +768,7 @@ def _template(
     canon_length = canon_at(end)
     canon = b"".join([blob[a:b] for a, b in zip([0, *(stop for _, stop in removed)],
                                                   [*(start for start, _ in removed), end], strict=True)])
-    fixed: list[slice] = []
-    at = 0
-    for start, stop, _kind in sorted(loose):
-        fixed.append(slice(at, canon_at(start)))
-        at = canon_at(stop)
-    fixed.append(slice(at, canon_length))
-    ascii_spans = [slice(canon_at(start), canon_at(stop)) for start, stop, kind in sorted(loose) if kind == 5]
+    mask, expected = _masked(canon, [(canon_at(start), canon_at(stop), kind) for start, stop, kind in loose])
     numbers = tuple(
         None if index is None else (slice(canon_at(offsets[index] + 1), canon_at(offsets[index] + 1) + (1 << (markers[index] & 0xF))),
                                     markers[index] & 0xF == 3)
@@ -782,9 +782,8 @@ def _template(
             Callable[[list[int]], tuple[int, ...]], itemgetter(*(position_of[i] for i in range(len(offsets))))
         ),
         canon_length=canon_length,
-        fixed=_pieces(fixed),
-        fixed_bytes=b"".join(canon[piece] for piece in fixed),
-        ascii=_pieces(ascii_spans) if ascii_spans else None,
+        mask=mask,
+        expected=expected,
         wide=tuple(slice(canon_at(start), canon_at(stop)) for start, stop, kind in sorted(loose) if kind == 6),
         numbers=_unpacker(_Plan(numbers, None, None)),
         target=None if target_object is None else (target_object, markers[target_object] >> 4 == 6),
