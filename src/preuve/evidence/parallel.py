@@ -374,7 +374,7 @@ class Later(Generic[Out, C, R]):
 
         The process beside is never waited for. It runs at the lowest priority, so on a machine busy
         with other work it may get no share of a core at all (a phone's 200,000 `stat` calls then took
-        a run from 5 to 90 seconds, waiting on it): when the result is wanted, it is stopped, and what
+        a run from about 5 to about 80 seconds, waiting on it): when the result is wanted, it is stopped, and what
         it has not finished is done here, at this process's priority. A process forked from the one
         that started it (an engine worker) takes what was written and does the rest itself; it never
         stops what it did not start. Kept once made, until closed."""
