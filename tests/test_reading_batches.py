@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -319,6 +320,7 @@ def test_memory_is_looked_at_by_time_not_by_count(monkeypatch: Any) -> None:
     frozen = _read("batches", 4096, plan, 1 << 20)
     assert [c[0] for c in frozen[0]] == [1, 4, 16, 64, 256, 59]
     monkeypatch.setattr(engine, "_CLOCK", _Clock(engine._LOOK_AFTER * 0.75))  # noqa: SLF001
+    monkeypatch.setattr(engine, "_LOOK_SHARE", 1)  # (a look here seems to take a read's 1.5 ms: see below)
     timed = _read("batches", 4096, plan, 1 << 20)
     assert _flat(timed[0]) == _flat(steady[0])
     # The clock moves 1.5 ms a read, and is read once a record, and once more to set the next look
@@ -327,3 +329,50 @@ def test_memory_is_looked_at_by_time_not_by_count(monkeypatch: Any) -> None:
     # growth, and each batch is cut at its first, after its 2nd record.
     assert [c[0] for c in timed[0]] == [1, 4, 6] + [2] * 194 + [1]
     assert sum(c[0] for c in timed[0]) == 400
+
+
+class _Costly:
+    """A stand-in for the memory gauge that never sees growth, each of whose looks takes `cost` seconds
+    of the engine's clock (mallinfo2 walking malloc's free lists)."""
+
+    def __init__(self, clock: _Clock, cost: float) -> None:
+        self.clock, self.cost = clock, cost
+        self.looks = 0
+        self.measures = True
+
+    def mark(self) -> None:
+        pass
+
+    def grown(self) -> int:
+        self.looks += 1
+        self.clock.now += self.cost
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("cost", "looks"), [(0.0, 19), (0.001, 3)])
+def test_a_costly_look_is_made_less_often(monkeypatch: Any, cost: float, looks: int) -> None:
+    """The next look comes _LOOK_AFTER after the last, or _LOOK_SHARE times what the last took when
+    that is longer: the same records in the same batches, with looks a hundredth of the reading at
+    most.
+
+    The clock moves 10 µs a read. Looks that cost nothing come every 2 ms (200 reads) in the batches
+    of 256, 1,024 and 2,635 records (1 + 5 + 13); looks of 1 ms (1.01 ms with the read after one) put
+    the next 101 ms away, so each of those batches is looked at once, after its first 200 records."""
+    plan = {**_GROWING_PLAN, "count": 4000}
+    steady = _read("batches", 4096, plan, 1 << 30)
+    clock = _Clock(0.00001)
+    gauges: list[_Costly] = []
+
+    def gauge() -> _Costly:
+        gauges.append(_Costly(clock, cost))
+        return gauges[-1]
+
+    monkeypatch.setattr(engine, "Gauge", gauge)
+    monkeypatch.setattr(engine, "_CLOCK", clock)
+    timed = _read("batches", 4096, plan, 1 << 30)
+    assert timed == steady
+    assert [c[0] for c in timed[0]] == [1, 4, 16, 64, 256, 1024, 2635]
+    assert sum(g.looks for g in gauges) == looks

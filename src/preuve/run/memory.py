@@ -68,7 +68,8 @@ def heap_in_use() -> Callable[[], int] | None:
 class Gauge:
     """The memory the process has taken since :meth:`mark` (see the module): made in the process that
     reads, since a descriptor opened before a fork would read the parent's resident memory. A look
-    (:meth:`grown`) costs a few microseconds."""
+    (:meth:`grown`) costs a few microseconds in a fresh process, and up to about a hundred in one whose
+    malloc holds many freed chunks (``mallinfo2`` walks its free lists; see engine._LOOK_SHARE)."""
 
     def __init__(self) -> None:
         self._fd: int | None = None

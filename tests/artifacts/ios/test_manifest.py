@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import plistlib
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -215,6 +215,16 @@ def test_mbfile_times_convert_as_from_unix_does() -> None:
     assert [_unix_time(v) for v in values] == [from_unix(v) for v in values]
     assert _unix_time(low) == datetime(1990, 1, 1, tzinfo=UTC) and _unix_time(low - 1) is None
     assert _unix_time(high - 1) == datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC) and _unix_time(high) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(631_152_000, 4_102_444_799))
+def test_mbfile_times_in_plain_seconds_are_from_unix_s(seconds: int) -> None:
+    # The one call that makes the plain seconds' datetime makes from_unix's, its zone the same object
+    # (what the report's count by day tells UTC by).
+    made = _unix_time(seconds)
+    assert made == from_unix(seconds) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    assert made is not None and made.tzinfo is UTC and made.isoformat() == from_unix(seconds).isoformat()  # type: ignore[union-attr]
 
 
 def test_mbfiles_of_every_integer_width_and_shape(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import ClassVar, cast
 
 from preuve.artifacts.base import ArtifactContext, SqliteArtifact
@@ -45,9 +45,11 @@ _PLAIN_SECONDS = (
 
 
 def _unix_time(value: int | None) -> datetime | None:
-    """:func:`from_unix` of an MBFile's time."""
+    """:func:`from_unix` of an MBFile's time. A time in whole seconds between 1990 and 2100 (nearly
+    every file's) is made by one call, which makes the same datetime as the epoch plus a timedelta in
+    half the time (a phone's files have hundreds of thousands of distinct times; tested)."""
     if type(value) is int and _PLAIN_SECONDS[0] <= value < _PLAIN_SECONDS[1]:
-        return UNIX_EPOCH + timedelta(0, value)
+        return datetime.fromtimestamp(value, UTC)
     return None if value is None else from_unix(value)
 
 
