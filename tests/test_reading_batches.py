@@ -352,15 +352,17 @@ class _Costly:
         pass
 
 
-@pytest.mark.parametrize(("cost", "looks"), [(0.0, 19), (0.001, 3)])
+@pytest.mark.parametrize(("cost", "looks"), [(0.0, 19), (0.0001, 5), (0.001, 4), (1.0, 4)])
 def test_a_costly_look_is_made_less_often(monkeypatch: Any, cost: float, looks: int) -> None:
     """The next look comes _LOOK_AFTER after the last, or _LOOK_SHARE times what the last took when
-    that is longer: the same records in the same batches, with looks a hundredth of the reading at
-    most.
+    that is longer, but never more than _LOOK_MOST after it: the same records in the same batches,
+    with looks a hundredth of the reading at most, and memory still looked at every 20 ms.
 
-    The clock moves 10 µs a read. Looks that cost nothing come every 2 ms (200 reads) in the batches
-    of 256, 1,024 and 2,635 records (1 + 5 + 13); looks of 1 ms (1.01 ms with the read after one) put
-    the next 101 ms away, so each of those batches is looked at once, after its first 200 records."""
+    The clock moves 10 µs a read; the batches of 256, 1,024 and 2,635 records are looked at, each
+    first after 200 reads (2 ms). Looks that cost nothing come every 2 ms: 1 + 5 + 13. Looks of
+    100 µs (110 with the read after one) put the next 11 ms (1,100 reads) away: 1 + 1 + 3. Looks of
+    1 ms, or of a second, would put it 101 ms or 100 s away, and _LOOK_MOST puts it 20 ms (2,000
+    reads) away: 1 + 1 + 2."""
     plan = {**_GROWING_PLAN, "count": 4000}
     steady = _read("batches", 4096, plan, 1 << 30)
     clock = _Clock(0.00001)
