@@ -375,8 +375,12 @@ def _one_by_one(render: Render) -> Callable[[Artifact, list[Record], list[list[F
 # record (what a sink does with a record is often a few bytes appended), few enough to stay small.
 DELIVERY_BATCH = 500
 # What a worker leaves for the main process is batched by this many records (as columns, see
-# _Columns): fewer, larger objects to pickle and unpickle.
-SPILL_BATCH = 4096
+# _Columns): fewer, larger objects to pickle and unpickle than one per record, and few enough that a
+# batch's records stay in the processor's cache from one step to the next (read, matched, rendered:
+# a phone's file records are about a kilobyte each). Batches of 4,096 cost 5 % more of a phone's
+# run (CPU, the spread 200k phone) and 4 % more of a messages backup's than 512; 256 and 1,024 cost
+# 1 to 3 % more (benchmarks/README.md, the twenty-third session).
+SPILL_BATCH = 512
 
 
 # What the batches of records an artifact reads may hold, as rendered (see _Reading.batches): records
