@@ -260,10 +260,11 @@ def test_the_next_batch_s_size() -> None:
 
 class _Growing:
     """A stand-in for the memory gauge (run/memory.py): from its `after`-th look on, the process has
-    grown by a gigabyte since the mark."""
+    grown by a gigabyte since the mark. Each look moves `clock` (when given) by `cost` seconds, as
+    mallinfo2 walking malloc's free lists takes time."""
 
-    def __init__(self, after: int = 1) -> None:
-        self.after = after
+    def __init__(self, after: int = 1, clock: _Clock | None = None, cost: float = 0.0) -> None:
+        self.after, self.clock, self.cost = after, clock, cost
         self.looks = 0
         self.measures = True
 
@@ -272,6 +273,8 @@ class _Growing:
 
     def grown(self) -> int:
         self.looks += 1
+        if self.clock is not None:
+            self.clock.now += self.cost
         return 1 << 30 if self.looks >= self.after else 0
 
     def close(self) -> None:
@@ -331,27 +334,6 @@ def test_memory_is_looked_at_by_time_not_by_count(monkeypatch: Any) -> None:
     assert sum(c[0] for c in timed[0]) == 400
 
 
-class _Costly:
-    """A stand-in for the memory gauge that never sees growth, each of whose looks takes `cost` seconds
-    of the engine's clock (mallinfo2 walking malloc's free lists)."""
-
-    def __init__(self, clock: _Clock, cost: float) -> None:
-        self.clock, self.cost = clock, cost
-        self.looks = 0
-        self.measures = True
-
-    def mark(self) -> None:
-        pass
-
-    def grown(self) -> int:
-        self.looks += 1
-        self.clock.now += self.cost
-        return 0
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.mark.parametrize(("cost", "looks"), [(0.0, 19), (0.0001, 5), (0.001, 4), (1.0, 4)])
 def test_a_costly_look_is_made_less_often(monkeypatch: Any, cost: float, looks: int) -> None:
     """The next look comes _LOOK_AFTER after the last, or _LOOK_SHARE times what the last took when
@@ -366,10 +348,10 @@ def test_a_costly_look_is_made_less_often(monkeypatch: Any, cost: float, looks: 
     plan = {**_GROWING_PLAN, "count": 4000}
     steady = _read("batches", 4096, plan, 1 << 30)
     clock = _Clock(0.00001)
-    gauges: list[_Costly] = []
+    gauges: list[_Growing] = []
 
-    def gauge() -> _Costly:
-        gauges.append(_Costly(clock, cost))
+    def gauge() -> _Growing:  # (memory never grows here)
+        gauges.append(_Growing(after=1 << 62, clock=clock, cost=cost))
         return gauges[-1]
 
     monkeypatch.setattr(engine, "Gauge", gauge)
