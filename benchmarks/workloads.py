@@ -21,7 +21,10 @@ RSS of each, and the size of preuve's output folder beside MVT's.
 - **floor**: ``benchmarks/floors.py`` (standard library only): the same rows read with plain
   sqlite3 (Manifest.db with its MBFile blobs included), or the same bytes read with plain reads.
 - **MVT**: ``mvt-ios check-backup`` / ``check-fs`` / ``mvt-android check-androidqf`` with the
-  same feeds, from ``--mvt-bin`` (a folder holding mvt-ios and mvt-android), when given.
+  same feeds, from ``--mvt-bin`` (a folder holding mvt-ios and mvt-android), when given. MVT checks
+  an encrypted backup once it has decrypted a copy: ``mvt-ios decrypt-backup -k KEY`` with MVT's
+  own key file (written once by ``mvt-ios extract-key``, not timed, as preuve's ``--key-file``), then
+  ``check-backup`` on the copy; the two are timed as one (wall and CPU added, the larger peak).
 
 ``--skip-artifact NAME`` (repeatable) runs preuve with ``--artifact`` for every other artifact of the
 platform: ``--skip-artifact acquisition_integrity`` measures preuve doing what MVT does, without the
@@ -216,6 +219,18 @@ def build_encrypted(plain: Path, out: Path, workdir: Path) -> tuple[Path, Path]:
     return out, key
 
 
+def mvt_key_file(mvt_ios: Path, backup: Path, workdir: Path) -> Path:
+    """MVT's own key file for an encrypted backup (`mvt-ios extract-key`), written once: with it MVT
+    decrypts without deriving the key from the password, as preuve does with its `--key-file`."""
+    key = workdir / f"{backup.name}.mvt-key"
+    if not key.is_file():
+        subprocess.run(  # noqa: S603 - MVT's own command
+            [str(mvt_ios), "extract-key", "-p", KEY_PASSWORD, "-k", str(key), str(backup)],
+            env={**os.environ, "MVT_DISABLE_UPDATES": "1"}, stdout=subprocess.DEVNULL, check=True,
+        )
+    return key
+
+
 # -- filesystem dumps and AndroidQF -------------------------------------------------------------------
 
 
@@ -287,6 +302,10 @@ class Case:
     preuve_out: Path
     mvt_out: Path | None
     results: dict[str, Sample] = field(default_factory=dict)
+    # What MVT must run first, timed with its check (decrypting an encrypted backup), and the folder
+    # that writes (removed before and after each round).
+    mvt_first: list[str] | None = None
+    mvt_scratch: Path | None = None
 
 
 def run_rounds(cases: Sequence[Case], repeat: int, env: dict[str, str]) -> None:
@@ -300,8 +319,18 @@ def run_rounds(cases: Sequence[Case], repeat: int, env: dict[str, str]) -> None:
                     shutil.rmtree(out, ignore_errors=True)
                     if who == "mvt":
                         out.mkdir(parents=True)
-                run = run_measured(argv, env=env if who == "preuve" else
-                                   {**os.environ, "MVT_DISABLE_UPDATES": "1"})
+                mvt_env = {**os.environ, "MVT_DISABLE_UPDATES": "1"}
+                first = None
+                if who == "mvt" and case.mvt_first is not None:
+                    if case.mvt_scratch is not None:
+                        shutil.rmtree(case.mvt_scratch, ignore_errors=True)
+                    first = run_measured(case.mvt_first, env=mvt_env)
+                run = run_measured(argv, env=env if who == "preuve" else mvt_env)
+                if first is not None:
+                    run = Run(first.seconds + run.seconds, first.cpu_seconds + run.cpu_seconds,
+                              max(first.max_rss_mib, run.max_rss_mib), first.returncode or run.returncode)
+                    if case.mvt_scratch is not None:
+                        shutil.rmtree(case.mvt_scratch, ignore_errors=True)
                 sample = case.results.setdefault(who, Sample())
                 sample.runs.append(run)
                 if out is not None and out.is_dir():
@@ -410,15 +439,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(backup, ignore_errors=True)
             build_phone(backup, plan, feeds)
         evidence, extra, floor_args = backup, [], ["backup", str(backup)]
+        checked, mvt_first, scratch = backup, None, None  # what MVT checks, and what it runs first
         if args.workload == "encrypted":
             evidence, key = build_encrypted(backup, work / f"phone-{args.size}-encrypted", work)
             extra = ["--key-file", str(key)]
             floor_args = ["encrypted", str(evidence), str(key)]
-            mvt_ios = None  # MVT needs the password, and spends seconds deriving the key: not compared
+            if mvt_ios is not None:
+                scratch = work / f"mvt-decrypted-{args.size}"
+                mvt_key = mvt_key_file(mvt_ios, evidence, work)
+                mvt_first = [str(mvt_ios), "decrypt-backup", "-k", str(mvt_key), "-d", str(scratch), str(evidence)]
+                checked = scratch
         out, mout = work / f"out-{args.workload}-{args.size}", work / f"mvt-{args.workload}-{args.size}"
         cases.append(Case(f"{args.workload} {args.size}{skipped}", preuve_cmd(evidence, out, feeds, [*extra, *jobs]),
-                          [*floor, *floor_args], mvt_cmd(mvt_ios, "check-backup", evidence, mout, feeds)
-                          if mvt_ios else None, out, mout if mvt_ios else None))
+                          [*floor, *floor_args], mvt_cmd(mvt_ios, "check-backup", checked, mout, feeds)
+                          if mvt_ios else None, out, mout if mvt_ios else None, mvt_first=mvt_first, mvt_scratch=scratch))
     elif args.workload == "messages":
         size = parse_size(args.size)
         backup = work / f"backup-{size_label(size)}"
