@@ -31,7 +31,9 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from preuve.evidence.limits import Limits
 
@@ -213,7 +215,18 @@ def open_readonly(
             )
             size = _size(database)
         try:
-            _harden(conn, limits, size)
+            try:
+                _harden(conn, limits, size)
+            except sqlite3.DatabaseError as exc:
+                if not corrupt(exc):
+                    raise
+                # A database cut short (an interrupted copy) counts more pages in its header than the
+                # file holds, and SQLite then refuses even its schema. With writable_schema it reads
+                # the pages there are, and says "malformed" only where a read needs a page past the cut
+                # (see readable_rows). Nothing can be written either way: the file is opened read-only
+                # (or is a private copy) and query_only is on.
+                conn.execute("PRAGMA writable_schema=ON")
+                _harden(conn, limits, size)
             try:
                 yield conn
             except sqlite3.DatabaseError as exc:
@@ -357,7 +370,7 @@ def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, ro
     if rows_per_part is not None:
         parts = max(2, min(parts, count // max(1, rows_per_part)))
     low, high = ends
-    if high - low + 1 == count and _true_rowid(conn, table):
+    if high - low + 1 == count and true_rowid(conn, table):
         # Every rowid from the first to the last is there (as in a table only ever appended to): the
         # rowid at offset k is low + k, and the cuts are known without stepping through the table.
         # (Stepping through a phone's Manifest.db, 170 MB, took 50 ms, twice, on the run's one
@@ -369,7 +382,7 @@ def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, ro
     return _walked_cuts(conn, name, count, parts)
 
 
-def _true_rowid(conn: sqlite3.Connection, table: str) -> bool:
+def true_rowid(conn: sqlite3.Connection, table: str) -> bool:
     """Whether `rowid` names the table's own integer key (unique), not a declared column of that name."""
     rows = _schema_rows(conn, "SELECT name FROM pragma_table_info(?, 'main')", (table,))
     return bool(rows) and not {str(r[0]).lower() for r in rows} & {"rowid", "oid", "_rowid_"}
@@ -398,3 +411,162 @@ def _walked_cuts(conn: sqlite3.Connection, name: str, count: int, parts: int) ->
         cuts.append(row[0])
         offset = target
     return cuts or None
+
+
+_CORRUPT, _NOTADB = 11, 26  # SQLite's primary result codes for a damaged page and a file that is none
+_LOWEST, _HIGHEST = -(1 << 63), (1 << 63) - 1  # the rowids SQLite can hold
+MAX_GAPS = 10_000  # damaged stretches stepped over in one read before the rest is given up as lost
+
+
+def corrupt(exc: BaseException) -> bool:
+    """Whether a SQLite error says the database is damaged (a malformed page, not a database), rather
+    than a query refused or stopped by a bound of this module."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (_CORRUPT, _NOTADB)
+
+
+@dataclass(frozen=True, slots=True)
+class LostRows:
+    """Rows of a table that could not be read: those whose rowid is above `after` and below `before`,
+    the rows read on either side (None: no row read on that side), and SQLite's reason."""
+
+    after: int | None
+    before: int | None
+    reason: str
+
+    def describe(self, table: str) -> str:
+        if self.after is None and self.before is None:
+            where = "every row"
+        elif self.after is None:
+            where = f"the rows before rowid {self.before}"
+        elif self.before is None:
+            where = f"the rows after rowid {self.after}"
+        else:
+            where = f"the rows after rowid {self.after} and before rowid {self.before}"
+        return f"{where} of {table} could not be read ({self.reason})"
+
+
+def damage_summary(lost: list[LostRows], table: str, read: int) -> str:
+    """One sentence for the stretches of `table` a read lost (`read`: the rows it gave): a damaged
+    database can lose thousands, and each would bury the rest of a report under the same words."""
+    if len(lost) == 1:
+        return f"{lost[0].describe(table)}; {read:,} rows were read"
+    return (
+        f"{len(lost):,} stretches of rows of {table} could not be read, {read:,} rows were; the first: "
+        f"{lost[0].describe(table)}"
+    )
+
+
+def readable_rows(
+    conn: sqlite3.Connection, table: str, columns: str, low: int | None, high: int | None, lost: list[LostRows],
+) -> Iterator[tuple[object, ...]]:
+    """The rows of `table` with ``low <= rowid < high`` (None: no bound) as plain tuples ``(rowid,
+    *columns)``, in rowid order, read around the damaged pages of the database: each stretch of rows
+    that cannot be read is added to `lost` (its bounds: the rowids this read gave on either side of it,
+    None where it gave none), and the read goes on at the next row that can be. `table` is a name as the reader's queries give it (the
+    view of only_rows stands for it), `columns` the text of the columns after rowid. Only for a table
+    whose `rowid` is its own integer key (:func:`true_rowid`): a declared column of that name is no key.
+
+    Hand-written (SQLite's own recovery is not in Python's sqlite3): a table's rows lie in the leaves of
+    a b-tree whose inner pages hold rowids, so a seek to a rowid reads only the pages on the way to
+    its leaf. Past a damaged leaf, the next readable row is found by seeks from the last row read at
+    steps doubling (a damaged inner page hides a whole subtree, stepped over the same way), then
+    halving back to the first rowid a seek reads without error: at most 128 seeks of a few pages each
+    for a stretch, whatever its size. The row found is read alone before the read goes on after it:
+    Python's cursor steps one row ahead, so the row before a damaged page fails with it when read in
+    a scan, and a row whose own record is damaged (its key readable) is lost alone. Errors other than
+    damage (a bound of open_readonly, an interrupt) are raised."""
+    scan_sql = (
+        f"SELECT rowid, {columns} FROM {table} WHERE rowid >= ?"  # noqa: S608 - a reader's fixed names
+        + ("" if high is None else " AND rowid < ?") + " ORDER BY rowid"
+    )
+    one_sql = f"SELECT rowid, {columns} FROM {table} WHERE rowid = ?"  # noqa: S608
+    seek_sql = f"SELECT rowid FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1"  # noqa: S608
+    top = _HIGHEST if high is None else high - 1  # the highest rowid wanted
+    start = _LOWEST if low is None else low  # the next rowid wanted
+    after: int | None = None  # the last rowid given (None: none yet)
+    gap: str | None = None  # rows after `after` were lost (SQLite's reason), told once a row comes after
+
+    def damaged(call: Callable[[], object]) -> tuple[bool, object]:
+        try:
+            return False, call()
+        except sqlite3.DatabaseError as exc:
+            if not corrupt(exc):
+                raise
+            return True, str(exc)
+
+    def seek(at: int) -> tuple[bool, object]:
+        bad, found = damaged(lambda: conn.execute(seek_sql, (at,)).fetchone())
+        return bad, found[0] if not bad and isinstance(found, tuple) else (None if not bad else found)
+
+    gaps = 0
+    while start <= top:
+        # A scan from `start` (which begins the read, or comes right after a row given: no gap is open).
+        row: tuple[object, ...] | None = None
+        try:
+            params = (start,) if high is None else (start, high)
+            for row in cast(Iterator[tuple[object, ...]], iter_rows(conn, scan_sql, params, named=False)):
+                yield row
+            return
+        except sqlite3.DatabaseError as exc:
+            if not corrupt(exc):
+                raise
+            reason = str(exc)
+        if row is not None:
+            if type(row[0]) is not int:
+                lost.append(LostRows(after, None, reason))
+                return
+            after, start = row[0], row[0] + 1
+        # The next row a seek finds, read alone; a gap opens where a seek or a row fails.
+        while start <= top:
+            bad, found = seek(start)
+            if bad:
+                gap = gap or reason
+                gaps += 1
+                if gaps > MAX_GAPS:
+                    break
+                # Steps doubling from `start` to a seek that reads, then halving back to the first that does.
+                # Before any row is read, from rowid 1 first (where tables begin): from the lowest rowid,
+                # the steps would pass over a table's rows before they reach them.
+                good = None
+                for origin in ((1, start) if after is None and start < 1 else (start,)):
+                    failed, step = origin - (origin != start), 1  # (the seek at `start` failed)
+                    while good is None:
+                        probe = min(failed + step, top)
+                        bad, result = seek(probe)
+                        if not bad:
+                            good, found = probe, result
+                        elif probe >= top:
+                            break
+                        else:
+                            failed, step = probe, step * 2
+                    if good is not None:
+                        break
+                if good is None:
+                    break
+                while failed + 1 < good:
+                    middle = (failed + good) // 2
+                    bad, result = seek(middle)
+                    if bad:
+                        failed = middle
+                    else:
+                        good, found = middle, result
+            if type(found) is not int or found > top:
+                break  # (no row after: the read is done)
+            bad, one = damaged(lambda at=found: conn.execute(one_sql, (at,)).fetchone())  # type: ignore[misc]
+            if bad or not isinstance(one, tuple):
+                gap = gap or (one if isinstance(one, str) else reason)
+                start = found + 1
+                continue
+            if gap is not None:
+                lost.append(LostRows(after, found, gap))
+                gap = None
+            yield one
+            after, start = found, found + 1
+            break
+        else:
+            break
+        if gap is not None or gaps > MAX_GAPS:
+            break
+    if gap is not None:
+        lost.append(LostRows(after, None, gap))
