@@ -90,7 +90,7 @@ def test_output_holding_the_evidence_is_refused(tmp_path: Path) -> None:
 
 def test_failed_run_leaves_no_folder_and_the_previous_output_as_it_was(tmp_path: Path) -> None:
     broken = BackupBuilder(tmp_path / "broken").finish()
-    (broken / "Manifest.db").write_bytes(b"not a database" * 40)
+    (broken / "Manifest.db").unlink()  # (no listing at all: the backup cannot be opened)
     fresh = tmp_path / "deep" / "er" / "out"
     code, output = _run("check", str(broken), "-o", str(fresh), "-q")
     assert code == 1 and "Manifest.db" in output

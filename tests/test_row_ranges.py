@@ -206,7 +206,7 @@ def test_manifest_rows_in_blocks_are_the_rows_and_an_error_comes_after_those_bef
         patch.setattr(manifest, "_BLOCK_ROWS", size)
         patch.setattr(manifest, "_BLOCK_CHARS", chars)
         try:
-            for block in manifest._row_blocks(conn, sql):  # noqa: SLF001
+            for block in manifest._row_blocks(iter_rows(conn, sql, named=False)):  # noqa: SLF001
                 blocks.append(block)
                 got.extend(block)
         except sqlite3.OperationalError:

@@ -49,6 +49,10 @@ class OpenContext:
     # folders being listed (backup_folders.list_folders_early), a tar's headers being read
     # (early_tar.scan_headers_early).
     early: EarlyListing | EarlyHeaders | None = None
+    # The device paths (globs) the run's artifacts of a platform read: what an open whose listing was
+    # damaged looks for where the acquisition keeps a file whatever its listing says (a backup's
+    # folder, by the name a file id is made from). Asked only then.
+    wants: Callable[[str], tuple[str, ...]] = lambda platform: ()
 
     def will_run(self, name: str) -> bool:
         """Whether the artifact (or kind check) `name` is among those the run reads."""

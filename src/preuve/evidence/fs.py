@@ -216,6 +216,11 @@ class DeviceFS(ABC):
         Manifest.db row without its file): the file is missing, not merely unreadable."""
         return False
 
+    def may_have_lost(self, pattern: str) -> bool:
+        """Whether a file at a device path matching `pattern` (a glob) may be in the acquisition though
+        its listing shows none: only when the acquisition is damaged (see Source.may_have_lost)."""
+        return bool(self.damage)
+
     def close(self) -> None:  # noqa: B027 - optional hook: most acquisitions hold nothing open
         """Release what the acquisition holds open."""
 
@@ -752,6 +757,13 @@ class MountFS(DeviceFS):
             except OSError:
                 return  # (no room for the copies: the files are read from the archive, as they always were)
             source.prefetch(names, folder)
+
+    def may_have_lost(self, pattern: str) -> bool:
+        self._load()
+        sources = [source for source, _ in self.mounts]
+        if len(self.damage) > sum(len(source.damage) for source in sources):
+            return True  # (damage no source answers for)
+        return any(source.may_have_lost(pattern) for source in sources if source.damage)
 
     def sources(self, kind: type[S]) -> list[S]:
         """The mounted sources of a kind (for what reads a source's own index, as a backup's integrity check)."""

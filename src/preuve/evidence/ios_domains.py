@@ -110,3 +110,26 @@ def _normal_relative(rel: str) -> bool:
         or "/../" in rel
         or "\x00" in rel
     )
+
+
+def backup_names(path: str) -> list[tuple[str, str]]:
+    """Every (domain, relativePath) a backup can store the file at device path `path` under: the
+    inverse of :func:`device_path` (several domains share a root: HomeDomain, MediaDomain…), for the
+    fixed domains and for an app container named in the path. What a backup names a file by is what
+    its file id is made from (the SHA-1 of ``domain-relativePath``), so a file is found in the backup's
+    folder by its name alone when the row that listed it is lost."""
+    names: list[tuple[str, str]] = []
+    for domain, root in _FIXED_DOMAINS.items():
+        if path.startswith(root + "/") and len(path) > len(root) + 1:
+            names.append((domain, path[len(root) + 1 :]))
+    for prefix, root in _PREFIXED_DOMAINS:
+        if path.startswith(root):
+            name, slash, relative = path[len(root) :].partition("/")
+            if slash and relative and domain_root(prefix + name) == root + name:
+                names.append((prefix + name, relative))
+    return [(domain, relative) for domain, relative in names if device_path(domain, relative) == path]
+
+
+def container_roots() -> tuple[tuple[str, str], ...]:
+    """(domain prefix, device folder) of the domains named after an app or group (AppDomain-…)."""
+    return _PREFIXED_DOMAINS

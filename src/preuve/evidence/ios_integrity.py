@@ -273,6 +273,10 @@ class BackupIntegrity(AcquisitionCheck):
         if len(backups) != 1 or path != MANIFEST_DB:
             return
         backup = backups[0]
+        unread = backup.unread_manifest()
+        if unread is not None:
+            # Every file of the folder would be "not listed": the comparison would say nothing true.
+            raise EvidenceError(path, f"no row could be read ({unread}): the folder cannot be compared with it")
         listed = backup.listed_files()
         sha256 = fs.sha256(path)
         folders = backup.stored_folders()

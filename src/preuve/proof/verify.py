@@ -300,8 +300,10 @@ def records_from_evidence(
         wanted.setdefault(where, set()).add(finding.locator.key())
         entries_only[where] = entries_only.get(where, True) and not finding.locator.sha256
     found: dict[LocatorKey, Located] = {}
+    paths = tuple(sorted({path for _, path in wanted}))  # (looked for by name in a damaged acquisition, as a run does)
     with open_evidence(
-        evidence, options.limits, options.secrets, jobs=options.job_count(), artifacts={name for name, _ in wanted}
+        evidence, options.limits, options.secrets, jobs=options.job_count(), artifacts={name for name, _ in wanted},
+        wants=lambda platform: paths,
     ) as session:
         opened = session.opened
         fs = opened.fs

@@ -615,13 +615,15 @@ def _held_bytes(columns: _Columns) -> int:
 def _bounds(artifact: SqliteArtifact, fs: DeviceFS, path: str, limits: Limits) -> list[int] | None:
     """Where to cut a database in chunks, or None when it is read sequentially: too small, or
     not a plain file on disk that every chunk can open in place (an archive member or a database
-    with a journal would be copied once per chunk), or anything odd at all.
+    with a journal would be copied once per chunk), in a damaged acquisition, or anything odd at all.
 
     This runs before any artifact and must leave the acquisition as it found it (what it has
     listed, hashed or looked at more closely): it reads the file on disk directly, read-only.
     """
     table = artifact.record_table
-    if table is None:
+    if table is None or fs.damage:
+        # (a damaged acquisition's databases are read whole: a read around damage tells each stretch
+        # lost as one read sees it, a chunk would tell it cut at the chunk's bounds)
         return None
     try:
         if any(fs.is_file(path + suffix) for suffix in ("-wal", "-journal", "-shm")):
@@ -1172,13 +1174,15 @@ def _run_artifact(
 
 def _absent_status(artifact: Artifact, opened: Opened) -> tuple[ArtifactStatus, Absence | None]:
     """What an artifact without files means here: a gap when this kind of acquisition can hold it
-    (lost, when the acquisition is damaged), nothing to regret when it never does. An artifact that
+    (lost, when the acquisition is damaged where its files could have been: DeviceFS.may_have_lost),
+    nothing to regret when it never does. An artifact that
     declares no paths reads the acquisition itself (its listing): when it finds nothing to read, this
     kind does not have what it needs."""
     kind: type[AcquisitionKind] | None = kind_named(opened.kind)
     if not artifact.paths or (kind is not None and not any(kind.can_hold(p) for p in artifact.paths)):
         return ArtifactStatus.NOT_COLLECTED, None
-    return ArtifactStatus.MISSING, Absence.LOST if opened.fs.damage else Absence.NOT_LISTED
+    lost = any(opened.fs.may_have_lost(pattern) for pattern in artifact.paths)
+    return ArtifactStatus.MISSING, Absence.LOST if lost else Absence.NOT_LISTED
 
 
 def select_artifacts(platform: str, names: Sequence[str]) -> list[Artifact]:
@@ -1310,8 +1314,13 @@ def _check(
         index = load_indicators(options.iocs, warn)
     jobs = options.job_count()
     only = options.only_artifacts
+    def wants(platform: str) -> tuple[str, ...]:
+        chosen = [a for a in discover_artifacts(platform) if not only or a.name in only]
+        return tuple(pattern for artifact in chosen for pattern in artifact.paths)
+
     with open_evidence(
         evidence, options.limits, options.secrets, warn, jobs=jobs, artifacts=only or None, early=early,
+        wants=wants,
     ) as session:
         opened, ledger = session.opened, session.ledger
         observer.acquisition_opened(opened)

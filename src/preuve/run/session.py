@@ -56,17 +56,20 @@ def open_evidence(
     jobs: int = 1,
     artifacts: Collection[str] | None = None,
     early: EarlyListing | EarlyHeaders | None = None,
+    wants: Callable[[str], tuple[str, ...]] | None = None,
 ) -> Iterator[Session]:
     """Open `evidence` (any acquisition kind) for one run, listed by up to `jobs` processes, for the
     artifacts named (None: all; see OpenContext.runs); raises AcquisitionError when it cannot. `early`:
     what was begun for the open when the run began (see OpenContext.early), stopped once the open is
-    done when it did not take it."""
+    done when it did not take it. `wants`: see OpenContext.wants."""
     ledger = ledger if ledger is not None else HashLedger()
     workdir = private_workdir(evidence)
     opened: Opened | None = None
     try:
         ctx = OpenContext(ledger=ledger, limits=limits, workdir=workdir, secrets=secrets, warn=warn, jobs=jobs,
                           runs=frozenset(artifacts) if artifacts is not None else None, early=early)
+        if wants is not None:
+            ctx.wants = wants
         try:
             opened = open_acquisition(evidence, ctx)
         finally:

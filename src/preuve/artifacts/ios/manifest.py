@@ -27,7 +27,14 @@ from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
 from preuve.evidence.mbfile import MBFileDecoder, MBFileFields
 from preuve.evidence.sources.backup import listed_mbfiles
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.evidence.sqlite import (
+    LostRows,
+    damage_summary,
+    iter_rows,
+    readable_rows,
+    table_columns,
+    true_rowid,
+)
 from preuve.model import Kind, Locator, Observable, Record, Timestamp
 
 MANIFEST_PATH = ACQUISITION_PREFIX + "/backup/Manifest.db"
@@ -53,13 +60,12 @@ def _unix_time(value: int | None) -> datetime | None:
     return None if value is None else from_unix(value)
 
 
-def _row_blocks(conn: sqlite3.Connection, sql: str) -> Iterator[list[tuple[object, ...]]]:
+def _row_blocks(rows: Iterator[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
     """The rows of `sql` (rowid, domain, relative path, file id, ...) in blocks of _BLOCK_ROWS, each cut
     sooner after the row that brings the characters of its texts past _BLOCK_CHARS: a real row's texts
     are a few hundred characters, a hostile Manifest.db's can be 64 MB each, and a block of 512 such
     rows held at once made memory grow with the evidence (30 paths of 20 MB: 660 MB held). An error
     raised while reading comes after the rows read before it, as row by row."""
-    rows = cast(Iterator[tuple[object, ...]], iter_rows(conn, sql, named=False))
     while True:
         block: list[tuple[object, ...]] = []
         held = 0
@@ -218,14 +224,23 @@ class Manifest(SqliteArtifact):
             select[-1] = "NULL"
         else:
             listed = None
-        sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
+        # Read around the damaged pages of a damaged Manifest.db, as the listing reads it (what could not
+        # be read is an error of the artifact: its records are then incomplete).
+        lost: list[LostRows] = []
+        if true_rowid(conn, "Files"):
+            rows = readable_rows(conn, "Files", ", ".join(select[1:]), None, None, lost)
+        else:  # (a declared column named rowid: read in its order, as ever)
+            sql = f"SELECT {', '.join(select)} FROM Files ORDER BY rowid"  # noqa: S608 - names from schema
+            rows = cast(Iterator[tuple[object, ...]], iter_rows(conn, sql, named=False))
+        read = 0
         bad_blobs = 0
         decoder = MBFileDecoder(ctx.limits)
         read_fields = decoder.fields
         times = _Times()
         modes = _Modes()
         hint = 0  # where the next rows lie among the listing's (rows come in rowid order)
-        for block in _row_blocks(conn, sql):
+        for block in _row_blocks(rows):
+            read += len(block)
             metas: list[MBFileFields | None] | None = None
             if listed is not None:
                 metas, hint = listed.fields_of([row[0] for row in block], hint)
@@ -275,3 +290,5 @@ class Manifest(SqliteArtifact):
                 )
         if bad_blobs > 20:
             ctx.warn(f"{path}: {bad_blobs} MBFile values in all could not be decoded")
+        if lost:
+            ctx.error(path, damage_summary(lost, "Files", read))

@@ -74,7 +74,8 @@ class IosBackup(AcquisitionKind):
                     raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
                 raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
             fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup")
-            fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs, folders, integrity), at("/"))
+            fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs, folders, integrity,
+                                  lambda: ctx.wants(cls.platform)), at("/"))
             return _listed(fs, root, ctx)
         except BaseException:
             if folders is not None:

@@ -19,21 +19,26 @@ gathered on the way (:class:`~preuve.evidence.ios_integrity.ListedFiles`), and
 every row's MBFile is decoded there once, for the Manifest artifact too
 (:class:`~preuve.evidence.mbfile.DecodedMBFiles`, :func:`listed_mbfiles`).
 
+A damaged Manifest.db is read around its damage (:func:`~preuve.evidence.sqlite.readable_rows`): the
+rows lost are told as the source's damage, and the files the run reads are found in the folder by
+their names where their rows were lost (:meth:`BackupSource._found_by_name`).
+
 An encrypted backup is the same source decrypting on the fly
 (:mod:`preuve.evidence.sources.encrypted_backup`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import stat as statmod
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar, cast
 
 from preuve.evidence.backup_folders import (
     LIST_BESIDE_MIN_BYTES,
@@ -43,8 +48,9 @@ from preuve.evidence.backup_folders import (
     list_folders_later,
 )
 from preuve.evidence.errors import EvidenceError, LimitExceeded
+from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import ACQUISITION_PREFIX, MEMBER_TYPES, DeviceFS, FileInfo, MountFS
-from preuve.evidence.ios_domains import device_path
+from preuve.evidence.ios_domains import backup_names, container_roots, device_path
 from preuve.evidence.ios_integrity import ListedFiles
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
@@ -52,7 +58,17 @@ from preuve.evidence.mbfile import DecodedMBFiles, MBFileDecoder, MBFileFields
 from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file, shown, too_long_note
 from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
-from preuve.evidence.sqlite import iter_rows, open_readonly, row_cuts, table_columns
+from preuve.evidence.sqlite import (
+    LostRows,
+    corrupt,
+    damage_summary,
+    iter_rows,
+    open_readonly,
+    readable_rows,
+    row_cuts,
+    table_columns,
+    true_rowid,
+)
 
 BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
 _META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own files
@@ -69,6 +85,9 @@ _SIZE_OF_TYPE = bytes(0xFF if kind == FILE else 0 for kind in MEMBER_TYPES).ljus
 # costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
 _BATCH_ROWS = 16_384  # rows listed a batch at a time (what a forked process hands over at a time)
+# Apps whose containers a damaged Manifest.db's files are looked for in (a phone has hundreds; a hostile
+# Info.plist could list millions, each costing a look-up per path a run reads).
+_MAX_APPS = 4096
 
 
 @dataclass(slots=True)
@@ -77,7 +96,7 @@ class ListedRows:
     :meth:`BackupSource._read_rows`): the member of each row that stands for one (its name, its type
     as `ROW_DIR`, `ROW_FILE` or `ROW_LINK`, its 20-byte id, NO_ID for a folder or link), what the
     integrity check needs of the file rows (places counted from the range's first row), every row's
-    MBFile as decoded, the notes."""
+    MBFile as decoded, the notes, the stretches of rows a damaged Manifest.db could not give."""
 
     rows: int = 0  # rows read
     names: list[str] = field(default_factory=list)
@@ -86,6 +105,9 @@ class ListedRows:
     listed: ListedFiles = field(default_factory=ListedFiles)
     decoded: DecodedMBFiles = field(default_factory=DecodedMBFiles)
     notes: list[str] = field(default_factory=list)
+    lost: list[LostRows] = field(default_factory=list)  # rows of a damaged Manifest.db read around
+    first_row: int | None = None  # the rowids of the first and last rows read (with `lost`: see _join_lost)
+    last_row: int | None = None
 
 
 class BackupSource(Source):
@@ -99,11 +121,13 @@ class BackupSource(Source):
     def __init__(
         self, root: Path, limits: Limits, ledger: HashLedger, workdir: Path, jobs: int = 1,
         folders: FoldersLater | None = None, integrity: bool = True,
+        wants: Callable[[], tuple[str, ...]] | None = None,
     ) -> None:
         """`folders`: the hashed-name folders' listing, started before the source was made (see
         folders_beside); the source closes it. `integrity` False: the backup's integrity check will not
         run, and nothing is done for it alone (no listing of the folders beside the open, nothing
-        gathered of each row: listed_files refuses)."""
+        gathered of each row: listed_files refuses). `wants`: the device paths (globs) the run reads,
+        looked for by name when Manifest.db is damaged (see _found_by_name)."""
         super().__init__(root, limits)
         self.ledger = ledger
         self.workdir = workdir
@@ -118,8 +142,12 @@ class BackupSource(Source):
         self._listed = ListedFiles()
         self._decoded = DecodedMBFiles()
         self._listing_sql = ""
+        self._lost: list[LostRows] = []  # the stretches of rows a damaged Manifest.db could not give
+        self._open_lost: LostRows | None = None  # one whose end is not known yet (see _join_lost)
+        self._last_row: int | None = None  # the rowid of the last row read
         self._folders = folders  # what the hashed-name folders hold (see stored_folders)
         self._integrity = integrity
+        self._wants = wants
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
@@ -135,8 +163,91 @@ class BackupSource(Source):
         wal = self.path / "Manifest.db-wal"
         if wal.is_file() and not wal.is_symlink():
             self._hash_meta("Manifest.db-wal")
-        with self._manifest_db() as conn:
-            yield from self._manifest_members(conn)
+        try:
+            with self._manifest_db() as conn:
+                yield from self._manifest_members(conn)
+        except sqlite3.DatabaseError as exc:
+            if not corrupt(exc) or self._lost or len(self._kinds) > len(self._meta):
+                raise
+            # Not a database at all, or a schema SQLite cannot read: no row can be (the damage is told
+            # as for rows lost, and the files the run reads are looked for by name).
+            self._lost.append(LostRows(None, None, str(exc)))
+            self.damage.append(f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', 0)}")
+        yield from self._found_by_name()
+
+    # -- a damaged Manifest.db -----------------------------------------------------------------
+    _findable_by_name = True  # whether a file's bytes can be read knowing its name alone (not encrypted)
+
+    def _found_by_name(self) -> Iterator[MemberColumns]:
+        """After a damaged Manifest.db lost rows: the files the run reads, found in the folder where a
+        backup stores them whatever Manifest.db says, at ``<id[:2]>/<id>``, the id the SHA-1 of
+        ``domain-relativePath``. Each device path the run's artifacts name (an app container's ``*``
+        taken as each app the backup lists in Manifest.plist and Info.plist) is tried under every
+        domain that stands for it; a file already listed under its id is not listed again. Told in the
+        notes: what was found this way is read without its row (no MBFile, no flags)."""
+        if not self._lost or self._wants is None or not self._findable_by_name:
+            return
+        listed = {bytes(self._ids[at : at + 20]) for at in range(0, len(self._ids), 20)}
+        apps = self._app_ids()
+        names: list[str] = []
+        ids = bytearray()
+        seen: set[str] = set()
+        for pattern in self._wants():
+            for path in _named_paths(pattern, apps):
+                if path in seen or len(path) > self.limits.max_path_chars:
+                    continue
+                seen.add(path)
+                for domain, relative in backup_names(path):
+                    raw = hashlib.sha1(f"{domain}-{relative}".encode(), usedforsecurity=False).digest()
+                    if raw in listed:
+                        break  # (its row was read: it is listed)
+                    fid = raw.hex()
+                    try:
+                        found = statmod.S_ISREG((self.path / fid[:2] / fid).lstat().st_mode)
+                    except OSError:
+                        continue
+                    if found:
+                        names.append(path[1:])
+                        ids += raw
+                        listed.add(raw)
+                        self.notes.append(
+                            f"{shown(path)}: found in the backup's folder by its name ({shown(f'{domain}-{relative}')}, "
+                            f"{fid[:2]}/{fid}); its row of the damaged Manifest.db was not read"
+                        )
+                        break
+        if names:
+            self._kinds += bytes([A_FILE]) * len(names)
+            self._ids += ids
+            types = bytearray([ROW_FILE]) * len(names)
+            yield MemberColumns(names, types, array("q", [-1]) * len(names))
+
+    def _app_ids(self) -> list[str]:
+        """The bundle ids of the apps the backup lists (Manifest.plist's Applications, Info.plist's
+        Installed Applications), as an app container's name in a backup."""
+        found: dict[str, None] = {}
+        for name, key in (("Manifest.plist", "Applications"), ("Info.plist", "Installed Applications")):
+            try:
+                with open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}") as stream:
+                    value = load_plist(stream.read(self.limits.max_plist_bytes + 1), name, self.limits)
+            except (EvidenceError, OSError):
+                continue
+            apps = value.get(key) if isinstance(value, dict) else None
+            if isinstance(apps, dict | list):
+                found.update((app, None) for app in apps if isinstance(app, str) and app)
+        return list(found)[:_MAX_APPS]
+
+    def unread_manifest(self) -> str | None:
+        """Why no row of Manifest.db could be read, when none could (it is damaged all through); None
+        when it was read, whole or in part."""
+        return self._lost[0].reason if self._lost and not len(self._decoded) else None
+
+    def may_have_lost(self, pattern: str) -> bool:
+        """A file at a path without a glob was looked for by name (see _found_by_name): when Manifest.db
+        is damaged, only a glob's files may be among those lost, or any when files cannot be found by
+        name (an encrypted backup's keys are in the lost rows)."""
+        if not self.damage:
+            return False
+        return not self._findable_by_name or self._wants is None or any(c in pattern for c in "*?[")
 
     def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:
         """Keep what is known of the member about to be yielded (its ref is the count so far)."""
@@ -181,7 +292,9 @@ class BackupSource(Source):
             rowid = "rowid"
         except sqlite3.Error:  # a table WITHOUT ROWID
             rowid = "NULL"
-        self._listing_sql = f"SELECT {rowid}, fileID, domain, relativePath, flags, {blob} FROM Files"  # noqa: S608 - fixed names
+        self._listing_columns = f"fileID, domain, relativePath, flags, {blob}"
+        self._listing_sql = f"SELECT {rowid}, {self._listing_columns} FROM Files"  # noqa: S608 - fixed names
+        self._by_rowid = rowid == "rowid" and true_rowid(conn, "Files")
         ranges = self._row_ranges(conn, columns) if rowid == "rowid" else [None]
         if len(ranges) == 1:
             parts: Iterable[ListedRows] = self._read_rows(conn, None)
@@ -197,6 +310,11 @@ class BackupSource(Source):
             places += part.rows
             sizes = array("q", array("b", part.types.translate(_SIZE_OF_TYPE)))
             yield MemberColumns(part.names, part.types, sizes)
+        if self._open_lost is not None:
+            self._lost.append(self._open_lost)
+            self._open_lost = None
+        if self._lost:
+            self.damage.append(f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', places)}")
 
     def _row_ranges(self, conn: sqlite3.Connection, columns: set[str]) -> list[tuple[int | None, int | None] | None]:
         """Rowid ranges to read Manifest.db's Files in, two per job, or [None] (one read of it all) when
@@ -213,9 +331,9 @@ class BackupSource(Source):
             if plan not in (["SCAN Files"], ["SCAN TABLE Files"]):
                 return whole
             cuts = row_cuts(conn, "Files", 2 * self.jobs, PARALLEL_MIN_ROWS)
-        except sqlite3.Error:
+            count = conn.execute("SELECT count(*) FROM Files").fetchone()[0]
+        except sqlite3.Error:  # (a damaged Manifest.db is read whole, around its damage: see _read_rows)
             return whole
-        count = conn.execute("SELECT count(*) FROM Files").fetchone()[0]
         if not cuts or not isinstance(count, int) or count >= self.limits.max_archive_entries:
             return whole  # (one read raises when it comes to the bound, as it always has)
         edges: list[int | None] = [None, *cuts, None]
@@ -229,15 +347,15 @@ class BackupSource(Source):
 
     def _read_rows(self, conn: sqlite3.Connection, rows: tuple[int | None, int | None] | None) -> Iterator[ListedRows]:
         """What the rows of a rowid range (None: every row) list, in the order of the rows, a batch of
-        rows at a time."""
-        sql = self._listing_sql
-        params: tuple[int, ...] = ()
-        if rows is not None:
-            low, high = rows
-            where = " AND ".join(
-                part for part, bound in (("rowid >= ?", low), ("rowid < ?", high)) if bound is not None
-            )
-            sql, params = f"{sql} WHERE {where}", tuple(bound for bound in rows if bound is not None)
+        rows at a time. The rows of a damaged Manifest.db are read around its damaged pages, what could
+        not be read kept in each part's `lost` (sqlite.readable_rows; a table without rowids is read
+        up to its damage)."""
+        lost: list[LostRows] = []
+        if self._by_rowid:
+            low, high = rows if rows is not None else (None, None)
+            found = readable_rows(conn, "Files", self._listing_columns, low, high, lost)
+        else:
+            found = cast(Iterator[tuple[object, ...]], iter_rows(conn, self._listing_sql, named=False))
         file_size, wants_mbfile, read_fields = self._file_size, self._wants_mbfile, self._mbfiles.fields
         # The hooks are called only where a source gives its own: a plain backup's rows need nothing more
         # than the size the kernel read (_file_size's own first branch, inlined below).
@@ -250,20 +368,24 @@ class BackupSource(Source):
             part.listed, part.names, part.types, part.ids, part.notes, part.decoded
         )
         place, start = -1, 0  # the row's place in the range, that of the batch's first row
-        for place, (row, file_id, domain, relative, flags, mbfile) in enumerate(
-            iter_rows(conn, sql, params, named=False)
-        ):
+        last: int | None = None  # the rowid of the last row read
+        for place, (row, file_id, domain, relative, flags, mbfile) in enumerate(found):
             if place >= limit:
                 # A Files view can yield rows for ever; the listing must stay bounded in memory.
                 raise LimitExceeded("Manifest.db", f"more than {limit} entries")
             if place - start == _BATCH_ROWS:
-                part.rows = _BATCH_ROWS
+                part.rows, part.lost, part.last_row = _BATCH_ROWS, lost[:], last
+                lost.clear()
                 yield part
                 start = place
                 part = self._new_rows()
                 listed, names, types, ids, notes, decoded = (
                     part.listed, part.names, part.types, part.ids, part.notes, part.decoded
                 )
+            if type(row) is int:
+                if part.first_row is None:
+                    part.first_row = row
+                last = row
             # Every row's MBFile is decoded here once, by the full-field kernel (None: unsure of it).
             fields = read_fields(mbfile) if type(mbfile) is bytes and mbfile else None
             decoded.add(row, mbfile, fields)
@@ -314,7 +436,7 @@ class BackupSource(Source):
                 names.append(device[1:])
                 types.append(ROW_FILE)
                 ids += raw
-        part.rows = place + 1 - start
+        part.rows, part.lost, part.last_row = place + 1 - start, lost, last
         yield part
 
     def _new_rows(self) -> ListedRows:
@@ -328,6 +450,29 @@ class BackupSource(Source):
         self._listed.extend(part.listed, places)
         self._decoded.extend(part.decoded)
         self.notes.extend(part.notes)
+        self._join_lost(part)
+
+    def _join_lost(self, part: ListedRows) -> None:
+        """Keep the stretches of rows a part could not read, as one read of every row would tell them:
+        each range is read on its own, so a stretch that begins a range (nothing read before it there)
+        goes on from the last row read before the range, and one that ends a range (nothing read after
+        it there) goes on to the first row read after it, the two one stretch when they meet."""
+        lost = list(part.lost)
+        if lost and lost[0].after is None:
+            first, opened = lost.pop(0), self._open_lost
+            self._open_lost = None
+            lost.insert(0, LostRows(self._last_row if opened is None else opened.after, first.before,
+                                    first.reason if opened is None else opened.reason))
+        elif self._open_lost is not None and part.first_row is not None:
+            self._lost.append(LostRows(self._open_lost.after, part.first_row, self._open_lost.reason))
+            self._open_lost = None
+        for stretch in lost:
+            if stretch.before is None:
+                self._open_lost = stretch  # (the last of its range)
+            else:
+                self._lost.append(stretch)
+        if part.last_row is not None:
+            self._last_row = part.last_row
 
     def _file_size(self, mbfile: bytes, fields: MBFileFields | None) -> int | None:
         """The expected size of a file from its MBFile (None when it has none), given what the kernel
@@ -481,3 +626,17 @@ def listed_mbfiles(fs: DeviceFS, path: str) -> DecodedMBFiles | None:
         return None
     backups = fs.sources(BackupSource)
     return backups[0].decoded_mbfiles() if len(backups) == 1 else None
+
+
+def _named_paths(pattern: str, apps: list[str]) -> list[str]:
+    """The device paths a glob of an artifact's names, to be looked for by name: itself without a glob;
+    with its only glob an app container's ``*`` (``.../Containers/Data/Application/*/...``), that path
+    in each app's container; otherwise none (a name cannot be guessed)."""
+    if not any(c in pattern for c in "*?["):
+        return [pattern]
+    for prefix, root in container_roots():
+        if prefix == "AppDomain-" and pattern.startswith(root + "*/"):
+            rest = pattern[len(root) + 2 :]
+            if not any(c in rest for c in "*?["):
+                return [f"{root}{app}/{rest}" for app in apps]
+    return []

@@ -133,6 +133,12 @@ class Source(ABC):
         """Whether the container's own index lists this member but its bytes are absent."""
         return False
 
+    def may_have_lost(self, pattern: str) -> bool:
+        """Whether a file at a device path matching `pattern` (a glob) may be in the container though
+        its listing does not show one: only when the container is damaged, and unless the source
+        looked for such a file where the container keeps it whatever its listing says."""
+        return bool(self.damage)
+
     def reads_forward(self) -> bool:
         """Whether a member is reached only by reading the container from its start (a bzip2 or xz
         tar): then the members a run will read are best copied in one pass (:meth:`prefetch`)."""

@@ -56,6 +56,7 @@ class EncryptedBackupSource(BackupSource):
     when it is read (see the module's docstring)."""
 
     meta_files = ("Info.plist", "Manifest.plist", "Status.plist")
+    _findable_by_name = False  # (a file's key is in its row of Manifest.db)
     _wants_mbfile = True
 
     def __init__(
