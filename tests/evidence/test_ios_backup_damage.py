@@ -200,14 +200,26 @@ def test_a_manifest_read_in_ranges_gives_what_one_read_gives(tmp_path: Path, mon
     assert one.findings == two.findings
 
 
-def test_a_manifest_that_is_no_database_lists_what_is_found_by_name(tmp_path: Path) -> None:
+def _no_files_table(path: Path) -> None:
+    path.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda path: path.write_bytes(b"not a database at all" * 300), "file is not a database"),
+    (_no_files_table, "no such table: Files"),
+])
+def test_a_manifest_without_rows_lists_what_is_found_by_name(tmp_path: Path, damage: Any, reason: str) -> None:
     root = _backup(tmp_path / "backup")
-    (root / "Manifest.db").write_bytes(b"not a database at all" * 300)
+    damage(root / "Manifest.db")
     evidence = snapshot(root)
     result, collector = _check(root, tmp_path)
     assert snapshot(root) == evidence
     assert result.acquisition_problems == [
-        "Manifest.db is damaged: every row of Files could not be read (file is not a database); 0 rows were read"
+        f"Manifest.db is damaged: every row of Files could not be read ({reason}); 0 rows were read"
     ]
     assert result.verdict().exit_code is ExitCode.DETECTED
     assert {a.name for a in result.artifacts if a.status is ArtifactStatus.OK} >= {"sms", "safari_history", "datausage"}
@@ -216,7 +228,7 @@ def test_a_manifest_that_is_no_database_lists_what_is_found_by_name(tmp_path: Pa
     integrity = _report(result, "acquisition_integrity")
     assert integrity.status is ArtifactStatus.FAILED
     assert integrity.errors == [
-        f"{META}: no row could be read (file is not a database): the folder cannot be compared with it"
+        f"{META}: no row could be read ({reason}): the folder cannot be compared with it"
     ]
     assert not _records(collector, "ios:backup:integrity")
 

@@ -59,6 +59,15 @@ _ALLOWED_FUNCTIONS = {
 _STEPS_PER_CALL = 10_000  # the progress handler is called once per this many steps
 
 
+_REFUSED = "refused or stopped by a bound of preuve.evidence.sqlite"
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether an error is a query on an evidence database refused or stopped by a bound of this module
+    (its message says which, and why): the database is hostile, not damaged."""
+    return _REFUSED in getattr(exc, "__notes__", ())
+
+
 class EvidenceConnection(sqlite3.Connection):
     """A connection to an evidence database (made by :func:`open_readonly`): `stopped` says why its
     last refused or interrupted query was, when a bound of this module did it (None otherwise)."""
@@ -232,7 +241,9 @@ def open_readonly(
             except sqlite3.DatabaseError as exc:
                 # Refused or interrupted by a bound of this module: the error says which, and why.
                 if conn.stopped is not None:  # (the reason is reset as each statement begins)
-                    raise sqlite3.OperationalError(conn.stopped) from exc
+                    error = sqlite3.OperationalError(conn.stopped)
+                    error.add_note(_REFUSED)
+                    raise error from exc
                 raise
         finally:
             conn.close()
@@ -416,6 +427,7 @@ def _walked_cuts(conn: sqlite3.Connection, name: str, count: int, parts: int) ->
 _CORRUPT, _NOTADB = 11, 26  # SQLite's primary result codes for a damaged page and a file that is none
 _LOWEST, _HIGHEST = -(1 << 63), (1 << 63) - 1  # the rowids SQLite can hold
 MAX_GAPS = 10_000  # damaged stretches stepped over in one read before the rest is given up as lost
+_DISORDER = "a damaged page gave rows out of their order"
 
 
 def corrupt(exc: BaseException) -> bool:
@@ -483,9 +495,10 @@ def readable_rows(
     one_sql = f"SELECT rowid, {columns} FROM {table} WHERE rowid = ?"  # noqa: S608
     seek_sql = f"SELECT rowid FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1"  # noqa: S608
     top = _HIGHEST if high is None else high - 1  # the highest rowid wanted
-    start = _LOWEST if low is None else low  # the next rowid wanted
-    after: int | None = None  # the last rowid given (None: none yet)
-    gap: str | None = None  # rows after `after` were lost (SQLite's reason), told once a row comes after
+    first = _LOWEST if low is None else low  # the lowest
+    start = first  # the next rowid wanted
+    given = first - 1  # the rowid of the last row given (below `first`: none yet)
+    gap: str | None = None  # rows after the last given were lost (SQLite's reason), told once a row comes after
 
     def damaged(call: Callable[[], object]) -> tuple[bool, object]:
         try:
@@ -499,24 +512,45 @@ def readable_rows(
         bad, found = damaged(lambda: conn.execute(seek_sql, (at,)).fetchone())
         return bad, found[0] if not bad and isinstance(found, tuple) else (None if not bad else found)
 
+    def after() -> int | None:
+        return None if given < first else given
+
+    disorder = 0  # rows a scan gave out of their order since the last stretch was told
+
+    def told(reason: str) -> str:
+        """The reason of a stretch, with the rows a damaged page gave out of their order (not given)."""
+        nonlocal disorder
+        if disorder:
+            count, disorder = disorder, 0
+            shuffled = f"a damaged page gave {count:,} row(s) out of their order"
+            return shuffled if reason == _DISORDER else f"{reason}; {shuffled}"
+        return reason
+
+
     gaps = 0
     while start <= top:
-        # A scan from `start` (which begins the read, or comes right after a row given: no gap is open).
-        row: tuple[object, ...] | None = None
+        # A scan from `start`. A damaged page can give rows out of their order (its cells point anywhere),
+        # and a scan begun again after it would give them again: a row is given only after the last one
+        # given, so each is given once and every scan begins after the last.
         try:
             params = (start,) if high is None else (start, high)
-            for row in cast(Iterator[tuple[object, ...]], iter_rows(conn, scan_sql, params, named=False)):
-                yield row
-            return
+            for row in cast(Iterator[tuple[int, ...]], iter_rows(conn, scan_sql, params, named=False)):
+                rowid = row[0]
+                if rowid > given:
+                    if gap is not None:
+                        lost.append(LostRows(after(), rowid, told(gap)))
+                        gap = None
+                    given = rowid
+                    yield row
+                else:
+                    gap = gap or _DISORDER
+                    disorder += 1
+            break
         except sqlite3.DatabaseError as exc:
             if not corrupt(exc):
                 raise
             reason = str(exc)
-        if row is not None:
-            if type(row[0]) is not int:
-                lost.append(LostRows(after, None, reason))
-                return
-            after, start = row[0], row[0] + 1
+        start = max(start, given + 1)
         # The next row a seek finds, read alone; a gap opens where a seek or a row fails.
         while start <= top:
             bad, found = seek(start)
@@ -529,7 +563,7 @@ def readable_rows(
                 # Before any row is read, from rowid 1 first (where tables begin): from the lowest rowid,
                 # the steps would pass over a table's rows before they reach them.
                 good = None
-                for origin in ((1, start) if after is None and start < 1 else (start,)):
+                for origin in ((1, start) if given < first and start < 1 else (start,)):
                     failed, step = origin - (origin != start), 1  # (the seek at `start` failed)
                     while good is None:
                         probe = min(failed + step, top)
@@ -559,14 +593,14 @@ def readable_rows(
                 start = found + 1
                 continue
             if gap is not None:
-                lost.append(LostRows(after, found, gap))
+                lost.append(LostRows(after(), found, told(gap)))
                 gap = None
             yield one
-            after, start = found, found + 1
+            given, start = found, found + 1
             break
         else:
             break
         if gap is not None or gaps > MAX_GAPS:
             break
     if gap is not None:
-        lost.append(LostRows(after, None, gap))
+        lost.append(LostRows(after(), None, told(gap)))

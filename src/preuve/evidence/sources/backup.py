@@ -60,11 +60,11 @@ from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file, shown, to
 from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
 from preuve.evidence.sqlite import (
     LostRows,
-    corrupt,
     damage_summary,
     iter_rows,
     open_readonly,
     readable_rows,
+    refused,
     row_cuts,
     table_columns,
     true_rowid,
@@ -167,10 +167,10 @@ class BackupSource(Source):
             with self._manifest_db() as conn:
                 yield from self._manifest_members(conn)
         except sqlite3.DatabaseError as exc:
-            if not corrupt(exc) or self._lost or len(self._kinds) > len(self._meta):
-                raise
-            # Not a database at all, or a schema SQLite cannot read: no row can be (the damage is told
-            # as for rows lost, and the files the run reads are looked for by name).
+            if refused(exc) or self._lost or len(self._kinds) > len(self._meta):
+                raise  # (a hostile Manifest.db a bound refused, a view or an endless query, is refused)
+            # Not a database at all, a schema SQLite cannot read, no table of files: no row can be read
+            # (the damage is told as for rows lost, and the files the run reads are looked for by name).
             self._lost.append(LostRows(None, None, str(exc)))
             self.damage.append(f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', 0)}")
         yield from self._found_by_name()
