@@ -474,10 +474,11 @@ def readable_rows(
 ) -> Iterator[tuple[object, ...]]:
     """The rows of `table` with ``low <= rowid < high`` (None: no bound) as plain tuples ``(rowid,
     *columns)``, in rowid order, read around the damaged pages of the database: each stretch of rows
-    that cannot be read is added to `lost` (its bounds: the rowids this read gave on either side of it,
-    None where it gave none), and the read goes on at the next row that can be. `table` is a name as the reader's queries give it (the
-    view of only_rows stands for it), `columns` the text of the columns after rowid. Only for a table
-    whose `rowid` is its own integer key (:func:`true_rowid`): a declared column of that name is no key.
+    that cannot be read is added to `lost` (its bounds: the rowids this read gave on either side of
+    it, None where it gave none), and the read goes on at the next row that can be. `table` is a name
+    as the reader's queries give it (the view of only_rows stands for it), `columns` the text of the
+    columns after rowid. Only for a table whose `rowid` is its own integer key (:func:`true_rowid`): a
+    declared column of that name is no key.
 
     Hand-written (SQLite's own recovery is not in Python's sqlite3): a table's rows lie in the leaves of
     a b-tree whose inner pages hold rowids, so a seek to a rowid reads only the pages on the way to
@@ -526,7 +527,6 @@ def readable_rows(
             return shuffled if reason == _DISORDER else f"{reason}; {shuffled}"
         return reason
 
-
     gaps = 0
     while start <= top:
         # A scan from `start`. A damaged page can give rows out of their order (its cells point anywhere),
@@ -561,7 +561,8 @@ def readable_rows(
                     break
                 # Steps doubling from `start` to a seek that reads, then halving back to the first that does.
                 # Before any row is read, from rowid 1 first (where tables begin): from the lowest rowid,
-                # the steps would pass over a table's rows before they reach them.
+                # the steps would pass over a table's rows before they reach them (rows below rowid 1,
+                # which no phone's database writes, are then told lost with the stretch).
                 good = None
                 for origin in ((1, start) if given < first and start < 1 else (start,)):
                     failed, step = origin - (origin != start), 1  # (the seek at `start` failed)
@@ -586,7 +587,8 @@ def readable_rows(
                     else:
                         good, found = middle, result
             if type(found) is not int or found > top:
-                break  # (no row after: the read is done)
+                start = top + 1  # (no row after: the read is done)
+                break
             bad, one = damaged(lambda at=found: conn.execute(one_sql, (at,)).fetchone())  # type: ignore[misc]
             if bad or not isinstance(one, tuple):
                 gap = gap or (one if isinstance(one, str) else reason)
