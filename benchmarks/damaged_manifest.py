@@ -10,7 +10,8 @@ it and damages the copy's Manifest.db, as a disk or an interrupted copy damages 
 - ``leaves``: every 25th leaf page of the Files table zeroed;
 - ``root``: the Files table's root page zeroed (no row can be found from it);
 - ``header``: the file's first 100 bytes zeroed (no longer a SQLite database);
-- ``cut``: the file cut at half its length.
+- ``cut``: the file cut at half its length;
+- ``missing``: no Manifest.db at all (an incomplete backup).
 
 The pages are found with SQLite's own dbstat table. preuve (this source tree) and MVT (``mvt-ios
 check-backup`` from its own virtualenv, when given) run on each copy with the same STIX file. The
@@ -57,7 +58,7 @@ def _zero(data: bytearray, size: int, pages: list[int]) -> bytes:
     return bytes(data)
 
 
-def damages(manifest: Path) -> dict[str, Callable[[bytes], bytes]]:
+def damages(manifest: Path) -> dict[str, Callable[[bytes], bytes | None]]:
     size, leaves, root = _pages(manifest)
     if len(leaves) < 3:
         raise SystemExit(f"{manifest}: the Files table has {len(leaves)} leaf pages; at least 3 are needed")
@@ -68,6 +69,7 @@ def damages(manifest: Path) -> dict[str, Callable[[bytes], bytes]]:
         "root": lambda data: _zero(bytearray(data), size, [root]),
         "header": lambda data: bytes(100) + data[100:],
         "cut": lambda data: data[: len(data) // 2],
+        "missing": lambda data: None,
     }
 
 
@@ -125,7 +127,11 @@ def main() -> int:
         for case, damage in damages(manifest).items():
             copy = work / case / "backup"
             shutil.copytree(args.backup, copy)
-            (copy / "Manifest.db").write_bytes(damage(manifest.read_bytes()))
+            damaged = damage(manifest.read_bytes())
+            if damaged is None:
+                (copy / "Manifest.db").unlink()
+            else:
+                (copy / "Manifest.db").write_bytes(damaged)
             code, raised, problems = run_preuve(copy, args.iocs, work / case / "preuve")
             row = [case, str(code), raised]
             if args.mvt_venv is not None:

@@ -90,10 +90,10 @@ def test_output_holding_the_evidence_is_refused(tmp_path: Path) -> None:
 
 def test_failed_run_leaves_no_folder_and_the_previous_output_as_it_was(tmp_path: Path) -> None:
     broken = BackupBuilder(tmp_path / "broken").finish()
-    (broken / "Manifest.db").unlink()  # (no listing at all: the backup cannot be opened)
+    (broken / "Manifest.db").rename(broken / "Manifest.mbdb")  # (iOS 9's format: the backup cannot be opened)
     fresh = tmp_path / "deep" / "er" / "out"
     code, output = _run("check", str(broken), "-o", str(fresh), "-q")
-    assert code == 1 and "Manifest.db" in output
+    assert code == 1 and "Manifest.mbdb" in output
     assert not (tmp_path / "deep").exists()  # not even the parents it would have made
     out = tmp_path / "out"
     assert _run("check", str(_phone(tmp_path / "a", 1)), "-o", str(out), "-q")[0] == 3  # no indicator: not a full check

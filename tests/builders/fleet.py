@@ -35,6 +35,6 @@ def build_fleet(folder: Path, count: int = 12) -> list[Path]:
     paths = [build_device(folder / f"device{n:02d}", n) for n in range(count)]
     broken = folder / "device99"
     BackupBuilder(broken).finish()
-    (broken / "Manifest.db").unlink()  # (a backup that cannot be opened: the run fails, the others go on)
+    (broken / "Manifest.db").rename(broken / "Manifest.mbdb")  # (iOS 9's format: the run fails, the others go on)
     paths.append(broken)
     return paths

@@ -254,3 +254,23 @@ def _secrets(password: str) -> Any:
     from preuve.evidence.acquisition import Secrets
 
     return Secrets(password=password)
+
+
+def test_a_backup_without_manifest_db_is_read_by_name(tmp_path: Path) -> None:
+    """An incomplete backup: its files are in their folders, Manifest.db is not there."""
+    root = _backup(tmp_path / "backup")
+    (root / "Manifest.db").unlink()
+    evidence = snapshot(root)
+    result, collector = _check(root, tmp_path)
+    assert snapshot(root) == evidence
+    assert result.acquisition_problems == [
+        "Manifest.db is missing: the backup is incomplete, and none of its files is listed"
+    ]
+    assert result.verdict().exit_code is ExitCode.DETECTED
+    assert {a.name for a in result.artifacts if a.status is ArtifactStatus.OK} >= {"sms", "safari_history", "datausage"}
+    assert len([w for w in result.warnings if "found in the backup's folder by its name" in w]) == 3
+    calls = _report(result, "calls")
+    assert (calls.status, calls.absence) == (ArtifactStatus.MISSING, Absence.NOT_LISTED)
+    whatsapp = _report(result, "whatsapp_messages")
+    assert (whatsapp.status, whatsapp.absence) == (ArtifactStatus.MISSING, Absence.LOST)
+    assert not _records(collector, "ios:manifest:file")

@@ -46,7 +46,7 @@ def test_local_pool_then_resume(fleet_dir: Path, tmp_path: Path) -> None:
     assert statuses["device99"] == "failed"
     assert sum(1 for s in statuses.values() if s == "done") == 6
     [broken] = [o for o in outcomes if o.status == "failed"]
-    assert "Manifest.db" in broken.reason
+    assert "Manifest.mbdb" in broken.reason
     found = _findings(case)
     assert len(found) == 12
     with_known = sorted(name for name, items in found.items() if any(sev == "high" for _, sev in items))

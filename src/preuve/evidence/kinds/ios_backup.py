@@ -69,10 +69,9 @@ class IosBackup(AcquisitionKind):
         try:
             if is_encrypted(root, ctx.limits):
                 return cls.open_encrypted(root, ctx, folders)
-            if not (root / "Manifest.db").is_file():
-                if (root / "Manifest.mbdb").is_file():
-                    raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
-                raise AcquisitionError(f"{root}: Manifest.db is missing; this backup is incomplete")
+            if not (root / "Manifest.db").is_file() and (root / "Manifest.mbdb").is_file():
+                raise AcquisitionError(f"{root}: a backup from iOS 9 or older (Manifest.mbdb) is not supported")
+            # (without Manifest.db, the backup is damaged: its files are looked for by name; see BackupSource)
             fs = MountFS(root, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_backup")
             fs.mount(BackupSource(root, ctx.limits, ctx.ledger, ctx.workdir, ctx.jobs, folders, integrity,
                                   lambda: ctx.wants(cls.platform)), at("/"))

@@ -157,6 +157,10 @@ class BackupSource(Source):
         yield from self._meta_members(self.meta_files)
         manifest = self.path / "Manifest.db"
         if not manifest.is_file():
+            # An incomplete backup: no file of it is listed. Those the run reads are looked for by name.
+            self._lost.append(LostRows(None, None, "Manifest.db is missing"))
+            self.damage.append("Manifest.db is missing: the backup is incomplete, and none of its files is listed")
+            yield from self._found_by_name()
             return
         self._list_folders_beside()
         self._hash_meta("Manifest.db")
