@@ -191,7 +191,7 @@ class BackupSource(Source):
         notes: what was found this way is read without its row (no MBFile, no flags)."""
         if not self._lost or self._wants is None or not self._findable_by_name:
             return
-        listed = {bytes(self._ids[at : at + 20]) for at in range(0, len(self._ids), 20)}
+        added: set[bytes] = set()
         apps = self._app_ids()
         names: list[str] = []
         ids = bytearray()
@@ -203,17 +203,17 @@ class BackupSource(Source):
                 seen.add(path)
                 for domain, relative in backup_names(path):
                     raw = hashlib.sha1(f"{domain}-{relative}".encode(), usedforsecurity=False).digest()
-                    if raw in listed:
-                        break  # (its row was read: it is listed)
                     fid = raw.hex()
                     try:
                         found = statmod.S_ISREG((self.path / fid[:2] / fid).lstat().st_mode)
                     except OSError:
                         continue
+                    if found and (raw in added or self._listed_id(raw)):
+                        break  # (its row was read, or it was found under another path: it is listed)
                     if found:
                         names.append(path[1:])
                         ids += raw
-                        listed.add(raw)
+                        added.add(raw)
                         self.notes.append(
                             f"{shown(path)}: found in the backup's folder by its name ({shown(f'{domain}-{relative}')}, "
                             f"{fid[:2]}/{fid}); its row of the damaged Manifest.db was not read"
@@ -224,6 +224,16 @@ class BackupSource(Source):
             self._ids += ids
             types = bytearray([ROW_FILE]) * len(names)
             yield MemberColumns(names, types, array("q", [-1]) * len(names))
+
+    def _listed_id(self, raw: bytes) -> bool:
+        """Whether a file id is among the listing's (asked of a few files found by name: a search of the
+        ids as they are kept, not a set of half a million made for it)."""
+        at = self._ids.find(raw)
+        while at >= 0:
+            if at % 20 == 0:
+                return True
+            at = self._ids.find(raw, at + 1)
+        return False
 
     def _app_ids(self) -> list[str]:
         """The bundle ids of the apps the backup lists (Manifest.plist's Applications, Info.plist's
