@@ -248,3 +248,15 @@ def test_forged_finding_is_not_confirmed(tmp_path: Path) -> None:
     assert check.problems == (
         f"indicator {doc['findings'][0]['indicator']['stix_id']} (other.example) no longer matches the record",
     )
+
+
+def test_verify_finds_a_file_by_name_as_the_run_did(tmp_path: Path) -> None:
+    """A backup without Manifest.db: the run found sms.db by the name a backup stores it under, and
+    verify finds it the same way (its findings' paths, looked for by name)."""
+    backup, stix, _ = _scenario(tmp_path)
+    (backup / "Manifest.db").unlink()
+    out = tmp_path / "damaged"
+    code, output = _cli("check", str(backup), "--iocs", str(stix), "-o", str(out), "-q")
+    assert code == 2, output
+    result = verify(out / "bundle.json", backup, [stix])
+    assert [c.status for c in result.checks] == [Status.CONFIRMED] and result.confirmed
