@@ -1175,9 +1175,8 @@ def _run_artifact(
 def _absent_status(artifact: Artifact, opened: Opened) -> tuple[ArtifactStatus, Absence | None]:
     """What an artifact without files means here: a gap when this kind of acquisition can hold it
     (lost, when the acquisition is damaged where its files could have been: DeviceFS.may_have_lost),
-    nothing to regret when it never does. An artifact that
-    declares no paths reads the acquisition itself (its listing): when it finds nothing to read, this
-    kind does not have what it needs."""
+    nothing to regret when it never does. An artifact that declares no paths reads the acquisition
+    itself (its listing): when it finds nothing to read, this kind does not have what it needs."""
     kind: type[AcquisitionKind] | None = kind_named(opened.kind)
     if not artifact.paths or (kind is not None and not any(kind.can_hold(p) for p in artifact.paths)):
         return ArtifactStatus.NOT_COLLECTED, None
@@ -1314,7 +1313,8 @@ def _check(
         index = load_indicators(options.iocs, warn)
     jobs = options.job_count()
     only = options.only_artifacts
-    def wants(platform: str) -> tuple[str, ...]:
+
+    def wants(platform: str) -> tuple[str, ...]:  # (what a damaged acquisition's open looks for by name)
         chosen = [a for a in discover_artifacts(platform) if not only or a.name in only]
         return tuple(pattern for artifact in chosen for pattern in artifact.paths)
 
