@@ -90,10 +90,15 @@ def test_a_zip_cut_inside_a_member_gives_the_members_before_it(tmp_path: Path, s
         zipfile.ZipFile(path)
     before = snapshot(tmp_path)
     members, damage = _read(path)
+    # c.txt is given as what the file holds of it: its first 100 bytes, inflated (as a tar cut short
+    # gives its last member).
+    partial = members.pop("c.txt")
     assert members == {"a.txt": MEMBERS["a.txt"], "b.bin": MEMBERS["b.bin"]}
+    assert partial and MEMBERS["c.txt"].startswith(partial)
     assert damage == [
-        f"the zip is cut short: it has no end of central directory; 2 member(s) were found by their local headers, "
-        f"up to {start:,} of its {cut:,} bytes, where 'c.txt': its data is cut short; members after that point are lost"
+        f"the zip is cut short: it has no end of central directory; 3 member(s) were found by their local headers, "
+        f"the last cut short ('c.txt': its data is cut short ({len(partial):,} bytes of it are read)); members after "
+        "it are lost"
     ]
     assert snapshot(tmp_path) == before
 
@@ -150,16 +155,35 @@ def test_an_androidqf_zip_cut_short_is_checked_as_damaged(tmp_path: Path) -> Non
     last = max(infos, key=lambda info: info.header_offset)
     path = tmp_path / "cut" / "aqf.zip"
     path.parent.mkdir()
-    path.write_bytes(whole[: last.header_offset + 40])  # inside the last member
+    cut = last.header_offset + 30 + len(last.filename) + 20  # 20 bytes into the last member's data
+    path.write_bytes(whole[:cut])
     before = snapshot(path.parent)
     result = run_check(path, CheckOptions())
     assert snapshot(path.parent) == before
     assert result.acquisition_kind == "androidqf"
     assert len(result.acquisition_problems) == 1
     assert result.acquisition_problems[0].startswith(
-        f"the zip is cut short: it has no end of central directory; {len(infos) - 1} member(s) were found by their "
-        f"local headers, up to {last.header_offset:,} of its {last.header_offset + 40:,} bytes, where "
-        f"{last.filename!r}: "
+        f"the zip is cut short: it has no end of central directory; {len(infos)} member(s) were found by their "
+        f"local headers, the last cut short ({last.filename!r}: its data is cut short ("
     )
     assert result.verdict().exit_code is ExitCode.INCOMPLETE
     assert {a.name for a in result.artifacts if a.status.checked} >= {"android_getprop", "android_packages"}
+
+
+def test_a_stored_member_cut_short_is_given_as_its_bytes_there(tmp_path: Path) -> None:
+    """As AndroidQF stores the bugreport zip inside its own: the nested zip, cut, is read in turn."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in MEMBERS.items():
+            archive.writestr(name, data)
+    whole = buffer.getvalue()
+    start = zipfile.ZipFile(io.BytesIO(whole)).getinfo("b.bin").header_offset
+    data_at = start + 30 + len("b.bin")
+    path = tmp_path / "cut.zip"
+    path.write_bytes(whole[: data_at + 1000])
+    members, damage = _read(path)
+    assert members == {"a.txt": MEMBERS["a.txt"], "b.bin": MEMBERS["b.bin"][:1000]}
+    assert damage == [
+        "the zip is cut short: it has no end of central directory; 2 member(s) were found by their local headers, "
+        "the last cut short ('b.bin': its data is cut short (1,000 bytes of it are read)); members after it are lost"
+    ]

@@ -14,7 +14,9 @@ zip without a central directory. What it finds is given as :class:`zipfile.ZipIn
 ``zipfile.ZipExtFile`` reads as it reads any member (decompression and CRC check are zipfile's).
 
 The walk stops at the first thing that is not a sound local header (the central directory's start,
-or the cut) and says why; the members before it are kept.
+or the cut) and says why; the members before it are kept. A member the file ends inside is given as
+what the file holds of it (stored, its bytes there; deflated, what they inflate to), as a tar cut
+short gives its last member.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ScannedZip:
     data_offsets: list[int] = field(default_factory=list)  # where each member's data begins
     stopped: str | None = None
     end: int = 0  # where the last member found ends
+    cut: str | None = None  # the member the file ends inside, given as what the file holds of it
 
 
 def _date_time(date: int, time: int) -> tuple[int, int, int, int, int, int]:
@@ -67,16 +70,26 @@ def _zip64_sizes(extra: bytes, usize: int, csize: int) -> tuple[int, int]:
     return usize, csize
 
 
-def _inflated_end(stream: BinaryIO, start: int, limit: int) -> tuple[int, int, int] | str:
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """A member's data cut short by the end of the file: its bytes there, what they inflate to."""
+
+    compressed: int
+    size: int
+    crc: int
+
+
+def _inflated_end(stream: BinaryIO, start: int, limit: int) -> tuple[int, int, int] | _Cut | str:
     """Where a deflate stream that begins at `start` ends: (its compressed size, its size inflated,
-    its CRC-32), or why it could not be found (cut short, damaged, or inflating past `limit`)."""
+    its CRC-32); what the file holds of it when the file ends first (_Cut); or why it could not be
+    found (damaged, or inflating past `limit`)."""
     inflater = zlib.decompressobj(-15)
     stream.seek(start)
     taken = produced = crc = 0
     while not inflater.eof:
         chunk = stream.read(_CHUNK)
         if not chunk:
-            return "its data is cut short"
+            return _Cut(taken, produced, crc)
         taken += len(chunk)
         try:
             while chunk and not inflater.eof:
@@ -126,15 +139,27 @@ def scan_local_headers(stream: BinaryIO, size: int, limits: Limits) -> ScannedZi
         usize, csize = _zip64_sizes(extra, usize, csize)
         data = at + _LOCAL_HEADER.size + name_length + extra_length
         name = name_raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
-        if flags & 0x8:
-            if method != _DEFLATED:
-                found.stopped = f"{name!r} is written as a stream, not deflated: where it ends is not known"
-                return found
+        info = zipfile.ZipInfo(name, _date_time(date, time) if date else (1980, 1, 1, 0, 0, 0))
+        info.flag_bits, info.compress_type, info.header_offset, info.orig_filename = flags, method, at, name
+        if method == _DEFLATED and (flags & 0x8 or data + csize > size):
             ended = _inflated_end(stream, data, limits.max_file_bytes)
             if isinstance(ended, str):
                 found.stopped = f"{name!r}: {ended}"
                 return found
+            if isinstance(ended, _Cut):
+                return _cut(found, info, data, ended, size)
             csize, usize, crc = ended
+        elif flags & 0x8:
+            found.stopped = f"{name!r} is written as a stream, not deflated: where it ends is not known"
+            return found
+        elif data + csize > size:
+            if method != _STORED:
+                found.stopped = f"{name!r}: its data is cut short, and compressed by method {method}"
+                return found
+            stream.seek(data)
+            kept = crc32_of(stream, size - data)
+            return _cut(found, info, data, _Cut(size - data, size - data, kept), size)
+        if flags & 0x8:
             stream.seek(data + csize)
             descriptor = stream.read(24)
             skip = 4 if descriptor[:4] == _DESCRIPTOR else 0
@@ -150,13 +175,31 @@ def scan_local_headers(stream: BinaryIO, size: int, limits: Limits) -> ScannedZi
             end = data + csize + lengths[0]
         else:
             end = data + csize
-            if end > size:
-                found.stopped = f"{name!r}: its data is cut short"
-                return found
-        info = zipfile.ZipInfo(name, _date_time(date, time) if date else (1980, 1, 1, 0, 0, 0))
-        info.flag_bits, info.compress_type, info.CRC = flags, method, crc
-        info.compress_size, info.file_size, info.header_offset = csize, usize, at
-        info.orig_filename = name
+        info.CRC, info.compress_size, info.file_size = crc, csize, usize
         found.members.append(info)
         found.data_offsets.append(data)
         found.end = at = end
+
+
+def _cut(found: ScannedZip, info: zipfile.ZipInfo, data: int, cut: _Cut, size: int) -> ScannedZip:
+    """The walk ends in a member the file ends inside: it is given as what the file holds of it (its
+    bytes there, what they inflate to, with their CRC, so zipfile reads it whole and checks it)."""
+    info.CRC, info.compress_size, info.file_size = cut.crc, cut.compressed, cut.size
+    found.members.append(info)
+    found.data_offsets.append(data)
+    found.end = size
+    found.stopped = f"{info.filename!r}: its data is cut short ({cut.size:,} bytes of it are read)"
+    found.cut = info.filename
+    return found
+
+
+def crc32_of(stream: BinaryIO, length: int) -> int:
+    """The CRC-32 of the next `length` bytes of `stream` (fewer when it ends first)."""
+    crc = 0
+    while length > 0:
+        chunk = stream.read(min(_CHUNK, length))
+        if not chunk:
+            break
+        crc = zlib.crc32(chunk, crc)
+        length -= len(chunk)
+    return crc

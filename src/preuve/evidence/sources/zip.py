@@ -109,6 +109,10 @@ class ZipSource(Source):
         found = f"it has no end of central directory; {len(scanned.members)} member(s) were found by their local headers"
         if scanned.stopped is None:
             self.damage.append(f"the zip is cut short inside its central directory: {found}, every one before it")
+        elif scanned.cut is not None:
+            self.damage.append(
+                f"the zip is cut short: {found}, the last cut short ({scanned.stopped}); members after it are lost"
+            )
         else:
             self.damage.append(
                 f"the zip is cut short: {found}, up to {scanned.end:,} of its {size:,} bytes, where "
