@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,35 @@ def test_a_stored_member_cut_short_is_given_as_its_bytes_there(tmp_path: Path) -
         "the zip is cut short: it has no end of central directory; 2 member(s) were found by their local headers, "
         "the last cut short ('b.bin': its data is cut short (1,000 bytes of it are read)); members after it are lost"
     ]
+
+
+def test_intrusion_logs_downloaded_cut_short_are_read_up_to_the_cut(tmp_path: Path) -> None:
+    """The zip of intrusion logs a phone downloads, its download interrupted: the artifact reads it
+    itself, from the members' local headers, and says what was lost."""
+    from tests.builders.intrusion_logs import DAY1, DAY2, ndjson, write_zip
+    from tests.helpers import RecordCollector
+
+    whole = write_zip(tmp_path / "whole" / "Pixel 8_20231115.zip",
+                      {"2023-11-14.txt": ndjson(DAY1), "2023-11-15.txt": ndjson(DAY2)})
+    data = whole.read_bytes()
+    second = zipfile.ZipFile(whole).getinfo("2023-11-15.txt").header_offset
+    cut = tmp_path / "cut" / whole.name
+    cut.parent.mkdir()
+    cut.write_bytes(data[:second])  # the first day's log whole, the second's lost
+    records = {}
+    for name, path in (("whole", whole), ("cut", cut)):
+        collector = RecordCollector()
+        result = run_check(path, CheckOptions(only_artifacts=("android_intrusion_logs",)), sinks=[collector])
+        records[name] = (collector.records, result)
+    (everything, _), (kept, result) = records["whole"], records["cut"]
+    (report,) = [a for a in result.artifacts if a.name == "android_intrusion_logs"]
+    assert report.errors == [
+        "/sdcard/Download/Intrusion Logging/Pixel 8_20231115.zip: the zip is cut short: it has no end of central "
+        f"directory; 1 member(s) were found by their local headers, up to {second:,} of its {second:,} bytes, "
+        "where the zip ends; members after that point are lost"
+    ]
+    # Every record of the first day's log, as from the whole zip (but for the zip's own hash), and none else.
+    first_day = [replace(r, locator=replace(r.locator, sha256="")) for r in everything
+                 if r.locator.key_path == "2023-11-14.txt"]
+    assert first_day and len(first_day) < len(everything)
+    assert [replace(r, locator=replace(r.locator, sha256="")) for r in kept] == first_day

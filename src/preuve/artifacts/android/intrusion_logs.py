@@ -65,6 +65,7 @@ import orjson
 from preuve.artifacts.android._common import AQF
 from preuve.artifacts.base import Artifact, ArtifactContext
 from preuve.evidence.errors import EvidenceError
+from preuve.evidence.formats.zipscan import CutZip, cut_short_zip
 from preuve.evidence.policy import (
     MEMBER_DAMAGE,
     ZIP_OPEN_ERRORS,
@@ -532,14 +533,25 @@ class IntrusionLogs(Artifact):
                 with ctx.fs.open(path) as raw:
                     copy = materialize(raw, ctx.fs.workdir, ctx.limits.max_file_bytes, path, "logs.zip")
                 stream = open(copy, "rb")  # noqa: SIM115 - closed below
-            declared = zip_entry_count(cast(BinaryIO, stream), path)
+            try:
+                declared = zip_entry_count(cast(BinaryIO, stream), path)
+            except EvidenceError:
+                declared = 0  # (no end record: a zip cut short is read from its local headers below)
             if declared > MAX_MEMBERS:
                 raise EvidenceError(path, f"the zip declares {declared} members, more than {MAX_MEMBERS}")
             stream.seek(0)
+            archive: zipfile.ZipFile | CutZip
             try:
                 archive = zipfile.ZipFile(stream)
             except ZIP_OPEN_ERRORS as exc:
-                raise EvidenceError(path, f"not a readable zip ({exc})") from exc
+                # A zip cut short (a download interrupted) is read from its local headers, up to the cut.
+                cut = cut_short_zip(cast(BinaryIO, stream), ctx.limits)
+                if cut is None:
+                    raise EvidenceError(path, f"not a readable zip ({exc})") from exc
+                if len(cut.infolist()) > MAX_MEMBERS:
+                    raise EvidenceError(path, f"the zip holds more than {MAX_MEMBERS} members") from exc
+                ctx.error(path, cut.damage)
+                archive = cut
             with archive:
                 infos = sorted((i for i in archive.infolist() if not i.is_dir()), key=lambda i: i.filename)
                 safe, problems = vet_zip_members(infos, path, ctx.limits)

@@ -21,11 +21,13 @@ short gives its last member.
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from preuve.evidence.limits import Limits
 
@@ -203,3 +205,74 @@ def crc32_of(stream: BinaryIO, length: int) -> int:
         crc = zlib.crc32(chunk, crc)
         length -= len(chunk)
     return crc
+
+
+_END_SEARCH = 22 + 65_535  # the end of central directory record and the longest comment after it
+
+
+class CutZip:
+    """The members of a zip cut short, as :func:`~preuve.evidence.formats.zipscan.scan_local_headers`
+    found them, read as zipfile reads any member (what a reader asks of a zipfile.ZipFile): `damage`
+    says what was found and what was lost. `reopen` gives a stream of the zip for each member read
+    (its own, where members may be read at once), or None: the one given, each member read in turn."""
+
+    def __init__(self, stream: BinaryIO, scanned: ScannedZip, damage: str,
+                 reopen: Callable[[], BinaryIO] | None = None) -> None:
+        self.fp = stream
+        self.damage = damage
+        self._reopen = reopen
+        self._members = scanned.members
+        self._data = dict(zip((id(info) for info in scanned.members), scanned.data_offsets, strict=True))
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        return list(self._members)
+
+    def open(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        # zipfile's own member reader: it stops at the size found and checks the CRC at the end.
+        if self._reopen is None:
+            self.fp.seek(self._data[id(info)])
+            return cast(IO[bytes], zipfile.ZipExtFile(self.fp, "r", info, None, False))
+        handle = self._reopen()
+        handle.seek(self._data[id(info)])
+        return cast(IO[bytes], zipfile.ZipExtFile(handle, "r", info, None, True))
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> CutZip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def cut_short_zip(stream: BinaryIO, limits: Limits, reopen: Callable[[], BinaryIO] | None = None) -> CutZip | None:
+    """The zip in `stream` read from its local headers when it has no end of central directory, as a
+    zip cut short (an interrupted acquisition); None when it has one (one whose central directory is
+    there but refused, a version or a count zipfile will not read, stays refused), or when no member is
+    found that way."""
+    try:
+        stream.seek(0, os.SEEK_END)
+        size = stream.tell()
+        stream.seek(0)
+        if stream.read(4) != b"PK\x03\x04":
+            return None
+        stream.seek(max(0, size - _END_SEARCH))
+        if b"PK\x05\x06" in stream.read(_END_SEARCH):
+            return None
+        scanned = scan_local_headers(stream, size, limits)
+    except OSError:
+        return None
+    if not scanned.members:
+        return None
+    found = f"it has no end of central directory; {len(scanned.members)} member(s) were found by their local headers"
+    if scanned.stopped is None:
+        damage = f"the zip is cut short inside its central directory: {found}, every one before it"
+    elif scanned.cut is not None:
+        damage = f"the zip is cut short: {found}, the last cut short ({scanned.stopped}); members after it are lost"
+    else:
+        damage = (
+            f"the zip is cut short: {found}, up to {scanned.end:,} of its {size:,} bytes, where "
+            f"{scanned.stopped}; members after that point are lost"
+        )
+    return CutZip(stream, scanned, damage, reopen)

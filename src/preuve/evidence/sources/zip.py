@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import calendar
-import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import BinaryIO
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
-from preuve.evidence.formats.zipscan import ScannedZip, scan_local_headers
+from preuve.evidence.formats.zipscan import CutZip, cut_short_zip
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import (
     FILE,
@@ -38,32 +37,6 @@ def zip_time(info: zipfile.ZipInfo) -> float | None:
         return None
 
 
-_END_SEARCH = 22 + 65_535  # the end of central directory record and the longest comment after it
-
-
-class _CutZip:
-    """The members of a zip cut short, as :func:`~preuve.evidence.formats.zipscan.scan_local_headers`
-    found them, read as zipfile reads any member (what ZipSource asks of a zipfile.ZipFile)."""
-
-    def __init__(self, path: Path, stream: BinaryIO, scanned: ScannedZip) -> None:
-        self.fp = stream
-        self._path = path
-        self._members = scanned.members
-        self._data = dict(zip((id(info) for info in scanned.members), scanned.data_offsets, strict=True))
-
-    def infolist(self) -> list[zipfile.ZipInfo]:
-        return list(self._members)
-
-    def open(self, info: zipfile.ZipInfo) -> IO[bytes]:
-        handle = open_regular_file(self._path, str(self._path))
-        handle.seek(self._data[id(info)])
-        # zipfile's own member reader: it stops at the size found and checks the CRC at the end.
-        return cast(IO[bytes], zipfile.ZipExtFile(handle, "r", info, None, True))
-
-    def close(self) -> None:
-        return None
-
-
 class ZipSource(Source):
     """Members of a zip read where they lie (random access through the central directory).
 
@@ -76,49 +49,19 @@ class ZipSource(Source):
         super().__init__(path, limits, label)
         shown = label if label is not None else str(path)
         self._stream: BinaryIO = open_regular_file(path, str(path))
-        self._zip: zipfile.ZipFile | _CutZip
+        self._zip: zipfile.ZipFile | CutZip
         try:
             refuse_crowded_zip(path, limits)
             self._zip = zipfile.ZipFile(self._stream)
         except (*ZIP_OPEN_ERRORS, EvidenceError) as exc:
-            cut = None if isinstance(exc, LimitExceeded) else self._cut_short(path, limits)
+            cut = None if isinstance(exc, LimitExceeded) else cut_short_zip(
+                self._stream, limits, lambda: open_regular_file(path, str(path)))
             if cut is None:
                 self._stream.close()
                 raise AcquisitionError(f"{shown}: not a readable zip ({error_text(exc)})") from exc
             self._zip = cut
+            self.damage.append(cut.damage)
         self._infos: dict[str, zipfile.ZipInfo] = {}
-
-    def _cut_short(self, path: Path, limits: Limits) -> _CutZip | None:
-        """The zip read from its local headers when it has no end of central directory, as a zip cut
-        short (None: it has one, or no member is found that way); the damage says so."""
-        try:
-            size = os.fstat(self._stream.fileno()).st_size
-            self._stream.seek(0)
-            if self._stream.read(4) != b"PK\x03\x04":
-                return None
-            # Only a zip without its end record (written up to a cut): one whose central directory is
-            # there but refused (a version or a count zipfile will not read) stays refused.
-            self._stream.seek(max(0, size - _END_SEARCH))
-            if b"PK\x05\x06" in self._stream.read(_END_SEARCH):
-                return None
-            scanned = scan_local_headers(self._stream, size, limits)
-        except OSError:
-            return None
-        if not scanned.members:
-            return None
-        found = f"it has no end of central directory; {len(scanned.members)} member(s) were found by their local headers"
-        if scanned.stopped is None:
-            self.damage.append(f"the zip is cut short inside its central directory: {found}, every one before it")
-        elif scanned.cut is not None:
-            self.damage.append(
-                f"the zip is cut short: {found}, the last cut short ({scanned.stopped}); members after it are lost"
-            )
-        else:
-            self.damage.append(
-                f"the zip is cut short: {found}, up to {scanned.end:,} of its {size:,} bytes, where "
-                f"{scanned.stopped}; members after that point are lost"
-            )
-        return _CutZip(path, self._stream, scanned)
 
     def names(self, max_entries: int | None = None) -> Iterator[str]:
         """Safe member names in the archive's order (cheap: the central directory only)."""
