@@ -135,11 +135,11 @@ def _computed_columns(conn: sqlite3.Connection) -> frozenset[tuple[str, str]]:
     table of the phone's (the address book's) about its columns needs its tokenizer, which only the
     phone has, and fails."""
     found: set[tuple[str, str]] = set()
-    for name, sql in _schema_rows(conn, "SELECT name, sql FROM main.sqlite_master WHERE type = 'table'"):
+    for name, sql in schema_rows(conn, "SELECT name, sql FROM main.sqlite_master WHERE type = 'table'"):
         if not isinstance(sql, str) or sql.lstrip()[:14].upper() == "CREATE VIRTUAL" or not _MAY_GENERATE.search(sql):
             continue
         try:
-            columns = _schema_rows(conn, "SELECT name FROM pragma_table_xinfo(?, 'main') WHERE hidden = 2", (name,))
+            columns = schema_rows(conn, "SELECT name FROM pragma_table_xinfo(?, 'main') WHERE hidden = 2", (name,))
         except sqlite3.DatabaseError:
             continue  # (a table SQLite cannot describe cannot be read either: its reader says so)
         found.update((str(name).lower(), str(column[0]).lower()) for column in columns)
@@ -158,7 +158,7 @@ def _harden(conn: EvidenceConnection, limits: Limits, size: int) -> None:
     # 2), read before any authorizer (a hostile schema's names need not be UTF-8).
     views = frozenset(
         str(row[0]).lower()
-        for row in _schema_rows(conn, "SELECT name FROM main.sqlite_master WHERE type = 'view'")
+        for row in schema_rows(conn, "SELECT name FROM main.sqlite_master WHERE type = 'view'")
     )
     computed = _computed_columns(conn)
     deadline = time.monotonic() + limits.sqlite_seconds
@@ -259,7 +259,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _schema_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def schema_rows(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     # Names in a hostile schema need not be valid UTF-8; decode them leniently (these queries are small).
     previous = conn.text_factory
     conn.text_factory = _decode_text
@@ -274,12 +274,12 @@ def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
     among them (``table_info`` hides them, so a reader would take one for absent and read nothing,
     silently): a stored one is read as any column, one computed when read is refused with its reason
     when a query names it (see _guard)."""
-    rows = _schema_rows(conn, "SELECT name FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3)", (table,))
+    rows = schema_rows(conn, "SELECT name FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3)", (table,))
     return {str(r[0]) for r in rows}
 
 
 def tables(conn: sqlite3.Connection) -> set[str]:
-    rows = _schema_rows(conn, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+    rows = schema_rows(conn, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
     return {str(r[0]) for r in rows}
 
 
@@ -363,7 +363,7 @@ def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, ro
     With `rows_per_part`, `parts` is a maximum: fewer parts of about that many rows each."""
     if parts < 2:
         return None
-    if _schema_rows(conn, "SELECT 1 FROM pragma_table_xinfo(?) WHERE hidden = 2 LIMIT 1", (table,)):
+    if schema_rows(conn, "SELECT 1 FROM pragma_table_xinfo(?) WHERE hidden = 2 LIMIT 1", (table,)):
         # A column computed when read: the view only_rows makes would name it, and be refused, where a
         # reader that never names it reads the table whole. Read whole, as one job reads it.
         return None
@@ -395,7 +395,7 @@ def row_cuts(conn: sqlite3.Connection, table: str, parts: int, min_rows: int, ro
 
 def true_rowid(conn: sqlite3.Connection, table: str) -> bool:
     """Whether `rowid` names the table's own integer key (unique), not a declared column of that name."""
-    rows = _schema_rows(conn, "SELECT name FROM pragma_table_info(?, 'main')", (table,))
+    rows = schema_rows(conn, "SELECT name FROM pragma_table_info(?, 'main')", (table,))
     return bool(rows) and not {str(r[0]).lower() for r in rows} & {"rowid", "oid", "_rowid_"}
 
 
