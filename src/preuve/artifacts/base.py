@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from preuve.artifacts.tables import Database, Table
@@ -20,6 +22,8 @@ from preuve.discovery import shipped_classes
 from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.limits import Limits
+from preuve.evidence.salvage import salvaged
+from preuve.evidence.sqlite import corrupt, only_rows, open_readonly, refused
 from preuve.model import Locator, Record
 
 
@@ -84,11 +88,28 @@ class SqliteArtifact(Artifact):
     """
 
     record_table: ClassVar[str | None] = None
+    # Whether parse_db reads around a damaged page itself (the Manifest artifact): otherwise a damaged
+    # page that stops it has the database read again from a salvage of its readable rows (read_salvaging).
+    reads_around_damage: ClassVar[bool] = False
 
     def parse(self, ctx: ArtifactContext, path: str) -> Iterator[Record]:
         with ctx.fs.sqlite(path) as conn:
-            sha = ctx.fs.sha256(path)
+            yield from self.parse_open(ctx, conn, path)
+
+    def parse_open(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str,
+                   rows: tuple[int | None, int | None] | None = None) -> Iterator[Record]:
+        """parse_db on a database open on `conn`: only the rows of `record_table` with ``low <= rowid <
+        high`` when `rows` is given (see sqlite.only_rows); read again from its salvage when a damaged
+        page stops the read (see read_salvaging)."""
+        sha = ctx.fs.sha256(path)
+        table = self.record_table
+        prepare = None if rows is None or table is None else (lambda c: only_rows(c, table, *rows))
+        if prepare is not None:
+            prepare(conn)
+        if self.reads_around_damage:
             yield from self.parse_db(ctx, conn, path, sha)
+            return
+        yield from read_salvaging(ctx, conn, path, lambda c, on: self.parse_db(c, on, path, sha), prepare)
 
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
         """Records from an open, read-only database (by default: :meth:`read` over declared tables)."""
@@ -104,6 +125,88 @@ class SqliteArtifact(Artifact):
         raise NotImplementedError(f"{type(self).__name__} implements neither read nor parse_db")
         yield  # pragma: no cover - makes this a generator
     # -- end of declared tables ---------------------------------------------------------------
+
+
+def _given(locator: Locator) -> int:
+    """What tells a record given by a read apart from the others of the same database (a hash)."""
+    return hash((locator.device_path, locator.table, locator.rowid, locator.key_path, locator.line, locator.offset))
+
+
+def _given_again(ctx: ArtifactContext, conn: sqlite3.Connection,
+                 read: Callable[[ArtifactContext, sqlite3.Connection], Iterator[Record]], count: int) -> array[int]:
+    """What tells apart the first `count` records `read` gives on `conn` (its warnings not kept)."""
+    keys: array[int] = array("q")
+    if not count:
+        return keys
+    records = read(replace(ctx, warnings=[], errors=[], _on_warning=None), conn)
+    try:
+        for record in records:
+            keys.append(_given(record.locator))
+            if len(keys) == count:
+                break
+    except sqlite3.DatabaseError as exc:
+        if not corrupt(exc):
+            raise
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+    return keys
+
+
+def read_salvaging(
+    ctx: ArtifactContext, conn: sqlite3.Connection, path: str,
+    read: Callable[[ArtifactContext, sqlite3.Connection], Iterator[Record]],
+    prepare: Callable[[sqlite3.Connection], None] | None = None,
+) -> Iterator[Record]:
+    """The records `read` gives from the database open on `conn`. When a damaged page stops it, the rows
+    that can be read are copied into a private database (evidence.salvage), `prepare` is applied to it
+    as it was to `conn`, and `read` runs again there: the records the first read gave are not given
+    again (each is told by its locator), the warnings it gave are not repeated, and what could not be
+    read is the artifact's error. A database whose schema cannot be read raises the first error.
+
+    A sound database costs a count a record: the records given before the damage are told apart only
+    once it is met, by the same read of the same database given them again (the salvage has no index,
+    so its rows can come in another order than the damaged database's)."""
+    given = 0
+    try:
+        for record in read(ctx, conn):
+            given += 1
+            yield record
+        return
+    except sqlite3.DatabaseError as exc:
+        if not corrupt(exc) or refused(exc):
+            raise
+        failure = exc
+    # The records given, sorted, each skipped once when the read of the salvage gives it (a set of a
+    # million hashes would take 60 MB; the sorted array takes 8, and a flag a record).
+    ordered = array("q", sorted(_given_again(ctx, conn, read, given)))
+    with salvaged(conn, ctx.fs.workdir, ctx.limits) as salvage:
+        if salvage is None:
+            raise failure
+        warned = set(ctx.warnings)
+        again = replace(ctx, warnings=[], errors=[], _on_warning=None)
+        skipped = bytearray(len(ordered))
+        left = len(ordered)
+        with open_readonly(salvage.path, {}, ctx.limits, ctx.fs.workdir) as copy:
+            if prepare is not None:
+                prepare(copy)
+            for record in read(again, copy):
+                if left:
+                    key = _given(record.locator)
+                    at = bisect_left(ordered, key)
+                    while at < len(ordered) and ordered[at] == key and skipped[at]:
+                        at += 1
+                    if at < len(ordered) and ordered[at] == key:
+                        skipped[at] = 1
+                        left -= 1
+                        continue
+                yield record
+        for message in again.warnings:
+            if message not in warned:
+                ctx.warn(message)
+        ctx.errors.extend(again.errors)
+        ctx.error(path, salvage.summary(str(failure)))
 
 
 class PlistArtifact(Artifact):

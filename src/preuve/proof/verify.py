@@ -344,7 +344,10 @@ def records_from_evidence(
                 problem = f"{type(exc).__name__}: {exc}"
             if problem:
                 for slot in slots.values():
-                    slot.error = f"{device_path} could not be read again: {problem}"
+                    # A record read again stands whatever else of its file could not be read (a damaged
+                    # page elsewhere, read around): only a finding whose record was not found fails for it.
+                    if not slot.records:
+                        slot.error = f"{device_path} could not be read again: {problem}"
         yield found, opened.kind
 
 

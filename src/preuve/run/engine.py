@@ -45,7 +45,7 @@ from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import EvidenceFile
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import PARSE_ERRORS
-from preuve.evidence.sqlite import only_rows, open_readonly, quoted, row_cuts
+from preuve.evidence.sqlite import open_readonly, quoted, row_cuts
 from preuve.indicators.index import IndicatorIndex, load_index
 from preuve.indicators.stix import FeedError
 from preuve.model import (
@@ -165,10 +165,8 @@ class _Reading:
         # connection by a view of its rows in the range (evidence.sqlite.only_rows). The artifact reads
         # its table as always and never sees the range.
         artifact = cast(SqliteArtifact, self.artifact)
-        fs = self.ctx.fs
-        with fs.sqlite(self.path) as conn:
-            only_rows(conn, cast(str, artifact.record_table), *self.rows)
-            yield from artifact.parse_db(self.ctx, conn, self.path, fs.sha256(self.path))
+        with self.ctx.fs.sqlite(self.path) as conn:
+            yield from artifact.parse_open(self.ctx, conn, self.path, self.rows)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         """The records one at a time, each read, matched and rendered before the next is read: the

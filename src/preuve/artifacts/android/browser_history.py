@@ -11,14 +11,14 @@ that is absent, unsafe to follow or unreadable fails alone.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import ClassVar
 
 from preuve.artifacts.android._common import AQF, load_json
-from preuve.artifacts.base import Artifact, ArtifactContext
+from preuve.artifacts.base import Artifact, ArtifactContext, read_salvaging
 from preuve.artifacts.tables import Database
 from preuve.artifacts.web import VisitMethods, chromium_history
 from preuve.evidence.errors import EvidenceError
@@ -70,11 +70,20 @@ class AndroidBrowserHistory(Artifact):
                 continue
             try:
                 with ctx.fs.sqlite(database) as conn:
-                    yield from _visits(Database(ctx, conn, database, ctx.fs.sha256(database)), entry)
+                    yield from read_salvaging(ctx, conn, database, _reader(database, ctx.fs.sha256(database), entry))
             except EvidenceError as exc:
                 ctx.error(exc.path, exc.reason)
             except sqlite3.Error as exc:
                 ctx.error(database, f"cannot be read ({exc})")
+
+
+def _reader(path: str, sha256: str, entry: _Entry) -> Callable[[ArtifactContext, sqlite3.Connection], Iterator[Record]]:
+    """The visits of one browser's database, read on a connection (the database's own, or its salvage's)."""
+
+    def read(ctx: ArtifactContext, conn: sqlite3.Connection) -> Iterator[Record]:
+        return _visits(Database(ctx, conn, path, sha256), entry)
+
+    return read
 
 
 def _entries(ctx: ArtifactContext, path: str) -> Iterator[_Entry]:

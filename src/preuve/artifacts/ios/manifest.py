@@ -209,6 +209,7 @@ class Manifest(SqliteArtifact):
     title = "Backup file list (Manifest.db)"
     paths: ClassVar[tuple[str, ...]] = (MANIFEST_PATH,)
     record_table = "Files"  # one file per row, in rowid order
+    reads_around_damage = True  # (readable_rows, as the listing reads it)
 
     def parse_db(self, ctx: ArtifactContext, conn: sqlite3.Connection, path: str, sha256: str) -> Iterator[Record]:
         columns = table_columns(conn, "Files")
