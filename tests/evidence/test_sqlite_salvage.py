@@ -119,7 +119,7 @@ def test_a_sound_database_is_copied_whole(tmp_path: Path) -> None:
     assert held["names"] == [("kv",), ("msg",), ("search_config",), ("search_content",), ("search_data",),
                              ("search_docsize",), ("search_idx",), ("t",)]
     assert held["other"] == []
-    stored = sum(_rows(path, f'SELECT count(*) FROM "{name}"')[0][0] for (name,) in held["names"])  # type: ignore[misc]
+    stored = sum(_rows(path, f'SELECT count(*) FROM "{name}"')[0][0] for (name,) in held["names"])  # type: ignore[misc]  # noqa: S608
     assert (rows, tables, losses) == (stored, 8, ())
     assert summary == f"damaged ({MALFORMED}): read around the damage, {stored:,} rows of 8 table(s) read; no row was lost"
 
@@ -222,3 +222,25 @@ def test_affinity_is_sqlites_own(tmp_path: Path, declared: str) -> None:
     for table in ("a", "b"):
         conn.executemany(f"INSERT INTO {table} VALUES (?)", [(v,) for v in values])  # noqa: S608
     assert conn.execute("SELECT typeof(v), v FROM b").fetchall() == conn.execute("SELECT typeof(v), v FROM a").fetchall()
+
+
+def test_two_tables_whose_names_differ_only_in_case(tmp_path: Path) -> None:
+    """A schema written by hand can name two tables alike but for case, which SQLite itself refuses to
+    make: the first is copied, the second told as not copied."""
+    path = tmp_path / "db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE a (x)")
+    conn.execute("CREATE TABLE b (y)")
+    conn.execute("INSERT INTO a VALUES (1)")
+    conn.execute("INSERT INTO b VALUES (2)")
+    conn.commit()
+    conn.execute("PRAGMA writable_schema=ON")
+    conn.execute("UPDATE sqlite_master SET name = 'A', tbl_name = 'A', sql = 'CREATE TABLE A (y)' WHERE name = 'b'")
+    conn.commit()
+    conn.close()
+    work = tmp_path / "work"
+    work.mkdir()
+    with open_readonly(path, {}, Limits(), work) as evidence, salvaged(evidence, work, Limits()) as found:
+        assert found is not None
+        assert (found.rows, found.tables) == (1, 1)
+        assert found.losses == (TableLoss("A", 0, reason="not copied: table \"A\" already exists"),)

@@ -171,7 +171,10 @@ def _copy_table(conn: sqlite3.Connection, out: sqlite3.Connection, name: str) ->
         f"{quoted(c)} INTEGER PRIMARY KEY" if c == alias else f"{quoted(c)} {affinity(t)}".rstrip()
         for c, t, _ in columns
     ]
-    out.execute(f"CREATE TABLE {quoted(name)} ({', '.join(definitions)})")
+    try:
+        out.execute(f"CREATE TABLE {quoted(name)} ({', '.join(definitions)})")
+    except sqlite3.Error as exc:  # (a hostile schema: two tables whose names differ only in case)
+        return TableLoss(name, 0, reason=f"not copied: {exc}"), 0
     selected = ", ".join(quoted(c) for c, _, _ in columns)
     into = ", ".join(quoted(c) for c, _, _ in columns)
     source = f"main.{quoted(name)}"
