@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from preuve.builders.ios_backup import BackupBuilder
-from preuve.builders.ios_dbs import Message, fill_sms
+from preuve.builders.ios_dbs import LiveUsage, Message, Process, fill_datausage, fill_sms
 from preuve.builders.safari import Visit, fill_history
 from preuve.cli import build_cli
 from preuve.evidence.parallel import can_fork
@@ -186,3 +187,38 @@ def test_a_warning_given_before_the_damage_is_not_repeated(tmp_path: Path) -> No
     assert report.warnings == [f"{path}: no 'history_items' table: visits are listed without their URL"]
     assert report.records == 600 - len(lost)
     assert len(report.errors) == 1 and report.errors[0].startswith(f"{path}: damaged ({MALFORMED}): read around")
+
+
+def test_rows_lost_to_damage_are_no_sign_of_a_deletion(tmp_path: Path) -> None:
+    """DataUsage tells deletions by process ids missing (gaps) and usage rows naming a missing process.
+    Rows lost to a damaged page are neither: only the real deletion is reported, once."""
+    deleted = range(450, 453)
+    processes = [Process(pk, f"com.example.process{pk}." + "x" * 80, f"com.example.bundle{pk}")
+                 for pk in range(1, 601) if pk not in deleted]
+    live = [LiveUsage(pk, pk, datetime(2023, 5, 1, tzinfo=UTC), 1.0, 2.0) for pk in range(1, 601)]
+    builder = BackupBuilder(tmp_path / "backup")
+    builder.add_sqlite("WirelessDomain", "Library/Databases/DataUsage.sqlite",
+                       lambda c: fill_datausage(c, processes, live))
+    root = builder.finish()
+    fid = hashlib.sha1(b"WirelessDomain-Library/Databases/DataUsage.sqlite").hexdigest()  # noqa: S324
+    database = root / fid[:2] / fid
+    leaves = _leaves(database, "ZPROCESS")
+    (at,) = [n for n, (_, ids) in enumerate(leaves) if 300 in ids]
+    end, lost = leaves[at]
+    data = bytearray(database.read_bytes())
+    data[end - 4096 : end] = bytes(4096)
+    database.write_bytes(bytes(data))
+    collector = RecordCollector()
+    result = run_check(root, CheckOptions(only_artifacts=("datausage",)), sinks=[collector])
+    by_type = Counter(r.record_type for r in collector.records)
+    gaps = [(r.first_missing, r.last_missing) for r in collector.records if r.record_type == "ios:datausage:process_gap"]
+    orphans = [r.missing_process_id for r in collector.records if r.record_type == "ios:datausage:orphaned_usage"]
+    assert gaps == [(450, 452)]
+    assert orphans == list(deleted)
+    assert by_type["ios:datausage:process"] == 597 - len(lost)
+    (report,) = [a for a in result.all_artifacts() if a.name == "datausage"]
+    assert report.status is ArtifactStatus.FAILED
+    assert sorted((f.rule, f.locator.rowid) for f in result.findings) == [
+        ("datausage_deleted_process", 450), ("datausage_deleted_process", 451), ("datausage_deleted_process", 452),
+        ("datausage_process_gap", 453),
+    ]

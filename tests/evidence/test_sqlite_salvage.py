@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from preuve.evidence.limits import Limits
-from preuve.evidence.salvage import TableLoss, affinity, salvaged
+from preuve.evidence.salvage import Salvage, TableLoss, affinity, salvaged
 from preuve.evidence.sqlite import LostRows, open_readonly
 
 PAGE = 4096
@@ -244,3 +244,17 @@ def test_two_tables_whose_names_differ_only_in_case(tmp_path: Path) -> None:
         assert found is not None
         assert (found.rows, found.tables) == (1, 1)
         assert found.losses == (TableLoss("A", 0, reason="not copied: table \"A\" already exists"),)
+
+
+def test_the_rows_lost_by_table_in_rowid_terms(tmp_path: Path) -> None:
+    """Stretches stay stretches; a table read in its own order, or not at all, may have lost any row."""
+    found = Salvage(tmp_path / "db", 10, 3, (
+        TableLoss("T", 5, (LostRows(4, 9, MALFORMED),)),
+        TableLoss("kv", 2, after_rows=MALFORMED),
+        TableLoss("gone", 0, reason="cannot be told"),
+    ))
+    assert found.lost_rows() == {
+        "t": (LostRows(4, 9, MALFORMED),),
+        "kv": (LostRows(None, None, MALFORMED),),
+        "gone": (LostRows(None, None, "cannot be told"),),
+    }

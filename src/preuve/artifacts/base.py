@@ -23,7 +23,7 @@ from preuve.evidence.acquisition import AcquisitionCheck
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.limits import Limits
 from preuve.evidence.salvage import salvaged
-from preuve.evidence.sqlite import corrupt, only_rows, open_readonly, refused
+from preuve.evidence.sqlite import LostRows, corrupt, only_rows, open_readonly, refused
 from preuve.model import Locator, Record
 
 
@@ -39,6 +39,9 @@ class ArtifactContext:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _on_warning: Callable[[str], None] | None = None
+    # Reading a salvage of a damaged database (read_salvaging): the rows each table lost (its name
+    # lower-cased), in rowid terms. A row missing there is no sign that it was deleted.
+    lost_rows: dict[str, tuple[LostRows, ...]] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         """Something odd but not fatal (a row skipped, a value that could not be decoded)."""
@@ -50,6 +53,14 @@ class ArtifactContext:
     def error(self, path: str, reason: str) -> None:
         """Part of the artifact could not be read: the analysis is incomplete."""
         self.errors.append(f"{path}: {reason}")
+
+    def maybe_lost(self, table: str, low: int, high: int) -> bool:
+        """Whether a row of `table` with a rowid from `low` to `high` may have been lost to damage (then
+        its absence tells nothing of a deletion)."""
+        return any(
+            (stretch.after is None or stretch.after < high) and (stretch.before is None or stretch.before > low)
+            for stretch in self.lost_rows.get(table.lower(), ())
+        )
 
     def locator(self, path: str, **where: str | int | None) -> Locator:
         return Locator(path, self.fs.sha256(path), **where)  # type: ignore[arg-type]
@@ -185,7 +196,7 @@ def read_salvaging(
         if salvage is None:
             raise failure
         warned = set(ctx.warnings)
-        again = replace(ctx, warnings=[], errors=[], _on_warning=None)
+        again = replace(ctx, warnings=[], errors=[], _on_warning=None, lost_rows=salvage.lost_rows())
         skipped = bytearray(len(ordered))
         left = len(ordered)
         with open_readonly(salvage.path, {}, ctx.limits, ctx.fs.workdir) as copy:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from preuve.evidence.sqlite import iter_rows, table_columns
+from preuve.evidence.sqlite import iter_rows, schema_rows, table_columns
 from preuve.model import Locator
 
 if TYPE_CHECKING:
@@ -155,6 +155,15 @@ class Database:
             found = {name.lower(): name for name in table_columns(self.conn, table)}
             self._schema[table.lower()] = found
         return found
+
+    def is_rowid(self, table: str, column: str) -> bool:
+        """Whether `column` of `table` is the table's rowid (named so, or its lone INTEGER PRIMARY KEY)."""
+        if column.lower() in _IMPLICIT and column.lower() not in self.columns(table):
+            return True
+        keys = [row for row in schema_rows(self.conn, "SELECT name, type, pk FROM pragma_table_info(?)", (table,))
+                if row[2]]
+        return (len(keys) == 1 and str(keys[0][0]).lower() == column.lower()
+                and str(keys[0][1]).upper() == "INTEGER")
 
     def has_column(self, table: str, column: str) -> bool:
         columns = self.columns(table)

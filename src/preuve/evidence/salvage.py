@@ -72,6 +72,14 @@ class Salvage:
     tables: int
     losses: tuple[TableLoss, ...]
 
+    def lost_rows(self) -> dict[str, tuple[LostRows, ...]]:
+        """The rows lost, by table (its name lower-cased), in rowid terms: every row of a table that was
+        read in its own order or not at all may be lost."""
+        return {
+            loss.table.lower(): loss.lost if loss.lost else (LostRows(None, None, loss.reason or loss.after_rows or ""),)
+            for loss in self.losses
+        }
+
     def summary(self, failure: str) -> str:
         """One sentence: why the database was read around its damage, and what could not be read."""
         if not self.losses:

@@ -167,13 +167,22 @@ class DataUsage(SqliteArtifact):
         previous_pk: int | None = None
         previous_name: str | None = None
         gaps = 0
+        # Read from the salvage of a damaged database: process ids whose rows may be lost to the damage are
+        # no sign of a deletion (every id, when Z_PK is not the rowid the losses are told in).
+        lost = ctx.lost_rows.get("zprocess")
+        whole = bool(lost) and not db.is_rowid("ZPROCESS", "Z_PK")
+
+        def maybe_lost(low: int, high: int) -> bool:
+            return whole or (lost is not None and ctx.maybe_lost("ZPROCESS", low, high))
+
         for row in db.rows(Query(processes, "p", joins=(usage,))):
             pk, name, bundle = row["_key"], row["ZPROCNAME"], row["ZBUNDLENAME"]
             if not isinstance(pk, int):
                 ctx.warn(f"{path}: ZPROCESS row with non-integer Z_PK {pk!r} skipped")
                 continue
             name_text = name if isinstance(name, str) else None
-            if previous_pk is not None and pk > previous_pk + 1 and gaps < _MAX_GAP_RECORDS:
+            if (previous_pk is not None and pk > previous_pk + 1 and gaps < _MAX_GAP_RECORDS
+                    and not maybe_lost(previous_pk + 1, pk - 1)):
                 gaps += 1
                 yield ProcessIdGap(
                     locator=db.locator("ZPROCESS", pk, key_path=f"Z_PK {previous_pk + 1}-{pk - 1}"),
@@ -205,6 +214,8 @@ class DataUsage(SqliteArtifact):
                         "u", where=(Absent("u.ZHASPROCESS", "ZPROCESS", "Z_PK", or_null=True),))
         for row in db.rows(orphans):
             process_pk = row["ZHASPROCESS"]
+            if isinstance(process_pk, int) and maybe_lost(process_pk, process_pk):
+                continue
             yield OrphanedUsage(
                 locator=db.locator("ZLIVEUSAGE", row["_key"]),
                 missing_process_id=process_pk if isinstance(process_pk, int) else None,
