@@ -222,3 +222,50 @@ def test_rows_lost_to_damage_are_no_sign_of_a_deletion(tmp_path: Path) -> None:
         ("datausage_deleted_process", 450), ("datausage_deleted_process", 451), ("datausage_deleted_process", 452),
         ("datausage_process_gap", 453),
     ]
+
+
+def test_a_database_read_in_chunks_tells_its_damage_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read in row ranges by two processes, a database damaged in two ranges gives what one read gives:
+    the same records and findings, and its losses told once. (The damage lies on overflow pages, which
+    counting the rows never reads: the table is then cut in ranges.)"""
+    if not can_fork(2):
+        pytest.skip("no second process on this platform")
+    import preuve.run.engine as engine
+
+    monkeypatch.setattr(engine, "SPLIT_MIN_ROWS", 10)
+    monkeypatch.setattr(engine, "SPLIT_ROWS_PER_CHUNK", 150)
+    monkeypatch.setattr(engine, "WORKERS_MIN_PATHS", 0)
+    chunks: list[object] = []
+    original = engine._Workers.run
+
+    def spy(self: Any, *args: Any) -> int | None:
+        chunks.append(result := original(self, *args))
+        return result
+
+    monkeypatch.setattr(engine._Workers, "run", spy)
+    long = (200, 520)
+    builder = BackupBuilder(tmp_path / "backup")
+    messages = [Message(text=f"message {n}: see https://{SPY}/x" if n in SPIED else
+                        f"message {n}: " + "words " * (2000 if n in long else 20)) for n in range(1, MESSAGES + 1)]
+    builder.add_sqlite("HomeDomain", "Library/SMS/sms.db", lambda c: fill_sms(c, messages))
+    root = builder.finish()
+    database = _sms_file(root)
+    conn = sqlite3.connect(database)
+    # (the first overflow page of each long message: dbstat names it after its cell, "+000000")
+    firsts = [page for (page,) in conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'message' AND pagetype = 'overflow' AND path LIKE '%+000000' ORDER BY path")]
+    conn.close()
+    assert len(firsts) == 2
+    data = bytearray(database.read_bytes())
+    for page in firsts:
+        data[(page - 1) * 4096 : page * 4096] = bytes(4096)
+    database.write_bytes(bytes(data))
+    one, one_records = _check(root, tmp_path, 1)
+    assert chunks == []
+    two, two_records = _check(root, tmp_path, 2)
+    assert chunks and chunks[0] is not None  # (read in chunks, not sequentially)
+    assert _shown(two_records.records) == _shown(one_records.records)
+    assert [m[0] for m in _shown(one_records.records)] == [n for n in range(1, MESSAGES + 1) if n not in long]
+    assert [f.locator.rowid for f in two.findings] == [f.locator.rowid for f in one.findings] == list(SPIED)
+    assert _sms(two).errors == _sms(one).errors
+    assert len(_sms(one).errors) == 1 and "2 stretches of rows of message could not be read" in _sms(one).errors[0]

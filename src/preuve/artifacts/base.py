@@ -217,7 +217,9 @@ def read_salvaging(
             if message not in warned:
                 ctx.warn(message)
         ctx.errors.extend(again.errors)
-        ctx.error(path, salvage.summary(str(failure)))
+        told = salvage.summary(str(failure))
+        if f"{path}: {told}" not in ctx.errors:  # (the engine's chunks of one file each meet the same damage)
+            ctx.error(path, told)
 
 
 class PlistArtifact(Artifact):

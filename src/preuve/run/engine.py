@@ -950,7 +950,9 @@ class _Workers:
                             return None
                         for message in result.warnings:
                             ctx.warn(message)
-                        ctx.errors.extend(result.errors)
+                        # (a damaged database read around its damage: every chunk that met the damage tells
+                        # the whole file's losses, once, as a sequential read tells them)
+                        ctx.errors.extend(error for error in result.errors if error not in ctx.errors)
                         batches: Iterable[_Columns] = result.rendered
                         if result.spilled is not None:
                             batches = chain(result.rendered, _spilled(result.spilled))
