@@ -30,12 +30,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from damaged_manifest import findings_raised, print_table, run_mvt, tree_digest  # noqa: E402 - beside this script
+
 REPO = Path(__file__).resolve().parent.parent
-LEVELS = ("critical", "high", "medium", "low", "info")
 # (name, the artifact that reads it, the table damaged, the (domain, relative path) a backup stores it under)
 DATABASES = (
     ("safari", "safari_history", "history_visits", (
@@ -77,17 +77,6 @@ def damages(database: Path, table: str) -> tuple[int, dict[str, list[int]]]:
     return size, {"leaf": [pages[len(pages) // 2]], "leaves": pages[1::5], "last": [pages[-1]]}
 
 
-def tree_digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            with path.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
-
-
 def _feeds(iocs: list[Path]) -> list[str]:
     return [argument for feed in iocs for argument in ("--iocs", str(feed))]
 
@@ -101,24 +90,10 @@ def run_preuve(src: Path, backup: Path, iocs: list[Path], out: Path, artifact: s
     findings_file = out / "findings.json"
     if not findings_file.is_file():
         return done.returncode, "-", (done.stderr.strip().splitlines() or ["-"])[-1]
-    document = json.loads(findings_file.read_text())
-    counts = Counter(f["severity"] for f in document["findings"] if f["artifact"] != "acquisition_integrity")
-    raised = ", ".join(f"{counts[level]} {level}" for level in LEVELS if counts[level]) or "none"
+    raised = findings_raised(findings_file)
     reports = json.loads((out / "run.json").read_text())["artifacts"]
     errors = [error for report in reports if report["name"] == artifact for error in report["errors"]]
     return done.returncode, raised, "; ".join(errors) or "-"
-
-
-def run_mvt(backup: Path, iocs: list[Path], out: Path, venv: Path) -> tuple[int, str]:
-    done = subprocess.run(
-        [str(venv / "bin" / "mvt-ios"), "check-backup", *_feeds(iocs), "-o", str(out), str(backup)],
-        capture_output=True, text=True, check=False,
-    )
-    alerts: Counter[str] = Counter()
-    for detected in sorted(out.glob("*_detected.json")):
-        entries = json.loads(detected.read_text())
-        alerts[detected.name.removesuffix("_detected.json")] += len(entries) if isinstance(entries, list) else 1
-    return done.returncode, ", ".join(f"{count} {module}" for module, count in sorted(alerts.items())) or "none"
 
 
 def copy_with(backup: Path, copy: Path, database: Path, damage: Callable[[bytearray], bytes]) -> None:
@@ -186,10 +161,7 @@ def main() -> int:
     if args.mvt_venv is not None:
         head += ["MVT exit", "MVT alerts"]
     head.append("the damaged artifact's error (preuve)")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for row in rows:
-        print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    print_table(head, rows)
     if tree_digest(args.backup) != before:
         print(f"{args.backup}: CHANGED by a run", file=sys.stderr)
         return 1

@@ -93,16 +93,22 @@ def run_preuve(backup: Path, iocs: Path, out: Path) -> tuple[int, str, str]:
     findings_file = out / "findings.json"
     if not findings_file.is_file():
         return done.returncode, "-", (done.stderr.strip().splitlines() or ["-"])[-1]
+    problems = json.loads((out / "run.json").read_text())["coverage"]["acquisition"]["problems"]
+    return done.returncode, findings_raised(findings_file), "; ".join(problems) or "-"
+
+
+def findings_raised(findings_file: Path) -> str:
+    """preuve's findings by severity, the backup's integrity findings apart."""
     document = json.loads(findings_file.read_text())
     counts = Counter(f["severity"] for f in document["findings"] if f["artifact"] != "acquisition_integrity")
-    problems = json.loads((out / "run.json").read_text())["coverage"]["acquisition"]["problems"]
-    raised = ", ".join(f"{counts[level]} {level}" for level in LEVELS if counts[level]) or "none"
-    return done.returncode, raised, "; ".join(problems) or "-"
+    return ", ".join(f"{counts[level]} {level}" for level in LEVELS if counts[level]) or "none"
 
 
-def run_mvt(backup: Path, iocs: Path, out: Path, venv: Path) -> tuple[int, str]:
+def run_mvt(backup: Path, iocs: list[Path], out: Path, venv: Path) -> tuple[int, str]:
+    """MVT's exit code and its alerts by module (the entries of its *_detected.json files)."""
+    feeds = [argument for feed in iocs for argument in ("--iocs", str(feed))]
     done = subprocess.run(
-        [str(venv / "bin" / "mvt-ios"), "check-backup", "--iocs", str(iocs), "-o", str(out), str(backup)],
+        [str(venv / "bin" / "mvt-ios"), "check-backup", *feeds, "-o", str(out), str(backup)],
         capture_output=True, text=True, check=False,
     )
     alerts = Counter()
@@ -110,6 +116,13 @@ def run_mvt(backup: Path, iocs: Path, out: Path, venv: Path) -> tuple[int, str]:
         entries = json.loads(detected.read_text())
         alerts[detected.name.removesuffix("_detected.json")] += len(entries) if isinstance(entries, list) else 1
     return done.returncode, ", ".join(f"{count} {module}" for module, count in sorted(alerts.items())) or "none"
+
+
+def print_table(head: list[str], rows: list[list[str]]) -> None:
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
 
 
 def main() -> int:
@@ -135,7 +148,7 @@ def main() -> int:
             code, raised, problems = run_preuve(copy, args.iocs, work / case / "preuve")
             row = [case, str(code), raised]
             if args.mvt_venv is not None:
-                mvt_code, alerts = run_mvt(copy, args.iocs, work / case / "mvt", args.mvt_venv)
+                mvt_code, alerts = run_mvt(copy, [args.iocs], work / case / "mvt", args.mvt_venv)
                 row += [str(mvt_code), alerts]
             rows.append([*row, problems])
             shutil.rmtree(work / case)
@@ -145,10 +158,7 @@ def main() -> int:
     if args.mvt_venv is not None:
         head += ["MVT exit", "MVT alerts"]
     head.append("damage preuve reports")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for row in rows:
-        print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    print_table(head, rows)
     if tree_digest(args.backup) != before:
         print(f"{args.backup}: CHANGED by a run", file=sys.stderr)
         return 1
