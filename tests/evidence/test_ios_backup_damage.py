@@ -26,6 +26,8 @@ from preuve.run.engine import run_check
 from preuve.run.results import CheckOptions, CheckResult
 from tests.builders import feed, snapshot
 from tests.builders.ios_encrypted import encrypt_backup
+from tests.builders.sqlite_pages import leaves as table_leaves
+from tests.builders.sqlite_pages import zero_pages
 from tests.helpers import RecordCollector
 
 SPY = "spy-domain.example"
@@ -60,22 +62,6 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _leaves(database: Path) -> list[tuple[int, list[int]]]:
-    """(page, rowids) of each leaf of Files, in rowid order."""
-    conn = sqlite3.connect(database)
-    pages = conn.execute(
-        "SELECT pageno, ncell FROM dbstat WHERE name = 'Files' AND pagetype = 'leaf' ORDER BY path").fetchall()
-    rowids = [r for (r,) in conn.execute("SELECT rowid FROM Files ORDER BY rowid")]
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    out, at = [], 0
-    for page, cells in pages:
-        out.append((page, rowids[at : at + cells]))
-        at += cells
-    assert at == len(rowids) and page_size == 4096
-    return out
-
-
 def _rowid(database: Path, domain: str, relative: str) -> int:
     conn = sqlite3.connect(database)
     (rowid,) = conn.execute("SELECT rowid FROM Files WHERE fileID = ?", (_fid(domain, relative),)).fetchone()
@@ -83,20 +69,13 @@ def _rowid(database: Path, domain: str, relative: str) -> int:
     return int(rowid)
 
 
-def _zero_pages(database: Path, pages: list[int]) -> None:
-    data = bytearray(database.read_bytes())
-    for page in pages:
-        data[(page - 1) * 4096 : page * 4096] = bytes(4096)
-    database.write_bytes(bytes(data))
-
-
 def _damage_rows_of(root: Path, *rowids: int) -> tuple[list[tuple[int | None, int | None]], int]:
     """Zero the leaves holding these rows (not the last, none beside another): the stretches lost (the
     rowids read on either side, None before the first leaf) and the rows left."""
-    leaves = _leaves(root / "Manifest.db")
+    leaves = table_leaves(root / "Manifest.db", "Files")
     hit = sorted({at for at, (_, ids) in enumerate(leaves) for rowid in rowids if rowid in ids})
     assert all(at < len(leaves) - 1 for at in hit) and all(b - a > 1 for a, b in zip(hit, hit[1:], strict=False))
-    _zero_pages(root / "Manifest.db", [leaves[at][0] for at in hit])
+    zero_pages(root / "Manifest.db", *[leaves[at][0] for at in hit])
     left = sum(len(ids) for at, (_, ids) in enumerate(leaves) if at not in hit)
     return [(leaves[at - 1][1][-1] if at else None, leaves[at + 1][1][0]) for at in hit], left
 
@@ -179,14 +158,14 @@ def test_a_manifest_read_in_ranges_gives_what_one_read_gives(tmp_path: Path, mon
     stretch, told as one read tells it."""
     root = _backup(tmp_path / "backup")
     manifest = root / "Manifest.db"
-    leaves = _leaves(manifest)
+    leaves = table_leaves(manifest, "Files")
     count = sum(len(ids) for _, ids in leaves)
     assert [rowid for _, ids in leaves for rowid in ids] == list(range(1, count + 1))
     cuts = [1 + count * part // 4 for part in (1, 2, 3)]
     at = [next(n for n, (_, ids) in enumerate(leaves) if cut in ids) for cut in cuts]
     assert leaves[at[0]][1][0] < cuts[0] and leaves[at[2]][1][0] < cuts[2]  # (each cut inside its leaf)
     damaged = [at[0], at[1] - 1, at[1], at[2]]
-    _zero_pages(manifest, [leaves[n][0] for n in damaged])
+    zero_pages(manifest, *[leaves[n][0] for n in damaged])
     monkeypatch.setattr(backup_module, "PARALLEL_MIN_ROWS", 50)
     one, one_records = _check(root, tmp_path, jobs=1)
     two, two_records = _check(root, tmp_path, jobs=2)
@@ -241,7 +220,7 @@ def test_an_encrypted_backup_loses_the_files_of_its_lost_rows(tmp_path: Path) ->
     result, _ = _check(root, tmp_path, secrets=_secrets("pw"))
     assert result.acquisition_problems == [] and _report(result, "sms").status is ArtifactStatus.OK
     # Manifest.db is encrypted whole: a page of ciphertext damaged is a damaged page once decrypted.
-    _zero_pages(root / "Manifest.db", [_leaves(plain / "Manifest.db")[3][0]])
+    zero_pages(root / "Manifest.db", *[table_leaves(plain / "Manifest.db", "Files")[3][0]])
     result, _ = _check(root, tmp_path, secrets=_secrets("pw"))
     assert len(result.acquisition_problems) == 1
     assert result.acquisition_problems[0].startswith("Manifest.db is damaged: ")

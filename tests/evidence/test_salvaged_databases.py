@@ -27,6 +27,7 @@ from preuve.proof.verify import Status, verify
 from preuve.run.engine import run_check
 from preuve.run.results import CheckOptions, CheckResult
 from tests.builders import feed, snapshot
+from tests.builders.sqlite_pages import leaves, zero_pages
 from tests.helpers import RecordCollector
 
 SPY = "spy-domain.example"
@@ -51,31 +52,14 @@ def _backup(root: Path) -> Path:
     return builder.finish()
 
 
-def _leaves(database: Path, table: str) -> list[tuple[int, list[int]]]:
-    conn = sqlite3.connect(database)
-    pages = conn.execute(
-        "SELECT pageno, ncell FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path", (table,)).fetchall()
-    rowids = [r for (r,) in conn.execute(f"SELECT rowid FROM {table} ORDER BY rowid")]  # noqa: S608
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    out, at = [], 0
-    for page, cells in pages:
-        out.append((page, rowids[at : at + cells]))
-        at += cells
-    assert at == len(rowids)
-    return [(page * page_size, ids) for page, ids in out]  # (the end of each page, in bytes)
-
-
 def _zero_leaf_of(database: Path, rowid: int) -> tuple[int, int, list[int]]:
     """Zero the leaf of message holding `rowid`: the rowids read on either side of it, and those lost."""
-    leaves = _leaves(database, "message")
-    (at,) = [n for n, (_, ids) in enumerate(leaves) if rowid in ids]
-    assert 0 < at < len(leaves) - 1
-    end, lost = leaves[at]
-    data = bytearray(database.read_bytes())
-    data[end - 4096 : end] = bytes(4096)
-    database.write_bytes(bytes(data))
-    return leaves[at - 1][1][-1], leaves[at + 1][1][0], lost
+    pages = leaves(database, "message")
+    (at,) = [n for n, (_, ids) in enumerate(pages) if rowid in ids]
+    assert 0 < at < len(pages) - 1
+    page, lost = pages[at]
+    zero_pages(database, page)
+    return pages[at - 1][1][-1], pages[at + 1][1][0], lost
 
 
 def _check(root: Path, tmp_path: Path, jobs: int = 1) -> tuple[CheckResult, RecordCollector]:
@@ -176,11 +160,9 @@ def test_a_warning_given_before_the_damage_is_not_repeated(tmp_path: Path) -> No
     conn.commit()
     conn.execute("VACUUM")
     conn.close()
-    leaves = _leaves(database, "history_visits")
-    end, lost = leaves[len(leaves) // 2]
-    data = bytearray(database.read_bytes())
-    data[end - 4096 : end] = bytes(4096)
-    database.write_bytes(bytes(data))
+    visits = leaves(database, "history_visits")
+    page, lost = visits[len(visits) // 2]
+    zero_pages(database, page)
     result = run_check(root, CheckOptions(only_artifacts=("safari_history",)), sinks=[RecordCollector()])
     (report,) = [a for a in result.all_artifacts() if a.name == "safari_history"]
     path = "/private/var/mobile/Containers/Data/Application/com.apple.mobilesafari/Library/Safari/History.db"
@@ -202,12 +184,8 @@ def test_rows_lost_to_damage_are_no_sign_of_a_deletion(tmp_path: Path) -> None:
     root = builder.finish()
     fid = hashlib.sha1(b"WirelessDomain-Library/Databases/DataUsage.sqlite").hexdigest()  # noqa: S324
     database = root / fid[:2] / fid
-    leaves = _leaves(database, "ZPROCESS")
-    (at,) = [n for n, (_, ids) in enumerate(leaves) if 300 in ids]
-    end, lost = leaves[at]
-    data = bytearray(database.read_bytes())
-    data[end - 4096 : end] = bytes(4096)
-    database.write_bytes(bytes(data))
+    ((page, lost),) = [(page, ids) for page, ids in leaves(database, "ZPROCESS") if 300 in ids]
+    zero_pages(database, page)
     collector = RecordCollector()
     result = run_check(root, CheckOptions(only_artifacts=("datausage",)), sinks=[collector])
     by_type = Counter(r.record_type for r in collector.records)
@@ -256,10 +234,7 @@ def test_a_database_read_in_chunks_tells_its_damage_once(tmp_path: Path, monkeyp
         "SELECT pageno FROM dbstat WHERE name = 'message' AND pagetype = 'overflow' AND path LIKE '%+000000' ORDER BY path")]
     conn.close()
     assert len(firsts) == 2
-    data = bytearray(database.read_bytes())
-    for page in firsts:
-        data[(page - 1) * 4096 : page * 4096] = bytes(4096)
-    database.write_bytes(bytes(data))
+    zero_pages(database, *firsts)
     one, one_records = _check(root, tmp_path, 1)
     assert chunks == []
     two, two_records = _check(root, tmp_path, 2)

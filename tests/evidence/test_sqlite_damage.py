@@ -14,6 +14,8 @@ import pytest
 
 from preuve.evidence.limits import Limits
 from preuve.evidence.sqlite import LostRows, damage_summary, open_readonly, readable_rows
+from tests.builders.sqlite_pages import leaves as table_leaves
+from tests.builders.sqlite_pages import zero_pages
 
 PAGE = 4096
 MALFORMED = "database disk image is malformed"
@@ -34,22 +36,6 @@ def _database(path: Path, rows: int = 600, big: tuple[int, ...] = ()) -> Path:
     return path
 
 
-def _leaves(path: Path) -> list[tuple[int, list[int]]]:
-    """(page number, rowids) of each leaf of t, in rowid order (from dbstat)."""
-    conn = sqlite3.connect(path)
-    pages = conn.execute(
-        "SELECT pageno, ncell FROM dbstat WHERE name = 't' AND pagetype = 'leaf' ORDER BY path"
-    ).fetchall()
-    rowids = [r for (r,) in conn.execute("SELECT rowid FROM t ORDER BY rowid")]
-    conn.close()
-    out, at = [], 0
-    for page, cells in pages:
-        out.append((page, rowids[at : at + cells]))
-        at += cells
-    assert at == len(rowids)
-    return out
-
-
 def _overflow_page(path: Path) -> int:
     conn = sqlite3.connect(path)
     [(page,)] = conn.execute(
@@ -57,13 +43,6 @@ def _overflow_page(path: Path) -> int:
     ).fetchall()
     conn.close()
     return int(page)
-
-
-def _zero(path: Path, *pages: int) -> None:
-    data = bytearray(path.read_bytes())
-    for page in pages:
-        data[(page - 1) * PAGE : page * PAGE] = bytes(PAGE)
-    path.write_bytes(bytes(data))
 
 
 def _read(path: Path, low: int | None = None, high: int | None = None) -> tuple[list[int], list[LostRows]]:
@@ -83,12 +62,12 @@ def test_an_undamaged_table_is_read_whole(tmp_path: Path) -> None:
 
 def test_a_damaged_leaf_loses_its_rows_alone(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    leaves = _leaves(path)
+    leaves = table_leaves(path, "t")
     assert len(leaves) > 20
     page, gone = leaves[10]
     before, after = leaves[9][1][-1], leaves[11][1][0]
     data = path.read_bytes()
-    _zero(path, page)
+    zero_pages(path, page)
     rows, lost = _read(path)
     assert rows == [n for n in range(1, 601) if n not in gone]
     assert lost == [LostRows(before, after, MALFORMED)]
@@ -101,8 +80,8 @@ def test_a_damaged_leaf_loses_its_rows_alone(tmp_path: Path) -> None:
 
 def test_leaves_damaged_apart_are_stretches_apart_and_together_one(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    leaves = _leaves(path)
-    _zero(path, leaves[3][0], leaves[4][0], leaves[20][0])
+    leaves = table_leaves(path, "t")
+    zero_pages(path, leaves[3][0], leaves[4][0], leaves[20][0])
     rows, lost = _read(path)
     gone = set(leaves[3][1] + leaves[4][1] + leaves[20][1])
     assert rows == [n for n in range(1, 601) if n not in gone]
@@ -118,8 +97,8 @@ def test_leaves_damaged_apart_are_stretches_apart_and_together_one(tmp_path: Pat
 
 def test_the_first_and_the_last_leaf(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    leaves = _leaves(path)
-    _zero(path, leaves[0][0], leaves[-1][0])
+    leaves = table_leaves(path, "t")
+    zero_pages(path, leaves[0][0], leaves[-1][0])
     rows, lost = _read(path)
     assert rows == [n for n in range(1, 601) if n not in set(leaves[0][1] + leaves[-1][1])]
     assert lost == [LostRows(None, leaves[1][1][0], MALFORMED), LostRows(leaves[-2][1][-1], None, MALFORMED)]
@@ -129,8 +108,8 @@ def test_the_first_and_the_last_leaf(tmp_path: Path) -> None:
 
 def test_a_range_stops_at_its_bound_in_damage(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    leaves = _leaves(path)
-    _zero(path, leaves[10][0])
+    leaves = table_leaves(path, "t")
+    zero_pages(path, leaves[10][0])
     inside = leaves[10][1][len(leaves[10][1]) // 2]  # a bound in the middle of the damaged leaf
     rows, lost = _read(path, leaves[9][1][0], inside)
     assert rows == leaves[9][1]
@@ -143,7 +122,7 @@ def test_a_range_stops_at_its_bound_in_damage(tmp_path: Path) -> None:
 def test_a_row_whose_record_is_damaged_is_lost_alone(tmp_path: Path) -> None:
     """Its key is on a sound leaf; its record spills onto a damaged overflow page."""
     path = _database(tmp_path / "db", big=(300,))
-    _zero(path, _overflow_page(path))
+    zero_pages(path, _overflow_page(path))
     rows, lost = _read(path)
     assert rows == [n for n in range(1, 601) if n != 300]
     assert [(one.after, one.before) for one in lost] == [(299, 301)]
@@ -154,13 +133,13 @@ def test_a_damaged_root_loses_every_row(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     [(root,)] = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 't'").fetchall()
     conn.close()
-    _zero(path, root)
+    zero_pages(path, root)
     assert _read(path) == ([], [LostRows(None, None, MALFORMED)])
 
 
 def test_a_database_cut_short_is_read_up_to_the_cut(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    leaves = _leaves(path)
+    leaves = table_leaves(path, "t")
     cut = leaves[15][0]  # pages from this leaf's on are gone
     path.write_bytes(path.read_bytes()[: (cut - 1) * PAGE])
     # Plain SQLite refuses even the schema of a file shorter than its header says.
@@ -183,7 +162,7 @@ def test_other_errors_are_raised(tmp_path: Path) -> None:
         assert lost == []
     # A bound of open_readonly stops a read of a damaged database as any other.
     path = _database(tmp_path / "big", rows=20_000)
-    _zero(path, _leaves(path)[5][0])
+    zero_pages(path, table_leaves(path, "t")[5][0])
     lost = []
     with (
         pytest.raises(sqlite3.OperationalError, match="stopped after 0 SQLite steps"),
@@ -197,7 +176,7 @@ def test_rows_a_damaged_page_gives_out_of_their_order_are_given_once(tmp_path: P
     first leaf holds later rows). Each row is given once, in rowid order; the rows met out of order
     are told with the stretch, by count."""
     path = _database(tmp_path / "db")
-    leaves = _leaves(path)
+    leaves = table_leaves(path, "t")
     (early, early_ids), (late, late_ids) = leaves[5], leaves[10]
     data = bytearray(path.read_bytes())
     first, second = data[(early - 1) * PAGE : early * PAGE], data[(late - 1) * PAGE : late * PAGE]

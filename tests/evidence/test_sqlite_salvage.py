@@ -15,6 +15,7 @@ import pytest
 from preuve.evidence.limits import Limits
 from preuve.evidence.salvage import Salvage, TableLoss, affinity, salvaged
 from preuve.evidence.sqlite import LostRows, open_readonly
+from tests.builders.sqlite_pages import leaves, zero_pages
 
 PAGE = 4096
 MALFORMED = "database disk image is malformed"
@@ -44,29 +45,6 @@ def _database(path: Path) -> Path:
     conn.commit()
     conn.close()
     return path
-
-
-def _leaves(path: Path, table: str) -> list[tuple[int, list[object]]]:
-    """(page number, rowids) of each leaf of `table`, in rowid order (from dbstat)."""
-    conn = sqlite3.connect(path)
-    pages = conn.execute(
-        "SELECT pageno, ncell FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path", (table,)
-    ).fetchall()
-    keys = [k for (k,) in conn.execute(f"SELECT rowid FROM {table} ORDER BY rowid")]  # noqa: S608
-    conn.close()
-    out, at = [], 0
-    for page, cells in pages:
-        out.append((page, keys[at : at + cells]))
-        at += cells
-    assert at == len(keys)
-    return out
-
-
-def _zero(path: Path, *pages: int) -> None:
-    data = bytearray(path.read_bytes())
-    for page in pages:
-        data[(page - 1) * PAGE : page * PAGE] = bytes(PAGE)
-    path.write_bytes(bytes(data))
 
 
 def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -126,10 +104,10 @@ def test_a_sound_database_is_copied_whole(tmp_path: Path) -> None:
 
 def test_damaged_leaves_lose_only_their_rows(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    t_leaves, msg_leaves = _leaves(path, "t"), _leaves(path, "msg")
+    t_leaves, msg_leaves = leaves(path, "t"), leaves(path, "msg")
     t_page, t_lost = t_leaves[10]
     msg_page, msg_lost = msg_leaves[3]
-    _zero(path, t_page, msg_page)
+    zero_pages(path, t_page, msg_page)
     with pytest.raises(sqlite3.DatabaseError, match=MALFORMED):
         _rows(path, "SELECT sum(length(value)) FROM t")
     held, rows, tables, losses, summary = _salvage(path, tmp_path / "work")
@@ -157,7 +135,7 @@ def test_a_table_without_rowids_is_read_up_to_its_damage(tmp_path: Path) -> None
         "SELECT pageno FROM dbstat WHERE name = 'kv' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 1"
     ).fetchall()
     conn.close()
-    _zero(path, page)
+    zero_pages(path, page)
     held, _, _, losses, _ = _salvage(path, tmp_path / "work")
     # (a b-tree without rowids keeps records in its inner pages too: the rows read are those of the
     # first leaf and of the inner cell after it, in key order)
@@ -170,8 +148,8 @@ def test_a_table_without_rowids_is_read_up_to_its_damage(tmp_path: Path) -> None
 
 def test_many_stretches_are_told_once(tmp_path: Path) -> None:
     path = _database(tmp_path / "db")
-    leaves = _leaves(path, "t")
-    _zero(path, leaves[3][0], leaves[7][0], leaves[20][0])
+    pages = leaves(path, "t")
+    zero_pages(path, pages[3][0], pages[7][0], pages[20][0])
     _, _, _, losses, _ = _salvage(path, tmp_path / "work")
     assert [loss.table for loss in losses] == ["t"]
     assert len(losses[0].lost) == 3
