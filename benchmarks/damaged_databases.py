@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from damaged_manifest import findings_raised, print_table, run_mvt, tree_digest  # noqa: E402 - beside this script
+from damaged_manifest import findings_raised, report, run_mvt, tree_digest  # noqa: E402 - beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 # (name, the artifact that reads it, the table damaged, the (domain, relative path) a backup stores it under)
@@ -161,11 +161,7 @@ def main() -> int:
     if args.mvt_venv is not None:
         head += ["MVT exit", "MVT alerts"]
     head.append("the damaged artifact's error (preuve)")
-    print_table(head, rows)
-    if tree_digest(args.backup) != before:
-        print(f"{args.backup}: CHANGED by a run", file=sys.stderr)
-        return 1
-    return 0
+    return report(head, rows, args.backup, before)
 
 
 if __name__ == "__main__":

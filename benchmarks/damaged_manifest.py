@@ -125,6 +125,15 @@ def print_table(head: list[str], rows: list[list[str]]) -> None:
         print("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
 
 
+def report(head: list[str], rows: list[list[str]], backup: Path, before: str) -> int:
+    """Print the table; 1 when the original backup is no longer what it was (`before`: its digest)."""
+    print_table(head, rows)
+    if tree_digest(backup) != before:
+        print(f"{backup}: CHANGED by a run", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("backup", type=Path)
@@ -158,11 +167,7 @@ def main() -> int:
     if args.mvt_venv is not None:
         head += ["MVT exit", "MVT alerts"]
     head.append("damage preuve reports")
-    print_table(head, rows)
-    if tree_digest(args.backup) != before:
-        print(f"{args.backup}: CHANGED by a run", file=sys.stderr)
-        return 1
-    return 0
+    return report(head, rows, args.backup, before)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,13 +57,20 @@ def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
+@contextmanager
+def _salvage_of(path: Path, work: Path) -> Iterator[Salvage]:
+    """The salvage of the database at `path`, made under `work` (it has one)."""
+    work.mkdir(exist_ok=True)
+    with open_readonly(path, {}, Limits(), work) as evidence, salvaged(evidence, work, Limits()) as found:
+        assert found is not None
+        yield found
+
+
 def _salvage(path: Path, work: Path) -> tuple[dict[str, list[tuple[object, ...]]], int, int, tuple[TableLoss, ...], str]:
     """What the salvage of `path` holds: rows per table (with rowid and typeof of each value), the rows
     and tables it tells, its losses, and its summary; the evidence hashed before and after."""
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    work.mkdir(exist_ok=True)
-    with open_readonly(path, {}, Limits(), work) as conn, salvaged(conn, work, Limits()) as found:
-        assert found is not None
+    with _salvage_of(path, work) as found:
         copy = sqlite3.connect(found.path)
         try:
             names = [n for (n,) in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
@@ -171,10 +180,7 @@ def test_names_and_columns_a_hostile_schema_gives(tmp_path: Path) -> None:
     conn.execute("INSERT INTO g (a, t) VALUES (5, 'q')")
     conn.commit()
     conn.close()
-    work = tmp_path / "work"
-    work.mkdir()
-    with open_readonly(path, {}, Limits(), work) as evidence, salvaged(evidence, work, Limits()) as found:
-        assert found is not None
+    with _salvage_of(path, tmp_path / "work") as found:
         assert (found.rows, found.tables, found.losses) == (3, 2, ())
         copy = sqlite3.connect(found.path)
         assert copy.execute('SELECT "a col", "rowid", "b" FROM "we""ird name"').fetchall() == [
@@ -216,10 +222,7 @@ def test_two_tables_whose_names_differ_only_in_case(tmp_path: Path) -> None:
     conn.execute("UPDATE sqlite_master SET name = 'A', tbl_name = 'A', sql = 'CREATE TABLE A (y)' WHERE name = 'b'")
     conn.commit()
     conn.close()
-    work = tmp_path / "work"
-    work.mkdir()
-    with open_readonly(path, {}, Limits(), work) as evidence, salvaged(evidence, work, Limits()) as found:
-        assert found is not None
+    with _salvage_of(path, tmp_path / "work") as found:
         assert (found.rows, found.tables) == (1, 1)
         assert found.losses == (TableLoss("A", 0, reason="not copied: table \"A\" already exists"),)
 
