@@ -103,6 +103,9 @@ def test_messages_after_a_damaged_page_are_read(tmp_path: Path, jobs: int) -> No
         f"rows after rowid {after} and before rowid {before} of message could not be read ({MALFORMED})"
     ]
     assert report.warnings == []
+    # Told as read in part, never as unread.
+    assert report.why() == f"was read in part ({report.records:,} record(s)): {report.errors[0]}"
+    assert "1 artifact(s) could not be read in full: sms." in result.coverage().gaps()
     assert result.verdict().exit_code is ExitCode.DETECTED
 
 

@@ -210,7 +210,7 @@ def print_summary(
         )
     for report in result.artifacts:
         for error in report.errors[:20]:
-            console.print(f"  [red]{report.name} could not be read:[/] {escape(error)}", highlight=False)
+            console.print(f"  [red]{report.name} {report.failure()}:[/] {escape(error)}", highlight=False)
 
     shown = top_findings(result, top)
     if shown:

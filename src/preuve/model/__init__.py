@@ -600,7 +600,7 @@ class Coverage:
             out.append("No indicator was loaded: known spyware could not be recognised, only heuristics ran.")
         out.extend(f"The acquisition is damaged: {problem}." for problem in self.acquisition_problems)
         if self.failed:
-            out.append(f"{len(self.failed)} artifact(s) could not be read: {', '.join(self.failed)}.")
+            out.append(f"{len(self.failed)} artifact(s) could not be read in full: {', '.join(self.failed)}.")
         if self.lost:
             out.append(
                 f"{len(self.lost)} artifact(s) are missing from what the acquisition should hold: "

@@ -74,10 +74,14 @@ class ArtifactReport:
     absence: Absence | None = None
     absent_files: list[str] = field(default_factory=list)
 
+    def failure(self) -> str:
+        """What its errors cost, in words: nothing read, or part of it (a database read around its damage)."""
+        return f"was read in part ({self.records:,} record(s))" if self.records else "could not be read"
+
     def why(self) -> str:
         """Its status in words, with the reason."""
         if self.status == ArtifactStatus.FAILED:
-            return "could not be read: " + ("; ".join(self.errors[:3]) or "unknown error")
+            return f"{self.failure()}: " + ("; ".join(self.errors[:3]) or "unknown error")
         if self.status == ArtifactStatus.MISSING:
             return (self.absence or Absence.NOT_LISTED).meaning
         if self.status == ArtifactStatus.NOT_COLLECTED:

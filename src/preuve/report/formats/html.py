@@ -68,7 +68,7 @@ def coverage_gaps(result: CheckResult) -> list[str]:
     gaps = result.coverage().gaps()
     for report in result.artifacts:
         if report.status == ArtifactStatus.FAILED or (report.errors and report.status.checked):
-            gaps.append(f"{report.title} ({report.name}) could not be read: {'; '.join(report.errors[:3]) or 'unknown error'}")
+            gaps.append(f"{report.title} ({report.name}) {report.failure()}: {'; '.join(report.errors[:3]) or 'unknown error'}")
     for absence in Absence:
         missing = [r for r in result.artifacts if r.absence == absence]
         if missing:
