@@ -33,6 +33,7 @@ from tests.helpers import RecordCollector
 SPY = "spy-domain.example"
 SAFARI_SPY = "safari-spy.example"
 MALFORMED = "database disk image is malformed"
+REBUILT = "(their file, domain, path and flags, each file's id checked against its name; not their metadata)"
 META = "/.acquisition/backup/Manifest.db"
 SMS = ("HomeDomain", "Library/SMS/sms.db")
 SAFARI = ("AppDomain-com.apple.mobilesafari", "Library/Safari/History.db")
@@ -97,8 +98,20 @@ def _records(collector: RecordCollector, record_type: str) -> list[Any]:
     return [r for r in collector.records if r.record_type == record_type]
 
 
+def _without_indexes(manifest: Path) -> None:
+    """Manifest.db without its indexes (rewritten by SQLite, so its pages are laid out afresh): rows lost
+    to damage cannot then be rebuilt, and the files the run reads are found by name."""
+    conn = sqlite3.connect(manifest)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall():
+        conn.execute(f'DROP INDEX "{name}"')
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+
+
 def test_rows_read_around_a_damaged_page_and_files_found_by_name(tmp_path: Path) -> None:
     root = _backup(tmp_path / "backup")
+    _without_indexes(root / "Manifest.db")
     clean, clean_records = _check(root, tmp_path)
     manifest = root / "Manifest.db"
     stretches, left = _damage_rows_of(root, _rowid(manifest, *SMS), _rowid(manifest, *SAFARI))
@@ -150,6 +163,58 @@ def test_rows_read_around_a_damaged_page_and_files_found_by_name(tmp_path: Path)
     assert (_report(clean, "whatsapp_messages").absence) is Absence.NOT_LISTED
 
 
+@pytest.mark.parametrize("where", ["leaves", "root"])
+def test_rows_lost_are_rebuilt_from_the_indexes(tmp_path: Path, where: str) -> None:
+    """Manifest.db's indexes (on fileID, domain, relativePath and flags) are b-trees of their own pages:
+    the rows a damaged leaf, or the table's damaged root, took are given back from them, each file's id
+    checked against its name. A row whose id was not made from its name is not given back."""
+    root = _backup(tmp_path / "backup")
+    manifest = root / "Manifest.db"
+    odd = _rowid(manifest, "HomeDomain", "Library/ZZ/filler/f000.dat")
+    conn = sqlite3.connect(manifest)
+    conn.execute("UPDATE Files SET relativePath = 'Library/ZZ/filler/renamed.dat' WHERE rowid = ?", (odd,))
+    conn.commit()
+    conn.close()
+    clean, clean_records = _check(root, tmp_path)
+    assert [f.explanation for f in clean.findings if f.artifact == "acquisition_integrity"] == [
+        f"Backup file {_fid('HomeDomain', 'Library/ZZ/filler/f000.dat')} is listed in Manifest.db as "
+        "HomeDomain/Library/ZZ/filler/renamed.dat, a name its id was not made from: the row was damaged or altered."
+    ]
+    leaves = table_leaves(manifest, "Files")
+    if where == "root":
+        conn = sqlite3.connect(manifest)
+        (page,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'Files'").fetchone()
+        conn.close()
+        zero_pages(manifest, page)
+        lost, count = [rowid for _, ids in leaves for rowid in ids], 0
+        told = f"every row of Files could not be read ({MALFORMED}); 0 rows were read"
+    else:
+        hit = [n for n, (_, ids) in enumerate(leaves) if {_rowid(manifest, *SAFARI), odd} & set(ids)]
+        assert len(hit) == 2 and 0 < hit[0] and hit[0] + 1 < hit[1] < len(leaves) - 1
+        zero_pages(manifest, *[leaves[n][0] for n in hit])
+        lost = [rowid for n in hit for rowid in leaves[n][1]]
+        count = sum(len(ids) for _, ids in leaves) - len(lost)
+        first = hit[0]
+        told = (f"2 stretches of rows of Files could not be read, {count:,} rows were; the first: the rows after rowid "
+                f"{leaves[first - 1][1][-1]} and before rowid {leaves[first + 1][1][0]} of Files could not be read "
+                f"({MALFORMED})")
+    evidence = snapshot(root)
+    result, collector = _check(root, tmp_path)
+    assert snapshot(root) == evidence
+    assert result.acquisition_problems == [
+        f"Manifest.db is damaged: {told}; its indexes gave back {len(lost) - 1:,} of the rows lost {REBUILT}"
+    ]
+    # Listed again: no file is looked for by name, the messages are read as from the sound backup, and
+    # the integrity check finds every file listed but the one whose row was not given back.
+    assert [w for w in result.warnings if "found in the backup's folder by its name" in w] == []
+    for record_type in ("ios:sms:message", "ios:safari:visit"):
+        assert _records(collector, record_type) == _records(clean_records, record_type)
+    assert [f.explanation for f in result.findings if f.artifact == "acquisition_integrity"] == [
+        f"File {_fid('HomeDomain', 'Library/ZZ/filler/f000.dat')} lies in the backup folder but Manifest.db does not "
+        "list it."
+    ]
+
+
 def test_a_manifest_read_in_ranges_gives_what_one_read_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not can_fork(2):
         pytest.skip("ranges are read in forked processes")
@@ -173,7 +238,8 @@ def test_a_manifest_read_in_ranges_gives_what_one_read_gives(tmp_path: Path, mon
     assert one.acquisition_problems == [
         f"Manifest.db is damaged: 3 stretches of rows of Files could not be read, "
         f"{count - sum(len(leaves[n][1]) for n in damaged):,} rows were; the first: the rows after rowid "
-        f"{leaves[at[0] - 1][1][-1]} and before rowid {leaves[at[0] + 1][1][0]} of Files could not be read ({MALFORMED})"
+        f"{leaves[at[0] - 1][1][-1]} and before rowid {leaves[at[0] + 1][1][0]} of Files could not be read ({MALFORMED}); "
+        f"its indexes gave back {sum(len(leaves[n][1]) for n in damaged):,} of the rows lost {REBUILT}"
     ]
     assert one_records.records == two_records.records
     assert one.findings == two.findings

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from preuve.evidence.limits import Limits
-from preuve.evidence.salvage import Salvage, TableLoss, affinity, salvaged
+from preuve.evidence.salvage import Salvage, TableLoss, affinity, index_values, salvaged
 from preuve.evidence.sqlite import LostRows, open_readonly
 from tests.builders.sqlite_pages import leaves, zero_pages
 
@@ -239,3 +239,35 @@ def test_the_rows_lost_by_table_in_rowid_terms(tmp_path: Path) -> None:
         "kv": (LostRows(None, None, MALFORMED),),
         "gone": (LostRows(None, None, "cannot be told"),),
     }
+
+
+def test_index_values_are_read_from_both_ends_of_a_damaged_index(tmp_path: Path) -> None:
+    """An index holds each row's key and rowid apart from the table: read up to its own damage, then
+    from its other end, it gives the keys of rows the table lost."""
+    path = _database(tmp_path / "db")
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE INDEX t_value ON t (value)")  # (200-byte keys: some thirty leaves)
+    conn.commit()
+    index_pages = [p for (p,) in conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 't_value' AND pagetype = 'leaf' ORDER BY path")]
+    conn.close()
+    assert len(index_pages) > 10
+    t_page, t_lost = leaves(path, "t")[10]
+    zero_pages(path, t_page, index_pages[len(index_pages) // 2])
+    every = {r: bytes([r % 251]) * 200 for r in range(1, 601)}
+    in_order = sorted(every, key=lambda r: (every[r], r))  # (the index's order)
+    with open_readonly(path, {}, Limits(), tmp_path) as evidence:
+        found = index_values(evidence, "t", "value", lambda rowid: True, 10_000)
+        assert found is not None and all(found[r] == every[r] for r in found)
+        # Read in order up to the damage, then back from the other end: a prefix and a suffix of the keys.
+        head = 0
+        while head < len(in_order) and in_order[head] in found:
+            head += 1
+        tail = len(found) - head
+        assert head > 200 and tail > 200
+        assert set(found) == set(in_order[:head]) | set(in_order[len(in_order) - tail:])
+        # Only the rows wanted (those the table lost) are kept.
+        lost = index_values(evidence, "t", "value", lambda rowid: rowid in t_lost, 10_000)
+        assert lost == {r: every[r] for r in t_lost if r in found}
+        assert lost  # (the table's rows lost, their keys given back)
+        assert index_values(evidence, "t", "score", lambda rowid: True, 10_000) is None  # (no index on it)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,3 +240,51 @@ def _write(out: sqlite3.Connection, insert: str, rows: Iterator[tuple[object, ..
     if batch:
         out.executemany(insert, batch)
     return out.total_changes - before
+
+
+def index_values(
+    conn: sqlite3.Connection, table: str, column: str, wanted: Callable[[int], bool], limit: int,
+) -> dict[int, object] | None:
+    """The values of `column` of the rows whose rowid is `wanted`, read from an index of `table` whose
+    first column it is (rowid: value), or None when no index has it first. A table's rows can be lost
+    to damage while its indexes, b-trees of their own pages, still hold each row's key and rowid: the
+    index is read in order up to its own damage, then from its other end, covering the entries (no row
+    of the table is read). At most `limit` entries are read from each end."""
+    index = _index_on(conn, table, column)
+    if index is None:
+        return None
+    found: dict[int, object] = {}
+    source = f"main.{quoted(table)} INDEXED BY {quoted(index)}"
+    for order in ("", " DESC"):
+        sql = f"SELECT {quoted(column)}, rowid FROM {source} ORDER BY {quoted(column)}{order}"  # noqa: S608
+        read = 0
+        try:
+            for value, rowid in cast(Iterator[tuple[object, object]], iter_rows(conn, sql, named=False)):
+                read += 1
+                if read > limit or (order and type(rowid) is int and rowid in found):
+                    break  # (read back to where the first read stopped)
+                if type(rowid) is int and wanted(rowid):
+                    found[rowid] = value
+            else:
+                if not order:
+                    return found  # (the whole index read: nothing to read from its other end)
+        except sqlite3.DatabaseError as exc:
+            if not corrupt(exc):
+                raise
+    return found
+
+
+def _index_on(conn: sqlite3.Connection, table: str, column: str) -> str | None:
+    """An index of `table` whose first column is `column` (case as SQLite compares names), not partial."""
+    try:
+        indexes = schema_rows(conn, "SELECT name, partial FROM pragma_index_list(?)", (table,))
+        for name, partial in indexes:
+            if partial:
+                continue
+            first = schema_rows(conn, "SELECT name FROM pragma_index_info(?) WHERE seqno = 0", (str(name),))
+            if first and isinstance(first[0][0], str) and first[0][0].lower() == column.lower():
+                return str(name)
+    except sqlite3.DatabaseError as exc:
+        if not corrupt(exc):
+            raise
+    return None

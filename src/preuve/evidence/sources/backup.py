@@ -34,6 +34,7 @@ import re
 import sqlite3
 import stat as statmod
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ from preuve.evidence.limits import Limits
 from preuve.evidence.mbfile import DecodedMBFiles, MBFileDecoder, MBFileFields
 from preuve.evidence.parallel import can_fork, in_parts
 from preuve.evidence.policy import DIR, FILE, LINK, open_regular_file, shown, too_long_note
+from preuve.evidence.salvage import index_values
 from preuve.evidence.sources.base import Member, MemberColumns, Source, members_of
 from preuve.evidence.sqlite import (
     LostRows,
@@ -143,6 +145,7 @@ class BackupSource(Source):
         self._decoded = DecodedMBFiles()
         self._listing_sql = ""
         self._lost: list[LostRows] = []  # the stretches of rows a damaged Manifest.db could not give
+        self._rebuilt = 0  # of which rows rebuilt from its indexes (see _rebuilt_rows)
         self._open_lost: LostRows | None = None  # one whose end is not known yet (see _join_lost)
         self._last_row: int | None = None  # the rowid of the last row read
         self._folders = folders  # what the hashed-name folders hold (see stored_folders)
@@ -251,9 +254,46 @@ class BackupSource(Source):
         return list(found)[:_MAX_APPS]
 
     def unread_manifest(self) -> str | None:
-        """Why no row of Manifest.db could be read, when none could (it is damaged all through); None
-        when it was read, whole or in part."""
-        return self._lost[0].reason if self._lost and not len(self._decoded) else None
+        """Why no row of Manifest.db could be read, when none could (it is damaged all through, and no row
+        was rebuilt from its indexes); None when it was read, whole or in part."""
+        return self._lost[0].reason if self._lost and not len(self._decoded) and not self._rebuilt else None
+
+    def _rebuilt_rows(self, conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+        """The rows lost to damage that Manifest.db's indexes still name, as the listing reads rows (no
+        MBFile), in rowid order. Each index (on fileID, domain, relativePath and flags, as iTunes and
+        Finder write them) is read apart, around its own damage (salvage.index_values); a row is
+        rebuilt only when its domain, path and flags are known and its file id, when an index gives
+        it, is the SHA-1 of its domain and path: what a damaged index page could garble is not
+        trusted. An encrypted backup's rows are not rebuilt (each file's key is in its MBFile)."""
+        if not self._by_rowid or not self._findable_by_name or not self._lost:
+            return []
+        starts = [stretch.after if stretch.after is not None else -(1 << 63) for stretch in self._lost]
+
+        def wanted(rowid: int) -> bool:
+            at = bisect_right(starts, rowid - 1) - 1  # (the last stretch that begins below the rowid)
+            if at < 0:
+                return False
+            before = self._lost[at].before
+            return before is None or rowid < before
+
+        limit = self.limits.max_archive_entries
+        domains = index_values(conn, "Files", "domain", wanted, limit)
+        paths = index_values(conn, "Files", "relativePath", wanted, limit)
+        flags = index_values(conn, "Files", "flags", wanted, limit)
+        if not domains or not paths or not flags:
+            return []
+        ids = index_values(conn, "Files", "fileID", wanted, limit) or {}
+        rows: list[tuple[object, ...]] = []
+        for rowid in sorted(domains.keys() & paths.keys() & flags.keys()):
+            domain, relative, flag = domains[rowid], paths[rowid], flags[rowid]
+            if type(domain) is not str or type(relative) is not str or type(flag) is not int:
+                continue
+            named = hashlib.sha1(f"{domain}-{relative}".encode(), usedforsecurity=False).hexdigest()
+            given = ids.get(rowid)
+            if given is not None and (type(given) is not str or given.lower() != named):
+                continue
+            rows.append((rowid, named, domain, relative, flag, None))
+        return rows
 
     def may_have_lost(self, pattern: str) -> bool:
         """A file at a path without a glob was looked for by name (see _found_by_name): when Manifest.db
@@ -328,7 +368,18 @@ class BackupSource(Source):
             self._lost.append(self._open_lost)
             self._open_lost = None
         if self._lost:
-            self.damage.append(f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', places)}")
+            told = f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', places)}"
+            rebuilt = self._rebuilt_rows(conn)
+            if rebuilt:
+                for part in self._listed_rows(iter(rebuilt), [], decode=False):
+                    self._merge(part, places)
+                    places += part.rows
+                    sizes = array("q", array("b", part.types.translate(_SIZE_OF_TYPE)))
+                    yield MemberColumns(part.names, part.types, sizes)
+                self._rebuilt = len(rebuilt)
+                told += (f"; its indexes gave back {len(rebuilt):,} of the rows lost (their file, domain, path and "
+                         "flags, each file's id checked against its name; not their metadata)")
+            self.damage.append(told)
 
     def _row_ranges(self, conn: sqlite3.Connection, columns: set[str]) -> list[tuple[int | None, int | None] | None]:
         """Rowid ranges to read Manifest.db's Files in, two per job, or [None] (one read of it all) when
@@ -370,6 +421,13 @@ class BackupSource(Source):
             found = readable_rows(conn, "Files", self._listing_columns, low, high, lost)
         else:
             found = cast(Iterator[tuple[object, ...]], iter_rows(conn, self._listing_sql, named=False))
+        yield from self._listed_rows(found, lost)
+
+    def _listed_rows(self, found: Iterator[tuple[object, ...]], lost: list[LostRows],
+                     decode: bool = True) -> Iterator[ListedRows]:
+        """What rows (rowid, fileID, domain, relativePath, flags, file) list, a batch of rows at a time
+        (`lost`: where their read keeps the stretches it could not read); `decode` False: rows rebuilt
+        without their MBFile, which are not kept for the Manifest artifact."""
         file_size, wants_mbfile, read_fields = self._file_size, self._wants_mbfile, self._mbfiles.fields
         # The hooks are called only where a source gives its own: a plain backup's rows need nothing more
         # than the size the kernel read (_file_size's own first branch, inlined below).
@@ -402,7 +460,8 @@ class BackupSource(Source):
                 last = row
             # Every row's MBFile is decoded here once, by the full-field kernel (None: unsure of it).
             fields = read_fields(mbfile) if type(mbfile) is bytes and mbfile else None
-            decoded.add(row, mbfile, fields)
+            if decode:
+                decoded.add(row, mbfile, fields)
             size = None
             if (flags == _FLAG_FILE or (wants_mbfile and flags not in (_FLAG_DIR, _FLAG_LINK))) and isinstance(
                 mbfile, bytes
