@@ -24,7 +24,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,36 +243,92 @@ def _write(out: sqlite3.Connection, insert: str, rows: Iterator[tuple[object, ..
     return out.total_changes - before
 
 
+# The rowid ranges an index read asks SQLite for at most (each two bounds in its WHERE): stretches beyond
+# are merged where they lie closest, and the rows between them told apart here.
+_MAX_RANGES = 64
+
+
 def index_values(
-    conn: sqlite3.Connection, table: str, column: str, wanted: Callable[[int], bool], limit: int,
+    conn: sqlite3.Connection, table: str, column: str, within: Sequence[tuple[int | None, int | None]], limit: int,
 ) -> dict[int, object] | None:
-    """The values of `column` of the rows whose rowid is `wanted`, read from an index of `table` whose
-    first column it is (rowid: value), or None when no index has it first. A table's rows can be lost
-    to damage while its indexes, b-trees of their own pages, still hold each row's key and rowid: the
-    index is read in order up to its own damage, then from its other end, covering the entries (no row
-    of the table is read). At most `limit` entries are read from each end."""
+    """The values of `column` of the rows whose rowid lies in one of the ranges `within` (each open: above
+    its first bound and below its second, None for no bound; in rowid order, apart), read from an index
+    of `table` whose first column it is (rowid: value), or None when no index has it first. A table's
+    rows can be lost to damage while its indexes, b-trees of their own pages, still hold each row's key
+    and rowid: the index is read in order up to its own damage, then from its other end, covering the
+    entries (no row of the table is read; the ranges are compared by SQLite, so an index of half a
+    million entries costs no Python step per entry). At most `limit` entries are read from each end."""
     index = _index_on(conn, table, column)
-    if index is None:
-        return None
+    if index is None or not within:
+        return None if index is None else {}
+    asked = _merged(list(within), _MAX_RANGES)
+    exact = len(asked) == len(within)
+    lows = [low if low is not None else -(1 << 63) for low, _ in within]
+    tests, params = [], []
+    for low, high in asked:
+        bounds = [f"rowid {op} ?" for op, bound in ((">", low), ("<", high)) if bound is not None]
+        tests.append("(" + (" AND ".join(bounds) or "1") + ")")
+        params += [bound for bound in (low, high) if bound is not None]
     found: dict[int, object] = {}
     source = f"main.{quoted(table)} INDEXED BY {quoted(index)}"
-    for order in ("", " DESC"):
-        sql = f"SELECT {quoted(column)}, rowid FROM {source} ORDER BY {quoted(column)}{order}"  # noqa: S608
+    name = quoted(column)
+
+    def keep(value: object, rowid: object) -> None:
+        if type(rowid) is not int:
+            return
+        if not exact:  # (in a merged range: in one of the ranges asked for?)
+            at = bisect_right(lows, rowid - 1) - 1
+            if at < 0 or (within[at][1] is not None and rowid >= cast(int, within[at][1])):
+                return
+        found[rowid] = value
+
+    for descending in (False, True):
+        direction, past = (" DESC", "<") if descending else ("", ">")
+        select = f"SELECT {name}, rowid FROM {source} WHERE ({' OR '.join(tests)})"  # noqa: S608 - quoted names
+        order = f" ORDER BY {name}{direction}, rowid{direction}"
+        last: tuple[object, object] | None = None
         read = 0
         try:
-            for value, rowid in cast(Iterator[tuple[object, object]], iter_rows(conn, sql, named=False)):
+            for value, rowid in cast(Iterator[tuple[object, object]],
+                                     iter_rows(conn, select + order, tuple(params), named=False)):
                 read += 1
-                if read > limit or (order and type(rowid) is int and rowid in found):
+                if read > limit or (descending and rowid in found):
                     break  # (read back to where the first read stopped)
-                if type(rowid) is int and wanted(rowid):
-                    found[rowid] = value
+                keep(value, rowid)
+                last = (value, rowid)
             else:
-                if not order:
+                if not descending:
                     return found  # (the whole index read: nothing to read from its other end)
+            continue
         except sqlite3.DatabaseError as exc:
             if not corrupt(exc):
                 raise
+        # Python's cursor steps a row ahead: the row it stepped past when the damage stopped it, and any
+        # other up to the damage, are read one at a time (a read of one row stops without a step more).
+        while read <= limit:
+            after = "" if last is None else f" AND ({name}, rowid) {past} (?, ?)"
+            try:
+                row = conn.execute(select + after + order + " LIMIT 1", (*params, *(last or ()))).fetchone()
+            except sqlite3.DatabaseError as exc:
+                if not corrupt(exc):
+                    raise
+                break
+            if row is None or (descending and row[1] in found):
+                break
+            read += 1
+            keep(row[0], row[1])
+            last = (row[0], row[1])
     return found
+
+
+def _merged(ranges: list[tuple[int | None, int | None]], most: int) -> list[tuple[int | None, int | None]]:
+    """At most `most` ranges covering `ranges` (in order, apart): the two closest are merged, again and again."""
+    out = list(ranges)
+    while len(out) > most:
+        gaps = [(cast(int, out[n + 1][0]) - cast(int, out[n][1]), n) for n in range(len(out) - 1)]
+        _, n = min(gaps)
+        out[n : n + 2] = [(out[n][0], out[n + 1][1])]
+    return out
 
 
 def _index_on(conn: sqlite3.Connection, table: str, column: str) -> str | None:

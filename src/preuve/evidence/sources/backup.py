@@ -34,7 +34,6 @@ import re
 import sqlite3
 import stat as statmod
 from array import array
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -267,22 +266,14 @@ class BackupSource(Source):
         trusted. An encrypted backup's rows are not rebuilt (each file's key is in its MBFile)."""
         if not self._by_rowid or not self._findable_by_name or not self._lost:
             return []
-        starts = [stretch.after if stretch.after is not None else -(1 << 63) for stretch in self._lost]
-
-        def wanted(rowid: int) -> bool:
-            at = bisect_right(starts, rowid - 1) - 1  # (the last stretch that begins below the rowid)
-            if at < 0:
-                return False
-            before = self._lost[at].before
-            return before is None or rowid < before
-
+        within = [(stretch.after, stretch.before) for stretch in self._lost]
         limit = self.limits.max_archive_entries
-        domains = index_values(conn, "Files", "domain", wanted, limit)
-        paths = index_values(conn, "Files", "relativePath", wanted, limit)
-        flags = index_values(conn, "Files", "flags", wanted, limit)
+        domains = index_values(conn, "Files", "domain", within, limit)
+        paths = index_values(conn, "Files", "relativePath", within, limit)
+        flags = index_values(conn, "Files", "flags", within, limit)
         if not domains or not paths or not flags:
             return []
-        ids = index_values(conn, "Files", "fileID", wanted, limit) or {}
+        ids = index_values(conn, "Files", "fileID", within, limit) or {}
         rows: list[tuple[object, ...]] = []
         for rowid in sorted(domains.keys() & paths.keys() & flags.keys()):
             domain, relative, flag = domains[rowid], paths[rowid], flags[rowid]
