@@ -213,6 +213,22 @@ def test_rows_lost_are_rebuilt_from_the_indexes(tmp_path: Path, where: str) -> N
         f"File {_fid('HomeDomain', 'Library/ZZ/filler/f000.dat')} lies in the backup folder but Manifest.db does not "
         "list it."
     ]
+    # The Manifest artifact lists them again, each in its place, without its metadata (it had no MBFile).
+    given_back = set(lost) - {odd}
+    expected = [
+        replace(r, size=None, mode=None, modified=None, changed=None, birth=None) if r.locator.rowid in given_back else r
+        for r in _records(clean_records, "ios:manifest:file") if r.locator.rowid != odd
+    ]
+    strip = lambda r: replace(r, locator=replace(r.locator, sha256=""))  # noqa: E731 - (the damaged file's hash)
+    assert [strip(r) for r in _records(collector, "ios:manifest:file")] == [strip(r) for r in expected]
+    assert _report(result, "manifest").errors == [
+        f"{META}: {told}; its indexes gave back {len(given_back):,} of the rows lost (listed without their metadata)"
+    ]
+    # A file-path indicator matches a file whose row was given back.
+    spied = max((r for r in expected if r.locator.rowid in given_back and r.kind == "file"), key=lambda r: r.locator.rowid)
+    iocs = feed(tmp_path / "path.stix2", (f"[file:path = '{spied.device_path}']", "Spy"))
+    matched = run_check(root, CheckOptions(iocs=[iocs], only_artifacts=("manifest",)), sinks=[RecordCollector()])
+    assert [(f.artifact, f.locator.rowid) for f in matched.findings] == [("manifest", spied.locator.rowid)]
 
 
 def test_a_manifest_read_in_ranges_gives_what_one_read_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

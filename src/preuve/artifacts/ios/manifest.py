@@ -26,7 +26,7 @@ from preuve.evidence.errors import EvidenceError
 from preuve.evidence.fs import ACQUISITION_PREFIX
 from preuve.evidence.ios_domains import device_path as to_device_path
 from preuve.evidence.mbfile import MBFileDecoder, MBFileFields
-from preuve.evidence.sources.backup import listed_mbfiles
+from preuve.evidence.sources.backup import listed_mbfiles, manifest_rows_rebuilt
 from preuve.evidence.sqlite import (
     LostRows,
     damage_summary,
@@ -110,6 +110,29 @@ class _Modes(dict[int | None, str | None]):
             self.clear()
         text = self[mode] = None if mode is None else f"{mode:o}"
         return text
+
+
+def _rebuilt_file(row: tuple[object, ...], path: str, sha256: str, modes: _Modes, times: _Times) -> BackupFile:
+    """The record of a row the listing gave back from Manifest.db's indexes: its name and flags, no MBFile."""
+    rowid, fid, domain, relative, flags, _ = row
+    domain_text, relative_text = cast(str, domain), cast(str, relative)
+    flag = flags if type(flags) is int else None
+    return BackupFile(
+        locator=Locator(path, sha256, "Files", cast(int, rowid)),
+        file_id=fid if type(fid) is str else None,
+        domain=domain_text,
+        relative_path=relative_text,
+        device_path=to_device_path(domain_text, relative_text),
+        flags=flag,
+        kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
+        size=None,
+        mode=modes[None],
+        modified=times[None],
+        changed=times[None],
+        birth=times[None],
+        link_target=None,
+        web_domains=web_domains(relative_text) if relative_text else (),
+    )
 
 
 # WebKit names web storage after the origin: scheme_host_port (port 0 when default).
@@ -235,6 +258,10 @@ class Manifest(SqliteArtifact):
             rows = cast(Iterator[tuple[object, ...]], iter_rows(conn, sql, named=False))
         read = 0
         bad_blobs = 0
+        # Rows lost to damage that the listing gave back from Manifest.db's indexes (no MBFile): each is
+        # given in its place in rowid order, as a row read would be.
+        rebuilt = manifest_rows_rebuilt(ctx.fs, path)
+        given_back = 0
         decoder = MBFileDecoder(ctx.limits)
         read_fields = decoder.fields
         times = _Times()
@@ -246,6 +273,9 @@ class Manifest(SqliteArtifact):
             if listed is not None:
                 metas, hint = listed.fields_of([row[0] for row in block], hint)
             for place, (rowid, domain, relative, fid, flags, blob) in enumerate(block):
+                while given_back < len(rebuilt) and cast(int, rebuilt[given_back][0]) < cast(int, rowid):
+                    yield _rebuilt_file(rebuilt[given_back], path, sha256, modes, times)
+                    given_back += 1
                 # The types SQLite gives are exact (str, int, bytes, float, None): `type(x) is` stands for isinstance.
                 domain_text = domain if type(domain) is str else None
                 relative_text = relative if type(relative) is str else None
@@ -289,7 +319,12 @@ class Manifest(SqliteArtifact):
                     link_target=target,
                     web_domains=web_domains(relative_text) if relative_text else (),
                 )
+        for row in rebuilt[given_back:]:
+            yield _rebuilt_file(row, path, sha256, modes, times)
         if bad_blobs > 20:
             ctx.warn(f"{path}: {bad_blobs} MBFile values in all could not be decoded")
         if lost:
-            ctx.error(path, damage_summary(lost, "Files", read))
+            told = damage_summary(lost, "Files", read)
+            if rebuilt:
+                told += f"; its indexes gave back {len(rebuilt):,} of the rows lost (listed without their metadata)"
+            ctx.error(path, told)

@@ -144,7 +144,7 @@ class BackupSource(Source):
         self._decoded = DecodedMBFiles()
         self._listing_sql = ""
         self._lost: list[LostRows] = []  # the stretches of rows a damaged Manifest.db could not give
-        self._rebuilt = 0  # of which rows rebuilt from its indexes (see _rebuilt_rows)
+        self._rebuilt: list[tuple[object, ...]] = []  # of which those rebuilt from its indexes (_rebuilt_rows)
         self._open_lost: LostRows | None = None  # one whose end is not known yet (see _join_lost)
         self._last_row: int | None = None  # the rowid of the last row read
         self._folders = folders  # what the hashed-name folders hold (see stored_folders)
@@ -257,6 +257,11 @@ class BackupSource(Source):
         was rebuilt from its indexes); None when it was read, whole or in part."""
         return self._lost[0].reason if self._lost and not len(self._decoded) and not self._rebuilt else None
 
+    def rebuilt_rows(self) -> list[tuple[object, ...]]:
+        """The rows lost to damage that the indexes gave back, as the listing read them: (rowid, fileID,
+        domain, relativePath, flags, None), in rowid order (see _rebuilt_rows)."""
+        return self._rebuilt
+
     def _rebuilt_rows(self, conn: sqlite3.Connection) -> list[tuple[object, ...]]:
         """The rows lost to damage that Manifest.db's indexes still name, as the listing reads rows (no
         MBFile), in rowid order. Each index (on fileID, domain, relativePath and flags, as iTunes and
@@ -367,7 +372,7 @@ class BackupSource(Source):
                     places += part.rows
                     sizes = array("q", array("b", part.types.translate(_SIZE_OF_TYPE)))
                     yield MemberColumns(part.names, part.types, sizes)
-                self._rebuilt = len(rebuilt)
+                self._rebuilt = rebuilt
                 told += (f"; its indexes gave back {len(rebuilt):,} of the rows lost (their file, domain, path and "
                          "flags, each file's id checked against its name; not their metadata)")
             self.damage.append(told)
@@ -690,6 +695,16 @@ def listed_mbfiles(fs: DeviceFS, path: str) -> DecodedMBFiles | None:
         return None
     backups = fs.sources(BackupSource)
     return backups[0].decoded_mbfiles() if len(backups) == 1 else None
+
+
+def manifest_rows_rebuilt(fs: DeviceFS, path: str) -> list[tuple[object, ...]]:
+    """The rows of the Manifest.db at `path` that the backup's listing rebuilt from its indexes (see
+    BackupSource.rebuilt_rows), when `path` is the Manifest.db of the one backup the acquisition mounts;
+    none otherwise."""
+    if path != BACKUP_PREFIX + "/Manifest.db" or not isinstance(fs, MountFS):
+        return []
+    backups = fs.sources(BackupSource)
+    return backups[0].rebuilt_rows() if len(backups) == 1 else []
 
 
 def _named_paths(pattern: str, apps: list[str]) -> list[str]:
