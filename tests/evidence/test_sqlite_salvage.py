@@ -7,6 +7,7 @@ holds which rows is asked of SQLite's own dbstat table, never of preuve."""
 from __future__ import annotations
 
 import hashlib
+import random
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -276,3 +277,26 @@ def test_index_values_are_read_from_both_ends_of_a_damaged_index(tmp_path: Path)
         apart = index_values(evidence, "t", "value", [(r - 1, r + 1) for r in some], 10_000)
         assert apart == {r: every[r] for r in some}
         assert index_values(evidence, "t", "score", [(None, None)], 10_000) is None  # (no index on it)
+
+
+def test_ranges_merged_where_closest_as_one_merge_at_a_time_would() -> None:
+    """The ranges an index read asks SQLite for: the closest joined first, sorted once, as joining the
+    closest pair again and again (the reference here) would; ten thousand in a few milliseconds."""
+    from preuve.evidence.salvage import _merged
+
+    def one_at_a_time(ranges: list[tuple[int, int]], most: int) -> list[tuple[int, int]]:
+        out = list(ranges)
+        while len(out) > most:
+            _, n = min((out[n + 1][0] - out[n][1], n) for n in range(len(out) - 1))
+            out[n : n + 2] = [(out[n][0], out[n + 1][1])]
+        return out
+
+    rng = random.Random(7)
+    for _ in range(200):
+        count = rng.randint(1, 150)
+        points = sorted(rng.sample(range(1, 100_000), 2 * count))
+        ranges = [(points[2 * n], points[2 * n + 1]) for n in range(count)]
+        most = rng.randint(1, 70)
+        assert _merged(list(ranges), most) == one_at_a_time(ranges, most)  # type: ignore[arg-type]
+    assert _merged([(None, 5), (9, 12), (20, None)], 2) == [(None, 12), (20, None)]
+    assert len(_merged([(n * 10, n * 10 + 5) for n in range(10_000)], 64)) == 64  # type: ignore[misc]

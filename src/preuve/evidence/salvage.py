@@ -322,12 +322,20 @@ def index_values(
 
 
 def _merged(ranges: list[tuple[int | None, int | None]], most: int) -> list[tuple[int | None, int | None]]:
-    """At most `most` ranges covering `ranges` (in order, apart): the two closest are merged, again and again."""
-    out = list(ranges)
-    while len(out) > most:
-        gaps = [(cast(int, out[n + 1][0]) - cast(int, out[n][1]), n) for n in range(len(out) - 1)]
-        _, n = min(gaps)
-        out[n : n + 2] = [(out[n][0], out[n + 1][1])]
+    """At most `most` ranges covering `ranges` (in order, apart): those closest to the next are joined to
+    it, the closest first (sorted once: a damaged Manifest.db can lose ten thousand stretches)."""
+    if len(ranges) <= most:
+        return list(ranges)
+    gaps = sorted(range(len(ranges) - 1), key=lambda n: (cast(int, ranges[n + 1][0]) - cast(int, ranges[n][1]), n))
+    joined = set(gaps[: len(ranges) - most])  # (range n is joined to range n + 1)
+    out: list[tuple[int | None, int | None]] = []
+    low = ranges[0][0]
+    for n, (_, high) in enumerate(ranges):
+        if n in joined:
+            continue
+        out.append((low, high))
+        if n + 1 < len(ranges):
+            low = ranges[n + 1][0]
     return out
 
 
