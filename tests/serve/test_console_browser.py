@@ -80,6 +80,7 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
         _shots(page, folder, "console-devices-1400")
 
         page.get_by_role("link", name="Phone 0 (Apple iPhone14,2, iOS 16.5 20F66)").click()
+        page.wait_for_load_state()  # (a click starts the next page; its rows are there once loaded)
         assert page.locator("article.card").count() == 1
         card = page.locator("article.card").first
         assert "Known Spy" in card.inner_text()
@@ -88,6 +89,7 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
         assert page.locator("dl.proof").is_visible()
         _shots(page, folder, "console-device-1400")
         page.locator("#full-report").click()
+        page.wait_for_load_state()  # (a click starts the next page; its rows are there once loaded)
         assert page.locator("#verdict-text").inner_text() == HEADLINE_SPYWARE
         assert page.locator("article.card").count() >= 1  # its script and style run under its own policy
         assert page.locator("#shown-count").inner_text() == str(page.locator("article.card").count())
@@ -104,10 +106,12 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
         page.goto(url.split("?")[0] + "search")
         page.get_by_role("searchbox").fill("published-later.example")
         page.get_by_role("button", name="Search the case").click()
+        page.wait_for_load_state()  # (a click starts the next page; its rows are there once loaded)
         assert page.locator("ul.hits li").all_inner_texts() == ["Phone 1 (Apple iPhone14,2, iOS 16.5 20F66)"]
         assert "Later Spy" in page.locator("ol.timeline").inner_text()
         _shots(page, folder, "console-across-1400")
         page.locator("ol.timeline a").first.click()
+        page.wait_for_load_state()  # (a click starts the next page; its rows are there once loaded)
         assert page.locator("article.card").count() == 1
         assert "Later Spy" in page.locator("article.card").first.inner_text()
         assert "re-hunt" in page.locator("article.card").first.inner_text()
@@ -118,9 +122,11 @@ def test_console_in_browser(console: tuple[str, Path]) -> None:
         page.get_by_role("link", name="Devices", exact=True).click()
         page.locator("select[name=verdict]").select_option(HEADLINE_SPYWARE)
         page.get_by_role("button", name="Apply").click()
+        page.wait_for_load_state()  # (a click starts the next page; its rows are there once loaded)
         assert page.locator("tr.device").count() == 2  # Phone 1 is now a known trace too
         page.locator("input[name=q]").fill("Phone 1")
         page.get_by_role("button", name="Apply").click()
+        page.wait_for_load_state()  # (a click starts the next page; its rows are there once loaded)
         assert page.locator("tr.device").count() == 1
         _shots(page, folder, "console-devices-390")
         assert errors == []
