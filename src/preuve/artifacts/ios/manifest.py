@@ -90,6 +90,21 @@ def _row_blocks(rows: Iterator[tuple[object, ...]]) -> Iterator[list[tuple[objec
             return
 
 
+def _with_rebuilt(rows: Iterator[tuple[object, ...]], rebuilt: list[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    """The rows read (rowid, domain, relativePath, fileID, flags, file), with the rows the listing rebuilt
+    (rowid, fileID, domain, relativePath, flags, None) each in its place in rowid order, as read rows."""
+    given = iter(rebuilt)
+    nxt = next(given, None)
+    for row in rows:
+        while nxt is not None and cast(int, nxt[0]) < cast(int, row[0]):
+            yield (nxt[0], nxt[2], nxt[3], nxt[1], nxt[4], None)
+            nxt = next(given, None)
+        yield row
+    while nxt is not None:
+        yield (nxt[0], nxt[2], nxt[3], nxt[1], nxt[4], None)
+        nxt = next(given, None)
+
+
 class _Times(dict[int | None, datetime | None]):
     """:func:`_unix_time` of the times of one Manifest, each converted once: files share times (a
     file's three times are often one; a restore or an update writes many files in the same second).
@@ -110,29 +125,6 @@ class _Modes(dict[int | None, str | None]):
             self.clear()
         text = self[mode] = None if mode is None else f"{mode:o}"
         return text
-
-
-def _rebuilt_file(row: tuple[object, ...], path: str, sha256: str, modes: _Modes, times: _Times) -> BackupFile:
-    """The record of a row the listing gave back from Manifest.db's indexes: its name and flags, no MBFile."""
-    rowid, fid, domain, relative, flags, _ = row
-    domain_text, relative_text = cast(str, domain), cast(str, relative)
-    flag = flags if type(flags) is int else None
-    return BackupFile(
-        locator=Locator(path, sha256, "Files", cast(int, rowid)),
-        file_id=fid if type(fid) is str else None,
-        domain=domain_text,
-        relative_path=relative_text,
-        device_path=to_device_path(domain_text, relative_text),
-        flags=flag,
-        kind=_KINDS.get(flag, "unknown") if flag is not None else "unknown",
-        size=None,
-        mode=modes[None],
-        modified=times[None],
-        changed=times[None],
-        birth=times[None],
-        link_target=None,
-        web_domains=web_domains(relative_text) if relative_text else (),
-    )
 
 
 # WebKit names web storage after the origin: scheme_host_port (port 0 when default).
@@ -259,9 +251,11 @@ class Manifest(SqliteArtifact):
         read = 0
         bad_blobs = 0
         # Rows lost to damage that the listing gave back from Manifest.db's indexes (no MBFile): each is
-        # given in its place in rowid order, as a row read would be.
+        # read in its place in rowid order, as a row read would be, and made the same way.
         rebuilt = manifest_rows_rebuilt(ctx.fs, path)
-        given_back = 0
+        given_back = {cast(int, row[0]) for row in rebuilt}
+        if rebuilt:
+            rows = _with_rebuilt(rows, rebuilt)
         decoder = MBFileDecoder(ctx.limits)
         read_fields = decoder.fields
         times = _Times()
@@ -273,9 +267,6 @@ class Manifest(SqliteArtifact):
             if listed is not None:
                 metas, hint = listed.fields_of([row[0] for row in block], hint)
             for place, (rowid, domain, relative, fid, flags, blob) in enumerate(block):
-                while given_back < len(rebuilt) and cast(int, rebuilt[given_back][0]) < cast(int, rowid):
-                    yield _rebuilt_file(rebuilt[given_back], path, sha256, modes, times)
-                    given_back += 1
                 # The types SQLite gives are exact (str, int, bytes, float, None): `type(x) is` stands for isinstance.
                 domain_text = domain if type(domain) is str else None
                 relative_text = relative if type(relative) is str else None
@@ -285,7 +276,7 @@ class Manifest(SqliteArtifact):
                     if found is not None:
                         meta = found
                         blob = None
-                    else:  # (a row the listing left to this reader, or did not read)
+                    elif rowid not in given_back:  # (a row the listing left to this reader, or did not read)
                         again = conn.execute("SELECT file FROM Files WHERE rowid = ?", (rowid,)).fetchone()
                         blob = again[0] if again is not None else None
                 if type(blob) is bytes and blob:
@@ -319,12 +310,10 @@ class Manifest(SqliteArtifact):
                     link_target=target,
                     web_domains=web_domains(relative_text) if relative_text else (),
                 )
-        for row in rebuilt[given_back:]:
-            yield _rebuilt_file(row, path, sha256, modes, times)
         if bad_blobs > 20:
             ctx.warn(f"{path}: {bad_blobs} MBFile values in all could not be decoded")
         if lost:
-            told = damage_summary(lost, "Files", read)
+            told = damage_summary(lost, "Files", read - len(rebuilt))
             if rebuilt:
                 told += f"; its indexes gave back {len(rebuilt):,} of the rows lost (listed without their metadata)"
             ctx.error(path, told)
