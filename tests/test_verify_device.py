@@ -46,7 +46,7 @@ def test_output_folder_and_another_device(tmp_path: Path) -> None:
 
     code, lines = _invoke("verify", str(out), str(second))
     assert code == 2
-    assert lines[0] == ("different device: 4 of the 5 evidence files the bundle lists are missing or differ; "
+    assert lines[0] == ("different device: 4 of the 6 evidence files the bundle lists are missing or differ; "
                         "this is not the acquisition the bundle was made from")
     assert lines[1:5] == [
         "          - /.acquisition/backup/Info.plist: content changed",

@@ -75,6 +75,7 @@ BACKUP_PREFIX = ACQUISITION_PREFIX + "/backup"
 _META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own files
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
+_FINISHED = "finished"  # Status.plist's SnapshotState once a backup has ended (see BackupSource._read_status)
 NO_ID = bytes(20)
 NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
 # A listed row's member type (see ListedRows), as its code among MEMBER_TYPES.
@@ -150,6 +151,7 @@ class BackupSource(Source):
         self._folders = folders  # what the hashed-name folders hold (see stored_folders)
         self._integrity = integrity
         self._wants = wants
+        self.unfinished: str | None = None  # Status.plist's SnapshotState, when the backup was not finished
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
@@ -157,6 +159,7 @@ class BackupSource(Source):
 
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         yield from self._meta_members(self.meta_files)
+        self._read_status()
         manifest = self.path / "Manifest.db"
         if not manifest.is_file():
             # An incomplete backup: no file of it is listed. Those the run reads are looked for by name.
@@ -180,6 +183,41 @@ class BackupSource(Source):
             self._lost.append(LostRows(None, None, str(exc)))
             self.damage.append(f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', 0)}")
         yield from self._found_by_name()
+
+    # -- a backup that was not finished ---------------------------------------------------------
+    def _read_status(self) -> None:
+        """Whether the backup was finished, as its Status.plist says: the tool that makes a backup
+        (Finder, iTunes, libimobiledevice's idevicebackup2) writes it first, with a ``SnapshotState``
+        that becomes ``finished`` only when the backup ends (idevicebackup2 calls a backup successful
+        only then). A backup stopped before (the cable pulled, the computer asleep) keeps another state
+        ("uploading", "moving"…), and its folder may lack files, rows of Manifest.db or both: the
+        acquisition is then damaged (a run on it is not a full check), and any file it lacks may have
+        been lost (see may_have_lost). A Status.plist that is absent (copies of backups often leave it
+        out, as MVT's test backup does), not a plist or without a state claims nothing either way.
+        Hashed into the ledger as read."""
+        name = "Status.plist"
+        label = f"{BACKUP_PREFIX}/{name}"
+        try:
+            with open_regular_file(self.path / name, label) as stream:
+                data = stream.read(self.limits.max_plist_bytes + 1)
+                whole = not stream.read(1)
+        except (OSError, EvidenceError):
+            return
+        if not whole:
+            return  # (no tool writes a Status.plist of megabytes)
+        self.ledger.add(EvidenceFile(label, name, len(data), hashlib.sha256(data).hexdigest()))
+        try:
+            status = load_plist(data, label, self.limits)
+        except EvidenceError:
+            return
+        state = status.get("SnapshotState") if isinstance(status, dict) else None
+        if not isinstance(state, str) or state == _FINISHED:
+            return
+        self.unfinished = state
+        self.damage.append(
+            f"the backup was not finished: its Status.plist gives the state {shown(state)!r} ('{_FINISHED}' once "
+            "a backup ends), so files and rows of Manifest.db may be missing"
+        )
 
     # -- a damaged Manifest.db -----------------------------------------------------------------
     _findable_by_name = True  # whether a file's bytes can be read knowing its name alone (not encrypted)
@@ -297,6 +335,8 @@ class BackupSource(Source):
         name (an encrypted backup's keys are in the lost rows)."""
         if not self.damage:
             return False
+        if self.unfinished is not None:
+            return True  # (a file the backup had not reached yet is in no row, under no name)
         return not self._findable_by_name or self._wants is None or any(c in pattern for c in "*?[")
 
     def _listed_one(self, kind: int, raw: bytes = NO_ID) -> None:

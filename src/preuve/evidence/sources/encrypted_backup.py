@@ -83,6 +83,7 @@ class EncryptedBackupSource(BackupSource):
 
     def member_batches(self) -> Iterator[Member | MemberColumns]:
         yield from self._meta_members(self.meta_files)
+        self._read_status()
         if (self.path / "Manifest.db").is_file():
             self._list_folders_beside()
         self._decrypt_manifest()
