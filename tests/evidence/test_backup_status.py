@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import plistlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from preuve.run.engine import run_check
 from preuve.run.results import CheckOptions, CheckResult
 from tests.builders import feed, snapshot
 from tests.builders.ios_encrypted import encrypt_backup
+from tests.helpers import RecordCollector
 
 SPY = "spy-domain.example"
 STATUS = "/.acquisition/backup/Status.plist"
@@ -136,3 +138,56 @@ def test_an_unfinished_encrypted_backup(tmp_path: Path) -> None:
     assert _report(result, "sms").status is ArtifactStatus.OK
     calls = _report(result, "calls")
     assert (calls.status, calls.absence) == (ArtifactStatus.MISSING, Absence.LOST)
+
+
+NONE_LISTED = "Manifest.db lists no file: the backup was stopped at its start or its Manifest.db was emptied"
+
+
+def _emptied(root: Path) -> None:
+    conn = sqlite3.connect(root / "Manifest.db")
+    conn.execute("DELETE FROM Files")
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+
+
+def test_a_backup_whose_manifest_lists_no_file_is_not_a_full_check(tmp_path: Path) -> None:
+    """No file listed, none in the folder: before, "nothing found" after checking nothing."""
+    root = BackupBuilder(tmp_path / "backup").finish()
+    result = _check(root, tmp_path)
+    assert result.acquisition_problems == [NONE_LISTED]
+    verdict = result.verdict()
+    assert (verdict.key, verdict.full_check, verdict.exit_code) == (VerdictKey.PARTIAL, False, ExitCode.INCOMPLETE)
+    sms = _report(result, "sms")
+    assert (sms.status, sms.absence) == (ArtifactStatus.MISSING, Absence.NOT_LISTED)  # (looked for by name: not there)
+    whatsapp = _report(result, "whatsapp_messages")
+    assert (whatsapp.status, whatsapp.absence) == (ArtifactStatus.MISSING, Absence.LOST)
+
+
+def test_an_emptied_manifest_the_files_are_found_by_name_and_told_unlisted(tmp_path: Path) -> None:
+    root = _backup(tmp_path / "backup", text=f"see https://{SPY}/x")
+    stored = sorted(p.name for p in root.glob("??/*"))
+    _emptied(root)
+    evidence = snapshot(root)
+    collector = RecordCollector()
+    iocs = feed(tmp_path / "spy.stix2", (f"[domain-name:value='{SPY}']", "Spy"))
+    result = run_check(root, CheckOptions(iocs=[iocs]), sinks=[collector])
+    assert snapshot(root) == evidence
+    assert result.acquisition_problems == [NONE_LISTED]
+    verdict = result.verdict()
+    assert (verdict.key, verdict.full_check, verdict.exit_code) == (VerdictKey.SPYWARE, False, ExitCode.DETECTED)
+    assert [f.indicator.value for f in result.findings if f.indicator is not None] == [SPY]
+    assert _report(result, "sms").status is ArtifactStatus.OK
+    assert len([w for w in result.warnings if "found in the backup's folder by its name" in w]) == 1
+    issues = [r for r in collector.records if r.record_type == "ios:backup:integrity"]
+    assert sorted((r.issue, r.file_id) for r in issues) == [("extra", name) for name in stored]
+
+
+def test_an_emptied_encrypted_manifest(tmp_path: Path) -> None:
+    plain = _backup(tmp_path / "plain")
+    _emptied(plain)
+    root = encrypt_backup(plain, tmp_path / "enc", "pw", seed="status")
+    result = _check(root, tmp_path, Secrets(password="pw"))
+    assert result.acquisition_problems == [NONE_LISTED]
+    sms = _report(result, "sms")
+    assert (sms.status, sms.absence) == (ArtifactStatus.MISSING, Absence.LOST)  # (its key was in its row)

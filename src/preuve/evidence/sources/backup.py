@@ -76,6 +76,7 @@ _META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own fil
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
 _FINISHED = "finished"  # Status.plist's SnapshotState once a backup has ended (see BackupSource._read_status)
+_NONE_LISTED = "Manifest.db lists no file: the backup was stopped at its start or its Manifest.db was emptied"
 NO_ID = bytes(20)
 NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
 # A listed row's member type (see ListedRows), as its code among MEMBER_TYPES.
@@ -152,6 +153,7 @@ class BackupSource(Source):
         self._integrity = integrity
         self._wants = wants
         self.unfinished: str | None = None  # Status.plist's SnapshotState, when the backup was not finished
+        self._rows_listed = -1  # the rows Manifest.db's Files table gave (-1: not read through)
 
     # -- listing ------------------------------------------------------------------------------
     def members(self) -> Iterator[Member]:
@@ -182,7 +184,18 @@ class BackupSource(Source):
             # (the damage is told as for rows lost, and the files the run reads are looked for by name).
             self._lost.append(LostRows(None, None, str(exc)))
             self.damage.append(f"Manifest.db is damaged: {damage_summary(self._lost, 'Files', 0)}")
+        self._none_listed()
         yield from self._found_by_name()
+
+    def _none_listed(self) -> None:
+        """A Manifest.db read through whose Files table has no row: no backup of a phone lists no file
+        (every one holds the Messages and network-usage databases, and thousands more). Such a backup
+        was stopped at its start, or its Manifest.db was emptied: the acquisition is damaged, the files
+        the run reads are looked for by their names in the folder (see _found_by_name), and the
+        integrity check tells every file the folder holds as not listed. Without this, the run found
+        no file to check and said "nothing found"."""
+        if self._rows_listed == 0 and not self._lost:
+            self.damage.append(_NONE_LISTED)
 
     # -- a backup that was not finished ---------------------------------------------------------
     def _read_status(self) -> None:
@@ -229,7 +242,7 @@ class BackupSource(Source):
         taken as each app the backup lists in Manifest.plist and Info.plist) is tried under every
         domain that stands for it; a file already listed under its id is not listed again. Told in the
         notes: what was found this way is read without its row (no MBFile, no flags)."""
-        if not self._lost or self._wants is None or not self._findable_by_name:
+        if not (self._lost or self._rows_listed == 0) or self._wants is None or not self._findable_by_name:
             return
         added: set[bytes] = set()
         apps = self._app_ids()
@@ -400,6 +413,7 @@ class BackupSource(Source):
             places += part.rows
             sizes = array("q", array("b", part.types.translate(_SIZE_OF_TYPE)))
             yield MemberColumns(part.names, part.types, sizes)
+        self._rows_listed = places
         if self._open_lost is not None:
             self._lost.append(self._open_lost)
             self._open_lost = None

@@ -90,6 +90,7 @@ class EncryptedBackupSource(BackupSource):
         yield self._meta_member("Manifest.db", self._manifest, self._manifest.stat().st_size, None, None)
         with self._manifest_db() as conn:
             yield from self._manifest_members(conn)
+        self._none_listed()
 
     def _decrypt_manifest(self) -> None:
         """Manifest.db read once: hashed as it lies (into the ledger), decrypted into the private copy,
