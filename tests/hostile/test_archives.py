@@ -202,3 +202,18 @@ def test_ab_header_truncated_and_overlong(tmp_path: Path) -> None:
         outcome = _ab_check(tmp_path, name, data)
         assert outcome.code == 1, outcome.text
         assert "malformed Android backup header" in outcome.text, outcome.text
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar", "tar.gz"])
+def test_an_entry_naming_the_root_is_no_unsafe_name(tmp_path: Path, fmt: str) -> None:
+    """``tar -C folder .`` writes the folder itself first, as ``./``, then ``./private/...``: the root is
+    left out without a note; an unsafe name beside it is still refused and said."""
+    members = [("./", b""), (".", b""), ("./" + OK, b"fine"), ("../../escape", b"x")]
+    dump = _write(tmp_path / "ev" / "dump", fmt, members)
+    fs, said = _open(dump)
+    try:
+        assert fs.paths() == ["/private", "/private/var", "/private/var/mobile", "/" + OK]
+        assert fs.read_bytes("/" + OK) == b"fine"
+        assert said == [f"{dump}: member refused: ../../escape: unsafe member name"]
+    finally:
+        fs.close()

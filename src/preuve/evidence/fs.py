@@ -45,7 +45,17 @@ from preuve.evidence.formats.plists import PlistValue, load_plist
 from preuve.evidence.formats.textlines import text_lines
 from preuve.evidence.ledger import EvidenceFile, HashLedger, sha256_stream
 from preuve.evidence.limits import Limits
-from preuve.evidence.policy import DIR, FILE, LINK, OTHER, duplicate_note, refused_note, shown, too_long_note
+from preuve.evidence.policy import (
+    DIR,
+    FILE,
+    LINK,
+    OTHER,
+    duplicate_note,
+    names_root,
+    refused_note,
+    shown,
+    too_long_note,
+)
 from preuve.evidence.sqlite import open_readonly
 
 if TYPE_CHECKING:
@@ -779,7 +789,7 @@ class MountFS(DeviceFS):
                 self._listings.append(self._place(source, mapper, notes))
                 notes.sort(key=_FIRST)
                 self.notes.extend(note for _, note in notes)
-                self.notes.extend(refused_note(raw) for raw in source.refused)
+                self.notes.extend(refused_note(raw) for raw in source.refused if not names_root(raw))
                 self.notes.extend(source.notes)
                 self.damage.extend(source.damage)
                 self.unreadable.extend(source.damaged)

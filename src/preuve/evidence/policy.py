@@ -76,6 +76,14 @@ def member_name(raw: str) -> str | None:
     return "/".join(parts)
 
 
+def names_root(raw: str) -> bool:
+    """Whether a member's name names only the archive's root, relative to it (``.``, ``./``, ``.//.``):
+    the entry ``tar -C folder .`` writes first, and zip tools sometimes. :func:`member_name` gives it
+    None (it names no member), but it is not unsafe: it is left out without a note."""
+    name = raw.replace("\\", "/")
+    return bool(name) and not name.startswith("/") and all(part in ("", ".") for part in name.split("/"))
+
+
 # A byte of a name that is not UTF-8, as Python decodes a folder's or a tar's names (surrogateescape).
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _ESCAPED = re.compile(r"\\x([89a-f][0-9a-f])")
