@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +23,11 @@ from preuve.model import (
     HEADLINE_HEURISTICS_ONLY,
     HEADLINE_INCOMPLETE,
     HEADLINE_NOTHING,
+    HEADLINE_NOTHING_CHECKED,
     HEADLINE_SELECTED,
     HEADLINE_SPYWARE,
     HEADLINE_SUSPICIOUS,
+    NOTHING_CHECKED,
     Coverage,
     ExitCode,
     Finding,
@@ -110,6 +113,20 @@ def test_verdict_follows_coverage_and_indicators() -> None:
         assert (result.key, result.headline, result.exit_code, result.full_check) == (
             VerdictKey.PARTIAL, headline, ExitCode.INCOMPLETE, False,
         )
+    # A run that checked nothing (every artifact absent or never collected) is never a full check, whatever
+    # else holds; its headline says so before anything else.
+    for coverage in (
+        Coverage(indicators=10), Coverage(indicators=0), Coverage(not_selected=("calls",), indicators=10),
+        Coverage(acquisition_problems=("cut short",), indicators=10), Coverage(lost=("sms",), indicators=10),
+    ):
+        result = verdict([], coverage)
+        assert coverage.nothing_checked and not coverage.full
+        assert (result.key, result.headline, result.exit_code, result.full_check) == (
+            VerdictKey.PARTIAL, HEADLINE_NOTHING_CHECKED, ExitCode.INCOMPLETE, False,
+        )
+        assert result.detail == " ".join(coverage.gaps()) and coverage.gaps()[0] == NOTHING_CHECKED
+    assert not Coverage(failed=("sms",), indicators=10).nothing_checked  # (a file was found: it failed)
+    assert not Coverage(checked=("sms",), indicators=10).nothing_checked
     # Signs without indicators say "heuristics only" in the headline itself.
     suspicious = verdict([_finding(Severity.MEDIUM, rule="r")], Coverage(checked=("sms",), indicators=0))
     assert suspicious.headline == HEADLINE_SUSPICIOUS + " (heuristics only: no indicator loaded)"
@@ -433,3 +450,36 @@ def test_android_backup_cut_short_is_damaged_not_a_traceback(tmp_path: Path) -> 
     assert run["coverage"]["artifacts"]["android_tombstones"]["status"] == "not_collected"
     assert run["coverage"]["artifacts"]["android_packages"]["status"] == "not_collected"
     assert run["coverage"]["artifacts"]["android_backup_sms"]["absence"] == "lost"
+
+
+# -- nothing checked -------------------------------------------------------------------------------
+
+def _zip(path: Path, members: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return path
+
+
+def test_an_acquisition_with_nothing_to_read_says_nothing_was_checked_in_every_output(tmp_path: Path) -> None:
+    """An AndroidQF zip stopped after its first file, a bugreport zip without its dumpstate: every artifact
+    absent. Before, "Nothing found in what could be checked" and exit 0, after checking nothing."""
+    feed_path = _nothing_feed(tmp_path)
+    cases = {
+        "aqf": _zip(tmp_path / "aqf.zip", {"acquisition.json": json.dumps({"uuid": "x", "androidqf_version": "1.7.0"})}),
+        "bugreport": _zip(tmp_path / "br.zip", {"version.txt": "2.0", "main_entry.txt": "bugreport-x.txt"}),
+    }
+    for name, evidence in cases.items():
+        out = tmp_path / f"out-{name}"
+        case = tmp_path / f"{name}.db"
+        result = _cli("check", str(evidence), "--iocs", str(feed_path), "-o", str(out), "-q", "--case", str(case))
+        assert result.exit_code == 3, result.output
+        findings, run, page = _documents(out)
+        assert _headline(page) == HEADLINE_NOTHING_CHECKED
+        assert findings["summary"]["verdict"]["headline"] == run["verdict"]["headline"] == HEADLINE_NOTHING_CHECKED
+        assert run["verdict"]["detail"] == NOTHING_CHECKED and run["verdict"]["full_check"] is False
+        as_json = _cli("check", str(evidence), "--iocs", str(feed_path), "-o", str(tmp_path / f"j-{name}"), "--json")
+        doc = json.loads(as_json.stdout)
+        assert (doc["verdict"]["key"], doc["verdict"]["text"], doc["summary"]["exit_code"]) == (
+            "partial", HEADLINE_NOTHING_CHECKED, 3,
+        )

@@ -206,9 +206,9 @@ def test_english_headlines_are_the_verdicts() -> None:
     t = Messages("en")
     assert [t(key) for key in (
         "verdict.spyware", "verdict.suspicious", "verdict.nothing", "verdict.heuristics_only", "verdict.incomplete",
-        "verdict.selected", "verdict.no_heuristics", "verdict.suspicious_heuristics_only",
+        "verdict.selected", "verdict.no_heuristics", "verdict.suspicious_heuristics_only", "verdict.nothing_checked",
     )] == [
         model.HEADLINE_SPYWARE, model.HEADLINE_SUSPICIOUS, model.HEADLINE_NOTHING, model.HEADLINE_HEURISTICS_ONLY,
         model.HEADLINE_INCOMPLETE, model.HEADLINE_SELECTED, model.HEADLINE_NO_HEURISTICS,
-        model.HEADLINE_SUSPICIOUS + " (heuristics only: no indicator loaded)",
+        model.HEADLINE_SUSPICIOUS + " (heuristics only: no indicator loaded)", model.HEADLINE_NOTHING_CHECKED,
     ]

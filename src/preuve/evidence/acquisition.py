@@ -113,6 +113,13 @@ class AcquisitionKind(ABC):
     lacks: ClassVar[tuple[str, ...]] = ()
     # Checks of the acquisition itself that this kind owns (see AcquisitionCheck).
     checks: ClassVar[tuple[type[AcquisitionCheck], ...]] = ()
+    # Artifacts of which every acquisition of this kind made of a whole phone holds at least one, by name:
+    # databases every phone keeps whatever its owner installed or used (Messages, call history, network
+    # usage…). When none of them is found, the acquisition holds only part of a phone (an excerpt, a
+    # folder of it, an acquisition stopped early): each is then told absent as such (Absence.PARTIAL), and
+    # the check is not full. Empty: no such rule (a kind whose acquisitions are selective by nature, as an
+    # Android backup of chosen apps).
+    essentials: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     @abstractmethod

@@ -548,6 +548,9 @@ class Absence(enum.StrEnum):
     NOT_LISTED = "not_listed"  # the acquisition does not list its files (not in its manifest or file tree)
     LISTED_ABSENT = "listed_absent"  # the acquisition's manifest lists its file, but the file is absent
     LOST = "lost"  # absent from an archive that is damaged (cut short): it may have been lost with the rest
+    # absent, as is every file of what a whole phone's acquisition of this kind holds at least one of (see
+    # AcquisitionKind.essentials): the acquisition holds only part of a phone
+    PARTIAL = "partial"
 
     @property
     def loses_evidence(self) -> bool:
@@ -560,6 +563,10 @@ class Absence(enum.StrEnum):
             Absence.NOT_LISTED: "not in this acquisition",
             Absence.LISTED_ABSENT: "listed in the acquisition's manifest, but the file is absent",
             Absence.LOST: "absent from a damaged archive: it may have been lost",
+            Absence.PARTIAL: (
+                "absent, as is every artifact a whole phone's acquisition of this kind holds at least one of: "
+                "the acquisition holds only part of a phone"
+            ),
         }[self]
 
 
@@ -579,32 +586,56 @@ class Coverage:
     checked: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()  # absent in a way that loses evidence (Absence.loses_evidence)
+    partial: tuple[str, ...] = ()  # of which those absent as the acquisition holds only part of a phone (Absence.PARTIAL)
     not_selected: tuple[str, ...] = ()
     indicators: int = 0
     heuristics: bool = True
 
     @property
     def complete(self) -> bool:
-        """Everything this acquisition holds was read (whatever the indicators and options)."""
-        return not (self.acquisition_problems or self.failed or self.lost)
+        """Everything this acquisition holds was read (whatever the indicators and options). An acquisition
+        that holds only part of a phone (see `partial`) may be read whole: it is then complete, but its
+        check is not full."""
+        return not (self.acquisition_problems or self.failed or set(self.lost) - set(self.partial))
+
+    @property
+    def only_partial(self) -> bool:
+        """The acquisition holds only part of a phone (see `partial`), and nothing it holds went unread."""
+        return bool(self.partial) and self.complete
+
+    @property
+    def nothing_checked(self) -> bool:
+        """No artifact found a file of the acquisition to read: every one was absent, never collected by
+        this kind of acquisition, or left out. An acquisition stopped at its start, or one that holds
+        none of the files preuve reads, is then complete in the letter (nothing it holds went unread)
+        but nothing of the phone was checked: that must never look like a full check."""
+        return not self.checked and not self.failed
 
     @property
     def full(self) -> bool:
-        """A full check: complete, every artifact, indicators loaded and heuristics on."""
-        return self.complete and not self.not_selected and self.indicators > 0 and self.heuristics
+        """A full check: complete, something checked, every artifact, indicators loaded and heuristics on."""
+        return (self.complete and not self.partial and not self.nothing_checked and not self.not_selected
+                and self.indicators > 0 and self.heuristics)
 
     def gaps(self) -> list[str]:
         """Why the check is not full, in sentences (empty for a full check)."""
         out: list[str] = []
+        if self.nothing_checked:
+            out.append(NOTHING_CHECKED)
         if self.indicators == 0:
             out.append("No indicator was loaded: known spyware could not be recognised, only heuristics ran.")
         out.extend(f"The acquisition is damaged: {problem}." for problem in self.acquisition_problems)
         if self.failed:
             out.append(f"{len(self.failed)} artifact(s) could not be read in full: {', '.join(self.failed)}.")
-        if self.lost:
+        if self.partial and not self.nothing_checked:  # (nothing checked says more)
             out.append(
-                f"{len(self.lost)} artifact(s) are missing from what the acquisition should hold: "
-                f"{', '.join(self.lost)}."
+                "The acquisition holds only part of a phone: none of the artifacts a whole phone's acquisition of "
+                f"its kind holds at least one of is in it ({', '.join(self.partial)})."
+            )
+        others = [name for name in self.lost if name not in self.partial]
+        if others:
+            out.append(
+                f"{len(others)} artifact(s) are missing from what the acquisition should hold: {', '.join(others)}."
             )
         if self.not_selected:
             out.append(
@@ -614,6 +645,12 @@ class Coverage:
         if not self.heuristics:
             out.append("Heuristic rules were turned off.")
         return out
+
+
+NOTHING_CHECKED = (
+    "No artifact found a file to read in this acquisition (each one is absent from it, or this kind of acquisition "
+    "never holds it): nothing of the phone was checked."
+)
 
 
 class VerdictKey(enum.StrEnum):
@@ -642,12 +679,15 @@ HEADLINE_HEURISTICS_ONLY = "Heuristics only: no spyware indicator was loaded, kn
 HEADLINE_INCOMPLETE = "Incomplete check: nothing found in what could be read, but part of the acquisition could not be read"
 HEADLINE_SELECTED = "Partial check: nothing found in the artifacts asked for, the others were not checked"
 HEADLINE_NO_HEURISTICS = "Indicators only: nothing matched, but heuristic rules were turned off"
+HEADLINE_NOTHING_CHECKED = "Nothing was checked: no artifact found a file to read in this acquisition"
+HEADLINE_PARTIAL_ACQUISITION = "Partial acquisition: nothing found in what it holds, but it holds only part of a phone"
 _HEURISTICS_ONLY_MARK = " (heuristics only: no indicator loaded)"
 
 
 def verdict(findings: Sequence[Finding], coverage: Coverage) -> Verdict:
     """The one definition of the verdict: indicator matches beat rule signs; "nothing found" only after
-    a full check (complete, every artifact, indicators loaded, heuristics on); otherwise words that
+    a full check (complete, something checked, of a whole phone, every artifact, indicators loaded,
+    heuristics on); otherwise words that
     cannot be taken for a full check. Every output (terminal, --json, findings.json, report.html, the
     case store) shows this."""
     full = coverage.full
@@ -683,16 +723,17 @@ def verdict(findings: Sequence[Finding], coverage: Coverage) -> Verdict:
             "checked (see what was checked).",
             full, None, code,
         )
-    if coverage.indicators == 0:
+    if coverage.nothing_checked:
+        headline = HEADLINE_NOTHING_CHECKED
+    elif coverage.indicators == 0:
         headline = HEADLINE_HEURISTICS_ONLY
+    elif coverage.only_partial:
+        headline = HEADLINE_PARTIAL_ACQUISITION
     elif not coverage.complete:
         headline = HEADLINE_INCOMPLETE
     elif coverage.not_selected:
         headline = HEADLINE_SELECTED
     else:
         headline = HEADLINE_NO_HEURISTICS
-    return Verdict(
-        VerdictKey.PARTIAL, headline,
-        "No rule raised a serious sign in what was checked, but this is not a full check: " + " ".join(gaps),
-        full, None, code,
-    )
+    lead = "" if coverage.nothing_checked else "No rule raised a serious sign in what was checked, but this is not a full check: "
+    return Verdict(VerdictKey.PARTIAL, headline, lead + " ".join(gaps), full, None, code)

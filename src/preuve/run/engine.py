@@ -1184,6 +1184,25 @@ def _absent_status(artifact: Artifact, opened: Opened) -> tuple[ArtifactStatus, 
     return ArtifactStatus.MISSING, Absence.LOST if lost else Absence.NOT_LISTED
 
 
+def _mark_partial(reports: Sequence[ArtifactReport], kind: type[AcquisitionKind] | None) -> None:
+    """When the acquisition holds none of its kind's essentials (every one of them that ran is absent, as
+    not in the acquisition, or never collected by the kind), each one absent is told so as such
+    (Absence.PARTIAL): the acquisition holds only part of a phone, and the check is not full. Nothing
+    is changed when any essential was found (read, failed, or absent in a way already told), or when
+    an essential was left out of the run (--artifact): then nothing is known of it."""
+    if kind is None or not kind.essentials:
+        return
+    by_name = {report.name: report for report in reports}
+    essential = [by_name.get(name) for name in kind.essentials]
+    if any(report is None for report in essential):
+        return
+    held = [report for report in essential if report is not None and report.status is not ArtifactStatus.NOT_COLLECTED]
+    if not held or any(r.status is not ArtifactStatus.MISSING or r.absence is not Absence.NOT_LISTED for r in held):
+        return
+    for report in held:
+        report.absence = Absence.PARTIAL
+
+
 def select_artifacts(platform: str, names: Sequence[str]) -> list[Artifact]:
     """The artifacts of `platform` named in `names` (all when empty); SelectionError names the unknown ones
     and lists the valid ones."""
@@ -1346,6 +1365,7 @@ def _check(
             if workers is not None:
                 workers.close()
         reports = list(ran.values())
+        _mark_partial(reports, kind_named(opened.kind))
         left_out = [ArtifactReport(a.name, a.title, ArtifactStatus.NOT_SELECTED) for a in every if a.name not in ran]
         findings = group_findings(findings, rules)
         findings.sort(key=Finding.sort_key)

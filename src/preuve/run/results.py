@@ -131,6 +131,7 @@ class CheckResult:
             checked=tuple(r.name for r in reports if r.status.checked),
             failed=tuple(r.name for r in reports if r.status == ArtifactStatus.FAILED or (r.errors and r.status.checked)),
             lost=tuple(r.name for r in reports if r.absence is not None and r.absence.loses_evidence),
+            partial=tuple(r.name for r in reports if r.absence is Absence.PARTIAL),
             not_selected=tuple(r.name for r in reports if r.status == ArtifactStatus.NOT_SELECTED),
             indicators=self.indicator_count,
             heuristics=self.options.heuristics,

@@ -573,6 +573,7 @@ def stored_coverage(summary: dict[str, object], run: dict[str, object], hunted_i
     failed: list[str] = []
     lost: list[str] = []
     not_selected: list[str] = []
+    partial: list[str] = []
     for name, doc in sorted(reports.items()):
         if not isinstance(doc, dict):
             continue
@@ -585,13 +586,16 @@ def stored_coverage(summary: dict[str, object], run: dict[str, object], hunted_i
             not_selected.append(name)
         if isinstance(absence, str) and absence in Absence.__members__.values() and Absence(absence).loses_evidence:
             lost.append(name)
+            if Absence(absence) is Absence.PARTIAL:
+                partial.append(name)
     problems = summary.get("acquisition_problems")
     options = run.get("options")
     heuristics = bool(options.get("heuristics", True)) if isinstance(options, dict) else True
     indicators = summary.get("indicators")
     return Coverage(
         acquisition_problems=tuple(str(p) for p in problems) if isinstance(problems, list) else (),
-        checked=tuple(checked), failed=tuple(failed), lost=tuple(lost), not_selected=tuple(not_selected),
+        checked=tuple(checked), failed=tuple(failed), lost=tuple(lost), partial=tuple(partial),
+        not_selected=tuple(not_selected),
         indicators=max(int(indicators) if isinstance(indicators, int) else 0, hunted_indicators),
         heuristics=heuristics,
     )

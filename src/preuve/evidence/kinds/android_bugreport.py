@@ -48,6 +48,8 @@ class AndroidBugreport(AcquisitionKind):
     description = "an Android bugreport (.zip or its unpacked folder)"
     # its own files, and the device files dumpstate copied under FS/ (tombstones, /proc mount tables…)
     holds = ("/.acquisition/bugreport/*", "/data/*", "/proc/*")
+    # Every bugreport holds its main dumpstate text (properties, processes, services).
+    essentials = ("android_dumpstate",)
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -82,6 +82,12 @@ class AndroidQF(AcquisitionKind):
     specificity = 60
     description = "an AndroidQF acquisition (folder, .zip, or .zip.age with --age-key)"
     checks = (AndroidQFIntegrity,)  # hashes.csv against the files of the acquisition
+    # AndroidQF's modules that read the phone's state (its packages, processes, services, settings, files,
+    # bugreport): an acquisition that holds none of them was stopped early or holds only its properties.
+    essentials = (
+        "android_packages", "android_processes", "android_dumpsys", "android_settings", "android_files",
+        "android_dumpstate",
+    )
 
     @classmethod
     def detect(cls, path: Path) -> bool:

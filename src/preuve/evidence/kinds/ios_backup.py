@@ -48,6 +48,9 @@ class IosBackup(AcquisitionKind):
     )
     lacks = ("/private/var/mobile/*/Caches/*", "/private/var/mobile/Library/Caches/*", "/private/var/mobile/*Image Cache/*")
     checks = (BackupIntegrity,)
+    # Every iPhone's backup holds its Messages, call history, contacts, network usage, Safari history and
+    # privacy permissions (HomeDomain, WirelessDomain), whatever its owner used.
+    essentials = ("sms", "calls", "contacts", "datausage", "safari_history", "tcc", "interactionc")
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -72,6 +72,11 @@ class IosFilesystemDump(AcquisitionKind):
     description = "an iOS filesystem dump (folder, .tar, .tar.gz or .zip holding private/var/…)"
     holds = ("/private/*",)  # the device's own tree; nothing of a backup's or sysdiagnose's own files
     checks = (FileListing,)  # its listing is the device's file tree: every path against the indicators
+    # A whole iPhone's file system holds these databases whatever its owner used (see AcquisitionKind).
+    essentials = (
+        "sms", "calls", "contacts", "datausage", "netusage", "safari_history", "tcc", "interactionc",
+        "idstatuscache", "locationd_clients", "osanalytics_addaily", "shutdown_log",
+    )
 
     @classmethod
     def detect(cls, path: Path) -> bool:

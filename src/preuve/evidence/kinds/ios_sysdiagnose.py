@@ -93,6 +93,8 @@ class IosSysdiagnose(AcquisitionKind):
     description = "an iOS sysdiagnose (sysdiagnose_*.tar.gz or its folder)"
     # Its own files, and the device files it keeps a copy of.
     holds = (SYSDIAGNOSE_PREFIX + "/*", *(device + "*" if device.endswith("/") else device for _, device in DEVICE_COPIES))
+    # Every sysdiagnose lists the processes running (ps.txt) and keeps the shutdown log.
+    essentials = ("processes", "shutdown_log")
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -59,6 +59,16 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Indicateurs seuls : rien ne correspond, mais les règles heuristiques étaient désactivées",
         "es": "Solo indicadores: nada coincidió, pero las reglas heurísticas estaban desactivadas",
     },
+    "verdict.nothing_checked": {
+        "en": "Nothing was checked: no artifact found a file to read in this acquisition",
+        "fr": "Rien n'a été vérifié : aucun élément n'a trouvé de fichier à lire dans cette acquisition",
+        "es": "No se revisó nada: ningún elemento encontró un archivo que leer en esta adquisición",
+    },
+    "verdict.partial_acquisition": {
+        "en": "Partial acquisition: nothing found in what it holds, but it holds only part of a phone",
+        "fr": "Acquisition partielle : rien trouvé dans ce qu'elle contient, mais elle ne contient qu'une partie d'un téléphone",
+        "es": "Adquisición parcial: nada encontrado en lo que contiene, pero solo contiene parte de un teléfono",
+    },
     "sure.strong": {
         "en": "How sure: strong. The evidence shows published indicators of {malware}.",
         "fr": "Degré de certitude : élevé. Les données montrent des indicateurs publiés de {malware}.",

@@ -87,8 +87,12 @@ def headline_key(result: CheckResult, verdict: Verdict) -> str:
         return "verdict.suspicious_heuristics_only" if coverage.indicators == 0 else "verdict.suspicious"
     if verdict.key == VerdictKey.NOTHING:
         return "verdict.nothing"
+    if coverage.nothing_checked:
+        return "verdict.nothing_checked"
     if coverage.indicators == 0:
         return "verdict.heuristics_only"
+    if coverage.only_partial:
+        return "verdict.partial_acquisition"
     if not coverage.complete:
         return "verdict.incomplete"
     if coverage.not_selected:
