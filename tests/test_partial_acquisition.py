@@ -39,8 +39,8 @@ IOS_ESSENTIALS = (
     "osanalytics_addaily", "safari_history", "shutdown_log", "sms", "tcc",
 )
 PARTIAL_GAP = (
-    "The acquisition holds only part of a phone: none of the artifacts a whole phone's acquisition of its kind "
-    "holds at least one of is in it ({})."
+    "The acquisition holds only part of a phone: it holds none of {} (a whole phone's acquisition of its kind "
+    "holds at least one of them)."
 )
 
 

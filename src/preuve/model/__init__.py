@@ -629,8 +629,8 @@ class Coverage:
             out.append(f"{len(self.failed)} artifact(s) could not be read in full: {', '.join(self.failed)}.")
         if self.partial and not self.nothing_checked:  # (nothing checked says more)
             out.append(
-                "The acquisition holds only part of a phone: none of the artifacts a whole phone's acquisition of "
-                f"its kind holds at least one of is in it ({', '.join(self.partial)})."
+                f"The acquisition holds only part of a phone: it holds none of {', '.join(self.partial)} (a whole "
+                "phone's acquisition of its kind holds at least one of them)."
             )
         others = [name for name in self.lost if name not in self.partial]
         if others:
