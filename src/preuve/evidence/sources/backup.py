@@ -152,7 +152,7 @@ class BackupSource(Source):
         self._folders = folders  # what the hashed-name folders hold (see stored_folders)
         self._integrity = integrity
         self._wants = wants
-        self.unfinished: str | None = None  # Status.plist's SnapshotState, when the backup was not finished
+        self._unfinished: str | None = None  # Status.plist's SnapshotState, when the backup was not finished
         self._rows_listed = -1  # the rows Manifest.db's Files table gave (-1: not read through)
 
     # -- listing ------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ class BackupSource(Source):
         state = status.get("SnapshotState") if isinstance(status, dict) else None
         if not isinstance(state, str) or state == _FINISHED:
             return
-        self.unfinished = state
+        self._unfinished = state
         self.damage.append(
             f"the backup was not finished: its Status.plist gives the state {shown(state)!r} ('{_FINISHED}' once "
             "a backup ends), so files and rows of Manifest.db may be missing"
@@ -348,7 +348,7 @@ class BackupSource(Source):
         name (an encrypted backup's keys are in the lost rows)."""
         if not self.damage:
             return False
-        if self.unfinished is not None:
+        if self._unfinished is not None:
             return True  # (a file the backup had not reached yet is in no row, under no name)
         return not self._findable_by_name or self._wants is None or any(c in pattern for c in "*?[")
 
