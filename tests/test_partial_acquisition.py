@@ -11,7 +11,6 @@ Acquisitions are written with plain zipfile and files; the feed with the STIX bu
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,6 +32,7 @@ from preuve.model import (
 )
 from preuve.store.case import stored_coverage
 from tests.builders import feed
+from tests.builders.android import write_zip
 
 IOS_ESSENTIALS = (
     "calls", "contacts", "datausage", "idstatuscache", "interactionc", "locationd_clients", "netusage",
@@ -128,10 +128,7 @@ def test_essentials_left_out_by_the_user_are_not_judged(tmp_path: Path) -> None:
 
 
 def _zip(path: Path, members: dict[str, str]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in members.items():
-            archive.writestr(name, text)
-    return path
+    return write_zip(path, {name: text.encode() for name, text in members.items()})
 
 
 def test_an_androidqf_with_only_its_properties_is_partial(tmp_path: Path) -> None:

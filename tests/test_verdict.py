@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +41,7 @@ from preuve.model import (
 )
 from preuve.store.case import CaseStore
 from tests.builders import feed, snapshot
+from tests.builders.android import write_zip
 from tests.builders.ios_dump import backup_files, write_dump
 from tests.builders.stix import write_bundle
 
@@ -455,10 +455,7 @@ def test_android_backup_cut_short_is_damaged_not_a_traceback(tmp_path: Path) -> 
 # -- nothing checked -------------------------------------------------------------------------------
 
 def _zip(path: Path, members: dict[str, str]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in members.items():
-            archive.writestr(name, text)
-    return path
+    return write_zip(path, {name: text.encode() for name, text in members.items()})
 
 
 def test_an_acquisition_with_nothing_to_read_says_nothing_was_checked_in_every_output(tmp_path: Path) -> None:
