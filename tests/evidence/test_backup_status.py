@@ -91,6 +91,15 @@ def test_an_unfinished_backup_is_damaged_and_its_absent_artifacts_may_be_lost(tm
     assert (calls.status, calls.absence) == (ArtifactStatus.MISSING, Absence.LOST)
 
 
+def test_a_hostile_state_is_told_escaped_and_clipped(tmp_path: Path) -> None:
+    root = _backup(tmp_path / "backup")
+    _state(root, "up\x1b[31m\u202e" + "x" * 5000)
+    result = _check(root, tmp_path)
+    told = "up\x1b[31m\u202e" + "x" * 56 + "…"  # (64 characters)
+    assert result.acquisition_problems == [_unfinished(told)]
+    assert "\x1b" not in result.acquisition_problems[0] and "\u202e" not in result.acquisition_problems[0]
+
+
 def test_an_unfinished_backup_still_reports_what_it_holds(tmp_path: Path) -> None:
     root = _backup(tmp_path / "backup", text=f"see https://{SPY}/x")
     _state(root, "uploading")

@@ -76,6 +76,7 @@ _META_NAME = BACKUP_PREFIX[1:] + "/"  # the member names of the backup's own fil
 _FILE_ID = re.compile(r"[0-9a-f]{40}\Z")
 _FLAG_FILE, _FLAG_DIR, _FLAG_LINK = 1, 2, 4
 _FINISHED = "finished"  # Status.plist's SnapshotState once a backup has ended (see BackupSource._read_status)
+_STATE_CHARS = 64  # of a SnapshotState told (a hostile one can be megabytes long)
 _NONE_LISTED = "Manifest.db lists no file: the backup was stopped at its start or its Manifest.db was emptied"
 NO_ID = bytes(20)
 NOTA_FILE, A_FILE, A_META = 0, 1, 2  # what a ref is (see BackupSource._kinds)
@@ -227,8 +228,9 @@ class BackupSource(Source):
         if not isinstance(state, str) or state == _FINISHED:
             return
         self._unfinished = state
+        told = state if len(state) <= _STATE_CHARS else state[:_STATE_CHARS] + "…"  # (Apple's states are one word)
         self.damage.append(
-            f"the backup was not finished: its Status.plist gives the state {shown(state)!r} ('{_FINISHED}' once "
+            f"the backup was not finished: its Status.plist gives the state {told!r} ('{_FINISHED}' once "
             "a backup ends), so files and rows of Manifest.db may be missing"
         )
 
