@@ -9,7 +9,7 @@ def test_rules_are_found_in_both_platform_packages() -> None:
     rules = discover_rules()
     modules = {type(rule).__module__.rsplit(".", 1)[0] for rule in rules}
     assert modules == {"preuve.detect.heuristics.ios", "preuve.detect.heuristics.android"}
-    assert len(rules) == 53
+    assert len(rules) == 54
     assert [rule.name for rule in rules] == sorted(rule.name for rule in rules)
 
 

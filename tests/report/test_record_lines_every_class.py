@@ -61,10 +61,10 @@ def _value(kind: object, name: str, index: int) -> object:
 
 
 def test_every_record_class_is_found() -> None:
-    assert len(RECORD_CLASSES) == 85  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts,
+    assert len(RECORD_CLASSES) == 86  # 62, the 8 of android_intrusion_logs, 5 of the bugreport sections, DeviceFacts,
     # 4 for MVT parity (installed accessibility services, accessibility services counted and not named, invalid
     # ADB keys, ps threads), the settings' changes,
-    # AndroidQF's browser history and the 3 of Samsung's framework logs
+    # AndroidQF's browser history, the 3 of Samsung's framework logs and AndroidQF's Magisk modules
 
 
 @pytest.mark.parametrize("cls", RECORD_CLASSES, ids=lambda cls: cls.record_type)
