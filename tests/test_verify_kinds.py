@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -88,3 +89,25 @@ def test_verify_listing_findings_on_a_folder_and_a_link(tmp_path: Path) -> None:
     code, output = _run("verify", str(out / "bundle.json"), str(package))
     assert code == 0 and "2 of 2 findings confirmed" in output, output
     assert snapshot(tmp_path / "dumpdir") == before
+
+
+def test_a_dump_of_absolute_names_is_checked_and_verified(tmp_path: Path, pegasus_feed: Path) -> None:
+    """A dump written with ``tar -P`` (every name ``/private/var/...``) was not recognised at all; it is
+    read as tar extracts it, its findings are those of the same files under relative names, and verify
+    confirms each one on it."""
+    files = backup_files(build_demo_backup(tmp_path / "plain"))
+    relative = write_dump(files, tmp_path / "rel" / "dump.tar", fmt="tar")
+    dump = write_dump(files, tmp_path / "dumpdir" / "dump.tar", fmt="tar", top="/")
+    before = snapshot(tmp_path / "dumpdir")
+    found = {}
+    for name, evidence in (("rel", relative), ("abs", dump)):
+        out = tmp_path / f"out-{name}"
+        code, output = _run("check", str(evidence), "--iocs", str(pegasus_feed), "-o", str(out), "-q")
+        assert code == 2, output
+        found[name] = (out / "findings.json").read_text().replace(str(evidence), "EVIDENCE")
+    code, output = _run("verify", str(tmp_path / "out-abs" / "bundle.json"), str(dump))
+    assert code == 0, output
+    count = len(json.loads(found["abs"])["findings"])
+    assert count > 0 and f"{count} of {count} findings confirmed" in output
+    assert snapshot(tmp_path / "dumpdir") == before
+    assert found["abs"] == found["rel"]

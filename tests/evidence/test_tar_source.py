@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.limits import DEFAULT_LIMITS
-from preuve.evidence.policy import member_name
+from preuve.evidence.policy import archive_member_name
 from preuve.evidence.sources.tar import TarSource, safe_names
 
 _PARTS = st.sampled_from(["a", "b", "private", "var", ".", "..", "", " ", "C:", "c:x", "\\", "a\\b", "\0", "é", "x.y",
@@ -24,7 +24,7 @@ _PARTS = st.sampled_from(["a", "b", "private", "var", ".", "..", "", " ", "C:", 
 def test_safe_names_are_the_policy_s(names: list[str]) -> None:
     safe = safe_names()
     for raw in [*names, *names]:  # the second time through the folders already seen
-        assert safe(raw) == member_name(raw), raw
+        assert safe(raw) == archive_member_name(raw), raw
 
 
 def _header(name: str, size_field: bytes) -> bytes:

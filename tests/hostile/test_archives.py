@@ -19,14 +19,14 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError
 from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
-from preuve.evidence.policy import member_name
+from preuve.evidence.policy import archive_member_name, is_absolute_name, member_name
 from preuve.evidence.sources.zip import ZipSource
 from tests.builders import snapshot
 from tests.builders.android import android_backup_bytes
 from tests.hostile.harness import Outcome, check_hostile
 
 OK = "private/var/mobile/ok.txt"
-UNSAFE = ["../../evil.sh", "/etc/cron.d/x", "a/../../b", "C:/win.ini", "..\\..\\dos"]
+UNSAFE = ["../../evil.sh", "/../etc/cron.d/x", "a/../../b", "C:/win.ini", "..\\..\\dos"]
 
 
 @pytest.mark.parametrize(
@@ -49,6 +49,28 @@ UNSAFE = ["../../evil.sh", "/etc/cron.d/x", "a/../../b", "C:/win.ini", "..\\..\\
 )
 def test_one_sanitizer_for_every_member_name(raw: str, expected: str | None) -> None:
     assert member_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("private/var/x", "private/var/x"),
+        ("/private/var/x", "private/var/x"),
+        ("///private//var/./x/", "private/var/x"),
+        ("\\private\\var\\x", "private/var/x"),
+        ("/", None),
+        ("/../etc/passwd", None),
+        ("/a/../../b", None),
+        ("/C:/x", None),
+        ("C:\\Windows\\x", None),
+        ("/a\x00b", None),
+        ("", None),
+    ],
+)
+def test_an_archive_member_with_leading_slashes_is_read_from_the_root(raw: str, expected: str | None) -> None:
+    """As GNU tar, bsdtar, unzip and zipfile extract it; what follows the slashes is sanitised whole."""
+    assert archive_member_name(raw) == expected
+    assert is_absolute_name(raw) == raw.startswith(("/", "\\"))
 
 
 def _zip(path: Path, members: list[tuple[str, bytes]], link_mode: int | None = None) -> Path:
@@ -215,5 +237,53 @@ def test_an_entry_naming_the_root_is_no_unsafe_name(tmp_path: Path, fmt: str) ->
         assert fs.paths() == ["/private", "/private/var", "/private/var/mobile", "/" + OK]
         assert fs.read_bytes("/" + OK) == b"fine"
         assert said == [f"{dump}: member refused: ../../escape: unsafe member name"]
+    finally:
+        fs.close()
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar", "tar.gz"])
+def test_absolute_member_names_are_read_from_the_archive_root(tmp_path: Path, fmt: str) -> None:
+    """``tar -P`` (and some acquisition tools) write ``/private/var/...``: every tool extracts such a
+    member under the root it extracts to, and so does preuve: the acquisition is recognised, each file is
+    at its device path, and the run says once how many names were absolute. A ``..`` after the slashes
+    is still refused; the root itself (``/``) is left out without a note; evidence is unchanged."""
+    members = [
+        ("/", b""),
+        ("/" + OK, b"fine"),
+        ("//private/var/mobile/two.txt", b"two"),
+        ("private/var/mobile/three.txt", b"three"),
+        ("/../escape", b"x"),
+    ]
+    dump = _write(tmp_path / "ev" / "dump", fmt, members)
+    before = snapshot(tmp_path / "ev")
+    fs, said = _open(dump)
+    try:
+        assert fs.paths() == ["/private", "/private/var", "/private/var/mobile", "/" + OK,
+                              "/private/var/mobile/three.txt", "/private/var/mobile/two.txt"]
+        assert [fs.read_bytes(p) for p in fs.paths()[3:]] == [b"fine", b"three", b"two"]
+        assert said == [
+            f"{dump}: member refused: /../escape: unsafe member name",
+            f"{dump}: 2 member name(s) are absolute (the first: /{OK}): each is read relative to the "
+            "archive's root, as tar and unzip extract them",
+        ]
+    finally:
+        fs.close()
+    assert snapshot(tmp_path / "ev") == before
+    assert not (tmp_path / "escape").exists()
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar"])
+def test_an_absolute_name_beside_the_same_relative_name_is_one_member(tmp_path: Path, fmt: str) -> None:
+    """``/a`` and ``a`` are the same member once the slashes are read as the root: the first is read and
+    the second told, as for any name written twice."""
+    dump = _write(tmp_path / "ev" / "dump", fmt, [("/" + OK, b"first"), (OK, b"second")])
+    fs, said = _open(dump)
+    try:
+        assert fs.read_bytes("/" + OK) == b"first"
+        assert said == [
+            f"{dump}: member {OK}: appears twice; the first copy is read",
+            f"{dump}: 1 member name(s) are absolute (the first: /{OK}): each is read relative to the "
+            "archive's root, as tar and unzip extract them",
+        ]
     finally:
         fs.close()

@@ -790,6 +790,7 @@ class MountFS(DeviceFS):
                 notes.sort(key=_FIRST)
                 self.notes.extend(note for _, note in notes)
                 self.notes.extend(refused_note(raw) for raw in source.refused if not names_root(raw))
+                self.notes.extend(source.absolute.notes())
                 self.notes.extend(source.notes)
                 self.damage.extend(source.damage)
                 self.unreadable.extend(source.damaged)

@@ -6,7 +6,9 @@ one place that says what preuve accepts around it, and every source in
 :mod:`preuve.evidence.sources` applies it:
 
 - member names (:func:`member_name`): a relative path inside its container, never absolute, with
-  no drive letter, NUL or ``..`` part (zip-slip); the one sanitizer;
+  no drive letter, NUL or ``..`` part (zip-slip); the one sanitizer. An archive's member name with
+  leading slashes is read relative to the archive's root, as tar and unzip extract it
+  (:func:`archive_member_name`), and told once for the archive (:class:`AbsoluteNames`);
 - member types (:func:`zip_member_type`, :func:`tar_member_type`, :func:`folder_entry_type`):
   symbolic and hard links, FIFOs, sockets and devices are listed (they can be reported) and
   never opened or followed;
@@ -76,12 +78,48 @@ def member_name(raw: str) -> str | None:
     return "/".join(parts)
 
 
+def archive_member_name(raw: str) -> str | None:
+    """The safe name of a member of an archive (zip, tar): as :func:`member_name`, except that a name
+    with leading slashes (``/private/var/…``, written by ``tar -P`` and by some acquisition tools) is
+    read relative to the archive's root, as GNU tar, bsdtar, unzip and Python's zipfile extract it. It
+    cannot leave the root that way: what follows the slashes goes through :func:`member_name` whole
+    (no ``..`` part, no drive letter). A name inside a container's own data (an index, a manifest)
+    is not an archive member's and keeps :func:`member_name`."""
+    return member_name(raw.replace("\\", "/").lstrip("/") if is_absolute_name(raw) else raw)
+
+
+def is_absolute_name(raw: str) -> bool:
+    """Whether an archive member's name has leading slashes (see :func:`archive_member_name`)."""
+    return raw[:1] == "/" or raw[:1] == "\\"
+
+
+@dataclass(slots=True)
+class AbsoluteNames:
+    """The members of one archive read relative to its root (see :func:`archive_member_name`): how
+    many, and the first, for one note (never one a member)."""
+
+    count: int = 0
+    first: str = ""
+
+    def add(self, raw: str) -> None:
+        if not self.count:
+            self.first = raw
+        self.count += 1
+
+    def notes(self) -> list[str]:
+        if not self.count:
+            return []
+        return [f"{self.count:,} member name(s) are absolute (the first: {shown(self.first)}): each "
+                "is read relative to the archive's root, as tar and unzip extract them"]
+
+
 def names_root(raw: str) -> bool:
-    """Whether a member's name names only the archive's root, relative to it (``.``, ``./``, ``.//.``):
-    the entry ``tar -C folder .`` writes first, and zip tools sometimes. :func:`member_name` gives it
-    None (it names no member), but it is not unsafe: it is left out without a note."""
+    """Whether a member's name names only the archive's root (``.``, ``./``, ``.//.``, ``/``): the entry
+    ``tar -C folder .`` writes first (``tar -P`` writes ``/``), and zip tools sometimes.
+    :func:`archive_member_name` gives it None (it names no member), but it is not unsafe: it is left
+    out without a note."""
     name = raw.replace("\\", "/")
-    return bool(name) and not name.startswith("/") and all(part in ("", ".") for part in name.split("/"))
+    return bool(name) and all(part in ("", ".") for part in name.split("/"))
 
 
 # A byte of a name that is not UTF-8, as Python decodes a folder's or a tar's names (surrogateescape).
@@ -393,7 +431,7 @@ def vet_zip_members(infos: Iterable[zipfile.ZipInfo], name: str, limits: Limits)
     seen: set[str] = set()
     for count, info in enumerate(infos, 1):
         check_entry_count(count, name, limits)
-        normal = member_name(info.filename)
+        normal = archive_member_name(info.filename)
         if normal is None:
             problems.append(MemberProblem(info.filename, "name leaves the archive root"))
             continue

@@ -21,6 +21,7 @@ from typing import BinaryIO, ClassVar, NamedTuple
 
 from preuve.evidence.fs import MEMBER_TYPES, FileInfo, normalize_device_path
 from preuve.evidence.limits import Limits
+from preuve.evidence.policy import AbsoluteNames
 
 # Where a member goes in the device tree (None: not mounted).
 Mapper = Callable[[str], str | None]
@@ -84,6 +85,7 @@ class Source(ABC):
         self.damaged: list[str] = []  # members that cannot be read: the acquisition is incomplete
         self.damage: list[str] = []  # what is wrong with the container as a whole (cut short…)
         self.notes: list[str] = []  # anything else the run should say about this container
+        self.absolute = AbsoluteNames()  # members whose names were absolute, read relative to the root
 
     @property
     def where(self) -> str:

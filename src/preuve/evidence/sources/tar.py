@@ -44,9 +44,9 @@ from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
 from preuve.evidence.policy import (
     FILE,
+    archive_member_name,
     check_entry_count,
     guarded_member,
-    member_name,
     tar_member_type,
     text_name,
 )
@@ -58,11 +58,13 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz
 _SIZE_BITS = 64  # a member's (data offset, size) is kept as one int: offset << 64 | size
 _SIZE_MASK = (1 << _SIZE_BITS) - 1
 _UNSEEN = object()
+_SLASHES = ("/", "\\")  # (see policy.is_absolute_name)
 _FOLDERS_KEPT = 4096
 
 
 def safe_names() -> Callable[[str], str | None]:
-    """:func:`~preuve.evidence.policy.member_name` over one listing, each folder's name sanitised once.
+    """:func:`~preuve.evidence.policy.archive_member_name` over one listing, each folder's name sanitised
+    once.
 
     A tar lists its members folder by folder; the name of a member ``FOLDER/LEAF`` whose leaf is a
     plain name (not empty, ``.`` or ``..``, no backslash or NUL) is the safe name of its folder, then
@@ -77,11 +79,11 @@ def safe_names() -> Callable[[str], str | None]:
             if safe is _UNSEEN:
                 if len(folders) >= _FOLDERS_KEPT:
                     folders.clear()
-                named = member_name(folder)
+                named = archive_member_name(folder)
                 safe = folders[folder] = None if named is None else text_name(named)
             if safe is not None:
                 return f"{safe}/{leaf if leaf.isascii() else text_name(leaf)}"
-        named = member_name(raw)
+        named = archive_member_name(raw)
         return None if named is None else text_name(named)
 
     return safe_name
@@ -173,7 +175,7 @@ class TarSource(Source):
                     if max_entries is not None and count > max_entries:
                         return
                     check_entry_count(count, str(self.path), self.limits)
-                    name = member_name(entry.name)
+                    name = archive_member_name(entry.name)
                     if name is not None:
                         yield text_name(name)
         except (EOFError, OSError, ValueError, tarfile.TarError, zlib.error) as exc:
@@ -189,7 +191,7 @@ class TarSource(Source):
         count = 0
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
         most = self.limits.max_archive_entries
-        files, huge, refused = self._files, self._huge, self.refused
+        files, huge, refused, absolute = self._files, self._huge, self.refused, self.absolute
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
         # The headers may be read beside (evidence.parallel.beside), a batch at a time; a .tar.gz's
@@ -225,6 +227,8 @@ class TarSource(Source):
                     if name is None:
                         refused.append(raw)
                         continue
+                    if raw[:1] in _SLASHES:
+                        absolute.add(raw)
                     kind = tar_member_type(typeflag)
                     if kind == FILE:
                         if plain and data_at + declared > length:

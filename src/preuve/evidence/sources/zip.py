@@ -14,10 +14,11 @@ from preuve.evidence.limits import Limits
 from preuve.evidence.policy import (
     FILE,
     ZIP_OPEN_ERRORS,
+    archive_member_name,
     bomb_note,
     check_entry_count,
     guarded_member,
-    member_name,
+    is_absolute_name,
     open_regular_file,
     ratio_exceeded,
     refuse_crowded_zip,
@@ -68,17 +69,19 @@ class ZipSource(Source):
         for count, info in enumerate(self._zip.infolist(), start=1):
             if max_entries is not None and count > max_entries:
                 return
-            name = member_name(info.filename)
+            name = archive_member_name(info.filename)
             if name is not None:
                 yield name
 
     def members(self) -> Iterator[Member]:
         for count, info in enumerate(self._zip.infolist(), start=1):
             check_entry_count(count, str(self.path), self.limits)
-            name = member_name(info.filename)
+            name = archive_member_name(info.filename)
             if name is None:
                 self.refused.append(info.filename)
                 continue
+            if is_absolute_name(info.filename):
+                self.absolute.add(info.filename)
             kind = zip_member_type(info)
             if kind == FILE:
                 self._infos.setdefault(name, info)
