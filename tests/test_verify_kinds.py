@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
@@ -111,3 +113,69 @@ def test_a_dump_of_absolute_names_is_checked_and_verified(tmp_path: Path, pegasu
     assert count > 0 and f"{count} of {count} findings confirmed" in output
     assert snapshot(tmp_path / "dumpdir") == before
     assert found["abs"] == found["rel"]
+
+
+def _check(evidence: Path, feed_path: Path, out: Path) -> str:
+    code, output = _run("check", str(evidence), "--iocs", str(feed_path), "-o", str(out), "-q")
+    assert code == 2, output
+    return (out / "findings.json").read_text().replace(str(evidence), "EVIDENCE")
+
+
+@pytest.mark.parametrize("fmt", ["folder", "tar", "zip", "tar.gz"])
+def test_a_dump_made_through_the_var_link_is_the_device_s_private_var(
+    tmp_path: Path, pegasus_feed: Path, fmt: str
+) -> None:
+    """``tar -cf - /var/mobile`` over SSH, or ``scp -r phone:/var``, writes var/mobile/… (iOS's /var is a
+    link to /private/var): it was not recognised; its var/ is now the device's /private/var/, with the
+    findings of the same files dumped as private/var/…, each confirmed by verify on it."""
+    files = backup_files(build_demo_backup(tmp_path / "plain"))
+    assert all(name.startswith("private/var/") for name, _ in files)
+    through = [(name.removeprefix("private/"), data) for name, data in files]
+    name = "dump" if fmt == "folder" else f"dump.{fmt}"
+    plain = write_dump(files, tmp_path / "p" / name, fmt=fmt)
+    dump = write_dump(through, tmp_path / "v" / name, fmt=fmt, top="ssh")
+    for written in (plain, dump):  # (a folder's files: the same times in both, as an archive's)
+        for path in written.rglob("*") if written.is_dir() else ():
+            os.utime(path, (1685620800, 1685620800), follow_symlinks=False)
+    before = snapshot(tmp_path / "v")
+    expected = _check(plain, pegasus_feed, tmp_path / "out-p")
+    assert _check(dump, pegasus_feed, tmp_path / "out-v") == expected
+    code, output = _run("verify", str(tmp_path / "out-v" / "bundle.json"), str(dump))
+    assert code == 0, output
+    count = len(json.loads(expected)["findings"])
+    assert count > 0 and f"{count} of {count} findings confirmed" in output
+    assert snapshot(tmp_path / "v") == before
+
+
+def test_a_whole_file_system_tar_is_recognised_whatever_comes_before_private(
+    tmp_path: Path, pegasus_feed: Path
+) -> None:
+    """A tar of a phone's whole file system lists its folders in the order the file system gives them:
+    /private may come after a hundred thousand system files. Detection looked at 5,000 names and said
+    "not an acquisition preuve recognises"; every name is now looked at until one shows the root."""
+    files = backup_files(build_demo_backup(tmp_path / "plain"))
+    system = [(f"System/Library/Frameworks/F{i // 100}.framework/f{i}", b"") for i in range(6000)]
+    dump = write_dump([*system, *files], tmp_path / "d" / "dump.tar", fmt="tar")
+    found = json.loads(_check(dump, pegasus_feed, tmp_path / "out"))["findings"]
+    alone = json.loads(_check(write_dump(files, tmp_path / "p" / "dump.tar", fmt="tar"), pegasus_feed,
+                              tmp_path / "o2"))["findings"]
+    # The indicators' findings are the same; the heuristics know more of a whole file system (a process
+    # with no file of its name in it is judged gone, not merely unbundled), so only theirs may differ.
+    def indicators(findings: list[dict[str, object]]) -> list[tuple[object, ...]]:
+        return [(f["artifact"], f["locator"], f["observable"], f["severity"], f["explanation"])
+                for f in findings if f["rule"] is None]
+
+    assert indicators(found) == indicators(alone) and len(indicators(found)) == 8
+    assert len(found) == len(alone)
+    code, output = _run("check", str(write_dump(system, tmp_path / "s" / "dump.tar", fmt="tar")), "-q",
+                        "-o", str(tmp_path / "o3"))
+    assert code == 1 and "not an acquisition preuve recognises" in output, output
+
+
+def test_a_linux_var_is_no_ios_dump(tmp_path: Path) -> None:
+    """var/ alone is not iOS's: only a var/mobile/ folder shows a dump made through the /var link."""
+    for fmt, name in (("folder", "linux"), ("tar", "linux.tar")):
+        evidence = write_dump([("var/log/syslog", b"x"), ("var/db/y", b"y"), ("var/mobileX/z", b"z")],
+                              tmp_path / fmt / name, fmt=fmt)
+        code, output = _run("check", str(evidence), "-q", "-o", str(tmp_path / f"out-{fmt}"))
+        assert code == 1 and "not an acquisition preuve recognises" in output, output

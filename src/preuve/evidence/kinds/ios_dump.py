@@ -3,73 +3,106 @@
 A dump holds the device's own tree: ``private/var/mobile/Library/SMS/sms.db``
 and so on, often under one top folder (``filesystem1/``, ``dump/``) or with a
 leading ``./``. The part before ``private/var/`` is stripped, so each file is
-at its real device path and every backup artifact runs unchanged. Archive
-members outside that root are kept under ``/.acquisition/ios_dump/``. Its
-listing is the device's own file tree, checked as a whole
-(:mod:`preuve.evidence.ios_listing`).
+at its real device path and every backup artifact runs unchanged. A dump made
+through iOS's ``/var`` link holds ``var/mobile/…`` instead: its ``var/`` is the
+device's ``/private/var/``. Archive members outside that root are kept under
+``/.acquisition/ios_dump/``. Every member name of an archive is looked at until
+one shows the root, since a whole file system's tar can list a hundred thousand
+system files before ``private/``. Its listing is the device's own file tree,
+checked as a whole (:mod:`preuve.evidence.ios_listing`).
 """
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
+from typing import NamedTuple
 
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed
 from preuve.evidence.ios_listing import FileListing
-from preuve.evidence.limits import DEFAULT_LIMITS
-from preuve.evidence.sources.archive import archive_source, is_archive_file, peek_member_names
+from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sources.archive import archive_source, first_member_name, is_archive_file
 from preuve.evidence.sources.base import at, prefix_mapper
 from preuve.evidence.sources.folder import FolderSource
 
 DUMP_PREFIX = ACQUISITION_PREFIX + "/ios_dump"
 _MARK = "private/var/"
+# /var is a link to /private/var on iOS: a dump made through it (``tar -cf - /var/mobile`` over SSH,
+# ``scp -r phone:/var``) holds var/mobile/… and no private/var/. No other system a dump comes from has
+# a var/mobile folder.
+_VAR_MARK = "var/mobile/"
 _MAX_TOP_FOLDERS = 3  # private/var may sit under at most this many folders of the dump
+_MAX_FOLDER_DEPTH = 2  # (the same, for a folder: at most this many folders between it and private/var)
 
 
-def dump_root_in_names(names: list[str]) -> str | None:
-    """The member prefix that holds ``private/var/`` ('' at the top), or None."""
-    best: str | None = None
-    for name in names:
-        probe = "/" + name + "/"
-        at = probe.find("/" + _MARK)
+class DumpRoot(NamedTuple):
+    """Where a dump holds the device's tree: the members' folder that is the device's root ('' at the
+    top), and whether the dump holds it through the /var link (var/… for private/var/…)."""
+
+    prefix: str
+    through_var: bool = False
+
+
+def dump_root_of(name: str) -> DumpRoot | None:
+    """The dump root a member's name shows, or None: ``[top/]private/var/…``, else ``[top/]var/mobile/…``,
+    under at most _MAX_TOP_FOLDERS folders."""
+    probe = "/" + name + "/"
+    at = probe.find("/" + _MARK)
+    through_var = at < 0
+    if through_var:
+        at = probe.find("/" + _VAR_MARK)
         if at < 0:
-            continue
-        prefix = probe[1 : at + 1].strip("/")
-        if prefix.count("/") + (1 if prefix else 0) > _MAX_TOP_FOLDERS:
-            continue
-        if best is None or len(prefix) < len(best):
-            best = prefix
-    return best
+            return None
+    prefix = probe[1 : at + 1].strip("/")
+    if prefix.count("/") + (1 if prefix else 0) > _MAX_TOP_FOLDERS:
+        return None
+    return DumpRoot(prefix, through_var)
 
 
-def _holds_var(name: str) -> bool:
-    return "/" + _MARK in "/" + name + "/"
+def dump_root_in_names(names: list[str]) -> DumpRoot | None:
+    """The dump root the names show: one holding private/var/ before one through /var, the shallowest
+    of each; None when no name shows one."""
+    roots = [root for root in map(dump_root_of, names) if root is not None]
+    return min(roots, key=lambda root: (root.through_var, len(root.prefix)), default=None)
 
 
-def _folder_root(path: Path) -> Path | None:
+def _archive_root(path: Path, limits: Limits, strict: bool = False) -> DumpRoot | None:
+    # Every name is looked at until one shows the root: a whole file system's tar lists its folders in
+    # the order its file system gave them, and /private can come after a hundred thousand system files.
+    first = first_member_name(path, limits, lambda name: dump_root_of(name) is not None, strict)
+    return None if first is None else dump_root_of(first)
+
+
+def _folder_root(path: Path) -> tuple[Path, bool] | None:
+    """The folder that is the device's root (holding private/var, else var/mobile) and whether it holds
+    it through /var (see DumpRoot), or None."""
     if not path.is_dir() or path.is_symlink():
         return None
     candidates = [path]
-    for _ in range(2):
+    through_var: Path | None = None
+    for _ in range(_MAX_FOLDER_DEPTH + 1):
         nxt: list[Path] = []
         for folder in candidates:
             if (folder / "private" / "var").is_dir() and not (folder / "private").is_symlink():
-                return folder
+                return folder, False
+            if through_var is None and (folder / "var" / "mobile").is_dir() and not (folder / "var").is_symlink():
+                through_var = folder
             try:
                 nxt.extend(c for c in sorted(folder.iterdir())[:64] if c.is_dir() and not c.is_symlink())
             except OSError:
                 continue
         candidates = nxt
-    return None
+    return None if through_var is None else (through_var, True)
 
 
 class IosFilesystemDump(AcquisitionKind):
     name = "ios_dump"
     platform = "ios"
     specificity = 30
-    description = "an iOS filesystem dump (folder, .tar, .tar.gz or .zip holding private/var/…)"
+    description = "an iOS filesystem dump (folder, .tar, .tar.gz or .zip holding private/var/… or var/mobile/…)"
     holds = ("/private/*",)  # the device's own tree; nothing of a backup's or sysdiagnose's own files
     checks = (FileListing,)  # its listing is the device's file tree: every path against the indicators
     # A whole iPhone's file system holds these databases whatever its owner used (see AcquisitionKind).
@@ -83,22 +116,27 @@ class IosFilesystemDump(AcquisitionKind):
         if path.is_dir():
             return _folder_root(path) is not None
         if is_archive_file(path):
-            return dump_root_in_names(peek_member_names(path, DEFAULT_LIMITS, until=_holds_var)) is not None
+            return _archive_root(path, DEFAULT_LIMITS) is not None
         return False
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
         fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_dump", whole_filesystem=True)
         if path.is_dir():
-            root = _folder_root(path)
-            if root is None:
+            found = _folder_root(path)
+            if found is None:
                 raise AcquisitionError(f"{path}: no private/var folder; not an iOS filesystem dump")
-            fs.mount(FolderSource(root, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/"))
+            folder, through_var = found
+            if through_var:
+                fs.mount(FolderSource(folder / "var", ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/private/var"))
+            else:
+                fs.mount(FolderSource(folder, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/"))
             return listed(fs, path, ctx.warn)
-        prefix = dump_root_in_names(peek_member_names(path, ctx.limits, strict=True, until=_holds_var))
-        if prefix is None:
+        root = _archive_root(path, ctx.limits, strict=True)
+        if root is None:  # (the archive changed since it was recognised)
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
         early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None  # (its headers read since the run began)
-        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early),
-                 prefix_mapper(prefix, "/", DUMP_PREFIX))
+        mapper = (prefix_mapper(posixpath.join(root.prefix, "var"), "/private/var", DUMP_PREFIX) if root.through_var
+                  else prefix_mapper(root.prefix, "/", DUMP_PREFIX))
+        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early), mapper)
         return listed(fs, path, ctx.warn)

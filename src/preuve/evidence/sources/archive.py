@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import closing
 from pathlib import Path
 
 from preuve.evidence.early_tar import EarlyHeaders
@@ -45,26 +46,44 @@ def peek_member_names(
     An unreadable archive gives [] (or, with `strict`, an AcquisitionError saying why); a damaged one
     the names read before the damage.
     """
+    names: list[str] = []
+    with closing(_member_names(path, limits, max_entries, strict)) as found:
+        for name in found:
+            names.append(name)
+            if until is not None and until(name):
+                break
+    return names
+
+
+def first_member_name(path: Path, limits: Limits, accept: Callable[[str], bool], strict: bool = False) -> str | None:
+    """The first safe member name `accept` takes, reading the archive's names no further than it (all of
+    them, up to the archive's entry limit, when none is taken), keeping none of the others: for a kind
+    whose mark may come after any number of other members (a whole file system's tar lists its folders
+    in the order its file system gave them). Unreadable, damaged or crowded archives as for
+    :func:`peek_member_names`."""
+    with closing(_member_names(path, limits, None, strict)) as found:
+        return next((name for name in found if accept(name)), None)
+
+
+def _member_names(path: Path, limits: Limits, max_entries: int | None, strict: bool) -> Generator[str]:
     try:
         source = archive_source(path, limits)
     except (AcquisitionError, OSError):
         if strict:
             raise
-        return []
-    names: list[str] = []
+        return
+    read = False
     try:
         # A zip's central directory is cheap to read whole; a compressed tar is read only so far.
         for name in source.names(None if isinstance(source, ZipSource) else max_entries):
-            names.append(name)
-            if until is not None and until(name):
-                break
-        return names
+            read = True
+            yield name
     except (EvidenceError, OSError) as exc:
         # Damage after some names is for the listing to report; none, or too many entries, is for the caller.
         crowded = isinstance(exc, LimitExceeded) and "more than" in exc.reason
-        if strict and (not names or crowded):
+        if strict and (not read or crowded):
             raise AcquisitionError(f"{path}: {exc.reason if isinstance(exc, EvidenceError) else exc}") from exc
-        return names  # what could be read: enough to recognise the kind; opening will say what is wrong
+        # (else what could be read: enough to recognise the kind; opening will say what is wrong)
     finally:
         source.close()
 
