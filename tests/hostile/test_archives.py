@@ -287,3 +287,21 @@ def test_an_absolute_name_beside_the_same_relative_name_is_one_member(tmp_path: 
         ]
     finally:
         fs.close()
+
+
+def test_a_tar_whose_last_member_is_a_zip_is_read_as_the_tar(tmp_path: Path) -> None:
+    """``zipfile.is_zipfile`` finds a zip's end record in the last 64 KiB of a file: a tar whose last
+    member is a zip (an app's document, a nested bugreport) has one there. The tar is read as the tar,
+    never as that member."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("inside.txt", b"not the acquisition")
+    dump = _tar(tmp_path / "ev" / "dump.tar", [(OK, b"fine"), ("private/var/mobile/Documents/a.zip", inner.getvalue())])
+    assert zipfile.is_zipfile(dump)  # (what made it look like a zip)
+    fs, said = _open(dump)
+    try:
+        assert [p for p in fs.paths() if fs.is_file(p)] == ["/private/var/mobile/Documents/a.zip", "/" + OK]
+        assert fs.read_bytes("/private/var/mobile/Documents/a.zip") == inner.getvalue()
+        assert said == []
+    finally:
+        fs.close()

@@ -29,9 +29,29 @@ def archive_source(
     """The source for a zip (by its name or its bytes) or else a tar; AcquisitionError when unreadable.
     A tar's headers may be read on a second job (with a private `workdir`: see TarSource), or have been
     since the run began (`early`: see early_tar)."""
-    if path.name.lower().endswith(".zip") or zipfile.is_zipfile(path):
+    if _is_zip(path):
         return ZipSource(path, limits, label)
     return TarSource(path, limits, label, jobs, workdir, early)
+
+
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header, or an empty zip's end record
+
+
+def _is_zip(path: Path) -> bool:
+    """Whether to read `path` as a zip: by its name, else by its first bytes. A tar by its name is never
+    taken for one for what lies at its end: ``zipfile.is_zipfile`` looks for a zip's end record in the
+    last 64 KiB, and a tar whose last member is a zip (an app's files, a nested bugreport) has one there;
+    read as a zip, the archive would be that member."""
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return True
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(4) in _ZIP_STARTS:
+                return True
+    except OSError:
+        return False
+    return not name.endswith(TAR_SUFFIXES) and zipfile.is_zipfile(path)
 
 
 def peek_member_names(
