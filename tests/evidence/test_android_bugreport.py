@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tarfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,12 +102,17 @@ def test_androidqf_with_nested_bugreport_and_backup(tmp_path: Path) -> None:
     b.extra["backup.ab"] = android_backup_bytes(sms_backup_members(sms), password="pw")
     folder = b.folder(tmp_path / "aqf")
     archive = b.zip(tmp_path / "aqf.zip")
+    tars = []  # the folder packed with tar, under AndroidQF's own folder (its UUID), as analysts pass it on
+    for suffix, mode in ((".tar", "w"), (".tar.gz", "w:gz")):
+        with tarfile.open(tmp_path / f"aqf{suffix}", mode) as packed:
+            packed.add(folder, arcname="6b1e4d2c-0000-4000-8000-000000000001")
+        tars.append(tmp_path / f"aqf{suffix}")
     feed = tmp_path / "feed.stix2"
     from tests.builders import feed as make_feed
 
     make_feed(feed, ("[domain-name:value = 'evil.example.net']", "Predator"))
     before = snapshot(tmp_path)
-    for evidence in (folder, archive):
+    for evidence in (folder, archive, *tars):
         result = run_check(evidence, CheckOptions(iocs=(feed,), secrets=Secrets(password="pw")))
         assert result.acquisition_kind == "androidqf"
         by_artifact = {a.name: (a.status.value, a.records) for a in result.artifacts}

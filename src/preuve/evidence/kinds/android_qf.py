@@ -1,4 +1,5 @@
-"""AndroidQF acquisitions: a folder, a zip, or an age-encrypted zip (``<UUID>.zip.age``).
+"""AndroidQF acquisitions: a folder, a zip, or an age-encrypted zip (``<UUID>.zip.age``); its folder
+packed with tar (``.tar``, ``.tar.gz``…) is read in place the same way.
 
 AndroidQF (mvt-project/androidqf) writes acquisition.json, getprop.txt,
 settings_{global,secure,system}.txt, packages.json (with APK files, hashes,
@@ -32,12 +33,19 @@ from preuve.evidence.kinds.android_layout import (
     is_aqf_top,
     mount_nested,
 )
+from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.policy import LimitedWriter, open_regular_file
-from preuve.evidence.sources.archive import zip_names
+from preuve.evidence.sources.archive import peek_member_names, zip_names
 from preuve.evidence.sources.folder import FolderSource
+from preuve.evidence.sources.tar import TAR_SUFFIXES, TarSource
 from preuve.evidence.sources.zip import ZipSource
 
 AGE_MAGIC = b"age-encryption.org/v1\n"
+_TAR_NAMES = 5000  # a tar's first names read to recognise an AndroidQF folder packed in it (its own files are few)
+
+
+def _is_tar(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(TAR_SUFFIXES)
 
 
 def _is_aqf_folder(path: Path) -> bool:
@@ -80,7 +88,7 @@ class AndroidQF(AcquisitionKind):
     name = "androidqf"
     platform = "android"
     specificity = 60
-    description = "an AndroidQF acquisition (folder, .zip, or .zip.age with --age-key)"
+    description = "an AndroidQF acquisition (folder, .zip, .tar, .tar.gz, or .zip.age with --age-key)"
     checks = (AndroidQFIntegrity,)  # hashes.csv against the files of the acquisition
     # AndroidQF's modules that read the phone's state (its packages, processes, services, settings, files,
     # bugreport): an acquisition that holds none of them was stopped early or holds only its properties.
@@ -97,6 +105,8 @@ class AndroidQF(AcquisitionKind):
             return True
         if path.is_file():
             names = zip_names(path, 100_000)
+            if names is None and _is_tar(path):
+                names = peek_member_names(path, DEFAULT_LIMITS, max_entries=_TAR_NAMES)
             return names is not None and aqf_zip_root(names) is not None
         return False
 
@@ -110,11 +120,17 @@ class AndroidQF(AcquisitionKind):
             archive = path
             if _starts_with(path, AGE_MAGIC):
                 archive = cls._decrypt_age(path, ctx)
-            source = ZipSource(archive, ctx.limits, path.name)
-            strip = aqf_zip_root(list(source.names()))
+            source: ZipSource | TarSource
+            if archive is path and _is_tar(path):
+                # (an AndroidQF folder packed with tar: its top names say where it lies, as for detection)
+                source = TarSource(path, ctx.limits, path.name, ctx.jobs, ctx.workdir)
+                strip = aqf_zip_root(peek_member_names(path, ctx.limits, max_entries=_TAR_NAMES, strict=True))
+            else:
+                source = ZipSource(archive, ctx.limits, path.name)
+                strip = aqf_zip_root(list(source.names()))
             if strip is None:
                 source.close()
-                raise AcquisitionError(f"{path}: a zip without AndroidQF files (packages.json, getprop.txt…)")
+                raise AcquisitionError(f"{path}: an archive without AndroidQF files (packages.json, getprop.txt…)")
             fs.mount(source, aqf_mapper(strip))
         try:
             mount_nested(fs, ctx.limits, ctx.workdir, ctx.secrets.password, ctx.warn)
