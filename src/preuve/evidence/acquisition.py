@@ -180,7 +180,32 @@ def detect_kind(path: Path) -> type[AcquisitionKind]:
     if unreadable is not None:
         # (a damaged zip or tar hides what it holds: saying so beats "not recognised")
         raise AcquisitionError(f"{unreadable}: its kind cannot be recognised (expected one of: {expected})")
+    manifest = _archived_backup(path)
+    if manifest is not None:
+        raise AcquisitionError(
+            f"{path}: holds an iOS backup ({manifest}) packed in an archive; preuve reads a backup from its "
+            "folder, as Finder, iTunes and idevicebackup2 write it: unpack the archive into a folder of its "
+            "own, outside the evidence, and check that folder (the archive stays the evidence)")
     raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
+
+
+def _archived_backup(path: Path) -> str | None:
+    """The member that is an iOS backup's Manifest.db or Manifest.plist (at the archive's top or under at
+    most two folders) when the archive at `path` holds a backup, or None."""
+    from preuve.evidence.limits import DEFAULT_LIMITS
+    from preuve.evidence.sources.archive import first_member_name, is_archive_file
+
+    if not is_archive_file(path):
+        return None
+
+    def is_manifest(name: str) -> bool:
+        folders, _, leaf = name.rpartition("/")
+        return leaf in ("Manifest.db", "Manifest.plist") and folders.count("/") < 2
+
+    try:
+        return first_member_name(path, DEFAULT_LIMITS, is_manifest)
+    except (AcquisitionError, OSError):
+        return None
 
 
 def _unreadable_archive(path: Path) -> str | None:
