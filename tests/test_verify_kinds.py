@@ -121,19 +121,24 @@ def _check(evidence: Path, feed_path: Path, out: Path) -> str:
     return (out / "findings.json").read_text().replace(str(evidence), "EVIDENCE")
 
 
-@pytest.mark.parametrize("fmt", ["folder", "tar", "zip", "tar.gz"])
+@pytest.mark.parametrize(
+    ("fmt", "top"),
+    [("folder", "_unback_"), ("tar", "ssh"), ("zip", "ssh"), ("tar.gz", "_unback_/00008030-001A2B3C4D5E802E")],
+)
 def test_a_dump_made_through_the_var_link_is_the_device_s_private_var(
-    tmp_path: Path, pegasus_feed: Path, fmt: str
+    tmp_path: Path, pegasus_feed: Path, fmt: str, top: str
 ) -> None:
     """``tar -cf - /var/mobile`` over SSH, or ``scp -r phone:/var``, writes var/mobile/… (iOS's /var is a
-    link to /private/var): it was not recognised; its var/ is now the device's /private/var/, with the
-    findings of the same files dumped as private/var/…, each confirmed by verify on it."""
+    link to /private/var); so does a backup unpacked by the phone (``idevicebackup2 unback`` and
+    pymobiledevice3's ``backup2 unback`` write ``_unback_/var/mobile/…``, older versions under the
+    backup's UDID). It was not recognised; its var/ is now the device's /private/var/, with the findings
+    of the same files dumped as private/var/…, each confirmed by verify on it."""
     files = backup_files(build_demo_backup(tmp_path / "plain"))
     assert all(name.startswith("private/var/") for name, _ in files)
     through = [(name.removeprefix("private/"), data) for name, data in files]
     name = "dump" if fmt == "folder" else f"dump.{fmt}"
     plain = write_dump(files, tmp_path / "p" / name, fmt=fmt)
-    dump = write_dump(through, tmp_path / "v" / name, fmt=fmt, top="ssh")
+    dump = write_dump(through, tmp_path / "v" / name, fmt=fmt, top=top)
     for written in (plain, dump):  # (a folder's files: the same times in both, as an archive's)
         for path in written.rglob("*") if written.is_dir() else ():
             os.utime(path, (1685620800, 1685620800), follow_symlinks=False)

@@ -31,8 +31,9 @@ from preuve.evidence.sources.folder import FolderSource
 DUMP_PREFIX = ACQUISITION_PREFIX + "/ios_dump"
 _MARK = "private/var/"
 # /var is a link to /private/var on iOS: a dump made through it (``tar -cf - /var/mobile`` over SSH,
-# ``scp -r phone:/var``) holds var/mobile/… and no private/var/. No other system a dump comes from has
-# a var/mobile folder.
+# ``scp -r phone:/var``) holds var/mobile/… and no private/var/; so does a backup unpacked by the phone
+# (``idevicebackup2 unback``, pymobiledevice3's ``backup2 unback``: ``_unback_/var/mobile/…``). No
+# other system a dump comes from has a var/mobile folder.
 _VAR_MARK = "var/mobile/"
 _MAX_TOP_FOLDERS = 3  # private/var may sit under at most this many folders of the dump
 _MAX_FOLDER_DEPTH = 2  # (the same, for a folder: at most this many folders between it and private/var)
