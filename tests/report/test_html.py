@@ -212,3 +212,21 @@ def test_english_headlines_are_the_verdicts() -> None:
         model.HEADLINE_INCOMPLETE, model.HEADLINE_SELECTED, model.HEADLINE_NO_HEURISTICS,
         model.HEADLINE_SUSPICIOUS + " (heuristics only: no indicator loaded)", model.HEADLINE_NOTHING_CHECKED,
     ]
+
+
+def test_next_steps_ask_for_androidqf_only_when_it_was_not_used(tmp_path: Path) -> None:
+    """An Android report advises acquiring the phone with AndroidQF; the report of an AndroidQF
+    acquisition did so too (the kind's name was compared with a name no kind has)."""
+    from tests.builders.android import AndroidQFBuilder, bugreport_members, write_zip
+
+    advice = "For more, acquire the phone with AndroidQF"
+    builder = AndroidQFBuilder()
+    evidence = {
+        "androidqf": builder.zip(tmp_path / "aqf.zip"),
+        "bugreport": write_zip(tmp_path / "bugreport.zip", bugreport_members(builder.props, "")),
+    }
+    for name, path in evidence.items():
+        out = tmp_path / f"out-{name}"
+        _check(str(path), "-o", str(out))
+        page = (out / "report.html").read_text(encoding="utf-8")
+        assert (advice in page) == (name == "bugreport"), name

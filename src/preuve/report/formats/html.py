@@ -279,7 +279,7 @@ def _next_steps(result: CheckResult, verdict: Verdict, t: Messages) -> str:
         analyst.append(t("next.analyst.spyware"))
     if result.platform == "ios" and result.acquisition_kind.startswith("ios_backup"):
         analyst.append(t("next.analyst.more_ios"))
-    elif result.platform == "android" and result.acquisition_kind != "android_qf":
+    elif result.platform == "android" and result.acquisition_kind != "androidqf":
         analyst.append(t("next.analyst.more_android"))
     items = "".join(f"<li>{esc(a)}</li>" for a in analyst)
     return (
