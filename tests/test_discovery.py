@@ -16,6 +16,7 @@ def test_acquisition_kinds_in_module_order() -> None:
         ("preuve.evidence.kinds.android_intrusion_logs", "AndroidIntrusionLogs"),
         ("preuve.evidence.kinds.android_qf", "AndroidQF"),
         ("preuve.evidence.kinds.ios_backup", "IosBackup"),
+        ("preuve.evidence.kinds.ios_backup_files", "IosBackupFiles"),
         ("preuve.evidence.kinds.ios_dump", "IosFilesystemDump"),
         ("preuve.evidence.kinds.ios_sysdiagnose", "IosSysdiagnose"),
     ]

@@ -10,7 +10,14 @@ import pytest
 from preuve.builders.demo import build_demo_backup
 from preuve.evidence.acquisition import OpenContext, detect_kind, open_acquisition
 from preuve.evidence.errors import AcquisitionError, LimitExceeded
-from preuve.evidence.kinds.ios_dump import DumpRoot, IosFilesystemDump, dump_root_in_names
+from preuve.evidence.kinds.ios_dump import (
+    DOMAINS,
+    THROUGH_VAR,
+    TREE,
+    DumpRoot,
+    IosFilesystemDump,
+    dump_root_in_names,
+)
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import DEFAULT_LIMITS, Limits
 from preuve.run.engine import run_check
@@ -57,15 +64,17 @@ def test_backup_artifacts_run_unchanged_on_a_dump(tmp_path: Path, pegasus_feed: 
 
 
 def test_dump_root_detection() -> None:
-    assert dump_root_in_names(["x/y", "private/var/a"]) == DumpRoot("", False)
-    assert dump_root_in_names(["top/private/var/a", "top/x"]) == DumpRoot("top", False)
+    assert dump_root_in_names(["x/y", "private/var/a"]) == DumpRoot("", TREE)
+    assert dump_root_in_names(["top/private/var/a", "top/x"]) == DumpRoot("top", TREE)
     assert dump_root_in_names(["a/b/c/d/private/var/a"]) is None
     assert dump_root_in_names(["private/varnish/a", "Library/x"]) is None
-    assert dump_root_in_names(["var/mobile/Library/x"]) == DumpRoot("", True)
-    assert dump_root_in_names(["ssh/var/mobile/a", "top/private/var/mobile/b"]) == DumpRoot("top", False)
-    assert dump_root_in_names(["private/var/mobile/a"]) == DumpRoot("", False)  # (not through var/mobile)
+    assert dump_root_in_names(["var/mobile/Library/x"]) == DumpRoot("", THROUGH_VAR)
+    assert dump_root_in_names(["ssh/var/mobile/a", "top/private/var/mobile/b"]) == DumpRoot("top", TREE)
+    assert dump_root_in_names(["private/var/mobile/a"]) == DumpRoot("", TREE)  # (not through var/mobile)
     assert dump_root_in_names(["var/log/x", "var/db/y", "var/mobileX/z"]) is None  # (a Linux or macOS /var)
     assert dump_root_in_names(["a/b/c/d/var/mobile/x"]) is None
+    assert dump_root_in_names(["iTunes_Backup/HomeDomain/Library/x"]) == DumpRoot("iTunes_Backup", DOMAINS)
+    assert dump_root_in_names(["HomeDomain/Library/x", "var/mobile/y"]) == DumpRoot("", THROUGH_VAR)
 
 
 def _hostile_zip(path: Path) -> Path:

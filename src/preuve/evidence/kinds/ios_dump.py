@@ -39,64 +39,96 @@ _MAX_TOP_FOLDERS = 3  # private/var may sit under at most this many folders of t
 _MAX_FOLDER_DEPTH = 2  # (the same, for a folder: at most this many folders between it and private/var)
 
 
+# How a dump holds the device's tree (DumpRoot.layout).
+TREE = "tree"  # private/var/…, as the device has it
+THROUGH_VAR = "var"  # var/mobile/…: made through iOS's /var link (see _VAR_MARK)
+DOMAINS = "domains"  # HomeDomain/…, WirelessDomain/…: a backup's files laid out by domain (see ios_backup_files)
+# A backup's files laid out by domain, as tools that unpack a backup write them: every backup holds
+# HomeDomain (the user's Library), and the device's own tree never has a folder of that name.
+_DOMAIN_MARK = "HomeDomain/"
+
+
 class DumpRoot(NamedTuple):
     """Where a dump holds the device's tree: the members' folder that is the device's root ('' at the
-    top), and whether the dump holds it through the /var link (var/… for private/var/…)."""
+    top), and how it holds it below that folder (TREE, THROUGH_VAR or DOMAINS)."""
 
     prefix: str
-    through_var: bool = False
+    layout: str = TREE
 
 
-def dump_root_of(name: str) -> DumpRoot | None:
-    """The dump root a member's name shows, or None: ``[top/]private/var/…``, else ``[top/]var/mobile/…``,
-    under at most _MAX_TOP_FOLDERS folders."""
-    probe = "/" + name + "/"
-    at = probe.find("/" + _MARK)
-    through_var = at < 0
-    if through_var:
-        at = probe.find("/" + _VAR_MARK)
-        if at < 0:
-            return None
+def _under_top_folders(probe: str, at: int, layout: str) -> DumpRoot | None:
     prefix = probe[1 : at + 1].strip("/")
     if prefix.count("/") + (1 if prefix else 0) > _MAX_TOP_FOLDERS:
         return None
-    return DumpRoot(prefix, through_var)
+    return DumpRoot(prefix, layout)
+
+
+def dump_root_of(name: str) -> DumpRoot | None:
+    """The root a member's name shows, or None: ``[top/]private/var/…``, else ``[top/]var/mobile/…``,
+    else ``[top/]HomeDomain/…``, under at most _MAX_TOP_FOLDERS folders."""
+    probe = "/" + name + "/"
+    for mark, layout in ((_MARK, TREE), (_VAR_MARK, THROUGH_VAR), (_DOMAIN_MARK, DOMAINS)):
+        at = probe.find("/" + mark)
+        if at >= 0:
+            return _under_top_folders(probe, at, layout)
+    return None
+
+
+_PREFERRED = {TREE: 0, THROUGH_VAR: 1, DOMAINS: 2}
 
 
 def dump_root_in_names(names: list[str]) -> DumpRoot | None:
-    """The dump root the names show: one holding private/var/ before one through /var, the shallowest
-    of each; None when no name shows one."""
+    """The root the names show: one holding private/var/ before one through /var before a backup's
+    domains, the shallowest of each; None when no name shows one."""
     roots = [root for root in map(dump_root_of, names) if root is not None]
-    return min(roots, key=lambda root: (root.through_var, len(root.prefix)), default=None)
+    return min(roots, key=lambda root: (_PREFERRED[root.layout], len(root.prefix)), default=None)
 
 
-def _archive_root(path: Path, limits: Limits, strict: bool = False) -> DumpRoot | None:
-    # Every name is looked at until one shows the root: a whole file system's tar lists its folders in
-    # the order its file system gave them, and /private can come after a hundred thousand system files.
+def archive_root(path: Path, limits: Limits, strict: bool = False) -> DumpRoot | None:
+    """The root the first name that shows one shows. Every name is looked at until one does: a whole
+    file system's tar lists its folders in the order its file system gave them, and /private can come
+    after a hundred thousand system files."""
     first = first_member_name(path, limits, lambda name: dump_root_of(name) is not None, strict)
     return None if first is None else dump_root_of(first)
 
 
-def _folder_root(path: Path) -> tuple[Path, bool] | None:
-    """The folder that is the device's root (holding private/var, else var/mobile) and whether it holds
-    it through /var (see DumpRoot), or None."""
+def folder_root(path: Path) -> tuple[Path, str] | None:
+    """The folder that is the device's root and its layout (see DumpRoot): one holding private/var, else
+    var/mobile, else HomeDomain, at most _MAX_FOLDER_DEPTH folders down; None when there is none."""
     if not path.is_dir() or path.is_symlink():
         return None
     candidates = [path]
-    through_var: Path | None = None
+    found: dict[str, Path] = {}
     for _ in range(_MAX_FOLDER_DEPTH + 1):
         nxt: list[Path] = []
         for folder in candidates:
             if (folder / "private" / "var").is_dir() and not (folder / "private").is_symlink():
-                return folder, False
-            if through_var is None and (folder / "var" / "mobile").is_dir() and not (folder / "var").is_symlink():
-                through_var = folder
+                return folder, TREE
+            if (folder / "var" / "mobile").is_dir() and not (folder / "var").is_symlink():
+                found.setdefault(THROUGH_VAR, folder)
+            home = folder / _DOMAIN_MARK.rstrip("/")
+            if home.is_dir() and not home.is_symlink():
+                found.setdefault(DOMAINS, folder)
             try:
                 nxt.extend(c for c in sorted(folder.iterdir())[:64] if c.is_dir() and not c.is_symlink())
             except OSError:
                 continue
         candidates = nxt
-    return None if through_var is None else (through_var, True)
+    for layout in (THROUGH_VAR, DOMAINS):
+        if layout in found:
+            return found[layout], layout
+    return None
+
+
+def layout_at(path: Path) -> str | None:
+    """How the folder or archive at `path` holds a device's tree (see DumpRoot), or None (for detection)."""
+    if path.is_dir():
+        found = folder_root(path)
+        return None if found is None else found[1]
+    if is_archive_file(path):
+        root = archive_root(path, DEFAULT_LIMITS)
+        return None if root is None else root.layout
+    return None
 
 
 class IosFilesystemDump(AcquisitionKind):
@@ -114,30 +146,26 @@ class IosFilesystemDump(AcquisitionKind):
 
     @classmethod
     def detect(cls, path: Path) -> bool:
-        if path.is_dir():
-            return _folder_root(path) is not None
-        if is_archive_file(path):
-            return _archive_root(path, DEFAULT_LIMITS) is not None
-        return False
+        return layout_at(path) not in (None, DOMAINS)
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
         fs = MountFS(path, ctx.ledger, ctx.limits, ctx.workdir, kind="ios_dump", whole_filesystem=True)
         if path.is_dir():
-            found = _folder_root(path)
-            if found is None:
+            found = folder_root(path)
+            if found is None or found[1] == DOMAINS:
                 raise AcquisitionError(f"{path}: no private/var folder; not an iOS filesystem dump")
-            folder, through_var = found
-            if through_var:
+            folder, layout = found
+            if layout == THROUGH_VAR:
                 fs.mount(FolderSource(folder / "var", ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/private/var"))
             else:
                 fs.mount(FolderSource(folder, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/"))
             return listed(fs, path, ctx.warn)
-        root = _archive_root(path, ctx.limits, strict=True)
-        if root is None:  # (the archive changed since it was recognised)
+        root = archive_root(path, ctx.limits, strict=True)
+        if root is None or root.layout == DOMAINS:  # (the archive changed since it was recognised)
             raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
         early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None  # (its headers read since the run began)
-        mapper = (prefix_mapper(posixpath.join(root.prefix, "var"), "/private/var", DUMP_PREFIX) if root.through_var
-                  else prefix_mapper(root.prefix, "/", DUMP_PREFIX))
+        mapper = (prefix_mapper(posixpath.join(root.prefix, "var"), "/private/var", DUMP_PREFIX)
+                  if root.layout == THROUGH_VAR else prefix_mapper(root.prefix, "/", DUMP_PREFIX))
         fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early), mapper)
         return listed(fs, path, ctx.warn)
