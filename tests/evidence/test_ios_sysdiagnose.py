@@ -112,3 +112,22 @@ def test_renamed_sysdiagnose_archive_is_recognised(tmp_path: Path) -> None:
     with tarfile.open(flat, "w:gz") as tf:
         _member(tf, "ps.txt", b"USER PID COMMAND\n")
     assert not IosSysdiagnose.detect(flat)
+
+
+def test_a_sysdiagnose_whose_logs_come_first_is_recognised(tmp_path: Path) -> None:
+    """A sysdiagnose holds thousands of logs; its tar may list them before ps.txt and the logarchive.
+    Detection read 2,000 names; when they all lie in one sysdiagnose_* folder it now reads on until a
+    marker shows, and the processes are read."""
+    from tests.builders.ios_sysdiagnose import ps_txt
+
+    logs = {f"logs/Bluetooth/{index:05d}.log": b"" for index in range(2500)}  # (sorted before ps.txt)
+    files = {**logs, "ps.txt": ps_txt([(0, 1, "root", "/sbin/launchd"), (501, 77, "mobile", "/tmp/bh")]).encode()}
+    archive = write_sysdiagnose(files, tmp_path / "ev", "tar.gz")
+    before = snapshot(tmp_path / "ev")
+    assert detect_kind(archive) is IosSysdiagnose
+    result = check(archive)
+    assert {a.name: (str(a.status), a.records) for a in result.artifacts}["processes"] == ("ok", 2)
+    assert snapshot(tmp_path / "ev") == before
+    # One sysdiagnose_* folder of 2,500 files and no marker at all is not one.
+    without = write_sysdiagnose(logs, tmp_path / "no", "tar.gz")
+    assert not IosSysdiagnose.detect(without)

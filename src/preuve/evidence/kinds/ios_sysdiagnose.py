@@ -17,8 +17,13 @@ from pathlib import Path
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed, normalize_device_path
-from preuve.evidence.limits import DEFAULT_LIMITS
-from preuve.evidence.sources.archive import archive_source, is_archive_file, peek_member_names
+from preuve.evidence.limits import DEFAULT_LIMITS, Limits
+from preuve.evidence.sources.archive import (
+    archive_source,
+    first_member_name,
+    is_archive_file,
+    peek_member_names,
+)
 from preuve.evidence.sources.base import Mapper
 from preuve.evidence.sources.folder import FolderSource
 
@@ -33,6 +38,7 @@ DEVICE_COPIES: tuple[tuple[str, str], ...] = (
     ("logs/Accessibility/TCC.db", "/private/var/mobile/Library/TCC/TCC.db"),
 )
 _MARKERS = ("ps.txt", "sysdiagnose.log", "system_logs.logarchive", "remotectl_dumpstate.txt")
+_PEEK_NAMES = 2000  # an archive's first names read to recognise a sysdiagnose (see archive_top)
 
 
 def sysdiagnose_device_path(relative: str) -> str | None:
@@ -58,6 +64,25 @@ def _top_folder(names: list[str]) -> str | None:
     if any(top in _MARKERS for top, _ in seen):
         return ""
     return None
+
+
+def archive_top(path: Path, limits: Limits, strict: bool = False) -> str | None:
+    """The sysdiagnose's top folder in the archive at `path` (see _top_folder), from its first
+    _PEEK_NAMES names; when every one of those lies in one ``sysdiagnose_*`` folder without a marker yet
+    (a sysdiagnose's logs can come first, thousands of them), from every name until a marker shows."""
+    names = peek_member_names(path, limits, max_entries=_PEEK_NAMES, strict=strict)
+    top = _top_folder(names)
+    if top is not None or len(names) < _PEEK_NAMES:
+        return top
+    folder = names[0].split("/", 1)[0]
+    if not folder.lower().startswith("sysdiagnose_") or any(name.split("/", 1)[0] != folder for name in names):
+        return None
+
+    def marks(name: str) -> bool:
+        parts = name.split("/", 2)
+        return len(parts) > 1 and parts[0] == folder and parts[1] in _MARKERS
+
+    return folder if first_member_name(path, limits, marks, strict) is not None else None
 
 
 def sysdiagnose_mapper(top: str) -> Mapper:
@@ -102,8 +127,7 @@ class IosSysdiagnose(AcquisitionKind):
             return _folder_root(path) is not None
         if not is_archive_file(path):
             return False
-        names = peek_member_names(path, DEFAULT_LIMITS, max_entries=2000)
-        top = _top_folder(names)
+        top = archive_top(path, DEFAULT_LIMITS)
         # A renamed archive is still recognised by its sysdiagnose_* top folder; files at the top of
         # an archive only count when the archive itself is named like a sysdiagnose.
         return top is not None and (bool(top) or path.name.lower().startswith("sysdiagnose"))
@@ -117,7 +141,7 @@ class IosSysdiagnose(AcquisitionKind):
                 raise AcquisitionError(f"{path}: not a sysdiagnose folder")
             fs.mount(FolderSource(root, ctx.limits), sysdiagnose_mapper(""))
             return listed(fs, path, ctx.warn)
-        top = _top_folder(peek_member_names(path, ctx.limits, max_entries=2000, strict=True))
+        top = archive_top(path, ctx.limits, strict=True)
         if top is None:
             raise AcquisitionError(f"{path}: no ps.txt or system_logs.logarchive inside; not a sysdiagnose")
         fs.mount(archive_source(path, ctx.limits), sysdiagnose_mapper(top))
