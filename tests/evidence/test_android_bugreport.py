@@ -180,3 +180,39 @@ def test_device_files_timeline(tmp_path: Path) -> None:
             if f.artifact == "android_device_files"] == [
         ("android_data_local_tmp", "high", "/data/local/tmp/payload")
     ]
+
+
+@pytest.mark.parametrize(("name", "placed"), [
+    ("bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt", MAIN),
+    ("phone.txt", "/.acquisition/bugreport/bugreport.txt"),
+    ("dumpstate_log.txt", "/.acquisition/bugreport/bugreport.txt"),
+])
+def test_a_dumpstate_text_alone_is_a_bugreport(tmp_path: Path, name: str, placed: str) -> None:
+    """``adb bugreport > file.txt`` on Android 6 and older wrote the main text alone, no zip: it was 'not an
+    acquisition preuve recognises'. It is read as the zip's main text is, with the same records and
+    findings (the tombstones beside it in a zip are not in it, and the run says so)."""
+    members = _bugreport_members()
+    text = tmp_path / "ev" / name
+    text.parent.mkdir()
+    text.write_bytes(members["bugreport-sunfish-TQ3A-2023-11-14-22-13-20.txt"])
+    before = snapshot(tmp_path / "ev")
+    assert detect_kind(text) is AndroidBugreport
+    zipped = write_zip(tmp_path / "bugreport.zip", members)
+    alone, whole = check(text), check(zipped)
+    assert alone.warnings == [f"{text}: a bugreport's main text alone: what dumpstate copied beside it in a zip "
+                              "(tombstones, ANR traces, FS/ files) is not in it"]
+    assert [(type(r), r.summary()) for r in records(text, "android_dumpstate")] == [
+        (type(r), r.summary()) for r in records(zipped, "android_dumpstate")]
+    assert sorted((f.rule, f.locator.device_path, f.locator.line) for f in alone.findings) == sorted(
+        (f.rule, placed if f.locator.device_path == MAIN else f.locator.device_path, f.locator.line)
+        for f in whole.findings if f.rule != "android_tombstone_privileged")
+    assert snapshot(tmp_path / "ev") == before
+
+
+def test_text_that_only_mentions_dumpstate_is_no_bugreport(tmp_path: Path) -> None:
+    for name, data in (("notes.txt", b"== dumpstate: 2023-11-14 22:13:20\n"),
+                       ("log.txt", b"hello\n========================================================\n== dumpstate: x\n"),
+                       ("empty.txt", b"")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert not AndroidBugreport.detect(path), name
