@@ -4,12 +4,9 @@ itself, each finding confirmed by ``preuve verify`` on it, the evidence unchange
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
-import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from preuve.cli import build_cli
 from preuve.evidence.acquisition import detect_kind
 from preuve.evidence.kinds.ios_backup_files import IosBackupFiles, domain_mapper
 from tests.builders import snapshot
+from tests.builders.ios_dump import write_dump
 
 WHEN = 1685620800
 
@@ -38,26 +36,10 @@ def _by_domain(backup: Path) -> list[tuple[str, bytes]]:
 
 
 def _write(files: list[tuple[str, bytes]], out: Path, fmt: str, top: str) -> Path:
-    prefix = f"{top}/" if top else ""
-    if fmt == "folder":
-        for name, data in files:
-            target = out / (prefix + name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            os.utime(target, (WHEN, WHEN))
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "zip":
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in files:
-                archive.writestr(zipfile.ZipInfo(prefix + name, (2023, 6, 1, 12, 0, 0)), data)
-        return out
-    with tarfile.open(out, "w:gz" if fmt == "tar.gz" else "w") as archive:
-        for name, data in files:
-            member = tarfile.TarInfo(prefix + name)
-            member.size, member.mtime = len(data), WHEN
-            archive.addfile(member, io.BytesIO(data))
-    return out
+    written = write_dump(files, out, fmt=fmt, top=top, mtime=WHEN)
+    for path in written.rglob("*") if written.is_dir() else ():  # (a folder's times, as an archive's)
+        os.utime(path, (WHEN, WHEN))
+    return written
 
 
 def _indicators(out: Path) -> list[tuple[object, ...]]:
