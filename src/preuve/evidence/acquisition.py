@@ -11,9 +11,10 @@ from __future__ import annotations
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from preuve.discovery import shipped_classes
 from preuve.evidence.backup_folders import EarlyListing
@@ -23,6 +24,9 @@ from preuve.evidence.fs import DeviceFS
 from preuve.evidence.ledger import HashLedger
 from preuve.evidence.limits import Limits
 from preuve.model import Record
+
+if TYPE_CHECKING:
+    from preuve.evidence.sources.archive import ArchiveNames
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,9 @@ class OpenContext:
     # damaged looks for where the acquisition keeps a file whatever its listing says (a backup's
     # folder, by the name a file id is made from). Asked only then.
     wants: Callable[[str], tuple[str, ...]] = lambda platform: ()
+    # The archive's member names as they were read to recognise it, with the limits of this open
+    # (see ArchiveNames), for an open that looks at them again; None: read them if needed.
+    names: ArchiveNames | None = None
 
     def will_run(self, name: str) -> bool:
         """Whether the artifact (or kind check) `name` is among those the run reads."""
@@ -123,8 +130,9 @@ class AcquisitionKind(ABC):
 
     @classmethod
     @abstractmethod
-    def detect(cls, path: Path) -> bool:
-        """Cheaply tell whether `path` is this kind of acquisition (reads a few bytes at most)."""
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
+        """Cheaply tell whether `path` is this kind of acquisition (reads a few bytes at most, or the
+        member names of an archive: through `names`, shared by every kind that looks at them)."""
 
     @classmethod
     @abstractmethod
@@ -164,23 +172,29 @@ def acquisition_checks(platform: str | None = None) -> list[AcquisitionCheck]:
     return [found[name]() for name in sorted(found)]
 
 
-def detect_kind(path: Path) -> type[AcquisitionKind]:
-    """The kind of acquisition at `path`, or AcquisitionError explaining what was expected."""
+def detect_kind(path: Path, names: ArchiveNames | None = None) -> type[AcquisitionKind]:
+    """The kind of acquisition at `path`, or AcquisitionError explaining what was expected. An
+    archive's member names are read once for every kind (`names`, made here when not given)."""
+    from preuve.evidence.sources.archive import ArchiveNames
+
     if not path.exists():
         raise AcquisitionError(f"{path}: no such file or folder")
+    if names is None:
+        with closing(ArchiveNames(path)) as own:
+            return detect_kind(path, own)
     kinds = acquisition_kinds()
     for kind in kinds:
         try:
-            if kind.detect(path):
+            if kind.detect(path, names):
                 return kind
         except OSError as exc:
             raise AcquisitionError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     expected = ", ".join(k.description or k.name for k in kinds)
-    unreadable = _unreadable_archive(path)
+    unreadable = _unreadable_archive(path, names)
     if unreadable is not None:
         # (a damaged zip or tar hides what it holds: saying so beats "not recognised")
         raise AcquisitionError(f"{unreadable}: its kind cannot be recognised (expected one of: {expected})")
-    manifest = _archived_backup(path)
+    manifest = _archived_backup(path, names)
     if manifest is not None:
         raise AcquisitionError(
             f"{path}: holds an iOS backup ({manifest}) packed in an archive; preuve reads a backup from its "
@@ -189,30 +203,28 @@ def detect_kind(path: Path) -> type[AcquisitionKind]:
     raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
 
 
-def _archived_backup(path: Path) -> str | None:
+def _is_backup_manifest(name: str) -> bool:
+    folders, _, leaf = name.rpartition("/")
+    return leaf in ("Manifest.db", "Manifest.plist") and folders.count("/") < 2
+
+
+def _archived_backup(path: Path, names: ArchiveNames) -> str | None:
     """The member that is an iOS backup's Manifest.db or Manifest.plist (at the archive's top or under at
     most two folders) when the archive at `path` holds a backup, or None."""
-    from preuve.evidence.limits import DEFAULT_LIMITS
-    from preuve.evidence.sources.archive import first_member_name, is_archive_file
+    from preuve.evidence.sources.archive import is_archive_file
 
     if not is_archive_file(path):
         return None
-
-    def is_manifest(name: str) -> bool:
-        folders, _, leaf = name.rpartition("/")
-        return leaf in ("Manifest.db", "Manifest.plist") and folders.count("/") < 2
-
     try:
-        return first_member_name(path, DEFAULT_LIMITS, is_manifest)
+        return names.first(_is_backup_manifest)
     except (AcquisitionError, OSError):
         return None
 
 
-def _unreadable_archive(path: Path) -> str | None:
+def _unreadable_archive(path: Path, names: ArchiveNames) -> str | None:
     """Why the archive at `path` (a zip by its name or its first bytes, a tar by its name) cannot be
     listed at all, or None when it is no archive or can be listed."""
-    from preuve.evidence.limits import DEFAULT_LIMITS
-    from preuve.evidence.sources.archive import is_archive_file, peek_member_names
+    from preuve.evidence.sources.archive import is_archive_file
 
     if not path.is_file():
         return None
@@ -224,13 +236,18 @@ def _unreadable_archive(path: Path) -> str | None:
     if not (zip_magic or is_archive_file(path)):
         return None
     try:
-        peek_member_names(path, DEFAULT_LIMITS, max_entries=1, strict=True)
+        names.peek(max_entries=1, strict=True)
     except AcquisitionError as exc:
         return str(exc)
     return None
 
 
 def open_acquisition(path: Path, ctx: OpenContext) -> Opened:
-    kind = detect_kind(path)
-    fs = kind.open(path, ctx)
+    from preuve.evidence.sources.archive import ArchiveNames
+
+    with closing(ArchiveNames(path)) as names:
+        kind = detect_kind(path, names)
+        # (the names read to recognise it, and the zip read for them, serve the open when they were
+        # read within its limits)
+        fs = kind.open(path, replace(ctx, names=names) if ctx.names is None and names.limits == ctx.limits else ctx)
     return Opened(kind.name, kind.platform, path, fs)

@@ -15,6 +15,7 @@ from preuve.evidence.fs import DeviceFS, MountFS, listed
 from preuve.evidence.kinds.android_layout import backup_mapper, mount_backup
 from preuve.evidence.policy import open_regular_file
 from preuve.evidence.sources.ab import MAGIC
+from preuve.evidence.sources.archive import ArchiveNames
 from preuve.evidence.sources.folder import FolderSource
 
 
@@ -39,7 +40,7 @@ class AndroidBackup(AcquisitionKind):
     holds = ("/data/data/*", "/data/user_de/*", "/storage/emulated/*", "/.acquisition/*backup*")
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
         if path.is_file():
             with open(path, "rb") as stream:
                 return stream.read(len(MAGIC)) == MAGIC

@@ -30,7 +30,7 @@ from preuve.evidence.kinds.android_layout import (
     mount_bugreport_zip,
 )
 from preuve.evidence.policy import materialize, open_regular_file
-from preuve.evidence.sources.archive import zip_names
+from preuve.evidence.sources.archive import ArchiveNames, zip_names
 from preuve.evidence.sources.folder import FileSource, FolderSource
 from preuve.evidence.sources.zip import ZipSource
 
@@ -78,17 +78,17 @@ class AndroidBugreport(AcquisitionKind):
     essentials = ("android_dumpstate",)
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
         if path.is_dir():
             return bugreport_folder_root(path) is not None
         if not path.is_file():
             return False
         if is_dumpstate_text(path):
             return True
-        names = zip_names(path, 100_000)
-        if names is None or aqf_zip_root(names) is not None:
+        found = (names if names is not None else ArchiveNames(path)).zip_names(100_000)
+        if found is None or aqf_zip_root(found) is not None:
             return False
-        return bugreport_zip_root(names) is not None or nested_bugreport(names) is not None
+        return bugreport_zip_root(found) is not None or nested_bugreport(found) is not None
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:

@@ -26,7 +26,7 @@ from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceede
 from preuve.evidence.fs import DeviceFS, MountFS, listed, normalize_device_path
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import FILE, open_regular_file
-from preuve.evidence.sources.archive import readable_zip
+from preuve.evidence.sources.archive import ArchiveNames, readable_zip
 from preuve.evidence.sources.base import at
 from preuve.evidence.sources.folder import FileSource, FolderSource, walk_folder
 
@@ -135,7 +135,7 @@ class AndroidIntrusionLogs(AcquisitionKind):
     )
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
         if path.is_dir():
             return _folder_is_logs(path)
         if path.is_file():

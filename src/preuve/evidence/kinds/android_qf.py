@@ -33,9 +33,8 @@ from preuve.evidence.kinds.android_layout import (
     is_aqf_top,
     mount_nested,
 )
-from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.policy import LimitedWriter, open_regular_file
-from preuve.evidence.sources.archive import peek_member_names, zip_names
+from preuve.evidence.sources.archive import ArchiveNames
 from preuve.evidence.sources.folder import FolderSource
 from preuve.evidence.sources.tar import TAR_SUFFIXES, TarSource
 from preuve.evidence.sources.zip import ZipSource
@@ -98,16 +97,17 @@ class AndroidQF(AcquisitionKind):
     )
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
         if _aqf_root(path) is not None:
             return True
         if _starts_with(path, AGE_MAGIC):
             return True
         if path.is_file():
-            names = zip_names(path, 100_000)
-            if names is None and _is_tar(path):
-                names = peek_member_names(path, DEFAULT_LIMITS, max_entries=_TAR_NAMES)
-            return names is not None and aqf_zip_root(names) is not None
+            looked = names if names is not None else ArchiveNames(path)
+            found = looked.zip_names(100_000)
+            if found is None and _is_tar(path):
+                found = looked.peek(max_entries=_TAR_NAMES)
+            return found is not None and aqf_zip_root(found) is not None
         return False
 
     @classmethod
@@ -124,7 +124,8 @@ class AndroidQF(AcquisitionKind):
             if archive is path and _is_tar(path):
                 # (an AndroidQF folder packed with tar: its top names say where it lies, as for detection)
                 source = TarSource(path, ctx.limits, path.name, ctx.jobs, ctx.workdir)
-                strip = aqf_zip_root(peek_member_names(path, ctx.limits, max_entries=_TAR_NAMES, strict=True))
+                looked = ctx.names if ctx.names is not None else ArchiveNames(path, ctx.limits)
+                strip = aqf_zip_root(looked.peek(max_entries=_TAR_NAMES, strict=True))
             else:
                 source = ZipSource(archive, ctx.limits, path.name)
                 strip = aqf_zip_root(list(source.names()))

@@ -17,6 +17,7 @@ from preuve.evidence.formats.plists import load_plist
 from preuve.evidence.fs import DeviceFS, MountFS
 from preuve.evidence.ios_integrity import BackupIntegrity
 from preuve.evidence.limits import Limits
+from preuve.evidence.sources.archive import ArchiveNames
 from preuve.evidence.sources.backup import BACKUP_PREFIX, BackupSource
 from preuve.evidence.sources.base import at
 
@@ -53,7 +54,7 @@ class IosBackup(AcquisitionKind):
     essentials = ("sms", "calls", "contacts", "datausage", "safari_history", "tcc", "interactionc")
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
         return backup_root(path) is not None
 
     @classmethod

@@ -25,7 +25,7 @@ from preuve.evidence.ios_domains import device_path, domain_root
 from preuve.evidence.ios_listing import FileListing
 from preuve.evidence.kinds.ios_backup import IosBackup
 from preuve.evidence.kinds.ios_dump import DOMAINS, archive_root, folder_root, layout_at
-from preuve.evidence.sources.archive import archive_source
+from preuve.evidence.sources.archive import ArchiveNames, archive_source
 from preuve.evidence.sources.backup import BACKUP_PREFIX
 from preuve.evidence.sources.base import Mapper
 from preuve.evidence.sources.folder import FolderSource
@@ -69,8 +69,8 @@ class IosBackupFiles(AcquisitionKind):
     essentials = IosBackup.essentials
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
-        return layout_at(path) == DOMAINS
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
+        return layout_at(path, names) == DOMAINS
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
@@ -81,10 +81,15 @@ class IosBackupFiles(AcquisitionKind):
                 raise AcquisitionError(f"{path}: no HomeDomain folder; not a backup's files laid out by domain")
             fs.mount(FolderSource(found[0], ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), domain_mapper(""))
             return listed(fs, path, ctx.warn)
-        root = archive_root(path, ctx.limits, strict=True)
-        if root is None or root.layout != DOMAINS:  # (the archive changed since it was recognised)
-            raise AcquisitionError(f"{path}: no HomeDomain/ inside; not a backup's files laid out by domain")
-        early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None
-        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early),
-                 domain_mapper(root.prefix))
+        names = ctx.names if ctx.names is not None else ArchiveNames(path, ctx.limits)
+        try:
+            root = archive_root(names, strict=True)
+            if root is None or root.layout != DOMAINS:  # (the archive changed since it was recognised)
+                raise AcquisitionError(f"{path}: no HomeDomain/ inside; not a backup's files laid out by domain")
+            early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None
+            source = names.take_zip() or archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early)
+        finally:
+            if names is not ctx.names:
+                names.close()
+        fs.mount(source, domain_mapper(root.prefix))
         return listed(fs, path, ctx.warn)

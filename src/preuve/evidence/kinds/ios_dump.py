@@ -23,8 +23,7 @@ from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed
 from preuve.evidence.ios_listing import FileListing
-from preuve.evidence.limits import DEFAULT_LIMITS, Limits
-from preuve.evidence.sources.archive import archive_source, first_member_name, is_archive_file
+from preuve.evidence.sources.archive import ArchiveNames, archive_source, is_archive_file
 from preuve.evidence.sources.base import at, prefix_mapper
 from preuve.evidence.sources.folder import FolderSource
 
@@ -84,11 +83,15 @@ def dump_root_in_names(names: list[str]) -> DumpRoot | None:
     return min(roots, key=lambda root: (_PREFERRED[root.layout], len(root.prefix)), default=None)
 
 
-def archive_root(path: Path, limits: Limits, strict: bool = False) -> DumpRoot | None:
+def _shows_root(name: str) -> bool:
+    return dump_root_of(name) is not None
+
+
+def archive_root(names: ArchiveNames, strict: bool = False) -> DumpRoot | None:
     """The root the first name that shows one shows. Every name is looked at until one does: a whole
     file system's tar lists its folders in the order its file system gave them, and /private can come
     after a hundred thousand system files."""
-    first = first_member_name(path, limits, lambda name: dump_root_of(name) is not None, strict)
+    first = names.first(_shows_root, strict)
     return None if first is None else dump_root_of(first)
 
 
@@ -120,13 +123,14 @@ def folder_root(path: Path) -> tuple[Path, str] | None:
     return None
 
 
-def layout_at(path: Path) -> str | None:
-    """How the folder or archive at `path` holds a device's tree (see DumpRoot), or None (for detection)."""
+def layout_at(path: Path, names: ArchiveNames | None = None) -> str | None:
+    """How the folder or archive at `path` holds a device's tree (see DumpRoot), or None (for detection;
+    an archive's names through `names`, shared by the kinds that look at them)."""
     if path.is_dir():
         found = folder_root(path)
         return None if found is None else found[1]
     if is_archive_file(path):
-        root = archive_root(path, DEFAULT_LIMITS)
+        root = archive_root(names if names is not None else ArchiveNames(path))
         return None if root is None else root.layout
     return None
 
@@ -145,8 +149,8 @@ class IosFilesystemDump(AcquisitionKind):
     )
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
-        return layout_at(path) not in (None, DOMAINS)
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
+        return layout_at(path, names) not in (None, DOMAINS)
 
     @classmethod
     def open(cls, path: Path, ctx: OpenContext) -> DeviceFS:
@@ -161,11 +165,17 @@ class IosFilesystemDump(AcquisitionKind):
             else:
                 fs.mount(FolderSource(folder, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir), at("/"))
             return listed(fs, path, ctx.warn)
-        root = archive_root(path, ctx.limits, strict=True)
-        if root is None or root.layout == DOMAINS:  # (the archive changed since it was recognised)
-            raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
-        early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None  # (its headers read since the run began)
+        names = ctx.names if ctx.names is not None else ArchiveNames(path, ctx.limits)
+        try:
+            root = archive_root(names, strict=True)
+            if root is None or root.layout == DOMAINS:  # (the archive changed since it was recognised)
+                raise AcquisitionError(f"{path}: no private/var/ inside; not an iOS filesystem dump")
+            early = ctx.early if isinstance(ctx.early, EarlyHeaders) else None  # (its headers read since the run began)
+            source = names.take_zip() or archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early)
+        finally:
+            if names is not ctx.names:
+                names.close()
         mapper = (prefix_mapper(posixpath.join(root.prefix, "var"), "/private/var", DUMP_PREFIX)
                   if root.layout == THROUGH_VAR else prefix_mapper(root.prefix, "/", DUMP_PREFIX))
-        fs.mount(archive_source(path, ctx.limits, jobs=ctx.jobs, workdir=ctx.workdir, early=early), mapper)
+        fs.mount(source, mapper)
         return listed(fs, path, ctx.warn)

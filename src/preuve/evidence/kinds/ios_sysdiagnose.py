@@ -17,13 +17,7 @@ from pathlib import Path
 from preuve.evidence.acquisition import AcquisitionKind, OpenContext
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import ACQUISITION_PREFIX, DeviceFS, MountFS, listed, normalize_device_path
-from preuve.evidence.limits import DEFAULT_LIMITS, Limits
-from preuve.evidence.sources.archive import (
-    archive_source,
-    first_member_name,
-    is_archive_file,
-    peek_member_names,
-)
+from preuve.evidence.sources.archive import ArchiveNames, archive_source, is_archive_file
 from preuve.evidence.sources.base import Mapper
 from preuve.evidence.sources.folder import FolderSource
 
@@ -66,23 +60,25 @@ def _top_folder(names: list[str]) -> str | None:
     return None
 
 
-def archive_top(path: Path, limits: Limits, strict: bool = False) -> str | None:
-    """The sysdiagnose's top folder in the archive at `path` (see _top_folder), from its first
+def archive_top(names: ArchiveNames, strict: bool = False) -> str | None:
+    """The sysdiagnose's top folder in the archive whose names are `names` (see _top_folder), from its first
     _PEEK_NAMES names; when every one of those lies in one ``sysdiagnose_*`` folder without a marker yet
     (a sysdiagnose's logs can come first, thousands of them), from every name until a marker shows."""
-    names = peek_member_names(path, limits, max_entries=_PEEK_NAMES, strict=strict)
-    top = _top_folder(names)
-    if top is not None or len(names) < _PEEK_NAMES:
+    first = names.peek(max_entries=_PEEK_NAMES, strict=strict)
+    top = _top_folder(first)
+    if top is not None or len(first) < _PEEK_NAMES:
         return top
-    folder = names[0].split("/", 1)[0]
-    if not folder.lower().startswith("sysdiagnose_") or any(name.split("/", 1)[0] != folder for name in names):
+    folder = first[0].split("/", 1)[0]
+    if not folder.lower().startswith("sysdiagnose_") or any(name.split("/", 1)[0] != folder for name in first):
         return None
+    marked = names.first(_marks, strict)
+    return folder if marked is not None and marked.split("/", 1)[0] == folder else None
 
-    def marks(name: str) -> bool:
-        parts = name.split("/", 2)
-        return len(parts) > 1 and parts[0] == folder and parts[1] in _MARKERS
 
-    return folder if first_member_name(path, limits, marks, strict) is not None else None
+def _marks(name: str) -> bool:
+    """Whether a member is one of a sysdiagnose's markers, one folder down."""
+    parts = name.split("/", 2)
+    return len(parts) > 1 and parts[1] in _MARKERS
 
 
 def sysdiagnose_mapper(top: str) -> Mapper:
@@ -122,12 +118,12 @@ class IosSysdiagnose(AcquisitionKind):
     essentials = ("processes", "shutdown_log")
 
     @classmethod
-    def detect(cls, path: Path) -> bool:
+    def detect(cls, path: Path, names: ArchiveNames | None = None) -> bool:
         if path.is_dir():
             return _folder_root(path) is not None
         if not is_archive_file(path):
             return False
-        top = archive_top(path, DEFAULT_LIMITS)
+        top = archive_top(names if names is not None else ArchiveNames(path))
         # A renamed archive is still recognised by its sysdiagnose_* top folder; files at the top of
         # an archive only count when the archive itself is named like a sysdiagnose.
         return top is not None and (bool(top) or path.name.lower().startswith("sysdiagnose"))
@@ -141,7 +137,7 @@ class IosSysdiagnose(AcquisitionKind):
                 raise AcquisitionError(f"{path}: not a sysdiagnose folder")
             fs.mount(FolderSource(root, ctx.limits), sysdiagnose_mapper(""))
             return listed(fs, path, ctx.warn)
-        top = archive_top(path, ctx.limits, strict=True)
+        top = archive_top(ctx.names if ctx.names is not None else ArchiveNames(path, ctx.limits), strict=True)
         if top is None:
             raise AcquisitionError(f"{path}: no ps.txt or system_logs.logarchive inside; not a sysdiagnose")
         fs.mount(archive_source(path, ctx.limits), sysdiagnose_mapper(top))

@@ -128,3 +128,84 @@ def zip_names(path: Path, max_entries: int, limits: Limits = DEFAULT_LIMITS) -> 
         return list(source.names(max_entries))
     finally:
         source.close()
+
+
+class ArchiveNames:
+    """The safe member names of one archive file, for every look at them while an acquisition is
+    recognised and opened: a zip's central directory is read once, not once a kind (zipfile reads it
+    at some 6 µs a member: a 100,000-member dump's was read seven times, 4 of its 6 seconds), and the
+    first name a test takes is kept for the next kind that asks it (a whole file system's tar may be
+    read far for it). A look that fails is not kept: it is made again, to say why."""
+
+    def __init__(self, path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.path = path
+        self.limits = limits
+        self._zip: list[str] | None = None  # every safe name of the archive read as a zip, once read
+        self._zip_read = False
+        self._source: ZipSource | None = None  # the zip read, kept for the open to take (see take_zip)
+        self._magic: bool | None = None  # (whether it begins as a zip's first member: see readable_zip)
+        self._found: dict[Callable[[str], bool], str] = {}
+
+    def _every_zip_name(self) -> list[str] | None:
+        if not self._zip_read:
+            self._zip_read = True
+            if self.path.is_file() and _is_zip(self.path):
+                try:
+                    self._source = ZipSource(self.path, self.limits)
+                except (AcquisitionError, EvidenceError, OSError):
+                    return None
+                self._zip = list(self._source.names())
+        return self._zip
+
+    def take_zip(self) -> ZipSource | None:
+        """The zip whose names were read (its central directory read once, for the names and the
+        mount), for the open to mount and close; None when none was read."""
+        source, self._source = self._source, None
+        return source
+
+    def close(self) -> None:
+        """Close the zip read for the names, unless an open took it."""
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    def zip_names(self, max_entries: int) -> list[str] | None:
+        """As :func:`zip_names`."""
+        if self._magic is None:
+            try:
+                with open_regular_file(self.path, str(self.path)) as stream:
+                    self._magic = stream.read(4) == b"PK\x03\x04"
+            except (EvidenceError, OSError):
+                self._magic = False
+        if not self._magic:
+            return None
+        every = self._every_zip_name()
+        return every[:max_entries] if every is not None else zip_names(self.path, max_entries, self.limits)
+
+    def peek(self, max_entries: int = 5000, strict: bool = False,
+             until: Callable[[str], bool] | None = None) -> list[str]:
+        """As :func:`peek_member_names`."""
+        every = self._every_zip_name()
+        if every is None:
+            return peek_member_names(self.path, self.limits, max_entries, strict, until)
+        if until is None:
+            return list(every)  # (a zip's names are all read, as peek_member_names reads them)
+        names: list[str] = []
+        for name in every:
+            names.append(name)
+            if until(name):
+                break
+        return names
+
+    def first(self, accept: Callable[[str], bool], strict: bool = False) -> str | None:
+        """As :func:`first_member_name`; the name found is kept for the next look with the same `accept`."""
+        found = self._found.get(accept)
+        if found is None:
+            every = self._every_zip_name()
+            if every is not None:
+                found = next((name for name in every if accept(name)), None)
+            else:
+                found = first_member_name(self.path, self.limits, accept, strict)
+            if found is not None:
+                self._found[accept] = found
+        return found
