@@ -6,7 +6,7 @@ Usage (from the repository root; see benchmarks/README.md, "Realistic workloads"
     python3 benchmarks/workloads.py --workload phone --size 500k --repeat 3 --workdir BENCH
     python3 benchmarks/workloads.py --workload messages --size 100k ...      (the messages-heavy backups)
     python3 benchmarks/workloads.py --workload encrypted --size 200k ...     (workload phone, encrypted)
-    python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: folder, tar, tar.gz,
+    python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: folder, tar, tar.gz, zip,
                                                                               and as GNU tar writes them, when on PATH)
     python3 benchmarks/workloads.py --workload androidqf --size 100 ...      (an AndroidQF zip, bugreport of N MB)
 
@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -250,6 +251,14 @@ def build_fs(base: Path, files: int) -> dict[str, Path]:
         with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
     built = {"folder": folder, "tar": tar, "tar.gz": tar_gz}
+    # The same dump as a zip, as commercial extraction tools hand a phone's file system over (a folder's
+    # files deflated, their names under the top of the zip).
+    dump_zip = base / "dump.zip"
+    if not dump_zip.is_file():
+        with zipfile.ZipFile(dump_zip, "w", zipfile.ZIP_DEFLATED) as out_zip:
+            for entry in sorted((folder / "private").rglob("*")):
+                out_zip.write(entry, str(entry.relative_to(folder)))
+    built["zip"] = dump_zip
     # The same dump as GNU tar writes it in its pax format, as tools that image a phone's file system
     # do (GNU tar or bsdtar): a pax header before every member, named after it, holding its three
     # times. Python's tarfile writes one shared header with one record instead, a lighter shape.
