@@ -145,8 +145,13 @@ def raw_name(text: str) -> str:
 
 def zip_member_type(info: zipfile.ZipInfo) -> str:
     """What a zip member is, from its Unix mode when the zip records one."""
-    file_type = (info.external_attr >> 16) & 0o170000
-    if info.is_dir() or file_type == 0o040000:
+    return zip_entry_type(info.filename, info.external_attr)
+
+
+def zip_entry_type(filename: str, external_attr: int) -> str:
+    """:func:`zip_member_type` from a member's name (as zipfile gives it) and its external attributes."""
+    file_type = (external_attr >> 16) & 0o170000
+    if filename[-1:] == "/" or file_type == 0o040000:
         return DIR
     if file_type == 0o120000:
         return LINK

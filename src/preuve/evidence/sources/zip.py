@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import calendar
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
+from preuve.evidence.formats.zipdir import NotTaken, ZipDirectory, read_directory
 from preuve.evidence.formats.zipscan import CutZip, cut_short_zip
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import (
@@ -22,38 +24,48 @@ from preuve.evidence.policy import (
     open_regular_file,
     ratio_exceeded,
     refuse_crowded_zip,
+    zip_entry_type,
     zip_member_refusal,
-    zip_member_type,
 )
 from preuve.evidence.sources.base import Member, Source
 from preuve.messages import error_text
 
 
-def zip_time(info: zipfile.ZipInfo) -> float | None:
-    """The member's time as recorded (zip stores local time without a zone), read as UTC so every
+def zip_time(date_time: tuple[int, ...]) -> float | None:
+    """A member's time as recorded (zip stores local time without a zone), read as UTC so every
     analysis host gives the same value."""
     try:
-        return float(calendar.timegm((*info.date_time, 0, 0, 0)))
+        return float(calendar.timegm((*date_time, 0, 0, 0)))
     except (ValueError, OverflowError, TypeError):
         return None
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # (zipfile's structFileHeader: 30 bytes)
+_PATCHED, _STRONG, _UTF8_NAME = 1 << 5, 1 << 6, 0x800
 
 
 class ZipSource(Source):
     """Members of a zip read where they lie (random access through the central directory).
 
-    The declared member count is checked before :mod:`zipfile` lists them; a member declaring a
-    decompression ratio beyond the bound is listed and reported, never inflated; a member cut short or
-    failing its CRC fails alone. A zip cut short (no central directory: an interrupted acquisition)
-    is read from its local headers, up to the cut, and reported damaged."""
+    The declared member count is checked before the members are listed; the central directory is read
+    into flat columns (:mod:`preuve.evidence.formats.zipdir`), a member's ``ZipInfo`` made only when it
+    is read, by zipfile's own member reader; a zip that reader does not take is left to zipfile whole.
+    A member declaring a decompression ratio beyond the bound is listed and reported, never inflated; a
+    member cut short or failing its CRC fails alone. A zip cut short (no central directory: an
+    interrupted acquisition) is read from its local headers, up to the cut, and reported damaged."""
 
     def __init__(self, path: Path, limits: Limits, label: str | None = None) -> None:
         super().__init__(path, limits, label)
         shown = label if label is not None else str(path)
         self._stream: BinaryIO = open_regular_file(path, str(path))
-        self._zip: zipfile.ZipFile | CutZip
+        self._dir: ZipDirectory | None = None  # the central directory, as columns
+        self._zip: zipfile.ZipFile | CutZip | None = None  # or zipfile's reading of a zip the kernel left
         try:
             refuse_crowded_zip(path, limits)
-            self._zip = zipfile.ZipFile(self._stream)
+            try:
+                self._dir = read_directory(self._stream)
+            except NotTaken:
+                self._zip = zipfile.ZipFile(self._stream)
         except (*ZIP_OPEN_ERRORS, EvidenceError) as exc:
             cut = None if isinstance(exc, LimitExceeded) else cut_short_zip(
                 self._stream, limits, lambda: open_regular_file(path, str(path)))
@@ -62,14 +74,31 @@ class ZipSource(Source):
                 raise AcquisitionError(f"{shown}: not a readable zip ({error_text(exc)})") from exc
             self._zip = cut
             self.damage.append(cut.damage)
-        self._infos: dict[str, zipfile.ZipInfo] = {}
+        self._list = self._zip.infolist() if self._zip is not None else None
+        self._infos: dict[str, int] = {}  # a regular member's name: its place in the directory
         self._safe: list[str | None] | None = None  # each member's safe name, in order, once made
+
+    def _entries(self) -> Iterator[tuple[str, int, int, int, tuple[int, ...]]]:
+        """Each member's name (as zipfile gives it), external attributes, size, compressed size and time."""
+        if self._list is not None:
+            for info in self._list:
+                yield info.filename, info.external_attr, info.file_size, info.compress_size, info.date_time
+            return
+        found = cast(ZipDirectory, self._dir)
+        names, external, sizes, compressed, date_time = (
+            found.names, found.external, found.sizes, found.compressed, found.date_time)
+        for index, name in enumerate(names):
+            yield name, external[index], sizes[index], compressed[index], date_time(index)
+
+    def _info(self, index: int) -> zipfile.ZipInfo:
+        return self._list[index] if self._list is not None else cast(ZipDirectory, self._dir).info(index)
 
     def _safe_names(self) -> list[str | None]:
         # (made once for the names a detection reads and the members the listing places: the same zip's
         # names went through the policy twice, 3 µs a member)
         if self._safe is None:
-            self._safe = [archive_member_name(info.filename) for info in self._zip.infolist()]
+            names = [info.filename for info in self._list] if self._list is not None else cast(ZipDirectory, self._dir).names
+            self._safe = [archive_member_name(name) for name in names]
         return self._safe
 
     def names(self, max_entries: int | None = None) -> Iterator[str]:
@@ -81,25 +110,28 @@ class ZipSource(Source):
                 yield name
 
     def members(self) -> Iterator[Member]:
-        for count, (info, name) in enumerate(zip(self._zip.infolist(), self._safe_names(), strict=True), start=1):
-            check_entry_count(count, str(self.path), self.limits)
+        for index, ((raw, attrs, size, packed, when), name) in enumerate(
+            zip(self._entries(), self._safe_names(), strict=True)
+        ):
+            check_entry_count(index + 1, str(self.path), self.limits)
             if name is None:
-                self.refused.append(info.filename)
+                self.refused.append(raw)
                 continue
-            if is_absolute_name(info.filename):
-                self.absolute.add(info.filename)
-            kind = zip_member_type(info)
+            if is_absolute_name(raw):
+                self.absolute.add(raw)
+            kind = zip_entry_type(raw, attrs)
             if kind == FILE:
-                self._infos.setdefault(name, info)
-                if ratio_exceeded(info.file_size, info.compress_size, self.limits):
-                    self.damaged.append(f"{self.where}: {bomb_note(name, info.file_size, info.compress_size, self.limits)}")
-            unix_mode = (info.external_attr >> 16) & 0xFFFF
-            yield Member(name, kind, info.file_size if kind == FILE else 0, zip_time(info), unix_mode or None)
+                self._infos.setdefault(name, index)
+                if ratio_exceeded(size, packed, self.limits):
+                    self.damaged.append(f"{self.where}: {bomb_note(name, size, packed, self.limits)}")
+            unix_mode = (attrs >> 16) & 0xFFFF
+            yield Member(name, kind, size if kind == FILE else 0, zip_time(when), unix_mode or None)
 
     def open(self, name: str, label: str) -> BinaryIO:
-        info = self._infos.get(name)
-        if info is None:
+        index = self._infos.get(name)
+        if index is None:
             raise EvidenceError(label, "not a regular file of the archive")
+        info = self._info(index)
         if ratio_exceeded(info.file_size, info.compress_size, self.limits):
             raise LimitExceeded(label, f"decompression ratio {info.file_size // max(info.compress_size, 1)} "
                                 f"exceeds {self.limits.max_decompression_ratio} (zip bomb?)")
@@ -107,19 +139,49 @@ class ZipSource(Source):
         if refusal is not None:
             raise EvidenceError(label, f"cannot be read from the zip ({refusal})")
         try:
-            raw = self._zip.open(info)
+            raw = self._zip.open(info) if self._zip is not None else self._open_member(info, label)
         except ZIP_OPEN_ERRORS as exc:
             raise EvidenceError(label, f"cannot be read from the zip ({error_text(exc)})") from exc
         # ZipExtFile stops at the declared size and checks the CRC at the end.
         return guarded_member(raw, label)
 
+    def _open_member(self, info: zipfile.ZipInfo, label: str) -> IO[bytes]:
+        """The member through zipfile's own reader, on a stream of its own, after the checks zipfile's
+        ZipFile.open makes of its local header (its magic, its name, the flags it does not read)."""
+        handle = open_regular_file(self.path, label)
+        try:
+            handle.seek(info.header_offset)
+            header = handle.read(_LOCAL_HEADER.size)
+            if len(header) != _LOCAL_HEADER.size:
+                raise zipfile.BadZipFile("Truncated file header")
+            fields = _LOCAL_HEADER.unpack(header)
+            if fields[0] != b"PK\x03\x04":
+                raise zipfile.BadZipFile("Bad magic number for file header")
+            stored_name = handle.read(fields[10])
+            if fields[11]:
+                handle.read(fields[11])
+            if info.flag_bits & _PATCHED:
+                raise NotImplementedError("compressed patched data (flag bit 5)")
+            if info.flag_bits & _STRONG:
+                raise NotImplementedError("strong encryption (flag bit 6)")
+            decoded = stored_name.decode("utf-8") if fields[3] & _UTF8_NAME else stored_name.decode("cp437")
+            if decoded != info.orig_filename:
+                raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header {stored_name!r} differ.")
+            return cast(IO[bytes], zipfile.ZipExtFile(handle, "r", info, None, True))
+        except BaseException:
+            handle.close()
+            raise
+
     def close(self) -> None:
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
         self._stream.close()
 
     def after_fork(self) -> None:
         # zipfile reads every member through `fp` (seek, then read): this process gets its own file, and
         # the listing already read stays (the parent's file is left open: closing it here would not
-        # close it there, and its descriptor goes with this process).
+        # close it there, and its descriptor goes with this process). A member read from the columns
+        # opens a file of its own.
         self._stream = open_regular_file(self.path, str(self.path))
-        self._zip.fp = self._stream
+        if self._zip is not None:
+            self._zip.fp = self._stream
