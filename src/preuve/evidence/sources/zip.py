@@ -98,7 +98,12 @@ class ZipSource(Source):
         # names went through the policy twice, 3 µs a member)
         if self._safe is None:
             names = [info.filename for info in self._list] if self._list is not None else cast(ZipDirectory, self._dir).names
-            self._safe = [archive_member_name(name) for name in names]
+            safe: list[str | None] = []
+            for name in names:
+                made = archive_member_name(name)
+                # (a name the policy leaves as it is, nearly every name, is kept once, not twice)
+                safe.append(name if made == name else made)
+            self._safe = safe
         return self._safe
 
     def names(self, max_entries: int | None = None) -> Iterator[str]:
