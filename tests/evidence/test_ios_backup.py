@@ -202,3 +202,23 @@ def test_a_backup_packed_in_an_archive_is_named_with_what_to_do(tmp_path: Path, 
         "reads a backup from its folder, as Finder, iTunes and idevicebackup2 write it: unpack the archive into "
         "a folder of its own, outside the evidence, and check that folder (the archive stays the evidence)")
     assert snapshot(tmp_path / "ev") == before
+
+
+@pytest.mark.parametrize("name", ["Manifest.db", "Info.plist", "Status.plist"])
+def test_a_file_of_a_backup_given_for_the_backup_names_its_folder(tmp_path: Path, name: str) -> None:
+    """An analyst gives the backup's Manifest.db (or Info.plist) for the backup: the run names the
+    backup's folder to check, rather than 'not an acquisition preuve recognises'."""
+    from preuve.builders.demo import build_demo_backup
+
+    backup = build_demo_backup(tmp_path / "00008030-001A2B3C4D5E802E")
+    before = snapshot(backup)
+    with pytest.raises(AcquisitionError) as caught:
+        detect_kind(backup / name)
+    assert str(caught.value) == f"{backup / name}: a file of the iOS backup {backup}: check the backup's folder"
+    assert snapshot(backup) == before
+    if name != "Manifest.db":  # (a folder holding a Manifest.db is a backup's, if a damaged one)
+        loose = tmp_path / "elsewhere" / name
+        loose.parent.mkdir()
+        loose.write_bytes(b"")
+        with pytest.raises(AcquisitionError, match="not an acquisition preuve recognises"):
+            detect_kind(loose)

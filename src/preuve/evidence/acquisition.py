@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from preuve.discovery import shipped_classes
-from preuve.evidence.backup_folders import EarlyListing
+from preuve.evidence.backup_folders import EarlyListing, is_backup_folder
 from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError
 from preuve.evidence.fs import DeviceFS
@@ -194,6 +194,8 @@ def detect_kind(path: Path, names: ArchiveNames | None = None) -> type[Acquisiti
     if unreadable is not None:
         # (a damaged zip or tar hides what it holds: saying so beats "not recognised")
         raise AcquisitionError(f"{unreadable}: its kind cannot be recognised (expected one of: {expected})")
+    if path.is_file() and path.name in _BACKUP_OWN_FILES and is_backup_folder(path.parent):
+        raise AcquisitionError(f"{path}: a file of the iOS backup {path.parent}: check the backup's folder")
     manifest = _archived_backup(path, names)
     if manifest is not None:
         raise AcquisitionError(
@@ -201,6 +203,10 @@ def detect_kind(path: Path, names: ArchiveNames | None = None) -> type[Acquisiti
             "folder, as Finder, iTunes and idevicebackup2 write it: unpack the archive into a folder of its "
             "own, outside the evidence, and check that folder (the archive stays the evidence)")
     raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
+
+
+# A backup's own files, at the top of its folder: the one an analyst may give for the backup itself.
+_BACKUP_OWN_FILES = ("Manifest.db", "Manifest.plist", "Info.plist", "Status.plist")
 
 
 def _is_backup_manifest(name: str) -> bool:
