@@ -134,3 +134,22 @@ def test_a_newer_zip_version_is_left_to_zipfile() -> None:
         zipfile.ZipFile(io.BytesIO(bytes(data)))
     with pytest.raises(NotTaken):
         read_directory(io.BytesIO(bytes(data)))
+
+
+def test_more_entries_than_the_end_record_declares_are_bounded(tmp_path: Path) -> None:
+    """The member count checked before a zip is listed is the one its end record declares; a directory
+    holding more entries than that is stopped at the limit, not listed whole."""
+    from preuve.evidence.errors import AcquisitionError, LimitExceeded
+    from preuve.evidence.limits import Limits
+    from preuve.evidence.sources.zip import ZipSource
+
+    data = bytearray(_zip([(f"private/var/f{index}", b"x") for index in range(50)]))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8 : end + 12] = (3).to_bytes(2, "little") * 2  # (declares 3 entries, holds 50)
+    with pytest.raises(LimitExceeded, match="more than 10 entries"):
+        read_directory(io.BytesIO(bytes(data)), "z", max_entries=10)
+    assert len(read_directory(io.BytesIO(bytes(data)))) == 50
+    path = tmp_path / "z.zip"
+    path.write_bytes(bytes(data))
+    with pytest.raises(AcquisitionError, match="more than 10 entries"):
+        ZipSource(path, Limits(max_archive_entries=10))

@@ -19,6 +19,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from preuve.evidence.errors import LimitExceeded
+
 _END = struct.Struct("<4s4H2LH")  # end of central directory: 22 bytes
 _END64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
 _END64 = struct.Struct("<4sQ2H2L4Q")  # 56 bytes
@@ -77,11 +79,13 @@ class ZipDirectory:
         return info
 
 
-def read_directory(stream: BinaryIO) -> ZipDirectory:
+def read_directory(stream: BinaryIO, label: str = "zip", max_entries: int | None = None) -> ZipDirectory:
     """The central directory of the zip in `stream` (seekable), read as zipfile reads it; NotTaken when
-    zipfile would refuse it or read it otherwise than this does."""
+    zipfile would refuse it or read it otherwise than this does. LimitExceeded past `max_entries`
+    entries: a directory may hold more entries than its end record declares (which is what is checked
+    before it is read), and each costs memory."""
     try:
-        return _read(stream)
+        return _read(stream, label, max_entries)
     except (struct.error, OSError, ValueError, OverflowError) as exc:
         raise NotTaken(str(exc)) from exc
 
@@ -130,7 +134,7 @@ def _end_record(stream: BinaryIO) -> tuple[tuple[object, ...], int, bool]:
     return tuple(fields), at, zip64
 
 
-def _read(stream: BinaryIO) -> ZipDirectory:
+def _read(stream: BinaryIO, label: str, max_entries: int | None) -> ZipDirectory:
     fields, at, zip64 = _end_record(stream)
     dir_size, dir_offset = int(fields[5]), int(fields[6])  # type: ignore[call-overload]
     concat = at - dir_size - dir_offset
@@ -155,6 +159,8 @@ def _read(stream: BinaryIO) -> ZipDirectory:
          name_len, extra_len, comment_len, _disk, _internal, attrs, offset) = unpack_entry(data, place)
         if sig != _ENTRY_SIG:
             raise NotTaken("bad magic number for central directory")
+        if max_entries is not None and len(names) >= max_entries:
+            raise LimitExceeded(label, f"more than {max_entries} entries in its central directory")
         place += entry_size
         raw = data[place : place + name_len]
         place += name_len

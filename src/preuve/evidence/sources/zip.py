@@ -63,7 +63,7 @@ class ZipSource(Source):
         try:
             refuse_crowded_zip(path, limits)
             try:
-                self._dir = read_directory(self._stream)
+                self._dir = read_directory(self._stream, str(path), limits.max_archive_entries)
             except NotTaken:
                 self._zip = zipfile.ZipFile(self._stream)
         except (*ZIP_OPEN_ERRORS, EvidenceError) as exc:
