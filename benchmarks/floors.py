@@ -8,6 +8,12 @@
                                                           central directory, every byte of a .tar or
                                                           .tar.gz (decompressed)
     python3 benchmarks/floors.py zip ZIP                  every byte of every member, nested zips too
+    python3 benchmarks/floors.py phonefs PATH FOLDER      the phone's file system: `fs PATH`, then the rows
+                                                          of sms.db, History.db, DataUsage.sqlite and
+                                                          netusage.sqlite in FOLDER (the dump as a folder;
+                                                          for an archive, the databases' copies, so that
+                                                          taking them out of it is not counted: a lower
+                                                          floor than any reader of the archive has)
 
 Run as its own process and kept to the standard library (the encrypted floor apart, which uses the
 same AES as preuve), so its time is the interpreter's start plus reading. Prints what it counted.
@@ -41,6 +47,15 @@ DATABASES = {
         "SUM(ZWIFIOUT) AS wifi_out, SUM(ZWWANIN) AS wwan_in, SUM(ZWWANOUT) AS wwan_out FROM ZLIVEUSAGE "
         "GROUP BY ZHASPROCESS) u ON u.pid = p.Z_PK ORDER BY p.Z_PK"
     ),
+}
+# Where the phone's file system keeps the same databases (Safari's history in Safari's container).
+FS_DATABASES = {
+    "private/var/mobile/Library/SMS/sms.db": DATABASES[("HomeDomain", "Library/SMS/sms.db")],
+    "private/var/mobile/Containers/Data/Application/*/Library/Safari/History.db":
+        DATABASES[("HomeDomain", "Library/Safari/History.db")],
+    "private/var/wireless/Library/Databases/DataUsage.sqlite":
+        DATABASES[("WirelessDomain", "Library/Databases/DataUsage.sqlite")],
+    "private/var/networkd/db/netusage.sqlite": DATABASES[("WirelessDomain", "Library/Databases/DataUsage.sqlite")],
 }
 MANIFEST_SQL = "SELECT rowid, fileID, domain, relativePath, flags, file FROM Files ORDER BY rowid"
 
@@ -138,6 +153,15 @@ def fs(path: Path) -> int:
     return count
 
 
+def phone_fs(path: Path, folder: Path) -> int:
+    """`fs(path)`, then the databases' rows, read from the folder."""
+    count = fs(path)
+    for pattern, sql in FS_DATABASES.items():
+        for database in sorted(folder.glob(pattern)):
+            count += _rows(database, sql)
+    return count
+
+
 def zip_bytes(path: Path | io.BytesIO, depth: int = 0) -> int:
     """Every byte of every member, and of the members of the zips inside (the bugreport)."""
     total = 0
@@ -160,5 +184,7 @@ if __name__ == "__main__":
         print(encrypted(target, Path(sys.argv[3])))
     elif kind == "fs":
         print(fs(target))
+    elif kind == "phonefs":
+        print(phone_fs(target, Path(sys.argv[3])))
     else:
         print(zip_bytes(target))

@@ -41,13 +41,15 @@ import gzip
 import os
 import plistlib
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tarfile
 import time
+import uuid
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -276,6 +278,104 @@ def build_fs(base: Path, files: int) -> dict[str, Path]:
     return built
 
 
+# The phone of workload 1 as its file system is imaged (a jailbroken or exploited phone, a commercial
+# extraction's "full file system"): each app's data in a container named by a UUID, which a metadata
+# file names; the camera roll under Media; the system's databases where iOS keeps them (Safari's history
+# in Safari's own container since iOS 13).
+_CONTAINERS = "private/var/mobile/Containers/Data/Application"
+_SAFARI_BUNDLE = "com.apple.mobilesafari"
+
+
+def _container(bundle: str) -> str:
+    """The container of an app, named by a UUID fixed for its bundle id."""
+    return f"{_CONTAINERS}/{str(uuid.uuid5(uuid.NAMESPACE_DNS, bundle)).upper()}"
+
+
+def _fs_path(domain: str, relative: str) -> str:
+    """Where a file of the backup's domain lies in the phone's file system."""
+    if domain.startswith("AppDomain-"):
+        return f"{_container(domain[len('AppDomain-'):])}/{relative}"
+    if domain == "CameraRollDomain":
+        return f"private/var/mobile/{relative}"
+    if domain == "WirelessDomain":
+        return f"private/var/wireless/{relative}"
+    return f"private/var/mobile/{relative}"  # HomeDomain
+
+
+def _sqlite_file(target: Path, fill: Callable[[sqlite3.Connection], None]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(target)
+    try:
+        fill(conn)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def build_phone_fs(folder: Path, plan: PhonePlan, feeds: Sequence[Path]) -> None:
+    """Workload 1's phone as a file-system dump: the same `plan.files` ordinary files (each with its
+    own times, as the phone's are), the same sms.db, History.db and DataUsage.sqlite, and the same
+    processes in netusage.sqlite, which a file system holds and a backup does not."""
+    indicators = make_plan(10 * plan.processes, feeds)
+    sized = Plan(plan.messages + plan.processes, plan.messages, plan.processes, indicators.bad_domains,
+                 indicators.bad_processes)
+    made: set[str] = set()
+    bundles = {_SAFARI_BUNDLE} | {_app(n) for n in range(120)}
+    for bundle in sorted(bundles):
+        container = folder / _container(bundle)
+        container.mkdir(parents=True, exist_ok=True)
+        metadata = {"MCMMetadataIdentifier": bundle, "MCMMetadataContentClass": 2,
+                    "MCMMetadataUUID": container.name}
+        (container / ".com.apple.mobile_container_manager.metadata.plist").write_bytes(
+            plistlib.dumps(metadata, fmt=plistlib.FMT_BINARY))
+    for n, (domain, relative, size) in enumerate(_phone_files(plan.files)):
+        target = folder / _fs_path(domain, relative)
+        parent = str(target.parent)
+        if parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        target.write_bytes(b"\0" * size)
+        mixed = (n * 2_654_435_761 + 12_345) % 2**32  # the times phone_mbfile gives file n
+        modified = 1_600_000_000 + mixed % 90_000_000 + (0, 0, 3_600 + mixed % 500_000)[mixed % 3]
+        os.utime(target, (modified, modified))
+    _sqlite_file(folder / "private/var/mobile/Library/SMS/sms.db",
+                 lambda conn: fill_sms(conn, cast(Sequence[Message], plan_messages(sized)), ios_major=16))
+    _sqlite_file(folder / _container(_SAFARI_BUNDLE) / "Library/Safari/History.db",
+                 lambda conn: fill_history(conn, _visits(plan, indicators.bad_domains)))
+    _sqlite_file(folder / "private/var/wireless/Library/Databases/DataUsage.sqlite",
+                 lambda conn: fill_datausage(conn, plan_processes(sized)))
+    _sqlite_file(folder / "private/var/networkd/db/netusage.sqlite",
+                 lambda conn: fill_datausage(conn, plan_processes(sized)))
+
+
+def build_phone_fs_archives(base: Path, plan: PhonePlan, feeds: Sequence[Path]) -> dict[str, Path]:
+    """The phone's file system as a folder, and as the archives it is handed over in: a tar as GNU tar
+    writes it (pax, a header before every member), the same gzipped, and a zip (deflated)."""
+    folder = base / "dump"
+    if not (folder / "private/var/mobile/Library/SMS/sms.db").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        build_phone_fs(folder, plan, feeds)
+    built = {"folder": folder}
+    gnu = shutil.which("tar")
+    version = subprocess.run([gnu, "--version"], capture_output=True, text=True, check=False).stdout if gnu else ""
+    if gnu and "GNU tar" in version:
+        tar, tar_gz = base / "dump.tar", base / "dump.tar.gz"
+        if not tar.is_file():
+            subprocess.run([gnu, "--format=pax", "--sort=name", "-cf", str(tar), "-C", str(folder), "private"],  # noqa: S603
+                           check=True)
+        if not tar_gz.is_file():
+            with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        built |= {"tar": tar, "tar.gz": tar_gz}
+    dump_zip = base / "dump.zip"
+    if not dump_zip.is_file():
+        with zipfile.ZipFile(dump_zip, "w", zipfile.ZIP_DEFLATED) as out_zip:
+            for entry in sorted((folder / "private").rglob("*")):
+                out_zip.write(entry, str(entry.relative_to(folder)))
+    built["zip"] = dump_zip
+    return built
+
+
 def build_androidqf(base: Path, bugreport_mb: int) -> Path:
     from android_scale import build
 
@@ -406,7 +506,7 @@ def mvt_cmd(tool: Path, command: str, evidence: Path, out: Path, feeds: Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", required=True, choices=("phone", "messages", "encrypted", "fs", "androidqf"))
+    parser.add_argument("--workload", required=True, choices=("phone", "messages", "encrypted", "fs", "phonefs", "androidqf"))
     parser.add_argument("--size", default="200k",
                         help="phone/encrypted: 200k or 500k; messages: records (100k, 1M); fs: files; "
                              "androidqf: bugreport MB")
@@ -420,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-artifact", action="append", default=[], metavar="NAME",
                         help="run preuve with --artifact for every other artifact of the platform (repeatable)")
     args = parser.parse_args(argv)
-    if args.workload in ("phone", "encrypted"):
+    if args.workload in ("phone", "encrypted", "phonefs"):
         # The phone's compositions are named by their file count: "200000" is "200k".
         named = {parse_size(name): name for name in PHONE_SIZES}
         try:
@@ -495,6 +595,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             out, mout = work / f"out-fs-{kind}", work / "mvt-fs"
             use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads folders only
             cases.append(Case(f"fs {args.size} {kind}{skipped}", preuve_cmd(path, out, feeds, jobs), [*floor, "fs", str(path)],
+                              mvt_cmd(cast(Path, mvt_ios), "check-fs", path, mout, feeds) if use_mvt else None,
+                              out, mout if use_mvt else None))
+    elif args.workload == "phonefs":
+        built = build_phone_fs_archives(work / f"phonefs-{args.size}", PHONE_SIZES[args.size], feeds)
+        for kind, path in built.items():
+            out, mout = work / f"out-phonefs-{kind}", work / "mvt-phonefs"
+            use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads folders only
+            cases.append(Case(f"phone fs {args.size} {kind}{skipped}", preuve_cmd(path, out, feeds, jobs),
+                              [*floor, "phonefs", str(path), str(built["folder"])],
                               mvt_cmd(cast(Path, mvt_ios), "check-fs", path, mout, feeds) if use_mvt else None,
                               out, mout if use_mvt else None))
     else:
