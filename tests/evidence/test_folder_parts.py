@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,3 +169,46 @@ def test_entries_that_cannot_be_stat_ed_count_toward_the_bound(
     for jobs in (1, 2):
         with pytest.raises(LimitExceeded):
             _members(root, fewer, jobs)
+
+
+def test_a_big_last_subtree_is_split_and_its_members_are_those_of_one_walk(
+    tmp_path: Path, small_parts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone's shape: many small folders planned (a camera roll's), then one folder holding most of
+    the files (the app containers), which the process beside takes first. The process that comes to it
+    takes the bottom half of what is left of its walk, again and again, and the members are still
+    those of one walk."""
+    root = tmp_path / "dump"
+    var = root / "private" / "var" / "mobile"
+    for roll in range(8):
+        folder = var / "Media" / "DCIM" / f"{100 + roll}APPLE"
+        folder.mkdir(parents=True)
+        (folder / f"IMG_{roll}.HEIC").write_bytes(b"i")
+    for app in range(40):
+        folder = var / "Containers" / "Data" / "Application" / f"APP-{app:02d}" / "Library"
+        folder.mkdir(parents=True)
+        for n in range(6):
+            (folder / f"f{n}").write_bytes(b"x" * n)
+    here = os.getpid()
+    children = folder_module._children
+
+    def slow_beside(folder: str, relative: str):  # noqa: ANN202 - each process slowed down on its side
+        if os.getpid() != here:
+            time.sleep(0.01)  # the walk of the containers, beside
+        elif "DCIM/" in relative:
+            time.sleep(0.05)  # this process's parts: the process beside takes the containers meanwhile
+        return children(folder, relative)
+
+    resumed: list[int] = []
+    resume = folder_module._resume
+
+    def counted(limits: Limits, where: str, stack: list[tuple[str, str, int]]):  # noqa: ANN202
+        resumed.append(len(stack))
+        return resume(limits, where, stack)
+
+    one = _members(root, DEFAULT_LIMITS, 1)
+    monkeypatch.setattr(folder_module, "_children", slow_beside)
+    monkeypatch.setattr(folder_module, "_resume", counted)
+    assert _members(root, DEFAULT_LIMITS, 2) == one
+    assert resumed  # the big subtree was split
+    assert len(one) == len(_walked(root, DEFAULT_LIMITS))

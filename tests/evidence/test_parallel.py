@@ -152,6 +152,97 @@ def test_nothing_forks_in_a_daemonic_process(monkeypatch: pytest.MonkeyPatch, tm
     ]
 
 
+class _Counting:
+    """Part 1's results, 0 to `end` in blocks of 10, which its holder can split: it gives the last
+    half of the blocks it has yet to give. Beside this process it waits a little before each block
+    until it was split three times, so that this process, done with part 0 and then with each half it
+    was given, finds it unfinished. A block holding `bad` raises."""
+
+    def __init__(self, low: int, end: int, here: int, bad: int | None = None, die_after_split: bool = False) -> None:
+        self.next, self.end, self.here, self.bad = low, end, here, bad
+        self.die_after_split, self.splits = die_after_split, 0
+
+    def __iter__(self) -> _Counting:
+        return self
+
+    def __next__(self) -> tuple[int, ...]:
+        if self.next >= self.end:
+            raise StopIteration
+        if os.getpid() != self.here:
+            if self.splits < 3:
+                time.sleep(0.002)
+            elif self.die_after_split:
+                os._exit(1)
+        block = tuple(range(self.next, min(self.next + 10, self.end)))
+        self.next += len(block)
+        if self.bad is not None and self.bad in block:
+            raise ValueError(f"damaged at {self.bad}")
+        return block
+
+    def split(self) -> tuple[int, int] | None:
+        blocks = (self.end - self.next) // 10
+        if blocks < 2:
+            return None
+        cut = self.next + (blocks - blocks // 2) * 10
+        given, self.end = (cut, self.end), cut
+        self.splits += 1
+        return given
+
+
+def _splitting(here: int, bad: int | None = None, die: bool = False) -> tuple[object, object, list[tuple[int, int]]]:
+    resumed: list[tuple[int, int]] = []  # what this process was given to compute
+
+    def first() -> Iterator[tuple[int, ...]]:
+        _slow_here(here, 0.3)  # the helper takes part 1 meanwhile
+        yield (-1,)
+
+    def work(index: int) -> Iterator[tuple[int, ...]] | _Counting:
+        return first() if index == 0 else _Counting(0, 20_000, here, bad, die)
+
+    def resume(given: tuple[int, int]) -> _Counting:
+        resumed.append(given)
+        return _Counting(*given, here, bad)
+
+    return work, resume, resumed
+
+
+def test_a_part_its_holder_splits_gives_its_results_in_order(tmp_path: Path) -> None:
+    here = os.getpid()
+    work, resume, resumed = _splitting(here)
+    got = list(in_parts(work, 2, 2, tmp_path, resume))  # type: ignore[arg-type]
+    assert [n for block in got for n in block] == [-1, *range(20_000)]
+    assert len(resumed) >= 3  # this process computed what the holder gave away, three times
+    assert all(low % 10 == 0 and high <= 20_000 for low, high in resumed)
+    assert [high for _, high in resumed] == sorted((high for _, high in resumed), reverse=True)
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+    # Without `resume`, the part is not split: the same results, all of them from its holder.
+    assert list(in_parts(work, 2, 2, tmp_path)) == got  # type: ignore[arg-type]
+
+
+def test_a_holder_that_dies_after_a_split_leaves_the_whole_part_here(tmp_path: Path) -> None:
+    here = os.getpid()
+    work, resume, resumed = _splitting(here, die=True)
+    got = list(in_parts(work, 2, 2, tmp_path, resume))  # type: ignore[arg-type]
+    assert [n for block in got for n in block] == [-1, *range(20_000)]
+    assert resumed
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("bad", [15_005, 19_999, 35])
+def test_an_error_in_a_split_part_is_raised_after_the_results_before_it(tmp_path: Path, bad: int) -> None:
+    here = os.getpid()
+    work, resume, _ = _splitting(here, bad=bad)
+    got: list[int] = []
+    with pytest.raises(ValueError, match=f"damaged at {bad}"):
+        for block in in_parts(work, 2, 2, tmp_path, resume):  # type: ignore[arg-type]
+            got.extend(block)
+    assert got == [-1, *range(bad - bad % 10)]
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+
+
 def _batches() -> Iterator[tuple[str, int]]:
     for n in range(7):
         yield "batch", n

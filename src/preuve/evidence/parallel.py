@@ -10,6 +10,15 @@ places them meanwhile); forked processes take parts from the last one down,
 until the two meet: however the parts differ in size, and however much the
 caller does with each result, neither side waits long for the other.
 
+One part may be far bigger than all the others (a dump's app containers under one folder, two thirds
+of a phone's files, planned as one walk: the plan cannot know a folder's size before it is walked).
+When this process comes to a part a forked one is still computing, it would wait for all of it. A
+part's iterable may instead be :class:`Splittable`: asked by this process, its holder gives away the
+last part of what it has yet to compute (a walk gives the folders at the bottom of its stack), which
+this process computes (with ``resume``) while the holder goes on with the rest, again and again
+until the part is done. The results are the holder's, then what this process computed, in the
+order of a sequential read.
+
 A part is an iterable of results (batches of rows, say). What a part computes
 must depend on its index alone (and on what the process held when it forked),
 and its results must be picklable. A forked process writes each part's results
@@ -47,7 +56,7 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 Out = TypeVar("Out")  # a step's output (see Steps)
@@ -71,12 +80,32 @@ def can_fork(jobs: int) -> bool:
 
 # Who computes a part, in an array shared by every process: nobody yet, this process, or helper k (2 + k).
 _FREE, _MAIN, _FIRST_HELPER = 0, 1, 2
+_NONE_WANTED = -1  # (the part this process waits for and asks its holder to split: none)
 
 
-def in_parts(work: Callable[[int], Iterable[T]], parts: int, jobs: int, folder: Path) -> Iterator[T]:
+class Splittable(Protocol[R_co]):
+    """A part's results, whose holder can give away the end of what it has yet to compute."""
+
+    def __iter__(self) -> Iterator[R_co]: ...
+
+    def __next__(self) -> R_co: ...
+
+    def split(self) -> object | None:
+        """Take the last results this iterator has yet to give out of it, as a picklable description
+        that ``resume`` computes (giving them in the order this would have); None when there is
+        nothing to give now (it may be asked again later)."""
+        ...
+
+
+def in_parts(
+    work: Callable[[int], Iterable[T]], parts: int, jobs: int, folder: Path,
+    resume: Callable[[Any], Iterable[T]] | None = None,
+) -> Iterator[T]:
     """The results of ``work(0)``, ``work(1)``, … ``work(parts - 1)``, in order; with more than one job,
     up to ``jobs - 1`` forked processes take parts from the last one down, their results kept in a
-    private folder made in `folder` until they are wanted (see the module's docstring)."""
+    private folder made in `folder` until they are wanted (see the module's docstring). With `resume`,
+    a part whose results are :class:`Splittable` is split when this process comes to it while another
+    computes it: ``resume(rest)`` computes what its holder gave away."""
     if parts < 1:
         return
     if parts == 1 or not can_fork(jobs):
@@ -93,9 +122,10 @@ def in_parts(work: Callable[[int], Iterable[T]], parts: int, jobs: int, folder: 
     claims = context.RawArray("b", parts)
     claims[0] = _MAIN  # this process's first part (its results are wanted first)
     lock = context.Lock()
+    wanted = context.RawValue("i", _NONE_WANTED) if resume is not None else None
     helpers: list[_Helper] = []
     try:
-        helpers = _start(work, claims, lock, min(jobs - 1, parts - 1), spill)
+        helpers = _start(work, claims, lock, min(jobs - 1, parts - 1), spill, wanted)
         index = 0
         while index < parts:
             if helpers and index:
@@ -107,15 +137,52 @@ def in_parts(work: Callable[[int], Iterable[T]], parts: int, jobs: int, folder: 
                     break  # this part and every one after it a helper has taken
             yield from work(index)
             index += 1
+        given: list[tuple[Path | None, Any]] = []  # what the holder of part `index` gave away, in turn
+        if resume is not None and wanted is not None and index < parts and claims[index] >= _FIRST_HELPER:
+            given = _take_over(helpers[claims[index] - _FIRST_HELPER], index, wanted, resume, spill)
         written: set[int] = set()
         for helper in helpers:
             written |= helper.finished()
         for rest in range(index, parts):
-            yield from _spilled(spill / str(rest)) if rest in written else work(rest)
+            if rest not in written:
+                yield from work(rest)  # (what its holder gave away is in it)
+                continue
+            yield from _spilled(spill / str(rest))
+            if rest == index:
+                for path, description in reversed(given):
+                    yield from _spilled(path) if path is not None else cast(Callable[[Any], Iterable[T]], resume)(description)
     finally:
         for helper in helpers:  # the caller stopped early, or a part raised
             helper.stop()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _take_over(
+    holder: _Helper, index: int, wanted: Any, resume: Callable[[Any], Iterable[T]], spill: Path
+) -> list[tuple[Path | None, Any]]:
+    """Ask the holder of part `index` to split it, compute what it gives away, and again, until it
+    has written the part whole (or ended): each piece given, as (the file of its results, or None
+    when computing it raised: it is computed again where its results are wanted, and raises there;
+    its description)."""
+    given: list[tuple[Path | None, Any]] = []
+    try:
+        while True:
+            wanted.value = index
+            number = holder.next_split(index)
+            if number is None:
+                return given
+            with open(spill / f"{index}.rest{number}", "rb") as file:
+                description = pickle.load(file)  # noqa: S301 - written by this run's own forked process
+            path: Path | None = spill / f"{index}.main{number}"
+            try:
+                with open(cast(Path, path), "wb") as file:
+                    for result in resume(description):
+                        pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - raised again where the results are wanted
+                path = None
+            given.append((path, description))
+    finally:
+        wanted.value = _NONE_WANTED
 
 
 def _spilled(path: Path) -> Iterator[T]:
@@ -133,19 +200,37 @@ class _Helper:
 
     def __init__(self, process: BaseProcess, receive: Connection) -> None:
         self.process, self.receive = process, receive
+        self.written: set[int] = set()  # the parts it said it wrote whole
+
+    def next_split(self, index: int) -> int | None:
+        """Wait until it says it split part `index` (the number of that split) or wrote it whole
+        (None; None too when it has ended or died)."""
+        try:
+            while True:
+                message = self.receive.recv()
+                if isinstance(message, tuple):  # ("split", part, number)
+                    if int(message[1]) == index:
+                        return int(message[2])
+                    continue
+                self.written.add(int(message))
+                if int(message) == index:
+                    return None
+        except (EOFError, OSError, ValueError, TypeError):
+            return None
 
     def finished(self) -> set[int]:
         """The parts it wrote whole (waited for until it ends, whether it ends well or not)."""
-        written: set[int] = set()
         try:
             while True:
-                written.add(int(self.receive.recv()))
+                message = self.receive.recv()
+                if not isinstance(message, tuple):
+                    self.written.add(int(message))
         except (EOFError, OSError, ValueError, TypeError):
             pass  # it has ended (or died: its other parts are computed here)
         finally:
             self.receive.close()
             self.process.join()
-        return written
+        return self.written
 
     def stop(self) -> None:
         self.receive.close()
@@ -155,11 +240,14 @@ class _Helper:
 
 
 def _help(
-    work: Callable[[int], Iterable[T]], claims: Any, lock: Any, me: int, spill: Path, send: Connection
+    work: Callable[[int], Iterable[T]], claims: Any, lock: Any, me: int, spill: Path, send: Connection,
+    wanted: Any,
 ) -> None:
     """In a forked process: parts taken from the last one down until one this process took, each
     written to ``spill/<index>`` and then its index sent. One that raises ends it (the parent
-    computes that part and those left, and raises there)."""
+    computes that part and those left, and raises there). When the parent waits for the part this
+    computes (`wanted`) and the part is Splittable, the end of what it has yet to compute is written to
+    ``spill/<index>.rest<n>`` and ("split", index, n) sent, the parent computing it meanwhile."""
     try:
         for index in reversed(range(len(claims))):
             with lock:
@@ -170,9 +258,20 @@ def _help(
                 break
             if owner != _FREE:
                 continue  # another helper's
+            results = work(index)
+            split = getattr(results, "split", None) if wanted is not None else None
+            splits = 0
             with open(spill / str(index), "wb") as file:
-                for result in work(index):
+                for result in results:
                     pickle.dump(result, file, protocol=pickle.HIGHEST_PROTOCOL)
+                    if split is not None and wanted.value == index:
+                        rest = split()
+                        if rest is not None:
+                            splits += 1
+                            with open(spill / f"{index}.rest{splits}", "wb") as given:
+                                pickle.dump(rest, given, protocol=pickle.HIGHEST_PROTOCOL)
+                            wanted.value = _NONE_WANTED
+                            send.send(("split", index, splits))
             send.send(index)
     except BaseException:  # noqa: BLE001, S110 - see above
         pass
@@ -180,7 +279,9 @@ def _help(
         send.close()
 
 
-def _start(work: Callable[[int], Iterable[T]], claims: Any, lock: Any, count: int, spill: Path) -> list[_Helper]:
+def _start(
+    work: Callable[[int], Iterable[T]], claims: Any, lock: Any, count: int, spill: Path, wanted: Any = None
+) -> list[_Helper]:
     """`count` forked helpers (fewer when some cannot start: their parts are computed here)."""
     context = multiprocessing.get_context("fork")
     started: list[_Helper] = []
@@ -196,7 +297,7 @@ def _start(work: Callable[[int], Iterable[T]], claims: Any, lock: Any, count: in
         for number in range(count):
             receive, send = context.Pipe(duplex=False)
             process = context.Process(
-                target=_help, args=(work, claims, lock, _FIRST_HELPER + number, spill, send), daemon=True
+                target=_help, args=(work, claims, lock, _FIRST_HELPER + number, spill, send, wanted), daemon=True
             )
             try:
                 process.start()

@@ -136,7 +136,8 @@ class FolderSource(Source):
         jobs = self.jobs if sum(isinstance(part, _Subtree) for part in plan) >= PLANNED_WALKS else 1
         limit, listed = self.limits.max_archive_entries, 0
         work = partial(_part, plan, self.limits, str(self.path))
-        for batch in in_parts(work, len(plan), jobs, self.workdir):
+        resume = partial(_resume, self.limits, str(self.path))
+        for batch in in_parts(work, len(plan), jobs, self.workdir, resume):
             listed += batch.count
             if listed > limit:
                 raise LimitExceeded(str(self.path), f"more than {limit} entries")
@@ -212,23 +213,69 @@ def _member(rel: str, st: os.stat_result) -> Member:
 
 def _part(plan: list[_Listed | _Subtree], limits: Limits, where: str, index: int) -> Iterator[_Listed]:
     """One part of a folder's plan, as batches of members (each with the count of entries it stands
-    for); a subfolder walked whole is bounded in entries as a whole walk is."""
+    for); a subfolder walked whole is bounded in entries as a whole walk is, and its walk can be split
+    (see _Walk)."""
     part = plan[index]
     if isinstance(part, _Listed):
-        yield part
-        return
-    batch, total = _Listed(), 0
-    for rel, st in _walk([(part.folder, part.relative, part.depth)], limits):
-        batch.count += 1
-        if rel is not None and st is not None:
-            batch.add(rel, st)
-        if batch.count == _BATCH:
-            total += _BATCH
-            if total > limits.max_archive_entries:
-                raise LimitExceeded(where, f"more than {limits.max_archive_entries} entries")
-            yield batch
-            batch = _Listed()
-    yield batch
+        return iter((part,))
+    return _Walk([(part.folder, part.relative, part.depth)], limits, where)
+
+
+def _resume(limits: Limits, where: str, stack: list[tuple[str, str, int]]) -> Iterator[_Listed]:
+    """The walk of the folders a split gave away (see _Walk.split)."""
+    return _Walk(stack, limits, where)
+
+
+class _Walk:
+    """The walk of the folders of `stack` (the last walked first), as batches of _BATCH entries, which
+    can give away the folders at the bottom of its stack (those it would walk last) for another process
+    to walk: a plan's subfolders differ in size as a phone's folders do (its app containers, two thirds
+    of its files, under one folder), and the process that waits for a big one takes half of it."""
+
+    def __init__(self, stack: list[tuple[str, str, int]], limits: Limits, where: str) -> None:
+        self.stack, self.limits, self.where = stack, limits, where
+        self.children: Iterator[tuple[str, os.stat_result | None, str]] = iter(())  # the folder being listed
+        self.depth = 0  # that folder's
+        self.total = 0
+
+    def __iter__(self) -> _Walk:
+        return self
+
+    def __next__(self) -> _Listed:
+        batch = _Listed()
+        stack, limits = self.stack, self.limits
+        while batch.count < _BATCH:
+            entry = next(self.children, None)
+            if entry is None:
+                if not stack:
+                    break
+                folder, relative, depth = stack.pop()
+                if depth > limits.max_path_depth:
+                    continue
+                self.depth = depth
+                self.children = _children(folder, relative)
+                continue
+            rel, st, path = entry
+            batch.count += 1
+            if st is not None:
+                batch.add(rel, st)
+                if statmod.S_ISDIR(st.st_mode):
+                    stack.append((path, rel, self.depth + 1))
+        if not batch.count and not stack:
+            raise StopIteration
+        self.total += batch.count
+        if self.total > limits.max_archive_entries:
+            raise LimitExceeded(self.where, f"more than {limits.max_archive_entries} entries")
+        return batch
+
+    def split(self) -> list[tuple[str, str, int]] | None:
+        """The bottom half of the stack, taken from it: the folders walked after all the others (a
+        folder's subfolders are pushed above what the stack holds when it is listed)."""
+        if len(self.stack) < 2:
+            return None
+        half = len(self.stack) // 2
+        given, self.stack[:half] = self.stack[:half], []
+        return given
 
 
 class FileSource(Source):
