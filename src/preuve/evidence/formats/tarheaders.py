@@ -110,7 +110,8 @@ def pax_records(
     return out
 
 
-def _cut_short(members: int, last: str | None) -> str:
+def cut_short(members: int, last: str | None) -> str:
+    """The note of an archive cut short after `members` members, the last of them `last`."""
     cut = f", whose last member ({last}) may be incomplete" if last is not None else ""
     return (f"the archive is cut short: it ends after {members} member(s), before its end-of-archive "
             f"marker{cut}; members after that point are lost")
@@ -157,10 +158,16 @@ def scan_tar_headers(
 
 
 def scan_tar_batches(
-    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None = None, size: int = 4096
+    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None = None, size: int = 4096,
+    start: int = 0, until: int | None = None, stopped: list[int] | None = None,
 ) -> Iterator[TarHeaders]:
     """Every member header of a tar stream, skipping over the data (ustar, pax and GNU long names), in
     batches of `size` headers (the last one shorter).
+
+    A scan of part of a plain tar (see early_tar.SplitScan) starts at `start` (where the stream
+    stands, a header's offset) or stops at `until`: when a header begins there with nothing carried
+    over to it (no pax or GNU long-name header before it, no global pax header before), the scan stops
+    and appends that offset to `stopped`; else it goes on to the end, as a whole scan.
 
     `budget` bounds the decompressed bytes (checked before a member's data is skipped); `damage`
     receives what is wrong with the archive as a whole (cut short). A bad checksum, a negative size
@@ -170,7 +177,7 @@ def scan_tar_batches(
     """
     batch = TarHeaders()  # (the one being filled)
     try:
-        yield from _scan(stream, path, budget, damage, size, batch)
+        yield from _scan(stream, path, budget, damage, size, batch, start, until, stopped)
     except Exception:
         if batch.names:
             yield batch
@@ -180,15 +187,16 @@ def scan_tar_batches(
 
 
 def _scan(
-    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None, size_of_batch: int, batch: TarHeaders
+    stream: BinaryIO, path: str, budget: int | None, damage: list[str] | None, size_of_batch: int, batch: TarHeaders,
+    start: int = 0, until: int | None = None, stopped: list[int] | None = None,
 ) -> Iterator[TarHeaders]:
     """The scan itself, filling `batch` and yielding what it holds each time it is full (the caller
     keeps the batch being filled, to give what it holds when the scan ends or fails)."""
     read = getattr(stream, "read1", None) or stream.read
     buf = b""  # the stream's bytes [base, base + len(buf)); the stream stands at base + len(buf)
     view = memoryview(buf)
-    base = 0
-    offset = 0  # the next header
+    base = start
+    offset = start  # the next header
     pax_global: dict[str, str] = {}
     pending: dict[str, str] = {}
     long_name: str | None = None
@@ -204,6 +212,10 @@ def _scan(
         batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets
     )
     while True:
+        if offset == until and not pending and long_name is None and not pax_global and not extended_bytes:
+            if stopped is not None:
+                stopped.append(offset)
+            return
         at = offset - base
         if at + BLOCK > len(buf):
             buf, base, at = buf[at:], offset, 0  # (empty when the stream ended inside skipped data)
@@ -217,7 +229,7 @@ def _scan(
                 # A tar ends with zero blocks; a stream that stops before them was cut short (an interrupted
                 # copy or download): the last member may be incomplete and whatever followed it is lost.
                 if damage is not None:
-                    damage.append(_cut_short(members, last))
+                    damage.append(cut_short(members, last))
                 return
         name, mode_field, size_field, mtime_field, sum_field, kind, magic, prefix = unpack(buf, at)
         size = -1
@@ -364,8 +376,55 @@ def _scan(
                 # A compressed stream that ends inside this member's data: it was cut short. The archive
                 # is damaged (what followed is lost), and this member is named as unreadable by the caller.
                 if damage is not None:
-                    damage.append(
-                        f"the archive is cut short: it ends after {members} member(s), before its end-of-archive "
-                        f"marker, whose last member ({last}) may be incomplete; members after that point are lost"
-                    )
+                    damage.append(cut_short(members, last))
                 raise EvidenceError(path, f"member {text} is cut short: the archive ends inside it (truncated)")
+
+
+def header_checksum_ok(block: bytes) -> bool:
+    """Whether a 512-byte block is a tar header by its checksum (and not a block of zeros)."""
+    if len(block) != BLOCK or block == _ZERO:
+        return False
+    field = block[148:156]
+    try:
+        stored = tar_number(field)
+    except ValueError:
+        return False
+    return stored == sum(block) - sum(field) + 256
+
+
+def header_near(stream: BinaryIO, offset: int, reach: int) -> int | None:
+    """The offset of the first header at or after `offset` (rounded up to a block) and before `offset +
+    reach` that begins a member's headers: a block with the ustar magic and a good checksum that does
+    not follow an extended header whose data ends right before it (a pax or GNU long-name header belongs
+    to the member after it). None when there is none. It may lie inside a member's data (a tar stored
+    in the tar): a scan stopped there is checked by the scan that comes to it (scan_tar_batches'
+    `until`)."""
+    at = (offset + BLOCK - 1) // BLOCK * BLOCK
+    back = min(at, 8 * BLOCK)  # (blocks before, to see the extended header a candidate may follow)
+    stream.seek(at - back)
+    data = stream.read(back + reach)
+
+    def header(place: int) -> bytes | None:
+        block = data[place : place + BLOCK]
+        return block if block[257:262] == b"ustar" and header_checksum_ok(block) else None
+
+    for place in range(back, len(data) - BLOCK + 1, BLOCK):
+        if header(place) is None:
+            continue
+        follows = False
+        for blocks in range(1, 7):  # an extended header whose data fills the `blocks` blocks before
+            before = place - (blocks + 1) * BLOCK
+            if before < 0:
+                break
+            found = header(before)
+            if found is not None and found[156:157] in _EXTENDED:
+                try:
+                    size = tar_number(found[124:136])
+                except ValueError:
+                    continue
+                if (size + BLOCK - 1) // BLOCK == blocks:
+                    follows = True
+                    break
+        if not follows:
+            return at - back + place
+    return None

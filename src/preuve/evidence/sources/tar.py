@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from preuve.evidence.early_tar import EarlyHeaders, HeaderBatch, header_batches, tar_budget
+from preuve.evidence.early_tar import EarlyHeaders, HeaderBatch, header_batches, split_scan, tar_budget
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
 from preuve.evidence.formats.tarheaders import scan_tar_headers
@@ -200,6 +200,8 @@ class TarSource(Source):
         indexing = CheckpointPass(self._gzip) if workdir is not None and self._gzip is not None else None
         headers = partial(self._headers, budget, indexing is None)
         taken = self._early.take(self.path, budget, self.jobs) if self._early is not None and workdir else None
+        if taken is None and workdir is not None and plain:
+            taken = split_scan(self.path, str(self.path), self.jobs, workdir)  # (a big tar: in two halves)
         batches: Iterable[HeaderBatch] = (
             taken if taken is not None else beside(headers, self.jobs, workdir) if workdir is not None else headers()
         )
