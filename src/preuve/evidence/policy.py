@@ -63,10 +63,18 @@ OTHER = "other"  # FIFO, socket, device, sparse or unknown type: listed, never o
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+# What member_name changes or refuses in a name: a NUL or backslash, a leading slash, a drive letter,
+# an empty, "." or ".." part. A name with none of them (nearly every name of an archive) is safe as it
+# is, and a few substring tests tell so (they also send a few safe names, such as a part beginning
+# with a dot, to the rules part by part). Splitting every name into parts was most of a zip's listing
+# of names: 2.3 µs a name, 0.5 s for a phone's file system; a regular expression's search 5 µs.
 def member_name(raw: str) -> str | None:
     """A member's name as a safe relative '/'-separated path, or None when it could leave its root
     (absolute, a drive letter, a NUL, a ``..`` part) or names nothing. ``./`` parts, repeated and
     trailing slashes and backslashes (as Windows tools write them) are normalised."""
+    if (raw and raw[0] != "/" and raw[0] != "." and raw[-1] != "/" and raw[1:2] != ":" and "//" not in raw
+            and "/." not in raw and "\\" not in raw and "\x00" not in raw):
+        return raw
     if not raw or "\x00" in raw:
         return None
     name = raw.replace("\\", "/")
