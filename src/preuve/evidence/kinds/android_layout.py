@@ -84,37 +84,64 @@ def is_aqf_top(top: Iterable[str]) -> bool:
 
 
 def _single_folder(names: list[str]) -> str | None:
-    """The one folder every member lies under, or None."""
-    tops = {n.split("/", 1)[0] for n in names if n}
-    if len(tops) != 1 or not all("/" in n or n.rstrip("/") in tops for n in names if n):
+    """The one folder every member lies under, or None. (A member lies under folder F when it is F or
+    begins with "F/": one test a name, not a split; a phone's file system as a zip lists hundreds of
+    thousands of names, all under one folder, and every kind's detection looks at them.)"""
+    first = next((n for n in names if n), None)
+    if first is None:
         return None
-    return next(iter(tops))
+    folder = first.split("/", 1)[0]
+    under = folder + "/"
+    for n in names:
+        if n and n != folder and not n.startswith(under):
+            return None
+    return folder
 
 
-def _inner(names: list[str], folder: str) -> list[str]:
-    return [n[len(folder) + 1 :] for n in names if n.startswith(folder + "/") and len(n) > len(folder) + 1]
+def _inner_tops(names: list[str], folder: str) -> set[str]:
+    """The first part of each name under `folder` (those of _inner), each cut once."""
+    cut = len(folder) + 1
+    tops: set[str] = set()
+    for n in names:
+        if len(n) > cut and n.startswith(folder) and n[cut - 1] == "/":
+            end = n.find("/", cut)
+            tops.add(n[cut:end] if end >= 0 else n[cut:])
+    return tops
 
 
 def aqf_zip_root(names: list[str]) -> str | None:
     """'' when AndroidQF files lie at the top of the zip, the folder name when under one folder, else None."""
-    if is_aqf_top({n.split("/", 1)[0] for n in names}):
+    if is_aqf_top({n[:end] if (end := n.find("/")) >= 0 else n for n in names}):
         return ""
     folder = _single_folder(names)
-    if folder is not None and is_aqf_top({n.split("/", 1)[0] for n in _inner(names, folder)}):
+    if folder is not None and is_aqf_top(_inner_tops(names, folder)):
         return folder
     return None
 
 
 def is_bugreport_names(names: list[str]) -> bool:
     """Whether these member names (relative to the bugreport's top) are those of ``adb bugreport``."""
-    tops = {n for n in names if "/" not in n}
+    return _bugreport_top({n for n in names if "/" not in n}, lambda: any(n.startswith("FS/") or n == "FS" for n in names))
+
+
+def _bugreport_top(tops: set[str], has_fs: Callable[[], bool]) -> bool:
+    """is_bugreport_names of the names at the top (`tops`); `has_fs` tells whether one is FS or under it."""
     if "main_entry.txt" in tops:
         return True
     if any(n.startswith("dumpState_") and n.endswith(".log") for n in tops):  # Samsung's name for the main text
         return True
     return any(n.startswith(("bugreport-", "bugreport_", "dumpstate")) and n.endswith(".txt") for n in tops) and (
-        "version.txt" in tops or any(n.startswith("FS/") or n == "FS" for n in names)
+        "version.txt" in tops or has_fs()
     )
+
+
+def _is_bugreport_under(names: list[str], folder: str) -> bool:
+    """is_bugreport_names of the names under `folder` (those of _inner), with no name cut but those at its top."""
+    cut = len(folder) + 1
+    under = folder + "/"
+    tops = {n[cut:] for n in names if len(n) > cut and n.startswith(under) and n.find("/", cut) < 0}
+    fs_folder = under + "FS"
+    return _bugreport_top(tops, lambda: any(n == fs_folder or n.startswith(fs_folder + "/") for n in names))
 
 
 def bugreport_zip_root(names: list[str]) -> str | None:
@@ -123,7 +150,7 @@ def bugreport_zip_root(names: list[str]) -> str | None:
     if is_bugreport_names(names):
         return ""
     folder = _single_folder(names)
-    if folder is not None and is_bugreport_names(_inner(names, folder)):
+    if folder is not None and _is_bugreport_under(names, folder):
         return folder
     return None
 
