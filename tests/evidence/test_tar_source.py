@@ -88,3 +88,61 @@ def test_a_size_past_64_bits_is_kept_and_read_as_cut_short(tmp_path: Path) -> No
             source.open("a/huge", "a/huge").read()
     finally:
         source.close()
+
+
+def _tar_of(path: Path, members: list[tuple[str, bytes | None]], mode: str = "w") -> Path:
+    """A tar of these members (a folder where the bytes are None), in order."""
+    with tarfile.open(path, mode) as tf:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tf.addfile(info)
+            else:
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2"])
+def test_a_member_read_by_its_place_is_the_one_read_by_its_name(tmp_path: Path, mode: str) -> None:
+    """The mount reads a member by its place in the listing (two numbers kept a member); what asks for
+    it by name reads the first of that name, from the headers read again; the same bytes."""
+    members: list[tuple[str, bytes | None]] = [
+        ("private/var/mobile/", None),
+        ("private/var/mobile/a.txt", b"first a"),
+        ("../escape.txt", b"refused"),
+        ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
+        ("private/var/mobile/a.txt", b"second a"),
+        ("private/var/mobile/empty", b""),
+        ("/private/var/mobile/abs.txt", b"absolute"),
+    ]
+    path = _tar_of(tmp_path / f"dump.{mode.replace('w:', 'tar.') if ':' in mode else 'tar'}", members, mode)
+    source = TarSource(path, DEFAULT_LIMITS)
+    try:
+        listed = list(source.members())
+        by_place = {}
+        for ref, member in enumerate(listed):
+            if member.type == "file":
+                with source.open_member(ref, member.name, member.name) as stream:
+                    by_place[ref] = stream.read()
+            else:
+                with pytest.raises(EvidenceError, match="not a regular file"):
+                    source.open_member(ref, member.name, member.name)
+        assert [(m.name, by_place.get(ref)) for ref, m in enumerate(listed)] == [
+            ("private/var/mobile", None),
+            ("private/var/mobile/a.txt", b"first a"),
+            ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
+            ("private/var/mobile/a.txt", b"second a"),  # (the mount keeps the first of a name)
+            ("private/var/mobile/empty", b""),
+            ("private/var/mobile/abs.txt", b"absolute"),
+        ]
+        for name, expected in [("private/var/mobile/a.txt", b"first a"), ("private/var/mobile/abs.txt", b"absolute"),
+                               ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep")]:
+            with source.open(name, name) as stream:
+                assert stream.read() == expected
+        with pytest.raises(EvidenceError, match="not a regular file"):
+            source.open("private/var/mobile", "x")
+        assert source.refused == ["../escape.txt"]
+    finally:
+        source.close()

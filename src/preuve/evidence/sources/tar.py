@@ -89,6 +89,20 @@ def safe_names() -> Callable[[str], str | None]:
     return safe_name
 
 
+def _by_name(files: dict[str, dict[str, int]], huge: dict[str, tuple[int, int]], name: str, data_at: int,
+             declared: int) -> None:
+    """Keep a regular member by its name, unless one of that name is kept already (the first stands)."""
+    folder, _, leaf = name.rpartition("/")
+    leaves = files.get(folder)
+    if leaves is None:
+        leaves = files[folder] = {}
+    if leaf not in leaves and (not huge or name not in huge):
+        if declared <= _SIZE_MASK:
+            leaves[leaf] = data_at << _SIZE_BITS | declared
+        else:
+            huge[name] = (data_at, declared)
+
+
 def _open_decompressed(path: Path) -> BinaryIO:
     import bz2
     import gzip
@@ -153,10 +167,17 @@ class TarSource(Source):
             raise AcquisitionError(f"{shown}: not a readable tar ({error_text(exc)})") from exc
         self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
         self._gzip = GzipCheckpoints(path) if gzipped else None
-        # folder -> leaf name -> data offset << 64 | size, the first of a name: a dump's names share a few
-        # thousand folders, each kept once, and a member costs its leaf and one int (not a tuple of two)
+        # Each listed member's data offset and size, by its place in the listing (the `ref` the mount
+        # opens it by): two numbers a member in arrays. (Until 2026-12-07 every regular member was kept
+        # by its name, folder by folder: 90 MiB at 575,000 members, beside the mount's own paths.)
+        self._at = array("q")  # -1: not a regular file; -2: its numbers are in _huge_at
+        self._length = array("q")
+        self._huge_at: dict[int, tuple[int, int]] = {}  # (a size or offset past 63 bits: a damaged header)
+        # By name (folder -> leaf -> data offset << 64 | size, the first of a name), made only for what
+        # opens a member by its name (a nested acquisition's file, a compressed stream's prefetch).
         self._files: dict[str, dict[str, int]] = {}
         self._huge: dict[str, tuple[int, int]] = {}  # (a size of 2**64 bytes or more: a damaged header)
+        self._named = False  # whether _files holds every member
         self._fetched: dict[str, Path] = {}  # members copied in one pass to the run's private folder (prefetch)
 
     def _stream(self, checkpoints: bool = True) -> BinaryIO:
@@ -191,7 +212,13 @@ class TarSource(Source):
         count = 0
         damage: list[str] = []  # about the archive as a whole, named by its label when it has one
         most = self.limits.max_archive_entries
-        files, huge, refused, absolute = self._files, self._huge, self.refused, self.absolute
+        refused, absolute = self.refused, self.absolute
+        # (a bzip2 or xz tar's members are copied out by name in one pass, see prefetch: kept by name too)
+        self._files, self._huge, self._named = {}, {}, self.reads_forward()
+        files, huge = (self._files, self._huge) if self._named else (None, None)
+        at, at_size, huge_at = self._at, self._length, self._huge_at
+        del at[:], at_size[:]
+        huge_at.clear()
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
         # The headers may be read beside (evidence.parallel.beside), a batch at a time; a .tar.gz's
@@ -238,17 +265,19 @@ class TarSource(Source):
                             self.damaged.append(f"{self.where}: member {name} is cut short ({declared} bytes "
                                                 f"declared, {present} present): the archive is truncated")
                         # Only (offset, size) is kept per member: a TarInfo is made when the member is opened.
-                        folder, _, leaf = name.rpartition("/")
-                        leaves = files.get(folder)
-                        if leaves is None:
-                            leaves = files[folder] = {}
-                        if leaf not in leaves and (not huge or name not in huge):
-                            if declared <= _SIZE_MASK:
-                                leaves[leaf] = data_at << _SIZE_BITS | declared
-                            else:
-                                huge[name] = (data_at, declared)
+                        if 0 <= data_at < _INT64 and declared < _INT64:
+                            at.append(data_at)
+                            at_size.append(declared)
+                        else:
+                            huge_at[len(at)] = (data_at, declared)
+                            at.append(-2)
+                            at_size.append(0)
+                        if files is not None and huge is not None:
+                            _by_name(files, huge, name, data_at, declared)
                     else:
                         declared = 0
+                        at.append(-1)
+                        at_size.append(0)
                     names.append(name)
                     codes.append(_TYPE_CODES[kind])
                     sizes.append(declared)
@@ -284,7 +313,11 @@ class TarSource(Source):
         return header_batches(partial(self._stream, checkpoints), str(self.path), budget, _HEADER_BATCH)
 
     def _where(self, name: str) -> tuple[int, int] | None:
-        """Where a regular member's bytes lie in the (decompressed) archive: offset and size."""
+        """Where a regular member's bytes lie in the (decompressed) archive: offset and size (the first
+        member of that name). Members are kept by name only when something asks for one by its name:
+        the headers are then read again, once."""
+        if not self._named:
+            self._name_members()
         folder, _, leaf = name.rpartition("/")
         packed = self._files.get(folder, {}).get(leaf)
         return (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
@@ -328,6 +361,33 @@ class TarSource(Source):
     def local_file(self, name: str) -> Path | None:
         return self._fetched.get(name)
 
+    def _name_members(self) -> None:
+        """Every regular member by its name (the first of a name), from the headers read again."""
+        files: dict[str, dict[str, int]] = {}
+        huge: dict[str, tuple[int, int]] = {}
+        safe_name = safe_names()
+        budget = tar_budget(self._compressed, self._plain, self.limits)
+        try:
+            with _open_decompressed(self.path) as stream:
+                for count, entry in enumerate(scan_tar_headers(stream, str(self.path), budget), start=1):
+                    check_entry_count(count, str(self.path), self.limits)
+                    if tar_member_type(entry.type) != FILE:
+                        continue
+                    name = safe_name(entry.name)
+                    if name is not None:
+                        _by_name(files, huge, name, entry.offset_data, entry.size)
+        except (EvidenceError, EOFError, OSError, ValueError, tarfile.TarError, zlib.error, lzma.LZMAError):
+            pass  # (the members before the damage, as the listing has them)
+        self._files, self._huge, self._named = files, huge, True
+
+    def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
+        if self._fetched or not 0 <= ref < len(self._at):
+            return self.open(name, label)
+        offset = self._at[ref]
+        if offset == -1:
+            raise EvidenceError(label, "not a regular file")
+        return self._open_at(self._huge_at[ref] if offset == -2 else (offset, self._length[ref]), name, label)
+
     def open(self, name: str, label: str) -> BinaryIO:
         fetched = self._fetched.get(name)
         if fetched is not None:
@@ -335,6 +395,10 @@ class TarSource(Source):
         where = self._where(name)
         if where is None:
             raise EvidenceError(label, "not a regular file")
+        return self._open_at(where, name, label)
+
+    def _open_at(self, where: tuple[int, int], name: str, label: str) -> BinaryIO:
+        """The member whose data lies at `where` (offset and size in the decompressed archive)."""
         if self._gzip is not None:
             try:
                 return guarded_member(open_member(self._gzip, where[0], where[1]), label)
