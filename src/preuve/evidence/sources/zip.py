@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import struct
 import zipfile
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, BinaryIO, cast
@@ -75,7 +76,10 @@ class ZipSource(Source):
             self._zip = cut
             self.damage.append(cut.damage)
         self._list = self._zip.infolist() if self._zip is not None else None
-        self._infos: dict[str, int] = {}  # a regular member's name: its place in the directory
+        # Each listed member's place in the directory, by its place in the listing (the `ref` the mount
+        # opens it by; -1: not a regular file); by name only for what opens a member by its name.
+        self._listed = array("i")
+        self._infos: dict[str, int] | None = None  # a regular member's name: its place (the first of a name)
         self._safe: list[str | None] | None = None  # each member's safe name, in order, once made
 
     def _entries(self) -> Iterator[tuple[str, int, int, int, tuple[int, ...]]]:
@@ -115,6 +119,8 @@ class ZipSource(Source):
                 yield name
 
     def members(self) -> Iterator[Member]:
+        listed = self._listed
+        del listed[:]
         for index, ((raw, attrs, size, packed, when), name) in enumerate(
             zip(self._entries(), self._safe_names(), strict=True)
         ):
@@ -125,17 +131,39 @@ class ZipSource(Source):
             if is_absolute_name(raw):
                 self.absolute.add(raw)
             kind = zip_entry_type(raw, attrs)
+            listed.append(index if kind == FILE else -1)
             if kind == FILE:
-                self._infos.setdefault(name, index)
                 if ratio_exceeded(size, packed, self.limits):
                     self.damaged.append(f"{self.where}: {bomb_note(name, size, packed, self.limits)}")
             unix_mode = (attrs >> 16) & 0xFFFF
             yield Member(name, kind, size if kind == FILE else 0, zip_time(when), unix_mode or None)
 
+    def _by_name(self) -> dict[str, int]:
+        """Each regular member's place in the directory by its safe name (the first of a name), made
+        when a member is first asked for by name (a nested acquisition's file): the mount reads by place."""
+        if self._infos is None:
+            infos: dict[str, int] = {}
+            for index, ((raw, attrs, _, _, _), name) in enumerate(zip(self._entries(), self._safe_names(), strict=True)):
+                if name is not None and zip_entry_type(raw, attrs) == FILE:
+                    infos.setdefault(name, index)
+            self._infos = infos
+        return self._infos
+
+    def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
+        if not 0 <= ref < len(self._listed):
+            return self.open(name, label)
+        index = self._listed[ref]
+        if index < 0:
+            raise EvidenceError(label, "not a regular file of the archive")
+        return self._open_index(index, label)
+
     def open(self, name: str, label: str) -> BinaryIO:
-        index = self._infos.get(name)
+        index = self._by_name().get(name)
         if index is None:
             raise EvidenceError(label, "not a regular file of the archive")
+        return self._open_index(index, label)
+
+    def _open_index(self, index: int, label: str) -> BinaryIO:
         info = self._info(index)
         if ratio_exceeded(info.file_size, info.compress_size, self.limits):
             raise LimitExceeded(label, f"decompression ratio {info.file_size // max(info.compress_size, 1)} "

@@ -1,0 +1,77 @@
+"""A zip's members read by their place in the listing (ZipSource.open_member, as the mount reads them)
+are those read by their name (the first of a name), whichever reader lists the zip: the directory
+kernel, or zipfile for a zip the kernel leaves."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from preuve.evidence.errors import EvidenceError
+from preuve.evidence.limits import DEFAULT_LIMITS
+from preuve.evidence.sources.zip import ZipSource
+
+_MEMBERS: list[tuple[str, bytes | None]] = [
+    ("private/var/mobile/", None),
+    ("private/var/mobile/a.txt", b"first a"),
+    ("../escape.txt", b"refused"),
+    ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
+    ("private/var/mobile/a.txt", b"second a"),
+    ("private/var/mobile/empty", b""),
+    ("/private/var/mobile/abs.txt", b"absolute"),
+]
+
+
+def _zip(path: Path, method: int) -> Path:
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(path, "w", method) as out:
+        for name, data in _MEMBERS:
+            if data is None:
+                out.writestr(zipfile.ZipInfo(name), b"")
+            else:
+                out.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("kernel", [True, False])
+def test_a_member_read_by_its_place_is_the_one_read_by_its_name(
+    tmp_path: Path, method: int, kernel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _zip(tmp_path / "dump.zip", method)
+    if not kernel:
+        import preuve.evidence.sources.zip as zip_module
+        from preuve.evidence.formats.zipdir import NotTaken
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise NotTaken("left to zipfile")
+
+        monkeypatch.setattr(zip_module, "read_directory", refuse)
+    source = ZipSource(path, DEFAULT_LIMITS)
+    try:
+        listed = list(source.members())
+        by_place: dict[int, bytes] = {}
+        for ref, member in enumerate(listed):
+            if member.type == "file":
+                with source.open_member(ref, member.name, member.name) as stream:
+                    by_place[ref] = stream.read()
+            else:
+                with pytest.raises(EvidenceError, match="not a regular file"):
+                    source.open_member(ref, member.name, member.name)
+        assert [(m.name, by_place.get(ref)) for ref, m in enumerate(listed)] == [
+            ("private/var/mobile", None),
+            ("private/var/mobile/a.txt", b"first a"),
+            ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
+            ("private/var/mobile/a.txt", b"second a"),  # (the mount keeps the first of a name)
+            ("private/var/mobile/empty", b""),
+            ("private/var/mobile/abs.txt", b"absolute"),
+        ]
+        for name, expected in [("private/var/mobile/a.txt", b"first a"), ("private/var/mobile/abs.txt", b"absolute")]:
+            with source.open(name, name) as stream:
+                assert stream.read() == expected
+        with pytest.raises(EvidenceError, match="not a regular file"):
+            source.open("private/var/mobile", "x")
+        assert source.refused == ["../escape.txt"]
+    finally:
+        source.close()
