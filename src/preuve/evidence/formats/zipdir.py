@@ -17,7 +17,7 @@ import struct
 import zipfile
 from array import array
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from preuve.evidence.errors import LimitExceeded
 
@@ -41,7 +41,9 @@ class NotTaken(Exception):
 class ZipDirectory:
     """Every member of a zip's central directory, in its order, as flat columns."""
 
-    names: list[str] = field(default_factory=list)  # as zipfile gives ZipInfo.filename (cut at a NUL)
+    names: list[str] | None = field(default_factory=list)  # as zipfile gives ZipInfo.filename (cut at a NUL);
+    # None once forgotten (see forget_names): each is read again from the directory when wanted
+    entries: array[int] = field(default_factory=lambda: array("q"))  # where each entry lies in the file
     cut_names: dict[int, str] = field(default_factory=dict)  # index: the name as stored, when it differs
     flags: array[int] = field(default_factory=lambda: array("H"))
     methods: array[int] = field(default_factory=lambda: array("H"))
@@ -56,16 +58,34 @@ class ZipDirectory:
     extract_versions: bytearray = field(default_factory=bytearray)
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.entries)
+
+    def forget_names(self) -> None:
+        """Let the names go (a listing placed them: they are the mount's paths now; half a million
+        names of a phone's file system are 90 MiB): a member's is read again when it is opened."""
+        self.names = None
+
+    def stored_name(self, index: int, stream: BinaryIO) -> str:
+        """The member's name as stored (before zipfile's cut at a NUL), read from its entry in `stream`."""
+        stream.seek(self.entries[index])
+        head = stream.read(_ENTRY.size)
+        fields = _ENTRY.unpack(head)
+        raw = stream.read(fields[12])
+        return raw.decode("utf-8") if fields[5] & _UTF8_NAME else raw.decode("cp437")
 
     def date_time(self, index: int) -> tuple[int, int, int, int, int, int]:
         stamp = self.dos_times[index]
         d, t = stamp >> 16, stamp & 0xFFFF
         return ((d >> 9) + 1980, (d >> 5) & 0xF, d & 0x1F, t >> 11, (t >> 5) & 0x3F, (t & 0x1F) * 2)
 
-    def info(self, index: int) -> zipfile.ZipInfo:
-        """The member as zipfile describes it, for zipfile's own reader (made when it is opened)."""
-        info = zipfile.ZipInfo(self.cut_names.get(index, self.names[index]), self.date_time(index))
+    def info(self, index: int, stream: BinaryIO | None = None) -> zipfile.ZipInfo:
+        """The member as zipfile describes it, for zipfile's own reader (made when it is opened; its
+        name read from `stream` when the names were forgotten)."""
+        if self.names is None:
+            stored = self.stored_name(index, cast(BinaryIO, stream))
+        else:
+            stored = self.cut_names.get(index, self.names[index])
+        info = zipfile.ZipInfo(stored, self.date_time(index))
         info.flag_bits = self.flags[index]
         info.compress_type = self.methods[index]
         info.CRC = self.crcs[index]
@@ -146,7 +166,7 @@ def _read(stream: BinaryIO, label: str, max_entries: int | None) -> ZipDirectory
     stream.seek(start)
     data = stream.read(dir_size)
     found = ZipDirectory()
-    names, cut_names = found.names, found.cut_names
+    names, cut_names, entries = cast(list[str], found.names), found.cut_names, found.entries
     flags_col, methods, times, crcs = found.flags, found.methods, found.dos_times, found.crcs
     compressed_col, sizes, offsets, external = found.compressed, found.sizes, found.offsets, found.external
     systems, versions, extract_versions = found.systems, found.versions, found.extract_versions
@@ -159,8 +179,9 @@ def _read(stream: BinaryIO, label: str, max_entries: int | None) -> ZipDirectory
          name_len, extra_len, comment_len, _disk, _internal, attrs, offset) = unpack_entry(data, place)
         if sig != _ENTRY_SIG:
             raise NotTaken("bad magic number for central directory")
-        if max_entries is not None and len(names) >= max_entries:
+        if max_entries is not None and len(found.entries) >= max_entries:
             raise LimitExceeded(label, f"more than {max_entries} entries in its central directory")
+        entries.append(start + place)
         place += entry_size
         raw = data[place : place + name_len]
         place += name_len

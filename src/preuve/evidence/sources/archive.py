@@ -161,6 +161,8 @@ class ArchiveNames:
         """The zip whose names were read (its central directory read once, for the names and the
         mount), for the open to mount and close; None when none was read."""
         source, self._source = self._source, None
+        if source is not None:
+            self._zip = None  # (the names are the source's now, and its listing lets them go)
         return source
 
     def close(self) -> None:

@@ -41,6 +41,8 @@ def zip_time(date_time: tuple[int, ...]) -> float | None:
         return None
 
 
+_FORGET_NAMES_FROM = 20_000  # members from which a zip listed whole lets its names go (see members)
+
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # (zipfile's structFileHeader: 30 bytes)
 _PATCHED, _STRONG, _UTF8_NAME = 1 << 5, 1 << 6, 0x800
 
@@ -88,20 +90,37 @@ class ZipSource(Source):
             for info in self._list:
                 yield info.filename, info.external_attr, info.file_size, info.compress_size, info.date_time
             return
-        found = cast(ZipDirectory, self._dir)
+        found = self._directory()
         names, external, sizes, compressed, date_time = (
-            found.names, found.external, found.sizes, found.compressed, found.date_time)
+            cast(list[str], found.names), found.external, found.sizes, found.compressed, found.date_time)
         for index, name in enumerate(names):
             yield name, external[index], sizes[index], compressed[index], date_time(index)
 
+    def _directory(self) -> ZipDirectory:
+        """The central directory with its names: read again when the listing let them go (see members)."""
+        found = cast(ZipDirectory, self._dir)
+        if found.names is None:
+            try:
+                found = self._dir = read_directory(self._stream, str(self.path), self.limits.max_archive_entries)
+            except NotTaken as exc:  # (read before: the zip changed under the run)
+                raise EvidenceError(str(self.path), f"not a readable zip ({exc})") from exc
+        return found
+
     def _info(self, index: int) -> zipfile.ZipInfo:
-        return self._list[index] if self._list is not None else cast(ZipDirectory, self._dir).info(index)
+        if self._list is not None:
+            return self._list[index]
+        found = cast(ZipDirectory, self._dir)
+        if found.names is not None:
+            return found.info(index)
+        with open_regular_file(self.path, str(self.path)) as stream:
+            return found.info(index, stream)  # (its name read again from its entry)
 
     def _safe_names(self) -> list[str | None]:
         # (made once for the names a detection reads and the members the listing places: the same zip's
         # names went through the policy twice, 3 µs a member)
         if self._safe is None:
-            names = [info.filename for info in self._list] if self._list is not None else cast(ZipDirectory, self._dir).names
+            names = [info.filename for info in self._list] if self._list is not None else cast(
+                list[str], self._directory().names)
             safe: list[str | None] = []
             for name in names:
                 made = archive_member_name(name)
@@ -121,22 +140,36 @@ class ZipSource(Source):
     def members(self) -> Iterator[Member]:
         listed = self._listed
         del listed[:]
-        for index, ((raw, attrs, size, packed, when), name) in enumerate(
-            zip(self._entries(), self._safe_names(), strict=True)
-        ):
-            check_entry_count(index + 1, str(self.path), self.limits)
-            if name is None:
-                self.refused.append(raw)
-                continue
-            if is_absolute_name(raw):
-                self.absolute.add(raw)
-            kind = zip_entry_type(raw, attrs)
-            listed.append(index if kind == FILE else -1)
-            if kind == FILE:
-                if ratio_exceeded(size, packed, self.limits):
-                    self.damaged.append(f"{self.where}: {bomb_note(name, size, packed, self.limits)}")
-            unix_mode = (attrs >> 16) & 0xFFFF
-            yield Member(name, kind, size if kind == FILE else 0, zip_time(when), unix_mode or None)
+        safe = self._safe_names()
+        found = self._directory() if self._list is None else None
+        # A big zip listed whole lets each name go once it is placed (it is the mount's path then, and a
+        # member is read by its place): a phone's file system as a zip held its names twice otherwise,
+        # 90 MiB at 575,000 members, and three times at the peak of its listing.
+        forget = found is not None and len(found) >= _FORGET_NAMES_FROM
+        stored = cast(list[str | None], found.names) if found is not None and forget else None
+        try:
+            for index, ((raw, attrs, size, packed, when), name) in enumerate(
+                zip(self._entries(), safe, strict=True)
+            ):
+                check_entry_count(index + 1, str(self.path), self.limits)
+                if name is None:
+                    self.refused.append(raw)
+                    continue
+                if is_absolute_name(raw):
+                    self.absolute.add(raw)
+                kind = zip_entry_type(raw, attrs)
+                listed.append(index if kind == FILE else -1)
+                if kind == FILE:
+                    if ratio_exceeded(size, packed, self.limits):
+                        self.damaged.append(f"{self.where}: {bomb_note(name, size, packed, self.limits)}")
+                unix_mode = (attrs >> 16) & 0xFFFF
+                yield Member(name, kind, size if kind == FILE else 0, zip_time(when), unix_mode or None)
+                if stored is not None:
+                    stored[index] = safe[index] = None
+        finally:
+            if found is not None and forget:
+                self._safe = None
+                found.forget_names()  # (read again from the directory if they are wanted again)
 
     def _by_name(self) -> dict[str, int]:
         """Each regular member's place in the directory by its safe name (the first of a name), made
