@@ -8,6 +8,8 @@ Usage (from the repository root; see benchmarks/README.md, "Realistic workloads"
     python3 benchmarks/workloads.py --workload encrypted --size 200k ...     (workload phone, encrypted)
     python3 benchmarks/workloads.py --workload fs --size 100k ...            (a filesystem dump: folder, tar, tar.gz, zip,
                                                                               and as GNU tar writes them, when on PATH)
+    python3 benchmarks/workloads.py --workload phonefs --size 200k ...       (workload 1's phone as its file system:
+                                                                              folder, GNU tar, tar.gz, zip; also 500k)
     python3 benchmarks/workloads.py --workload androidqf --size 100 ...      (an AndroidQF zip, bugreport of N MB)
 
 Each acquisition is built once in ``--workdir`` (kept and reused: build big ones once) with the
