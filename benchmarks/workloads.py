@@ -257,27 +257,39 @@ def build_fs(base: Path, files: int) -> dict[str, Path]:
     built = {"folder": folder, "tar": tar, "tar.gz": tar_gz}
     # The same dump as a zip, as commercial extraction tools hand a phone's file system over (a folder's
     # files deflated, their names under the top of the zip).
-    dump_zip = base / "dump.zip"
-    if not dump_zip.is_file():
-        with zipfile.ZipFile(dump_zip, "w", zipfile.ZIP_DEFLATED) as out_zip:
-            for entry in sorted((folder / "private").rglob("*")):
-                out_zip.write(entry, str(entry.relative_to(folder)))
-    built["zip"] = dump_zip
+    built["zip"] = _zipped(folder, base / "dump.zip")
     # The same dump as GNU tar writes it in its pax format, as tools that image a phone's file system
     # do (GNU tar or bsdtar): a pax header before every member, named after it, holding its three
     # times. Python's tarfile writes one shared header with one record instead, a lighter shape.
-    gnu = shutil.which("tar")
-    version = subprocess.run([gnu, "--version"], capture_output=True, text=True, check=False).stdout if gnu else ""
-    if gnu and "GNU tar" in version:
-        gnu_tar, gnu_tar_gz = base / "dump-gnu.tar", base / "dump-gnu.tar.gz"
-        if not gnu_tar.is_file():
-            subprocess.run([gnu, "--format=pax", "--sort=name", "-cf", str(gnu_tar), "-C", str(folder), "private"],  # noqa: S603
-                           check=True)
-        if not gnu_tar_gz.is_file():
-            with open(gnu_tar, "rb") as src, gzip.open(gnu_tar_gz, "wb", compresslevel=6) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    gnu_tar, gnu_tar_gz = base / "dump-gnu.tar", base / "dump-gnu.tar.gz"
+    if _gnu_tarred(folder, gnu_tar, gnu_tar_gz):
         built |= {"gnu.tar": gnu_tar, "gnu.tar.gz": gnu_tar_gz}
     return built
+
+
+def _zipped(folder: Path, target: Path) -> Path:
+    """The dump's `private` folder as a zip (deflated), written once."""
+    if not target.is_file():
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out_zip:
+            for entry in sorted((folder / "private").rglob("*")):
+                out_zip.write(entry, str(entry.relative_to(folder)))
+    return target
+
+
+def _gnu_tarred(folder: Path, tar: Path, tar_gz: Path) -> bool:
+    """The dump's `private` folder as GNU tar writes it (pax, sorted), and the same gzipped, written
+    once; False when no GNU tar is on PATH."""
+    gnu = shutil.which("tar")
+    version = subprocess.run([gnu, "--version"], capture_output=True, text=True, check=False).stdout if gnu else ""
+    if not gnu or "GNU tar" not in version:
+        return False
+    if not tar.is_file():
+        subprocess.run([gnu, "--format=pax", "--sort=name", "-cf", str(tar), "-C", str(folder), "private"],  # noqa: S603
+                       check=True)
+    if not tar_gz.is_file():
+        with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return True
 
 
 # The phone of workload 1 as its file system is imaged (a jailbroken or exploited phone, a commercial
@@ -358,23 +370,10 @@ def build_phone_fs_archives(base: Path, plan: PhonePlan, feeds: Sequence[Path]) 
         shutil.rmtree(folder, ignore_errors=True)
         build_phone_fs(folder, plan, feeds)
     built = {"folder": folder}
-    gnu = shutil.which("tar")
-    version = subprocess.run([gnu, "--version"], capture_output=True, text=True, check=False).stdout if gnu else ""
-    if gnu and "GNU tar" in version:
-        tar, tar_gz = base / "dump.tar", base / "dump.tar.gz"
-        if not tar.is_file():
-            subprocess.run([gnu, "--format=pax", "--sort=name", "-cf", str(tar), "-C", str(folder), "private"],  # noqa: S603
-                           check=True)
-        if not tar_gz.is_file():
-            with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    tar, tar_gz = base / "dump.tar", base / "dump.tar.gz"
+    if _gnu_tarred(folder, tar, tar_gz):
         built |= {"tar": tar, "tar.gz": tar_gz}
-    dump_zip = base / "dump.zip"
-    if not dump_zip.is_file():
-        with zipfile.ZipFile(dump_zip, "w", zipfile.ZIP_DEFLATED) as out_zip:
-            for entry in sorted((folder / "private").rglob("*")):
-                out_zip.write(entry, str(entry.relative_to(folder)))
-    built["zip"] = dump_zip
+    built["zip"] = _zipped(folder, base / "dump.zip")
     return built
 
 

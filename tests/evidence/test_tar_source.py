@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.policy import archive_member_name
+from preuve.evidence.sources.base import Source
 from preuve.evidence.sources.tar import TarSource, safe_names
 
 _PARTS = st.sampled_from(["a", "b", "private", "var", ".", "..", "", " ", "C:", "c:x", "\\", "a\\b", "\0", "é", "x.y",
@@ -104,45 +105,56 @@ def _tar_of(path: Path, members: list[tuple[str, bytes | None]], mode: str = "w"
     return path
 
 
+# Members of every sort an archive's reading by place must get right: a folder, a name twice (the first
+# stands), a refused name, a long path, an empty file, an absolute name.
+ARCHIVE_MEMBERS: list[tuple[str, bytes | None]] = [
+    ("private/var/mobile/", None),
+    ("private/var/mobile/a.txt", b"first a"),
+    ("../escape.txt", b"refused"),
+    ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
+    ("private/var/mobile/a.txt", b"second a"),
+    ("private/var/mobile/empty", b""),
+    ("/private/var/mobile/abs.txt", b"absolute"),
+]
+
+
+def assert_read_by_place_as_by_name(source: Source) -> None:
+    """ARCHIVE_MEMBERS listed by `source`: each member read by its place in the listing (as the mount
+    reads it) and by its name (the first of that name), the folder not a regular file, the bad name
+    refused."""
+    listed = list(source.members())
+    by_place = {}
+    for ref, member in enumerate(listed):
+        if member.type == "file":
+            with source.open_member(ref, member.name, member.name) as stream:
+                by_place[ref] = stream.read()
+        else:
+            with pytest.raises(EvidenceError, match="not a regular file"):
+                source.open_member(ref, member.name, member.name)
+    assert [(m.name, by_place.get(ref)) for ref, m in enumerate(listed)] == [
+        ("private/var/mobile", None),
+        ("private/var/mobile/a.txt", b"first a"),
+        ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
+        ("private/var/mobile/a.txt", b"second a"),  # (the mount keeps the first of a name)
+        ("private/var/mobile/empty", b""),
+        ("private/var/mobile/abs.txt", b"absolute"),
+    ]
+    for name, expected in [("private/var/mobile/a.txt", b"first a"), ("private/var/mobile/abs.txt", b"absolute"),
+                           ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep")]:
+        with source.open(name, name) as stream:
+            assert stream.read() == expected
+    with pytest.raises(EvidenceError, match="not a regular file"):
+        source.open("private/var/mobile", "x")
+    assert source.refused == ["../escape.txt"]
+
+
 @pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2"])
 def test_a_member_read_by_its_place_is_the_one_read_by_its_name(tmp_path: Path, mode: str) -> None:
     """The mount reads a member by its place in the listing (two numbers kept a member); what asks for
     it by name reads the first of that name, from the headers read again; the same bytes."""
-    members: list[tuple[str, bytes | None]] = [
-        ("private/var/mobile/", None),
-        ("private/var/mobile/a.txt", b"first a"),
-        ("../escape.txt", b"refused"),
-        ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
-        ("private/var/mobile/a.txt", b"second a"),
-        ("private/var/mobile/empty", b""),
-        ("/private/var/mobile/abs.txt", b"absolute"),
-    ]
-    path = _tar_of(tmp_path / f"dump.{mode.replace('w:', 'tar.') if ':' in mode else 'tar'}", members, mode)
+    path = _tar_of(tmp_path / f"dump.{mode.replace('w:', 'tar.') if ':' in mode else 'tar'}", ARCHIVE_MEMBERS, mode)
     source = TarSource(path, DEFAULT_LIMITS)
     try:
-        listed = list(source.members())
-        by_place = {}
-        for ref, member in enumerate(listed):
-            if member.type == "file":
-                with source.open_member(ref, member.name, member.name) as stream:
-                    by_place[ref] = stream.read()
-            else:
-                with pytest.raises(EvidenceError, match="not a regular file"):
-                    source.open_member(ref, member.name, member.name)
-        assert [(m.name, by_place.get(ref)) for ref, m in enumerate(listed)] == [
-            ("private/var/mobile", None),
-            ("private/var/mobile/a.txt", b"first a"),
-            ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
-            ("private/var/mobile/a.txt", b"second a"),  # (the mount keeps the first of a name)
-            ("private/var/mobile/empty", b""),
-            ("private/var/mobile/abs.txt", b"absolute"),
-        ]
-        for name, expected in [("private/var/mobile/a.txt", b"first a"), ("private/var/mobile/abs.txt", b"absolute"),
-                               ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep")]:
-            with source.open(name, name) as stream:
-                assert stream.read() == expected
-        with pytest.raises(EvidenceError, match="not a regular file"):
-            source.open("private/var/mobile", "x")
-        assert source.refused == ["../escape.txt"]
+        assert_read_by_place_as_by_name(source)
     finally:
         source.close()

@@ -9,24 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from preuve.evidence.errors import EvidenceError
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.sources.zip import ZipSource
-
-_MEMBERS: list[tuple[str, bytes | None]] = [
-    ("private/var/mobile/", None),
-    ("private/var/mobile/a.txt", b"first a"),
-    ("../escape.txt", b"refused"),
-    ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
-    ("private/var/mobile/a.txt", b"second a"),
-    ("private/var/mobile/empty", b""),
-    ("/private/var/mobile/abs.txt", b"absolute"),
-]
+from tests.evidence.test_tar_source import ARCHIVE_MEMBERS, assert_read_by_place_as_by_name
 
 
 def _zip(path: Path, method: int) -> Path:
     with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(path, "w", method) as out:
-        for name, data in _MEMBERS:
+        for name, data in ARCHIVE_MEMBERS:
             if data is None:
                 out.writestr(zipfile.ZipInfo(name), b"")
             else:
@@ -50,29 +40,7 @@ def test_a_member_read_by_its_place_is_the_one_read_by_its_name(
         monkeypatch.setattr(zip_module, "read_directory", refuse)
     source = ZipSource(path, DEFAULT_LIMITS)
     try:
-        listed = list(source.members())
-        by_place: dict[int, bytes] = {}
-        for ref, member in enumerate(listed):
-            if member.type == "file":
-                with source.open_member(ref, member.name, member.name) as stream:
-                    by_place[ref] = stream.read()
-            else:
-                with pytest.raises(EvidenceError, match="not a regular file"):
-                    source.open_member(ref, member.name, member.name)
-        assert [(m.name, by_place.get(ref)) for ref, m in enumerate(listed)] == [
-            ("private/var/mobile", None),
-            ("private/var/mobile/a.txt", b"first a"),
-            ("private/var/mobile/" + "long/" * 40 + "deep.txt", b"deep"),
-            ("private/var/mobile/a.txt", b"second a"),  # (the mount keeps the first of a name)
-            ("private/var/mobile/empty", b""),
-            ("private/var/mobile/abs.txt", b"absolute"),
-        ]
-        for name, expected in [("private/var/mobile/a.txt", b"first a"), ("private/var/mobile/abs.txt", b"absolute")]:
-            with source.open(name, name) as stream:
-                assert stream.read() == expected
-        with pytest.raises(EvidenceError, match="not a regular file"):
-            source.open("private/var/mobile", "x")
-        assert source.refused == ["../escape.txt"]
+        assert_read_by_place_as_by_name(source)
     finally:
         source.close()
 
