@@ -9,6 +9,7 @@ import gzip
 import multiprocessing
 import os
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -55,11 +56,13 @@ def _records(evidence: Path, jobs: int, **kwargs: object) -> list[object]:
     return collector.records
 
 
-@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize(("compress", "halves"), [(False, False), (True, False), (False, True)])
 def test_the_run_takes_the_scan_begun_early_and_finds_what_it_finds_without(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path, compress: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path, compress: bool, halves: bool
 ) -> None:
     evidence = _dump(tmp_path / ("dump.tar.gz" if compress else "dump.tar"), 300, compress)
+    if halves:  # (a big plain tar: its scan begun in two halves, early_tar.SplitScan)
+        monkeypatch.setattr(early_module, "SPLIT_MIN_BYTES", 1)
     alone = _records(evidence, 1)
     assert len(alone) == 306  # (301 files and the 5 folders above them)
     taken = _taken(monkeypatch)
@@ -67,16 +70,21 @@ def test_the_run_takes_the_scan_begun_early_and_finds_what_it_finds_without(
     assert taken == [True]
     with scan_headers_early(evidence, DEFAULT_LIMITS, 2) as early:  # begun by its caller, and handed over
         assert early is not None
+        assert isinstance(early.batches, early_module.SplitScan) == halves
         assert _records(evidence, 2, early=early, begun=True) == alone
         assert early.taken
+        assert not halves or cast(early_module.SplitScan, early.batches).split
     assert taken == [True, True]
     assert multiprocessing.active_children() == []
     assert list(private_tmp.iterdir()) == []
 
 
+@pytest.mark.parametrize("halves", [False, True])
 def test_another_open_reads_its_own_and_what_nobody_took_is_stopped_after_the_open(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_tmp: Path, halves: bool
 ) -> None:
+    if halves:  # (plain tars scanned in two halves: both stopped)
+        monkeypatch.setattr(early_module, "SPLIT_MIN_BYTES", 1)
     first, second = _dump(tmp_path / "one.tar", 200), _dump(tmp_path / "two.tar", 300)
     alone = _records(second, 1)
     taken = _taken(monkeypatch)
