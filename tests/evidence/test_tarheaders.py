@@ -64,6 +64,7 @@ def _reference(stream: BinaryIO, path: str, budget: int | None, damage: list[str
     pax_global: dict[str, str] = {}
     pending: dict[str, str] = {}
     long_name: str | None = None
+    long_link: str | None = None
     last: str | None = None
     members = 0
     while True:
@@ -98,6 +99,8 @@ def _reference(stream: BinaryIO, path: str, budget: int | None, damage: list[str
                 pax_global.update(_ref_pax(data))
             elif kind == b"L":
                 long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            elif kind == b"K":
+                long_link = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             offset = data_at + padded
             continue
         name = header[0:100].split(b"\0", 1)[0]
@@ -119,9 +122,12 @@ def _reference(stream: BinaryIO, path: str, budget: int | None, damage: list[str
             mtime = float(info.get("mtime", _ref_number(header[136:148])))
         except ValueError:
             mtime = 0.0
-        yield TarEntry(text, kind, size, mtime, _ref_number(header[100:108]), data_at)
+        link = None
+        if kind == b"1":  # a hard link: its pax linkpath, GNU long link name or the header's link name
+            link = info.get("linkpath", long_link or header[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"))
+        yield TarEntry(text, kind, size, mtime, _ref_number(header[100:108]), data_at, link)
         last, members = text, members + 1
-        pending, long_name = {}, None
+        pending, long_name, long_link = {}, None, None
         offset = data_at + padded
         if padded and stream.seek(offset) < offset and stream.tell() < offset:
             damage.append(
@@ -312,8 +318,11 @@ def _flat(batches: Iterator[TarHeaders], size: int) -> Iterator[TarEntry]:
     for batch in batches:
         assert not short and 0 < len(batch) <= size
         short = len(batch) < size
-        for entry in zip(batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets, strict=True):
-            yield TarEntry(*entry)
+        assert all(batch.types[place] == b"1" for place in batch.links)  # (link names: the hard links' alone)
+        for place, (name, kind, declared, mtime, mode, offset) in enumerate(
+            zip(batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets, strict=True)
+        ):
+            yield TarEntry(name, kind, declared, mtime, mode, offset, batch.links.get(place))
 
 
 def _both(

@@ -50,7 +50,8 @@ _CHECKED = 64  # extended headers remembered
 _FEW = 64  # headers read at a time by scan_tar_headers
 # The pax keys a scan reads (what a member's name, size and time come from): GNU tar and bsdtar write
 # others for every member (atime, ctime, extended attributes), which the scan passes over undecoded.
-_USED_KEYS = {b"path": "path", b"size": "size", b"mtime": "mtime"}
+_USED_KEYS = {b"path": "path", b"size": "size", b"mtime": "mtime", b"linkpath": "linkpath"}
+HARD_LINK = b"1"  # a hard link's type flag: its data is that of an earlier member, named by its link name
 # The extended headers are looked up among those checked only while that pays: an archive whose pax
 # headers are named after their members (GNU tar's "./PaxHeaders/NAME") never repeats one.
 _LOOKUPS_UNPAID = 256
@@ -68,6 +69,7 @@ class TarEntry(NamedTuple):
     mtime: float
     mode: int
     offset_data: int  # where its data starts in the (decompressed) stream
+    link: str | None = None  # a hard link's link name, as stored (None for any other member)
 
 
 def tar_number(field: bytes) -> int:
@@ -119,9 +121,10 @@ def cut_short(members: int, last: str | None) -> str:
 
 class TarHeaders:
     """Member headers as columns, in the order of the archive (what :func:`scan_tar_batches` gives a
-    batch at a time: columns pickle at the speed of copying bytes, a tuple per header far slower)."""
+    batch at a time: columns pickle at the speed of copying bytes, a tuple per header far slower), and
+    the link names of its hard links, by their place in the batch (few archives have any)."""
 
-    __slots__ = ("names", "types", "sizes", "mtimes", "modes", "offsets")
+    __slots__ = ("links", "modes", "mtimes", "names", "offsets", "sizes", "types")
 
     def __init__(self) -> None:
         self.names: list[str] = []
@@ -130,6 +133,7 @@ class TarHeaders:
         self.mtimes: list[float] = []
         self.modes: list[int] = []
         self.offsets: list[int] = []
+        self.links: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -140,12 +144,16 @@ class TarHeaders:
         taken.names, taken.types, taken.sizes, taken.mtimes, taken.modes, taken.offsets = (
             self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets
         )
+        taken.links, self.links = self.links, {}
         self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets = [], [], [], [], [], []
         return taken
 
     def entries(self) -> Iterator[TarEntry]:
-        for entry in zip(self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets, strict=True):
-            yield TarEntry._make(entry)
+        links = self.links
+        for place, (name, kind, size, mtime, mode, offset) in enumerate(
+            zip(self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets, strict=True)
+        ):
+            yield TarEntry(name, kind, size, mtime, mode, offset, links.get(place) if links else None)
 
 
 def scan_tar_headers(
@@ -200,6 +208,7 @@ def _scan(
     pax_global: dict[str, str] = {}
     pending: dict[str, str] = {}
     long_name: str | None = None
+    long_link: str | None = None  # (a GNU long link name, for the member after it)
     last: str | None = None
     members = 0
     # Extended headers already checked, with their size: the same bytes recur before every member (a pax
@@ -212,7 +221,8 @@ def _scan(
         batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets
     )
     while True:
-        if offset == until and not pending and long_name is None and not pax_global and not extended_bytes:
+        if (offset == until and not pending and long_name is None and long_link is None and not pax_global
+                and not extended_bytes):
             if stopped is not None:
                 stopped.append(offset)
             return
@@ -314,6 +324,8 @@ def _scan(
                 pax_records(data, pax_global, used_keys)
             elif kind == b"L":
                 long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            elif kind == b"K":
+                long_link = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             offset = data_at + padded
             continue
         info = {**pax_global, **pending} if pax_global else pending
@@ -357,6 +369,13 @@ def _scan(
         mtimes.append(mtime)
         modes.append(mode)
         offsets.append(data_at)
+        if kind == HARD_LINK:
+            # Its link name: a pax linkpath, else a GNU long link name, else the header's (no prefix).
+            link = info.get("linkpath") if info else None
+            if link is None:
+                link = long_link if long_link else (
+                    buf[at + 157 : at + 257].partition(b"\0")[0].decode("utf-8", "surrogateescape"))
+            batch.links[len(names) - 1] = link
         last, members = text, members + 1
         if len(names) == size_of_batch:
             full = batch.take()
@@ -366,7 +385,7 @@ def _scan(
             yield full
         if pending:
             pending = {}
-        long_name = None
+        long_name = long_link = None
         extended_bytes = 0
         offset = data_at + padded
         if offset > base + len(buf):  # past the block read: skip the rest of the data

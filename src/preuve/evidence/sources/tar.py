@@ -38,8 +38,8 @@ from typing import BinaryIO
 from preuve.evidence.early_tar import EarlyHeaders, HeaderBatch, header_batches, split_scan, tar_budget
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
-from preuve.evidence.formats.tarheaders import scan_tar_headers
-from preuve.evidence.fs import MEMBER_TYPES
+from preuve.evidence.formats.tarheaders import HARD_LINK, scan_tar_headers
+from preuve.evidence.fs import MEMBER_TYPES, FileInfo
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
 from preuve.evidence.policy import (
@@ -47,6 +47,7 @@ from preuve.evidence.policy import (
     archive_member_name,
     check_entry_count,
     guarded_member,
+    shown,
     tar_member_type,
     text_name,
 )
@@ -60,6 +61,8 @@ _SIZE_MASK = (1 << _SIZE_BITS) - 1
 _UNSEEN = object()
 _SLASHES = ("/", "\\")  # (see policy.is_absolute_name)
 _FOLDERS_KEPT = 4096
+_LINK = -3  # in TarSource._at: a hard link, whose data is that of the member it names (see _linked)
+_LINKS_NAMED = 20  # hard links to nothing named one by one in the run's notes; the others counted
 
 
 def safe_names() -> Callable[[str], str | None]:
@@ -101,6 +104,13 @@ def _by_name(files: dict[str, dict[str, int]], huge: dict[str, tuple[int, int]],
             leaves[leaf] = data_at << _SIZE_BITS | declared
         else:
             huge[name] = (data_at, declared)
+
+
+def _lookup(files: dict[str, dict[str, int]], huge: dict[str, tuple[int, int]], name: str) -> tuple[int, int] | None:
+    """Where the regular member kept by that name (see _by_name) has its data: offset and size."""
+    folder, _, leaf = name.rpartition("/")
+    packed = files.get(folder, {}).get(leaf)
+    return (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else huge.get(name)
 
 
 def _open_decompressed(path: Path) -> BinaryIO:
@@ -173,6 +183,12 @@ class TarSource(Source):
         self._at = array("q")  # -1: not a regular file; -2: its numbers are in _huge_at
         self._length = array("q")
         self._huge_at: dict[int, tuple[int, int]] = {}  # (a size or offset past 63 bits: a damaged header)
+        # Hard links, by ref: what each names (its safe name), its own data offset (which tells it from
+        # any other member when the headers are read again) and its own name; then the data each reads,
+        # that of the member it names (see _resolve_links).
+        self._links: dict[int, tuple[str, int, str]] = {}
+        self._linked: dict[int, tuple[int, int]] = {}
+        self._odd_links = 0  # hard links naming themselves, nothing, or a name the policy refuses
         # By name (folder -> leaf -> data offset << 64 | size, the first of a name), made only for what
         # opens a member by its name (a nested acquisition's file, a compressed stream's prefetch).
         self._files: dict[str, dict[str, int]] = {}
@@ -219,6 +235,7 @@ class TarSource(Source):
         at, at_size, huge_at = self._at, self._length, self._huge_at
         del at[:], at_size[:]
         huge_at.clear()
+        self._links, self._linked, self._odd_links = {}, {}, 0
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
         # The headers may be read beside (evidence.parallel.beside), a batch at a time; a .tar.gz's
@@ -241,6 +258,7 @@ class TarSource(Source):
                     last_data = got.offsets[-1]
                     ahead = last_data + _CHECKPOINTS_AHEAD
                     indexing.reach(ahead if budget is None else min(ahead, budget))
+                first = count  # (the members counted before this batch: a member's place in it is count - first - 1)
                 names: list[str] = []
                 codes = bytearray()
                 sizes: list[int] = []
@@ -274,6 +292,12 @@ class TarSource(Source):
                             at_size.append(0)
                         if files is not None and huge is not None:
                             _by_name(files, huge, name, data_at, declared)
+                    elif typeflag == HARD_LINK and self._hard_link(name, got.links.get(count - first - 1), data_at,
+                                                                   len(at), safe_name):
+                        # Listed as the file it is once extracted, its size looked up when asked for (complete).
+                        kind, declared = FILE, -1
+                        at.append(_LINK)
+                        at_size.append(0)
                     else:
                         declared = 0
                         at.append(-1)
@@ -305,6 +329,69 @@ class TarSource(Source):
             if indexing is not None:
                 # (the checkpoints complete up to the last member's data before any member is opened)
                 indexing.finish(last_data)
+        if self._links:
+            self._resolve_links()
+
+    def _hard_link(self, name: str, raw: str | None, data_at: int, ref: int, safe_name: Callable[[str], str | None],
+                   ) -> bool:
+        """Whether a hard link (at `ref` in the listing, its data at `data_at`) is listed as a file: when
+        it names a member by a safe name other than its own. It is kept for _resolve_links; where the
+        members are kept by name as they are listed (a bzip2 or xz tar), the member it names is looked
+        up at once, as _name_members does."""
+        target = safe_name(raw) if raw else None
+        if target is None or target == name:
+            self._odd_links += 1
+            return False
+        self._links[ref] = (target, data_at, name)
+        if self._named:
+            where = _lookup(self._files, self._huge, target)
+            if where is not None:
+                self._linked[ref] = where
+                _by_name(self._files, self._huge, name, *where)
+        return True
+
+    def _resolve_links(self) -> None:
+        """The data each hard link reads: that of the first member of the name it gives, before it in the
+        archive, whether a regular file or a hard link found so in turn (as extracting the archive links
+        it), found by one more read of the headers (only a tar with hard links pays for it); those that
+        name no such member are told as unreadable."""
+        links, linked = self._links, self._linked
+        pending = {data_at: ref for ref, (_, data_at, _) in links.items() if ref not in linked}
+        if pending:
+            wanted = {links[ref][0] for ref in pending.values()}
+            found: dict[str, tuple[int, int]] = {}
+            safe_name = safe_names()
+            budget = tar_budget(self._compressed, self._plain, self.limits)
+            try:
+                with _open_decompressed(self.path) as stream:
+                    for entry in scan_tar_headers(stream, str(self.path), budget):
+                        if entry.type == HARD_LINK:
+                            ref = pending.get(entry.offset_data)
+                            where = None if ref is None else found.get(links[ref][0])
+                            if ref is None or where is None:
+                                continue
+                            linked[ref] = where
+                        elif tar_member_type(entry.type) == FILE:
+                            where = (entry.offset_data, entry.size)
+                        else:
+                            continue
+                        name = safe_name(entry.name)
+                        if name is not None and name in wanted and name not in found:
+                            found[name] = where
+            except (EvidenceError, EOFError, OSError, ValueError, tarfile.TarError, zlib.error, lzma.LZMAError):
+                pass  # (the links before the damage are resolved; the listing has said what the damage is)
+        missing = [ref for ref in links if ref not in linked]
+        for ref in missing[:_LINKS_NAMED]:
+            target, _, name = links[ref]
+            self.damaged.append(f"{self.where}: member {shown(name)} is a hard link to {shown(target)}, which is "
+                                "no file the archive holds before it: not read")
+        if len(missing) > _LINKS_NAMED:
+            self.damaged.append(f"{self.where}: {len(missing) - _LINKS_NAMED} more hard link(s) to no file the "
+                                "archive holds before them: not read")
+        if self._odd_links:
+            self.notes.append(f"{self.where}: {self._odd_links} hard link(s) name no member but themselves or a name "
+                              "refused: listed as links, not read")
+        self._links = {}
 
     def _headers(self, budget: int | None, checkpoints: bool = True) -> Iterator[HeaderBatch]:
         """The archive's member headers, a batch at a time, then what is wrong with the archive as a
@@ -318,9 +405,7 @@ class TarSource(Source):
         the headers are then read again, once."""
         if not self._named:
             self._name_members()
-        folder, _, leaf = name.rpartition("/")
-        packed = self._files.get(folder, {}).get(leaf)
-        return (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else self._huge.get(name)
+        return _lookup(self._files, self._huge, name)
 
     def reads_forward(self) -> bool:
         # A bzip2 or xz stream has no checkpoints a reader could start from (a gzip one has: see
@@ -371,11 +456,19 @@ class TarSource(Source):
             with _open_decompressed(self.path) as stream:
                 for count, entry in enumerate(scan_tar_headers(stream, str(self.path), budget), start=1):
                     check_entry_count(count, str(self.path), self.limits)
-                    if tar_member_type(entry.type) != FILE:
+                    if entry.type == HARD_LINK:  # (by the name of the member it names, kept before it)
+                        target = safe_name(entry.link) if entry.link else None
+                        where = _lookup(files, huge, target) if target is not None else None
+                        if where is None:
+                            continue
+                        data_at, declared = where
+                    elif tar_member_type(entry.type) != FILE:
                         continue
+                    else:
+                        data_at, declared = entry.offset_data, entry.size
                     name = safe_name(entry.name)
                     if name is not None:
-                        _by_name(files, huge, name, entry.offset_data, entry.size)
+                        _by_name(files, huge, name, data_at, declared)
         except (EvidenceError, EOFError, OSError, ValueError, tarfile.TarError, zlib.error, lzma.LZMAError):
             pass  # (the members before the damage, as the listing has them)
         self._files, self._huge, self._named = files, huge, True
@@ -386,7 +479,21 @@ class TarSource(Source):
         offset = self._at[ref]
         if offset == -1:
             raise EvidenceError(label, "not a regular file")
+        if offset == _LINK:
+            where = self._linked.get(ref)
+            if where is None:
+                raise EvidenceError(label, "a hard link to no file the archive holds before it")
+            return self._open_at(where, name, label)
         return self._open_at(self._huge_at[ref] if offset == -2 else (offset, self._length[ref]), name, label)
+
+    def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
+        """A hard link's size: that of the member it names (None found: listed, unreadable)."""
+        if not 0 <= ref < len(self._at) or self._at[ref] != _LINK:
+            return info
+        where = self._linked.get(ref)
+        if where is None:
+            return FileInfo(info.device_path, 0, info.mtime, info.mode, is_link=True)
+        return FileInfo(info.device_path, where[1], info.mtime, info.mode)
 
     def open(self, name: str, label: str) -> BinaryIO:
         fetched = self._fetched.get(name)
