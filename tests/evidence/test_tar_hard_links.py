@@ -6,8 +6,8 @@ inode they have archived already. Until 2026-12-07 preuve listed such a member a
 read it: a phone's file system archived so, whose ``sms.db`` was a second name of a file archived
 first elsewhere, was checked without its messages ("Partial acquisition: nothing found"). Now a hard
 link is listed as a file and reads the data of the member it names: the first of that name before it
-in the archive, a regular file or a hard link read so in turn, as extracting the archive links it.
-One that names no such file is listed and said to be unreadable.
+in the archive, a regular file or a hard link read so in turn, as extracting the archive links it,
+found in the listing's own pass. One that names no such file is listed and said to be unreadable.
 
 Archives are written with tarfile (by hand, header by header) and, where it is installed, GNU tar on
 real hard links; the acquisition with the tests' own dump builder.

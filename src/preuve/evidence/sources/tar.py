@@ -63,6 +63,7 @@ _SLASHES = ("/", "\\")  # (see policy.is_absolute_name)
 _FOLDERS_KEPT = 4096
 _LINK = -3  # in TarSource._at: a hard link, whose data is that of the member it names (see _linked)
 _LINKS_NAMED = 20  # hard links to nothing named one by one in the run's notes; the others counted
+_NO_HASH = -1  # in the listing's name hashes: not a file (Python's hash of a str is never -1)
 
 
 def safe_names() -> Callable[[str], str | None]:
@@ -183,11 +184,12 @@ class TarSource(Source):
         self._at = array("q")  # -1: not a regular file; -2: its numbers are in _huge_at
         self._length = array("q")
         self._huge_at: dict[int, tuple[int, int]] = {}  # (a size or offset past 63 bits: a damaged header)
-        # Hard links, by ref: what each names (its safe name), its own data offset (which tells it from
-        # any other member when the headers are read again) and its own name; then the data each reads,
-        # that of the member it names (see _resolve_links).
-        self._links: dict[int, tuple[str, int, str]] = {}
+        # The data each hard link reads, by ref: that of the member it names (see _hard_link).
         self._linked: dict[int, tuple[int, int]] = {}
+        self._hashes = array("q")  # while listed: each member's name hash by ref (_NO_HASH: not a file)
+        self._first_of: dict[int, int] | None = None  # the first file's ref by name hash, from the first link on
+        self._unlinked: list[tuple[str, str]] = []  # hard links to no file: (name, what it names), the first few
+        self._unlinked_count = 0
         self._odd_links = 0  # hard links naming themselves, nothing, or a name the policy refuses
         # By name (folder -> leaf -> data offset << 64 | size, the first of a name), made only for what
         # opens a member by its name (a nested acquisition's file, a compressed stream's prefetch).
@@ -235,7 +237,8 @@ class TarSource(Source):
         at, at_size, huge_at = self._at, self._length, self._huge_at
         del at[:], at_size[:]
         huge_at.clear()
-        self._links, self._linked, self._odd_links = {}, {}, 0
+        self._linked, self._first_of, self._unlinked, self._unlinked_count, self._odd_links = {}, None, [], 0, 0
+        hashes = self._hashes = array("q")
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
         # The headers may be read beside (evidence.parallel.beside), a batch at a time; a .tar.gz's
@@ -292,16 +295,17 @@ class TarSource(Source):
                             at_size.append(0)
                         if files is not None and huge is not None:
                             _by_name(files, huge, name, data_at, declared)
-                    elif typeflag == HARD_LINK and self._hard_link(name, got.links.get(count - first - 1), data_at,
-                                                                   len(at), safe_name):
+                        hashes.append(hash(name))
+                        if self._first_of is not None:
+                            self._first_of.setdefault(hashes[-1], len(at) - 1)
+                    elif typeflag == HARD_LINK and self._hard_link(name, got.links.get(count - first - 1), safe_name):
                         # Listed as the file it is once extracted, its size looked up when asked for (complete).
                         kind, declared = FILE, -1
-                        at.append(_LINK)
-                        at_size.append(0)
                     else:
                         declared = 0
                         at.append(-1)
                         at_size.append(0)
+                        hashes.append(_NO_HASH)
                     names.append(name)
                     codes.append(_TYPE_CODES[kind])
                     sizes.append(declared)
@@ -329,69 +333,62 @@ class TarSource(Source):
             if indexing is not None:
                 # (the checkpoints complete up to the last member's data before any member is opened)
                 indexing.finish(last_data)
-        if self._links:
-            self._resolve_links()
+        self._hashes, self._first_of = array("q"), None
+        if self._unlinked_count or self._odd_links:
+            self._tell_links()
 
-    def _hard_link(self, name: str, raw: str | None, data_at: int, ref: int, safe_name: Callable[[str], str | None],
-                   ) -> bool:
-        """Whether a hard link (at `ref` in the listing, its data at `data_at`) is listed as a file: when
-        it names a member by a safe name other than its own. It is kept for _resolve_links; where the
-        members are kept by name as they are listed (a bzip2 or xz tar), the member it names is looked
-        up at once, as _name_members does."""
+    def _hard_link(self, name: str, raw: str | None, safe_name: Callable[[str], str | None]) -> bool:
+        """Whether a hard link is listed as a file (then placed in the index, at the next ref): when it
+        names a member by a safe name other than its own. It reads the data of the first member of that
+        name before it in the archive, a regular file or a hard link read so in turn, as extracting the
+        archive links it; one naming no such file is listed, and unreadable (see complete).
+
+        The member is found by the hash of its name, which the listing keeps for every member (8 bytes
+        a member; a dict from the first link on): no name is kept, nor are the headers read again.
+        Python's hash of a str is keyed afresh in each run; two of an archive's names share one by chance
+        about once in 10**8 archives of 500,000 members, and the link would then read the other file."""
         target = safe_name(raw) if raw else None
         if target is None or target == name:
             self._odd_links += 1
             return False
-        self._links[ref] = (target, data_at, name)
-        if self._named:
-            where = _lookup(self._files, self._huge, target)
-            if where is not None:
-                self._linked[ref] = where
+        first_of, hashes = self._first_of, self._hashes
+        if first_of is None:
+            # (the first link: each name hash's first ref, the later of equal keys giving way to the earlier)
+            first_of = self._first_of = dict(zip(reversed(hashes), range(len(hashes) - 1, -1, -1), strict=True))
+            first_of.pop(_NO_HASH, None)
+        ref = len(self._at)
+        found = first_of.get(hash(target))
+        where = None
+        if found is not None:
+            offset = self._at[found]
+            where = ((offset, self._length[found]) if offset >= 0 else self._huge_at.get(found) if offset == -2
+                     else self._linked.get(found))
+        if where is not None:
+            self._linked[ref] = where
+            if self._named:
                 _by_name(self._files, self._huge, name, *where)
+        else:
+            self._unlinked_count += 1
+            if len(self._unlinked) < _LINKS_NAMED:
+                self._unlinked.append((name, target))
+        self._at.append(_LINK)
+        self._length.append(0)
+        hashes.append(hash(name))
+        first_of.setdefault(hashes[-1], ref)
         return True
 
-    def _resolve_links(self) -> None:
-        """The data each hard link reads: that of the first member of the name it gives, before it in the
-        archive, whether a regular file or a hard link found so in turn (as extracting the archive links
-        it), found by one more read of the headers (only a tar with hard links pays for it); those that
-        name no such member are told as unreadable."""
-        links, linked = self._links, self._linked
-        pending = {data_at: ref for ref, (_, data_at, _) in links.items() if ref not in linked}
-        if pending:
-            wanted = {links[ref][0] for ref in pending.values()}
-            found: dict[str, tuple[int, int]] = {}
-            safe_name = safe_names()
-            budget = tar_budget(self._compressed, self._plain, self.limits)
-            try:
-                with _open_decompressed(self.path) as stream:
-                    for entry in scan_tar_headers(stream, str(self.path), budget):
-                        if entry.type == HARD_LINK:
-                            ref = pending.get(entry.offset_data)
-                            where = None if ref is None else found.get(links[ref][0])
-                            if ref is None or where is None:
-                                continue
-                            linked[ref] = where
-                        elif tar_member_type(entry.type) == FILE:
-                            where = (entry.offset_data, entry.size)
-                        else:
-                            continue
-                        name = safe_name(entry.name)
-                        if name is not None and name in wanted and name not in found:
-                            found[name] = where
-            except (EvidenceError, EOFError, OSError, ValueError, tarfile.TarError, zlib.error, lzma.LZMAError):
-                pass  # (the links before the damage are resolved; the listing has said what the damage is)
-        missing = [ref for ref in links if ref not in linked]
-        for ref in missing[:_LINKS_NAMED]:
-            target, _, name = links[ref]
+    def _tell_links(self) -> None:
+        """Say which hard links name no file (and are not read), and which name none but themselves or a
+        refused name (and are links)."""
+        for name, target in self._unlinked:
             self.damaged.append(f"{self.where}: member {shown(name)} is a hard link to {shown(target)}, which is "
                                 "no file the archive holds before it: not read")
-        if len(missing) > _LINKS_NAMED:
-            self.damaged.append(f"{self.where}: {len(missing) - _LINKS_NAMED} more hard link(s) to no file the "
-                                "archive holds before them: not read")
+        if self._unlinked_count > len(self._unlinked):
+            self.damaged.append(f"{self.where}: {self._unlinked_count - len(self._unlinked)} more hard link(s) to no "
+                                "file the archive holds before them: not read")
         if self._odd_links:
             self.notes.append(f"{self.where}: {self._odd_links} hard link(s) name no member but themselves or a name "
                               "refused: listed as links, not read")
-        self._links = {}
 
     def _headers(self, budget: int | None, checkpoints: bool = True) -> Iterator[HeaderBatch]:
         """The archive's member headers, a batch at a time, then what is wrong with the archive as a
