@@ -50,8 +50,17 @@ _CHECKED = 64  # extended headers remembered
 _FEW = 64  # headers read at a time by scan_tar_headers
 # The pax keys a scan reads (what a member's name, size and time come from): GNU tar and bsdtar write
 # others for every member (atime, ctime, extended attributes), which the scan passes over undecoded.
-_USED_KEYS = {b"path": "path", b"size": "size", b"mtime": "mtime", b"linkpath": "linkpath"}
+_USED_KEYS = {
+    b"path": "path", b"size": "size", b"mtime": "mtime", b"linkpath": "linkpath",
+    # GNU tar's sparse files in the pax format (versions 0.0, 0.1 and 1.0), as tarfile reads them
+    b"GNU.sparse.name": "sparse.name", b"GNU.sparse.size": "sparse.size", b"GNU.sparse.realsize": "sparse.realsize",
+    b"GNU.sparse.map": "sparse.map", b"GNU.sparse.major": "sparse.major", b"GNU.sparse.minor": "sparse.minor",
+}
 HARD_LINK = b"1"  # a hard link's type flag: its data is that of an earlier member, named by its link name
+SPARSE = b"S"  # an old GNU sparse file's type flag
+# An old GNU sparse header's extension blocks (21 regions each): at most a MiB of them, as an extended
+# header's data.
+_MAX_SPARSE_BLOCKS = _MAX_EXTENDED // BLOCK
 # The extended headers are looked up among those checked only while that pays: an archive whose pax
 # headers are named after their members (GNU tar's "./PaxHeaders/NAME") never repeats one.
 _LOOKUPS_UNPAID = 256
@@ -70,6 +79,7 @@ class TarEntry(NamedTuple):
     mode: int
     offset_data: int  # where its data starts in the (decompressed) stream
     link: str | None = None  # a hard link's link name, as stored (None for any other member)
+    sparse_at: int | None = None  # a sparse file's: where its headers begin (its size is its real size)
 
 
 def tar_number(field: bytes) -> int:
@@ -122,9 +132,10 @@ def cut_short(members: int, last: str | None) -> str:
 class TarHeaders:
     """Member headers as columns, in the order of the archive (what :func:`scan_tar_batches` gives a
     batch at a time: columns pickle at the speed of copying bytes, a tuple per header far slower), and
-    the link names of its hard links, by their place in the batch (few archives have any)."""
+    the link names of its hard links and where each sparse file's headers begin, by their place in the
+    batch (few archives have any)."""
 
-    __slots__ = ("links", "modes", "mtimes", "names", "offsets", "sizes", "types")
+    __slots__ = ("links", "modes", "mtimes", "names", "offsets", "sizes", "sparse", "types")
 
     def __init__(self) -> None:
         self.names: list[str] = []
@@ -134,6 +145,7 @@ class TarHeaders:
         self.modes: list[int] = []
         self.offsets: list[int] = []
         self.links: dict[int, str] = {}
+        self.sparse: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -145,15 +157,17 @@ class TarHeaders:
             self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets
         )
         taken.links, self.links = self.links, {}
+        taken.sparse, self.sparse = self.sparse, {}
         self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets = [], [], [], [], [], []
         return taken
 
     def entries(self) -> Iterator[TarEntry]:
-        links = self.links
+        links, sparse = self.links, self.sparse
         for place, (name, kind, size, mtime, mode, offset) in enumerate(
             zip(self.names, self.types, self.sizes, self.mtimes, self.modes, self.offsets, strict=True)
         ):
-            yield TarEntry(name, kind, size, mtime, mode, offset, links.get(place) if links else None)
+            yield TarEntry(name, kind, size, mtime, mode, offset, links.get(place) if links else None,
+                           sparse.get(place) if sparse else None)
 
 
 def scan_tar_headers(
@@ -209,6 +223,7 @@ def _scan(
     pending: dict[str, str] = {}
     long_name: str | None = None
     long_link: str | None = None  # (a GNU long link name, for the member after it)
+    group = start  # where the extended headers of the member to come begin (when it has any)
     last: str | None = None
     members = 0
     # Extended headers already checked, with their size: the same bytes recur before every member (a pax
@@ -280,6 +295,8 @@ def _scan(
         data_at = offset + BLOCK
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if is_extended:
+            if not extended_bytes and not pending and long_name is None and long_link is None:
+                group = offset
             if budget is not None and data_at + size > budget:
                 raise LimitExceeded(path, "expands beyond the decompression ratio bound (archive bomb?)")
             if size > _MAX_EXTENDED:
@@ -330,13 +347,13 @@ def _scan(
             continue
         info = {**pax_global, **pending} if pax_global else pending
         # The name: a pax path, else a GNU long name, else the header's (ustar: prefix/name).
-        text = info.get("path") if info else None
+        text = (info.get("sparse.name") or info.get("path")) if info else None
         if text is None:
             if long_name:
                 text = long_name
             else:
                 name = name.partition(b"\0")[0]
-                if magic.startswith(b"ustar"):
+                if magic.startswith(b"ustar") and kind != SPARSE:  # (an old GNU sparse header has no prefix)
                     prefix = prefix.partition(b"\0")[0]
                     if prefix:
                         name = prefix + b"/" + name
@@ -347,6 +364,46 @@ def _scan(
             except ValueError:
                 raise EvidenceError(path, f"damaged tar: pax size {info['size']!r}") from None
             padded = (size + BLOCK - 1) // BLOCK * BLOCK
+        listed = size
+        sparse_at = None
+        if kind == SPARSE or (info and ("sparse.map" in info or "sparse.size" in info or (
+                info.get("sparse.major") == "1" and info.get("sparse.minor") == "0"))):
+            # A sparse file: listed with its real size, read through tarfile from where its headers begin.
+            sparse_at = group if (extended_bytes or pending or long_name is not None or long_link is not None) else offset
+            if kind == SPARSE:
+                try:
+                    listed = tar_number(buf[at + 483 : at + 495])
+                except ValueError:
+                    raise EvidenceError(path, f"damaged tar: sparse real size at offset {offset}") from None
+                more = buf[at + 482]
+                blocks = 0
+                while more:  # its extension blocks, before its data
+                    blocks += 1
+                    if blocks > _MAX_SPARSE_BLOCKS:
+                        raise EvidenceError(path, f"damaged tar: sparse map of more than {_MAX_SPARSE_BLOCKS} blocks "
+                                                  f"at offset {offset}")
+                    start = data_at - base
+                    while len(buf) < start + BLOCK:
+                        more_bytes = read(_READ)
+                        if not more_bytes:
+                            break
+                        buf += more_bytes
+                    view = memoryview(buf)
+                    if len(buf) < start + BLOCK:
+                        if damage is not None:
+                            damage.append(cut_short(members, last))
+                        raise EvidenceError(path, f"member {text} is cut short: the archive ends inside it (truncated)")
+                    more = buf[start + 504]
+                    data_at += BLOCK
+            else:
+                real = info.get("sparse.realsize") or info.get("sparse.size")
+                if real is not None:
+                    try:
+                        listed = int(real)
+                    except ValueError:
+                        raise EvidenceError(path, f"damaged tar: sparse size {real!r}") from None
+            if listed < 0:
+                raise EvidenceError(path, f"damaged tar: negative size at offset {offset}")
         if budget is not None and data_at + size > budget:
             raise LimitExceeded(
                 path, f"member {text} ({size} bytes) expands beyond the decompression ratio bound (archive bomb?)"
@@ -365,7 +422,7 @@ def _scan(
             mode = tar_number(mode_field)
         names.append(text)
         types.append(kind)
-        sizes.append(size)
+        sizes.append(listed)
         mtimes.append(mtime)
         modes.append(mode)
         offsets.append(data_at)
@@ -376,6 +433,8 @@ def _scan(
                 link = long_link if long_link else (
                     buf[at + 157 : at + 257].partition(b"\0")[0].decode("utf-8", "surrogateescape"))
             batch.links[len(names) - 1] = link
+        if sparse_at is not None:
+            batch.sparse[len(names) - 1] = sparse_at
         last, members = text, members + 1
         if len(names) == size_of_batch:
             full = batch.take()

@@ -25,7 +25,6 @@ dump, where reading its headers in series with placing them left a core idle for
 
 from __future__ import annotations
 
-import io
 import lzma
 import tarfile
 import zlib
@@ -38,7 +37,7 @@ from typing import BinaryIO
 from preuve.evidence.early_tar import EarlyHeaders, HeaderBatch, header_batches, split_scan, tar_budget
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
-from preuve.evidence.formats.tarheaders import HARD_LINK, scan_tar_headers
+from preuve.evidence.formats.tarheaders import HARD_LINK, header_checksum_ok, scan_tar_headers
 from preuve.evidence.fs import MEMBER_TYPES, FileInfo
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
@@ -64,6 +63,82 @@ _FOLDERS_KEPT = 4096
 _LINK = -3  # in TarSource._at: a hard link, whose data is that of the member it names (see _linked)
 _LINKS_NAMED = 20  # hard links to nothing named one by one in the run's notes; the others counted
 _NO_HASH = -1  # in the listing's name hashes: not a file (Python's hash of a str is never -1)
+_SPARSE = -4  # in TarSource._at: a sparse file, read through tarfile (see _sparse)
+# What tarfile may read of a sparse file's headers and map before its data: beyond, it is refused. A
+# pax 1.0 map is text, two numbers a region, kept by tarfile as a list of ints: 4 MiB of it (some
+# 250,000 regions of a real file) holds at most two million of them; one as big as the member would
+# fill the memory.
+_SPARSE_HEADERS_MOST = 4 * 1024 * 1024
+
+
+class _Bounded:
+    """A file tarfile reads a sparse file's headers and map from: its bytes up to a bound, then none."""
+
+    def __init__(self, fileobj: BinaryIO, most: int) -> None:
+        self._file, self._left = fileobj, most
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > self._left:
+            size = self._left
+        data = self._file.read(size)
+        self._left -= len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+
+class _MemberReader(tarfile.TarFile):
+    """tarfile's reading of a member's bytes (``extractfile``: a regular member's, or a sparse file's
+    through its map) over the decompressed archive, without reading any header.
+
+    TarFile's own constructor reads the archive's first member, whatever it is: a sparse map as big as
+    the member (a hostile one held hundreds of millions of numbers), or a header that raises what no
+    caller expects (a ValueError stopped the run). The headers are the listing's (formats.tarheaders),
+    and a sparse file's are read bounded (TarSource._open_sparse); this holds only what extractfile and
+    close use, and is checked against them by the tests of every member read."""
+
+    def __init__(self, stream: BinaryIO) -> None:  # noqa: D107 - TarFile.__init__ is not called (see above)
+        self.fileobj = stream
+        self.name = None
+        self.mode = "r"
+        self._mode = "rb"
+        self.closed = False
+        self._extfileobj = False  # (close closes the stream)
+        self.encoding = tarfile.ENCODING
+        self.errors = "surrogateescape"
+        self.pax_headers = {}
+        self.members: list[tarfile.TarInfo] = []
+        self._loaded = True
+        self.offset = 0
+
+
+def _member_reader(path: Path) -> _MemberReader:
+    """The members' reader of the tar at `path` (gzip, bzip2 or xz decompressed as tarfile would), once
+    its first block is found to be a tar header, as tarfile.open finds it (a tarfile.ReadError if not)."""
+    stream = _open_decompressed(path, -1)
+    try:
+        first = stream.read(512)
+        stream.seek(0)
+        if not header_checksum_ok(first):
+            raise tarfile.ReadError("its first block is no tar header")
+    except BaseException:
+        stream.close()
+        raise
+    return _MemberReader(stream)
+
+
+class _HeaderReader:
+    """What tarfile's TarInfo.fromtarfile asks of a TarFile (its file, text decoding and global pax
+    records): a sparse file's headers are read through one of these over a _Bounded file."""
+
+    def __init__(self, fileobj: _Bounded, tar: tarfile.TarFile) -> None:
+        self.fileobj, self.encoding, self.errors = fileobj, tar.encoding, tar.errors
+        self.pax_headers: dict[str, str] = {}
+        self.offset = 0
 
 
 def safe_names() -> Callable[[str], str | None]:
@@ -114,12 +189,12 @@ def _lookup(files: dict[str, dict[str, int]], huge: dict[str, tuple[int, int]], 
     return (packed >> _SIZE_BITS, packed & _SIZE_MASK) if packed is not None else huge.get(name)
 
 
-def _open_decompressed(path: Path) -> BinaryIO:
+def _open_decompressed(path: Path, buffering: int = 1024 * 1024) -> BinaryIO:
     import bz2
     import gzip
     import lzma
 
-    raw = open(path, "rb", buffering=1024 * 1024)  # noqa: SIM115 - returned (or wrapped) for the caller to close
+    raw = open(path, "rb", buffering=buffering)  # noqa: SIM115 - returned (or wrapped) for the caller to close
     magic = raw.read(6)
     raw.seek(0)
     if magic.startswith(b"\x1f\x8b"):
@@ -170,13 +245,14 @@ class TarSource(Source):
         self.jobs, self.workdir = jobs, workdir
         try:
             self._compressed = path.stat().st_size
-            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 - kept open for member reads
+            self._tar = _member_reader(path)  # (kept open for member reads)
             with open(path, "rb") as head:
-                gzipped = head.read(2) == b"\x1f\x8b"
-        except (tarfile.TarError, OSError, EOFError) as exc:
+                magic = head.read(6)
+        except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
             shown = label if label is not None else str(path)
             raise AcquisitionError(f"{shown}: not a readable tar ({error_text(exc)})") from exc
-        self._plain = isinstance(self._tar.fileobj, io.BufferedReader)
+        gzipped = magic.startswith(b"\x1f\x8b")
+        self._plain = not gzipped and not magic.startswith((b"BZh", b"\xfd7zXZ"))
         self._gzip = GzipCheckpoints(path) if gzipped else None
         # Each listed member's data offset and size, by its place in the listing (the `ref` the mount
         # opens it by): two numbers a member in arrays. (Until 2026-12-07 every regular member was kept
@@ -191,6 +267,8 @@ class TarSource(Source):
         self._unlinked: list[tuple[str, str]] = []  # hard links to no file: (name, what it names), the first few
         self._unlinked_count = 0
         self._odd_links = 0  # hard links naming themselves, nothing, or a name the policy refuses
+        # Sparse files, by ref: where the headers begin, and the real size (see _open_sparse).
+        self._sparse: dict[int, tuple[int, int]] = {}
         # By name (folder -> leaf -> data offset << 64 | size, the first of a name), made only for what
         # opens a member by its name (a nested acquisition's file, a compressed stream's prefetch).
         self._files: dict[str, dict[str, int]] = {}
@@ -238,6 +316,7 @@ class TarSource(Source):
         del at[:], at_size[:]
         huge_at.clear()
         self._linked, self._first_of, self._unlinked, self._unlinked_count, self._odd_links = {}, None, [], 0, 0
+        self._sparse = {}
         hashes = self._hashes = array("q")
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
@@ -280,7 +359,17 @@ class TarSource(Source):
                     if raw[:1] in _SLASHES:
                         absolute.add(raw)
                     kind = tar_member_type(typeflag)
-                    if kind == FILE:
+                    if got.sparse and count - first - 1 in got.sparse:
+                        # A sparse file (GNU tar's sparse option): its data is the regions its map places; read
+                        # through tarfile, which reads the map (see _open_sparse).
+                        kind = FILE
+                        self._sparse[len(at)] = (got.sparse[count - first - 1], declared)
+                        at.append(_SPARSE)
+                        at_size.append(0)
+                        hashes.append(hash(name))
+                        if self._first_of is not None:
+                            self._first_of.setdefault(hashes[-1], len(at) - 1)
+                    elif kind == FILE:
                         if plain and data_at + declared > length:
                             present = max(length - data_at, 0)
                             self.damaged.append(f"{self.where}: member {name} is cut short ({declared} bytes "
@@ -361,6 +450,13 @@ class TarSource(Source):
         where = None
         if found is not None:
             offset = self._at[found]
+            if offset == _SPARSE:  # (read as the sparse file it names)
+                self._sparse[ref] = self._sparse[found]
+                self._at.append(_SPARSE)
+                self._length.append(0)
+                hashes.append(hash(name))
+                first_of.setdefault(hashes[-1], ref)
+                return True
             where = ((offset, self._length[found]) if offset >= 0 else self._huge_at.get(found) if offset == -2
                      else self._linked.get(found))
         if where is not None:
@@ -459,8 +555,8 @@ class TarSource(Source):
                         if where is None:
                             continue
                         data_at, declared = where
-                    elif tar_member_type(entry.type) != FILE:
-                        continue
+                    elif tar_member_type(entry.type) != FILE or entry.sparse_at is not None:
+                        continue  # (a sparse file is read by its place alone: its stored bytes are not its data)
                     else:
                         data_at, declared = entry.offset_data, entry.size
                     name = safe_name(entry.name)
@@ -471,6 +567,8 @@ class TarSource(Source):
         self._files, self._huge, self._named = files, huge, True
 
     def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
+        if ref in self._sparse:
+            return self._open_sparse(*self._sparse[ref], label)
         if self._fetched or not 0 <= ref < len(self._at):
             return self.open(name, label)
         offset = self._at[ref]
@@ -483,8 +581,32 @@ class TarSource(Source):
             return self._open_at(where, name, label)
         return self._open_at(self._huge_at[ref] if offset == -2 else (offset, self._length[ref]), name, label)
 
+    def local_member(self, ref: int, name: str) -> Path | None:
+        return None if ref in self._sparse else self.local_file(name)
+
+    def _open_sparse(self, headers_at: int, size: int, label: str) -> BinaryIO:
+        """A sparse file's bytes (its holes as zeros), read by tarfile: its headers (and, in pax 1.0, the
+        map that begins its data) parsed from where they begin, at most _SPARSE_HEADERS_MOST bytes, then
+        its regions where the map places them."""
+        fileobj = self._tar.fileobj
+        if fileobj is None:
+            raise EvidenceError(label, "cannot be read from the tar (closed)")
+        try:
+            fileobj.seek(headers_at)
+            info = tarfile.TarInfo.fromtarfile(_HeaderReader(_Bounded(fileobj, _SPARSE_HEADERS_MOST), self._tar))  # type: ignore[arg-type]
+            if not info.issparse() or info.size != size:
+                raise EvidenceError(label, "cannot be read from the tar (its sparse map is not where it was listed)")
+            stream = self._tar.extractfile(info)
+        except (tarfile.TarError, OSError, EOFError, ValueError, IndexError, zlib.error, lzma.LZMAError) as exc:
+            raise EvidenceError(label, f"cannot be read from the tar ({error_text(exc)})") from exc
+        if stream is None:
+            raise EvidenceError(label, "not a regular file")
+        return guarded_member(stream, label)
+
     def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
         """A hard link's size: that of the member it names (None found: listed, unreadable)."""
+        if ref in self._sparse:  # (a hard link to a sparse file)
+            return FileInfo(info.device_path, self._sparse[ref][1], info.mtime, info.mode)
         if not 0 <= ref < len(self._at) or self._at[ref] != _LINK:
             return info
         where = self._linked.get(ref)
@@ -530,4 +652,4 @@ class TarSource(Source):
         # Members of a plain, bzip2 or xz tar are read through the tarfile's own file (seek, then read;
         # a compressed one rewinds it): this process gets a tarfile and a file of its own (the parent's
         # stay open for the parent). Members of a gzip tar are read through files opened for each.
-        self._tar = tarfile.open(self.path, "r:*")  # noqa: SIM115 - kept open for member reads
+        self._tar = _member_reader(self.path)
