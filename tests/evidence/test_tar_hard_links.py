@@ -29,13 +29,13 @@ from click.testing import CliRunner
 
 from preuve.builders.demo import build_demo_backup
 from preuve.cli import build_cli
-from preuve.evidence import early_tar as early_module
 from preuve.evidence.errors import EvidenceError
 from preuve.evidence.formats.tarheaders import scan_tar_headers
 from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.sources.tar import TarSource
 from tests.builders import snapshot
 from tests.builders.ios_dump import backup_files, write_dump
+from tests.evidence.test_tar_split import split_scans_recorded
 
 LONG_TARGET = "private/var/" + "y" * 120  # a link name past the header's 100 bytes
 LINK = tarfile.LNKTYPE
@@ -198,15 +198,7 @@ def test_a_tar_listed_in_halves_resolves_its_links_as_one_scan(tmp_path: Path, m
         if n >= 150:
             members.append((f"private/var/g{n:03}/link-{'y' * 90}", (LINK, f"private/var/f{n - 150:03}/data-{'x' * 80}")))
     path = _write(tmp_path / "dump.tar", members, tarfile.PAX_FORMAT)
-    monkeypatch.setattr(early_module, "SPLIT_MIN_BYTES", path.stat().st_size // 2)
-    made: list[object] = []
-    original = early_module.SplitScan.__init__
-
-    def recorded(self: early_module.SplitScan, *args: object) -> None:
-        original(self, *args)  # type: ignore[arg-type]
-        made.append(self)
-
-    monkeypatch.setattr(early_module.SplitScan, "__init__", recorded)
+    made = split_scans_recorded(monkeypatch, path.stat().st_size // 2)
     read = []
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as work:
@@ -217,7 +209,7 @@ def test_a_tar_listed_in_halves_resolves_its_links_as_one_scan(tmp_path: Path, m
                              tar.damaged, tar.notes))
             finally:
                 tar.close()
-    assert len(made) == 1 and made[0].split  # type: ignore[attr-defined]
+    assert len(made) == 1 and made[0].split
     assert read[1] == read[0]
     listed, data, damaged, notes = read[0]
     assert len(listed) == 450 and damaged == [] and notes == []

@@ -148,10 +148,9 @@ def test_a_damaged_header_after_the_cut_fails_as_one_scan(tmp_path: Path) -> Non
     assert split and got == whole
 
 
-def test_a_big_tar_is_listed_in_halves_as_in_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _gnu_pax(300) + bytes(1024)
-    path = _write(tmp_path, "dump.tar", data)
-    monkeypatch.setattr(early_module, "SPLIT_MIN_BYTES", len(data) // 2)
+def split_scans_recorded(monkeypatch: pytest.MonkeyPatch, min_bytes: int) -> list[SplitScan]:
+    """Tars of `min_bytes` or more scanned in halves from now on, each SplitScan made kept in the list."""
+    monkeypatch.setattr(early_module, "SPLIT_MIN_BYTES", min_bytes)
     made: list[SplitScan] = []
     original = early_module.SplitScan.__init__
 
@@ -160,6 +159,13 @@ def test_a_big_tar_is_listed_in_halves_as_in_one_scan(tmp_path: Path, monkeypatc
         made.append(self)
 
     monkeypatch.setattr(early_module.SplitScan, "__init__", recorded)
+    return made
+
+
+def test_a_big_tar_is_listed_in_halves_as_in_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _gnu_pax(300) + bytes(1024)
+    path = _write(tmp_path, "dump.tar", data)
+    made = split_scans_recorded(monkeypatch, len(data) // 2)
     listed = []
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as work:

@@ -165,7 +165,7 @@ def _reference(stream: BinaryIO, path: str, budget: int | None, damage: list[str
         except ValueError:
             mtime = 0.0
         link = None
-        if kind == b"1":  # a hard link: its pax linkpath, GNU long link name or the header's link name
+        if kind in (b"1", b"2"):  # a hard or symbolic link: its pax linkpath, GNU long link name or header's link name
             link = info.get("linkpath", long_link or header[157:257].split(b"\0", 1)[0].decode("utf-8", "surrogateescape"))
         yield TarEntry(text, kind, listed, mtime, _ref_number(header[100:108]), data_at, link, sparse_at)
         last, members = text, members + 1
@@ -360,7 +360,7 @@ def _flat(batches: Iterator[TarHeaders], size: int) -> Iterator[TarEntry]:
     for batch in batches:
         assert not short and 0 < len(batch) <= size
         short = len(batch) < size
-        assert all(batch.types[place] == b"1" for place in batch.links)  # (link names: the hard links' alone)
+        assert all(batch.types[place] in (b"1", b"2") for place in batch.links)  # (link names: the links' alone)
         for place, (name, kind, declared, mtime, mode, offset) in enumerate(
             zip(batch.names, batch.types, batch.sizes, batch.mtimes, batch.modes, batch.offsets, strict=True)
         ):

@@ -287,13 +287,18 @@ class DeviceFS(ABC):
 
     def regular_files(self, patterns: Iterable[str]) -> list[str]:
         """The regular files matching any of the globs, sorted (where an artifact or a check reads, by
-        default)."""
+        default). A symbolic link to a file is one of them (see MountFS._follow) unless that file is
+        one already, read at its own path: the same bytes are not read twice."""
         found: set[str] = set()
         for pattern in patterns:
             for path in self.glob(pattern):
                 if self.is_file(path):
                     found.add(path)
-        return sorted(found)
+        return sorted(path for path in found if self._link_to_file(path) not in found)
+
+    def _link_to_file(self, device_path: str) -> str | None:
+        """The file a symbolic link at this path is read as (None: not such a link)."""
+        return None
 
     def glob(self, pattern: str) -> list[str]:
         """Device paths matching a glob (``*`` within a folder, ``**/`` across folders), sorted.
@@ -325,8 +330,21 @@ class DeviceFS(ABC):
         return out
 
     # -- reading ------------------------------------------------------------------------------
-    def _require_file(self, device_path: str) -> FileInfo:
+    def _file_behind(self, device_path: str) -> FileInfo | None:
+        """A symbolic link's file, when it names a regular file of the acquisition: that file's size,
+        time and mode at the link's path (None: not such a link)."""
+        return None
+
+    def read_stat(self, device_path: str) -> FileInfo:
+        """What reading a path reads: its entry (:meth:`stat`), or for a symbolic link to a regular file of
+        the acquisition, that file's size, time and mode at the link's path."""
         info = self.stat(device_path)
+        if info.is_link:
+            return self._file_behind(device_path) or info
+        return info
+
+    def _require_file(self, device_path: str) -> FileInfo:
+        info = self.read_stat(device_path)
         if info.is_dir or info.is_link:
             raise EvidenceError(device_path, "not a regular file")
         if info.size > self.limits.max_file_bytes:
@@ -425,6 +443,7 @@ class DeviceFS(ABC):
 
 # One byte per listed entry (see _Listing): its kind, and what the source gave of its time and mode.
 _KIND_FILE, _KIND_DIR, _KIND_LINK, _KIND = 0, 1, 2, 3
+_LINKS_FOLLOWED = 40  # symbolic links followed one after another at most (Linux's bound before ELOOP)
 _HAS_MTIME, _INT_MTIME, _HAS_MODE = 4, 8, 16
 # The member types of a batch of columns (sources.base.MemberColumns), by their code, and the flag of
 # each in a listing (a link, FIFO, socket or device is listed as a link: never opened), with and
@@ -898,13 +917,70 @@ class MountFS(DeviceFS):
         return self._find(device_path) is not None
 
     def is_file(self, device_path: str) -> bool:
+        """Whether a path is a regular file, or a symbolic link to one of the acquisition (see _follow)."""
         if self._paths is None:
             self._load()
         done = self._completed.get(device_path) if self._completed else None
         if done is not None:
             return not done.is_dir and not done.is_link
         found = self._find(device_path)
-        return found is not None and found[0].flags[found[1]] & _KIND == _KIND_FILE
+        if found is None:
+            return False
+        kind = found[0].flags[found[1]] & _KIND
+        return kind == _KIND_FILE or (kind == _KIND_LINK and self._follow(device_path) is not None)
+
+    def _follow(self, device_path: str) -> str | None:
+        """The regular file a symbolic link names in the acquisition: its device path, the link's target
+        read as the device reads it (from the link's folder, or from the device's root; ".." above the
+        root is the root), through at most _LINKS_FOLLOWED links one after the other. None for anything
+        else: not a link, a link whose source does not tell its target, or one to nothing, to a folder,
+        past the bound. Only the acquisition's own listing is looked in: nothing is followed on a disk.
+
+        A phone follows a link where an app opens a file; a check that did not would say the file is
+        not in the acquisition when it is there under another name."""
+        path = device_path
+        found = self._find(path)
+        for _ in range(_LINKS_FOLLOWED + 1):
+            if found is None:
+                return None
+            listing, index = found
+            kind = listing.flags[index] & _KIND
+            if kind == _KIND_FILE:
+                return path if path != device_path else None
+            if kind != _KIND_LINK:
+                return None
+            target = listing.source.link_target(listing.refs[index], listing.name(index))
+            if not target:
+                return None
+            followed = normalize_device_path(target if target[0] == "/" else posixpath.dirname(path) + "/" + target)
+            if followed is None:
+                return None
+            path = followed
+            found = self._find(path)
+        return None
+
+    def _link_to_file(self, device_path: str) -> str | None:
+        found = self._find(device_path)
+        if found is None or found[0].flags[found[1]] & _KIND != _KIND_LINK:
+            return None
+        return self._follow(device_path)
+
+    def _file_behind(self, device_path: str) -> FileInfo | None:
+        target = self._follow(device_path)
+        if target is None:
+            return None
+        info = self.stat(target)
+        return FileInfo(device_path, info.size, info.mtime, info.mode)
+
+    def _read_from(self, device_path: str) -> tuple[Source, int, str]:
+        """Where a file's bytes lie: its own, or those of the file a symbolic link to it names."""
+        self._load()
+        found = self._find(device_path)
+        if found is not None and found[0].flags[found[1]] & _KIND == _KIND_LINK:
+            target = self._follow(device_path)
+            if target is not None:
+                return self.placed(target)
+        return self.placed(device_path)
 
     def _entry(self, device_path: str) -> FileInfo | None:
         if self._paths is None:
@@ -955,19 +1031,19 @@ class MountFS(DeviceFS):
         return source, name
 
     def _open_raw(self, device_path: str) -> BinaryIO:
-        source, ref, name = self.placed(device_path)
+        source, ref, name = self._read_from(device_path)
         return source.open_member(ref, name, device_path)
 
     def _local_file(self, device_path: str) -> Path | None:
-        source, ref, name = self.placed(device_path)
+        source, ref, name = self._read_from(device_path)
         return source.local_member(ref, name)
 
     def _source_name(self, device_path: str) -> str:
-        source, ref, name = self.placed(device_path)
+        source, ref, name = self._read_from(device_path)
         return source.member_source_name(ref, name)
 
     def _known_digest(self, device_path: str) -> tuple[str, int] | None:
-        source, ref, name = self.placed(device_path)
+        source, ref, name = self._read_from(device_path)
         return source.member_digest(ref, name)
 
     def listed_but_absent(self, device_path: str) -> bool:

@@ -11,9 +11,10 @@ one place that says what preuve accepts around it, and every source in
   (:func:`archive_member_name`), and told once for the archive (:class:`AbsoluteNames`);
 - member types (:func:`zip_member_type`, :func:`tar_member_type`, :func:`folder_entry_type`):
   symbolic links, FIFOs, sockets and devices are listed (they can be reported) and never opened or
-  followed. A tar's hard link is the one exception, read by its source as the file it is once
-  extracted: the data of a member before it in the same archive, named by a name this policy makes
-  safe (it never leads outside the archive);
+  followed on a disk. A tar's hard link is read by its source as the file it is once extracted: the
+  data of a member before it in the same archive, named by a name this policy makes safe; and the
+  mount reads a symbolic link's path as the regular file it names in the acquisition's own listing
+  (:meth:`~preuve.evidence.fs.MountFS.is_file`): neither ever leads outside the acquisition;
   :func:`open_regular_file` opens a plain file without following a link or blocking on a FIFO;
 - duplicates (:func:`duplicate_note`): the first copy of a name is read, the others are reported;
 - path lengths (:func:`too_long_note`): a path longer than any a phone holds is refused, and a name
@@ -59,7 +60,7 @@ _CHUNK = 1024 * 1024
 # What a member is. Only FILE members are ever opened.
 FILE = "file"
 DIR = "dir"
-LINK = "link"  # symbolic link (or a tar's hard link to nothing): listed, never followed
+LINK = "link"  # symbolic link (or a tar's hard link to nothing): listed, never opened
 OTHER = "other"  # FIFO, socket, device, sparse or unknown type: listed, never opened
 
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -249,7 +249,7 @@ def compare_acquisition(bundle: Bundle, fs: Any, kind_now: str) -> Sameness:
     for device_path, sha in sorted(bundle.file_hashes.items()):
         compared += 1
         try:
-            info = fs.stat(device_path) if fs.exists(device_path) else None
+            info = fs.read_stat(device_path) if fs.exists(device_path) else None
         except (EvidenceError, OSError):
             info = None
         if info is None or info.is_dir:
@@ -317,7 +317,8 @@ def records_from_evidence(
                     slot.error = f"this version of preuve has no artifact {artifact_name!r}"
                 continue
             entry = entries_only[(artifact_name, device_path)]
-            info = fs.stat(device_path) if fs.exists(device_path) else None
+            # (a listing entry is its own, a link as a link; a file read is what reading reads: see read_stat)
+            info = (fs.stat(device_path) if entry else fs.read_stat(device_path)) if fs.exists(device_path) else None
             if info is None or (not entry and (info.is_dir or info.is_link)):
                 for slot in slots.values():
                     slot.file_missing = True

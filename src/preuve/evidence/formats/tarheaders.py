@@ -35,7 +35,7 @@ scan before kept the records of any number of them in memory.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, NamedTuple
 from zlib import adler32
 
@@ -58,6 +58,7 @@ _USED_KEYS = {
 }
 HARD_LINK = b"1"  # a hard link's type flag: its data is that of an earlier member, named by its link name
 SPARSE = b"S"  # an old GNU sparse file's type flag
+SYMLINK = b"2"  # a symbolic link's type flag: its link name is the path it names
 # An old GNU sparse header's extension blocks (21 regions each): at most a MiB of them, as an extended
 # header's data.
 _MAX_SPARSE_BLOCKS = _MAX_EXTENDED // BLOCK
@@ -78,7 +79,7 @@ class TarEntry(NamedTuple):
     mtime: float
     mode: int
     offset_data: int  # where its data starts in the (decompressed) stream
-    link: str | None = None  # a hard link's link name, as stored (None for any other member)
+    link: str | None = None  # a hard or symbolic link's link name, as stored (None for any other member)
     sparse_at: int | None = None  # a sparse file's: where its headers begin (its size is its real size)
 
 
@@ -132,8 +133,8 @@ def cut_short(members: int, last: str | None) -> str:
 class TarHeaders:
     """Member headers as columns, in the order of the archive (what :func:`scan_tar_batches` gives a
     batch at a time: columns pickle at the speed of copying bytes, a tuple per header far slower), and
-    the link names of its hard links and where each sparse file's headers begin, by their place in the
-    batch (few archives have any)."""
+    the link names of its hard and symbolic links and where each sparse file's headers begin, by their
+    place in the batch (few archives have many)."""
 
     __slots__ = ("links", "modes", "mtimes", "names", "offsets", "sizes", "sparse", "types")
 
@@ -315,11 +316,7 @@ def _scan(
                                               f"before one member at offset {offset}")
             start = data_at - base
             if len(buf) < start + padded:
-                while len(buf) < start + padded:
-                    more = read(_READ)
-                    if not more:
-                        break
-                    buf += more
+                buf = _filled(buf, read, start + padded)
                 view = memoryview(buf)
             data = buf[start : start + size]
             if kind == b"x":
@@ -383,12 +380,9 @@ def _scan(
                         raise EvidenceError(path, f"damaged tar: sparse map of more than {_MAX_SPARSE_BLOCKS} blocks "
                                                   f"at offset {offset}")
                     start = data_at - base
-                    while len(buf) < start + BLOCK:
-                        more_bytes = read(_READ)
-                        if not more_bytes:
-                            break
-                        buf += more_bytes
-                    view = memoryview(buf)
+                    if len(buf) < start + BLOCK:
+                        buf = _filled(buf, read, start + BLOCK)
+                        view = memoryview(buf)
                     if len(buf) < start + BLOCK:
                         if damage is not None:
                             damage.append(cut_short(members, last))
@@ -426,7 +420,7 @@ def _scan(
         mtimes.append(mtime)
         modes.append(mode)
         offsets.append(data_at)
-        if kind == HARD_LINK:
+        if kind == HARD_LINK or kind == SYMLINK:
             # Its link name: a pax linkpath, else a GNU long link name, else the header's (no prefix).
             link = info.get("linkpath") if info else None
             if link is None:
@@ -456,6 +450,16 @@ def _scan(
                 if damage is not None:
                     damage.append(cut_short(members, last))
                 raise EvidenceError(path, f"member {text} is cut short: the archive ends inside it (truncated)")
+
+
+def _filled(buf: bytes, read: Callable[[int], bytes], need: int) -> bytes:
+    """`buf` and the stream's next bytes, read until it holds `need` bytes or the stream ends."""
+    while len(buf) < need:
+        more = read(_READ)
+        if not more:
+            break
+        buf += more
+    return buf
 
 
 def header_checksum_ok(block: bytes) -> bool:

@@ -127,6 +127,11 @@ class Source(ABC):
         private copy it decrypted), so they are not read again to be hashed; None: not known."""
         return None
 
+    def link_target(self, ref: int, name: str) -> str | None:
+        """A symbolic link's target, as the container stores it (None: not a symbolic link, or not known).
+        Only the text is read: the link itself is never followed on the disk."""
+        return None
+
     def complete(self, ref: int, name: str, info: FileInfo) -> FileInfo:
         """A member listed with an unknown size (-1), its size (and what else was left unknown) found."""
         return info

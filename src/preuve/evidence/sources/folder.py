@@ -192,6 +192,13 @@ class FolderSource(Source):
             return self.path / raw_name(name)
         return path
 
+    def link_target(self, ref: int, name: str) -> str | None:
+        try:
+            target = os.readlink(self._path(name))  # (the link's text alone: nothing is followed)
+        except (OSError, ValueError):
+            return None
+        return text_name(target) if len(target) <= self.limits.max_path_chars else None
+
     def local_file(self, name: str) -> Path | None:
         path = self._path(name)
         try:

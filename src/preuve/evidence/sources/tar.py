@@ -37,7 +37,7 @@ from typing import BinaryIO
 from preuve.evidence.early_tar import EarlyHeaders, HeaderBatch, header_batches, split_scan, tar_budget
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
 from preuve.evidence.formats.gzindex import CheckpointPass, GzipCheckpoints, indexing_reader, open_member
-from preuve.evidence.formats.tarheaders import HARD_LINK, header_checksum_ok, scan_tar_headers
+from preuve.evidence.formats.tarheaders import HARD_LINK, SYMLINK, header_checksum_ok, scan_tar_headers
 from preuve.evidence.fs import MEMBER_TYPES, FileInfo
 from preuve.evidence.limits import Limits
 from preuve.evidence.parallel import beside, can_fork
@@ -269,6 +269,7 @@ class TarSource(Source):
         self._odd_links = 0  # hard links naming themselves, nothing, or a name the policy refuses
         # Sparse files, by ref: where the headers begin, and the real size (see _open_sparse).
         self._sparse: dict[int, tuple[int, int]] = {}
+        self._symlinks: dict[int, str] = {}  # symbolic links' targets, by ref (see link_target)
         # By name (folder -> leaf -> data offset << 64 | size, the first of a name), made only for what
         # opens a member by its name (a nested acquisition's file, a compressed stream's prefetch).
         self._files: dict[str, dict[str, int]] = {}
@@ -316,7 +317,7 @@ class TarSource(Source):
         del at[:], at_size[:]
         huge_at.clear()
         self._linked, self._first_of, self._unlinked, self._unlinked_count, self._odd_links = {}, None, [], 0, 0
-        self._sparse = {}
+        self._sparse, self._symlinks = {}, {}
         hashes = self._hashes = array("q")
         safe_name = safe_names()
         plain, length = self._plain, self._compressed
@@ -391,6 +392,10 @@ class TarSource(Source):
                         # Listed as the file it is once extracted, its size looked up when asked for (complete).
                         kind, declared = FILE, -1
                     else:
+                        if typeflag == SYMLINK and got.links:
+                            target = got.links.get(count - first - 1)
+                            if target:
+                                self._symlinks[len(at)] = target
                         declared = 0
                         at.append(-1)
                         at_size.append(0)
@@ -580,6 +585,9 @@ class TarSource(Source):
                 raise EvidenceError(label, "a hard link to no file the archive holds before it")
             return self._open_at(where, name, label)
         return self._open_at(self._huge_at[ref] if offset == -2 else (offset, self._length[ref]), name, label)
+
+    def link_target(self, ref: int, name: str) -> str | None:
+        return self._symlinks.get(ref)
 
     def local_member(self, ref: int, name: str) -> Path | None:
         return None if ref in self._sparse else self.local_file(name)
