@@ -42,6 +42,7 @@ LAYOUT: list[tuple[str, object]] = [
     ("private/var/relative.db", ("link", "../../keep/real.db")),
     ("private/var/absolute.db", ("link", "/keep/real.db")),
     ("private/var/chain.db", ("link", "relative.db")),  # a link to a link to the file
+    ("private/var/deep/cross.db", ("link", "../relative.db")),  # each link read from its own folder
     ("private/var/above.db", ("link", "../../../../../../keep/real.db")),  # ".." above the root is the root
     ("private/var/to_folder", ("link", "/keep/folder")),
     ("private/var/dangling.db", ("link", "/keep/nothing.db")),
@@ -49,7 +50,8 @@ LAYOUT: list[tuple[str, object]] = [
     ("private/var/loop_b", ("link", "loop_a")),
     ("private/var/host.db", ("link", "/etc/hostname")),  # the phone's, never the laptop's
 ]
-FOLLOWED = ["/private/var/above.db", "/private/var/absolute.db", "/private/var/chain.db", "/private/var/relative.db"]
+FOLLOWED = ["/private/var/above.db", "/private/var/absolute.db", "/private/var/chain.db", "/private/var/deep/cross.db",
+            "/private/var/relative.db"]
 NOT_FOLLOWED = ["/private/var/dangling.db", "/private/var/host.db", "/private/var/loop_a", "/private/var/loop_b",
                 "/private/var/to_folder"]
 
@@ -153,7 +155,7 @@ def test_a_file_read_at_its_own_path_is_not_read_again_through_a_link(tmp_path: 
     work.mkdir()
     fs = _mounted(evidence, work)
     try:
-        assert fs.regular_files(["/private/var/*"]) == FOLLOWED
-        assert fs.regular_files(["/private/var/*", "/keep/*"]) == ["/keep/real.db"]
+        assert fs.regular_files(["/private/var/*", "/private/var/*/*"]) == FOLLOWED
+        assert fs.regular_files(["/private/var/*", "/private/var/*/*", "/keep/*"]) == ["/keep/real.db"]
     finally:
         fs.close()
