@@ -159,3 +159,24 @@ def test_a_file_read_at_its_own_path_is_not_read_again_through_a_link(tmp_path: 
         assert fs.regular_files(["/private/var/*", "/private/var/*/*", "/keep/*"]) == ["/keep/real.db"]
     finally:
         fs.close()
+
+
+def test_a_link_that_names_no_file_is_told_as_such(tmp_path: Path, pegasus_feed: Path) -> None:
+    """Messages' database present only as a link to nothing: not "not in this acquisition" but a link
+    not read, named, and the check is not a full one."""
+    files = backup_files(build_demo_backup(tmp_path / "backup"))
+    dump = write_dump(files, tmp_path / "dump", fmt="folder")
+    sms = dump / "private/var/mobile/Library/SMS/sms.db"
+    sms.unlink()
+    os.symlink("../../../../../../elsewhere/sms.db", sms)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(build_cli(), ["check", str(dump), "--iocs", str(pegasus_feed), "-o", str(out), "-q"])
+    run = json.loads((out / "run.json").read_text())
+    report = next(a for a in run["artifacts"] if a["name"] == "sms")
+    assert (report["status"], report["absence"], report["absent_files"]) == (
+        "missing", "link_not_followed", ["/private/var/mobile/Library/SMS/sms.db"]
+    )
+    assert run["coverage"]["artifacts"]["sms"]["why"] == (
+        "present only as a symbolic link to no file of the acquisition: not read"
+    )
+    assert not run["coverage"]["full_check"] and result.exit_code in (2, 3)

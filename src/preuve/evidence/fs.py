@@ -300,6 +300,12 @@ class DeviceFS(ABC):
         """The file a symbolic link at this path is read as (None: not such a link)."""
         return None
 
+    def links_not_read(self, pattern: str) -> list[str]:
+        """The symbolic links matching a glob that name no file of the acquisition (to nothing, to a
+        folder, in a loop, or a target the source does not tell): present where a file is looked for,
+        and not read."""
+        return []
+
     def glob(self, pattern: str) -> list[str]:
         """Device paths matching a glob (``*`` within a folder, ``**/`` across folders), sorted.
 
@@ -958,6 +964,14 @@ class MountFS(DeviceFS):
             path = followed
             found = self._find(path)
         return None
+
+    def links_not_read(self, pattern: str) -> list[str]:
+        out = []
+        for path in self.glob(pattern):
+            found = self._find(path)
+            if found is not None and found[0].flags[found[1]] & _KIND == _KIND_LINK and self._follow(path) is None:
+                out.append(path)
+        return out
 
     def _link_to_file(self, device_path: str) -> str | None:
         found = self._find(device_path)

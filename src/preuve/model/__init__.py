@@ -548,6 +548,9 @@ class Absence(enum.StrEnum):
     NOT_LISTED = "not_listed"  # the acquisition does not list its files (not in its manifest or file tree)
     LISTED_ABSENT = "listed_absent"  # the acquisition's manifest lists its file, but the file is absent
     LOST = "lost"  # absent from an archive that is damaged (cut short): it may have been lost with the rest
+    # present only as a symbolic link that names no file of the acquisition (to nothing, to a folder, in a
+    # loop): not read
+    UNFOLLOWED = "link_not_followed"
     # absent, as is every file of what a whole phone's acquisition of this kind holds at least one of (see
     # AcquisitionKind.essentials): the acquisition holds only part of a phone
     PARTIAL = "partial"
@@ -563,6 +566,7 @@ class Absence(enum.StrEnum):
             Absence.NOT_LISTED: "not in this acquisition",
             Absence.LISTED_ABSENT: "listed in the acquisition's manifest, but the file is absent",
             Absence.LOST: "absent from a damaged archive: it may have been lost",
+            Absence.UNFOLLOWED: "present only as a symbolic link to no file of the acquisition: not read",
             Absence.PARTIAL: (
                 "absent, as is every artifact a whole phone's acquisition of this kind holds at least one of: "
                 "the acquisition holds only part of a phone"

@@ -1130,7 +1130,7 @@ def _run_artifact(
     observer.artifact_started(artifact, len(files))
     if not files:
         if not absent:
-            report.status, report.absence = _absent_status(artifact, opened)
+            report.status, report.absence, report.absent_files = _absent_status(artifact, opened)
         observer.artifact_finished(report)
         return report
     for sink in sinks:
@@ -1172,16 +1172,20 @@ def _run_artifact(
     return report
 
 
-def _absent_status(artifact: Artifact, opened: Opened) -> tuple[ArtifactStatus, Absence | None]:
+def _absent_status(artifact: Artifact, opened: Opened) -> tuple[ArtifactStatus, Absence | None, list[str]]:
     """What an artifact without files means here: a gap when this kind of acquisition can hold it
-    (lost, when the acquisition is damaged where its files could have been: DeviceFS.may_have_lost),
+    (lost, when the acquisition is damaged where its files could have been: DeviceFS.may_have_lost;
+    present only as symbolic links that name no file, which are named: DeviceFS.links_not_read),
     nothing to regret when it never does. An artifact that declares no paths reads the acquisition
     itself (its listing): when it finds nothing to read, this kind does not have what it needs."""
     kind: type[AcquisitionKind] | None = kind_named(opened.kind)
     if not artifact.paths or (kind is not None and not any(kind.can_hold(p) for p in artifact.paths)):
-        return ArtifactStatus.NOT_COLLECTED, None
+        return ArtifactStatus.NOT_COLLECTED, None, []
+    links = sorted({path for pattern in artifact.paths for path in opened.fs.links_not_read(pattern)})
+    if links:
+        return ArtifactStatus.MISSING, Absence.UNFOLLOWED, links
     lost = any(opened.fs.may_have_lost(pattern) for pattern in artifact.paths)
-    return ArtifactStatus.MISSING, Absence.LOST if lost else Absence.NOT_LISTED
+    return ArtifactStatus.MISSING, Absence.LOST if lost else Absence.NOT_LISTED, []
 
 
 def _mark_partial(reports: Sequence[ArtifactReport], kind: type[AcquisitionKind] | None) -> None:
