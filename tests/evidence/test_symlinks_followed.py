@@ -9,7 +9,8 @@ path reads that file. A link to a folder, to nothing, or in a loop is still not 
 ever followed on the analyst's disk: a link to ``/etc/hostname`` names the phone's file, not the
 laptop's.
 
-Dumps are written with os.symlink and tarfile; the phone's databases by the tests' own builders.
+Dumps are written with os.symlink, tarfile and zipfile (a link as Info-ZIP stores it: its target as
+its data); the phone's databases by the tests' own builders.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 import json
 import os
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,7 @@ from preuve.evidence.limits import DEFAULT_LIMITS
 from preuve.evidence.sources.base import prefix_mapper
 from preuve.evidence.sources.folder import folder_fs
 from preuve.evidence.sources.tar import TarSource
+from preuve.evidence.sources.zip import ZipSource
 from tests.builders import snapshot
 from tests.builders.ios_dump import backup_files, write_dump
 
@@ -85,17 +88,44 @@ def _tar(path: Path) -> Path:
     return path
 
 
+def _zip(path: Path) -> Path:
+    """As Info-ZIP's ``zip --symlinks`` stores them: a link's target as its data, its Unix mode a link's."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, what in LAYOUT:
+            if what is None:
+                info = zipfile.ZipInfo(name + "/")
+                info.external_attr = (0o040755 << 16) | 0x10
+                zf.writestr(info, b"")
+                continue
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            if isinstance(what, bytes):
+                info.external_attr = 0o100644 << 16
+                zf.writestr(info, what)
+            else:
+                info.external_attr = 0o120777 << 16
+                zf.writestr(info, what[1].encode())  # type: ignore[index]
+    return path
+
+
+def _evidence(tmp_path: Path, shape: str) -> Path:
+    if shape == "folder":
+        return _folder(tmp_path / "dump")
+    return _tar(tmp_path / "dump.tar") if shape == "tar" else _zip(tmp_path / "dump.zip")
+
+
 def _mounted(evidence: Path, work: Path) -> MountFS:
     if evidence.is_dir():
         return folder_fs(evidence, HashLedger(), DEFAULT_LIMITS, work)
     fs = MountFS(evidence, HashLedger(), DEFAULT_LIMITS, work)
-    fs.mount(TarSource(evidence, DEFAULT_LIMITS), prefix_mapper("", "/"))
+    source = ZipSource(evidence, DEFAULT_LIMITS) if evidence.suffix == ".zip" else TarSource(evidence, DEFAULT_LIMITS)
+    fs.mount(source, prefix_mapper("", "/"))
     return fs
 
 
-@pytest.mark.parametrize("shape", ["folder", "tar"])
+@pytest.mark.parametrize("shape", ["folder", "tar", "zip"])
 def test_a_link_to_a_file_of_the_acquisition_is_read_as_that_file(tmp_path: Path, shape: str) -> None:
-    evidence = _folder(tmp_path / "dump") if shape == "folder" else _tar(tmp_path / "dump.tar")
+    evidence = _evidence(tmp_path, shape)
     before = snapshot(tmp_path)
     work = tmp_path.parent / f"{tmp_path.name}-work"
     work.mkdir()
@@ -148,9 +178,9 @@ def test_a_dump_whose_sms_db_is_a_link_is_checked_whole(tmp_path: Path, pegasus_
     assert snapshot(linked) == before
 
 
-@pytest.mark.parametrize("shape", ["folder", "tar"])
+@pytest.mark.parametrize("shape", ["folder", "tar", "zip"])
 def test_a_file_read_at_its_own_path_is_not_read_again_through_a_link(tmp_path: Path, shape: str) -> None:
-    evidence = _folder(tmp_path / "dump") if shape == "folder" else _tar(tmp_path / "dump.tar")
+    evidence = _evidence(tmp_path, shape)
     work = tmp_path / "work"
     work.mkdir()
     fs = _mounted(evidence, work)

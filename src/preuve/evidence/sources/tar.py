@@ -587,7 +587,8 @@ class TarSource(Source):
         return self._open_at(self._huge_at[ref] if offset == -2 else (offset, self._length[ref]), name, label)
 
     def link_target(self, ref: int, name: str) -> str | None:
-        return self._symlinks.get(ref)
+        target = self._symlinks.get(ref)
+        return None if target is None else text_name(target)
 
     def local_member(self, ref: int, name: str) -> Path | None:
         return None if ref in self._sparse else self.local_file(name)

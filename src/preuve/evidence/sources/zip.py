@@ -16,6 +16,7 @@ from preuve.evidence.formats.zipscan import CutZip, cut_short_zip
 from preuve.evidence.limits import Limits
 from preuve.evidence.policy import (
     FILE,
+    LINK,
     ZIP_OPEN_ERRORS,
     archive_member_name,
     bomb_note,
@@ -25,6 +26,7 @@ from preuve.evidence.policy import (
     open_regular_file,
     ratio_exceeded,
     refuse_crowded_zip,
+    text_name,
     zip_entry_type,
     zip_member_refusal,
 )
@@ -81,6 +83,7 @@ class ZipSource(Source):
         # Each listed member's place in the directory, by its place in the listing (the `ref` the mount
         # opens it by; -1: not a regular file); by name only for what opens a member by its name.
         self._listed = array("i")
+        self._links: dict[int, int] = {}  # symbolic links' places in the directory, by ref (see link_target)
         self._infos: dict[str, int] | None = None  # a regular member's name: its place (the first of a name)
         self._safe: list[str | None] | None = None  # each member's safe name, in order, once made
 
@@ -138,8 +141,9 @@ class ZipSource(Source):
                 yield name
 
     def members(self) -> Iterator[Member]:
-        listed = self._listed
+        listed, links = self._listed, self._links
         del listed[:]
+        links.clear()
         safe = self._safe_names()
         found = self._directory() if self._list is None else None
         # A big zip listed whole lets each name go once it is placed (it is the mount's path then, and a
@@ -159,6 +163,8 @@ class ZipSource(Source):
                     self.absolute.add(raw)
                 kind = zip_entry_type(raw, attrs)
                 listed.append(index if kind == FILE else -1)
+                if kind == LINK:
+                    links[len(listed) - 1] = index
                 if kind == FILE:
                     if ratio_exceeded(size, packed, self.limits):
                         self.damaged.append(f"{self.where}: {bomb_note(name, size, packed, self.limits)}")
@@ -189,6 +195,22 @@ class ZipSource(Source):
         if index < 0:
             raise EvidenceError(label, "not a regular file of the archive")
         return self._open_index(index, label)
+
+    def link_target(self, ref: int, name: str) -> str | None:
+        """A symbolic link's target: what Info-ZIP (and every archiver that keeps links) stores as the
+        member's data, read whole up to a path's bound; None when it cannot be read or is longer."""
+        index = self._links.get(ref)
+        if index is None:
+            return None
+        most = self.limits.max_path_chars
+        try:
+            with self._open_index(index, name) as stream:
+                data = stream.read(most + 1)
+        except (EvidenceError, OSError):
+            return None
+        if not data or len(data) > most or b"\0" in data:
+            return None
+        return text_name(data.decode("utf-8", "surrogateescape"))
 
     def open(self, name: str, label: str) -> BinaryIO:
         index = self._by_name().get(name)
