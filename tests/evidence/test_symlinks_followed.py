@@ -15,7 +15,6 @@ its data); the phone's databases by the tests' own builders.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tarfile
@@ -37,6 +36,7 @@ from preuve.evidence.sources.tar import TarSource
 from preuve.evidence.sources.zip import ZipSource
 from tests.builders import snapshot
 from tests.builders.ios_dump import backup_files, write_dump
+from tests.evidence.test_tar_hard_links import write_tar
 
 # (path, what: bytes for a file, None for a folder, ("link", target) for a symbolic link)
 LAYOUT: list[tuple[str, object]] = [
@@ -73,19 +73,8 @@ def _folder(root: Path) -> Path:
 
 
 def _tar(path: Path) -> Path:
-    with tarfile.open(path, "w") as tf:
-        for name, what in LAYOUT:
-            info = tarfile.TarInfo(name)
-            if isinstance(what, bytes):
-                info.size = len(what)
-                tf.addfile(info, io.BytesIO(what))
-            elif what is None:
-                info.type = tarfile.DIRTYPE
-                tf.addfile(info)
-            else:
-                info.type, info.linkname = tarfile.SYMTYPE, what[1]  # type: ignore[index]
-                tf.addfile(info)
-    return path
+    members = [(name, (tarfile.SYMTYPE, what[1]) if isinstance(what, tuple) else what) for name, what in LAYOUT]
+    return write_tar(path, members, tarfile.PAX_FORMAT)
 
 
 def _zip(path: Path) -> Path:

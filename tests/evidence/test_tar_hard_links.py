@@ -88,7 +88,9 @@ UNREAD = [
 ODD = "{tar}: 3 hard link(s) name no member but themselves or a name refused: listed as links, not read"
 
 
-def _write(path: Path, members: list[tuple[str, object]], fmt: int, mode: str = "w") -> Path:
+def write_tar(path: Path, members: list[tuple[str, object]], fmt: int, mode: str = "w") -> Path:
+    """A tar of these members, in order: bytes for a file, None for a folder, (type flag, link name)
+    for a hard or symbolic link."""
     with tarfile.open(path, mode, format=fmt) as tf:  # type: ignore[call-overload]
         for name, what in members:
             info = tarfile.TarInfo(name)
@@ -108,7 +110,7 @@ def _write(path: Path, members: list[tuple[str, object]], fmt: int, mode: str = 
 @pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
 def test_the_header_scan_gives_each_hard_link_s_link_name(tmp_path: Path, fmt: int) -> None:
     """The header's own link name, a GNU long link name (a ``K`` header) or a pax ``linkpath``, as stored."""
-    path = _write(tmp_path / "d.tar", MEMBERS, fmt)
+    path = write_tar(tmp_path / "d.tar", MEMBERS, fmt)
     with open(path, "rb") as stream:
         entries = list(scan_tar_headers(stream, str(path), None))
     assert [(e.name, e.type, e.link) for e in entries] == [
@@ -122,7 +124,7 @@ def test_the_header_scan_gives_each_hard_link_s_link_name(tmp_path: Path, fmt: i
 @pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
 @pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
 def test_a_hard_link_reads_the_file_it_names(tmp_path: Path, fmt: int, mode: str) -> None:
-    path = _write(tmp_path / "d.tar", MEMBERS, fmt, mode)
+    path = write_tar(tmp_path / "d.tar", MEMBERS, fmt, mode)
     source = TarSource(path, DEFAULT_LIMITS)
     try:
         listed = list(source.members())
@@ -154,7 +156,7 @@ def test_a_hard_link_s_size_is_that_of_the_file_it_names(tmp_path: Path) -> None
     """The mount asks a hard link's size when wanted (listed -1): the file it names, or an unreadable entry."""
     from preuve.evidence.fs import FileInfo
 
-    path = _write(tmp_path / "d.tar", MEMBERS, tarfile.PAX_FORMAT)
+    path = write_tar(tmp_path / "d.tar", MEMBERS, tarfile.PAX_FORMAT)
     source = TarSource(path, DEFAULT_LIMITS)
     try:
         listed = list(source.members())
@@ -177,7 +179,7 @@ def test_a_hard_link_s_size_is_that_of_the_file_it_names(tmp_path: Path) -> None
 
 def test_many_hard_links_to_nothing_are_counted_past_twenty(tmp_path: Path) -> None:
     members: list[tuple[str, object]] = [(f"l{n:02}", (LINK, f"missing{n}")) for n in range(25)]
-    source = TarSource(_write(tmp_path / "d.tar", members, tarfile.GNU_FORMAT), DEFAULT_LIMITS)
+    source = TarSource(write_tar(tmp_path / "d.tar", members, tarfile.GNU_FORMAT), DEFAULT_LIMITS)
     try:
         assert [m.type for m in source.members()] == ["file"] * 25
         assert source.damaged == [
@@ -197,7 +199,7 @@ def test_a_tar_listed_in_halves_resolves_its_links_as_one_scan(tmp_path: Path, m
         members.append((f"private/var/f{n:03}/data-{'x' * 80}", bytes([n % 251]) * (1000 + n)))
         if n >= 150:
             members.append((f"private/var/g{n:03}/link-{'y' * 90}", (LINK, f"private/var/f{n - 150:03}/data-{'x' * 80}")))
-    path = _write(tmp_path / "dump.tar", members, tarfile.PAX_FORMAT)
+    path = write_tar(tmp_path / "dump.tar", members, tarfile.PAX_FORMAT)
     made = split_scans_recorded(monkeypatch, path.stat().st_size // 2)
     read = []
     for jobs in (1, 2):
