@@ -199,3 +199,21 @@ def test_a_link_that_names_no_file_is_told_as_such(tmp_path: Path, pegasus_feed:
         "present only as a symbolic link to no file of the acquisition: not read"
     )
     assert not run["coverage"]["full_check"] and result.exit_code in (2, 3)
+
+
+def test_a_link_longer_than_any_path_is_not_followed(tmp_path: Path) -> None:
+    """A tar's link name is bounded as a path is (4,096 characters): one longer, though it would name a
+    file once normalised, is kept as a link and told as one not read."""
+    long_target = "/keep/" + "./" * 2100 + "real.db"
+    path = write_tar(tmp_path / "d.tar", [("keep/real.db", b"the database"),
+                                          ("private/var/long.db", (tarfile.SYMTYPE, long_target)),
+                                          ("private/var/short.db", (tarfile.SYMTYPE, "/keep/./real.db"))],
+                     tarfile.PAX_FORMAT)
+    work = tmp_path / "work"
+    work.mkdir()
+    fs = _mounted(path, work)
+    try:
+        assert fs.regular_files(["/private/var/*"]) == ["/private/var/short.db"]
+        assert fs.links_not_read("/private/var/*") == ["/private/var/long.db"]
+    finally:
+        fs.close()

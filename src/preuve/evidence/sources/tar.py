@@ -394,7 +394,7 @@ class TarSource(Source):
                     else:
                         if typeflag == SYMLINK and got.links:
                             target = got.links.get(count - first - 1)
-                            if target:
+                            if target and len(target) <= self.limits.max_path_chars:  # (as a path is bounded)
                                 self._symlinks[len(at)] = target
                         declared = 0
                         at.append(-1)
