@@ -18,7 +18,6 @@ hostile ones (tarfile writes no sparse file).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -257,7 +256,6 @@ def test_tarfile_agrees_on_the_hand_made_sparse_file(tmp_path: Path) -> None:
         assert reference == b"abcde" + bytes(95) + b"VWXYZ" + bytes(95)
     finally:
         source.close()
-    assert io.BytesIO(reference).read(5) == b"abcde"
 
 
 def _check(evidence: Path, feed: Path, out: Path) -> tuple[int, list[tuple[str, str, str]], str]:
