@@ -778,20 +778,20 @@ class MountFS(DeviceFS):
         return any(source.reads_forward() for source, _ in self.mounts)
 
     def prefetch(self, device_paths: Iterable[str]) -> None:
-        wanted: dict[int, tuple[Source, list[str]]] = {}
+        wanted: dict[int, tuple[Source, list[tuple[int, str]]]] = {}
         for device_path in device_paths:
             try:
-                source, _, name = self.placed(device_path)
+                source, ref, name = self.placed(device_path)
             except EvidenceError:
                 continue
             if source.reads_forward():
-                wanted.setdefault(id(source), (source, []))[1].append(name)
-        for source, names in wanted.values():
+                wanted.setdefault(id(source), (source, []))[1].append((ref, name))
+        for source, members in wanted.values():
             try:
                 folder = Path(tempfile.mkdtemp(prefix="prefetch-", dir=self.workdir))
             except OSError:
                 return  # (no room for the copies: the files are read from the archive, as they always were)
-            source.prefetch(names, folder)
+            source.prefetch_members(members, folder)
 
     def may_have_lost(self, pattern: str) -> bool:
         self._load()

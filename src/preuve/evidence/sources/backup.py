@@ -219,7 +219,7 @@ class BackupSource(Source):
             return
         if not whole:
             return  # (no tool writes a Status.plist of megabytes)
-        self.ledger.add(EvidenceFile(label, name, len(data), hashlib.sha256(data).hexdigest()))
+        self.ledger.add(EvidenceFile(label, self._meta_source(name), len(data), hashlib.sha256(data).hexdigest()))
         try:
             status = load_plist(data, label, self.limits)
         except EvidenceError:
@@ -259,9 +259,8 @@ class BackupSource(Source):
                 for domain, relative in backup_names(path):
                     raw = hashlib.sha1(f"{domain}-{relative}".encode(), usedforsecurity=False).digest()
                     fid = raw.hex()
-                    try:
-                        found = statmod.S_ISREG((self.path / fid[:2] / fid).lstat().st_mode)
-                    except OSError:
+                    found = self._stored_regular(fid)
+                    if found is None:
                         continue
                     if found and (raw in added or self._listed_id(raw)):
                         break  # (its row was read, or it was found under another path: it is listed)
@@ -366,13 +365,35 @@ class BackupSource(Source):
 
     def _meta_members(self, names: Iterable[str]) -> Iterator[Member]:
         for name in names:
-            meta = self.path / name
-            try:
-                st = meta.lstat()
-            except OSError:
-                continue
-            if statmod.S_ISREG(st.st_mode):
-                yield self._meta_member(name, meta, st.st_size, st.st_mtime, st.st_mode)
+            found = self._meta_file(name)
+            if found is not None:
+                yield self._meta_member(name, *found)
+
+    # -- where the backup's bytes lie (a folder here; an archive's members: see archived_backup) ----
+    def _meta_file(self, name: str) -> tuple[Path, int, float | None, int | None] | None:
+        """A file of the backup itself (Manifest.db, Info.plist…) as a regular file on disk: where, its
+        size, time and mode; None when there is none."""
+        meta = self.path / name
+        try:
+            st = meta.lstat()
+        except OSError:
+            return None
+        return (meta, st.st_size, st.st_mtime, st.st_mode) if statmod.S_ISREG(st.st_mode) else None
+
+    def _meta_source(self, name: str) -> str:
+        """A file of the backup itself, as the ledger names where it lies."""
+        return name
+
+    def _stored_regular(self, fid: str) -> bool | None:
+        """Whether the file stored under an id is a regular file (None: no file is stored under it)."""
+        try:
+            return statmod.S_ISREG((self.path / fid[:2] / fid).lstat().st_mode)
+        except OSError:
+            return None
+
+    def _stored_stream(self, ref: int, label: str) -> BinaryIO:
+        """A member's bytes as the backup stores them (a file's ciphertext, when it is encrypted)."""
+        return open_regular_file(self._blob(ref, label), label)
 
     @contextmanager
     def _manifest_db(self) -> Iterator[sqlite3.Connection]:
@@ -615,7 +636,7 @@ class BackupSource(Source):
     def _hash_meta(self, name: str) -> None:
         with open_regular_file(self.path / name, f"{BACKUP_PREFIX}/{name}") as stream:
             digest, size = sha256_stream(stream, self.limits.max_file_bytes)
-        self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", name, size, digest))
+        self.ledger.add(EvidenceFile(f"{BACKUP_PREFIX}/{name}", self._meta_source(name), size, digest))
 
     # -- what the integrity check reads -------------------------------------------------------
     def _list_folders_beside(self) -> None:
@@ -730,7 +751,7 @@ class BackupSource(Source):
         raise EvidenceError(label, "a backup's files are found by their place in Manifest.db")
 
     def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
-        return open_regular_file(self._blob(ref, label), label)
+        return self._stored_stream(ref, label)
 
     def local_member(self, ref: int, name: str) -> Path | None:
         return self._blob(ref, "/" + name)

@@ -155,6 +155,11 @@ class Source(ABC):
         """Copy these members in one pass into `folder` (a private folder) and read them from there
         afterwards (for a source that :meth:`reads_forward`; the others read in place)."""
 
+    def prefetch_members(self, members: Collection[tuple[int, str]], folder: Path) -> None:
+        """:meth:`prefetch` of members given by their refs and names (a source that finds its members by
+        their refs, as a backup packed in an archive does, overrides this)."""
+        self.prefetch([name for _, name in members], folder)
+
     def close(self) -> None:  # noqa: B027 - optional hook: a folder holds nothing open
         """Release what the source holds open."""
 

@@ -118,7 +118,7 @@ class EncryptedBackupSource(BackupSource):
             digest, size = as_lying.result()
             if size % 16:
                 raise EvidenceError(ENCRYPTED_MANIFEST, "not a whole number of AES blocks")
-            self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, "Manifest.db", size, digest))
+            self.ledger.add(EvidenceFile(ENCRYPTED_MANIFEST, self._meta_source("Manifest.db"), size, digest))
             self._copy_digest = as_copied.result()
         with open(self._manifest, "rb") as check:
             if check.read(16) != b"SQLite format 3\x00":
@@ -209,9 +209,9 @@ class EncryptedBackupSource(BackupSource):
 
     def open_member(self, ref: int, name: str, label: str) -> BinaryIO:
         if not self._is_file(ref):
-            return open_regular_file(self._blob(ref, label), label)
+            return self._stored_stream(ref, label)
         wrapped, size = self._file_key(ref)
-        raw = open_regular_file(self._blob(ref, label), label)
+        raw = self._stored_stream(ref, label)
         if wrapped is None:  # an empty file has no key
             raw.close()
             return io.BytesIO(b"")
