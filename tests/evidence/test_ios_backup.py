@@ -173,37 +173,6 @@ def test_listing_keeps_files_compact_and_the_later_of_two_rows_for_one_path(tmp_
     assert [info.device_path for info in fs.iter_files()] == paths
 
 
-@pytest.mark.parametrize("fmt", ["zip", "tar.gz", "tar"])
-def test_a_backup_packed_in_an_archive_is_named_with_what_to_do(tmp_path: Path, fmt: str) -> None:
-    """A backup zipped to be passed on was 'not an acquisition preuve recognises': the run now says what
-    the archive holds and how to check it, and changes nothing."""
-    import tarfile
-    import zipfile
-
-    from preuve.builders.demo import build_demo_backup
-
-    backup = build_demo_backup(tmp_path / "made" / "00008030-001A2B3C4D5E802E")
-    archive = tmp_path / "ev" / f"backup.{fmt}"
-    archive.parent.mkdir()
-    files = sorted(p for p in backup.rglob("*") if p.is_file())
-    if fmt == "zip":
-        with zipfile.ZipFile(archive, "w") as packed:
-            for file in files:
-                packed.write(file, str(file.relative_to(backup.parent)))
-    else:
-        with tarfile.open(archive, "w:gz" if fmt == "tar.gz" else "w") as packed:
-            for file in files:
-                packed.add(file, str(file.relative_to(backup.parent)))
-    before = snapshot(tmp_path / "ev")
-    with pytest.raises(AcquisitionError) as caught:
-        detect_kind(archive)
-    assert str(caught.value) == (
-        f"{archive}: holds an iOS backup (00008030-001A2B3C4D5E802E/Manifest.db) packed in an archive; preuve "
-        "reads a backup from its folder, as Finder, iTunes and idevicebackup2 write it: unpack the archive into "
-        "a folder of its own, outside the evidence, and check that folder (the archive stays the evidence)")
-    assert snapshot(tmp_path / "ev") == before
-
-
 @pytest.mark.parametrize("name", ["Manifest.db", "Info.plist", "Status.plist"])
 def test_a_file_of_a_backup_given_for_the_backup_names_its_folder(tmp_path: Path, name: str) -> None:
     """An analyst gives the backup's Manifest.db (or Info.plist) for the backup: the run names the

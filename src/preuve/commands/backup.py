@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -52,7 +53,7 @@ def read_password_file(path: Path) -> str:
 
 def gather_secrets(evidence: Path, password_file: Path | None, key_file: Path | None) -> Secrets:
     """Secrets from, in order: --key-file, --password-file, $PREUVE_BACKUP_PASSWORD, a prompt on a TTY."""
-    from preuve.evidence.kinds.ios_backup import encrypted_backup_root
+    from preuve.evidence.kinds.ios_backup import encrypted_backup_root, is_encrypted_archive
 
     if key_file is not None:
         return Secrets(key=read_key_file(key_file))
@@ -61,7 +62,8 @@ def gather_secrets(evidence: Path, password_file: Path | None, key_file: Path | 
     env = os.environ.get(PASSWORD_ENV)
     if env is not None:
         return Secrets(password=env)
-    if sys.stdin.isatty() and encrypted_backup_root(evidence, DEFAULT_LIMITS) is not None:
+    if sys.stdin.isatty() and (encrypted_backup_root(evidence, DEFAULT_LIMITS) is not None
+                               or is_encrypted_archive(evidence, DEFAULT_LIMITS)):
         return Secrets(password=click.prompt("Backup password", hide_input=True, err=True))
     return Secrets()
 
@@ -80,18 +82,33 @@ def backup_key(backup: Path, output: Path, password_file: Path | None) -> None:
     from rich.markup import escape
 
     from preuve.evidence.ios_encrypted import derive_backup_key
-    from preuve.evidence.kinds.ios_backup import encrypted_backup_root
+    from preuve.evidence.kinds.ios_backup import (
+        archived_manifest_plist,
+        encrypted_backup_root,
+        is_encrypted_archive,
+    )
 
     console = Console(stderr=True)
     try:
         root = encrypted_backup_root(backup, DEFAULT_LIMITS)
-        if root is None:
+        packed = root is None and is_encrypted_archive(backup, DEFAULT_LIMITS)
+        if root is None and not packed:
             raise AcquisitionError(f"{backup}: not an encrypted iOS backup")
         secrets = gather_secrets(backup, password_file, None)
         if secrets.password is None:
             raise AcquisitionError(f"no password given (--password-file, ${PASSWORD_ENV}, or run on a terminal)")
-        key = derive_backup_key(root, secrets.password, DEFAULT_LIMITS)
-        if output.resolve().is_relative_to(root.resolve()):
+        if root is not None:
+            key = derive_backup_key(root, secrets.password, DEFAULT_LIMITS)
+        else:
+            # A backup packed in an archive: its Manifest.plist (the keybag) copied into a private folder.
+            with tempfile.TemporaryDirectory(prefix="preuve-key-") as private:
+                (Path(private) / "Manifest.plist").write_bytes(archived_manifest_plist(backup, DEFAULT_LIMITS) or b"")
+                try:
+                    key = derive_backup_key(Path(private), secrets.password, DEFAULT_LIMITS)
+                except AcquisitionError as exc:
+                    raise AcquisitionError(str(exc).replace(private, f"{backup}!")) from None
+        evidence = root if root is not None else backup
+        if output.resolve().is_relative_to(evidence.resolve()) or output.resolve() == backup.resolve():
             raise AcquisitionError(f"{output}: the key must not be written inside the evidence")
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
         os.fchmod(fd, 0o600)  # also when the file already existed with wider permissions

@@ -196,35 +196,11 @@ def detect_kind(path: Path, names: ArchiveNames | None = None) -> type[Acquisiti
         raise AcquisitionError(f"{unreadable}: its kind cannot be recognised (expected one of: {expected})")
     if path.is_file() and path.name in _BACKUP_OWN_FILES and is_backup_folder(path.parent):
         raise AcquisitionError(f"{path}: a file of the iOS backup {path.parent}: check the backup's folder")
-    manifest = _archived_backup(path, names)
-    if manifest is not None:
-        raise AcquisitionError(
-            f"{path}: holds an iOS backup ({manifest}) packed in an archive; preuve reads a backup from its "
-            "folder, as Finder, iTunes and idevicebackup2 write it: unpack the archive into a folder of its "
-            "own, outside the evidence, and check that folder (the archive stays the evidence)")
     raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
 
 
 # A backup's own files, at the top of its folder: the one an analyst may give for the backup itself.
 _BACKUP_OWN_FILES = ("Manifest.db", "Manifest.plist", "Info.plist", "Status.plist")
-
-
-def _is_backup_manifest(name: str) -> bool:
-    folders, _, leaf = name.rpartition("/")
-    return leaf in ("Manifest.db", "Manifest.plist") and folders.count("/") < 2
-
-
-def _archived_backup(path: Path, names: ArchiveNames) -> str | None:
-    """The member that is an iOS backup's Manifest.db or Manifest.plist (at the archive's top or under at
-    most two folders) when the archive at `path` holds a backup, or None."""
-    from preuve.evidence.sources.archive import is_archive_file
-
-    if not is_archive_file(path):
-        return None
-    try:
-        return names.first(_is_backup_manifest)
-    except (AcquisitionError, OSError):
-        return None
 
 
 def _unreadable_archive(path: Path, names: ArchiveNames) -> str | None:
