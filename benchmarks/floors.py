@@ -8,6 +8,9 @@
                                                           central directory, every byte of a .tar or
                                                           .tar.gz (decompressed)
     python3 benchmarks/floors.py zip ZIP                  every byte of every member, nested zips too
+    python3 benchmarks/floors.py packed ARCHIVE BACKUP    an iOS backup packed in an archive: `fs ARCHIVE`,
+                                                          then `backup BACKUP` (the backup's folder: taking
+                                                          its files out of the archive is not counted)
     python3 benchmarks/floors.py phonefs PATH FOLDER      the phone's file system: `fs PATH`, then the rows
                                                           of sms.db, History.db, DataUsage.sqlite and
                                                           netusage.sqlite in FOLDER (the dump as a folder;
@@ -186,5 +189,7 @@ if __name__ == "__main__":
         print(fs(target))
     elif kind == "phonefs":
         print(phone_fs(target, Path(sys.argv[3])))
+    elif kind == "packed":
+        print(fs(target) + backup(Path(sys.argv[3])))
     else:
         print(zip_bytes(target))

@@ -11,6 +11,8 @@ Usage (from the repository root; see benchmarks/README.md, "Realistic workloads"
     python3 benchmarks/workloads.py --workload phonefs --size 200k ...       (workload 1's phone as its file system:
                                                                               folder, GNU tar, tar.gz, zip; also 500k)
     python3 benchmarks/workloads.py --workload androidqf --size 100 ...      (an AndroidQF zip, bugreport of N MB)
+    python3 benchmarks/workloads.py --workload packed --size 200k ...        (workload 1's backup packed: GNU tar,
+                                                                              tar.gz, zip; beside its folder)
 
 Each acquisition is built once in ``--workdir`` (kept and reused: build big ones once) with the
 package's builders, which write bytes the way iTunes/Finder, iOS and AndroidQF do. Then, in
@@ -377,6 +379,31 @@ def build_phone_fs_archives(base: Path, plan: PhonePlan, feeds: Sequence[Path]) 
     return built
 
 
+def build_packed(backup: Path, base: Path) -> dict[str, Path]:
+    """Workload 1's backup as it is handed over packed: its folder (under its own name) as GNU tar writes
+    it, the same gzipped, and a zip as Info-ZIP and Finder write one (deflated), each written once."""
+    base.mkdir(parents=True, exist_ok=True)
+    built: dict[str, Path] = {}
+    tar, tar_gz = base / "backup.tar", base / "backup.tar.gz"
+    gnu = shutil.which("tar")
+    version = subprocess.run([gnu, "--version"], capture_output=True, text=True, check=False).stdout if gnu else ""
+    if gnu and "GNU tar" in version:
+        if not tar.is_file():
+            subprocess.run([gnu, "--format=pax", "--sort=name", "-cf", str(tar), "-C", str(backup.parent),  # noqa: S603
+                            backup.name], check=True)
+        if not tar_gz.is_file():
+            with open(tar, "rb") as src, gzip.open(tar_gz, "wb", compresslevel=6) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        built |= {"tar": tar, "tar.gz": tar_gz}
+    target = base / "backup.zip"
+    if not target.is_file():
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out_zip:
+            for entry in sorted(backup.rglob("*")):
+                out_zip.write(entry, str(entry.relative_to(backup.parent)))
+    built["zip"] = target
+    return built
+
+
 def build_androidqf(base: Path, bugreport_mb: int) -> Path:
     from android_scale import build
 
@@ -507,7 +534,8 @@ def mvt_cmd(tool: Path, command: str, evidence: Path, out: Path, feeds: Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", required=True, choices=("phone", "messages", "encrypted", "fs", "phonefs", "androidqf"))
+    parser.add_argument("--workload", required=True,
+                        choices=("phone", "messages", "encrypted", "fs", "phonefs", "androidqf", "packed"))
     parser.add_argument("--size", default="200k",
                         help="phone/encrypted: 200k or 500k; messages: records (100k, 1M); fs: files; "
                              "androidqf: bugreport MB")
@@ -521,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-artifact", action="append", default=[], metavar="NAME",
                         help="run preuve with --artifact for every other artifact of the platform (repeatable)")
     args = parser.parse_args(argv)
-    if args.workload in ("phone", "encrypted", "phonefs"):
+    if args.workload in ("phone", "encrypted", "phonefs", "packed"):
         # The phone's compositions are named by their file count: "200000" is "200k".
         named = {parse_size(name): name for name in PHONE_SIZES}
         try:
@@ -597,6 +625,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads folders only
             cases.append(Case(f"fs {args.size} {kind}{skipped}", preuve_cmd(path, out, feeds, jobs), [*floor, "fs", str(path)],
                               mvt_cmd(cast(Path, mvt_ios), "check-fs", path, mout, feeds) if use_mvt else None,
+                              out, mout if use_mvt else None))
+    elif args.workload == "packed":
+        backup = work / f"phone-{args.size}"
+        if not (backup / "Manifest.db").is_file():
+            shutil.rmtree(backup, ignore_errors=True)
+            build_phone(backup, PHONE_SIZES[args.size], feeds)
+        built = {"folder": backup} | build_packed(backup, work / f"packed-{args.size}")
+        for kind, path in built.items():
+            out, mout = work / f"out-packed-{kind}", work / f"mvt-packed-{args.size}"
+            use_mvt = mvt_ios is not None and kind == "folder"  # MVT reads a backup's folder only
+            floor_args = ["backup", str(backup)] if kind == "folder" else ["packed", str(path), str(backup)]
+            cases.append(Case(f"packed {args.size} {kind}{skipped}", preuve_cmd(path, out, feeds, jobs),
+                              [*floor, *floor_args],
+                              mvt_cmd(cast(Path, mvt_ios), "check-backup", path, mout, feeds) if use_mvt else None,
                               out, mout if use_mvt else None))
     elif args.workload == "phonefs":
         built = build_phone_fs_archives(work / f"phonefs-{args.size}", PHONE_SIZES[args.size], feeds)

@@ -181,7 +181,7 @@ def test_members_outside_the_backup_are_told_and_not_read(tmp_path: Path) -> Non
         assert not any("__MACOSX" in path for path in fs.paths())
     finally:
         fs.close()
-    assert warned == [f"{archive}: 2 members of the archive lie outside the backup (its folder {UDID}): not read"]
+    assert warned == [f"{archive}: 2 members of the archive lie outside the backup's folder {UDID}: not read"]
     assert os.listdir(ctx.workdir) == []  # (the private copies removed with the acquisition)
 
 
@@ -248,3 +248,35 @@ def test_the_key_of_a_packed_encrypted_backup(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         keys.append(out.read_text())
     assert keys[0] == keys[1] and len(keys[0].strip()) == 64
+
+
+def test_a_damaged_member_of_the_backup_is_told_and_the_rest_read(tmp_path: Path, pegasus_feed: Path) -> None:
+    """Info.plist's member fails its CRC: the artifacts that read it fail with the reason, the run is not
+    a full check, and every other file is read as from the folder."""
+    backup = build_demo_backup(tmp_path / "made" / UDID)
+    archive = tmp_path / "ev" / "backup.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as packed:
+        for file in sorted(p for p in backup.rglob("*") if p.is_file()):
+            packed.write(file, str(file.relative_to(backup.parent)))
+    with zipfile.ZipFile(archive) as packed:
+        info = packed.getinfo(f"{UDID}/Info.plist")
+    data = bytearray(archive.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + len(info.extra) + 10] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    before = snapshot(tmp_path / "ev")
+    folder = run_check(backup, CheckOptions(iocs=(pegasus_feed,)))
+    packed_run = run_check(archive, CheckOptions(iocs=(pegasus_feed,)))
+    assert snapshot(tmp_path / "ev") == before
+    reason = (f"/.acquisition/backup/Info.plist: cannot be read from the archive (damaged or cut short inside its "
+              f"archive (Bad CRC-32 for file '{UDID}/Info.plist'))")
+    failed = {a.name: a.errors for a in packed_run.artifacts if a.status.value == "failed"}
+    member = f"{UDID}/Info.plist: damaged or cut short inside its archive (Bad CRC-32 for file '{UDID}/Info.plist')"
+    assert failed == {"applications": [reason], "archive_members": [member], "backup_info": [reason]}
+    coverage = packed_run.coverage()
+    assert not coverage.complete and coverage.failed == ("applications", "archive_members", "backup_info")
+    read = {a.name for a in packed_run.artifacts} - set(failed)
+    assert [(a.name, a.status, a.records) for a in packed_run.artifacts if a.name in read] == [
+        (a.name, a.status, a.records) for a in folder.artifacts if a.name in read]
+    untouched = [f for f in _findings(folder) if f[1] != "/.acquisition/backup/Info.plist"]
+    assert [f for f in _findings(packed_run) if f[1] != "/.acquisition/backup/Info.plist"] == untouched

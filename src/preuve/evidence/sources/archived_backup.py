@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import zlib
 from array import array
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ from preuve.evidence.policy import DIR, FILE, open_regular_file, shown
 from preuve.evidence.sources.archive import ArchiveNames, is_archive_file
 from preuve.evidence.sources.backup import BackupSource
 from preuve.evidence.sources.base import Member, MemberColumns, Source
+from preuve.messages import error_text
 
 # The backup's own files, at the top of its folder.
 META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
@@ -97,6 +99,8 @@ class ArchivedFolder:
         self._where: list[dict[bytes, int] | None] = [None] * 256  # id: its place, made when first asked
         self.outside = 0  # members outside the backup's folder (not read)
         self.backups: list[str] = []  # the folders of other backups the archive holds
+        self.unreadable: list[str] = []  # the backup's own files whose members could not be read
+        self.broken: dict[str, str] = {}  # of which those still listed: why each cannot be read
         try:
             self._list()
             self._copy_meta()
@@ -182,16 +186,29 @@ class ArchivedFolder:
             self.archive.prefetch([member for _, member, *_ in self.meta.values()], self.private)
         limit = self.limits.max_file_bytes
         for name, (ref, member, size, _, _) in sorted(self.meta.items()):
-            if size > limit:
+            if size > limit:  # (as a backup's folder refuses a Manifest.db past the bound when hashing it)
                 raise LimitExceeded(member, f"file of {size} bytes exceeds {limit}")
             label = self.archive.member_source_name(ref, member)
-            with self.archive.open_member(ref, member, label) as stream, open(self.private / name, "xb") as out:
-                copied = 0
-                while chunk := stream.read(_COPY_CHUNK):
-                    copied += len(chunk)
-                    if copied > limit:
-                        raise LimitExceeded(label, f"more than {limit} bytes")
-                    out.write(chunk)
+            try:
+                with self.archive.open_member(ref, member, label) as stream, open(self.private / name, "xb") as out:
+                    copied = 0
+                    while chunk := stream.read(_COPY_CHUNK):
+                        copied += len(chunk)
+                        if copied > limit:
+                            raise LimitExceeded(label, f"more than {limit} bytes")
+                        out.write(chunk)
+            except LimitExceeded:
+                raise
+            except (EvidenceError, OSError, EOFError, ValueError, zlib.error) as exc:
+                # A damaged member (a bad CRC, a stream cut short): the file stays listed and reading it
+                # fails with the reason (Manifest.db is then read as a folder's that lacks it: its files
+                # looked for by name), and the run says it could not be read.
+                (self.private / name).unlink(missing_ok=True)
+                reason = exc.reason if isinstance(exc, EvidenceError) else error_text(exc)
+                self.broken[name] = reason
+                if name.startswith("Manifest.db"):
+                    del self.meta[name]
+                self.unreadable.append(f"{label}: {reason}")
 
     # -- a stored file --------------------------------------------------------------------------
     def find(self, raw: bytes) -> tuple[int, int] | None:
@@ -259,6 +276,9 @@ class InArchive(BackupSource):
     def _stored_stream(self, ref: int, label: str) -> BinaryIO:
         meta = self._meta.get(ref)
         if meta is not None:
+            broken = self._archived.broken.get(meta.name)
+            if broken is not None:
+                raise EvidenceError(label, f"cannot be read from the archive ({broken})")
             return open_regular_file(meta, label)
         member, name, size = self._stored_member(ref, label)
         if size == NOT_REGULAR:
@@ -286,7 +306,7 @@ class InArchive(BackupSource):
     def local_member(self, ref: int, name: str) -> Path | None:
         meta = self._meta.get(ref)
         if meta is not None:
-            return meta
+            return None if meta.name in self._archived.broken else meta
         try:
             member, member_name, _ = self._stored_member(ref, "/" + name)
         except EvidenceError:
@@ -336,10 +356,11 @@ class InArchive(BackupSource):
         self.refused.extend(archive.refused)
         self.damage.extend(archive.damage)
         self.damaged.extend(archive.damaged)
+        self.damaged.extend(archived.unreadable)
         self.notes.extend(archive.notes)
         if archived.outside:
-            where = f"its folder {shown(archived.folder)}" if archived.folder else "it"
-            self.notes.append(f"{archived.outside:,} members of the archive lie outside the backup ({where}): not read")
+            where = f"the backup's folder {shown(archived.folder)}" if archived.folder else "the backup's files"
+            self.notes.append(f"{archived.outside:,} members of the archive lie outside {where}: not read")
 
 
 class ArchivedBackupSource(InArchive):
