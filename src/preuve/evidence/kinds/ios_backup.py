@@ -112,7 +112,6 @@ class IosBackup(AcquisitionKind):
                                        ctx.will_run(BackupIntegrity.name)), at("/"))
         return _listed(fs, root, ctx)
 
-
     @classmethod
     def open_archived(cls, path: Path, ctx: OpenContext) -> DeviceFS:
         """The backup packed in the archive at `path`, read in place (see archived_backup): the archive

@@ -109,6 +109,7 @@ class ListedRows:
     listed: ListedFiles = field(default_factory=ListedFiles)
     decoded: DecodedMBFiles = field(default_factory=DecodedMBFiles)
     notes: list[str] = field(default_factory=list)
+    links: dict[int, str] = field(default_factory=dict)  # a link's target, by its place among `names`
     lost: list[LostRows] = field(default_factory=list)  # rows of a damaged Manifest.db read around
     first_row: int | None = None  # the rowids of the first and last rows read (with `lost`: see _join_lost)
     last_row: int | None = None
@@ -139,6 +140,7 @@ class BackupSource(Source):
         # Per member, in the order of the listing (by ref): what it is, and a file's 20-byte id.
         self._kinds = bytearray()
         self._ids = bytearray()
+        self._links: dict[int, str] = {}  # ref: a link's target, as its row's MBFile names it
         self._meta: dict[int, Path] = {}  # ref: where a file of the backup itself lies
         self._mbfiles = MBFileDecoder(limits)
         # What the listing gathers for the integrity check of the kind (BackupIntegrity), and every
@@ -509,8 +511,8 @@ class BackupSource(Source):
         integrity = self._integrity  # (what the integrity check needs of each file row gathered for it)
         limit, max_chars = self.limits.max_archive_entries, self.limits.max_path_chars
         part = self._new_rows()
-        listed, names, types, ids, notes, decoded = (
-            part.listed, part.names, part.types, part.ids, part.notes, part.decoded
+        listed, names, types, ids, notes, decoded, links = (
+            part.listed, part.names, part.types, part.ids, part.notes, part.decoded, part.links
         )
         place, start = -1, 0  # the row's place in the range, that of the batch's first row
         last: int | None = None  # the rowid of the last row read
@@ -524,8 +526,8 @@ class BackupSource(Source):
                 yield part
                 start = place
                 part = self._new_rows()
-                listed, names, types, ids, notes, decoded = (
-                    part.listed, part.names, part.types, part.ids, part.notes, part.decoded
+                listed, names, types, ids, notes, decoded, links = (
+                    part.listed, part.names, part.types, part.ids, part.notes, part.decoded, part.links
                 )
             if type(row) is int:
                 if part.first_row is None:
@@ -566,6 +568,9 @@ class BackupSource(Source):
                 types.append(ROW_DIR)
                 ids += NO_ID
             elif flags == _FLAG_LINK:
+                target = self._link_of(mbfile, fields)
+                if target:
+                    links[len(names)] = target
                 names.append(device[1:])
                 types.append(ROW_LINK)
                 ids += NO_ID
@@ -588,9 +593,25 @@ class BackupSource(Source):
     def _new_rows(self) -> ListedRows:
         return ListedRows()
 
+    def _link_of(self, mbfile: object, fields: MBFileFields | None) -> str | None:
+        """A link row's target, as its MBFile names it (None when it names none, cannot be read, or is
+        longer than any path: such a link is not followed, and is told so where a run would read it)."""
+        if fields is not None:
+            target = fields[5]
+        elif type(mbfile) is bytes and mbfile:
+            try:
+                target = self._mbfiles.decode(mbfile, "MBFile").target
+            except (EvidenceError, ValueError):
+                return None
+        else:
+            return None
+        return target if target is not None and len(target) <= self.limits.max_path_chars else None
+
     def _merge(self, part: ListedRows, places: int) -> None:
         """Keep what a range of rows lists (`places`: the rows read before it), in the order of the
         listing: the members, then what the integrity check needs, then the notes."""
+        first = len(self._kinds)  # the ref of the part's first member
+        self._links.update({first + index: target for index, target in part.links.items()})
         self._kinds += part.types.translate(_KIND_OF_TYPE)
         self._ids += part.ids
         self._listed.extend(part.listed, places)
@@ -711,6 +732,9 @@ class BackupSource(Source):
         if not 0 <= ref < len(self._kinds) or self._kinds[ref] != A_FILE:
             return None
         return self._ids[20 * ref : 20 * ref + 20].hex()
+
+    def link_target(self, ref: int, name: str) -> str | None:
+        return self._links.get(ref)
 
     def _is_file(self, ref: int) -> bool:
         return 0 <= ref < len(self._kinds) and self._kinds[ref] == A_FILE
