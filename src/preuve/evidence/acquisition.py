@@ -9,6 +9,7 @@ with the highest ``specificity`` wins (a backup folder is also a folder).
 from __future__ import annotations
 
 import fnmatch
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -228,8 +229,104 @@ def open_acquisition(path: Path, ctx: OpenContext) -> Opened:
     from preuve.evidence.sources.archive import ArchiveNames
 
     with closing(ArchiveNames(path)) as names:
-        kind = detect_kind(path, names)
+        try:
+            kind = detect_kind(path, names)
+        except AcquisitionError:
+            carried = carried_file(path, names)
+            if carried is None:
+                raise
+            return _open_carried(path, carried, names, ctx)
         # (the names read to recognise it, and the zip read for them, serve the open when they were
         # read within its limits)
         fs = kind.open(path, replace(ctx, names=names) if ctx.names is None and names.limits == ctx.limits else ctx)
+    return Opened(kind.name, kind.platform, path, fs)
+
+
+def recognised(path: Path) -> bool:
+    """Whether preuve can open what is at `path` (a kind recognises it, or it is an archive carrying one
+    file a kind recognises by its name)."""
+    from preuve.evidence.sources.archive import ArchiveNames
+
+    with closing(ArchiveNames(path)) as names:
+        try:
+            detect_kind(path, names)
+        except AcquisitionError:
+            return carried_file(path, names) is not None
+    return True
+
+
+# An archive made only to carry one file (a sysdiagnose's .tar.gz, a bugreport's .zip, an Android
+# backup zipped again to be sent): what such an archive holds beside it that is not the evidence, as
+# Finder (resource forks, folder settings) and Windows (thumbnails, folder settings) add it.
+_CARRIER_NOISE = re.compile(r"(?:\A|/)(?:__MACOSX(?:/|\Z)|\.DS_Store\Z|\._[^/]*\Z|Thumbs\.db\Z|desktop\.ini\Z)")
+_CARRIER_LOOK = 64  # names looked at (an archive of more is no carrier)
+
+
+def carried_file(path: Path, names: ArchiveNames) -> str | None:
+    """The member name of the one file the archive at `path` holds, when it holds one file (beside folders
+    and what _CARRIER_NOISE names) and that file's name is one an acquisition file may bear (an archive,
+    an Android backup); None otherwise."""
+    from preuve.evidence.sources.archive import is_archive_file
+    from preuve.evidence.sources.tar import TAR_SUFFIXES
+
+    if not is_archive_file(path):
+        return None
+    try:
+        listed = names.peek(_CARRIER_LOOK + 1)
+    except (AcquisitionError, OSError):
+        return None
+    if len(listed) > _CARRIER_LOOK:
+        return None
+    kept = [name for name in listed if not _CARRIER_NOISE.search(name)]
+    files = [name for name in kept if not any(other.startswith(name + "/") for other in kept)]
+    if len(files) != 1:
+        return None
+    leaf = files[0].rpartition("/")[2].lower()
+    return files[0] if leaf.endswith((".zip", ".ab", ".zip.age", *TAR_SUFFIXES)) else None
+
+
+def _open_carried(path: Path, member: str, names: ArchiveNames, ctx: OpenContext) -> Opened:
+    """The acquisition file an archive carries (see carried_file), copied into the run's private folder
+    (bounded by the file-size limit; never beside the evidence) and opened as what it is. One level
+    only: an archive carried by the carried file is not opened in turn. Messages name it inside the
+    archive (``archive!member``), not by its private copy."""
+    import tempfile
+
+    from preuve.evidence.errors import EvidenceError, LimitExceeded
+    from preuve.evidence.sources.archive import archive_source
+
+    named = f"{path}!{member}"
+    folder = Path(tempfile.mkdtemp(prefix="carried-", dir=ctx.workdir))
+    inner = folder / member.rpartition("/")[2]
+    source = names.take_zip() or archive_source(path, ctx.limits)
+    limit = ctx.limits.max_file_bytes
+    try:
+        with source.open(member, named) as stream, open(inner, "xb") as out:
+            copied = 0
+            while chunk := stream.read(1 << 20):
+                copied += len(chunk)
+                if copied > limit:
+                    raise LimitExceeded(named, f"more than {limit} bytes")
+                out.write(chunk)
+    except EvidenceError as exc:
+        raise AcquisitionError(str(exc)) from exc
+    except OSError as exc:
+        raise AcquisitionError(f"{named}: cannot be read ({exc.strerror or exc})") from exc
+    finally:
+        source.close()
+
+    def renamed(message: str) -> str:
+        return message.replace(str(inner), named)
+
+    try:
+        kind = detect_kind(inner)
+    except AcquisitionError as exc:
+        raise AcquisitionError(f"{path}: carries one file, {member}, that preuve does not recognise "
+                               f"({renamed(str(exc)).removeprefix(named + ': ')})") from None
+    warn = ctx.warn
+    try:
+        fs = kind.open(inner, replace(ctx, names=None, early=None, warn=lambda message: warn(renamed(message))))
+    except AcquisitionError as exc:
+        raise AcquisitionError(renamed(str(exc))) from None
+    warn(f"{path}: carries one file, {member}, read as {kind.description}")
     return Opened(kind.name, kind.platform, path, fs)

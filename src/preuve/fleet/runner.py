@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from preuve.evidence.acquisition import detect_kind
+from preuve.evidence.acquisition import recognised
 from preuve.evidence.errors import PreuveError
 from preuve.store.case import CaseStore
 
@@ -108,7 +108,8 @@ def list_acquisitions(source: Path) -> list[Path]:
     found = []
     for child in sorted(source.iterdir()):
         try:
-            detect_kind(child)
+            if not recognised(child):
+                continue
         except PreuveError:
             continue
         found.append(child)
