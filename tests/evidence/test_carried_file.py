@@ -137,3 +137,19 @@ def test_a_fleet_folder_lists_a_carrier(tmp_path: Path) -> None:
     _carrier(_sysdiagnose(tmp_path / "made"), inbox / "case-12.zip")
     (inbox / "notes.txt").write_text("not evidence")
     assert list_acquisitions(inbox) == [inbox / "case-12.zip"]
+
+
+def test_a_folder_holding_one_acquisition_file(tmp_path: Path) -> None:
+    """A case folder holding the sysdiagnose (and Finder's .DS_Store) is read as the sysdiagnose, in place."""
+    iocs = feed(tmp_path / "f.stix2", ("[process:name = 'bh']", "Pegasus"))
+    case = tmp_path / "case-7"
+    inner = _sysdiagnose(case)
+    (case / ".DS_Store").write_bytes(NOISE[".DS_Store"])
+    before = snapshot(case)
+    carried = run_check(case, CheckOptions(iocs=(iocs,)))
+    assert snapshot(case) == before
+    assert _summary(carried) == _summary(run_check(inner, CheckOptions(iocs=(iocs,))))
+    assert f"{case}: holds one file, {SYSDIAGNOSE}, read as an iOS sysdiagnose (sysdiagnose_*.tar.gz or its folder)" \
+        in carried.warnings
+    (case / "notes.txt").write_text("the owner's notes")
+    assert not recognised(case)

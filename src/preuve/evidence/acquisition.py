@@ -265,10 +265,12 @@ _CARRIER_LOOK = 64  # names looked at (an archive of more is no carrier)
 def carried_file(path: Path, names: ArchiveNames) -> str | None:
     """The member name of the one file the archive at `path` holds, when it holds one file (beside folders
     and what _CARRIER_NOISE names) and that file's name is one an acquisition file may bear (an archive,
-    an Android backup); None otherwise."""
+    an Android backup); None otherwise. A folder likewise: the name of the one regular file it holds
+    (beside what _CARRIER_NOISE names, and nothing else)."""
     from preuve.evidence.sources.archive import is_archive_file
-    from preuve.evidence.sources.tar import TAR_SUFFIXES
 
+    if path.is_dir() and not path.is_symlink():
+        return _carried_in_folder(path)
     if not is_archive_file(path):
         return None
     try:
@@ -281,8 +283,33 @@ def carried_file(path: Path, names: ArchiveNames) -> str | None:
     files = [name for name in kept if not any(other.startswith(name + "/") for other in kept)]
     if len(files) != 1:
         return None
-    leaf = files[0].rpartition("/")[2].lower()
-    return files[0] if leaf.endswith((".zip", ".ab", ".zip.age", *TAR_SUFFIXES)) else None
+    return files[0] if _carried_name(files[0].rpartition("/")[2]) else None
+
+
+def _carried_name(name: str) -> bool:
+    """Whether a file's name is one an acquisition file may bear (an archive, an Android backup)."""
+    from preuve.evidence.sources.tar import TAR_SUFFIXES
+
+    return name.lower().endswith((".zip", ".ab", ".zip.age", *TAR_SUFFIXES))
+
+
+def _carried_in_folder(path: Path) -> str | None:
+    import os
+    import stat
+
+    try:
+        with os.scandir(path) as listing:
+            entries = [entry for _, entry in zip(range(_CARRIER_LOOK + 1), listing, strict=False)]
+    except OSError:
+        return None
+    kept = [entry for entry in entries if not _CARRIER_NOISE.search(entry.name)]
+    if len(entries) > _CARRIER_LOOK or len(kept) != 1:
+        return None
+    try:
+        regular = stat.S_ISREG(kept[0].stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return None
+    return kept[0].name if regular and _carried_name(kept[0].name) else None
 
 
 def _open_carried(path: Path, member: str, names: ArchiveNames, ctx: OpenContext) -> Opened:
@@ -295,6 +322,11 @@ def _open_carried(path: Path, member: str, names: ArchiveNames, ctx: OpenContext
     from preuve.evidence.errors import EvidenceError, LimitExceeded
     from preuve.evidence.sources.archive import archive_source
 
+    if path.is_dir():  # (a folder's file is read where it lies)
+        kind = detect_kind(path / member)
+        fs = kind.open(path / member, replace(ctx, names=None, early=None))
+        ctx.warn(f"{path}: holds one file, {member}, read as {kind.description}")
+        return Opened(kind.name, kind.platform, path, fs)
     named = f"{path}!{member}"
     folder = Path(tempfile.mkdtemp(prefix="carried-", dir=ctx.workdir))
     inner = folder / member.rpartition("/")[2]
