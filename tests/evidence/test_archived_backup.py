@@ -280,3 +280,21 @@ def test_a_damaged_member_of_the_backup_is_told_and_the_rest_read(tmp_path: Path
         (a.name, a.status, a.records) for a in folder.artifacts if a.name in read]
     untouched = [f for f in _findings(folder) if f[1] != "/.acquisition/backup/Info.plist"]
     assert [f for f in _findings(packed_run) if f[1] != "/.acquisition/backup/Info.plist"] == untouched
+
+
+def test_a_zip_of_the_mobilesync_folder(tmp_path: Path) -> None:
+    """A zip of the folder Finder keeps backups in (MobileSync/Backup/<UDID>/…) holds the backup three
+    folders deep; a phone's own tree (private/var/…) is never taken for a backup's folder."""
+    backup = build_demo_backup(tmp_path / "MobileSync" / "Backup" / UDID)
+    archive = tmp_path / "ev" / "MobileSync.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as packed:
+        for file in sorted(p for p in backup.rglob("*") if p.is_file()):
+            packed.write(file, str(file.relative_to(tmp_path)))
+    assert detect_kind(archive) is IosBackup
+    assert _artifacts(run_check(archive, CheckOptions())) == _artifacts(run_check(backup, CheckOptions()))
+    dump = tmp_path / "dump.zip"
+    with zipfile.ZipFile(dump, "w") as packed:
+        packed.writestr("private/var/mobile/Library/ab/ab" + "0" * 38, b"an app's cache")
+        packed.writestr("private/var/mobile/Library/SMS/sms.db", b"")
+    assert detect_kind(dump) is not IosBackup

@@ -44,7 +44,10 @@ from preuve.messages import error_text
 # The backup's own files, at the top of its folder.
 META_FILES = ("Info.plist", "Manifest.plist", "Status.plist", "Manifest.db", "Manifest.db-wal")
 _MANIFESTS = ("Manifest.db", "Manifest.plist")
-_MAX_TOP_FOLDERS = 2  # a backup's folder may lie under at most this many folders of the archive
+# A backup's folder is at most this many folders deep in the archive: its own (a zip of the backup's
+# folder), under Backup/ (of the folder of backups), MobileSync/Backup/ (of the folder iTunes and Finder
+# keep them in), Apple Computer/MobileSync/Backup/ (as iTunes for Windows keeps them).
+_MAX_TOP_FOLDERS = 4
 # Only the first names of an archive are looked at to recognise a packed backup: nearly all of a
 # backup's members are its hashed-name files, and one comes within its first few names.
 LOOK_AT_NAMES = 5000
@@ -60,10 +63,13 @@ def _folder_of(name: str) -> str | None:
     or Manifest.plist, or the folder above a file stored under its id; None when it shows none."""
     folder, _, leaf = name.rpartition("/")
     if leaf in _MANIFESTS:
-        return folder if folder.count("/") < _MAX_TOP_FOLDERS else None
-    if _STORED.match(name):
-        return name[:-43].rstrip("/")  # (less "ab/" and the 40 digits, and the slash before them)
-    return None
+        found = folder if folder.count("/") < _MAX_TOP_FOLDERS else None
+    elif _STORED.match(name):
+        found = name[:-43].rstrip("/")  # (less "ab/" and the 40 digits, and the slash before them)
+    else:
+        return None
+    # (a phone's own tree, private/var/… or var/…, is a file system's dump, whatever its files are named)
+    return None if found is None or {"private", "var"} & set(found.split("/")) else found
 
 
 def _shows_backup(name: str) -> bool:
@@ -73,7 +79,8 @@ def _shows_backup(name: str) -> bool:
 def backup_in_archive(path: Path, names: ArchiveNames) -> str | None:
     """The folder of the iOS backup the archive at `path` holds ('' at its top), from the first member
     among its first LOOK_AT_NAMES that shows one (a Manifest.db, a Manifest.plist or a file stored under
-    its id, under at most two folders); None when it shows none (or is no archive, or cannot be read)."""
+    its id, in a folder at most _MAX_TOP_FOLDERS deep); None when it shows none (or is no archive, or
+    cannot be read)."""
     if not is_archive_file(path):
         return None
     try:
