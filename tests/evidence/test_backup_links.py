@@ -18,8 +18,8 @@ from preuve.builders.ios_backup import BackupBuilder, file_id
 from preuve.run.engine import run_check
 from preuve.run.results import CheckOptions
 from tests.builders import snapshot
-from tests.helpers import records
 from tests.evidence.test_archived_backup import pack
+from tests.helpers import records
 
 SMS = "/private/var/mobile/Library/SMS/sms.db"
 
