@@ -132,3 +132,17 @@ def assert_one_record(folder: Path, name: str, domain: str, relative: str, ddl: 
     assert snapshot(root) == before
     report = next(a for a in result.artifacts if a.name == name)
     assert (report.status.value, report.records, report.errors) == ("ok", 1, [])
+
+
+def check_then_verify(evidence: Path, iocs: Path, out: Path) -> tuple[int, int, str]:
+    """`preuve check` then `preuve verify` on `evidence`, each as the command line a user runs: their
+    exit codes, and verify's last line."""
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "preuve"]
+    checked = subprocess.run([*run, "check", str(evidence), "--iocs", str(iocs), "-o", str(out), "-q"],
+                             capture_output=True, text=True, check=False)
+    verified = subprocess.run([*run, "verify", str(out), str(evidence)], capture_output=True, text=True, check=False)
+    lines = verified.stdout.strip().splitlines()
+    return checked.returncode, verified.returncode, lines[-1] if lines else verified.stderr

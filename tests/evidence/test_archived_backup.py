@@ -30,7 +30,7 @@ from preuve.run.results import CheckOptions
 from tests.builders import snapshot
 from tests.builders.demo_expected import DEMO_FINDINGS
 from tests.builders.ios_encrypted import encrypt_backup
-from tests.helpers import records
+from tests.helpers import check_then_verify, records
 
 UDID = "00008030-001A2B3C4D5E802E"
 PASSWORD = "correct horse battery staple"
@@ -97,14 +97,9 @@ def test_a_packed_backup_is_checked_as_its_folder(tmp_path: Path, pegasus_feed: 
 def test_a_check_of_a_packed_backup_is_verified(tmp_path: Path, pegasus_feed: Path) -> None:
     backup = build_demo_backup(tmp_path / "made" / UDID)
     archive = pack(backup, tmp_path / "ev" / "backup.tar.gz")
-    out = tmp_path / "out"
-    run = [sys.executable, "-m", "preuve"]
-    checked = subprocess.run([*run, "check", str(archive), "--iocs", str(pegasus_feed), "-o", str(out), "-q"],
-                             capture_output=True, text=True, check=False)
-    assert checked.returncode == 2, checked.stderr
-    verified = subprocess.run([*run, "verify", str(out), str(archive)], capture_output=True, text=True, check=False)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verified.stdout.strip().splitlines()[-1].startswith(f"{DEMO_FINDINGS} of {DEMO_FINDINGS} findings confirmed")
+    checked, verified, last = check_then_verify(archive, pegasus_feed, tmp_path / "out")
+    assert (checked, verified) == (2, 0)
+    assert last.startswith(f"{DEMO_FINDINGS} of {DEMO_FINDINGS} findings confirmed")
 
 
 def test_an_encrypted_backup_packed_in_a_zip(tmp_path: Path, pegasus_feed: Path) -> None:

@@ -9,8 +9,6 @@ Archives are written with zipfile and tarfile, their contents by the tests' own 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tarfile
 import zipfile
 from dataclasses import replace
@@ -28,6 +26,7 @@ from preuve.run.results import CheckOptions
 from tests.builders import feed, snapshot
 from tests.builders.android import bugreport_members, write_zip
 from tests.builders.ios_sysdiagnose import SYSDIAGNOSE_NAME, Shutdown, ps_txt, shutdown_log, write_sysdiagnose
+from tests.helpers import check_then_verify
 
 SYSDIAGNOSE = f"{SYSDIAGNOSE_NAME}.tar.gz"
 NOISE = {f"__MACOSX/._{SYSDIAGNOSE}": b"\x00\x05\x16\x07", ".DS_Store": b"\x00\x00\x00\x01Bud1"}
@@ -89,14 +88,9 @@ def test_a_bugreport_zipped_again(tmp_path: Path) -> None:
 def test_a_check_of_a_carried_file_is_verified(tmp_path: Path) -> None:
     iocs = feed(tmp_path / "f.stix2", ("[process:name = 'bh']", "Pegasus"))
     archive = _carrier(_sysdiagnose(tmp_path / "made"), tmp_path / "ev" / "sysdiagnose.zip")
-    out = tmp_path / "out"
-    run = [sys.executable, "-m", "preuve"]
-    checked = subprocess.run([*run, "check", str(archive), "--iocs", str(iocs), "-o", str(out), "-q"],
-                             capture_output=True, text=True, check=False)
-    assert checked.returncode == 2, checked.stderr
-    verified = subprocess.run([*run, "verify", str(out), str(archive)], capture_output=True, text=True, check=False)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert " findings confirmed" in verified.stdout.strip().splitlines()[-1]
+    checked, verified, last = check_then_verify(archive, iocs, tmp_path / "out")
+    assert (checked, verified) == (2, 0)
+    assert last == "3 of 3 findings confirmed."
 
 
 def test_two_files_are_no_carrier(tmp_path: Path) -> None:
