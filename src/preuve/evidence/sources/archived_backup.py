@@ -102,7 +102,6 @@ class ArchivedFolder:
         self.private = Path(tempfile.mkdtemp(prefix="backup-", dir=workdir))
         self.meta: dict[str, tuple[int, str, int, float | None, int | None]] = {}  # name: ref, member, size, time, mode
         self.stored = StoredFolders()
-        self._refs = [array("q") for _ in range(256)]  # the member of each stored file, beside stored.ids
         self._where: list[dict[bytes, int] | None] = [None] * 256  # id: its place, made when first asked
         self.outside = 0  # members outside the backup's folder (not read)
         self.backups: list[str] = []  # the folders of other backups the archive holds
@@ -169,13 +168,11 @@ class ArchivedFolder:
             if own is not None and size != NOT_REGULAR and child.startswith(shard) and HEX_ID.match(child):
                 ids[own] += bytes.fromhex(child)
                 self.stored.sizes[own].append(size)
-                self.stored.orders[own].append(ref)
-                self._refs[own].append(ref)
+                self.stored.orders[own].append(ref)  # (its place in the listing is its member's ref)
             elif kind != DIR or child.lower() not in strays:
                 strays[child.lower()] = _Stray(ref, f"{shard}/{child}", size)
         for own in range(256):
-            self.stored.ids[own] = _last_of_each(ids[own], self.stored.sizes[own], self.stored.orders[own],
-                                                 self._refs[own])
+            self.stored.ids[own] = _last_of_each(ids[own], self.stored.sizes[own], self.stored.orders[own])
         self.stored.strays = strays
         self.backups = list(others)
 
@@ -226,16 +223,16 @@ class ArchivedFolder:
             found = self.stored.ids[own]
             where = self._where[own] = {bytes(found[at : at + 20]): at // 20 for at in range(0, len(found), 20)}
         place = where.get(raw)
-        return None if place is None else (self._refs[own][place], self.stored.sizes[own][place])
+        return None if place is None else (self.stored.orders[own][place], self.stored.sizes[own][place])
 
     def member_name(self, raw: bytes) -> str:
         fid = raw.hex()
         return f"{self.folder}/{fid[:2]}/{fid}" if self.folder else f"{fid[:2]}/{fid}"
 
 
-def _last_of_each(ids: bytearray, sizes: array[int], orders: array[int], refs: array[int]) -> bytearray:
+def _last_of_each(ids: bytearray, sizes: array[int], orders: array[int]) -> bytearray:
     """A folder's ids, each kept once, at the last member of its name (as extracting the archive leaves
-    it); its sizes, orders and refs kept beside, in place."""
+    it); its sizes and orders (the members' refs) kept beside, in place."""
     count = len(sizes)
     last = {bytes(ids[20 * i : 20 * i + 20]): i for i in range(count)}
     if len(last) == count:
@@ -244,7 +241,7 @@ def _last_of_each(ids: bytearray, sizes: array[int], orders: array[int], refs: a
     kept = bytearray()
     for i in keep:
         kept += ids[20 * i : 20 * i + 20]
-    for column in (sizes, orders, refs):
+    for column in (sizes, orders):
         values = [column[i] for i in keep]
         del column[:]
         column.extend(values)
