@@ -293,3 +293,22 @@ def test_a_zip_of_the_mobilesync_folder(tmp_path: Path) -> None:
         packed.writestr("private/var/mobile/Library/ab/ab" + "0" * 38, b"an app's cache")
         packed.writestr("private/var/mobile/Library/SMS/sms.db", b"")
     assert detect_kind(dump) is not IosBackup
+
+
+def test_a_backup_listed_folders_first_is_recognised(tmp_path: Path) -> None:
+    """An archive that lists every folder before any file (the backup's 256 hashed-name folders first)
+    is still recognised from its first names."""
+    backup = build_demo_backup(tmp_path / "made" / UDID)
+    for shard in range(256):
+        (backup / f"{shard:02x}").mkdir(exist_ok=True)
+    archive = tmp_path / "ev" / "backup.tar"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w") as packed:
+        entries = sorted(backup.rglob("*"), key=lambda p: (p.is_file(), str(p)))
+        packed.add(backup, UDID, recursive=False)
+        for entry in entries:
+            packed.add(entry, str(entry.relative_to(backup.parent)), recursive=False)
+    with tarfile.open(archive) as packed:
+        first_file = next(i for i, m in enumerate(packed.getmembers()) if m.isfile())
+    assert first_file == 257
+    assert detect_kind(archive) is IosBackup

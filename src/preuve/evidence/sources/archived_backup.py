@@ -49,8 +49,10 @@ _MANIFESTS = ("Manifest.db", "Manifest.plist")
 # keep them in), Apple Computer/MobileSync/Backup/ (as iTunes for Windows keeps them).
 _MAX_TOP_FOLDERS = 4
 # Only the first names of an archive are looked at to recognise a packed backup: nearly all of a
-# backup's members are its hashed-name files, and one comes within its first few names.
-LOOK_AT_NAMES = 5000
+# backup's members are its hashed-name files, and one comes within its first few names (after its 256
+# folders, in an archive that lists every folder first). No more: every archive is looked at so before
+# the kinds after this one, and a file system's tar can begin with gigabytes of system files.
+LOOK_AT_NAMES = 300
 # A member that is a file stored under its id: `[top/[top/]]ab/ab<38 hex digits>`.
 _STORED = re.compile(rf"(?:[^/]+/){{0,{_MAX_TOP_FOLDERS}}}([0-9a-f]{{2}})/\1[0-9a-f]{{38}}\Z")
 _SHARD = re.compile(r"[0-9a-fA-F]{2}\Z")
