@@ -197,7 +197,44 @@ def detect_kind(path: Path, names: ArchiveNames | None = None) -> type[Acquisiti
         raise AcquisitionError(f"{unreadable}: its kind cannot be recognised (expected one of: {expected})")
     if path.is_file() and path.name in _BACKUP_OWN_FILES and is_backup_folder(path.parent):
         raise AcquisitionError(f"{path}: a file of the iOS backup {path.parent}: check the backup's folder")
+    container = _unread_container(path)
+    if container is not None:
+        raise AcquisitionError(
+            f"{path}: {container}, which preuve does not read: extract it with the tool that made it into a folder "
+            "of its own, outside the evidence, and check what it holds (the archive stays the evidence)")
     raise AcquisitionError(f"{path}: not an acquisition preuve recognises (expected one of: {expected})")
+
+
+# Containers an acquisition is passed on in that preuve does not read, by their first bytes (and an
+# Apple disk image by its trailer): named, with what to do, rather than "not recognised".
+_UNREAD_MAGIC = (
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x28\xb5\x2f\xfd", "a Zstandard-compressed file (.zst)"),
+    (b"\x1f\x8b", "a gzip-compressed file that holds no tar"),
+    (b"BZh", "a bzip2-compressed file that holds no tar"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file that holds no tar"),
+)
+
+
+def _unread_container(path: Path) -> str | None:
+    """What container the file at `path` is, when it is one preuve does not read (see _UNREAD_MAGIC), or
+    None."""
+    import os
+
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+            size = os.fstat(stream.fileno()).st_size
+            if size >= 512:
+                stream.seek(size - 512)
+                if stream.read(4) == b"koly":
+                    return "an Apple disk image (.dmg)"
+    except OSError:
+        return None
+    return next((what for magic, what in _UNREAD_MAGIC if head.startswith(magic)), None)
 
 
 # A backup's own files, at the top of its folder: the one an analyst may give for the backup itself.

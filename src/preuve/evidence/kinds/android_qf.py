@@ -34,7 +34,7 @@ from preuve.evidence.kinds.android_layout import (
     mount_nested,
 )
 from preuve.evidence.policy import LimitedWriter, open_regular_file
-from preuve.evidence.sources.archive import ArchiveNames
+from preuve.evidence.sources.archive import ArchiveNames, archive_by_bytes
 from preuve.evidence.sources.folder import FolderSource
 from preuve.evidence.sources.tar import TAR_SUFFIXES, TarSource
 from preuve.evidence.sources.zip import ZipSource
@@ -44,7 +44,7 @@ _TAR_NAMES = 5000  # a tar's first names read to recognise an AndroidQF folder p
 
 
 def _is_tar(path: Path) -> bool:
-    return path.is_file() and path.name.lower().endswith(TAR_SUFFIXES)
+    return path.is_file() and (path.name.lower().endswith(TAR_SUFFIXES) or archive_by_bytes(path) == "tar")
 
 
 def _is_aqf_folder(path: Path) -> bool:

@@ -6,6 +6,7 @@ import zipfile
 from collections.abc import Callable, Generator
 from contextlib import closing
 from pathlib import Path
+from typing import BinaryIO
 
 from preuve.evidence.early_tar import EarlyHeaders
 from preuve.evidence.errors import AcquisitionError, EvidenceError, LimitExceeded
@@ -16,10 +17,47 @@ from preuve.evidence.sources.zip import ZipSource
 
 
 def is_archive_file(path: Path) -> bool:
+    """Whether `path` is a zip or a tar (plain, gzip, bzip2 or xz): by its name, or else by its bytes (an
+    archive passed on loses its name's suffix: a download saved as `evidence`, a file renamed)."""
     if not path.is_file():
         return False
     name = path.name.lower()
-    return name.endswith(".zip") or name.endswith(TAR_SUFFIXES)
+    return name.endswith(".zip") or name.endswith(TAR_SUFFIXES) or archive_by_bytes(path) is not None
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_TAR_MAGIC = (b"ustar\x0000", b"ustar  \x00")  # POSIX (pax, ustar) and GNU, at offset 257 of the first header
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+
+
+def archive_by_bytes(path: Path) -> str | None:
+    """"zip" or "tar" as the first bytes of the file at `path` show it (a tar's first header, compressed
+    or not: only its first 512 bytes are decompressed), or None."""
+    import bz2
+    import gzip
+    import lzma
+
+    try:
+        with open_regular_file(path, str(path)) as stream:
+            head = stream.read(512)
+            if head[:4] in _ZIP_MAGIC:
+                return "zip"
+            if head[257:265] in _TAR_MAGIC:
+                return "tar"
+            kind = next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
+            if kind is None:
+                return None
+            stream.seek(0)
+            inner: BinaryIO
+            if kind == "gzip":
+                inner = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+            else:
+                inner = bz2.BZ2File(stream) if kind == "bz2" else lzma.LZMAFile(stream)  # type: ignore[assignment]
+            with inner:
+                first = inner.read(512)
+    except (EvidenceError, OSError, EOFError, ValueError, lzma.LZMAError):
+        return None
+    return "tar" if first[257:265] in _TAR_MAGIC else None
 
 
 def archive_source(
