@@ -92,3 +92,14 @@ def test_a_file_of_no_archive_is_not_taken_for_one(tmp_path: Path) -> None:
     with pytest.raises(AcquisitionError) as caught:
         detect_kind(tar_later)
     assert str(caught.value).startswith(f"{tar_later}: not an acquisition preuve recognises")
+
+
+def test_a_compressed_file_damaged_from_its_start(tmp_path: Path) -> None:
+    """A gzip file whose first block is garbage (a mutation campaign found the run stopping on it with
+    "unexpected error (zlib.error …)"): told as damaged, whatever its name says."""
+    good = gzip.compress(bytes(2048))
+    path = tmp_path / "evidence"
+    path.write_bytes(good[:10] + b"\xff" * 40 + good[50:])
+    with pytest.raises(AcquisitionError) as caught:
+        detect_kind(path)
+    assert str(caught.value) == f"{path}: a gzip-compressed file damaged from its start: what it holds cannot be told"

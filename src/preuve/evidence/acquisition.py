@@ -198,6 +198,8 @@ def detect_kind(path: Path, names: ArchiveNames | None = None) -> type[Acquisiti
     if path.is_file() and path.name in _BACKUP_OWN_FILES and is_backup_folder(path.parent):
         raise AcquisitionError(f"{path}: a file of the iOS backup {path.parent}: check the backup's folder")
     container = _unread_container(path)
+    if container is not None and container.endswith(_DAMAGED):
+        raise AcquisitionError(f"{path}: {container}")
     if container is not None:
         raise AcquisitionError(
             f"{path}: {container}, which preuve does not read: extract it with the tool that made it into a folder "
@@ -211,10 +213,9 @@ _UNREAD_MAGIC = (
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!\x1a\x07", "a RAR archive"),
     (b"\x28\xb5\x2f\xfd", "a Zstandard-compressed file (.zst)"),
-    (b"\x1f\x8b", "a gzip-compressed file that holds no tar"),
-    (b"BZh", "a bzip2-compressed file that holds no tar"),
-    (b"\xfd7zXZ\x00", "an xz-compressed file that holds no tar"),
 )
+_COMPRESSION_NAMES = {"gzip": "a gzip", "bz2": "a bzip2", "xz": "an xz"}
+_DAMAGED = " damaged from its start: what it holds cannot be told"
 
 
 def _unread_container(path: Path) -> str | None:
@@ -234,6 +235,14 @@ def _unread_container(path: Path) -> str | None:
                     return "an Apple disk image (.dmg)"
     except OSError:
         return None
+    from preuve.evidence.sources.archive import compression_of, decompressed_head
+
+    compressed = compression_of(head)
+    if compressed is not None:
+        what = f"{_COMPRESSION_NAMES[compressed]}-compressed file"
+        if decompressed_head(path) is None:
+            return f"{what}{_DAMAGED}"
+        return f"{what} that holds no tar"
     return next((what for magic, what in _UNREAD_MAGIC if head.startswith(magic)), None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Generator
 from contextlib import closing
 from pathlib import Path
@@ -33,18 +34,34 @@ _COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
 def archive_by_bytes(path: Path) -> str | None:
     """"zip" or "tar" as the first bytes of the file at `path` show it (a tar's first header, compressed
     or not: only its first 512 bytes are decompressed), or None."""
+    try:
+        with open_regular_file(path, str(path)) as stream:
+            head = stream.read(512)
+    except (EvidenceError, OSError):
+        return None
+    if head[:4] in _ZIP_MAGIC:
+        return "zip"
+    if head[257:265] in _TAR_MAGIC:
+        return "tar"
+    first = decompressed_head(path)
+    return "tar" if first is not None and first[257:265] in _TAR_MAGIC else None
+
+
+def compression_of(head: bytes) -> str | None:
+    """"gzip", "bz2" or "xz" as a file's first bytes show it, or None."""
+    return next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
+
+
+def decompressed_head(path: Path) -> bytes | None:
+    """The first 512 bytes the gzip, bzip2 or xz file at `path` decompresses to (fewer when it holds fewer),
+    or None when it is none of these or is damaged from its start."""
     import bz2
     import gzip
     import lzma
 
     try:
         with open_regular_file(path, str(path)) as stream:
-            head = stream.read(512)
-            if head[:4] in _ZIP_MAGIC:
-                return "zip"
-            if head[257:265] in _TAR_MAGIC:
-                return "tar"
-            kind = next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
+            kind = compression_of(stream.read(8))
             if kind is None:
                 return None
             stream.seek(0)
@@ -54,10 +71,9 @@ def archive_by_bytes(path: Path) -> str | None:
             else:
                 inner = bz2.BZ2File(stream) if kind == "bz2" else lzma.LZMAFile(stream)  # type: ignore[assignment]
             with inner:
-                first = inner.read(512)
-    except (EvidenceError, OSError, EOFError, ValueError, lzma.LZMAError):
-        return None
-    return "tar" if first[257:265] in _TAR_MAGIC else None
+                return inner.read(512)
+    except (EvidenceError, OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
+        return None  # (damaged from its first bytes: no archive recognised by them)
 
 
 def archive_source(
