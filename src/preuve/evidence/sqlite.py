@@ -428,6 +428,7 @@ _CORRUPT, _NOTADB = 11, 26  # SQLite's primary result codes for a damaged page a
 _LOWEST, _HIGHEST = -(1 << 63), (1 << 63) - 1  # the rowids SQLite can hold
 MAX_GAPS = 10_000  # damaged stretches stepped over in one read before the rest is given up as lost
 _DISORDER = "a damaged page gave rows out of their order"
+_SEEK_BACK = "a damaged page sent a seek to rows before the one sought"
 
 
 def corrupt(exc: BaseException) -> bool:
@@ -511,6 +512,11 @@ def readable_rows(
 
     def seek(at: int) -> tuple[bool, object]:
         bad, found = damaged(lambda: conn.execute(seek_sql, (at,)).fetchone())
+        if not bad and isinstance(found, tuple) and type(found[0]) is int and found[0] < at:
+            # A damaged inner page can send a seek to rows before the one sought: such a seek is failed
+            # like one that raises, so the rows given stay in rowid order and the read always moves on
+            # (taken as found, it went back, and gave the same rows again without end).
+            return True, _SEEK_BACK
         return bad, found[0] if not bad and isinstance(found, tuple) else (None if not bad else found)
 
     def after() -> int | None:
